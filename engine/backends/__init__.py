@@ -1,0 +1,1 @@
+"""Drover executors: the embedded local runner and the Argo Server."""

@@ -1,0 +1,63 @@
+"""``drover compile SPEC``: the Argo documents "Run now" would submit."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from engine.cli.console import abort, err_console
+from engine.cli.spec_file import load_or_exit
+from engine.compiler import CompileOptions, compile_plan
+from engine.errors import DroverError
+from engine.planning import plan_execution
+
+__all__ = ["OutputFormat", "compile_command", "dump_documents"]
+
+
+class OutputFormat(StrEnum):
+    YAML = "yaml"
+    JSON = "json"
+
+
+def dump_documents(documents: list[dict[str, Any]], fmt: OutputFormat) -> str:
+    """Multi-document YAML, or a JSON list (one document stays a list for symmetry)."""
+    if fmt is OutputFormat.JSON:
+        return json.dumps(documents, indent=2) + "\n"
+    return yaml.safe_dump_all(documents, sort_keys=False, width=120)
+
+
+def compile_command(
+    spec: Annotated[Path, typer.Argument(help="Execution spec, YAML or JSON.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.YAML,
+    run_id: Annotated[str | None, typer.Option(help="Label the Workflow with this run id.")] = None,
+    namespace: Annotated[str | None, typer.Option("--namespace", "-n")] = None,
+    no_schedule: Annotated[
+        bool, typer.Option("--no-schedule", help="Compile one run even if a schedule is set.")
+    ] = False,
+) -> None:
+    """Compile to a Workflow (or CronWorkflow when scheduled) plus the plan ConfigMaps."""
+    execution = load_or_exit(spec)
+    try:
+        compiled = compile_plan(
+            plan_execution(execution),
+            CompileOptions(run_id=run_id, namespace=namespace, schedule=not no_schedule),
+        )
+    except DroverError as error:
+        abort(error)
+    text = dump_documents(compiled.documents(), fmt)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.write_text(text, encoding="utf-8")
+    err_console.print(
+        f"wrote {compiled.kind} and {len(compiled.configmaps)} ConfigMap(s) to {output}"
+    )

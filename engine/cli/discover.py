@@ -1,0 +1,91 @@
+"""``drover discover``: list a test project's scenarios, or write a runnable execution for them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from engine.cli.console import abort, err_console
+from engine.discovery import DiscoveryRunner, execution_document, scenario_entries
+from engine.discovery import discover as discover_scenarios
+from engine.errors import DroverError, SpecError
+from engine.spec import RunnerKind
+
+__all__ = ["discover"]
+
+
+class OutputFormat(StrEnum):
+    YAML = "yaml"
+    JSON = "json"
+
+
+def discover(
+    path: Annotated[Path, typer.Argument(help="Root directory of the test project.")],
+    runner: Annotated[
+        DiscoveryRunner,
+        typer.Option(
+            "--runner", "-r", help="How the project runs its tests.", case_sensitive=False
+        ),
+    ],
+    execution: Annotated[
+        str | None,
+        typer.Option(
+            "--execution",
+            "-e",
+            help="Write a complete execution with this name (one flow 'main', one group 'all') "
+            "instead of the scenario list.",
+        ),
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads", "-t", min=1, help="Parallel workers of the group (with --execution)."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Document format.")
+    ] = OutputFormat.YAML,
+) -> None:
+    """List the scenarios of a pytest, cucumber or Playwright project as its runner sees them."""
+    try:
+        if threads is not None and execution is None:
+            raise SpecError("--threads", "applies only with --execution NAME")
+        scenarios = discover_scenarios(runner, path)
+        document: Any
+        if execution is None:
+            document = scenario_entries(scenarios)
+        else:
+            document = execution_document(
+                name=execution,
+                project_path=str(path),
+                runner=RunnerKind(runner.value),
+                threads=threads or 1,
+                scenarios=scenarios,
+            )
+    except DroverError as err:
+        abort(err)
+    text = _render(document, output_format)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        abort(f"cannot write {output}: {exc}")
+    what = f"execution {execution!r}" if execution else "scenario list"
+    err_console.print(f"{len(scenarios)} scenarios found in {path}; {what} written to {output}")
+
+
+def _render(document: Any, output_format: OutputFormat) -> str:
+    if output_format is OutputFormat.JSON:
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return str(yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120))

@@ -1,0 +1,27 @@
+"""``drover validate SPEC``: check an execution spec and say what it holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engine.cli.console import console
+from engine.cli.spec_file import load_or_exit
+
+__all__ = ["validate_command"]
+
+
+def validate_command(
+    spec: Annotated[Path, typer.Argument(help="Execution spec, YAML or JSON.")],
+) -> None:
+    """Validate an execution spec; exit 2 with the offending field when it is invalid."""
+    execution = load_or_exit(spec)
+    groups = sum(len(f.groups) for f in execution.flows)
+    scenarios = sum(len(execution.group_scenarios(g)) for _, g in execution.iter_groups())
+    console.print(
+        f"[green]valid[/] execution [bold]{execution.name}[/]: {len(execution.flows)} flows, "
+        f"{groups} groups, {scenarios} scenarios"
+        + (f", scheduled {', '.join(execution.schedule.cron)}" if execution.schedule else "")
+    )

@@ -1,0 +1,162 @@
+"""The three pod templates every compiled execution uses: setup-env, worker and cleanup.
+
+Each runs the in-pod agent (``drover-agent``) from the project's image with paths as options,
+so the same templates work inline in a Workflow, as reusable WorkflowTemplates (``templates/``)
+and on the local runner. Nothing user-supplied goes into these argument lists: the project's
+source, setup commands and scenarios reach the agent through the plan directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hera.workflows import (
+    Artifact,
+    Container,
+    Env,
+    NoneArchiveStrategy,
+    Parameter,
+    RetryStrategy,
+    SecretEnv,
+)
+from hera.workflows import models as m
+
+from engine.labels import OUT_DIR, PLAN_DIR, WORKSPACE_DIR
+from engine.spec import Execution, SecretRef, WorkspaceMode
+
+__all__ = [
+    "AGENT",
+    "WORKSPACE_ARCHIVE",
+    "WorkerSettings",
+    "cleanup_template",
+    "setup_env_template",
+    "test_data_env",
+    "worker_template",
+]
+
+AGENT = "drover-agent"
+WORKSPACE_ARCHIVE = f"{OUT_DIR}/workspace.tgz"
+RESULTS_FILE = f"{OUT_DIR}/results.json"
+SUMMARY_FILE = f"{OUT_DIR}/summary.json"
+PLAN_VOLUME = "plan"
+WORKSPACE_VOLUME = "workspace"
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """What differs between worker templates; groups with equal settings share one template."""
+
+    pod_retries: int
+    timeout: int | None
+
+
+def test_data_env(execution: Execution) -> list[Env | SecretEnv]:
+    """Test data as environment: plain values through workflow parameters, secrets by reference."""
+    env: list[Env | SecretEnv] = []
+    for key, value in execution.test_data.items():
+        secret = getattr(value, "secret", None)
+        if isinstance(secret, SecretRef):
+            env.append(
+                SecretEnv(
+                    name=key,
+                    secret_name=secret.name,
+                    secret_key=secret.key,
+                    optional=secret.optional or None,
+                )
+            )
+        else:
+            env.append(Env(name=key, value=f"{{{{workflow.parameters.{key}}}}}"))
+    return env
+
+
+def _mounts() -> list[m.VolumeMount]:
+    return [
+        m.VolumeMount(name=PLAN_VOLUME, mount_path=PLAN_DIR, read_only=True),
+        m.VolumeMount(name=WORKSPACE_VOLUME, mount_path=WORKSPACE_DIR),
+    ]
+
+
+def _own_workspace(mode: WorkspaceMode) -> list[m.Volume] | None:
+    # In artifact mode each pod gets a private, empty workspace the agent fills itself.
+    if mode is WorkspaceMode.ARTIFACT:
+        return [m.Volume(name=WORKSPACE_VOLUME, empty_dir=m.EmptyDirVolumeSource())]
+    return None
+
+
+def setup_env_template(execution: Execution) -> Container:
+    mode = execution.workspace.mode
+    args = ["setup", "--plan-dir", PLAN_DIR, "--workspace", WORKSPACE_DIR]
+    outputs = None
+    if mode is WorkspaceMode.ARTIFACT:
+        args += ["--pack", WORKSPACE_ARCHIVE]
+        outputs = [
+            Artifact(name="workspace", path=WORKSPACE_ARCHIVE, archive=NoneArchiveStrategy())
+        ]
+    return Container(
+        name="setup-env",
+        image=execution.project.image,
+        command=[AGENT],
+        args=args,
+        env=test_data_env(execution),
+        volume_mounts=_mounts(),
+        volumes=_own_workspace(mode),
+        outputs=outputs,
+        retry_strategy=RetryStrategy(limit=2, retry_policy="OnError"),
+    )
+
+
+def worker_template(execution: Execution, name: str, settings: WorkerSettings) -> Container:
+    mode = execution.workspace.mode
+    args = [
+        "run",
+        "--plan-dir", PLAN_DIR,
+        "--workspace", WORKSPACE_DIR,
+        "--shard", "{{inputs.parameters.shard}}",
+        "--attempt", "{{retries}}",
+        "--results", RESULTS_FILE,
+        "--summary", SUMMARY_FILE,
+    ]  # fmt: skip
+    inputs: list[Parameter | Artifact] = [Parameter(name="shard")]
+    if mode is WorkspaceMode.ARTIFACT:
+        args += ["--unpack", WORKSPACE_ARCHIVE]
+        inputs.append(Artifact(name="workspace", path=WORKSPACE_ARCHIVE))
+    env: list[Env | SecretEnv] = [
+        Env(name="DROVER_WORKER", value="{{pod.name}}"),
+        *test_data_env(execution),
+    ]
+    return Container(
+        name=name,
+        image=execution.project.image,
+        command=[AGENT],
+        args=args,
+        env=env,
+        inputs=inputs,
+        outputs=[
+            Artifact(
+                name="results", path=RESULTS_FILE, archive=NoneArchiveStrategy(), optional=True
+            ),
+            Parameter(name="summary", value_from=m.ValueFrom(path=SUMMARY_FILE, default="{}")),
+        ],
+        volume_mounts=_mounts(),
+        volumes=_own_workspace(mode),
+        active_deadline_seconds=settings.timeout,
+        # Test failures exit non-zero and are final for the pod: the agent already reruns
+        # failed scenarios itself. Pod retries cover infrastructure errors only.
+        retry_strategy=RetryStrategy(
+            limit=settings.pod_retries,
+            retry_policy="OnError",
+            backoff=m.Backoff(duration="10s", factor=2, max_duration="5m"),
+        )
+        if settings.pod_retries
+        else None,
+    )
+
+
+def cleanup_template(execution: Execution) -> Container:
+    return Container(
+        name="cleanup",
+        image=execution.project.image,
+        command=[AGENT],
+        args=["cleanup", "--plan-dir", PLAN_DIR, "--status", "{{workflow.status}}"],
+        volume_mounts=[m.VolumeMount(name=PLAN_VOLUME, mount_path=PLAN_DIR, read_only=True)],
+    )

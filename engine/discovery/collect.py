@@ -1,0 +1,33 @@
+"""Dispatch discovery to the collector of a runner kind."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from engine.discovery.gherkin_features import discover_features
+from engine.discovery.playwright_list import discover_playwright
+from engine.discovery.pytest_collection import discover_pytest
+from engine.errors import DiscoveryError
+from engine.spec import Scenario
+
+__all__ = ["DiscoveryRunner", "discover"]
+
+
+class DiscoveryRunner(StrEnum):
+    """Runners whose scenarios Drover can list (the ``command`` runner has no catalog)."""
+
+    PYTEST = "pytest"
+    CUCUMBER = "cucumber"
+    PLAYWRIGHT = "playwright"
+
+
+def discover(runner: DiscoveryRunner, project: Path) -> list[Scenario]:
+    """The scenarios of the test project in ``project``, in the runner's order."""
+    if not project.is_dir():
+        raise DiscoveryError(f"{project}: not a directory; give the test project's root")
+    if runner is DiscoveryRunner.PYTEST:
+        return discover_pytest(project)
+    if runner is DiscoveryRunner.CUCUMBER:
+        return discover_features(project)
+    return discover_playwright(project)

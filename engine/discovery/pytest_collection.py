@@ -1,0 +1,85 @@
+"""pytest discovery: the project's own ``pytest --collect-only``, plus a plugin for markers."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from engine.discovery.process import run_collector, tail
+from engine.errors import DiscoveryError
+from engine.spec import Scenario
+
+__all__ = ["BUILTIN_MARKERS", "discover_pytest", "parse_collected_items", "pytest_collect_argv"]
+
+PLUGIN_DIR = Path(__file__).with_name("pytest_plugin")
+PLUGIN_MODULE = "drover_collect"
+OUTPUT_VARIABLE = "DROVER_COLLECT_OUTPUT"
+
+# Markers pytest itself defines: they steer how a test runs, they do not describe it.
+BUILTIN_MARKERS = frozenset(
+    {
+        "parametrize",
+        "usefixtures",
+        "skip",
+        "skipif",
+        "xfail",
+        "filterwarnings",
+        "tryfirst",
+        "trylast",
+    }
+)
+
+# pytest's exit codes: 0 collected, 5 nothing collected; anything else is a failure.
+NO_TESTS_COLLECTED = 5
+
+
+def pytest_collect_argv(python: str = sys.executable) -> list[str]:
+    return [
+        python,
+        "-m",
+        "pytest",
+        "--collect-only",
+        "-q",
+        "-p",
+        PLUGIN_MODULE,
+        "-p",
+        "no:cacheprovider",
+    ]
+
+
+def discover_pytest(project: Path, python: str = sys.executable) -> list[Scenario]:
+    with tempfile.TemporaryDirectory(prefix="drover-collect-") as scratch:
+        output = Path(scratch) / "items.json"
+        env = dict(os.environ)
+        env[OUTPUT_VARIABLE] = str(output)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(PLUGIN_DIR), env.get("PYTHONPATH")) if p
+        )
+        done = run_collector(pytest_collect_argv(python), project, env)
+        if done.returncode == NO_TESTS_COLLECTED:
+            return []
+        if done.returncode != 0 or not output.exists():
+            raise DiscoveryError(
+                f"pytest could not collect the tests in {project} (exit code {done.returncode}):\n"
+                + tail(done.stdout + "\n" + done.stderr)
+            )
+        items = json.loads(output.read_text(encoding="utf-8"))
+    return parse_collected_items(items)
+
+
+def parse_collected_items(items: Sequence[dict[str, Any]]) -> list[Scenario]:
+    """Scenarios from the plugin's items (node id, test name, marker names)."""
+    return [
+        Scenario(
+            id=item["nodeid"],
+            name=item["name"],
+            location=item["nodeid"],
+            tags=[m for m in item["markers"] if m not in BUILTIN_MARKERS],
+        )
+        for item in items
+    ]

@@ -1,0 +1,1 @@
+"""Holds the pytest plugin that discovery loads into the project's own pytest process."""

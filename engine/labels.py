@@ -1,0 +1,35 @@
+"""Labels and annotations Drover puts on Argo objects, and the paths its pods agree on.
+
+The mirror finds Drover's workflows by these labels, so they are part of the contract
+between the compiler, the backends and the API.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ANNOTATION_DESCRIPTION",
+    "ANNOTATION_TITLE",
+    "LABEL_EXECUTION",
+    "LABEL_MANAGED_BY",
+    "LABEL_PLAN",
+    "LABEL_RUN",
+    "OUT_DIR",
+    "PLAN_DIR",
+    "RESUBMITTED_FROM",
+    "WORKSPACE_DIR",
+]
+
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_EXECUTION = "drover.dev/execution"
+LABEL_RUN = "drover.dev/run-id"
+LABEL_PLAN = "drover.dev/plan-id"
+
+# Argo UI shows these in the workflow list (since v3.4).
+ANNOTATION_TITLE = "workflows.argoproj.io/title"
+ANNOTATION_DESCRIPTION = "workflows.argoproj.io/description"
+RESUBMITTED_FROM = "workflows.argoproj.io/resubmitted-from-workflow"
+
+# Where things live inside Drover's pods.
+PLAN_DIR = "/drover/plan"
+WORKSPACE_DIR = "/workspace"
+OUT_DIR = "/tmp/drover"

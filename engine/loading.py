@@ -1,0 +1,112 @@
+"""Read spec files (YAML or JSON) into validated models, turning every problem into a SpecError."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from engine.errors import SpecError
+from engine.spec import PATTERN_HINTS, Execution
+
+__all__ = ["field_path", "load_execution", "parse_execution", "read_document", "validate_model"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    """One YAML or JSON mapping from a file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(str(path), "no such file") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise SpecError(str(path), f"cannot read: {exc}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        language = "JSON" if path.suffix == ".json" else "YAML"
+        raise SpecError(str(path), f"not valid {language}: {exc}") from None
+    if not isinstance(data, dict):
+        raise SpecError(str(path), "the document must be a mapping of fields")
+    return data
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """``("flows", 0, "groups", 1, "threads")`` → ``flows[0].groups[1].threads``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.startswith(("function-", "tagged-union")) or "[" in part:
+            continue  # pydantic's union branch labels carry no meaning for users
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def validate_model(model: type[M], data: dict[str, Any]) -> M:
+    """Validate ``data``, or raise a SpecError naming the first bad field (the text lists all)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = _dedupe_union_errors(exc.errors(include_url=False))
+        first = errors[0]
+        path, message = _located(field_path(tuple(first["loc"])), _message(first))
+        if len(errors) > 1:
+            more = "; ".join(
+                f"{field_path(tuple(e['loc'])) or '(root)'}: {_message(e)}" for e in errors[1:6]
+            )
+            message += f" — and {len(errors) - 1} more: {more}"
+        raise SpecError(path, message) from None
+
+
+def _located(path: str, message: str) -> tuple[str, str]:
+    # Cross-field checks run on the whole model and name their field at the start of the text.
+    match = _LEADING_PATH.match(message)
+    if match and not path:
+        return match["path"], match["rest"]
+    return path, message
+
+
+_LEADING_PATH = re.compile(r"^(?P<path>[a-z_]+(?:\[\d+\]|\.[a-z_]+)*): (?P<rest>.+)$", re.S)
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown field; remove it or check its spelling"
+    if error["type"] == "missing":
+        return "required field is missing"
+    if error["type"] == "string_pattern_mismatch":
+        pattern = error.get("ctx", {}).get("pattern", "")
+        hint = PATTERN_HINTS.get(pattern, f"it must match {pattern}")
+        return f"{error['input']!r} is not allowed here; {hint}"
+    text = str(error["msg"])
+    return text.removeprefix("Value error, ")
+
+
+def _dedupe_union_errors(errors: list[Any]) -> list[Any]:
+    # A value that fails every branch of a union yields one error per branch; keep one per field.
+    seen: set[str] = set()
+    kept = []
+    for error in errors:
+        key = field_path(tuple(error["loc"]))
+        if key not in seen:
+            seen.add(key)
+            kept.append(error)
+    return kept
+
+
+def parse_execution(data: dict[str, Any]) -> Execution:
+    if data.get("kind", "Execution") != "Execution":
+        raise SpecError("kind", f"expected 'Execution', got {data.get('kind')!r}")
+    body = {k: v for k, v in data.items() if k not in ("kind", "apiVersion")}
+    return validate_model(Execution, body)
+
+
+def load_execution(path: Path) -> Execution:
+    return parse_execution(read_document(path))

@@ -1,0 +1,373 @@
+"""The Execution: what a user defines and "Run now" compiles into one Argo Workflow.
+
+An execution names a test project, flows of ordered scenario groups, global test data,
+defaults, the workspace, limits and an optional schedule. Every model forbids unknown fields,
+and every validation error names the field path (see :func:`load_execution`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import PurePosixPath
+from typing import Annotated, Any, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from engine.durations import Seconds
+from engine.sharding import Strategy
+
+__all__ = [
+    "PATTERN_HINTS",
+    "ConcurrencyPolicy",
+    "Defaults",
+    "Execution",
+    "Flow",
+    "Limits",
+    "Project",
+    "Runner",
+    "RunnerKind",
+    "Scenario",
+    "ScenarioGroup",
+    "Schedule",
+    "SecretRef",
+    "Selection",
+    "TestDataValue",
+    "Workspace",
+    "WorkspaceMode",
+]
+
+NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# Flow and group names become Argo task names, which `depends` cannot parse if they start
+# with a digit.
+STEP_NAME_PATTERN = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+
+DATA_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+PATTERN_HINTS = {
+    NAME_PATTERN: "use lowercase letters, digits and '-', starting and ending with a letter "
+    "or digit",
+    STEP_NAME_PATTERN: "use lowercase letters, digits and '-', starting with a letter and ending "
+    "with a letter or digit",
+    DATA_KEY_PATTERN: "use letters, digits and '_', not starting with a digit (it becomes an "
+    "environment variable)",
+}
+"""What to tell a user whose value does not match one of the name patterns."""
+
+# Execution names become the workflow's generateName prefix and label values: Argo appends
+# five characters, and node names add flow and group names, so names stay short.
+ExecutionName = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=40)]
+StepName = Annotated[str, StringConstraints(pattern=STEP_NAME_PATTERN, max_length=40)]
+DataKey = Annotated[str, StringConstraints(pattern=DATA_KEY_PATTERN, max_length=100)]
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class RunnerKind(StrEnum):
+    PYTEST = "pytest"
+    CUCUMBER = "cucumber"
+    PLAYWRIGHT = "playwright"
+    COMMAND = "command"
+
+
+class Runner(_Model):
+    """How a worker runs scenarios.
+
+    ``command`` is an argument list for the ``command`` runner; ``{scenario}`` expands to one
+    scenario id per run, ``{scenarios}`` to all ids of the batch as separate arguments.
+    ``args`` are extra arguments for the built-in runners (e.g. ``["-x", "--maxfail=5"]``).
+    """
+
+    kind: RunnerKind = RunnerKind.PYTEST
+    command: list[NonEmpty] | None = None
+    args: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _command_matches_kind(self) -> Self:
+        if self.kind is RunnerKind.COMMAND:
+            if not self.command:
+                raise ValueError("runner kind 'command' needs 'command', an argument list")
+            if not any("{scenario}" in a or a == "{scenarios}" for a in self.command):
+                raise ValueError("'command' must contain '{scenario}' or a '{scenarios}' argument")
+        elif self.command is not None:
+            raise ValueError(f"'command' applies only to runner kind 'command', not {self.kind}")
+        return self
+
+
+SetupCommand = NonEmpty | list[NonEmpty]
+
+
+class Project(_Model):
+    """The test repository: where it comes from and how its workspace is prepared."""
+
+    name: StepName
+    repo: NonEmpty | None = Field(None, description="git URL to clone")
+    path: NonEmpty | None = Field(None, description="local directory to copy instead of a repo")
+    ref: NonEmpty = "HEAD"
+    setup: list[SetupCommand] = Field(
+        default_factory=list,
+        description="commands run in the workspace after checkout; a string runs with 'sh -c', "
+        "a list runs as an argument list",
+    )
+    image: NonEmpty = "python:3.12-slim"
+    runner: Runner = Field(default_factory=Runner)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.repo is None) == (self.path is None):
+            raise ValueError("set exactly one of 'repo' (a git URL) or 'path' (a local directory)")
+        return self
+
+
+class SecretRef(_Model):
+    """A value kept in a Kubernetes Secret; compiled to ``secretKeyRef``, never to plain text."""
+
+    name: StepName
+    key: Annotated[str, StringConstraints(pattern=r"^[-._a-zA-Z0-9]+$", max_length=253)]
+    optional: bool = Field(False, description="run without it when the Secret or key is absent")
+
+
+class _SecretValue(_Model):
+    secret: SecretRef
+
+
+TestDataValue = str | int | float | bool | _SecretValue
+
+
+class Scenario(_Model):
+    id: NonEmpty
+    name: str = ""
+    location: str = Field("", description="file, file::node or file:line")
+    tags: list[NonEmpty] = Field(default_factory=list)
+    duration: float | None = Field(None, ge=0, description="estimated seconds")
+    last_status: Literal["passed", "failed", "skipped"] | None = None
+
+    @property
+    def file(self) -> str:
+        """The file part of ``location`` (before ``::`` or a trailing ``:line``)."""
+        head = self.location.split("::", 1)[0]
+        return re.sub(r":\d+$", "", head)
+
+
+class Selection(_Model):
+    """Pick scenarios from the execution's catalog: explicit ids, or tag and path filters."""
+
+    ids: list[NonEmpty] | None = None
+    tags: list[NonEmpty] = Field(
+        default_factory=list, description="keep scenarios with any of these"
+    )
+    exclude_tags: list[NonEmpty] = Field(default_factory=list)
+    paths: list[NonEmpty] = Field(default_factory=list, description="glob patterns on the file")
+
+    def matches(self, scenario: Scenario) -> bool:
+        if self.ids is not None and scenario.id not in self.ids:
+            return False
+        if self.tags and not set(self.tags) & set(scenario.tags):
+            return False
+        if set(self.exclude_tags) & set(scenario.tags):
+            return False
+        return not self.paths or any(_path_matches(scenario.file, p) for p in self.paths)
+
+
+def _path_matches(file: str, pattern: str) -> bool:
+    return fnmatch.fnmatch(file, pattern) or PurePosixPath(file).is_relative_to(pattern.rstrip("/"))
+
+
+class Defaults(_Model):
+    threads: int = Field(1, ge=1, le=1000)
+    strategy: Strategy = Strategy.DURATION
+    retries: int = Field(0, ge=0, le=10, description="reruns of a failed scenario by the agent")
+    pod_retries: int = Field(2, ge=0, le=10, description="Argo retries of a worker pod on errors")
+    timeout: Seconds | None = Field(None, description="deadline of one worker pod")
+    scenario_timeout: Seconds | None = None
+
+
+class ScenarioGroup(_Model):
+    """Scenarios spread over ``threads`` parallel workers; groups of a flow run in order."""
+
+    name: StepName
+    title: str = ""
+    scenarios: list[Scenario] = Field(default_factory=list)
+    select: Selection | None = None
+    threads: int | None = Field(None, ge=1, le=1000)
+    strategy: Strategy | None = None
+    retries: int | None = Field(None, ge=0, le=10)
+    pod_retries: int | None = Field(None, ge=0, le=10)
+    timeout: Seconds | None = None
+    scenario_timeout: Seconds | None = None
+    continue_on_failure: bool = False
+
+
+class Flow(_Model):
+    """An ordered list of scenario groups; flows of an execution run in parallel."""
+
+    name: StepName
+    title: str = ""
+    groups: list[ScenarioGroup] = Field(min_length=1)
+
+    @field_validator("groups")
+    @classmethod
+    def _unique_groups(cls, groups: list[ScenarioGroup]) -> list[ScenarioGroup]:
+        _reject_duplicates([g.name for g in groups], "group name")
+        return groups
+
+
+class WorkspaceMode(StrEnum):
+    PVC = "pvc"
+    ARTIFACT = "artifact"
+
+
+class Workspace(_Model):
+    """The workspace setup-env prepares: a shared volume, or an artifact each worker unpacks."""
+
+    mode: WorkspaceMode = WorkspaceMode.PVC
+    size: Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$")] = "2Gi"
+    storage_class: str | None = None
+    access_mode: Literal["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"] = "ReadWriteOnce"
+
+
+class Limits(_Model):
+    parallelism: int | None = Field(None, ge=1, description="max pods running at once")
+    deadline: Seconds | None = Field(None, description="activeDeadlineSeconds of the workflow")
+    priority: int | None = None
+    ttl_after_finished: Seconds = 7 * 86400
+    semaphore: str | None = Field(
+        None, description="'configmap/key' of an Argo semaphore limiting concurrent runs"
+    )
+
+    @field_validator("semaphore")
+    @classmethod
+    def _semaphore_ref(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z0-9][-a-z0-9.]*/[-._a-zA-Z0-9]+", value):
+            raise ValueError("use 'configmap-name/key', e.g. 'drover-limits/executions'")
+        return value
+
+
+class ConcurrencyPolicy(StrEnum):
+    ALLOW = "Allow"
+    FORBID = "Forbid"
+    REPLACE = "Replace"
+
+
+class Schedule(_Model):
+    cron: list[NonEmpty] = Field(min_length=1)
+    timezone: str = "UTC"
+    concurrency_policy: ConcurrencyPolicy = ConcurrencyPolicy.FORBID
+    suspend: bool = False
+    starting_deadline: Seconds | None = None
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, crons: list[str]) -> list[str]:
+        for cron in crons:
+            if not croniter.is_valid(cron):
+                raise ValueError(f"{cron!r} is not a cron expression; use e.g. '0 2 * * *'")
+        _reject_duplicates(crons, "cron expression")
+        return crons
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, tz: str) -> str:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{tz!r} is not an IANA time zone; use e.g. 'Europe/Berlin'") from None
+        return tz
+
+
+class Execution(_Model):
+    """A named, reusable definition of a test execution."""
+
+    name: ExecutionName
+    title: str = ""
+    project: Project
+    scenarios: list[Scenario] = Field(
+        default_factory=list, description="catalog that groups pick from with 'select'"
+    )
+    flows: list[Flow] = Field(min_length=1)
+    test_data: dict[DataKey, TestDataValue] = Field(default_factory=dict)
+    defaults: Defaults = Field(default_factory=Defaults)
+    workspace: Workspace = Field(default_factory=Workspace)
+    limits: Limits = Field(default_factory=Limits)
+    schedule: Schedule | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("flows")
+    @classmethod
+    def _unique_flows(cls, flows: list[Flow]) -> list[Flow]:
+        _reject_duplicates([f.name for f in flows], "flow name")
+        return flows
+
+    @model_validator(mode="after")
+    def _groups_resolve(self) -> Self:
+        _reject_duplicates([s.id for s in self.scenarios], "scenario id in 'scenarios'")
+        catalog = {s.id: s for s in self.scenarios}
+        owner: dict[str, str] = {}
+        for fi, flow in enumerate(self.flows):
+            for gi, group in enumerate(flow.groups):
+                where = f"flows[{fi}].groups[{gi}]"
+                if group.scenarios and group.select:
+                    raise ValueError(f"{where}: set 'scenarios' or 'select', not both")
+                if group.select and group.select.ids:
+                    unknown = [i for i in group.select.ids if i not in catalog]
+                    if unknown:
+                        raise ValueError(f"{where}.select.ids: unknown scenario ids {unknown[:5]}")
+                chosen = self.group_scenarios(group)
+                if not chosen:
+                    raise ValueError(
+                        f"{where}: the group has no scenarios; list 'scenarios' or a 'select' "
+                        "that matches some of the execution's 'scenarios'"
+                    )
+                for scenario in chosen:
+                    here = f"{flow.name}/{group.name}"
+                    if scenario.id in owner:
+                        raise ValueError(
+                            f"{where}: scenario id {scenario.id!r} appears twice "
+                            f"(in {owner[scenario.id]} and {here}); scenario ids must be unique"
+                        )
+                    owner[scenario.id] = here
+        return self
+
+    def group_scenarios(self, group: ScenarioGroup) -> list[Scenario]:
+        """The scenarios a group runs: its own list, or the catalog filtered by its selection."""
+        if group.select is None:
+            return list(group.scenarios)
+        return [s for s in self.scenarios if group.select.matches(s)]
+
+    def iter_groups(self) -> Iterator[tuple[Flow, ScenarioGroup]]:
+        for flow in self.flows:
+            for group in flow.groups:
+                yield flow, group
+
+    def effective(self, group: ScenarioGroup) -> Defaults:
+        """The group's settings with the execution defaults filled in."""
+        own = group.model_dump(
+            include=set(Defaults.model_fields), exclude_none=True, exclude_unset=False
+        )
+        return self.defaults.model_copy(update=own)
+
+
+def _reject_duplicates(values: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"duplicate {what} {value!r}")
+        seen.add(value)
+
+
+def execution_json_schema() -> dict[str, Any]:
+    """JSON schema of the execution spec (for editors and the API docs)."""
+    return Execution.model_json_schema()

@@ -1,0 +1,78 @@
+"""``drover discover`` end to end: its documents load with the loader ``drover validate`` uses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from engine.cli import app
+from engine.loading import load_execution
+
+runner = CliRunner()
+
+
+def test_execution_document_is_accepted_as_it_is(shop: Path, tmp_path: Path) -> None:
+    out = tmp_path / "shop.yaml"
+    result = runner.invoke(
+        app,
+        [
+            "discover",
+            "--runner",
+            "pytest",
+            str(shop),
+            "--execution",
+            "shop",
+            "--threads",
+            "3",
+            "-o",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    execution = load_execution(out)
+    (group,) = execution.flows[0].groups
+    assert (execution.flows[0].name, group.name, group.threads) == ("main", "all", 3)
+    assert len(group.scenarios) == 24
+    assert execution.project.runner.kind == "pytest"
+    assert execution.project.path == str(shop)
+
+
+def test_scenario_list_as_json(shop: Path) -> None:
+    result = runner.invoke(app, ["discover", "--runner", "cucumber", str(shop), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.stdout)
+    assert listed[0] == {
+        "id": "features/cart.feature:9",
+        "name": "Adding a product shows its price",
+        "location": "features/cart.feature:9",
+        "tags": ["cart", "smoke"],
+    }
+    assert len(listed) == 9
+
+
+def test_cucumber_execution_in_yaml_on_stdout(shop: Path) -> None:
+    result = runner.invoke(app, ["discover", "-r", "cucumber", str(shop), "-e", "bdd"])
+    assert result.exit_code == 0, result.output
+    document = yaml.safe_load(result.stdout)
+    assert document["project"]["runner"] == {"kind": "cucumber"}
+
+
+def test_bad_execution_name_is_invalid_input(shop: Path) -> None:
+    result = runner.invoke(app, ["discover", "-r", "cucumber", str(shop), "-e", "Not_A_Name"])
+    assert result.exit_code == 2
+    assert "name" in result.output
+
+
+def test_discovery_failure_exits_1(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["discover", "-r", "playwright", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "Playwright is not installed" in result.output
+
+
+def test_threads_without_execution_is_invalid(shop: Path) -> None:
+    result = runner.invoke(app, ["discover", "-r", "cucumber", str(shop), "--threads", "2"])
+    assert result.exit_code == 2
+    assert "--threads" in result.output

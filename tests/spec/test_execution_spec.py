@@ -1,0 +1,206 @@
+"""The execution spec: what it accepts, and the field-naming errors for what it refuses."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from engine.cli import app
+from engine.errors import SpecError
+from engine.loading import load_execution, parse_execution
+
+BASE: dict[str, Any] = {
+    "kind": "Execution",
+    "name": "demo",
+    "project": {"name": "demo", "path": "examples/shop"},
+    "scenarios": [
+        {"id": "t/a.py::one", "tags": ["smoke"], "location": "t/a.py::one"},
+        {"id": "t/a.py::two", "location": "t/a.py::two"},
+        {"id": "u/b.py::three", "tags": ["slow"], "location": "u/b.py::three"},
+    ],
+    "flows": [{"name": "main", "groups": [{"name": "all", "select": {"paths": ["t", "u"]}}]}],
+}
+
+
+def _with(path: str, value: Any) -> dict[str, Any]:
+    """BASE with one field set; ``path`` is dotted with list indexes (``flows.0.name``)."""
+    doc = copy.deepcopy(BASE)
+    *parents, last = path.split(".")
+    node: Any = doc
+    for part in parents:
+        node = node[int(part)] if part.isdigit() else node.setdefault(part, {})
+    if last.isdigit() and int(last) == len(node):
+        node.append(value)
+    else:
+        node[int(last) if last.isdigit() else last] = value
+    return doc
+
+
+BAD_SPECS = {
+    "unknown field": (
+        _with("flows.0.groups.0.colour", "red"),
+        "flows[0].groups[0].colour",
+        "unknown field",
+    ),
+    "zero threads": (
+        _with("flows.0.groups.0.threads", 0),
+        "flows[0].groups[0].threads",
+        "greater than or equal to 1",
+    ),
+    "duplicate scenario ids": (
+        _with("flows.0.groups.0", {"name": "all", "scenarios": [{"id": "x"}, {"id": "x"}]}),
+        "flows[0].groups[0]",
+        "'x' appears twice",
+    ),
+    "group with no scenarios": (
+        _with("flows.0.groups.0.select", {"tags": ["nonexistent"]}),
+        "flows[0].groups[0]",
+        "the group has no scenarios",
+    ),
+    "invalid cron": (
+        _with("schedule", {"cron": ["61 * * * *"]}),
+        "schedule.cron",
+        "not a cron expression",
+    ),
+    "invalid timezone": (
+        _with("schedule", {"cron": ["0 1 * * *"], "timezone": "Mars/Olympus"}),
+        "schedule.timezone",
+        "IANA time zone",
+    ),
+    "name argo rejects": (_with("name", "Nightly_Run"), "name", "lowercase letters"),
+    "group name starting with a digit": (
+        _with("flows.0.groups.0.name", "1st"),
+        "flows[0].groups[0].name",
+        "starting with a letter",
+    ),
+    "too long name": (_with("name", "a" * 41), "name", "at most 40"),
+    "both repo and path": (_with("project.repo", "https://x/y.git"), "project", "exactly one of"),
+    "command runner without placeholder": (
+        _with("project.runner", {"kind": "command", "command": ["make", "test"]}),
+        "project.runner",
+        "{scenario}",
+    ),
+    "bad test data key": (
+        _with("test_data", {"1BAD": "x"}),
+        "test_data.1BAD",
+        "environment variable",
+    ),
+    "bad duration": (_with("defaults.timeout", "soon"), "defaults.timeout", "not a duration"),
+    "duplicate flow names": (
+        _with("flows.1", {"name": "main", "groups": [{"name": "g", "scenarios": [{"id": "z"}]}]}),
+        "flows",
+        "duplicate flow name",
+    ),
+    "unknown selected id": (
+        _with("flows.0.groups.0.select", {"ids": ["nope"]}),
+        "flows[0].groups[0].select.ids",
+        "unknown scenario ids",
+    ),
+}
+
+
+def test_base_spec_is_valid() -> None:
+    execution = parse_execution(BASE)
+    (group,) = execution.flows[0].groups
+    assert [s.id for s in execution.group_scenarios(group)] == [
+        "t/a.py::one",
+        "t/a.py::two",
+        "u/b.py::three",
+    ]
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SPECS))
+def test_bad_specs_name_the_field(case: str) -> None:
+    doc, path, fragment = BAD_SPECS[case]
+    with pytest.raises(SpecError) as caught:
+        parse_execution(doc)
+    assert caught.value.path == path
+    assert fragment in str(caught.value)
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SPECS))
+def test_cli_validate_exits_2_without_traceback(case: str, tmp_path: Path) -> None:
+    doc, _, fragment = BAD_SPECS[case]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(doc))
+    result = CliRunner().invoke(app, ["validate", str(spec)])
+    assert result.exit_code == 2
+    assert fragment in result.output
+    assert "Traceback" not in result.output
+
+
+def test_selection_by_tags_paths_and_exclusions() -> None:
+    doc = _with(
+        "flows.0.groups",
+        [
+            {"name": "smoke", "select": {"tags": ["smoke"]}},
+            {"name": "rest", "select": {"paths": ["t/*.py", "u"], "exclude_tags": ["smoke"]}},
+        ],
+    )
+    execution = parse_execution(doc)
+    smoke, rest = execution.flows[0].groups
+    assert [s.id for s in execution.group_scenarios(smoke)] == ["t/a.py::one"]
+    assert [s.id for s in execution.group_scenarios(rest)] == ["t/a.py::two", "u/b.py::three"]
+
+
+def test_selection_by_explicit_ids_keeps_catalog_order() -> None:
+    doc = _with("flows.0.groups.0.select", {"ids": ["u/b.py::three", "t/a.py::one"]})
+    execution = parse_execution(doc)
+    group = execution.flows[0].groups[0]
+    assert [s.id for s in execution.group_scenarios(group)] == ["t/a.py::one", "u/b.py::three"]
+
+
+def test_group_settings_inherit_defaults() -> None:
+    doc = _with("defaults", {"threads": 4, "retries": 2, "timeout": "1h30m"})
+    doc["flows"][0]["groups"][0]["retries"] = 0
+    execution = parse_execution(doc)
+    settings = execution.effective(execution.flows[0].groups[0])
+    assert (settings.threads, settings.retries, settings.timeout) == (4, 0, 5400)
+
+
+def test_json_and_yaml_load_the_same(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text(json.dumps(BASE))
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump(BASE))
+    assert load_execution(tmp_path / "a.json") == load_execution(tmp_path / "a.yaml")
+
+
+def test_unreadable_and_malformed_files_are_spec_errors(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="no such file"):
+        load_execution(tmp_path / "missing.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("flows: [unclosed")
+    with pytest.raises(SpecError, match="not valid YAML"):
+        load_execution(broken)
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- a\n- b\n")
+    with pytest.raises(SpecError, match="mapping"):
+        load_execution(listing)
+
+
+def test_real_process_exit_codes(tmp_path: Path, shop_execution_path: Path) -> None:
+    ok = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "validate", str(shop_execution_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(yaml.safe_dump(_with("flows.0.groups.0.threads", -1)))
+    bad = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "validate", str(spec)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert "flows[0].groups[0].threads" in bad.stderr
+    assert "Traceback" not in bad.stderr
