@@ -1,0 +1,80 @@
+"""The one seam between Drover and an executor of Argo Workflows.
+
+Both executors take the same compiled documents and report the same Argo-shaped Workflow
+objects (``metadata`` + ``spec`` + ``status`` with ``status.nodes``), so everything downstream
+(the mirror, the CLI, the API) is written once against this Protocol:
+
+- :class:`engine.backends.local.LocalBackend`: the embedded runner on this machine;
+- the Argo backend: an Argo Server reached through Hera and the Kubernetes API.
+
+Actions have Argo's meaning: ``stop`` runs exit handlers, ``terminate`` does not; ``retry``
+reruns failed nodes of the same workflow; ``resubmit`` creates a new workflow from the spec.
+Errors are :class:`engine.errors.BackendError` subclasses (``NotFound``, ``Conflict``, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, runtime_checkable
+
+__all__ = ["Backend", "LogLine", "WorkflowEvent"]
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line a pod printed."""
+
+    pod: str
+    """The node id of the pod (``<workflow>-<hash>``), as Argo names pods' nodes."""
+    content: str
+    time: str | None = None
+    """RFC 3339 timestamp when the backend knows it."""
+
+
+@dataclass(frozen=True)
+class WorkflowEvent:
+    """A change of one workflow, as Argo's watch stream delivers it."""
+
+    type: Literal["ADDED", "MODIFIED", "DELETED"]
+    workflow: dict[str, Any]
+
+
+@runtime_checkable
+class Backend(Protocol):
+    kind: str
+    """``local`` or ``argo``."""
+
+    def submit(self, workflow: dict[str, Any], *, objects: Sequence[dict[str, Any]] = ()) -> str:
+        """Create the workflow (after ``objects``, e.g. plan ConfigMaps); return its name."""
+        ...
+
+    def get(self, name: str) -> dict[str, Any]:
+        """The Workflow object with its current status."""
+        ...
+
+    def list(self, *, labels: dict[str, str] | None = None) -> list[dict[str, Any]]: ...
+
+    def stop(self, name: str, *, message: str | None = None) -> None: ...
+
+    def terminate(self, name: str) -> None: ...
+
+    def suspend(self, name: str) -> None: ...
+
+    def resume(self, name: str) -> None: ...
+
+    def retry(self, name: str, *, restart_successful: bool = False) -> None: ...
+
+    def resubmit(self, name: str, *, memoized: bool = False) -> str:
+        """Create a new workflow from ``name``'s spec; return the new name."""
+        ...
+
+    def delete(self, name: str) -> None: ...
+
+    def logs(
+        self, name: str, *, node: str | None = None, follow: bool = False
+    ) -> Iterator[LogLine]: ...
+
+    def watch(self, *, labels: dict[str, str] | None = None) -> Iterator[WorkflowEvent]:
+        """Workflow changes until the caller stops iterating (reconnects are the backend's job)."""
+        ...
