@@ -15,3 +15,10 @@ def shop() -> Path:
 @pytest.fixture
 def data_dir() -> Path:
     return Path(__file__).with_name("data")
+
+
+@pytest.fixture(autouse=True)
+def _no_plugin_autoload(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The example project needs no pytest plugins; loading this environment's own (hypothesis,
+    # benchmark, ...) costs about a second in every pytest process the tests start.
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")

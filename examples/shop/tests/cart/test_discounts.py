@@ -1,5 +1,4 @@
 import pytest
-
 from shop import Cart, apply_discount
 
 

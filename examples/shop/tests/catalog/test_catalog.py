@@ -1,7 +1,6 @@
 import time
 
 import pytest
-
 from shop import CATALOG, find_product
 
 

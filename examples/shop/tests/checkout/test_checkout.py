@@ -1,7 +1,6 @@
 import time
 
 import pytest
-
 from shop import Cart, checkout
 from shop.checkout import OutOfStock
 

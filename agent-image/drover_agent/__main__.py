@@ -1,0 +1,153 @@
+"""Command line of the agent: ``drover-agent setup | run | cleanup`` (paths are all options)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from drover_agent.cleanup import summary
+from drover_agent.plan import PlanError, load_run_plan
+from drover_agent.shard import ShardRequest, run_shard
+from drover_agent.workspace import (
+    SetupError,
+    checkout_project,
+    pack_workspace,
+    run_setup_commands,
+    unpack_workspace,
+)
+
+__all__ = ["main"]
+
+PLAN_ERROR = 2
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (pod deadline, workflow stopped): unwind so results still get written.
+
+    A BaseException, like KeyboardInterrupt, so no ``except Exception`` on the way swallows it.
+    """
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(f"signal {signum}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="drover-agent", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    setup = commands.add_parser("setup", help="prepare the workspace and run setup commands")
+    setup.add_argument("--plan-dir", type=Path, required=True, help="the mounted plan directory")
+    setup.add_argument("--workspace", type=Path, required=True, help="directory to prepare")
+    setup.add_argument("--pack", type=Path, help="also write the workspace as this tar.gz")
+
+    run = commands.add_parser("run", help="run one shard of one scenario group")
+    run.add_argument("--plan-dir", type=Path, required=True)
+    run.add_argument("--workspace", type=Path, required=True)
+    run.add_argument("--group", help="group key, e.g. checkout.smoke (or give --shard KEY/N)")
+    run.add_argument(
+        "--shard",
+        required=True,
+        help="worker index in the group, or 'GROUP/INDEX' as the compiled workflow passes it",
+    )
+    run.add_argument("--results", type=Path, required=True, help="results JSON to write")
+    run.add_argument("--summary", type=Path, help="also write the counts as a small JSON file")
+    run.add_argument("--attempt", type=int, default=1, help="the pod's retry attempt")
+    run.add_argument("--unpack", type=Path, help="restore the workspace from this tar.gz first")
+    run.add_argument("--report-dir", type=Path, help="keep the runner's own reports here")
+
+    cleanup = commands.add_parser("cleanup", help="print a summary when the workflow ends")
+    cleanup.add_argument("--plan-dir", type=Path, required=True)
+    cleanup.add_argument("--status", required=True, help="{{workflow.status}}")
+    cleanup.add_argument("--results-dir", type=Path, help="directory holding results files")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    if args.command == "setup":
+        return _setup(args)
+    if args.command == "run":
+        return _run(args)
+    print(summary(args.plan_dir, args.status, args.results_dir), flush=True)
+    return 0
+
+
+def _setup(args: argparse.Namespace) -> int:
+    env = dict(os.environ)
+    try:
+        project = load_run_plan(args.plan_dir).project
+        args.workspace.mkdir(parents=True, exist_ok=True)
+        checkout_project(project, args.workspace, env)
+        run_setup_commands(project.setup, args.workspace, env)
+        if args.pack:
+            pack_workspace(args.workspace, args.pack)
+    except PlanError as exc:
+        print(f"drover-agent: {exc}", file=sys.stderr)
+        return PLAN_ERROR
+    except SetupError as exc:
+        print(f"drover-agent: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
+
+
+def _shard_address(group: str | None, shard: str) -> tuple[str, int]:
+    """``--group g --shard 3`` or ``--shard g/3`` → ``("g", 3)``."""
+    key, _, index = shard.rpartition("/")
+    if key and group and key != group:
+        raise PlanError(f"--group {group!r} and --shard {shard!r} name different groups")
+    key = key or group or ""
+    if not key:
+        raise PlanError("name the group: --group KEY --shard N, or --shard KEY/N")
+    if not index.isdigit():
+        raise PlanError(f"--shard {shard!r}: the worker index must be a number")
+    return key, int(index)
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        group, shard = _shard_address(args.group, args.shard)
+    except PlanError as exc:
+        print(f"drover-agent: {exc}", file=sys.stderr)
+        return PLAN_ERROR
+    if args.unpack:
+        unpack_workspace(args.unpack, args.workspace)
+    request = ShardRequest(
+        plan_dir=args.plan_dir,
+        workspace=args.workspace,
+        group=group,
+        shard=shard,
+        results=args.results,
+        attempt=args.attempt,
+        report_dir=args.report_dir,
+    )
+    try:
+        report = run_shard(request, dict(os.environ))
+    except Terminated:
+        print("drover-agent: terminated; partial results written", file=sys.stderr)
+        return 143
+    counts = report.to_json()["counts"]
+    if args.summary:
+        # Small enough for an Argo output parameter, so the mirror sees counts in the status.
+        args.summary.parent.mkdir(parents=True, exist_ok=True)
+        args.summary.write_text(json.dumps(counts, sort_keys=True))
+    print(
+        f"drover-agent: {request.group} shard {request.shard}: "
+        + ", ".join(f"{n} {status}" for status, n in counts.items())
+        + (f" ({report.error})" if report.error else ""),
+        flush=True,
+    )
+    if report.error:
+        return PLAN_ERROR
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

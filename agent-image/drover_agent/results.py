@@ -1,0 +1,91 @@
+"""Per-scenario results of one shard, and the JSON file the workflow keeps as an output artifact."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = [
+    "STATUSES",
+    "ScenarioResult",
+    "ShardReport",
+    "Status",
+    "count_statuses",
+    "utc_now",
+    "write_report",
+]
+
+Status = Literal["passed", "failed", "skipped", "error"]
+STATUSES: tuple[Status, ...] = ("passed", "failed", "skipped", "error")
+FAILING: frozenset[str] = frozenset({"failed", "error"})
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    id: str
+    status: Status
+    duration: float
+    attempt: int
+    error: str | None = None
+    artifacts: list[str] = field(default_factory=list)
+
+    @property
+    def failing(self) -> bool:
+        return self.status in FAILING
+
+
+@dataclass
+class ShardReport:
+    """What ``run`` writes: the final result of every scenario, earlier attempts in ``retried``."""
+
+    group: str
+    shard: int
+    attempt: int
+    runner: str
+    started_at: str
+    finished_at: str | None = None
+    results: list[ScenarioResult] = field(default_factory=list)
+    retried: list[ScenarioResult] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not any(r.failing for r in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "group": self.group,
+            "shard": self.shard,
+            "attempt": self.attempt,
+            "runner": self.runner,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "results": [asdict(r) for r in self.results],
+            "retried": [asdict(r) for r in self.retried],
+            "counts": count_statuses(self.results),
+            "error": self.error,
+        }
+
+
+def count_statuses(results: list[ScenarioResult]) -> dict[str, int]:
+    counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
+    for result in results:
+        counts[result.status] += 1
+    return counts
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def write_report(report: ShardReport, path: Path) -> None:
+    """Write atomically, so a reader never sees half a file even if the pod is killed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(report.to_json(), indent=1) + "\n", encoding="utf-8")
+    os.replace(partial, path)

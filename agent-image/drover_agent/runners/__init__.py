@@ -1,0 +1,22 @@
+"""Runner adapters: one per runner kind, each building argument lists and reading its report."""
+
+from __future__ import annotations
+
+from drover_agent.plan import RunnerConfig
+from drover_agent.runners.base import BatchContext, BatchRun, Outcome, RunnerAdapter
+from drover_agent.runners.command import CommandAdapter
+from drover_agent.runners.cucumber_json import CucumberAdapter
+from drover_agent.runners.playwright_json import PlaywrightAdapter
+from drover_agent.runners.pytest_junit import PytestAdapter
+
+__all__ = ["BatchContext", "BatchRun", "Outcome", "RunnerAdapter", "adapter_for"]
+
+
+def adapter_for(runner: RunnerConfig) -> RunnerAdapter:
+    if runner.kind == "pytest":
+        return PytestAdapter(runner.args)
+    if runner.kind == "cucumber":
+        return CucumberAdapter(runner.args)
+    if runner.kind == "playwright":
+        return PlaywrightAdapter(runner.args)
+    return CommandAdapter(runner.command or [])

@@ -1,0 +1,152 @@
+"""``drover-agent run`` through real pytest on the example project."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from agent_plans import SHOP, RunAgent, read_results, write_plan
+
+from engine.discovery import DiscoveryRunner, discover
+
+FAILING = "tests/checkout/test_checkout.py::test_free_shipping_from_fifteen_euros"
+VERBOSE_LINE = re.compile(r"^(?P<id>tests/\S.*?) (?P<status>PASSED|FAILED|SKIPPED|ERROR)\b")
+PLAIN_STATUS = {"PASSED": "passed", "FAILED": "failed", "SKIPPED": "skipped", "ERROR": "error"}
+
+
+def plain_pytest_statuses() -> dict[str, str]:
+    """What plain pytest reports for the fast tests of the example project."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-m", "not slow"],
+        cwd=SHOP,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = [VERBOSE_LINE.match(line) for line in done.stdout.splitlines()]
+    return {m["id"]: PLAIN_STATUS[m["status"]] for m in found if m}
+
+
+def test_results_equal_what_plain_pytest_reports(tmp_path: Path, run_agent: RunAgent) -> None:
+    fast = [s.id for s in discover(DiscoveryRunner.PYTEST, SHOP) if "slow" not in s.tags]
+    plan = write_plan(tmp_path / "plan", runner={}, workers={"0": fast[::2], "1": fast[1::2]})
+    statuses: dict[str, str] = {}
+    results_by_id = {}
+    for shard in ("0", "1"):
+        results = tmp_path / f"results-{shard}.json"
+        done = run_agent(
+            "run", "--plan-dir", str(plan), "--workspace", str(SHOP), "--group", "main.all",
+            "--shard", shard, "--results", str(results), "--report-dir", str(tmp_path / "reports"),
+        )  # fmt: skip
+        document = read_results(results)
+        assert (document["group"], document["shard"], document["runner"]) == (
+            "main.all",
+            int(shard),
+            "pytest",
+        )
+        assert done.returncode == (1 if FAILING in fast[int(shard) :: 2] else 0), done.stdout
+        assert done.stdout.count("test session starts") == 1  # one pytest process per shard
+        for result in document["results"]:
+            statuses[result["id"]] = result["status"]
+            results_by_id[result["id"]] = result
+
+    assert statuses == plain_pytest_statuses()
+    assert len(statuses) == 21
+    failing = results_by_id[FAILING]
+    assert failing["status"] == "failed"
+    assert failing["error"].startswith("AssertionError: orders of 15.00 or more should ship free")
+    skipped = results_by_id["tests/cart/test_cart.py::TestRemoval::test_remove_many"]
+    assert (skipped["status"], skipped["error"]) == ("skipped", "bulk removal is not built yet")
+    assert (
+        results_by_id["tests/cart/test_discounts.py::test_discount_codes[half price]"]["status"]
+        == "passed"
+    )
+
+
+def test_retries_rerun_only_the_failed_scenarios(tmp_path: Path, run_agent: RunAgent) -> None:
+    passing = "tests/cart/test_discounts.py::test_discount_codes[half price]"
+    plan = write_plan(tmp_path / "plan", runner={}, workers={"0": [passing, FAILING]}, retries=2)
+    results = tmp_path / "results.json"
+    reports = tmp_path / "reports"
+    done = run_agent(
+        "run", "--plan-dir", str(plan), "--workspace", str(SHOP), "--group", "main.all",
+        "--shard", "0", "--results", str(results), "--report-dir", str(reports), "--attempt", "2",
+    )  # fmt: skip
+    assert done.returncode == 1
+    document = read_results(results)
+    assert document["attempt"] == 2
+    final = {r["id"]: (r["status"], r["attempt"]) for r in document["results"]}
+    assert final == {passing: ("passed", 1), FAILING: ("failed", 3)}
+    assert [(r["id"], r["attempt"]) for r in document["retried"]] == [(FAILING, 1), (FAILING, 2)]
+    assert document["counts"] == {"passed": 1, "failed": 1, "skipped": 0, "error": 0}
+    # The reruns ran only the failing test.
+    rerun_report = (reports / "junit-a2-0-0.xml").read_text()
+    assert "test_free_shipping_from_fifteen_euros" in rerun_report
+    assert "test_discount_codes" not in rerun_report
+
+
+def test_stale_and_coarse_ids(tmp_path: Path, run_agent: RunAgent) -> None:
+    stale = "tests/catalog/test_catalog.py::test_was_deleted"
+    whole_file = "tests/cart/test_discounts.py"
+    plan = write_plan(tmp_path / "plan", runner={}, workers={"0": [stale, whole_file]})
+    results = tmp_path / "results.json"
+    run_agent(
+        "run", "--plan-dir", str(plan), "--workspace", str(SHOP), "--group", "main.all",
+        "--shard", "0", "--results", str(results),
+    )  # fmt: skip
+    final = {r["id"]: r for r in read_results(results)["results"]}
+    assert (final[stale]["status"], final[stale]["error"]) == ("error", "pytest found no such test")
+    assert final[whole_file]["status"] == "passed"  # the six tests of the file, combined
+
+
+def test_a_runner_that_cannot_start_still_writes_results(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    ids = ["tests/cart/test_cart.py::test_empty_cart_totals_zero", "tests/x.py::test_y"]
+    plan = write_plan(
+        tmp_path / "plan",
+        runner={"kind": "command", "command": ["/nonexistent/runner", "{scenarios}"]},
+        workers={"0": ids},
+    )
+    results = tmp_path / "out" / "results.json"
+    done = run_agent(
+        "run", "--plan-dir", str(plan), "--workspace", str(SHOP), "--group", "main.all",
+        "--shard", "0", "--results", str(results),
+    )  # fmt: skip
+    assert done.returncode == 1
+    document = read_results(results)
+    assert [r["id"] for r in document["results"]] == ids
+    assert all(r["status"] == "error" for r in document["results"])
+    assert "cannot start '/nonexistent/runner'" in document["results"][0]["error"]
+    assert document["finished_at"] is not None
+
+
+def test_pytest_crash_is_recorded_for_every_scenario(tmp_path: Path, run_agent: RunAgent) -> None:
+    plan = write_plan(
+        tmp_path / "plan",
+        runner={"args": ["--no-such-pytest-option"]},
+        workers={"0": ["tests/cart/test_cart.py::test_empty_cart_totals_zero"]},
+    )
+    results = tmp_path / "results.json"
+    done = run_agent(
+        "run", "--plan-dir", str(plan), "--workspace", str(SHOP), "--group", "main.all",
+        "--shard", "0", "--results", str(results),
+    )  # fmt: skip
+    assert done.returncode == 1
+    (result,) = read_results(results)["results"]
+    assert result["status"] == "error"
+    assert "pytest exited with code 4" in result["error"]
+    assert "--no-such-pytest-option" in result["error"]
+
+
+def test_an_unknown_group_is_a_plan_error(tmp_path: Path, run_agent: RunAgent) -> None:
+    plan = write_plan(tmp_path / "plan", runner={}, workers={"0": []})
+    results = tmp_path / "results.json"
+    done = run_agent(
+        "run", "--plan-dir", str(plan), "--workspace", str(SHOP), "--group", "main.nope",
+        "--shard", "0", "--results", str(results),
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "no plan for group 'main.nope'" in read_results(results)["error"]

@@ -1,0 +1,100 @@
+"""``drover-agent setup``: copy or clone the project, run setup commands, pack the workspace."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from agent_plans import SHOP, RunAgent, write_plan
+
+
+def test_copies_the_project_and_runs_setup_commands(tmp_path: Path, run_agent: RunAgent) -> None:
+    plan = write_plan(
+        tmp_path / "plan",
+        runner={},
+        workers={"0": []},
+        setup=[
+            "echo one > made-by-shell.txt; echo two >> made-by-shell.txt",
+            ["sh", "-c", 'printf "%s" "$1" > made-by-argv.txt', "sh", "an argument; not a command"],
+        ],
+    )
+    workspace = tmp_path / "ws"
+    done = run_agent("setup", "--plan-dir", str(plan), "--workspace", str(workspace))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (workspace / "tests" / "cart" / "test_cart.py").read_text() == (
+        SHOP / "tests" / "cart" / "test_cart.py"
+    ).read_text()
+    assert (workspace / "made-by-shell.txt").read_text() == "one\ntwo\n"
+    assert (workspace / "made-by-argv.txt").read_text() == "an argument; not a command"
+    assert "setup [2/2]" in done.stdout
+
+
+def test_a_failing_setup_command_fails_with_its_exit_code(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    plan = write_plan(
+        tmp_path / "plan",
+        runner={},
+        workers={"0": []},
+        setup=["exit 7", "touch never.txt"],
+    )
+    done = run_agent("setup", "--plan-dir", str(plan), "--workspace", str(tmp_path / "ws"))
+    assert done.returncode == 7
+    assert "setup command 1 failed with exit code 7" in done.stderr
+    assert not (tmp_path / "ws" / "never.txt").exists()
+
+
+def test_clones_a_repository_at_a_ref(tmp_path: Path, run_agent: RunAgent) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-C", str(repo)]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    (repo / "version.txt").write_text("1\n")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    subprocess.run([*git, "tag", "v1"], check=True)
+    (repo / "version.txt").write_text("2\n")
+    subprocess.run([*git, "commit", "-qam", "two"], check=True)
+
+    for ref, expected in (("v1", "1\n"), ("HEAD", "2\n")):
+        plan = write_plan(tmp_path / f"plan-{ref}", runner={}, workers={"0": []}, path=None,
+                          repo=str(repo), ref=ref)  # fmt: skip
+        workspace = tmp_path / f"ws-{ref}"
+        done = run_agent("setup", "--plan-dir", str(plan), "--workspace", str(workspace))
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert (workspace / "version.txt").read_text() == expected
+
+
+def test_pack_and_unpack_restore_the_workspace(tmp_path: Path, run_agent: RunAgent) -> None:
+    plan = write_plan(
+        tmp_path / "plan",
+        runner={},
+        workers={"0": ["tests/cart/test_cart.py::test_empty_cart_totals_zero"]},
+        setup=["ln -s /usr/bin/env absolute-link"],
+    )
+    archive = tmp_path / "ws.tgz"
+    done = run_agent(
+        "setup",
+        "--plan-dir",
+        str(plan),
+        "--workspace",
+        str(tmp_path / "ws"),
+        "--pack",
+        str(archive),
+    )
+    assert done.returncode == 0, done.stderr
+    restored = tmp_path / "restored"
+    results = tmp_path / "results.json"
+    done = run_agent(
+        "run", "--plan-dir", str(plan), "--workspace", str(restored), "--unpack", str(archive),
+        "--group", "main.all", "--shard", "0", "--results", str(results),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (restored / "absolute-link").readlink() == Path("/usr/bin/env")
+    assert (restored / "shop" / "cart.py").is_file()
+
+
+def test_missing_plan_is_a_clear_error(tmp_path: Path, run_agent: RunAgent) -> None:
+    done = run_agent("setup", "--plan-dir", str(tmp_path), "--workspace", str(tmp_path / "ws"))
+    assert done.returncode == 2
+    assert "run.json: no such file; is the plan ConfigMap mounted?" in done.stderr
