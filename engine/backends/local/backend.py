@@ -1,0 +1,345 @@
+"""``LocalBackend``: the public face of the embedded runner (submit, get, logs, control).
+
+A submitted workflow is executed by a detached runner process
+(``python -m engine.backends.local.daemon NAME``); every other call reads or writes the
+state directory, so it works from any process, after the fact. ``run`` executes in-process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+import secrets
+import signal
+import string
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine.backends.local.retry import memoized_status, retry_workflow
+from engine.backends.local.runner import UpdateCallback, WorkflowRunner
+from engine.backends.local.runtime import runtime_named
+from engine.backends.local.store import LocalStore
+from engine.backends.local.validation import validate_workflow
+from engine.errors import Conflict, NotFound, SpecError
+
+__all__ = ["LocalBackend", "default_home"]
+
+_FINAL_PHASES = ("Succeeded", "Failed", "Error")
+_NAME_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def default_home() -> Path:
+    """``$DROVER_HOME`` or ``~/.drover``."""
+    return Path(os.environ.get("DROVER_HOME") or Path.home() / ".drover")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+class LocalBackend:
+    """Runs Argo Workflow manifests on this machine, keeping Argo's status shape.
+
+    >>> backend = LocalBackend(Path("/tmp/drover-home"))          # doctest: +SKIP
+    >>> workflow = backend.run(yaml.safe_load(open("dag.yaml")))  # doctest: +SKIP
+    >>> workflow["status"]["phase"]                               # doctest: +SKIP
+    'Succeeded'
+    """
+
+    def __init__(self, home: Path | None = None, *, runtime: str | None = None) -> None:
+        self.home = Path(home) if home is not None else default_home()
+        self.store = LocalStore(self.home)
+        self.runtime_name = runtime
+
+    # ------------------------------------------------------------------ objects
+
+    def apply(self, obj: dict[str, Any]) -> None:
+        """Store a ConfigMap, Secret or (Cluster)WorkflowTemplate for workflows to use."""
+        kind = obj.get("kind")
+        if kind not in ("ConfigMap", "Secret", "WorkflowTemplate", "ClusterWorkflowTemplate"):
+            raise SpecError(
+                "kind", f"cannot apply {kind!r} locally", "ConfigMap, Secret or WorkflowTemplate"
+            )
+        if not (obj.get("metadata") or {}).get("name"):
+            raise SpecError("metadata.name", "required")
+        self.store.put_object(obj)
+
+    # ------------------------------------------------------------------ submission
+
+    def _prepare(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        workflow = copy.deepcopy(manifest)
+        workflow.setdefault("apiVersion", "argoproj.io/v1alpha1")
+        workflow.setdefault("kind", "Workflow")
+        spec = workflow.get("spec") or {}
+        ref = spec.get("workflowTemplateRef")
+        if ref:
+            kind = "ClusterWorkflowTemplate" if ref.get("clusterScope") else "WorkflowTemplate"
+            template = self.store.get_object(kind, ref.get("name", ""))
+            if template is None:
+                raise SpecError(
+                    "spec.workflowTemplateRef.name", f"{kind} '{ref.get('name')}' not found locally"
+                )
+            merged = copy.deepcopy(template.get("spec") or {})
+            merged.update({k: v for k, v in spec.items() if k != "workflowTemplateRef"})
+            workflow["spec"] = merged
+        validate_workflow(workflow)
+        meta = workflow.setdefault("metadata", {})
+        if not meta.get("name"):
+            prefix = meta.get("generateName")
+            if not prefix:
+                raise SpecError("metadata.name", "either name or generateName is required")
+            while True:
+                name = prefix + "".join(secrets.choice(_NAME_ALPHABET) for _ in range(5))
+                if not self.store.exists(name):
+                    break
+            meta["name"] = name
+        elif self.store.exists(meta["name"]):
+            raise Conflict(f"workflow '{meta['name']}' already exists")
+        meta.setdefault("namespace", "default")
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        labels = meta.setdefault("labels", {})
+        labels["workflows.argoproj.io/phase"] = "Pending"
+        workflow.pop("status", None)
+        workflow["status"] = {"phase": "Pending", "nodes": {}}
+        return workflow
+
+    def submit(
+        self, manifest: dict[str, Any], *, wait: bool = False, timeout: float | None = None
+    ) -> str:
+        """Store the workflow and start a detached runner; returns the workflow name."""
+        workflow = self._prepare(manifest)
+        self.store.create(workflow)
+        name = str(workflow["metadata"]["name"])
+        self._spawn_runner(name)
+        if wait:
+            self.wait(name, timeout)
+        return name
+
+    def run(
+        self,
+        manifest: dict[str, Any],
+        *,
+        on_update: UpdateCallback | None = None,
+        save_interval: float = 0.05,
+    ) -> dict[str, Any]:
+        """Execute in this process until the workflow completes; returns the Workflow object."""
+        workflow = self._prepare(manifest)
+        self.store.create(workflow)
+        return self._run_in_process(str(workflow["metadata"]["name"]), on_update, save_interval)
+
+    def _run_in_process(
+        self, name: str, on_update: UpdateCallback | None = None, save_interval: float = 0.05
+    ) -> dict[str, Any]:
+        pid_path = self.store.pid_path(name)
+        pid_path.write_text(str(os.getpid()))
+        try:
+            runner = WorkflowRunner(
+                self.store,
+                name,
+                runtime=runtime_named(self.runtime_name),
+                on_update=on_update,
+                save_interval=save_interval,
+            )
+            return runner.run()
+        finally:
+            pid_path.unlink(missing_ok=True)
+
+    def _spawn_runner(self, name: str) -> None:
+        env = dict(os.environ)
+        env["DROVER_HOME"] = str(self.home)
+        if self.runtime_name:
+            env["DROVER_LOCAL_RUNTIME"] = self.runtime_name
+        directory = self.store.workflow_dir(name)
+        with (directory / "runner.log").open("ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "engine.backends.local.daemon", name],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.store.pid_path(name).write_text(str(proc.pid))
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, name: str) -> dict[str, Any]:
+        """The Workflow object with its status; a vanished runner marks it Error."""
+        workflow = self.store.load(name)
+        status = workflow.get("status") or {}
+        if status.get("phase") not in _FINAL_PHASES:
+            pid = self.store.runner_pid(name)
+            if (pid is None or not _pid_alive(pid)) and self.store.load(name)["status"].get(
+                "phase"
+            ) not in _FINAL_PHASES:
+                workflow = self._mark_runner_gone(workflow, pid)
+        return workflow
+
+    def _mark_runner_gone(self, workflow: dict[str, Any], pid: int | None) -> dict[str, Any]:
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        status = workflow.setdefault("status", {})
+        message = f"the local runner process ({pid}) is gone; state as last persisted"
+        for node in (status.get("nodes") or {}).values():
+            if node["phase"] in ("Pending", "Running"):
+                node["phase"] = "Error"
+                node["message"] = "runner process gone"
+                node["finishedAt"] = node.get("finishedAt") or now
+        status["phase"] = "Error"
+        status["message"] = message
+        status["finishedAt"] = now
+        workflow["metadata"].setdefault("labels", {})["workflows.argoproj.io/phase"] = "Error"
+        self.store.save(workflow)
+        return workflow
+
+    def list(self) -> list[dict[str, Any]]:
+        """Every stored workflow, newest first."""
+        workflows = [self.get(name) for name in self.store.names()]
+        workflows.sort(key=lambda w: str(w["metadata"].get("creationTimestamp", "")), reverse=True)
+        return workflows
+
+    def wait(self, name: str, timeout: float | None = None) -> dict[str, Any]:
+        """Block until the workflow completes (or ``timeout`` seconds pass)."""
+        deadline = None if timeout is None else time.time() + timeout
+        while True:
+            workflow = self.get(name)
+            if workflow["status"].get("phase") in _FINAL_PHASES:
+                return workflow
+            if deadline is not None and time.time() >= deadline:
+                return workflow
+            time.sleep(0.05)
+
+    def logs(self, name: str, node: str | None = None, *, follow: bool = False) -> Iterator[str]:
+        """Log lines as ``<pod>: <line>``; ``node`` filters by node id, name or display name."""
+        offsets: dict[str, int] = {}
+        partial: dict[str, str] = {}
+        while True:
+            workflow = self.get(name)
+            pods = [
+                n
+                for n in workflow["status"].get("nodes", {}).values()
+                if n["type"] == "Pod"
+                and (node is None or node in (n["id"], n["name"], n["displayName"]))
+            ]
+            if node is not None and not pods and not follow:
+                raise NotFound(f"no pod node '{node}' in workflow '{name}'")
+            pods.sort(key=lambda n: (n.get("startedAt") or "", n["name"]))
+            for pod in pods:
+                path = self.store.log_path(name, pod["id"])
+                if not path.exists():
+                    continue
+                with path.open("rb") as handle:
+                    handle.seek(offsets.get(pod["id"], 0))
+                    data = handle.read()
+                    offsets[pod["id"]] = handle.tell()
+                text = partial.pop(pod["id"], "") + data.decode(errors="replace")
+                lines = text.split("\n")
+                if lines[-1]:
+                    partial[pod["id"]] = lines[-1]
+                for line in lines[:-1]:
+                    yield f"{pod['displayName']}: {line}"
+            if not follow or workflow["status"].get("phase") in _FINAL_PHASES:
+                for pod_id, rest in partial.items():
+                    display = next((p["displayName"] for p in pods if p["id"] == pod_id), pod_id)
+                    yield f"{display}: {rest}"
+                return
+            time.sleep(0.1)
+
+    # ------------------------------------------------------------------ control
+
+    def _control(self, name: str, action: str) -> None:
+        workflow = self.get(name)
+        if workflow["status"].get("phase") in _FINAL_PHASES:
+            raise Conflict(
+                f"workflow '{name}' has already completed ({workflow['status']['phase']})"
+            )
+        self.store.add_control(name, action)
+        pid = self.store.runner_pid(name)
+        if pid is not None and pid != os.getpid() and _pid_alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGUSR1)
+
+    def stop(self, name: str) -> None:
+        """Fail running nodes and start nothing new, but run exit handlers."""
+        self._control(name, "stop")
+
+    def terminate(self, name: str) -> None:
+        """Like stop, without exit handlers."""
+        self._control(name, "terminate")
+
+    def suspend(self, name: str) -> None:
+        """Start no new nodes until resumed (running ones carry on)."""
+        self._control(name, "suspend")
+
+    def resume(self, name: str) -> None:
+        """Undo suspend and release indefinite Suspend nodes."""
+        self._control(name, "resume")
+
+    def retry(self, name: str, *, wait: bool = False) -> None:
+        """Rerun the failed part of a Failed/Error workflow, keeping what succeeded."""
+        workflow = self.get(name)
+        pid = self.store.runner_pid(name)
+        if pid is not None and _pid_alive(pid):
+            raise Conflict(f"workflow '{name}' is still being run")
+        self.store.save(retry_workflow(workflow))
+        self._spawn_runner(name)
+        if wait:
+            self.wait(name)
+
+    def resubmit(self, name: str, *, memoized: bool = False, wait: bool = False) -> str:
+        """A new workflow from the same spec; ``memoized`` reuses the old run's successes."""
+        old = self.get(name)
+        manifest: dict[str, Any] = {
+            "apiVersion": old.get("apiVersion", "argoproj.io/v1alpha1"),
+            "kind": "Workflow",
+            "metadata": {
+                "generateName": old["metadata"].get("generateName") or f"{name}-",
+                "labels": {
+                    k: v
+                    for k, v in (old["metadata"].get("labels") or {}).items()
+                    if not k.startswith("workflows.argoproj.io/")
+                },
+            },
+            "spec": {k: v for k, v in old["spec"].items() if k not in ("shutdown", "suspend")},
+        }
+        if memoized and old["status"].get("phase") not in _FINAL_PHASES:
+            raise Conflict(f"workflow '{name}' has not completed; cannot resubmit memoized")
+        workflow = self._prepare(manifest)
+        new_name = str(workflow["metadata"]["name"])
+        if memoized:
+            workflow["status"] = memoized_status(old, new_name)
+            workflow["status"]["startedAt"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.store.create(workflow)
+        self._spawn_runner(new_name)
+        if wait:
+            self.wait(new_name)
+        return new_name
+
+    def delete(self, name: str) -> None:
+        """Terminate if running, then remove every file of the workflow."""
+        if not self.store.exists(name):
+            raise NotFound(f"workflow '{name}' not found")
+        pid = self.store.runner_pid(name)
+        if pid is not None and pid != os.getpid() and _pid_alive(pid):
+            self.terminate(name)
+            deadline = time.time() + 10
+            while time.time() < deadline and _pid_alive(pid):
+                time.sleep(0.05)
+        self.store.delete(name)

@@ -1,0 +1,49 @@
+"""Detached runner process: ``python -m engine.backends.local.daemon NAME``.
+
+Started by ``LocalBackend.submit`` in its own session. It runs the stored workflow to
+completion, wakes on SIGUSR1 to read control requests, and treats SIGTERM as terminate.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from types import FrameType
+
+from engine.backends.local.backend import default_home
+from engine.backends.local.runner import WorkflowRunner
+from engine.backends.local.runtime import default_runtime
+from engine.backends.local.store import LocalStore
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m engine.backends.local.daemon WORKFLOW_NAME", file=sys.stderr)
+        return 2
+    name = args[0]
+    store = LocalStore(default_home())
+    runner = WorkflowRunner(store, name, runtime=default_runtime())
+
+    def wake(_signum: int, _frame: FrameType | None) -> None:
+        runner.wake()
+
+    def terminate(_signum: int, _frame: FrameType | None) -> None:
+        store.add_control(name, "terminate")
+        runner.wake()
+
+    signal.signal(signal.SIGUSR1, wake)
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        runner.run()
+    finally:
+        if store.runner_pid(name) == os.getpid():
+            store.pid_path(name).unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

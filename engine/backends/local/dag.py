@@ -1,0 +1,410 @@
+"""DAG templates, as Argo's ``dag.go``: task readiness, depends logic, fan-out, phase.
+
+``execute_dag`` runs one pass over a DAG node: every target task recursively pulls its
+dependencies in, tasks whose dependencies are fulfilled are evaluated against their
+``depends`` logic (Omitted when false), expanded (TaskGroup + ``task(i:item)`` children)
+and executed; ``assess_dag_phase`` then decides the DAG's phase with Argo's BFS.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from engine.backends.local.expressions import (
+    ExpressionError,
+    TaskResults,
+    depends_task_names,
+    evaluate_depends,
+    evaluate_when,
+    expand_dependency,
+)
+from engine.backends.local.loops import ExpandedItem, expand_items, has_loop
+from engine.backends.local.nodes import COMPLETED_PHASES, FULFILLED_PHASES, Node
+from engine.backends.local.scope import aggregate_output_scope, node_output_scope
+from engine.backends.local.variables import substitute_all
+
+if TYPE_CHECKING:
+    from engine.backends.local.operator import ExecOpts, WorkflowOperator
+
+__all__ = ["DagContext", "assess_dag_phase", "execute_dag", "task_depends_logic"]
+
+
+def task_depends_logic(task: dict[str, Any]) -> str:
+    """A task's depends logic; ``dependencies: [A, B]`` means ``A && B``."""
+    if task.get("depends"):
+        return str(task["depends"])
+    return " && ".join(str(dep) for dep in task.get("dependencies") or [])
+
+
+def _continues_on(task: dict[str, Any], phase: str) -> bool:
+    continue_on = task.get("continueOn") or {}
+    return bool(
+        (phase == "Failed" and continue_on.get("failed"))
+        or (phase == "Error" and continue_on.get("error"))
+    )
+
+
+@dataclass(slots=True)
+class DagContext:
+    """Per-DAG-node facts that do not change between passes."""
+
+    boundary_name: str
+    boundary_id: str
+    template: dict[str, Any]
+    tasks: dict[str, dict[str, Any]]
+    logic: dict[str, str]
+    dependencies: dict[str, list[str]]
+    targets: list[str]
+    fail_fast: bool
+    expanded: dict[str, list[ExpandedItem]] = field(default_factory=dict)
+    ancestry: dict[str, list[str]] = field(default_factory=dict)
+    templated: dict[str, bool] = field(default_factory=dict)
+
+    def ancestors(self, task_name: str) -> list[str]:
+        """Every task this one transitively depends on (Argo's ``GetTaskAncestry``)."""
+        if task_name not in self.ancestry:
+            found: list[str] = []
+            stack = list(self.dependencies.get(task_name, []))
+            while stack:
+                dep = stack.pop()
+                if dep in found or dep not in self.tasks:
+                    continue
+                found.append(dep)
+                stack.extend(self.dependencies.get(dep, []))
+            self.ancestry[task_name] = found
+        return self.ancestry[task_name]
+
+    def has_variables(self, task_name: str) -> bool:
+        if task_name not in self.templated:
+            self.templated[task_name] = "{{" in json.dumps(self.tasks[task_name])
+        return self.templated[task_name]
+
+    @classmethod
+    def build(cls, boundary: Node, template: dict[str, Any]) -> DagContext:
+        spec = template["dag"]
+        tasks = {t["name"]: t for t in spec.get("tasks") or []}
+        logic = {name: task_depends_logic(task) for name, task in tasks.items()}
+        dependencies = {name: depends_task_names(text) for name, text in logic.items()}
+        if spec.get("target"):
+            targets = str(spec["target"]).split()
+        else:
+            depended = {dep for deps in dependencies.values() for dep in deps}
+            targets = sorted(name for name in tasks if name not in depended)
+        return cls(
+            boundary_name=boundary["name"],
+            boundary_id=boundary["id"],
+            template=template,
+            tasks=tasks,
+            logic=logic,
+            dependencies=dependencies,
+            targets=targets,
+            fail_fast=spec.get("failFast") is not False,
+        )
+
+    def task_node_name(self, task_name: str) -> str:
+        return f"{self.boundary_name}.{task_name}"
+
+
+def execute_dag(
+    op: WorkflowOperator,
+    node_name: str,
+    template: dict[str, Any],
+    opts: ExecOpts,
+    inputs_record: dict[str, Any],
+) -> Node:
+    node = op.get_node(node_name)
+    if node is None:
+        node = op.init_node(node_name, "DAG", template.get("name"), opts, "Running")
+        if inputs_record:
+            node["inputs"] = inputs_record
+    if node["phase"] in FULFILLED_PHASES:
+        return node
+    op.cache[f"template:{node['id']}"] = template
+    op.record_boundary_deadline(node, template)
+    ctx: DagContext | None = op.cache.get(f"dag:{node['id']}")
+    if ctx is None:
+        ctx = DagContext.build(node, template)
+        op.cache[f"dag:{node['id']}"] = ctx
+    visited: set[str] = set()
+    for task_name in ctx.targets:
+        _execute_dag_task(op, ctx, task_name, visited, opts)
+        task_node = op.get_node(ctx.task_node_name(task_name))
+        if task_node is not None and task_node["phase"] in COMPLETED_PHASES:
+            op.run_on_exit_node(
+                _exit_hook(ctx.tasks[task_name]), task_node["name"], ctx.boundary_id, {}
+            )
+    phase = assess_dag_phase(op, ctx, opts.on_exit)
+    if phase == "Running":
+        return node
+    if phase in ("Failed", "Error"):
+        _update_outbound(op, ctx, node)
+        return op.mark_phase(node_name, phase)
+    outputs = op.template_outputs(template, _task_scope(op, ctx))
+    if outputs:
+        node["outputs"] = outputs
+    _update_outbound(op, ctx, node)
+    return op.mark_phase(node_name, "Succeeded")
+
+
+def _exit_hook(task: dict[str, Any]) -> dict[str, Any] | None:
+    hooks = task.get("hooks") or {}
+    if "exit" in hooks:
+        return dict(hooks["exit"])
+    if task.get("onExit"):
+        return {"template": task["onExit"]}
+    return None
+
+
+def _update_outbound(op: WorkflowOperator, ctx: DagContext, node: Node) -> None:
+    outbound: list[str] = []
+    for task_name in ctx.targets:
+        task_node = op.get_node(ctx.task_node_name(task_name))
+        if task_node is not None:
+            outbound.extend(op.outbound_nodes(task_node["id"]))
+    node["outboundNodes"] = outbound
+
+
+def _task_results(op: WorkflowOperator, dep: Node) -> TaskResults:
+    any_succeeded = False
+    all_failed = False
+    if dep["type"] == "TaskGroup":
+        children = [op.nodes[c] for c in dep.get("children") or [] if c in op.nodes]
+        all_failed = bool(children)
+        for child in children:
+            any_succeeded = any_succeeded or child["phase"] == "Succeeded"
+            all_failed = all_failed and child["phase"] == "Failed"
+    phase = dep["phase"]
+    return TaskResults(
+        succeeded=phase == "Succeeded",
+        failed=phase == "Failed",
+        errored=phase == "Error",
+        skipped=phase == "Skipped",
+        omitted=phase == "Omitted",
+        daemoned=False,
+        any_succeeded=any_succeeded,
+        all_failed=all_failed,
+    )
+
+
+def _evaluate_depends(op: WorkflowOperator, ctx: DagContext, task_name: str) -> tuple[bool, bool]:
+    """(execute, proceed): proceed once every dependency (and its exit hook) is fulfilled."""
+    results: dict[str, TaskResults] = {}
+    for dep_name in ctx.dependencies[task_name]:
+        dep = op.get_node(ctx.task_node_name(dep_name))
+        if dep is None or dep["phase"] not in FULFILLED_PHASES:
+            return False, False
+        on_exit = op.get_node(f"{dep['name']}.onExit")
+        if on_exit is not None and on_exit["phase"] not in FULFILLED_PHASES:
+            return False, False
+        results[dep_name] = _task_results(op, dep)
+
+    def expand(name: str) -> str:
+        task = ctx.tasks.get(name, {})
+        continue_on = task.get("continueOn") or {}
+        return expand_dependency(
+            name, bool(continue_on.get("failed")), bool(continue_on.get("error"))
+        )
+
+    return evaluate_depends(ctx.logic[task_name], results, expand), True
+
+
+def _connect_dependencies(
+    op: WorkflowOperator, ctx: DagContext, task_name: str, child_name: str, group: Node | None
+) -> None:
+    dependencies = ctx.dependencies[task_name]
+    if group is not None:
+        op.add_child(group["name"], child_name)
+    elif not dependencies:
+        op.add_child(ctx.boundary_name, child_name)
+    else:
+        for dep_name in dependencies:
+            dep = op.get_node(ctx.task_node_name(dep_name))
+            if dep is None:
+                continue
+            for out_id in op.outbound_nodes(dep["id"]):
+                op.add_child(op.nodes[out_id]["name"], child_name)
+
+
+def _task_scope(
+    op: WorkflowOperator, ctx: DagContext, task_names: list[str] | None = None
+) -> dict[str, str]:
+    scope: dict[str, str] = {}
+    for task_name in ctx.tasks if task_names is None else task_names:
+        task_node = op.get_node(ctx.task_node_name(task_name))
+        if task_node is None:
+            continue
+        prefix = f"tasks.{task_name}"
+        if task_node["type"] == "TaskGroup":
+            children = [op.nodes[c] for c in task_node.get("children") or [] if c in op.nodes]
+            scope.update(aggregate_output_scope(prefix, children))
+            scope[f"{prefix}.status"] = task_node["phase"]
+        else:
+            scope.update(node_output_scope(prefix, task_node, op.artifact_owner(task_node)))
+    return scope
+
+
+def _execute_dag_task(
+    op: WorkflowOperator, ctx: DagContext, task_name: str, visited: set[str], opts: ExecOpts
+) -> None:
+    from engine.backends.local.operator import ExecOpts as Opts
+
+    if task_name in visited:
+        return
+    visited.add(task_name)
+    task = ctx.tasks[task_name]
+    node_name = ctx.task_node_name(task_name)
+    node = op.get_node(node_name)
+    if node is not None and node["phase"] in FULFILLED_PHASES:
+        if node["phase"] in COMPLETED_PHASES:
+            op.run_on_exit_node(_exit_hook(task), node_name, ctx.boundary_id, {})
+        return
+    if node is not None and op.is_waiting_on_pod(node):
+        return
+    group = node if node is not None and node["type"] == "TaskGroup" else None
+    child_opts = Opts(boundary_id=ctx.boundary_id, on_exit=opts.on_exit)
+
+    if ctx.logic[task_name]:
+        for dep_name in ctx.dependencies[task_name]:
+            if dep_name in ctx.tasks:
+                _execute_dag_task(op, ctx, dep_name, visited, opts)
+        if node is None:
+            try:
+                execute, proceed = _evaluate_depends(op, ctx, task_name)
+            except ExpressionError as exc:
+                op.init_node(
+                    node_name, "Skipped", task.get("template"), child_opts, "Error", str(exc)
+                )
+                _connect_dependencies(op, ctx, task_name, node_name, None)
+                return
+            if not proceed:
+                return
+            if not execute:
+                op.init_node(
+                    node_name,
+                    "Skipped",
+                    task.get("template"),
+                    child_opts,
+                    "Omitted",
+                    "omitted: depends condition not met",
+                )
+                _connect_dependencies(op, ctx, task_name, node_name, None)
+                return
+
+    expanded = ctx.expanded.get(task_name)
+    if expanded is None:
+        if ctx.has_variables(task_name):
+            scope = {**op.global_scope, **_task_scope(op, ctx, ctx.ancestors(task_name))}
+            resolved = substitute_all(task, scope)
+        else:
+            resolved = dict(task)
+        try:
+            expanded = (
+                expand_items(resolved) if has_loop(task) else [ExpandedItem(task_name, resolved)]
+            )
+        except ExpressionError as exc:
+            op.init_node(node_name, "Skipped", task.get("template"), child_opts, "Error", str(exc))
+            _connect_dependencies(op, ctx, task_name, node_name, None)
+            return
+        if has_loop(task):
+            ctx.expanded[task_name] = expanded
+
+    if has_loop(task) and group is None:
+        _connect_dependencies(op, ctx, task_name, node_name, None)
+        group = op.init_node(node_name, "TaskGroup", task.get("template"), child_opts, "Running")
+
+    for item in expanded:
+        item_node_name = ctx.task_node_name(item.name)
+        item_node = op.get_node(item_node_name)
+        if item_node is not None and (
+            item_node["phase"] in FULFILLED_PHASES or op.is_waiting_on_pod(item_node)
+        ):
+            continue
+        if item_node is None:
+            _connect_dependencies(op, ctx, task_name, item_node_name, group)
+            try:
+                proceed = evaluate_when(str(item.body.get("when", "")))
+            except ExpressionError as exc:
+                op.init_node(
+                    item_node_name, "Skipped", task.get("template"), child_opts, "Error", str(exc)
+                )
+                continue
+            if not proceed:
+                op.init_node(
+                    item_node_name,
+                    "Skipped",
+                    task.get("template"),
+                    child_opts,
+                    "Skipped",
+                    f"when '{item.body.get('when')}' evaluated false",
+                )
+                continue
+        op.execute_template(item_node_name, item.body, item.body.get("arguments") or {}, child_opts)
+
+    if group is not None:
+        group_phase = "Succeeded"
+        for item in expanded:
+            item_node = op.get_node(ctx.task_node_name(item.name))
+            if item_node is None or item_node["phase"] not in FULFILLED_PHASES:
+                return
+            if item_node["phase"] in ("Failed", "Error"):
+                group_phase = item_node["phase"]
+        op.mark_phase(group["name"], group_phase)
+
+
+def assess_dag_phase(op: WorkflowOperator, ctx: DagContext, on_exit: bool = False) -> str:
+    """Argo's ``assessDAGPhase``: BFS from the DAG's children carrying a branch phase."""
+    target_ids = {op.get_node_id(ctx.task_node_name(t)): t for t in ctx.targets}
+    target_phases: dict[str, str] = {nid: "" for nid in target_ids}
+    boundary = op.nodes[ctx.boundary_id]
+    queue: list[tuple[str, str]] = [(c, "Succeeded") for c in boundary.get("children") or []]
+    seen: set[tuple[str, str]] = set(queue)
+    index = 0
+    while index < len(queue):
+        current_id, branch_phase = queue[index]
+        index += 1
+        node = op.nodes.get(current_id)
+        if node is None:
+            continue
+        if node["phase"] not in FULFILLED_PHASES:
+            return "Running"
+        if node["phase"] in COMPLETED_PHASES:
+            branch_phase = node["phase"]
+        if current_id in target_phases and target_phases[current_id] not in ("Failed", "Error"):
+            target_phases[current_id] = branch_phase
+        if node["type"] == "Retry":
+            children = node.get("children") or []
+            next_ids = (op.nodes[children[-1]].get("children") or []) if children else []
+        else:
+            next_ids = node.get("children") or []
+        for child_id in next_ids:
+            entry = (child_id, branch_phase)
+            if entry not in seen:
+                seen.add(entry)
+                queue.append(entry)
+
+    result = "Succeeded"
+    for task_name in ctx.targets:
+        branch_phase = target_phases[op.get_node_id(ctx.task_node_name(task_name))]
+        if branch_phase == "":
+            result = "Running"
+            if not ctx.fail_fast:
+                break
+        elif branch_phase in ("Failed", "Error"):
+            if _continues_on(ctx.tasks[task_name], branch_phase):
+                continue
+            result = branch_phase
+            if ctx.fail_fast:
+                break
+    if not op.should_execute(on_exit) and not _any_unfulfilled(op, ctx):
+        # Shut down: nothing new starts, so the DAG cannot succeed any more.
+        return "Failed" if result in ("Running", "Succeeded") else result
+    return result
+
+
+def _any_unfulfilled(op: WorkflowOperator, ctx: DagContext) -> bool:
+    return any(
+        n.get("boundaryID") == ctx.boundary_id and n["phase"] not in FULFILLED_PHASES
+        for n in op.nodes.values()
+    )

@@ -1,0 +1,99 @@
+"""Argo node identity and node records: names, ids, display names and phase predicates.
+
+Mirrors what Argo's controller writes into ``status.nodes``: a node id is the workflow name,
+a dash and the FNV-1a 32-bit hash of the node name in decimal; the root node's id is the
+workflow name itself. Nodes are kept as plain dicts in Argo's JSON shape, so the status we
+persist is exactly the document ``argo get -o json`` would print.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any, Final
+
+__all__ = [
+    "COMPLETED_PHASES",
+    "FULFILLED_PHASES",
+    "Node",
+    "display_name",
+    "fnv1a_32",
+    "new_node",
+    "node_id",
+    "on_exit_node_name",
+    "retry_attempt_name",
+]
+
+Node = dict[str, Any]
+
+#: Phases after which a node never changes again on its own.
+COMPLETED_PHASES: Final = frozenset({"Succeeded", "Failed", "Error"})
+#: Completed, or decided not to run at all.
+FULFILLED_PHASES: Final = COMPLETED_PHASES | {"Skipped", "Omitted"}
+
+_FNV_OFFSET: Final = 0x811C9DC5
+_FNV_PRIME: Final = 0x01000193
+# Argo strips "[n]." or "." between the boundary name and the rest of a node name.
+_STEPS_OR_DAG_SEPARATOR: Final = re.compile(r"^(\[\d+\])?\.")
+
+
+def fnv1a_32(text: str) -> int:
+    """FNV-1a 32-bit hash of the UTF-8 bytes of ``text`` (Go's ``hash/fnv.New32a``)."""
+    value = _FNV_OFFSET
+    for byte in text.encode():
+        value = ((value ^ byte) * _FNV_PRIME) & 0xFFFFFFFF
+    return value
+
+
+@lru_cache(maxsize=65536)
+def node_id(workflow_name: str, node_name: str) -> str:
+    """Argo's ``Workflow.NodeID``: the root node's id is the workflow name."""
+    if node_name == workflow_name:
+        return workflow_name
+    return f"{workflow_name}-{fnv1a_32(node_name)}"
+
+
+def display_name(node_name: str, boundary_name: str | None) -> str:
+    """The node name relative to its boundary node, as Argo's ``initializeNode`` computes it."""
+    if boundary_name is None:
+        return node_name
+    relative = node_name.removeprefix(boundary_name)
+    return _STEPS_OR_DAG_SEPARATOR.sub("", relative, count=1)
+
+
+def retry_attempt_name(retry_node_name: str, attempt: int) -> str:
+    return f"{retry_node_name}({attempt})"
+
+
+def on_exit_node_name(parent_node_name: str) -> str:
+    return f"{parent_node_name}.onExit"
+
+
+def new_node(
+    *,
+    workflow_name: str,
+    name: str,
+    node_type: str,
+    phase: str,
+    started_at: str,
+    boundary: Node | None,
+    template_name: str | None,
+    message: str = "",
+) -> Node:
+    """A node record in Argo's shape; fulfilled nodes get ``finishedAt = startedAt``."""
+    node: Node = {
+        "id": node_id(workflow_name, name),
+        "name": name,
+        "displayName": display_name(name, boundary["name"] if boundary else None),
+        "type": node_type,
+        "phase": phase,
+        "startedAt": started_at,
+        "finishedAt": started_at if phase in FULFILLED_PHASES else None,
+    }
+    if template_name:
+        node["templateName"] = template_name
+    if boundary is not None:
+        node["boundaryID"] = boundary["id"]
+    if message:
+        node["message"] = message
+    return node

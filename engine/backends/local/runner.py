@@ -1,0 +1,181 @@
+"""The run loop: operate, start and stop processes, persist status, apply control requests.
+
+One ``WorkflowRunner`` drives one workflow to completion, either in-process (``LocalBackend.run``)
+or in the detached daemon. The operator is touched only by the loop thread; each pod has a
+thread that runs its process and reports back through a queue.
+"""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from engine.backends.local.operator import PodLaunch, PodOutcome, WorkflowOperator
+from engine.backends.local.runtime import (
+    PodSetupError,
+    Runtime,
+    default_runtime,
+    host_name,
+    plan_pod,
+    run_pod,
+    terminate_group,
+)
+from engine.backends.local.status import update_progress
+from engine.backends.local.store import LocalStore
+from engine.errors import DroverError
+
+__all__ = ["WorkflowRunner"]
+
+_CONTROL_POLL_SECONDS = 0.25
+
+UpdateCallback = Callable[[dict[str, Any]], None]
+
+
+class WorkflowRunner:
+    """Runs one stored workflow until it completes."""
+
+    def __init__(
+        self,
+        store: LocalStore,
+        name: str,
+        *,
+        runtime: Runtime | None = None,
+        on_update: UpdateCallback | None = None,
+        save_interval: float = 0.05,
+    ) -> None:
+        self.store = store
+        self.name = name
+        self.runtime = runtime or default_runtime()
+        self.on_update = on_update
+        self.save_interval = save_interval
+        self.events: queue.Queue[tuple[str, str, PodOutcome | None]] = queue.Queue()
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.pending_kills: set[str] = set()
+        self.threads: dict[str, threading.Thread] = {}
+        self.lock = threading.Lock()
+
+    def wake(self) -> None:
+        """Make the loop look at control requests now (safe from signal handlers)."""
+        self.events.put(("wake", "", None))
+
+    def run(self) -> dict[str, Any]:
+        workflow = self.store.load(self.name)
+        operator = WorkflowOperator(
+            workflow,
+            config_lookup=self.store.lookup_key,
+            template_lookup=self.store.lookup_template,
+            host_name=host_name(),
+        )
+        last_save = 0.0
+        dirty = True
+        while True:
+            dirty |= self._apply_controls(operator)
+            operator.operate()
+            for launch in operator.launches:
+                self._start(workflow, launch)
+            dirty |= bool(operator.launches)
+            operator.launches.clear()
+            for nid in list(operator.kills):
+                self._kill(nid)
+                del operator.kills[nid]
+            finished = operator.completed and not self.threads
+            now = time.time()
+            if dirty and (finished or now - last_save >= self.save_interval):
+                self._persist(workflow)
+                last_save, dirty = now, False
+            if finished:
+                return workflow
+            timeout = _CONTROL_POLL_SECONDS
+            wakeup = operator.next_wakeup()
+            if wakeup is not None:
+                timeout = max(0.0, min(timeout, wakeup - time.time()))
+            if dirty:
+                timeout = min(timeout, max(0.0, self.save_interval - (time.time() - last_save)))
+            dirty |= self._drain(operator, timeout)
+
+    # ------------------------------------------------------------------ events
+
+    def _drain(self, operator: WorkflowOperator, timeout: float) -> bool:
+        try:
+            event = self.events.get(timeout=timeout)
+        except queue.Empty:
+            return False
+        changed = False
+        while True:
+            kind, nid, outcome = event
+            if kind == "started":
+                operator.pod_started(nid)
+                changed = True
+            elif kind == "finished" and outcome is not None:
+                operator.pod_finished(nid, outcome)
+                self.threads.pop(nid, None)
+                changed = True
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                return changed
+
+    def _apply_controls(self, operator: WorkflowOperator) -> bool:
+        actions = self.store.take_controls(self.name)
+        for action in actions:
+            if action == "stop":
+                operator.request_shutdown("Stop")
+            elif action == "terminate":
+                operator.request_shutdown("Terminate")
+            elif action == "suspend":
+                operator.set_suspended(True)
+            elif action == "resume":
+                operator.set_suspended(False)
+        return bool(actions)
+
+    def _persist(self, workflow: dict[str, Any]) -> None:
+        update_progress(workflow)
+        self.store.save(workflow)
+        if self.on_update is not None:
+            self.on_update(workflow)
+
+    # ------------------------------------------------------------------ pods
+
+    def _start(self, workflow: dict[str, Any], launch: PodLaunch) -> None:
+        thread = threading.Thread(
+            target=self._pod_thread,
+            args=(workflow, launch),
+            name=f"pod-{launch.node_id}",
+            daemon=True,
+        )
+        self.threads[launch.node_id] = thread
+        thread.start()
+
+    def _pod_thread(self, workflow: dict[str, Any], launch: PodLaunch) -> None:
+        nid = launch.node_id
+        try:
+            plan = plan_pod(self.store, workflow, launch)
+            outcome = run_pod(plan, self.runtime, lambda proc: self._on_start(nid, proc))
+        except (PodSetupError, DroverError, OSError) as exc:
+            outcome = PodOutcome(
+                None, error=str(exc), started_at=time.time(), finished_at=time.time()
+            )
+        with self.lock:
+            self.processes.pop(nid, None)
+            self.pending_kills.discard(nid)
+        self.events.put(("finished", nid, outcome))
+
+    def _on_start(self, nid: str, proc: subprocess.Popen[bytes]) -> None:
+        with self.lock:
+            self.processes[nid] = proc
+            kill_now = nid in self.pending_kills
+        self.events.put(("started", nid, None))
+        if kill_now:
+            threading.Thread(target=terminate_group, args=(proc,), daemon=True).start()
+
+    def _kill(self, nid: str) -> None:
+        with self.lock:
+            proc = self.processes.get(nid)
+            if proc is None:
+                self.pending_kills.add(nid)
+                return
+        threading.Thread(target=terminate_group, args=(proc,), daemon=True).start()

@@ -1,0 +1,599 @@
+"""Running container/script nodes as local processes: ``sandbox``, ``process``, ``docker``.
+
+Images are ignored: the host's tools run. A pod's filesystem view is described by a mount
+table (container path → host directory): a private ``/tmp``, volumes at their
+``mountPath``, input artifacts at their ``path``, writable parents for output paths and the
+script at ``/argo/staging/script``.
+
+* ``sandbox`` (bubblewrap): the host filesystem read-only, the mount table bind-mounted at
+  the container paths, a private pid namespace. Paths mean exactly what they mean in Argo.
+* ``process`` (no bubblewrap): a plain subprocess in a per-node directory. No mounts are
+  possible, so every container path of the mount table that appears in ``command``,
+  ``args``, the script source, ``env`` values or ``workingDir`` is rewritten textually to its
+  host directory, and ``TMPDIR`` points at the private tmp. Paths a program computes at run
+  time are not rewritten: use the sandbox for those.
+* ``docker``: a hook for a later issue; it refuses with a clear error.
+
+Every process runs in its own session/process group (killed as a group, so nothing is
+orphaned); stdout and stderr go to the node's log file as they arrive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import selectors
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from engine.backends.local.operator import PodLaunch, PodOutcome
+from engine.backends.local.scope import ARTIFACT_REF_PREFIX
+from engine.backends.local.store import LocalStore
+from engine.errors import Unsupported
+
+__all__ = [
+    "DockerRuntime",
+    "Mount",
+    "PodPlan",
+    "ProcessRuntime",
+    "Runtime",
+    "SandboxRuntime",
+    "default_runtime",
+    "plan_pod",
+    "run_pod",
+    "runtime_named",
+]
+
+_RESULT_LIMIT = 256 * 1024
+STAGING_DIR = "/argo/staging"
+
+
+class PodSetupError(Exception):
+    """The pod cannot be prepared (missing volume source, bad artifact ...); node Error."""
+
+
+@dataclass(slots=True)
+class Mount:
+    host: Path
+    target: str
+    read_only: bool = False
+
+
+@dataclass(slots=True)
+class PodPlan:
+    """Everything needed to start one pod node, in container terms."""
+
+    node_id: str
+    argv: list[str]
+    env: dict[str, str]
+    working_dir: str | None
+    mounts: list[Mount]
+    pod_dir: Path
+    log_path: Path
+    outputs: dict[str, Any]
+    artifact_dir: Callable[[str], Path]
+    script_path: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def host_path(self, container_path: str) -> Path:
+        """Where a container path lives on the host (longest mount prefix wins)."""
+        best: Mount | None = None
+        for mount in self.mounts:
+            if (
+                container_path == mount.target
+                or container_path.startswith(mount.target.rstrip("/") + "/")
+            ) and (best is None or len(mount.target) > len(best.target)):
+                best = mount
+        if best is None:
+            return Path(container_path)
+        rest = container_path[len(best.target) :].lstrip("/")
+        return best.host / rest if rest else best.host
+
+
+class Runtime(Protocol):
+    name: str
+
+    def command(self, plan: PodPlan) -> tuple[list[str], str, dict[str, str]]:
+        """argv, cwd and environment that start the pod."""
+        ...
+
+
+# ---------------------------------------------------------------------------- planning
+
+
+def _volume_sources(
+    store: LocalStore, workflow: dict[str, Any], template: dict[str, Any], pod_dir: Path
+) -> dict[str, Path]:
+    spec = workflow["spec"]
+    name = workflow["metadata"]["name"]
+    claims = {c["metadata"]["name"] for c in spec.get("volumeClaimTemplates") or []}
+    sources: dict[str, Path] = {claim: store.claim_dir(name, claim) for claim in claims}
+    for volume in [*(spec.get("volumes") or []), *(template.get("volumes") or [])]:
+        vname = volume["name"]
+        directory = pod_dir / "volumes" / vname
+        if "persistentVolumeClaim" in volume:
+            claim = volume["persistentVolumeClaim"].get("claimName", "")
+            sources[vname] = (
+                store.claim_dir(name, claim) if claim in claims else store.pvc_dir(claim)
+            )
+        elif "emptyDir" in volume:
+            sources[vname] = directory
+        elif "hostPath" in volume:
+            sources[vname] = Path(volume["hostPath"]["path"])
+        elif "configMap" in volume or "secret" in volume:
+            _materialize(store, volume, directory)
+            sources[vname] = directory
+        elif "projected" in volume:
+            for source in volume["projected"].get("sources") or []:
+                _materialize(store, source, directory)
+            sources[vname] = directory
+        else:
+            raise PodSetupError(f"volume '{vname}': this volume source is not supported locally")
+    for path in sources.values():
+        path.mkdir(parents=True, exist_ok=True)
+    return sources
+
+
+def _materialize(store: LocalStore, source: dict[str, Any], directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    if "configMap" in source:
+        kind, ref = "ConfigMap", source["configMap"]
+        obj_name = ref.get("name", "")
+    else:
+        kind, ref = "Secret", source["secret"]
+        obj_name = ref.get("secretName", ref.get("name", ""))
+    data = store.object_data(kind, obj_name)
+    if data is None:
+        if ref.get("optional"):
+            return
+        raise PodSetupError(f"{kind} '{obj_name}' not found in the local store (use `apply`)")
+    items = ref.get("items")
+    pairs = (
+        [(i["key"], i.get("path", i["key"])) for i in items] if items else [(k, k) for k in data]
+    )
+    for key, rel in pairs:
+        if key not in data:
+            raise PodSetupError(f"{kind} '{obj_name}' has no key '{key}'")
+        target = directory / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data[key])
+
+
+def _env(
+    store: LocalStore, container: dict[str, Any], launch: PodLaunch, workflow_name: str
+) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "ARGO_POD_NAME": launch.node_id,
+            "ARGO_NODE_ID": launch.node_id,
+            "ARGO_WORKFLOW_NAME": workflow_name,
+            "ARGO_CONTAINER_NAME": "main",
+        }
+    )
+    for source in container.get("envFrom") or []:
+        kind, ref = (
+            ("ConfigMap", source["configMapRef"])
+            if "configMapRef" in source
+            else ("Secret", source.get("secretRef", {}))
+        )
+        data = store.object_data(kind, ref.get("name", ""))
+        if data is None and not ref.get("optional"):
+            raise PodSetupError(f"envFrom: {kind} '{ref.get('name')}' not found")
+        for key, raw in (data or {}).items():
+            env[source.get("prefix", "") + key] = raw.decode(errors="replace")
+    for var in container.get("env") or []:
+        if "value" in var:
+            env[var["name"]] = str(var["value"])
+            continue
+        value_from = var.get("valueFrom") or {}
+        value: str | None = None
+        if "secretKeyRef" in value_from or "configMapKeyRef" in value_from:
+            kind = "Secret" if "secretKeyRef" in value_from else "ConfigMap"
+            ref = value_from.get("secretKeyRef") or value_from.get("configMapKeyRef") or {}
+            value = store.lookup_key(kind, ref.get("name", ""), ref.get("key", ""))
+            if value is None and not ref.get("optional"):
+                raise PodSetupError(
+                    f"env {var['name']}: {kind} '{ref.get('name')}' "
+                    f"key '{ref.get('key')}' not found"
+                )
+        elif "fieldRef" in value_from:
+            field_path = value_from["fieldRef"].get("fieldPath", "")
+            value = {"metadata.name": launch.node_id, "metadata.namespace": "default"}.get(
+                field_path, ""
+            )
+        if value is not None:
+            env[var["name"]] = value
+    return env
+
+
+def _copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        shutil.copytree(source, target, dirs_exist_ok=True)
+    else:
+        shutil.copyfile(source, target)
+
+
+def plan_pod(store: LocalStore, workflow: dict[str, Any], launch: PodLaunch) -> PodPlan:
+    """Prepare a pod's directories, inputs and mount table."""
+    name = workflow["metadata"]["name"]
+    template = launch.template
+    is_script = "script" in template
+    container: dict[str, Any] = template.get("script") or template.get("container") or {}
+    pod_dir = store.pod_dir(name, launch.node_id)
+    if pod_dir.exists():
+        shutil.rmtree(pod_dir, ignore_errors=True)
+    (pod_dir / "tmp").mkdir(parents=True)
+    mounts = [Mount(pod_dir / "tmp", "/tmp")]
+    sources = _volume_sources(store, workflow, template, pod_dir)
+    for volume_mount in container.get("volumeMounts") or []:
+        vname = volume_mount["name"]
+        if vname not in sources:
+            raise PodSetupError(f"volumeMount '{vname}': no such volume")
+        host = sources[vname] / volume_mount.get("subPath", "")
+        host.mkdir(parents=True, exist_ok=True)
+        mounts.append(
+            Mount(
+                host,
+                volume_mount["mountPath"].rstrip("/") or "/",
+                bool(volume_mount.get("readOnly")),
+            )
+        )
+    plan = PodPlan(
+        node_id=launch.node_id,
+        argv=[],
+        env=_env(store, container, launch, name),
+        working_dir=container.get("workingDir"),
+        mounts=mounts,
+        pod_dir=pod_dir,
+        log_path=store.log_path(name, launch.node_id),
+        outputs=template.get("outputs") or {},
+        artifact_dir=lambda art: store.artifact_path(name, launch.node_id, art),
+    )
+    for artifact in (template.get("inputs") or {}).get("artifacts") or []:
+        _place_input_artifact(store, name, plan, artifact)
+    covered = [m.target for m in plan.mounts]
+    for output in [*(plan.outputs.get("parameters") or []), *(plan.outputs.get("artifacts") or [])]:
+        path = output.get("path") or (output.get("valueFrom") or {}).get("path")
+        if not path:
+            continue
+        parent = os.path.dirname(str(path).rstrip("/")) or "/"
+        if parent != "/" and not any(
+            parent == c or parent.startswith(c.rstrip("/") + "/") for c in covered
+        ):
+            host = pod_dir / "fs" / parent.lstrip("/")
+            host.mkdir(parents=True, exist_ok=True)
+            plan.mounts.append(Mount(host, parent))
+            covered.append(parent)
+    command = list(container.get("command") or [])
+    args = [str(a) for a in container.get("args") or []]
+    if is_script:
+        staging = pod_dir / "staging"
+        staging.mkdir()
+        plan.script_path = staging / "script"
+        plan.script_path.write_text(str(container.get("source", "")))
+        plan.mounts.append(Mount(staging, STAGING_DIR, read_only=True))
+        plan.argv = [*(command or ["sh"]), *args, f"{STAGING_DIR}/script"]
+    else:
+        if not command:
+            raise PodSetupError(
+                "container has no command: the local runner uses the host's tools and cannot "
+                "run an image's entrypoint"
+            )
+        plan.argv = [*command, *args]
+    return plan
+
+
+def _place_input_artifact(
+    store: LocalStore, workflow_name: str, plan: PodPlan, artifact: dict[str, Any]
+) -> None:
+    path = artifact.get("path")
+    if not path:
+        return
+    source: Path | None = None
+    if "raw" in artifact:
+        source = plan.pod_dir / "inputs" / artifact["name"]
+        source.parent.mkdir(parents=True, exist_ok=True)
+        source.write_text(str(artifact["raw"].get("data", "")))
+    elif str(artifact.get("from", "")).startswith(ARTIFACT_REF_PREFIX):
+        owner, _, art_name = str(artifact["from"])[len(ARTIFACT_REF_PREFIX) :].partition("/")
+        source = store.artifact_path(workflow_name, owner, art_name)
+        if artifact.get("subPath"):
+            source = source / artifact["subPath"]
+    if source is None or not source.exists():
+        if artifact.get("optional"):
+            return
+        raise PodSetupError(f"inputs.artifacts.{artifact['name']}: artifact not found")
+    host = plan.host_path(str(path))
+    if host == Path(str(path)):
+        host = plan.pod_dir / "fs" / str(path).lstrip("/")
+        _copy(source, host)
+        plan.mounts.append(Mount(host, str(path), read_only=False))
+    else:
+        _copy(source, host)
+
+
+# ---------------------------------------------------------------------------- runtimes
+
+
+class SandboxRuntime:
+    """bubblewrap: read-only host, private /tmp and pid namespace, Argo paths as-is."""
+
+    name = "sandbox"
+
+    def __init__(self, bwrap: str = "bwrap") -> None:
+        self.bwrap = bwrap
+        self._root_ops = self._host_root_ops()
+
+    @staticmethod
+    def _host_root_ops() -> list[str]:
+        ops: list[str] = []
+        for entry in sorted(os.listdir("/")):
+            path = f"/{entry}"
+            if entry in ("proc", "dev", "tmp"):
+                continue
+            if os.path.islink(path):
+                ops += ["--symlink", os.readlink(path), path]
+            else:
+                ops += ["--ro-bind", path, path]
+        return ops
+
+    @staticmethod
+    def _shadow(directory: str) -> list[str]:
+        """Replace a read-only host dir by a tmpfs holding read-only binds of its entries."""
+        ops = ["--tmpfs", directory]
+        for entry in sorted(os.listdir(directory)):
+            path = os.path.join(directory, entry)
+            if os.path.islink(path):
+                ops += ["--symlink", os.readlink(path), path]
+            else:
+                ops += ["--ro-bind", path, path]
+        return ops
+
+    def command(self, plan: PodPlan) -> tuple[list[str], str, dict[str, str]]:
+        ops = [self.bwrap, "--die-with-parent", "--unshare-pid", "--unshare-ipc", *self._root_ops]
+        shadows: list[str] = []
+        for mount in plan.mounts:
+            missing = mount.target
+            while missing != "/" and not os.path.lexists(os.path.dirname(missing)):
+                missing = os.path.dirname(missing)
+            parent = os.path.dirname(missing)
+            bound_elsewhere = any(
+                parent == m.target or parent.startswith(m.target.rstrip("/") + "/")
+                for m in plan.mounts
+            )
+            needs_shadow = parent not in ("/", "/tmp") and not bound_elsewhere
+            if needs_shadow and not os.path.lexists(missing) and parent not in shadows:
+                shadows.append(parent)
+        for directory in sorted(shadows, key=lambda d: d.count("/")):
+            ops += self._shadow(directory)
+        ops += ["--proc", "/proc", "--dev", "/dev"]
+        for mount in sorted(plan.mounts, key=lambda m: m.target.count("/")):
+            ops += ["--ro-bind" if mount.read_only else "--bind", str(mount.host), mount.target]
+        ops += ["--remount-ro", "/", "--chdir", plan.working_dir or "/", "--", *plan.argv]
+        env = dict(plan.env)
+        env["TMPDIR"] = "/tmp"
+        return ops, str(plan.pod_dir), env
+
+
+class ProcessRuntime:
+    """A plain subprocess; container paths in the command text are rewritten to host dirs."""
+
+    name = "process"
+
+    def _rewrite(self, text: str, plan: PodPlan) -> str:
+        """Replace container paths by host dirs in one pass (host paths are never re-mapped)."""
+        targets = sorted({m.target for m in plan.mounts}, key=len, reverse=True)
+        if not targets:
+            return text
+        alternation = "|".join(re.escape(t) for t in targets)
+        pattern = r"(?<![\w.\-/])(" + alternation + r")(?=/|$|[^\w.\-])"
+        return re.sub(pattern, lambda m: str(plan.host_path(m.group(1))), text)
+
+    def command(self, plan: PodPlan) -> tuple[list[str], str, dict[str, str]]:
+        argv = [self._rewrite(a, plan) for a in plan.argv]
+        if plan.script_path is not None:
+            plan.script_path.write_text(self._rewrite(plan.script_path.read_text(), plan))
+        env = {k: self._rewrite(v, plan) if k not in os.environ else v for k, v in plan.env.items()}
+        env["TMPDIR"] = str(plan.host_path("/tmp"))
+        cwd = str(plan.host_path(plan.working_dir)) if plan.working_dir else str(plan.pod_dir)
+        if not os.path.isdir(cwd):
+            cwd = str(plan.pod_dir)
+        return argv, cwd, env
+
+
+class DockerRuntime:
+    """Placeholder for running pods in containers (a later issue)."""
+
+    name = "docker"
+
+    def command(self, plan: PodPlan) -> tuple[list[str], str, dict[str, str]]:
+        raise Unsupported("the docker runtime of the local runner is not yet supported")
+
+
+def runtime_named(name: str | None) -> Runtime:
+    """``sandbox``, ``process`` or ``docker``; None picks the default for this machine."""
+    if name is None:
+        return default_runtime()
+    if name == "sandbox":
+        bwrap = shutil.which("bwrap")
+        if bwrap is None:
+            raise Unsupported("the sandbox runtime needs bubblewrap (apt-get install bubblewrap)")
+        return SandboxRuntime(bwrap)
+    if name == "process":
+        return ProcessRuntime()
+    if name == "docker":
+        return DockerRuntime()
+    raise Unsupported(f"unknown local runtime '{name}' (sandbox, process or docker)")
+
+
+def default_runtime() -> Runtime:
+    """The sandbox when bubblewrap is installed, else plain processes.
+
+    ``DROVER_LOCAL_RUNTIME`` (sandbox, process, docker) overrides the choice.
+    """
+    chosen = os.environ.get("DROVER_LOCAL_RUNTIME")
+    if chosen:
+        return runtime_named(chosen)
+    return runtime_named("sandbox") if shutil.which("bwrap") else ProcessRuntime()
+
+
+# ---------------------------------------------------------------------------- running
+
+
+def run_pod(
+    plan: PodPlan,
+    runtime: Runtime,
+    on_start: Callable[[subprocess.Popen[bytes]], None],
+) -> PodOutcome:
+    """Start the pod, stream its output to the log, wait, then collect outputs."""
+    started = time.time()
+    argv, cwd, env = runtime.command(plan)
+    plan.log_path.parent.mkdir(parents=True, exist_ok=True)
+    stdout_chunks: list[bytes] = []
+    stdout_size = 0
+    with plan.log_path.open("ab") as log:
+        try:
+            proc = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            return PodOutcome(
+                None,
+                error=f"failed to start {argv[0]}: {exc.strerror}",
+                started_at=started,
+                finished_at=time.time(),
+            )
+        on_start(proc)
+        assert proc.stdout is not None and proc.stderr is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(proc.stdout, selectors.EVENT_READ, "out")
+            selector.register(proc.stderr, selectors.EVENT_READ, "err")
+            while selector.get_map():
+                for key, _ in selector.select(timeout=0.5):
+                    chunk = os.read(key.fd, 65536)
+                    if not chunk:
+                        selector.unregister(key.fileobj)
+                        continue
+                    log.write(chunk)
+                    log.flush()
+                    if key.data == "out" and stdout_size < _RESULT_LIMIT:
+                        stdout_chunks.append(chunk)
+                        stdout_size += len(chunk)
+                if proc.poll() is not None and selector.get_map():
+                    # The main process is gone; do not wait on pipes held by leftovers.
+                    _kill_group(proc.pid, signal.SIGKILL)
+        exit_code = proc.wait()
+        if exit_code < 0:  # killed by a signal: report it the way a container runtime does
+            exit_code = 128 - exit_code
+        proc.stdout.close()
+        proc.stderr.close()
+    _kill_group(proc.pid, signal.SIGKILL)
+    finished = time.time()
+    stdout = b"".join(stdout_chunks).decode(errors="replace")
+    try:
+        outputs = collect_outputs(plan, exit_code, stdout)
+    except PodSetupError as exc:
+        return PodOutcome(
+            exit_code,
+            {"exitCode": str(exit_code)},
+            str(exc) if exit_code == 0 else None,
+            started,
+            finished,
+        )
+    return PodOutcome(exit_code, outputs, None, started, finished)
+
+
+def _kill_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def terminate_group(proc: subprocess.Popen[bytes], grace: float = 2.0) -> None:
+    """SIGTERM the pod's process group, SIGKILL whatever is left after ``grace`` seconds."""
+    _kill_group(proc.pid, signal.SIGTERM)
+    deadline = time.time() + grace
+    while time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    _kill_group(proc.pid, signal.SIGKILL)
+
+
+def _trim_newline(text: str) -> str:
+    return text[:-1] if text.endswith("\n") else text
+
+
+def collect_outputs(plan: PodPlan, exit_code: int, stdout: str) -> dict[str, Any]:
+    """Argo's output shape: parameters, artifacts, result and exitCode (a string)."""
+    outputs: dict[str, Any] = {}
+    params = []
+    for param in plan.outputs.get("parameters") or []:
+        value_from = param.get("valueFrom") or {}
+        entry = {k: v for k, v in param.items() if k not in ("valueFrom", "value")}
+        if "path" in value_from:
+            host = plan.host_path(str(value_from["path"]))
+            try:
+                entry["value"] = _trim_newline(host.read_text(errors="replace"))
+            except OSError:
+                if "default" in value_from:
+                    entry["value"] = str(value_from["default"])
+                elif exit_code == 0:
+                    raise PodSetupError(
+                        f"outputs.parameters.{param['name']}: open {value_from['path']}: "
+                        "no such file or directory"
+                    ) from None
+                else:
+                    continue
+        elif "value" in param:
+            entry["value"] = str(param["value"])
+        elif "default" in value_from:
+            entry["value"] = str(value_from["default"])
+        else:
+            continue
+        params.append(entry)
+    artifacts = []
+    for artifact in plan.outputs.get("artifacts") or []:
+        path = artifact.get("path")
+        if not path:
+            continue
+        host = plan.host_path(str(path))
+        if not host.exists():
+            if artifact.get("optional") or exit_code != 0:
+                continue
+            raise PodSetupError(
+                f"outputs.artifacts.{artifact['name']}: {path}: no such file or directory"
+            )
+        _copy(host, plan.artifact_dir(artifact["name"]))
+        artifacts.append(
+            {
+                k: v
+                for k, v in artifact.items()
+                if k in ("name", "path", "archive", "optional", "globalName")
+            }
+        )
+    if params:
+        outputs["parameters"] = params
+    if artifacts:
+        outputs["artifacts"] = artifacts
+    if stdout or plan.script_path is not None:
+        outputs["result"] = _trim_newline(stdout)
+    outputs["exitCode"] = str(exit_code)
+    return outputs
+
+
+def host_name() -> str:
+    return socket.gethostname()

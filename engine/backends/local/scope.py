@@ -1,0 +1,170 @@
+"""Variable scopes: a template's inputs (Argo's ``ProcessArgs``) and task/step outputs.
+
+Pure functions over plain dicts: the global scope (``workflow.*``), the inputs a template
+receives from its caller's arguments, and the ``tasks.X.*`` / ``steps.X.*`` names a node's
+outputs provide, including the aggregated form for fanned-out tasks.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from engine.backends.local.nodes import Node
+from engine.backends.local.variables import Scope, substitute, substitute_all
+
+__all__ = [
+    "ARTIFACT_REF_PREFIX",
+    "ArgumentError",
+    "ConfigLookup",
+    "aggregate_output_scope",
+    "node_output_scope",
+    "process_inputs",
+]
+
+#: Scope values for ``...outputs.artifacts.X`` name a stored artifact:
+#: ``local-artifact:<node id>/<name>``.
+ARTIFACT_REF_PREFIX = "local-artifact:"
+
+#: Looks up ``(kind, name, key)`` in the local ConfigMap/Secret store; None when absent.
+ConfigLookup = Callable[[str, str, str], str | None]
+
+
+class ArgumentError(ValueError):
+    """Inputs that cannot be satisfied; the message goes on the node (phase Error)."""
+
+
+def _param_value(param: Mapping[str, Any], lookup: ConfigLookup, where: str) -> str | None:
+    if "value" in param and param["value"] is not None:
+        value = param["value"]
+        return value if isinstance(value, str) else json.dumps(value)
+    value_from = param.get("valueFrom") or {}
+    ref = value_from.get("configMapKeyRef")
+    if ref:
+        found = lookup("ConfigMap", str(ref.get("name", "")), str(ref.get("key", "")))
+        if found is None and not ref.get("optional"):
+            raise ArgumentError(
+                f"{where}: configMap '{ref.get('name')}' key '{ref.get('key')}' not found"
+            )
+        return found
+    return None
+
+
+def process_inputs(
+    template: dict[str, Any],
+    arguments: Mapping[str, Any],
+    global_scope: Scope,
+    lookup: ConfigLookup,
+    extra_scope: Scope | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Bind ``arguments`` to the template's inputs and substitute them everywhere.
+
+    Returns the processed template and the node's ``inputs`` record (Argo shape).
+    """
+    inputs = template.get("inputs") or {}
+    given_params = {p["name"]: p for p in arguments.get("parameters") or []}
+    given_artifacts = {a["name"]: a for a in arguments.get("artifacts") or []}
+    local: dict[str, str] = dict(extra_scope or {})
+    bound_params: list[dict[str, Any]] = []
+    for param in inputs.get("parameters") or []:
+        name = param["name"]
+        where = f"inputs.parameters.{name}"
+        value = None
+        if name in given_params:
+            value = _param_value(given_params[name], lookup, where)
+        if value is None:
+            value = _param_value(param, lookup, where)
+        if value is None and param.get("default") is not None:
+            value = str(param["default"])
+        if value is None:
+            raise ArgumentError(f"inputs.parameters.{name} was not supplied")
+        value = substitute(value, global_scope)
+        local[f"inputs.parameters.{name}"] = value
+        bound = {key: val for key, val in param.items() if key not in ("value", "valueFrom")}
+        bound["value"] = value
+        bound_params.append(bound)
+    bound_artifacts: list[dict[str, Any]] = []
+    for artifact in inputs.get("artifacts") or []:
+        name = artifact["name"]
+        given = given_artifacts.get(name, {})
+        merged = {**artifact, **{k: v for k, v in given.items() if k != "name"}}
+        has_source = any(key in merged for key in ("from", "raw"))
+        if not has_source and not merged.get("optional"):
+            raise ArgumentError(f"inputs.artifacts.{name} was not supplied")
+        if "path" in artifact:
+            local[f"inputs.artifacts.{name}.path"] = str(artifact["path"])
+        bound_artifacts.append(merged)
+    local["inputs.parameters"] = json.dumps(bound_params, separators=(",", ":"))
+    scope = {**global_scope, **local}
+    processed = {k: v for k, v in template.items() if k != "inputs"}
+    processed = substitute_all(processed, scope)
+    record: dict[str, Any] = {}
+    if bound_params:
+        record["parameters"] = bound_params
+    if bound_artifacts:
+        record["artifacts"] = bound_artifacts
+    processed["inputs"] = copy.deepcopy(record)
+    return processed, record
+
+
+def node_output_scope(prefix: str, node: Node, artifact_owner: str | None = None) -> dict[str, str]:
+    """``tasks.X.*`` / ``steps.X.*`` values a completed node provides.
+
+    ``artifact_owner`` is the pod node whose stored artifacts these are (a Retry node's
+    outputs are its last attempt's); DAG/steps outputs carry a ``from`` reference instead.
+    """
+    scope: dict[str, str] = {
+        f"{prefix}.id": node["id"],
+        f"{prefix}.status": str(node.get("phase", "")),
+    }
+    if node.get("startedAt"):
+        scope[f"{prefix}.startedAt"] = str(node["startedAt"])
+    if node.get("finishedAt"):
+        scope[f"{prefix}.finishedAt"] = str(node["finishedAt"])
+    outputs = node.get("outputs") or {}
+    if "result" in outputs:
+        scope[f"{prefix}.outputs.result"] = str(outputs["result"])
+    if "exitCode" in outputs:
+        scope[f"{prefix}.exitCode"] = str(outputs["exitCode"])
+    for param in outputs.get("parameters") or []:
+        if "value" in param:
+            scope[f"{prefix}.outputs.parameters.{param['name']}"] = str(param["value"])
+    for artifact in outputs.get("artifacts") or []:
+        source = str(artifact.get("from", ""))
+        if not source.startswith(ARTIFACT_REF_PREFIX):
+            source = f"{ARTIFACT_REF_PREFIX}{artifact_owner or node['id']}/{artifact['name']}"
+        scope[f"{prefix}.outputs.artifacts.{artifact['name']}"] = source
+    return scope
+
+
+def _maybe_json(text: str) -> Any:
+    """Argo parses a fanned-out child's result only when it is a JSON object."""
+    try:
+        parsed = json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return text
+    return parsed if isinstance(parsed, dict) else text
+
+
+def aggregate_output_scope(prefix: str, children: list[Node]) -> dict[str, str]:
+    """Outputs of a fanned-out task as JSON lists (Argo's ``processAggregateNodeOutputs``)."""
+    results: list[Any] = []
+    by_param: dict[str, list[str]] = {}
+    param_maps: list[dict[str, str]] = []
+    for child in children:
+        outputs = child.get("outputs") or {}
+        if "result" in outputs:
+            results.append(_maybe_json(str(outputs["result"])))
+        params = {p["name"]: str(p.get("value", "")) for p in outputs.get("parameters") or []}
+        if params:
+            param_maps.append(params)
+        for name, value in params.items():
+            by_param.setdefault(name, []).append(value)
+    scope = {f"{prefix}.outputs.parameters": json.dumps(param_maps, separators=(",", ":"))}
+    if results:
+        scope[f"{prefix}.outputs.result"] = json.dumps(results, separators=(",", ":"))
+    for name, values in by_param.items():
+        scope[f"{prefix}.outputs.parameters.{name}"] = json.dumps(values, separators=(",", ":"))
+    return scope

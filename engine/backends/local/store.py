@@ -1,0 +1,179 @@
+"""Persistence under ``$DROVER_HOME/local``: workflows, logs, artifacts, volumes, objects.
+
+Layout (one directory per workflow, so every command works from another process)::
+
+    local/workflows/<name>/workflow.json      the Workflow object with its status (atomic writes)
+    local/workflows/<name>/runner.pid         pid of the detached runner while it runs
+    local/workflows/<name>/control/*.json     control requests (stop, terminate, suspend, resume)
+    local/workflows/<name>/logs/<node id>.log combined stdout/stderr of each pod node
+    local/workflows/<name>/artifacts/<node id>/<artifact name>
+    local/workflows/<name>/volumes/<claim>/   volumeClaimTemplates
+    local/workflows/<name>/pods/<node id>/    per-pod scratch (private /tmp, script, emptyDirs)
+    local/pvcs/<claimName>/                   pre-existing persistentVolumeClaims
+    local/objects/<Kind>/<name>.json          ConfigMaps, Secrets, WorkflowTemplates
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from engine.errors import NotFound
+
+__all__ = ["LocalStore"]
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+class LocalStore:
+    """Files of the local backend; every write of a document is atomic."""
+
+    def __init__(self, home: Path) -> None:
+        self.root = Path(home) / "local"
+        (self.root / "workflows").mkdir(parents=True, exist_ok=True)
+
+    # ------------------------------------------------------------------ workflows
+
+    def workflow_dir(self, name: str) -> Path:
+        return self.root / "workflows" / name
+
+    def exists(self, name: str) -> bool:
+        return (self.workflow_dir(name) / "workflow.json").is_file()
+
+    def create(self, workflow: dict[str, Any]) -> None:
+        directory = self.workflow_dir(workflow["metadata"]["name"])
+        for sub in ("logs", "artifacts", "volumes", "pods", "control"):
+            (directory / sub).mkdir(parents=True, exist_ok=True)
+        self.save(workflow)
+
+    def save(self, workflow: dict[str, Any]) -> None:
+        path = self.workflow_dir(workflow["metadata"]["name"]) / "workflow.json"
+        _write_atomic(path, json.dumps(workflow, separators=(",", ":")))
+
+    def load(self, name: str) -> dict[str, Any]:
+        path = self.workflow_dir(name) / "workflow.json"
+        for _ in range(5):
+            try:
+                loaded: dict[str, Any] = json.loads(path.read_text())
+                return loaded
+            except FileNotFoundError:
+                raise NotFound(f"workflow '{name}' not found") from None
+            except json.JSONDecodeError:  # pragma: no cover - atomic writes make this rare
+                time.sleep(0.01)
+        raise NotFound(f"workflow '{name}' is unreadable")
+
+    def names(self) -> list[str]:
+        base = self.root / "workflows"
+        return sorted(p.name for p in base.iterdir() if (p / "workflow.json").is_file())
+
+    def delete(self, name: str) -> None:
+        shutil.rmtree(self.workflow_dir(name), ignore_errors=True)
+
+    # ------------------------------------------------------------------ runner pid
+
+    def pid_path(self, name: str) -> Path:
+        return self.workflow_dir(name) / "runner.pid"
+
+    def runner_pid(self, name: str) -> int | None:
+        try:
+            return int(self.pid_path(name).read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    # ------------------------------------------------------------------ control requests
+
+    def add_control(self, name: str, action: str) -> None:
+        directory = self.workflow_dir(name) / "control"
+        directory.mkdir(parents=True, exist_ok=True)
+        stamp = f"{time.time_ns()}-{os.getpid()}"
+        _write_atomic(directory / f"{stamp}.json", json.dumps({"action": action}))
+
+    def take_controls(self, name: str) -> list[str]:
+        directory = self.workflow_dir(name) / "control"
+        actions: list[str] = []
+        if not directory.is_dir():
+            return actions
+        for path in sorted(directory.glob("*.json")):
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                actions.append(str(json.loads(path.read_text())["action"]))
+            path.unlink(missing_ok=True)
+        return actions
+
+    # ------------------------------------------------------------------ per-node files
+
+    def log_path(self, name: str, node_id: str) -> Path:
+        return self.workflow_dir(name) / "logs" / f"{node_id}.log"
+
+    def artifact_path(self, name: str, node_id: str, artifact: str) -> Path:
+        return self.workflow_dir(name) / "artifacts" / node_id / artifact
+
+    def pod_dir(self, name: str, node_id: str) -> Path:
+        return self.workflow_dir(name) / "pods" / node_id
+
+    def claim_dir(self, name: str, claim: str) -> Path:
+        return self.workflow_dir(name) / "volumes" / claim
+
+    def pvc_dir(self, claim: str) -> Path:
+        return self.root / "pvcs" / claim
+
+    # ------------------------------------------------------------------ objects
+
+    def put_object(self, obj: dict[str, Any]) -> None:
+        kind = str(obj.get("kind", ""))
+        name = str((obj.get("metadata") or {}).get("name", ""))
+        directory = self.root / "objects" / kind
+        directory.mkdir(parents=True, exist_ok=True)
+        _write_atomic(directory / f"{name}.json", json.dumps(obj))
+
+    def get_object(self, kind: str, name: str) -> dict[str, Any] | None:
+        path = self.root / "objects" / kind / f"{name}.json"
+        try:
+            loaded: dict[str, Any] = json.loads(path.read_text())
+            return loaded
+        except FileNotFoundError:
+            return None
+
+    def object_data(self, kind: str, name: str) -> dict[str, bytes] | None:
+        """Decoded key → bytes of a ConfigMap or Secret."""
+        obj = self.get_object(kind, name)
+        if obj is None:
+            return None
+        data: dict[str, bytes] = {}
+        if kind == "Secret":
+            for key, value in (obj.get("data") or {}).items():
+                data[key] = base64.b64decode(value)
+            for key, value in (obj.get("stringData") or {}).items():
+                data[key] = str(value).encode()
+        else:
+            for key, value in (obj.get("data") or {}).items():
+                data[key] = str(value).encode()
+            for key, value in (obj.get("binaryData") or {}).items():
+                data[key] = base64.b64decode(value)
+        return data
+
+    def lookup_key(self, kind: str, name: str, key: str) -> str | None:
+        data = self.object_data(kind, name)
+        if data is None or key not in data:
+            return None
+        return data[key].decode(errors="replace")
+
+    def lookup_template(self, name: str, template: str, cluster: bool) -> dict[str, Any] | None:
+        kind = "ClusterWorkflowTemplate" if cluster else "WorkflowTemplate"
+        obj = self.get_object(kind, name)
+        if obj is None:
+            return None
+        for candidate in (obj.get("spec") or {}).get("templates") or []:
+            if candidate.get("name") == template:
+                found: dict[str, Any] = candidate
+                return found
+        return None

@@ -1,0 +1,28 @@
+"""Fixtures for the local runner tests: a fresh DROVER_HOME and backend per test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from engine.backends.local import LocalBackend
+
+ARGO = Path("/work/shared/argo")
+
+
+@pytest.fixture
+def backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalBackend:
+    monkeypatch.setenv("DROVER_HOME", str(tmp_path / "home"))
+    return LocalBackend(tmp_path / "home")
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(path.read_text())
+    return loaded
+
+
+def nodes_by_name(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {n["name"]: n for n in workflow["status"]["nodes"].values()}

@@ -1,0 +1,287 @@
+"""Control from other processes: retry, terminate, stop, kill the runner; CRD validity."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.backends.local import LocalBackend
+from engine.errors import Conflict
+from tests.local.conftest import ARGO, nodes_by_name
+
+
+def _wait_for(predicate: Any, timeout: float = 15.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _pids_with_marker(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in cmdline and _alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+def _flaky_dag(flag: Path) -> dict[str, Any]:
+    """A diamond whose C fails until ``flag`` exists."""
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"generateName": "flaky-"},
+        "spec": {
+            "entrypoint": "main",
+            "templates": [
+                {
+                    "name": "main",
+                    "dag": {
+                        "tasks": [
+                            {"name": "A", "template": "ok"},
+                            {"name": "B", "template": "ok", "depends": "A"},
+                            {"name": "C", "template": "flaky", "depends": "A"},
+                            {"name": "D", "template": "ok", "depends": "B && C"},
+                        ]
+                    },
+                },
+                {
+                    "name": "ok",
+                    "container": {
+                        "image": "alpine",
+                        "command": ["sh", "-c", "echo ran-$ARGO_NODE_ID"],
+                    },
+                },
+                {
+                    "name": "flaky",
+                    "container": {
+                        "image": "alpine",
+                        "command": ["test", "-e", f"/flags/{flag.name}"],
+                        "volumeMounts": [{"name": "flags", "mountPath": "/flags"}],
+                    },
+                },
+            ],
+            "volumes": [{"name": "flags", "hostPath": {"path": str(flag.parent)}}],
+        },
+    }
+
+
+def test_retry_reruns_only_failed_nodes(backend: LocalBackend, tmp_path: Path) -> None:
+    flag = tmp_path / "flag"
+    first = backend.run(_flaky_dag(flag))
+    name = first["metadata"]["name"]
+    assert first["status"]["phase"] == "Failed"
+    before = nodes_by_name(first)
+    assert before[f"{name}.D"]["phase"] == "Omitted"
+    flag.write_text("now C passes")
+    backend.retry(name, wait=True)
+    after = backend.get(name)
+    nodes = nodes_by_name(after)
+    assert after["status"]["phase"] == "Succeeded"
+    for task in ("A", "B"):  # kept: same start time, ran once
+        assert nodes[f"{name}.{task}"]["startedAt"] == before[f"{name}.{task}"]["startedAt"]
+        log = backend.store.log_path(name, nodes[f"{name}.{task}"]["id"]).read_text()
+        assert log.count("ran-") == 1
+    assert nodes[f"{name}.C"]["phase"] == "Succeeded"
+    assert nodes[f"{name}.D"]["phase"] == "Succeeded"
+
+
+def test_retry_refuses_a_succeeded_workflow(backend: LocalBackend) -> None:
+    wf = backend.run(
+        {
+            "metadata": {"name": "ok"},
+            "spec": {
+                "entrypoint": "t",
+                "templates": [{"name": "t", "container": {"command": ["true"]}}],
+            },
+        }
+    )
+    with pytest.raises(Conflict):
+        backend.retry(wf["metadata"]["name"])
+
+
+def _sleepers(marker: str, exit_handler: bool) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "entrypoint": "fan",
+        "templates": [
+            {
+                "name": "fan",
+                "steps": [[{"name": "sleep", "template": "sleep", "withSequence": {"count": "3"}}]],
+            },
+            {"name": "sleep", "container": {"command": ["sh", "-c", f"sleep 300 # {marker}"]}},
+            {"name": "bye", "container": {"command": ["echo", "bye"]}},
+        ],
+    }
+    if exit_handler:
+        spec["onExit"] = "bye"
+    return {"metadata": {"generateName": "sleepers-"}, "spec": spec}
+
+
+@pytest.mark.parametrize(("action", "exit_handler_runs"), [("terminate", False), ("stop", True)])
+def test_terminate_and_stop_leave_no_orphans(
+    backend: LocalBackend, action: str, exit_handler_runs: bool
+) -> None:
+    marker = f"drover-orphan-check-{action}-{os.getpid()}"
+    name = backend.submit(_sleepers(marker, exit_handler=True))
+    _wait_for(lambda: len(_pids_with_marker(marker)) >= 3)
+    getattr(backend, action)(name)
+    wf = backend.wait(name, timeout=20)
+    assert wf["status"]["phase"] == "Failed"
+    assert wf["status"]["message"] == f"Stopped with strategy '{action.capitalize()}'"
+    _wait_for(lambda: not _pids_with_marker(marker), timeout=5)
+    nodes = nodes_by_name(wf)
+    pods = [n for n in nodes.values() if n["type"] == "Pod" and "onExit" not in n["name"]]
+    assert len(pods) == 3 and all(p["phase"] == "Failed" for p in pods)
+    assert (f"{name}.onExit" in nodes) is exit_handler_runs
+
+
+def test_killed_runner_leaves_persisted_state(backend: LocalBackend) -> None:
+    marker = f"drover-killed-runner-{os.getpid()}"
+    name = backend.submit(_sleepers(marker, exit_handler=False))
+    _wait_for(lambda: len(_pids_with_marker(marker)) >= 3)
+    _wait_for(lambda: backend.store.load(name)["status"].get("progress") == "0/3")
+    pid = backend.store.runner_pid(name)
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    _wait_for(lambda: not _alive(pid))
+    wf = backend.get(name)  # another "process" view: only the state dir
+    assert wf["status"]["phase"] == "Error"
+    assert "runner process" in wf["status"]["message"]
+    assert len([n for n in wf["status"]["nodes"].values() if n["type"] == "Pod"]) == 3
+    for stray in _pids_with_marker(marker):
+        os.killpg(stray, signal.SIGKILL)
+    _wait_for(lambda: not _pids_with_marker(marker), timeout=5)
+
+
+def test_suspend_blocks_new_nodes_until_resume(backend: LocalBackend, tmp_path: Path) -> None:
+    manifest = {
+        "metadata": {"generateName": "susp-"},
+        "spec": {
+            "entrypoint": "s",
+            "templates": [
+                {
+                    "name": "s",
+                    "steps": [
+                        [{"name": "a", "template": "slow"}],
+                        [{"name": "b", "template": "slow"}],
+                    ],
+                },
+                {"name": "slow", "container": {"command": ["sleep", "0.5"]}},
+            ],
+        },
+    }
+    name = backend.submit(manifest)
+    _wait_for(lambda: f"{name}[0].a" in nodes_by_name(backend.get(name)))
+    backend.suspend(name)
+    time.sleep(1.2)
+    nodes = nodes_by_name(backend.get(name))
+    assert nodes[f"{name}[0].a"]["phase"] == "Succeeded"
+    assert f"{name}[1].b" not in nodes
+    backend.resume(name)
+    assert backend.wait(name, timeout=10)["status"]["phase"] == "Succeeded"
+
+
+def test_logs_and_resubmit(backend: LocalBackend) -> None:
+    name = backend.submit(
+        {
+            "metadata": {"generateName": "logs-"},
+            "spec": {
+                "entrypoint": "t",
+                "templates": [
+                    {"name": "t", "container": {"command": ["sh", "-c", "echo one; echo two >&2"]}}
+                ],
+            },
+        },
+        wait=True,
+    )
+    lines = list(backend.logs(name))
+    assert lines == [f"{name}: one", f"{name}: two"] or sorted(lines) == sorted(
+        [f"{name}: one", f"{name}: two"]
+    )
+    again = backend.resubmit(name, memoized=True, wait=True)
+    assert again != name and backend.get(again)["status"]["phase"] == "Succeeded"
+    assert [w["metadata"]["name"] for w in backend.list()].count(again) == 1
+    backend.delete(again)
+    assert again not in backend.store.names()
+
+
+def test_status_validates_against_argo_crd(backend: LocalBackend, tmp_path: Path) -> None:
+    flag = tmp_path / "never"
+    wf = backend.run(_flaky_dag(flag))
+    path = tmp_path / "wf.json"
+    path.write_text(json.dumps(wf))
+    result = subprocess.run(
+        [sys.executable, str(ARGO / "validate.py"), "--crd", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_configmap_volume_and_secret_env(backend: LocalBackend) -> None:
+    backend.apply(
+        {"kind": "ConfigMap", "metadata": {"name": "plan"}, "data": {"shard-0.json": "[1, 2]\n"}}
+    )
+    backend.apply(
+        {"kind": "Secret", "metadata": {"name": "creds"}, "stringData": {"token": "s3cr3t"}}
+    )
+    wf = backend.run(
+        {
+            "metadata": {"generateName": "cm-"},
+            "spec": {
+                "entrypoint": "t",
+                "volumes": [{"name": "plan", "configMap": {"name": "plan"}}],
+                "templates": [
+                    {
+                        "name": "t",
+                        "container": {
+                            "command": [
+                                "sh",
+                                "-c",
+                                "cat /etc/drover/plan/shard-0.json; echo $TOKEN",
+                            ],
+                            "env": [
+                                {
+                                    "name": "TOKEN",
+                                    "valueFrom": {
+                                        "secretKeyRef": {"name": "creds", "key": "token"}
+                                    },
+                                }
+                            ],
+                            "volumeMounts": [{"name": "plan", "mountPath": "/etc/drover/plan"}],
+                        },
+                    }
+                ],
+            },
+        }
+    )
+    root = wf["status"]["nodes"][wf["metadata"]["name"]]
+    assert root["outputs"]["result"] == "[1, 2]\ns3cr3t"

@@ -1,0 +1,130 @@
+"""Unit tests of the pure core: node ids/names, expressions, variables, loops, depends."""
+
+from __future__ import annotations
+
+import pytest
+
+import engine.backends.local as local
+from engine.backends.local.expressions import (
+    ExpressionError,
+    TaskResults,
+    depends_task_names,
+    evaluate_depends,
+    evaluate_when,
+    expand_dependency,
+)
+from engine.backends.local.loops import expand_items, sequence_items
+from engine.backends.local.nodes import display_name, fnv1a_32, node_id
+from engine.backends.local.validation import validate_workflow
+from engine.backends.local.variables import substitute, unresolved
+from engine.errors import SpecError
+
+
+def test_node_ids_are_fnv1a_of_the_name_and_root_is_the_workflow_name() -> None:
+    assert fnv1a_32("") == 0x811C9DC5
+    assert node_id("dag-disable-fail-fast-r6xdc", "dag-disable-fail-fast-r6xdc.A") == (
+        "dag-disable-fail-fast-r6xdc-3928436299"
+    )
+    assert node_id("wf", "wf") == "wf"
+
+
+@pytest.mark.parametrize(
+    ("name", "boundary", "expected"),
+    [
+        ("wf[0].step", "wf", "step"),
+        ("wf[0]", "wf", "[0]"),
+        ("wf.sub.fail(1)", "wf.sub", "fail(1)"),
+        ("wf.onExit", None, "wf.onExit"),
+    ],
+)
+def test_display_names(name: str, boundary: str | None, expected: str) -> None:
+    assert display_name(name, boundary) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("heads == heads", True),
+        ("tails == heads", False),
+        ("Failed != Succeeded", True),
+        ("5 > 3 && 'a' < 'b'", True),
+        ("!(1 == 1) || false", False),
+        ("'hello-world' =~ '^hello'", True),
+        ("2 + 3 == 5", True),
+        ("", True),
+    ],
+)
+def test_when_evaluates_like_govaluate(text: str, expected: bool) -> None:
+    assert evaluate_when(text) is expected
+
+
+def test_when_errors_are_clear() -> None:
+    with pytest.raises(ExpressionError, match="Expected boolean"):
+        evaluate_when("1 + 1")
+    with pytest.raises(ExpressionError, match="Invalid 'when'"):
+        evaluate_when("a == ")
+
+
+def test_depends_logic() -> None:
+    results = {
+        "A": TaskResults(succeeded=True),
+        "B": TaskResults(succeeded=True),
+        "C": TaskResults(failed=True),
+    }
+    assert evaluate_depends("A && (C.Succeeded || C.Failed)", results)
+    assert evaluate_depends("B || C", results)
+    assert not evaluate_depends("B && C", results)
+    assert not evaluate_depends("!A", results)
+    assert evaluate_depends("C", results, lambda n: expand_dependency(n, True, False))
+    assert depends_task_names("should-execute-2.Succeeded || should-not-execute") == [
+        "should-execute-2",
+        "should-not-execute",
+    ]
+    group = {"G": TaskResults(any_succeeded=True, failed=True)}
+    assert evaluate_depends("G.AnySucceeded", group)
+    with pytest.raises(ExpressionError, match="unknown task result"):
+        evaluate_depends("A.Finished", results)
+
+
+def test_substitution_keeps_unknown_tags() -> None:
+    scope = {"inputs.parameters.x": "1"}
+    assert substitute(
+        "{{inputs.parameters.x}}-{{ inputs.parameters.x }}-{{workflow.foo}}", scope
+    ) == ("1-1-{{workflow.foo}}")
+    assert unresolved(["{{tasks.A.outputs.result}}", "{{workflow.name}}"]) == [
+        "{{tasks.A.outputs.result}}"
+    ]
+
+
+def test_loop_expansion_names_like_argo() -> None:
+    items = expand_items(
+        {
+            "name": "t",
+            "withItems": [{"tag": "9.1", "image": "debian"}, "x"],
+            "arguments": {"v": "{{item}}"},
+        }
+    )
+    assert [i.name for i in items] == ["t(0:image:debian,tag:9.1)", "t(1:x)"]
+    assert items[1].body["arguments"]["v"] == "x"
+    assert sequence_items({"count": "3"}) == ["0", "1", "2"]
+    assert sequence_items({"start": "5", "end": "3"}) == ["5", "4", "3"]
+    assert sequence_items({"count": "2", "format": "w%02d"}) == ["w00", "w01"]
+    with pytest.raises(ExpressionError, match="JSON list"):
+        expand_items({"name": "t", "withParam": "not json"})
+
+
+def test_validation_names_the_field() -> None:
+    workflow = {"spec": {"entrypoint": "a", "templates": [{"name": "a", "http": {"url": "x"}}]}}
+    with pytest.raises(SpecError, match=r"spec\.templates\[0\]\.http"):
+        validate_workflow(workflow)
+    workflow = {
+        "spec": {"entrypoint": "a", "templates": [{"name": "a", "container": {"args": ["{{=1}}"]}}]}
+    }
+    with pytest.raises(SpecError, match=r"spec\.templates\[0\]\.container\.args\[0\]"):
+        validate_workflow(workflow)
+
+
+def test_exported_members() -> None:
+    assert sorted(local.__all__) == local.__all__
+    for name in local.__all__:
+        assert hasattr(local, name)
