@@ -109,4 +109,11 @@ def parse_execution(data: dict[str, Any]) -> Execution:
 
 
 def load_execution(path: Path) -> Execution:
-    return parse_execution(read_document(path))
+    """Load a spec file; a relative ``project.path`` is taken relative to the file's directory."""
+    execution = parse_execution(read_document(path))
+    source = execution.project.path
+    if source is not None and not Path(source).is_absolute():
+        absolute = str((path.parent / source).resolve())
+        project = execution.project.model_copy(update={"path": absolute})
+        execution = execution.model_copy(update={"project": project})
+    return execution

@@ -1,0 +1,200 @@
+"""Argo-CLI-style verbs on the local runner's workflows: submit, list, get, logs and control.
+
+Names and flags follow the ``argo`` CLI, so ``drover get NAME -o json`` prints what
+``argo get NAME -o json`` would: the Workflow object with its status.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.markup import escape
+from rich.table import Table
+
+from engine.backends.local import LocalBackend, default_home
+from engine.cli.console import abort, console
+from engine.errors import DroverError, SpecError
+from engine.loading import read_document
+
+__all__ = ["register"]
+
+HomeOption = Annotated[
+    Path | None, typer.Option(help="State directory (default $DROVER_HOME or ~/.drover).")
+]
+NameArgument = Annotated[str, typer.Argument(help="Workflow name.")]
+
+
+class Output(StrEnum):
+    NAME = "name"
+    JSON = "json"
+    YAML = "yaml"
+    WIDE = "wide"
+
+
+def _backend(home: Path | None) -> LocalBackend:
+    return LocalBackend(home or default_home())
+
+
+def _print_object(obj: dict[str, Any], output: Output) -> None:
+    if output is Output.JSON:
+        sys.stdout.write(json.dumps(obj, indent=2) + "\n")
+    elif output is Output.YAML:
+        sys.stdout.write(yaml.safe_dump(obj, sort_keys=False))
+    else:
+        sys.stdout.write(obj["metadata"]["name"] + "\n")
+
+
+def submit(
+    file: Annotated[Path, typer.Argument(help="Argo Workflow YAML or JSON.")],
+    wait: Annotated[bool, typer.Option("--wait", "-w", help="Wait until it completes.")] = False,
+    output: Annotated[Output, typer.Option("--output", "-o")] = Output.NAME,
+    home: HomeOption = None,
+) -> None:
+    """Submit any Argo Workflow to the local runner (it runs in the background)."""
+    try:
+        document = read_document(file)
+        if document.get("kind", "Workflow") != "Workflow":
+            raise SpecError("kind", f"expected a Workflow, got {document.get('kind')!r}")
+        backend = _backend(home)
+        name = backend.submit(document, wait=wait)
+        _print_object(backend.get(name), output)
+    except DroverError as error:
+        abort(error)
+    if wait and backend.get(name)["status"].get("phase") != "Succeeded":
+        raise typer.Exit(1)
+
+
+def list_workflows(home: HomeOption = None) -> None:
+    """List the local runner's workflows, newest first."""
+    table = Table("NAME", "STATUS", "AGE/STARTED", "DURATION", "PROGRESS", "MESSAGE")
+    for workflow in _backend(home).list():
+        status = workflow.get("status") or {}
+        table.add_row(
+            escape(workflow["metadata"]["name"]),
+            status.get("phase", ""),
+            status.get("startedAt") or "",
+            _duration(status),
+            status.get("progress") or "",
+            escape(status.get("message") or ""),
+        )
+    console.print(table)
+
+
+def _duration(status: dict[str, Any]) -> str:
+    started, finished = status.get("startedAt"), status.get("finishedAt")
+    if not started or not finished:
+        return ""
+    seconds = (
+        datetime.fromisoformat(finished.replace("Z", "+00:00"))
+        - datetime.fromisoformat(started.replace("Z", "+00:00"))
+    ).total_seconds()
+    return f"{seconds:.0f}s"
+
+
+def get(
+    name: NameArgument,
+    output: Annotated[Output, typer.Option("--output", "-o")] = Output.WIDE,
+    home: HomeOption = None,
+) -> None:
+    """Show a workflow: a node tree, or the Workflow object with -o json|yaml."""
+    try:
+        workflow = _backend(home).get(name)
+    except DroverError as error:
+        abort(error)
+    if output is not Output.WIDE:
+        _print_object(workflow, output)
+        return
+    status = workflow.get("status") or {}
+    console.print(f"Name:     {name}\nStatus:   {status.get('phase')}")
+    if status.get("message"):
+        console.print(f"Message:  {escape(status['message'])}")
+    console.print(f"Progress: {status.get('progress', '')}")
+    table = Table("STEP", "TYPE", "PHASE", "MESSAGE")
+    for node in sorted((status.get("nodes") or {}).values(), key=lambda n: n.get("name", "")):
+        depth = node.get("name", "").count(".")
+        table.add_row(
+            "  " * depth + escape(node.get("displayName", "")),
+            node.get("type", ""),
+            node.get("phase", ""),
+            escape(node.get("message") or ""),
+        )
+    console.print(table)
+
+
+def logs(
+    name: NameArgument,
+    node: Annotated[
+        str | None, typer.Argument(help="Only this node (id, name or display name).")
+    ] = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Print the logs of a workflow's pods (``--follow`` while it runs)."""
+    try:
+        for line in _backend(home).logs(name, node, follow=follow):
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+    except DroverError as error:
+        abort(error)
+
+
+def _action(verb: str, doc: str) -> Any:
+    def command(name: NameArgument, home: HomeOption = None) -> None:
+        try:
+            getattr(_backend(home), verb)(name)
+        except DroverError as error:
+            abort(error)
+        console.print(f"workflow {escape(name)} {verb}{'ped' if verb == 'stop' else 'ed'}")
+
+    command.__doc__ = doc
+    command.__name__ = verb
+    return command
+
+
+def resubmit(
+    name: NameArgument,
+    memoized: Annotated[bool, typer.Option(help="Reuse the old run's succeeded nodes.")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Submit a new workflow from NAME's spec."""
+    try:
+        new_name = _backend(home).resubmit(name, memoized=memoized)
+    except DroverError as error:
+        abort(error)
+    sys.stdout.write(new_name + "\n")
+
+
+def delete(name: NameArgument, home: HomeOption = None) -> None:
+    """Delete a workflow (terminating it first if it runs) and its files."""
+    try:
+        _backend(home).delete(name)
+    except DroverError as error:
+        abort(error)
+    console.print(f"workflow {escape(name)} deleted")
+
+
+ACTIONS = {
+    "stop": "Stop a workflow: running nodes fail, exit handlers still run.",
+    "terminate": "Terminate a workflow immediately, without exit handlers.",
+    "suspend": "Suspend a workflow: no new nodes start until resumed.",
+    "resume": "Resume a suspended workflow (and its indefinite suspend nodes).",
+    "retry": "Rerun the failed nodes of a finished workflow, keeping what succeeded.",
+}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("submit")(submit)
+    app.command("list")(list_workflows)
+    app.command("get")(get)
+    app.command("logs")(logs)
+    for verb, doc in ACTIONS.items():
+        app.command(verb)(_action(verb, doc))
+    app.command("resubmit")(resubmit)
+    app.command("delete")(delete)
