@@ -14,12 +14,13 @@ from typing import Any
 
 from engine.backends.local import LocalBackend
 from engine.compiler import CompileOptions, compile_plan
+from engine.pipelines import Pipeline, PipelineCompileOptions, compile_pipeline
 from engine.planning import ExecutionPlan
 from engine.progress import Progress, run_progress
 from engine.results import ScenarioOutcome, collect_results, outcome_counts
 from engine.status import RunState, parse_workflow
 
-__all__ = ["LocalRunReport", "new_run_id", "run_locally"]
+__all__ = ["LocalRunReport", "new_run_id", "run_locally", "run_pipeline_locally"]
 
 ProgressCallback = Callable[[RunState, dict[str, Progress]], None]
 
@@ -95,3 +96,18 @@ def run_locally(
         outcomes=collect_results(plan, state, read_results),
         home=backend.home,
     )
+
+
+def run_pipeline_locally(
+    pipeline: Pipeline,
+    backend: LocalBackend,
+    *,
+    parameters: dict[str, str] | None = None,
+    run_id: str | None = None,
+    on_update: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Compile a pipeline for one run and execute it here; returns the final Workflow object."""
+    options = PipelineCompileOptions(
+        run_id=run_id or new_run_id(), schedule=False, parameters=dict(parameters or {})
+    )
+    return backend.run(compile_pipeline(pipeline, options).workflow_dict(), on_update=on_update)

@@ -5,9 +5,14 @@ from __future__ import annotations
 import typer
 
 from engine.cli.compile import compile_command
+from engine.cli.db import db_app
 from engine.cli.discover import discover
+from engine.cli.gc import gc_command
 from engine.cli.plan import plan_command
 from engine.cli.run import run_command
+from engine.cli.serve import serve_command
+from engine.cli.templates import templates_app
+from engine.cli.token import token_app
 from engine.cli.validate import validate_command
 from engine.cli.workflows import register as register_workflow_verbs
 
@@ -26,19 +31,12 @@ app.command("compile")(compile_command)
 app.command("discover")(discover)
 app.command("run")(run_command)
 register_workflow_verbs(app)
-
-
-def main() -> None:
-    app()
-
-
-# The service (issue 4): serve, db, token, gc.
-from engine.cli.db import db_app  # noqa: E402
-from engine.cli.gc import gc_command  # noqa: E402
-from engine.cli.serve import serve_command  # noqa: E402
-from engine.cli.token import token_app  # noqa: E402
-
 app.command("serve")(serve_command)
 app.command("gc")(gc_command)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
+app.add_typer(templates_app, name="templates")
+
+
+def main() -> None:
+    app()

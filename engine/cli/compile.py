@@ -12,9 +12,10 @@ import typer
 import yaml
 
 from engine.cli.console import abort, err_console
-from engine.cli.spec_file import load_or_exit
+from engine.cli.spec_file import load_any_or_exit
 from engine.compiler import CompileOptions, compile_plan
 from engine.errors import DroverError
+from engine.pipelines import Pipeline, PipelineCompileOptions, compile_pipeline
 from engine.planning import plan_execution
 
 __all__ = ["OutputFormat", "compile_command", "dump_documents"]
@@ -44,20 +45,29 @@ def compile_command(
         bool, typer.Option("--no-schedule", help="Compile one run even if a schedule is set.")
     ] = False,
 ) -> None:
-    """Compile to a Workflow (or CronWorkflow when scheduled) plus the plan ConfigMaps."""
-    execution = load_or_exit(spec)
+    """Compile to a Workflow (or CronWorkflow when scheduled) plus the plan ConfigMaps.
+
+    Pipelines compile to their Workflow (or CronWorkflow) alone.
+    """
+    loaded = load_any_or_exit(spec)
     try:
-        compiled = compile_plan(
-            plan_execution(execution),
-            CompileOptions(run_id=run_id, namespace=namespace, schedule=not no_schedule),
-        )
+        if isinstance(loaded, Pipeline):
+            options = PipelineCompileOptions(
+                run_id=run_id, namespace=namespace, schedule=not no_schedule
+            )
+            documents = compile_pipeline(loaded, options).documents()
+        else:
+            compiled = compile_plan(
+                plan_execution(loaded),
+                CompileOptions(run_id=run_id, namespace=namespace, schedule=not no_schedule),
+            )
+            documents = compiled.documents()
     except DroverError as error:
         abort(error)
-    text = dump_documents(compiled.documents(), fmt)
+    text = dump_documents(documents, fmt)
     if output is None:
         sys.stdout.write(text)
         return
     output.write_text(text, encoding="utf-8")
-    err_console.print(
-        f"wrote {compiled.kind} and {len(compiled.configmaps)} ConfigMap(s) to {output}"
-    )
+    kinds = ", ".join(str(d.get("kind")) for d in documents)
+    err_console.print(f"wrote {kinds} to {output}")

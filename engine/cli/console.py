@@ -6,6 +6,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from engine.errors import DroverError, SpecError
 
@@ -23,7 +24,7 @@ def exit_code_for(error: DroverError) -> int:
 def abort(error: DroverError | str, code: int | None = None) -> NoReturn:
     """Print an error without a traceback and exit with its code."""
     text = str(error)
-    err_console.print(f"[bold red]error:[/] {text}", highlight=False, markup=True, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
     if isinstance(error, DroverError) and code is None:
         code = exit_code_for(error)
     raise typer.Exit(code if code is not None else 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.live import Live
@@ -13,9 +13,10 @@ from rich.table import Table
 
 from engine.backends.local import LocalBackend, default_home
 from engine.cli.console import abort, console
-from engine.cli.spec_file import load_or_exit
-from engine.errors import DroverError
-from engine.local_run import LocalRunReport, run_locally
+from engine.cli.spec_file import load_any_or_exit
+from engine.errors import DroverError, SpecError
+from engine.local_run import LocalRunReport, run_locally, run_pipeline_locally
+from engine.pipelines import Pipeline
 from engine.planning import ExecutionPlan, plan_execution
 from engine.progress import Progress
 from engine.sharding import Strategy
@@ -40,12 +41,19 @@ def run_command(
     home: Annotated[
         Path | None, typer.Option(help="State directory (default $DROVER_HOME or ~/.drover).")
     ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="Pipeline parameter NAME=VALUE (repeatable)."),
+    ] = None,
 ) -> None:
-    """Compile the execution and run it on the embedded local runner.
+    """Compile the execution (or pipeline) and run it on the embedded local runner.
 
-    Exits 0 only when every scenario passed or was skipped.
+    Exits 0 only when every scenario passed or was skipped (for a pipeline: when it succeeded).
     """
-    execution = load_or_exit(spec)
+    execution = load_any_or_exit(spec)
+    if isinstance(execution, Pipeline):
+        _run_pipeline(execution, LocalBackend(home or default_home(), runtime=runtime), param or [])
+        return
     try:
         plan = plan_execution(execution, strategy=strategy)
         backend = LocalBackend(home or default_home(), runtime=runtime)
@@ -115,3 +123,62 @@ def _summarise(report: LocalRunReport) -> None:
     )
     console.print(f"logs: {report.logs_dir}")
     console.print(f"inspect: drover get {report.state.name} · drover logs {report.state.name}")
+
+
+def _parameters(pairs: list[str]) -> dict[str, str]:
+    parameters = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            abort(SpecError("--param", f"{pair!r} is not NAME=VALUE"))
+        parameters[name] = value
+    return parameters
+
+
+def _run_pipeline(pipeline: Pipeline, backend: LocalBackend, pairs: list[str]) -> None:
+    parameters = _parameters(pairs)
+    try:
+        with Live(_jobs_table(pipeline, None), console=console, refresh_per_second=4) as live:
+            workflow = run_pipeline_locally(
+                pipeline,
+                backend,
+                parameters=parameters,
+                on_update=lambda wf: live.update(_jobs_table(pipeline, wf)),
+            )
+            live.update(_jobs_table(pipeline, workflow))
+    except DroverError as error:
+        abort(error)
+    phase = workflow["status"].get("phase")
+    name = workflow["metadata"]["name"]
+    colour = "green" if phase == "Succeeded" else "red"
+    console.print(f"[{colour}]{name}: {phase}[/] {escape(workflow['status'].get('message') or '')}")
+    console.print(f"inspect: drover get {name} · drover logs {name}")
+    raise typer.Exit(0 if phase == "Succeeded" else 1)
+
+
+def _jobs_table(pipeline: Pipeline, workflow: dict[str, Any] | None) -> Table:
+    """One row per job: the task node of its name in the main DAG."""
+    nodes = ((workflow or {}).get("status") or {}).get("nodes") or {}
+    name = workflow["metadata"]["name"] if workflow else ""
+    by_job = {
+        n["displayName"]: n
+        for n in nodes.values()
+        if n.get("name", "").count(".") == 1 and n["name"].startswith(f"{name}.")
+    }
+    table = Table(title=escape(f"{pipeline.name} — {name or 'starting'}"), title_justify="left")
+    for header in ("job", "type", "phase", "message", "outputs"):
+        table.add_column(header, overflow="fold")
+    for job in pipeline.all_jobs():
+        node = by_job.get(job.name, {})
+        outputs = node.get("outputs") or {}
+        shown = {p["name"]: p.get("value") for p in outputs.get("parameters", [])}
+        if "result" in outputs:
+            shown["result"] = outputs["result"]
+        table.add_row(
+            escape(job.name),
+            job.kind,
+            node.get("phase", "Pending"),
+            escape(node.get("message") or ""),
+            escape(", ".join(f"{k}={str(v)[:40]}" for k, v in shown.items())),
+        )
+    return table

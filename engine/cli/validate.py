@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from engine.cli.console import console
-from engine.cli.spec_file import load_or_exit
+from engine.cli.spec_file import load_any_or_exit
+from engine.pipelines import Pipeline
 
 __all__ = ["validate_command"]
 
@@ -16,8 +17,15 @@ __all__ = ["validate_command"]
 def validate_command(
     spec: Annotated[Path, typer.Argument(help="Execution spec, YAML or JSON.")],
 ) -> None:
-    """Validate an execution spec; exit 2 with the offending field when it is invalid."""
-    execution = load_or_exit(spec)
+    """Validate an execution or pipeline spec; exit 2 naming the offending field."""
+    execution = load_any_or_exit(spec)
+    if isinstance(execution, Pipeline):
+        console.print(
+            f"[green]valid[/] pipeline [bold]{execution.name}[/]: "
+            f"{len(execution.all_jobs())} jobs"
+            + (f", scheduled {', '.join(execution.schedule.cron)}" if execution.schedule else "")
+        )
+        return
     groups = sum(len(f.groups) for f in execution.flows)
     scenarios = sum(len(execution.group_scenarios(g)) for _, g in execution.iter_groups())
     console.print(

@@ -114,8 +114,8 @@ def test_loop_expansion_names_like_argo() -> None:
 
 
 def test_validation_names_the_field() -> None:
-    workflow = {"spec": {"entrypoint": "a", "templates": [{"name": "a", "http": {"url": "x"}}]}}
-    with pytest.raises(SpecError, match=r"spec\.templates\[0\]\.http"):
+    workflow = {"spec": {"entrypoint": "a", "templates": [{"name": "a", "resource": {}}]}}
+    with pytest.raises(SpecError, match=r"spec\.templates\[0\]\.resource"):
         validate_workflow(workflow)
     workflow = {
         "spec": {"entrypoint": "a", "templates": [{"name": "a", "container": {"args": ["{{=1}}"]}}]}

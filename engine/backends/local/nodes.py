@@ -15,6 +15,7 @@ from typing import Any, Final
 __all__ = [
     "COMPLETED_PHASES",
     "FULFILLED_PHASES",
+    "LEAF_WORK_TYPES",
     "Node",
     "display_name",
     "fnv1a_32",
@@ -30,6 +31,9 @@ Node = dict[str, Any]
 COMPLETED_PHASES: Final = frozenset({"Succeeded", "Failed", "Error"})
 #: Completed, or decided not to run at all.
 FULFILLED_PHASES: Final = COMPLETED_PHASES | {"Skipped", "Omitted"}
+
+#: Nodes that do the work themselves: a pod, or an HTTP request (Argo's agent makes it).
+LEAF_WORK_TYPES: Final = ("Pod", "HTTP")
 
 _FNV_OFFSET: Final = 0x811C9DC5
 _FNV_PRIME: Final = 0x01000193

@@ -25,6 +25,7 @@ from engine.backends.local.expressions import ExpressionError, evaluate_when
 from engine.backends.local.nodes import (
     COMPLETED_PHASES,
     FULFILLED_PHASES,
+    LEAF_WORK_TYPES,
     Node,
     new_node,
     node_id,
@@ -96,6 +97,8 @@ class PodOutcome:
     error: str | None = None
     started_at: float = 0.0
     finished_at: float = 0.0
+    message: str | None = None
+    """Why a non-zero outcome failed, when there is more to say than the exit code."""
 
 
 class WorkflowOperator:
@@ -126,7 +129,7 @@ class WorkflowOperator:
         self.active_pods: set[str] = {
             n["id"]
             for n in self.nodes.values()
-            if n["type"] == "Pod" and n["phase"] in ("Pending", "Running")
+            if n["type"] in LEAF_WORK_TYPES and n["phase"] in ("Pending", "Running")
         }
         self.node_deadlines: dict[str, float] = {}
         self.finished_epoch: dict[str, float] = {}
@@ -268,7 +271,7 @@ class WorkflowOperator:
         """Argo's ``getOutboundNodes``: the nodes a successor hangs off."""
         node = self.nodes[nid]
         node_type = node["type"]
-        if node_type in ("Pod", "Skipped", "Suspend"):
+        if node_type in (*LEAF_WORK_TYPES, "Skipped", "Suspend"):
             return [nid]
         children = node.get("children") or []
         if node_type == "Retry":
@@ -289,7 +292,7 @@ class WorkflowOperator:
         """True while nothing can change for this node until a pod reports back."""
         if node["phase"] in FULFILLED_PHASES:
             return False
-        if node["type"] == "Pod":
+        if node["type"] in LEAF_WORK_TYPES:
             return True
         if node["type"] == "Retry":
             children = node.get("children") or []
@@ -352,7 +355,7 @@ class WorkflowOperator:
                 1
                 for n in self.nodes.values()
                 if n.get("boundaryID") == boundary_id
-                and n["type"] in ("Pod", "DAG", "Steps", "Suspend")
+                and n["type"] in (*LEAF_WORK_TYPES, "DAG", "Steps", "Suspend")
                 and n["phase"] not in FULFILLED_PHASES
             )
             if active >= int(boundary_tmpl["parallelism"]):
@@ -418,7 +421,7 @@ class WorkflowOperator:
     def _failures_json(self) -> str:
         failures = []
         for node in self.nodes.values():
-            if node["type"] == "Pod" and node["phase"] in ("Failed", "Error"):
+            if node["type"] in LEAF_WORK_TYPES and node["phase"] in ("Failed", "Error"):
                 failures.append(
                     {
                         "displayName": node["displayName"],
@@ -436,7 +439,7 @@ class WorkflowOperator:
             if (
                 node["phase"] in ("Failed", "Error")
                 and node.get("message")
-                and node["type"] == "Pod"
+                and node["type"] in LEAF_WORK_TYPES
             ):
                 return str(node["message"])
         return ""
@@ -566,7 +569,7 @@ class WorkflowOperator:
             opts = replace(opts, node_flag={**(opts.node_flag or {}), "retried": True})
 
         kind = _template_kind(processed)
-        if kind in ("container", "script"):
+        if kind in ("container", "script", "http"):
             node = self._execute_pod(node_name, processed, opts, node, inputs_record)
         elif kind == "steps":
             node = steps.execute_steps(self, node_name, processed, opts, inputs_record)
@@ -630,7 +633,8 @@ class WorkflowOperator:
     ) -> Node:
         if node is not None:
             return node
-        node = self.init_node(node_name, "Pod", template.get("name"), opts, "Pending")
+        node_type = "HTTP" if "http" in template else "Pod"
+        node = self.init_node(node_name, node_type, template.get("name"), opts, "Pending")
         if inputs_record:
             node["inputs"] = inputs_record
         dangling = unresolved({k: v for k, v in template.items() if k not in ("outputs", "inputs")})
@@ -809,7 +813,8 @@ class WorkflowOperator:
         elif outcome.exit_code == 0:
             phase, message = "Succeeded", ""
         else:
-            phase, message = "Failed", f"Error (exit code {outcome.exit_code})"
+            phase = "Failed"
+            message = outcome.message or f"Error (exit code {outcome.exit_code})"
         if outcome.outputs:
             node["outputs"] = outcome.outputs
             self._publish_global_outputs(outcome.outputs)
@@ -911,14 +916,14 @@ def _simple_expression(expression: str, scope: dict[str, str]) -> str:
 
 
 def _template_kind(template: dict[str, Any]) -> str:
-    for kind in ("container", "script", "steps", "dag", "suspend"):
+    for kind in ("container", "script", "http", "steps", "dag", "suspend"):
         if kind in template:
             return kind
     return "unknown"
 
 
 def _node_type_of(template: dict[str, Any]) -> str:
-    return {"steps": "Steps", "dag": "DAG", "suspend": "Suspend"}.get(
+    return {"steps": "Steps", "dag": "DAG", "suspend": "Suspend", "http": "HTTP"}.get(
         _template_kind(template), "Pod"
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from engine.backends.local.nodes import Node, display_name, node_id
+from engine.backends.local.nodes import LEAF_WORK_TYPES, Node, display_name, node_id
 from engine.errors import Conflict
 
 __all__ = ["memoized_status", "retry_workflow"]
@@ -35,7 +35,12 @@ def _reset_nodes(nodes: dict[str, Node], workflow_name: str) -> dict[str, Node]:
         if node["name"].endswith(".onExit"):
             doomed.add(nid)  # exit handlers run again after the retried part
             continue
-        if phase in ("Failed", "Error") and node["type"] in ("Pod", "Retry", "Suspend", "Skipped"):
+        if phase in ("Failed", "Error") and node["type"] in (
+            *LEAF_WORK_TYPES,
+            "Retry",
+            "Suspend",
+            "Skipped",
+        ):
             doomed.add(nid)
             if node["type"] == "Retry":
                 doomed |= {
@@ -46,7 +51,7 @@ def _reset_nodes(nodes: dict[str, Node], workflow_name: str) -> dict[str, Node]:
         elif (
             phase == "Omitted"
             or (node["type"] == "Skipped" and "workflow shutdown" in node.get("message", ""))
-            or (phase in ("Running", "Pending") and node["type"] in ("Pod", "Suspend"))
+            or (phase in ("Running", "Pending") and node["type"] in (*LEAF_WORK_TYPES, "Suspend"))
         ):
             doomed.add(nid)
     kept: dict[str, Node] = {}

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from engine.backends.local.http_template import execute_http_template
 from engine.backends.local.operator import PodLaunch, PodOutcome, WorkflowOperator
 from engine.backends.local.runtime import (
     PodSetupError,
@@ -152,6 +153,10 @@ class WorkflowRunner:
 
     def _pod_thread(self, workflow: dict[str, Any], launch: PodLaunch) -> None:
         nid = launch.node_id
+        if "http" in launch.template:
+            self.events.put(("started", nid, None))
+            self.events.put(("finished", nid, self._http_outcome(launch)))
+            return
         try:
             plan = plan_pod(self.store, workflow, launch)
             outcome = run_pod(plan, self.runtime, lambda proc: self._on_start(nid, proc))
@@ -163,6 +168,30 @@ class WorkflowRunner:
             self.processes.pop(nid, None)
             self.pending_kills.discard(nid)
         self.events.put(("finished", nid, outcome))
+
+    def _http_outcome(self, launch: PodLaunch) -> PodOutcome:
+        """Argo runs HTTP templates in its agent, not in a pod: here, a request from this thread."""
+        started = time.time()
+        http = dict(launch.template["http"])
+        if launch.deadline is not None:
+            remaining = max(launch.deadline - started, 0.001)
+            http["timeoutSeconds"] = min(float(http.get("timeoutSeconds") or remaining), remaining)
+        result = execute_http_template(
+            http, resolve_secret=lambda name, key: self.store.lookup_key("Secret", name, key)
+        )
+        finished = time.time()
+        outputs = {"result": result.outputs["result"]} if "result" in result.outputs else {}
+        if result.phase == "Error":
+            return PodOutcome(
+                None, outputs, error=result.message, started_at=started, finished_at=finished
+            )
+        return PodOutcome(
+            0 if result.phase == "Succeeded" else 1,
+            outputs,
+            message=result.message or None,
+            started_at=started,
+            finished_at=finished,
+        )
 
     def _on_start(self, nid: str, proc: subprocess.Popen[bytes]) -> None:
         with self.lock:

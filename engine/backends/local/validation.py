@@ -60,8 +60,8 @@ _SPEC_FIELDS: Final = frozenset(
         "archiveLocation",
     }
 )
-_TEMPLATE_KINDS: Final = ("container", "script", "steps", "dag", "suspend")
-_UNSUPPORTED_KINDS: Final = ("resource", "http", "plugin", "data", "containerSet")
+_TEMPLATE_KINDS: Final = ("container", "script", "http", "steps", "dag", "suspend")
+_UNSUPPORTED_KINDS: Final = ("resource", "plugin", "data", "containerSet")
 _TEMPLATE_FIELDS: Final = frozenset(
     {
         "name",

@@ -1,0 +1,175 @@
+"""The FastAPI application: ``create_app(settings)`` wires database, mirror, scheduler, routes."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.backends import LocalRunBackend, RunBackend
+from api.database import database_url, get_engine, migrate, session_factory
+from api.deps import Service
+from api.mirror import Mirror
+from api.retention import purge
+from api.routes import executions, projects, runs, schedules, system
+from api.runs import start_run
+from api.scheduler import Scheduler
+from api.settings import Settings, get_settings
+from engine.errors import Conflict, DroverError, NotFound, SpecError
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("drover.api")
+
+
+def build_service(settings: Settings, *, migrate_schema: bool = True) -> Service:
+    url = database_url(settings)
+    if migrate_schema:
+        migrate(url)
+    sessions = session_factory(get_engine(url))
+    backends: dict[str, RunBackend] = {"local": LocalRunBackend(settings.home)}
+    mirror = Mirror(sessions, backends, poll_interval=settings.poll_interval)
+    return Service(settings=settings, sessions=sessions, backends=backends, mirror=mirror)
+
+
+def _start_background(service: Service) -> list[Any]:
+    service.mirror.start()
+    stoppers: list[Any] = [service.mirror.stop]
+    if service.settings.scheduler:
+
+        def scheduled(session: Any, execution_id: int) -> str:
+            started = start_run(
+                session,
+                execution_id=execution_id,
+                backend=service.backend(),
+                mirror=service.mirror,
+                facade_url=service.settings.public_url,
+            )
+            return started.run.id
+
+        scheduler = Scheduler(service.sessions, scheduled)
+        scheduler.start()
+        stoppers.append(scheduler.stop)
+    stop_gc = threading.Event()
+
+    def gc_loop() -> None:
+        while not stop_gc.wait(service.settings.gc_interval):
+            try:
+                with service.sessions() as session:
+                    purge(
+                        session,
+                        older_than_days=service.settings.retention_days,
+                        backends=service.backends,
+                    )
+            except Exception as exc:
+                log.warning("retention purge failed: %s", exc)
+
+    threading.Thread(target=gc_loop, name="drover-gc", daemon=True).start()
+    stoppers.append(stop_gc.set)
+    return stoppers
+
+
+def _error(status: int, detail: str, **extra: Any) -> JSONResponse:
+    return JSONResponse(
+        {"detail": detail, **{k: v for k, v in extra.items() if v}}, status_code=status
+    )
+
+
+def create_app(settings: Settings | None = None, *, service: Service | None = None) -> FastAPI:
+    """The app; ``service`` lets tests share one, otherwise it is built at startup."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = service or build_service(settings)
+        app.state.service = own
+        stoppers = _start_background(own)
+        try:
+            yield
+        finally:
+            for stop in reversed(stoppers):
+                stop()
+
+    app = FastAPI(
+        title="Drover",
+        version="0.1.0",
+        description="Run test executions as Argo Workflows (or locally) and follow them live.",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(SpecError)
+    async def spec_error(_: Request, exc: SpecError) -> JSONResponse:
+        return _error(422, exc.message, field=exc.path, hint=exc.hint)
+
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return _error(404, str(exc))
+
+    @app.exception_handler(Conflict)
+    async def conflict(_: Request, exc: Conflict) -> JSONResponse:
+        return _error(409, str(exc))
+
+    @app.exception_handler(DroverError)
+    async def drover_error(_: Request, exc: DroverError) -> JSONResponse:
+        return _error(422, str(exc))
+
+    @app.exception_handler(IntegrityError)
+    async def integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        return _error(409, "conflicts with an existing record: " + str(exc.orig).splitlines()[0])
+
+    @app.exception_handler(DataError)
+    async def bad_value(_: Request, exc: DataError) -> JSONResponse:
+        return _error(
+            422, "a value is out of range for its field: " + str(exc.orig).splitlines()[0]
+        )
+
+    @app.exception_handler(OperationalError)
+    async def database_down(_: Request, exc: OperationalError) -> JSONResponse:
+        return _error(503, "database unavailable, retry shortly")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+        field = ".".join(str(p) for p in first.get("loc", ()))
+        return JSONResponse(
+            {"detail": f"{field}: {first.get('msg')}", "field": field, "errors": _jsonable(errors)},
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    api = APIRouter(prefix="/api/v1")
+    for module in (projects, executions, runs, schedules):
+        api.include_router(module.router)
+    api.include_router(system.router)
+    app.include_router(api)
+    # Probes also at the root, where orchestrators look for them.
+    app.add_api_route("/healthz", system.healthz, include_in_schema=False)
+    app.add_api_route("/readyz", system.readyz, include_in_schema=False)
+    return app
+
+
+def _jsonable(errors: Any) -> list[dict[str, Any]]:
+    out = []
+    for error in errors:
+        out.append(
+            {
+                "loc": [str(p) for p in error.get("loc", ())],
+                "msg": str(error.get("msg")),
+                "type": error.get("type"),
+            }
+        )
+    return out

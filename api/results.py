@@ -1,0 +1,232 @@
+"""Per-scenario results: idempotent batched ingest and the run counters derived from them.
+
+Both channels land here: the agents' posts (live) and the results artifacts the mirror reads
+when a worker finishes. ``INSERT ... ON CONFLICT DO NOTHING`` on (run, scenario, attempt)
+makes a repeated or doubled report harmless.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import Session
+
+from api.models import LeaseItem, Run, ScenarioResult
+from api.transitions import latest_status, result_counts
+
+__all__ = [
+    "ResultIn",
+    "count_results",
+    "counter_delta",
+    "ingest_results",
+    "latest_statuses",
+    "refresh_counters",
+    "results_from_report",
+]
+
+ResultStatus = Literal["passed", "failed", "skipped", "error"]
+
+
+class ResultIn(BaseModel):
+    """One scenario's outcome as an agent reports it."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    scenario_id: str = Field(alias="id", min_length=1, max_length=4000)
+    status: ResultStatus
+    attempt: int = Field(default=0, ge=0, le=1000)
+    duration: float | None = Field(default=None, ge=0)
+    error: str | None = Field(default=None, max_length=100_000)
+    artifacts: list[str] = Field(default_factory=list, max_length=100)
+    group: str | None = Field(default=None, max_length=400)
+    shard: int | None = Field(default=None, ge=0)
+    worker: str | None = Field(default=None, max_length=300)
+    reported_at: datetime | None = None
+
+
+def ingest_results(
+    session: Session, run_id: str, results: Sequence[ResultIn], *, source: str = "agent"
+) -> int:
+    """Insert new results (duplicates are ignored), update counters; returns how many were new.
+
+    Counters move by the difference the batch makes to its scenarios' counting status (the
+    latest attempt each), so a batch costs the same however many results the run holds. The
+    run row is locked for the duration, which serialises concurrent batches of one run.
+    """
+    if not results:
+        return 0
+    rows: dict[tuple[str, int], dict[str, Any]] = {}
+    for r in results:
+        rows[(r.scenario_id, r.attempt)] = {
+            "scenario_id": r.scenario_id,
+            "attempt": r.attempt,
+            "group_key": r.group,
+            "shard": r.shard,
+            "worker": r.worker,
+            "status": r.status,
+            "duration": r.duration,
+            "error": r.error,
+            "artifacts": r.artifacts,
+            "reported_at": r.reported_at,
+        }
+    session.execute(select(Run.id).where(Run.id == run_id).with_for_update())
+    columns = {name: [row[name] for row in rows.values()] for name in _COLUMNS}
+    columns["artifacts"] = [json.dumps(a) for a in columns["artifacts"]]
+    touched = session.execute(
+        _INSERT_AND_READ, {"run_id": run_id, "source": source, **columns}
+    ).all()
+    inserted = sum(1 for row in touched if row.new)
+    if not inserted:
+        return 0
+    before: dict[str, dict[int, str]] = {}
+    after: dict[str, dict[int, str]] = {}
+    for row in touched:
+        after.setdefault(row.scenario_id, {})[row.attempt] = row.status
+        if not row.new:
+            before.setdefault(row.scenario_id, {})[row.attempt] = row.status
+    delta = counter_delta(
+        {k: latest_status(v) for k, v in before.items()},
+        {k: latest_status(v) for k, v in after.items()},
+    )
+    session.execute(
+        update(Run)
+        .where(Run.id == run_id)
+        .values(
+            passed=Run.passed + delta["passed"],
+            failed=Run.failed + delta["failed"],
+            skipped=Run.skipped + delta["skipped"],
+            errored=Run.errored + delta["error"],
+            updated_at=func.now(),
+        )
+    )
+    session.execute(
+        update(LeaseItem)
+        .where(LeaseItem.run_id == run_id, LeaseItem.scenario_id.in_(list(after)))
+        .values(state="done", leased_until=None)
+    )
+    return inserted
+
+
+_COLUMNS = (
+    "scenario_id",
+    "attempt",
+    "group_key",
+    "shard",
+    "worker",
+    "status",
+    "duration",
+    "error",
+    "artifacts",
+    "reported_at",
+)
+
+# One round trip: insert the batch from arrays, skipping known (run, scenario, attempt), and
+# return the new rows plus the earlier rows of the same scenarios (the statement's snapshot
+# does not see its own inserts, so those are exactly the "before" rows).
+_INSERT_AND_READ = text(
+    """
+    WITH incoming AS (
+        SELECT * FROM unnest(
+            CAST(:scenario_id AS text[]), CAST(:attempt AS int[]), CAST(:group_key AS text[]),
+            CAST(:shard AS int[]), CAST(:worker AS text[]), CAST(:status AS text[]),
+            CAST(:duration AS float8[]), CAST(:error AS text[]), CAST(:artifacts AS jsonb[]),
+            CAST(:reported_at AS timestamptz[])
+        ) AS t(scenario_id, attempt, group_key, shard, worker, status, duration, error,
+               artifacts, reported_at)
+    ), inserted AS (
+        INSERT INTO drover_scenario_results (run_id, scenario_id, attempt, group_key, shard,
+            worker, status, duration, error, artifacts, source, reported_at)
+        SELECT :run_id, scenario_id, attempt, group_key, shard, worker, status, duration,
+            error, artifacts, :source, reported_at
+        FROM incoming
+        ON CONFLICT (run_id, scenario_id, attempt) DO NOTHING
+        RETURNING scenario_id, attempt, status
+    )
+    SELECT scenario_id, attempt, status, true AS new FROM inserted
+    UNION ALL
+    SELECT r.scenario_id, r.attempt, r.status, false AS new
+    FROM drover_scenario_results AS r
+    WHERE r.run_id = :run_id AND r.scenario_id IN (SELECT scenario_id FROM inserted)
+    """
+)
+
+
+def counter_delta(before: dict[str, str], after: dict[str, str]) -> dict[str, int]:
+    """How the run's counters change when scenarios' counting statuses go from before to after."""
+    added = result_counts(list(after.values()))
+    removed = result_counts(list(before.values()))
+    return {k: added[k] - removed[k] for k in added}
+
+
+_LATEST_STATUSES = text(
+    "SELECT DISTINCT ON (scenario_id) status FROM drover_scenario_results "
+    "WHERE run_id = :run_id ORDER BY scenario_id, attempt DESC"
+)
+
+
+def refresh_counters(session: Session, run_id: str) -> None:
+    """Recount the run's counters from all its results (the latest attempt each)."""
+    statuses = [row[0] for row in session.execute(_LATEST_STATUSES, {"run_id": run_id})]
+    counts = result_counts(statuses)
+    session.execute(
+        update(Run)
+        .where(Run.id == run_id)
+        .values(
+            passed=counts["passed"],
+            failed=counts["failed"],
+            skipped=counts["skipped"],
+            errored=counts["error"],
+            updated_at=func.now(),
+        )
+    )
+
+
+def latest_statuses(session: Session, run_id: str) -> dict[str, str]:
+    """Scenario id → the status that counts."""
+    query = text(
+        "SELECT DISTINCT ON (scenario_id) scenario_id, status FROM drover_scenario_results "
+        "WHERE run_id = :run_id ORDER BY scenario_id, attempt DESC"
+    )
+    return {row[0]: row[1] for row in session.execute(query, {"run_id": run_id})}
+
+
+def results_from_report(report: Any, *, worker: str | None) -> list[ResultIn]:
+    """The results in an agent's results JSON (``results`` and earlier ``retried`` attempts)."""
+    if not isinstance(report, dict):
+        return []
+    group = report.get("group") if isinstance(report.get("group"), str) else None
+    shard = report.get("shard") if isinstance(report.get("shard"), int) else None
+    out = []
+    for entry in [*_entries(report.get("retried")), *_entries(report.get("results"))]:
+        try:
+            out.append(
+                ResultIn.model_validate(
+                    {
+                        "id": entry.get("id"),
+                        "status": entry.get("status"),
+                        "attempt": entry.get("attempt") or 0,
+                        "duration": entry.get("duration"),
+                        "error": entry.get("error"),
+                        "artifacts": entry.get("artifacts") or [],
+                        "group": group,
+                        "shard": shard,
+                        "worker": worker,
+                    }
+                )
+            )
+        except ValueError:
+            continue  # one bad entry must not lose the others
+    return out
+
+
+def _entries(value: Any) -> list[dict[str, Any]]:
+    return [e for e in value if isinstance(e, dict)] if isinstance(value, list) else []
+
+
+def count_results(session: Session, run_id: str) -> int:
+    return session.scalar(select(func.count()).where(ScenarioResult.run_id == run_id)) or 0

@@ -1,0 +1,147 @@
+"""Executions: CRUD with version history, and "run now"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Header, HTTPException, Query, Response
+from sqlalchemy import func, select
+
+from api.deps import MAX_ID, AdminDep, RowId, ServiceDep, SessionDep
+from api.models import Execution, ExecutionVersion, Project
+from api.runs import start_run, start_run_once
+from api.schemas import ExecutionOut, Page, RunOut, RunRequest
+from engine.loading import parse_execution
+from engine.spec import Execution as ExecutionSpec
+
+router = APIRouter(prefix="/executions", tags=["executions"])
+
+SPEC_BODY = Body(description="an Execution document (the YAML of `drover validate`, as JSON)")
+
+
+def _spec_json(model: ExecutionSpec) -> dict[str, Any]:
+    return model.model_dump(mode="json", exclude_none=True)
+
+
+def _project_id(session: SessionDep, model: ExecutionSpec) -> int:
+    project = session.scalar(select(Project).where(Project.name == model.project.name))
+    if project is None:
+        project = Project(
+            name=model.project.name, spec=model.project.model_dump(mode="json", exclude_none=True)
+        )
+        session.add(project)
+        session.flush()
+    return project.id
+
+
+@router.post("", status_code=201, response_model=ExecutionOut)
+def create_execution(
+    session: SessionDep, _: AdminDep, spec: dict[str, Any] = SPEC_BODY
+) -> Execution:
+    model = parse_execution(spec)
+    if session.scalar(select(Execution).where(Execution.name == model.name)) is not None:
+        raise HTTPException(409, f"execution {model.name!r} exists")
+    row = Execution(
+        name=model.name, spec=_spec_json(model), version=1, project_id=_project_id(session, model)
+    )
+    session.add(row)
+    session.flush()
+    session.add(ExecutionVersion(execution_id=row.id, version=1, spec=row.spec))
+    session.commit()
+    return row
+
+
+@router.get("", response_model=Page)
+def list_executions(
+    session: SessionDep,
+    _: AdminDep,
+    project_id: int | None = Query(None, ge=1, le=MAX_ID),
+    offset: int = Query(0, ge=0),
+    limit: int = Query(50, ge=1, le=500),
+) -> Page:
+    query = select(Execution)
+    if project_id is not None:
+        query = query.where(Execution.project_id == project_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Execution.id).offset(offset).limit(limit)).all()
+    return Page(
+        total=total,
+        offset=offset,
+        limit=limit,
+        items=[ExecutionOut.model_validate(r) for r in rows],
+    )
+
+
+@router.get("/{execution_id}", response_model=ExecutionOut)
+def get_execution(execution_id: RowId, session: SessionDep, _: AdminDep) -> Execution:
+    row = session.get(Execution, execution_id)
+    if row is None:
+        raise HTTPException(404, f"execution {execution_id} not found")
+    return row
+
+
+@router.put("/{execution_id}", response_model=ExecutionOut)
+def replace_execution(
+    execution_id: RowId, session: SessionDep, _: AdminDep, spec: dict[str, Any] = SPEC_BODY
+) -> Execution:
+    row = session.get(Execution, execution_id, with_for_update=True)
+    if row is None:
+        raise HTTPException(404, f"execution {execution_id} not found")
+    model = parse_execution(spec)
+    row.name, row.spec, row.version = model.name, _spec_json(model), row.version + 1
+    row.project_id = _project_id(session, model)
+    row.updated_at = func.now()
+    session.add(ExecutionVersion(execution_id=row.id, version=row.version, spec=row.spec))
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+@router.get("/{execution_id}/versions", response_model=list[dict[str, Any]])
+def execution_versions(
+    execution_id: RowId, session: SessionDep, _: AdminDep
+) -> list[dict[str, Any]]:
+    get_execution(execution_id, session, _)
+    rows = session.scalars(
+        select(ExecutionVersion)
+        .where(ExecutionVersion.execution_id == execution_id)
+        .order_by(ExecutionVersion.version)
+    )
+    return [
+        {"version": r.version, "created_at": r.created_at.isoformat(), "spec": r.spec} for r in rows
+    ]
+
+
+@router.delete("/{execution_id}", status_code=204)
+def delete_execution(execution_id: RowId, session: SessionDep, _: AdminDep) -> Response:
+    session.delete(get_execution(execution_id, session, _))
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.post("/{execution_id}/run", status_code=201, response_model=RunOut)
+def run_now(
+    execution_id: RowId,
+    service: ServiceDep,
+    session: SessionDep,
+    _: AdminDep,
+    response: Response,
+    body: RunRequest | None = None,
+    idempotency_key: str | None = Header(
+        None, max_length=200, description="the same key never starts a second run"
+    ),
+) -> Any:
+    get_execution(execution_id, session, _)
+    options: dict[str, Any] = {
+        "backend": service.backend(),
+        "strategy": body.strategy if body else None,
+        "mirror": service.mirror,
+        "facade_url": service.settings.public_url,
+    }
+    if idempotency_key:
+        started = start_run_once(session, idempotency_key, execution_id=execution_id, **options)
+    else:
+        started = start_run(session, execution_id=execution_id, **options)
+    if not started.created:
+        response.status_code = 200
+    return started.run

@@ -1,0 +1,307 @@
+"""Runs: list, detail with progress, results, control actions, SSE streams, the manifest."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import StreamingResponse
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.deps import MAX_ID, AdminDep, CallerDep, ServiceDep, SessionDep
+from api.models import LeaseItem, Run, RunGroup, RunWorker, ScenarioResult
+from api.progress import GroupFacts, compute_progress
+from api.queue import lease_scenarios
+from api.results import ingest_results, latest_statuses
+from api.runs import control_run, resubmit_run
+from api.schemas import (
+    GroupOut,
+    LeaseIn,
+    LeaseOut,
+    Page,
+    ResultOut,
+    ResultsIn,
+    RunDetail,
+    RunOut,
+    WorkerOut,
+)
+from engine.errors import DroverError
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+
+FINAL = ("Succeeded", "Failed", "Error")
+
+
+def _run(session: Session, run_id: str) -> Run:
+    run = session.get(Run, run_id)
+    if run is None:
+        raise HTTPException(404, f"run {run_id} not found")
+    return run
+
+
+@router.get("", response_model=Page)
+def list_runs(
+    session: SessionDep,
+    _: AdminDep,
+    execution_id: int | None = Query(None, ge=1, le=MAX_ID),
+    phase: str | None = Query(None, max_length=16),
+    offset: int = Query(0, ge=0),
+    limit: int = Query(50, ge=1, le=500),
+) -> Page:
+    query = select(Run)
+    if execution_id is not None:
+        query = query.where(Run.execution_id == execution_id)
+    if phase is not None:
+        query = query.where(Run.phase == phase)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Run.created_at.desc(), Run.id).offset(offset).limit(limit)
+    )
+    return Page(
+        total=total, offset=offset, limit=limit, items=[RunOut.model_validate(r) for r in rows]
+    )
+
+
+def run_detail(session: Session, run: Run) -> RunDetail:
+    groups = session.scalars(
+        select(RunGroup)
+        .where(RunGroup.run_id == run.id, RunGroup.planned.is_(True))
+        .order_by(RunGroup.position)
+    ).all()
+    workers = session.scalars(
+        select(RunWorker).where(RunWorker.run_id == run.id).order_by(RunWorker.shard)
+    ).all()
+    leased: dict[str, int] = {}
+    if run.queue_mode:
+        leased = dict(
+            session.execute(
+                select(LeaseItem.group_key, func.count())
+                .where(LeaseItem.run_id == run.id, LeaseItem.state == "leased")
+                .group_by(LeaseItem.group_key)
+            ).all()
+        )
+    by_group: dict[str, list[RunWorker]] = {}
+    for worker in workers:
+        by_group.setdefault(worker.group_key, []).append(worker)
+    facts = [
+        GroupFacts(
+            key=g.key,
+            flow=g.flow or "",
+            total=g.total,
+            shards=g.shards,
+            phase=g.phase,
+            running_shards=frozenset(
+                w.shard for w in by_group.get(g.key, []) if w.phase == "Running"
+            ),
+            leased=leased.get(g.key, 0) if run.queue_mode else None,
+        )
+        for g in groups
+    ]
+    overall, flows, per_group = compute_progress(facts, latest_statuses(session, run.id))
+    return RunDetail(
+        **RunOut.model_validate(run).model_dump(),
+        progress=overall,
+        flows=flows,
+        groups=[
+            GroupOut(
+                key=g.key,
+                flow=g.flow,
+                name=g.name,
+                phase=g.phase,
+                threads=g.threads,
+                progress=per_group[g.key],
+                workers=[WorkerOut.model_validate(w) for w in by_group.get(g.key, [])],
+            )
+            for g in groups
+        ],
+    )
+
+
+@router.get("/{run_id}", response_model=RunDetail)
+def get_run(run_id: str, session: SessionDep, _: AdminDep) -> RunDetail:
+    return run_detail(session, _run(session, run_id))
+
+
+@router.get("/{run_id}/results", response_model=Page)
+def list_results(
+    run_id: str,
+    session: SessionDep,
+    _: AdminDep,
+    status: Literal["passed", "failed", "skipped", "error"] | None = None,
+    group: str | None = Query(None, max_length=400),
+    offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000),
+) -> Page:
+    _run(session, run_id)
+    query = select(ScenarioResult).where(ScenarioResult.run_id == run_id)
+    if status is not None:
+        query = query.where(ScenarioResult.status == status)
+    if group is not None:
+        query = query.where(ScenarioResult.group_key == group)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(ScenarioResult.scenario_id, ScenarioResult.attempt)
+        .offset(offset)
+        .limit(limit)
+    )
+    return Page(
+        total=total, offset=offset, limit=limit, items=[ResultOut.model_validate(r) for r in rows]
+    )
+
+
+@router.post("/{run_id}/results", status_code=202)
+def post_results(
+    run_id: str, body: ResultsIn, session: SessionDep, caller: CallerDep
+) -> dict[str, int]:
+    """Agents report scenario results in batches; repeats are ignored (run + scenario + attempt)."""
+    if not caller.may_access_run(run_id):
+        raise HTTPException(403, "this token belongs to another run")
+    _run(session, run_id)
+    inserted = ingest_results(session, run_id, body.results)
+    session.commit()
+    return {"received": len(body.results), "inserted": inserted}
+
+
+@router.post("/{run_id}/groups/{group_key}/lease", response_model=LeaseOut)
+def lease(
+    run_id: str,
+    group_key: str,
+    body: LeaseIn,
+    service: ServiceDep,
+    session: SessionDep,
+    caller: CallerDep,
+) -> LeaseOut:
+    """Queue mode: the next scenarios of the group for this worker, longest expected first."""
+    if not caller.may_access_run(run_id):
+        raise HTTPException(403, "this token belongs to another run")
+    run = _run(session, run_id)
+    if not run.queue_mode:
+        raise HTTPException(409, "the run is not in queue mode")
+    seconds = service.settings.lease_timeout
+    got = lease_scenarios(
+        session,
+        run_id=run_id,
+        group_key=group_key,
+        worker=body.worker,
+        count=body.count,
+        lease_seconds=seconds,
+    )
+    return LeaseOut(scenarios=got.scenarios, lease_seconds=seconds, done=got.done)
+
+
+@router.post("/{run_id}/cancel", response_model=RunOut)
+def cancel(
+    run_id: str,
+    service: ServiceDep,
+    session: SessionDep,
+    _: AdminDep,
+    mode: Literal["stop", "terminate"] = "stop",
+) -> Run:
+    """``stop`` runs the exit handler (cleanup); ``terminate`` does not."""
+    run = _run(session, run_id)
+    return control_run(session, run, mode, service.backend(run.backend), service.mirror)
+
+
+def _action(name: str) -> Any:
+    def act(run_id: str, service: ServiceDep, session: SessionDep, _: AdminDep) -> Run:
+        run = _run(session, run_id)
+        return control_run(session, run, name, service.backend(run.backend), service.mirror)
+
+    act.__name__ = f"{name}_run"
+    act.__doc__ = {
+        "retry": "Rerun the failed workers of a failed run, keeping what succeeded.",
+        "suspend": "Start no new workers until resumed.",
+        "resume": "Continue a suspended run.",
+    }[name]
+    return act
+
+
+for _name in ("retry", "suspend", "resume"):
+    router.post(f"/{{run_id}}/{_name}", response_model=RunOut)(_action(_name))
+
+
+@router.post("/{run_id}/resubmit", status_code=201, response_model=RunOut)
+def resubmit(run_id: str, service: ServiceDep, session: SessionDep, _: AdminDep) -> Run:
+    """A new run from the same spec, linked to this one."""
+    run = _run(session, run_id)
+    started = resubmit_run(
+        session,
+        run,
+        service.backend(run.backend),
+        service.mirror,
+        facade_url=service.settings.public_url,
+    )
+    return started.run
+
+
+@router.get("/{run_id}/manifest")
+def manifest(run_id: str, session: SessionDep, _: AdminDep) -> dict[str, Any]:
+    """The compiled Workflow and its plan ConfigMaps, as submitted."""
+    return _run(session, run_id).manifest
+
+
+def _sse(event: str, data: Any) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n"
+
+
+@router.get("/{run_id}/events", response_class=StreamingResponse)
+def events(run_id: str, service: ServiceDep, session: SessionDep, _: AdminDep) -> StreamingResponse:
+    """Server-sent events: ``progress`` whenever the run changes, then ``end``."""
+    _run(session, run_id)
+    sessions = service.sessions
+
+    def stream() -> Iterator[str]:
+        last = None
+        idle = 0.0
+        while True:
+            with sessions() as s:
+                run = s.get(Run, run_id)
+                if run is None:
+                    return
+                detail = run_detail(s, run).model_dump(mode="json")
+            if detail != last:
+                yield _sse("progress", detail)
+                last, idle = detail, 0.0
+            if detail["phase"] in FINAL and run_id not in service.mirror.followed:
+                yield _sse("end", {"phase": detail["phase"]})
+                return
+            time.sleep(0.25)
+            idle += 0.25
+            if idle >= 15:
+                yield ": keep-alive\n\n"
+                idle = 0.0
+
+    return StreamingResponse(stream(), media_type="text/event-stream")
+
+
+@router.get("/{run_id}/logs", response_class=StreamingResponse)
+def logs(
+    run_id: str,
+    service: ServiceDep,
+    session: SessionDep,
+    _: AdminDep,
+    worker: str | None = Query(
+        None, max_length=300, description="a node id, node name or pod display name"
+    ),
+    follow: bool = False,
+) -> StreamingResponse:
+    """Server-sent events: one ``log`` event per line (``<pod>: <line>``), then ``end``."""
+    run = _run(session, run_id)
+    if run.workflow_name is None:
+        raise HTTPException(409, "the run has no workflow yet")
+    backend = service.backend(run.backend)
+    name = run.workflow_name
+
+    def stream() -> Iterator[str]:
+        try:
+            for line in backend.logs(name, worker, follow=follow):
+                yield _sse("log", {"line": line})
+        except DroverError as exc:  # headers are sent already: report in the stream
+            yield _sse("error", {"detail": str(exc)})
+        yield _sse("end", {})
+
+    return StreamingResponse(stream(), media_type="text/event-stream")

@@ -1,0 +1,285 @@
+"""Starting and controlling runs: the one code path the API and ``drover run`` share.
+
+``start_run`` plans (with scenario history), compiles with the run id, records the run with its
+groups, workers and (queue mode) lease items, submits to the backend and hands the run to the
+mirror. The run row is committed *before* the submission, under the workflow name it will have,
+so a crash in between leaves a run the mirror can still find.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from api.auth import create_token, new_token
+from api.backends import RunBackend
+from api.history import apply_history
+from api.mirror import Mirror
+from api.models import Execution as ExecutionRow
+from api.models import IdempotencyKey, LeaseItem, Run, RunGroup, RunWorker
+from engine.compiler.workflow import CompileOptions, compile_plan
+from engine.errors import Conflict, NotFound
+from engine.loading import parse_execution
+from engine.planning import ExecutionPlan, plan_execution
+from engine.sharding import ShardItem, Strategy
+from engine.sharding.estimates import fill_durations
+from engine.spec import Execution
+
+__all__ = [
+    "CONTROL_ACTIONS",
+    "StartedRun",
+    "control_run",
+    "new_run_id",
+    "resubmit_run",
+    "start_run",
+    "start_run_once",
+]
+
+CONTROL_ACTIONS = ("stop", "terminate", "suspend", "resume", "retry")
+FINAL = ("Succeeded", "Failed", "Error")
+DEFAULT_DURATION = 30.0
+
+
+def new_run_id() -> str:
+    return secrets.token_hex(6)
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    run: Run
+    created: bool
+    """False when an idempotency key returned an existing run."""
+    worker_token: str | None = None
+
+
+def start_run(
+    session: Session,
+    *,
+    backend: RunBackend,
+    execution_id: int | None = None,
+    spec: Execution | None = None,
+    strategy: str | None = None,
+    base_dir: Path | None = None,
+    facade_url: str | None = None,
+    mirror: Mirror | None = None,
+    idempotency_key: str | None = None,
+    resubmitted_from: str | None = None,
+) -> StartedRun:
+    """Start one run of a stored execution (``execution_id``) or of an ad-hoc ``spec``.
+
+    ``base_dir`` resolves a relative ``project.path`` (the spec file's folder for the CLI);
+    ``facade_url`` tells workers where to post results and lease (with a run-scoped token).
+    """
+    row: ExecutionRow | None = None
+    if execution_id is not None:
+        row = session.get(ExecutionRow, execution_id)
+        if row is None:
+            raise NotFound(f"execution {execution_id} not found")
+        spec = parse_execution(row.spec)
+    if spec is None:
+        raise ValueError("start_run needs execution_id or spec")
+    spec = _resolve_project_path(spec, base_dir or Path.cwd())
+    spec = apply_history(session, spec)
+    plan = plan_execution(spec, strategy=strategy, default_duration=DEFAULT_DURATION)
+
+    run_id = new_run_id()
+    compiled = compile_plan(plan, CompileOptions(run_id=run_id, schedule=False))
+    workflow = compiled.workflow_dict()
+    metadata = workflow["metadata"]
+    metadata.pop("generateName", None)
+    metadata["name"] = f"{spec.name[:40].rstrip('-')}-{run_id}"
+    token = new_token() if facade_url else None
+    if facade_url and token:
+        _inject_facade(workflow, facade_url, run_id, token)
+
+    queue_mode = any(g.settings.strategy == Strategy.QUEUE for g in plan.groups)
+    run = Run(
+        id=run_id,
+        execution_id=row.id if row else None,
+        execution_name=spec.name,
+        execution_version=row.version if row else None,
+        backend=backend.name,
+        phase="Pending",
+        workflow_name=metadata["name"],
+        strategy=strategy,
+        queue_mode=queue_mode,
+        total=plan.scenario_count,
+        spec=spec.model_dump(mode="json", exclude_none=True),
+        manifest={"workflow": workflow, "configmaps": compiled.configmaps},
+        resubmitted_from=resubmitted_from,
+    )
+    session.add(run)
+    session.flush()
+    _record_plan(session, run_id, plan)
+    if token is not None:
+        create_token(session, name=f"worker of run {run_id}", run_id=run_id, token=token)
+    if idempotency_key is not None:
+        session.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.key == idempotency_key)
+            .values(run_id=run_id)
+        )
+    session.commit()
+
+    try:
+        backend.submit(workflow, compiled.configmaps)
+    except Exception as exc:
+        session.execute(
+            update(Run)
+            .where(Run.id == run_id)
+            .values(phase="Error", message=f"submit failed: {exc}")
+        )
+        session.commit()
+        raise
+    ui = backend.ui_url(metadata["name"])
+    if ui:
+        session.execute(update(Run).where(Run.id == run_id).values(ui_url=ui))
+        session.commit()
+    if mirror is not None:
+        mirror.attach(run_id)
+    session.refresh(run)
+    return StartedRun(run=run, created=True, worker_token=token)
+
+
+def start_run_once(
+    session: Session, key: str, *, execution_id: int, wait_seconds: float = 60.0, **kwargs: Any
+) -> StartedRun:
+    """``start_run`` guarded by an idempotency key: however many concurrent callers, one run.
+
+    The key row is inserted first; its primary key makes concurrent inserts wait for the first
+    transaction, which commits the key together with its run.
+    """
+    claimed = session.execute(
+        insert(IdempotencyKey)
+        .values(key=key, execution_id=execution_id)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(IdempotencyKey.key)
+    ).scalar()
+    if claimed is not None:
+        return start_run(session, execution_id=execution_id, idempotency_key=key, **kwargs)
+    session.rollback()
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        existing = session.get(IdempotencyKey, key, populate_existing=True)
+        if existing is not None and existing.execution_id != execution_id:
+            raise Conflict(f"idempotency key {key!r} was used for another execution")
+        if existing is not None and existing.run_id is not None:
+            run = session.get(Run, existing.run_id)
+            if run is not None:
+                return StartedRun(run=run, created=False)
+        if existing is None:
+            # The first caller failed and rolled back: this caller takes over.
+            return start_run_once(
+                session, key, execution_id=execution_id, wait_seconds=wait_seconds, **kwargs
+            )
+        if time.monotonic() > deadline:
+            raise Conflict(f"a run for idempotency key {key!r} is still being started")
+        session.rollback()
+        time.sleep(0.05)
+
+
+def control_run(
+    session: Session, run: Run, action: str, backend: RunBackend, mirror: Mirror | None
+) -> Run:
+    """stop | terminate | suspend | resume | retry, with Argo's meaning."""
+    if action not in CONTROL_ACTIONS:
+        raise Conflict(f"unknown action {action!r}")
+    if run.workflow_name is None:
+        raise Conflict("the run has no workflow yet")
+    if action == "retry" and run.phase not in ("Failed", "Error"):
+        raise Conflict(f"only a failed run can be retried (it is {run.phase})")
+    if action != "retry" and run.phase in FINAL:
+        raise Conflict(f"the run has already finished ({run.phase})")
+    backend.control(run.workflow_name, action)
+    values: dict[str, Any] = {}
+    if action in ("stop", "terminate"):
+        values["phase"] = "Canceling"
+    if action == "retry":
+        values = {"phase": "Running", "attempt": run.attempt + 1, "finished_at": None}
+        session.execute(
+            update(RunWorker)
+            .where(RunWorker.run_id == run.id, RunWorker.phase.in_(("Failed", "Error")))
+            .values(results_read=False)
+        )
+    if values:
+        session.execute(update(Run).where(Run.id == run.id).values(**values))
+    session.commit()
+    if mirror is not None:
+        mirror.attach(run.id)
+    session.refresh(run)
+    return run
+
+
+def resubmit_run(
+    session: Session, run: Run, backend: RunBackend, mirror: Mirror | None, **kwargs: Any
+) -> StartedRun:
+    """A new run of the same execution spec, linked to ``run``."""
+    spec = parse_execution(run.spec)
+    return start_run(
+        session, backend=backend, spec=spec, mirror=mirror, resubmitted_from=run.id, **kwargs
+    )
+
+
+def _resolve_project_path(spec: Execution, base_dir: Path) -> Execution:
+    path = spec.project.path
+    if path is None or Path(path).is_absolute():
+        return spec
+    project = spec.project.model_copy(update={"path": str((base_dir / path).resolve())})
+    return spec.model_copy(update={"project": project})
+
+
+def _record_plan(session: Session, run_id: str, plan: ExecutionPlan) -> None:
+    groups, workers, leases = [], [], []
+    for position, group in enumerate(plan.groups):
+        shards = [[s.id for s in worker] for worker in group.workers]
+        groups.append(
+            {
+                "run_id": run_id,
+                "key": group.key,
+                "flow": group.flow,
+                "name": group.name,
+                "position": position,
+                "planned": True,
+                "threads": group.settings.threads,
+                "total": len(group.scenarios),
+                "shards": shards,
+            }
+        )
+        workers += [
+            {"run_id": run_id, "group_key": group.key, "shard": i} for i in range(len(shards))
+        ]
+        if group.settings.strategy == Strategy.QUEUE:
+            # Unknown durations are estimated the way the planner does (median of the known).
+            items = [ShardItem(id=s.id, duration=s.duration) for s in group.scenarios]
+            expected, _ = fill_durations(items, DEFAULT_DURATION)
+            leases += [
+                {"run_id": run_id, "group_key": group.key, "scenario_id": s.id, "expected": e}
+                for s, e in zip(group.scenarios, expected, strict=True)
+            ]
+    for table, rows in ((RunGroup, groups), (RunWorker, workers), (LeaseItem, leases)):
+        if rows:
+            session.execute(insert(table).values(rows).on_conflict_do_nothing())
+
+
+def _inject_facade(workflow: dict[str, Any], url: str, run_id: str, token: str) -> None:
+    """Tell agent containers where the facade is, which run they serve, and their token."""
+    env = [
+        {"name": "DROVER_FACADE_URL", "value": url},
+        {"name": "DROVER_RUN_ID", "value": run_id},
+        {"name": "DROVER_TOKEN", "value": token},
+    ]
+    for template in workflow.get("spec", {}).get("templates", []):
+        container = template.get("container")
+        if container and container.get("command", [None])[0] == "drover-agent":
+            container["env"] = [*container.get("env", []), *env]
+
+
+def runs_not_final(session: Session) -> list[str]:
+    return list(session.scalars(select(Run.id).where(Run.phase.not_in(FINAL))))

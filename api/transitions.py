@@ -1,0 +1,59 @@
+"""Rules for what the mirror may change, as small pure functions (Prefect style).
+
+Each rule looks at the stored value and the one the backend proposes, and returns the value
+to keep. ``api.mirror`` applies them and writes in one place; nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from engine.status import FINAL_PHASES
+
+__all__ = ["PHASE_RULES", "accept_phase", "latest_status", "result_counts"]
+
+PhaseRule = Callable[[str, str], str]
+
+_ACTIVE: Final = frozenset({"Running", "Succeeded", "Failed", "Error"})
+
+
+def keep_known_over_pending(current: str, proposed: str) -> str:
+    """A status without a phase (not yet reconciled) never hides a phase already seen."""
+    return current if proposed == "Pending" and current in _ACTIVE else proposed
+
+
+def keep_cancel_marker(current: str, proposed: str) -> str:
+    """``Canceling`` is ours (the user asked to stop); only a final phase replaces it."""
+    if current == "Canceling" and proposed not in FINAL_PHASES:
+        return current
+    return proposed
+
+
+PHASE_RULES: Final[tuple[PhaseRule, ...]] = (keep_known_over_pending, keep_cancel_marker)
+
+
+def accept_phase(current: str | None, proposed: str) -> str:
+    """The phase to store after applying every rule in order."""
+    if current is None:
+        return proposed
+    value = proposed
+    for rule in PHASE_RULES:
+        value = rule(current, value)
+    return value
+
+
+_STATUS_RANK: Final = {"error": 3, "failed": 2, "passed": 1, "skipped": 0}
+
+
+def latest_status(statuses_by_attempt: dict[int, str]) -> str:
+    """The status that counts for a scenario: the one of its highest attempt."""
+    return statuses_by_attempt[max(statuses_by_attempt)]
+
+
+def result_counts(statuses: list[str]) -> dict[str, int]:
+    """Counters of a run from the statuses that count (one per scenario)."""
+    counts = dict.fromkeys(_STATUS_RANK, 0)
+    for status in statuses:
+        counts[status if status in counts else "error"] += 1
+    return counts

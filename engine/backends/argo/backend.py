@@ -1,0 +1,362 @@
+"""``ArgoBackend``: Drover's executor on a real cluster (Argo Server + Kubernetes API).
+
+Creation goes through Hera's ``WorkflowsService`` (with the plan ConfigMaps created first and
+owned by the Workflow afterwards); actions too. Reads, the watch, logs, crons and templates use
+the REST API directly (:mod:`.server`), so workflows stay plain dicts and streams are streamed.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from hera.workflows import models as m
+
+from engine.backends.argo.argo_objects import CronWorkflows, WorkflowTemplates, check_name
+from engine.backends.argo.hera_client import HeraClient, to_hera_workflow
+from engine.backends.argo.kube import KubeObjects, owner_reference
+from engine.backends.argo.logs import parse_log_lines
+from engine.backends.argo.pod_names import pod_name
+from engine.backends.argo.server import ArgoServer
+from engine.backends.argo.settings import ArgoSettings
+from engine.backends.argo.status_codec import inflate_status, needs_hydration
+from engine.backends.argo.watch import PAGE_SIZE, WorkflowWatcher, label_selector
+from engine.backends.base import LogLine, WorkflowEvent
+from engine.errors import BackendError, NotFound, SpecError
+from engine.labels import LABEL_MANAGED_BY
+
+__all__ = ["DROVER_LABELS", "ArgoBackend"]
+
+log = logging.getLogger(__name__)
+
+DROVER_LABELS = {LABEL_MANAGED_BY: "drover"}
+"""What ``list`` and ``watch`` select when given no labels (pass ``{}`` for everything)."""
+
+
+def _dump(model: Any) -> dict[str, Any]:
+    dumped: dict[str, Any] = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return dumped
+
+
+class ArgoBackend:
+    """Runs compiled workflows on an Argo Server.
+
+    >>> backend = ArgoBackend(ArgoSettings.from_env())         # doctest: +SKIP
+    >>> workflow, configmaps = compiled.workflow_dict(), compiled.configmaps  # doctest: +SKIP
+    >>> name = backend.submit(workflow, objects=configmaps)  # doctest: +SKIP
+    >>> for event in backend.watch(): ...                        # doctest: +SKIP
+    """
+
+    kind = "argo"
+
+    def __init__(
+        self,
+        settings: ArgoSettings,
+        *,
+        kube: KubeObjects | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.namespace = settings.namespace
+        self.server = ArgoServer(settings, sleep=sleep)
+        self.hera = HeraClient(settings)
+        self.crons = CronWorkflows(self.server, self.namespace)
+        self.templates = WorkflowTemplates(self.server, self.namespace)
+        self._kube = kube
+        self._clock = clock
+        self._sleep = sleep
+
+    def close(self) -> None:
+        self.server.close()
+        self.hera.close()
+        if self._kube is not None:
+            self._kube.close()
+
+    def __enter__(self) -> ArgoBackend:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @property
+    def kube(self) -> KubeObjects:
+        """The Kubernetes client, set up on first use (only submissions with objects need it)."""
+        if self._kube is None:
+            self._kube = KubeObjects(self.settings)
+        return self._kube
+
+    # ------------------------------------------------------------------ submission
+
+    def _manifest(self, workflow: dict[str, Any]) -> dict[str, Any]:
+        if workflow.get("kind", "Workflow") != "Workflow":
+            raise SpecError(
+                "kind",
+                f"submit takes a Workflow, got {workflow.get('kind')!r}",
+                "CronWorkflows go through backend.crons.apply",
+            )
+        manifest = copy.deepcopy(workflow)
+        manifest.setdefault("apiVersion", "argoproj.io/v1alpha1")
+        manifest["kind"] = "Workflow"
+        meta = manifest.setdefault("metadata", {})
+        if meta.get("namespace", self.namespace) != self.namespace:
+            raise SpecError(
+                "metadata.namespace",
+                f"is {meta['namespace']!r}, the backend uses {self.namespace!r}",
+            )
+        meta["namespace"] = self.namespace
+        if not meta.get("name") and not meta.get("generateName"):
+            raise SpecError("metadata.name", "either name or generateName is required")
+        return manifest
+
+    def _objects(self, objects: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        prepared = []
+        for index, obj in enumerate(objects):
+            copied = copy.deepcopy(obj)
+            meta = copied.setdefault("metadata", {})
+            check_name(meta.get("name", ""), f"objects[{index}].metadata.name")
+            if meta.get("namespace", self.namespace) != self.namespace:
+                raise SpecError(
+                    f"objects[{index}].metadata.namespace",
+                    f"is {meta['namespace']!r}; objects must share the workflow's namespace",
+                )
+            meta["namespace"] = self.namespace
+            prepared.append(copied)
+        return prepared
+
+    def submit(self, workflow: dict[str, Any], *, objects: Sequence[dict[str, Any]] = ()) -> str:
+        """Create ``objects`` (ConfigMaps, Secrets), then the Workflow, which then owns them."""
+        model = to_hera_workflow(self._manifest(workflow))
+        prepared = self._objects(objects)
+        created: list[dict[str, Any]] = []
+        for obj in prepared:
+            if self.kube.create(obj, self.namespace):
+                created.append(obj)
+        try:
+            result = self.hera.call(
+                "create workflow",
+                lambda s: s.create_workflow(
+                    m.WorkflowCreateRequest(namespace=self.namespace, workflow=model),
+                    namespace=self.namespace,
+                ),
+            )
+        except BackendError:
+            self._remove(created)
+            raise
+        submitted = _dump(result)
+        owner = owner_reference(submitted)
+        for obj in prepared:
+            try:
+                self.kube.add_owner(obj, self.namespace, owner)
+            except BackendError as error:
+                # The workflow runs regardless; the object just outlives it.
+                log.warning("workflow %s created, but %s", owner["name"], error)
+        return str(owner["name"])
+
+    def _remove(self, created: list[dict[str, Any]]) -> None:
+        for obj in created:
+            try:
+                self.kube.delete(obj, self.namespace)
+            except BackendError as error:
+                log.warning("could not remove %s after a failed submission: %s", obj, error)
+
+    def dry_run(self, workflow: dict[str, Any]) -> dict[str, Any]:
+        """Create with ``serverDryRun``: the server validates and defaults, nothing is stored."""
+        model = to_hera_workflow(self._manifest(workflow))
+        result = self.hera.call(
+            "dry-run create workflow",
+            lambda s: s.create_workflow(
+                m.WorkflowCreateRequest(
+                    namespace=self.namespace, workflow=model, server_dry_run=True
+                ),
+                namespace=self.namespace,
+            ),
+        )
+        return _dump(result)
+
+    def lint(self, workflow: dict[str, Any]) -> dict[str, Any]:
+        """Argo's lint (templates, references, expressions) without creating anything."""
+        model = to_hera_workflow(self._manifest(workflow))
+        result = self.hera.call(
+            "lint workflow",
+            lambda s: s.lint_workflow(
+                m.WorkflowLintRequest(namespace=self.namespace, workflow=model),
+                namespace=self.namespace,
+            ),
+        )
+        return _dump(result)
+
+    # ------------------------------------------------------------------ reading
+
+    def _path(self, name: str, *rest: str) -> str:
+        return "/".join(["api/v1/workflows", self.namespace, check_name(name), *rest])
+
+    def get(self, name: str) -> dict[str, Any]:
+        """The workflow with ``status.nodes`` decoded (or hydrated by the server)."""
+        workflow: dict[str, Any] = self.server.request(
+            "GET", self._path(name), what=f"get workflow {name}"
+        )
+        return inflate_status(workflow)
+
+    def list(self, *, labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """Workflows with these labels (Drover's when None), paged, nodes decoded."""
+        selector = label_selector(DROVER_LABELS if labels is None else labels)
+        workflows: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            page = self.server.request(
+                "GET",
+                f"api/v1/workflows/{self.namespace}",
+                what=f"list workflows in {self.namespace}",
+                params={
+                    "listOptions.labelSelector": selector,
+                    "listOptions.limit": PAGE_SIZE,
+                    "listOptions.continue": token,
+                },
+            )
+            for item in page.get("items") or []:
+                workflows.append(self._hydrated(inflate_status(item)))
+            token = (page.get("metadata") or {}).get("continue") or None
+            if token is None:
+                return workflows
+
+    def _hydrated(self, workflow: dict[str, Any]) -> dict[str, Any]:
+        if not needs_hydration(workflow):
+            return workflow
+        try:
+            return self.get(workflow["metadata"]["name"])
+        except NotFound:
+            return workflow
+
+    def watch(self, *, labels: dict[str, str] | None = None) -> Iterator[WorkflowEvent]:
+        """Changes of workflows with these labels (Drover's when None); see :mod:`.watch`."""
+        return iter(self.watcher(labels=labels))
+
+    def watcher(self, *, labels: dict[str, str] | None = None) -> WorkflowWatcher:
+        return WorkflowWatcher(
+            self.server,
+            self.namespace,
+            labels=DROVER_LABELS if labels is None else labels,
+            hydrate=self.get,
+            resync_interval=self.settings.resync_interval,
+            clock=self._clock,
+            sleep=self._sleep,
+        )
+
+    def logs(
+        self,
+        name: str,
+        *,
+        node: str | None = None,
+        follow: bool = False,
+        container: str = "main",
+    ) -> Iterator[LogLine]:
+        """Lines of every pod of ``name``, or of one node's pod; ``follow`` waits for more."""
+        params: dict[str, str | bool | int | None] = {
+            "logOptions.container": container,
+            "logOptions.follow": True if follow else None,
+            "logOptions.timestamps": True,
+        }
+        if node is not None:
+            workflow = self.get(name)
+            found = ((workflow.get("status") or {}).get("nodes") or {}).get(node)
+            if found is None:
+                raise NotFound(f"workflow {name} has no node {node!r}")
+            params["podName"] = pod_name(workflow, found)
+        with self.server.stream_lines(
+            self._path(name, "log"),
+            what=f"read logs of {name}",
+            params=params,
+            read_timeout=None if follow else self.settings.timeout,
+        ) as lines:
+            yield from parse_log_lines(lines, workflow=name)
+
+    # ------------------------------------------------------------------ actions
+
+    def stop(self, name: str, *, message: str | None = None) -> None:
+        """Stop: running pods are stopped, exit handlers (cleanup) still run."""
+        self.hera.call(
+            f"stop workflow {name}",
+            lambda s: s.stop_workflow(
+                check_name(name),
+                m.WorkflowStopRequest(name=name, namespace=self.namespace, message=message),
+                namespace=self.namespace,
+            ),
+        )
+
+    def terminate(self, name: str) -> None:
+        """Terminate: everything stops now, exit handlers do not run."""
+        self.hera.call(
+            f"terminate workflow {name}",
+            lambda s: s.terminate_workflow(
+                check_name(name),
+                m.WorkflowTerminateRequest(name=name, namespace=self.namespace),
+                namespace=self.namespace,
+            ),
+        )
+
+    def suspend(self, name: str) -> None:
+        self.hera.call(
+            f"suspend workflow {name}",
+            lambda s: s.suspend_workflow(
+                check_name(name),
+                m.WorkflowSuspendRequest(name=name, namespace=self.namespace),
+                namespace=self.namespace,
+            ),
+        )
+
+    def resume(self, name: str) -> None:
+        self.hera.call(
+            f"resume workflow {name}",
+            lambda s: s.resume_workflow(
+                check_name(name),
+                m.WorkflowResumeRequest(name=name, namespace=self.namespace),
+                namespace=self.namespace,
+            ),
+        )
+
+    def retry(
+        self, name: str, *, restart_successful: bool = False, node_field_selector: str | None = None
+    ) -> None:
+        """Rerun the failed nodes in place (same workflow).
+
+        ``restart_successful`` with ``node_field_selector`` (e.g. ``templateName=worker``)
+        reruns the matching succeeded nodes too.
+        """
+        self.hera.call(
+            f"retry workflow {name}",
+            lambda s: s.retry_workflow(
+                check_name(name),
+                m.WorkflowRetryRequest(
+                    name=name,
+                    namespace=self.namespace,
+                    restart_successful=restart_successful or None,
+                    node_field_selector=node_field_selector,
+                ),
+                namespace=self.namespace,
+            ),
+        )
+
+    def resubmit(self, name: str, *, memoized: bool = False) -> str:
+        """A new workflow from ``name``'s spec (``memoized``: succeeded steps are reused)."""
+        result = self.hera.call(
+            f"resubmit workflow {name}",
+            lambda s: s.resubmit_workflow(
+                check_name(name),
+                m.WorkflowResubmitRequest(
+                    name=name, namespace=self.namespace, memoized=memoized or None
+                ),
+                namespace=self.namespace,
+            ),
+        )
+        return str(_dump(result)["metadata"]["name"])
+
+    def delete(self, name: str) -> None:
+        """Delete the workflow; its plan ConfigMaps follow through their ownerReferences."""
+        self.hera.call(
+            f"delete workflow {name}",
+            lambda s: s.delete_workflow(check_name(name), namespace=self.namespace),
+        )

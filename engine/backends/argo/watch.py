@@ -1,0 +1,267 @@
+"""Following Argo's workflows: the watch stream with resume, dedup and periodic full resync.
+
+The Argo Server's ``GET /api/v1/workflow-events/{ns}`` ends whenever it likes (timeouts,
+restarts, proxies), may repeat events after a reconnect, and answers a resume from a compacted
+resourceVersion with an error frame. So the watcher:
+
+- lists first (paged), emitting every workflow, and remembers the list's resourceVersion;
+- streams from the last resourceVersion seen, asking the server to end the stream after one
+  resync interval (``listOptions.timeoutSeconds``), and reconnects when it ends;
+- drops repeated and out-of-date events (per-workflow resourceVersion, see :class:`WatchState`);
+- relists after an "expired"/410 error frame and every ``resync_interval`` seconds, emitting only
+  what changed since (including DELETED for workflows that vanished in between);
+- decodes ``status.compressedNodes`` and fetches offloaded statuses hydrated (``hydrate``).
+
+``fields=`` keeps events small: metadata and the status parts the mirror reads, no spec.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from engine.backends.argo.server import ArgoServer
+from engine.backends.argo.status_codec import inflate_status, needs_hydration
+from engine.backends.argo.stream_frames import StreamError, parse_frame
+from engine.backends.base import WorkflowEvent
+from engine.errors import BackendError, NotFound
+
+__all__ = [
+    "LIST_FIELDS",
+    "WATCH_FIELDS",
+    "WatchState",
+    "WorkflowWatcher",
+    "is_newer",
+    "label_selector",
+]
+
+log = logging.getLogger(__name__)
+
+_METADATA_FIELDS = (
+    "name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
+    "deletionTimestamp", "labels", "annotations", "ownerReferences",
+)  # fmt: skip
+_STATUS_FIELDS = (
+    "phase", "startedAt", "finishedAt", "estimatedDuration", "progress", "message", "nodes",
+    "compressedNodes", "offloadNodeStatusVersion", "conditions", "resourcesDuration",
+)  # fmt: skip
+
+
+def _fields(prefix: str) -> list[str]:
+    return [f"{prefix}.metadata.{f}" for f in _METADATA_FIELDS] + [
+        f"{prefix}.status.{f}" for f in _STATUS_FIELDS
+    ]
+
+
+WATCH_FIELDS = ",".join(["result.type", *_fields("result.object")])
+LIST_FIELDS = ",".join(["metadata.resourceVersion", "metadata.continue", *_fields("items")])
+PAGE_SIZE = 500
+EventType = Literal["ADDED", "MODIFIED", "DELETED"]
+
+
+def label_selector(labels: dict[str, str]) -> str | None:
+    """Equality-based selector (``a=1,b=2``), None when empty."""
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or None
+
+
+def is_newer(candidate: str, current: str | None) -> bool:
+    """Whether ``candidate`` is a later resourceVersion than ``current``.
+
+    resourceVersions are opaque to clients, but every etcd-backed apiserver issues increasing
+    integers; those are compared as numbers so that a repeated older event is recognised.
+    Anything else only counts as newer when it differs.
+    """
+    if current is None:
+        return True
+    if candidate.isdigit() and current.isdigit():
+        return int(candidate) > int(current)
+    return candidate != current
+
+
+def _name_and_version(workflow: dict[str, Any]) -> tuple[str, str]:
+    meta = workflow.get("metadata") or {}
+    return str(meta.get("name") or ""), str(meta.get("resourceVersion") or "")
+
+
+@dataclass
+class WatchState:
+    """Per-workflow resourceVersions already emitted; decides what is news. No I/O."""
+
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def accept(self, kind: str, workflow: dict[str, Any]) -> WorkflowEvent | None:
+        """A stream event → the event to emit, or None for repeats and stale copies."""
+        name, version = _name_and_version(workflow)
+        if not name:
+            return None
+        if kind == "DELETED":
+            if self.versions.pop(name, None) is None:
+                return None
+            return WorkflowEvent("DELETED", workflow)
+        if kind not in ("ADDED", "MODIFIED"):
+            return None
+        known = self.versions.get(name)
+        if known is not None and not is_newer(version, known):
+            return None
+        self.versions[name] = version
+        return WorkflowEvent("ADDED" if known is None else "MODIFIED", workflow)
+
+    def resync(self, workflows: Iterable[dict[str, Any]], namespace: str) -> list[WorkflowEvent]:
+        """A full list → events for what is new, changed or gone since the last emission."""
+        events: list[WorkflowEvent] = []
+        seen: set[str] = set()
+        for workflow in workflows:
+            name, _ = _name_and_version(workflow)
+            seen.add(name)
+            event = self.accept("MODIFIED", workflow)
+            if event is not None:
+                events.append(event)
+        for name in sorted(set(self.versions) - seen):
+            del self.versions[name]
+            gone = {"metadata": {"name": name, "namespace": namespace}}
+            events.append(WorkflowEvent("DELETED", gone))
+        return events
+
+
+class WorkflowWatcher:
+    """An endless iterator of :class:`WorkflowEvent` for one namespace and label selector."""
+
+    def __init__(
+        self,
+        server: ArgoServer,
+        namespace: str,
+        *,
+        labels: dict[str, str],
+        hydrate: Callable[[str], dict[str, Any]],
+        resync_interval: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        max_failures: int = 10,
+    ) -> None:
+        self.server = server
+        self.namespace = namespace
+        self.selector = label_selector(labels)
+        self.hydrate = hydrate
+        self.resync_interval = resync_interval
+        self.clock = clock
+        self.sleep = sleep
+        self.max_failures = max_failures
+        self.state = WatchState()
+        self.resource_version: str | None = None
+        self._last_resync: float | None = None
+        self._failures = 0
+
+    # ------------------------------------------------------------------ loop
+
+    def __iter__(self) -> Iterator[WorkflowEvent]:
+        relist = True
+        while True:
+            try:
+                if relist or self._resync_due():
+                    yield from self._resync()
+                relist = yield from self._stream()
+                self._failures = 0
+            except BackendError as error:
+                self._failures += 1
+                if self._failures >= self.max_failures:
+                    raise
+                delay = min(2.0 ** (self._failures - 1), 30.0)
+                log.warning(
+                    "watch of %s failed (%s); retrying in %.0fs", self.namespace, error, delay
+                )
+                self.sleep(delay)
+                relist = True
+
+    def _resync_due(self) -> bool:
+        return self._last_resync is None or (
+            self.clock() - self._last_resync >= self.resync_interval
+        )
+
+    def _resync(self) -> Iterator[WorkflowEvent]:
+        workflows, version = self._list_all()
+        self._last_resync = self.clock()
+        self.resource_version = version or None
+        for event in self.state.resync(workflows, self.namespace):
+            yield self._complete(event)
+
+    def _list_all(self) -> tuple[list[dict[str, Any]], str]:
+        workflows: list[dict[str, Any]] = []
+        version = ""
+        token: str | None = None
+        while True:
+            page = self.server.request(
+                "GET",
+                f"api/v1/workflows/{self.namespace}",
+                what=f"list workflows in {self.namespace}",
+                params={
+                    "listOptions.labelSelector": self.selector,
+                    "listOptions.limit": PAGE_SIZE,
+                    "listOptions.continue": token,
+                    "fields": LIST_FIELDS,
+                },
+            )
+            meta = page.get("metadata") or {}
+            version = version or str(meta.get("resourceVersion") or "")
+            workflows.extend(page.get("items") or [])
+            token = meta.get("continue") or None
+            if token is None:
+                return workflows, version
+
+    def _stream(self) -> Generator[WorkflowEvent, None, bool]:
+        """Stream until the server ends it or a resync is due; returns whether to relist."""
+        params = {
+            "listOptions.labelSelector": self.selector,
+            "listOptions.resourceVersion": self.resource_version,
+            "listOptions.timeoutSeconds": max(1, int(self.resync_interval)),
+            "fields": WATCH_FIELDS,
+        }
+        with self.server.stream_lines(
+            f"api/v1/workflow-events/{self.namespace}",
+            what=f"watch workflows in {self.namespace}",
+            params=params,
+            read_timeout=self.resync_interval + 30.0,
+        ) as lines:
+            frames = 0
+            for line in lines:
+                frame = parse_frame(line)
+                if frame is None:
+                    continue
+                frames += 1
+                if isinstance(frame, StreamError):
+                    log.info("watch of %s: server error frame: %s", self.namespace, frame.message)
+                    # Expired: only a list recovers. Anything else: resync to be safe.
+                    return True
+                kind = str(frame.value.get("type") or "")
+                workflow = frame.value.get("object")
+                if not isinstance(workflow, dict):
+                    continue
+                _, version = _name_and_version(workflow)
+                if version and is_newer(version, self.resource_version):
+                    self.resource_version = version
+                event = self.state.accept(kind, workflow)
+                if event is not None:
+                    yield self._complete(event)
+                if self._resync_due():
+                    return True
+        if frames == 0:
+            self.sleep(1.0)  # an empty stream: do not reconnect in a tight loop
+        return False
+
+    def _complete(self, event: WorkflowEvent) -> WorkflowEvent:
+        """Nodes decoded, or fetched when offloaded; the event type stays."""
+        if event.type == "DELETED":
+            return event
+        workflow = inflate_status(event.workflow)
+        if needs_hydration(workflow):
+            name, _ = _name_and_version(workflow)
+            with contextlib.suppress(NotFound):  # deleted meanwhile: its DELETED event follows
+                workflow = inflate_status(self.hydrate(name))
+                # The fetched copy may be newer than the event: do not emit that version again.
+                _, version = _name_and_version(workflow)
+                if version and is_newer(version, self.state.versions.get(name)):
+                    self.state.versions[name] = version
+        return WorkflowEvent(event.type, workflow)

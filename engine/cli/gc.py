@@ -1,0 +1,33 @@
+"""``drover gc``: purge runs, results and logs older than the retention age."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from engine.cli.console import console
+
+__all__ = ["gc_command"]
+
+
+def gc_command(
+    older_than_days: Annotated[
+        float | None, typer.Option(help="Age in days; default DROVER_RETENTION_DAYS (30).")
+    ] = None,
+) -> None:
+    """Delete finished runs older than the retention age, with their results and files."""
+    from api.backends import LocalRunBackend
+    from api.database import database_url, get_engine, migrate, session_factory
+    from api.retention import purge
+    from api.settings import get_settings
+
+    settings = get_settings()
+    url = database_url(settings)
+    migrate(url)
+    days = settings.retention_days if older_than_days is None else older_than_days
+    with session_factory(get_engine(url))() as session:
+        ids = purge(
+            session, older_than_days=days, backends={"local": LocalRunBackend(settings.home)}
+        )
+    console.print(f"purged {len(ids)} runs older than {days:g} days")

@@ -1,0 +1,29 @@
+"""``drover token create``: an API bearer token (printed once; only its hash is stored)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from engine.cli.console import console
+
+__all__ = ["token_app"]
+
+token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+
+
+@token_app.command("create")
+def create(
+    name: Annotated[str, typer.Option(help="Who or what the token is for.")] = "cli",
+) -> None:
+    """Create a token with full API rights and print it."""
+    from api.auth import create_token
+    from api.database import database_url, get_engine, migrate, session_factory
+
+    url = database_url()
+    migrate(url)
+    with session_factory(get_engine(url))() as session:
+        token = create_token(session, name=name)
+        session.commit()
+    console.print(token, highlight=False, soft_wrap=True)

@@ -1,0 +1,161 @@
+"""The mirror's writes: recorded statuses in, only changes out; counters follow the latest attempt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event, select
+
+from api.mirror import Mirror
+from api.models import Run, RunGroup, RunWorker
+from api.results import ResultIn, ingest_results
+from tests.status.test_parse_workflow import drover_status
+
+
+@pytest.fixture
+def sessions(client: TestClient) -> Any:
+    return client.app.state.service.sessions  # type: ignore[attr-defined]
+
+
+def _new_run(sessions: Any, run_id: str) -> None:
+    with sessions() as session:
+        session.add(
+            Run(id=run_id, execution_name="shop", backend="none", spec={}, manifest={}, total=4)
+        )
+        session.commit()
+
+
+def test_mirror_writes_only_what_changed(sessions: Any) -> None:
+    _new_run(sessions, "mirror-1")
+    mirror = Mirror(sessions, {})
+    statements: list[str] = []
+    engine = sessions.kw["bind"]
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE")):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        status = drover_status()
+        assert mirror.apply("mirror-1", status, None) is False
+        first = len(statements)
+        assert first >= 3  # run fields, groups, workers
+        statements.clear()
+        mirror.apply("mirror-1", status, None)
+        assert [s for s in statements if "drover_run_workers" in s and "INSERT" in s.upper()] == []
+        node = next(
+            n for n in status["status"]["nodes"].values() if n["name"].endswith("smoke(1:1)")
+        )
+        node["phase"] = "Succeeded"
+        statements.clear()
+        mirror.apply("mirror-1", status, None)
+        upserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+        assert len(upserts) == 1 and "drover_run_workers" in upserts[0]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    with sessions() as session:
+        run = session.get(Run, "mirror-1")
+        assert run is not None and run.phase == "Running" and run.workflow_uid == "u-1"
+        workers = session.scalars(select(RunWorker).where(RunWorker.run_id == "mirror-1")).all()
+        assert {(w.group_key, w.shard, w.phase) for w in workers} == {
+            ("storefront.smoke", 0, "Succeeded"),
+            ("storefront.smoke", 1, "Succeeded"),
+        }
+        assert next(w for w in workers if w.shard == 0).summary == {
+            "passed": 3,
+            "failed": 1,
+            "skipped": 0,
+            "error": 0,
+        }
+        groups = {
+            g.key: g.phase
+            for g in session.scalars(select(RunGroup).where(RunGroup.run_id == "mirror-1"))
+        }
+        assert groups == {"storefront.smoke": "Running", "storefront.catalog": "Omitted"}
+
+
+def test_pending_status_never_hides_a_known_phase(sessions: Any) -> None:
+    _new_run(sessions, "mirror-2")
+    mirror = Mirror(sessions, {})
+    mirror.apply("mirror-2", drover_status(), None)
+    unreconciled = drover_status()
+    unreconciled["status"].pop("phase")
+    Mirror(sessions, {}).apply("mirror-2", unreconciled, None)
+    with sessions() as session:
+        run = session.get(Run, "mirror-2")
+        assert run is not None and run.phase == "Running"
+
+
+def test_counters_follow_the_latest_attempt(sessions: Any) -> None:
+    _new_run(sessions, "mirror-3")
+    batches = [
+        [
+            ResultIn(scenario_id="a", status="failed", attempt=0),
+            ResultIn(scenario_id="b", status="passed"),
+        ],
+        [
+            ResultIn(scenario_id="a", status="passed", attempt=1),
+            ResultIn(scenario_id="c", status="error"),
+        ],
+        [
+            ResultIn(scenario_id="a", status="failed", attempt=0),
+            ResultIn(scenario_id="c", status="skipped", attempt=2),
+        ],
+    ]
+    for batch in batches:
+        with sessions() as session:
+            ingest_results(session, "mirror-3", batch)
+            session.commit()
+    with sessions() as session:
+        run = session.get(Run, "mirror-3")
+        assert run is not None
+        assert (run.passed, run.failed, run.skipped, run.errored) == (2, 0, 1, 0)
+
+
+def test_start_run_and_follow_in_process_as_drover_run_does(client: TestClient) -> None:
+    """The CLI path: start_run with an ad-hoc spec (relative project path), then follow."""
+    from api.runs import start_run
+    from engine.loading import load_execution
+    from tests.api.test_run_e2e import SHOP
+
+    service = client.app.state.service  # type: ignore[attr-defined]
+    spec = load_execution(SHOP / "execution.yaml")
+    mirror = Mirror(service.sessions, service.backends, poll_interval=0.1)
+    seen: list[str] = []
+    with service.sessions() as session:
+        started = start_run(
+            session, backend=service.backend(), spec=spec, base_dir=SHOP.parent.parent
+        )
+    final = mirror.follow(started.run.id, lambda state: seen.append(state.phase))
+    assert final is not None and final.final
+    assert "Running" in seen
+    with service.sessions() as session:
+        run = session.get(Run, started.run.id)
+        assert run is not None and run.passed + run.failed + run.skipped == run.total == 24
+        assert run.execution_id is None and run.workflow_name is not None
+
+
+def test_finished_runs_feed_scenario_history_into_planning(client: TestClient) -> None:
+    from api.history import apply_history
+    from api.models import Scenario
+    from engine.loading import load_execution
+    from tests.api.test_run_e2e import SHOP
+
+    service = client.app.state.service  # type: ignore[attr-defined]
+    spec = load_execution(SHOP / "execution.yaml")
+    unknown = [s.id for s in spec.scenarios if s.duration is None]
+    assert unknown
+    with service.sessions() as session:
+        history = session.scalars(select(Scenario).where(Scenario.project == "shop")).all()
+        assert len(history) == 24
+        assert {h.last_status for h in history} == {"passed", "failed", "skipped"}
+        planned = apply_history(session, spec)
+    durations = {s.id: s.duration for s in planned.scenarios}
+    assert all(durations[i] is not None for i in unknown if i.endswith("[CHS]"))
+    failed = [s for s in planned.scenarios if s.last_status == "failed"]
+    assert [s.id for s in failed] == [
+        "tests/checkout/test_checkout.py::test_free_shipping_from_fifteen_euros"
+    ]

@@ -1,0 +1,546 @@
+"""A stand-in Argo Server (neither Argo nor Kubernetes can run here) that speaks only swagger.json.
+
+Every request first passes :class:`SwaggerContract` (unknown path/method → 404, unknown query
+names or bad values → 400, body not valid against its swagger definition → 400); created
+workflows are also checked as the API server would with Argo's full CRDs. Behind that, a small
+in-memory store keeps workflows, cron workflows and templates with resourceVersions and an
+event log, so watch streams can resume, repeat, drop and expire like the real thing.
+
+Fault knobs: ``fail_next`` (statuses for the next requests), ``stream_faults`` (drop/repeat/
+error/end the watch), ``compact()`` (expire old resourceVersions), workflows stored with
+``compressedNodes`` or offloaded nodes.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from engine.backends.argo.status_codec import compress_nodes
+from tests.argo_backend.http_stub import Request, Response
+from tests.argo_backend.swagger_contract import ContractViolation, Operation, contract
+from tests.argo_reference import crd_errors
+
+TOKEN = "Bearer argo-test-token"
+FINAL = {"Succeeded", "Failed", "Error"}
+
+
+@dataclass
+class StreamFaults:
+    drop_every: int = 0
+    """Drop every n-th event of a connection."""
+    repeat_every: int = 0
+    """Send every n-th event twice."""
+    error_after: int = 0
+    """After n events of a connection, send an error frame and end it."""
+    end_after: int = 0
+    """End each connection after n events."""
+    error_message: str = "rpc error: code = Internal desc = watch broke"
+
+
+@dataclass
+class Stored:
+    obj: dict[str, Any]
+    compressed: bool = False
+    offloaded: bool = False
+
+
+def select_fields(value: Any, paths: list[list[str]]) -> Any:
+    """Argo's ``fields=`` (inclusion form): keep only the listed paths."""
+    if not paths or any(not p for p in paths):
+        return value
+    if isinstance(value, list):
+        return [select_fields(item, paths) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key in dict.fromkeys(p[0] for p in paths):
+        if key in value:
+            out[key] = select_fields(value[key], [p[1:] for p in paths if p[0] == key])
+    return out
+
+
+def _fields(query: dict[str, list[str]]) -> list[list[str]] | None:
+    raw = (query.get("fields") or [""])[0]
+    if not raw:
+        return None
+    assert not raw.startswith("-"), "only the inclusion form is modelled"
+    return [p.split(".") for p in raw.split(",")]
+
+
+def _matches(labels: dict[str, str], selector: str | None) -> bool:
+    for term in filter(None, (selector or "").split(",")):
+        key, _, value = term.partition("=")
+        if labels.get(key) != value:
+            return False
+    return True
+
+
+class FakeArgo:
+    def __init__(self, namespace: str = "drover", *, validate_crd: bool = True) -> None:
+        self.namespace = namespace
+        self.validate_crd = validate_crd
+        self.lock = threading.Condition()
+        self.version = itertools.count(100)
+        self.resource_version = 100
+        self.workflows: dict[str, Stored] = {}
+        self.crons: dict[str, dict[str, Any]] = {}
+        self.templates: dict[str, dict[str, Any]] = {}
+        self.events: list[tuple[int, str, dict[str, Any]]] = []
+        self.compacted_before = 0
+        self.generation = 0  # bumped to break open streams
+        self.logs: dict[str, list[dict[str, str]]] = {}
+        self.logs_closed: set[str] = set()
+        self.requests: list[tuple[str, str, dict[str, list[str]], Any]] = []
+        self.used: set[str] = set()
+        self.fail_next: deque[int] = deque()
+        self.stream_faults = StreamFaults()
+        self.watch_connections: list[dict[str, list[str]]] = []
+
+    # ------------------------------------------------------------------ store
+
+    def _next_version(self) -> int:
+        self.resource_version = next(self.version)
+        return self.resource_version
+
+    def _present(self, stored: Stored, *, hydrate: bool) -> dict[str, Any]:
+        obj = copy.deepcopy(stored.obj)
+        status = obj.get("status") or {}
+        nodes = status.get("nodes")
+        if stored.offloaded and nodes is not None:
+            status["offloadNodeStatusVersion"] = f"fnv:{len(json.dumps(nodes))}"
+            if not hydrate:
+                del status["nodes"]
+        elif stored.compressed and nodes is not None:
+            status["compressedNodes"] = compress_nodes(status.pop("nodes"))
+        return obj
+
+    def put_workflow(
+        self, workflow: dict[str, Any], *, compressed: bool = False, offloaded: bool = False
+    ) -> dict[str, Any]:
+        """Create or replace a workflow as the controller would (emits ADDED/MODIFIED)."""
+        with self.lock:
+            obj = copy.deepcopy(workflow)
+            meta = obj.setdefault("metadata", {})
+            meta["namespace"] = self.namespace
+            name = meta["name"]
+            existing = self.workflows.get(name)
+            meta.setdefault(
+                "uid", existing.obj["metadata"]["uid"] if existing else str(uuid.uuid4())
+            )
+            meta.setdefault("creationTimestamp", "2026-01-01T00:00:00Z")
+            meta["resourceVersion"] = str(self._next_version())
+            stored = Stored(obj, compressed=compressed, offloaded=offloaded)
+            self.workflows[name] = stored
+            self._emit("MODIFIED" if existing else "ADDED", stored)
+            return obj
+
+    def update_status(self, name: str, **status: Any) -> None:
+        with self.lock:
+            stored = self.workflows[name]
+            stored.obj.setdefault("status", {}).update(copy.deepcopy(status))
+            stored.obj["metadata"]["resourceVersion"] = str(self._next_version())
+            self._emit("MODIFIED", stored)
+
+    def remove_workflow(self, name: str) -> None:
+        with self.lock:
+            stored = self.workflows.pop(name)
+            stored.obj["metadata"]["resourceVersion"] = str(self._next_version())
+            self._emit("DELETED", stored)
+
+    def _emit(self, kind: str, stored: Stored) -> None:
+        self.events.append((self.resource_version, kind, self._present(stored, hydrate=False)))
+        self.lock.notify_all()
+
+    def compact(self) -> None:
+        """Forget the event history (etcd compaction) and break every open watch."""
+        with self.lock:
+            self.compacted_before = self.resource_version + 1
+            self.events.clear()
+            self.generation += 1
+            self.lock.notify_all()
+
+    def break_streams(self) -> None:
+        with self.lock:
+            self.generation += 1
+            self.lock.notify_all()
+
+    def add_log(self, workflow: str, pod: str, content: str) -> None:
+        with self.lock:
+            self.logs.setdefault(workflow, []).append({"podName": pod, "content": content})
+            self.lock.notify_all()
+
+    def close_logs(self, workflow: str) -> None:
+        with self.lock:
+            self.logs_closed.add(workflow)
+            self.lock.notify_all()
+
+    def final_state(self) -> dict[str, dict[str, Any]]:
+        """What a consumer should end up with: every workflow, hydrated, nodes decoded."""
+        with self.lock:
+            return {name: copy.deepcopy(s.obj) for name, s in self.workflows.items()}
+
+    # ------------------------------------------------------------------ HTTP
+
+    def __call__(self, request: Request) -> Response:
+        try:
+            operation, params, body = contract().check(
+                request.method, request.path, request.query, request.body
+            )
+        except ContractViolation as violation:
+            return _error(violation.status, violation.message)
+        with self.lock:
+            self.used.add(operation.operation_id)
+            self.requests.append((request.method, request.path, request.query, body))
+            if request.headers.get("authorization") != TOKEN:
+                return _error(401, "token not valid")
+            if self.fail_next:
+                return _error(self.fail_next.popleft(), "injected failure")
+        if params.get("namespace", self.namespace) != self.namespace:
+            return _error(403, f"namespace {params['namespace']} is not allowed")
+        handler = getattr(self, f"_op_{operation.operation_id.split('_', 1)[1]}", None)
+        if handler is None:
+            return _error(501, f"{operation.operation_id} not modelled by the fake")
+        return handler(operation, params, request.query, body)
+
+    # workflows ---------------------------------------------------------------
+
+    def _op_CreateWorkflow(self, op: Operation, p: dict[str, str], q: Any, body: Any) -> Response:
+        workflow = copy.deepcopy(body["workflow"])
+        if self.validate_crd:
+            errors = crd_errors(workflow)
+            if errors:
+                return _error(400, f"Workflow.argoproj.io is invalid: {errors[0]}")
+        meta = workflow.setdefault("metadata", {})
+        if not meta.get("name"):
+            meta["name"] = meta.get("generateName", "wf-") + uuid.uuid4().hex[:5]
+        if meta["name"] in self.workflows:
+            return _error(409, f'workflows.argoproj.io "{meta["name"]}" already exists')
+        if body.get("serverDryRun"):
+            meta["uid"] = ""
+            return Response.of(workflow)
+        return Response.of(self.put_workflow(workflow))
+
+    def _op_LintWorkflow(self, op: Operation, p: dict[str, str], q: Any, body: Any) -> Response:
+        return Response.of(body["workflow"])
+
+    def _stored(self, name: str) -> Stored | Response:
+        stored = self.workflows.get(name)
+        if stored is None:
+            return _error(404, f'workflows.argoproj.io "{name}" not found')
+        return stored
+
+    def _op_GetWorkflow(self, op: Operation, p: dict[str, str], q: Any, body: Any) -> Response:
+        with self.lock:
+            stored = self._stored(p["name"])
+            if isinstance(stored, Response):
+                return stored
+            return Response.of(self._present(stored, hydrate=True))
+
+    def _op_ListWorkflows(self, op: Operation, p: dict[str, str], q: Any, body: Any) -> Response:
+        selector = (q.get("listOptions.labelSelector") or [None])[0]
+        limit = int((q.get("listOptions.limit") or ["0"])[0])
+        offset = int((q.get("listOptions.continue") or ["0"])[0] or 0)
+        with self.lock:
+            items = [
+                self._present(s, hydrate=False)
+                for s in self.workflows.values()
+                if _matches(s.obj["metadata"].get("labels") or {}, selector)
+            ]
+            version = str(self.resource_version)
+        page = items[offset : offset + limit] if limit else items[offset:]
+        more = bool(limit) and offset + limit < len(items)
+        listed: dict[str, Any] = {
+            "metadata": {
+                "resourceVersion": version,
+                **({"continue": str(offset + limit)} if more else {}),
+            },
+            "items": page,
+        }
+        fields = _fields(q)
+        return Response.of(select_fields(listed, fields) if fields else listed)
+
+    def _op_DeleteWorkflow(self, op: Operation, p: dict[str, str], q: Any, body: Any) -> Response:
+        if p["name"] not in self.workflows:
+            return _error(404, f'workflows.argoproj.io "{p["name"]}" not found')
+        self.remove_workflow(p["name"])
+        return Response.of({})
+
+    def _action(
+        self, name: str, change: dict[str, Any], spec: dict[str, Any] | None = None
+    ) -> Response:
+        with self.lock:
+            stored = self._stored(name)
+            if isinstance(stored, Response):
+                return stored
+            for key, value in (spec or {}).items():
+                if value is None:
+                    stored.obj["spec"].pop(key, None)
+                else:
+                    stored.obj["spec"][key] = value
+            stored.obj.setdefault("status", {}).update(change)
+            stored.obj["metadata"]["resourceVersion"] = str(self._next_version())
+            self._emit("MODIFIED", stored)
+            return Response.of(self._present(stored, hydrate=True))
+
+    def _op_StopWorkflow(self, op: Operation, p: dict[str, str], q: Any, body: Any) -> Response:
+        return self._action(p["name"], {"message": body.get("message", "")}, {"shutdown": "Stop"})
+
+    def _op_TerminateWorkflow(
+        self, op: Operation, p: dict[str, str], q: Any, body: Any
+    ) -> Response:
+        return self._action(p["name"], {}, {"shutdown": "Terminate"})
+
+    def _op_SuspendWorkflow(self, op: Operation, p: dict[str, str], q: Any, body: Any) -> Response:
+        return self._action(p["name"], {}, {"suspend": True})
+
+    def _op_ResumeWorkflow(self, op: Operation, p: dict[str, str], q: Any, body: Any) -> Response:
+        return self._action(p["name"], {}, {"suspend": None})
+
+    def _op_RetryWorkflow(self, op: Operation, p: dict[str, str], q: Any, body: Any) -> Response:
+        return self._action(p["name"], {"phase": "Running", "finishedAt": None})
+
+    def _op_ResubmitWorkflow(self, op: Operation, p: dict[str, str], q: Any, body: Any) -> Response:
+        with self.lock:
+            stored = self._stored(p["name"])
+            if isinstance(stored, Response):
+                return stored
+            old = stored.obj
+            labels = dict(old["metadata"].get("labels") or {})
+            labels["workflows.argoproj.io/resubmitted-from-workflow"] = p["name"]
+            new = {
+                "apiVersion": "argoproj.io/v1alpha1",
+                "kind": "Workflow",
+                "metadata": {
+                    "name": f"{p['name']}-{uuid.uuid4().hex[:5]}",
+                    "labels": labels,
+                    "annotations": dict(old["metadata"].get("annotations") or {}),
+                },
+                "spec": copy.deepcopy(old["spec"]),
+            }
+            return Response.of(self.put_workflow(new))
+
+    def _op_WorkflowLogs(self, op: Operation, p: dict[str, str], q: Any, body: Any) -> Response:
+        name = p["name"]
+        if name not in self.workflows:
+            return _error(404, f'workflows.argoproj.io "{name}" not found')
+        pod = (q.get("podName") or [None])[0]
+        follow = (q.get("logOptions.follow") or ["false"])[0] == "true"
+        timestamps = (q.get("logOptions.timestamps") or ["false"])[0] == "true"
+
+        def lines() -> Iterator[bytes]:
+            sent = 0
+            while True:
+                with self.lock:
+                    entries = self.logs.get(name, [])[sent:]
+                    sent += len(entries)
+                    done = not follow or name in self.logs_closed
+                for entry in entries:
+                    if pod and entry["podName"] != pod:
+                        continue
+                    content = entry["content"]
+                    if timestamps:
+                        content = f"2026-01-01T00:00:00.000000001Z {content}"
+                    yield (json.dumps({"result": {**entry, "content": content}}) + "\n").encode()
+                if done and not entries:
+                    return
+                with self.lock:
+                    self.lock.wait(0.05)
+
+        return Response(200, lines(), {"Content-Type": "application/json"})
+
+    def _op_WatchWorkflows(self, op: Operation, p: dict[str, str], q: Any, body: Any) -> Response:
+        selector = (q.get("listOptions.labelSelector") or [None])[0]
+        since = int((q.get("listOptions.resourceVersion") or ["0"])[0] or 0)
+        timeout = float((q.get("listOptions.timeoutSeconds") or ["30"])[0])
+        fields = _fields(q)
+        faults = self.stream_faults
+        self.watch_connections.append(q)
+
+        def frame(payload: dict[str, Any]) -> bytes:
+            return f"data: {json.dumps(payload)}\n\n".encode()
+
+        def stream() -> Iterator[bytes]:
+            with self.lock:
+                generation = self.generation
+                if since and since < self.compacted_before:
+                    yield frame(
+                        {
+                            "error": {
+                                "grpc_code": 11,
+                                "http_code": 410,
+                                "message": f"too old resource version: {since}",
+                            }
+                        }
+                    )
+                    return
+            deadline = time.monotonic() + timeout
+            position = since
+            sent = 0
+            while time.monotonic() < deadline:
+                with self.lock:
+                    if generation != self.generation:
+                        return
+                    pending = [e for e in self.events if e[0] > position]
+                    if not pending:
+                        self.lock.wait(0.05)
+                        continue
+                for version, kind, obj in pending:
+                    position = version
+                    if not _matches(obj["metadata"].get("labels") or {}, selector):
+                        continue
+                    sent += 1
+                    if faults.error_after and sent > faults.error_after:
+                        yield frame(
+                            {
+                                "error": {
+                                    "grpc_code": 13,
+                                    "http_code": 500,
+                                    "message": faults.error_message,
+                                }
+                            }
+                        )
+                        return
+                    if faults.drop_every and sent % faults.drop_every == 0:
+                        continue
+                    event = {"result": {"type": kind, "object": obj}}
+                    if fields:
+                        event = select_fields(event, fields)
+                    yield frame(event)
+                    if faults.repeat_every and sent % faults.repeat_every == 0:
+                        yield frame(event)
+                    if faults.end_after and sent >= faults.end_after:
+                        return
+
+        return Response(200, stream(), {"Content-Type": "text/event-stream"})
+
+    # cron workflows and templates --------------------------------------------
+
+    def _create(self, store: dict[str, dict[str, Any]], obj: dict[str, Any], kind: str) -> Response:
+        name = obj["metadata"]["name"]
+        if self.validate_crd:
+            errors = crd_errors(obj)
+            if errors:
+                return _error(400, f"{kind} is invalid: {errors[0]}")
+        with self.lock:
+            if name in store:
+                return _error(409, f'{kind} "{name}" already exists')
+            obj = copy.deepcopy(obj)
+            obj["metadata"].update(uid=str(uuid.uuid4()), resourceVersion=str(self._next_version()))
+            store[name] = obj
+            return Response.of(obj)
+
+    def _update(
+        self, store: dict[str, dict[str, Any]], name: str, obj: dict[str, Any], kind: str
+    ) -> Response:
+        with self.lock:
+            current = store.get(name)
+            if current is None:
+                return _error(404, f'{kind} "{name}" not found')
+            if obj["metadata"].get("resourceVersion") != current["metadata"]["resourceVersion"]:
+                return _error(409, f"{kind} {name}: the object has been modified")
+            obj = copy.deepcopy(obj)
+            obj["metadata"].update(
+                uid=current["metadata"]["uid"], resourceVersion=str(self._next_version())
+            )
+            store[name] = obj
+            return Response.of(obj)
+
+    def _get(self, store: dict[str, dict[str, Any]], name: str, kind: str) -> Response:
+        if name not in store:
+            return _error(404, f'{kind} "{name}" not found')
+        return Response.of(store[name])
+
+    def _delete(self, store: dict[str, dict[str, Any]], name: str, kind: str) -> Response:
+        if store.pop(name, None) is None:
+            return _error(404, f'{kind} "{name}" not found')
+        return Response.of({})
+
+    def _op_CreateCronWorkflow(
+        self, op: Operation, p: dict[str, str], q: Any, body: Any
+    ) -> Response:
+        return self._create(self.crons, body["cronWorkflow"], "CronWorkflow")
+
+    def _op_GetCronWorkflow(self, op: Operation, p: dict[str, str], q: Any, body: Any) -> Response:
+        return self._get(self.crons, p["name"], "CronWorkflow")
+
+    def _op_UpdateCronWorkflow(
+        self, op: Operation, p: dict[str, str], q: Any, body: Any
+    ) -> Response:
+        return self._update(self.crons, p["name"], body["cronWorkflow"], "CronWorkflow")
+
+    def _op_DeleteCronWorkflow(
+        self, op: Operation, p: dict[str, str], q: Any, body: Any
+    ) -> Response:
+        return self._delete(self.crons, p["name"], "CronWorkflow")
+
+    def _op_LintCronWorkflow(self, op: Operation, p: dict[str, str], q: Any, body: Any) -> Response:
+        return Response.of(body["cronWorkflow"])
+
+    def _op_ListCronWorkflows(
+        self, op: Operation, p: dict[str, str], q: Any, body: Any
+    ) -> Response:
+        return Response.of({"metadata": {}, "items": list(self.crons.values())})
+
+    def _toggle_cron(self, name: str, suspend: bool) -> Response:
+        with self.lock:
+            if name not in self.crons:
+                return _error(404, f'CronWorkflow "{name}" not found')
+            cron = self.crons[name]
+            cron["spec"]["suspend"] = suspend
+            cron["metadata"]["resourceVersion"] = str(self._next_version())
+            return Response.of(cron)
+
+    def _op_SuspendCronWorkflow(
+        self, op: Operation, p: dict[str, str], q: Any, body: Any
+    ) -> Response:
+        return self._toggle_cron(p["name"], True)
+
+    def _op_ResumeCronWorkflow(
+        self, op: Operation, p: dict[str, str], q: Any, body: Any
+    ) -> Response:
+        return self._toggle_cron(p["name"], False)
+
+    def _op_CreateWorkflowTemplate(
+        self, op: Operation, p: dict[str, str], q: Any, body: Any
+    ) -> Response:
+        return self._create(self.templates, body["template"], "WorkflowTemplate")
+
+    def _op_GetWorkflowTemplate(
+        self, op: Operation, p: dict[str, str], q: Any, body: Any
+    ) -> Response:
+        return self._get(self.templates, p["name"], "WorkflowTemplate")
+
+    def _op_UpdateWorkflowTemplate(
+        self, op: Operation, p: dict[str, str], q: Any, body: Any
+    ) -> Response:
+        return self._update(self.templates, p["name"], body["template"], "WorkflowTemplate")
+
+    def _op_DeleteWorkflowTemplate(
+        self, op: Operation, p: dict[str, str], q: Any, body: Any
+    ) -> Response:
+        return self._delete(self.templates, p["name"], "WorkflowTemplate")
+
+    def _op_LintWorkflowTemplate(
+        self, op: Operation, p: dict[str, str], q: Any, body: Any
+    ) -> Response:
+        return Response.of(body["template"])
+
+    def _op_ListWorkflowTemplates(
+        self, op: Operation, p: dict[str, str], q: Any, body: Any
+    ) -> Response:
+        return Response.of({"metadata": {}, "items": list(self.templates.values())})
+
+
+def _error(status: int, message: str) -> Response:
+    # grpc.gateway.runtime.Error, as the Argo Server answers failures.
+    codes = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 500: 13, 501: 12, 503: 14}
+    return Response.of({"code": codes.get(status, 2), "message": message}, status)

@@ -1,0 +1,124 @@
+"""A stand-in for the few Kubernetes API endpoints Drover uses (ConfigMaps and Secrets).
+
+Strict where the real API server is: bearer token, body shape (no unknown top-level fields,
+string data), 409 AlreadyExists, PATCH only as a strategic merge, ownerReferences merged by
+uid. ``collect_garbage(live_uids)`` does what the garbage collector does for owned objects.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import threading
+import uuid
+from typing import Any
+
+from tests.argo_backend.http_stub import Request, Response
+
+TOKEN = "Bearer kube-test-token"
+_PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/(configmaps|secrets)(?:/([^/]+))?$")
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+_KINDS = {"configmaps": "ConfigMap", "secrets": "Secret"}
+_TOP = {
+    "ConfigMap": {"apiVersion", "kind", "metadata", "data", "binaryData", "immutable"},
+    "Secret": {"apiVersion", "kind", "metadata", "data", "stringData", "type", "immutable"},
+}
+_OWNER_FIELDS = {"apiVersion", "kind", "name", "uid", "controller", "blockOwnerDeletion"}
+
+
+def _status(code: int, reason: str, message: str) -> Response:
+    return Response.of(
+        {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message,
+         "reason": reason, "code": code},
+        code,
+    )  # fmt: skip
+
+
+class FakeKube:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.requests: list[tuple[str, str, str | None]] = []
+        self.fail_next: list[int] = []
+
+    def __call__(self, request: Request) -> Response:
+        found = _PATH.match(request.path)
+        if found is None:
+            return _status(404, "NotFound", f"the server could not find {request.path}")
+        namespace, plural, name = found.groups()
+        kind = _KINDS[plural]
+        self.requests.append((request.method, request.path, request.headers.get("content-type")))
+        if request.headers.get("authorization") != TOKEN:
+            return _status(401, "Unauthorized", "Unauthorized")
+        if self.fail_next:
+            code = self.fail_next.pop(0)
+            return _status(code, "InternalError", "injected failure")
+        key = (kind, namespace, name or "")
+        with self.lock:
+            if request.method == "POST" and name is None:
+                return self._create(kind, namespace, request.json())
+            if name is None:
+                return _status(405, "MethodNotAllowed", f"{request.method} on a collection")
+            if key not in self.objects:
+                return _status(404, "NotFound", f'{plural} "{name}" not found')
+            if request.method == "GET":
+                return Response.of(self.objects[key])
+            if request.method == "DELETE":
+                del self.objects[key]
+                return Response.of({"kind": "Status", "apiVersion": "v1", "status": "Success"})
+            if request.method == "PATCH":
+                return self._patch(key, request)
+        return _status(405, "MethodNotAllowed", request.method)
+
+    def _create(self, kind: str, namespace: str, body: Any) -> Response:
+        problems = []
+        if not isinstance(body, dict):
+            return _status(400, "BadRequest", "body is not an object")
+        unknown = set(body) - _TOP[kind]
+        if unknown:
+            problems.append(f"unknown field(s) {sorted(unknown)}")
+        if body.get("kind") != kind or body.get("apiVersion") != "v1":
+            problems.append(f"apiVersion/kind must be v1/{kind}")
+        meta = body.get("metadata") or {}
+        name = meta.get("name", "")
+        if not _NAME.match(name) or len(name) > 253:
+            problems.append(f"metadata.name {name!r} is invalid")
+        if meta.get("namespace", namespace) != namespace:
+            problems.append("metadata.namespace does not match the request")
+        for field in ("data", "stringData"):
+            values = body.get(field) or {}
+            if not all(isinstance(v, str) for v in values.values()):
+                problems.append(f"{field} values must be strings")
+        if problems:
+            return _status(422, "Invalid", f"{kind} {name!r} is invalid: {'; '.join(problems)}")
+        key = (kind, namespace, name)
+        if key in self.objects:
+            return _status(409, "AlreadyExists", f'{kind.lower()}s "{name}" already exists')
+        obj = copy.deepcopy(body)
+        obj["metadata"].update(namespace=namespace, uid=str(uuid.uuid4()), resourceVersion="1")
+        self.objects[key] = obj
+        return Response.of(obj, 201)
+
+    def _patch(self, key: tuple[str, str, str], request: Request) -> Response:
+        if request.headers.get("content-type") != "application/strategic-merge-patch+json":
+            return _status(415, "UnsupportedMediaType", "expected a strategic merge patch")
+        patch = request.json()
+        if set(patch) != {"metadata"} or set(patch["metadata"]) != {"ownerReferences"}:
+            return _status(422, "Invalid", "the fake only models ownerReferences patches")
+        obj = self.objects[key]
+        owners = obj["metadata"].setdefault("ownerReferences", [])
+        for owner in patch["metadata"]["ownerReferences"]:
+            if set(owner) - _OWNER_FIELDS or not {"apiVersion", "kind", "name", "uid"} <= set(
+                owner
+            ):
+                return _status(422, "Invalid", f"bad ownerReference {owner}")
+            owners[:] = [o for o in owners if o["uid"] != owner["uid"]] + [owner]
+        return Response.of(obj)
+
+    def collect_garbage(self, live_uids: set[str]) -> None:
+        """Delete objects all of whose owners are gone (objects without owners stay)."""
+        with self.lock:
+            for key, obj in list(self.objects.items()):
+                owners = obj["metadata"].get("ownerReferences") or []
+                if owners and not any(o["uid"] in live_uids for o in owners):
+                    del self.objects[key]
