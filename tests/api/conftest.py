@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,12 +27,13 @@ def postgres_url() -> Iterator[str]:
     if os.environ.get("DROVER_TEST_DATABASE_URL"):
         yield os.environ["DROVER_TEST_DATABASE_URL"]
         return
-    # Under /tmp: the embedded server runs as a system user when we are root.
-    base = Path(tempfile.gettempdir()) / "drover-test-postgres"
-    base.mkdir(exist_ok=True)
+    # Under /tmp: the embedded server runs as a system user when we are root. One server per
+    # session, so concurrent test sessions (CI beside a developer's run) never share one.
+    base = Path(tempfile.mkdtemp(prefix="drover-test-postgres-"))
     base.chmod(0o755)
     yield embedded_url(base / "data")
     stop_embedded(base / "data")
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def _libpq(url: str) -> str:
