@@ -13,7 +13,14 @@ from pydantic import BaseModel, ValidationError
 from engine.errors import SpecError
 from engine.spec import PATTERN_HINTS, Execution
 
-__all__ = ["field_path", "load_execution", "parse_execution", "read_document", "validate_model"]
+__all__ = [
+    "describe_error",
+    "field_path",
+    "load_execution",
+    "parse_execution",
+    "read_document",
+    "validate_model",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -56,10 +63,11 @@ def validate_model(model: type[M], data: dict[str, Any]) -> M:
     except ValidationError as exc:
         errors = _dedupe_union_errors(exc.errors(include_url=False))
         first = errors[0]
-        path, message = _located(field_path(tuple(first["loc"])), _message(first))
+        path, message = _located(field_path(tuple(first["loc"])), describe_error(first))
         if len(errors) > 1:
             more = "; ".join(
-                f"{field_path(tuple(e['loc'])) or '(root)'}: {_message(e)}" for e in errors[1:6]
+                f"{field_path(tuple(e['loc'])) or '(root)'}: {describe_error(e)}"
+                for e in errors[1:6]
             )
             message += f" — and {len(errors) - 1} more: {more}"
         raise SpecError(path, message) from None
@@ -76,11 +84,15 @@ def _located(path: str, message: str) -> tuple[str, str]:
 _LEADING_PATH = re.compile(r"^(?P<path>[a-z_]+(?:\[\d+\]|\.[a-z_]+)*): (?P<rest>.+)$", re.S)
 
 
-def _message(error: Any) -> str:
+def describe_error(error: Any) -> str:
+    """A pydantic error's message in words a spec author can act on."""
     if error["type"] == "extra_forbidden":
         return "unknown field; remove it or check its spelling"
     if error["type"] == "missing":
         return "required field is missing"
+    if error["type"] == "enum":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"{error['input']!r} is not one of {expected}"
     if error["type"] == "string_pattern_mismatch":
         pattern = error.get("ctx", {}).get("pattern", "")
         hint = PATTERN_HINTS.get(pattern, f"it must match {pattern}")

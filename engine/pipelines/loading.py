@@ -12,10 +12,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine.errors import SpecError
-from engine.loading import read_document
+from engine.loading import describe_error, read_document
 from engine.pipelines.model import Pipeline
 from engine.pipelines.validation import check_pipeline
-from engine.spec import PATTERN_HINTS
 
 __all__ = ["is_pipeline_document", "load_pipeline", "parse_pipeline"]
 
@@ -46,7 +45,7 @@ def load_pipeline(path: Path) -> Pipeline:
 
 def _spec_error(exc: ValidationError, body: dict[str, Any]) -> SpecError:
     errors = exc.errors(include_url=False)
-    described = [(_named_path(tuple(e["loc"]), body), _message(e)) for e in errors]
+    described = [(_named_path(tuple(e["loc"]), body), describe_error(e)) for e in errors]
     # A value failing every branch of a union yields one error per branch: keep one per field.
     unique = list(dict.fromkeys(described))
     path, message = unique[0]
@@ -74,18 +73,3 @@ def _named_path(loc: tuple[int | str, ...], body: dict[str, Any]) -> str:
             out += f".{part}" if out else part
         node = item
     return out
-
-
-def _message(error: Any) -> str:
-    if error["type"] == "extra_forbidden":
-        return "unknown field; remove it or check its spelling"
-    if error["type"] == "missing":
-        return "required field is missing"
-    if error["type"] == "enum":
-        expected = error.get("ctx", {}).get("expected", "")
-        return f"{error['input']!r} is not one of {expected}"
-    if error["type"] == "string_pattern_mismatch":
-        pattern = error.get("ctx", {}).get("pattern", "")
-        hint = PATTERN_HINTS.get(pattern, f"it must match {pattern}")
-        return f"{error['input']!r} is not allowed here; {hint}"
-    return str(error["msg"]).removeprefix("Value error, ")
