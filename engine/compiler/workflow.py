@@ -14,13 +14,13 @@ lives in ConfigMaps, so the Workflow's size grows with groups, not with scenario
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from hera.workflows import DAG, Container, CronWorkflow, Parameter, Task, Workflow
 from hera.workflows import models as m
 
+from engine.compiler.documents import parameter_text, workflow_document
 from engine.compiler.pods import (
     PLAN_VOLUME,
     WORKSPACE_VOLUME,
@@ -44,7 +44,6 @@ from engine.spec import Execution, SecretRef, WorkspaceMode
 
 __all__ = ["CompileOptions", "CompiledExecution", "compile_plan"]
 
-ARGO_API_VERSION = "argoproj.io/v1alpha1"
 MAX_TEMPLATES = 200  # the full CRD's maxItems for spec.templates
 
 
@@ -124,32 +123,14 @@ def compile_plan(plan: ExecutionPlan, options: CompileOptions | None = None) -> 
         synchronization=_synchronization(execution),
         service_account_name=options.service_account,
     )
-    metadata: dict[str, Any] = dict(labels=labels, annotations=_annotations(plan))
-    if execution.schedule is not None and options.schedule:
-        schedule = execution.schedule
-        workflow: Workflow | CronWorkflow = CronWorkflow(
-            api_version=ARGO_API_VERSION,
-            kind="CronWorkflow",
-            name=execution.name,
-            namespace=options.namespace,
-            schedules=schedule.cron,
-            timezone=schedule.timezone,
-            concurrency_policy=str(schedule.concurrency_policy),
-            suspend=schedule.suspend or None,
-            starting_deadline_seconds=schedule.starting_deadline,
-            workflow_metadata=m.WorkflowMetadata(labels=labels),
-            **metadata,
-            **spec,
-        )
-    else:
-        workflow = Workflow(
-            api_version=ARGO_API_VERSION,
-            kind="Workflow",
-            generate_name=f"{execution.name}-",
-            namespace=options.namespace,
-            **metadata,
-            **spec,
-        )
+    workflow = workflow_document(
+        name=execution.name,
+        schedule=execution.schedule if options.schedule else None,
+        namespace=options.namespace,
+        labels=labels,
+        annotations=_annotations(plan),
+        spec=spec,
+    )
     return CompiledExecution(workflow=workflow, configmaps=configmaps, plan_id=pid)
 
 
@@ -179,17 +160,11 @@ def _annotations(plan: ExecutionPlan) -> dict[str, str]:
 
 def _arguments(execution: Execution) -> list[Parameter] | None:
     params = [
-        Parameter(name=key, value=_parameter_value(value))
+        Parameter(name=key, value=parameter_text(value))
         for key, value in execution.test_data.items()
         if not isinstance(getattr(value, "secret", None), SecretRef)
     ]
     return params or None
-
-
-def _parameter_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _plan_volume(configmaps: list[dict[str, Any]]) -> m.Volume:

@@ -18,7 +18,6 @@ Outputs and conditions are output parameters read from ``/tmp/drover/...`` files
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +25,7 @@ from hera.workflows import CronWorkflow, Workflow
 from hera.workflows import models as m
 from hera.workflows.models.io.argoproj.workflow.v1alpha1 import HTTPHeader
 
+from engine.compiler.documents import parameter_text, workflow_document
 from engine.errors import SpecError
 from engine.labels import (
     ANNOTATION_DESCRIPTION,
@@ -34,7 +34,7 @@ from engine.labels import (
     LABEL_RUN,
 )
 from engine.pipelines.conditions import compile_condition
-from engine.pipelines.model import Edge, Job, Pipeline, ScalarValue
+from engine.pipelines.model import Edge, Job, Pipeline
 from engine.pipelines.references import Reference, find_references, replace_references
 from engine.pipelines.runtime_helpers import (
     CONDITION_FILE,
@@ -49,7 +49,6 @@ from engine.pipelines.validation import JobGraph, check_pipeline, job_texts
 
 __all__ = ["LABEL_PIPELINE", "CompiledPipeline", "PipelineCompileOptions", "compile_pipeline"]
 
-ARGO_API_VERSION = "argoproj.io/v1alpha1"
 LABEL_PIPELINE = "drover.dev/pipeline"
 ENTRYPOINT = "main"
 EXIT_TEMPLATE = "on-exit"
@@ -114,7 +113,7 @@ def compile_pipeline(
         ANNOTATION_DESCRIPTION: f"pipeline of {jobs} job{'s' if jobs != 1 else ''}",
     }
     arguments = [
-        m.Parameter(name=key, value=options.parameters.get(key, _text(value)))
+        m.Parameter(name=key, value=options.parameters.get(key, parameter_text(value)))
         for key, value in pipeline.parameters.items()
     ]
     spec: dict[str, Any] = dict(
@@ -128,40 +127,15 @@ def compile_pipeline(
         active_deadline_seconds=pipeline.timeout,
         service_account_name=options.service_account,
     )
-    if pipeline.schedule is not None and options.schedule:
-        schedule = pipeline.schedule
-        workflow: Workflow | CronWorkflow = CronWorkflow(
-            api_version=ARGO_API_VERSION,
-            kind="CronWorkflow",
-            name=pipeline.name,
-            namespace=options.namespace,
-            schedules=schedule.cron,
-            timezone=schedule.timezone,
-            concurrency_policy=str(schedule.concurrency_policy),
-            suspend=schedule.suspend or None,
-            starting_deadline_seconds=schedule.starting_deadline,
-            workflow_metadata=m.WorkflowMetadata(labels=labels),
-            labels=labels,
-            annotations=annotations,
-            **spec,
-        )
-    else:
-        workflow = Workflow(
-            api_version=ARGO_API_VERSION,
-            kind="Workflow",
-            generate_name=f"{pipeline.name}-",
-            namespace=options.namespace,
-            labels=labels,
-            annotations=annotations,
-            **spec,
-        )
+    workflow = workflow_document(
+        name=pipeline.name,
+        schedule=pipeline.schedule if options.schedule else None,
+        namespace=options.namespace,
+        labels=labels,
+        annotations=annotations,
+        spec=spec,
+    )
     return CompiledPipeline(workflow=workflow)
-
-
-def _text(value: ScalarValue) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _template_name(job: Job) -> str:
@@ -367,7 +341,7 @@ class _JobTemplates:
             return {}
         sources = self._sources(job)
         env = {"DROVER_VARIABLE_KEYS": " ".join(variables), "DROVER_VAR_SOURCES": str(len(sources))}
-        env.update({f"DROVER_VAR_{key}": _text(value) for key, value in variables.items()})
+        env.update({f"DROVER_VAR_{key}": parameter_text(value) for key, value in variables.items()})
         for index in range(1, len(sources) + 1):
             env.update(
                 {
