@@ -114,15 +114,9 @@ def execute_dag(
     opts: ExecOpts,
     inputs_record: dict[str, Any],
 ) -> Node:
-    node = op.get_node(node_name)
-    if node is None:
-        node = op.init_node(node_name, "DAG", template.get("name"), opts, "Running")
-        if inputs_record:
-            node["inputs"] = inputs_record
+    node = op.open_boundary(node_name, "DAG", template, opts, inputs_record)
     if node["phase"] in FULFILLED_PHASES:
         return node
-    op.cache[f"template:{node['id']}"] = template
-    op.record_boundary_deadline(node, template)
     ctx: DagContext | None = op.cache.get(f"dag:{node['id']}")
     if ctx is None:
         ctx = DagContext.build(node, template)

@@ -613,6 +613,25 @@ class WorkflowOperator:
             candidates.append(workflow_deadline)
         return min(candidates) if candidates else None
 
+    def open_boundary(
+        self,
+        node_name: str,
+        node_type: str,
+        template: dict[str, Any],
+        opts: ExecOpts,
+        inputs_record: dict[str, Any],
+    ) -> Node:
+        """The DAG or Steps node of ``template``, created Running on first visit."""
+        node = self.get_node(node_name)
+        if node is None:
+            node = self.init_node(node_name, node_type, template.get("name"), opts, "Running")
+            if inputs_record:
+                node["inputs"] = inputs_record
+        if node["phase"] not in FULFILLED_PHASES:
+            self.cache[f"template:{node['id']}"] = template
+            self.record_boundary_deadline(node, template)
+        return node
+
     def record_boundary_deadline(self, node: Node, template: dict[str, Any]) -> None:
         """DAG/steps ``timeout`` bounds every pod inside it."""
         for key in ("timeout", "activeDeadlineSeconds"):

@@ -46,15 +46,9 @@ def execute_steps(
     opts: ExecOpts,
     inputs_record: dict[str, Any],
 ) -> Node:
-    node = op.get_node(node_name)
-    if node is None:
-        node = op.init_node(node_name, "Steps", template.get("name"), opts, "Running")
-        if inputs_record:
-            node["inputs"] = inputs_record
+    node = op.open_boundary(node_name, "Steps", template, opts, inputs_record)
     if node["phase"] in FULFILLED_PHASES:
         return node
-    op.cache[f"template:{node['id']}"] = template
-    op.record_boundary_deadline(node, template)
     scope: dict[str, str] = {}
     groups = template.get("steps") or []
     for index, group in enumerate(groups):
