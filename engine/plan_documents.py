@@ -74,13 +74,17 @@ def run_document(plan: ExecutionPlan) -> dict[str, Any]:
 
 
 def _scenario_entry(scenario: Scenario) -> dict[str, Any]:
-    return {
-        "id": scenario.id,
-        "name": scenario.name,
-        "location": scenario.location,
-        "tags": scenario.tags,
-        "duration": scenario.duration,
-    }
+    # Empty fields are left out: the agent defaults them, and 100,000 entries add up.
+    entry: dict[str, Any] = {"id": scenario.id}
+    if scenario.name:
+        entry["name"] = scenario.name
+    if scenario.location:
+        entry["location"] = scenario.location
+    if scenario.tags:
+        entry["tags"] = scenario.tags
+    if scenario.duration is not None:
+        entry["duration"] = scenario.duration
+    return entry
 
 
 def group_document(group: GroupPlan, workers: range | None = None) -> dict[str, Any]:

@@ -86,6 +86,23 @@ def _check_seconds(path: str, value: object) -> None:
 
 
 def _check_items(items: Sequence[ShardItem]) -> None:
+    # Fast path for the common, valid case (100,000 items in a few ms); the loop below
+    # finds and names the first problem.
+    if (
+        all(isinstance(item, ShardItem) for item in items)
+        and len({item.id for item in items}) == len(items)
+        and all(
+            item.duration is None
+            or (
+                isinstance(item.duration, int | float)
+                and not isinstance(item.duration, bool)
+                and math.isfinite(item.duration)
+                and item.duration >= 0
+            )
+            for item in items
+        )
+    ):
+        return
     first_seen: dict[str, int] = {}
     for position, item in enumerate(items):
         if not isinstance(item, ShardItem):
