@@ -14,12 +14,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.backends import LocalRunBackend, RunBackend
+from api.backends import build_backends
 from api.database import database_url, get_engine, migrate, session_factory
 from api.deps import Service
 from api.mirror import Mirror
+from api.pipeline_mirror import start_pipeline_follower
 from api.retention import purge
-from api.routes import executions, projects, runs, schedules, system
+from api.routes import executions, pipelines, projects, runs, schedules, system
 from api.runs import start_run
 from api.scheduler import Scheduler
 from api.settings import Settings, get_settings
@@ -35,9 +36,20 @@ def build_service(settings: Settings, *, migrate_schema: bool = True) -> Service
     if migrate_schema:
         migrate(url)
     sessions = session_factory(get_engine(url))
-    backends: dict[str, RunBackend] = {"local": LocalRunBackend(settings.home)}
-    mirror = Mirror(sessions, backends, poll_interval=settings.poll_interval)
-    return Service(settings=settings, sessions=sessions, backends=backends, mirror=mirror)
+    backends = build_backends(settings)
+    mirror = Mirror(
+        sessions,
+        backends,
+        poll_interval=settings.poll_interval,
+        resync_interval=settings.argo_resync_seconds,
+    )
+    return Service(
+        settings=settings,
+        sessions=sessions,
+        backends=backends,
+        mirror=mirror,
+        default_backend=settings.backend,
+    )
 
 
 def _start_background(service: Service) -> list[Any]:
@@ -52,6 +64,7 @@ def _start_background(service: Service) -> list[Any]:
                 backend=service.backend(),
                 mirror=service.mirror,
                 facade_url=service.settings.public_url,
+                service_account=service.settings.service_account,
             )
             return started.run.id
 
@@ -92,6 +105,7 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
         own = service or build_service(settings)
         app.state.service = own
         stoppers = _start_background(own)
+        stoppers.append(start_pipeline_follower(own))
         try:
             yield
         finally:
@@ -152,7 +166,7 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
         )
 
     api = APIRouter(prefix="/api/v1")
-    for module in (projects, executions, runs, schedules):
+    for module in (projects, executions, runs, schedules, pipelines):
         api.include_router(module.router)
     api.include_router(system.router)
     app.include_router(api)

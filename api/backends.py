@@ -1,82 +1,60 @@
-"""The executors the service drives, behind one small Protocol.
+"""The executors the service drives, chosen by its settings; all behind one Protocol.
 
-The mirror and the run service speak only this; the local runner implements it today and
-the Argo backend (a later issue) will too.
+The service speaks only :class:`engine.backends.base.Backend`. The local backend is always
+there (runs recorded on it stay readable); ``DROVER_BACKEND=argo`` adds the Argo backend and
+sends new runs to it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Final
 
+from api.settings import Settings
+from engine.backends.argo import ArgoBackend, ArgoSettings
+from engine.backends.base import Backend
 from engine.backends.local import LocalBackend
+from engine.errors import Conflict, SpecError
 
-__all__ = ["LocalRunBackend", "RunBackend"]
+__all__ = ["CONTROL_ACTIONS", "build_backends", "control"]
 
-
-class RunBackend(Protocol):
-    name: str
-
-    def submit(self, workflow: dict[str, Any], configmaps: list[dict[str, Any]]) -> str:
-        """Create the plan ConfigMaps, then the Workflow; returns the workflow's name."""
-        ...
-
-    def get(self, workflow_name: str) -> dict[str, Any]: ...
-
-    def control(self, workflow_name: str, action: str) -> None:
-        """``stop``, ``terminate``, ``suspend``, ``resume`` or ``retry``."""
-        ...
-
-    def resubmit(self, workflow_name: str) -> str: ...
-
-    def logs(self, workflow_name: str, node: str | None, *, follow: bool) -> Iterator[str]: ...
-
-    def read_artifact(self, workflow_name: str, node_id: str, artifact: str) -> bytes | None:
-        """An output artifact of a finished node, or None when there is none (yet)."""
-        ...
-
-    def ui_url(self, workflow_name: str) -> str | None: ...
+CONTROL_ACTIONS: Final = ("stop", "terminate", "suspend", "resume", "retry")
 
 
-class LocalRunBackend:
-    """The embedded runner: detached runner processes, state under ``home/local``."""
+def build_backends(settings: Settings) -> dict[str, Backend]:
+    """``{kind: backend}`` for the service: local, and Argo when it is the configured one."""
+    backends: dict[str, Backend] = {"local": LocalBackend(settings.home)}
+    if settings.backend == "argo":
+        backends["argo"] = ArgoBackend(argo_settings(settings), ui_base=settings.argo_ui_url)
+    return backends
 
-    name = "local"
 
-    def __init__(self, home: Path) -> None:
-        self.backend = LocalBackend(home)
+def argo_settings(settings: Settings) -> ArgoSettings:
+    if not settings.argo_server:
+        raise SpecError(
+            "DROVER_ARGO_SERVER", "required with DROVER_BACKEND=argo", "e.g. https://argo:2746/"
+        )
+    return ArgoSettings(
+        server=settings.argo_server,
+        namespace=settings.namespace,
+        token_file=settings.argo_token_file,
+        verify_tls=settings.argo_verify_tls,
+        ca_bundle=settings.argo_ca_bundle,
+        kubeconfig=settings.kubeconfig,
+        resync_interval=settings.argo_resync_seconds,
+    )
 
-    def submit(self, workflow: dict[str, Any], configmaps: list[dict[str, Any]]) -> str:
-        for configmap in configmaps:
-            self.backend.apply(configmap)
-        return self.backend.submit(workflow)
 
-    def get(self, workflow_name: str) -> dict[str, Any]:
-        return self.backend.get(workflow_name)
-
-    def control(self, workflow_name: str, action: str) -> None:
-        actions = {
-            "stop": self.backend.stop,
-            "terminate": self.backend.terminate,
-            "suspend": self.backend.suspend,
-            "resume": self.backend.resume,
-            "retry": self.backend.retry,
-        }
-        actions[action](workflow_name)
-
-    def resubmit(self, workflow_name: str) -> str:
-        return self.backend.resubmit(workflow_name)
-
-    def logs(self, workflow_name: str, node: str | None, *, follow: bool) -> Iterator[str]:
-        return self.backend.logs(workflow_name, node, follow=follow)
-
-    def read_artifact(self, workflow_name: str, node_id: str, artifact: str) -> bytes | None:
-        path = self.backend.store.artifact_path(workflow_name, node_id, artifact)
-        try:
-            return path.read_bytes() if path.is_file() else None
-        except OSError:
-            return None
-
-    def ui_url(self, workflow_name: str) -> str | None:
-        return None
+def control(backend: Backend, workflow_name: str, action: str) -> None:
+    """Apply one of :data:`CONTROL_ACTIONS` to a workflow, with Argo's meaning."""
+    if action == "stop":
+        backend.stop(workflow_name)
+    elif action == "terminate":
+        backend.terminate(workflow_name)
+    elif action == "suspend":
+        backend.suspend(workflow_name)
+    elif action == "resume":
+        backend.resume(workflow_name)
+    elif action == "retry":
+        backend.retry(workflow_name)
+    else:
+        raise Conflict(f"unknown action {action!r}; one of {', '.join(CONTROL_ACTIONS)}")

@@ -10,9 +10,9 @@ from fastapi import Depends, HTTPException, Path, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import Principal, authenticate
-from api.backends import RunBackend
 from api.mirror import Mirror
 from api.settings import Settings
+from engine.backends.base import Backend
 
 __all__ = [
     "MAX_ID",
@@ -35,12 +35,12 @@ class Service:
 
     settings: Settings
     sessions: sessionmaker[Session]
-    backends: dict[str, RunBackend]
+    backends: dict[str, Backend]
     mirror: Mirror
     default_backend: str = "local"
     background: list[object] = field(default_factory=list)
 
-    def backend(self, name: str | None = None) -> RunBackend:
+    def backend(self, name: str | None = None) -> Backend:
         backend = self.backends.get(name or self.default_backend)
         if backend is None:
             raise HTTPException(409, f"backend {name!r} is not configured")

@@ -1,41 +1,66 @@
 """The mirror: follows every unfinished run's workflow and writes only what changed.
 
-One thread polls each followed run's backend, parses the Workflow with ``engine.status``,
-diffs it against the last state it wrote, applies the transition rules and writes the delta in
-one transaction (``write_delta``). The last-written state advances only after a commit, so a
-database outage just makes the next diff bigger: the mirror catches up when Postgres is back.
-On start it re-attaches to every run not in a final phase; when a worker finishes it reads the
-worker's results artifact, so results the agent could not post are not lost.
+Every workflow it reads is parsed with ``engine.status``, diffed against the last state it
+wrote, passed through the transition rules and written as one delta in one transaction
+(``write_delta``). The last-written state advances only after a commit, so a database outage
+just makes the next diff bigger: the mirror catches up when Postgres is back. On start it
+re-attaches to every run not in a final phase; when a worker finishes it reads the worker's
+results artifact, so results the agent could not post are not lost.
+
+Where workflows come from depends on the backend:
+
+- local: one thread polls each followed run's workflow (``backend.get``), which is cheap;
+- Argo: a thread per backend consumes ``backend.watch()`` (which resumes and relists by
+  itself), and each followed run is also re-read every ``resync_interval`` seconds, so a lost
+  event or a failed write is made good. Events also reveal what happened outside Drover: a
+  retry in the Argo UI (the run's workflow runs again) and a resubmit (a new workflow
+  labelled ``resubmitted-from-workflow``), both recorded as the run's next attempt.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.backends import RunBackend
+from api.attempts import record_resubmission, record_retry
 from api.history import record_history
 from api.models import Run, RunGroup, RunWorker
 from api.results import ingest_results, refresh_counters, results_from_report
 from api.transitions import accept_phase
-from engine.errors import DroverError
-from engine.status import RunDiff, RunState, diff, is_final, parse_workflow
+from engine.backends.argo.resubmission import resubmitted_from
+from engine.backends.argo.watch import is_newer
+from engine.backends.base import Backend, WorkflowEvent
+from engine.errors import DroverError, NotFound
+from engine.labels import LABEL_RUN
+from engine.status import (
+    GroupState,
+    RunDiff,
+    RunState,
+    ScenarioCounts,
+    WorkerState,
+    diff,
+    is_final,
+    parse_workflow,
+)
 
-__all__ = ["Mirror", "write_delta"]
+__all__ = ["WATCHED_KINDS", "Mirror", "group_row", "worker_row", "write_delta"]
 
 log = logging.getLogger("drover.mirror")
 
 FINAL_RUN_PHASES = frozenset({"Succeeded", "Failed", "Error"})
+WATCHED_KINDS = frozenset({"argo"})
+"""Backends the mirror watches; the others it polls run by run."""
 
 
 def _time(value: str | None) -> datetime | None:
@@ -66,17 +91,7 @@ def write_delta(session: Session, run_id: str, delta: RunDiff) -> None:
         if values:
             session.execute(update(Run).where(Run.id == run_id).values(**values))
     for group in delta.groups:
-        row = {
-            "run_id": run_id,
-            "key": group.key,
-            "name": group.key.rsplit(".", 1)[-1],
-            "planned": False,
-            "phase": group.phase,
-            "node_id": group.node_id,
-            "message": group.message,
-            "started_at": _time(group.started_at),
-            "finished_at": _time(group.finished_at),
-        }
+        row = group_row(run_id, group)
         mirrored = {k: row[k] for k in ("phase", "node_id", "message", "started_at", "finished_at")}
         session.execute(
             insert(RunGroup)
@@ -84,20 +99,7 @@ def write_delta(session: Session, run_id: str, delta: RunDiff) -> None:
             .on_conflict_do_update(index_elements=["run_id", "key"], set_=mirrored)
         )
     for worker in delta.workers:
-        row = {
-            "run_id": run_id,
-            "group_key": worker.group,
-            "shard": worker.shard,
-            "phase": worker.phase,
-            "attempts": worker.attempts,
-            "node_id": worker.node_id,
-            "last_attempt_node_id": worker.last_attempt_node_id,
-            "pod_name": worker.pod_name,
-            "message": worker.message,
-            "summary": None if worker.summary is None else _summary_json(worker),
-            "started_at": _time(worker.started_at),
-            "finished_at": _time(worker.finished_at),
-        }
+        row = worker_row(run_id, worker)
         mirrored = {k: v for k, v in row.items() if k not in ("run_id", "group_key", "shard")}
         session.execute(
             insert(RunWorker)
@@ -106,9 +108,46 @@ def write_delta(session: Session, run_id: str, delta: RunDiff) -> None:
         )
 
 
-def _summary_json(worker: Any) -> dict[str, int]:
-    s = worker.summary
-    return {"passed": s.passed, "failed": s.failed, "skipped": s.skipped, "error": s.error}
+def group_row(run_id: str, group: GroupState) -> dict[str, Any]:
+    """The ``drover_run_groups`` row the mirror upserts for a changed group."""
+    return {
+        "run_id": run_id,
+        "key": group.key,
+        "name": group.key.rsplit(".", 1)[-1],
+        "planned": False,
+        "phase": group.phase,
+        "node_id": group.node_id,
+        "message": group.message,
+        "started_at": _time(group.started_at),
+        "finished_at": _time(group.finished_at),
+    }
+
+
+def worker_row(run_id: str, worker: WorkerState) -> dict[str, Any]:
+    """The ``drover_run_workers`` row the mirror upserts for a changed worker."""
+    return {
+        "run_id": run_id,
+        "group_key": worker.group,
+        "shard": worker.shard,
+        "phase": worker.phase,
+        "attempts": worker.attempts,
+        "node_id": worker.node_id,
+        "last_attempt_node_id": worker.last_attempt_node_id,
+        "pod_name": worker.pod_name,
+        "message": worker.message,
+        "summary": None if worker.summary is None else _summary_json(worker.summary),
+        "started_at": _time(worker.started_at),
+        "finished_at": _time(worker.finished_at),
+    }
+
+
+def _summary_json(counts: ScenarioCounts) -> dict[str, int]:
+    return {
+        "passed": counts.passed,
+        "failed": counts.failed,
+        "skipped": counts.skipped,
+        "error": counts.error,
+    }
 
 
 class Mirror:
@@ -117,35 +156,51 @@ class Mirror:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        backends: Mapping[str, RunBackend],
+        backends: Mapping[str, Backend],
         *,
         poll_interval: float = 0.2,
+        resync_interval: float = 300.0,
     ) -> None:
         self.sessions = sessions
         self.backends = backends
         self.poll_interval = poll_interval
+        self.resync_interval = resync_interval
         self._last: dict[str, RunState] = {}
+        self._versions: dict[str, tuple[str, str]] = {}
+        """Run id → (workflow name, resourceVersion) last applied: older copies are skipped."""
+        self._synced_at: dict[str, float] = {}
+        """Run id → when a watched run was last re-read in full (``time.monotonic``)."""
         self._followed: set[str] = set()
         self._lock = threading.Lock()
+        self._apply_lock = threading.RLock()
+        """Serialises writes of one workflow's state between the watch and the resync."""
         self._stop = threading.Event()
         self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self.errors = 0
         """Failed sync attempts so far (a database or backend outage shows here)."""
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        """Re-attach to every unfinished run, then follow them in a background thread."""
+        """Re-attach to every unfinished run, then follow them in background threads."""
         self.reattach()
-        self._thread = threading.Thread(target=self._loop, name="drover-mirror", daemon=True)
-        self._thread.start()
+        for name, backend in self.backends.items():
+            if backend.kind in WATCHED_KINDS:
+                self._spawn(f"drover-watch-{name}", functools.partial(self._watch, name, backend))
+        self._spawn("drover-mirror", self._loop)
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        for thread in self._threads:
+            # A watch thread may sit in a quiet stream; it is a daemon and stops at its next event.
+            thread.join(timeout=10 if thread.name == "drover-mirror" else 0.5)
 
     def reattach(self) -> list[str]:
         for attempt in range(30):
@@ -173,6 +228,13 @@ class Mirror:
             self._followed.add(run_id)
         self._wake.set()
 
+    def _finished(self, run_id: str) -> None:
+        with self._lock:
+            self._followed.discard(run_id)
+            self._last.pop(run_id, None)
+            self._versions.pop(run_id, None)
+            self._synced_at.pop(run_id, None)
+
     @property
     def followed(self) -> set[str]:
         with self._lock:
@@ -184,10 +246,8 @@ class Mirror:
             failed = False
             for run_id in sorted(self.followed):
                 try:
-                    if self.sync(run_id):
-                        with self._lock:
-                            self._followed.discard(run_id)
-                            self._last.pop(run_id, None)
+                    if self.sync(run_id, only_when_due=True):
+                        self._finished(run_id)
                 except (SQLAlchemyError, OSError, DroverError) as exc:
                     failed = True
                     self.errors += 1
@@ -220,8 +280,12 @@ class Mirror:
 
     # ------------------------------------------------------------------ one sync
 
-    def sync(self, run_id: str) -> bool:
-        """Bring run ``run_id`` up to date; True once it is final and fully ingested."""
+    def sync(self, run_id: str, *, only_when_due: bool = False) -> bool:
+        """Bring run ``run_id`` up to date; True once it is final and fully ingested.
+
+        ``only_when_due``: a run of a watched backend is re-read only once per resync interval
+        (its events arrive through the watch).
+        """
         with self.sessions() as session:
             run = session.get(Run, run_id)
             if run is None or run.workflow_name is None:
@@ -230,16 +294,33 @@ class Mirror:
             if backend is None:
                 return False
             workflow_name = run.workflow_name
-        workflow = backend.get(workflow_name)
-        return self.apply(run_id, workflow, backend)
+        if backend.kind in WATCHED_KINDS:
+            now = time.monotonic()
+            last = self._synced_at.get(run_id)
+            if only_when_due and last is not None and now - last < self.resync_interval:
+                return False
+            self._synced_at[run_id] = now
+        try:
+            workflow = backend.get(workflow_name)
+        except NotFound:
+            return self._workflow_gone(run_id, workflow_name)
+        with self._apply_lock:
+            return self.apply(run_id, workflow, backend)
 
-    def apply(self, run_id: str, workflow: dict[str, Any], backend: RunBackend | None) -> bool:
+    def apply(self, run_id: str, workflow: dict[str, Any], backend: Backend | None) -> bool:
+        """Write what changed since the last state of this run; True once final and ingested."""
+        name, version = _name_and_version(workflow)
+        seen = self._versions.get(run_id)
+        if version and seen is not None and seen[0] == name and not is_newer(version, seen[1]):
+            return False  # a copy older than what is written already (resync vs watch)
         state = parse_workflow(workflow)
         delta = diff(self._last.get(run_id), state)
         with self.sessions() as session, session.begin():
             if not delta.empty:
                 write_delta(session, run_id, delta)
         self._last[run_id] = state
+        if version:
+            self._versions[run_id] = (name, version)
         done_reading = self._read_finished_workers(run_id, state, backend)
         if state.final and done_reading:
             with self.sessions() as session, session.begin():
@@ -248,9 +329,147 @@ class Mirror:
             return True
         return False
 
-    def _read_finished_workers(
-        self, run_id: str, state: RunState, backend: RunBackend | None
-    ) -> bool:
+    def _workflow_gone(self, run_id: str, workflow_name: str) -> bool:
+        """The run's workflow no longer exists: an unfinished run ends as Error."""
+        with self.sessions() as session, session.begin():
+            run = session.get(Run, run_id, with_for_update=True)
+            if run is None or run.workflow_name != workflow_name:
+                return run is None
+            if run.phase not in FINAL_RUN_PHASES:
+                log.warning(
+                    "workflow %s of run %s is gone before it finished", workflow_name, run_id
+                )
+                session.execute(
+                    update(Run)
+                    .where(Run.id == run_id)
+                    .values(
+                        phase="Error",
+                        message=f"workflow {workflow_name} was deleted before it finished",
+                        finished_at=func.now(),
+                    )
+                )
+                session.execute(
+                    update(RunWorker)
+                    .where(RunWorker.run_id == run_id)
+                    .values(results_read=True)  # nothing left to read
+                )
+            refresh_counters(session, run_id)
+        return True
+
+    # ------------------------------------------------------------------ watched backends
+
+    def _watch(self, backend_name: str, backend: Backend) -> None:
+        """Consume the backend's watch until stopped; a failed watch is started again."""
+        delay = 1.0
+        while not self._stop.is_set():
+            try:
+                for event in backend.watch():
+                    if self._stop.is_set():
+                        return
+                    self.on_event(backend_name, backend, event)
+                    delay = 1.0
+            except DroverError as exc:
+                self.errors += 1
+                log.warning("watch of backend %s failed, restarting: %s", backend_name, exc)
+            self._stop.wait(delay)
+            delay = min(delay * 2, 30.0)
+
+    def on_event(self, backend_name: str, backend: Backend, event: WorkflowEvent) -> None:
+        """One watch event → the same write path as a poll; failures wait for the resync."""
+        name, _ = _name_and_version(event.workflow)
+        try:
+            with self._apply_lock:
+                if event.type == "DELETED":
+                    run_id = self._current_run(backend_name, name)
+                    if run_id is not None and self._workflow_gone(run_id, name):
+                        self._finished(run_id)
+                    return
+                run_id = self._run_of_event(backend_name, backend, event.workflow)
+                if run_id is not None and self.apply(run_id, event.workflow, backend):
+                    self._finished(run_id)
+        except (SQLAlchemyError, OSError, DroverError) as exc:
+            self.errors += 1
+            log.warning("mirror of workflow %s failed, the resync retries: %s", name, exc)
+
+    def _current_run(self, backend_name: str, workflow_name: str) -> str | None:
+        with self.sessions() as session:
+            run_id: str | None = session.scalar(
+                select(Run.id).where(
+                    Run.backend == backend_name, Run.workflow_name == workflow_name
+                )
+            )
+            return run_id
+
+    def _run_of_event(
+        self, backend_name: str, backend: Backend, workflow: dict[str, Any]
+    ) -> str | None:
+        """The run this workflow belongs to, recording a retry or resubmit seen first here;
+        None for workflows that are no run's (any more), or whose run is mirrored already."""
+        name, _ = _name_and_version(workflow)
+        phase = (workflow.get("status") or {}).get("phase")
+        with self.sessions() as session, session.begin():
+            run = session.scalar(
+                select(Run).where(Run.backend == backend_name, Run.workflow_name == name)
+            )
+            if run is not None:
+                if run.id in self.followed or run.phase not in FINAL_RUN_PHASES:
+                    self.attach(run.id)
+                    return run.id
+                if is_final(phase) and not _restarted_since(workflow, run.started_at):
+                    return None  # finished and mirrored: nothing new
+                # A finished run's workflow runs (or ran) again: retried, in the Argo UI or by us.
+                record_retry(session, run.id)
+                self.attach(run.id)
+                return run.id
+            run = self._resubmitted_run(session, backend_name, backend, workflow)
+            if run is None:
+                return None
+            previous = run.workflow_name or ""
+            if not record_resubmission(
+                session,
+                run.id,
+                previous=previous,
+                workflow_name=name,
+                workflow_uid=(workflow.get("metadata") or {}).get("uid"),
+                ui_url=backend.ui_url(name),
+            ):
+                return None
+            log.info("run %s: workflow %s resubmitted as %s", run.id, previous, name)
+        with self._lock:
+            self._last.pop(run.id, None)
+            self._versions.pop(run.id, None)
+        self.attach(run.id)
+        return run.id
+
+    def _resubmitted_run(
+        self, session: Session, backend_name: str, backend: Backend, workflow: dict[str, Any]
+    ) -> Run | None:
+        """The run whose workflow this one was resubmitted from (see ``resubmitted_from``)."""
+        source = resubmitted_from(workflow)
+        if source is None:
+            return None
+        run = session.scalar(
+            select(Run)
+            .where(Run.backend == backend_name, Run.workflow_name == source)
+            .with_for_update()
+        )
+        if run is not None:
+            return run
+        # Resubmitted from an attempt we did not see: the run label still names the run,
+        # but only a workflow newer than the run's current one may replace it.
+        run_id = ((workflow.get("metadata") or {}).get("labels") or {}).get(LABEL_RUN)
+        run = session.get(Run, run_id, with_for_update=True) if run_id else None
+        if run is None or run.backend != backend_name or run.workflow_name is None:
+            return None
+        try:
+            current = backend.get(run.workflow_name)
+        except NotFound:
+            return run
+        return run if _created(workflow) > _created(current) else None
+
+    # ------------------------------------------------------------------ results artifacts
+
+    def _read_finished_workers(self, run_id: str, state: RunState, backend: Backend | None) -> bool:
         """Ingest the results artifact of each finished worker once; True when none is left."""
         with self.sessions() as session:
             unread = session.execute(
@@ -267,7 +486,7 @@ class Mirror:
                 continue
             results = []
             if worker is not None and backend is not None and worker.last_attempt_node_id:
-                blob = backend.read_artifact(state.name, worker.last_attempt_node_id, "results")
+                blob = _read_results(backend, state.name, worker.last_attempt_node_id)
                 if blob:
                     try:
                         results = results_from_report(json.loads(blob), worker=pod_name)
@@ -285,6 +504,36 @@ class Mirror:
                     .values(results_read=True)
                 )
         return remaining == 0
+
+
+def _read_results(backend: Backend, workflow_name: str, node_id: str) -> bytes | None:
+    """A worker's results artifact; a backend that cannot serve it counts as none (the agent
+    posted its results live), after the backend's own retries."""
+    try:
+        return backend.read_artifact(workflow_name, node_id, "results")
+    except DroverError as error:
+        log.warning("results artifact of %s unavailable: %s", node_id, error)
+        return None
+
+
+def _name_and_version(workflow: dict[str, Any]) -> tuple[str, str]:
+    meta = workflow.get("metadata") or {}
+    return str(meta.get("name") or ""), str(meta.get("resourceVersion") or "")
+
+
+def _created(workflow: dict[str, Any]) -> str:
+    """RFC 3339 in UTC (``...Z``), so comparable as text."""
+    return str((workflow.get("metadata") or {}).get("creationTimestamp") or "")
+
+
+def _restarted_since(workflow: dict[str, Any], started_at: datetime | None) -> bool:
+    """Whether the workflow (re)started after ``started_at`` (Argo's retry restamps it)."""
+    started = _time((workflow.get("status") or {}).get("startedAt"))
+    if started is None or started_at is None:
+        return False
+    if started_at.tzinfo is None:
+        started_at = started_at.replace(tzinfo=UTC)
+    return started > started_at
 
 
 def _unread_workers() -> Any:

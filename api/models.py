@@ -32,6 +32,10 @@ __all__ = [
     "ExecutionVersion",
     "IdempotencyKey",
     "LeaseItem",
+    "Pipeline",
+    "PipelineRun",
+    "PipelineRunJob",
+    "PipelineVersion",
     "Project",
     "Run",
     "RunGroup",
@@ -283,3 +287,91 @@ class IdempotencyKey(Base):
     execution_id: Mapped[int | None] = mapped_column(Integer)
     run_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = _now()
+
+
+# ---------------------------------------------------------------------------------- pipelines
+# General job pipelines (engine.pipelines): stored like executions, run as one workflow each,
+# mirrored job by job (migration 0002).
+
+
+class Pipeline(Base):
+    __tablename__ = "drover_pipelines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    spec: Mapped[dict[str, Any]]
+    """The checked ``kind: Pipeline`` document."""
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
+
+
+class PipelineVersion(Base):
+    __tablename__ = "drover_pipeline_versions"
+
+    pipeline_id: Mapped[int] = mapped_column(
+        ForeignKey("drover_pipelines.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    spec: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = _now()
+
+
+class PipelineRun(Base):
+    __tablename__ = "drover_pipeline_runs"
+    __table_args__ = (
+        Index(None, "pipeline_id", "created_at"),
+        Index(None, "phase", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    pipeline_id: Mapped[int | None] = mapped_column(
+        ForeignKey("drover_pipelines.id", ondelete="SET NULL")
+    )
+    pipeline_name: Mapped[str] = mapped_column(String(200))
+    pipeline_version: Mapped[int | None] = mapped_column(Integer)
+    backend: Mapped[str] = mapped_column(String(16))
+    phase: Mapped[str] = mapped_column(String(16), default="Pending")
+    message: Mapped[str | None] = mapped_column(Text)
+    workflow_name: Mapped[str] = mapped_column(String(253), unique=True)
+    workflow_uid: Mapped[str | None] = mapped_column(String(64))
+    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """The parameter values this run overrode (the pipeline's defaults apply to the rest)."""
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    """The ``Idempotency-Key`` header that started the run: the same key never starts another."""
+    manifest: Mapped[dict[str, Any]]
+    """The compiled Workflow, as submitted."""
+    created_at: Mapped[datetime] = _now()
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = _now()
+
+
+class PipelineRunJob(Base):
+    """One job of a pipeline run, as its task node in the workflow's main DAG reports it."""
+
+    __tablename__ = "drover_pipeline_run_jobs"
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("drover_pipeline_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    job: Mapped[str] = mapped_column(String(63), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    """Order of the job in the DAG (topological; the exit job last)."""
+    task: Mapped[str] = mapped_column(String(63))
+    """Its node's name after ``<workflow>.``: the job name, or ``onExit`` for the exit job."""
+    kind: Mapped[str] = mapped_column(String(16))
+    """``script``, ``container`` or ``http``."""
+    phase: Mapped[str] = mapped_column(String(16), default="Pending")
+    node_type: Mapped[str | None] = mapped_column(String(16))
+    """Argo's node type: Pod, HTTP, Retry, or Skipped for a job that did not run."""
+    node_id: Mapped[str | None] = mapped_column(String(300))
+    message: Mapped[str | None] = mapped_column(Text)
+    outputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Output parameters by name (including ``condition`` when the job sets one)."""
+    result: Mapped[str | None] = mapped_column(Text)
+    """``outputs.result``: a script's standard output, an HTTP job's response body."""
+    exit_code: Mapped[str | None] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

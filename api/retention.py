@@ -1,5 +1,5 @@
 """Retention: purge runs (with their results, groups, workers, leases) and idempotency keys
-older than the configured age, and the local backend's files of those runs."""
+older than the configured age, and their workflows (the local backend's files)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from api.backends import RunBackend
 from api.models import IdempotencyKey, Run
+from engine.backends.base import Backend
 
 __all__ = ["purge"]
 
@@ -24,7 +24,7 @@ def purge(
     session: Session,
     *,
     older_than_days: float,
-    backends: Mapping[str, RunBackend] | None = None,
+    backends: Mapping[str, Backend] | None = None,
     now: datetime | None = None,
 ) -> list[str]:
     """Delete finished runs created before the cut-off; returns their ids."""
@@ -41,10 +41,9 @@ def purge(
     session.commit()
     for row in rows:
         backend = (backends or {}).get(row.backend)
-        remove = getattr(getattr(backend, "backend", None), "delete", None)
-        if remove is not None and row.workflow_name:
+        if backend is not None and row.workflow_name:
             try:
-                remove(row.workflow_name)
-            except Exception as exc:  # the files may be gone already
+                backend.delete(row.workflow_name)
+            except Exception as exc:  # the workflow may be gone already
                 log.info("could not delete workflow %s: %s", row.workflow_name, exc)
     return ids

@@ -18,12 +18,14 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from api.attempts import record_retry
 from api.auth import create_token, new_token
-from api.backends import RunBackend
+from api.backends import CONTROL_ACTIONS, control
 from api.history import apply_history
 from api.mirror import Mirror
 from api.models import Execution as ExecutionRow
 from api.models import IdempotencyKey, LeaseItem, Run, RunGroup, RunWorker
+from engine.backends.base import Backend
 from engine.compiler.workflow import CompileOptions, compile_plan
 from engine.errors import Conflict, NotFound
 from engine.loading import parse_execution
@@ -42,7 +44,6 @@ __all__ = [
     "start_run_once",
 ]
 
-CONTROL_ACTIONS = ("stop", "terminate", "suspend", "resume", "retry")
 FINAL = ("Succeeded", "Failed", "Error")
 DEFAULT_DURATION = 30.0
 
@@ -62,7 +63,7 @@ class StartedRun:
 def start_run(
     session: Session,
     *,
-    backend: RunBackend,
+    backend: Backend,
     execution_id: int | None = None,
     spec: Execution | None = None,
     strategy: str | None = None,
@@ -71,11 +72,13 @@ def start_run(
     mirror: Mirror | None = None,
     idempotency_key: str | None = None,
     resubmitted_from: str | None = None,
+    service_account: str | None = None,
 ) -> StartedRun:
     """Start one run of a stored execution (``execution_id``) or of an ad-hoc ``spec``.
 
     ``base_dir`` resolves a relative ``project.path`` (the spec file's folder for the CLI);
-    ``facade_url`` tells workers where to post results and lease (with a run-scoped token).
+    ``facade_url`` tells workers where to post results and lease (with a run-scoped token);
+    ``service_account`` runs the workflow's pods under it on Argo (the local runner has none).
     """
     row: ExecutionRow | None = None
     if execution_id is not None:
@@ -90,7 +93,12 @@ def start_run(
     plan = plan_execution(spec, strategy=strategy, default_duration=DEFAULT_DURATION)
 
     run_id = new_run_id()
-    compiled = compile_plan(plan, CompileOptions(run_id=run_id, schedule=False))
+    options = CompileOptions(
+        run_id=run_id,
+        schedule=False,
+        service_account=service_account if backend.kind == "argo" else None,
+    )
+    compiled = compile_plan(plan, options)
     workflow = compiled.workflow_dict()
     metadata = workflow["metadata"]
     metadata.pop("generateName", None)
@@ -105,7 +113,7 @@ def start_run(
         execution_id=row.id if row else None,
         execution_name=spec.name,
         execution_version=row.version if row else None,
-        backend=backend.name,
+        backend=backend.kind,
         phase="Pending",
         workflow_name=metadata["name"],
         strategy=strategy,
@@ -129,7 +137,7 @@ def start_run(
     session.commit()
 
     try:
-        backend.submit(workflow, compiled.configmaps)
+        backend.submit(workflow, objects=compiled.configmaps)
     except Exception as exc:
         session.execute(
             update(Run)
@@ -186,7 +194,7 @@ def start_run_once(
 
 
 def control_run(
-    session: Session, run: Run, action: str, backend: RunBackend, mirror: Mirror | None
+    session: Session, run: Run, action: str, backend: Backend, mirror: Mirror | None
 ) -> Run:
     """stop | terminate | suspend | resume | retry, with Argo's meaning."""
     if action not in CONTROL_ACTIONS:
@@ -197,19 +205,12 @@ def control_run(
         raise Conflict(f"only a failed run can be retried (it is {run.phase})")
     if action != "retry" and run.phase in FINAL:
         raise Conflict(f"the run has already finished ({run.phase})")
-    backend.control(run.workflow_name, action)
-    values: dict[str, Any] = {}
+    control(backend, run.workflow_name, action)
     if action in ("stop", "terminate"):
-        values["phase"] = "Canceling"
+        session.execute(update(Run).where(Run.id == run.id).values(phase="Canceling"))
     if action == "retry":
-        values = {"phase": "Running", "attempt": run.attempt + 1, "finished_at": None}
-        session.execute(
-            update(RunWorker)
-            .where(RunWorker.run_id == run.id, RunWorker.phase.in_(("Failed", "Error")))
-            .values(results_read=False)
-        )
-    if values:
-        session.execute(update(Run).where(Run.id == run.id).values(**values))
+        # The mirror may have seen the retried workflow first; then it is recorded already.
+        record_retry(session, run.id)
     session.commit()
     if mirror is not None:
         mirror.attach(run.id)
@@ -218,7 +219,7 @@ def control_run(
 
 
 def resubmit_run(
-    session: Session, run: Run, backend: RunBackend, mirror: Mirror | None, **kwargs: Any
+    session: Session, run: Run, backend: Backend, mirror: Mirror | None, **kwargs: Any
 ) -> StartedRun:
     """A new run of the same execution spec, linked to ``run``."""
     spec = parse_execution(run.spec)

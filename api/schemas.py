@@ -17,6 +17,11 @@ __all__ = [
     "LeaseIn",
     "LeaseOut",
     "Page",
+    "PipelineJobOut",
+    "PipelineOut",
+    "PipelineRunDetail",
+    "PipelineRunOut",
+    "PipelineRunRequest",
     "ProjectOut",
     "ResultOut",
     "ResultsIn",
@@ -189,3 +194,60 @@ class ShardingPreviewIn(BaseModel):
 
 class ActionName(BaseModel):
     action: Literal["stop", "terminate"] = "stop"
+
+
+# ---------------------------------------------------------------------------------- pipelines
+
+
+class PipelineOut(_Out):
+    id: int
+    name: str
+    version: int
+    spec: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class PipelineRunRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    parameters: dict[str, str | int | float | bool] = Field(
+        default_factory=dict,
+        description="values overriding the pipeline's parameter defaults for this run",
+        max_length=200,
+    )
+
+
+class PipelineRunOut(_Out):
+    id: str
+    pipeline_id: int | None
+    pipeline_name: str
+    pipeline_version: int | None
+    backend: str
+    phase: str
+    message: str | None
+    workflow_name: str
+    workflow_uid: str | None
+    parameters: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class PipelineJobOut(_Out):
+    job: str
+    kind: str
+    phase: str
+    node_type: str | None
+    message: str | None
+    outputs: dict[str, Any]
+    """Output parameters by name (``condition`` included when the job sets one)."""
+    result: str | None
+    exit_code: str | None
+    attempts: int
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class PipelineRunDetail(PipelineRunOut):
+    jobs: list[PipelineJobOut]

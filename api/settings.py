@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "default_home", "get_settings"]
+from engine.backends.local import default_home
 
-
-def default_home() -> Path:
-    """``/var/lib/drover`` as root (the Postgres user must traverse it), else ``~/.drover``."""
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        return Path("/var/lib/drover")
-    return Path.home() / ".drover"
+__all__ = ["Settings", "get_settings"]
 
 
 class Settings(BaseSettings):
@@ -33,6 +28,22 @@ class Settings(BaseSettings):
     argo_ui_url: str | None = None
     """Base URL of the Argo UI; runs link to ``{argo_ui_url}/workflows/{namespace}/{name}``."""
     namespace: str = "default"
+    """The Kubernetes namespace of Argo runs."""
+    backend: Literal["local", "argo"] = "local"
+    """Where new runs go: the embedded runner, or the Argo Server below."""
+    argo_server: str | None = None
+    """Argo Server base URL (``DROVER_ARGO_SERVER``), required with ``backend=argo``."""
+    argo_token_file: Path | None = None
+    """A file holding the bearer token (re-read on every request); else ``ARGO_TOKEN``."""
+    argo_ca_bundle: Path | None = None
+    """CA bundle that signed the Argo Server's certificate."""
+    argo_verify_tls: bool = True
+    kubeconfig: Path | None = Field(default=None, validation_alias="KUBECONFIG")
+    """Where the Kubernetes API is (for plan ConfigMaps); unset: in-cluster config."""
+    argo_resync_seconds: float = 300.0
+    """Seconds between full resyncs of the Argo watch (and of each followed Argo run)."""
+    service_account: str | None = None
+    """The service account of the workflow pods of Argo runs."""
     poll_interval: float = 0.2
     """Seconds between status reads of a local run by the mirror."""
     lease_timeout: float = 300.0

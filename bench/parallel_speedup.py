@@ -2,14 +2,16 @@
 
 Run: ``python bench/parallel_speedup.py``
 
-Runs the example execution through the real local runner (setup-env, sandboxed workers, real
-pytest) with every group at 1 worker, then at 2, and plain ``pytest`` over the same project in
-the same run as the baseline. The execution keeps its flows and group order, so the floor is
-the longest flow's chain of groups, not the suite's total.
+Runs ``drover run`` on the example execution (embedded Postgres, setup-env, sandboxed workers,
+real pytest) with every group at 1 worker, then at 2, and plain ``pytest`` over the same project
+in the same run as the baseline. The execution keeps its flows and group order, so the floor is
+the longest flow's chain of groups, not the suite's total; each ``drover run`` also includes
+starting and stopping its Postgres server.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -17,10 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from engine.backends.local import LocalBackend
+import yaml
+
 from engine.loading import load_execution
-from engine.local_run import run_locally
-from engine.planning import plan_execution
 from engine.spec import Execution
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,10 +39,19 @@ def with_threads(execution: Execution, threads: int) -> Execution:
 
 
 def timed_run(execution: Execution, home: Path) -> float:
+    spec, results = home / "execution.yaml", home / "results.json"
+    home.mkdir(parents=True)
+    spec.write_text(yaml.safe_dump(execution.model_dump(mode="json", exclude_none=True)))
     start = time.perf_counter()
-    report = run_locally(plan_execution(execution), LocalBackend(home))
+    subprocess.run(
+        [sys.executable, "-m", "engine.cli", "run", str(spec), "--results", str(results)],
+        env={**os.environ, "DROVER_HOME": str(home)},
+        capture_output=True,
+        check=False,
+    )
     elapsed = time.perf_counter() - start
-    assert len(report.outcomes) == 24, "every scenario must have an outcome"
+    outcomes = json.loads(results.read_text())["results"]
+    assert len(outcomes) == 24, "every scenario must have an outcome"
     return elapsed
 
 

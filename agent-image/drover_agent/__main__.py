@@ -12,6 +12,7 @@ from pathlib import Path
 from types import FrameType
 
 from drover_agent.cleanup import summary
+from drover_agent.facade import FacadeClient, FacadeConfig
 from drover_agent.plan import PlanError, load_run_plan
 from drover_agent.shard import ShardRequest, run_shard
 from drover_agent.workspace import (
@@ -127,9 +128,13 @@ def _run(args: argparse.Namespace) -> int:
         results=args.results,
         attempt=args.attempt,
         report_dir=args.report_dir,
+        worker=os.environ.get("DROVER_WORKER") or None,
     )
+    facade = FacadeConfig.from_env(os.environ)
+    if facade is not None:
+        print(f"drover-agent: reporting results to {facade.api_base} (run {facade.run_id})")
     try:
-        report = run_shard(request, dict(os.environ))
+        report = run_shard(request, dict(os.environ), FacadeClient(facade) if facade else None)
     except Terminated:
         print("drover-agent: terminated; partial results written", file=sys.stderr)
         return 143

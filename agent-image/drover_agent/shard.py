@@ -1,23 +1,37 @@
 """Run one shard of one scenario group, rerun failed scenarios, and record every result.
 
 The results file is written whatever happens: a runner that crashes, times out or never
-mentions a scenario leaves that scenario with status ``error`` and the reason.
+mentions a scenario leaves that scenario with status ``error`` and the reason. With a facade
+configured, every result is also posted as soon as it is known (pytest: per test, through the
+live plugin; per-scenario commands: per process; other runners: per batch), and a queue-mode
+group leases its batches instead of taking the static shard.
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from drover_agent.facade import FacadeClient
+from drover_agent.leasing import WorkSource
+from drover_agent.live_feed import LIVE_PLUGIN_ARGS, LiveFeed, live_runner_env
 from drover_agent.plan import PlanError, load_group_plan, load_run_plan
+from drover_agent.reporting import ReportTarget, ResultReporter
 from drover_agent.results import ScenarioResult, ShardReport, utc_now, write_report
 from drover_agent.runners import BatchContext, BatchRun, Outcome, RunnerAdapter, adapter_for
+from drover_agent.runners.command import CommandAdapter
 
 __all__ = ["ShardRequest", "run_shard", "run_with_retries"]
 
 NOT_REPORTED = "the runner did not report this scenario"
+FLUSH_SECONDS = 30.0
+CLOSE_SECONDS = 10.0
+
+ResultSink = Callable[[ScenarioResult], None]
 
 
 @dataclass(frozen=True)
@@ -29,9 +43,13 @@ class ShardRequest:
     results: Path
     attempt: int = 1
     report_dir: Path | None = None
+    worker: str | None = None
+    """The pod's name (``DROVER_WORKER``): results name it, queue leases are held under it."""
 
 
-def run_shard(request: ShardRequest, env: Mapping[str, str]) -> ShardReport:
+def run_shard(
+    request: ShardRequest, env: Mapping[str, str], facade: FacadeClient | None = None
+) -> ShardReport:
     report = ShardReport(
         group=request.group,
         shard=request.shard,
@@ -42,9 +60,13 @@ def run_shard(request: ShardRequest, env: Mapping[str, str]) -> ShardReport:
     try:
         run_plan = load_run_plan(request.plan_dir)
         group = load_group_plan(request.plan_dir, request.group)
-        scenarios = [s.id for s in group.shard(request.shard)]
+        group.shard(request.shard)  # an unknown index is a plan error in every mode
         report.runner = run_plan.project.runner.kind
-        adapter = adapter_for(run_plan.project.runner)
+        runner = run_plan.project.runner
+        live = facade is not None and runner.kind == "pytest"
+        if live:
+            runner = replace(runner, args=[*runner.args, *LIVE_PLUGIN_ARGS])
+        adapter = adapter_for(runner)
     except (PlanError, ValueError) as exc:
         report.error = str(exc)
         return _finish(report, request.results)
@@ -55,27 +77,67 @@ def run_shard(request: ShardRequest, env: Mapping[str, str]) -> ShardReport:
         "DROVER_SHARD": str(request.shard),
         "DROVER_ATTEMPT": str(request.attempt),
     }
+    worker = request.worker or f"{request.group}/{request.shard}"
+    source = WorkSource(group=group, shard=request.shard, client=facade, worker=worker)
+    reporter = (
+        ResultReporter(facade, ReportTarget(request.group, request.shard, request.worker))
+        if facade is not None
+        else None
+    )
+    taken: list[str] = []
     with tempfile.TemporaryDirectory(prefix="drover-reports-") as scratch:
         # Absolute: the runner works in the workspace, not in the agent's directory.
         report_dir = (request.report_dir or Path(scratch)).resolve()
         report_dir.mkdir(parents=True, exist_ok=True)
         try:
-            run_with_retries(
-                adapter,
-                scenarios,
-                retries=group.retries,
-                scenario_timeout=group.scenario_timeout,
-                workspace=request.workspace.resolve(),
-                report_dir=report_dir,
-                env=runner_env,
-                report=report,
-            )
+            with _live_feed(live, report_dir, reporter) as feed:
+                if feed is not None:
+                    runner_env = live_runner_env(runner_env, feed.path)
+                for batch in source.batches():
+                    taken.extend(batch)
+                    if feed is not None:
+                        feed.expect(batch)
+                    started = time.monotonic()
+                    run_with_retries(
+                        adapter,
+                        batch,
+                        retries=group.retries,
+                        scenario_timeout=group.scenario_timeout,
+                        workspace=request.workspace.resolve(),
+                        report_dir=report_dir,
+                        env=runner_env,
+                        report=report,
+                        on_result=reporter.report if reporter else None,
+                        live_feed=feed,
+                    )
+                    if reporter is not None and source.queue_mode:
+                        # The next lease hands back this worker's unreported scenarios first.
+                        reporter.flush(FLUSH_SECONDS)
+                        ran = set(batch)
+                        source.cost.record(
+                            time.monotonic() - started,
+                            [r.duration for r in report.results if r.id in ran],
+                        )
         except BaseException as exc:
             # Stopped (SIGTERM) or broken: record what is known, then let the exit happen.
-            _fill_missing(report, scenarios, f"the agent stopped: {exc!r}")
+            _fill_missing(report, taken, f"the agent stopped: {exc!r}")
             _finish(report, request.results)
             raise
+        finally:
+            if reporter is not None:
+                reporter.close(CLOSE_SECONDS)
     return _finish(report, request.results)
+
+
+@contextlib.contextmanager
+def _live_feed(
+    enabled: bool, report_dir: Path, reporter: ResultReporter | None
+) -> Iterator[LiveFeed | None]:
+    if not enabled or reporter is None:
+        yield None
+        return
+    with LiveFeed(report_dir / "live-results.jsonl", reporter.report) as feed:
+        yield feed
 
 
 def run_with_retries(
@@ -88,8 +150,14 @@ def run_with_retries(
     report_dir: Path,
     env: Mapping[str, str],
     report: ShardReport,
+    on_result: ResultSink | None = None,
+    live_feed: LiveFeed | None = None,
 ) -> None:
-    """Run all scenarios once, then rerun only the failing ones, up to ``retries`` times."""
+    """Run all scenarios once, then rerun only the failing ones, up to ``retries`` times.
+
+    ``report.results`` gains (or, for a rerun, replaces) one entry per scenario; ``on_result``
+    hears every attempt's result as soon as its batch (or the live feed) knows it.
+    """
     pending = list(dict.fromkeys(scenarios))
     final: dict[str, ScenarioResult] = {}
     for attempt in range(1, retries + 2):
@@ -100,25 +168,52 @@ def run_with_retries(
             report_dir=report_dir,
             env={**env, "DROVER_SCENARIO_ATTEMPT": str(attempt)},
             attempt=attempt,
-            timeout=scenario_timeout * len(pending) if scenario_timeout else None,
+            timeout=None,
         )
-        batch = _run_batch(adapter, pending, context)
-        for scenario_id in pending:
-            outcome = batch.outcomes.get(scenario_id) or Outcome(
-                "error", 0.0, batch.problem or NOT_REPORTED
+        for part in _parts(adapter, pending, on_result is not None):
+            timed = replace(
+                context, timeout=scenario_timeout * len(part) if scenario_timeout else None
             )
-            if scenario_id in final:
-                report.retried.append(final[scenario_id])
-            final[scenario_id] = ScenarioResult(
-                id=scenario_id,
-                status=outcome.status,
-                duration=round(outcome.duration, 3),
-                attempt=attempt,
-                error=outcome.error,
-                artifacts=list(outcome.artifacts),
-            )
-        report.results = [final[s] for s in dict.fromkeys(scenarios) if s in final]
+            batch = _run_batch(adapter, part, timed)
+            if live_feed is not None:
+                live_feed.read_new_lines()  # live lines first: they carry the same verdicts
+            for scenario_id in part:
+                outcome = batch.outcomes.get(scenario_id) or Outcome(
+                    "error", 0.0, batch.problem or NOT_REPORTED
+                )
+                if scenario_id in final:
+                    report.retried.append(final[scenario_id])
+                final[scenario_id] = result = ScenarioResult(
+                    id=scenario_id,
+                    status=outcome.status,
+                    duration=round(outcome.duration, 3),
+                    attempt=attempt,
+                    error=outcome.error,
+                    artifacts=list(outcome.artifacts),
+                )
+                if on_result is not None:
+                    on_result(result)
+        _merge_results(report, [final[s] for s in dict.fromkeys(scenarios) if s in final])
         pending = [s for s in pending if final[s].failing]
+
+
+def _parts(adapter: RunnerAdapter, pending: list[str], live: bool) -> list[list[str]]:
+    """One batch; or, for a command run once per scenario anyway, one part per scenario so
+    each result is reported when its process ends rather than when the whole batch does."""
+    if live and isinstance(adapter, CommandAdapter) and adapter.per_scenario:
+        return [[s] for s in pending]
+    return [pending]
+
+
+def _merge_results(report: ShardReport, results: list[ScenarioResult]) -> None:
+    """Put ``results`` into the report, replacing the same scenarios' earlier entries in place."""
+    position = {r.id: i for i, r in enumerate(report.results)}
+    for result in results:
+        if result.id in position:
+            report.results[position[result.id]] = result
+        else:
+            position[result.id] = len(report.results)
+            report.results.append(result)
 
 
 def _run_batch(adapter: RunnerAdapter, scenario_ids: list[str], context: BatchContext) -> BatchRun:

@@ -137,6 +137,7 @@ def run_now(
         "strategy": body.strategy if body else None,
         "mirror": service.mirror,
         "facade_url": service.settings.public_url,
+        "service_account": service.settings.service_account,
     }
     if idempotency_key:
         started = start_run_once(session, idempotency_key, execution_id=execution_id, **options)

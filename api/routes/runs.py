@@ -13,13 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.deps import MAX_ID, AdminDep, CallerDep, ServiceDep, SessionDep
-from api.models import LeaseItem, Run, RunGroup, RunWorker, ScenarioResult
-from api.progress import GroupFacts, compute_progress
+from api.models import Run, ScenarioResult
 from api.queue import lease_scenarios
-from api.results import ingest_results, latest_statuses
+from api.results import ingest_results
+from api.run_views import run_detail
 from api.runs import control_run, resubmit_run
 from api.schemas import (
-    GroupOut,
     LeaseIn,
     LeaseOut,
     Page,
@@ -27,7 +26,6 @@ from api.schemas import (
     ResultsIn,
     RunDetail,
     RunOut,
-    WorkerOut,
 )
 from engine.errors import DroverError
 
@@ -63,61 +61,6 @@ def list_runs(
     )
     return Page(
         total=total, offset=offset, limit=limit, items=[RunOut.model_validate(r) for r in rows]
-    )
-
-
-def run_detail(session: Session, run: Run) -> RunDetail:
-    groups = session.scalars(
-        select(RunGroup)
-        .where(RunGroup.run_id == run.id, RunGroup.planned.is_(True))
-        .order_by(RunGroup.position)
-    ).all()
-    workers = session.scalars(
-        select(RunWorker).where(RunWorker.run_id == run.id).order_by(RunWorker.shard)
-    ).all()
-    leased: dict[str, int] = {}
-    if run.queue_mode:
-        leased = dict(
-            session.execute(
-                select(LeaseItem.group_key, func.count())
-                .where(LeaseItem.run_id == run.id, LeaseItem.state == "leased")
-                .group_by(LeaseItem.group_key)
-            ).all()
-        )
-    by_group: dict[str, list[RunWorker]] = {}
-    for worker in workers:
-        by_group.setdefault(worker.group_key, []).append(worker)
-    facts = [
-        GroupFacts(
-            key=g.key,
-            flow=g.flow or "",
-            total=g.total,
-            shards=g.shards,
-            phase=g.phase,
-            running_shards=frozenset(
-                w.shard for w in by_group.get(g.key, []) if w.phase == "Running"
-            ),
-            leased=leased.get(g.key, 0) if run.queue_mode else None,
-        )
-        for g in groups
-    ]
-    overall, flows, per_group = compute_progress(facts, latest_statuses(session, run.id))
-    return RunDetail(
-        **RunOut.model_validate(run).model_dump(),
-        progress=overall,
-        flows=flows,
-        groups=[
-            GroupOut(
-                key=g.key,
-                flow=g.flow,
-                name=g.name,
-                phase=g.phase,
-                threads=g.threads,
-                progress=per_group[g.key],
-                workers=[WorkerOut.model_validate(w) for w in by_group.get(g.key, [])],
-            )
-            for g in groups
-        ],
     )
 
 
@@ -234,6 +177,7 @@ def resubmit(run_id: str, service: ServiceDep, session: SessionDep, _: AdminDep)
         service.backend(run.backend),
         service.mirror,
         facade_url=service.settings.public_url,
+        service_account=service.settings.service_account,
     )
     return started.run
 
@@ -298,8 +242,8 @@ def logs(
 
     def stream() -> Iterator[str]:
         try:
-            for line in backend.logs(name, worker, follow=follow):
-                yield _sse("log", {"line": line})
+            for line in backend.logs(name, node=worker, follow=follow):
+                yield _sse("log", {"line": f"{line.label}: {line.content}"})
         except DroverError as exc:  # headers are sent already: report in the stream
             yield _sse("error", {"detail": str(exc)})
         yield _sse("end", {})

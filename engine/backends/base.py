@@ -5,10 +5,13 @@ objects (``metadata`` + ``spec`` + ``status`` with ``status.nodes``), so everyth
 (the mirror, the CLI, the API) is written once against this Protocol:
 
 - :class:`engine.backends.local.LocalBackend`: the embedded runner on this machine;
-- the Argo backend: an Argo Server reached through Hera and the Kubernetes API.
+
+- :class:`engine.backends.argo.ArgoBackend`: an Argo Server reached through Hera and the
+  Kubernetes API.
 
 Actions have Argo's meaning: ``stop`` runs exit handlers, ``terminate`` does not; ``retry``
-reruns failed nodes of the same workflow; ``resubmit`` creates a new workflow from the spec.
+reruns failed nodes of the same workflow; ``resubmit`` creates a new workflow from the spec,
+labelled ``workflows.argoproj.io/resubmitted-from-workflow: <old name>``.
 Errors are :class:`engine.errors.BackendError` subclasses (``NotFound``, ``Conflict``, ...).
 """
 
@@ -30,6 +33,13 @@ class LogLine:
     content: str
     time: str | None = None
     """RFC 3339 timestamp when the backend knows it."""
+    display_name: str | None = None
+    """The node's display name (``worker(0:0)``) when the backend has it at hand."""
+
+    @property
+    def label(self) -> str:
+        """How to prefix the line for people: the display name, else the pod's node id."""
+        return self.display_name or self.pod
 
 
 @dataclass(frozen=True)
@@ -53,7 +63,10 @@ class Backend(Protocol):
         """The Workflow object with its current status."""
         ...
 
-    def list(self, *, labels: dict[str, str] | None = None) -> list[dict[str, Any]]: ...
+    def list(self, *, labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """Workflows carrying all ``labels``; None is the backend's default selection
+        (Argo: Drover's workflows; local: every stored workflow)."""
+        ...
 
     def stop(self, name: str, *, message: str | None = None) -> None: ...
 
@@ -76,5 +89,16 @@ class Backend(Protocol):
     ) -> Iterator[LogLine]: ...
 
     def watch(self, *, labels: dict[str, str] | None = None) -> Iterator[WorkflowEvent]:
-        """Workflow changes until the caller stops iterating (reconnects are the backend's job)."""
+        """Workflow changes until the caller stops iterating (reconnects are the backend's job).
+
+        Every workflow that exists when the watch starts arrives first, as ADDED.
+        """
+        ...
+
+    def read_artifact(self, name: str, node_id: str, artifact: str) -> bytes | None:
+        """An output artifact of node ``node_id``, or None when it does not exist (yet)."""
+        ...
+
+    def ui_url(self, name: str) -> str | None:
+        """Where people look at the workflow (the Argo UI), or None when there is no UI."""
         ...

@@ -17,7 +17,7 @@ def gc_command(
     ] = None,
 ) -> None:
     """Delete finished runs older than the retention age, with their results and files."""
-    from api.backends import LocalRunBackend
+    from api.backends import build_backends
     from api.database import database_url, get_engine, migrate, session_factory
     from api.retention import purge
     from api.settings import get_settings
@@ -27,7 +27,5 @@ def gc_command(
     migrate(url)
     days = settings.retention_days if older_than_days is None else older_than_days
     with session_factory(get_engine(url))() as session:
-        ids = purge(
-            session, older_than_days=days, backends={"local": LocalRunBackend(settings.home)}
-        )
+        ids = purge(session, older_than_days=days, backends=build_backends(settings))
     console.print(f"purged {len(ids)} runs older than {days:g} days")

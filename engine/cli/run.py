@@ -1,8 +1,15 @@
-"""``drover run SPEC``: run an execution on this machine with live progress, then summarise."""
+"""``drover run SPEC``: run an execution on this machine with live progress, then summarise.
+
+Executions start through the service's own ``start_run`` (the path "Run now" takes in the API),
+so the run is recorded in Postgres — the embedded server under ``$DROVER_HOME`` unless
+``DATABASE_URL`` names another — and mirrored scenario by scenario while it runs.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,18 +22,18 @@ from engine.backends.local import LocalBackend, default_home
 from engine.cli.console import abort, console
 from engine.cli.spec_file import load_any_or_exit
 from engine.errors import DroverError, SpecError
-from engine.local_run import LocalRunReport, run_locally, run_pipeline_locally
+from engine.local_run import run_pipeline_locally
 from engine.pipelines import Pipeline
-from engine.planning import ExecutionPlan, plan_execution
-from engine.progress import Progress
 from engine.sharding import Strategy
-from engine.status import RunState
+from engine.spec import Execution
 
 __all__ = ["run_command"]
 
+OUTCOMES = ("passed", "failed", "skipped", "error", "not_run")
+
 
 def run_command(
-    spec: Annotated[Path, typer.Argument(help="Execution spec, YAML or JSON.")],
+    spec: Annotated[Path, typer.Argument(help="Execution or pipeline spec, YAML or JSON.")],
     results: Annotated[
         Path | None,
         typer.Option("--results", help="Write counters and per-scenario results here (JSON)."),
@@ -39,7 +46,10 @@ def run_command(
         typer.Option(help="sandbox (bubblewrap) or process; default: sandbox where available."),
     ] = None,
     home: Annotated[
-        Path | None, typer.Option(help="State directory (default $DROVER_HOME or ~/.drover).")
+        Path | None,
+        typer.Option(
+            help="State directory (default $DROVER_HOME, else /var/lib/drover or ~/.drover)."
+        ),
     ] = None,
     param: Annotated[
         list[str] | None,
@@ -50,79 +60,133 @@ def run_command(
 
     Exits 0 only when every scenario passed or was skipped (for a pipeline: when it succeeded).
     """
-    execution = load_any_or_exit(spec)
-    if isinstance(execution, Pipeline):
-        _run_pipeline(execution, LocalBackend(home or default_home(), runtime=runtime), param or [])
+    if home is not None:
+        os.environ["DROVER_HOME"] = str(home)
+    if runtime is not None:
+        os.environ["DROVER_LOCAL_RUNTIME"] = runtime
+    loaded = load_any_or_exit(spec)
+    if isinstance(loaded, Pipeline):
+        _run_pipeline(loaded, LocalBackend(default_home(), runtime=runtime), param or [])
         return
     try:
-        plan = plan_execution(execution, strategy=strategy)
-        backend = LocalBackend(home or default_home(), runtime=runtime)
-        with Live(_progress_table(plan, None, {}), console=console, refresh_per_second=4) as live:
-
-            def show(state: RunState, progress: dict[str, Progress]) -> None:
-                live.update(_progress_table(plan, state, progress))
-
-            report = run_locally(plan, backend, on_progress=show)
-            live.update(_progress_table(plan, report.state, report.progress))
+        outcome = _run_execution(loaded, spec.parent, strategy)
     except DroverError as error:
         abort(error)
-    _summarise(report)
+    _summarise(outcome)
     if results is not None:
-        results.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
+        results.write_text(json.dumps(outcome, indent=2, default=str) + "\n", encoding="utf-8")
         console.print(f"results written to {results}")
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(0 if outcome["ok"] else 1)
 
 
-def _progress_table(
-    plan: ExecutionPlan, state: RunState | None, progress: dict[str, Progress]
-) -> Table:
-    phase = state.phase if state else "Pending"
-    title = f"{plan.execution.name} — {state.name if state else 'starting'} — {phase}"
+def _run_execution(
+    execution: Execution, base_dir: Path, strategy: Strategy | None
+) -> dict[str, Any]:
+    """Start the run as the API does, follow it to the end, and read its outcome from Postgres."""
+    # The service is an edge of the CLI like any backend: imported only when a run starts.
+    from api.app import build_service
+    from api.database import stop_embedded
+    from api.models import Run
+    from api.run_views import run_detail, scenario_outcomes
+    from api.runs import start_run
+    from api.settings import Settings
+
+    settings = Settings()
+    started_postgres = (
+        not settings.database_url
+        and not (settings.postgres_dir / "data" / "postmaster.pid").exists()
+    )
+    service = build_service(settings)
+    try:
+        with service.sessions() as session:
+            started = start_run(
+                session,
+                backend=service.backend(),
+                spec=execution,
+                strategy=str(strategy) if strategy else None,
+                base_dir=base_dir,
+            )
+            run_id = started.run.id
+
+        def detail() -> Any:
+            with service.sessions() as session:
+                run = session.get(Run, run_id)
+                assert run is not None
+                return run_detail(session, run)
+
+        with Live(_progress_table(detail()), console=console, refresh_per_second=4) as live:
+            service.mirror.follow(run_id, lambda _state: live.update(_progress_table(detail())))
+            final = detail()
+            live.update(_progress_table(final))
+        with service.sessions() as session:
+            run = session.get(Run, run_id)
+            assert run is not None
+            outcomes = scenario_outcomes(session, run)
+    finally:
+        if started_postgres:
+            stop_embedded(settings.postgres_dir)
+    counts = Counter(o["status"] for o in outcomes)
+    return {
+        "run_id": run_id,
+        "workflow": final.workflow_name,
+        "phase": final.phase,
+        "ok": all(o["status"] in ("passed", "skipped") for o in outcomes),
+        "counts": {
+            s: counts.get(s, 0) for s in ("passed", "failed", "skipped", "error", "not_run")
+        },
+        "groups": {g.key: g.progress.model_dump() for g in final.groups},
+        "results": outcomes,
+        "logs": str(default_home() / "local" / "workflows" / str(final.workflow_name) / "logs"),
+    }
+
+
+def _progress_table(detail: Any) -> Table:
+    title = f"{detail.execution_name} — {detail.workflow_name} — {detail.phase}"
     table = Table(title=escape(title), title_justify="left")
-    table.add_column("group", overflow="fold")
-    table.add_column("state")
+    table.add_column(
+        "group", no_wrap=True, min_width=max((len(g.key) for g in detail.groups), default=5)
+    )
+    table.add_column("state", no_wrap=True)
     for header in ("workers", "passed", "failed", "skipped", "running", "pending"):
         table.add_column(header, justify="right", no_wrap=True)
-    for group in plan.groups:
-        p = progress.get(group.key, Progress(total=len(group.scenarios)))
-        node = state.groups.get(group.key) if state else None
+    for group in detail.groups:
+        p = group.progress
         table.add_row(
             escape(group.key),
-            node.phase if node else "Pending",
-            str(group.settings.threads),
+            group.phase,
+            str(group.threads),
             f"[green]{p.passed}[/]",
             f"[red]{p.failed}[/]" if p.failed else "0",
             str(p.skipped),
             f"[yellow]{p.running}[/]" if p.running else "0",
-            str(p.pending + p.not_run),
+            str(p.pending),
         )
     return table
 
 
-def _summarise(report: LocalRunReport) -> None:
-    counts = report.counts
-    failing = [o for o in report.outcomes if o.status not in ("passed", "skipped")]
+def _summarise(outcome: dict[str, Any]) -> None:
+    failing = [o for o in outcome["results"] if o["status"] not in ("passed", "skipped")]
     if failing:
         table = Table(title="scenarios that did not pass", title_justify="left")
         for header in ("group", "scenario", "status", "error"):
             table.add_column(header, overflow="fold")
-        for outcome in failing:
-            first_line = (outcome.error or "").strip().splitlines()[:1]
+        for o in failing:
+            first_line = (o.get("error") or "").strip().splitlines()[:1]
             table.add_row(
-                escape(outcome.group),
-                escape(outcome.id),
-                outcome.status,
+                escape(o["group"]),
+                escape(o["id"]),
+                o["status"],
                 escape(first_line[0] if first_line else ""),
             )
         console.print(table)
-    summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
-    colour = "green" if report.ok else "red"
+    summary = ", ".join(f"{n} {status}" for status, n in outcome["counts"].items() if n)
+    colour = "green" if outcome["ok"] else "red"
     console.print(
-        f"[{colour}]{report.state.name}: {report.state.phase}[/] — {summary} "
-        f"({len(report.outcomes)} scenarios)"
+        f"[{colour}]run {outcome['run_id']} ({outcome['workflow']}): {outcome['phase']}[/] — "
+        f"{summary} ({len(outcome['results'])} scenarios)"
     )
-    console.print(f"logs: {report.logs_dir}")
-    console.print(f"inspect: drover get {report.state.name} · drover logs {report.state.name}")
+    console.print(f"logs: {outcome['logs']}")
+    console.print(f"inspect: drover get {outcome['workflow']} · drover logs {outcome['workflow']}")
 
 
 def _parameters(pairs: list[str]) -> dict[str, str]:

@@ -138,8 +138,8 @@ def logs(
 ) -> None:
     """Print the logs of a workflow's pods (``--follow`` while it runs)."""
     try:
-        for line in _backend(home).logs(name, node, follow=follow):
-            sys.stdout.write(line + "\n")
+        for line in _backend(home).logs(name, node=node, follow=follow):
+            sys.stdout.write(f"{line.label}: {line.content}\n")
             sys.stdout.flush()
     except DroverError as error:
         abort(error)

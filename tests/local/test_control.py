@@ -225,7 +225,7 @@ def test_logs_and_resubmit(backend: LocalBackend) -> None:
         },
         wait=True,
     )
-    lines = list(backend.logs(name))
+    lines = [f"{line.label}: {line.content}" for line in backend.logs(name)]
     assert lines == [f"{name}: one", f"{name}: two"] or sorted(lines) == sorted(
         [f"{name}: one", f"{name}: two"]
     )

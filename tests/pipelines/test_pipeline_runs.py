@@ -200,7 +200,7 @@ def test_an_undeclared_variable_fails_the_job_with_a_clear_message(backend: Loca
     }
     workflow = run_pipeline(backend, document)
     assert phases(workflow) == {"a": "Failed"}
-    logs = "\n".join(backend.logs(workflow["metadata"]["name"]))
+    logs = "\n".join(line.content for line in backend.logs(workflow["metadata"]["name"]))
     assert "variable 'unknown' is not declared" in logs
 
 

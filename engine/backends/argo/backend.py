@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from hera.workflows import models as m
 
@@ -59,8 +60,11 @@ class ArgoBackend:
         kube: KubeObjects | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        ui_base: str | None = None,
     ) -> None:
+        """``ui_base``: the Argo UI as people reach it (default: the Argo Server URL)."""
         self.settings = settings
+        self.ui_base = (ui_base or settings.server).rstrip("/")
         self.namespace = settings.namespace
         self.server = ArgoServer(settings, sleep=sleep)
         self.hera = HeraClient(settings)
@@ -273,6 +277,26 @@ class ArgoBackend:
             read_timeout=None if follow else self.settings.timeout,
         ) as lines:
             yield from parse_log_lines(lines, workflow=name)
+
+    def read_artifact(self, name: str, node_id: str, artifact: str) -> bytes | None:
+        """An output artifact of a node, from the artifact repository through the Argo Server
+        (``GET /artifact-files/{ns}/workflow/{name}/{node}/outputs/{artifact}``); None on 404."""
+        path = "/".join(
+            [
+                "artifact-files",
+                self.namespace,
+                "workflow",
+                check_name(name),
+                quote(node_id, safe=""),
+                "outputs",
+                quote(artifact, safe=""),
+            ]
+        )
+        return self.server.download(path, what=f"read artifact {artifact} of {node_id}")
+
+    def ui_url(self, name: str) -> str:
+        """The workflow's page in the Argo UI."""
+        return f"{self.ui_base}/workflows/{self.namespace}/{quote(name, safe='')}"
 
     # ------------------------------------------------------------------ actions
 

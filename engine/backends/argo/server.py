@@ -17,7 +17,7 @@ import httpx
 
 from engine.backends.argo.failures import RetryPolicy, error_for_status, server_message
 from engine.backends.argo.settings import ArgoSettings
-from engine.errors import BackendError
+from engine.errors import BackendError, NotFound
 
 __all__ = ["ArgoServer", "QueryValue"]
 
@@ -84,8 +84,33 @@ class ArgoServer:
         body: dict[str, Any] | None = None,
     ) -> Any:
         """Send one request (retrying transient failures) and return the decoded JSON body."""
+        response = self._send(method, path, what=what, params=params, body=body)
+        return response.json() if response.content else {}
+
+    def download(self, path: str, *, what: str) -> bytes | None:
+        """GET a file (an artifact): its bytes, or None when the server answers 404."""
+        try:
+            response = self._send("GET", path, what=what, accept="*/*")
+        except NotFound:
+            return None
+        return response.content
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        params: Mapping[str, QueryValue] | None = None,
+        body: dict[str, Any] | None = None,
+        accept: str | None = None,
+    ) -> httpx.Response:
+        """One request, retried while the failure is transient; errors become DroverErrors."""
         idempotent = method.upper() in _IDEMPOTENT
         delays = self.retry.delays()
+        headers = self._headers()
+        if accept is not None:
+            headers["Accept"] = accept
         while True:
             try:
                 response = self._client.request(
@@ -93,7 +118,7 @@ class ArgoServer:
                     path.lstrip("/"),
                     params=_query(params),
                     json=body,
-                    headers=self._headers(),
+                    headers=headers,
                 )
             except httpx.ConnectError as error:
                 # Nothing reached the server: always safe to try again.
@@ -107,7 +132,7 @@ class ArgoServer:
             except httpx.HTTPError as error:
                 raise BackendError(f"{what} at {self._describe()} failed: {error}") from error
             if response.is_success:
-                return response.json() if response.content else {}
+                return response
             if RetryPolicy.is_transient(
                 response.status_code, idempotent=idempotent
             ) and self._pause(delays, retry_after=response.headers.get("Retry-After")):

@@ -1,4 +1,4 @@
-"""``LocalBackend``: the public face of the embedded runner (submit, get, logs, control).
+"""``LocalBackend``: the embedded runner behind :class:`engine.backends.base.Backend`.
 
 A submitted workflow is executed by a detached runner process
 (``python -m engine.backends.local.daemon NAME``); every other call reads or writes the
@@ -17,27 +17,50 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine.backends.base import LogLine, WorkflowEvent
 from engine.backends.local.retry import memoized_status, retry_workflow
 from engine.backends.local.runner import UpdateCallback, WorkflowRunner
 from engine.backends.local.runtime import runtime_named
 from engine.backends.local.store import LocalStore
 from engine.backends.local.validation import validate_workflow
+from engine.backends.local.watch import carries_labels, poll_events
 from engine.errors import Conflict, NotFound, SpecError
+from engine.labels import RESUBMITTED_FROM
 
 __all__ = ["LocalBackend", "default_home"]
 
 _FINAL_PHASES = ("Succeeded", "Failed", "Error")
 _NAME_ALPHABET = string.ascii_lowercase + string.digits
+_OBJECT_KINDS = ("ConfigMap", "Secret", "WorkflowTemplate", "ClusterWorkflowTemplate")
+# Labels Argo's resubmit does not carry over: who created it, and the old run's state.
+_LABELS_NOT_RESUBMITTED = frozenset(
+    {
+        "workflows.argoproj.io/creator",
+        "workflows.argoproj.io/creator-email",
+        "workflows.argoproj.io/creator-preferred-username",
+        "workflows.argoproj.io/phase",
+        "workflows.argoproj.io/completed",
+        "workflows.argoproj.io/workflow-archiving-status",
+    }
+)
 
 
 def default_home() -> Path:
-    """``$DROVER_HOME`` or ``~/.drover``."""
-    return Path(os.environ.get("DROVER_HOME") or Path.home() / ".drover")
+    """``$DROVER_HOME``; else ``/var/lib/drover`` as root, ``~/.drover`` otherwise.
+
+    As root the embedded Postgres runs as a system user that must traverse the data directory,
+    which root's home does not allow. The service's settings use this same default.
+    """
+    if os.environ.get("DROVER_HOME"):
+        return Path(os.environ["DROVER_HOME"])
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/lib/drover")
+    return Path.home() / ".drover"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -63,6 +86,8 @@ class LocalBackend:
     'Succeeded'
     """
 
+    kind = "local"
+
     def __init__(self, home: Path | None = None, *, runtime: str | None = None) -> None:
         self.home = Path(home) if home is not None else default_home()
         self.store = LocalStore(self.home)
@@ -72,13 +97,7 @@ class LocalBackend:
 
     def apply(self, obj: dict[str, Any]) -> None:
         """Store a ConfigMap, Secret or (Cluster)WorkflowTemplate for workflows to use."""
-        kind = obj.get("kind")
-        if kind not in ("ConfigMap", "Secret", "WorkflowTemplate", "ClusterWorkflowTemplate"):
-            raise SpecError(
-                "kind", f"cannot apply {kind!r} locally", "ConfigMap, Secret or WorkflowTemplate"
-            )
-        if not (obj.get("metadata") or {}).get("name"):
-            raise SpecError("metadata.name", "required")
+        _check_object(obj, "")
         self.store.put_object(obj)
 
     # ------------------------------------------------------------------ submission
@@ -122,10 +141,20 @@ class LocalBackend:
         return workflow
 
     def submit(
-        self, manifest: dict[str, Any], *, wait: bool = False, timeout: float | None = None
+        self,
+        manifest: dict[str, Any],
+        *,
+        objects: Sequence[dict[str, Any]] = (),
+        wait: bool = False,
+        timeout: float | None = None,
     ) -> str:
-        """Store the workflow and start a detached runner; returns the workflow name."""
+        """Store ``objects`` (plan ConfigMaps, Secrets), then the workflow, and start a detached
+        runner; returns the workflow name. ``wait`` blocks until it completes."""
         workflow = self._prepare(manifest)
+        for index, obj in enumerate(objects):
+            _check_object(obj, f"objects[{index}].")
+        for obj in objects:
+            self.store.put_object(obj)
         self.store.create(workflow)
         name = str(workflow["metadata"]["name"])
         self._spawn_runner(name)
@@ -209,9 +238,14 @@ class LocalBackend:
         self.store.save(workflow)
         return workflow
 
-    def list(self) -> list[dict[str, Any]]:
-        """Every stored workflow, newest first."""
-        workflows = [self.get(name) for name in self.store.names()]
+    def list(self, *, labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """Stored workflows carrying all ``labels`` (every one when None), newest first."""
+        workflows = []
+        for name in self.store.names():
+            with contextlib.suppress(NotFound):  # deleted meanwhile
+                workflow = self.get(name)
+                if carries_labels(workflow, labels):
+                    workflows.append(workflow)
         workflows.sort(key=lambda w: str(w["metadata"].get("creationTimestamp", "")), reverse=True)
         return workflows
 
@@ -226,8 +260,10 @@ class LocalBackend:
                 return workflow
             time.sleep(0.05)
 
-    def logs(self, name: str, node: str | None = None, *, follow: bool = False) -> Iterator[str]:
-        """Log lines as ``<pod>: <line>``; ``node`` filters by node id, name or display name."""
+    def logs(
+        self, name: str, *, node: str | None = None, follow: bool = False
+    ) -> Iterator[LogLine]:
+        """Lines of the workflow's pods; ``node`` filters by node id, name or display name."""
         offsets: dict[str, int] = {}
         partial: dict[str, str] = {}
         while True:
@@ -254,11 +290,11 @@ class LocalBackend:
                 if lines[-1]:
                     partial[pod["id"]] = lines[-1]
                 for line in lines[:-1]:
-                    yield f"{pod['displayName']}: {line}"
+                    yield LogLine(pod=pod["id"], content=line, display_name=pod["displayName"])
             if not follow or workflow["status"].get("phase") in _FINAL_PHASES:
                 for pod_id, rest in partial.items():
-                    display = next((p["displayName"] for p in pods if p["id"] == pod_id), pod_id)
-                    yield f"{display}: {rest}"
+                    display = next((p["displayName"] for p in pods if p["id"] == pod_id), None)
+                    yield LogLine(pod=pod_id, content=rest, display_name=display)
                 return
             time.sleep(0.1)
 
@@ -276,8 +312,11 @@ class LocalBackend:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGUSR1)
 
-    def stop(self, name: str) -> None:
-        """Fail running nodes and start nothing new, but run exit handlers."""
+    def stop(self, name: str, *, message: str | None = None) -> None:
+        """Fail running nodes and start nothing new, but run exit handlers.
+
+        ``message`` is accepted for Argo's signature; the local runner records none.
+        """
         self._control(name, "stop")
 
     def terminate(self, name: str) -> None:
@@ -292,8 +331,12 @@ class LocalBackend:
         """Undo suspend and release indefinite Suspend nodes."""
         self._control(name, "resume")
 
-    def retry(self, name: str, *, wait: bool = False) -> None:
-        """Rerun the failed part of a Failed/Error workflow, keeping what succeeded."""
+    def retry(self, name: str, *, restart_successful: bool = False, wait: bool = False) -> None:
+        """Rerun the failed part of a Failed/Error workflow, keeping what succeeded.
+
+        ``restart_successful`` has no effect, as on Argo without a node field selector (which
+        the local runner does not offer).
+        """
         workflow = self.get(name)
         pid = self.store.runner_pid(name)
         if pid is not None and _pid_alive(pid):
@@ -304,21 +347,28 @@ class LocalBackend:
             self.wait(name)
 
     def resubmit(self, name: str, *, memoized: bool = False, wait: bool = False) -> str:
-        """A new workflow from the same spec; ``memoized`` reuses the old run's successes."""
+        """A new workflow from the same spec; ``memoized`` reuses the old run's successes.
+
+        Labels and annotations carry over as Argo's resubmit does it (not the creator's nor
+        the old run's state), plus ``workflows.argoproj.io/resubmitted-from-workflow: name``.
+        """
         old = self.get(name)
+        meta = old["metadata"]
+        labels = {
+            k: v for k, v in (meta.get("labels") or {}).items() if k not in _LABELS_NOT_RESUBMITTED
+        }
+        labels[RESUBMITTED_FROM] = name
         manifest: dict[str, Any] = {
             "apiVersion": old.get("apiVersion", "argoproj.io/v1alpha1"),
             "kind": "Workflow",
             "metadata": {
-                "generateName": old["metadata"].get("generateName") or f"{name}-",
-                "labels": {
-                    k: v
-                    for k, v in (old["metadata"].get("labels") or {}).items()
-                    if not k.startswith("workflows.argoproj.io/")
-                },
+                "generateName": meta.get("generateName") or f"{name}-",
+                "labels": labels,
             },
             "spec": {k: v for k, v in old["spec"].items() if k not in ("shutdown", "suspend")},
         }
+        if meta.get("annotations"):
+            manifest["metadata"]["annotations"] = dict(meta["annotations"])
         if memoized and old["status"].get("phase") not in _FINAL_PHASES:
             raise Conflict(f"workflow '{name}' has not completed; cannot resubmit memoized")
         workflow = self._prepare(manifest)
@@ -332,6 +382,26 @@ class LocalBackend:
             self.wait(new_name)
         return new_name
 
+    def watch(
+        self, *, labels: dict[str, str] | None = None, interval: float = 0.2
+    ) -> Iterator[WorkflowEvent]:
+        """Changes of stored workflows carrying ``labels``, polled every ``interval`` seconds."""
+        return poll_events(
+            self.store.root / "workflows", self.get, labels=labels, interval=interval
+        )
+
+    def read_artifact(self, name: str, node_id: str, artifact: str) -> bytes | None:
+        """An output artifact the runner stored for node ``node_id``, or None."""
+        path = self.store.artifact_path(name, node_id, artifact)
+        try:
+            return path.read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+    def ui_url(self, name: str) -> str | None:
+        """There is no UI for local workflows (``drover workflows get`` shows them)."""
+        return None
+
     def delete(self, name: str) -> None:
         """Terminate if running, then remove every file of the workflow."""
         if not self.store.exists(name):
@@ -343,3 +413,15 @@ class LocalBackend:
             while time.time() < deadline and _pid_alive(pid):
                 time.sleep(0.05)
         self.store.delete(name)
+
+
+def _check_object(obj: dict[str, Any], where: str) -> None:
+    kind = obj.get("kind")
+    if kind not in _OBJECT_KINDS:
+        raise SpecError(
+            f"{where}kind",
+            f"cannot apply {kind!r} locally",
+            "ConfigMap, Secret or WorkflowTemplate",
+        )
+    if not (obj.get("metadata") or {}).get("name"):
+        raise SpecError(f"{where}metadata.name", "required")

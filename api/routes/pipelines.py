@@ -1,0 +1,245 @@
+"""Pipelines: CRUD with version history, "run now", and their runs with per-job state and logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Header, Path, Query, Response
+from fastapi.responses import StreamingResponse
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from api.deps import AdminDep, RowId, Service, ServiceDep, SessionDep
+from api.models import Pipeline, PipelineRun, PipelineRunJob, PipelineVersion
+from api.pipeline_mirror import follower_of, job_log_nodes, refresh_pipeline_run
+from api.pipelines import (
+    cancel_pipeline_run,
+    create_pipeline,
+    delete_pipeline,
+    get_pipeline,
+    get_pipeline_run,
+    replace_pipeline,
+    start_pipeline_run,
+)
+from api.schemas import (
+    Page,
+    PipelineJobOut,
+    PipelineOut,
+    PipelineRunDetail,
+    PipelineRunOut,
+    PipelineRunRequest,
+)
+from engine.backends.base import LogLine
+from engine.errors import DroverError, NotFound
+
+__all__ = ["router"]
+
+log = logging.getLogger("drover.pipelines")
+
+router = APIRouter(tags=["pipelines"])
+
+SPEC_BODY = Body(description="a Pipeline document (the YAML of `drover validate`, as JSON)")
+RunId = Annotated[
+    str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9-]+$", description="a run id")
+]
+
+
+@router.post("/pipelines", status_code=201, response_model=PipelineOut)
+def create(session: SessionDep, _: AdminDep, spec: dict[str, Any] = SPEC_BODY) -> Pipeline:
+    """Store a pipeline; a bad one is refused with 422 naming the job and field."""
+    return create_pipeline(session, document=spec)
+
+
+@router.get("/pipelines", response_model=Page)
+def list_pipelines(
+    session: SessionDep,
+    _: AdminDep,
+    offset: int = Query(0, ge=0),
+    limit: int = Query(50, ge=1, le=500),
+) -> Page:
+    total = session.scalar(select(func.count()).select_from(Pipeline)) or 0
+    rows = session.scalars(select(Pipeline).order_by(Pipeline.id).offset(offset).limit(limit))
+    return Page(
+        total=total, offset=offset, limit=limit, items=[PipelineOut.model_validate(r) for r in rows]
+    )
+
+
+@router.get("/pipelines/{pipeline_id}", response_model=PipelineOut)
+def read(pipeline_id: RowId, session: SessionDep, _: AdminDep) -> Pipeline:
+    return get_pipeline(session, pipeline_id=pipeline_id)
+
+
+@router.put("/pipelines/{pipeline_id}", response_model=PipelineOut)
+def replace(
+    pipeline_id: RowId, session: SessionDep, _: AdminDep, spec: dict[str, Any] = SPEC_BODY
+) -> Pipeline:
+    """A new version of the pipeline; runs already started are not affected."""
+    return replace_pipeline(session, pipeline_id=pipeline_id, document=spec)
+
+
+@router.get("/pipelines/{pipeline_id}/versions", response_model=list[dict[str, Any]])
+def versions(pipeline_id: RowId, session: SessionDep, _: AdminDep) -> list[dict[str, Any]]:
+    get_pipeline(session, pipeline_id=pipeline_id)
+    rows = session.scalars(
+        select(PipelineVersion)
+        .where(PipelineVersion.pipeline_id == pipeline_id)
+        .order_by(PipelineVersion.version)
+    )
+    return [
+        {"version": r.version, "created_at": r.created_at.isoformat(), "spec": r.spec} for r in rows
+    ]
+
+
+@router.delete("/pipelines/{pipeline_id}", status_code=204)
+def delete(pipeline_id: RowId, session: SessionDep, _: AdminDep) -> Response:
+    """Delete the pipeline and its versions; its runs stay readable."""
+    delete_pipeline(session, pipeline_id=pipeline_id)
+    return Response(status_code=204)
+
+
+@router.post("/pipelines/{pipeline_id}/run", status_code=201, response_model=PipelineRunOut)
+def run_now(
+    pipeline_id: RowId,
+    service: ServiceDep,
+    session: SessionDep,
+    _: AdminDep,
+    response: Response,
+    body: PipelineRunRequest | None = None,
+    idempotency_key: str | None = Header(
+        None, min_length=1, max_length=200, description="the same key never starts a second run"
+    ),
+) -> PipelineRun:
+    started = start_pipeline_run(
+        session,
+        pipeline_id=pipeline_id,
+        backend=service.backend(),
+        parameters=body.parameters if body else None,
+        idempotency_key=idempotency_key,
+        service_account=service.settings.service_account,
+    )
+    follower = follower_of(service)
+    if follower is not None:
+        follower.wake()
+    if not started.created:
+        response.status_code = 200
+    return started.run
+
+
+@router.get("/pipelines/{pipeline_id}/runs", response_model=Page)
+def list_runs(
+    pipeline_id: RowId,
+    session: SessionDep,
+    _: AdminDep,
+    phase: str | None = Query(None, max_length=16),
+    offset: int = Query(0, ge=0),
+    limit: int = Query(50, ge=1, le=500),
+) -> Page:
+    get_pipeline(session, pipeline_id=pipeline_id)
+    query = select(PipelineRun).where(PipelineRun.pipeline_id == pipeline_id)
+    if phase is not None:
+        query = query.where(PipelineRun.phase == phase)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(PipelineRun.created_at.desc(), PipelineRun.id).offset(offset).limit(limit)
+    )
+    return Page(
+        total=total,
+        offset=offset,
+        limit=limit,
+        items=[PipelineRunOut.model_validate(r) for r in rows],
+    )
+
+
+def _refresh(service: Service, session: Session, run: PipelineRun) -> None:
+    """Read the workflow now, so a reader sees the latest state; stored state if it fails."""
+    try:
+        refresh_pipeline_run(session, run_id=run.id, backend=service.backends.get(run.backend))
+    except (SQLAlchemyError, OSError, DroverError) as exc:
+        session.rollback()
+        log.warning("refresh of pipeline run %s failed: %s", run.id, exc)
+    session.expire_all()  # the refresh wrote with UPDATE statements: reload what is read next
+
+
+def run_detail(session: Session, run: PipelineRun) -> PipelineRunDetail:
+    jobs = session.scalars(
+        select(PipelineRunJob)
+        .where(PipelineRunJob.run_id == run.id)
+        .order_by(PipelineRunJob.position)
+    )
+    return PipelineRunDetail(
+        **PipelineRunOut.model_validate(run).model_dump(),
+        jobs=[PipelineJobOut.model_validate(j) for j in jobs],
+    )
+
+
+@router.get("/pipeline-runs/{run_id}", response_model=PipelineRunDetail)
+def read_run(
+    run_id: RunId, service: ServiceDep, session: SessionDep, _: AdminDep
+) -> PipelineRunDetail:
+    """The run with each job's phase, message, outputs and result."""
+    _refresh(service, session, get_pipeline_run(session, run_id=run_id))
+    return run_detail(session, get_pipeline_run(session, run_id=run_id))
+
+
+@router.post("/pipeline-runs/{run_id}/cancel", response_model=PipelineRunOut)
+def cancel(
+    run_id: RunId,
+    service: ServiceDep,
+    session: SessionDep,
+    _: AdminDep,
+    mode: Literal["stop", "terminate"] = "stop",
+) -> PipelineRun:
+    """``stop`` still runs the exit job; ``terminate`` does not."""
+    run = get_pipeline_run(session, run_id=run_id)
+    cancelled = cancel_pipeline_run(
+        session, run_id=run_id, backend=service.backend(run.backend), mode=mode
+    )
+    follower = follower_of(service)
+    if follower is not None:
+        follower.wake()
+    return cancelled
+
+
+def _sse(event: str, data: Any) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n"
+
+
+def _log_text(line: LogLine) -> str:
+    """``<pod>: <line>``, the pod by its display name when the backend knows it."""
+    return f"{line.label}: {line.content}"
+
+
+@router.get("/pipeline-runs/{run_id}/logs", response_class=StreamingResponse)
+def logs(
+    run_id: RunId,
+    service: ServiceDep,
+    session: SessionDep,
+    _: AdminDep,
+    job: str | None = Query(None, max_length=63, description="only this job's log"),
+    follow: bool = False,
+) -> StreamingResponse:
+    """Server-sent events: one ``log`` event per line (``<pod>: <line>``), then ``end``."""
+    run = get_pipeline_run(session, run_id=run_id)
+    backend = service.backend(run.backend)
+    name = run.workflow_name
+    nodes: list[str | None] = [None]
+    if job is not None:
+        row = session.get(PipelineRunJob, (run_id, job))
+        if row is None:
+            raise NotFound(f"pipeline run {run_id} has no job {job!r}")
+        nodes = list(job_log_nodes(backend.get(name), row.task, follow=follow))
+
+    def stream() -> Iterator[str]:
+        try:
+            for node in nodes:
+                for line in backend.logs(name, node=node, follow=follow):
+                    yield _sse("log", {"line": _log_text(line)})
+        except DroverError as exc:  # headers are sent already: report in the stream
+            yield _sse("error", {"detail": str(exc)})
+        yield _sse("end", {})
+
+    return StreamingResponse(stream(), media_type="text/event-stream")

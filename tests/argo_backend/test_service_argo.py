@@ -1,0 +1,320 @@
+"""The service on the Argo backend, against the fake Argo Server (swagger-checked) and a real
+Postgres: run now → a valid create; watch events drive Postgres to the final state; a retry or
+a resubmit started by an operator in the Argo UI becomes the next attempt of the same run."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from api.app import create_app
+from api.models import Run, RunWorker, ScenarioResult
+from api.settings import Settings
+from engine.backends.argo import ArgoBackend
+from engine.backends.local.nodes import new_node, node_id
+from engine.backends.local.status import update_progress
+from engine.labels import RESUBMITTED_FROM
+from tests.api.conftest import ADMIN, AUTH, database_url, postgres_url  # noqa: F401
+from tests.argo_backend import fake_argo, fake_kube
+from tests.argo_backend.conftest import NAMESPACE, ROOT, settings_for, write_kubeconfig
+from tests.argo_backend.fake_argo import FakeArgo
+from tests.argo_backend.fake_kube import FakeKube
+from tests.argo_backend.http_stub import Response, StubServer
+from tests.argo_backend.swagger_contract import Operation
+
+SERVICE_ACCOUNT = "drover-workflow"
+NOW = "2026-01-01T00:00:00Z"
+
+
+class ArtifactArgo(FakeArgo):
+    """The fake Argo Server plus swagger's artifact-files endpoint over an in-memory repo."""
+
+    def __init__(self, namespace: str) -> None:
+        super().__init__(namespace)
+        self.artifacts: dict[tuple[str, str, str], bytes] = {}
+
+    def _op_GetArtifactFile(self, op: Operation, p: dict[str, str], q: Any, body: Any) -> Response:
+        assert (p["idDiscriminator"], p["artifactDiscriminator"]) == ("workflow", "outputs")
+        blob = self.artifacts.get((p["id"], p["nodeId"], p["artifactName"]))
+        if blob is None:
+            return fake_argo._error(404, "artifact not found")
+        return Response(200, blob, {"Content-Type": "application/octet-stream"})
+
+
+@pytest.fixture
+def argo() -> Iterator[tuple[ArtifactArgo, str]]:
+    fake = ArtifactArgo(NAMESPACE)
+    with StubServer(fake) as server:
+        yield fake, server.url
+
+
+# --------------------------------------------------------------------- artifacts and UI links
+
+
+def test_read_artifact_through_swagger_artifact_files(
+    argo: tuple[ArtifactArgo, str], tmp_path: Path
+) -> None:
+    fake, url = argo
+    fake.artifacts[("wf-1", "wf-1-123", "results")] = b'{"results": []}'
+    with ArgoBackend(settings_for(url, tmp_path), ui_base="https://ui.example/") as backend:
+        assert backend.read_artifact("wf-1", "wf-1-123", "results") == b'{"results": []}'
+        assert backend.read_artifact("wf-1", "wf-1-123", "report") is None
+        assert backend.ui_url("wf-1") == f"https://ui.example/workflows/{NAMESPACE}/wf-1"
+    assert "ArtifactService_GetArtifactFile" in fake.used
+    method, path, query, _ = fake.requests[0]
+    assert (method, path, query) == (
+        "GET",
+        f"/artifact-files/{NAMESPACE}/workflow/wf-1/wf-1-123/outputs/results",
+        {},
+    )
+
+
+# --------------------------------------------------------------------- the service on Argo
+
+
+@pytest.fixture
+def kube() -> Iterator[tuple[FakeKube, str]]:
+    fake = FakeKube()
+    with StubServer(fake) as server:
+        yield fake, server.url
+
+
+@pytest.fixture
+def client(
+    argo: tuple[ArtifactArgo, str],
+    kube: tuple[FakeKube, str],
+    database_url: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[TestClient]:
+    token_file = tmp_path / "argo-token"
+    token_file.write_text(fake_argo.TOKEN.removeprefix("Bearer "))
+    kubeconfig = write_kubeconfig(
+        tmp_path / "kubeconfig", kube[1], fake_kube.TOKEN.removeprefix("Bearer ")
+    )
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    settings = Settings(
+        home=tmp_path / "home",
+        database_url=database_url,
+        admin_token=ADMIN,
+        scheduler=False,
+        public_url="http://127.0.0.1:9",
+        backend="argo",
+        argo_server=argo[1],
+        argo_token_file=token_file,
+        kubeconfig=kubeconfig,
+        namespace=NAMESPACE,
+        argo_resync_seconds=60.0,  # only the watch can deliver within the test
+        service_account=SERVICE_ACCOUNT,
+        poll_interval=0.05,
+    )
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def _shop_execution(client: TestClient) -> int:
+    spec = yaml.safe_load((ROOT / "examples" / "shop" / "execution.yaml").read_text())
+    spec["name"] = f"shop-argo-{time.monotonic_ns() % 10**8}"
+    spec["project"]["path"] = str(ROOT / "examples" / "shop")
+    created = client.post("/api/v1/executions", json=spec, headers=AUTH)
+    assert created.status_code == 201, created.text
+    return int(created.json()["id"])
+
+
+def _sessions(client: TestClient) -> Any:
+    return client.app.state.service.sessions  # type: ignore[attr-defined]
+
+
+def _eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
+
+
+def _workers(client: TestClient, run_id: str) -> list[tuple[str, int]]:
+    with _sessions(client)() as session:
+        rows = session.execute(
+            select(RunWorker.group_key, RunWorker.shard).where(RunWorker.run_id == run_id)
+        ).all()
+    return sorted((group, shard) for group, shard in rows)
+
+
+def _run(client: TestClient, run_id: str) -> Run:
+    with _sessions(client)() as session:
+        run = session.get(Run, run_id)
+        assert run is not None
+        return run
+
+
+def controller_status(
+    workflow: str, workers: list[tuple[str, int]], phase_of: Callable[[str, int], str]
+) -> dict[str, Any]:
+    """``status`` as Argo's controller writes it for a Drover workflow, built with the local
+    runner's node writer: root DAG → flow DAGs → group TaskGroups → Retry → Pod per worker."""
+    nodes: dict[str, dict[str, Any]] = {}
+
+    def add(name: str, kind: str, phase: str, boundary: dict[str, Any] | None) -> dict[str, Any]:
+        node = new_node(
+            workflow_name=workflow,
+            name=name,
+            node_type=kind,
+            phase=phase,
+            started_at=NOW,
+            boundary=boundary,
+            template_name="worker" if kind in ("Retry", "Pod") else None,
+        )
+        if phase in ("Succeeded", "Failed", "Error"):
+            node["finishedAt"] = NOW
+        nodes[node["id"]] = node
+        return node
+
+    def link(parent: dict[str, Any], child: dict[str, Any]) -> None:
+        parent.setdefault("children", []).append(child["id"])
+
+    overall = [phase_of(g, s) for g, s in workers]
+    final = "Failed" if "Failed" in overall else "Succeeded"
+    running = any(p == "Running" for p in overall)
+    root = add(workflow, "DAG", "Running" if running else final, None)
+    for flow in sorted({g.split(".")[0] for g, _ in workers}):
+        flow_node = add(f"{workflow}.{flow}", "DAG", root["phase"], root)
+        link(root, flow_node)
+        for group in sorted({g for g, _ in workers if g.split(".")[0] == flow}):
+            group_node = add(f"{workflow}.{group}", "TaskGroup", root["phase"], flow_node)
+            link(flow_node, group_node)
+            for g, shard in workers:
+                if g != group:
+                    continue
+                phase = phase_of(g, shard)
+                retry = add(f"{workflow}.{group}({shard}:{shard})", "Retry", phase, flow_node)
+                pod = add(f"{retry['name']}(0)", "Pod", phase, flow_node)
+                link(group_node, retry)
+                link(retry, pod)
+    document = {"status": {"phase": root["phase"], "startedAt": NOW, "nodes": nodes}}
+    if not running:
+        document["status"]["finishedAt"] = NOW
+    update_progress(document)
+    status: dict[str, Any] = document["status"]
+    return status
+
+
+def _publish_results(
+    fake: ArtifactArgo, workflow: str, group: str, shard: int, status: str
+) -> None:
+    pod = node_id(workflow, f"{workflow}.{group}({shard}:{shard})(0)")
+    report = {
+        "group": group,
+        "shard": shard,
+        "results": [{"id": f"{group}::scenario-{shard}", "status": status, "duration": 0.5}],
+    }
+    fake.artifacts[(workflow, pod, "results")] = json.dumps(report).encode()
+
+
+def _finish(
+    fake: ArtifactArgo, workflow: str, workers: list[tuple[str, int]], failing: int | None
+) -> None:
+    """Run the workflow to its end, event by event: Running, then every worker's outcome."""
+    fake.update_status(workflow, **controller_status(workflow, workers, lambda g, s: "Running"))
+
+    def outcome(group: str, shard: int) -> str:
+        return (
+            "Failed" if failing is not None and (group, shard) == workers[failing] else "Succeeded"
+        )
+
+    for group, shard in workers:
+        result = "failed" if outcome(group, shard) == "Failed" else "passed"
+        _publish_results(fake, workflow, group, shard, result)
+    fake.update_status(workflow, **controller_status(workflow, workers, outcome))
+
+
+def test_run_now_on_argo_submits_and_watch_drives_postgres(
+    client: TestClient, argo: tuple[ArtifactArgo, str], kube: tuple[FakeKube, str]
+) -> None:
+    fake, _ = argo
+    execution_id = _shop_execution(client)
+    started = client.post(f"/api/v1/executions/{execution_id}/run", headers=AUTH)
+    assert started.status_code == 201, started.text
+    run = started.json()
+    assert run["backend"] == "argo"
+    workflow_name = run["workflow_name"]
+    # A swagger-valid, CRD-valid create (the fake rejects anything else), plan objects first.
+    assert "WorkflowService_CreateWorkflow" in fake.used
+    created = fake.workflows[workflow_name].obj
+    assert created["spec"]["serviceAccountName"] == SERVICE_ACCOUNT
+    assert kube[0].objects, "the plan ConfigMaps are created through the Kubernetes API"
+    assert run["ui_url"].endswith(f"/workflows/{NAMESPACE}/{workflow_name}")
+
+    workers = _workers(client, run["id"])
+    assert len(workers) >= 2
+    _finish(fake, workflow_name, workers, failing=0)
+
+    final = _eventually(lambda: _run(client, run["id"]).phase in ("Failed", "Succeeded"))
+    assert final
+    done = _eventually(lambda: run["id"] not in client.app.state.service.mirror.followed)  # type: ignore[attr-defined]
+    assert done
+    row = _run(client, run["id"])
+    assert (row.phase, row.attempt, row.failed, row.passed) == (
+        "Failed",
+        1,
+        1,
+        len(workers) - 1,
+    )
+    with _sessions(client)() as session:
+        results = session.scalars(select(ScenarioResult).where(ScenarioResult.run_id == run["id"]))
+        assert {r.source for r in results} == {"artifact"}
+    detail = client.get(f"/api/v1/runs/{run['id']}", headers=AUTH).json()
+    phases = {(w["shard"], w["phase"]) for g in detail["groups"] for w in g["workers"]}
+    assert {p for _, p in phases} == {"Failed", "Succeeded"}
+
+
+def test_operator_retry_and_resubmit_are_attempts_of_the_same_run(
+    client: TestClient, argo: tuple[ArtifactArgo, str], tmp_path: Path
+) -> None:
+    fake, url = argo
+    execution_id = _shop_execution(client)
+    run = client.post(f"/api/v1/executions/{execution_id}/run", headers=AUTH).json()
+    first = run["workflow_name"]
+    workers = _workers(client, run["id"])
+    _finish(fake, first, workers, failing=0)
+    _eventually(lambda: run["id"] not in client.app.state.service.mirror.followed)  # type: ignore[attr-defined]
+    assert _run(client, run["id"]).phase == "Failed"
+
+    # An operator retries in the Argo UI: the same workflow runs again (MODIFIED events).
+    operator = ArgoBackend(settings_for(url, tmp_path))
+    operator.retry(first)
+    retried = _eventually(lambda: _run(client, run["id"]).attempt == 2)
+    assert retried and _run(client, run["id"]).phase == "Running"
+    _finish(fake, first, workers, failing=1)
+    _eventually(lambda: _run(client, run["id"]).phase == "Failed")
+
+    # An operator resubmits: a new workflow carrying resubmitted-from (an ADDED event).
+    second = operator.resubmit(first)
+    operator.close()
+    assert fake.workflows[second].obj["metadata"]["labels"][RESUBMITTED_FROM] == first
+    switched = _eventually(lambda: _run(client, run["id"]).workflow_name == second)
+    assert switched
+    row = _run(client, run["id"])
+    assert (row.attempt, row.phase) == (3, "Pending")
+    assert row.ui_url is not None and row.ui_url.endswith(second)
+    _finish(fake, second, workers, failing=None)
+    _eventually(lambda: _run(client, run["id"]).phase == "Succeeded")
+    _eventually(lambda: run["id"] not in client.app.state.service.mirror.followed)  # type: ignore[attr-defined]
+    with _sessions(client)() as session:
+        assert session.scalar(select(Run.id).where(Run.workflow_name == first)) is None
+        runs = session.scalars(select(Run).where(Run.execution_id == execution_id)).all()
+    assert [r.id for r in runs] == [run["id"]], "no unknown run for the resubmitted workflow"
+    # Later events of the first workflow (e.g. its TTL deletion) no longer touch the run.
+    fake.remove_workflow(first)
+    time.sleep(0.5)
+    assert _run(client, run["id"]).phase == "Succeeded"
