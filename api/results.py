@@ -49,6 +49,10 @@ class ResultIn(BaseModel):
     reported_at: datetime | None = None
 
 
+RUN_ATTEMPT_STRIDE = 100_000
+"""Stored attempt = (run attempt - 1) * stride + the agent's attempt (pod retry * 100 + rerun)."""
+
+
 def ingest_results(
     session: Session, run_id: str, results: Sequence[ResultIn], *, source: str = "agent"
 ) -> int:
@@ -60,11 +64,15 @@ def ingest_results(
     """
     if not results:
         return 0
+    run_attempt = session.scalar(select(Run.attempt).where(Run.id == run_id).with_for_update())
+    # Agents number attempts within one run attempt; a retried or resubmitted run starts them
+    # again, so its results are stored past every earlier run attempt's numbers.
+    offset = (max(run_attempt or 1, 1) - 1) * RUN_ATTEMPT_STRIDE
     rows: dict[tuple[str, int], dict[str, Any]] = {}
     for r in results:
         rows[(r.scenario_id, r.attempt)] = {
             "scenario_id": r.scenario_id,
-            "attempt": r.attempt,
+            "attempt": offset + r.attempt,
             "group_key": r.group,
             "shard": r.shard,
             "worker": r.worker,
@@ -74,7 +82,6 @@ def ingest_results(
             "artifacts": r.artifacts,
             "reported_at": r.reported_at,
         }
-    session.execute(select(Run.id).where(Run.id == run_id).with_for_update())
     columns = {name: [row[name] for row in rows.values()] for name in _COLUMNS}
     columns["artifacts"] = [json.dumps(a) for a in columns["artifacts"]]
     touched = session.execute(

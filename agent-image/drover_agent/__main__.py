@@ -59,7 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--results", type=Path, required=True, help="results JSON to write")
     run.add_argument("--summary", type=Path, help="also write the counts as a small JSON file")
-    run.add_argument("--attempt", type=int, default=1, help="the pod's retry attempt")
+    run.add_argument(
+        "--attempt",
+        type=int,
+        default=0,
+        help="the pod's retry number, Argo's {{retries}} (0 first)",
+    )
     run.add_argument("--unpack", type=Path, help="restore the workspace from this tar.gz first")
     run.add_argument("--report-dir", type=Path, help="keep the runner's own reports here")
 

@@ -34,6 +34,10 @@ CLOSE_SECONDS = 10.0
 ResultSink = Callable[[ScenarioResult], None]
 
 
+ATTEMPTS_PER_POD = 100
+"""Room for a pod's scenario reruns (the spec allows at most 10) before the next pod's numbers."""
+
+
 @dataclass(frozen=True)
 class ShardRequest:
     plan_dir: Path
@@ -41,7 +45,8 @@ class ShardRequest:
     group: str
     shard: int
     results: Path
-    attempt: int = 1
+    attempt: int = 0
+    """The pod's retry number (Argo's ``{{retries}}``: 0 for the first pod)."""
     report_dir: Path | None = None
     worker: str | None = None
     """The pod's name (``DROVER_WORKER``): results name it, queue leases are held under it."""
@@ -109,6 +114,7 @@ def run_shard(
                         report=report,
                         on_result=reporter.report if reporter else None,
                         live_feed=feed,
+                        first_attempt=first_attempt_of(request.attempt),
                     )
                     if reporter is not None and source.queue_mode:
                         # The next lease hands back this worker's unreported scenarios first.
@@ -152,15 +158,19 @@ def run_with_retries(
     report: ShardReport,
     on_result: ResultSink | None = None,
     live_feed: LiveFeed | None = None,
+    first_attempt: int = 1,
 ) -> None:
     """Run all scenarios once, then rerun only the failing ones, up to ``retries`` times.
+
+    Attempts are numbered from ``first_attempt`` (see :func:`first_attempt_of`), so results of
+    a retried pod never reuse the numbers of an earlier pod's results.
 
     ``report.results`` gains (or, for a rerun, replaces) one entry per scenario; ``on_result``
     hears every attempt's result as soon as its batch (or the live feed) knows it.
     """
     pending = list(dict.fromkeys(scenarios))
     final: dict[str, ScenarioResult] = {}
-    for attempt in range(1, retries + 2):
+    for attempt in range(first_attempt, first_attempt + retries + 1):
         if not pending:
             break
         context = BatchContext(
@@ -223,10 +233,16 @@ def _run_batch(adapter: RunnerAdapter, scenario_ids: list[str], context: BatchCo
         return BatchRun(problem=f"the {adapter.kind} adapter failed: {exc!r}")
 
 
+def first_attempt_of(pod_attempt: int) -> int:
+    """Scenario attempts of pod retry n are numbered from n * ATTEMPTS_PER_POD + 1."""
+    return max(pod_attempt, 0) * ATTEMPTS_PER_POD + 1
+
+
 def _fill_missing(report: ShardReport, scenarios: list[str], reason: str) -> None:
     known = {r.id for r in report.results}
+    first = first_attempt_of(report.attempt)
     report.results.extend(
-        ScenarioResult(id=s, status="error", duration=0.0, attempt=1, error=reason)
+        ScenarioResult(id=s, status="error", duration=0.0, attempt=first, error=reason)
         for s in dict.fromkeys(scenarios)
         if s not in known
     )

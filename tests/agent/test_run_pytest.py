@@ -77,12 +77,16 @@ def test_retries_rerun_only_the_failed_scenarios(tmp_path: Path, run_agent: RunA
     assert done.returncode == 1
     document = read_results(results)
     assert document["attempt"] == 2
+    # pod retry 2: its scenario attempts are numbered after every earlier pod's (2 * 100 + k)
     final = {r["id"]: (r["status"], r["attempt"]) for r in document["results"]}
-    assert final == {passing: ("passed", 1), FAILING: ("failed", 3)}
-    assert [(r["id"], r["attempt"]) for r in document["retried"]] == [(FAILING, 1), (FAILING, 2)]
+    assert final == {passing: ("passed", 201), FAILING: ("failed", 203)}
+    assert [(r["id"], r["attempt"]) for r in document["retried"]] == [
+        (FAILING, 201),
+        (FAILING, 202),
+    ]
     assert document["counts"] == {"passed": 1, "failed": 1, "skipped": 0, "error": 0}
     # The reruns ran only the failing test.
-    rerun_report = (reports / "junit-a2-0-0.xml").read_text()
+    rerun_report = (reports / "junit-a202-0-0.xml").read_text()
     assert "test_free_shipping_from_fifteen_euros" in rerun_report
     assert "test_discount_codes" not in rerun_report
 

@@ -144,3 +144,36 @@ def test_worker_token_is_scoped_to_its_run(client: TestClient, queue_run: dict[s
     other = client.post("/api/v1/runs/someoneelse/results", json={"results": []}, headers=auth)
     assert other.status_code == 403
     assert client.get("/api/v1/executions", headers=auth).status_code == 403
+
+
+def test_a_retried_run_keeps_the_new_attempts_results(
+    client: TestClient, queue_run: dict[str, Any]
+) -> None:
+    """Agents number attempts from 1 in every run attempt; a retry's results still count."""
+    from api.attempts import record_retry
+    from api.models import Run
+
+    auth = {"Authorization": f"Bearer {queue_run['token']}"}
+    url = f"/api/v1/runs/{queue_run['id']}/results"
+    first = {"results": [{"id": "retried::x", "status": "failed", "attempt": 1, "error": "boom"}]}
+    assert client.post(url, json=first, headers=auth).json()["inserted"] == 1
+
+    service = client.app.state.service  # type: ignore[attr-defined]
+    with service.sessions() as session:
+        run = session.get(Run, queue_run["id"])
+        assert run is not None
+        previous_phase = run.phase
+        run.phase = "Failed"  # a retry applies to a finished run
+        session.commit()
+        assert record_retry(session, queue_run["id"])
+        session.commit()
+
+    again = {"results": [{"id": "retried::x", "status": "passed", "attempt": 1}]}
+    assert client.post(url, json=again, headers=auth).json()["inserted"] == 1
+    rows = client.get(f"{url}?status=passed", headers=AUTH).json()["items"]
+    assert [r["scenario_id"] for r in rows if r["scenario_id"] == "retried::x"] == ["retried::x"]
+    with service.sessions() as session:
+        run = session.get(Run, queue_run["id"])
+        assert run is not None
+        run.phase = previous_phase
+        session.commit()
