@@ -43,13 +43,17 @@ def read_document(path: Path) -> dict[str, Any]:
     return data
 
 
+_BRANCH_PREFIXES = ("function-", "tagged-union", "constrained-")
+_BRANCH_LABELS = frozenset({"str", "int", "float", "bool", "_SecretValue"})
+
+
 def field_path(loc: tuple[int | str, ...]) -> str:
     """``("flows", 0, "groups", 1, "threads")`` → ``flows[0].groups[1].threads``."""
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part.startswith(("function-", "tagged-union")) or "[" in part:
+        elif part.startswith(_BRANCH_PREFIXES) or part in _BRANCH_LABELS or "[" in part:
             continue  # pydantic's union branch labels carry no meaning for users
         else:
             out += f".{part}" if out else part

@@ -13,6 +13,7 @@ from types import FrameType
 
 from drover_agent.cleanup import summary
 from drover_agent.facade import FacadeClient, FacadeConfig
+from drover_agent.log_copy import run_with_log_copy
 from drover_agent.plan import PlanError, load_run_plan
 from drover_agent.shard import ShardRequest, run_shard
 from drover_agent.workspace import (
@@ -67,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--unpack", type=Path, help="restore the workspace from this tar.gz first")
     run.add_argument("--report-dir", type=Path, help="keep the runner's own reports here")
+    run.add_argument(
+        "--log", type=Path, help="also copy all output here (kept as an artifact after pod GC)"
+    )
 
     cleanup = commands.add_parser("cleanup", help="print a summary when the workflow ends")
     cleanup.add_argument("--plan-dir", type=Path, required=True)
@@ -77,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "run" and args.log is not None:
+        raw = list(sys.argv[1:] if argv is None else argv)
+        at = next(i for i, a in enumerate(raw) if a == "--log" or a.startswith("--log="))
+        rest = raw[at + (1 if "=" in raw[at] else 2) :]
+        return run_with_log_copy([*raw[:at], *rest], args.log)
     signal.signal(signal.SIGTERM, _raise_terminated)
     if args.command == "setup":
         return _setup(args)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.deps import MAX_ID, AdminDep, CallerDep, ServiceDep, SessionDep
-from api.models import Run, ScenarioResult
+from api.models import Run, RunWorker, ScenarioResult
 from api.queue import lease_scenarios
 from api.results import ingest_results
 from api.run_views import run_detail
@@ -239,13 +239,28 @@ def logs(
         raise HTTPException(409, "the run has no workflow yet")
     backend = service.backend(run.backend)
     name = run.workflow_name
+    # Workers whose pods may be gone (Argo's podGC): their saved ``log`` artifact stands in.
+    saved = [
+        (w.pod_name or w.last_attempt_node_id or "", w.last_attempt_node_id)
+        for w in session.scalars(select(RunWorker).where(RunWorker.run_id == run_id))
+        if w.last_attempt_node_id
+        and worker in (None, w.last_attempt_node_id, w.node_id, w.pod_name)
+        and w.phase in FINAL
+    ]
 
     def stream() -> Iterator[str]:
+        seen = 0
         try:
             for line in backend.logs(name, node=worker, follow=follow):
+                seen += 1
                 yield _sse("log", {"line": f"{line.label}: {line.content}"})
         except DroverError as exc:  # headers are sent already: report in the stream
             yield _sse("error", {"detail": str(exc)})
+        if not seen:
+            for label, node_id in saved:
+                blob = backend.read_artifact(name, str(node_id), "log")
+                for text in (blob or b"").decode(errors="replace").splitlines():
+                    yield _sse("log", {"line": f"{label}: {text}"})
         yield _sse("end", {})
 
     return StreamingResponse(stream(), media_type="text/event-stream")

@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from engine.backends.local import LocalBackend, default_home
-from engine.cli.console import abort, console
+from engine.cli.console import abort, console, err_console
 from engine.cli.spec_file import load_any_or_exit
 from engine.errors import DroverError, SpecError
 from engine.local_run import run_pipeline_locally
@@ -93,8 +93,7 @@ def _run_execution(
 
     settings = Settings()
     started_postgres = (
-        not settings.database_url
-        and not (settings.postgres_dir / "data" / "postmaster.pid").exists()
+        not settings.database_url and not (settings.postgres_dir / "postmaster.pid").exists()
     )
     service = build_service(settings)
     try:
@@ -124,7 +123,10 @@ def _run_execution(
             outcomes = scenario_outcomes(session, run)
     finally:
         if started_postgres:
-            stop_embedded(settings.postgres_dir)
+            try:
+                stop_embedded(settings.postgres_dir)
+            except Exception as exc:  # the run is recorded; a server left running is harmless
+                err_console.print(f"warning: could not stop the embedded Postgres: {exc}")
     counts = Counter(o["status"] for o in outcomes)
     return {
         "run_id": run_id,

@@ -38,6 +38,7 @@ AGENT = "drover-agent"
 WORKSPACE_ARCHIVE = f"{OUT_DIR}/workspace.tgz"
 RESULTS_FILE = f"{OUT_DIR}/results.json"
 SUMMARY_FILE = f"{OUT_DIR}/summary.json"
+LOG_FILE = f"{OUT_DIR}/worker.log"
 PLAN_VOLUME = "plan"
 WORKSPACE_VOLUME = "workspace"
 
@@ -115,6 +116,7 @@ def worker_template(execution: Execution, name: str, settings: WorkerSettings) -
         "--attempt", "{{retries}}",
         "--results", RESULTS_FILE,
         "--summary", SUMMARY_FILE,
+        "--log", LOG_FILE,
     ]  # fmt: skip
     inputs: list[Parameter | Artifact] = [Parameter(name="shard")]
     if mode is WorkspaceMode.ARTIFACT:
@@ -135,6 +137,8 @@ def worker_template(execution: Execution, name: str, settings: WorkerSettings) -
             Artifact(
                 name="results", path=RESULTS_FILE, archive=NoneArchiveStrategy(), optional=True
             ),
+            # The worker's own log, readable after Argo garbage-collects the pod.
+            Artifact(name="log", path=LOG_FILE, archive=NoneArchiveStrategy(), optional=True),
             Parameter(name="summary", value_from=m.ValueFrom(path=SUMMARY_FILE, default="{}")),
         ],
         volume_mounts=_mounts(),

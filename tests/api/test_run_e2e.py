@@ -152,3 +152,19 @@ def test_manifest_logs_and_history(client: TestClient, finished_run: dict[str, A
         + client.get("/api/v1/runs?phase=Failed", headers=AUTH).json()["items"]
     )
     assert finished_run["id"] in [r["id"] for r in runs]
+
+
+def test_worker_logs_outlive_their_pods(
+    client: TestClient, finished_run: dict[str, Any], home: Path
+) -> None:
+    """With the pods' own logs gone (Argo's podGC), the workers' saved log artifacts answer."""
+    run = client.get(f"/api/v1/runs/{finished_run['id']}", headers=AUTH).json()
+    logs_dir = home / "local" / "workflows" / run["workflow_name"] / "logs"
+    assert any(logs_dir.iterdir())
+    for pod_log in logs_dir.iterdir():
+        pod_log.unlink()
+    with client.stream("GET", f"/api/v1/runs/{finished_run['id']}/logs", headers=AUTH) as response:
+        body = "".join(response.iter_text())
+    assert "event: log" in body
+    assert "test_free_shipping_from_fifteen_euros" in body  # pytest's failure output, saved
+    assert body.rstrip().endswith("data: {}")

@@ -54,7 +54,7 @@ def executions(draw: st.DrawFn) -> dict[str, Any]:
         "project": {
             "name": "proj",
             "repo": "https://example.com/p.git",
-            "setup": draw(st.lists(st.text(min_size=1, max_size=20), max_size=2)),
+            "setup": draw(st.lists(st.text(min_size=1, max_size=20).filter(str.strip), max_size=2)),
         },
         "flows": flows,
         "workspace": {
