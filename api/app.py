@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -11,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.backends import build_backends
@@ -21,10 +22,18 @@ from api.mirror import Mirror
 from api.pipeline_mirror import start_pipeline_follower
 from api.retention import purge
 from api.routes import executions, pipelines, projects, runs, schedules, system
-from api.runs import start_run
-from api.scheduler import Scheduler
+from api.scheduled_runs import sync_all_schedules
+from api.scheduler import Scheduler, fire_schedule
 from api.settings import Settings, get_settings
-from engine.errors import Conflict, DroverError, NotFound, SpecError
+from engine.backends.argo import ArgoBackend
+from engine.errors import (
+    BackendError,
+    Conflict,
+    DroverError,
+    NotFound,
+    SpecError,
+    Unsupported,
+)
 
 __all__ = ["create_app"]
 
@@ -55,20 +64,18 @@ def build_service(settings: Settings, *, migrate_schema: bool = True) -> Service
 def _start_background(service: Service) -> list[Any]:
     service.mirror.start()
     stoppers: list[Any] = [service.mirror.stop]
-    if service.settings.scheduler:
-
-        def scheduled(session: Any, execution_id: int) -> str:
-            started = start_run(
-                session,
-                execution_id=execution_id,
-                backend=service.backend(),
-                mirror=service.mirror,
-                facade_url=service.settings.public_url,
-                service_account=service.settings.service_account,
-            )
-            return started.run.id
-
-        scheduler = Scheduler(service.sessions, scheduled)
+    cron_backend = service.backends.get(service.default_backend)
+    if isinstance(cron_backend, ArgoBackend):
+        # Argo fires the schedules; make its CronWorkflows match them (again) first.
+        _sync_cron_workflows(service, cron_backend)
+    elif service.settings.scheduler:
+        fire = functools.partial(
+            fire_schedule,
+            backend=service.backend(),
+            mirror=service.mirror,
+            facade_url=service.settings.public_url,
+        )
+        scheduler = Scheduler(service.sessions, fire)
         scheduler.start()
         stoppers.append(scheduler.stop)
     stop_gc = threading.Event()
@@ -88,6 +95,20 @@ def _start_background(service: Service) -> list[Any]:
     threading.Thread(target=gc_loop, name="drover-gc", daemon=True).start()
     stoppers.append(stop_gc.set)
     return stoppers
+
+
+def _sync_cron_workflows(service: Service, backend: ArgoBackend) -> None:
+    try:
+        with service.sessions() as session:
+            sync_all_schedules(
+                session,
+                backend,
+                facade_url=service.settings.public_url,
+                service_account=service.settings.service_account,
+            )
+    except (DroverError, SQLAlchemyError) as exc:
+        # The service still starts; the next start or schedule change tries again.
+        log.warning("could not sync schedules to Argo CronWorkflows: %s", exc)
 
 
 def _error(status: int, detail: str, **extra: Any) -> JSONResponse:
@@ -130,6 +151,15 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
     @app.exception_handler(Conflict)
     async def conflict(_: Request, exc: Conflict) -> JSONResponse:
         return _error(409, str(exc))
+
+    @app.exception_handler(Unsupported)
+    async def unsupported(_: Request, exc: Unsupported) -> JSONResponse:
+        return _error(422, str(exc))
+
+    @app.exception_handler(BackendError)
+    async def backend_error(_: Request, exc: BackendError) -> JSONResponse:
+        # Argo or Kubernetes failed (after retries): not the caller's fault, try again later.
+        return _error(502, str(exc))
 
     @app.exception_handler(DroverError)
     async def drover_error(_: Request, exc: DroverError) -> JSONResponse:

@@ -1,4 +1,5 @@
-"""Bearer tokens: stored as SHA-256 hashes; a worker token is scoped to one run."""
+"""Bearer tokens: stored as SHA-256 hashes; a worker token is scoped to one run, or to the runs
+one schedule starts (the token a CronWorkflow's workers carry)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.models import ApiToken
+from api.models import ApiToken, Run
 
 __all__ = ["Principal", "authenticate", "create_token", "hash_token", "new_token"]
 
@@ -23,13 +24,19 @@ class Principal:
     name: str
     run_id: str | None = None
     """Set for worker tokens: only that run's results and leases are open to them."""
+    schedule_id: int | None = None
+    """Set for a schedule's worker token: the runs that schedule started are open to them."""
 
-    def may_access_run(self, run_id: str) -> bool:
-        return self.run_id is None or self.run_id == run_id
+    def may_access(self, run: Run) -> bool:
+        if not self.is_worker:
+            return True
+        if self.run_id is not None:
+            return self.run_id == run.id
+        return run.schedule_id is not None and run.schedule_id == self.schedule_id
 
     @property
     def is_worker(self) -> bool:
-        return self.run_id is not None
+        return self.run_id is not None or self.schedule_id is not None
 
 
 def new_token() -> str:
@@ -41,11 +48,18 @@ def hash_token(token: str) -> str:
 
 
 def create_token(
-    session: Session, *, name: str, run_id: str | None = None, token: str | None = None
+    session: Session,
+    *,
+    name: str,
+    run_id: str | None = None,
+    schedule_id: int | None = None,
+    token: str | None = None,
 ) -> str:
     """Store a token's hash and return the token (the only time it is visible)."""
     token = token or new_token()
-    session.add(ApiToken(name=name, token_hash=hash_token(token), run_id=run_id))
+    session.add(
+        ApiToken(name=name, token_hash=hash_token(token), run_id=run_id, schedule_id=schedule_id)
+    )
     session.flush()
     return token
 
@@ -56,4 +70,4 @@ def authenticate(session: Session, token: str, admin_token: str | None) -> Princ
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
     if row is None or (row.expires_at is not None and row.expires_at < datetime.now(UTC)):
         return None
-    return Principal(name=row.name, run_id=row.run_id)
+    return Principal(name=row.name, run_id=row.run_id, schedule_id=row.schedule_id)

@@ -14,7 +14,8 @@ Where workflows come from depends on the backend:
   itself), and each followed run is also re-read every ``resync_interval`` seconds, so a lost
   event or a failed write is made good. Events also reveal what happened outside Drover: a
   retry in the Argo UI (the run's workflow runs again) and a resubmit (a new workflow
-  labelled ``resubmitted-from-workflow``), both recorded as the run's next attempt.
+  labelled ``resubmitted-from-workflow``), both recorded as the run's next attempt, and the
+  workflows a schedule's CronWorkflow spawns, adopted as new runs of the execution.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from api.attempts import record_resubmission, record_retry
 from api.history import record_history
 from api.models import Run, RunGroup, RunWorker
 from api.results import ingest_results, refresh_counters, results_from_report
+from api.scheduled_runs import adopt_scheduled_workflow
 from api.transitions import accept_phase
 from engine.backends.argo.resubmission import resubmitted_from
 from engine.backends.argo.watch import is_newer
@@ -423,7 +425,7 @@ class Mirror:
                 return run.id
             run = self._resubmitted_run(session, backend_name, backend, workflow)
             if run is None:
-                return None
+                return self._adopt(backend_name, backend, workflow)
             previous = run.workflow_name or ""
             if not record_resubmission(
                 session,
@@ -440,6 +442,15 @@ class Mirror:
             self._versions.pop(run.id, None)
         self.attach(run.id)
         return run.id
+
+    def _adopt(self, backend_name: str, backend: Backend, workflow: dict[str, Any]) -> str | None:
+        """A workflow a schedule spawned becomes a new run, followed once committed."""
+        with self.sessions() as session, session.begin():
+            run = adopt_scheduled_workflow(session, backend_name, backend, workflow)
+            run_id = run.id if run is not None else None
+        if run_id is not None:
+            self.attach(run_id)
+        return run_id
 
     def _resubmitted_run(
         self, session: Session, backend_name: str, backend: Backend, workflow: dict[str, Any]

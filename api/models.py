@@ -142,6 +142,10 @@ class Run(Base):
     ui_url: Mapped[str | None] = mapped_column(Text)
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     resubmitted_from: Mapped[str | None] = mapped_column(String(32))
+    schedule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("drover_schedules.id", ondelete="SET NULL")
+    )
+    """The schedule that started the run (locally, or as an Argo CronWorkflow)."""
     strategy: Mapped[str | None] = mapped_column(String(16))
     queue_mode: Mapped[bool] = mapped_column(Boolean, default=False)
     total: Mapped[int] = mapped_column(Integer, default=0)
@@ -260,10 +264,34 @@ class Schedule(Base):
     )
     cron: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    concurrency_policy: Mapped[str] = mapped_column(String(8), default="Forbid")
+    """Argo's: Allow, Forbid (skip a firing while a run is going) or Replace."""
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     next_run_at: Mapped[datetime | None]
     last_run_at: Mapped[datetime | None]
     last_run_id: Mapped[str | None] = mapped_column(String(32))
+    cron_workflow: Mapped[str | None] = mapped_column(String(253))
+    """On Argo: the CronWorkflow that fires the schedule."""
+    from_spec: Mapped[bool] = mapped_column(Boolean, default=False)
+    """One of the execution's own (its spec's ``schedule``): changed by editing the execution."""
+    created_at: Mapped[datetime] = _now()
+
+
+class SchedulePlan(Base):
+    """What a schedule's CronWorkflow was compiled from, by plan id: a workflow it spawns is
+    adopted as a run with the plan it carries, even after the schedule was compiled again."""
+
+    __tablename__ = "drover_schedule_plans"
+
+    schedule_id: Mapped[int] = mapped_column(
+        ForeignKey("drover_schedules.id", ondelete="CASCADE"), primary_key=True
+    )
+    plan_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    execution_version: Mapped[int | None] = mapped_column(Integer)
+    spec: Mapped[dict[str, Any]]
+    """The execution with scenario durations from history, as planned."""
+    manifest: Mapped[dict[str, Any]]
+    """The CronWorkflow and its plan ConfigMaps (under ``configmaps``)."""
     created_at: Mapped[datetime] = _now()
 
 
@@ -276,6 +304,10 @@ class ApiToken(Base):
     """SHA-256 of the token; the token itself is shown once, at creation."""
     run_id: Mapped[str | None] = mapped_column(ForeignKey("drover_runs.id", ondelete="CASCADE"))
     """Set for a worker token: it may only report results and lease for this run."""
+    schedule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("drover_schedules.id", ondelete="CASCADE")
+    )
+    """Set for the workers of a schedule's CronWorkflow: any run the schedule started."""
     created_at: Mapped[datetime] = _now()
     expires_at: Mapped[datetime | None]
 

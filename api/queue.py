@@ -1,8 +1,11 @@
 """Queue mode: workers lease their group's next scenarios, longest expected first.
 
-A lease not reported within its timeout returns to the queue. A worker that asks again (a
-retried pod keeps its worker id) first gets back its own unfinished scenarios. Rows are taken
-with ``SELECT ... FOR UPDATE SKIP LOCKED``, so concurrent workers never get the same scenario.
+A lease not reported within its timeout returns to the queue. A worker that asks again first
+gets back its own unfinished scenarios, expired or not: a retried pod asks under the same worker
+id as the pod it replaces (the compiled worker's ``DROVER_WORKER`` is its workflow, group and
+index, never the pod's name), so it picks up what that pod held without waiting for expiry. Rows
+are taken with ``SELECT ... FOR UPDATE SKIP LOCKED``, so concurrent workers never get the same
+scenario.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.models import LeaseItem, Run, ScenarioResult
 from api.transitions import latest_status, result_counts
+from engine.spec import MAX_SCENARIO_ID
 
 __all__ = [
     "ResultIn",
@@ -32,14 +33,19 @@ __all__ = [
 ResultStatus = Literal["passed", "failed", "skipped", "error"]
 
 
+RUN_ATTEMPT_STRIDE = 100_000
+"""Stored attempt = (run attempt - 1) * stride + the agent's attempt (pod retry * 100 + rerun)."""
+
+
 class ResultIn(BaseModel):
     """One scenario's outcome as an agent reports it."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    scenario_id: str = Field(alias="id", min_length=1, max_length=4000)
+    scenario_id: str = Field(alias="id", min_length=1, max_length=MAX_SCENARIO_ID)
     status: ResultStatus
-    attempt: int = Field(default=0, ge=0, le=1000)
+    attempt: int = Field(default=0, ge=0, lt=RUN_ATTEMPT_STRIDE)
+    """The agent's: pod retry n numbers its reruns from n * 100 + 1 (up to 10 pod retries)."""
     duration: float | None = Field(default=None, ge=0)
     error: str | None = Field(default=None, max_length=100_000)
     artifacts: list[str] = Field(default_factory=list, max_length=100)
@@ -47,10 +53,6 @@ class ResultIn(BaseModel):
     shard: int | None = Field(default=None, ge=0)
     worker: str | None = Field(default=None, max_length=300)
     reported_at: datetime | None = None
-
-
-RUN_ATTEMPT_STRIDE = 100_000
-"""Stored attempt = (run attempt - 1) * stride + the agent's attempt (pod retry * 100 + rerun)."""
 
 
 def ingest_results(

@@ -8,7 +8,6 @@ so a crash in between leaves a run the mirror can still find.
 
 from __future__ import annotations
 
-import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,17 +20,20 @@ from sqlalchemy.orm import Session
 from api.attempts import record_retry
 from api.auth import create_token, new_token
 from api.backends import CONTROL_ACTIONS, control
-from api.history import apply_history
 from api.mirror import Mirror
 from api.models import Execution as ExecutionRow
-from api.models import IdempotencyKey, LeaseItem, Run, RunGroup, RunWorker
+from api.models import IdempotencyKey, Run
+from api.run_plans import (
+    inject_facade,
+    is_queue_mode,
+    new_run_id,
+    plan_with_history,
+    record_plan,
+)
 from engine.backends.base import Backend
 from engine.compiler.workflow import CompileOptions, compile_plan
 from engine.errors import Conflict, NotFound
 from engine.loading import parse_execution
-from engine.planning import ExecutionPlan, plan_execution
-from engine.sharding import ShardItem, Strategy
-from engine.sharding.estimates import fill_durations
 from engine.spec import Execution
 
 __all__ = [
@@ -46,10 +48,6 @@ __all__ = [
 
 FINAL = ("Succeeded", "Failed", "Error")
 DEFAULT_DURATION = 30.0
-
-
-def new_run_id() -> str:
-    return secrets.token_hex(6)
 
 
 @dataclass(frozen=True)
@@ -73,12 +71,14 @@ def start_run(
     idempotency_key: str | None = None,
     resubmitted_from: str | None = None,
     service_account: str | None = None,
+    schedule_id: int | None = None,
 ) -> StartedRun:
     """Start one run of a stored execution (``execution_id``) or of an ad-hoc ``spec``.
 
     ``base_dir`` resolves a relative ``project.path`` (the spec file's folder for the CLI);
     ``facade_url`` tells workers where to post results and lease (with a run-scoped token);
-    ``service_account`` runs the workflow's pods under it on Argo (the local runner has none).
+    ``service_account`` runs the workflow's pods under it on Argo (the local runner has none);
+    ``schedule_id``: the local scheduler's schedule that started the run.
     """
     row: ExecutionRow | None = None
     if execution_id is not None:
@@ -88,9 +88,8 @@ def start_run(
         spec = parse_execution(row.spec)
     if spec is None:
         raise ValueError("start_run needs execution_id or spec")
-    spec = _resolve_project_path(spec, base_dir or Path.cwd())
-    spec = apply_history(session, spec)
-    plan = plan_execution(spec, strategy=strategy, default_duration=DEFAULT_DURATION)
+    plan = plan_with_history(session, spec, base_dir=base_dir or Path.cwd(), strategy=strategy)
+    spec = plan.execution
 
     run_id = new_run_id()
     options = CompileOptions(
@@ -105,9 +104,8 @@ def start_run(
     metadata["name"] = f"{spec.name[:40].rstrip('-')}-{run_id}"
     token = new_token() if facade_url else None
     if facade_url and token:
-        _inject_facade(workflow, facade_url, run_id, token)
+        inject_facade(workflow, facade_url, run_id, token)
 
-    queue_mode = any(g.settings.strategy == Strategy.QUEUE for g in plan.groups)
     run = Run(
         id=run_id,
         execution_id=row.id if row else None,
@@ -117,7 +115,8 @@ def start_run(
         phase="Pending",
         workflow_name=metadata["name"],
         strategy=strategy,
-        queue_mode=queue_mode,
+        queue_mode=is_queue_mode(plan),
+        schedule_id=schedule_id,
         total=plan.scenario_count,
         spec=spec.model_dump(mode="json", exclude_none=True),
         manifest={"workflow": workflow, "configmaps": compiled.configmaps},
@@ -125,7 +124,7 @@ def start_run(
     )
     session.add(run)
     session.flush()
-    _record_plan(session, run_id, plan)
+    record_plan(session, run_id, plan)
     if token is not None:
         create_token(session, name=f"worker of run {run_id}", run_id=run_id, token=token)
     if idempotency_key is not None:
@@ -226,60 +225,6 @@ def resubmit_run(
     return start_run(
         session, backend=backend, spec=spec, mirror=mirror, resubmitted_from=run.id, **kwargs
     )
-
-
-def _resolve_project_path(spec: Execution, base_dir: Path) -> Execution:
-    path = spec.project.path
-    if path is None or Path(path).is_absolute():
-        return spec
-    project = spec.project.model_copy(update={"path": str((base_dir / path).resolve())})
-    return spec.model_copy(update={"project": project})
-
-
-def _record_plan(session: Session, run_id: str, plan: ExecutionPlan) -> None:
-    groups, workers, leases = [], [], []
-    for position, group in enumerate(plan.groups):
-        shards = [[s.id for s in worker] for worker in group.workers]
-        groups.append(
-            {
-                "run_id": run_id,
-                "key": group.key,
-                "flow": group.flow,
-                "name": group.name,
-                "position": position,
-                "planned": True,
-                "threads": group.settings.threads,
-                "total": len(group.scenarios),
-                "shards": shards,
-            }
-        )
-        workers += [
-            {"run_id": run_id, "group_key": group.key, "shard": i} for i in range(len(shards))
-        ]
-        if group.settings.strategy == Strategy.QUEUE:
-            # Unknown durations are estimated the way the planner does (median of the known).
-            items = [ShardItem(id=s.id, duration=s.duration) for s in group.scenarios]
-            expected, _ = fill_durations(items, DEFAULT_DURATION)
-            leases += [
-                {"run_id": run_id, "group_key": group.key, "scenario_id": s.id, "expected": e}
-                for s, e in zip(group.scenarios, expected, strict=True)
-            ]
-    for table, rows in ((RunGroup, groups), (RunWorker, workers), (LeaseItem, leases)):
-        if rows:
-            session.execute(insert(table).values(rows).on_conflict_do_nothing())
-
-
-def _inject_facade(workflow: dict[str, Any], url: str, run_id: str, token: str) -> None:
-    """Tell agent containers where the facade is, which run they serve, and their token."""
-    env = [
-        {"name": "DROVER_FACADE_URL", "value": url},
-        {"name": "DROVER_RUN_ID", "value": run_id},
-        {"name": "DROVER_TOKEN", "value": token},
-    ]
-    for template in workflow.get("spec", {}).get("templates", []):
-        container = template.get("container")
-        if container and container.get("command", [None])[0] == "drover-agent":
-            container["env"] = [*container.get("env", []), *env]
 
 
 def runs_not_final(session: Session) -> list[str]:

@@ -1,4 +1,9 @@
-"""The in-process scheduler for the local backend: starts runs when a schedule is due."""
+"""The in-process scheduler for the local backend: starts runs when a schedule is due.
+
+It behaves like Argo's CronWorkflow controller (which fires schedules on Argo, see
+``api.scheduled_runs``): a due schedule whose previous run is still going is skipped under
+``Forbid``, terminates that run first under ``Replace`` and runs alongside under ``Allow``.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.models import Schedule
-from engine.errors import SpecError
+from api.mirror import Mirror
+from api.models import Run, Schedule
+from api.runs import FINAL, control_run, start_run
+from engine.backends.base import Backend
+from engine.errors import DroverError, SpecError
 
-__all__ = ["Scheduler", "next_fire_time"]
+__all__ = ["Scheduler", "fire_schedule", "next_fire_time"]
 
 log = logging.getLogger("drover.scheduler")
 
@@ -33,18 +41,50 @@ def next_fire_time(cron: str, timezone: str, after: datetime) -> datetime:
     return fire.astimezone(UTC)
 
 
+def fire_schedule(
+    session: Session,
+    schedule: Schedule,
+    *,
+    backend: Backend,
+    mirror: Mirror | None = None,
+    facade_url: str | None = None,
+) -> str | None:
+    """Start the schedule's run under its concurrency policy; None when ``Forbid`` skips it."""
+    active = list(
+        session.scalars(select(Run).where(Run.schedule_id == schedule.id, Run.phase.not_in(FINAL)))
+    )
+    if active and schedule.concurrency_policy == "Forbid":
+        log.info("schedule %d skipped: run %s is still going", schedule.id, active[0].id)
+        return None
+    if schedule.concurrency_policy == "Replace":
+        for run in active:
+            try:
+                control_run(session, run, "terminate", backend, mirror)
+            except DroverError as exc:  # finished meanwhile, or its workflow is gone
+                log.info("schedule %d: run %s not terminated: %s", schedule.id, run.id, exc)
+    started = start_run(
+        session,
+        execution_id=schedule.execution_id,
+        backend=backend,
+        mirror=mirror,
+        facade_url=facade_url,
+        schedule_id=schedule.id,
+    )
+    return started.run.id
+
+
 class Scheduler:
     """Every ``interval`` seconds, start a run for each due schedule and move it forward."""
 
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        start: Callable[[Session, int], str],
+        fire: Callable[[Session, Schedule], str | None],
         *,
         interval: float = 5.0,
     ) -> None:
         self.sessions = sessions
-        self.start_run = start
+        self.fire = fire
         self.interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="drover-scheduler", daemon=True)
@@ -76,8 +116,14 @@ class Scheduler:
                 schedule.last_run_at = now
             session.commit()
             for schedule in due:
-                run_id = self.start_run(session, schedule.execution_id)
-                schedule.last_run_id = run_id
-                session.commit()
-                started.append(run_id)
+                try:
+                    run_id = self.fire(session, schedule)
+                except DroverError as exc:  # e.g. the execution no longer compiles
+                    session.rollback()
+                    log.warning("schedule %d could not start a run: %s", schedule.id, exc)
+                    continue
+                if run_id is not None:
+                    schedule.last_run_id = run_id
+                    session.commit()
+                    started.append(run_id)
         return started

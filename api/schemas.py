@@ -172,6 +172,11 @@ class ScheduleIn(BaseModel):
     cron: str = Field(min_length=1, max_length=200)
     timezone: str = Field("UTC", max_length=64)
     enabled: bool = True
+    concurrency_policy: Literal["Allow", "Forbid", "Replace"] = Field(
+        "Forbid",
+        description="when a run of the schedule is still going: start another (Allow), "
+        "skip this one (Forbid) or terminate it and start anew (Replace)",
+    )
 
 
 class ScheduleOut(_Out):
@@ -180,6 +185,11 @@ class ScheduleOut(_Out):
     cron: str
     timezone: str
     enabled: bool
+    concurrency_policy: str
+    cron_workflow: str | None = Field(None, description="its CronWorkflow, on Argo")
+    from_spec: bool = Field(
+        False, description="the execution's own schedule (its spec's): edit the execution"
+    )
     next_run_at: datetime | None
     last_run_at: datetime | None
     last_run_id: str | None
@@ -229,6 +239,8 @@ class PipelineRunOut(_Out):
     workflow_name: str
     workflow_uid: str | None
     parameters: dict[str, Any]
+    resubmitted_from: str | None = None
+    """The run this one was resubmitted from (``POST /pipeline-runs/{id}/resubmit``)."""
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

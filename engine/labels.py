@@ -9,10 +9,12 @@ from __future__ import annotations
 __all__ = [
     "ANNOTATION_DESCRIPTION",
     "ANNOTATION_TITLE",
+    "CRON_WORKFLOW",
     "LABEL_EXECUTION",
     "LABEL_MANAGED_BY",
     "LABEL_PLAN",
     "LABEL_RUN",
+    "LABEL_SCHEDULE",
     "OUT_DIR",
     "PLAN_DIR",
     "RESUBMITTED_FROM",
@@ -23,11 +25,15 @@ LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 LABEL_EXECUTION = "drover.dev/execution"
 LABEL_RUN = "drover.dev/run-id"
 LABEL_PLAN = "drover.dev/plan-id"
+LABEL_SCHEDULE = "drover.dev/schedule"
+"""On a schedule's CronWorkflow and the workflows it spawns: the service's schedule id."""
 
 # Argo UI shows these in the workflow list (since v3.4).
 ANNOTATION_TITLE = "workflows.argoproj.io/title"
 ANNOTATION_DESCRIPTION = "workflows.argoproj.io/description"
 RESUBMITTED_FROM = "workflows.argoproj.io/resubmitted-from-workflow"
+CRON_WORKFLOW = "workflows.argoproj.io/cron-workflow"
+"""Argo's label on a workflow a CronWorkflow spawned: the CronWorkflow's name."""
 
 # Where things live inside Drover's pods.
 PLAN_DIR = "/drover/plan"

@@ -147,6 +147,10 @@ class _SecretValue(_Model):
 TestDataValue = str | int | float | bool | _SecretValue
 
 
+MAX_SCENARIO_ID = 4000
+"""The longest scenario id results are stored under (pytest writes parameters into ids)."""
+
+
 class Scenario(_Model):
     id: NonEmpty
     name: str = ""
@@ -154,6 +158,16 @@ class Scenario(_Model):
     tags: list[NonEmpty] = Field(default_factory=list)
     duration: float | None = Field(None, ge=0, description="estimated seconds")
     last_status: Literal["passed", "failed", "skipped"] | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _short_enough(cls, value: str) -> str:
+        if len(value) > MAX_SCENARIO_ID:
+            raise ValueError(
+                f"is {len(value)} characters, at most {MAX_SCENARIO_ID} are kept: give long "
+                "parameters short ids (pytest's ids=) or list the test without its parameters"
+            )
+        return value
 
     @property
     def file(self) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import FrameType
 
 from drover_agent.cleanup import summary
-from drover_agent.facade import FacadeClient, FacadeConfig
+from drover_agent.facade import FacadeClient, FacadeConfig, WorkerIdentity
 from drover_agent.log_copy import run_with_log_copy
 from drover_agent.plan import PlanError, load_run_plan
 from drover_agent.shard import ShardRequest, run_shard
@@ -134,6 +134,7 @@ def _run(args: argparse.Namespace) -> int:
         return PLAN_ERROR
     if args.unpack:
         unpack_workspace(args.unpack, args.workspace)
+    identity = WorkerIdentity.from_env(os.environ, group, shard)
     request = ShardRequest(
         plan_dir=args.plan_dir,
         workspace=args.workspace,
@@ -142,7 +143,8 @@ def _run(args: argparse.Namespace) -> int:
         results=args.results,
         attempt=args.attempt,
         report_dir=args.report_dir,
-        worker=os.environ.get("DROVER_WORKER") or None,
+        worker=identity.lease_id,
+        pod=identity.pod,
     )
     facade = FacadeConfig.from_env(os.environ)
     if facade is not None:

@@ -1,15 +1,18 @@
 """The worker's side of the Drover facade: post scenario results and lease queue batches.
 
 Standard library only (urllib). The service puts ``DROVER_FACADE_URL``, ``DROVER_RUN_ID`` and
-``DROVER_TOKEN`` (scoped to the run) into every worker's environment; ``DROVER_WORKER`` names
-the pod. Calls retry transient failures (no connection, timeouts, 5xx, 429) a bounded number of
-times with exponential backoff, then raise :class:`FacadeUnavailable`; a refusal that retrying
-cannot fix (400, 403, 409, 422 ...) raises :class:`FacadeRejected` at once. Callers treat both as
-"carry on without the facade": the results file stays the source of truth.
+``DROVER_TOKEN`` (scoped to the run) into every worker's environment; the compiled worker
+template adds ``DROVER_WORKER``, the worker's queue identity, and ``DROVER_POD``, the pod's name
+(see :class:`WorkerIdentity`). Calls retry transient failures (no connection, timeouts, 5xx,
+429) a bounded number of times with exponential backoff, then raise :class:`FacadeUnavailable`;
+a refusal that retrying cannot fix (400, 403, 409, 422 ...) raises :class:`FacadeRejected` at
+once. Callers treat both as "carry on without the facade": the results file stays the source of
+truth.
 """
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import random
@@ -28,10 +31,13 @@ __all__ = [
     "FacadeRejected",
     "FacadeUnavailable",
     "Lease",
+    "WorkerIdentity",
 ]
 
 API_PREFIX = "/api/v1"
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+WORKER_LIMIT = 300
+"""The longest worker id the service takes in a lease request (``LeaseIn.worker``)."""
 
 
 class FacadeError(Exception):
@@ -56,8 +62,6 @@ class FacadeConfig:
     """The service's base URL, e.g. ``http://drover:8000`` (a trailing ``/api/v1`` is fine)."""
     run_id: str
     token: str
-    worker: str | None = None
-    """``DROVER_WORKER``, the pod's name; queue leases are held under it."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> FacadeConfig | None:
@@ -67,12 +71,43 @@ class FacadeConfig:
         token = env.get("DROVER_TOKEN", "").strip()
         if not (url and run_id and token):
             return None
-        return cls(url=url, run_id=run_id, token=token, worker=env.get("DROVER_WORKER") or None)
+        return cls(url=url, run_id=run_id, token=token)
 
     @property
     def api_base(self) -> str:
         base = self.url.rstrip("/")
         return base if base.endswith(API_PREFIX) else base + API_PREFIX
+
+
+@dataclass(frozen=True)
+class WorkerIdentity:
+    """Who this worker is: to the queue, and in results.
+
+    The queue knows a worker by ``DROVER_WORKER``, which the compiled template sets to
+    ``{{workflow.name}}/{{inputs.parameters.shard}}``: the same for every pod retry of one shard,
+    so a retried pod's leases are answered first with what its dead predecessor still held.
+    Results name the pod that produced them, ``DROVER_POD`` (``{{pod.name}}``, new for every
+    retry). Templates compiled before ``DROVER_POD`` existed set ``DROVER_WORKER`` to the pod's
+    name; it then names the pod as well. Without ``DROVER_WORKER`` the worker is known by its
+    ``<group key>/<index>``, which is unique within the run its leases are scoped to.
+    """
+
+    lease_id: str
+    pod: str | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], group: str, shard: int) -> WorkerIdentity:
+        worker = env.get("DROVER_WORKER", "").strip()
+        pod = env.get("DROVER_POD", "").strip() or worker or None
+        return cls(lease_id=_bounded(worker or f"{group}/{shard}"), pod=pod)
+
+
+def _bounded(worker: str) -> str:
+    """``worker``, or when too long for the service a stable shortening that keeps it unique."""
+    if len(worker) <= WORKER_LIMIT:
+        return worker
+    digest = hashlib.sha256(worker.encode("utf-8")).hexdigest()[:16]
+    return f"{worker[: WORKER_LIMIT - len(digest) - 1]}~{digest}"
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,10 @@ towards one at the end (an even finish). When leasing stops working part-way (th
 unreachable, refuses, or hands back scenarios this worker already ran because their results
 never landed) the worker runs what is left of its static shard, so every scenario still runs
 somewhere even if every worker loses the facade.
+
+Leases are held under the worker's queue identity (``DROVER_WORKER``: workflow, group and
+index), not the pod's name, so a pod retried after it died asks under the same identity and
+the service hands it back first the scenarios its predecessor leased and never reported.
 """
 
 from __future__ import annotations
@@ -80,6 +84,7 @@ class WorkSource:
     shard: int
     client: FacadeClient | None
     worker: str
+    """The queue identity leases are held under; every pod retry of the shard shares it."""
     queue_lost: str | None = None
     cost: BatchCost = field(default_factory=BatchCost)
     """Fed by the caller after each batch; sizes the next lease."""
@@ -129,8 +134,9 @@ class WorkSource:
             elif lease.done:
                 return
             else:
-                # Peers still hold leases; one that dies returns its scenarios to the queue
-                # when its lease expires, and then this worker takes them.
+                # Peers still hold leases. One that dies gets its scenarios back first when
+                # its pod is retried; otherwise they return to the queue when its lease
+                # expires, and then this worker takes them.
                 time.sleep(poll * random.uniform(0.8, 1.2))
                 poll = min(MAX_POLL, poll * 2)
 

@@ -49,7 +49,10 @@ class ShardRequest:
     """The pod's retry number (Argo's ``{{retries}}``: 0 for the first pod)."""
     report_dir: Path | None = None
     worker: str | None = None
-    """The pod's name (``DROVER_WORKER``): results name it, queue leases are held under it."""
+    """The worker's queue identity (``DROVER_WORKER``), the same for every pod retry of the
+    shard: queue leases are held under it. None: ``<group>/<shard>``."""
+    pod: str | None = None
+    """The pod's name (``DROVER_POD``): the results it reports name it."""
 
 
 def run_shard(
@@ -85,7 +88,7 @@ def run_shard(
     worker = request.worker or f"{request.group}/{request.shard}"
     source = WorkSource(group=group, shard=request.shard, client=facade, worker=worker)
     reporter = (
-        ResultReporter(facade, ReportTarget(request.group, request.shard, request.worker))
+        ResultReporter(facade, ReportTarget(request.group, request.shard, request.pod))
         if facade is not None
         else None
     )

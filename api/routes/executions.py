@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from api.deps import MAX_ID, AdminDep, RowId, ServiceDep, SessionDep
 from api.models import Execution, ExecutionVersion, Project
+from api.routes.schedules import follow_spec_schedule, remove_schedules, schedules_of
 from api.runs import start_run, start_run_once
 from api.schemas import ExecutionOut, Page, RunOut, RunRequest
 from engine.loading import parse_execution
@@ -36,7 +37,7 @@ def _project_id(session: SessionDep, model: ExecutionSpec) -> int:
 
 @router.post("", status_code=201, response_model=ExecutionOut)
 def create_execution(
-    session: SessionDep, _: AdminDep, spec: dict[str, Any] = SPEC_BODY
+    service: ServiceDep, session: SessionDep, _: AdminDep, spec: dict[str, Any] = SPEC_BODY
 ) -> Execution:
     model = parse_execution(spec)
     if session.scalar(select(Execution).where(Execution.name == model.name)) is not None:
@@ -47,6 +48,7 @@ def create_execution(
     session.add(row)
     session.flush()
     session.add(ExecutionVersion(execution_id=row.id, version=1, spec=row.spec))
+    follow_spec_schedule(service, session, row.id, model)
     session.commit()
     return row
 
@@ -82,7 +84,11 @@ def get_execution(execution_id: RowId, session: SessionDep, _: AdminDep) -> Exec
 
 @router.put("/{execution_id}", response_model=ExecutionOut)
 def replace_execution(
-    execution_id: RowId, session: SessionDep, _: AdminDep, spec: dict[str, Any] = SPEC_BODY
+    execution_id: RowId,
+    service: ServiceDep,
+    session: SessionDep,
+    _: AdminDep,
+    spec: dict[str, Any] = SPEC_BODY,
 ) -> Execution:
     row = session.get(Execution, execution_id, with_for_update=True)
     if row is None:
@@ -92,6 +98,8 @@ def replace_execution(
     row.project_id = _project_id(session, model)
     row.updated_at = func.now()
     session.add(ExecutionVersion(execution_id=row.id, version=row.version, spec=row.spec))
+    session.flush()
+    follow_spec_schedule(service, session, row.id, model)
     session.commit()
     session.refresh(row)
     return row
@@ -113,8 +121,12 @@ def execution_versions(
 
 
 @router.delete("/{execution_id}", status_code=204)
-def delete_execution(execution_id: RowId, session: SessionDep, _: AdminDep) -> Response:
-    session.delete(get_execution(execution_id, session, _))
+def delete_execution(
+    execution_id: RowId, service: ServiceDep, session: SessionDep, _: AdminDep
+) -> Response:
+    execution = get_execution(execution_id, session, _)
+    remove_schedules(service, schedules_of(session, execution.id))
+    session.delete(execution)
     session.commit()
     return Response(status_code=204)
 

@@ -12,12 +12,14 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.deps import MAX_ID, AdminDep, CallerDep, ServiceDep, SessionDep
+from api.auth import Principal
+from api.deps import MAX_ID, AdminDep, CallerDep, Service, ServiceDep, SessionDep
 from api.models import Run, RunWorker, ScenarioResult
 from api.queue import lease_scenarios
 from api.results import ingest_results
 from api.run_views import run_detail
 from api.runs import control_run, resubmit_run
+from api.scheduled_runs import adopt_scheduled_workflow
 from api.schemas import (
     LeaseIn,
     LeaseOut,
@@ -27,7 +29,7 @@ from api.schemas import (
     RunDetail,
     RunOut,
 )
-from engine.errors import DroverError
+from engine.errors import DroverError, NotFound, SpecError
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -96,15 +98,40 @@ def list_results(
     )
 
 
+def _workers_run(session: Session, service: Service, run_ref: str, caller: Principal) -> Run:
+    """The run a worker reports to: by id, or by workflow name for the workers of a schedule's
+    CronWorkflow, whose run is adopted here if the watch has not revealed it yet."""
+    run = session.get(Run, run_ref) or session.scalar(
+        select(Run).where(Run.workflow_name == run_ref)
+    )
+    if run is None and caller.schedule_id is not None and service.default_backend == "argo":
+        backend = service.backend()
+        try:
+            workflow = backend.get(run_ref)
+        except (NotFound, SpecError):
+            workflow = None
+        if workflow is not None:
+            run = adopt_scheduled_workflow(session, service.default_backend, backend, workflow)
+            session.commit()
+            if run is not None:
+                service.mirror.attach(run.id)
+    if run is None and caller.run_id is not None:
+        raise HTTPException(403, "this token belongs to another run")
+    if run is None:
+        raise HTTPException(404, f"run {run_ref} not found")
+    if not caller.may_access(run):
+        raise HTTPException(403, "this token belongs to another run")
+    return run
+
+
 @router.post("/{run_id}/results", status_code=202)
 def post_results(
-    run_id: str, body: ResultsIn, session: SessionDep, caller: CallerDep
+    run_id: str, body: ResultsIn, service: ServiceDep, session: SessionDep, caller: CallerDep
 ) -> dict[str, int]:
-    """Agents report scenario results in batches; repeats are ignored (run + scenario + attempt)."""
-    if not caller.may_access_run(run_id):
-        raise HTTPException(403, "this token belongs to another run")
-    _run(session, run_id)
-    inserted = ingest_results(session, run_id, body.results)
+    """Agents report scenario results in batches; repeats are ignored (run + scenario + attempt).
+    ``run_id`` may also be the run's workflow name (how a schedule's workers know their run)."""
+    run = _workers_run(session, service, run_id, caller)
+    inserted = ingest_results(session, run.id, body.results)
     session.commit()
     return {"received": len(body.results), "inserted": inserted}
 
@@ -119,15 +146,13 @@ def lease(
     caller: CallerDep,
 ) -> LeaseOut:
     """Queue mode: the next scenarios of the group for this worker, longest expected first."""
-    if not caller.may_access_run(run_id):
-        raise HTTPException(403, "this token belongs to another run")
-    run = _run(session, run_id)
+    run = _workers_run(session, service, run_id, caller)
     if not run.queue_mode:
         raise HTTPException(409, "the run is not in queue mode")
     seconds = service.settings.lease_timeout
     got = lease_scenarios(
         session,
-        run_id=run_id,
+        run_id=run.id,
         group_key=group_key,
         worker=body.worker,
         count=body.count,

@@ -1,18 +1,104 @@
-"""Schedules: cron expressions that start runs of an execution (in-process scheduler locally)."""
+"""Schedules: cron expressions that start runs of an execution.
+
+Locally the service's scheduler fires them; on Argo each is a CronWorkflow, applied here in the
+same request (an Argo failure leaves the schedule as it was) and re-applied when its execution
+changes.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Query, Response
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from api.deps import AdminDep, RowId, SessionDep
+from api.deps import AdminDep, RowId, Service, ServiceDep, SessionDep
 from api.models import Execution, Schedule
+from api.scheduled_runs import remove_schedule, sync_schedule
 from api.scheduler import next_fire_time
 from api.schemas import Page, ScheduleIn, ScheduleOut
+from engine.backends.argo import ArgoBackend
+from engine.spec import Execution as ExecutionSpec
 
 router = APIRouter(prefix="/schedules", tags=["schedules"])
+
+
+def _cron_backend(service: Service) -> ArgoBackend | None:
+    """The Argo backend when it runs the service's schedules (None: the local scheduler does)."""
+    backend = service.backends.get(service.default_backend)
+    return backend if isinstance(backend, ArgoBackend) else None
+
+
+def apply_schedules(service: Service, session: Session, schedules: Sequence[Schedule]) -> None:
+    """Apply each schedule's CronWorkflow on Argo (nothing to do locally); the caller commits."""
+    backend = _cron_backend(service)
+    if backend is None:
+        return
+    for schedule in schedules:
+        sync_schedule(
+            session,
+            schedule,
+            backend,
+            facade_url=service.settings.public_url,
+            service_account=service.settings.service_account,
+        )
+
+
+def remove_schedules(service: Service, schedules: Sequence[Schedule]) -> None:
+    backend = _cron_backend(service)
+    if backend is not None:
+        for schedule in schedules:
+            remove_schedule(schedule, backend)
+
+
+def schedules_of(session: Session, execution_id: int) -> list[Schedule]:
+    return list(
+        session.scalars(
+            select(Schedule).where(Schedule.execution_id == execution_id).order_by(Schedule.id)
+        )
+    )
+
+
+def follow_spec_schedule(
+    service: Service, session: Session, execution_id: int, spec: ExecutionSpec
+) -> None:
+    """Keep the execution's own schedules (one per cron expression of its spec's ``schedule``)
+    in step with the spec; then every schedule of the execution is applied. The caller commits."""
+    cron_spec = spec.schedule
+    wanted = cron_spec.cron if cron_spec else []
+    owned = [s for s in schedules_of(session, execution_id) if s.from_spec]
+    stale = [s for s in owned if s.cron not in wanted]
+    remove_schedules(service, stale)
+    for schedule in stale:
+        session.delete(schedule)
+    kept = {s.cron: s for s in owned if s.cron in wanted}
+    for cron in wanted:
+        assert cron_spec is not None
+        schedule = kept.get(cron) or Schedule(execution_id=execution_id, cron=cron, from_spec=True)
+        settings = (cron_spec.timezone, str(cron_spec.concurrency_policy), not cron_spec.suspend)
+        current = (schedule.timezone, schedule.concurrency_policy, schedule.enabled)
+        if cron not in kept or settings != current:
+            schedule.timezone, schedule.concurrency_policy, schedule.enabled = settings
+            schedule.next_run_at = (
+                next_fire_time(cron, schedule.timezone, datetime.now(UTC))
+                if schedule.enabled
+                else None
+            )
+        session.add(schedule)
+    session.flush()
+    apply_schedules(service, session, schedules_of(session, execution_id))
+
+
+def _editable(schedule: Schedule) -> Schedule:
+    if schedule.from_spec:
+        raise HTTPException(
+            409,
+            f"schedule {schedule.id} is the schedule in execution {schedule.execution_id}'s "
+            "spec: change or remove it there (PUT /api/v1/executions/{id})",
+        )
+    return schedule
 
 
 def _apply(session: SessionDep, schedule: Schedule, body: ScheduleIn) -> None:
@@ -24,16 +110,21 @@ def _apply(session: SessionDep, schedule: Schedule, body: ScheduleIn) -> None:
         body.timezone,
     )
     schedule.enabled = body.enabled
+    schedule.concurrency_policy = body.concurrency_policy
     schedule.next_run_at = (
         next_fire_time(body.cron, body.timezone, datetime.now(UTC)) if body.enabled else None
     )
 
 
 @router.post("", status_code=201, response_model=ScheduleOut)
-def create_schedule(body: ScheduleIn, session: SessionDep, _: AdminDep) -> Schedule:
+def create_schedule(
+    body: ScheduleIn, service: ServiceDep, session: SessionDep, _: AdminDep
+) -> Schedule:
     schedule = Schedule()
     _apply(session, schedule, body)
     session.add(schedule)
+    session.flush()
+    apply_schedules(service, session, [schedule])
     session.commit()
     return schedule
 
@@ -62,16 +153,24 @@ def get_schedule(schedule_id: RowId, session: SessionDep, _: AdminDep) -> Schedu
 
 @router.put("/{schedule_id}", response_model=ScheduleOut)
 def replace_schedule(
-    schedule_id: RowId, body: ScheduleIn, session: SessionDep, _: AdminDep
+    schedule_id: RowId, body: ScheduleIn, service: ServiceDep, session: SessionDep, _: AdminDep
 ) -> Schedule:
-    schedule = get_schedule(schedule_id, session, _)
+    schedule = _editable(get_schedule(schedule_id, session, _))
+    moved = schedule.execution_id != body.execution_id
     _apply(session, schedule, body)
+    if moved:
+        remove_schedules(service, [schedule])  # a CronWorkflow named after the old execution
+    apply_schedules(service, session, [schedule])
     session.commit()
     return schedule
 
 
 @router.delete("/{schedule_id}", status_code=204)
-def delete_schedule(schedule_id: RowId, session: SessionDep, _: AdminDep) -> Response:
-    session.delete(get_schedule(schedule_id, session, _))
+def delete_schedule(
+    schedule_id: RowId, service: ServiceDep, session: SessionDep, _: AdminDep
+) -> Response:
+    schedule = _editable(get_schedule(schedule_id, session, _))
+    remove_schedules(service, [schedule])
+    session.delete(schedule)
     session.commit()
     return Response(status_code=204)

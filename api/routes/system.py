@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from api.deps import AdminDep, ServiceDep, SessionDep
-from api.models import Run, ScenarioResult
+from api.metrics import CONTENT_TYPE, service_metrics
 from api.schemas import ShardingPreviewIn
 from engine.loading import parse_execution
 from engine.planning import plan_execution
@@ -33,31 +33,9 @@ def readyz(session: SessionDep) -> dict[str, str]:
 
 
 @router.get("/metrics", response_class=Response)
-def metrics(service: ServiceDep, session: SessionDep, _: AdminDep) -> Response:
+def metrics(service: ServiceDep, _: AdminDep) -> Response:
     """Prometheus text format: runs by phase, results by status, mirror state."""
-    lines = [
-        "# HELP drover_runs Runs by phase.",
-        "# TYPE drover_runs gauge",
-    ]
-    for phase, count in session.execute(select(Run.phase, func.count()).group_by(Run.phase)):
-        lines.append(f'drover_runs{{phase="{phase}"}} {count}')
-    lines += [
-        "# HELP drover_scenario_results Scenario results by status.",
-        "# TYPE drover_scenario_results gauge",
-    ]
-    for status, count in session.execute(
-        select(ScenarioResult.status, func.count()).group_by(ScenarioResult.status)
-    ):
-        lines.append(f'drover_scenario_results{{status="{status}"}} {count}')
-    lines += [
-        "# HELP drover_mirror_followed_runs Runs the mirror is following.",
-        "# TYPE drover_mirror_followed_runs gauge",
-        f"drover_mirror_followed_runs {len(service.mirror.followed)}",
-        "# HELP drover_mirror_errors_total Failed mirror syncs (retried).",
-        "# TYPE drover_mirror_errors_total counter",
-        f"drover_mirror_errors_total {service.mirror.errors}",
-    ]
-    return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+    return Response(service_metrics(service.sessions, service.mirror), media_type=CONTENT_TYPE)
 
 
 @router.post("/sharding/preview", tags=["sharding"])

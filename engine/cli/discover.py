@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -66,7 +67,10 @@ def discover(
         else:
             document = execution_document(
                 name=execution,
-                project_path=str(path),
+                # Relative paths in a spec are read against the spec file's folder.
+                project_path=os.path.relpath(
+                    path.resolve(), (output.parent if output else Path.cwd()).resolve()
+                ),
                 runner=RunnerKind(runner.value),
                 threads=threads or 1,
                 scenarios=scenarios,

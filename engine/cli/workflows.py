@@ -145,13 +145,22 @@ def logs(
         abort(error)
 
 
+_PAST = {
+    "stop": "stopped",
+    "terminate": "terminated",
+    "suspend": "suspended",
+    "resume": "resumed",
+    "retry": "retried",
+}
+
+
 def _action(verb: str, doc: str) -> Any:
     def command(name: NameArgument, home: HomeOption = None) -> None:
         try:
             getattr(_backend(home), verb)(name)
         except DroverError as error:
             abort(error)
-        console.print(f"workflow {escape(name)} {verb}{'ped' if verb == 'stop' else 'ed'}")
+        console.print(f"workflow {escape(name)} {_PAST[verb]}")
 
     command.__doc__ = doc
     command.__name__ = verb

@@ -15,6 +15,16 @@ __all__ = ["ARGO_API_VERSION", "parameter_text", "workflow_document"]
 ARGO_API_VERSION = "argoproj.io/v1alpha1"
 
 
+class _CronWorkflow(CronWorkflow):
+    """Hera's CronWorkflow whose ``spec.workflowMetadata`` (what the controller puts on each
+    workflow it spawns; Hera does not map it) carries the CronWorkflow's own labels."""
+
+    def build(self) -> Any:
+        built = super().build()
+        built.spec.workflow_metadata = m.ObjectMeta(labels=dict(self.labels or {}))
+        return built
+
+
 def workflow_document(
     *,
     name: str,
@@ -26,11 +36,11 @@ def workflow_document(
 ) -> Workflow | CronWorkflow:
     """A Workflow named ``<name>-xxxxx``, or the CronWorkflow ``name`` that spawns them.
 
-    Spawned workflows carry ``labels`` through ``workflowSpec.workflowMetadata``, which is how
-    the mirror recognises scheduled runs.
+    Spawned workflows carry ``labels`` from the moment they are created (the CronWorkflow's
+    ``spec.workflowMetadata``), which is how the watch and the mirror find scheduled runs.
     """
     if schedule is not None:
-        return CronWorkflow(
+        return _CronWorkflow(
             api_version=ARGO_API_VERSION,
             kind="CronWorkflow",
             name=name,
@@ -38,9 +48,8 @@ def workflow_document(
             schedules=schedule.cron,
             timezone=schedule.timezone,
             concurrency_policy=str(schedule.concurrency_policy),
-            suspend=schedule.suspend or None,
+            cron_suspend=schedule.suspend or None,
             starting_deadline_seconds=schedule.starting_deadline,
-            workflow_metadata=m.WorkflowMetadata(labels=labels),
             labels=labels,
             annotations=annotations,
             **spec,

@@ -9,6 +9,7 @@ source, setup commands and scenarios reach the agent through the plan directory.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from hera.workflows import (
     Artifact,
@@ -26,6 +27,9 @@ from engine.spec import Execution, SecretRef, WorkspaceMode
 
 __all__ = [
     "AGENT",
+    "POD_ENV",
+    "WORKER_ENV",
+    "WORKER_ID",
     "WORKSPACE_ARCHIVE",
     "WorkerSettings",
     "cleanup_template",
@@ -39,8 +43,16 @@ WORKSPACE_ARCHIVE = f"{OUT_DIR}/workspace.tgz"
 RESULTS_FILE = f"{OUT_DIR}/results.json"
 SUMMARY_FILE = f"{OUT_DIR}/summary.json"
 LOG_FILE = f"{OUT_DIR}/worker.log"
+WORKER_ENV = "DROVER_WORKER"
+WORKER_ID = "{{workflow.name}}/{{inputs.parameters.shard}}"
+"""The worker's queue identity: its workflow and ``<group key>/<index>``. Unlike the pod's name
+it survives pod retries (Argo names every retry's pod anew), so a retried worker's lease
+requests find the scenarios its dead pod still holds, instead of waiting for them to expire."""
+POD_ENV = "DROVER_POD"
+"""The pod's own name (``{{pod.name}}``), new for every retry: the results it posts name it."""
 PLAN_VOLUME = "plan"
 WORKSPACE_VOLUME = "workspace"
+PROJECT_VOLUME = "project"
 
 
 @dataclass(frozen=True)
@@ -93,14 +105,27 @@ def setup_env_template(execution: Execution) -> Container:
         outputs = [
             Artifact(name="workspace", path=WORKSPACE_ARCHIVE, archive=NoneArchiveStrategy())
         ]
+    mounts, volumes = _mounts(), _own_workspace(mode) or []
+    if execution.project.path and PurePosixPath(execution.project.path).is_absolute():
+        # A project on the node (the local runner's host, or a kind/k3d node's mount): only
+        # setup-env reads it, read-only, at the same path, so a pod's private /tmp hides nothing.
+        volumes.append(
+            m.Volume(
+                name=PROJECT_VOLUME,
+                host_path=m.HostPathVolumeSource(path=execution.project.path, type="Directory"),
+            )
+        )
+        mounts.append(
+            m.VolumeMount(name=PROJECT_VOLUME, mount_path=execution.project.path, read_only=True)
+        )
     return Container(
         name="setup-env",
         image=execution.project.image,
         command=[AGENT],
         args=args,
         env=test_data_env(execution),
-        volume_mounts=_mounts(),
-        volumes=_own_workspace(mode),
+        volume_mounts=mounts,
+        volumes=volumes or None,
         outputs=outputs,
         retry_strategy=RetryStrategy(limit=2, retry_policy="OnError"),
     )
@@ -113,17 +138,21 @@ def worker_template(execution: Execution, name: str, settings: WorkerSettings) -
         "--plan-dir", PLAN_DIR,
         "--workspace", WORKSPACE_DIR,
         "--shard", "{{inputs.parameters.shard}}",
-        "--attempt", "{{retries}}",
         "--results", RESULTS_FILE,
         "--summary", SUMMARY_FILE,
         "--log", LOG_FILE,
     ]  # fmt: skip
+    if settings.pod_retries:
+        # Argo defines {{retries}} only in templates with a retryStrategy (and refuses it
+        # elsewhere); without one, every pod is attempt 0, the agent's default.
+        args += ["--attempt", "{{retries}}"]
     inputs: list[Parameter | Artifact] = [Parameter(name="shard")]
     if mode is WorkspaceMode.ARTIFACT:
         args += ["--unpack", WORKSPACE_ARCHIVE]
         inputs.append(Artifact(name="workspace", path=WORKSPACE_ARCHIVE))
     env: list[Env | SecretEnv] = [
-        Env(name="DROVER_WORKER", value="{{pod.name}}"),
+        Env(name=WORKER_ENV, value=WORKER_ID),
+        Env(name=POD_ENV, value="{{pod.name}}"),
         *test_data_env(execution),
     ]
     return Container(

@@ -37,6 +37,10 @@ BUILTIN_MARKERS = frozenset(
 # pytest's exit codes: 0 collected, 5 nothing collected; anything else is a failure.
 NO_TESTS_COLLECTED = 5
 
+SCENARIO_ID_LIMIT = 4000
+"""The longest scenario id results can carry: the service refuses longer ones (``ResultIn.id``
+in ``api/results.py``), so such a scenario would never get a result."""
+
 
 def pytest_collect_argv(python: str = sys.executable) -> list[str]:
     return [
@@ -73,13 +77,38 @@ def discover_pytest(project: Path, python: str = sys.executable) -> list[Scenari
 
 
 def parse_collected_items(items: Sequence[dict[str, Any]]) -> list[Scenario]:
-    """Scenarios from the plugin's items (node id, test name, marker names)."""
-    return [
-        Scenario(
-            id=item["nodeid"],
-            name=item["name"],
-            location=item["nodeid"],
-            tags=[m for m in item["markers"] if m not in BUILTIN_MARKERS],
+    """Scenarios from the plugin's items (node id, test name, marker names).
+
+    pytest spells a parametrized test's arguments into its node id, so a long string argument
+    makes an id longer than results can carry (:data:`SCENARIO_ID_LIMIT`). Every case of such
+    a function becomes one scenario named by the function's id, which pytest runs as all its
+    cases and whose outcome the agent combines from theirs: no case is lost or run twice.
+    """
+    merged = {_function_id(i["nodeid"]) for i in items if len(i["nodeid"]) > SCENARIO_ID_LIMIT}
+    scenarios: dict[str, Scenario] = {}
+    for item in items:
+        tags = [m for m in item["markers"] if m not in BUILTIN_MARKERS]
+        function_id = _function_id(item["nodeid"])
+        if function_id not in merged:
+            scenarios[item["nodeid"]] = Scenario(
+                id=item["nodeid"], name=item["name"], location=item["nodeid"], tags=tags
+            )
+            continue
+        if len(function_id) > SCENARIO_ID_LIMIT:
+            raise DiscoveryError(
+                f"{function_id[:200]}...: test id longer than {SCENARIO_ID_LIMIT} characters "
+                "even without its parameters; shorten its path or names"
+            )
+        known = scenarios.get(function_id)
+        scenarios[function_id] = Scenario(
+            id=function_id,
+            name=item["name"].partition("[")[0],
+            location=function_id,
+            tags=list(dict.fromkeys([*(known.tags if known else []), *tags])),
         )
-        for item in items
-    ]
+    return list(scenarios.values())
+
+
+def _function_id(nodeid: str) -> str:
+    """``file.py::Class::test[params]`` → ``file.py::Class::test`` (parameters are last)."""
+    return nodeid.partition("[")[0]

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.api.conftest import AUTH
 
@@ -27,6 +28,17 @@ def test_health_needs_no_token_everything_else_does(client: TestClient) -> None:
         response = client.get(path)
         assert response.status_code == 401 and response.json()["detail"]
     assert client.get("/api/v1/runs", headers={"Authorization": "Bearer wrong"}).status_code == 401
+
+
+def test_metrics_in_prometheus_text_format(client: TestClient) -> None:
+    response = client.get("/api/v1/metrics", headers=AUTH)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    families = {f.name: f for f in text_string_to_metric_families(response.text)}
+    assert {"drover_runs", "drover_scenario_results", "drover_mirror_followed_runs"} <= set(
+        families
+    )
+    assert families["drover_mirror_errors"].type == "counter"
 
 
 def test_execution_crud_keeps_versions(client: TestClient, shop: dict[str, Any]) -> None:

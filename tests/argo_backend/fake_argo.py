@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.backends.argo.status_codec import compress_nodes
+from engine.labels import CRON_WORKFLOW
 from tests.argo_backend.http_stub import Request, Response
 from tests.argo_backend.swagger_contract import ContractViolation, Operation, contract
 from tests.argo_reference import crd_errors
@@ -142,6 +143,45 @@ class FakeArgo:
             self.workflows[name] = stored
             self._emit("MODIFIED" if existing else "ADDED", stored)
             return obj
+
+    def fire_cron(self, name: str, scheduled: int) -> str:
+        """What the controller does when CronWorkflow ``name`` is due at unix time ``scheduled``
+        (Argo's cron operator): a Workflow named ``<cron>-<scheduled>`` from its workflowSpec,
+        labelled from workflowMetadata plus ``workflows.argoproj.io/cron-workflow``, annotated
+        with the scheduled time and owned by the CronWorkflow."""
+        with self.lock:
+            cron = copy.deepcopy(self.crons[name])
+        workflow_metadata = cron["spec"].get("workflowMetadata") or {}
+        labels = {**(workflow_metadata.get("labels") or {}), CRON_WORKFLOW: name}
+        scheduled_time = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(scheduled))
+        annotations = {
+            **(workflow_metadata.get("annotations") or {}),
+            "workflows.argoproj.io/scheduled-time": scheduled_time,
+        }
+        workflow_name = f"{name}-{scheduled}"
+        self.put_workflow(
+            {
+                "apiVersion": "argoproj.io/v1alpha1",
+                "kind": "Workflow",
+                "metadata": {
+                    "name": workflow_name,
+                    "labels": labels,
+                    "annotations": annotations,
+                    "ownerReferences": [
+                        {
+                            "apiVersion": "argoproj.io/v1alpha1",
+                            "kind": "CronWorkflow",
+                            "name": name,
+                            "uid": cron["metadata"]["uid"],
+                            "blockOwnerDeletion": True,
+                            "controller": True,
+                        }
+                    ],
+                },
+                "spec": cron["spec"]["workflowSpec"],
+            }
+        )
+        return workflow_name
 
     def update_status(self, name: str, **status: Any) -> None:
         with self.lock:

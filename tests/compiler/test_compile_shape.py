@@ -240,10 +240,17 @@ def test_schedule_compiles_to_a_cron_workflow(shop_execution_path: Path) -> None
     assert cron["spec"]["timezone"] == "Europe/Berlin"
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
     assert cron["spec"]["workflowSpec"]["onExit"] == "cleanup"
-    # Argo copies workflowSpec.workflowMetadata onto every workflow the schedule spawns,
-    # which is how the mirror recognises scheduled runs.
-    spawned_labels = cron["spec"]["workflowSpec"]["workflowMetadata"]["labels"]
+    # The controller creates every workflow it spawns with spec.workflowMetadata, which is
+    # how the mirror recognises scheduled runs; a suspended schedule suspends the cron only.
+    spawned_labels = cron["spec"]["workflowMetadata"]["labels"]
     assert spawned_labels["drover.dev/execution"] == "shop-regression"
+    assert "suspend" not in cron["spec"] and "suspend" not in cron["spec"]["workflowSpec"]
+    paused = execution.model_copy(
+        update={"schedule": execution.schedule.model_copy(update={"suspend": True})}
+    )
+    paused_cron = compile_plan(plan_execution(paused)).workflow_dict()
+    assert paused_cron["spec"]["suspend"] is True
+    assert "suspend" not in paused_cron["spec"]["workflowSpec"]
     single = compile_plan(plan_execution(execution), CompileOptions(schedule=False))
     assert single.kind == "Workflow"
 
@@ -265,3 +272,20 @@ def test_shop_example_passes_argo_validation(shop_execution_path: Path) -> None:
     compiled = compile_plan(plan_execution(load_execution(shop_execution_path)))
     assert argo_errors(compiled.workflow_dict()) == []
     assert all("never" not in s for s in all_strings(compiled.configmaps))
+
+
+@pytest.mark.parametrize("pod_retries", [0, 2])
+def test_retries_variable_only_where_argo_defines_it(pod_retries: int) -> None:
+    """Argo's validator puts ``{{retries}}`` in scope only for templates with a retryStrategy
+    and refuses the workflow otherwise ("failed to resolve {{retries}}")."""
+    workflow, _ = _compile(_execution(defaults={"pod_retries": pod_retries}))
+    for template in templates(workflow).values():
+        uses_retries = "{{retries}}" in json.dumps(template)
+        assert not uses_retries or "retryStrategy" in template, template["name"]
+    worker_args = [
+        arg
+        for t in templates(workflow).values()
+        if t["name"].startswith("worker")
+        for arg in t["container"]["args"]
+    ]
+    assert ("--attempt" in worker_args) == bool(pod_retries)

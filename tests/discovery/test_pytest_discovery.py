@@ -69,3 +69,22 @@ def test_a_project_without_tests_has_no_scenarios(tmp_path: Path) -> None:
 def test_a_missing_directory_is_reported(tmp_path: Path) -> None:
     with pytest.raises(DiscoveryError, match="not a directory"):
         discover(DiscoveryRunner.PYTEST, tmp_path / "nope")
+
+
+def test_too_long_parametrized_ids_become_their_function(data_dir: Path) -> None:
+    # One case's id is longer than a result can carry: the function becomes one scenario
+    # (pytest runs all its cases for it); other functions keep one scenario per case.
+    scenarios = discover(DiscoveryRunner.PYTEST, data_dir / "long-params")
+    assert [s.id for s in scenarios] == [
+        "test_long.py::test_parse",
+        "test_long.py::test_odd_params[a::b]",
+        "test_long.py::test_odd_params[x/y]",
+        "test_long.py::test_odd_params[sp ace]",
+        "test_long.py::test_odd_params[\\xe9]",
+    ]
+    merged = scenarios[0]
+    assert (merged.name, merged.location, merged.tags) == (
+        "test_parse",
+        "test_long.py::test_parse",
+        ["slow"],
+    )

@@ -142,3 +142,30 @@ def test_failed_group_halts_its_flow(tmp_path: Path, run_env: dict[str, str]) ->
     phases = {n["displayName"]: n["phase"] for n in workflow["status"]["nodes"].values()}
     assert phases["never"] == "Omitted"
     assert phases["still"] == "Succeeded"
+
+
+def test_a_project_under_tmp_runs_in_the_sandbox(tmp_path: Path, run_env: dict[str, str]) -> None:
+    """Pods get a private /tmp, as containers do; setup-env still reads a project under /tmp
+    through the read-only hostPath volume the compiler gives it."""
+    project = tmp_path / "project"  # pytest's tmp_path lives under /tmp
+    project.mkdir()
+    (project / "test_here.py").write_text("def test_here():\n    assert True\n")
+    spec = {
+        "name": "under-tmp",
+        "project": {"name": "here", "path": "project"},  # relative to the spec file
+        "flows": [
+            {
+                "name": "only",
+                "groups": [{"name": "one", "scenarios": [{"id": "test_here.py::test_here"}]}],
+            }
+        ],
+    }
+    path = tmp_path / "under-tmp.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    results = tmp_path / "results.json"
+    done = drover("run", str(path), "--results", str(results), env=run_env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(results.read_text())
+    assert [(r["id"], r["status"]) for r in report["results"]] == [
+        ("test_here.py::test_here", "passed")
+    ]

@@ -5,6 +5,8 @@ file path with ``/`` turned into ``.`` and ``.py`` dropped, then the ``::`` part
 derives the same key from each scenario id and matches exactly; an id naming a file, class or
 directory collects the outcomes of the tests under it. An id pytest cannot find (a stale plan)
 makes pytest refuse the whole batch, so such ids are reported as errors and the rest rerun.
+Every batch runs under the configuration file an argument-less pytest in the workspace uses
+(see :mod:`drover_agent.runners.pytest_config`), whichever files the batch names.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import sys
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from drover_agent.results import Status
 from drover_agent.runners.base import BatchContext, BatchRun, Outcome, ProcessRun, run_process
+from drover_agent.runners.pytest_config import config_args
 
 __all__ = ["PytestAdapter", "junit_key", "match_testcases", "parse_junit"]
 
@@ -132,7 +136,9 @@ class PytestAdapter:
         self.args = list(args)
         self.python = python
 
-    def argv(self, scenario_ids: Sequence[str], junit_path: str) -> list[str]:
+    def argv(
+        self, scenario_ids: Sequence[str], junit_path: str, workspace: Path | None = None
+    ) -> list[str]:
         return [
             self.python,
             "-m",
@@ -142,6 +148,7 @@ class PytestAdapter:
             "-o",
             "junit_family=xunit1",
             f"--junitxml={junit_path}",
+            *(config_args(workspace, self.args) if workspace is not None else []),
             *self.args,
             *scenario_ids,
         ]
@@ -160,7 +167,10 @@ class PytestAdapter:
             junit = context.report_dir / f"junit-{label}-{retry}.xml"
             junit.unlink(missing_ok=True)
             done = run_process(
-                self.argv(remaining, str(junit)), context.workspace, context.env, context.timeout
+                self.argv(remaining, str(junit), context.workspace),
+                context.workspace,
+                context.env,
+                context.timeout,
             )
             cases = parse_junit(junit.read_text("utf-8")) if junit.exists() else []
             batch.outcomes.update(match_testcases(remaining, cases))

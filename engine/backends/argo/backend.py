@@ -26,7 +26,7 @@ from engine.backends.argo.settings import ArgoSettings
 from engine.backends.argo.status_codec import inflate_status, needs_hydration
 from engine.backends.argo.watch import PAGE_SIZE, WorkflowWatcher, label_selector
 from engine.backends.base import LogLine, WorkflowEvent
-from engine.errors import BackendError, NotFound, SpecError
+from engine.errors import BackendError, Conflict, NotFound, SpecError
 from engine.labels import LABEL_MANAGED_BY
 
 __all__ = ["DROVER_LABELS", "ArgoBackend"]
@@ -150,15 +150,49 @@ class ArgoBackend:
         except BackendError:
             self._remove(created)
             raise
-        submitted = _dump(result)
-        owner = owner_reference(submitted)
-        for obj in prepared:
+        owner = owner_reference(_dump(result))
+        self._own(prepared, owner)
+        return str(owner["name"])
+
+    def _own(self, objects: list[dict[str, Any]], owner: dict[str, Any]) -> None:
+        for obj in objects:
             try:
                 self.kube.add_owner(obj, self.namespace, owner)
             except BackendError as error:
                 # The workflow runs regardless; the object just outlives it.
-                log.warning("workflow %s created, but %s", owner["name"], error)
-        return str(owner["name"])
+                log.warning("%s %s created, but %s", owner["kind"], owner["name"], error)
+
+    def apply_cron(
+        self, cron: dict[str, Any], *, objects: Sequence[dict[str, Any]] = ()
+    ) -> dict[str, Any]:
+        """Create or update a CronWorkflow; ``objects`` (its plan ConfigMaps) are created first
+        and owned by it. Argo makes the CronWorkflow the owner of every workflow it spawns, so
+        the objects live exactly as long as the schedule and its runs."""
+        prepared = self._objects(objects)
+        created = [obj for obj in prepared if self.kube.create(obj, self.namespace)]
+        try:
+            applied = self.crons.create(cron)
+        except Conflict:
+            stripped = copy.deepcopy(cron)
+            stripped.get("metadata", {}).pop("resourceVersion", None)
+            try:
+                applied = self.crons.update(stripped)
+            except BackendError:
+                self._remove(created)
+                raise
+        except BackendError:
+            self._remove(created)
+            raise
+        self._own(prepared, owner_reference(applied, "CronWorkflow"))
+        return applied
+
+    def delete_cron(self, name: str) -> bool:
+        """Delete a CronWorkflow (and, through Kubernetes, what it owns); False if none was."""
+        try:
+            self.crons.delete(name)
+        except NotFound:
+            return False
+        return True
 
     def _remove(self, created: list[dict[str, Any]]) -> None:
         for obj in created:

@@ -31,14 +31,15 @@ ARGO_API_VERSION = "argoproj.io/v1alpha1"
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 
 
-def owner_reference(workflow: dict[str, Any]) -> dict[str, Any]:
-    """The ownerReference that ties an object's lifetime to a created Workflow."""
-    meta = workflow.get("metadata") or {}
+def owner_reference(owner: dict[str, Any], kind: str = "Workflow") -> dict[str, Any]:
+    """The ownerReference that ties an object's lifetime to a created Workflow (or
+    CronWorkflow, whose spawned workflows it also owns)."""
+    meta = owner.get("metadata") or {}
     if not meta.get("name") or not meta.get("uid"):
-        raise BackendError("the created Workflow has no metadata.name/uid to own its objects")
+        raise BackendError(f"the created {kind} has no metadata.name/uid to own its objects")
     return {
         "apiVersion": ARGO_API_VERSION,
-        "kind": "Workflow",
+        "kind": kind,
         "name": meta["name"],
         "uid": meta["uid"],
     }

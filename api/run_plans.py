@@ -1,0 +1,117 @@
+"""From a stored execution to what a run is compiled from and recorded with.
+
+Shared by runs started now (``api.runs``) and runs a schedule's CronWorkflow starts on Argo
+(``api.scheduled_runs``): the same planning (with scenario history), the same wiring of agent
+containers to the facade, and the same rows for a run's groups, workers and queue items.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from api.history import apply_history
+from api.models import LeaseItem, RunGroup, RunWorker
+from engine.planning import ExecutionPlan, plan_execution
+from engine.sharding import ShardItem, Strategy
+from engine.sharding.estimates import fill_durations
+from engine.spec import Execution
+
+__all__ = [
+    "DEFAULT_DURATION",
+    "inject_facade",
+    "is_queue_mode",
+    "new_run_id",
+    "plan_with_history",
+    "record_plan",
+    "replan",
+]
+
+DEFAULT_DURATION = 30.0
+"""Seconds assumed for a scenario no run has timed yet (when none of its group has either)."""
+
+
+def new_run_id() -> str:
+    return secrets.token_hex(6)
+
+
+def plan_with_history(
+    session: Session, spec: Execution, *, base_dir: Path, strategy: str | None = None
+) -> ExecutionPlan:
+    """The plan of ``spec``, its relative ``project.path`` resolved against ``base_dir`` and
+    its scenario durations taken from earlier runs. ``plan.execution`` is what was planned:
+    ``replan(plan.execution)`` gives the same plan again."""
+    spec = _resolve_project_path(spec, base_dir)
+    spec = apply_history(session, spec)
+    return replan(spec, strategy)
+
+
+def replan(spec: Execution, strategy: str | None = None) -> ExecutionPlan:
+    """Plan an execution whose durations are filled in already (a stored plan's spec)."""
+    return plan_execution(spec, strategy=strategy, default_duration=DEFAULT_DURATION)
+
+
+def _resolve_project_path(spec: Execution, base_dir: Path) -> Execution:
+    path = spec.project.path
+    if path is None or Path(path).is_absolute():
+        return spec
+    project = spec.project.model_copy(update={"path": str((base_dir / path).resolve())})
+    return spec.model_copy(update={"project": project})
+
+
+def inject_facade(document: dict[str, Any], url: str, run_ref: str, token: str) -> None:
+    """Tell the agent containers of a Workflow (or CronWorkflow) where the facade is, which run
+    they serve (its id, or ``{{workflow.name}}`` for runs a schedule spawns), and their token."""
+    env = [
+        {"name": "DROVER_FACADE_URL", "value": url},
+        {"name": "DROVER_RUN_ID", "value": run_ref},
+        {"name": "DROVER_TOKEN", "value": token},
+    ]
+    spec = document.get("spec", {})
+    templates = spec.get("templates") or spec.get("workflowSpec", {}).get("templates", [])
+    for template in templates:
+        container = template.get("container")
+        if container and container.get("command", [None])[0] == "drover-agent":
+            container["env"] = [*container.get("env", []), *env]
+
+
+def record_plan(session: Session, run_id: str, plan: ExecutionPlan) -> None:
+    """The run's planned groups and workers, and its queue items in queue mode (idempotent)."""
+    groups, workers, leases = [], [], []
+    for position, group in enumerate(plan.groups):
+        shards = [[s.id for s in worker] for worker in group.workers]
+        groups.append(
+            {
+                "run_id": run_id,
+                "key": group.key,
+                "flow": group.flow,
+                "name": group.name,
+                "position": position,
+                "planned": True,
+                "threads": group.settings.threads,
+                "total": len(group.scenarios),
+                "shards": shards,
+            }
+        )
+        workers += [
+            {"run_id": run_id, "group_key": group.key, "shard": i} for i in range(len(shards))
+        ]
+        if group.settings.strategy == Strategy.QUEUE:
+            # Unknown durations are estimated the way the planner does (median of the known).
+            items = [ShardItem(id=s.id, duration=s.duration) for s in group.scenarios]
+            expected, _ = fill_durations(items, DEFAULT_DURATION)
+            leases += [
+                {"run_id": run_id, "group_key": group.key, "scenario_id": s.id, "expected": e}
+                for s, e in zip(group.scenarios, expected, strict=True)
+            ]
+    for table, rows in ((RunGroup, groups), (RunWorker, workers), (LeaseItem, leases)):
+        if rows:
+            session.execute(insert(table).values(rows).on_conflict_do_nothing())
+
+
+def is_queue_mode(plan: ExecutionPlan) -> bool:
+    return any(g.settings.strategy == Strategy.QUEUE for g in plan.groups)

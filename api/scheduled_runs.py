@@ -1,0 +1,228 @@
+"""Schedules on Argo: each schedule is a CronWorkflow, and the workflows it spawns become runs.
+
+On the local backend the service's own scheduler starts runs (``api.scheduler``). On Argo the
+controller does, from a CronWorkflow Drover keeps in step with the schedule:
+
+- ``sync_schedule`` compiles the schedule's execution (with scenario history, like a run now)
+  into a CronWorkflow named after the execution and the schedule, with the plan ConfigMaps its
+  workflows mount. Both are owned by the CronWorkflow, which Argo also makes the owner of every
+  workflow it spawns, so nothing outlives the schedule. What the CronWorkflow was compiled from
+  is kept by plan id (``drover_schedule_plans``), and its workers carry a token scoped to the
+  schedule, naming their run by ``{{workflow.name}}``.
+- ``remove_schedule`` deletes the CronWorkflow; ``sync_all_schedules`` brings every schedule
+  and CronWorkflow into line when the service starts.
+- ``adopt_scheduled_workflow`` turns a spawned workflow (labelled with the schedule and the
+  CronWorkflow, but with no run id) into a run of the execution, planned exactly as the
+  CronWorkflow was compiled. The mirror calls it for workflows the watch reveals; the results
+  and lease routes call it when a worker reports before the watch did.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from api.auth import create_token, new_token
+from api.models import Execution as ExecutionRow
+from api.models import Run, Schedule, SchedulePlan
+from api.run_plans import (
+    inject_facade,
+    is_queue_mode,
+    new_run_id,
+    plan_with_history,
+    record_plan,
+    replan,
+)
+from engine.backends.argo import ArgoBackend
+from engine.backends.base import Backend
+from engine.compiler.workflow import CompileOptions, compile_plan
+from engine.errors import NotFound
+from engine.labels import CRON_WORKFLOW, LABEL_MANAGED_BY, LABEL_PLAN, LABEL_RUN, LABEL_SCHEDULE
+from engine.loading import parse_execution
+from engine.plan_documents import plan_files, plan_id
+from engine.spec import ConcurrencyPolicy
+from engine.spec import Schedule as CronSpec
+
+__all__ = [
+    "SPAWNED_RUN_REF",
+    "adopt_scheduled_workflow",
+    "cron_workflow_name",
+    "remove_schedule",
+    "sync_all_schedules",
+    "sync_schedule",
+]
+
+log = logging.getLogger("drover.schedules")
+
+SPAWNED_RUN_REF = "{{workflow.name}}"
+"""How a spawned workflow's workers name their run: the facade resolves workflow names too."""
+MAX_CRON_NAME = 52
+"""Argo refuses longer CronWorkflow names: the spawned workflows append ``-<unix time>``."""
+
+
+def cron_workflow_name(execution_name: str, schedule_id: int) -> str:
+    suffix = f"-schedule-{schedule_id}"
+    return execution_name[: MAX_CRON_NAME - len(suffix)].rstrip("-.") + suffix
+
+
+def sync_schedule(
+    session: Session,
+    schedule: Schedule,
+    backend: ArgoBackend,
+    *,
+    facade_url: str | None = None,
+    service_account: str | None = None,
+) -> dict[str, Any]:
+    """Compile ``schedule`` into its CronWorkflow and create or update it on Argo.
+
+    The plan snapshot and worker token are added to the session; the caller commits once the
+    CronWorkflow is applied (a failure leaves the database as it was)."""
+    execution = session.get(ExecutionRow, schedule.execution_id)
+    if execution is None:
+        raise NotFound(f"execution {schedule.execution_id} not found")
+    spec = parse_execution(execution.spec)
+    cron = CronSpec(
+        cron=[schedule.cron],
+        timezone=schedule.timezone,
+        concurrency_policy=ConcurrencyPolicy(schedule.concurrency_policy),
+        suspend=not schedule.enabled,
+    )
+    plan = plan_with_history(
+        session, spec.model_copy(update={"schedule": cron}), base_dir=Path.cwd()
+    )
+    compiled = compile_plan(plan, CompileOptions(service_account=service_account))
+    document = compiled.workflow_dict()
+    name = cron_workflow_name(spec.name, schedule.id)
+    document["metadata"]["name"] = name
+    for labels in (
+        document["metadata"].setdefault("labels", {}),
+        document["spec"].setdefault("workflowMetadata", {}).setdefault("labels", {}),
+    ):
+        labels[LABEL_SCHEDULE] = str(schedule.id)
+    if facade_url:
+        token = new_token()
+        create_token(
+            session, name=f"workers of schedule {schedule.id}", schedule_id=schedule.id, token=token
+        )
+        inject_facade(document, facade_url, SPAWNED_RUN_REF, token)
+
+    session.execute(
+        insert(SchedulePlan)
+        .values(
+            schedule_id=schedule.id,
+            plan_id=compiled.plan_id,
+            execution_version=execution.version,
+            spec=plan.execution.model_dump(mode="json", exclude_none=True),
+            manifest={"workflow": document, "configmaps": compiled.configmaps},
+        )
+        .on_conflict_do_update(
+            index_elements=["schedule_id", "plan_id"],
+            set_={
+                "execution_version": execution.version,
+                "manifest": {"workflow": document, "configmaps": compiled.configmaps},
+            },
+        )
+    )
+    applied = backend.apply_cron(document, objects=compiled.configmaps)
+    if schedule.cron_workflow and schedule.cron_workflow != name:
+        backend.delete_cron(schedule.cron_workflow)  # the execution was renamed
+    schedule.cron_workflow = name
+    return applied
+
+
+def remove_schedule(schedule: Schedule, backend: ArgoBackend) -> None:
+    """Delete the schedule's CronWorkflow (its ConfigMaps and spawned workflows go with it)."""
+    if schedule.cron_workflow and not backend.delete_cron(schedule.cron_workflow):
+        log.info(
+            "CronWorkflow %s of schedule %d was gone already", schedule.cron_workflow, schedule.id
+        )
+
+
+def sync_all_schedules(
+    session: Session,
+    backend: ArgoBackend,
+    *,
+    facade_url: str | None = None,
+    service_account: str | None = None,
+) -> list[str]:
+    """Make Argo's CronWorkflows match the schedules: each one applied, Drover's CronWorkflows of
+    schedules that no longer exist deleted. Returns the names applied."""
+    applied = []
+    for schedule in session.scalars(select(Schedule).order_by(Schedule.id)):
+        sync_schedule(
+            session, schedule, backend, facade_url=facade_url, service_account=service_account
+        )
+        session.commit()
+        applied.append(str(schedule.cron_workflow))
+    for cron in backend.crons.list(label_selector=f"{LABEL_MANAGED_BY}=drover,{LABEL_SCHEDULE}"):
+        name = str((cron.get("metadata") or {}).get("name") or "")
+        if name and name not in applied:
+            log.info("deleting CronWorkflow %s: its schedule is gone", name)
+            backend.delete_cron(name)
+    return applied
+
+
+def adopt_scheduled_workflow(
+    session: Session, backend_name: str, backend: Backend, workflow: dict[str, Any]
+) -> Run | None:
+    """The run of a workflow a schedule's CronWorkflow spawned, recorded on first sight (by
+    whoever sees it first: concurrent callers get the same run). None for other workflows."""
+    meta = workflow.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    name = str(meta.get("name") or "")
+    if not name or not labels.get(CRON_WORKFLOW) or labels.get(LABEL_RUN):
+        return None
+    try:
+        schedule_id = int(labels.get(LABEL_SCHEDULE, ""))
+    except ValueError:
+        return None
+    snapshot = session.get(SchedulePlan, (schedule_id, str(labels.get(LABEL_PLAN, ""))))
+    schedule = session.get(Schedule, schedule_id)
+    if snapshot is None or schedule is None:
+        log.warning(
+            "workflow %s names schedule %s, plan %s: not known",
+            name,
+            schedule_id,
+            labels.get(LABEL_PLAN),
+        )
+        return None
+    plan = replan(parse_execution(snapshot.spec))
+    if plan_id(plan_files(plan)) != snapshot.plan_id:
+        log.warning("schedule %d: plan %s no longer plans the same", schedule_id, snapshot.plan_id)
+    run_id = session.scalar(
+        insert(Run)
+        .values(
+            id=new_run_id(),
+            execution_id=schedule.execution_id,
+            execution_name=plan.execution.name,
+            execution_version=snapshot.execution_version,
+            backend=backend_name,
+            phase="Pending",
+            workflow_name=name,
+            workflow_uid=meta.get("uid"),
+            ui_url=backend.ui_url(name),
+            queue_mode=is_queue_mode(plan),
+            total=plan.scenario_count,
+            spec=snapshot.spec,
+            manifest=snapshot.manifest,
+            schedule_id=schedule_id,
+        )
+        .on_conflict_do_nothing(index_elements=["workflow_name"])
+        .returning(Run.id)
+    )
+    if run_id is None:  # adopted already, by the watch or a worker's report
+        return session.scalar(select(Run).where(Run.workflow_name == name))
+    record_plan(session, run_id, plan)
+    session.execute(
+        update(Schedule)
+        .where(Schedule.id == schedule_id)
+        .values(last_run_id=run_id, last_run_at=datetime.now(UTC))
+    )
+    log.info("run %s: workflow %s of schedule %d", run_id, name, schedule_id)
+    return session.get(Run, run_id)

@@ -1,0 +1,281 @@
+"""Schedules on Argo: each schedule is a CronWorkflow kept in step with it, and the workflows the
+controller spawns from it become runs of the execution, against the swagger-checked fake Argo
+Server (which CRD-validates every CronWorkflow it stores), the Kubernetes fake and real Postgres.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from api.app import create_app
+from api.models import Run, RunGroup, ScenarioResult, SchedulePlan
+from engine.labels import CRON_WORKFLOW, LABEL_PLAN, LABEL_SCHEDULE
+from tests.api.conftest import AUTH, database_url, postgres_url  # noqa: F401
+from tests.argo_backend import test_service_argo as service_argo
+from tests.argo_backend.fake_kube import FakeKube
+from tests.argo_backend.test_service_argo import (
+    ArtifactArgo,
+    _eventually,
+    _finish,
+    _run,
+    _sessions,
+    _shop_execution,
+    _workers,
+)
+
+# The service on Argo, as test_service_argo sets it up: fake Argo and Kubernetes, real Postgres.
+argo, kube, client = service_argo.argo, service_argo.kube, service_argo.client
+
+WORKER_TEMPLATE_PREFIX = "worker"
+
+
+def _schedule(client: TestClient, execution_id: int, **fields: Any) -> dict[str, Any]:
+    body = {"execution_id": execution_id, "cron": "0 2 * * 1-5", "timezone": "Europe/Berlin"}
+    created = client.post("/api/v1/schedules", json={**body, **fields}, headers=AUTH)
+    assert created.status_code == 201, created.text
+    schedule: dict[str, Any] = created.json()
+    return schedule
+
+
+def _agent_env(cron: dict[str, Any]) -> dict[str, str]:
+    for template in cron["spec"]["workflowSpec"]["templates"]:
+        container = template.get("container") or {}
+        if template["name"].startswith(WORKER_TEMPLATE_PREFIX) and container.get("env"):
+            return {e["name"]: e.get("value", "") for e in container["env"]}
+    raise AssertionError("no worker template with an environment")
+
+
+def _followed(client: TestClient) -> set[str]:
+    return client.app.state.service.mirror.followed  # type: ignore[attr-defined, no-any-return]
+
+
+def test_a_schedule_is_a_cron_workflow_owning_its_plan(
+    client: TestClient,
+    argo: tuple[ArtifactArgo, str],
+    kube: tuple[FakeKube, str],
+) -> None:
+    fake, _ = argo
+    execution_id = _shop_execution(client)
+    schedule = _schedule(client, execution_id, concurrency_policy="Replace")
+    name = schedule["cron_workflow"]
+    assert name and name.endswith(f"-schedule-{schedule['id']}") and len(name) <= 52
+    assert "CronWorkflowService_CreateCronWorkflow" in fake.used
+
+    cron = fake.crons[name]  # stored only if swagger- and CRD-valid
+    spec = cron["spec"]
+    assert spec["schedules"] == ["0 2 * * 1-5"]
+    assert (spec["timezone"], spec["concurrencyPolicy"]) == ("Europe/Berlin", "Replace")
+    assert not spec.get("suspend")
+    spawned_labels = spec["workflowMetadata"]["labels"]
+    assert spawned_labels[LABEL_SCHEDULE] == str(schedule["id"])
+    env = _agent_env(cron)
+    assert env["DROVER_RUN_ID"] == "{{workflow.name}}"
+    assert env["DROVER_TOKEN"].startswith("drv_")
+
+    # The plan ConfigMaps exist first and belong to the CronWorkflow (and so to its workflows).
+    owners = [
+        owner
+        for obj in kube[0].objects.values()
+        if obj["metadata"]["labels"].get(LABEL_PLAN) == spawned_labels[LABEL_PLAN]
+        for owner in obj["metadata"].get("ownerReferences", [])
+    ]
+    # (Plans are named by content: the execution's own schedule shares them, as a co-owner.)
+    assert ("CronWorkflow", cron["metadata"]["uid"]) in {(o["kind"], o["uid"]) for o in owners}
+    assert {o["kind"] for o in owners} == {"CronWorkflow"}
+
+    # Disabling suspends it; editing the execution recompiles it; deleting removes it.
+    body = {"execution_id": execution_id, "cron": "*/5 * * * *", "enabled": False}
+    replaced = client.put(f"/api/v1/schedules/{schedule['id']}", json=body, headers=AUTH)
+    assert replaced.status_code == 200, replaced.text
+    assert fake.crons[name]["spec"]["suspend"] is True
+    assert fake.crons[name]["spec"]["schedules"] == ["*/5 * * * *"]
+    assert fake.crons[name]["spec"]["concurrencyPolicy"] == "Forbid"
+
+    execution = client.get(f"/api/v1/executions/{execution_id}", headers=AUTH).json()["spec"]
+    execution["flows"][0]["groups"][0]["threads"] = 3
+    plan_before = fake.crons[name]["metadata"]["labels"][LABEL_PLAN]
+    updated = client.put(f"/api/v1/executions/{execution_id}", json=execution, headers=AUTH)
+    assert updated.status_code == 200, updated.text
+    assert fake.crons[name]["metadata"]["labels"][LABEL_PLAN] != plan_before
+    with _sessions(client)() as session:
+        plans = session.scalars(
+            select(SchedulePlan.plan_id).where(SchedulePlan.schedule_id == schedule["id"])
+        ).all()
+    assert len(plans) == 2, "earlier plans stay known for workflows spawned from them"
+
+    assert client.delete(f"/api/v1/schedules/{schedule['id']}", headers=AUTH).status_code == 204
+    assert name not in fake.crons
+
+
+def test_spawned_workflows_become_runs_of_the_execution(
+    client: TestClient,
+    argo: tuple[ArtifactArgo, str],
+) -> None:
+    fake, _ = argo
+    execution_id = _shop_execution(client)
+    schedule = _schedule(client, execution_id)
+    cron_name = schedule["cron_workflow"]
+
+    # The controller fires the schedule: the watch reveals a workflow with no run id.
+    spawned = fake.fire_cron(cron_name, 1_790_000_000)
+    assert fake.workflows[spawned].obj["metadata"]["labels"][CRON_WORKFLOW] == cron_name
+
+    run = _eventually(lambda: _run_of(client, spawned))
+    assert (run.execution_id, run.schedule_id, run.backend) == (
+        execution_id,
+        schedule["id"],
+        "argo",
+    )
+    assert run.ui_url.endswith(spawned)
+    workers = _workers(client, run.id)
+    with _sessions(client)() as session:
+        groups = session.scalars(select(RunGroup).where(RunGroup.run_id == run.id)).all()
+    assert groups and all(g.planned for g in groups), "planned as the CronWorkflow was compiled"
+    assert run.total == sum(g.total for g in groups) > 0
+
+    _finish(fake, spawned, workers, failing=None)
+    _eventually(lambda: _run(client, run.id).phase == "Succeeded")
+    _eventually(lambda: run.id not in _followed(client))
+    row = _run(client, run.id)
+    assert (row.passed, row.failed) == (len(workers), 0)
+    listed = client.get(f"/api/v1/schedules/{schedule['id']}", headers=AUTH).json()
+    assert listed["last_run_id"] == run.id
+
+    # A second firing is a second run; neither is counted twice.
+    again = fake.fire_cron(cron_name, 1_790_086_400)
+    _eventually(lambda: _run_of(client, again) is not None)
+    with _sessions(client)() as session:
+        runs = session.scalars(select(Run).where(Run.schedule_id == schedule["id"])).all()
+    assert sorted(r.workflow_name for r in runs) == sorted([spawned, again])
+
+
+def _run_of(client: TestClient, workflow_name: str) -> Run | None:
+    with _sessions(client)() as session:
+        return session.scalar(select(Run).where(Run.workflow_name == workflow_name))
+
+
+def test_workers_of_a_scheduled_run_report_by_workflow_name(
+    client: TestClient,
+    argo: tuple[ArtifactArgo, str],
+) -> None:
+    fake, _ = argo
+    execution_id = _shop_execution(client)
+    schedule = _schedule(client, execution_id)
+    token = _agent_env(fake.crons[schedule["cron_workflow"]])["DROVER_TOKEN"]
+    worker = {"Authorization": f"Bearer {token}"}
+
+    # The agent reports under {{workflow.name}}; the facade resolves (or adopts) the run.
+    spawned = fake.fire_cron(schedule["cron_workflow"], 1_790_000_000)
+    result = {"id": "tests/test_cart.py::test_total", "status": "passed", "duration": 0.2}
+    posted = client.post(
+        f"/api/v1/runs/{spawned}/results", json={"results": [result]}, headers=worker
+    )
+    assert posted.status_code == 202, posted.text
+    run = _eventually(lambda: _run_of(client, spawned))
+    with _sessions(client)() as session:
+        stored = session.scalars(
+            select(ScenarioResult.scenario_id).where(ScenarioResult.run_id == run.id)
+        ).all()
+    assert stored == [result["id"]]
+
+    # The schedule's token opens only the schedule's runs.
+    other = client.post(f"/api/v1/executions/{execution_id}/run", headers=AUTH).json()
+    refused = client.post(
+        f"/api/v1/runs/{other['id']}/results", json={"results": [result]}, headers=worker
+    )
+    assert refused.status_code == 403
+    unknown = client.post(
+        "/api/v1/runs/no-such-workflow/results", json={"results": [result]}, headers=worker
+    )
+    assert unknown.status_code == 404
+
+
+def test_service_start_brings_cron_workflows_in_line(
+    client: TestClient,
+    argo: tuple[ArtifactArgo, str],
+    tmp_path: Path,
+) -> None:
+    fake, _ = argo
+    execution_id = _shop_execution(client)
+    schedule = _schedule(client, execution_id)
+    name = schedule["cron_workflow"]
+    stale = {**fake.crons[name], "metadata": {**fake.crons[name]["metadata"]}}
+    stale["metadata"]["name"] = "gone-schedule-999"
+    stale["metadata"]["labels"] = {**stale["metadata"]["labels"], LABEL_SCHEDULE: "999"}
+    fake.crons["gone-schedule-999"] = stale
+    del fake.crons[name]  # deleted behind Drover's back
+
+    service = client.app.state.service  # type: ignore[attr-defined]
+    with TestClient(create_app(service.settings)):
+        pass  # a second service starting against the same database and Argo
+    assert name in fake.crons, "the missing CronWorkflow is applied again"
+    assert "gone-schedule-999" not in fake.crons, "a CronWorkflow of no schedule is deleted"
+
+
+@pytest.mark.parametrize("field", ["execution_id", "cron", "timezone", "concurrency_policy"])
+def test_bad_schedules_are_refused_and_nothing_reaches_argo(
+    client: TestClient,
+    argo: tuple[ArtifactArgo, str],
+    field: str,
+) -> None:
+    fake, _ = argo
+    execution_id = _shop_execution(client)
+    before = set(fake.crons)  # the schedules of earlier tests, synced when the service started
+    body: dict[str, Any] = {"execution_id": execution_id, "cron": "0 2 * * *"}
+    body[field] = {
+        "execution_id": 2_000_000,
+        "cron": "not a cron",
+        "timezone": "Mars/Olympus",
+        "concurrency_policy": "Sometimes",
+    }[field]
+    refused = client.post("/api/v1/schedules", json=body, headers=AUTH)
+    assert refused.status_code in (404, 422), refused.text
+    assert field in refused.text or refused.status_code == 404
+    assert set(fake.crons) == before
+
+
+def test_the_schedule_in_an_executions_spec_is_its_own(
+    client: TestClient, argo: tuple[ArtifactArgo, str]
+) -> None:
+    fake, _ = argo
+    execution_id = _shop_execution(client)  # the shop spec: cron 0 2 * * 1-5, Europe/Berlin
+    listed = client.get("/api/v1/schedules?limit=500", headers=AUTH).json()["items"]
+    own = [s for s in listed if s["execution_id"] == execution_id]
+    assert [(s["cron"], s["timezone"], s["from_spec"]) for s in own] == [
+        ("0 2 * * 1-5", "Europe/Berlin", True)
+    ]
+    name = own[0]["cron_workflow"]
+    assert fake.crons[name]["spec"]["schedules"] == ["0 2 * * 1-5"]
+
+    # It changes with the execution only.
+    body = {"execution_id": execution_id, "cron": "* * * * *"}
+    refused = client.put(f"/api/v1/schedules/{own[0]['id']}", json=body, headers=AUTH)
+    assert refused.status_code == 409 and "PUT /api/v1/executions" in refused.text
+    assert client.delete(f"/api/v1/schedules/{own[0]['id']}", headers=AUTH).status_code == 409
+
+    spec = client.get(f"/api/v1/executions/{execution_id}", headers=AUTH).json()["spec"]
+    spec["schedule"] = {"cron": ["0 2 * * 1-5", "30 12 * * 6"], "suspend": True}
+    assert client.put(f"/api/v1/executions/{execution_id}", json=spec, headers=AUTH).is_success
+    own = [
+        s
+        for s in client.get("/api/v1/schedules?limit=500", headers=AUTH).json()["items"]
+        if s["execution_id"] == execution_id
+    ]
+    assert [(s["cron"], s["enabled"]) for s in own] == [
+        ("0 2 * * 1-5", False),
+        ("30 12 * * 6", False),
+    ]
+    assert all(fake.crons[s["cron_workflow"]]["spec"]["suspend"] for s in own)
+
+    del spec["schedule"]
+    assert client.put(f"/api/v1/executions/{execution_id}", json=spec, headers=AUTH).is_success
+    assert not any(
+        s["execution_id"] == execution_id
+        for s in client.get("/api/v1/schedules?limit=500", headers=AUTH).json()["items"]
+    )
+    assert not {s["cron_workflow"] for s in own} & set(fake.crons)
