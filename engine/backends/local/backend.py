@@ -63,6 +63,18 @@ def default_home() -> Path:
     return Path.home() / ".drover"
 
 
+def _merge_arguments(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """A workflow's arguments over its WorkflowTemplate's, by name (Argo's ``MergeTo``)."""
+    merged: dict[str, Any] = {}
+    for kind in ("parameters", "artifacts"):
+        given = {item["name"]: item for item in (override or {}).get(kind) or []}
+        items = [given.pop(item["name"], item) for item in (base or {}).get(kind) or []]
+        items.extend(given.values())
+        if items:
+            merged[kind] = items
+    return merged
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -116,7 +128,11 @@ class LocalBackend:
                     "spec.workflowTemplateRef.name", f"{kind} '{ref.get('name')}' not found locally"
                 )
             merged = copy.deepcopy(template.get("spec") or {})
-            merged.update({k: v for k, v in spec.items() if k != "workflowTemplateRef"})
+            own = {k: v for k, v in spec.items() if k != "workflowTemplateRef"}
+            arguments = _merge_arguments(merged.get("arguments") or {}, own.pop("arguments", {}))
+            merged.update(own)
+            if arguments:
+                merged["arguments"] = arguments
             workflow["spec"] = merged
         validate_workflow(workflow)
         meta = workflow.setdefault("metadata", {})
@@ -197,6 +213,7 @@ class LocalBackend:
         if self.runtime_name:
             env["DROVER_LOCAL_RUNTIME"] = self.runtime_name
         directory = self.store.workflow_dir(name)
+        self.store.ready_path(name).unlink(missing_ok=True)
         with (directory / "runner.log").open("ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "engine.backends.local.daemon", name],
@@ -308,7 +325,8 @@ class LocalBackend:
             )
         self.store.add_control(name, action)
         pid = self.store.runner_pid(name)
-        if pid is not None and pid != os.getpid() and _pid_alive(pid):
+        ready = self.store.ready_path(name).exists()
+        if pid is not None and pid != os.getpid() and ready and _pid_alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGUSR1)
 

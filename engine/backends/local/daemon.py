@@ -37,10 +37,12 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGUSR1, wake)
     signal.signal(signal.SIGTERM, terminate)
+    store.ready_path(name).touch()  # control requests made before this wait for the first loop
     try:
         runner.run()
     finally:
         if store.runner_pid(name) == os.getpid():
+            store.ready_path(name).unlink(missing_ok=True)
             store.pid_path(name).unlink(missing_ok=True)
     return 0
 

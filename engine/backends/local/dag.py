@@ -21,7 +21,7 @@ from engine.backends.local.expressions import (
     expand_dependency,
 )
 from engine.backends.local.loops import ExpandedItem, expand_items, has_loop
-from engine.backends.local.nodes import COMPLETED_PHASES, FULFILLED_PHASES, Node
+from engine.backends.local.nodes import COMPLETED_PHASES, FULFILLED_PHASES, Node, is_fulfilled
 from engine.backends.local.scope import aggregate_output_scope, node_output_scope
 from engine.backends.local.variables import substitute_all
 
@@ -61,6 +61,10 @@ class DagContext:
     expanded: dict[str, list[ExpandedItem]] = field(default_factory=dict)
     ancestry: dict[str, list[str]] = field(default_factory=dict)
     templated: dict[str, bool] = field(default_factory=dict)
+    hooked: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    exit_hooks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each task's exit hook (``hooks.exit`` or ``onExit``), for the tasks that have one."""
+    """Tasks with lifecycle hooks other than ``exit``, re-evaluated on every pass."""
 
     def ancestors(self, task_name: str) -> list[str]:
         """Every task this one transitively depends on (Argo's ``GetTaskAncestry``)."""
@@ -101,6 +105,14 @@ class DagContext:
             dependencies=dependencies,
             targets=targets,
             fail_fast=spec.get("failFast") is not False,
+            exit_hooks={
+                name: hook for name, task in tasks.items() if (hook := _exit_hook(task)) is not None
+            },
+            hooked=[
+                (name, task)
+                for name, task in tasks.items()
+                if any(key != "exit" for key in task.get("hooks") or {})
+            ],
         )
 
     def task_node_name(self, task_name: str) -> str:
@@ -125,17 +137,39 @@ def execute_dag(
     for task_name in ctx.targets:
         _execute_dag_task(op, ctx, task_name, visited, opts)
         task_node = op.get_node(ctx.task_node_name(task_name))
-        if task_node is not None and task_node["phase"] in COMPLETED_PHASES:
+        hook = ctx.exit_hooks.get(task_name)
+        if hook is not None and task_node is not None and task_node["phase"] in COMPLETED_PHASES:
             op.run_on_exit_node(
-                _exit_hook(ctx.tasks[task_name]), task_node["name"], ctx.boundary_id, {}
+                hook,
+                task_node["name"],
+                ctx.boundary_id,
+                node_output_scope(f"tasks.{task_name}", task_node, op.artifact_owner(task_node)),
             )
+    for task_name, task in ctx.hooked:
+        task_node = op.get_node(ctx.task_node_name(task_name))
+        if task_node is not None and task_node["type"] != "Skipped":
+            scope = {
+                **_task_scope(op, ctx, ctx.ancestors(task_name)),
+                **_task_scope(op, ctx, [task_name]),
+            }
+            op.run_lifecycle_hooks(task["hooks"], task_node, ctx.boundary_id, scope)
     phase = assess_dag_phase(op, ctx, opts.on_exit)
     if phase == "Running":
         return node
     if phase in ("Failed", "Error"):
         _update_outbound(op, ctx, node)
+        if op.cache.get(f"failfast:{node['id']}") or (
+            template.get("failFast") is True and template.get("parallelism") is not None
+        ):
+            from engine.backends.local.operator import FAIL_FAST_MESSAGE
+
+            return op.mark_phase(node_name, phase, FAIL_FAST_MESSAGE)
         return op.mark_phase(node_name, phase)
-    outputs = op.template_outputs(template, _task_scope(op, ctx))
+    try:
+        outputs = op.template_outputs(template, _task_scope(op, ctx))
+    except ExpressionError as exc:
+        _update_outbound(op, ctx, node)
+        return op.mark_phase(node_name, "Error", str(exc))
     if outputs:
         node["outputs"] = outputs
     _update_outbound(op, ctx, node)
@@ -176,7 +210,7 @@ def _task_results(op: WorkflowOperator, dep: Node) -> TaskResults:
         errored=phase == "Error",
         skipped=phase == "Skipped",
         omitted=phase == "Omitted",
-        daemoned=False,
+        daemoned=bool(dep.get("daemoned")) and phase != "Pending",
         any_succeeded=any_succeeded,
         all_failed=all_failed,
     )
@@ -187,7 +221,7 @@ def _evaluate_depends(op: WorkflowOperator, ctx: DagContext, task_name: str) -> 
     results: dict[str, TaskResults] = {}
     for dep_name in ctx.dependencies[task_name]:
         dep = op.get_node(ctx.task_node_name(dep_name))
-        if dep is None or dep["phase"] not in FULFILLED_PHASES:
+        if dep is None or not is_fulfilled(dep):
             return False, False
         on_exit = op.get_node(f"{dep['name']}.onExit")
         if on_exit is not None and on_exit["phase"] not in FULFILLED_PHASES:
@@ -251,13 +285,24 @@ def _execute_dag_task(
     node_name = ctx.task_node_name(task_name)
     node = op.get_node(node_name)
     if node is not None and node["phase"] in FULFILLED_PHASES:
-        if node["phase"] in COMPLETED_PHASES:
-            op.run_on_exit_node(_exit_hook(task), node_name, ctx.boundary_id, {})
+        hook = ctx.exit_hooks.get(task_name)
+        if hook is not None and node["phase"] in COMPLETED_PHASES:
+            op.run_on_exit_node(
+                hook,
+                node_name,
+                ctx.boundary_id,
+                node_output_scope(f"tasks.{task_name}", node, op.artifact_owner(node)),
+            )
         return
     if node is not None and op.is_waiting_on_pod(node):
         return
     group = node if node is not None and node["type"] == "TaskGroup" else None
-    child_opts = Opts(boundary_id=ctx.boundary_id, on_exit=opts.on_exit)
+    child_opts = Opts(
+        boundary_id=ctx.boundary_id,
+        on_exit=opts.on_exit,
+        template_base=opts.template_base,
+        holder_kind="tasks",
+    )
 
     if ctx.logic[task_name]:
         for dep_name in ctx.dependencies[task_name]:
@@ -340,7 +385,7 @@ def _execute_dag_task(
         group_phase = "Succeeded"
         for item in expanded:
             item_node = op.get_node(ctx.task_node_name(item.name))
-            if item_node is None or item_node["phase"] not in FULFILLED_PHASES:
+            if item_node is None or not is_fulfilled(item_node):
                 return
             if item_node["phase"] in ("Failed", "Error"):
                 group_phase = item_node["phase"]
@@ -361,7 +406,7 @@ def assess_dag_phase(op: WorkflowOperator, ctx: DagContext, on_exit: bool = Fals
         node = op.nodes.get(current_id)
         if node is None:
             continue
-        if node["phase"] not in FULFILLED_PHASES:
+        if not is_fulfilled(node):
             return "Running"
         if node["phase"] in COMPLETED_PHASES:
             branch_phase = node["phase"]
@@ -391,7 +436,8 @@ def assess_dag_phase(op: WorkflowOperator, ctx: DagContext, on_exit: bool = Fals
             result = branch_phase
             if ctx.fail_fast:
                 break
-    if not op.should_execute(on_exit) and not _any_unfulfilled(op, ctx):
+    stopped = not op.should_execute(on_exit) or bool(op.cache.get(f"failfast:{ctx.boundary_id}"))
+    if stopped and not _any_unfulfilled(op, ctx):
         # Shut down: nothing new starts, so the DAG cannot succeed any more.
         return "Failed" if result in ("Running", "Succeeded") else result
     return result

@@ -19,6 +19,7 @@ __all__ = [
     "Node",
     "display_name",
     "fnv1a_32",
+    "is_fulfilled",
     "new_node",
     "node_id",
     "on_exit_node_name",
@@ -39,6 +40,13 @@ _FNV_OFFSET: Final = 0x811C9DC5
 _FNV_PRIME: Final = 0x01000193
 # Argo strips "[n]." or "." between the boundary name and the rest of a node name.
 _STEPS_OR_DAG_SEPARATOR: Final = re.compile(r"^(\[\d+\])?\.")
+
+
+def is_fulfilled(node: Node) -> bool:
+    """Argo's ``NodeStatus.Fulfilled``: a finished phase, or a daemon that is up."""
+    return node["phase"] in FULFILLED_PHASES or (
+        bool(node.get("daemoned")) and node["phase"] != "Pending"
+    )
 
 
 def fnv1a_32(text: str) -> int:

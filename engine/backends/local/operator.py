@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import time
 from collections.abc import Callable
@@ -19,9 +20,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.backends.local import dag, steps
+from engine.backends.local import dag, exprlang, steps
 from engine.backends.local.durations import parse_duration
-from engine.backends.local.expressions import ExpressionError, evaluate_when
+from engine.backends.local.expressions import ExpressionError
 from engine.backends.local.nodes import (
     COMPLETED_PHASES,
     FULFILLED_PHASES,
@@ -32,11 +33,17 @@ from engine.backends.local.nodes import (
     on_exit_node_name,
     retry_attempt_name,
 )
-from engine.backends.local.scope import ArgumentError, ConfigLookup, process_inputs
+from engine.backends.local.scope import (
+    ARTIFACT_REF_PREFIX,
+    ArgumentError,
+    ConfigLookup,
+    process_inputs,
+)
 from engine.backends.local.variables import substitute, substitute_all, unresolved
 
 __all__ = [
     "DEADLINE_MESSAGE",
+    "FAIL_FAST_MESSAGE",
     "ExecOpts",
     "PodLaunch",
     "PodOutcome",
@@ -47,6 +54,7 @@ __all__ = [
 ]
 
 DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
+FAIL_FAST_MESSAGE = "template has failed or errored children and failFast enabled"
 _WORKFLOW_PHASE_OF_NODE = {
     "Pending": "Running",
     "Running": "Running",
@@ -59,6 +67,8 @@ _WORKFLOW_PHASE_OF_NODE = {
 
 #: Resolves a ``templateRef`` (name, template, clusterScope) from the local store.
 TemplateLookup = Callable[[str, str, bool], dict[str, Any] | None]
+#: Writes a memoization entry: (cache ConfigMap name, key, entry JSON).
+CacheSave = Callable[[str, str, str], None]
 
 
 def format_time(epoch: float) -> str:
@@ -76,6 +86,14 @@ class ExecOpts:
     boundary_id: str | None = None
     on_exit: bool = False
     node_flag: dict[str, bool] | None = None
+    template_base: tuple[str, bool] | None = None
+    """The WorkflowTemplate (name, cluster scope) whose templates plain ``template:`` names
+    resolve in: set once a ``templateRef`` is followed (Argo's template context); None is the
+    workflow itself."""
+    holder_kind: str = "steps"
+    """``tasks`` when a DAG task calls the template, else ``steps`` (every other caller is a
+    WorkflowStep in Argo, the entrypoint and exit handlers with an empty name): sets
+    ``steps.name`` / ``tasks.name``."""
 
 
 @dataclass(slots=True)
@@ -99,6 +117,8 @@ class PodOutcome:
     finished_at: float = 0.0
     message: str | None = None
     """Why a non-zero outcome failed, when there is more to say than the exit code."""
+    containers: dict[str, int | None] = field(default_factory=dict)
+    """containerSet: each container's exit code (None: it never ran)."""
 
 
 class WorkflowOperator:
@@ -110,6 +130,7 @@ class WorkflowOperator:
         *,
         clock: Callable[[], float] = time.time,
         config_lookup: ConfigLookup = lambda kind, name, key: None,
+        cache_save: CacheSave = lambda configmap, key, entry: None,
         template_lookup: TemplateLookup = lambda name, template, cluster: None,
         host_name: str = "localhost",
     ) -> None:
@@ -120,6 +141,7 @@ class WorkflowOperator:
         self.nodes: dict[str, Node] = self.status.setdefault("nodes", {})
         self.clock = clock
         self.config_lookup = config_lookup
+        self.cache_save = cache_save
         self.template_lookup = template_lookup
         self.host_name = host_name
         self.templates = {t["name"]: t for t in self.spec.get("templates") or []}
@@ -132,6 +154,10 @@ class WorkflowOperator:
             if n["type"] in LEAF_WORK_TYPES and n["phase"] in ("Pending", "Running")
         }
         self.node_deadlines: dict[str, float] = {}
+        self.lock_holders: dict[str, list[str]] = {}
+        self.lock_waiters: set[str] = set()
+        self.daemons_stopped: set[str] = set()
+        self.child_sets: dict[str, set[str]] = {}
         self.finished_epoch: dict[str, float] = {}
         self.wakeups: list[float] = []
         self.cache: dict[str, Any] = {}
@@ -163,15 +189,34 @@ class WorkflowOperator:
             scope[f"workflow.parameters.{param['name']}"] = text
             params.append({"name": param["name"], "value": text})
         scope["workflow.parameters"] = json.dumps(params, separators=(",", ":"))
+        scope["workflow.parameters.json"] = scope["workflow.parameters"]
         for kind in ("labels", "annotations"):
-            for key, value in (meta.get(kind) or {}).items():
-                scope[f"workflow.{kind}.{key}"] = str(value)
+            values = {str(k): str(v) for k, v in (meta.get(kind) or {}).items()}
+            for key, value in values.items():
+                scope[f"workflow.{kind}.{key}"] = value
+            scope[f"workflow.{kind}"] = json.dumps(values, separators=(",", ":"))
+            scope[f"workflow.{kind}.json"] = scope[f"workflow.{kind}"]
+        scheduled = (meta.get("annotations") or {}).get("workflows.argoproj.io/scheduled-time")
+        scope["workflow.scheduledTime"] = str(scheduled or scope["workflow.creationTimestamp"])
+        scope.update(_timestamp_variables(scope["workflow.creationTimestamp"]))
         for param in (self.status.get("outputs") or {}).get("parameters") or []:
             scope[f"workflow.outputs.parameters.{param['name']}"] = str(param.get("value", ""))
         return scope
 
-    def resolve_template(self, holder: dict[str, Any]) -> dict[str, Any]:
-        """The template a task/step/hook names (``template``, ``inline`` or ``templateRef``)."""
+    def template_base_of(
+        self, holder: dict[str, Any], base: tuple[str, bool] | None
+    ) -> tuple[str, bool] | None:
+        """The template context a holder's template runs in (its children resolve there)."""
+        ref = holder.get("templateRef")
+        if ref and "inline" not in holder:
+            return str(ref.get("name", "")), bool(ref.get("clusterScope"))
+        return base
+
+    def resolve_template(
+        self, holder: dict[str, Any], base: tuple[str, bool] | None = None
+    ) -> dict[str, Any]:
+        """The template a task/step/hook names (``template``, ``inline`` or ``templateRef``);
+        a plain name resolves in ``base`` (a WorkflowTemplate) when set."""
         if "inline" in holder:
             template = dict(holder["inline"])
             template.setdefault("name", "")
@@ -185,6 +230,13 @@ class WorkflowOperator:
                     f"template '{ref.get('template')}' not found in WorkflowTemplate "
                     f"'{ref.get('name')}' (register it with `apply`)"
                 )
+            template = found
+        elif base is not None:
+            name = str(holder.get("template", ""))
+            found = self.template_lookup(base[0], name, base[1])
+            if found is None:
+                kind = "ClusterWorkflowTemplate" if base[1] else "WorkflowTemplate"
+                raise ArgumentError(f"template '{name}' not found in {kind} '{base[0]}'")
             template = found
         else:
             name = holder.get("template", "")
@@ -250,8 +302,18 @@ class WorkflowOperator:
             return
         child_id = node_id(self.name, child_name)
         children = parent.setdefault("children", [])
-        if child_id not in children:
+        if len(children) < 16:
+            if child_id not in children:
+                children.append(child_id)
+            return
+        # Wide parents (a DAG of thousands of tasks): keep a set beside the list.
+        known = self.child_sets.get(parent["id"])
+        if known is None or len(known) != len(children):
+            known = set(children)
+            self.child_sets[parent["id"]] = known
+        if child_id not in known:
             children.append(child_id)
+            known.add(child_id)
 
     def mark_phase(self, name: str, phase: str, message: str | None = None) -> Node:
         node = self.nodes[node_id(self.name, name)]
@@ -260,6 +322,10 @@ class WorkflowOperator:
             if phase in FULFILLED_PHASES and not node.get("finishedAt"):
                 node["finishedAt"] = format_time(self.now)
                 self.finished_epoch[node["id"]] = self.now
+            if phase == "Succeeded" and "memoizationStatus" in node:
+                self._save_memoized(node)
+            if phase in FULFILLED_PHASES and node["type"] in ("Steps", "DAG"):
+                self.kill_daemoned_children(node["id"])
         if message is not None:
             if message:
                 node["message"] = message
@@ -290,7 +356,7 @@ class WorkflowOperator:
 
     def is_waiting_on_pod(self, node: Node) -> bool:
         """True while nothing can change for this node until a pod reports back."""
-        if node["phase"] in FULFILLED_PHASES:
+        if node["phase"] in FULFILLED_PHASES or node["id"] in self.lock_waiters:
             return False
         if node["type"] in LEAF_WORK_TYPES:
             return True
@@ -351,6 +417,8 @@ class WorkflowOperator:
             return True
         boundary_tmpl = self.cache.get(f"template:{boundary_id}")
         if boundary_tmpl and boundary_tmpl.get("parallelism") is not None:
+            if boundary_tmpl.get("failFast") is True and self.failed_fast(boundary_id):
+                return False
             active = sum(
                 1
                 for n in self.nodes.values()
@@ -361,6 +429,22 @@ class WorkflowOperator:
             if active >= int(boundary_tmpl["parallelism"]):
                 return False
         return True
+
+    def failed_fast(self, boundary_id: str) -> bool:
+        """Template ``failFast`` (with ``parallelism``): once a child failed or errored, no
+        new child starts and the template fails with Argo's message (see ``FAIL_FAST_MESSAGE``).
+        """
+        if self.cache.get(f"failfast:{boundary_id}"):
+            return True
+        if any(
+            n.get("boundaryID") == boundary_id
+            and n["type"] in LEAF_WORK_TYPES
+            and n["phase"] in ("Failed", "Error")
+            for n in self.nodes.values()
+        ):
+            self.cache[f"failfast:{boundary_id}"] = True
+            return True
+        return False
 
     # ------------------------------------------------------------------ the reconcile pass
 
@@ -374,6 +458,8 @@ class WorkflowOperator:
             self.status.setdefault("startedAt", format_time(self.now))
         started = parse_time(self.status["startedAt"])
         self.global_scope["workflow.duration"] = f"{self.now - started:.6f}"
+        if self.global_scope.get("workflow.status") in (None, "Pending", "Running"):
+            self.global_scope["workflow.status"] = str(self.status.get("phase", "Running"))
         if self.shutdown is not None:
             self._shut_down_running()
         self._enforce_pod_deadlines()
@@ -381,7 +467,8 @@ class WorkflowOperator:
         if "workflowTemplateRef" in self.spec:
             entry = {"template": self.spec.get("entrypoint", "")}
         root = self.execute_template(self.name, entry, self.spec.get("arguments") or {}, ExecOpts())
-        if root is None or root["phase"] not in FULFILLED_PHASES:
+        hooks_done = self._workflow_lifecycle_hooks(root)
+        if root is None or root["phase"] not in FULFILLED_PHASES or not hooks_done:
             return
         workflow_phase = _WORKFLOW_PHASE_OF_NODE[root["phase"]]
         exit_hook = self._workflow_exit_hook() if self.should_execute(True) else None
@@ -500,12 +587,16 @@ class WorkflowOperator:
         if node is not None and (node["phase"] in FULFILLED_PHASES or self.is_waiting_on_pod(node)):
             return node
         try:
-            template = self.resolve_template(holder)
+            template = self.resolve_template(holder, opts.template_base)
         except ArgumentError as exc:
             return node or self.init_node(
                 node_name, "Skipped", holder.get("template"), opts, "Error", str(exc)
             )
-        template_name = template.get("name") or holder.get("template")
+        opts = replace(opts, template_base=self.template_base_of(holder, opts.template_base))
+        # Argo records the caller's reference: templateName, or templateRef for a templateRef.
+        template_name = (
+            None if "templateRef" in holder else (template.get("name") or holder.get("template"))
+        )
         if node is None:
             if not self.should_execute(opts.on_exit):
                 return self.init_node(
@@ -523,6 +614,15 @@ class WorkflowOperator:
         retry_strategy = template.get("retryStrategy")
         extra_scope = {} if retry_strategy else {"pod.name": node_id(self.name, node_name)}
         extra_scope["node.name"] = node_name
+        extra_scope[f"{opts.holder_kind}.name"] = str(holder.get("name") or "")
+        outputs_spec = template.get("outputs") or {}
+        for param in outputs_spec.get("parameters") or []:
+            path = (param.get("valueFrom") or {}).get("path")
+            if path:
+                extra_scope[f"outputs.parameters.{param['name']}.path"] = str(path)
+        for artifact in outputs_spec.get("artifacts") or []:
+            if artifact.get("path"):
+                extra_scope[f"outputs.artifacts.{artifact['name']}.path"] = str(artifact["path"])
         cached = self.cache.get(f"processed:{node_name}") if node is not None else None
         try:
             if cached is not None:
@@ -538,6 +638,40 @@ class WorkflowOperator:
             node_type = "Retry" if retry_strategy else _node_type_of(template)
             failed = node or self.init_node(node_name, node_type, template_name, opts, "Error")
             return self.mark_phase(node_name, "Error", str(exc)) if failed else None
+
+        memo = processed.get("memoize")
+        if memo and (node is None or node["phase"] not in FULFILLED_PHASES):
+            hit = self._memoized_hit(node_name, processed, template_name, opts, node, memo)
+            if hit is not None:
+                return hit
+        top_name = node_name
+        sync = processed.get("synchronization")
+        if sync and (node is None or node["id"] in self.lock_waiters):
+            try:
+                waiting = self._try_acquire(node_id(self.name, node_name), sync)
+            except ArgumentError as exc:
+                node = node or self.init_node(
+                    node_name, _node_type_of(processed), template_name, opts, "Pending"
+                )
+                self.lock_waiters.discard(node["id"])
+                return self.mark_phase(node_name, "Error", str(exc))
+            if waiting is not None:
+                lock_name, message = waiting
+                if node is None:
+                    node_type = "Retry" if retry_strategy else _node_type_of(processed)
+                    node = self.init_node(node_name, node_type, template_name, opts, "Pending")
+                node["message"] = message
+                node["synchronizationStatus"] = {"waiting": lock_name}
+                self.lock_waiters.add(node["id"])
+                return node
+            if node is not None:  # acquired after waiting: start it now
+                self.lock_waiters.discard(node["id"])
+                node.pop("synchronizationStatus", None)
+                node.pop("message", None)
+                if node["type"] in LEAF_WORK_TYPES:
+                    self.cache[f"acquired:{node['id']}"] = True
+                else:
+                    node["phase"] = "Running"
 
         retry_node_name: str | None = None
         if retry_strategy:
@@ -564,12 +698,13 @@ class WorkflowOperator:
                         "retries": str(attempt),
                         "pod.name": node_id(self.name, node_name),
                         "node.name": node_name,
+                        **self._last_retry_scope(last),
                     },
                 )
             opts = replace(opts, node_flag={**(opts.node_flag or {}), "retried": True})
 
         kind = _template_kind(processed)
-        if kind in ("container", "script", "http"):
+        if kind in ("container", "script", "http", "containerSet"):
             node = self._execute_pod(node_name, processed, opts, node, inputs_record)
         elif kind == "steps":
             node = steps.execute_steps(self, node_name, processed, opts, inputs_record)
@@ -582,6 +717,14 @@ class WorkflowOperator:
                 node_name, "Pod", template_name, opts, "Error", f"unsupported template '{kind}'"
             )
 
+        if memo:
+            self._mark_memoized_miss(top_name, memo)
+        if "templateRef" in holder:
+            for named in {top_name, node_name}:
+                created = self.get_node(named)
+                if created is not None and "templateRef" not in created:
+                    created["templateRef"] = dict(holder["templateRef"])
+                    created.pop("templateName", None)
         if retry_node_name is not None:
             retry_after = self.get_node(retry_node_name)
             assert retry_after is not None
@@ -595,6 +738,127 @@ class WorkflowOperator:
                 )
             return retry_after
         return node
+
+    # ------------------------------------------------------------------ synchronization
+
+    def _lock_limits(self, sync: dict[str, Any]) -> list[tuple[str, int]]:
+        """(lock name, limit) of every mutex/semaphore a ``synchronization`` block names."""
+        namespace = str(self.wf["metadata"].get("namespace", "default"))
+        locks: list[tuple[str, int]] = []
+        mutexes = [*(sync.get("mutexes") or []), *([sync["mutex"]] if sync.get("mutex") else [])]
+        for mutex in mutexes:
+            locks.append((f"{mutex.get('namespace', namespace)}/Mutex/{mutex.get('name')}", 1))
+        semaphores = [
+            *(sync.get("semaphores") or []),
+            *([sync["semaphore"]] if sync.get("semaphore") else []),
+        ]
+        for semaphore in semaphores:
+            ref = semaphore.get("configMapKeyRef")
+            if not ref:
+                raise ArgumentError(
+                    "synchronization: only configMapKeyRef semaphores are supported locally"
+                )
+            name, key = str(ref.get("name", "")), str(ref.get("key", ""))
+            raw = self.config_lookup("ConfigMap", name, key)
+            try:
+                limit = int(str(raw).strip())
+            except ValueError:
+                raise ArgumentError(
+                    f"failed to get semaphore limit: ConfigMap '{name}' key '{key}' "
+                    "not found or not an integer (register it with `apply`)"
+                ) from None
+            ns = semaphore.get("namespace", namespace)
+            locks.append((f"{ns}/ConfigMap/{name}/{key}", limit))
+        return locks
+
+    def _try_acquire(self, holder: str, sync: dict[str, Any]) -> tuple[str, str] | None:
+        """Take every lock for ``holder``, or none: (lock name, message) of the one it waits on.
+
+        Locks live in this workflow's operator: templates of one workflow exclude each other,
+        other workflows run by other runners do not see them.
+        """
+        limits = self._lock_limits(sync)
+        for lock, _ in limits:
+            holders = self.lock_holders.setdefault(lock, [])
+            holders[:] = [
+                h
+                for h in holders
+                if h in self.nodes and self.nodes[h]["phase"] not in FULFILLED_PHASES
+            ]
+        for lock, limit in limits:
+            holders = self.lock_holders[lock]
+            if holder not in holders and len(holders) >= limit:
+                return lock, f"Waiting for {lock} lock. Lock status: {limit - len(holders)}/{limit}"
+        for lock, _ in limits:
+            if holder not in self.lock_holders[lock]:
+                self.lock_holders[lock].append(holder)
+        return None
+
+    # ------------------------------------------------------------------ memoization
+
+    @staticmethod
+    def _memo_address(memo: dict[str, Any]) -> tuple[str, str]:
+        cache = ((memo.get("cache") or {}).get("configMap") or {}).get("name", "")
+        return str(cache), str(memo.get("key", ""))
+
+    def _memoized_hit(
+        self,
+        node_name: str,
+        template: dict[str, Any],
+        template_name: str | None,
+        opts: ExecOpts,
+        node: Node | None,
+        memo: dict[str, Any],
+    ) -> Node | None:
+        """Argo's memoization lookup: a fresh cache entry makes the node Succeeded with its
+        outputs (``memoizationStatus.hit``), without running anything."""
+        cache_name, key = self._memo_address(memo)
+        raw = self.config_lookup("ConfigMap", cache_name, key)
+        if raw is None:
+            return None
+        try:
+            entry = json.loads(raw)
+            created = parse_time(str(entry.get("creationTimestamp", "")))
+        except (json.JSONDecodeError, ValueError, AttributeError):
+            return None
+        if memo.get("maxAge"):
+            with contextlib.suppress(ValueError):
+                if created + parse_duration(str(memo["maxAge"])) <= self.now:
+                    return None
+        if node is None:
+            node = self.init_node(
+                node_name, _node_type_of(template), template_name, opts, "Succeeded"
+            )
+        if entry.get("outputs"):
+            node["outputs"] = entry["outputs"]
+        node["memoizationStatus"] = {"hit": True, "key": key, "cacheName": cache_name}
+        self.mark_phase(node_name, "Succeeded")
+        return node
+
+    def _mark_memoized_miss(self, node_name: str, memo: dict[str, Any]) -> None:
+        node = self.get_node(node_name)
+        if node is None or "memoizationStatus" in node:
+            return
+        cache_name, key = self._memo_address(memo)
+        node["memoizationStatus"] = {"hit": False, "key": key, "cacheName": cache_name}
+        if node["phase"] == "Succeeded":
+            self._save_memoized(node)
+
+    def _save_memoized(self, node: Node) -> None:
+        status = node["memoizationStatus"]
+        if status.get("hit") or self.cache.get(f"memo-saved:{node['id']}"):
+            return
+        self.cache[f"memo-saved:{node['id']}"] = True
+        stamp = format_time(self.now)
+        entry = {
+            "nodeID": node["id"],
+            "outputs": node.get("outputs") or {},
+            "creationTimestamp": stamp,
+            "lastHitTimestamp": stamp,
+        }
+        self.cache_save(
+            str(status["cacheName"]), str(status["key"]), json.dumps(entry, separators=(",", ":"))
+        )
 
     def container_deadline(self, template: dict[str, Any], boundary_id: str | None) -> float | None:
         """Earliest of the template's own deadline, its boundaries' timeouts and the workflow's."""
@@ -650,21 +914,46 @@ class WorkflowOperator:
         node: Node | None,
         inputs_record: dict[str, Any],
     ) -> Node:
-        if node is not None:
+        if node is not None and not self.cache.pop(f"acquired:{node['id']}", False):
             return node
         node_type = "HTTP" if "http" in template else "Pod"
-        node = self.init_node(node_name, node_type, template.get("name"), opts, "Pending")
+        if node is None:
+            node = self.init_node(node_name, node_type, template.get("name"), opts, "Pending")
         if inputs_record:
             node["inputs"] = inputs_record
-        dangling = unresolved({k: v for k, v in template.items() if k not in ("outputs", "inputs")})
+        dangling = unresolved(
+            {k: v for k, v in template.items() if k not in ("outputs", "inputs", "metrics")}
+        )
         if dangling:
-            return self.mark_phase(node_name, "Error", f"failed to resolve {dangling[0]}")
+            what = "evaluate expression" if dangling[0].startswith("{{=") else "resolve"
+            return self.mark_phase(node_name, "Error", f"failed to {what} {dangling[0]}")
         deadline = self.container_deadline(template, opts.boundary_id)
         if deadline is not None:
             self.node_deadlines[node["id"]] = deadline
         self.active_pods.add(node["id"])
         self.launches.append(PodLaunch(node["id"], node_name, template, deadline))
+        if template.get("daemon"):
+            self.cache[f"daemon:{node['id']}"] = True
+        if "containerSet" in template:
+            self._init_container_nodes(node, template, opts)
         return node
+
+    def _init_container_nodes(self, pod: Node, template: dict[str, Any], opts: ExecOpts) -> None:
+        """Argo's ``executeContainerSet``: a Container node per container, bounded by the pod,
+        linked along the containers' ``dependencies`` (roots hang off the pod node)."""
+        containers = (template.get("containerSet") or {}).get("containers") or []
+        child_opts = ExecOpts(pod["id"], opts.on_exit, opts.node_flag)
+        for container in containers:
+            name = f"{pod['name']}.{container['name']}"
+            if self.get_node(name) is None:
+                self.init_node(name, "Container", template.get("name"), child_opts, "Pending")
+        for container in containers:
+            name = f"{pod['name']}.{container['name']}"
+            dependencies = container.get("dependencies") or []
+            if not dependencies:
+                self.add_child(pod["name"], name)
+            for dependency in dependencies:
+                self.add_child(f"{pod['name']}.{dependency}", name)
 
     def _execute_suspend(
         self, node_name: str, template: dict[str, Any], opts: ExecOpts, node: Node | None
@@ -758,12 +1047,16 @@ class WorkflowOperator:
 
     def _can_retry(self, node: Node, last: Node, strategy: dict[str, Any]) -> bool:
         policy = strategy.get("retryPolicy") or "OnFailure"
-        on_failed = policy in ("Always", "OnFailure")
-        on_error = policy in ("Always", "OnError", "OnTransientError")
-        if (last["phase"] == "Failed" and not on_failed) or (
-            last["phase"] == "Error" and not on_error
-        ):
-            return False
+        if policy == "OnTransientError":
+            if not _is_transient(str(last.get("message", ""))):
+                return False
+        else:
+            on_failed = policy in ("Always", "OnFailure")
+            on_error = policy in ("Always", "OnError")
+            if (last["phase"] == "Failed" and not on_failed) or (
+                last["phase"] == "Error" and not on_error
+            ):
+                return False
         expression = strategy.get("expression")
         if expression and not self._retry_expression_allows(expression, last):
             node["_stop_message"] = "retryStrategy.expression evaluated to false"
@@ -774,21 +1067,39 @@ class WorkflowOperator:
             return False
         return True
 
-    def _retry_expression_allows(self, expression: str, last: Node) -> bool:
+    @staticmethod
+    def _last_retry_scope(last: Node | None) -> dict[str, str]:
+        """``lastRetry.*`` in a retried template's body (the previous attempt, if any)."""
+        if last is None:
+            return {
+                "lastRetry.exitCode": "-1",
+                "lastRetry.status": "",
+                "lastRetry.duration": "0",
+                "lastRetry.message": "",
+            }
         started = parse_time(last["startedAt"])
         finished = parse_time(last.get("finishedAt") or last["startedAt"])
-        values = {
-            "lastRetry.exitCode": (last.get("outputs") or {}).get("exitCode", "-1"),
-            "lastRetry.status": json.dumps(last["phase"]),
+        return {
+            "lastRetry.exitCode": str((last.get("outputs") or {}).get("exitCode", "-1")),
+            "lastRetry.status": str(last["phase"]),
             "lastRetry.duration": str(int(finished - started)),
-            "lastRetry.message": json.dumps(last.get("message", "")),
+            "lastRetry.message": str(last.get("message", "")),
         }
-        text = re.sub(r"\b(?:asInt|asFloat|int|float)\(([^()]*)\)", r"\1", expression)
-        for name, value in values.items():
-            text = text.replace(name, str(value))
+
+    def _retry_expression_allows(self, expression: str, last: Node) -> bool:
+        """``retryStrategy.expression`` over ``lastRetry.*`` (strings, as Argo's env has them)."""
+        started = parse_time(last["startedAt"])
+        finished = parse_time(last.get("finishedAt") or last["startedAt"])
+        scope = {
+            **self.global_scope,
+            "lastRetry.exitCode": str((last.get("outputs") or {}).get("exitCode", "-1")),
+            "lastRetry.status": str(last["phase"]),
+            "lastRetry.duration": str(int(finished - started)),
+            "lastRetry.message": str(last.get("message", "")),
+        }
         try:
-            return evaluate_when(text)
-        except ExpressionError:
+            return exprlang.eval_bool(expression, exprlang.build_env(scope))
+        except exprlang.ExprError:
             return False
 
     # ------------------------------------------------------------------ hooks
@@ -811,6 +1122,71 @@ class WorkflowOperator:
         self.add_child(parent_name, name)
         return True, node
 
+    def run_lifecycle_hooks(
+        self,
+        hooks: dict[str, Any] | None,
+        parent: Node,
+        boundary_id: str | None,
+        scope: dict[str, str],
+        node_flag: dict[str, bool] | None = None,
+    ) -> bool:
+        """Argo's ``executeTmplLifeCycleHook``: run each non-exit hook whose ``expression``
+        holds (once started, a hook node keeps being reconciled); True once all are fulfilled.
+
+        A hook is ``<parent node name>.hooks.<hook name>``, a child of the parent node. An
+        expression that cannot be evaluated errors the hook node with the evaluation message.
+        """
+        if not hooks:
+            return True
+        completed = True
+        full = {**self.global_scope, **scope}
+        for hook_name in sorted(hooks):
+            if hook_name == "exit":
+                continue
+            hook = hooks[hook_name] or {}
+            hook_node_name = f"{parent['name']}.hooks.{hook_name}"
+            existing = self.get_node(hook_node_name)
+            if existing is None:
+                if not self.should_execute(False):
+                    continue
+                try:
+                    execute = exprlang.eval_bool(
+                        str(hook.get("expression", "")), exprlang.build_env(full)
+                    )
+                except exprlang.ExprError as exc:
+                    self.init_node(
+                        hook_node_name,
+                        "Skipped",
+                        hook.get("template"),
+                        ExecOpts(boundary_id, False, node_flag),
+                        "Error",
+                        str(exc),
+                    )
+                    self.add_child(parent["name"], hook_node_name)
+                    continue
+                if not execute:
+                    continue
+            resolved = substitute_all({k: v for k, v in hook.items() if k != "expression"}, full)
+            node = self.execute_template(
+                hook_node_name,
+                resolved,
+                resolved.get("arguments") or {},
+                ExecOpts(boundary_id, False, node_flag),
+            )
+            if node is not None:
+                self.add_child(parent["name"], hook_node_name)
+            if node is None or node["phase"] not in FULFILLED_PHASES:
+                completed = False
+        return completed
+
+    def _workflow_lifecycle_hooks(self, root: Node | None) -> bool:
+        """Workflow-level ``spec.hooks`` (not ``exit``): ``workflow.status`` is the live phase."""
+        hooks = {k: v for k, v in (self.spec.get("hooks") or {}).items() if k != "exit"}
+        if not hooks or root is None:
+            return True
+        scope = {"workflow.status": str(self.status.get("phase", "Running"))}
+        return self.run_lifecycle_hooks(hooks, root, None, scope, {"hooked": True})
+
     # ------------------------------------------------------------------ runner callbacks
 
     def pod_started(self, nid: str) -> None:
@@ -818,6 +1194,31 @@ class WorkflowOperator:
         if node["phase"] == "Pending":
             node["phase"] = "Running"
             node["hostNodeName"] = self.host_name
+            if self.cache.get(f"daemon:{nid}"):
+                # A daemon is up once its pod runs; successors go on (Argo: ``daemoned``).
+                node["daemoned"] = True
+                node["podIP"] = "127.0.0.1"
+                self._mark_retry_parent_daemoned(node)
+
+    def _mark_retry_parent_daemoned(self, node: Node) -> None:
+        parent = self.get_node(node["name"].rsplit("(", 1)[0]) if "(" in node["name"] else None
+        if parent is not None and parent["type"] == "Retry":
+            parent["daemoned"] = True
+
+    def kill_daemoned_children(self, boundary_id: str) -> None:
+        """Argo's ``killDaemonedChildren``: once a boundary is done its daemons are stopped and
+        their nodes marked Succeeded (no longer daemoned)."""
+        for node in self.nodes.values():
+            if node.get("boundaryID") != boundary_id or not node.get("daemoned"):
+                continue
+            node.pop("daemoned", None)
+            if node["phase"] not in FULFILLED_PHASES:
+                node["phase"] = "Succeeded"
+                node["finishedAt"] = format_time(self.now)
+                self.finished_epoch[node["id"]] = self.now
+            if node["id"] in self.active_pods and node["type"] in LEAF_WORK_TYPES:
+                self.daemons_stopped.add(node["id"])
+                self.kills[node["id"]] = "daemon stopped"
 
     def pod_finished(self, nid: str, outcome: PodOutcome) -> None:
         self.now = self.clock()
@@ -825,6 +1226,9 @@ class WorkflowOperator:
         self.active_pods.discard(nid)
         self.kills.pop(nid, None)
         reason = self.kill_reasons.pop(nid, None)
+        if nid in self.daemons_stopped:  # stopped on purpose; its node is already Succeeded
+            self.daemons_stopped.discard(nid)
+            return
         if outcome.error:
             phase, message = "Error", outcome.error
         elif reason is not None:
@@ -836,7 +1240,7 @@ class WorkflowOperator:
             message = outcome.message or f"Error (exit code {outcome.exit_code})"
         if outcome.outputs:
             node["outputs"] = outcome.outputs
-            self._publish_global_outputs(outcome.outputs)
+            self._publish_global_outputs(outcome.outputs, nid)
         duration = (
             max(1, round(outcome.finished_at - outcome.started_at)) if outcome.finished_at else 1
         )
@@ -846,21 +1250,41 @@ class WorkflowOperator:
         if outcome.finished_at:
             self.finished_epoch[nid] = outcome.finished_at
             node["finishedAt"] = format_time(outcome.finished_at)
+        for container, code in outcome.containers.items():
+            child = self.get_node(f"{node['name']}.{container}")
+            if child is None:
+                continue
+            if code == 0:
+                self.mark_phase(child["name"], "Succeeded")
+            elif code is None:
+                self.mark_phase(child["name"], phase if phase != "Succeeded" else "Failed", message)
+            else:
+                self.mark_phase(child["name"], "Failed", f"Error (exit code {code})")
 
-    def _publish_global_outputs(self, outputs: dict[str, Any]) -> None:
-        globals_out = []
+    def _publish_global_outputs(self, outputs: dict[str, Any], owner: str | None = None) -> None:
+        """``globalName`` outputs become ``workflow.outputs.*`` and ``status.outputs``."""
+        status_outputs = self.status.get("outputs") or {}
         for param in outputs.get("parameters") or []:
             if param.get("globalName"):
-                globals_out.append(
-                    {"name": param["globalName"], "value": str(param.get("value", ""))}
+                entry = {"name": param["globalName"], "value": str(param.get("value", ""))}
+                kept = [
+                    p for p in status_outputs.get("parameters") or [] if p["name"] != entry["name"]
+                ]
+                status_outputs["parameters"] = [*kept, entry]
+                self.global_scope[f"workflow.outputs.parameters.{entry['name']}"] = entry["value"]
+        for artifact in outputs.get("artifacts") or []:
+            if artifact.get("globalName") and owner is not None:
+                entry = {k: v for k, v in artifact.items() if k != "globalName"}
+                entry["name"] = artifact["globalName"]
+                kept = [
+                    a for a in status_outputs.get("artifacts") or [] if a["name"] != entry["name"]
+                ]
+                status_outputs["artifacts"] = [*kept, entry]
+                self.global_scope[f"workflow.outputs.artifacts.{entry['name']}"] = (
+                    f"{ARTIFACT_REF_PREFIX}{owner}/{artifact['name']}"
                 )
-        if not globals_out:
-            return
-        status_outputs = self.status.setdefault("outputs", {}).setdefault("parameters", [])
-        for param in globals_out:
-            status_outputs[:] = [p for p in status_outputs if p["name"] != param["name"]]
-            status_outputs.append(param)
-            self.global_scope[f"workflow.outputs.parameters.{param['name']}"] = param["value"]
+        if status_outputs:
+            self.status["outputs"] = status_outputs
 
     # ------------------------------------------------------------------ control requests
 
@@ -882,7 +1306,10 @@ class WorkflowOperator:
     def template_outputs(
         self, template: dict[str, Any], scope: dict[str, str]
     ) -> dict[str, Any] | None:
-        """Outputs of a DAG/steps template, read from its tasks' or steps' outputs."""
+        """Outputs of a DAG/steps template, read from its tasks' or steps' outputs.
+
+        Raises ``ExprError`` when a ``valueFrom.expression`` fails (the node then errors).
+        """
         spec = template.get("outputs") or {}
         full = {**self.global_scope, **scope}
         params = []
@@ -890,7 +1317,13 @@ class WorkflowOperator:
             value_from = param.get("valueFrom") or {}
             raw = value_from.get("parameter", param.get("value"))
             if raw is None and "expression" in value_from:
-                raw = _simple_expression(str(value_from["expression"]), full)
+                try:
+                    raw = exprlang.go_format(
+                        exprlang.evaluate(str(value_from["expression"]), exprlang.build_env(full))
+                    )
+                except exprlang.ExprError:
+                    if "default" not in value_from:
+                        raise
             if raw is None:
                 raw = value_from.get("default", "")
             value = substitute(str(raw), full)
@@ -902,7 +1335,13 @@ class WorkflowOperator:
             params.append(entry)
         artifacts = []
         for artifact in spec.get("artifacts") or []:
-            source = substitute(str(artifact.get("from") or ""), full)
+            if artifact.get("fromExpression"):
+                result = exprlang.evaluate(
+                    str(artifact["fromExpression"]), exprlang.build_env(full)
+                )
+                source = "" if result is None else exprlang.go_format(result)
+            else:
+                source = substitute(str(artifact.get("from") or ""), full)
             artifacts.append({"name": artifact["name"], "from": source})
         outputs: dict[str, Any] = {}
         if params:
@@ -913,29 +1352,54 @@ class WorkflowOperator:
         return outputs or None
 
 
-def _simple_expression(expression: str, scope: dict[str, str]) -> str:
-    """``valueFrom.expression`` where simple: ``cond ? a : b`` over tasks/steps outputs."""
-    text = re.sub(r"\b(tasks|steps)\['([^']+)'\]", r"\1.\2", expression)
+_TRANSIENT_MESSAGES = (
+    "connection reset by peer",
+    "connection refused",
+    "i/o timeout",
+    "net/http: TLS handshake timeout",
+    "http2: client connection lost",
+    "etcdserver: leader changed",
+    "etcdserver: request timed out",
+    "the object has been modified; please apply your changes to the latest version",
+)
 
-    def reference(match: re.Match[str]) -> str:
-        return json.dumps(scope.get(match.group(0), ""))
 
-    text = re.sub(r"\b(?:tasks|steps|inputs)\.[\w\-]+(?:\.[\w\-]+)*", reference, text)
-    if "?" in text and ":" in text:
-        condition, _, rest = text.partition("?")
-        when_true, _, when_false = rest.partition(":")
-        chosen = when_true if evaluate_when(condition) else when_false
-    else:
-        chosen = text
-    chosen = chosen.strip()
+def _is_transient(message: str) -> bool:
+    """Argo's ``IsTransientErr`` for a node message: known transient errors, or a match of
+    ``TRANSIENT_ERROR_PATTERN`` (an environment variable of the controller, here the runner)."""
+    pattern = os.environ.get("TRANSIENT_ERROR_PATTERN")
+    if pattern and re.search(pattern, message):
+        return True
+    return any(text in message for text in _TRANSIENT_MESSAGES)
+
+
+_STRFTIME_CHARS = "aAbBcCdDeFgGhHIjklmMnprRsStTuUVwWxXyYzZ"
+
+
+def _timestamp_variables(created: str) -> dict[str, str]:
+    """``workflow.creationTimestamp.<c>`` for each strftime character, ``.RFC3339`` and ``.s``."""
     try:
-        return str(json.loads(chosen))
-    except json.JSONDecodeError:
-        return chosen.strip("'")
+        stamp = datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return {}
+    scope = {"workflow.creationTimestamp.RFC3339": stamp.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    for char in _STRFTIME_CHARS:
+        if char == "s":
+            value = str(int(stamp.timestamp()))
+        elif char in "lk":  # hour without padding (12h / 24h)
+            hour = stamp.hour if char == "k" else (stamp.hour % 12 or 12)
+            value = f"{hour:2d}"
+        else:
+            try:
+                value = stamp.strftime(f"%{char}")
+            except ValueError:
+                continue
+        scope[f"workflow.creationTimestamp.{char}"] = value
+    return scope
 
 
 def _template_kind(template: dict[str, Any]) -> str:
-    for kind in ("container", "script", "http", "steps", "dag", "suspend"):
+    for kind in ("container", "script", "http", "containerSet", "steps", "dag", "suspend"):
         if kind in template:
             return kind
     return "unknown"

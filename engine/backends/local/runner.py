@@ -22,7 +22,10 @@ from engine.backends.local.runtime import (
     default_runtime,
     host_name,
     plan_pod,
+    run_container_set,
     run_pod,
+    start_sidecars,
+    stop_sidecars,
     terminate_group,
 )
 from engine.backends.local.status import update_progress
@@ -68,6 +71,7 @@ class WorkflowRunner:
         operator = WorkflowOperator(
             workflow,
             config_lookup=self.store.lookup_key,
+            cache_save=self.store.save_cache_entry,
             template_lookup=self.store.lookup_template,
             host_name=host_name(),
         )
@@ -158,8 +162,18 @@ class WorkflowRunner:
             self.events.put(("finished", nid, self._http_outcome(launch)))
             return
         try:
-            plan = plan_pod(self.store, workflow, launch)
-            outcome = run_pod(plan, self.runtime, lambda proc: self._on_start(nid, proc))
+            sidecars = []
+            try:
+                if "containerSet" in launch.template:
+                    outcome = run_container_set(
+                        self.store, workflow, launch, self.runtime, lambda p: self._on_start(nid, p)
+                    )
+                else:
+                    plan = plan_pod(self.store, workflow, launch)
+                    sidecars = start_sidecars(self.store, workflow, launch, self.runtime)
+                    outcome = run_pod(plan, self.runtime, lambda proc: self._on_start(nid, proc))
+            finally:
+                stop_sidecars(sidecars)
         except (PodSetupError, DroverError, OSError) as exc:
             outcome = PodOutcome(
                 None, error=str(exc), started_at=time.time(), finished_at=time.time()

@@ -21,6 +21,7 @@ orphaned); stdout and stderr go to the node's log file as they arrive.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import selectors
@@ -35,7 +36,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from engine.backends.local.operator import PodLaunch, PodOutcome
-from engine.backends.local.scope import ARTIFACT_REF_PREFIX
+from engine.backends.local.scope import (
+    ARTIFACT_REF_PREFIX,
+    RAW_REF_PREFIX,
+    REPOSITORY_REF_PREFIX,
+    repository_key,
+)
 from engine.backends.local.store import LocalStore
 from engine.errors import Unsupported
 
@@ -48,8 +54,11 @@ __all__ = [
     "SandboxRuntime",
     "default_runtime",
     "plan_pod",
+    "run_container_set",
     "run_pod",
     "runtime_named",
+    "start_sidecars",
+    "stop_sidecars",
 ]
 
 _RESULT_LIMIT = 256 * 1024
@@ -223,17 +232,43 @@ def _copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def plan_pod(store: LocalStore, workflow: dict[str, Any], launch: PodLaunch) -> PodPlan:
-    """Prepare a pod's directories, inputs and mount table."""
+def plan_pod(
+    store: LocalStore,
+    workflow: dict[str, Any],
+    launch: PodLaunch,
+    *,
+    container_name: str | None = None,
+    sidecar: dict[str, Any] | None = None,
+) -> PodPlan:
+    """Prepare a pod's directories, inputs and mount table.
+
+    ``container_name`` plans one container of a ``containerSet``: the pod's volumes are shared,
+    each container gets its own ``/tmp`` (its own filesystem), the pod directory is kept.
+    """
     name = workflow["metadata"]["name"]
     template = launch.template
     is_script = "script" in template
     container: dict[str, Any] = template.get("script") or template.get("container") or {}
+    tmp_name = "tmp"
+    if container_name is not None:
+        container_set = template.get("containerSet") or {}
+        found = next(c for c in container_set["containers"] if c["name"] == container_name)
+        container = {
+            **found,
+            "volumeMounts": [
+                *(found.get("volumeMounts") or []),
+                *(container_set.get("volumeMounts") or []),
+            ],
+        }
+        tmp_name = f"tmp-{container_name}"
+    if sidecar is not None:
+        container, is_script, tmp_name = sidecar, False, f"tmp-sidecar-{sidecar['name']}"
+        container_name = str(sidecar["name"])
     pod_dir = store.pod_dir(name, launch.node_id)
-    if pod_dir.exists():
+    if pod_dir.exists() and container_name is None:
         shutil.rmtree(pod_dir, ignore_errors=True)
-    (pod_dir / "tmp").mkdir(parents=True)
-    mounts = [Mount(pod_dir / "tmp", "/tmp")]
+    (pod_dir / tmp_name).mkdir(parents=True, exist_ok=True)
+    mounts = [Mount(pod_dir / tmp_name, "/tmp")]
     sources = _volume_sources(store, workflow, template, pod_dir)
     for volume_mount in container.get("volumeMounts") or []:
         vname = volume_mount["name"]
@@ -258,6 +293,7 @@ def plan_pod(store: LocalStore, workflow: dict[str, Any], launch: PodLaunch) -> 
         log_path=store.log_path(name, launch.node_id),
         outputs=template.get("outputs") or {},
         artifact_dir=lambda art: store.artifact_path(name, launch.node_id, art),
+        extra={"repository": store.repository_path},
     )
     for artifact in (template.get("inputs") or {}).get("artifacts") or []:
         _place_input_artifact(store, name, plan, artifact)
@@ -267,6 +303,14 @@ def plan_pod(store: LocalStore, workflow: dict[str, Any], launch: PodLaunch) -> 
         if not path:
             continue
         parent = os.path.dirname(str(path).rstrip("/")) or "/"
+        if parent == "/" and str(path).rstrip("/") not in covered:
+            # A file at the root (``/result.txt``, written relative to the default working
+            # directory "/"): bind just that file; the process runtime's cwd is the pod dir.
+            host_file = pod_dir / str(path).strip("/")
+            host_file.touch()
+            plan.mounts.append(Mount(host_file, str(path).rstrip("/")))
+            covered.append(str(path).rstrip("/"))
+            continue
         if parent != "/" and not any(
             parent == c or parent.startswith(c.rstrip("/") + "/") for c in covered
         ):
@@ -309,6 +353,14 @@ def _place_input_artifact(
         source = store.artifact_path(workflow_name, owner, art_name)
         if artifact.get("subPath"):
             source = source / artifact["subPath"]
+    elif str(artifact.get("from", "")).startswith(RAW_REF_PREFIX):
+        source = plan.pod_dir / "inputs" / artifact["name"]
+        source.parent.mkdir(parents=True, exist_ok=True)
+        source.write_text(json.loads(str(artifact["from"])[len(RAW_REF_PREFIX) :]))
+    elif str(artifact.get("from", "")).startswith(REPOSITORY_REF_PREFIX):
+        source = store.repository_path(str(artifact["from"])[len(REPOSITORY_REF_PREFIX) :])
+    elif repository_key(artifact):
+        source = store.repository_path(str(repository_key(artifact)))
     if source is None or not source.exists():
         if artifact.get("optional"):
             return
@@ -519,6 +571,108 @@ def run_pod(
     return PodOutcome(exit_code, outputs, None, started, finished)
 
 
+def _dependency_order(containers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    ordered: list[dict[str, Any]] = []
+    done: set[str] = set()
+    pending = list(containers)
+    while pending:
+        ready = [c for c in pending if set(c.get("dependencies") or []) <= done]
+        if not ready:
+            raise PodSetupError("containerSet: the containers' dependencies form a cycle")
+        for container in ready:
+            ordered.append(container)
+            done.add(container["name"])
+            pending.remove(container)
+    return ordered
+
+
+def run_container_set(
+    store: LocalStore,
+    workflow: dict[str, Any],
+    launch: PodLaunch,
+    runtime: Runtime,
+    on_start: Callable[[subprocess.Popen[bytes]], None],
+) -> PodOutcome:
+    """A ``containerSet`` pod: its containers in dependency order, sharing the pod's volumes.
+
+    A container runs once its dependencies succeeded; one that fails stops the rest (they
+    never run). The pod's result and outputs are the ``main`` container's (else the last's).
+    """
+    container_set = launch.template.get("containerSet") or {}
+    containers = _dependency_order(list(container_set.get("containers") or []))
+    retries = int(str((container_set.get("retryStrategy") or {}).get("retries", 0) or 0))
+    codes: dict[str, int | None] = {c["name"]: None for c in containers}
+    started = time.time()
+    main = "main" if "main" in codes else containers[-1]["name"]
+    result: PodOutcome | None = None
+    failed = False
+    for container in containers:
+        if failed:
+            break
+        plan = plan_pod(store, workflow, launch, container_name=container["name"])
+        if container["name"] != main:
+            plan.outputs = {}
+        for _attempt in range(retries + 1):
+            outcome = run_pod(plan, runtime, on_start)
+            if outcome.exit_code == 0 or outcome.exit_code in (137, 143):
+                break
+        codes[container["name"]] = outcome.exit_code
+        if container["name"] == main:
+            result = outcome
+        if outcome.exit_code != 0 or outcome.error:
+            failed = True
+            if result is None or container["name"] != main:
+                result = PodOutcome(
+                    outcome.exit_code,
+                    {"exitCode": str(outcome.exit_code)},
+                    outcome.error,
+                    started,
+                    outcome.finished_at,
+                    outcome.message,
+                )
+    assert result is not None
+    result.started_at = started
+    result.containers = codes
+    return result
+
+
+def start_sidecars(
+    store: LocalStore, workflow: dict[str, Any], launch: PodLaunch, runtime: Runtime
+) -> list[subprocess.Popen[bytes]]:
+    """Start a pod's ``sidecars`` (before its main container, as Kubernetes does); each logs to
+    ``sidecar-<name>.log`` in the pod directory. ``stop_sidecars`` ends them with the pod."""
+    main = launch.template.get("container") or launch.template.get("script") or {}
+    started: list[subprocess.Popen[bytes]] = []
+    for sidecar in launch.template.get("sidecars") or []:
+        spec = dict(sidecar)
+        if spec.get("mirrorVolumeMounts"):
+            spec["volumeMounts"] = [
+                *(spec.get("volumeMounts") or []),
+                *(main.get("volumeMounts") or []),
+            ]
+        plan = plan_pod(store, workflow, launch, sidecar=spec)
+        argv, cwd, env = runtime.command(plan)
+        with (plan.pod_dir / f"sidecar-{spec['name']}.log").open("ab") as log:
+            started.append(
+                subprocess.Popen(
+                    argv,
+                    cwd=cwd,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+    return started
+
+
+def stop_sidecars(processes: list[subprocess.Popen[bytes]]) -> None:
+    for proc in processes:
+        terminate_group(proc, grace=1.0)
+        proc.wait()
+
+
 def _kill_group(pgid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
@@ -543,7 +697,7 @@ def collect_outputs(plan: PodPlan, exit_code: int, stdout: str) -> dict[str, Any
     params = []
     for param in plan.outputs.get("parameters") or []:
         value_from = param.get("valueFrom") or {}
-        entry = {k: v for k, v in param.items() if k not in ("valueFrom", "value")}
+        entry = {k: v for k, v in param.items() if k != "value"}  # Argo keeps valueFrom
         if "path" in value_from:
             host = plan.host_path(str(value_from["path"]))
             try:
@@ -578,11 +732,28 @@ def collect_outputs(plan: PodPlan, exit_code: int, stdout: str) -> dict[str, Any
                 f"outputs.artifacts.{artifact['name']}: {path}: no such file or directory"
             )
         _copy(host, plan.artifact_dir(artifact["name"]))
+        key = repository_key(artifact)
+        if key is not None and "repository" in plan.extra:
+            target = plan.extra["repository"](key)
+            if target.is_dir():
+                shutil.rmtree(target)
+            _copy(host, target)
         artifacts.append(
             {
                 k: v
                 for k, v in artifact.items()
-                if k in ("name", "path", "archive", "optional", "globalName")
+                if k
+                in (
+                    "name",
+                    "path",
+                    "archive",
+                    "optional",
+                    "globalName",
+                    "s3",
+                    "gcs",
+                    "oss",
+                    "azure",
+                )
             }
         )
     if params:

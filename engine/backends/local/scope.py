@@ -17,16 +17,52 @@ from engine.backends.local.variables import Scope, substitute, substitute_all
 
 __all__ = [
     "ARTIFACT_REF_PREFIX",
+    "RAW_REF_PREFIX",
+    "REPOSITORY_KINDS",
+    "REPOSITORY_REF_PREFIX",
     "ArgumentError",
     "ConfigLookup",
     "aggregate_output_scope",
+    "artifact_reference",
     "node_output_scope",
     "process_inputs",
+    "repository_key",
 ]
 
 #: Scope values for ``...outputs.artifacts.X`` name a stored artifact:
 #: ``local-artifact:<node id>/<name>``.
 ARTIFACT_REF_PREFIX = "local-artifact:"
+
+#: Artifact locations the local artifact repository stands in for, addressed by key.
+REPOSITORY_KINDS = ("s3", "gcs", "oss", "azure")
+
+
+def repository_key(artifact: Mapping[str, Any]) -> str | None:
+    """The key of an artifact in the local artifact repository (``s3.key``, ``azure.blob``)."""
+    for kind in REPOSITORY_KINDS:
+        location = artifact.get(kind)
+        if isinstance(location, Mapping):
+            key = location.get("blob" if kind == "azure" else "key")
+            if key:
+                return str(key).strip("/")
+    return None
+
+
+#: ``inputs.artifacts.X`` of a raw artifact (``from`` it elsewhere): the JSON-quoted data.
+RAW_REF_PREFIX = "local-raw:"
+#: ``inputs.artifacts.X`` of a key-addressed artifact: its key in the local repository.
+REPOSITORY_REF_PREFIX = "local-repository:"
+
+
+def artifact_reference(artifact: Mapping[str, Any]) -> str | None:
+    """What ``{{inputs.artifacts.X}}`` stands for, so that ``from:`` can pass it on."""
+    if artifact.get("from"):
+        return str(artifact["from"])
+    if "raw" in artifact:
+        return RAW_REF_PREFIX + json.dumps(str((artifact["raw"] or {}).get("data", "")))
+    key = repository_key(artifact)
+    return None if key is None else REPOSITORY_REF_PREFIX + key
+
 
 #: Looks up ``(kind, name, key)`` in the local ConfigMap/Secret store; None when absent.
 ConfigLookup = Callable[[str, str, str], str | None]
@@ -90,11 +126,14 @@ def process_inputs(
         name = artifact["name"]
         given = given_artifacts.get(name, {})
         merged = {**artifact, **{k: v for k, v in given.items() if k != "name"}}
-        has_source = any(key in merged for key in ("from", "raw"))
+        has_source = any(key in merged for key in ("from", "raw")) or bool(repository_key(merged))
         if not has_source and not merged.get("optional"):
             raise ArgumentError(f"inputs.artifacts.{name} was not supplied")
         if "path" in artifact:
             local[f"inputs.artifacts.{name}.path"] = str(artifact["path"])
+        reference = artifact_reference(merged)
+        if reference is not None:
+            local[f"inputs.artifacts.{name}"] = reference
         bound_artifacts.append(merged)
     local["inputs.parameters"] = json.dumps(bound_params, separators=(",", ":"))
     scope = {**global_scope, **local}
@@ -121,6 +160,10 @@ def node_output_scope(prefix: str, node: Node, artifact_owner: str | None = None
     }
     if node.get("startedAt"):
         scope[f"{prefix}.startedAt"] = str(node["startedAt"])
+    if node.get("hostNodeName"):
+        scope[f"{prefix}.hostNodeName"] = str(node["hostNodeName"])
+    if node.get("podIP"):
+        scope[f"{prefix}.ip"] = str(node["podIP"])
     if node.get("finishedAt"):
         scope[f"{prefix}.finishedAt"] = str(node["finishedAt"])
     outputs = node.get("outputs") or {}
@@ -128,6 +171,7 @@ def node_output_scope(prefix: str, node: Node, artifact_owner: str | None = None
         scope[f"{prefix}.outputs.result"] = str(outputs["result"])
     if "exitCode" in outputs:
         scope[f"{prefix}.exitCode"] = str(outputs["exitCode"])
+        scope[f"{prefix}.outputs.exitCode"] = str(outputs["exitCode"])
     for param in outputs.get("parameters") or []:
         if "value" in param:
             scope[f"{prefix}.outputs.parameters.{param['name']}"] = str(param["value"])

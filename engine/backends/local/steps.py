@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.backends.local.expressions import ExpressionError, evaluate_when
 from engine.backends.local.loops import expand_items, has_loop
-from engine.backends.local.nodes import COMPLETED_PHASES, FULFILLED_PHASES, Node
+from engine.backends.local.nodes import COMPLETED_PHASES, FULFILLED_PHASES, Node, is_fulfilled
 from engine.backends.local.scope import aggregate_output_scope, node_output_scope
 from engine.backends.local.variables import substitute_all
 
@@ -73,20 +73,44 @@ def execute_steps(
             return node
         if sg["phase"] in ("Failed", "Error"):
             _update_outbound(op, node, index)
-            return op.mark_phase(node_name, "Failed", sg.get("message", ""))
+            message = sg.get("message", "")
+            if op.cache.get(f"failfast:{node['id']}") or _fails_fast(template):
+                from engine.backends.local.operator import FAIL_FAST_MESSAGE
+
+                message = FAIL_FAST_MESSAGE
+            return op.mark_phase(node_name, "Failed", message)
         for step in group or []:
             scope.update(_step_scope(op, sg_name, step))
-    outputs = op.template_outputs(template, scope)
+    try:
+        outputs = op.template_outputs(template, scope)
+    except ExpressionError as exc:
+        _update_outbound(op, node, len(groups) - 1)
+        return op.mark_phase(node_name, "Error", str(exc))
     if outputs:
         node["outputs"] = outputs
     _update_outbound(op, node, len(groups) - 1)
     return op.mark_phase(node_name, "Succeeded")
 
 
+def _fails_fast(template: dict[str, Any]) -> bool:
+    return template.get("failFast") is True and template.get("parallelism") is not None
+
+
+def _plain_name(step: dict[str, Any]) -> str:
+    """A fanned-out step's name without its ``(i:item)`` suffix."""
+    name = str(step["name"])
+    return name.split("(", 1)[0] if name.endswith(")") else name
+
+
 def _child_opts(steps_node: Node, opts: ExecOpts) -> ExecOpts:
     from engine.backends.local.operator import ExecOpts as Opts
 
-    return Opts(boundary_id=steps_node["id"], on_exit=opts.on_exit)
+    return Opts(
+        boundary_id=steps_node["id"],
+        on_exit=opts.on_exit,
+        template_base=opts.template_base,
+        holder_kind="steps",
+    )
 
 
 def _update_outbound(op: WorkflowOperator, node: Node, last_index: int) -> None:
@@ -106,9 +130,10 @@ def _step_scope(op: WorkflowOperator, sg_name: str, step: dict[str, Any]) -> dic
     prefix = f"steps.{step['name']}"
     child_name = f"{sg_name}.{step['name']}"
     if has_loop(step):
+        group = op.get_node(sg_name) or {}
         children = [
             n
-            for n in op.nodes.values()
+            for n in (op.nodes[c] for c in group.get("children") or [] if c in op.nodes)
             if n["name"].startswith(child_name + "(") and n.get("type") != "Skipped"
         ]
         children.sort(key=lambda n: n["name"])
@@ -198,10 +223,16 @@ def _execute_step_group(
     completed = True
     for child_id in sg.get("children") or []:
         child = op.nodes[child_id]
-        if child["phase"] not in FULFILLED_PHASES:
+        step = steps_by_node.get(child_id, {})
+        if step.get("hooks") and child["type"] != "Skipped":
+            scope_of_step = node_output_scope(
+                f"steps.{_plain_name(step)}", child, op.artifact_owner(child)
+            )
+            if not op.run_lifecycle_hooks(step["hooks"], child, steps_node["id"], scope_of_step):
+                completed = False
+        if not is_fulfilled(child):
             completed = False
         elif child["phase"] in COMPLETED_PHASES and child_id in steps_by_node:
-            step = steps_by_node[child_id]
             hook_scope = node_output_scope(f"steps.{step['name']}", child)
             has_hook, hook_node = op.run_on_exit_node(
                 _exit_hook(step), child["name"], steps_node["id"], hook_scope
@@ -210,7 +241,7 @@ def _execute_step_group(
                 completed = False
     if len(sg.get("children") or []) < len(
         {op.get_node_id(f"{sg_name}.{s['name']}") for s in expanded}
-    ):
+    ) and not op.cache.get(f"failfast:{steps_node['id']}"):
         completed = False
     if not completed:
         return sg

@@ -84,6 +84,10 @@ class LocalStore:
     def pid_path(self, name: str) -> Path:
         return self.workflow_dir(name) / "runner.pid"
 
+    def ready_path(self, name: str) -> Path:
+        """Present once the runner process handles signals (before that, one would kill it)."""
+        return self.workflow_dir(name) / "runner.ready"
+
     def runner_pid(self, name: str) -> int | None:
         try:
             return int(self.pid_path(name).read_text().strip())
@@ -116,6 +120,10 @@ class LocalStore:
 
     def artifact_path(self, name: str, node_id: str, artifact: str) -> Path:
         return self.workflow_dir(name) / "artifacts" / node_id / artifact
+
+    def repository_path(self, key: str) -> Path:
+        """Where the local artifact repository keeps the artifact stored under ``key``."""
+        return self.root / "artifact-repository" / key
 
     def pod_dir(self, name: str, node_id: str) -> Path:
         return self.workflow_dir(name) / "pods" / node_id
@@ -166,6 +174,19 @@ class LocalStore:
         if data is None or key not in data:
             return None
         return data[key].decode(errors="replace")
+
+    def save_cache_entry(self, configmap: str, key: str, entry: str) -> None:
+        """Write one memoization entry into the cache ConfigMap (created on first use)."""
+        obj = self.get_object("ConfigMap", configmap) or {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": configmap,
+                "labels": {"workflows.argoproj.io/configmap-type": "Cache"},
+            },
+        }
+        obj.setdefault("data", {})[key] = entry
+        self.put_object(obj)
 
     def lookup_template(self, name: str, template: str, cluster: bool) -> dict[str, Any] | None:
         kind = "ClusterWorkflowTemplate" if cluster else "WorkflowTemplate"

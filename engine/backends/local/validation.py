@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from engine.backends.local.scope import REPOSITORY_KINDS, repository_key
 from engine.errors import SpecError
 
 __all__ = ["validate_workflow"]
@@ -58,10 +59,21 @@ _SPEC_FIELDS: Final = frozenset(
         "workflowTemplateRef",
         "artifactGC",
         "archiveLocation",
+        "executorPlugins",
+        "podResources",
+        "resourceClaims",
     }
 )
-_TEMPLATE_KINDS: Final = ("container", "script", "http", "steps", "dag", "suspend")
-_UNSUPPORTED_KINDS: Final = ("resource", "plugin", "data", "containerSet")
+_TEMPLATE_KINDS: Final = (
+    "container",
+    "script",
+    "http",
+    "containerSet",
+    "steps",
+    "dag",
+    "suspend",
+)
+_UNSUPPORTED_KINDS: Final = ("resource", "plugin", "data")
 _TEMPLATE_FIELDS: Final = frozenset(
     {
         "name",
@@ -94,6 +106,12 @@ _TEMPLATE_FIELDS: Final = frozenset(
         "labels",
         "podSpec",
         "arguments",
+        "memoize",
+        "daemon",
+        "sidecars",
+        "pendingTimeout",
+        "podResources",
+        "resourceClaims",
     }
 )
 _TASK_FIELDS: Final = frozenset(
@@ -128,6 +146,10 @@ _ARTIFACT_FIELDS: Final = frozenset(
         "globalName",
         "archiveLogs",
         "deleted",
+        "fromExpression",
+        "recurseMode",
+        "artifactGC",
+        *REPOSITORY_KINDS,
     }
 )
 
@@ -136,16 +158,21 @@ def _fail(path: str, message: str, hint: str | None = None) -> None:
     raise SpecError(path, message, hint)
 
 
-def _check_expressions(value: Any, path: str) -> None:
-    if isinstance(value, str):
-        if "{{=" in value:
-            _fail(path, "expression tags '{{=...}}' are not supported by the local runner")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _check_expressions(item, f"{path}[{index}]")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_expressions(item, f"{path}.{key}")
+def _check_enum(param: dict[str, Any], prefix: str) -> None:
+    """Argo's ``validateArgumentsValues``: a value must be one of its ``enum``."""
+    if "enum" not in param:
+        return
+    name = param.get("name", "")
+    enum = param.get("enum") or []
+    if not enum:
+        _fail(f"{prefix}{name}.enum", "should contain at least one value")
+    value = param.get("value", param.get("default"))
+    if value is None:
+        if "valueFrom" in param:
+            return
+        _fail(f"{prefix}{name}.value", "is required")
+    if str(value) not in [str(v) for v in enum]:
+        _fail(f"{prefix}{name}.value", f"should be present in {prefix}{name}.enum list")
 
 
 def _check_artifacts(artifacts: Any, path: str) -> None:
@@ -155,16 +182,20 @@ def _check_artifacts(artifacts: Any, path: str) -> None:
                 _fail(
                     f"{path}[{index}].{key}",
                     "not supported by the local runner",
-                    "artifacts live in the local store; use path/from/raw",
+                    "artifacts live in the local store: path/from/raw, or an s3/gcs/oss/azure key",
+                )
+        for kind in REPOSITORY_KINDS:
+            if kind in artifact and repository_key(artifact) is None:
+                _fail(
+                    f"{path}[{index}].{kind}",
+                    "the local artifact repository needs a key (s3/gcs/oss: key, azure: blob)",
                 )
 
 
 def _check_hooks(hooks: Any, path: str) -> None:
-    for key in hooks or {}:
-        if key != "exit":
-            _fail(
-                f"{path}.{key}", "only the 'exit' lifecycle hook is supported by the local runner"
-            )
+    for key, hook in (hooks or {}).items():
+        if key != "exit" and not (hook or {}).get("expression"):
+            _fail(f"{path}.{key}.expression", "required for a lifecycle hook other than 'exit'")
 
 
 def _check_tasks(tasks: Any, path: str, names: set[str], is_dag: bool) -> None:
@@ -183,6 +214,20 @@ def _check_tasks(tasks: Any, path: str, names: set[str], is_dag: bool) -> None:
             _check_template(task["inline"], f"{task_path}.inline", names)
 
 
+def _check_container_set(container_set: dict[str, Any], path: str) -> None:
+    containers = container_set.get("containers") or []
+    if not containers:
+        _fail(f"{path}.containers", "required")
+    names = [c.get("name") for c in containers]
+    for index, container in enumerate(containers):
+        for dependency in container.get("dependencies") or []:
+            if dependency not in names:
+                _fail(
+                    f"{path}.containers[{index}].dependencies",
+                    f"container '{dependency}' not found",
+                )
+
+
 def _check_template(template: dict[str, Any], path: str, names: set[str]) -> None:
     for kind in _UNSUPPORTED_KINDS:
         if kind in template:
@@ -195,9 +240,24 @@ def _check_template(template: dict[str, Any], path: str, names: set[str]) -> Non
         _fail(path, f"a template needs exactly one of {', '.join(_TEMPLATE_KINDS)}")
     _check_artifacts((template.get("inputs") or {}).get("artifacts"), f"{path}.inputs.artifacts")
     _check_artifacts((template.get("outputs") or {}).get("artifacts"), f"{path}.outputs.artifacts")
-    for key in ("sidecars", "initContainers", "daemon", "memoize"):
-        if key in template:
-            _fail(f"{path}.{key}", "not supported by the local runner")
+    if "initContainers" in template:
+        _fail(f"{path}.initContainers", "not supported by the local runner")
+    for index, sidecar in enumerate(template.get("sidecars") or []):
+        if not sidecar.get("command"):
+            _fail(
+                f"{path}.sidecars[{index}].command",
+                "required by the local runner (the host's tools run, not the image's entrypoint)",
+            )
+    if "sidecars" in template and not ("container" in template or "script" in template):
+        _fail(f"{path}.sidecars", "only container and script templates can have sidecars")
+    memoize = template.get("memoize")
+    if memoize is not None:
+        if not memoize.get("key"):
+            _fail(f"{path}.memoize.key", "required")
+        if not ((memoize.get("cache") or {}).get("configMap") or {}).get("name"):
+            _fail(f"{path}.memoize.cache.configMap.name", "required")
+    if "containerSet" in template:
+        _check_container_set(template["containerSet"], f"{path}.containerSet")
     if "dag" in template:
         _check_tasks(template["dag"].get("tasks"), f"{path}.dag.tasks", names, is_dag=True)
     if "steps" in template:
@@ -229,6 +289,6 @@ def validate_workflow(workflow: dict[str, Any]) -> None:
     for index, param in enumerate((spec.get("arguments") or {}).get("parameters") or []):
         if "value" not in param and "valueFrom" not in param and "default" not in param:
             _fail(f"spec.arguments.parameters[{index}].value", "required")
+        _check_enum(param, "spec.arguments.")
     for index, template in enumerate(templates):
         _check_template(template, f"spec.templates[{index}]", names)
-    _check_expressions(spec, "spec")
