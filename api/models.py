@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
@@ -52,6 +53,7 @@ NAMING = {
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
 }
 
 
@@ -256,11 +258,19 @@ class LeaseItem(Base):
 
 
 class Schedule(Base):
+    """Starts runs of an execution, or of a pipeline (exactly one of the two)."""
+
     __tablename__ = "drover_schedules"
+    __table_args__ = (
+        CheckConstraint("(execution_id IS NULL) <> (pipeline_id IS NULL)", name="one_target"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    execution_id: Mapped[int] = mapped_column(
+    execution_id: Mapped[int | None] = mapped_column(
         ForeignKey("drover_executions.id", ondelete="CASCADE")
+    )
+    pipeline_id: Mapped[int | None] = mapped_column(
+        ForeignKey("drover_pipelines.id", ondelete="CASCADE")
     )
     cron: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
@@ -273,7 +283,8 @@ class Schedule(Base):
     cron_workflow: Mapped[str | None] = mapped_column(String(253))
     """On Argo: the CronWorkflow that fires the schedule."""
     from_spec: Mapped[bool] = mapped_column(Boolean, default=False)
-    """One of the execution's own (its spec's ``schedule``): changed by editing the execution."""
+    """One of the execution's (or pipeline's) own, from its spec's ``schedule``: changed by
+    editing that."""
     created_at: Mapped[datetime] = _now()
 
 
@@ -287,9 +298,11 @@ class SchedulePlan(Base):
         ForeignKey("drover_schedules.id", ondelete="CASCADE"), primary_key=True
     )
     plan_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    execution_version: Mapped[int | None] = mapped_column(Integer)
+    """The execution's plan id, or ``pipeline-v<version>`` for a pipeline."""
+    version: Mapped[int | None] = mapped_column(Integer)
+    """The execution's (or pipeline's) version compiled."""
     spec: Mapped[dict[str, Any]]
-    """The execution with scenario durations from history, as planned."""
+    """The execution with scenario durations from history, as planned; or the pipeline."""
     manifest: Mapped[dict[str, Any]]
     """The CronWorkflow and its plan ConfigMaps (under ``configmaps``)."""
     created_at: Mapped[datetime] = _now()
@@ -367,6 +380,10 @@ class PipelineRun(Base):
     message: Mapped[str | None] = mapped_column(Text)
     workflow_name: Mapped[str] = mapped_column(String(253), unique=True)
     workflow_uid: Mapped[str | None] = mapped_column(String(64))
+    schedule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("drover_schedules.id", ondelete="SET NULL")
+    )
+    """The schedule that started the run (locally, or as an Argo CronWorkflow)."""
     parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """The parameter values this run overrode (the pipeline's defaults apply to the rest)."""
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)

@@ -78,7 +78,9 @@ class PipelineStatus:
     started_at: datetime | None
     finished_at: datetime | None
     jobs: dict[str, JobStatus]
-    """By job name; a job whose node does not exist (yet) is absent."""
+    """By job name. A job without a node is Pending while the workflow runs (not started yet,
+    or retried: ``argo retry`` deletes the failed nodes), Omitted once it is final, and absent
+    while the workflow has no nodes at all (just submitted, or its node status offloaded)."""
 
     @property
     def final(self) -> bool:
@@ -101,6 +103,9 @@ def read_pipeline_status(workflow: dict[str, Any], tasks: Mapping[str, str]) -> 
         elif phase in FINAL_PHASES:
             # Argo creates no node for a task it never reached (stopped, failed early).
             jobs[job] = JobStatus(phase="Omitted", message=NOT_REACHED)
+        elif nodes:
+            # The workflow runs and this task has no node: not reached yet, or retried.
+            jobs[job] = JobStatus(phase="Pending")
     return PipelineStatus(
         phase=phase,
         message=_text(status.get("message")),
@@ -192,14 +197,16 @@ def refresh_pipeline_run(session: Session, *, run_id: str, backend: Backend | No
     """Bring one run's rows up to date with its workflow; True once the run is final.
 
     The workflow is read before the run's row is locked; the comparison and the writes happen
-    under the lock, so a read route and the follower never write the same change twice.
+    under the lock, so a read route and the follower never write the same change twice. A read
+    that the run's row changed during (a retry, a cancel, another reader's write) is dropped:
+    it may be older than that change (a retried run would go back to Failed), the next is not.
     """
-    run = session.get(PipelineRun, run_id)
+    run = session.get(PipelineRun, run_id, populate_existing=True)
     if run is None or run.phase in FINAL_PHASES:
         return True
     if backend is None:
         return False
-    workflow_name, created_at = run.workflow_name, run.created_at
+    workflow_name, created_at, seen = run.workflow_name, run.created_at, run.updated_at
     session.rollback()  # read the workflow outside any transaction
     try:
         workflow = backend.get(workflow_name)
@@ -218,6 +225,10 @@ def refresh_pipeline_run(session: Session, *, run_id: str, backend: Backend | No
     if run is None:
         session.rollback()
         return True
+    if run.updated_at != seen:
+        final = run.phase in FINAL_PHASES
+        session.rollback()
+        return final
     rows = {
         row.job: row
         for row in session.scalars(

@@ -1,22 +1,30 @@
-"""Pipelines: stored with version history, run one workflow per run, cancelled.
+"""Pipelines: stored with version history, run one workflow per run, controlled, resubmitted.
 
 The spec is checked by ``engine.pipelines`` (a ``SpecError`` names the job and field) and stored
 as the checked document. ``start_pipeline_run`` compiles with the run id, records the run and a
 Pending row per job, commits, and only then submits, under the workflow name it recorded, so a
 crash in between leaves a run the follower can still find (or declare lost).
+
+Control actions have Argo's meaning and go through ``api.backends.control``, as execution runs'
+do: ``stop``/``terminate`` cancel, ``suspend``/``resume``, and ``retry``, which reruns only the
+failed part of a Failed/Error run in place (succeeded jobs keep their outputs) while the run goes
+back to Running for the follower. ``resubmit_pipeline_run`` starts a new run of the same pipeline
+version with the same parameters; the new workflow carries the old run's id in the
+``drover.dev/resubmitted-from`` annotation (the run table has no column for the link).
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from api.backends import control
+from api.backends import CONTROL_ACTIONS, control
 from api.models import Pipeline as PipelineRow
 from api.models import PipelineRun, PipelineRunJob, PipelineVersion
 from api.pipeline_mirror import EXIT_TASK
@@ -28,19 +36,28 @@ from engine.pipelines.validation import check_pipeline
 from engine.status import FINAL_PHASES
 
 __all__ = [
+    "ANNOTATION_RESUBMITTED_FROM",
     "CANCEL_MODES",
+    "RETRYABLE_PHASES",
     "StartedPipelineRun",
     "cancel_pipeline_run",
+    "control_pipeline_run",
+    "control_refusal",
     "create_pipeline",
     "delete_pipeline",
     "get_pipeline",
     "get_pipeline_run",
     "pipeline_document",
     "replace_pipeline",
+    "resubmit_pipeline_run",
+    "resubmitted_from",
     "start_pipeline_run",
 ]
 
 CANCEL_MODES = ("stop", "terminate")
+RETRYABLE_PHASES = ("Failed", "Error")
+ANNOTATION_RESUBMITTED_FROM = "drover.dev/resubmitted-from"
+"""On a resubmitted run's workflow: the id of the run it was resubmitted from."""
 
 
 def pipeline_document(document: dict[str, Any]) -> tuple[Pipeline, dict[str, Any]]:
@@ -65,14 +82,15 @@ def create_pipeline(session: Session, *, document: dict[str, Any]) -> PipelineRo
     session.add(row)
     session.flush()
     session.add(PipelineVersion(pipeline_id=row.id, version=1, spec=stored))
-    session.commit()
+    session.flush()
     return row
 
 
 def replace_pipeline(
     session: Session, *, pipeline_id: int, document: dict[str, Any]
 ) -> PipelineRow:
-    """A new version; runs already started keep the workflow they were compiled to."""
+    """A new version; runs already started keep the workflow they were compiled to. Like
+    ``create_pipeline`` and ``delete_pipeline``, the caller commits."""
     row = get_pipeline(session, pipeline_id=pipeline_id, lock=True)
     pipeline, stored = pipeline_document(document)
     taken = session.scalar(
@@ -83,15 +101,14 @@ def replace_pipeline(
     row.name, row.spec, row.version = pipeline.name, stored, row.version + 1
     row.updated_at = func.now()
     session.add(PipelineVersion(pipeline_id=row.id, version=row.version, spec=stored))
-    session.commit()
-    session.refresh(row)
+    session.flush()
     return row
 
 
 def delete_pipeline(session: Session, *, pipeline_id: int) -> None:
     """Delete the pipeline and its versions; its runs stay, unlinked."""
     session.delete(get_pipeline(session, pipeline_id=pipeline_id))
-    session.commit()
+    session.flush()
 
 
 def get_pipeline_run(session: Session, *, run_id: str) -> PipelineRun:
@@ -116,18 +133,83 @@ def start_pipeline_run(
     parameters: dict[str, str | int | float | bool] | None = None,
     idempotency_key: str | None = None,
     service_account: str | None = None,
+    schedule_id: int | None = None,
 ) -> StartedPipelineRun:
     """Compile the stored pipeline with ``parameters`` and submit it as one workflow.
 
-    ``service_account`` runs the workflow's pods under it on Argo (the local runner has none).
+    ``service_account`` runs the workflow's pods under it on Argo (the local runner has none);
+    ``schedule_id``: the local scheduler's schedule that started the run.
     """
     row = get_pipeline(session, pipeline_id=pipeline_id)
     if idempotency_key is not None:
         existing = _run_for_key(session, idempotency_key, pipeline_id)
         if existing is not None:
             return StartedPipelineRun(run=existing, created=False)
-    pipeline = parse_pipeline(row.spec)
-    values = {key: parameter_text(value) for key, value in (parameters or {}).items()}
+    return _submit_run(
+        session,
+        pipeline_id=row.id,
+        version=row.version,
+        spec=row.spec,
+        backend=backend,
+        parameters=parameters or {},
+        idempotency_key=idempotency_key,
+        service_account=service_account,
+        schedule_id=schedule_id,
+    )
+
+
+def resubmit_pipeline_run(
+    session: Session, *, run_id: str, backend: Backend, service_account: str | None = None
+) -> PipelineRun:
+    """A new run of the version ``run_id`` ran, with its parameters, linked to it.
+
+    Like ``argo resubmit``: every job runs again, whatever the old run's phase; the old run
+    stays as it is.
+    """
+    old = get_pipeline_run(session, run_id=run_id)
+    version = None
+    if old.pipeline_id is not None and old.pipeline_version is not None:
+        version = session.get(PipelineVersion, (old.pipeline_id, old.pipeline_version))
+    if old.pipeline_id is None or version is None:
+        raise Conflict(
+            f"the pipeline of run {run_id} was deleted: it cannot be resubmitted; "
+            "store the pipeline again and start a new run"
+        )
+    return _submit_run(
+        session,
+        pipeline_id=old.pipeline_id,
+        version=version.version,
+        spec=version.spec,
+        backend=backend,
+        parameters=old.parameters,
+        service_account=service_account,
+        resubmitted_from=old.id,
+    ).run
+
+
+def resubmitted_from(run: PipelineRun) -> str | None:
+    """The id of the run ``run`` was resubmitted from, read from its workflow's annotation."""
+    annotations = (run.manifest.get("metadata") or {}).get("annotations") or {}
+    value = annotations.get(ANNOTATION_RESUBMITTED_FROM)
+    return str(value) if value else None
+
+
+def _submit_run(
+    session: Session,
+    *,
+    pipeline_id: int,
+    version: int,
+    spec: dict[str, Any],
+    backend: Backend,
+    parameters: dict[str, Any],
+    idempotency_key: str | None = None,
+    service_account: str | None = None,
+    resubmitted_from: str | None = None,
+    schedule_id: int | None = None,
+) -> StartedPipelineRun:
+    """Compile ``spec`` (version ``version`` of the pipeline), record the run, then submit."""
+    pipeline = parse_pipeline(spec)
+    values = {key: parameter_text(value) for key, value in parameters.items()}
     run_id = secrets.token_hex(6)
     options = PipelineCompileOptions(
         run_id=run_id,
@@ -139,20 +221,23 @@ def start_pipeline_run(
     metadata = workflow["metadata"]
     metadata.pop("generateName", None)
     metadata["name"] = f"{pipeline.name[:40].rstrip('-')}-{run_id}"
+    if resubmitted_from is not None:
+        metadata.setdefault("annotations", {})[ANNOTATION_RESUBMITTED_FROM] = resubmitted_from
 
     inserted = session.execute(
         insert(PipelineRun)
         .values(
             id=run_id,
-            pipeline_id=row.id,
+            pipeline_id=pipeline_id,
             pipeline_name=pipeline.name,
-            pipeline_version=row.version,
+            pipeline_version=version,
             backend=backend.kind,
             phase="Pending",
             workflow_name=metadata["name"],
             parameters=values,
             idempotency_key=idempotency_key,
             manifest=workflow,
+            schedule_id=schedule_id,
         )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(PipelineRun.id)
@@ -178,6 +263,43 @@ def start_pipeline_run(
         session.commit()
         raise
     return StartedPipelineRun(run=get_pipeline_run(session, run_id=run_id), created=True)
+
+
+def adopt_pipeline_workflow(
+    session: Session,
+    *,
+    pipeline_id: int,
+    version: int | None,
+    spec: dict[str, Any],
+    workflow: dict[str, Any],
+    backend_name: str,
+    schedule_id: int,
+) -> str | None:
+    """Record a workflow a pipeline's schedule spawned (its CronWorkflow) as a run of that
+    version; the follower then mirrors it. The run's id, None if it was recorded already."""
+    pipeline = parse_pipeline(spec)
+    meta = workflow.get("metadata") or {}
+    run_id = session.execute(
+        insert(PipelineRun)
+        .values(
+            id=secrets.token_hex(6),
+            pipeline_id=pipeline_id,
+            pipeline_name=pipeline.name,
+            pipeline_version=version,
+            backend=backend_name,
+            phase="Pending",
+            workflow_name=meta["name"],
+            workflow_uid=meta.get("uid"),
+            schedule_id=schedule_id,
+            parameters={},
+            manifest={k: v for k, v in workflow.items() if k != "status"},
+        )
+        .on_conflict_do_nothing(index_elements=["workflow_name"])
+        .returning(PipelineRun.id)
+    ).scalar()
+    if run_id is not None:
+        session.execute(insert(PipelineRunJob).values(_job_rows(run_id, pipeline)))
+    return run_id
 
 
 def _run_for_key(session: Session, key: str, pipeline_id: int) -> PipelineRun | None:
@@ -208,6 +330,52 @@ def _job_rows(run_id: str, pipeline: Pipeline) -> list[dict[str, Any]]:
     ]
 
 
+def control_refusal(phase: str, action: str) -> str | None:
+    """Why ``action`` cannot apply to a run in ``phase`` (Argo's rules), or None if it can."""
+    if action not in CONTROL_ACTIONS:
+        return f"unknown action {action!r}; one of {', '.join(CONTROL_ACTIONS)}"
+    if action == "retry":
+        if phase not in RETRYABLE_PHASES:
+            return f"only a Failed or Error pipeline run can be retried (this one is {phase})"
+    elif phase in FINAL_PHASES:
+        return f"the run has already finished ({phase})"
+    return None
+
+
+def control_pipeline_run(
+    session: Session, *, run_id: str, action: str, backend: Backend
+) -> PipelineRun:
+    """Apply one of ``api.backends.CONTROL_ACTIONS`` to the run's workflow, with Argo's meaning.
+
+    The backend acts first; then the run shows ``Canceling`` (stop, terminate) until the
+    workflow reports its final phase, or, after a retry, ``Running`` again, so the follower
+    reads the workflow once more: the retried jobs' nodes are gone (their rows go back to
+    Pending) and come back with their new phases, while succeeded jobs keep theirs.
+    """
+    run = get_pipeline_run(session, run_id=run_id)
+    refusal = control_refusal(run.phase, action)
+    if refusal is not None:
+        raise Conflict(refusal)
+    control(backend, run.workflow_name, action)
+    if action in CANCEL_MODES:
+        session.execute(
+            update(PipelineRun)
+            .where(PipelineRun.id == run_id)
+            .values(phase="Canceling", updated_at=datetime.now(UTC))
+        )
+    elif action == "retry":
+        # Conditional: the follower may have seen the retried workflow first. The new
+        # updated_at makes the follower drop a read of the workflow from before the retry.
+        session.execute(
+            update(PipelineRun)
+            .where(PipelineRun.id == run_id, PipelineRun.phase.in_(RETRYABLE_PHASES))
+            .values(phase="Running", message=None, finished_at=None, updated_at=datetime.now(UTC))
+        )
+    session.commit()
+    session.refresh(run)
+    return run
+
+
 def cancel_pipeline_run(
     session: Session, *, run_id: str, backend: Backend, mode: str = "stop"
 ) -> PipelineRun:
@@ -215,11 +383,4 @@ def cancel_pipeline_run(
     until the workflow reports its final phase."""
     if mode not in CANCEL_MODES:
         raise Conflict(f"unknown cancel mode {mode!r}")
-    run = get_pipeline_run(session, run_id=run_id)
-    if run.phase in FINAL_PHASES:
-        raise Conflict(f"the run has already finished ({run.phase})")
-    control(backend, run.workflow_name, mode)
-    session.execute(update(PipelineRun).where(PipelineRun.id == run_id).values(phase="Canceling"))
-    session.commit()
-    session.refresh(run)
-    return run
+    return control_pipeline_run(session, run_id=run_id, action=mode, backend=backend)

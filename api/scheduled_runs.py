@@ -20,6 +20,7 @@ controller does, from a CronWorkflow Drover keeps in step with the schedule:
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,9 @@ from sqlalchemy.orm import Session
 
 from api.auth import create_token, new_token
 from api.models import Execution as ExecutionRow
+from api.models import Pipeline as PipelineRow
 from api.models import Run, Schedule, SchedulePlan
+from api.pipelines import adopt_pipeline_workflow
 from api.run_plans import (
     inject_facade,
     is_queue_mode,
@@ -45,6 +48,7 @@ from engine.compiler.workflow import CompileOptions, compile_plan
 from engine.errors import NotFound
 from engine.labels import CRON_WORKFLOW, LABEL_MANAGED_BY, LABEL_PLAN, LABEL_RUN, LABEL_SCHEDULE
 from engine.loading import parse_execution
+from engine.pipelines import PipelineCompileOptions, compile_pipeline, parse_pipeline
 from engine.plan_documents import plan_files, plan_id
 from engine.spec import ConcurrencyPolicy
 from engine.spec import Schedule as CronSpec
@@ -71,6 +75,77 @@ def cron_workflow_name(execution_name: str, schedule_id: int) -> str:
     return execution_name[: MAX_CRON_NAME - len(suffix)].rstrip("-.") + suffix
 
 
+@dataclass(frozen=True)
+class _Compiled:
+    """A schedule's CronWorkflow and what a workflow it spawns is adopted from."""
+
+    document: dict[str, Any]
+    configmaps: list[dict[str, Any]]
+    plan_id: str
+    version: int
+    spec: dict[str, Any]
+    name: str
+
+
+def _cron_spec(schedule: Schedule) -> CronSpec:
+    return CronSpec(
+        cron=[schedule.cron],
+        timezone=schedule.timezone,
+        concurrency_policy=ConcurrencyPolicy(schedule.concurrency_policy),
+        suspend=not schedule.enabled,
+    )
+
+
+def _compile_execution(
+    session: Session, schedule: Schedule, service_account: str | None
+) -> _Compiled:
+    execution = session.get(ExecutionRow, schedule.execution_id)
+    if execution is None:
+        raise NotFound(f"execution {schedule.execution_id} not found")
+    spec = parse_execution(execution.spec).model_copy(update={"schedule": _cron_spec(schedule)})
+    plan = plan_with_history(session, spec, base_dir=Path.cwd())
+    compiled = compile_plan(plan, CompileOptions(service_account=service_account))
+    return _Compiled(
+        document=compiled.workflow_dict(),
+        configmaps=compiled.configmaps,
+        plan_id=compiled.plan_id,
+        version=execution.version,
+        spec=plan.execution.model_dump(mode="json", exclude_none=True),
+        name=spec.name,
+    )
+
+
+def _compile_pipeline(
+    session: Session, schedule: Schedule, service_account: str | None
+) -> _Compiled:
+    row = session.get(PipelineRow, schedule.pipeline_id)
+    if row is None:
+        raise NotFound(f"pipeline {schedule.pipeline_id} not found")
+    pipeline = parse_pipeline(row.spec).model_copy(update={"schedule": _cron_spec(schedule)})
+    document = compile_pipeline(
+        pipeline, PipelineCompileOptions(service_account=service_account)
+    ).workflow_dict()
+    plan_id = f"pipeline-v{row.version}"
+    for labels in _labels_of(document):
+        labels[LABEL_PLAN] = plan_id
+    return _Compiled(
+        document=document,
+        configmaps=[],
+        plan_id=plan_id,
+        version=row.version,
+        spec=row.spec,
+        name=pipeline.name,
+    )
+
+
+def _labels_of(cron: dict[str, Any]) -> list[dict[str, str]]:
+    """The CronWorkflow's labels and those it gives the workflows it spawns."""
+    return [
+        cron["metadata"].setdefault("labels", {}),
+        cron["spec"].setdefault("workflowMetadata", {}).setdefault("labels", {}),
+    ]
+
+
 def sync_schedule(
     session: Session,
     schedule: Schedule,
@@ -83,55 +158,38 @@ def sync_schedule(
 
     The plan snapshot and worker token are added to the session; the caller commits once the
     CronWorkflow is applied (a failure leaves the database as it was)."""
-    execution = session.get(ExecutionRow, schedule.execution_id)
-    if execution is None:
-        raise NotFound(f"execution {schedule.execution_id} not found")
-    spec = parse_execution(execution.spec)
-    cron = CronSpec(
-        cron=[schedule.cron],
-        timezone=schedule.timezone,
-        concurrency_policy=ConcurrencyPolicy(schedule.concurrency_policy),
-        suspend=not schedule.enabled,
-    )
-    plan = plan_with_history(
-        session, spec.model_copy(update={"schedule": cron}), base_dir=Path.cwd()
-    )
-    compiled = compile_plan(plan, CompileOptions(service_account=service_account))
-    document = compiled.workflow_dict()
-    name = cron_workflow_name(spec.name, schedule.id)
+    compile_target = _compile_pipeline if schedule.pipeline_id else _compile_execution
+    compiled = compile_target(session, schedule, service_account)
+    document = compiled.document
+    name = cron_workflow_name(compiled.name, schedule.id)
     document["metadata"]["name"] = name
-    for labels in (
-        document["metadata"].setdefault("labels", {}),
-        document["spec"].setdefault("workflowMetadata", {}).setdefault("labels", {}),
-    ):
+    for labels in _labels_of(document):
         labels[LABEL_SCHEDULE] = str(schedule.id)
-    if facade_url:
+    if facade_url and schedule.execution_id:
         token = new_token()
         create_token(
             session, name=f"workers of schedule {schedule.id}", schedule_id=schedule.id, token=token
         )
         inject_facade(document, facade_url, SPAWNED_RUN_REF, token)
 
+    manifest = {"workflow": document, "configmaps": compiled.configmaps}
     session.execute(
         insert(SchedulePlan)
         .values(
             schedule_id=schedule.id,
             plan_id=compiled.plan_id,
-            execution_version=execution.version,
-            spec=plan.execution.model_dump(mode="json", exclude_none=True),
-            manifest={"workflow": document, "configmaps": compiled.configmaps},
+            version=compiled.version,
+            spec=compiled.spec,
+            manifest=manifest,
         )
         .on_conflict_do_update(
             index_elements=["schedule_id", "plan_id"],
-            set_={
-                "execution_version": execution.version,
-                "manifest": {"workflow": document, "configmaps": compiled.configmaps},
-            },
+            set_={"version": compiled.version, "manifest": manifest},
         )
     )
     applied = backend.apply_cron(document, objects=compiled.configmaps)
     if schedule.cron_workflow and schedule.cron_workflow != name:
-        backend.delete_cron(schedule.cron_workflow)  # the execution was renamed
+        backend.delete_cron(schedule.cron_workflow)  # renamed
     schedule.cron_workflow = name
     return applied
 
@@ -192,6 +250,20 @@ def adopt_scheduled_workflow(
             labels.get(LABEL_PLAN),
         )
         return None
+    if schedule.pipeline_id is not None:
+        pipeline_run = adopt_pipeline_workflow(
+            session,
+            pipeline_id=schedule.pipeline_id,
+            version=snapshot.version,
+            spec=snapshot.spec,
+            workflow=workflow,
+            backend_name=backend_name,
+            schedule_id=schedule_id,
+        )
+        if pipeline_run is not None:
+            _fired(session, schedule_id, pipeline_run)
+            log.info("pipeline run %s: workflow %s of schedule %d", pipeline_run, name, schedule_id)
+        return None  # the pipeline follower mirrors it
     plan = replan(parse_execution(snapshot.spec))
     if plan_id(plan_files(plan)) != snapshot.plan_id:
         log.warning("schedule %d: plan %s no longer plans the same", schedule_id, snapshot.plan_id)
@@ -201,7 +273,7 @@ def adopt_scheduled_workflow(
             id=new_run_id(),
             execution_id=schedule.execution_id,
             execution_name=plan.execution.name,
-            execution_version=snapshot.execution_version,
+            execution_version=snapshot.version,
             backend=backend_name,
             phase="Pending",
             workflow_name=name,
@@ -219,10 +291,14 @@ def adopt_scheduled_workflow(
     if run_id is None:  # adopted already, by the watch or a worker's report
         return session.scalar(select(Run).where(Run.workflow_name == name))
     record_plan(session, run_id, plan)
+    _fired(session, schedule_id, run_id)
+    log.info("run %s: workflow %s of schedule %d", run_id, name, schedule_id)
+    return session.get(Run, run_id)
+
+
+def _fired(session: Session, schedule_id: int, run_id: str) -> None:
     session.execute(
         update(Schedule)
         .where(Schedule.id == schedule_id)
         .values(last_run_id=run_id, last_run_at=datetime.now(UTC))
     )
-    log.info("run %s: workflow %s of schedule %d", run_id, name, schedule_id)
-    return session.get(Run, run_id)

@@ -19,7 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.mirror import Mirror
-from api.models import Run, Schedule
+from api.models import PipelineRun, Run, Schedule
+from api.pipelines import control_pipeline_run, start_pipeline_run
 from api.runs import FINAL, control_run, start_run
 from engine.backends.base import Backend
 from engine.errors import DroverError, SpecError
@@ -49,28 +50,50 @@ def fire_schedule(
     mirror: Mirror | None = None,
     facade_url: str | None = None,
 ) -> str | None:
-    """Start the schedule's run under its concurrency policy; None when ``Forbid`` skips it."""
+    """Start the schedule's run (of its execution or pipeline) under its concurrency policy;
+    None when ``Forbid`` skips it."""
+    runs: type[Run] | type[PipelineRun] = Run if schedule.execution_id else PipelineRun
     active = list(
-        session.scalars(select(Run).where(Run.schedule_id == schedule.id, Run.phase.not_in(FINAL)))
+        session.scalars(
+            select(runs.id).where(runs.schedule_id == schedule.id, runs.phase.not_in(FINAL))
+        )
     )
     if active and schedule.concurrency_policy == "Forbid":
-        log.info("schedule %d skipped: run %s is still going", schedule.id, active[0].id)
+        log.info("schedule %d skipped: run %s is still going", schedule.id, active[0])
         return None
     if schedule.concurrency_policy == "Replace":
-        for run in active:
+        for run_id in active:
             try:
-                control_run(session, run, "terminate", backend, mirror)
+                _terminate(session, runs, run_id, backend, mirror)
             except DroverError as exc:  # finished meanwhile, or its workflow is gone
-                log.info("schedule %d: run %s not terminated: %s", schedule.id, run.id, exc)
-    started = start_run(
+                log.info("schedule %d: run %s not terminated: %s", schedule.id, run_id, exc)
+    if schedule.pipeline_id is not None:
+        return start_pipeline_run(
+            session, pipeline_id=schedule.pipeline_id, backend=backend, schedule_id=schedule.id
+        ).run.id
+    return start_run(
         session,
         execution_id=schedule.execution_id,
         backend=backend,
         mirror=mirror,
         facade_url=facade_url,
         schedule_id=schedule.id,
-    )
-    return started.run.id
+    ).run.id
+
+
+def _terminate(
+    session: Session,
+    runs: type[Run] | type[PipelineRun],
+    run_id: str,
+    backend: Backend,
+    mirror: Mirror | None,
+) -> None:
+    if runs is PipelineRun:
+        control_pipeline_run(session, run_id=run_id, action="terminate", backend=backend)
+        return
+    run = session.get(Run, run_id)
+    if run is not None:
+        control_run(session, run, "terminate", backend, mirror)
 
 
 class Scheduler:

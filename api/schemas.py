@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.progress import Progress
 from api.results import ResultIn
@@ -168,7 +168,8 @@ class LeaseOut(BaseModel):
 class ScheduleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    execution_id: int = Field(ge=1, le=2_147_483_647)
+    execution_id: int | None = Field(None, ge=1, le=2_147_483_647)
+    pipeline_id: int | None = Field(None, ge=1, le=2_147_483_647)
     cron: str = Field(min_length=1, max_length=200)
     timezone: str = Field("UTC", max_length=64)
     enabled: bool = True
@@ -178,10 +179,17 @@ class ScheduleIn(BaseModel):
         "skip this one (Forbid) or terminate it and start anew (Replace)",
     )
 
+    @model_validator(mode="after")
+    def _one_target(self) -> ScheduleIn:
+        if (self.execution_id is None) == (self.pipeline_id is None):
+            raise ValueError("give exactly one of execution_id and pipeline_id")
+        return self
+
 
 class ScheduleOut(_Out):
     id: int
-    execution_id: int = Field(ge=1, le=2_147_483_647)
+    execution_id: int | None = Field(None, ge=1, le=2_147_483_647)
+    pipeline_id: int | None = Field(None, ge=1, le=2_147_483_647)
     cron: str
     timezone: str
     enabled: bool

@@ -48,7 +48,7 @@ def create_execution(
     session.add(row)
     session.flush()
     session.add(ExecutionVersion(execution_id=row.id, version=1, spec=row.spec))
-    follow_spec_schedule(service, session, row.id, model)
+    follow_spec_schedule(service, session, model.schedule, execution_id=row.id)
     session.commit()
     return row
 
@@ -99,7 +99,7 @@ def replace_execution(
     row.updated_at = func.now()
     session.add(ExecutionVersion(execution_id=row.id, version=row.version, spec=row.spec))
     session.flush()
-    follow_spec_schedule(service, session, row.id, model)
+    follow_spec_schedule(service, session, model.schedule, execution_id=row.id)
     session.commit()
     session.refresh(row)
     return row
@@ -125,7 +125,7 @@ def delete_execution(
     execution_id: RowId, service: ServiceDep, session: SessionDep, _: AdminDep
 ) -> Response:
     execution = get_execution(execution_id, session, _)
-    remove_schedules(service, schedules_of(session, execution.id))
+    remove_schedules(service, schedules_of(session, execution_id=execution.id))
     session.delete(execution)
     session.commit()
     return Response(status_code=204)

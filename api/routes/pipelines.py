@@ -1,4 +1,5 @@
-"""Pipelines: CRUD with version history, "run now", and their runs with per-job state and logs."""
+"""Pipelines: CRUD with version history, "run now", and their runs with per-job state and logs,
+control actions (cancel, retry, suspend, resume) and resubmit."""
 
 from __future__ import annotations
 
@@ -17,14 +18,17 @@ from api.deps import AdminDep, RowId, Service, ServiceDep, SessionDep
 from api.models import Pipeline, PipelineRun, PipelineRunJob, PipelineVersion
 from api.pipeline_mirror import follower_of, job_log_nodes, refresh_pipeline_run
 from api.pipelines import (
-    cancel_pipeline_run,
+    control_pipeline_run,
     create_pipeline,
     delete_pipeline,
     get_pipeline,
     get_pipeline_run,
     replace_pipeline,
+    resubmit_pipeline_run,
+    resubmitted_from,
     start_pipeline_run,
 )
+from api.routes.schedules import follow_spec_schedule, remove_schedules, schedules_of
 from api.schemas import (
     Page,
     PipelineJobOut,
@@ -35,6 +39,7 @@ from api.schemas import (
 )
 from engine.backends.base import LogLine
 from engine.errors import DroverError, NotFound
+from engine.pipelines import parse_pipeline
 
 __all__ = ["router"]
 
@@ -49,9 +54,15 @@ RunId = Annotated[
 
 
 @router.post("/pipelines", status_code=201, response_model=PipelineOut)
-def create(session: SessionDep, _: AdminDep, spec: dict[str, Any] = SPEC_BODY) -> Pipeline:
-    """Store a pipeline; a bad one is refused with 422 naming the job and field."""
-    return create_pipeline(session, document=spec)
+def create(
+    service: ServiceDep, session: SessionDep, _: AdminDep, spec: dict[str, Any] = SPEC_BODY
+) -> Pipeline:
+    """Store a pipeline; a bad one is refused with 422 naming the job and field. Its own
+    ``schedule`` becomes schedules of the pipeline."""
+    row = create_pipeline(session, document=spec)
+    follow_spec_schedule(service, session, parse_pipeline(row.spec).schedule, pipeline_id=row.id)
+    session.commit()
+    return row
 
 
 @router.get("/pipelines", response_model=Page)
@@ -75,10 +86,19 @@ def read(pipeline_id: RowId, session: SessionDep, _: AdminDep) -> Pipeline:
 
 @router.put("/pipelines/{pipeline_id}", response_model=PipelineOut)
 def replace(
-    pipeline_id: RowId, session: SessionDep, _: AdminDep, spec: dict[str, Any] = SPEC_BODY
+    pipeline_id: RowId,
+    service: ServiceDep,
+    session: SessionDep,
+    _: AdminDep,
+    spec: dict[str, Any] = SPEC_BODY,
 ) -> Pipeline:
-    """A new version of the pipeline; runs already started are not affected."""
-    return replace_pipeline(session, pipeline_id=pipeline_id, document=spec)
+    """A new version of the pipeline; runs already started are not affected, its schedules
+    start the new version from now on."""
+    row = replace_pipeline(session, pipeline_id=pipeline_id, document=spec)
+    follow_spec_schedule(service, session, parse_pipeline(row.spec).schedule, pipeline_id=row.id)
+    session.commit()
+    session.refresh(row)
+    return row
 
 
 @router.get("/pipelines/{pipeline_id}/versions", response_model=list[dict[str, Any]])
@@ -95,10 +115,25 @@ def versions(pipeline_id: RowId, session: SessionDep, _: AdminDep) -> list[dict[
 
 
 @router.delete("/pipelines/{pipeline_id}", status_code=204)
-def delete(pipeline_id: RowId, session: SessionDep, _: AdminDep) -> Response:
-    """Delete the pipeline and its versions; its runs stay readable."""
+def delete(pipeline_id: RowId, service: ServiceDep, session: SessionDep, _: AdminDep) -> Response:
+    """Delete the pipeline, its versions and schedules; its runs stay readable."""
+    remove_schedules(service, schedules_of(session, pipeline_id=pipeline_id))
     delete_pipeline(session, pipeline_id=pipeline_id)
+    session.commit()
     return Response(status_code=204)
+
+
+def run_out(run: PipelineRun) -> PipelineRunOut:
+    return PipelineRunOut.model_validate(run).model_copy(
+        update={"resubmitted_from": resubmitted_from(run)}
+    )
+
+
+def _wake(service: Service) -> None:
+    """A run was started or controlled: the follower looks now, not after its idle interval."""
+    follower = follower_of(service)
+    if follower is not None:
+        follower.wake()
 
 
 @router.post("/pipelines/{pipeline_id}/run", status_code=201, response_model=PipelineRunOut)
@@ -112,7 +147,7 @@ def run_now(
     idempotency_key: str | None = Header(
         None, min_length=1, max_length=200, description="the same key never starts a second run"
     ),
-) -> PipelineRun:
+) -> PipelineRunOut:
     started = start_pipeline_run(
         session,
         pipeline_id=pipeline_id,
@@ -121,12 +156,10 @@ def run_now(
         idempotency_key=idempotency_key,
         service_account=service.settings.service_account,
     )
-    follower = follower_of(service)
-    if follower is not None:
-        follower.wake()
+    _wake(service)
     if not started.created:
         response.status_code = 200
-    return started.run
+    return run_out(started.run)
 
 
 @router.get("/pipelines/{pipeline_id}/runs", response_model=Page)
@@ -150,7 +183,7 @@ def list_runs(
         total=total,
         offset=offset,
         limit=limit,
-        items=[PipelineRunOut.model_validate(r) for r in rows],
+        items=[run_out(r) for r in rows],
     )
 
 
@@ -171,7 +204,7 @@ def run_detail(session: Session, run: PipelineRun) -> PipelineRunDetail:
         .order_by(PipelineRunJob.position)
     )
     return PipelineRunDetail(
-        **PipelineRunOut.model_validate(run).model_dump(),
+        **run_out(run).model_dump(),
         jobs=[PipelineJobOut.model_validate(j) for j in jobs],
     )
 
@@ -185,6 +218,19 @@ def read_run(
     return run_detail(session, get_pipeline_run(session, run_id=run_id))
 
 
+def _control(service: Service, session: Session, run_id: str, action: str) -> PipelineRunOut:
+    """One code path for every action: read the workflow first, so the phase the action is
+    checked against is current, then act through the run's backend and wake the follower."""
+    run = get_pipeline_run(session, run_id=run_id)
+    _refresh(service, session, run)
+    run = get_pipeline_run(session, run_id=run_id)
+    controlled = control_pipeline_run(
+        session, run_id=run_id, action=action, backend=service.backend(run.backend)
+    )
+    _wake(service)
+    return run_out(controlled)
+
+
 @router.post("/pipeline-runs/{run_id}/cancel", response_model=PipelineRunOut)
 def cancel(
     run_id: RunId,
@@ -192,16 +238,45 @@ def cancel(
     session: SessionDep,
     _: AdminDep,
     mode: Literal["stop", "terminate"] = "stop",
-) -> PipelineRun:
+) -> PipelineRunOut:
     """``stop`` still runs the exit job; ``terminate`` does not."""
+    return _control(service, session, run_id, mode)
+
+
+def _action(name: str) -> Any:
+    def act(run_id: RunId, service: ServiceDep, session: SessionDep, _: AdminDep) -> PipelineRunOut:
+        return _control(service, session, run_id, name)
+
+    act.__name__ = f"{name}_pipeline_run"
+    act.__doc__ = {
+        "retry": "Rerun the failed and errored jobs of a Failed or Error run in place (Argo's "
+        "retry); succeeded jobs keep their outputs, the exit job runs again. 409 for a run "
+        "in any other phase.",
+        "suspend": "Start no new jobs until resumed.",
+        "resume": "Continue a suspended run.",
+    }[name]
+    return act
+
+
+for _name in ("retry", "suspend", "resume"):
+    router.post(f"/pipeline-runs/{{run_id}}/{_name}", response_model=PipelineRunOut)(_action(_name))
+
+
+@router.post("/pipeline-runs/{run_id}/resubmit", status_code=201, response_model=PipelineRunOut)
+def resubmit(
+    run_id: RunId, service: ServiceDep, session: SessionDep, _: AdminDep
+) -> PipelineRunOut:
+    """A new run of the same pipeline version with the same parameters, linked to this one
+    (``resubmitted_from``); every job runs again. 409 if the pipeline was deleted."""
     run = get_pipeline_run(session, run_id=run_id)
-    cancelled = cancel_pipeline_run(
-        session, run_id=run_id, backend=service.backend(run.backend), mode=mode
+    started = resubmit_pipeline_run(
+        session,
+        run_id=run_id,
+        backend=service.backend(run.backend),
+        service_account=service.settings.service_account,
     )
-    follower = follower_of(service)
-    if follower is not None:
-        follower.wake()
-    return cancelled
+    _wake(service)
+    return run_out(started)
 
 
 def _sse(event: str, data: Any) -> str:

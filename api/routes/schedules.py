@@ -1,8 +1,9 @@
-"""Schedules: cron expressions that start runs of an execution.
+"""Schedules: cron expressions that start runs of an execution or of a pipeline.
 
 Locally the service's scheduler fires them; on Argo each is a CronWorkflow, applied here in the
 same request (an Argo failure leaves the schedule as it was) and re-applied when its execution
-changes.
+or pipeline changes. The ``schedule`` in an execution's or pipeline's own spec becomes
+schedules of it too, changed only by changing the spec.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.deps import AdminDep, RowId, Service, ServiceDep, SessionDep
-from api.models import Execution, Schedule
+from api.models import Execution, Pipeline, Schedule
 from api.scheduled_runs import remove_schedule, sync_schedule
 from api.scheduler import next_fire_time
 from api.schemas import Page, ScheduleIn, ScheduleOut
 from engine.backends.argo import ArgoBackend
-from engine.spec import Execution as ExecutionSpec
+from engine.spec import Schedule as CronSpec
 
 router = APIRouter(prefix="/schedules", tags=["schedules"])
 
@@ -53,22 +54,32 @@ def remove_schedules(service: Service, schedules: Sequence[Schedule]) -> None:
             remove_schedule(schedule, backend)
 
 
-def schedules_of(session: Session, execution_id: int) -> list[Schedule]:
+def schedules_of(
+    session: Session, *, execution_id: int | None = None, pipeline_id: int | None = None
+) -> list[Schedule]:
+    """The schedules of one execution, or of one pipeline."""
     return list(
         session.scalars(
-            select(Schedule).where(Schedule.execution_id == execution_id).order_by(Schedule.id)
+            select(Schedule)
+            .where(Schedule.execution_id == execution_id, Schedule.pipeline_id == pipeline_id)
+            .order_by(Schedule.id)
         )
     )
 
 
 def follow_spec_schedule(
-    service: Service, session: Session, execution_id: int, spec: ExecutionSpec
+    service: Service,
+    session: Session,
+    cron_spec: CronSpec | None,
+    *,
+    execution_id: int | None = None,
+    pipeline_id: int | None = None,
 ) -> None:
-    """Keep the execution's own schedules (one per cron expression of its spec's ``schedule``)
-    in step with the spec; then every schedule of the execution is applied. The caller commits."""
-    cron_spec = spec.schedule
+    """Keep the schedules an execution's (or pipeline's) spec declares, one per cron expression,
+    in step with it; then apply every schedule of it (it changed). The caller commits."""
+    target = {"execution_id": execution_id, "pipeline_id": pipeline_id}
     wanted = cron_spec.cron if cron_spec else []
-    owned = [s for s in schedules_of(session, execution_id) if s.from_spec]
+    owned = [s for s in schedules_of(session, **target) if s.from_spec]
     stale = [s for s in owned if s.cron not in wanted]
     remove_schedules(service, stale)
     for schedule in stale:
@@ -76,7 +87,7 @@ def follow_spec_schedule(
     kept = {s.cron: s for s in owned if s.cron in wanted}
     for cron in wanted:
         assert cron_spec is not None
-        schedule = kept.get(cron) or Schedule(execution_id=execution_id, cron=cron, from_spec=True)
+        schedule = kept.get(cron) or Schedule(**target, cron=cron, from_spec=True)
         settings = (cron_spec.timezone, str(cron_spec.concurrency_policy), not cron_spec.suspend)
         current = (schedule.timezone, schedule.concurrency_policy, schedule.enabled)
         if cron not in kept or settings != current:
@@ -88,27 +99,33 @@ def follow_spec_schedule(
             )
         session.add(schedule)
     session.flush()
-    apply_schedules(service, session, schedules_of(session, execution_id))
+    apply_schedules(service, session, schedules_of(session, **target))
+
+
+def _target(schedule: Schedule) -> str:
+    if schedule.pipeline_id is not None:
+        return f"pipeline {schedule.pipeline_id}"
+    return f"execution {schedule.execution_id}"
 
 
 def _editable(schedule: Schedule) -> Schedule:
     if schedule.from_spec:
+        kind = "pipelines" if schedule.pipeline_id is not None else "executions"
         raise HTTPException(
             409,
-            f"schedule {schedule.id} is the schedule in execution {schedule.execution_id}'s "
-            "spec: change or remove it there (PUT /api/v1/executions/{id})",
+            f"schedule {schedule.id} is the schedule in {_target(schedule)}'s spec: change or "
+            f"remove it there (PUT /api/v1/{kind}/{{id}})",
         )
     return schedule
 
 
 def _apply(session: SessionDep, schedule: Schedule, body: ScheduleIn) -> None:
-    if session.get(Execution, body.execution_id) is None:
+    if body.execution_id is not None and session.get(Execution, body.execution_id) is None:
         raise HTTPException(404, f"execution {body.execution_id} not found")
-    schedule.execution_id, schedule.cron, schedule.timezone = (
-        body.execution_id,
-        body.cron,
-        body.timezone,
-    )
+    if body.pipeline_id is not None and session.get(Pipeline, body.pipeline_id) is None:
+        raise HTTPException(404, f"pipeline {body.pipeline_id} not found")
+    schedule.execution_id, schedule.pipeline_id = body.execution_id, body.pipeline_id
+    schedule.cron, schedule.timezone = body.cron, body.timezone
     schedule.enabled = body.enabled
     schedule.concurrency_policy = body.concurrency_policy
     schedule.next_run_at = (
@@ -156,10 +173,10 @@ def replace_schedule(
     schedule_id: RowId, body: ScheduleIn, service: ServiceDep, session: SessionDep, _: AdminDep
 ) -> Schedule:
     schedule = _editable(get_schedule(schedule_id, session, _))
-    moved = schedule.execution_id != body.execution_id
+    moved = (schedule.execution_id, schedule.pipeline_id) != (body.execution_id, body.pipeline_id)
     _apply(session, schedule, body)
     if moved:
-        remove_schedules(service, [schedule])  # a CronWorkflow named after the old execution
+        remove_schedules(service, [schedule])  # a CronWorkflow named after the old target
     apply_schedules(service, session, [schedule])
     session.commit()
     return schedule

@@ -1,4 +1,5 @@
-"""``drover gc``: purge runs, results and logs older than the retention age."""
+"""``drover gc``: purge runs (execution and pipeline runs), results and logs older than the
+retention age."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ def gc_command(
         float | None, typer.Option(help="Age in days; default DROVER_RETENTION_DAYS (30).")
     ] = None,
 ) -> None:
-    """Delete finished runs older than the retention age, with their results and files."""
+    """Delete finished runs and pipeline runs older than the retention age, with their results,
+    job outputs and files."""
     from api.backends import build_backends
     from api.database import database_url, get_engine, migrate, session_factory
     from api.retention import purge
@@ -27,5 +29,8 @@ def gc_command(
     migrate(url)
     days = settings.retention_days if older_than_days is None else older_than_days
     with session_factory(get_engine(url))() as session:
-        ids = purge(session, older_than_days=days, backends=build_backends(settings))
-    console.print(f"purged {len(ids)} runs older than {days:g} days")
+        purged = purge(session, older_than_days=days, backends=build_backends(settings))
+    console.print(
+        f"purged {len(purged.runs)} runs and {len(purged.pipeline_runs)} pipeline runs "
+        f"older than {days:g} days"
+    )

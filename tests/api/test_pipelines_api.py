@@ -414,7 +414,11 @@ def test_a_retried_job_reads_outputs_of_its_last_attempt_and_only_changes_are_wr
     status = read_pipeline_status(workflow, {"a": "a", "b": "b"})
     a = status.jobs["a"]
     assert (a.outputs, a.result, a.attempts) == ({"n": "2"}, "ok", 2)
-    assert "b" not in status.jobs  # not started, the run still going: nothing to write
+    # Not started, the run still going: Pending, as its row already is (nothing to write).
+    assert status.jobs["b"] == JobStatus(phase="Pending")
+    assert changed_job_fields(JobStatus(phase="Pending"), status.jobs["b"]) == {}
+    no_nodes = {"metadata": {"name": "wf"}, "status": {"phase": "Running"}}
+    assert read_pipeline_status(no_nodes, {"a": "a"}).jobs == {}  # nothing known yet
     assert changed_job_fields(a, a) == {}
     assert changed_job_fields(JobStatus(phase="Running", attempts=2), a) == {
         "phase": "Succeeded",

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from api.models import Run, Schedule
+from api.models import PipelineRun, Run, Schedule
 from api.scheduler import Scheduler, fire_schedule
 from tests.api.conftest import AUTH
 
@@ -169,3 +169,32 @@ def test_concurrency_policy_of_a_due_schedule(
         assert schedule is not None
         assert schedule.last_run_id == (second or first)[0]
         assert schedule.next_run_at is not None and schedule.next_run_at > datetime.now(UTC)
+
+
+def test_a_pipelines_own_schedule_starts_pipeline_runs(client: TestClient) -> None:
+    document = {
+        "kind": "Pipeline",
+        "name": f"ticking-{time.monotonic_ns() % 10**6}",
+        "schedule": {"cron": ["0 4 * * *"], "concurrency_policy": "Forbid"},
+        "jobs": [{"name": "say", "script": {"language": "bash", "source": "echo tick"}}],
+    }
+    created = client.post("/api/v1/pipelines", json=document, headers=AUTH)
+    assert created.status_code == 201, created.text
+    pipeline_id = created.json()["id"]
+    listed = client.get("/api/v1/schedules?limit=500", headers=AUTH).json()["items"]
+    [schedule] = [s for s in listed if s["pipeline_id"] == pipeline_id]
+    assert schedule["from_spec"] and schedule["cron_workflow"] is None
+    _make_due(client, schedule["id"])
+
+    [run_id] = _scheduler(client).tick(datetime.now(UTC))
+    deadline = time.monotonic() + 60
+    while True:
+        run = client.get(f"/api/v1/pipeline-runs/{run_id}", headers=AUTH).json()
+        if run["phase"] in FINAL:
+            break
+        assert time.monotonic() < deadline, run["phase"]
+        time.sleep(0.2)
+    assert run["phase"] == "Succeeded"
+    with _service(client).sessions() as session:
+        stored = session.get(PipelineRun, run_id)
+        assert stored is not None and stored.schedule_id == schedule["id"]

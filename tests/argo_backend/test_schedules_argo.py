@@ -5,18 +5,21 @@ Server (which CRD-validates every CronWorkflow it stores), the Kubernetes fake a
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.app import create_app
-from api.models import Run, RunGroup, ScenarioResult, SchedulePlan
+from api.models import PipelineRun, PipelineRunJob, Run, RunGroup, ScenarioResult, SchedulePlan
 from engine.labels import CRON_WORKFLOW, LABEL_PLAN, LABEL_SCHEDULE
 from tests.api.conftest import AUTH, database_url, postgres_url  # noqa: F401
 from tests.argo_backend import test_service_argo as service_argo
+from tests.argo_backend.conftest import ROOT
 from tests.argo_backend.fake_kube import FakeKube
 from tests.argo_backend.test_service_argo import (
     ArtifactArgo,
@@ -279,3 +282,57 @@ def test_the_schedule_in_an_executions_spec_is_its_own(
         for s in client.get("/api/v1/schedules?limit=500", headers=AUTH).json()["items"]
     )
     assert not {s["cron_workflow"] for s in own} & set(fake.crons)
+
+
+def test_a_pipelines_schedule_is_a_cron_workflow_and_its_workflows_pipeline_runs(
+    client: TestClient, argo: tuple[ArtifactArgo, str]
+) -> None:
+    fake, _ = argo
+    document = yaml.safe_load((ROOT / "examples" / "pipelines" / "scheduled.yaml").read_text())
+    document["name"] = f"nightly-{time.monotonic_ns() % 10**8}"
+    created = client.post("/api/v1/pipelines", json=document, headers=AUTH)
+    assert created.status_code == 201, created.text
+    pipeline_id = created.json()["id"]
+
+    # Its own schedule (two cron expressions): two schedules, two CronWorkflows.
+    own = [
+        s
+        for s in client.get("/api/v1/schedules?limit=500", headers=AUTH).json()["items"]
+        if s["pipeline_id"] == pipeline_id
+    ]
+    assert [(s["cron"], s["from_spec"]) for s in own] == [
+        ("0 2 * * *", True),
+        ("0 14 * * 6", True),
+    ]
+    cron = fake.crons[own[0]["cron_workflow"]]  # CRD-valid, or the fake would not store it
+    assert cron["spec"]["workflowMetadata"]["labels"][LABEL_SCHEDULE] == str(own[0]["id"])
+    assert cron["spec"]["timezone"] == "Europe/Berlin"
+
+    spawned = fake.fire_cron(own[0]["cron_workflow"], 1_790_000_000)
+    with _sessions(client)() as session:
+
+        def adopted() -> PipelineRun | None:
+            return session.scalar(select(PipelineRun).where(PipelineRun.workflow_name == spawned))
+
+        run = _eventually(adopted)
+        assert (run.pipeline_id, run.schedule_id, run.backend) == (
+            pipeline_id,
+            own[0]["id"],
+            "argo",
+        )
+        jobs = session.scalars(
+            select(PipelineRunJob.job).where(PipelineRunJob.run_id == run.id)
+        ).all()
+    assert sorted(jobs) == ["announce", "fetch", "render"]
+    detail = client.get(f"/api/v1/pipeline-runs/{run.id}", headers=AUTH)
+    assert detail.status_code == 200, detail.text
+
+    assert client.delete(f"/api/v1/pipelines/{pipeline_id}", headers=AUTH).status_code == 204
+    assert not {s["cron_workflow"] for s in own} & set(fake.crons)
+
+
+def test_a_schedule_names_exactly_one_target(client: TestClient) -> None:
+    for body in ({"cron": "0 2 * * *"}, {"cron": "0 2 * * *", "execution_id": 1, "pipeline_id": 1}):
+        refused = client.post("/api/v1/schedules", json=body, headers=AUTH)
+        assert refused.status_code == 422
+        assert "exactly one of execution_id and pipeline_id" in refused.text
