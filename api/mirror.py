@@ -15,7 +15,9 @@ Where workflows come from depends on the backend:
   event or a failed write is made good. Events also reveal what happened outside Drover: a
   retry in the Argo UI (the run's workflow runs again) and a resubmit (a new workflow
   labelled ``resubmitted-from-workflow``), both recorded as the run's next attempt, and the
-  workflows a schedule's CronWorkflow spawns, adopted as new runs of the execution.
+  workflows a schedule's CronWorkflow spawns, adopted as new runs. Pipeline runs retried or
+  resubmitted there are noticed too (``api.pipelines.notice_pipeline_workflow``); the pipeline
+  follower mirrors them.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.attempts import record_resubmission, record_retry
 from api.history import record_history
 from api.models import Run, RunGroup, RunWorker
+from api.pipelines import notice_pipeline_workflow
 from api.results import ingest_results, refresh_counters, results_from_report
 from api.scheduled_runs import adopt_scheduled_workflow
 from api.transitions import accept_phase
@@ -425,6 +428,8 @@ class Mirror:
                 return run.id
             run = self._resubmitted_run(session, backend_name, backend, workflow)
             if run is None:
+                if notice_pipeline_workflow(session, backend_name, workflow) is not None:
+                    return None  # a pipeline run's: the pipeline follower mirrors it
                 return self._adopt(backend_name, backend, workflow)
             previous = run.workflow_name or ""
             if not record_resubmission(

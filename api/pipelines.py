@@ -28,6 +28,7 @@ from api.backends import CONTROL_ACTIONS, control
 from api.models import Pipeline as PipelineRow
 from api.models import PipelineRun, PipelineRunJob, PipelineVersion
 from api.pipeline_mirror import EXIT_TASK
+from engine.backends.argo.resubmission import resubmitted_from as resubmitted_from_workflow
 from engine.backends.base import Backend
 from engine.compiler.documents import parameter_text
 from engine.errors import Conflict, NotFound
@@ -300,6 +301,103 @@ def adopt_pipeline_workflow(
     if run_id is not None:
         session.execute(insert(PipelineRunJob).values(_job_rows(run_id, pipeline)))
     return run_id
+
+
+def notice_pipeline_workflow(
+    session: Session, backend_name: str, workflow: dict[str, Any]
+) -> str | None:
+    """What an operator did to a pipeline run in the Argo UI, seen in a watched workflow.
+
+    A retry runs the run's own workflow again: the run goes back to Running and the follower
+    mirrors it anew. A resubmit is a new workflow labelled ``resubmitted-from-workflow``: it
+    becomes a new run of the same version and parameters, linked to the old one, as
+    ``resubmit_pipeline_run`` would have made it. Returns the run's id, None for workflows that
+    are no pipeline run's.
+    """
+    meta = workflow.get("metadata") or {}
+    status = workflow.get("status") or {}
+    name = str(meta.get("name") or "")
+    run = session.scalar(
+        select(PipelineRun).where(
+            PipelineRun.backend == backend_name, PipelineRun.workflow_name == name
+        )
+    )
+    if run is not None:
+        if run.phase in FINAL_PHASES and _runs_again(status, run.started_at):
+            session.execute(
+                update(PipelineRun)
+                .where(PipelineRun.id == run.id, PipelineRun.phase.in_(FINAL_PHASES))
+                .values(
+                    phase="Running", message=None, finished_at=None, updated_at=datetime.now(UTC)
+                )
+            )
+        return run.id
+    source = resubmitted_from_workflow(workflow)
+    old = session.scalar(
+        select(PipelineRun).where(
+            PipelineRun.backend == backend_name, PipelineRun.workflow_name == source
+        )
+    )
+    if source is None or old is None:
+        return None
+    manifest = {k: v for k, v in workflow.items() if k != "status"}
+    manifest.setdefault("metadata", {}).setdefault("annotations", {})[
+        ANNOTATION_RESUBMITTED_FROM
+    ] = old.id
+    run_id = session.execute(
+        insert(PipelineRun)
+        .values(
+            id=secrets.token_hex(6),
+            pipeline_id=old.pipeline_id,
+            pipeline_name=old.pipeline_name,
+            pipeline_version=old.pipeline_version,
+            backend=backend_name,
+            phase="Pending",
+            workflow_name=name,
+            workflow_uid=meta.get("uid"),
+            schedule_id=old.schedule_id,
+            parameters=old.parameters,
+            manifest=manifest,
+        )
+        .on_conflict_do_nothing(index_elements=["workflow_name"])
+        .returning(PipelineRun.id)
+    ).scalar()
+    if run_id is not None:
+        jobs = session.scalars(
+            select(PipelineRunJob)
+            .where(PipelineRunJob.run_id == old.id)
+            .order_by(PipelineRunJob.position)
+        ).all()
+        rows = [
+            {
+                "run_id": run_id,
+                "job": j.job,
+                "task": j.task,
+                "kind": j.kind,
+                "position": j.position,
+                "phase": "Pending",
+                "outputs": {},
+                "attempts": 0,
+            }
+            for j in jobs
+        ]
+        if rows:
+            session.execute(insert(PipelineRunJob).values(rows))
+    return run_id
+
+
+def _runs_again(status: dict[str, Any], started_at: datetime | None) -> bool:
+    """Whether a finished run's workflow is running again (or ran again since ``started_at``:
+    Argo's retry restamps ``startedAt``)."""
+    if status.get("phase") not in FINAL_PHASES:
+        return bool(status.get("phase"))
+    try:
+        restarted = datetime.fromisoformat(str(status.get("startedAt")))
+    except ValueError:
+        return False
+    if started_at is None:
+        return False
+    return restarted > (started_at if started_at.tzinfo else started_at.replace(tzinfo=UTC))
 
 
 def _run_for_key(session: Session, key: str, pipeline_id: int) -> PipelineRun | None:

@@ -16,12 +16,14 @@ from sqlalchemy import select
 
 from api.app import create_app
 from api.models import PipelineRun, PipelineRunJob, Run, RunGroup, ScenarioResult, SchedulePlan
+from engine.backends.argo import ArgoBackend
 from engine.labels import CRON_WORKFLOW, LABEL_PLAN, LABEL_SCHEDULE
 from tests.api.conftest import AUTH, database_url, postgres_url  # noqa: F401
 from tests.argo_backend import test_service_argo as service_argo
-from tests.argo_backend.conftest import ROOT
+from tests.argo_backend.conftest import ROOT, settings_for
 from tests.argo_backend.fake_kube import FakeKube
 from tests.argo_backend.test_service_argo import (
+    NOW,
     ArtifactArgo,
     _eventually,
     _finish,
@@ -336,3 +338,44 @@ def test_a_schedule_names_exactly_one_target(client: TestClient) -> None:
         refused = client.post("/api/v1/schedules", json=body, headers=AUTH)
         assert refused.status_code == 422
         assert "exactly one of execution_id and pipeline_id" in refused.text
+
+
+def test_operator_retry_and_resubmit_of_a_pipeline_run_are_noticed(
+    client: TestClient, argo: tuple[ArtifactArgo, str], tmp_path: Path
+) -> None:
+    fake, url = argo
+    document = {
+        "kind": "Pipeline",
+        "name": f"once-{time.monotonic_ns() % 10**8}",
+        "jobs": [{"name": "say", "script": {"language": "bash", "source": "echo hi"}}],
+    }
+    pipeline = client.post("/api/v1/pipelines", json=document, headers=AUTH).json()
+    started = client.post(f"/api/v1/pipelines/{pipeline['id']}/run", headers=AUTH)
+    assert started.status_code == 201, started.text
+    run = started.json()
+    workflow = run["workflow_name"]
+
+    def phase(run_id: str) -> str:
+        return str(client.get(f"/api/v1/pipeline-runs/{run_id}", headers=AUTH).json()["phase"])
+
+    fake.update_status(workflow, phase="Failed", startedAt=NOW, finishedAt=NOW, nodes={})
+    _eventually(lambda: phase(run["id"]) == "Failed")
+
+    # Retried in the Argo UI: the same workflow runs again.
+    operator = ArgoBackend(settings_for(url, tmp_path))
+    operator.retry(workflow)
+    _eventually(lambda: phase(run["id"]) == "Running")
+
+    # Resubmitted in the Argo UI: a new workflow, a new run linked to this one.
+    second = operator.resubmit(workflow)
+    operator.close()
+    with _sessions(client)() as session:
+
+        def resubmitted() -> PipelineRun | None:
+            return session.scalar(select(PipelineRun).where(PipelineRun.workflow_name == second))
+
+        new = _eventually(resubmitted)
+    detail = client.get(f"/api/v1/pipeline-runs/{new.id}", headers=AUTH).json()
+    assert detail["resubmitted_from"] == run["id"]
+    assert (detail["pipeline_id"], detail["pipeline_version"]) == (pipeline["id"], 1)
+    assert [j["job"] for j in detail["jobs"]] == ["say"]
