@@ -165,6 +165,14 @@ class LeaseOut(BaseModel):
     """True when nothing is queued or leased any more: the worker can exit."""
 
 
+class VersionOut(_Out):
+    """One stored version of an execution or pipeline."""
+
+    version: int
+    created_at: datetime
+    spec: dict[str, Any]
+
+
 class ScheduleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

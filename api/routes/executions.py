@@ -11,7 +11,7 @@ from api.deps import MAX_ID, AdminDep, RowId, ServiceDep, SessionDep
 from api.models import Execution, ExecutionVersion, Project
 from api.routes.schedules import follow_spec_schedule, remove_schedules, schedules_of
 from api.runs import start_run, start_run_once
-from api.schemas import ExecutionOut, Page, RunOut, RunRequest
+from api.schemas import ExecutionOut, Page, RunOut, RunRequest, VersionOut
 from engine.loading import parse_execution
 from engine.spec import Execution as ExecutionSpec
 
@@ -105,19 +105,18 @@ def replace_execution(
     return row
 
 
-@router.get("/{execution_id}/versions", response_model=list[dict[str, Any]])
+@router.get("/{execution_id}/versions", response_model=list[VersionOut])
 def execution_versions(
     execution_id: RowId, session: SessionDep, _: AdminDep
-) -> list[dict[str, Any]]:
+) -> list[ExecutionVersion]:
     get_execution(execution_id, session, _)
-    rows = session.scalars(
-        select(ExecutionVersion)
-        .where(ExecutionVersion.execution_id == execution_id)
-        .order_by(ExecutionVersion.version)
+    return list(
+        session.scalars(
+            select(ExecutionVersion)
+            .where(ExecutionVersion.execution_id == execution_id)
+            .order_by(ExecutionVersion.version)
+        )
     )
-    return [
-        {"version": r.version, "created_at": r.created_at.isoformat(), "spec": r.spec} for r in rows
-    ]
 
 
 @router.delete("/{execution_id}", status_code=204)

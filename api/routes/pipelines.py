@@ -36,6 +36,7 @@ from api.schemas import (
     PipelineRunDetail,
     PipelineRunOut,
     PipelineRunRequest,
+    VersionOut,
 )
 from engine.backends.base import LogLine
 from engine.errors import DroverError, NotFound
@@ -101,17 +102,16 @@ def replace(
     return row
 
 
-@router.get("/pipelines/{pipeline_id}/versions", response_model=list[dict[str, Any]])
-def versions(pipeline_id: RowId, session: SessionDep, _: AdminDep) -> list[dict[str, Any]]:
+@router.get("/pipelines/{pipeline_id}/versions", response_model=list[VersionOut])
+def versions(pipeline_id: RowId, session: SessionDep, _: AdminDep) -> list[PipelineVersion]:
     get_pipeline(session, pipeline_id=pipeline_id)
-    rows = session.scalars(
-        select(PipelineVersion)
-        .where(PipelineVersion.pipeline_id == pipeline_id)
-        .order_by(PipelineVersion.version)
+    return list(
+        session.scalars(
+            select(PipelineVersion)
+            .where(PipelineVersion.pipeline_id == pipeline_id)
+            .order_by(PipelineVersion.version)
+        )
     )
-    return [
-        {"version": r.version, "created_at": r.created_at.isoformat(), "spec": r.spec} for r in rows
-    ]
 
 
 @router.delete("/pipelines/{pipeline_id}", status_code=204)
