@@ -45,7 +45,7 @@ from api.run_plans import (
 from engine.backends.argo import ArgoBackend
 from engine.backends.base import Backend
 from engine.compiler.workflow import CompileOptions, compile_plan
-from engine.errors import NotFound
+from engine.errors import Conflict, NotFound, SpecError
 from engine.labels import CRON_WORKFLOW, LABEL_MANAGED_BY, LABEL_PLAN, LABEL_RUN, LABEL_SCHEDULE
 from engine.loading import parse_execution
 from engine.pipelines import PipelineCompileOptions, compile_pipeline, parse_pipeline
@@ -210,17 +210,26 @@ def sync_all_schedules(
     service_account: str | None = None,
 ) -> list[str]:
     """Make Argo's CronWorkflows match the schedules: each one applied, Drover's CronWorkflows of
-    schedules that no longer exist deleted. Returns the names applied."""
-    applied = []
-    for schedule in session.scalars(select(Schedule).order_by(Schedule.id)):
-        sync_schedule(
-            session, schedule, backend, facade_url=facade_url, service_account=service_account
-        )
+    schedules that no longer exist deleted. A schedule that cannot be compiled any more is
+    logged and skipped (its CronWorkflow stays as it was); Argo being unreachable raises.
+    Returns the names applied."""
+    applied, kept = [], set()
+    for schedule in session.scalars(select(Schedule).order_by(Schedule.id)).all():
+        kept.add(schedule.cron_workflow)
+        try:
+            sync_schedule(
+                session, schedule, backend, facade_url=facade_url, service_account=service_account
+            )
+        except (SpecError, NotFound, Conflict) as exc:
+            session.rollback()
+            log.warning("schedule %d not applied to Argo: %s", schedule.id, exc)
+            continue
         session.commit()
         applied.append(str(schedule.cron_workflow))
+    kept.update(applied)
     for cron in backend.crons.list(label_selector=f"{LABEL_MANAGED_BY}=drover,{LABEL_SCHEDULE}"):
         name = str((cron.get("metadata") or {}).get("name") or "")
-        if name and name not in applied:
+        if name and name not in kept:
             log.info("deleting CronWorkflow %s: its schedule is gone", name)
             backend.delete_cron(name)
     return applied
