@@ -1,14 +1,19 @@
 """Scenario discovery: list the scenarios of a real test project, the way its runner sees them.
 
 - pytest: pytest's own collection, run in the project directory (ids are pytest node ids);
-- cucumber: the official Gherkin parser over ``.feature`` files (ids are ``path:line``, one per
-  scenario and one per Scenario Outline example row);
-- playwright: ``playwright test --list --reporter=json`` (ids are ``file:line``).
+- cucumber: cucumber-js's own dry run when the project has it installed (its profile's paths
+  and filters apply), else the official Gherkin parser over ``.feature`` files (ids are
+  ``path:line``, one per scenario and one per Scenario Outline example row);
+- playwright: ``playwright test --list --reporter=json`` (ids are
+  ``[project] › file:line › describe › title``, one per test of each project; a serial group
+  is one scenario).
 
 :func:`discover` runs the right collector; :func:`execution_document` wraps the scenarios into a
 complete Execution (one flow, one group) that :func:`engine.loading.parse_execution` accepts.
 Failures raise :class:`engine.errors.DiscoveryError` with the runner's own message.
 """
+
+# ruff: noqa: RUF002
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
+from engine.discovery.cucumber_messages import discover_cucumber_js, find_cucumber_js
 from engine.discovery.gherkin_features import discover_features
 from engine.discovery.playwright_list import discover_playwright
 from engine.discovery.pytest_collection import discover_pytest
@@ -29,5 +30,9 @@ def discover(runner: DiscoveryRunner, project: Path) -> list[Scenario]:
     if runner is DiscoveryRunner.PYTEST:
         return discover_pytest(project)
     if runner is DiscoveryRunner.CUCUMBER:
+        # cucumber-js itself knows the profile's paths and filters; the parser is the fallback.
+        cucumber_js = find_cucumber_js(project)
+        if cucumber_js is not None:
+            return discover_cucumber_js(project, cucumber_js)
         return discover_features(project)
     return discover_playwright(project)

@@ -88,7 +88,9 @@ def test_cucumber_json_elements_become_path_line_outcomes() -> None:
     ]  # fmt: skip
     outcomes = parse_cucumber_json(report)
     assert outcomes["features/cart.feature:9"] == Outcome("passed", 3.0)
-    assert outcomes["features/cart.feature:27"] == Outcome("failed", 3.0, "expected 9.00")
+    assert outcomes["features/cart.feature:27"] == Outcome(
+        "failed", 3.0, "Given failed:\nexpected 9.00"
+    )
     assert outcomes["features/cart.feature:28"].status == "failed"
     assert outcomes["features/cart.feature:33"].status == "skipped"
     assert "features/cart.feature:5" not in outcomes
@@ -114,9 +116,10 @@ def test_playwright_json_specs_combine_their_projects() -> None:
     }  # fmt: skip
     outcomes = parse_playwright_json(report, Path("/ws"))
     assert outcomes["tests/a.spec.ts:3"] == Outcome("passed", 0.5)
-    assert outcomes["tests/a.spec.ts:8"] == Outcome(
-        "failed", 0.5, "Error: totals must match", ["/ws/test-results/a/shot.png"]
+    assert outcomes["tests/a.spec.ts:8"] == Outcome(  # both tests on the line, combined
+        "failed", 0.5, "d \u203a bad: Error: totals must match", ["/ws/test-results/a/shot.png"]
     )
+    assert outcomes["[p] \u203a tests/a.spec.ts:3 \u203a ok"].status == "passed"  # flaky
     assert outcomes["tests/a.spec.ts:11"].status == "skipped"
 
 

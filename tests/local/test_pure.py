@@ -126,6 +126,16 @@ def test_validation_names_the_field() -> None:
     validate_workflow(workflow)  # expression tags are evaluated, not refused
 
 
+def test_retries_variable_is_in_scope_only_with_a_retry_strategy() -> None:
+    """As Argo's validator: {{retries}} resolves only in templates with a retryStrategy."""
+    template = {"name": "a", "container": {"image": "x", "args": ["--attempt", "{{ retries }}"]}}
+    workflow = {"spec": {"entrypoint": "a", "templates": [template]}}
+    with pytest.raises(SpecError, match=r"templates\.a: failed to resolve \{\{retries\}\}"):
+        validate_workflow(workflow)
+    template["retryStrategy"] = {"limit": 1}
+    validate_workflow(workflow)
+
+
 def test_exported_members() -> None:
     assert sorted(local.__all__) == local.__all__
     for name in local.__all__:

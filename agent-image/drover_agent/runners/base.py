@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,6 +31,7 @@ __all__ = [
     "RunnerAdapter",
     "find_node_binary",
     "kill_process_tree",
+    "missing_node_tool",
     "run_process",
 ]
 
@@ -174,3 +176,14 @@ def find_node_binary(workspace: Path, name: str) -> str:
         if candidate.exists():
             return str(candidate)
     return name
+
+
+def missing_node_tool(executable: str, workspace: Path) -> str | None:
+    """Why ``executable`` (from :func:`find_node_binary`) cannot run, or ``None`` if it can."""
+    if os.sep in executable or shutil.which(executable) is not None:
+        return None
+    return (
+        f"{executable} is not installed: no node_modules/.bin/{executable} in {workspace} or "
+        "above, and none on PATH; install the project's dependencies in its setup "
+        "(for example 'npm ci')"
+    )

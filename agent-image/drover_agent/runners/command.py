@@ -3,11 +3,13 @@
 ``{scenario}`` anywhere in an argument runs the command once per scenario with the id put in
 its place; an argument that is exactly ``{scenarios}`` runs one batch with every id as its own
 argument (and then every scenario shares the batch's outcome). The arguments are passed to the
-program as they are, never through a shell.
+program as they are, never through a shell. Exit code 0 passes, another fails, and a process
+killed by a signal (out of memory, a crash) is an ``error`` that names the signal.
 """
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Sequence
 
 from drover_agent.runners.base import BatchContext, BatchRun, Outcome, ProcessRun, run_process
@@ -70,4 +72,14 @@ def _outcome(done: ProcessRun) -> Outcome:
     if done.exit_code is None:
         return Outcome("error", done.duration, done.problem)
     detail = f"\n{done.output_tail}" if done.output_tail else ""
+    if done.exit_code < 0:  # killed by a signal (out of memory: SIGKILL), not a test verdict
+        reason = f"killed by signal {_signal_name(-done.exit_code)}"
+        return Outcome("error", done.duration, f"{reason}{detail}")
     return Outcome("failed", done.duration, f"exited with code {done.exit_code}{detail}")
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)

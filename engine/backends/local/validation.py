@@ -7,6 +7,8 @@ node selectors, security contexts, pod GC, TTLs ...) are accepted and ignored.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any, Final
 
 from engine.backends.local.scope import REPOSITORY_KINDS, repository_key
@@ -228,6 +230,19 @@ def _check_container_set(container_set: dict[str, Any], path: str) -> None:
                 )
 
 
+_RETRIES = re.compile(r"\{\{\s*retries\s*\}\}")
+
+
+def _check_retries_scope(template: dict[str, Any], path: str) -> None:
+    # Argo's validator puts {{retries}} in scope only for templates with a retryStrategy.
+    if "retryStrategy" not in template and _RETRIES.search(json.dumps(template)):
+        _fail(
+            path,
+            f"templates.{template.get('name')}: failed to resolve {{{{retries}}}}",
+            "{{retries}} is defined only in templates with a retryStrategy",
+        )
+
+
 def _check_template(template: dict[str, Any], path: str, names: set[str]) -> None:
     for kind in _UNSUPPORTED_KINDS:
         if kind in template:
@@ -290,5 +305,8 @@ def validate_workflow(workflow: dict[str, Any]) -> None:
         if "value" not in param and "valueFrom" not in param and "default" not in param:
             _fail(f"spec.arguments.parameters[{index}].value", "required")
         _check_enum(param, "spec.arguments.")
+    retried = "retryStrategy" in spec or "retryStrategy" in (spec.get("templateDefaults") or {})
     for index, template in enumerate(templates):
         _check_template(template, f"spec.templates[{index}]", names)
+        if not retried:
+            _check_retries_scope(template, f"spec.templates[{index}]")
