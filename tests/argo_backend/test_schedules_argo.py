@@ -55,6 +55,11 @@ def _agent_env(cron: dict[str, Any]) -> dict[str, str]:
     raise AssertionError("no worker template with an environment")
 
 
+def _schedules_of(client: TestClient, target: str, target_id: int) -> list[dict[str, Any]]:
+    listed = client.get("/api/v1/schedules?limit=500", headers=AUTH).json()["items"]
+    return [s for s in listed if s[target] == target_id]
+
+
 def _followed(client: TestClient) -> set[str]:
     return client.app.state.service.mirror.followed  # type: ignore[attr-defined, no-any-return]
 
@@ -249,8 +254,7 @@ def test_the_schedule_in_an_executions_spec_is_its_own(
 ) -> None:
     fake, _ = argo
     execution_id = _shop_execution(client)  # the shop spec: cron 0 2 * * 1-5, Europe/Berlin
-    listed = client.get("/api/v1/schedules?limit=500", headers=AUTH).json()["items"]
-    own = [s for s in listed if s["execution_id"] == execution_id]
+    own = _schedules_of(client, "execution_id", execution_id)
     assert [(s["cron"], s["timezone"], s["from_spec"]) for s in own] == [
         ("0 2 * * 1-5", "Europe/Berlin", True)
     ]
@@ -266,11 +270,7 @@ def test_the_schedule_in_an_executions_spec_is_its_own(
     spec = client.get(f"/api/v1/executions/{execution_id}", headers=AUTH).json()["spec"]
     spec["schedule"] = {"cron": ["0 2 * * 1-5", "30 12 * * 6"], "suspend": True}
     assert client.put(f"/api/v1/executions/{execution_id}", json=spec, headers=AUTH).is_success
-    own = [
-        s
-        for s in client.get("/api/v1/schedules?limit=500", headers=AUTH).json()["items"]
-        if s["execution_id"] == execution_id
-    ]
+    own = _schedules_of(client, "execution_id", execution_id)
     assert [(s["cron"], s["enabled"]) for s in own] == [
         ("0 2 * * 1-5", False),
         ("30 12 * * 6", False),
@@ -279,10 +279,7 @@ def test_the_schedule_in_an_executions_spec_is_its_own(
 
     del spec["schedule"]
     assert client.put(f"/api/v1/executions/{execution_id}", json=spec, headers=AUTH).is_success
-    assert not any(
-        s["execution_id"] == execution_id
-        for s in client.get("/api/v1/schedules?limit=500", headers=AUTH).json()["items"]
-    )
+    assert _schedules_of(client, "execution_id", execution_id) == []
     assert not {s["cron_workflow"] for s in own} & set(fake.crons)
 
 
@@ -297,11 +294,7 @@ def test_a_pipelines_schedule_is_a_cron_workflow_and_its_workflows_pipeline_runs
     pipeline_id = created.json()["id"]
 
     # Its own schedule (two cron expressions): two schedules, two CronWorkflows.
-    own = [
-        s
-        for s in client.get("/api/v1/schedules?limit=500", headers=AUTH).json()["items"]
-        if s["pipeline_id"] == pipeline_id
-    ]
+    own = _schedules_of(client, "pipeline_id", pipeline_id)
     assert [(s["cron"], s["from_spec"]) for s in own] == [
         ("0 2 * * *", True),
         ("0 14 * * 6", True),
