@@ -13,12 +13,16 @@ still counts as one attempt.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from api.models import Run, RunWorker
+from engine.status import is_final
 
-__all__ = ["FINAL_PHASES", "record_resubmission", "record_retry"]
+__all__ = ["FINAL_PHASES", "record_resubmission", "record_retry", "workflow_runs_again"]
 
 FINAL_PHASES = ("Succeeded", "Failed", "Error")
 
@@ -69,3 +73,20 @@ def record_resubmission(
         return False
     session.execute(update(RunWorker).where(RunWorker.run_id == run_id).values(results_read=False))
     return True
+
+
+def workflow_runs_again(workflow: dict[str, Any], started_at: datetime | None) -> bool:
+    """Whether a finished run's workflow is running again, or ran again since ``started_at``
+    (a retry, by Drover or in the Argo UI: Argo's retry restamps ``status.startedAt``)."""
+    status = workflow.get("status") or {}
+    if not is_final(status.get("phase")):
+        return True
+    try:
+        restarted = datetime.fromisoformat(str(status.get("startedAt")))
+    except ValueError:
+        return False
+    if started_at is None:
+        return False
+    if started_at.tzinfo is None:
+        started_at = started_at.replace(tzinfo=UTC)
+    return restarted > started_at

@@ -28,7 +28,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -36,7 +36,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.attempts import record_resubmission, record_retry
+from api.attempts import record_resubmission, record_retry, workflow_runs_again
 from api.history import record_history
 from api.models import Run, RunGroup, RunWorker
 from api.pipelines import notice_pipeline_workflow
@@ -411,7 +411,6 @@ class Mirror:
         """The run this workflow belongs to, recording a retry or resubmit seen first here;
         None for workflows that are no run's (any more), or whose run is mirrored already."""
         name, _ = _name_and_version(workflow)
-        phase = (workflow.get("status") or {}).get("phase")
         with self.sessions() as session, session.begin():
             run = session.scalar(
                 select(Run).where(Run.backend == backend_name, Run.workflow_name == name)
@@ -420,7 +419,7 @@ class Mirror:
                 if run.id in self.followed or run.phase not in FINAL_RUN_PHASES:
                     self.attach(run.id)
                     return run.id
-                if is_final(phase) and not _restarted_since(workflow, run.started_at):
+                if not workflow_runs_again(workflow, run.started_at):
                     return None  # finished and mirrored: nothing new
                 # A finished run's workflow runs (or ran) again: retried, in the Argo UI or by us.
                 record_retry(session, run.id)
@@ -540,16 +539,6 @@ def _name_and_version(workflow: dict[str, Any]) -> tuple[str, str]:
 def _created(workflow: dict[str, Any]) -> str:
     """RFC 3339 in UTC (``...Z``), so comparable as text."""
     return str((workflow.get("metadata") or {}).get("creationTimestamp") or "")
-
-
-def _restarted_since(workflow: dict[str, Any], started_at: datetime | None) -> bool:
-    """Whether the workflow (re)started after ``started_at`` (Argo's retry restamps it)."""
-    started = _time((workflow.get("status") or {}).get("startedAt"))
-    if started is None or started_at is None:
-        return False
-    if started_at.tzinfo is None:
-        started_at = started_at.replace(tzinfo=UTC)
-    return started > started_at
 
 
 def _unread_workers() -> Any:

@@ -24,6 +24,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from api.attempts import workflow_runs_again
 from api.backends import CONTROL_ACTIONS, control
 from api.models import Pipeline as PipelineRow
 from api.models import PipelineRun, PipelineRunJob, PipelineVersion
@@ -279,25 +280,16 @@ def adopt_pipeline_workflow(
     """Record a workflow a pipeline's schedule spawned (its CronWorkflow) as a run of that
     version; the follower then mirrors it. The run's id, None if it was recorded already."""
     pipeline = parse_pipeline(spec)
-    meta = workflow.get("metadata") or {}
-    run_id = session.execute(
-        insert(PipelineRun)
-        .values(
-            id=secrets.token_hex(6),
-            pipeline_id=pipeline_id,
-            pipeline_name=pipeline.name,
-            pipeline_version=version,
-            backend=backend_name,
-            phase="Pending",
-            workflow_name=meta["name"],
-            workflow_uid=meta.get("uid"),
-            schedule_id=schedule_id,
-            parameters={},
-            manifest={k: v for k, v in workflow.items() if k != "status"},
-        )
-        .on_conflict_do_nothing(index_elements=["workflow_name"])
-        .returning(PipelineRun.id)
-    ).scalar()
+    run_id = _record_workflow_run(
+        session,
+        workflow,
+        backend_name=backend_name,
+        pipeline_id=pipeline_id,
+        pipeline_name=pipeline.name,
+        version=version,
+        parameters={},
+        schedule_id=schedule_id,
+    )
     if run_id is not None:
         session.execute(insert(PipelineRunJob).values(_job_rows(run_id, pipeline)))
     return run_id
@@ -323,7 +315,8 @@ def notice_pipeline_workflow(
         )
     )
     if run is not None:
-        if run.phase in FINAL_PHASES and _runs_again(status, run.started_at):
+        runs_again = status.get("phase") and workflow_runs_again(workflow, run.started_at)
+        if run.phase in FINAL_PHASES and runs_again:
             session.execute(
                 update(PipelineRun)
                 .where(PipelineRun.id == run.id, PipelineRun.phase.in_(FINAL_PHASES))
@@ -340,28 +333,17 @@ def notice_pipeline_workflow(
     )
     if source is None or old is None:
         return None
-    manifest = {k: v for k, v in workflow.items() if k != "status"}
-    manifest.setdefault("metadata", {}).setdefault("annotations", {})[
-        ANNOTATION_RESUBMITTED_FROM
-    ] = old.id
-    run_id = session.execute(
-        insert(PipelineRun)
-        .values(
-            id=secrets.token_hex(6),
-            pipeline_id=old.pipeline_id,
-            pipeline_name=old.pipeline_name,
-            pipeline_version=old.pipeline_version,
-            backend=backend_name,
-            phase="Pending",
-            workflow_name=name,
-            workflow_uid=meta.get("uid"),
-            schedule_id=old.schedule_id,
-            parameters=old.parameters,
-            manifest=manifest,
-        )
-        .on_conflict_do_nothing(index_elements=["workflow_name"])
-        .returning(PipelineRun.id)
-    ).scalar()
+    run_id = _record_workflow_run(
+        session,
+        workflow,
+        backend_name=backend_name,
+        pipeline_id=old.pipeline_id,
+        pipeline_name=old.pipeline_name,
+        version=old.pipeline_version,
+        parameters=old.parameters,
+        schedule_id=old.schedule_id,
+        resubmitted_from=old.id,
+    )
     if run_id is not None:
         jobs = session.scalars(
             select(PipelineRunJob)
@@ -386,18 +368,45 @@ def notice_pipeline_workflow(
     return run_id
 
 
-def _runs_again(status: dict[str, Any], started_at: datetime | None) -> bool:
-    """Whether a finished run's workflow is running again (or ran again since ``started_at``:
-    Argo's retry restamps ``startedAt``)."""
-    if status.get("phase") not in FINAL_PHASES:
-        return bool(status.get("phase"))
-    try:
-        restarted = datetime.fromisoformat(str(status.get("startedAt")))
-    except ValueError:
-        return False
-    if started_at is None:
-        return False
-    return restarted > (started_at if started_at.tzinfo else started_at.replace(tzinfo=UTC))
+def _record_workflow_run(
+    session: Session,
+    workflow: dict[str, Any],
+    *,
+    backend_name: str,
+    pipeline_id: int | None,
+    pipeline_name: str,
+    version: int | None,
+    parameters: dict[str, Any],
+    schedule_id: int | None,
+    resubmitted_from: str | None = None,
+) -> str | None:
+    """A Pending run for a workflow Drover did not submit but saw (spawned by a schedule, or
+    resubmitted in the Argo UI); None if that workflow has its run already."""
+    meta = workflow.get("metadata") or {}
+    manifest = {k: v for k, v in workflow.items() if k != "status"}
+    if resubmitted_from is not None:
+        manifest.setdefault("metadata", {}).setdefault("annotations", {})[
+            ANNOTATION_RESUBMITTED_FROM
+        ] = resubmitted_from
+    run_id: str | None = session.execute(
+        insert(PipelineRun)
+        .values(
+            id=secrets.token_hex(6),
+            pipeline_id=pipeline_id,
+            pipeline_name=pipeline_name,
+            pipeline_version=version,
+            backend=backend_name,
+            phase="Pending",
+            workflow_name=meta["name"],
+            workflow_uid=meta.get("uid"),
+            schedule_id=schedule_id,
+            parameters=parameters,
+            manifest=manifest,
+        )
+        .on_conflict_do_nothing(index_elements=["workflow_name"])
+        .returning(PipelineRun.id)
+    ).scalar()
+    return run_id
 
 
 def _run_for_key(session: Session, key: str, pipeline_id: int) -> PipelineRun | None:

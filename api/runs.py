@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -47,7 +47,6 @@ __all__ = [
 ]
 
 FINAL = ("Succeeded", "Failed", "Error")
-DEFAULT_DURATION = 30.0
 
 
 @dataclass(frozen=True)
@@ -225,7 +224,3 @@ def resubmit_run(
     return start_run(
         session, backend=backend, spec=spec, mirror=mirror, resubmitted_from=run.id, **kwargs
     )
-
-
-def runs_not_final(session: Session) -> list[str]:
-    return list(session.scalars(select(Run.id).where(Run.phase.not_in(FINAL))))
