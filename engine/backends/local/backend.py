@@ -195,11 +195,13 @@ class LocalBackend:
     ) -> dict[str, Any]:
         pid_path = self.store.pid_path(name)
         pid_path.write_text(str(os.getpid()))
+        runtime = runtime_named(self.runtime_name)
+        self.store.runtime_path(name).write_text(runtime.name)
         try:
             runner = WorkflowRunner(
                 self.store,
                 name,
-                runtime=runtime_named(self.runtime_name),
+                runtime=runtime,
                 on_update=on_update,
                 save_interval=save_interval,
             )
@@ -207,11 +209,21 @@ class LocalBackend:
         finally:
             pid_path.unlink(missing_ok=True)
 
-    def _spawn_runner(self, name: str) -> None:
+    def _runtime_for(self, name: str, started_like: str | None = None) -> str:
+        """The runtime a workflow runs with: the one it (or the run it repeats) was started
+        with, else this backend's choice, else the machine's default."""
+        for recorded in (name, started_like):
+            path = self.store.runtime_path(recorded) if recorded else None
+            if path is not None and path.is_file():
+                return path.read_text().strip()
+        return runtime_named(self.runtime_name).name
+
+    def _spawn_runner(self, name: str, *, started_like: str | None = None) -> None:
+        runtime = self._runtime_for(name, started_like)
+        self.store.runtime_path(name).write_text(runtime)
         env = dict(os.environ)
         env["DROVER_HOME"] = str(self.home)
-        if self.runtime_name:
-            env["DROVER_LOCAL_RUNTIME"] = self.runtime_name
+        env["DROVER_LOCAL_RUNTIME"] = runtime
         directory = self.store.workflow_dir(name)
         self.store.ready_path(name).unlink(missing_ok=True)
         with (directory / "runner.log").open("ab") as log:
@@ -395,7 +407,7 @@ class LocalBackend:
             workflow["status"] = memoized_status(old, new_name)
             workflow["status"]["startedAt"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.store.create(workflow)
-        self._spawn_runner(new_name)
+        self._spawn_runner(new_name, started_like=name)
         if wait:
             self.wait(new_name)
         return new_name

@@ -10,9 +10,14 @@ script at ``/argo/staging/script``.
 * ``process`` (no bubblewrap): a plain subprocess in a per-node directory. No mounts are
   possible, so every container path of the mount table that appears in ``command``,
   ``args``, the script source, ``env`` values or ``workingDir`` is rewritten textually to its
-  host directory, and ``TMPDIR`` points at the private tmp. Paths a program computes at run
-  time are not rewritten: use the sandbox for those.
+  host directory, and ``TMPDIR`` points at the private tmp through a short link in ``/tmp``
+  (Unix socket paths such as Chromium's must stay under 108 bytes, whatever ``DROVER_HOME``
+  is). Paths a program computes at run time are not rewritten: use the sandbox for those.
 * ``docker``: a hook for a later issue; it refuses with a clear error.
+
+Drover's own programs (``drover-agent``) run from the installation that runs the runner, the
+directory of ``sys.executable``, so a virtual environment that is not activated works; the
+sandbox binds that installation read-only at its own path, even under the private ``/tmp``.
 
 Every process runs in its own session/process group (killed as a group, so nothing is
 orphaned); stdout and stderr go to the node's log file as they arrive.
@@ -21,6 +26,8 @@ orphaned); stdout and stderr go to the node's log file as they arrive.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -29,6 +36,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,6 +71,8 @@ __all__ = [
 
 _RESULT_LIMIT = 256 * 1024
 STAGING_DIR = "/argo/staging"
+# Programs of Drover's own installation that compiled pods run by name.
+OWN_PROGRAMS = frozenset({"drover", "drover-agent"})
 
 
 class PodSetupError(Exception):
@@ -337,6 +347,39 @@ def plan_pod(
     return plan
 
 
+def resolve_own_program(argv: list[str]) -> list[str]:
+    """``drover-agent …`` from this installation (beside ``sys.executable``), else from PATH."""
+    if argv and argv[0] in OWN_PROGRAMS:
+        beside = Path(sys.executable).parent / argv[0]
+        if beside.is_file() and os.access(beside, os.X_OK):
+            return [str(beside), *argv[1:]]
+    return argv
+
+
+def installation_paths() -> list[str]:
+    """Directories the running installation lives in: interpreter, environment, packages.
+
+    Pods must see them to run ``drover-agent``; an editable install adds its source trees.
+    """
+    candidates = {
+        sys.prefix,
+        sys.exec_prefix,
+        sys.base_prefix,
+        os.path.dirname(os.path.realpath(sys.executable)),
+        *(p for p in sys.path if p and os.path.isdir(p)),
+    }
+    for package in ("engine", "drover_agent"):
+        found = importlib.util.find_spec(package)
+        if found is not None and found.submodule_search_locations:
+            candidates.update(os.path.dirname(p) for p in found.submodule_search_locations)
+    absolute = sorted({os.path.abspath(p) for p in candidates}, key=len)
+    kept: list[str] = []
+    for path in absolute:
+        if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
+            kept.append(path)
+    return kept
+
+
 def _place_input_artifact(
     store: LocalStore, workflow_name: str, plan: PodPlan, artifact: dict[str, Any]
 ) -> None:
@@ -411,6 +454,16 @@ class SandboxRuntime:
                 ops += ["--ro-bind", path, path]
         return ops
 
+    @staticmethod
+    def _hidden_installation(plan: PodPlan) -> list[Mount]:
+        """Read-only binds of the installation's directories that a pod mount would hide."""
+        targets = {m.target for m in plan.mounts}
+        return [
+            Mount(Path(path), path, read_only=True)
+            for path in installation_paths()
+            if path not in targets and any(path.startswith(t.rstrip("/") + "/") for t in targets)
+        ]
+
     def command(self, plan: PodPlan) -> tuple[list[str], str, dict[str, str]]:
         ops = [self.bwrap, "--die-with-parent", "--unshare-pid", "--unshare-ipc", *self._root_ops]
         shadows: list[str] = []
@@ -429,9 +482,11 @@ class SandboxRuntime:
         for directory in sorted(shadows, key=lambda d: d.count("/")):
             ops += self._shadow(directory)
         ops += ["--proc", "/proc", "--dev", "/dev"]
-        for mount in sorted(plan.mounts, key=lambda m: m.target.count("/")):
+        binds = [*plan.mounts, *self._hidden_installation(plan)]
+        for mount in sorted(binds, key=lambda m: m.target.rstrip("/").count("/")):
             ops += ["--ro-bind" if mount.read_only else "--bind", str(mount.host), mount.target]
-        ops += ["--remount-ro", "/", "--chdir", plan.working_dir or "/", "--", *plan.argv]
+        argv = resolve_own_program(plan.argv)
+        ops += ["--remount-ro", "/", "--chdir", plan.working_dir or "/", "--", *argv]
         env = dict(plan.env)
         env["TMPDIR"] = "/tmp"
         return ops, str(plan.pod_dir), env
@@ -448,19 +503,43 @@ class ProcessRuntime:
         if not targets:
             return text
         alternation = "|".join(re.escape(t) for t in targets)
-        pattern = r"(?<![\w.\-/])(" + alternation + r")(?=/|$|[^\w.\-])"
-        return re.sub(pattern, lambda m: str(plan.host_path(m.group(1))), text)
+        pattern = r"(?<![\w.\-/])(" + alternation + r")(?=/|$|[^\w.\-])([^\s'\"]*)"
+
+        def to_host(match: re.Match[str]) -> str:
+            target, rest = match.group(1), match.group(2)
+            mapped = f"{plan.host_path(target)}{rest}"
+            # A path that exists on the host and not in the pod (``/tmp/venv/bin/python``,
+            # the runner's own interpreter) names the host's file: the pod could not have it.
+            if rest and os.path.exists(target + rest) and not os.path.exists(mapped):
+                return match.group(0)
+            return mapped
+
+        return re.sub(pattern, to_host, text)
 
     def command(self, plan: PodPlan) -> tuple[list[str], str, dict[str, str]]:
-        argv = [self._rewrite(a, plan) for a in plan.argv]
+        argv = resolve_own_program([self._rewrite(a, plan) for a in plan.argv])
         if plan.script_path is not None:
             plan.script_path.write_text(self._rewrite(plan.script_path.read_text(), plan))
         env = {k: self._rewrite(v, plan) if k not in os.environ else v for k, v in plan.env.items()}
-        env["TMPDIR"] = str(plan.host_path("/tmp"))
+        env["TMPDIR"] = str(_short_tmp_link(plan))
         cwd = str(plan.host_path(plan.working_dir)) if plan.working_dir else str(plan.pod_dir)
         if not os.path.isdir(cwd):
             cwd = str(plan.pod_dir)
         return argv, cwd, env
+
+
+def _short_tmp_link(plan: PodPlan) -> Path:
+    """A link ``/tmp/drover-<hash>`` to the pod's private tmp, removed when the pod ends."""
+    private = plan.host_path("/tmp")
+    digest = hashlib.sha1(str(private).encode()).hexdigest()[:12]
+    link = Path("/tmp") / f"drover-{digest}"
+    if not Path("/tmp").is_dir():
+        return private
+    with contextlib.suppress(FileNotFoundError):
+        link.unlink()
+    link.symlink_to(private, target_is_directory=True)
+    plan.extra["tmp_link"] = link
+    return link
 
 
 class DockerRuntime:
@@ -525,6 +604,8 @@ def run_pod(
                 start_new_session=True,
             )
         except OSError as exc:
+            if isinstance(plan.extra.get("tmp_link"), Path):
+                plan.extra["tmp_link"].unlink(missing_ok=True)
             return PodOutcome(
                 None,
                 error=f"failed to start {argv[0]}: {exc.strerror}",
@@ -556,6 +637,8 @@ def run_pod(
         proc.stdout.close()
         proc.stderr.close()
     _kill_group(proc.pid, signal.SIGKILL)
+    if isinstance(plan.extra.get("tmp_link"), Path):
+        plan.extra["tmp_link"].unlink(missing_ok=True)
     finished = time.time()
     stdout = b"".join(stdout_chunks).decode(errors="replace")
     try:

@@ -84,6 +84,10 @@ class LocalStore:
     def pid_path(self, name: str) -> Path:
         return self.workflow_dir(name) / "runner.pid"
 
+    def runtime_path(self, name: str) -> Path:
+        """The runtime the workflow was started with; its retries and resubmits keep it."""
+        return self.workflow_dir(name) / "runtime"
+
     def ready_path(self, name: str) -> Path:
         """Present once the runner process handles signals (before that, one would kill it)."""
         return self.workflow_dir(name) / "runner.ready"
