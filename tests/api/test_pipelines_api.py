@@ -23,10 +23,11 @@ from api.database import migrate
 from api.models import Base
 from api.pipeline_mirror import JobStatus, changed_job_fields, read_pipeline_status
 from tests.api.conftest import AUTH
+from tests.argo_reference import ARGO_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "pipelines"
-STATUS_EXAMPLES = Path("/work/shared/argo/status-examples")
+STATUS_EXAMPLES = ARGO_DIR / "status-examples"
 PIPELINE_TABLES = {
     "drover_pipelines",
     "drover_pipeline_versions",

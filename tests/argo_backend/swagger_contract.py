@@ -1,4 +1,4 @@
-"""Argo's REST contract from ``../shared/argo/swagger.json``, enforced on incoming requests.
+"""Argo's REST contract from ``tests/argo_reference/swagger.json``, enforced on incoming requests.
 
 Unknown paths and methods → 404; query names the operation does not declare, or values of
 the wrong type → 400; a body that does not validate against the operation's body definition

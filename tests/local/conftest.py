@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from engine.backends.local import LocalBackend
+from tests.argo_reference import ARGO_DIR
 
-ARGO = Path("/work/shared/argo")
+ARGO = ARGO_DIR  # Argo's examples, status examples and validate.py
 
 
 @pytest.fixture

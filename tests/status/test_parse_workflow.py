@@ -6,15 +6,15 @@ import base64
 import copy
 import gzip
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from engine.status import ScenarioCounts, diff, parse_workflow
+from tests.argo_reference import ARGO_DIR
 
-EXAMPLES = Path("/work/shared/argo/status-examples")
+EXAMPLES = ARGO_DIR / "status-examples"
 
 # (file, workflow phase, pods by phase, workers as {task path: (phase, attempts)})
 RECORDED = {

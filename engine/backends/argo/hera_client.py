@@ -1,6 +1,6 @@
 """Hera's ``WorkflowsService``, set up for Drover: retries, TLS, token, errors and model checks.
 
-Hera's quirks (../shared/notes/hera.md) handled here: the host keeps its trailing '/', the
+Hera's quirks handled here: the host keeps its trailing '/', the
 namespace is always passed, the token is re-read per call (rotated tokens), its pydantic
 ``.json()`` deprecation warnings are silenced, and its exceptions become Drover errors.
 Hera's models target Argo v4.0.5 and silently drop fields they do not know, so a manifest is

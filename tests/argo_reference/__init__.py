@@ -1,4 +1,5 @@
-"""Argo's own validator (``../shared/argo/validate.py``), loaded once and used in-process.
+"""Argo's reference data in this folder (see ``SOURCE.md``) and its validator ``validate.py``,
+loaded once and used in-process.
 
 ``strict`` checks Argo's JSON schema with unknown fields rejected; ``crd`` checks as the
 Kubernetes API server does with Argo's full CRDs (enums, limits, CEL rules).
@@ -8,15 +9,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-ARGO_DIR = Path(
-    os.environ.get("DROVER_ARGO_REFERENCE", Path(__file__).resolve().parents[2] / "shared" / "argo")
-)
+ARGO_DIR = Path(__file__).resolve().parent
 ARGO_KINDS = {"Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow"}
 
 
