@@ -132,4 +132,11 @@ def load_execution(path: Path) -> Execution:
         absolute = str((path.parent / source).resolve())
         project = execution.project.model_copy(update={"path": absolute})
         execution = execution.model_copy(update={"project": project})
+    resolved = execution.project.path
+    if resolved is not None and not Path(resolved).is_dir():
+        raise SpecError(
+            "project.path",
+            f"'{source}' is not a directory (looked for {resolved}): give the test project's "
+            "folder, absolute or relative to the spec file, or use repo: instead",
+        )
     return execution

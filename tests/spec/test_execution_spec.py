@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from engine.backends.local import LocalBackend
 from engine.cli import app
 from engine.errors import SpecError
 from engine.loading import load_execution, parse_execution
@@ -167,6 +169,7 @@ def test_group_settings_inherit_defaults() -> None:
 
 
 def test_json_and_yaml_load_the_same(tmp_path: Path) -> None:
+    (tmp_path / BASE["project"]["path"]).mkdir(parents=True)
     (tmp_path / "a.json").write_text(json.dumps(BASE))
     (tmp_path / "a.yaml").write_text(yaml.safe_dump(BASE))
     assert load_execution(tmp_path / "a.json") == load_execution(tmp_path / "a.yaml")
@@ -204,3 +207,48 @@ def test_real_process_exit_codes(tmp_path: Path, shop_execution_path: Path) -> N
     assert bad.returncode == 2
     assert "flows[0].groups[0].threads" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_a_project_path_that_does_not_exist_is_refused_with_exit_2(tmp_path: Path) -> None:
+    spec = tmp_path / "execution.yaml"
+    spec.write_text(
+        "name: ghost\n"
+        "project: {name: ghost, path: no-such-folder, runner: {kind: pytest}}\n"
+        "flows: [{name: f, groups: [{name: g, scenarios: [{id: t.py::test_a}]}]}]\n"
+    )
+    for command in ("validate", "run"):
+        done = subprocess.run(
+            [sys.executable, "-m", "engine.cli", command, str(spec)],
+            capture_output=True, text=True, check=False,
+            env={**os.environ, "DROVER_HOME": str(tmp_path / "home")},
+        )  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        assert "project.path" in done.stderr + done.stdout
+        assert not (tmp_path / "no-such-folder").exists()
+    assert not (tmp_path / "home").exists()  # refused before any run was recorded
+
+
+def test_a_hostpath_directory_volume_that_does_not_exist_fails_the_pod(tmp_path: Path) -> None:
+    missing = tmp_path / "missing"
+    workflow = LocalBackend(tmp_path / "home").run(
+        {
+            "metadata": {"name": "hostpath"},
+            "spec": {
+                "entrypoint": "main",
+                "volumes": [{"name": "p", "hostPath": {"path": str(missing), "type": "Directory"}}],
+                "templates": [
+                    {
+                        "name": "main",
+                        "container": {
+                            "command": ["true"],
+                            "volumeMounts": [{"name": "p", "mountPath": "/project"}],
+                        },
+                    }
+                ],
+            },
+        }
+    )
+    [node] = workflow["status"]["nodes"].values()
+    assert node["phase"] == "Error"
+    assert f"hostPath type check failed: {missing} is not a directory" in node["message"]
+    assert not missing.exists()

@@ -146,7 +146,7 @@ def _volume_sources(
         elif "emptyDir" in volume:
             sources[vname] = directory
         elif "hostPath" in volume:
-            sources[vname] = Path(volume["hostPath"]["path"])
+            sources[vname] = _host_path_source(vname, volume["hostPath"])
         elif "configMap" in volume or "secret" in volume:
             _materialize(store, volume, directory)
             sources[vname] = directory
@@ -157,8 +157,24 @@ def _volume_sources(
         else:
             raise PodSetupError(f"volume '{vname}': this volume source is not supported locally")
     for path in sources.values():
-        path.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.mkdir(parents=True)
     return sources
+
+
+def _host_path_source(name: str, host_path: dict[str, Any]) -> Path:
+    """A hostPath volume, with the kubelet's type checks (kubernetes
+    pkg/volume/hostpath/host_path.go, ``checkType``): ``Directory`` and ``File`` must exist;
+    ``DirectoryOrCreate`` and an unset type are created when missing."""
+    path = Path(host_path["path"])
+    kind = host_path.get("type") or ""
+    if kind == "Directory" and not path.is_dir():
+        raise PodSetupError(
+            f"volume '{name}': hostPath type check failed: {path} is not a directory"
+        )
+    if kind == "File" and not path.is_file():
+        raise PodSetupError(f"volume '{name}': hostPath type check failed: {path} is not a file")
+    return path
 
 
 def _materialize(store: LocalStore, source: dict[str, Any], directory: Path) -> None:
