@@ -77,6 +77,7 @@ def discover(
             )
     except DroverError as err:
         abort(err)
+    _note_merged_cases(scenarios)
     text = _render(document, output_format)
     if output is None:
         sys.stdout.write(text)
@@ -87,6 +88,19 @@ def discover(
         abort(f"cannot write {output}: {exc}")
     what = f"execution {execution!r}" if execution else "scenario list"
     err_console.print(f"{len(scenarios)} scenarios found in {path}; {what} written to {output}")
+
+
+def _note_merged_cases(scenarios: list[Any]) -> None:
+    """Say which parametrized functions run as one scenario (an id too long to keep)."""
+    from engine.discovery.pytest_collection import MERGED_CASES_NOTE
+
+    merged = [s.id for s in scenarios if s.name.endswith(MERGED_CASES_NOTE)]
+    if merged:
+        err_console.print(
+            f"{len(merged)} parametrized test(s) run as one scenario each, every case together, "
+            f"because a case's id is longer than 4000 characters: {', '.join(merged)}",
+            soft_wrap=True,
+        )
 
 
 def _render(document: Any, output_format: OutputFormat) -> str:

@@ -14,7 +14,13 @@ from engine.discovery.process import run_collector, tail
 from engine.errors import DiscoveryError
 from engine.spec import Scenario
 
-__all__ = ["BUILTIN_MARKERS", "discover_pytest", "parse_collected_items", "pytest_collect_argv"]
+__all__ = [
+    "BUILTIN_MARKERS",
+    "MERGED_CASES_NOTE",
+    "discover_pytest",
+    "parse_collected_items",
+    "pytest_collect_argv",
+]
 
 PLUGIN_DIR = Path(__file__).with_name("pytest_plugin")
 PLUGIN_MODULE = "drover_collect"
@@ -40,6 +46,9 @@ NO_TESTS_COLLECTED = 5
 SCENARIO_ID_LIMIT = 4000
 """The longest scenario id results can carry: the service refuses longer ones (``ResultIn.id``
 in ``api/results.py``), so such a scenario would never get a result."""
+
+MERGED_CASES_NOTE = f"(all cases: a case's id exceeds {SCENARIO_ID_LIMIT} characters)"
+"""Ends the name of a scenario that stands for every case of a parametrized function."""
 
 
 def pytest_collect_argv(python: str = sys.executable) -> list[str]:
@@ -102,7 +111,7 @@ def parse_collected_items(items: Sequence[dict[str, Any]]) -> list[Scenario]:
         known = scenarios.get(function_id)
         scenarios[function_id] = Scenario(
             id=function_id,
-            name=item["name"].partition("[")[0],
+            name=f"{item['name'].partition('[')[0]} {MERGED_CASES_NOTE}",
             location=function_id,
             tags=list(dict.fromkeys([*(known.tags if known else []), *tags])),
         )

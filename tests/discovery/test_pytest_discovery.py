@@ -84,7 +84,18 @@ def test_too_long_parametrized_ids_become_their_function(data_dir: Path) -> None
     ]
     merged = scenarios[0]
     assert (merged.name, merged.location, merged.tags) == (
-        "test_parse",
+        "test_parse (all cases: a case's id exceeds 4000 characters)",
         "test_long.py::test_parse",
         ["slow"],
     )
+
+
+def test_discover_says_which_functions_were_merged(data_dir: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "discover", "--runner", "pytest",
+         str(data_dir / "long-params")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "test_long.py::test_parse" in done.stderr
+    assert "4000 characters" in done.stderr
