@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import typer
-
 from engine.cli.compile import compile_command
 from engine.cli.db import db_app
 from engine.cli.discover import discover
 from engine.cli.gc import gc_command
+from engine.cli.options import DroverTyper
 from engine.cli.plan import plan_command
 from engine.cli.run import run_command
 from engine.cli.serve import serve_command
@@ -18,7 +17,7 @@ from engine.cli.workflows import register as register_workflow_verbs
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(
+app = DroverTyper(
     name="drover",
     help="Run large test executions and job pipelines on Argo Workflows, or locally.",
     no_args_is_help=True,

@@ -34,13 +34,20 @@ def dump_documents(documents: list[dict[str, Any]], fmt: OutputFormat) -> str:
 
 
 def compile_command(
-    spec: Annotated[Path, typer.Argument(help="Execution spec, YAML or JSON.")],
+    spec: Annotated[Path, typer.Argument(help="Execution or pipeline spec, YAML or JSON.")],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
-    fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.YAML,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Document format.")
+    ] = OutputFormat.YAML,
     run_id: Annotated[str | None, typer.Option(help="Label the Workflow with this run id.")] = None,
-    namespace: Annotated[str | None, typer.Option("--namespace", "-n")] = None,
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--namespace", "-n", help="Kubernetes namespace of every document (default: none set)."
+        ),
+    ] = None,
     no_schedule: Annotated[
         bool, typer.Option("--no-schedule", help="Compile one run even if a schedule is set.")
     ] = False,

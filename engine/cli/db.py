@@ -7,10 +7,11 @@ from typing import Annotated
 import typer
 
 from engine.cli.console import console
+from engine.cli.options import DroverTyper
 
 __all__ = ["db_app"]
 
-db_app = typer.Typer(help="Manage Drover's database schema.", no_args_is_help=True)
+db_app = DroverTyper(help="Manage Drover's database schema.", no_args_is_help=True)
 
 
 @db_app.command("upgrade")

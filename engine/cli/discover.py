@@ -27,7 +27,10 @@ class OutputFormat(StrEnum):
 
 
 def discover(
-    path: Annotated[Path, typer.Argument(help="Root directory of the test project.")],
+    path: Annotated[
+        Path,
+        typer.Argument(help="Root directory of the test project.", exists=True, file_okay=False),
+    ],
     runner: Annotated[
         DiscoveryRunner,
         typer.Option(

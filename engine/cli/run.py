@@ -20,6 +20,7 @@ from rich.table import Table
 
 from engine.backends.local import LocalBackend, default_home
 from engine.cli.console import abort, console, err_console
+from engine.cli.options import HomeOption, RuntimeOption, check_runtime
 from engine.cli.spec_file import load_any_or_exit
 from engine.errors import DroverError, SpecError
 from engine.local_run import run_pipeline_locally
@@ -41,19 +42,13 @@ def run_command(
     strategy: Annotated[
         Strategy | None, typer.Option("--strategy", "-s", help="Override every group's strategy.")
     ] = None,
-    runtime: Annotated[
-        str | None,
-        typer.Option(help="sandbox (bubblewrap) or process; default: sandbox where available."),
-    ] = None,
-    home: Annotated[
-        Path | None,
-        typer.Option(
-            help="State directory (default $DROVER_HOME, else /var/lib/drover or ~/.drover)."
-        ),
-    ] = None,
+    runtime: RuntimeOption = None,
+    home: HomeOption = None,
     param: Annotated[
         list[str] | None,
-        typer.Option("--param", "-p", help="Pipeline parameter NAME=VALUE (repeatable)."),
+        typer.Option(
+            "--param", "-p", metavar="NAME=VALUE", help="Pipeline parameter (repeatable)."
+        ),
     ] = None,
 ) -> None:
     """Compile the execution (or pipeline) and run it on the embedded local runner.
@@ -63,10 +58,12 @@ def run_command(
     if home is not None:
         os.environ["DROVER_HOME"] = str(home)
     if runtime is not None:
-        os.environ["DROVER_LOCAL_RUNTIME"] = runtime
+        os.environ["DROVER_LOCAL_RUNTIME"] = runtime.value
+    check_runtime()
     loaded = load_any_or_exit(spec)
     if isinstance(loaded, Pipeline):
-        _run_pipeline(loaded, LocalBackend(default_home(), runtime=runtime), param or [])
+        chosen = runtime.value if runtime else None
+        _run_pipeline(loaded, LocalBackend(default_home(), runtime=chosen), param or [])
         return
     try:
         outcome = _run_execution(loaded, spec.parent, strategy)

@@ -14,11 +14,12 @@ import yaml
 from engine.backends.argo import ArgoBackend, ArgoSettings
 from engine.backends.argo.reusable_templates import reusable_templates
 from engine.cli.console import abort, console, err_console
+from engine.cli.options import DroverTyper
 from engine.errors import DroverError, SpecError
 
 __all__ = ["load_template_dir", "templates_app"]
 
-templates_app = typer.Typer(
+templates_app = DroverTyper(
     help="Drover's reusable WorkflowTemplates (setup-env, worker, cleanup).",
     no_args_is_help=True,
 )
@@ -66,10 +67,13 @@ def render_command(
 @templates_app.command("sync")
 def sync_command(
     namespace: Annotated[
-        str | None, typer.Option("--namespace", "-n", help="Default: $ARGO_NAMESPACE.")
+        str | None,
+        typer.Option(
+            "--namespace", "-n", help="Namespace of the templates (default: $ARGO_NAMESPACE)."
+        ),
     ] = None,
     server: Annotated[
-        str | None, typer.Option("--server", help="Argo Server URL. Default: $ARGO_SERVER.")
+        str | None, typer.Option("--server", help="Argo Server URL (default: $ARGO_SERVER).")
     ] = None,
     source: Annotated[
         Path | None,

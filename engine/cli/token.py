@@ -7,10 +7,11 @@ from typing import Annotated
 import typer
 
 from engine.cli.console import console
+from engine.cli.options import DroverTyper
 
 __all__ = ["token_app"]
 
-token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+token_app = DroverTyper(help="Manage API tokens.", no_args_is_help=True)
 
 
 @token_app.command("create")

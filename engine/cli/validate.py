@@ -15,7 +15,7 @@ __all__ = ["validate_command"]
 
 
 def validate_command(
-    spec: Annotated[Path, typer.Argument(help="Execution spec, YAML or JSON.")],
+    spec: Annotated[Path, typer.Argument(help="Execution or pipeline spec, YAML or JSON.")],
 ) -> None:
     """Validate an execution or pipeline spec; exit 2 naming the offending field."""
     execution = load_any_or_exit(spec)

@@ -20,14 +20,12 @@ from rich.table import Table
 
 from engine.backends.local import LocalBackend, default_home
 from engine.cli.console import abort, console
+from engine.cli.options import HomeOption
 from engine.errors import DroverError, SpecError
 from engine.loading import read_document
 
 __all__ = ["register"]
 
-HomeOption = Annotated[
-    Path | None, typer.Option(help="State directory (default $DROVER_HOME or ~/.drover).")
-]
 NameArgument = Annotated[str, typer.Argument(help="Workflow name.")]
 
 
@@ -54,7 +52,14 @@ def _print_object(obj: dict[str, Any], output: Output) -> None:
 def submit(
     file: Annotated[Path, typer.Argument(help="Argo Workflow YAML or JSON.")],
     wait: Annotated[bool, typer.Option("--wait", "-w", help="Wait until it completes.")] = False,
-    output: Annotated[Output, typer.Option("--output", "-o")] = Output.NAME,
+    output: Annotated[
+        Output,
+        typer.Option(
+            "--output",
+            "-o",
+            help="name; json or yaml: the Workflow; wide: name, phase, duration and message.",
+        ),
+    ] = Output.NAME,
     home: HomeOption = None,
 ) -> None:
     """Submit any Argo Workflow to the local runner (it runs in the background)."""
@@ -100,7 +105,12 @@ def _duration(status: dict[str, Any]) -> str:
 
 def get(
     name: NameArgument,
-    output: Annotated[Output, typer.Option("--output", "-o")] = Output.WIDE,
+    output: Annotated[
+        Output,
+        typer.Option(
+            "--output", "-o", help="wide: status and node tree; json or yaml: the Workflow; name."
+        ),
+    ] = Output.WIDE,
     home: HomeOption = None,
 ) -> None:
     """Show a workflow: a node tree, or the Workflow object with -o json|yaml."""
@@ -133,10 +143,12 @@ def logs(
     node: Annotated[
         str | None, typer.Argument(help="Only this node (id, name or display name).")
     ] = None,
-    follow: Annotated[bool, typer.Option("--follow", "-f")] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines until it completes.")
+    ] = False,
     home: HomeOption = None,
 ) -> None:
-    """Print the logs of a workflow's pods (``--follow`` while it runs)."""
+    """Print the logs of a workflow's pods, or of one node's."""
     try:
         for line in _backend(home).logs(name, node=node, follow=follow):
             sys.stdout.write(f"{line.label}: {line.content}\n")
