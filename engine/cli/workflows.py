@@ -15,11 +15,12 @@ from typing import Annotated, Any
 
 import typer
 import yaml
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from engine.backends.local import LocalBackend, default_home
-from engine.cli.console import abort, console
+from engine.cli.console import abort, console, err_console
 from engine.cli.options import HomeOption
 from engine.errors import DroverError, SpecError
 from engine.loading import read_document
@@ -68,18 +69,69 @@ def submit(
         if document.get("kind", "Workflow") != "Workflow":
             raise SpecError("kind", f"expected a Workflow, got {document.get('kind')!r}")
         backend = _backend(home)
-        name = backend.submit(document, wait=wait)
-        _print_object(backend.get(name), output)
+        name = backend.submit(document)
+        if output is Output.NAME:  # at once, so a script has the name while it waits
+            sys.stdout.write(name + "\n")
+            sys.stdout.flush()
+        workflow = backend.wait(name) if wait else backend.get(name)
     except DroverError as error:
         abort(error)
-    if wait and backend.get(name)["status"].get("phase") != "Succeeded":
+    if output is Output.WIDE:
+        console.print(_workflows_table([workflow]))
+    elif output is not Output.NAME:
+        _print_object(workflow, output)
+    # What `argo submit --wait` shows once it is done; on stderr when stdout is for a program.
+    if wait and not _report_outcome(workflow, console if output is Output.WIDE else err_console):
         raise typer.Exit(1)
+
+
+def _report_outcome(workflow: dict[str, Any], out: Console) -> bool:
+    """Print the final phase, and each failed step with its message; True if it succeeded."""
+    name = workflow["metadata"]["name"]
+    status = workflow.get("status") or {}
+    phase = status.get("phase")
+    message = f": {status['message']}" if status.get("message") else ""
+    colour = "green" if phase == "Succeeded" else "red"
+    out.print(f"[{colour}]{escape(name)} {phase}[/]{escape(message)}", highlight=False)
+    failed = failed_steps(workflow)
+    for node in failed:
+        out.print(
+            f"  {escape(node.get('displayName', ''))} {node['phase']}: "
+            f"{escape(node.get('message') or '')}",
+            highlight=False,
+        )
+    if failed:
+        out.print(f"logs: drover logs {escape(name)} NODE", highlight=False)
+    return phase == "Succeeded"
+
+
+def failed_steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    """The nodes that failed by themselves (pods, suspends, HTTP steps), not the DAGs, steps,
+    task groups and retries that failed because of them; in the order they started."""
+    nodes = ((workflow.get("status") or {}).get("nodes") or {}).values()
+    return sorted(
+        (
+            n
+            for n in nodes
+            if n.get("phase") in ("Failed", "Error") and n.get("type") not in _CONTAINER_NODES
+        ),
+        key=lambda n: (n.get("startedAt") or "", n.get("name", "")),
+    )
+
+
+_CONTAINER_NODES = frozenset({"DAG", "Steps", "StepGroup", "TaskGroup", "Retry"})
 
 
 def list_workflows(home: HomeOption = None) -> None:
     """List the local runner's workflows, newest first."""
-    table = Table("NAME", "STATUS", "AGE/STARTED", "DURATION", "PROGRESS", "MESSAGE")
-    for workflow in _backend(home).list():
+    console.print(_workflows_table(_backend(home).list()))
+
+
+def _workflows_table(workflows: list[dict[str, Any]]) -> Table:
+    """``argo list -o wide`` in short: name, phase, start, duration, progress, message."""
+    table = Table("NAME", "STATUS", "STARTED", "DURATION", "PROGRESS", "MESSAGE")
+    table.columns[0].overflow = "fold"
+    for workflow in workflows:
         status = workflow.get("status") or {}
         table.add_row(
             escape(workflow["metadata"]["name"]),
@@ -89,7 +141,7 @@ def list_workflows(home: HomeOption = None) -> None:
             status.get("progress") or "",
             escape(status.get("message") or ""),
         )
-    console.print(table)
+    return table
 
 
 def _duration(status: dict[str, Any]) -> str:

@@ -29,6 +29,7 @@ from engine.backends.local.runtime import runtime_named
 from engine.backends.local.store import LocalStore
 from engine.backends.local.validation import validate_workflow
 from engine.backends.local.watch import carries_labels, poll_events
+from engine.backends.node_query import pods_named
 from engine.errors import Conflict, NotFound, SpecError
 from engine.labels import RESUBMITTED_FROM
 
@@ -292,19 +293,21 @@ class LocalBackend:
     def logs(
         self, name: str, *, node: str | None = None, follow: bool = False
     ) -> Iterator[LogLine]:
-        """Lines of the workflow's pods; ``node`` filters by node id, name or display name."""
+        """Lines of the workflow's pods; ``node`` (an id, name, display name or template name)
+        keeps those at or below that node (see :func:`~engine.backends.node_query.pods_named`)."""
         offsets: dict[str, int] = {}
         partial: dict[str, str] = {}
         while True:
             workflow = self.get(name)
-            pods = [
-                n
-                for n in workflow["status"].get("nodes", {}).values()
-                if n["type"] == "Pod"
-                and (node is None or node in (n["id"], n["name"], n["displayName"]))
-            ]
-            if node is not None and not pods and not follow:
-                raise NotFound(f"no pod node '{node}' in workflow '{name}'")
+            nodes = workflow["status"].get("nodes", {})
+            if node is None:
+                pods = [n for n in nodes.values() if n["type"] == "Pod"]
+            else:
+                named = pods_named(nodes, node)
+                if not named and not follow:
+                    what = "no node" if named is None else "no pod at or below node"
+                    raise NotFound(f"{what} '{node}' in workflow '{name}'")
+                pods = named or []
             pods.sort(key=lambda n: (n.get("startedAt") or "", n["name"]))
             for pod in pods:
                 path = self.store.log_path(name, pod["id"])

@@ -1,0 +1,143 @@
+"""``drover submit/list/logs`` on the local runner, through real ``drover`` processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _pod(name: str, script: str) -> dict[str, Any]:
+    return {"name": name, "container": {"image": "alpine", "command": ["sh", "-c", script]}}
+
+
+WORKFLOW = {
+    "apiVersion": "argoproj.io/v1alpha1",
+    "kind": "Workflow",
+    "metadata": {"generateName": "verbs-"},
+    "spec": {
+        "entrypoint": "main",
+        "templates": [
+            {
+                "name": "main",
+                "dag": {
+                    "tasks": [
+                        {"name": "fine", "template": "ok"},
+                        {"name": "again", "template": "ok"},
+                        {"name": "flaky", "template": "retried", "depends": "fine"},
+                        {"name": "boom", "template": "fail", "depends": "fine"},
+                    ]
+                },
+            },
+            _pod("ok", "echo fine"),
+            {**_pod("retried", "echo attempt; exit 1"), "retryStrategy": {"limit": 1}},
+            _pod("fail", "echo about to fail; exit 3"),
+        ],
+    },
+}
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "DROVER_HOME": str(tmp_path / "home")}
+
+
+def drover(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args],
+        capture_output=True, text=True, check=False, cwd=ROOT, env=env, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def failed(tmp_path: Path, env: dict[str, str]) -> tuple[str, subprocess.CompletedProcess[str]]:
+    """A workflow that failed, submitted with ``--wait``: its name and the submit's output."""
+    path = tmp_path / "workflow.yaml"
+    path.write_text(yaml.safe_dump(WORKFLOW))
+    done = drover("submit", str(path), "--wait", env=env)
+    return done.stdout.strip(), done
+
+
+def test_submit_wait_reports_a_failure_and_exits_1(
+    failed: tuple[str, subprocess.CompletedProcess[str]],
+) -> None:
+    name, done = failed
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == f"{name}\n"  # stdout stays the name, for scripts
+    assert f"{name} Failed" in done.stderr
+    assert "boom Failed: Error (exit code 3)" in done.stderr
+    assert "flaky(0) Failed" in done.stderr and "flaky(1) Failed" in done.stderr
+    assert " fine " not in done.stderr  # only what failed
+
+
+def test_submit_wide_shows_phase_duration_and_message(tmp_path: Path, env: dict[str, str]) -> None:
+    path = tmp_path / "workflow.yaml"
+    path.write_text(yaml.safe_dump(WORKFLOW))
+    done = drover("submit", str(path), "--wait", "-o", "wide", env=env)
+    assert done.returncode == 1
+    header = next(line for line in done.stdout.splitlines() if "NAME" in line)
+    for column in ("STATUS", "DURATION", "MESSAGE"):
+        assert column in header
+    row = next(line for line in done.stdout.splitlines() if "verbs-" in line and "Failed" in line)
+    assert "Error (exit code 3)" in row
+    assert any(cell.strip().endswith("s") for cell in row.split("│")[1:-1])  # the duration
+    assert "boom Failed" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("node", "expected"),
+    [
+        ("boom", ["boom: about to fail"]),  # a task's display name
+        ("fail", ["boom: about to fail"]),  # the template only boom uses
+        ("flaky", ["flaky(0): attempt", "flaky(1): attempt"]),  # a retry: every attempt
+        ("flaky(1)", ["flaky(1): attempt"]),
+    ],
+)
+def test_logs_of_a_node_by_any_of_its_names(
+    failed: tuple[str, subprocess.CompletedProcess[str]],
+    env: dict[str, str],
+    node: str,
+    expected: list[str],
+) -> None:
+    name, _ = failed
+    done = drover("logs", name, node, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == expected
+
+
+def test_logs_of_a_node_id(
+    failed: tuple[str, subprocess.CompletedProcess[str]], env: dict[str, str]
+) -> None:
+    name, _ = failed
+    workflow = yaml.safe_load(drover("get", name, "-o", "yaml", env=env).stdout)
+    boom = next(n for n in workflow["status"]["nodes"].values() if n["displayName"] == "boom")
+    assert drover("logs", name, boom["id"], env=env).stdout == "boom: about to fail\n"
+
+
+def test_logs_of_a_shared_template_lists_the_candidates(
+    failed: tuple[str, subprocess.CompletedProcess[str]], env: dict[str, str]
+) -> None:
+    name, _ = failed
+    done = drover("logs", name, "ok", env=env)
+    assert done.returncode == 2
+    assert "'ok' names 2 nodes" in done.stderr
+    assert "fine (" in done.stderr and "again (" in done.stderr
+    missing = drover("logs", name, "nope", env=env)
+    assert missing.returncode == 1 and "no node 'nope'" in missing.stderr
+
+
+def test_list_in_a_pipe_prints_whole_names(tmp_path: Path, env: dict[str, str]) -> None:
+    long_prefix = "a-workflow-name-longer-than-any-terminal-" + "x" * 60 + "-"
+    path = tmp_path / "workflow.yaml"
+    path.write_text(yaml.safe_dump({**WORKFLOW, "metadata": {"generateName": long_prefix}}))
+    name = drover("submit", str(path), "--wait", env=env).stdout.strip()
+    assert name.startswith(long_prefix)
+    listed = drover("list", env={k: v for k, v in env.items() if k != "COLUMNS"})
+    assert any(name in line and "Failed" in line for line in listed.stdout.splitlines())
