@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from engine import yaml_io
 from engine.errors import SpecError
 from engine.spec import PATTERN_HINTS, Execution
 
@@ -26,7 +27,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def read_document(path: Path) -> dict[str, Any]:
-    """One YAML or JSON mapping from a file."""
+    """One YAML or JSON mapping from a file (a ``.json`` file is read as JSON only)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -34,7 +35,7 @@ def read_document(path: Path) -> dict[str, Any]:
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise SpecError(str(path), f"cannot read: {exc}") from None
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if path.suffix == ".json" else yaml_io.load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         language = "JSON" if path.suffix == ".json" else "YAML"
         raise SpecError(str(path), f"not valid {language}: {exc}") from None
@@ -124,9 +125,12 @@ def parse_execution(data: dict[str, Any]) -> Execution:
     return validate_model(Execution, body)
 
 
-def load_execution(path: Path) -> Execution:
-    """Load a spec file; a relative ``project.path`` is taken relative to the file's directory."""
-    execution = parse_execution(read_document(path))
+def load_execution(path: Path, document: dict[str, Any] | None = None) -> Execution:
+    """Load a spec file; a relative ``project.path`` is taken relative to the file's directory.
+
+    ``document`` is the file's content when the caller has read it already (read_document).
+    """
+    execution = parse_execution(read_document(path) if document is None else document)
     source = execution.project.path
     if source is not None and not Path(source).is_absolute():
         absolute = str((path.parent / source).resolve())

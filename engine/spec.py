@@ -15,7 +15,6 @@ from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -286,6 +285,8 @@ class Schedule(_Model):
     @field_validator("cron")
     @classmethod
     def _valid_cron(cls, crons: list[str]) -> list[str]:
+        from croniter import croniter  # imported on use: most specs have no schedule
+
         for cron in crons:
             if not croniter.is_valid(cron):
                 raise ValueError(f"{cron!r} is not a cron expression; use e.g. '0 2 * * *'")

@@ -9,14 +9,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
+from engine import yaml_io
 from engine.cli.console import abort, err_console
 from engine.cli.spec_file import load_any_or_exit
-from engine.compiler import CompileOptions, compile_plan
 from engine.errors import DroverError
-from engine.pipelines import Pipeline, PipelineCompileOptions, compile_pipeline
-from engine.planning import plan_execution
+from engine.pipelines import Pipeline
 
 __all__ = ["OutputFormat", "compile_command", "dump_documents"]
 
@@ -30,7 +28,7 @@ def dump_documents(documents: list[dict[str, Any]], fmt: OutputFormat) -> str:
     """Multi-document YAML, or a JSON list (one document stays a list for symmetry)."""
     if fmt is OutputFormat.JSON:
         return json.dumps(documents, indent=2) + "\n"
-    return yaml.safe_dump_all(documents, sort_keys=False, width=120)
+    return yaml_io.dump_all(documents, sort_keys=False, width=120)
 
 
 def compile_command(
@@ -56,6 +54,11 @@ def compile_command(
 
     Pipelines compile to their Workflow (or CronWorkflow) alone.
     """
+    # The compilers pull in Hera: imported here so other commands start fast.
+    from engine.compiler import CompileOptions, compile_plan
+    from engine.pipelines import PipelineCompileOptions, compile_pipeline
+    from engine.planning import plan_execution
+
     loaded = load_any_or_exit(spec)
     try:
         if isinstance(loaded, Pipeline):

@@ -11,8 +11,6 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from engine.backends.argo import ArgoBackend, ArgoSettings
-from engine.backends.argo.reusable_templates import reusable_templates
 from engine.cli.console import abort, console, err_console
 from engine.cli.options import DroverTyper
 from engine.errors import DroverError, SpecError
@@ -54,6 +52,8 @@ def render_command(
     ] = None,
 ) -> None:
     """Print (or write) the WorkflowTemplates built from the compiler's pod templates."""
+    from engine.backends.argo.reusable_templates import reusable_templates
+
     documents = reusable_templates()
     if output is None:
         sys.stdout.write("---\n".join(_dump(d) for d in documents))
@@ -81,6 +81,10 @@ def sync_command(
     ] = None,
 ) -> None:
     """Create or update the WorkflowTemplates in the namespace through the Argo Server."""
+    # The Argo backend pulls in Hera and the Kubernetes client: imported only when used.
+    from engine.backends.argo import ArgoBackend, ArgoSettings
+    from engine.backends.argo.reusable_templates import reusable_templates
+
     try:
         environ = dict(os.environ)
         if server:

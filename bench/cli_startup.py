@@ -1,0 +1,99 @@
+"""CLI start-up: ``drover --help``, and ``drover validate``/``plan`` of the shop example.
+
+Run: ``python bench/cli_startup.py [--runs 15]``
+
+Each command runs as a real subprocess (the ``drover`` console script beside this Python, or
+``python -m engine.cli``), ``--runs`` times, interleaved with the baseline ``python -c pass``;
+it prints the median wall and CPU time of each, the ratio to the baseline, and which of Hera,
+the Kubernetes client, SQLAlchemy and FastAPI the command's process imported.
+Target: each command under 0.3 s wall.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOP = "examples/shop/execution.yaml"
+HEAVY = ("hera", "kubernetes", "sqlalchemy", "fastapi")
+
+
+def drover() -> list[str]:
+    script = Path(sys.executable).with_name("drover")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "engine.cli"]
+
+
+def timed(argv: list[str]) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one run; it must exit 0."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.decode()}")
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
+
+
+def heavy_modules(args: list[str]) -> list[str]:
+    """The heavy packages a command imports, from its own process."""
+    code = (
+        "import sys\n"
+        f"sys.argv = ['drover', *{args!r}]\n"
+        "from engine.cli import app\n"
+        "try:\n"
+        "    app()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print(' '.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return done.stdout.split("\n")[-2].split()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Time drover's start-up against python -c pass.")
+    parser.add_argument("--runs", type=int, default=15)
+    options = parser.parse_args()
+
+    commands = {
+        "drover --help": ["--help"],
+        "drover validate SHOP": ["validate", SHOP],
+        "drover plan SHOP": ["plan", SHOP],
+    }
+    baseline = [sys.executable, "-c", "pass"]
+    samples: dict[str, list[tuple[float, float]]] = {"python -c pass": []}
+    samples.update({name: [] for name in commands})
+    for argv in [baseline, *([*drover(), *a] for a in commands.values())]:
+        timed(argv)  # warm the page cache and .pyc files
+    for _ in range(options.runs):
+        samples["python -c pass"].append(timed(baseline))
+        for name, args in commands.items():
+            samples[name].append(timed([*drover(), *args]))
+
+    medians = {
+        name: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
+        for name, runs in samples.items()
+    }
+    base_wall = medians["python -c pass"][0]
+    print(f"median of {options.runs} runs each, {os.cpu_count()} CPUs, shop = {SHOP}")
+    print(f"{'':24}{'wall':>9}{'CPU':>9}{'x baseline':>12}  heavy modules imported")
+    for name, (wall, cpu) in medians.items():
+        heavy = "" if name == "python -c pass" else " ".join(heavy_modules(commands[name]))
+        print(f"{name:24}{wall:>7.3f} s{cpu:>7.3f} s{wall / base_wall:>11.1f}x  {heavy or '-'}")
+    worst = max(wall for name, (wall, _) in medians.items() if name != "python -c pass")
+    print(f"target (every command < 0.3 s wall): {'met' if worst < 0.3 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

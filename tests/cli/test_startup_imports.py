@@ -1,0 +1,76 @@
+"""What a command imports: help, validate and plan never load Hera, the Kubernetes client,
+SQLAlchemy or FastAPI (each costs a noticeable part of a second at every start)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOP = "examples/shop/execution.yaml"
+HEAVY = ("hera", "kubernetes", "sqlalchemy", "fastapi")
+
+
+def _imported_by(*args: str, code: str | None = None) -> set[str]:
+    """The heavy packages in sys.modules after running the command in a fresh interpreter."""
+    run = code or (
+        "from engine.cli import app\n"
+        f"sys.argv = ['drover', *{args!r}]\n"
+        "try:\n"
+        "    app()\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+    )
+    script = f"import sys\n{run}\nprint('HEAVY', *[m for m in {HEAVY!r} if m in sys.modules])\n"
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True, text=True, check=False, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1].split()
+    assert last[0] == "HEAVY", done.stdout
+    return set(last[1:])
+
+
+@pytest.mark.parametrize(
+    "args", [("--help",), ("validate", SHOP), ("plan", SHOP), ("validate", "--help")]
+)
+def test_light_commands_import_no_heavy_package(args: tuple[str, ...]) -> None:
+    assert _imported_by(*args) == set()
+
+
+def test_compile_still_loads_the_compiler(tmp_path: Path) -> None:
+    # The check above can see an import: compile needs Hera, and gets it when it runs.
+    assert "hera" in _imported_by("compile", SHOP, "-o", str(tmp_path / "out.yaml"))
+
+
+def test_engine_package_names_load_on_first_use() -> None:
+    code = (
+        "import engine, engine.pipelines\n"
+        "assert 'hera' not in sys.modules\n"
+        "from engine import compile_plan, load_execution, plan_execution\n"
+        "from engine.compiler import compile_plan as direct\n"
+        "assert compile_plan is direct\n"
+        "assert engine.pipelines.compile_pipeline.__module__ == 'engine.pipelines.compiler'\n"
+        "assert set(engine.__all__) <= set(dir(engine))\n"
+        "try:\n"
+        "    engine.no_such_name\n"
+        "except AttributeError as error:\n"
+        "    assert 'no_such_name' in str(error)\n"
+        "else:\n"
+        "    raise AssertionError('no AttributeError')\n"
+    )
+    assert "hera" in _imported_by(code=code)
+
+
+def test_every_public_name_of_engine_resolves() -> None:
+    import engine
+    import engine.pipelines
+
+    for name in engine.__all__:
+        assert getattr(engine, name) is not None, name
+    for name in engine.pipelines.__all__:
+        assert getattr(engine.pipelines, name) is not None, name

@@ -1,0 +1,146 @@
+"""libyaml's C loader and dumper against PyYAML's pure ones: same data, same errors, same text."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from engine import yaml_io
+from engine.cli.compile import OutputFormat, dump_documents
+from engine.cli.spec_file import load_any_or_exit
+from engine.compiler import compile_plan
+from engine.errors import SpecError
+from engine.loading import load_execution, read_document
+from engine.planning import plan_execution
+
+needs_libyaml = pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML without libyaml")
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((ROOT / "examples").rglob("*.yaml"))
+
+SCALARS = """\
+name: scalars
+ints: [1, -2, 0x1f, 0o17, 1_000]
+floats: [1.5, -0.25, 1e3, 6.02e+23, .inf, -.Inf, .nan]
+bools: [true, False, yes, no, on, off]
+nulls: [null, ~, ]
+strings: ['1', "two", plain text, 2026-01-02x, "multi\\nline"]
+dates: [2026-01-02, 2026-01-02T03:04:05Z]
+base: &base {threads: 2, strategy: duration}
+merged: {<<: *base, threads: 4}
+alias: *base
+block: |
+  line one
+  line two
+folded: >
+  one
+  two
+"""
+
+BAD = [
+    "flows: [unclosed\n",
+    "name: a\n  threads: 2\n",
+    "a: b\n- c\n",
+    "name: 'open\n",
+    "key: value\n\tindented: tab\n",
+    "a: *missing\n",
+    "? [a, b]\n: c\nd: {[e]: f}\n",
+]
+
+
+def _read(path: Path, loader: type[yaml.SafeLoader], monkeypatch: pytest.MonkeyPatch) -> Any:
+    with monkeypatch.context() as patch:
+        patch.setattr(yaml_io, "SAFE_LOADER", loader)
+        try:
+            return read_document(path)
+        except SpecError as error:
+            return ("error", str(error))
+
+
+@needs_libyaml
+def test_the_c_loader_is_used_when_present() -> None:
+    assert yaml_io.SAFE_LOADER is yaml.CSafeLoader
+    assert yaml_io.SAFE_DUMPER is yaml.CSafeDumper
+
+
+@needs_libyaml
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_both_loaders_read_every_example_alike(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = _read(path, yaml.CSafeLoader, monkeypatch)
+    assert fast == _read(path, yaml.SafeLoader, monkeypatch)
+
+
+@needs_libyaml
+def test_both_loaders_build_the_same_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "scalars.yaml"
+    path.write_text(SCALARS)
+    fast = _read(path, yaml.CSafeLoader, monkeypatch)
+    pure = _read(path, yaml.SafeLoader, monkeypatch)
+    assert repr(fast) == repr(pure)  # repr: nan != nan, and 1 == True would hide a bool
+    assert fast["merged"] == {"threads": 4, "strategy": "duration"}
+
+
+@needs_libyaml
+@pytest.mark.parametrize("text", BAD)
+def test_a_bad_document_gets_the_pure_loaders_message(
+    text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    fast = _read(path, yaml.CSafeLoader, monkeypatch)
+    assert fast == _read(path, yaml.SafeLoader, monkeypatch)
+    if fast[0] == "error":
+        assert "not valid YAML" in fast[1]
+
+
+@needs_libyaml
+def test_a_very_large_bad_document_keeps_the_c_loaders_error_with_lines_quoted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Past the limit the pure loader does not read it again (half a minute for 5 MB): the
+    # message has libyaml's wording, and the same positions with their lines quoted.
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: 'é'\nflows: [unclosed\n")
+    monkeypatch.setattr(yaml_io, "PURE_RETRY_LIMIT", 10)
+    kind, message = _read(path, yaml.CSafeLoader, monkeypatch)
+    assert kind == "error"
+    assert message.startswith(f"{path}: not valid YAML: while parsing a flow sequence")
+    assert "line 2, column 8:\n    flows: [unclosed\n           ^\n" in message
+    assert "did not find expected ',' or ']'" in message
+
+
+def test_a_yaml_error_quotes_the_offending_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: shop\nflows: [unclosed\n")
+    with pytest.raises(SpecError) as caught:
+        read_document(path)
+    message = str(caught.value)
+    assert "not valid YAML" in message
+    assert "line 3, column 1" in message  # where the pure loader sees the problem
+    assert "flows: [unclosed" in message  # the offending line quoted, as before
+
+
+@needs_libyaml
+def test_compiled_output_is_the_same_with_the_c_dumper(shop_execution_path: Path) -> None:
+    documents = compile_plan(plan_execution(load_execution(shop_execution_path))).documents()
+    text = dump_documents(documents, OutputFormat.YAML)
+    assert text == yaml.safe_dump_all(documents, sort_keys=False, width=120)
+    assert list(yaml.safe_load_all(text)) == documents
+
+
+def test_loading_a_spec_leaves_the_collector_as_it_was(shop_execution_path: Path) -> None:
+    assert gc.isenabled()
+    load_any_or_exit(shop_execution_path)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load_any_or_exit(shop_execution_path)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
