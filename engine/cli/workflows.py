@@ -11,7 +11,7 @@ import sys
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
@@ -19,11 +19,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from engine.backends.local import LocalBackend, default_home
 from engine.cli.console import abort, console, err_console
 from engine.cli.options import HomeOption
 from engine.errors import DroverError, SpecError
 from engine.loading import read_document
+
+if TYPE_CHECKING:
+    from engine.backends.local import LocalBackend
 
 __all__ = ["register"]
 
@@ -38,6 +40,9 @@ class Output(StrEnum):
 
 
 def _backend(home: Path | None) -> LocalBackend:
+    # The local runner pulls in Hera and the Kubernetes client: imported only when used.
+    from engine.backends.local import LocalBackend, default_home
+
     return LocalBackend(home or default_home())
 
 
