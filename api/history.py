@@ -6,11 +6,11 @@ records each finished run and fills an execution's unknown durations and last st
 
 from __future__ import annotations
 
+import json
 from statistics import fmean
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from api.models import Run, Scenario
@@ -28,42 +28,54 @@ _LATEST = text(
 
 
 def record_history(session: Session, run_id: str) -> None:
+    """Each scenario's latest result of the finished run into its project's history.
+
+    One statement whatever the run's size: the rows travel as arrays (``unnest``), so a run of
+    any number of scenarios stays within Postgres's 65,535 parameters per statement.
+    """
     run = session.get(Run, run_id)
     if run is None:
         return
     project = str((run.spec.get("project") or {}).get("name") or run.execution_name)
-    existing = {
-        s.scenario_id: s
-        for s in session.scalars(select(Scenario).where(Scenario.project == project))
-    }
-    rows: list[dict[str, Any]] = []
+    known = select(Scenario.scenario_id, Scenario.durations).where(Scenario.project == project)
+    existing: dict[str, list[Any]] = {i: d for i, d in session.execute(known)}
+    scenario_ids: list[str] = []
+    windows: list[str] = []
+    statuses: list[str] = []
     for scenario_id, status, duration in session.execute(_LATEST, {"run_id": run_id}):
-        old = existing.get(scenario_id)
-        durations = list(old.durations) if old is not None else []
+        durations = list(existing.get(scenario_id) or [])
         if duration is not None and status in ("passed", "failed"):
             durations = [*durations, float(duration)][-HISTORY_WINDOW:]
-        rows.append(
+        scenario_ids.append(scenario_id)
+        windows.append(json.dumps(durations))
+        statuses.append("failed" if status == "error" else status)
+    if scenario_ids:
+        session.execute(
+            _UPSERT,
             {
                 "project": project,
-                "scenario_id": scenario_id,
-                "durations": durations,
-                "last_status": "failed" if status == "error" else status,
-                "last_run_id": run_id,
-            }
+                "run_id": run_id,
+                "scenario_ids": scenario_ids,
+                "durations": windows,
+                "statuses": statuses,
+            },
         )
-    if rows:
-        statement = insert(Scenario).values(rows)
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["project", "scenario_id"],
-                set_={
-                    "durations": statement.excluded.durations,
-                    "last_status": statement.excluded.last_status,
-                    "last_run_id": statement.excluded.last_run_id,
-                    "updated_at": text("now()"),
-                },
-            )
-        )
+
+
+_UPSERT = text(
+    """
+    INSERT INTO drover_scenarios (project, scenario_id, durations, last_status, last_run_id)
+    SELECT :project, scenario_id, durations, last_status, :run_id
+    FROM unnest(
+        CAST(:scenario_ids AS text[]), CAST(:durations AS jsonb[]), CAST(:statuses AS text[])
+    ) AS t(scenario_id, durations, last_status)
+    ON CONFLICT (project, scenario_id) DO UPDATE SET
+        durations = excluded.durations,
+        last_status = excluded.last_status,
+        last_run_id = excluded.last_run_id,
+        updated_at = now()
+    """
+)
 
 
 def apply_history(session: Session, execution: Execution) -> Execution:

@@ -7,6 +7,13 @@ just makes the next diff bigger: the mirror catches up when Postgres is back. On
 re-attaches to every run not in a final phase; when a worker finishes it reads the worker's
 results artifact, so results the agent could not post are not lost.
 
+A failed sync is retried with backoff. ``follow`` (what ``drover run`` waits in) gives up after
+``max_failures`` failures in a row with a ``MirrorError`` naming the run, the step that failed
+and the error's first line; the background loop backs off per run (up to ``MAX_BACKOFF``), so a
+run that keeps failing neither slows the others nor floods the log, and a database outage is
+caught up on once Postgres is back. Errors are logged by their first line, never with the SQL
+statement and parameters SQLAlchemy appends to them.
+
 Where workflows come from depends on the backend:
 
 - local: one thread polls each followed run's workflow (``backend.get``), which is cheap;
@@ -27,13 +34,14 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.attempts import record_resubmission, record_retry, workflow_runs_again
@@ -59,13 +67,54 @@ from engine.status import (
     parse_workflow,
 )
 
-__all__ = ["WATCHED_KINDS", "Mirror", "group_row", "worker_row", "write_delta"]
+__all__ = [
+    "MAX_BACKOFF",
+    "WATCHED_KINDS",
+    "Mirror",
+    "MirrorError",
+    "describe",
+    "group_row",
+    "worker_row",
+    "write_delta",
+]
 
 log = logging.getLogger("drover.mirror")
 
 FINAL_RUN_PHASES = frozenset({"Succeeded", "Failed", "Error"})
 WATCHED_KINDS = frozenset({"argo"})
 """Backends the mirror watches; the others it polls run by run."""
+MAX_BACKOFF = 30.0
+"""Longest wait, in seconds, before a run whose sync keeps failing is tried again."""
+
+
+class MirrorError(DroverError):
+    """The mirror gave up on a run: which run, the step that failed, the error's first line."""
+
+
+class _StepFailed(DroverError):
+    """A step of one sync failed; the message says which, and the error's first line."""
+
+
+def describe(error: BaseException) -> str:
+    """An error in one short line: its type and first line, without the SQL statement and
+    parameters SQLAlchemy appends (a bulk insert's would be megabytes)."""
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    lines = str(cause).strip().splitlines()
+    first = lines[0].strip() if lines else ""
+    if not isinstance(cause, DroverError):  # Drover's own messages need no type name
+        first = f"{type(cause).__name__}: {first}" if first else type(cause).__name__
+    return first if len(first) <= 300 else first[:299] + "…"
+
+
+@contextmanager
+def _step(what: str) -> Iterator[None]:
+    """Name the step of a sync an error escaped from (the innermost step names it)."""
+    try:
+        yield
+    except _StepFailed:
+        raise
+    except Exception as error:
+        raise _StepFailed(f"{what}: {describe(error)}") from error
 
 
 def _time(value: str | None) -> datetime | None:
@@ -165,11 +214,14 @@ class Mirror:
         *,
         poll_interval: float = 0.2,
         resync_interval: float = 300.0,
+        max_failures: int = 6,
     ) -> None:
         self.sessions = sessions
         self.backends = backends
         self.poll_interval = poll_interval
         self.resync_interval = resync_interval
+        self.max_failures = max_failures
+        """Failed syncs in a row after which ``follow`` gives up on its run."""
         self._last: dict[str, RunState] = {}
         self._versions: dict[str, tuple[str, str]] = {}
         """Run id → (workflow name, resourceVersion) last applied: older copies are skipped."""
@@ -245,20 +297,41 @@ class Mirror:
         with self._lock:
             return set(self._followed)
 
+    def _backoff(self, failures: int, interval: float | None = None) -> float:
+        """Seconds to wait after ``failures`` failed syncs in a row (0: the usual interval)."""
+        base = self.poll_interval if interval is None else interval
+        return base if failures == 0 else min(base * 2**failures, MAX_BACKOFF)
+
     def _loop(self) -> None:
-        backoff = self.poll_interval
+        """Sync every followed run; a failing run is retried later and later, alone."""
+        failures: dict[str, int] = {}
+        retry_at: dict[str, float] = {}
         while not self._stop.is_set():
-            failed = False
-            for run_id in sorted(self.followed):
+            followed = self.followed
+            for run_id in failures.keys() - followed:
+                failures.pop(run_id)
+                retry_at.pop(run_id, None)
+            for run_id in sorted(followed):
+                if time.monotonic() < retry_at.get(run_id, 0.0):
+                    continue
                 try:
                     if self.sync(run_id, only_when_due=True):
                         self._finished(run_id)
-                except (SQLAlchemyError, OSError, DroverError) as exc:
-                    failed = True
+                    failures.pop(run_id, None)
+                    retry_at.pop(run_id, None)
+                except Exception as exc:  # a bug in one run's sync must not stop the others
                     self.errors += 1
-                    log.warning("mirror of run %s failed, will retry: %s", run_id, exc)
-            backoff = min(backoff * 2, 5.0) if failed else self.poll_interval
-            self._wake.wait(backoff)
+                    failed = failures[run_id] = failures.get(run_id, 0) + 1
+                    delay = self._backoff(failed)
+                    retry_at[run_id] = time.monotonic() + delay
+                    log.warning(
+                        "mirror of run %s failed (%d in a row), retrying in %.1f s: %s",
+                        run_id,
+                        failed,
+                        delay,
+                        describe(exc),
+                    )
+            self._wake.wait(self.poll_interval)
             self._wake.clear()
 
     def follow(
@@ -268,20 +341,38 @@ class Mirror:
         *,
         interval: float | None = None,
     ) -> RunState | None:
-        """Sync ``run_id`` in this thread until it is final and ingested (``drover run``)."""
+        """Sync ``run_id`` in this thread until it is final and ingested (``drover run``).
+
+        A failed sync is retried with backoff; after ``max_failures`` failures in a row this
+        raises ``MirrorError`` (one line: the run, the step that failed, the error's first line).
+        """
+        failures = 0
         while True:
             try:
                 finished = self.sync(run_id)
-            except (SQLAlchemyError, OSError, DroverError) as exc:
+                failures = 0
+            except Exception as exc:
                 self.errors += 1
-                log.warning("mirror of run %s failed, will retry: %s", run_id, exc)
+                failures += 1
+                if failures >= self.max_failures:
+                    raise MirrorError(
+                        f"mirror of run {run_id} gave up after {failures} failed attempts in a "
+                        f"row: {describe(exc)}"
+                    ) from exc
+                log.warning(
+                    "mirror of run %s failed (%d of %d), will retry: %s",
+                    run_id,
+                    failures,
+                    self.max_failures,
+                    describe(exc),
+                )
                 finished = False
             state = self._last.get(run_id)
             if on_state is not None and state is not None:
                 on_state(state)
             if finished:
                 return state
-            time.sleep(self.poll_interval if interval is None else interval)
+            time.sleep(self._backoff(failures, interval))
 
     # ------------------------------------------------------------------ one sync
 
@@ -291,7 +382,7 @@ class Mirror:
         ``only_when_due``: a run of a watched backend is re-read only once per resync interval
         (its events arrive through the watch).
         """
-        with self.sessions() as session:
+        with _step("reading the run"), self.sessions() as session:
             run = session.get(Run, run_id)
             if run is None or run.workflow_name is None:
                 return run is None
@@ -308,7 +399,10 @@ class Mirror:
         try:
             workflow = backend.get(workflow_name)
         except NotFound:
-            return self._workflow_gone(run_id, workflow_name)
+            with _step(f"recording that workflow {workflow_name} is gone"):
+                return self._workflow_gone(run_id, workflow_name)
+        except Exception as error:
+            raise _StepFailed(f"reading workflow {workflow_name}: {describe(error)}") from error
         with self._apply_lock:
             return self.apply(run_id, workflow, backend)
 
@@ -320,7 +414,7 @@ class Mirror:
             return False  # a copy older than what is written already (resync vs watch)
         state = parse_workflow(workflow)
         delta = diff(self._last.get(run_id), state)
-        with self.sessions() as session, session.begin():
+        with _step("writing the workflow's state"), self.sessions() as session, session.begin():
             if not delta.empty:
                 write_delta(session, run_id, delta)
         self._last[run_id] = state
@@ -328,7 +422,8 @@ class Mirror:
             self._versions[run_id] = (name, version)
         done_reading = self._read_finished_workers(run_id, state, backend)
         if state.final and done_reading:
-            with self.sessions() as session, session.begin():
+            what = "recording the run's counters and scenario history"
+            with _step(what), self.sessions() as session, session.begin():
                 refresh_counters(session, run_id)
                 record_history(session, run_id)
             return True
@@ -375,7 +470,9 @@ class Mirror:
                     delay = 1.0
             except DroverError as exc:
                 self.errors += 1
-                log.warning("watch of backend %s failed, restarting: %s", backend_name, exc)
+                log.warning(
+                    "watch of backend %s failed, restarting: %s", backend_name, describe(exc)
+                )
             self._stop.wait(delay)
             delay = min(delay * 2, 30.0)
 
@@ -394,7 +491,7 @@ class Mirror:
                     self._finished(run_id)
         except (SQLAlchemyError, OSError, DroverError) as exc:
             self.errors += 1
-            log.warning("mirror of workflow %s failed, the resync retries: %s", name, exc)
+            log.warning("mirror of workflow %s failed, the resync retries: %s", name, describe(exc))
 
     def _current_run(self, backend_name: str, workflow_name: str) -> str | None:
         with self.sessions() as session:
@@ -486,7 +583,7 @@ class Mirror:
 
     def _read_finished_workers(self, run_id: str, state: RunState, backend: Backend | None) -> bool:
         """Ingest the results artifact of each finished worker once; True when none is left."""
-        with self.sessions() as session:
+        with _step("listing the finished workers"), self.sessions() as session:
             unread = session.execute(
                 select(RunWorker.group_key, RunWorker.shard, RunWorker.pod_name).where(
                     RunWorker.run_id == run_id, RunWorker.results_read.is_(False)
@@ -507,7 +604,8 @@ class Mirror:
                         results = results_from_report(json.loads(blob), worker=pod_name)
                     except ValueError:
                         log.warning("unreadable results artifact of %s", worker.node_id)
-            with self.sessions() as session, session.begin():
+            where = f"storing the results of worker {group_key} shard {shard}"
+            with _step(where), self.sessions() as session, session.begin():
                 ingest_results(session, run_id, results, source="artifact")
                 session.execute(
                     update(RunWorker)

@@ -8,12 +8,13 @@ makes a repeated or doubled report harmless.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Text, any_, bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from api.models import LeaseItem, Run, ScenarioResult
@@ -115,10 +116,15 @@ def ingest_results(
     )
     session.execute(
         update(LeaseItem)
-        .where(LeaseItem.run_id == run_id, LeaseItem.scenario_id.in_(list(after)))
+        .where(LeaseItem.run_id == run_id, LeaseItem.scenario_id == any_(_text_array(after)))
         .values(state="done", leased_until=None)
     )
     return inserted
+
+
+def _text_array(values: Iterable[str]) -> Any:
+    """One array parameter (``= ANY(...)``), not one per value as ``IN (...)`` would bind."""
+    return bindparam(None, list(values), type_=ARRAY(Text))
 
 
 _COLUMNS = (

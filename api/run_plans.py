@@ -110,7 +110,9 @@ def record_plan(session: Session, run_id: str, plan: ExecutionPlan) -> None:
             ]
     for table, rows in ((RunGroup, groups), (RunWorker, workers), (LeaseItem, leases)):
         if rows:
-            session.execute(insert(table).values(rows).on_conflict_do_nothing())
+            # executemany, not one VALUES list: a row's parameters per statement, so a plan of
+            # any size stays within Postgres's 65,535 parameters per statement.
+            session.execute(insert(table).on_conflict_do_nothing(), rows)
 
 
 def is_queue_mode(plan: ExecutionPlan) -> bool:

@@ -1,17 +1,24 @@
 """Mirror ingest: scenario results per second into Postgres, batched vs one by one.
 
-Run: ``python bench/mirror_ingest.py`` (starts an embedded Postgres under /tmp unless
-``DATABASE_URL`` is set; uses a fresh database and drops it afterwards).
+Run: ``python bench/mirror_ingest.py [--history 13000,60000] [--history-only]`` (starts an
+embedded Postgres under /tmp unless ``DATABASE_URL`` is set; uses a fresh database and drops
+it afterwards).
 
 Producer threads emit results at a steady rate the way agents post them; the ingester takes
 whatever has arrived (up to 1,000 at a time) and writes it with ``ingest_results`` (one
 ``INSERT ... ON CONFLICT DO NOTHING`` plus the counter refresh), measuring for each result the
 delay from its creation to the commit of its row. The baseline writes each result in its own
 call and transaction. Targets: >= 5,000 results/s batched, p99 delay < 1 s.
+
+``--history`` also times what the mirror does when a run finishes: ``record_history`` of runs
+of that many scenarios, first into an empty history (inserts), then a second run of the same
+scenarios (every row updated). A statement with a parameter per scenario and column fails
+above 13,107 scenarios (Postgres takes at most 65,535 parameters); that shows as FAILED.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import queue
 import secrets
@@ -23,8 +30,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.database import embedded_url, get_engine, migrate, session_factory
+from api.history import record_history
 from api.models import Run
 from api.results import ResultIn, ingest_results
 
@@ -54,16 +63,16 @@ def drop_database(server: str, url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def new_run(sessions: object, run_id: str) -> None:
+def new_run(sessions: object, run_id: str, *, project: str = "bench", total: int = TOTAL) -> None:
     with sessions() as session:  # type: ignore[operator]
         session.add(
             Run(
                 id=run_id,
                 execution_name="bench",
                 backend="local",
-                spec={},
+                spec={"project": {"name": project}},
                 manifest={},
-                total=TOTAL,
+                total=total,
             )
         )
         session.commit()
@@ -120,20 +129,74 @@ def ingest(
     }
 
 
+def history(sessions: object, count: int) -> tuple[float | None, float | None]:
+    """Seconds ``record_history`` takes for a finished run of ``count`` scenarios: into an
+    empty history, then for a second run of the same scenarios; None where it failed."""
+    project = f"history-{count}"
+    timings: list[float | None] = []
+    for n in (1, 2):
+        run_id = f"h{count}-{n}"
+        new_run(sessions, run_id, project=project, total=count)
+        results = [
+            ResultIn(
+                scenario_id=f"tests/test_{i // 100}.py::test_{i}",
+                status="failed" if i % 17 == 0 else "passed",
+                duration=0.1 * n,
+            )
+            for i in range(count)
+        ]
+        for start in range(0, count, 10_000):
+            with sessions() as session:  # type: ignore[operator]
+                ingest_results(session, run_id, results[start : start + 10_000])
+                session.commit()
+        started = time.perf_counter()
+        try:
+            with sessions() as session, session.begin():  # type: ignore[operator]
+                record_history(session, run_id)
+        except SQLAlchemyError as error:
+            print(f"record_history of {count:,} scenarios: {str(error).splitlines()[0][:160]}")
+            timings.append(None)
+            continue
+        timings.append(time.perf_counter() - started)
+    return timings[0], timings[1]
+
+
+def _seconds(value: float | None) -> str:
+    return "FAILED" if value is None else f"{value:6.2f} s"
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--history",
+        default="",
+        help="comma-separated scenario counts to time record_history with (e.g. 13000,60000)",
+    )
+    parser.add_argument("--history-only", action="store_true", help="skip the ingest figures")
+    args = parser.parse_args()
+    counts = [int(c) for c in args.history.split(",") if c.strip()]
     server, url = fresh_database()
     try:
         migrate(url)
         sessions = session_factory(get_engine(url))
-        new_run(sessions, "batched")
-        new_run(sessions, "single")
-        new_run(sessions, "flood")
-        # Offered faster than the target, so throughput shows what the ingester sustains.
-        flood = ingest(sessions, "flood", TOTAL, rate=1e9, batch_max=BATCH_MAX)
-        steady = ingest(sessions, "batched", TOTAL, rate=5_000, batch_max=BATCH_MAX)
-        single = ingest(sessions, "single", BASELINE_TOTAL, rate=1e9, batch_max=1)
+        histories = {count: history(sessions, count) for count in counts}
+        if not args.history_only:
+            new_run(sessions, "batched")
+            new_run(sessions, "single")
+            new_run(sessions, "flood")
+            # Offered faster than the target, so throughput shows what the ingester sustains.
+            flood = ingest(sessions, "flood", TOTAL, rate=1e9, batch_max=BATCH_MAX)
+            steady = ingest(sessions, "batched", TOTAL, rate=5_000, batch_max=BATCH_MAX)
+            single = ingest(sessions, "single", BASELINE_TOTAL, rate=1e9, batch_max=1)
     finally:
         drop_database(server, url)
+    for count, (first, second) in histories.items():
+        print(
+            f"history of {count:>7,} scenarios: first run {_seconds(first)}, "
+            f"second run {_seconds(second)}"
+        )
+    if args.history_only:
+        return
     print(f"results ingested: {TOTAL:,} batched, {BASELINE_TOTAL:,} one by one")
     print(f"batched, all at once      : {flood['per_second']:9,.0f} results/s")
     print(

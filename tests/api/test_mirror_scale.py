@@ -1,0 +1,304 @@
+"""The mirror at any size, and when its database keeps failing.
+
+A run of 70,000 scenarios is planned, recorded and followed to the end the way ``drover run``
+follows it: past Postgres's 65,535 parameters per statement for the queue items, the one
+worker's results artifact and the scenario history. A follower whose database fails every time
+gives up with one short line instead of retrying forever.
+
+The workflows are written into a real local backend's store as its runner leaves them when
+they finish (status and results artifacts), so the mirror reads them through ``LocalBackend``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, text
+
+from api.history import HISTORY_WINDOW, record_history
+from api.mirror import Mirror, MirrorError
+from api.models import LeaseItem, Run, RunWorker, Scenario, ScenarioResult
+from api.results import ResultIn, ingest_results
+from api.run_plans import record_plan, replan
+from engine.backends.local import LocalBackend
+from engine.backends.local.nodes import Node, new_node
+from engine.backends.local.status import update_progress
+from engine.spec import Execution
+
+SCENARIOS = 70_000
+T0 = "2026-01-01T00:00:00Z"
+
+
+@pytest.fixture
+def sessions(client: TestClient) -> Any:
+    return client.app.state.service.sessions  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> LocalBackend:
+    return LocalBackend(tmp_path_factory.mktemp("local-backend"))
+
+
+def execution(project: str, count: int, *, strategy: str = "queue") -> Execution:
+    ids = [f"tests/test_{i // 100}.py::test_{i}" for i in range(count)]
+    return Execution.model_validate(
+        {
+            "name": project,
+            "project": {"name": project, "path": "/srv/project"},
+            "flows": [
+                {
+                    "name": "big",
+                    "groups": [
+                        {
+                            "name": "all",
+                            "threads": 1,
+                            "strategy": strategy,
+                            "scenarios": [{"id": i, "duration": 0.01} for i in ids],
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+
+
+def status_of(i: int) -> str:
+    return "failed" if i % 7 == 0 else "skipped" if i % 11 == 0 else "passed"
+
+
+def record_run(sessions: Any, run_id: str, spec: Execution, workflow: str) -> None:
+    """The run as ``start_run`` records it: the run row, then its plan (groups, workers, queue)."""
+    plan = replan(spec)
+    with sessions() as session, session.begin():
+        session.add(
+            Run(
+                id=run_id,
+                execution_name=spec.name,
+                backend="local",
+                phase="Running",
+                spec=spec.model_dump(mode="json"),
+                manifest={},
+                total=len(spec.flows[0].groups[0].scenarios),
+                workflow_name=workflow,
+            )
+        )
+        session.flush()
+        record_plan(session, run_id, plan)
+
+
+def finish_workflow(
+    backend: LocalBackend,
+    name: str,
+    run_id: str,
+    spec: Execution,
+    *,
+    pod_template: str = "worker",
+) -> None:
+    """Store ``name`` as the local runner leaves it: Succeeded, its one worker's results
+    artifact holding one result per scenario of the spec."""
+    nodes: dict[str, Node] = {}
+
+    def add(node_name: str, kind: str, boundary: Node | None, template: str | None) -> Node:
+        node = new_node(
+            workflow_name=name,
+            name=node_name,
+            node_type=kind,
+            phase="Succeeded",
+            started_at=T0,
+            boundary=boundary,
+            template_name=template,
+        )
+        nodes[node["id"]] = node
+        if boundary is not None:
+            boundary.setdefault("children", []).append(node["id"])
+        return node
+
+    root = add(name, "DAG", None, "main")
+    flow = add(f"{name}.big", "DAG", root, "flow-big")
+    group = add(f"{name}.big.all", "TaskGroup", flow, None)
+    retry = add(f"{name}.big.all(0:0)", "Retry", group, "worker")
+    pod = add(f"{name}.big.all(0:0)(0)", "Pod", retry, pod_template)
+    scenarios = spec.flows[0].groups[0].scenarios
+    counts = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
+    results = []
+    for i, scenario in enumerate(scenarios):
+        counts[status_of(i)] += 1
+        results.append({"id": scenario.id, "status": status_of(i), "duration": 0.01 * (i % 5)})
+    summary = {"parameters": [{"name": "summary", "value": json.dumps(counts)}]}
+    retry["outputs"] = pod["outputs"] = summary
+    workflow = {
+        "metadata": {"name": name, "uid": f"uid-{run_id}", "labels": {"drover.dev/run-id": run_id}},
+        "status": {"phase": "Succeeded", "startedAt": T0, "finishedAt": T0, "nodes": nodes},
+    }
+    update_progress(workflow)
+    backend.store.create(workflow)
+    artifact = backend.store.artifact_path(name, pod["id"], "results")
+    artifact.parent.mkdir(parents=True, exist_ok=True)
+    report = {"group": "big.all", "shard": 0, "results": results}
+    artifact.write_text(json.dumps(report))
+
+
+def test_a_run_of_70000_scenarios_is_recorded_and_mirrored_once_each(
+    sessions: Any, backend: LocalBackend
+) -> None:
+    spec = execution("scale", SCENARIOS)
+    record_run(sessions, "scale-1", spec, "scale-wf-1")
+    with sessions() as session:
+        queued = session.scalar(select(func.count()).where(LeaseItem.run_id == "scale-1"))
+        assert queued == SCENARIOS
+    finish_workflow(backend, "scale-wf-1", "scale-1", spec)
+
+    final = Mirror(sessions, {"local": backend}, poll_interval=0.01).follow("scale-1")
+
+    assert final is not None and final.final and final.phase == "Succeeded"
+    expected = {"passed": 0, "failed": 0, "skipped": 0}
+    for i in range(SCENARIOS):
+        expected[status_of(i)] += 1
+    with sessions() as session:
+        run = session.get(Run, "scale-1")
+        assert run is not None and run.phase == "Succeeded"
+        assert (run.passed, run.failed, run.skipped, run.errored) == (
+            expected["passed"],
+            expected["failed"],
+            expected["skipped"],
+            0,
+        )
+        rows, distinct = session.execute(
+            select(func.count(), func.count(ScenarioResult.scenario_id.distinct())).where(
+                ScenarioResult.run_id == "scale-1"
+            )
+        ).one()
+        assert rows == distinct == SCENARIOS
+        leases = dict(
+            session.execute(
+                select(LeaseItem.state, func.count())
+                .where(LeaseItem.run_id == "scale-1")
+                .group_by(LeaseItem.state)
+            ).all()
+        )
+        assert leases == {"done": SCENARIOS}
+        history = session.execute(
+            select(func.count(), func.count(Scenario.scenario_id.distinct())).where(
+                Scenario.project == "scale", Scenario.last_run_id == "scale-1"
+            )
+        ).one()
+        assert tuple(history) == (SCENARIOS, SCENARIOS)
+        worker = session.get(RunWorker, ("scale-1", "big.all", 0))
+        assert worker is not None and worker.results_read
+
+
+def test_history_keeps_the_latest_durations_of_each_scenario(sessions: Any) -> None:
+    """The upsert path of the history: later runs of a project update its scenarios' rows."""
+    runs = HISTORY_WINDOW + 2
+    for n in range(runs):
+        run_id = f"window-{n}"
+        with sessions() as session, session.begin():
+            session.add(
+                Run(
+                    id=run_id,
+                    execution_name="window",
+                    backend="none",
+                    spec={"project": {"name": "window"}},
+                    manifest={},
+                    total=2,
+                )
+            )
+        with sessions() as session, session.begin():
+            results = [
+                ResultIn(scenario_id="a", status="passed", duration=float(n)),
+                ResultIn(scenario_id="b", status="error" if n == runs - 1 else "failed"),
+            ]
+            ingest_results(session, run_id, results)
+            record_history(session, run_id)
+    with sessions() as session:
+        rows = {
+            s.scenario_id: s
+            for s in session.scalars(select(Scenario).where(Scenario.project == "window"))
+        }
+    assert rows["a"].durations == [float(n) for n in range(runs - HISTORY_WINDOW, runs)]
+    assert (rows["a"].last_status, rows["a"].last_run_id) == ("passed", f"window-{runs - 1}")
+    assert (rows["b"].durations, rows["b"].last_status) == ([], "failed")
+
+
+@pytest.fixture
+def history_table_gone(sessions: Any) -> Iterator[None]:
+    """The history table is missing (a real, persistent database failure), then restored."""
+    engine = sessions.kw["bind"]
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE drover_scenarios RENAME TO drover_scenarios_away"))
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE drover_scenarios_away RENAME TO drover_scenarios"))
+
+
+def test_a_follower_whose_database_keeps_failing_stops_with_one_short_line(
+    sessions: Any,
+    backend: LocalBackend,
+    history_table_gone: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    spec = execution("broken", 20, strategy="round-robin")
+    record_run(sessions, "broken-1", spec, "broken-wf-1")
+    finish_workflow(backend, "broken-wf-1", "broken-1", spec)
+    mirror = Mirror(sessions, {"local": backend}, poll_interval=0.001, max_failures=3)
+
+    with caplog.at_level(logging.WARNING), pytest.raises(MirrorError) as raised:
+        mirror.follow("broken-1")
+
+    message = str(raised.value)
+    assert "\n" not in message and len(message) < 300
+    assert message.startswith("mirror of run broken-1 gave up after 3 failed attempts")
+    assert "recording the run's counters and scenario history" in message
+    assert 'UndefinedTable: relation "drover_scenarios" does not exist' in message
+    assert "SELECT" not in message and "INSERT" not in message
+    retries = [r.getMessage() for r in caplog.records if r.name == "drover.mirror"]
+    assert len(retries) == 2
+    assert all("\n" not in line and "SELECT" not in line for line in retries)
+    # What could be written was: the results are in, only the history is missing.
+    with sessions() as session:
+        run = session.get(Run, "broken-1")
+        assert run is not None and run.phase == "Succeeded" and run.passed + run.failed > 0
+
+
+def test_a_run_that_keeps_failing_does_not_hold_up_the_others(
+    sessions: Any, backend: LocalBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The service's mirror: a run whose writes always fail (a pod name too long for its
+    column) is retried on its own, with backoff, while a healthy run is mirrored to the end."""
+    healthy, poisoned = execution("healthy", 30), execution("poisoned", 30)
+    record_run(sessions, "healthy-1", healthy, "healthy-wf-1")
+    record_run(sessions, "poisoned-1", poisoned, "poisoned-wf-1")
+    finish_workflow(backend, "healthy-wf-1", "healthy-1", healthy)
+    finish_workflow(backend, "poisoned-wf-1", "poisoned-1", poisoned, pod_template="w" * 400)
+    mirror = Mirror(sessions, {"local": backend}, poll_interval=0.01)
+    with caplog.at_level(logging.WARNING, logger="drover.mirror"):
+        mirror.attach("poisoned-1")
+        mirror.attach("healthy-1")
+        mirror.start()
+        try:
+            deadline = time.monotonic() + 60  # a bound on a hang, not a performance check
+            while "healthy-1" in mirror.followed or not mirror.errors:
+                assert time.monotonic() < deadline, "the healthy run was not mirrored"
+                time.sleep(0.05)
+        finally:
+            mirror.stop()
+    assert "poisoned-1" in mirror.followed
+    with sessions() as session:
+        run = session.get(Run, "healthy-1")
+        assert run is not None and run.phase == "Succeeded"
+        assert run.passed + run.failed + run.skipped == 30
+    failures = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "drover.mirror" and "poisoned-1" in r.getMessage()
+    ]
+    assert failures and all("\n" not in line for line in failures)
+    assert "StringDataRightTruncation" in failures[0]
