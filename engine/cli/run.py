@@ -11,22 +11,23 @@ import json
 import os
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from engine.backends.local import LocalBackend, default_home
 from engine.cli.console import abort, console, err_console
 from engine.cli.options import HomeOption, RuntimeOption, check_runtime
 from engine.cli.spec_file import load_any_or_exit
 from engine.errors import DroverError, SpecError
-from engine.local_run import run_pipeline_locally
 from engine.pipelines import Pipeline
 from engine.sharding import Strategy
 from engine.spec import Execution
+
+if TYPE_CHECKING:
+    from engine.backends.local import LocalBackend
 
 __all__ = ["run_command"]
 
@@ -55,6 +56,9 @@ def run_command(
 
     Exits 0 only when every scenario passed or was skipped (for a pipeline: when it succeeded).
     """
+    # The local runner pulls in Hera and the Kubernetes client: imported only when a run starts.
+    from engine.backends.local import LocalBackend, default_home
+
     if home is not None:
         os.environ["DROVER_HOME"] = str(home)
     if runtime is not None:
@@ -87,6 +91,7 @@ def _run_execution(
     from api.run_views import run_detail, scenario_outcomes
     from api.runs import start_run
     from api.settings import Settings
+    from engine.backends.local import default_home
 
     settings = Settings()
     started_postgres = (
@@ -199,6 +204,8 @@ def _parameters(pairs: list[str]) -> dict[str, str]:
 
 
 def _run_pipeline(pipeline: Pipeline, backend: LocalBackend, pairs: list[str]) -> None:
+    from engine.local_run import run_pipeline_locally
+
     parameters = _parameters(pairs)
     try:
         with Live(_jobs_table(pipeline, None), console=console, refresh_per_second=4) as live:
