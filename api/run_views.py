@@ -12,7 +12,10 @@ from api.progress import GroupFacts, compute_progress
 from api.results import latest_statuses
 from api.schemas import GroupOut, RunDetail, RunOut, WorkerOut
 
-__all__ = ["run_detail", "scenario_outcomes"]
+__all__ = ["SETUP_STEP", "run_detail", "scenario_outcomes", "setup_error"]
+
+SETUP_STEP = "setup-env"
+"""The step every compiled execution runs first; no scenario runs when it fails."""
 
 
 def run_detail(session: Session, run: Run) -> RunDetail:
@@ -55,6 +58,7 @@ def run_detail(session: Session, run: Run) -> RunDetail:
         **RunOut.model_validate(run).model_dump(),
         progress=overall,
         flows=flows,
+        setup_error=setup_error(session, run),
         groups=[
             GroupOut(
                 key=g.key,
@@ -68,6 +72,33 @@ def run_detail(session: Session, run: Run) -> RunDetail:
             for g in groups
         ],
     )
+
+
+def setup_error(session: Session, run: Run) -> str | None:
+    """``setup-env Failed: <its pod's message>`` when setup-env failed or errored, else None.
+
+    Then no group ran, and this, not the groups' ``Pending``, is why.
+    """
+    step = session.get(RunGroup, (run.id, SETUP_STEP))
+    if step is None or step.phase not in ("Failed", "Error"):
+        return None
+    worker = session.scalars(
+        select(RunWorker).where(RunWorker.run_id == run.id, RunWorker.group_key == SETUP_STEP)
+    ).first()
+    message = (worker.message if worker else None) or step.message or run.message
+    return f"{SETUP_STEP} {step.phase}: {message or 'no message'}"
+
+
+def _not_run(run: Run, group: RunGroup, setup: str | None) -> str:
+    """Why a planned scenario has no result."""
+    if setup is not None:
+        return f"not run: {setup}"
+    why = f"group {group.key} {group.phase}"
+    if group.message:
+        return f"{why} ({group.message})"
+    if run.phase in ("Succeeded", "Failed", "Error") and run.message:
+        return f"{why}; the run ended {run.phase}: {run.message}"
+    return why
 
 
 def scenario_outcomes(session: Session, run: Run) -> list[dict[str, Any]]:
@@ -84,6 +115,7 @@ def scenario_outcomes(session: Session, run: Run) -> list[dict[str, Any]]:
         .where(RunGroup.run_id == run.id, RunGroup.planned.is_(True))
         .order_by(RunGroup.position)
     ).all()
+    setup = setup_error(session, run)
     outcomes: list[dict[str, Any]] = []
     for group in groups:
         for shard, ids in enumerate(group.shards):
@@ -92,7 +124,7 @@ def scenario_outcomes(session: Session, run: Run) -> list[dict[str, Any]]:
                 if row is None:
                     outcomes.append(
                         {"id": scenario_id, "group": group.key, "shard": shard,
-                         "status": "not_run", "error": f"group {group.key} ended {group.phase}"}
+                         "status": "not_run", "error": _not_run(run, group, setup)}
                     )  # fmt: skip
                     continue
                 outcomes.append(

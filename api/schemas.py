@@ -122,6 +122,10 @@ class RunDetail(RunOut):
     progress: Progress
     flows: dict[str, Progress]
     groups: list[GroupOut]
+    setup_error: str | None = Field(
+        None,
+        description="why no scenario could run: setup-env's error, when it did not succeed",
+    )
 
 
 class ResultOut(_Out):

@@ -237,7 +237,8 @@ def _workers(workflow: str, nodes: dict[str, dict[str, Any]]) -> dict[tuple[str,
             pod_name=_pod_name(workflow, last) if attempts else None,
             started_at=_text(node.get("startedAt")),
             finished_at=_text(node.get("finishedAt")),
-            message=_text(node.get("message")) or _text(last.get("message")),
+            # A retry's own message ("No more retries left") says less than its last pod's.
+            message=_text(last.get("message")) or _text(node.get("message")),
             summary=_summary(node) or _summary(last),
             last_attempt_node_id=_text(last.get("id")) if attempts else None,
         )

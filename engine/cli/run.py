@@ -19,7 +19,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from engine.cli.console import abort, console, err_console
+from engine.cli.interrupts import RunInterrupts
 from engine.cli.options import HomeOption, RuntimeOption, check_runtime
+from engine.cli.run_view import OUTCOMES, ProgressView, summarise, verdict
 from engine.cli.spec_file import load_any_or_exit
 from engine.errors import DroverError, SpecError
 from engine.pipelines import Pipeline
@@ -30,8 +32,6 @@ if TYPE_CHECKING:
     from engine.backends.local import LocalBackend
 
 __all__ = ["run_command"]
-
-OUTCOMES = ("passed", "failed", "skipped", "error", "not_run")
 
 
 def run_command(
@@ -70,127 +70,128 @@ def run_command(
         _run_pipeline(loaded, LocalBackend(default_home(), runtime=chosen), param or [])
         return
     try:
-        outcome = _run_execution(loaded, spec.parent, strategy)
+        outcome, setup_log, interrupted = _run_execution(loaded, spec.parent, strategy)
     except DroverError as error:
         abort(error)
-    _summarise(outcome)
+    except KeyboardInterrupt:
+        abort("interrupted before the run started", code=130)
+    summarise(outcome, console, setup_log)
     if results is not None:
         results.write_text(json.dumps(outcome, indent=2, default=str) + "\n", encoding="utf-8")
         console.print(f"results written to {results}")
-    raise typer.Exit(0 if outcome["ok"] else 1)
+    raise typer.Exit(interrupted or (0 if outcome["ok"] else 1))
 
 
 def _run_execution(
     execution: Execution, base_dir: Path, strategy: Strategy | None
-) -> dict[str, Any]:
-    """Start the run as the API does, follow it to the end, and read its outcome from Postgres."""
+) -> tuple[dict[str, Any], list[str], int | None]:
+    """Start the run as the API does, follow it to the end, and read its outcome from Postgres.
+
+    Returns the outcome, the end of setup-env's log when it failed, and the exit code an
+    interrupt asks for (Ctrl-C stops the run, twice terminates it; see ``RunInterrupts``).
+    """
     # The service is an edge of the CLI like any backend: imported only when a run starts.
     from api.app import build_service
     from api.database import stop_embedded
     from api.models import Run
-    from api.run_views import run_detail, scenario_outcomes
-    from api.runs import start_run
+    from api.runs import control_run, start_run
     from api.settings import Settings
-    from engine.backends.local import default_home
 
     settings = Settings()
     started_postgres = (
         not settings.database_url and not (settings.postgres_dir / "postmaster.pid").exists()
     )
-    service = build_service(settings)
-    try:
+    view = ProgressView(console)
+    run_ids: list[str] = []
+
+    def control(action: str) -> None:
         with service.sessions() as session:
-            started = start_run(
-                session,
-                backend=service.backend(),
-                spec=execution,
-                strategy=str(strategy) if strategy else None,
-                base_dir=base_dir,
-            )
-            run_id = started.run.id
+            run = session.get(Run, run_ids[0])
+            assert run is not None
+            control_run(session, run, action, service.backend(), None)
 
-        def detail() -> Any:
-            with service.sessions() as session:
-                run = session.get(Run, run_id)
-                assert run is not None
-                return run_detail(session, run)
+    # Installed before anything starts: a Ctrl-C at any point ends what was started, never
+    # orphaning a run, and never interrupts the database work below halfway.
+    with RunInterrupts(control, view.say) as interrupts:
+        try:
+            service = build_service(settings)
+            if interrupts.interrupts:
+                abort("interrupted before the run started", code=interrupts.exit_code)
+            with view:
+                with service.sessions() as session:
+                    started = start_run(
+                        session,
+                        backend=service.backend(),
+                        spec=execution,
+                        strategy=str(strategy) if strategy else None,
+                        base_dir=base_dir,
+                    )
+                    run_ids.append(started.run.id)
+                outcome = _follow(service, run_ids[0], view, interrupts)
+            setup_log = _setup_log(service.backend(), outcome) if outcome["setup_error"] else []
+        finally:
+            if started_postgres:
+                try:
+                    stop_embedded(settings.postgres_dir)
+                except Exception as exc:  # the run is recorded; a server left running is harmless
+                    err_console.print(f"warning: could not stop the embedded Postgres: {exc}")
+    return outcome, setup_log, interrupts.exit_code
 
-        with Live(_progress_table(detail()), console=console, refresh_per_second=4) as live:
-            service.mirror.follow(run_id, lambda _state: live.update(_progress_table(detail())))
-            final = detail()
-            live.update(_progress_table(final))
+
+def _follow(
+    service: Any, run_id: str, view: ProgressView, interrupts: RunInterrupts
+) -> dict[str, Any]:
+    """Show the run's progress until it is final and ingested, acting on interrupts as they
+    come; then its outcome from Postgres."""
+    from api.models import Run
+    from api.run_views import run_detail, scenario_outcomes
+    from engine.backends.local import default_home
+
+    def read(view_of: Any) -> Any:
         with service.sessions() as session:
             run = session.get(Run, run_id)
             assert run is not None
-            outcomes = scenario_outcomes(session, run)
-    finally:
-        if started_postgres:
-            try:
-                stop_embedded(settings.postgres_dir)
-            except Exception as exc:  # the run is recorded; a server left running is harmless
-                err_console.print(f"warning: could not stop the embedded Postgres: {exc}")
+            return view_of(session, run)
+
+    def detail() -> Any:
+        return read(run_detail)
+
+    def on_state(_state: Any) -> None:
+        interrupts.apply()
+        view.update(detail())
+
+    interrupts.apply()  # a Ctrl-C while it was starting
+    service.mirror.follow(run_id, on_state)
+    final = detail()
+    outcomes = read(scenario_outcomes)
     counts = Counter(o["status"] for o in outcomes)
-    return {
+    ok = all(o["status"] in ("passed", "skipped") for o in outcomes)
+    outcome = {
         "run_id": run_id,
         "workflow": final.workflow_name,
         "phase": final.phase,
-        "ok": all(o["status"] in ("passed", "skipped") for o in outcomes),
-        "counts": {
-            s: counts.get(s, 0) for s in ("passed", "failed", "skipped", "error", "not_run")
-        },
+        "ok": ok,
+        "verdict": verdict(counts, ok, interrupts.ended),
+        "setup_error": final.setup_error,
+        "counts": {s: counts.get(s, 0) for s in OUTCOMES},
         "groups": {g.key: g.progress.model_dump() for g in final.groups},
         "results": outcomes,
         "logs": str(default_home() / "local" / "workflows" / str(final.workflow_name) / "logs"),
     }
+    view.finish(final, outcome["verdict"])
+    return outcome
 
 
-def _progress_table(detail: Any) -> Table:
-    title = f"{detail.execution_name} — {detail.workflow_name} — {detail.phase}"
-    table = Table(title=escape(title), title_justify="left")
-    table.add_column(
-        "group", no_wrap=True, min_width=max((len(g.key) for g in detail.groups), default=5)
-    )
-    table.add_column("state", no_wrap=True)
-    for header in ("workers", "passed", "failed", "skipped", "running", "pending"):
-        table.add_column(header, justify="right", no_wrap=True)
-    for group in detail.groups:
-        p = group.progress
-        table.add_row(
-            escape(group.key),
-            group.phase,
-            str(group.threads),
-            f"[green]{p.passed}[/]",
-            f"[red]{p.failed}[/]" if p.failed else "0",
-            str(p.skipped),
-            f"[yellow]{p.running}[/]" if p.running else "0",
-            str(p.pending),
-        )
-    return table
+def _setup_log(backend: Any, outcome: dict[str, Any], lines: int = 5) -> list[str]:
+    """The last lines setup-env's last pod printed: often the reason its message only hints at."""
+    from api.run_views import SETUP_STEP
 
-
-def _summarise(outcome: dict[str, Any]) -> None:
-    failing = [o for o in outcome["results"] if o["status"] not in ("passed", "skipped")]
-    if failing:
-        table = Table(title="scenarios that did not pass", title_justify="left")
-        for header in ("group", "scenario", "status", "error"):
-            table.add_column(header, overflow="fold")
-        for o in failing:
-            first_line = (o.get("error") or "").strip().splitlines()[:1]
-            table.add_row(
-                escape(o["group"]),
-                escape(o["id"]),
-                o["status"],
-                escape(first_line[0] if first_line else ""),
-            )
-        console.print(table)
-    summary = ", ".join(f"{n} {status}" for status, n in outcome["counts"].items() if n)
-    colour = "green" if outcome["ok"] else "red"
-    console.print(
-        f"[{colour}]run {outcome['run_id']} ({outcome['workflow']}): {outcome['phase']}[/] — "
-        f"{summary} ({len(outcome['results'])} scenarios)"
-    )
-    console.print(f"logs: {outcome['logs']}")
-    console.print(f"inspect: drover get {outcome['workflow']} · drover logs {outcome['workflow']}")
+    try:
+        logged = list(backend.logs(outcome["workflow"], node=SETUP_STEP))
+    except DroverError:
+        return []
+    last_pod = logged[-1].pod if logged else None
+    return [line.content for line in logged if line.pod == last_pod][-lines:]
 
 
 def _parameters(pairs: list[str]) -> dict[str, str]:
