@@ -1,4 +1,5 @@
-"""libyaml's C loader and dumper against PyYAML's pure ones: same data, same errors, same text."""
+"""The fast YAML loader (libyaml's parser, a direct construction) and the C dumper against
+PyYAML's pure ones: same data, same errors, same text."""
 
 from __future__ import annotations
 
@@ -41,6 +42,26 @@ folded: >
   two
 """
 
+SHAPES = {
+    "plain": "a: {b: [1, 2.5, x, null, true]}\nc: [d, {e: f}]\n",
+    "shared alias": "base: &b [1, 2]\nagain: *b\n",
+    "merge keys": SCALARS,
+    "value key": "a: {=: 1, b: 2}\n",
+    "recursive alias": "a: &r [1, *r]\n",
+    "recursive mapping": "&m {self: *m}\n",
+    "set": "!!set {a, b}\n",
+    "ordered map": "!!omap [a: 1, b: 2]\n",
+    "pairs": "!!pairs [a: 1, a: 2]\n",
+    "binary": "data: !!binary aGVsbG8=\n",
+    "tagged string": "a: !!str 12\nb: !!int '7'\n",
+    "integer keys": "1: one\n2.5: two\nnull: none\n",
+    "duplicate keys": "a: 1\na: 2\n",
+    "unhashable key": "? [a, b]\n: c\n",
+    "unknown tag": "a: !custom x\n",
+    "empty": "",
+    "scalar document": "just text\n",
+}
+
 BAD = [
     "flows: [unclosed\n",
     "name: a\n  threads: 2\n",
@@ -52,7 +73,19 @@ BAD = [
 ]
 
 
-def _read(path: Path, loader: type[yaml.SafeLoader], monkeypatch: pytest.MonkeyPatch) -> Any:
+FAST = yaml_io.SAFE_LOADER
+
+
+def _load(text: str, loader: Any) -> Any:
+    """What a loader makes of the text; ``None``: what ``yaml_io.load`` makes of it."""
+    try:
+        data = yaml_io.load(text) if loader is None else yaml.load(text, Loader=loader)
+        return repr(data)  # repr: nan != nan, and 1 == True would hide a bool
+    except yaml.YAMLError as error:
+        return ("error", str(error))
+
+
+def _read(path: Path, loader: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     with monkeypatch.context() as patch:
         patch.setattr(yaml_io, "SAFE_LOADER", loader)
         try:
@@ -63,14 +96,39 @@ def _read(path: Path, loader: type[yaml.SafeLoader], monkeypatch: pytest.MonkeyP
 
 @needs_libyaml
 def test_the_c_loader_is_used_when_present() -> None:
-    assert yaml_io.SAFE_LOADER is yaml.CSafeLoader
+    assert issubclass(yaml_io.SAFE_LOADER, yaml.CSafeLoader)
     assert yaml_io.SAFE_DUMPER is yaml.CSafeDumper
+
+
+@needs_libyaml
+@pytest.mark.parametrize("name", SHAPES)
+def test_every_shape_loads_as_the_pure_loader_loads_it(name: str) -> None:
+    expected = _load(SHAPES[name], yaml.SafeLoader)
+    assert _load(SHAPES[name], None) == expected
+    if isinstance(expected, str):  # libyaml's own errors have no quoted lines: yaml_io adds them
+        assert _load(SHAPES[name], FAST) == expected
+
+
+@needs_libyaml
+def test_plain_documents_skip_pyyamls_constructor(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: Any) -> Any:
+        raise AssertionError("stock constructor used")
+
+    monkeypatch.setattr(yaml.constructor.BaseConstructor, "construct_document", refuse)
+    assert yaml_io.load(SHAPES["plain"]) == {
+        "a": {"b": [1, 2.5, "x", None, True]},
+        "c": ["d", {"e": "f"}],
+    }
+    shared = yaml_io.load(SHAPES["shared alias"])
+    assert shared["base"] is shared["again"]  # an alias is the same object, as PyYAML makes it
+    with pytest.raises(AssertionError, match="stock constructor"):
+        yaml_io.load(SHAPES["merge keys"])  # what the direct construction leaves to PyYAML
 
 
 @needs_libyaml
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_both_loaders_read_every_example_alike(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fast = _read(path, yaml.CSafeLoader, monkeypatch)
+    fast = _read(path, FAST, monkeypatch)
     assert fast == _read(path, yaml.SafeLoader, monkeypatch)
 
 
@@ -80,7 +138,7 @@ def test_both_loaders_build_the_same_values(
 ) -> None:
     path = tmp_path / "scalars.yaml"
     path.write_text(SCALARS)
-    fast = _read(path, yaml.CSafeLoader, monkeypatch)
+    fast = _read(path, FAST, monkeypatch)
     pure = _read(path, yaml.SafeLoader, monkeypatch)
     assert repr(fast) == repr(pure)  # repr: nan != nan, and 1 == True would hide a bool
     assert fast["merged"] == {"threads": 4, "strategy": "duration"}
@@ -93,7 +151,7 @@ def test_a_bad_document_gets_the_pure_loaders_message(
 ) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(text)
-    fast = _read(path, yaml.CSafeLoader, monkeypatch)
+    fast = _read(path, FAST, monkeypatch)
     assert fast == _read(path, yaml.SafeLoader, monkeypatch)
     if fast[0] == "error":
         assert "not valid YAML" in fast[1]
@@ -108,7 +166,7 @@ def test_a_very_large_bad_document_keeps_the_c_loaders_error_with_lines_quoted(
     path = tmp_path / "bad.yaml"
     path.write_text("name: 'é'\nflows: [unclosed\n")
     monkeypatch.setattr(yaml_io, "PURE_RETRY_LIMIT", 10)
-    kind, message = _read(path, yaml.CSafeLoader, monkeypatch)
+    kind, message = _read(path, FAST, monkeypatch)
     assert kind == "error"
     assert message.startswith(f"{path}: not valid YAML: while parsing a flow sequence")
     assert "line 2, column 8:\n    flows: [unclosed\n           ^\n" in message
