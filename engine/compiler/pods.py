@@ -17,6 +17,7 @@ from hera.workflows import (
     Env,
     NoneArchiveStrategy,
     Parameter,
+    Resources,
     RetryStrategy,
     SecretEnv,
 )
@@ -27,6 +28,7 @@ from engine.spec import Execution, SecretRef, WorkspaceMode
 
 __all__ = [
     "AGENT",
+    "POD_CPU",
     "POD_ENV",
     "WORKER_ENV",
     "WORKER_ID",
@@ -50,6 +52,11 @@ it survives pod retries (Argo names every retry's pod anew), so a retried worker
 requests find the scenarios its dead pod still holds, instead of waiting for them to expire."""
 POD_ENV = "DROVER_POD"
 """The pod's own name (``{{pod.name}}``), new for every retry: the results it posts name it."""
+POD_CPU = "1"
+"""The CPU setup-env and every worker request (``resources.requests.cpu``): a test runner or
+a dependency install keeps about one core busy. The scheduler, and Drover's local runner, keep
+a pod Pending until its node has that much room, so runs started together queue instead of
+overloading the machine."""
 PLAN_VOLUME = "plan"
 WORKSPACE_VOLUME = "workspace"
 PROJECT_VOLUME = "project"
@@ -127,6 +134,7 @@ def setup_env_template(execution: Execution) -> Container:
         volume_mounts=mounts,
         volumes=volumes or None,
         outputs=outputs,
+        resources=Resources(cpu_request=POD_CPU),
         retry_strategy=RetryStrategy(limit=2, retry_policy="OnError"),
     )
 
@@ -172,6 +180,7 @@ def worker_template(execution: Execution, name: str, settings: WorkerSettings) -
         ],
         volume_mounts=_mounts(),
         volumes=_own_workspace(mode),
+        resources=Resources(cpu_request=POD_CPU),
         active_deadline_seconds=settings.timeout,
         # Test failures exit non-zero and are final for the pod: the agent already reruns
         # failed scenarios itself. Pod retries cover infrastructure errors only.

@@ -1,7 +1,8 @@
 """Detached runner process: ``python -m engine.backends.local.daemon NAME``.
 
 Started by ``LocalBackend.submit`` in its own session. It runs the stored workflow to
-completion, wakes on SIGUSR1 to read control requests, and treats SIGTERM as terminate.
+completion, wakes on SIGUSR1 to read control requests and the machine's node (another runner's
+scheduling pass bound one of its pods), and treats SIGTERM as terminate.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from types import FrameType
 
 from engine.backends.local.backend import default_home
+from engine.backends.local.machine import MachineNode
 from engine.backends.local.runner import WorkflowRunner
 from engine.backends.local.runtime import default_runtime
 from engine.backends.local.store import LocalStore
@@ -26,7 +28,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     name = args[0]
     store = LocalStore(default_home())
-    runner = WorkflowRunner(store, name, runtime=default_runtime())
+    # SIGUSR1 wakes this runner: another runner's scheduling pass sends it once it has bound
+    # a pod of this workflow to the machine's node.
+    machine = MachineNode(store.root, wakeable=True)
+    runner = WorkflowRunner(store, name, runtime=default_runtime(), machine=machine)
 
     def wake(_signum: int, _frame: FrameType | None) -> None:
         runner.wake()

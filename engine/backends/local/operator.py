@@ -44,6 +44,8 @@ from engine.backends.local.variables import substitute, substitute_all, unresolv
 __all__ = [
     "DEADLINE_MESSAGE",
     "FAIL_FAST_MESSAGE",
+    "PENDING_DEADLINE_MESSAGE",
+    "TIMEOUT_MESSAGE",
     "ExecOpts",
     "PodLaunch",
     "PodOutcome",
@@ -54,6 +56,13 @@ __all__ = [
 ]
 
 DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
+#: A pod still Pending at the workflow's deadline (Argo's ``applyExecutionControl`` and
+#: ``failNodesWithoutCreatedPodsAfterDeadlineOrShutdown``, workflow/controller/exec_control.go
+#: and operator.go): the kubelet never timed it, it never ran.
+PENDING_DEADLINE_MESSAGE = "Step exceeded its deadline"
+#: A pod still Pending past its template's ``timeout`` or ``pendingTimeout`` (Argo's
+#: ``checkTemplateTimeouts`` in workflow/controller/operator.go returns ``ErrTimeout``).
+TIMEOUT_MESSAGE = "timeout"
 FAIL_FAST_MESSAGE = "template has failed or errored children and failFast enabled"
 _WORKFLOW_PHASE_OF_NODE = {
     "Pending": "Running",
@@ -119,6 +128,9 @@ class PodOutcome:
     """Why a non-zero outcome failed, when there is more to say than the exit code."""
     containers: dict[str, int | None] = field(default_factory=dict)
     """containerSet: each container's exit code (None: it never ran)."""
+    scheduled: bool = True
+    """False: the pod never got onto the node (removed while Pending for room, or refused
+    before that), so it has no ``hostNodeName`` and used no resources."""
 
 
 class WorkflowOperator:
@@ -154,6 +166,10 @@ class WorkflowOperator:
             if n["type"] in LEAF_WORK_TYPES and n["phase"] in ("Pending", "Running")
         }
         self.node_deadlines: dict[str, float] = {}
+        # Pods whose timing waits for their start or applies only while they are Pending.
+        self.start_deadlines: dict[str, float] = {}
+        self.timeout_deadlines: dict[str, float] = {}
+        self.pending_deadlines: dict[str, float] = {}
         self.lock_holders: dict[str, list[str]] = {}
         self.lock_waiters: set[str] = set()
         self.daemons_stopped: set[str] = set()
@@ -404,9 +420,10 @@ class WorkflowOperator:
         deadline = self.workflow_deadline()
         if deadline is not None and deadline > self.now and self.active_pods:
             candidates.append(deadline)
-        candidates.extend(
-            d for n, d in self.node_deadlines.items() if n in self.active_pods and d > self.now
-        )
+        for deadlines in (self.node_deadlines, self.pending_deadlines):
+            candidates.extend(
+                d for n, d in deadlines.items() if n in self.active_pods and d > self.now
+            )
         return min(candidates) if candidates else None
 
     def check_parallelism(self, template: dict[str, Any], boundary_id: str | None) -> bool:
@@ -551,8 +568,11 @@ class WorkflowOperator:
         message = self.shutdown_message()
         for nid in list(self.active_pods):
             if nid not in self.kill_reasons and not self._is_exit_handler_pod(nid):
-                self.kill_reasons[nid] = message
-                self.kills[nid] = message
+                reason = message
+                if self.shutdown == "Deadline" and self.nodes[nid]["phase"] == "Pending":
+                    reason = PENDING_DEADLINE_MESSAGE
+                self.kill_reasons[nid] = reason
+                self.kills[nid] = reason
         for node in self.nodes.values():
             if node["type"] == "Suspend" and node["phase"] == "Running":
                 self.mark_phase(node["name"], "Failed", message)
@@ -568,10 +588,33 @@ class WorkflowOperator:
 
     def _enforce_pod_deadlines(self) -> None:
         for nid in list(self.active_pods):
+            if nid in self.kill_reasons:
+                continue
             deadline = self.node_deadlines.get(nid)
-            if deadline is not None and self.now >= deadline and nid not in self.kill_reasons:
-                self.kill_reasons[nid] = DEADLINE_MESSAGE
-                self.kills[nid] = DEADLINE_MESSAGE
+            reason: str | None = None
+            if self.nodes[nid]["phase"] == "Pending":
+                pending_limit = self.pending_deadlines.get(nid)
+                if pending_limit is not None and self.now >= pending_limit:
+                    reason = TIMEOUT_MESSAGE
+                elif deadline is not None and self.now >= deadline:
+                    reason = self._pending_deadline_reason(nid)
+            elif deadline is not None and self.now >= deadline:
+                reason = DEADLINE_MESSAGE
+            if reason is not None:
+                self.kill_reasons[nid] = reason
+                self.kills[nid] = reason
+
+    def _pending_deadline_reason(self, nid: str) -> str:
+        """Why a pod that never started is failed at its deadline: the workflow's deadline
+        (Argo's controller fails it), its template's ``timeout`` (``checkTemplateTimeouts``),
+        else a boundary's timeout (kept as for a running pod)."""
+        workflow_deadline = self.workflow_deadline()
+        if workflow_deadline is not None and self.now >= workflow_deadline:
+            return PENDING_DEADLINE_MESSAGE
+        timeout = self.timeout_deadlines.get(nid)
+        if timeout is not None and self.now >= timeout:
+            return TIMEOUT_MESSAGE
+        return DEADLINE_MESSAGE
 
     # ------------------------------------------------------------------ template dispatch
 
@@ -860,8 +903,12 @@ class WorkflowOperator:
             str(status["cacheName"]), str(status["key"]), json.dumps(entry, separators=(",", ":"))
         )
 
-    def container_deadline(self, template: dict[str, Any], boundary_id: str | None) -> float | None:
-        """Earliest of the template's own deadline, its boundaries' timeouts and the workflow's."""
+    def container_deadline(
+        self, template: dict[str, Any], boundary_id: str | None, on_exit: bool = False
+    ) -> float | None:
+        """Earliest of the template's own deadline, its boundaries' timeouts and the workflow's
+        (not for an exit handler's pod: Argo's pod builder ignores the workflow's deadline "so
+        they still run if the deadline has passed", workflow/controller/workflowpod.go)."""
         candidates: list[float] = []
         for key in ("activeDeadlineSeconds", "timeout"):
             if template.get(key) not in (None, ""):
@@ -872,7 +919,7 @@ class WorkflowOperator:
             if current in self.node_deadlines:
                 candidates.append(self.node_deadlines[current])
             current = self.nodes[current].get("boundaryID") if current in self.nodes else None
-        workflow_deadline = self.workflow_deadline()
+        workflow_deadline = None if on_exit else self.workflow_deadline()
         if workflow_deadline is not None:
             candidates.append(workflow_deadline)
         return min(candidates) if candidates else None
@@ -927,9 +974,12 @@ class WorkflowOperator:
         if dangling:
             what = "evaluate expression" if dangling[0].startswith("{{=") else "resolve"
             return self.mark_phase(node_name, "Error", f"failed to {what} {dangling[0]}")
-        deadline = self.container_deadline(template, opts.boundary_id)
-        if deadline is not None:
-            self.node_deadlines[node["id"]] = deadline
+        deadline = self.container_deadline(template, opts.boundary_id, opts.on_exit)
+        node_deadline = deadline
+        if "http" not in template:
+            node_deadline = self._pod_deadlines(node["id"], template, opts)
+        if node_deadline is not None:
+            self.node_deadlines[node["id"]] = node_deadline
         self.active_pods.add(node["id"])
         self.launches.append(PodLaunch(node["id"], node_name, template, deadline))
         if template.get("daemon"):
@@ -937,6 +987,25 @@ class WorkflowOperator:
         if "containerSet" in template:
             self._init_container_nodes(node, template, opts)
         return node
+
+    def _pod_deadlines(self, nid: str, template: dict[str, Any], opts: ExecOpts) -> float | None:
+        """The deadline of a pod while it waits to start; records the timing that depends on
+        its start (``activeDeadlineSeconds``: Kubernetes counts it from the pod's
+        ``status.startTime``, which a pod gets once bound to a node) and the limits that
+        apply only while it is Pending (``timeout`` and ``pendingTimeout`` from the node's
+        start, Argo's ``checkTemplateTimeouts``)."""
+        with contextlib.suppress(ValueError):
+            if template.get("activeDeadlineSeconds") not in (None, ""):
+                self.start_deadlines[nid] = parse_duration(str(template["activeDeadlineSeconds"]))
+        for key, deadlines in (
+            ("timeout", self.timeout_deadlines),
+            ("pendingTimeout", self.pending_deadlines),
+        ):
+            if template.get(key) not in (None, ""):
+                with contextlib.suppress(ValueError):
+                    deadlines[nid] = self.now + parse_duration(str(template[key]))
+        unstarted = {k: v for k, v in template.items() if k != "activeDeadlineSeconds"}
+        return self.container_deadline(unstarted, opts.boundary_id, opts.on_exit)
 
     def _init_container_nodes(self, pod: Node, template: dict[str, Any], opts: ExecOpts) -> None:
         """Argo's ``executeContainerSet``: a Container node per container, bounded by the pod,
@@ -1189,11 +1258,30 @@ class WorkflowOperator:
 
     # ------------------------------------------------------------------ runner callbacks
 
+    def pod_unschedulable(self, nid: str, reason: str, message: str) -> bool:
+        """The scheduler found no room for the pod: while it stays Pending, the node carries
+        the pod's ``PodScheduled`` condition as ``<reason>: <message>`` (Argo's
+        ``assessNodeStatus`` / ``getPendingReason``, workflow/controller/operator.go).
+        True when the node changed."""
+        node = self.nodes.get(nid)
+        text = f"{reason}: {message}" if message else reason
+        if node is None or node["phase"] != "Pending" or node.get("message") == text:
+            return False
+        node["message"] = text
+        return True
+
     def pod_started(self, nid: str) -> None:
         node = self.nodes[nid]
         if node["phase"] == "Pending":
             node["phase"] = "Running"
+            # Leaving Pending clears the Pending reason (Argo's ``assessNodeStatus``).
+            node.pop("message", None)
             node["hostNodeName"] = self.host_name
+            self.pending_deadlines.pop(nid, None)
+            seconds = self.start_deadlines.pop(nid, None)
+            if seconds is not None:
+                until = self.clock() + seconds
+                self.node_deadlines[nid] = min(self.node_deadlines.get(nid, until), until)
             if self.cache.get(f"daemon:{nid}"):
                 # A daemon is up once its pod runs; successors go on (Argo: ``daemoned``).
                 node["daemoned"] = True
@@ -1225,6 +1313,8 @@ class WorkflowOperator:
         node = self.nodes[nid]
         self.active_pods.discard(nid)
         self.kills.pop(nid, None)
+        for deadlines in (self.start_deadlines, self.timeout_deadlines, self.pending_deadlines):
+            deadlines.pop(nid, None)
         reason = self.kill_reasons.pop(nid, None)
         if nid in self.daemons_stopped:  # stopped on purpose; its node is already Succeeded
             self.daemons_stopped.discard(nid)
@@ -1244,8 +1334,9 @@ class WorkflowOperator:
         duration = (
             max(1, round(outcome.finished_at - outcome.started_at)) if outcome.finished_at else 1
         )
-        node["resourcesDuration"] = {"cpu": duration, "memory": duration}
-        node.setdefault("hostNodeName", self.host_name)
+        if outcome.scheduled:
+            node["resourcesDuration"] = {"cpu": duration, "memory": duration}
+            node.setdefault("hostNodeName", self.host_name)
         self.mark_phase(node["name"], phase, message)
         if outcome.finished_at:
             self.finished_epoch[nid] = outcome.finished_at

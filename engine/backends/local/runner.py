@@ -3,6 +3,10 @@
 One ``WorkflowRunner`` drives one workflow to completion, either in-process (``LocalBackend.run``)
 or in the detached daemon. The operator is touched only by the loop thread; each pod has a
 thread that runs its process and reports back through a queue.
+
+A pod that requests CPU starts only once the machine's node (``machine.py``, shared by every
+runner under the same ``DROVER_HOME``) binds it; until then its node stays Pending with the
+scheduler's message, and stopping it (deadline, stop, terminate) removes it without starting it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,14 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.backends.local.http_template import execute_http_template
+from engine.backends.local.machine import (
+    UNSCHEDULABLE_MESSAGE,
+    UNSCHEDULABLE_REASON,
+    MachineNode,
+    PodRequest,
+    QuantityError,
+    pod_cpu_request,
+)
 from engine.backends.local.operator import PodLaunch, PodOutcome, WorkflowOperator
 from engine.backends.local.runtime import (
     PodSetupError,
@@ -50,23 +62,38 @@ class WorkflowRunner:
         runtime: Runtime | None = None,
         on_update: UpdateCallback | None = None,
         save_interval: float = 0.05,
+        machine: MachineNode | None = None,
     ) -> None:
         self.store = store
         self.name = name
         self.runtime = runtime or default_runtime()
         self.on_update = on_update
         self.save_interval = save_interval
+        self.machine = machine or MachineNode(store.root)
         self.events: queue.Queue[tuple[str, str, PodOutcome | None]] = queue.Queue()
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.pending_kills: set[str] = set()
         self.threads: dict[str, threading.Thread] = {}
         self.lock = threading.Lock()
+        # The node: pods waiting to be bound, requests and releases for the next pass, and the
+        # pods holding room on it.
+        self.waiting: dict[str, PodLaunch] = {}
+        self.requests: list[PodRequest] = []
+        self.releases: list[str] = []
+        self.bound: set[str] = set()
 
     def wake(self) -> None:
         """Make the loop look at control requests now (safe from signal handlers)."""
         self.events.put(("wake", "", None))
 
     def run(self) -> dict[str, Any]:
+        try:
+            return self._run()
+        finally:
+            if self.bound or self.waiting or self.requests or self.releases:
+                self.machine.release_all(self.name)
+
+    def _run(self) -> dict[str, Any]:
         workflow = self.store.load(self.name)
         operator = WorkflowOperator(
             workflow,
@@ -81,12 +108,13 @@ class WorkflowRunner:
             dirty |= self._apply_controls(operator)
             operator.operate()
             for launch in operator.launches:
-                self._start(workflow, launch)
+                self._admit(workflow, launch)
             dirty |= bool(operator.launches)
             operator.launches.clear()
             for nid in list(operator.kills):
                 self._kill(nid)
                 del operator.kills[nid]
+            dirty |= self._schedule(workflow, operator)
             finished = operator.completed and not self.threads
             now = time.time()
             if dirty and (finished or now - last_save >= self.save_interval):
@@ -118,6 +146,9 @@ class WorkflowRunner:
             elif kind == "finished" and outcome is not None:
                 operator.pod_finished(nid, outcome)
                 self.threads.pop(nid, None)
+                if nid in self.bound:
+                    self.bound.discard(nid)
+                    self.releases.append(nid)
                 changed = True
             try:
                 event = self.events.get_nowait()
@@ -142,6 +173,52 @@ class WorkflowRunner:
         self.store.save(workflow)
         if self.on_update is not None:
             self.on_update(workflow)
+
+    # ------------------------------------------------------------------ the node
+
+    def _admit(self, workflow: dict[str, Any], launch: PodLaunch) -> None:
+        """Start a pod that needs no room now; queue one that requests CPU for the node."""
+        if "http" in launch.template:  # Argo's agent makes the request: no pod of its own
+            self._start(workflow, launch)
+            return
+        try:
+            cpu = pod_cpu_request(launch.template)
+        except QuantityError as exc:  # the API server would refuse to create the pod
+            self.events.put(("finished", launch.node_id, _unscheduled(launch, error=str(exc))))
+            return
+        if cpu <= 0:  # no request: the scheduler places it whatever the node's load
+            self._start(workflow, launch)
+            return
+        spec = workflow.get("spec") or {}
+        self.waiting[launch.node_id] = launch
+        self.requests.append(
+            PodRequest(
+                workflow=self.name,
+                node_id=launch.node_id,
+                cpu=cpu,
+                workflow_priority=int(spec.get("priority") or 0),
+                workflow_created=str(workflow["metadata"].get("creationTimestamp", "")),
+            )
+        )
+
+    def _schedule(self, workflow: dict[str, Any], operator: WorkflowOperator) -> bool:
+        """One pass of the node's scheduler: give back finished pods, queue new ones, start
+        those bound to this runner; the rest carry the scheduler's message. True if a node
+        changed."""
+        if not (self.waiting or self.requests or self.releases):
+            return False
+        bound = self.machine.sync(self.name, request=self.requests, release=self.releases)
+        self.requests, self.releases = [], []
+        changed = False
+        for nid in list(self.waiting):
+            if nid in bound:
+                self.bound.add(nid)
+                self._start(workflow, self.waiting.pop(nid))
+            else:
+                changed |= operator.pod_unschedulable(
+                    nid, UNSCHEDULABLE_REASON, UNSCHEDULABLE_MESSAGE
+                )
+        return changed
 
     # ------------------------------------------------------------------ pods
 
@@ -216,9 +293,29 @@ class WorkflowRunner:
             threading.Thread(target=terminate_group, args=(proc,), daemon=True).start()
 
     def _kill(self, nid: str) -> None:
+        launch = self.waiting.pop(nid, None)
+        if launch is not None:  # still Pending for room: removed, never started
+            self.requests = [r for r in self.requests if r.node_id != nid]
+            self.releases.append(nid)
+            self.events.put(("finished", nid, _unscheduled(launch)))
+            return
         with self.lock:
             proc = self.processes.get(nid)
             if proc is None:
                 self.pending_kills.add(nid)
                 return
         threading.Thread(target=terminate_group, args=(proc,), daemon=True).start()
+
+
+def _unscheduled(launch: PodLaunch, error: str | None = None) -> PodOutcome:
+    """The outcome of a pod that never got onto the node: no container of it ran."""
+    now = time.time()
+    containers = (launch.template.get("containerSet") or {}).get("containers") or []
+    return PodOutcome(
+        None,
+        error=error,
+        started_at=now,
+        finished_at=now,
+        containers={str(c.get("name", "")): None for c in containers},
+        scheduled=False,
+    )
