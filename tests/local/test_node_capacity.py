@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,10 +79,13 @@ def _blocker(backend: LocalBackend, shared: Path, cpu: str = "1") -> str:
 
 
 @pytest.fixture
-def shared(tmp_path: Path) -> Path:
+def shared(tmp_path: Path) -> Iterator[Path]:
+    """The pods' shared directory; ``go`` in it releases every blocker, at the latest when
+    the test ends (so a failing test leaves no runner waiting)."""
     directory = tmp_path / "shared"
     directory.mkdir()
-    return directory
+    yield directory
+    (directory / "go").touch()
 
 
 @pytest.fixture
@@ -269,13 +273,10 @@ def test_dead_runners_lease_is_reclaimed(backend: LocalBackend, shared: Path) ->
     holder = _blocker(backend, shared)
     pid = backend.store.runner_pid(holder)
     assert pid is not None
-    os.kill(pid, signal.SIGKILL)
-    try:
-        after = backend.submit(_workflow("after", shared, [_pod("run", "1", "echo ran")]))
-        assert backend.wait(after, timeout=60)["status"]["phase"] == "Succeeded"
-        assert holder not in {p["workflow"] for p in MachineNode(backend.store.root).pods()}
-    finally:
-        (shared / "go").touch()  # the orphaned pod of the killed runner exits
+    os.kill(pid, signal.SIGKILL)  # its orphaned pod exits when the test ends (see ``shared``)
+    after = backend.submit(_workflow("after", shared, [_pod("run", "1", "echo ran")]))
+    assert backend.wait(after, timeout=60)["status"]["phase"] == "Succeeded"
+    assert holder not in {p["workflow"] for p in MachineNode(backend.store.root).pods()}
 
 
 @pytest.mark.usefixtures("one_cpu")
