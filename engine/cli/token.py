@@ -20,11 +20,19 @@ def create(
 ) -> None:
     """Create a token with full API rights and print it."""
     from api.auth import create_token
-    from api.database import database_url, get_engine, migrate, session_factory
+    from api.database import (
+        database_url,
+        embedded_server_scope,
+        get_engine,
+        migrate,
+        session_factory,
+    )
+    from api.settings import get_settings
 
-    url = database_url()
-    migrate(url)
-    with session_factory(get_engine(url))() as session:
-        token = create_token(session, name=name)
-        session.commit()
+    with embedded_server_scope(get_settings()):
+        url = database_url()
+        migrate(url)
+        with session_factory(get_engine(url))() as session:
+            token = create_token(session, name=name)
+            session.commit()
     console.print(token, highlight=False, soft_wrap=True)
