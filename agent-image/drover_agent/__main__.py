@@ -15,6 +15,7 @@ from drover_agent.cleanup import summary
 from drover_agent.facade import FacadeClient, FacadeConfig, WorkerIdentity
 from drover_agent.log_copy import run_with_log_copy
 from drover_agent.plan import PlanError, load_run_plan
+from drover_agent.results import count_statuses
 from drover_agent.shard import ShardRequest, run_shard
 from drover_agent.workspace import (
     SetupError,
@@ -154,7 +155,7 @@ def _run(args: argparse.Namespace) -> int:
     except Terminated:
         print("drover-agent: terminated; partial results written", file=sys.stderr)
         return 143
-    counts = report.to_json()["counts"]
+    counts = count_statuses(report.results)
     if args.summary:
         # Small enough for an Argo output parameter, so the mirror sees counts in the status.
         args.summary.parent.mkdir(parents=True, exist_ok=True)

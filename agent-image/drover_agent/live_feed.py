@@ -9,35 +9,23 @@ ends, from the JUnit report, like the results of the other runners.
 from __future__ import annotations
 
 import json
-import os
-import site
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from drover_agent.pytest_live import LIVE_RESULTS_ENV
+from drover_agent.pytest_protocol import LIVE_RESULTS_ENV
 from drover_agent.results import STATUSES, ScenarioResult
 
-__all__ = ["LIVE_PLUGIN_ARGS", "LiveFeed", "live_runner_env", "scenario_index"]
+__all__ = ["LiveFeed", "live_runner_env", "scenario_index"]
 
-LIVE_PLUGIN_ARGS = ("-p", "drover_agent.pytest_live")
 POLL_SECONDS = 0.1
 
 
 def live_runner_env(env: Mapping[str, str], lines_file: Path) -> dict[str, str]:
-    """The runner's environment with the plugin importable and told where to write."""
-    location = str(Path(__file__).resolve().parent.parent)
-    runner_env = {**env, LIVE_RESULTS_ENV: str(lines_file)}
-    # An installed agent is importable already; putting site-packages itself on PYTHONPATH
-    # would move it ahead of the standard library, so only a source checkout is added.
-    installed = {os.path.realpath(p) for p in [*site.getsitepackages(), site.getusersitepackages()]}
-    if os.path.realpath(location) not in installed:
-        # Appended: the project's own PYTHONPATH entries keep precedence.
-        paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-        if location not in paths:
-            runner_env["PYTHONPATH"] = os.pathsep.join([*paths, location])
-    return runner_env
+    """The runner's environment with the plugin told where to write (the pytest adapter loads
+    the plugin into every pytest it starts; without this variable it reports nothing live)."""
+    return {**env, LIVE_RESULTS_ENV: str(lines_file)}
 
 
 def _path_suffixes(node: str) -> Iterator[str]:

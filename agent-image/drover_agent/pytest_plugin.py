@@ -1,29 +1,137 @@
-"""A pytest plugin the agent loads (``-p drover_agent.pytest_live``): one JSON line per test.
+"""Drover's pytest plugin, which the agent loads explicitly (``-p drover_agent.pytest_plugin``).
 
-When a test's last phase (teardown) is reported, the plugin appends
-``{"nodeid", "status", "duration", "error", "attempt"}`` to the file named by
-``DROVER_LIVE_RESULTS``, in a single ``write`` on a file opened for appending, so lines from
-several processes (pytest-xdist) never interleave. The agent tails the file to report each
-scenario while pytest still runs; the JUnit XML stays the source of truth for the results file.
-The status follows what pytest's JUnit report says for the same test.
+It runs inside the project's pytest process and imports nothing else of Drover's (only the
+names it shares with the agent, :mod:`drover_agent.pytest_protocol`). Two jobs:
+
+Selection (``--drover-select FILE``)
+    ``FILE`` holds ``{"ids": [...], "unmatched": PATH}``: the batch's scenario ids, in the plan's
+    order. Once pytest has collected (only the files and directories the ids name), the plugin
+    keeps the tests an id names and deselects the rest through ``pytest_deselected``, so one
+    pytest session runs any number of ids without pytest matching each one as an argument. An
+    id names a test (``file.py::Class::test[params]``), every case of a parametrized function
+    (its id without parameters), a class, a file or a directory. Node ids are compared as
+    discovery wrote them: relative to the directory pytest was started in (the workspace), not
+    to pytest's rootdir. Kept tests run in the order of the ids that name them (a test named by
+    a file id keeps its place within the file), as they did when the ids were arguments; this
+    happens before other plugins' ``pytest_collection_modifyitems`` (fixture-scope grouping,
+    ``-k``/``-m``, random ordering plugins), which then apply as usual. The ids no collected test
+    matches are written to ``PATH`` as a JSON list.
+
+Live results (``DROVER_LIVE_RESULTS``)
+    When a test's last phase (teardown) is reported, the plugin appends
+    ``{"nodeid", "status", "duration", "error", "attempt"}`` to the file named by that variable,
+    in a single ``write`` on a file opened for appending, so lines from several processes
+    (pytest-xdist) never interleave. The agent tails the file to report each scenario while
+    pytest still runs; the JUnit XML stays the source of truth for the results file. The status
+    follows what pytest's JUnit report says for the same test.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
-if TYPE_CHECKING:
-    import pytest
+import pytest
 
-__all__ = ["LIVE_RESULTS_ENV", "pytest_runtest_logreport"]
+from drover_agent.pytest_protocol import LIVE_RESULTS_ENV, SELECT_OPTION
 
-LIVE_RESULTS_ENV = "DROVER_LIVE_RESULTS"
+__all__ = [
+    "item_keys",
+    "pytest_addoption",
+    "pytest_collection_modifyitems",
+    "pytest_runtest_logreport",
+]
+
 ERROR_TEXT_LIMIT = 4000
 
 # Reports of the phases seen so far, per test, until its teardown arrives.
 _phases: dict[str, list[pytest.TestReport]] = {}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("drover").addoption(
+        SELECT_OPTION,
+        dest="drover_select",
+        metavar="FILE",
+        default=None,
+        help="run only the tests the scenario ids in FILE name (Drover's agent writes it)",
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> Iterator[None]:
+    target = config.getoption("drover_select", None)
+    if target:
+        _select(config, items, Path(target))
+    yield
+
+
+def _select(config: pytest.Config, items: list[pytest.Item], target: Path) -> None:
+    document: dict[str, Any] = json.loads(target.read_text(encoding="utf-8"))
+    position = {scenario_id: index for index, scenario_id in enumerate(document["ids"])}
+    to_workspace = _WorkspaceIds(config.rootpath, config.invocation_params.dir)
+    matched: set[str] = set()
+    kept: list[tuple[int, int, pytest.Item]] = []
+    deselected: list[pytest.Item] = []
+    for order, item in enumerate(items):
+        scenario_id = next((k for k in item_keys(to_workspace(item.nodeid)) if k in position), None)
+        if scenario_id is None:
+            deselected.append(item)
+            continue
+        matched.add(scenario_id)
+        kept.append((position[scenario_id], order, item))
+    kept.sort(key=lambda entry: entry[:2])
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+    items[:] = [item for _, _, item in kept]
+    unmatched = [s for s in document["ids"] if s not in matched]
+    if document.get("unmatched"):
+        Path(document["unmatched"]).write_text(json.dumps(unmatched), encoding="utf-8")
+
+
+class _WorkspaceIds:
+    """Node id (relative to pytest's rootdir) → the id discovery wrote (relative to the directory
+    pytest runs in), computed once per file."""
+
+    def __init__(self, rootdir: Path, invocation_dir: Path) -> None:
+        self.rootdir = rootdir
+        self.invocation_dir = invocation_dir
+        self.same = Path(os.path.realpath(rootdir)) == Path(os.path.realpath(invocation_dir))
+        self._files: dict[str, str] = {}
+
+    def __call__(self, nodeid: str) -> str:
+        if self.same:
+            return nodeid
+        file_part, separator, rest = nodeid.partition("::")
+        relative = self._files.get(file_part)
+        if relative is None:
+            relative = os.path.relpath(self.rootdir / file_part, self.invocation_dir)
+            relative = file_part if relative.startswith("..") else Path(relative).as_posix()
+            self._files[file_part] = relative
+        return relative + separator + rest
+
+
+def item_keys(nodeid: str) -> Iterator[str]:
+    """Every id that names the test ``nodeid``, most specific first: itself, its function
+    without parameters, its classes, its file and the file's directories."""
+    yield nodeid
+    path, separator, rest = nodeid.partition("::")
+    if separator:
+        names, bracket, _ = rest.partition("[")
+        parts = names.split("::")
+        if bracket:
+            yield f"{path}::{names}"
+        for end in range(len(parts) - 1, 0, -1):
+            yield f"{path}::{'::'.join(parts[:end])}"
+        yield path
+    while "/" in path:
+        path = path.rpartition("/")[0]
+        yield path
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +37,17 @@ class ScenarioResult:
     def failing(self) -> bool:
         return self.status in FAILING
 
+    def to_json(self) -> dict[str, Any]:
+        # By hand: dataclasses.asdict deep-copies every value, which shows with 10,000s of results.
+        return {
+            "id": self.id,
+            "status": self.status,
+            "duration": self.duration,
+            "attempt": self.attempt,
+            "error": self.error,
+            "artifacts": list(self.artifacts),
+        }
+
 
 @dataclass
 class ShardReport:
@@ -65,8 +76,8 @@ class ShardReport:
             "runner": self.runner,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
-            "results": [asdict(r) for r in self.results],
-            "retried": [asdict(r) for r in self.retried],
+            "results": [r.to_json() for r in self.results],
+            "retried": [r.to_json() for r in self.retried],
             "counts": count_statuses(self.results),
             "error": self.error,
         }

@@ -18,11 +18,12 @@ from pathlib import Path
 
 from drover_agent.facade import FacadeClient
 from drover_agent.leasing import WorkSource
-from drover_agent.live_feed import LIVE_PLUGIN_ARGS, LiveFeed, live_runner_env
+from drover_agent.live_feed import LiveFeed, live_runner_env
 from drover_agent.plan import PlanError, load_group_plan, load_run_plan
 from drover_agent.reporting import ReportTarget, ResultReporter
 from drover_agent.results import ScenarioResult, ShardReport, utc_now, write_report
 from drover_agent.runners import BatchContext, BatchRun, Outcome, RunnerAdapter, adapter_for
+from drover_agent.runners.base import port_env
 from drover_agent.runners.command import CommandAdapter
 
 __all__ = ["ShardRequest", "run_shard", "run_with_retries"]
@@ -72,8 +73,6 @@ def run_shard(
         report.runner = run_plan.project.runner.kind
         runner = run_plan.project.runner
         live = facade is not None and runner.kind == "pytest"
-        if live:
-            runner = replace(runner, args=[*runner.args, *LIVE_PLUGIN_ARGS])
         adapter = adapter_for(runner)
     except (PlanError, ValueError) as exc:
         report.error = str(exc)
@@ -185,7 +184,9 @@ def run_with_retries(
         )
         for part in _parts(adapter, pending, on_result is not None):
             timed = replace(
-                context, timeout=scenario_timeout * len(part) if scenario_timeout else None
+                context,
+                timeout=scenario_timeout * len(part) if scenario_timeout else None,
+                env={**context.env, **port_env(env)},  # a port of its own for each process
             )
             batch = _run_batch(adapter, part, timed)
             if live_feed is not None:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from agent_plans import AGENT_DIR
 from drover_agent.leasing import MAX_LEASE, BatchCost, lease_size
-from drover_agent.live_feed import LIVE_PLUGIN_ARGS, live_runner_env, scenario_index
-from drover_agent.runners.pytest_junit import match_testcases, parse_junit
+from drover_agent.live_feed import live_runner_env, scenario_index
+from drover_agent.pytest_protocol import PLUGIN_ARGS
+from drover_agent.runners.pytest_junit import match_testcases, parse_junit, plugin_env
 
 EVERY_KIND = textwrap.dedent(
     """
@@ -74,7 +75,9 @@ def test_plugin_verdicts_equal_junit(tmp_path: Path) -> None:
     (tmp_path / "tests" / "test_kinds.py").write_text(EVERY_KIND)
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     lines, junit = tmp_path / "live.jsonl", tmp_path / "junit.xml"
-    env = live_runner_env({**os.environ, "PYTHONPATH": "", "DROVER_SCENARIO_ATTEMPT": "2"}, lines)
+    env = live_runner_env(
+        plugin_env({**os.environ, "PYTHONPATH": "", "DROVER_SCENARIO_ATTEMPT": "2"}), lines
+    )
     assert str(AGENT_DIR) in env["PYTHONPATH"].split(os.pathsep)
     subprocess.run(
         [
@@ -83,7 +86,7 @@ def test_plugin_verdicts_equal_junit(tmp_path: Path) -> None:
             "pytest",
             "-p",
             "no:cacheprovider",
-            *LIVE_PLUGIN_ARGS,
+            *PLUGIN_ARGS,
             "-o",
             "junit_family=xunit1",
             f"--junitxml={junit}",
@@ -115,7 +118,7 @@ def test_plugin_verdicts_equal_junit(tmp_path: Path) -> None:
 def test_plugin_is_silent_without_a_target(tmp_path: Path) -> None:
     (tmp_path / "test_one.py").write_text("def test_one():\n    pass\n")
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *LIVE_PLUGIN_ARGS],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *PLUGIN_ARGS],
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(AGENT_DIR), "DROVER_LIVE_RESULTS": ""},
         capture_output=True,

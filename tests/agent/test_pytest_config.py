@@ -62,3 +62,11 @@ def test_config_args_leave_a_users_choice_alone(tmp_path: Path) -> None:
     assert config_args(tmp_path, []) == ["-c", str(tmp_path.resolve() / "pytest.ini")]
     for args in (["-c", "other.ini"], ["--rootdir=."], ["--config-file", "x.toml"], ["-cx.ini"]):
         assert config_args(tmp_path, args) == []
+
+
+def test_without_a_configuration_file_the_bare_runs_rootdir_is_pinned(tmp_path: Path) -> None:
+    (tmp_path / "setup.py").write_text("")
+    (tmp_path / "project").mkdir()
+    assert config_args(tmp_path / "project", []) == [f"--rootdir={tmp_path.resolve()}"]
+    (tmp_path / "setup.py").unlink()
+    assert config_args(tmp_path / "project", []) == [f"--rootdir={tmp_path.resolve() / 'project'}"]

@@ -5,35 +5,46 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from xml.etree import ElementTree
 
 from agent_plans import RunAgent, read_results, write_plan
 from node_projects import CUCUMBER_JS, copy_project
 
 from engine.discovery import DiscoveryRunner, discover
 
-FAILING_STEPS = {"failed", "undefined", "pending", "ambiguous"}
-
 
 def cucumber_statuses(project: Path, state: Path) -> dict[str, str]:
-    """cucumber-js's own verdict per scenario: any failing step fails it, all skipped skips it."""
-    report = state / "cucumber.json"
+    """cucumber-js's own verdict per scenario, from its JUnit formatter (a ``<failure>`` fails,
+    ``<skipped>`` skips), keyed by the ``uri:line`` its JSON formatter gives the same scenario."""
+    json_report, junit_report = state / "cucumber.json", state / "cucumber.xml"
     subprocess.run(
-        ["node_modules/.bin/cucumber-js", "--format", f"json:{report}"],
+        [
+            "node_modules/.bin/cucumber-js",
+            *("--format", f"json:{json_report}", "--format", f"junit:{junit_report}"),
+        ],
         cwd=project,
         env={"PATH": "/usr/local/bin:/usr/bin:/bin", "FIXTURE_STATE_DIR": str(state)},
         capture_output=True,
         check=False,
         timeout=120,
     )
+    elements = [
+        (f"{feature['uri']}:{element['line']}", element["name"])
+        for feature in json.loads(json_report.read_text())
+        for element in feature["elements"]
+    ]
+    cases = list(ElementTree.parse(junit_report).getroot().iter("testcase"))
+    assert len(cases) == len(elements)
     statuses = {}
-    for feature in json.loads(report.read_text()):
-        for element in feature["elements"]:
-            steps = [s["result"]["status"] for s in element["steps"]]
-            verdict = (
-                "failed" if FAILING_STEPS & set(steps)
-                else "skipped" if set(steps) == {"skipped"} else "passed"
-            )  # fmt: skip
-            statuses[f"{feature['uri']}:{element['line']}"] = verdict
+    for (scenario_id, name), case in zip(elements, cases, strict=True):
+        # The same scenarios in the same order (a testcase's name may lead with its rule's or
+        # outline's, then an outline row's number).
+        assert str(case.get("name")).endswith(name)
+        verdict = (
+            "failed" if case.find("failure") is not None
+            else "skipped" if case.find("skipped") is not None else "passed"
+        )  # fmt: skip
+        statuses[scenario_id] = verdict
     return statuses
 
 
@@ -68,7 +79,7 @@ def test_every_scenario_once_with_the_status_cucumber_gives_it(
     scenarios = discover(DiscoveryRunner.CUCUMBER, project)
     ids = [s.id for s in scenarios]
     # cucumber-js's own dry run: the profile's paths leave fixtures/ out; outline rows apart.
-    assert len(ids) == 14
+    assert len(ids) == 15
     assert not [i for i in ids if i.startswith("fixtures/")]
     by_id = {s.id: s for s in scenarios}
     assert by_id["features/basket.feature:25"].tags == ["basket", "wrong"]
@@ -84,6 +95,11 @@ def test_every_scenario_once_with_the_status_cucumber_gives_it(
     assert {r["id"]: r["status"] for r in results} == expected
     error = {r["id"]: r["error"] or "" for r in results}
     assert expected["features/statuses.feature:26"] == "passed"  # cucumber's own retry passed
+    # A Before hook returned 'skipped'; an After hook ran and passed: cucumber says skipped.
+    assert expected["features/statuses.feature:30"] == "skipped"
+    assert error["features/statuses.feature:30"].startswith(
+        "Skipped (a hook or step returned 'skipped'): Before hook"
+    )
     assert error["features/statuses.feature:3"].startswith(
         "Undefined step (no step definition matches it): When I do something nobody defined"
     )

@@ -5,15 +5,19 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
-from agent_plans import RunAgent, read_results, write_plan
+from agent_plans import AGENT_DIR, RunAgent, read_results, write_plan
 from node_projects import PLAYWRIGHT, copy_project
 
 from engine.discovery import DiscoveryRunner, discover
 
 CASES = "tests/unit/cases.pw.ts"
 MODES = "tests/api/modes.pw.ts"
+SERVED = "webserver/served.pw.ts"
 
 # What Playwright's own JSON report says of each test of the fixture project (``status``:
 # expected, flaky and test.fail that failed pass; skipped; unexpected fails). The serial
@@ -108,3 +112,45 @@ def test_file_line_ids_still_run_every_test_on_their_line(
     results = {r["id"]: r for r in read_results(results_path)["results"]}
     assert results[f"{CASES}:22"]["status"] == "failed"  # loop 3 fails
     assert results[f"[beta] › {MODES}:12"]["status"] == "passed"
+
+
+def test_each_worker_starts_the_web_server_on_its_own_port(tmp_path: Path) -> None:
+    # Two workers of one host at the same time, each with a test that needs the project's web
+    # server (Playwright's webServer, on the port PORT names) and holds on until the other
+    # worker's test runs too: on one port, one of the two servers could not start.
+    project = copy_project(PLAYWRIGHT, tmp_path / "project")
+    workers = {shard: [f"{SERVED}:8 › worker {shard} is served on its own port"] for shard in "01"}
+    plan = write_plan(
+        tmp_path / "plan",
+        runner={"kind": "playwright", "args": ["--config", "webserver.config.ts"]},
+        workers=workers,
+        path=str(project),
+    )
+    state = tmp_path / "state"
+    state.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("PORT", "DROVER_PORT")}
+    env.update(PYTHONPATH=str(AGENT_DIR), FIXTURE_STATE_DIR=str(state))
+    agents = [
+        subprocess.Popen(
+            [
+                *(sys.executable, "-m", "drover_agent", "run", "--plan-dir", str(plan)),
+                *("--workspace", str(project), "--group", "main.all", "--shard", shard),
+                *("--results", str(tmp_path / f"results-{shard}.json")),
+                *("--report-dir", str(tmp_path / f"r{shard}")),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for shard in workers
+    ]
+    outputs = [agent.communicate(timeout=180)[0] for agent in agents]
+    for shard, agent, output in zip(workers, agents, outputs, strict=True):
+        assert agent.returncode == 0, output
+        (result,) = read_results(tmp_path / f"results-{shard}.json")["results"]
+        assert (result["id"], result["status"]) == (workers[shard][0], "passed"), result
+    # What each test saw: PORT, and DROVER_PORT, the same, and not the other worker's.
+    seen = [(state / f"serving-{shard}").read_text().split() for shard in workers]
+    assert all(port == drover_port for port, drover_port in seen)
+    assert seen[0] != seen[1]

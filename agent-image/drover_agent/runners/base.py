@@ -11,6 +11,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -32,6 +33,7 @@ __all__ = [
     "find_node_binary",
     "kill_process_tree",
     "missing_node_tool",
+    "port_env",
     "run_process",
 ]
 
@@ -187,3 +189,13 @@ def missing_node_tool(executable: str, workspace: Path) -> str | None:
         "above, and none on PATH; install the project's dependencies in its setup "
         "(for example 'npm ci')"
     )
+
+
+def port_env(env: Mapping[str, str]) -> dict[str, str]:
+    """A free TCP port for one runner process: ``DROVER_PORT``, and ``PORT`` unless ``env`` sets
+    it already. Workers of one host (the local runner) would otherwise all start the project's
+    web server (Playwright's ``webServer``, say) on the port its configuration hard-codes."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("", 0))  # the kernel picks a port nobody holds; it is free again on close
+        port = str(probe.getsockname()[1])
+    return {"DROVER_PORT": port} if env.get("PORT") else {"DROVER_PORT": port, "PORT": port}

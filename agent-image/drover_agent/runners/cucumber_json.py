@@ -5,13 +5,16 @@ row) whose ``line`` is the scenario's line, or the example row's line for outlin
 ``path:line`` id discovery produced. With cucumber's own ``retry``, only a scenario's last
 attempt is listed, so a scenario that passed on a retry is passed.
 
-cucumber-js has more step statuses than Drover has scenario statuses. A scenario failed when a
-step or a hook failed; a step that is ``undefined``, ``pending`` or ``ambiguous`` also fails it,
-since cucumber-js fails the run over them (``strict``, its default), and the error names the
-step and what cucumber calls it ("Undefined step: When I ..."). With ``--no-strict`` among the
-runner's arguments, cucumber-js lets undefined and pending steps pass the run, and such
-scenarios are skipped; ambiguous steps fail either way. A scenario whose steps were all
-skipped (a hook returned ``'skipped'``) is skipped.
+A scenario's status is cucumber's own: the worst status among its steps and hooks, in the order
+of severity of cucumber's ``getWorstTestStepResult`` (``@cucumber/messages``): unknown < passed
+< skipped < pending < undefined < ambiguous < failed. So a scenario a ``Before`` hook skipped
+(it returned ``'skipped'``) is skipped even when an ``After`` hook ran and passed, and a failing
+``After`` hook fails a scenario whose steps passed. cucumber-js has more statuses than Drover:
+``failed`` and ``ambiguous`` fail the scenario; ``undefined`` and ``pending`` fail it too, since
+cucumber-js fails the run over them (``strict``, its default), and with ``--no-strict`` among the
+runner's arguments (cucumber-js then lets them pass the run) they skip it; ``skipped`` skips it.
+The error names the step or hook with the worst status and what cucumber calls it ("Undefined
+step (...): When I ...", "Before hook (...) failed: ...").
 """
 
 from __future__ import annotations
@@ -39,8 +42,12 @@ STEP_PROBLEMS = {
     "undefined": "Undefined step (no step definition matches it)",
     "pending": "Pending step (its definition returned 'pending')",
     "ambiguous": "Ambiguous step (several step definitions match it)",
+    "skipped": "Skipped (a hook or step returned 'skipped')",
 }
 NOT_STRICT = frozenset({"undefined", "pending"})
+# cucumber's order of severity for step and hook statuses, least severe first
+# (``getWorstTestStepResult`` in @cucumber/messages; the JSON formatter writes them lower case).
+SEVERITY = ("unknown", "passed", "skipped", "pending", "undefined", "ambiguous", "failed")
 
 
 def parse_cucumber_json(report: list[dict[str, Any]], strict: bool = True) -> dict[str, Outcome]:
@@ -59,20 +66,24 @@ def _element_outcome(element: dict[str, Any], strict: bool) -> Outcome:
     steps = [*element.get("before", []), *element.get("steps", []), *element.get("after", [])]
     results = [s.get("result", {}) for s in steps]
     duration = sum(float(r.get("duration") or 0) for r in results) / NANOSECONDS
-    lenient = []
-    for step, result in zip(steps, results, strict=True):
-        status = result.get("status")
-        if status == "failed":
-            return Outcome("failed", duration, _step_error(step, result))
-        if status in STEP_PROBLEMS:
-            if strict or status not in NOT_STRICT:
-                return Outcome("failed", duration, _step_error(step, result))
-            lenient.append(_step_error(step, result))
-    if lenient:
-        return Outcome("skipped", duration, lenient[0])
-    if results and all(r.get("status") == "skipped" for r in results):
-        return Outcome("skipped", duration)
-    return Outcome("passed", duration)
+    severities = [_severity(r.get("status")) for r in results]
+    if not severities:
+        return Outcome("passed", duration)
+    worst = max(severities)
+    index = severities.index(worst)  # the first step or hook with the worst status
+    status = SEVERITY[worst]
+    if status in ("passed", "unknown"):
+        return Outcome("passed", duration)
+    error = _step_error(steps[index], results[index])
+    if status in ("failed", "ambiguous") or (status in NOT_STRICT and strict):
+        return Outcome("failed", duration, error)
+    return Outcome("skipped", duration, error)
+
+
+def _severity(status: object) -> int:
+    """The rank of a step status in :data:`SEVERITY`; one cucumber has not named here ranks as
+    unknown, as in cucumber's own ordering."""
+    return SEVERITY.index(status) if status in SEVERITY else 0
 
 
 def _step_error(step: dict[str, Any], result: dict[str, Any]) -> str:

@@ -6,7 +6,10 @@ starts pytest in the project directory without arguments, so it finds the projec
 under a directory with its own configuration (``tests/pytest.ini``, a sub-project's
 ``pyproject.toml``) would get that file, its rootdir, its options and a conftest cut-off there:
 missing fixtures, other node ids. :func:`config_args` pins the file the argument-less run uses,
-found the way pytest's ``locate_config`` finds it.
+found the way pytest's ``locate_config`` finds it; pytest then takes that file's directory as
+its rootdir, as the argument-less run does. Without any configuration file, the rootdir of the
+argument-less run (the nearest directory holding ``setup.py``, else the workspace) is pinned
+instead, since pytest would otherwise derive it from the batch's files.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["config_args", "project_config"]
+__all__ = ["config_args", "project_config", "project_rootdir"]
 
 # pytest's order of preference within one directory (pytest 9 added the two ``.toml`` names).
 CONFIG_NAMES = (
@@ -51,14 +54,26 @@ def project_config(directory: Path) -> Path | None:
     return first_pyproject
 
 
+def project_rootdir(directory: Path) -> Path:
+    """The rootdir of a pytest started in ``directory`` with no arguments and no configuration
+    file: the nearest directory upwards holding ``setup.py``, else ``directory`` itself."""
+    return next(
+        (d for d in (directory, *directory.parents) if (d / "setup.py").is_file()), directory
+    )
+
+
 def config_args(workspace: Path, args: Sequence[str]) -> list[str]:
-    """``-c FILE`` for the project's configuration, unless ``args`` already choose one."""
+    """``-c FILE`` for the project's configuration (or ``--rootdir DIR`` when it has none),
+    unless ``args`` already choose one."""
     if any(a == option or a.startswith(option + "=") for a in args for option in CHOSEN):
         return []
     if any(a.startswith("-c") and len(a) > 2 for a in args):  # -cFILE
         return []
-    config = project_config(workspace.resolve())
-    return ["-c", str(config)] if config is not None else []
+    directory = workspace.resolve()
+    config = project_config(directory)
+    if config is None:
+        return [f"--rootdir={project_rootdir(directory)}"]
+    return ["-c", str(config)]
 
 
 def _holds_pytest_config(path: Path) -> bool:

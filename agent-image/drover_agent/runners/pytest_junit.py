@@ -1,34 +1,53 @@
-"""pytest, batched: one pytest process per shard, results read back from its JUnit XML report.
+"""pytest, batched: one pytest session per batch, results read back from its JUnit XML report.
 
+The batch's ids go to Drover's pytest plugin (:mod:`drover_agent.pytest_plugin`, loaded with
+``-p``) in a file, never as arguments: pytest collects only the files and directories the ids
+live in (all of a bare ``pytest``'s when there are too many for one command line) and the plugin
+keeps the tests the ids name, so any number of ids costs one collection and no per-id matching.
 JUnit testcases carry ``classname`` and ``name``, which pytest derives from the node id (the
 file path with ``/`` turned into ``.`` and ``.py`` dropped, then the ``::`` parts). The adapter
 derives the same key from each scenario id and matches exactly; an id naming a file, class or
-directory collects the outcomes of the tests under it. An id pytest cannot find (a stale plan)
-makes pytest refuse the whole batch, so such ids are reported as errors and the rest rerun.
-Every batch runs under the configuration file an argument-less pytest in the workspace uses
-(see :mod:`drover_agent.runners.pytest_config`), whichever files the batch names.
+directory collects the outcomes of the tests under it. An id whose file is gone, or that names
+no collected test (a stale plan), is an error, "pytest found no such test"; the rest still run.
+Every batch runs under the configuration file, and so the rootdir, an argument-less pytest in
+the workspace uses (see :mod:`drover_agent.runners.pytest_config`), whichever files it names.
 """
 
 from __future__ import annotations
 
+import ast
+import json
+import os
 import re
+import site
 import sys
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from drover_agent.pytest_protocol import PLUGIN_ARGS, SELECT_OPTION
 from drover_agent.results import Status
 from drover_agent.runners.base import BatchContext, BatchRun, Outcome, ProcessRun, run_process
 from drover_agent.runners.pytest_config import config_args
 
-__all__ = ["PytestAdapter", "junit_key", "match_testcases", "parse_junit"]
+__all__ = [
+    "PytestAdapter",
+    "junit_key",
+    "match_testcases",
+    "parse_junit",
+    "path_arguments",
+    "plugin_env",
+    "selection_paths",
+]
 
 # Keep each command line well under the kernel's limit (ARG_MAX, often 2 MiB, shared with env).
 ARGV_BUDGET = 100_000
-USAGE_ERROR = 4
+NO_TESTS_COLLECTED = 5
 ERROR_TEXT_LIMIT = 4000
-NOT_FOUND = re.compile(r"(?:file or directory not found|not found): (\S.*?)\s*$")
+NO_SUCH_TEST = "pytest found no such test"
+COLLECTION_SKIPPED = "collection skipped"
+"""The message of a module's testcase when the module skipped itself; the reason is the text."""
 
 
 @dataclass(frozen=True)
@@ -63,8 +82,21 @@ def _outcome(case: ElementTree.Element) -> Outcome:
         element = case.find(tag)
         if element is not None:
             message = element.get("message") or _last_lines(element.text or "")
+            if message == COLLECTION_SKIPPED:
+                message = _skip_reason(element.text or "") or message
             return Outcome(_status(status), duration, message[:ERROR_TEXT_LIMIT] or tag)
     return Outcome("passed", duration)
+
+
+def _skip_reason(text: str) -> str | None:
+    """The reason in a skipped module's report text, ``('path', line, 'Skipped: reason')``."""
+    try:
+        report = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if isinstance(report, tuple) and len(report) == 3 and isinstance(report[2], str):
+        return report[2].removeprefix("Skipped: ")
+    return None
 
 
 def _status(value: str) -> Status:
@@ -80,12 +112,17 @@ def match_testcases(scenario_ids: Sequence[str], cases: Sequence[JunitCase]) -> 
     by_key: dict[str, Outcome] = {}
     for case in cases:
         by_key.setdefault(case.key, case.outcome)
+    # A rootdir above the workspace prefixes every key with its path: index each key's endings.
+    by_ending: dict[str, Outcome] = {}
+    for key, outcome in by_key.items():
+        dot = key.find(".")
+        while dot != -1:
+            by_ending.setdefault(key[dot + 1 :], outcome)
+            dot = key.find(".", dot + 1)
     outcomes: dict[str, Outcome] = {}
     for scenario_id in scenario_ids:
         key = junit_key(scenario_id)
-        exact = by_key.get(key) or next(
-            (o for k, o in by_key.items() if k.endswith("." + key)), None
-        )  # a rootdir above the workspace prefixes the key with its path
+        exact = by_key.get(key) or by_ending.get(key)
         if exact is not None:
             outcomes[scenario_id] = exact
             continue
@@ -93,9 +130,15 @@ def match_testcases(scenario_ids: Sequence[str], cases: Sequence[JunitCase]) -> 
         if inner:
             outcomes[scenario_id] = _combine(inner)
             continue
-        # A module that failed to import is reported once, as an error of the module itself.
+        # A module that failed to import, or skipped itself (``allow_module_level``), is
+        # reported once, as a testcase of the module.
         outer = next(
-            (o for k, o in by_key.items() if o.status == "error" and key.startswith(k + ".")), None
+            (
+                o
+                for k, o in by_key.items()
+                if o.status in ("error", "skipped") and key.startswith(k + ".")
+            ),
+            None,
         )
         if outer is not None:
             outcomes[scenario_id] = outer
@@ -117,16 +160,49 @@ def _combine(outcomes: list[Outcome]) -> Outcome:
     return Outcome(worst, sum(o.duration for o in outcomes), error)
 
 
-def argv_chunks(scenario_ids: Sequence[str], budget: int = ARGV_BUDGET) -> list[list[str]]:
-    chunks: list[list[str]] = [[]]
-    used = 0
-    for scenario_id in scenario_ids:
-        if chunks[-1] and used + len(scenario_id) + 1 > budget:
-            chunks.append([])
-            used = 0
-        chunks[-1].append(scenario_id)
-        used += len(scenario_id) + 1
-    return chunks
+def selection_paths(scenario_ids: Sequence[str], nested: bool = False) -> list[str]:
+    """The files and directories the ids live in, once each, in the ids' order; unless
+    ``nested``, a path inside another one listed is left out (collecting that one finds it)."""
+    paths = list(dict.fromkeys(s.partition("::")[0] for s in scenario_ids))
+    if nested:
+        return paths
+    listed = set(paths)
+    return [p for p in paths if not any(a in listed for a in _parents(p))]
+
+
+def _parents(path: str) -> Iterator[str]:
+    while "/" in path.rstrip("/"):
+        path = path.rstrip("/").rpartition("/")[0]
+        yield path
+
+
+def path_arguments(paths: Sequence[str], budget: int = ARGV_BUDGET) -> list[str]:
+    """``paths`` as pytest arguments, or none (pytest then collects what a bare ``pytest`` does:
+    the configured ``testpaths``, else the directory it starts in) when they would make the
+    command line too long for the kernel (ARG_MAX)."""
+    if sum(len(p) + 1 for p in paths) > budget:
+        return []
+    return [f"./{p}" if p.startswith("-") else p for p in paths]
+
+
+def plugin_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The runner's environment with the agent's package importable (for ``-p``), and nothing
+    else of the agent's: an installed agent is importable already (putting site-packages itself
+    on PYTHONPATH would move it ahead of the standard library), and for a copy of the package
+    only its parent directory (the image's ``/opt/drover-agent``, a checkout's ``agent-image``)
+    is appended, after the project's own PYTHONPATH entries."""
+    location = str(Path(__file__).resolve().parents[2])
+    runner_env = dict(env)
+    installed = {os.path.realpath(p) for p in [*site.getsitepackages(), site.getusersitepackages()]}
+    if os.path.realpath(location) not in installed:
+        paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        if location not in paths:
+            runner_env["PYTHONPATH"] = os.pathsep.join([*paths, location])
+    return runner_env
+
+
+def _uses_cacheprovider(args: Sequence[str]) -> bool:
+    return not any(a.endswith("no:cacheprovider") for a in args)
 
 
 class PytestAdapter:
@@ -135,61 +211,92 @@ class PytestAdapter:
     def __init__(self, args: Sequence[str] = (), python: str = sys.executable) -> None:
         self.args = list(args)
         self.python = python
+        self._batches = 0
 
     def argv(
-        self, scenario_ids: Sequence[str], junit_path: str, workspace: Path | None = None
+        self,
+        selection: str,
+        junit_path: str,
+        paths: Sequence[str],
+        workspace: Path | None = None,
+        cache_dir: str | None = None,
     ) -> list[str]:
+        cache = (
+            ["-o", f"cache_dir={cache_dir}"] if cache_dir and _uses_cacheprovider(self.args) else []
+        )
         return [
             self.python,
             "-m",
             "pytest",
-            "-p",
-            "no:cacheprovider",
+            *PLUGIN_ARGS,
+            f"{SELECT_OPTION}={selection}",
+            *cache,
             "-o",
             "junit_family=xunit1",
             f"--junitxml={junit_path}",
             *(config_args(workspace, self.args) if workspace is not None else []),
             *self.args,
-            *scenario_ids,
+            *path_arguments(paths),
         ]
 
     def run_batch(self, scenario_ids: Sequence[str], context: BatchContext) -> BatchRun:
+        """All of the batch in one pytest session: the files the ids name are collected, and
+        the plugin keeps the tests the ids name (see :mod:`drover_agent.pytest_plugin`)."""
+        label = f"a{context.attempt}-{self._batches}"
+        self._batches += 1
         batch = BatchRun()
-        for number, chunk in enumerate(argv_chunks(scenario_ids)):
-            self._run_chunk(chunk, context, f"a{context.attempt}-{number}", batch)
+        ids = list(dict.fromkeys(scenario_ids))
+        # A path that is gone would make pytest refuse the whole session.
+        exists = {p: (context.workspace / p).exists() for p in selection_paths(ids, nested=True)}
+        for scenario_id in ids:
+            if not exists[scenario_id.partition("::")[0]]:
+                batch.outcomes[scenario_id] = Outcome("error", 0.0, NO_SUCH_TEST)
+        ids = [s for s in ids if s not in batch.outcomes]
+        if not ids:
+            return batch
+        selection = context.report_dir / f"pytest-select-{label}.json"
+        unmatched_path = context.report_dir / f"pytest-unmatched-{label}.json"
+        junit = context.report_dir / f"junit-{label}.xml"
+        for stale in (unmatched_path, junit):
+            stale.unlink(missing_ok=True)
+        selection.write_text(
+            json.dumps({"ids": ids, "unmatched": str(unmatched_path)}), encoding="utf-8"
+        )
+        done = run_process(
+            self.argv(
+                str(selection),
+                str(junit),
+                selection_paths(ids),
+                context.workspace,
+                str(context.report_dir / "pytest-cache"),
+            ),
+            context.workspace,
+            plugin_env(context.env),
+            context.timeout,
+        )
+        cases = parse_junit(junit.read_text("utf-8")) if junit.exists() else []
+        batch.outcomes.update(match_testcases(ids, cases))
+        unmatched = _read_unmatched(unmatched_path)
+        for scenario_id in ids:
+            if scenario_id not in batch.outcomes and scenario_id in unmatched:
+                batch.outcomes[scenario_id] = Outcome("error", 0.0, NO_SUCH_TEST)
+        everything_unmatched = _nothing_selected(done, unmatched, ids)
+        if done.problem or (done.exit_code not in (0, 1) and not everything_unmatched):
+            batch.problem = _problem(done)
         return batch
 
-    def _run_chunk(
-        self, scenario_ids: list[str], context: BatchContext, label: str, batch: BatchRun
-    ) -> None:
-        remaining = list(scenario_ids)
-        for retry in range(len(scenario_ids)):
-            junit = context.report_dir / f"junit-{label}-{retry}.xml"
-            junit.unlink(missing_ok=True)
-            done = run_process(
-                self.argv(remaining, str(junit), context.workspace),
-                context.workspace,
-                context.env,
-                context.timeout,
-            )
-            cases = parse_junit(junit.read_text("utf-8")) if junit.exists() else []
-            batch.outcomes.update(match_testcases(remaining, cases))
-            missing = _not_found(done, remaining) if not cases else []
-            if done.exit_code != USAGE_ERROR or not missing or len(missing) == len(remaining):
-                if done.problem or done.exit_code not in (0, 1, None):
-                    batch.problem = _problem(done)
-                for scenario_id in missing:
-                    batch.outcomes[scenario_id] = Outcome("error", 0.0, "pytest found no such test")
-                return
-            # pytest refused the whole batch over ids it cannot find: report those, run the rest.
-            for scenario_id in missing:
-                batch.outcomes[scenario_id] = Outcome("error", 0.0, "pytest found no such test")
-            remaining = [s for s in remaining if s not in missing]
+
+def _nothing_selected(done: ProcessRun, unmatched: set[str], ids: list[str]) -> bool:
+    """pytest's "no tests collected" because no id named a collected test."""
+    return done.exit_code == NO_TESTS_COLLECTED and all(s in unmatched for s in ids)
 
 
-def _not_found(done: ProcessRun, scenario_ids: Sequence[str]) -> list[str]:
-    named = [m.group(1) for m in map(NOT_FOUND.search, done.output_tail.splitlines()) if m]
-    return [s for s in scenario_ids if any(n == s or n.endswith("/" + s) for n in named)]
+def _read_unmatched(path: Path) -> set[str]:
+    try:
+        listed = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return set()  # the plugin never got to select (pytest stopped before, or crashed)
+    return {s for s in listed if isinstance(s, str)} if isinstance(listed, list) else set()
 
 
 def _problem(done: ProcessRun) -> str:

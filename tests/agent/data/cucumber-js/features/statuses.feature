@@ -25,3 +25,7 @@ Feature: What cucumber calls each outcome
   @flaky
   Scenario: passes on cucumber's retry
     Given a step that fails the first time
+
+  @skip-me @cleanup
+  Scenario: skipped by a hook, cleaned up after
+    Given an empty basket

@@ -29,3 +29,5 @@ Then('le panier contient {int} articles', function (n) { assert.strictEqual(this
 Before({ tags: '@before-fails' }, function () { throw new Error('Before hook broke'); });
 After({ tags: '@after-fails' }, function () { throw new Error('After hook broke'); });
 Before({ tags: '@skip-me' }, function () { return 'skipped'; });
+// Runs (and passes) after a skipped scenario too: cucumber-js still counts the scenario skipped.
+After({ tags: '@cleanup' }, function () { this.items = undefined; });

@@ -1,0 +1,358 @@
+"""One pytest session per batch: the agent's plugin selects the batch's tests from a file of ids.
+
+Real pytest, real projects written into a temporary directory: odd parametrized ids, nested
+classes, coarse ids (a class, a function's every case, a file), ids that name nothing, the plan's
+order, a shard that must not collect a broken module it does not need, more files than one
+command line holds, a project without configuration whose subdirectory holds ``setup.py``, and
+the project's own plugins and cache.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from agent_plans import AGENT_DIR, RunAgent, read_results, write_plan
+from drover_agent.runners.pytest_junit import ARGV_BUDGET, path_arguments, selection_paths
+
+from engine.discovery import DiscoveryRunner, discover
+
+NO_SUCH_TEST = "pytest found no such test"
+
+CONFTEST = textwrap.dedent(
+    """
+    import os
+
+    import pytest
+
+
+    @pytest.fixture(autouse=True)
+    def _note_the_order(request):
+        # Every test that runs appends its node id: the order and count the agent caused.
+        path = os.environ.get("ORDER_FILE")
+        if path:
+            with open(path, "a", encoding="utf-8") as notes:
+                notes.write(request.node.nodeid + "\\n")
+    """
+)
+
+ODD = textwrap.dedent(
+    """
+    import pytest
+
+
+    @pytest.mark.parametrize(
+        "value", ["a b", "x::y", "1/2", "[br]", "\\u00e9", 'q"uote', "-dash", "tab\\there"]
+    )
+    def test_odd(value):
+        assert value != "1/2", "one half is not welcome"
+
+
+    class TestOuter:
+        class TestInner:
+            def test_deep(self):
+                pass
+
+        def test_shallow(self):
+            pass
+
+
+    def test_plain():
+        pass
+    """
+)
+
+
+def write_project(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def run_shard(
+    run_agent: RunAgent, tmp_path: Path, project: Path, ids: list[str], **env: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, dict[str, Any]]]:
+    plan = write_plan(tmp_path / "plan", runner={}, workers={"0": ids}, path=str(project))
+    results = tmp_path / "results.json"
+    done = run_agent(
+        "run", "--plan-dir", str(plan), "--workspace", str(project), "--group", "main.all",
+        "--shard", "0", "--results", str(results), "--report-dir", str(tmp_path / "reports"),
+        env=env,
+    )  # fmt: skip
+    document = read_results(results)
+    assert [r["id"] for r in document["results"]] == list(dict.fromkeys(ids))
+    return done, {r["id"]: r for r in document["results"]}
+
+
+def test_odd_ids_and_ids_naming_nothing_in_one_session(tmp_path: Path, run_agent: RunAgent) -> None:
+    project = write_project(
+        tmp_path / "project",
+        {"pytest.ini": "[pytest]\n", "tests/conftest.py": CONFTEST, "tests/test_odd.py": ODD},
+    )
+    ids = [s.id for s in discover(DiscoveryRunner.PYTEST, project)]
+    odd = [i for i in ids if "::test_odd[" in i]
+    assert len(odd) == 8 and "tests/test_odd.py::test_odd[x::y]" in odd
+    assert "tests/test_odd.py::test_odd[\\xe9]" in odd  # pytest escapes non-ASCII in ids
+    stale = [
+        "tests/test_odd.py::test_gone",
+        "tests/test_odd.py::test_odd[no such value]",
+        "tests/test_odd.py::TestOuter::TestInner::test_gone",
+        "tests/test_removed.py::test_x",
+        "tests/removed_dir",
+    ]
+    plan = [*stale[:2], *reversed(ids), *stale[2:]]  # the plan's order, not the file's
+    order = tmp_path / "order.txt"
+    done, results = run_shard(run_agent, tmp_path, project, plan, ORDER_FILE=str(order))
+
+    assert done.stdout.count("test session starts") == 1, done.stdout
+    assert order.read_text().splitlines() == list(reversed(ids))  # each once, in plan order
+    statuses = {i: r["status"] for i, r in results.items()}
+    assert statuses == {
+        **dict.fromkeys(ids, "passed"),
+        "tests/test_odd.py::test_odd[1/2]": "failed",
+        **dict.fromkeys(stale, "error"),
+    }
+    assert all(results[s]["error"] == NO_SUCH_TEST for s in stale)
+    assert results["tests/test_odd.py::test_odd[1/2]"]["error"].startswith(
+        "AssertionError: one half is not welcome"
+    )
+
+
+def test_coarse_ids_overlapping_fine_ones_run_each_test_once(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    project = write_project(
+        tmp_path / "project",
+        {"pytest.ini": "[pytest]\n", "tests/conftest.py": CONFTEST, "tests/test_odd.py": ODD},
+    )
+    ids = [
+        "tests/test_odd.py::TestOuter",  # a class and its nested class
+        "tests/test_odd.py::test_odd",  # every case of a parametrized function
+        "tests/test_odd.py::test_odd[a b]",  # one of those cases again
+        "tests",  # a directory: everything, again
+    ]
+    order = tmp_path / "order.txt"
+    _, results = run_shard(run_agent, tmp_path, project, ids, ORDER_FILE=str(order))
+    ran = order.read_text().splitlines()
+    assert len(ran) == len(set(ran)) == 11
+    # The class first, then the function's cases, as the plan orders the ids naming them.
+    assert ran[:2] == [
+        "tests/test_odd.py::TestOuter::TestInner::test_deep",
+        "tests/test_odd.py::TestOuter::test_shallow",
+    ]
+    assert ran[-1] == "tests/test_odd.py::test_plain"
+    assert {i: r["status"] for i, r in results.items()} == {
+        "tests/test_odd.py::TestOuter": "passed",
+        "tests/test_odd.py::test_odd": "failed",
+        "tests/test_odd.py::test_odd[a b]": "passed",
+        "tests": "failed",
+    }
+
+
+def test_only_nothing_but_stale_ids_is_no_runner_problem(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    project = write_project(tmp_path / "project", {"tests/test_odd.py": ODD})
+    ids = ["tests/test_odd.py::test_gone", "tests/test_odd.py::TestOuter::test_gone"]
+    done, results = run_shard(run_agent, tmp_path, project, ids)
+    assert done.returncode == 1
+    assert [r["error"] for r in results.values()] == [NO_SUCH_TEST, NO_SUCH_TEST]
+
+
+def test_a_shard_collects_only_the_files_its_ids_live_in(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    project = write_project(tmp_path / "project", {"tests/test_odd.py": ODD})
+    ids = [s.id for s in discover(DiscoveryRunner.PYTEST, project) if "TestOuter" in s.id]
+    # Broken since the plan was made, in a file this shard has no scenario in: collecting the
+    # whole project would stop the session ("error during collection").
+    (project / "tests" / "test_broken.py").write_text("raise ImportError('broken on purpose')\n")
+    done, results = run_shard(run_agent, tmp_path, project, ids)
+    assert done.returncode == 0, done.stdout
+    assert {r["status"] for r in results.values()} == {"passed"}
+    assert "test_broken" not in done.stdout
+
+
+def test_more_files_than_a_command_line_holds_run_as_a_bare_pytest_collects(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    deep = "tests/" + "/".join(c * 240 for c in "abc")  # a long path for each file
+    count = 2 * (ARGV_BUDGET // len(deep)) + 20
+    files = {f"{deep}/test_{n}.py": "def test_it():\n    pass\n" for n in range(count)}
+    files["pyproject.toml"] = '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n'
+    # Outside testpaths: a bare pytest never collects it, so neither may the agent.
+    files["scripts/test_broken.py"] = "raise ImportError('not part of the suite')\n"
+    project = write_project(tmp_path / "project", files)
+    ids = [f"{name}::test_it" for name in files if name.startswith("tests/")][::2]
+    assert path_arguments(selection_paths(ids)) == []  # too long: no paths at all
+    done, results = run_shard(run_agent, tmp_path, project, ids)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert len(results) == count // 2
+    assert {r["status"] for r in results.values()} == {"passed"}
+
+
+def test_without_configuration_the_rootdir_is_the_bare_runs(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    # No configuration file anywhere: a bare pytest in the project takes the project as rootdir,
+    # but a pytest given only files under sub/ would take sub/ (it holds setup.py) instead,
+    # and name the tests differently.
+    project = write_project(
+        tmp_path / "project",
+        {"sub/setup.py": "", "sub/test_sub.py": "def test_a():\n    pass\n"},
+    )
+    ids = [s.id for s in discover(DiscoveryRunner.PYTEST, project)]
+    assert ids == ["sub/test_sub.py::test_a"]
+    done, results = run_shard(run_agent, tmp_path, project, ids)
+    assert done.returncode == 0, done.stdout
+    assert results["sub/test_sub.py::test_a"]["status"] == "passed"
+
+
+def test_a_configuration_above_the_workspace(tmp_path: Path, run_agent: RunAgent) -> None:
+    # A sub-project of a repository whose pytest configuration is at the top: pytest's rootdir
+    # is above the workspace and its node ids start with sub/; the plan's ids do not.
+    repository = write_project(
+        tmp_path / "repository",
+        {
+            "pytest.ini": "[pytest]\n",
+            "sub/tests/conftest.py": CONFTEST,
+            "sub/tests/test_odd.py": ODD,
+        },
+    )
+    project = repository / "sub"
+    ids = [s.id for s in discover(DiscoveryRunner.PYTEST, project)]
+    assert "tests/test_odd.py::TestOuter::test_shallow" in ids
+    order = tmp_path / "order.txt"
+    _, results = run_shard(run_agent, tmp_path, project, ids[::-1], ORDER_FILE=str(order))
+    assert order.read_text().splitlines() == [f"sub/{i}" for i in ids[::-1]]
+    assert {i: r["status"] for i, r in results.items()} == {
+        **dict.fromkeys(ids, "passed"),
+        "tests/test_odd.py::test_odd[1/2]": "failed",
+    }
+
+
+def test_a_module_that_skips_itself_in_the_worker_skips_its_scenarios(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    project = write_project(
+        tmp_path / "project",
+        {
+            "tests/test_needs_db.py": textwrap.dedent(
+                """
+                import os
+
+                import pytest
+
+                if os.environ.get("NO_DATABASE"):
+                    pytest.skip("no database here", allow_module_level=True)
+
+
+                def test_query():
+                    pass
+                """
+            ),
+            "tests/test_odd.py": ODD,
+        },
+    )
+    ids = ["tests/test_needs_db.py::test_query", "tests/test_odd.py::test_plain"]
+    _, results = run_shard(run_agent, tmp_path, project, ids, NO_DATABASE="1")
+    db, plain = (results[i] for i in ids)
+    assert (db["status"], db["error"]) == ("skipped", "no database here")
+    assert plain["status"] == "passed"
+
+
+def test_the_projects_installed_plugins_and_cache_work_as_in_a_plain_run(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    # pytest-timeout is installed in this environment (as a project's plugins are in its
+    # image): with autoload on, its marker is known; --ff and the cache fixture need pytest's
+    # cacheprovider, which the agent must not switch off. Of Drover, the project's pytest
+    # holds its plugin and nothing else.
+    project = write_project(
+        tmp_path / "project",
+        {
+            "pytest.ini": "[pytest]\naddopts = --strict-markers --ff\n",
+            "tests/test_plugins.py": textwrap.dedent(
+                """
+                import os
+                import sys
+
+                import pytest
+
+
+                @pytest.mark.timeout(60)
+                def test_uses_the_cache(cache):
+                    cache.set("drover/probe", 1)
+                    assert cache.get("drover/probe", None) == 1
+
+
+                def test_sees_nothing_of_drover_but_its_plugin(pytestconfig):
+                    drover = ("drover_agent", "engine", "api", "drover_collect")
+                    loaded = sorted(m for m in sys.modules if m.partition(".")[0] in drover)
+                    if not os.environ.get("DROVER_SHARD"):
+                        assert loaded == []  # the plain run
+                        return
+                    assert loaded == [
+                        "drover_agent",
+                        "drover_agent.pytest_plugin",
+                        "drover_agent.pytest_protocol",
+                    ]
+                    plugin = sys.modules["drover_agent.pytest_plugin"]
+                    assert pytestconfig.pluginmanager.is_registered(plugin)
+                """
+            ),
+        },
+    )
+    ids = ["tests/test_plugins.py"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_DISABLE_PLUGIN_AUTOLOAD"}
+    plain = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-o", f"cache_dir={tmp_path / 'plain-cache'}"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert plain.returncode == 0, plain.stdout
+    plan = write_plan(tmp_path / "plan", runner={}, workers={"0": ids}, path=str(project))
+    results = tmp_path / "results.json"
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "drover_agent", "run", "--plan-dir", str(plan)),
+            *("--workspace", str(project), "--group", "main.all", "--shard", "0"),
+            *("--results", str(results)),
+        ],
+        env={**env, "PYTHONPATH": str(AGENT_DIR)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout
+    (result,) = read_results(results)["results"]
+    assert (result["status"], result["error"]) == ("passed", None)
+    assert not (project / ".pytest_cache").exists()  # the cache lives with the agent's reports
+
+
+def test_selection_paths_list_each_file_or_directory_once() -> None:
+    ids = [
+        "tests/a.py::test_x[1/2]",
+        "tests/b.py::TestC::test_y",
+        "tests/a.py::test_z",
+        "tests/sub",
+        "tests/sub/c.py::test_w",
+        "-odd.py::test_v",
+    ]
+    assert selection_paths(ids) == ["tests/a.py", "tests/b.py", "tests/sub", "-odd.py"]
+    assert path_arguments(selection_paths(ids)) == [
+        "tests/a.py",
+        "tests/b.py",
+        "tests/sub",
+        "./-odd.py",  # never an option
+    ]
