@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from api.models import Run, Scenario
 from engine.spec import Execution
+from engine.spec import Scenario as SpecScenario
 
 __all__ = ["HISTORY_WINDOW", "apply_history", "record_history"]
 
@@ -86,13 +87,28 @@ def apply_history(session: Session, execution: Execution) -> Execution:
     }
     if not rows:
         return execution
-    scenarios = []
-    for scenario in execution.scenarios:
-        row = rows.get(scenario.id)
-        update: dict[str, Any] = {}
-        if row is not None and scenario.duration is None and row.durations:
-            update["duration"] = round(fmean(float(d) for d in row.durations), 3)
-        if row is not None and scenario.last_status is None and row.last_status:
-            update["last_status"] = row.last_status
-        scenarios.append(scenario.model_copy(update=update) if update else scenario)
-    return execution.model_copy(update={"scenarios": scenarios})
+
+    def filled(scenarios: list[SpecScenario]) -> list[SpecScenario]:
+        out = []
+        for scenario in scenarios:
+            row = rows.get(scenario.id)
+            update: dict[str, Any] = {}
+            if row is not None and scenario.duration is None and row.durations:
+                update["duration"] = round(fmean(float(d) for d in row.durations), 3)
+            if row is not None and scenario.last_status is None and row.last_status:
+                update["last_status"] = row.last_status
+            out.append(scenario.model_copy(update=update) if update else scenario)
+        return out
+
+    # The catalog groups select from, and the scenarios groups list themselves.
+    flows = [
+        flow.model_copy(
+            update={
+                "groups": [
+                    g.model_copy(update={"scenarios": filled(g.scenarios)}) for g in flow.groups
+                ]
+            }
+        )
+        for flow in execution.flows
+    ]
+    return execution.model_copy(update={"scenarios": filled(execution.scenarios), "flows": flows})

@@ -3,6 +3,7 @@ SQLAlchemy or FastAPI (each costs a noticeable part of a second at every start).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,9 +26,12 @@ def _imported_by(*args: str, code: str | None = None) -> set[str]:
         "    assert not exit.code, exit.code\n"
     )
     script = f"import sys\n{run}\nprint('HEAVY', *[m for m in {HEAVY!r} if m in sys.modules])\n"
+    # No database: plan reads a project's earlier runs (through SQLAlchemy) only from one.
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["DROVER_HOME"] = str(ROOT / "no-such-drover-home")
     done = subprocess.run(
         [sys.executable, "-c", script],
-        capture_output=True, text=True, check=False, cwd=ROOT, timeout=120,
+        capture_output=True, text=True, check=False, cwd=ROOT, timeout=120, env=env,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     last = done.stdout.strip().splitlines()[-1].split()
