@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
@@ -202,15 +201,17 @@ def _run_pipeline(pipeline: Pipeline, backend: LocalBackend, pairs: list[str]) -
     from engine.local_run import run_pipeline_locally
 
     parameters = _parameters(pairs)
+    view = ProgressView(
+        console,
+        lambda wf, _verdict: _jobs_table(pipeline, wf),
+        lambda wf: _job_changes(pipeline, wf),
+    )
     try:
-        with Live(_jobs_table(pipeline, None), console=console, refresh_per_second=4) as live:
+        with view:
             workflow = run_pipeline_locally(
-                pipeline,
-                backend,
-                parameters=parameters,
-                on_update=lambda wf: live.update(_jobs_table(pipeline, wf)),
+                pipeline, backend, parameters=parameters, on_update=view.update
             )
-            live.update(_jobs_table(pipeline, workflow))
+            view.finish(workflow, None)
     except DroverError as error:
         abort(error)
     phase = workflow["status"].get("phase")
@@ -221,15 +222,39 @@ def _run_pipeline(pipeline: Pipeline, backend: LocalBackend, pairs: list[str]) -
     raise typer.Exit(0 if phase == "Succeeded" else 1)
 
 
-def _jobs_table(pipeline: Pipeline, workflow: dict[str, Any] | None) -> Table:
-    """One row per job: the task node of its name in the main DAG."""
+def _job_nodes(workflow: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Each job's task node in the main DAG, by job name."""
     nodes = ((workflow or {}).get("status") or {}).get("nodes") or {}
     name = workflow["metadata"]["name"] if workflow else ""
-    by_job = {
+    return {
         n["displayName"]: n
         for n in nodes.values()
         if n.get("name", "").count(".") == 1 and n["name"].startswith(f"{name}.")
     }
+
+
+def _job_changes(pipeline: Pipeline, workflow: dict[str, Any]) -> list[tuple[str, tuple[Any, ...]]]:
+    """A plain progress line per job: its phase, and its message once it has one."""
+    by_job = _job_nodes(workflow)
+    lines: list[tuple[str, tuple[Any, ...]]] = []
+    for job in pipeline.all_jobs():
+        node = by_job.get(job.name)
+        if node is not None:
+            message = node.get("message")
+            lines.append(
+                (
+                    job.name,
+                    (f"job {job.name}", node.get("phase", "Pending"))
+                    + ((f"— {message}",) if message else ()),
+                )
+            )
+    return lines
+
+
+def _jobs_table(pipeline: Pipeline, workflow: dict[str, Any] | None) -> Table:
+    """One row per job: the task node of its name in the main DAG."""
+    name = workflow["metadata"]["name"] if workflow else ""
+    by_job = _job_nodes(workflow)
     table = Table(title=escape(f"{pipeline.name} — {name or 'starting'}"), title_justify="left")
     for header in ("job", "type", "phase", "message", "outputs"):
         table.add_column(header, overflow="fold")

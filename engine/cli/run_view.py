@@ -4,7 +4,7 @@ terminal, one plain line per change in a pipe or CI log), then the verdict and w
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from rich.console import Console
@@ -54,12 +54,24 @@ def progress_table(detail: Any, state: str | None = None) -> Table:
     return table
 
 
+Changes = Callable[[Any], list[tuple[str, tuple[Any, ...]]]]
+"""What a plain progress line says of a state: (what it is about, its words), one per item."""
+
+
 class ProgressView:
     """A live table in a terminal; elsewhere one line per change, so a log shows the run as
-    it goes and nothing is cut or redrawn."""
+    it goes and nothing is cut or redrawn. ``table(state, verdict)`` draws the table;
+    ``changes(state)`` says what the lines say (an execution's by default)."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(
+        self,
+        console: Console,
+        table: Callable[[Any, str | None], Table] | None = None,
+        changes: Changes | None = None,
+    ) -> None:
         self.console = console
+        self.table = table or progress_table
+        self.changes = changes or run_changes
         self.live: Live | None = None
         self._seen: dict[str, tuple[Any, ...]] = {}
 
@@ -73,11 +85,11 @@ class ProgressView:
         if self.live is not None:
             self.live.__exit__(*exc)
 
-    def update(self, detail: Any) -> None:
+    def update(self, state: Any) -> None:
         if self.live is not None:
-            self.live.update(progress_table(detail))
+            self.live.update(self.table(state, None))
             return
-        for key, line in _changes(detail):
+        for key, line in self.changes(state):
             if self._seen.get(key) != line:
                 self._seen[key] = line
                 self.say(" ".join(str(part) for part in line))
@@ -89,15 +101,15 @@ class ProgressView:
         else:
             self.console.print(f"{time.strftime('%H:%M:%S')} {text}", highlight=False)
 
-    def finish(self, detail: Any, state: str) -> None:
+    def finish(self, state: Any, verdict: str | None) -> None:
         """The last table, its title ending with the verdict."""
         if self.live is not None:
-            self.live.update(progress_table(detail, state))
+            self.live.update(self.table(state, verdict))
         else:
-            self.console.print(progress_table(detail, state))
+            self.console.print(self.table(state, verdict))
 
 
-def _changes(detail: Any) -> list[tuple[str, tuple[Any, ...]]]:
+def run_changes(detail: Any) -> list[tuple[str, tuple[Any, ...]]]:
     """What a plain progress line says, per run and per group."""
     lines: list[tuple[str, tuple[Any, ...]]] = [
         ("", (f"run {detail.id} ({detail.workflow_name})", detail.phase))

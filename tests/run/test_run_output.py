@@ -144,3 +144,17 @@ def test_a_setup_that_fails_says_why_nothing_ran(tmp_path: Path, run_env: dict[s
 
 def _cells(line: str) -> list[str]:
     return [cell.strip() for cell in line.strip().strip("┃│").replace("┃", "│").split("│")]
+
+
+def test_a_pipeline_in_a_pipe(tmp_path: Path, run_env: dict[str, str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "run", str(ROOT / "examples/pipelines/branching.yaml")],
+        capture_output=True, text=True, env=run_env, check=False, timeout=300, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    table_at = next(i for i, line in enumerate(lines) if line.startswith("branching — "))
+    assert any(line.endswith("job scale-up Succeeded") for line in lines[:table_at])
+    bottom = next(line for line in lines[table_at:] if line.startswith("└"))
+    assert bottom.endswith("┘")  # the summary starts on a line of its own
+    assert any(line.startswith("branching-") and "Succeeded" in line for line in lines)
