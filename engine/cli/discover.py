@@ -27,10 +27,7 @@ class OutputFormat(StrEnum):
 
 
 def discover(
-    path: Annotated[
-        Path,
-        typer.Argument(help="Root directory of the test project.", exists=True, file_okay=False),
-    ],
+    path: Annotated[Path, typer.Argument(help="Root directory of the test project.")],
     runner: Annotated[
         DiscoveryRunner,
         typer.Option(
@@ -61,6 +58,9 @@ def discover(
 ) -> None:
     """List the scenarios of a pytest, cucumber or Playwright project as its runner sees them."""
     try:
+        if not path.is_dir():  # invalid input, named in full on one line (exit 2)
+            what = "not a directory" if path.exists() else "no such directory"
+            raise SpecError("PATH", f"{path}: {what}", "give the test project's root")
         if threads is not None and execution is None:
             raise SpecError("--threads", "applies only with --execution NAME")
         scenarios = discover_scenarios(runner, path)

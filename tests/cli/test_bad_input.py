@@ -48,8 +48,14 @@ def test_the_sandbox_without_bubblewrap_exits_2(tmp_path: Path) -> None:
 
 
 def test_discover_on_a_missing_folder_exits_2_naming_it(tmp_path: Path) -> None:
-    missing = tmp_path / "no-such-project"
-    done = drover("discover", "--runner", "pytest", str(missing), home=tmp_path / "home")
+    missing = tmp_path / ("a-folder-name-long-enough-to-wrap-at-eighty-columns-" * 2)
+    done = drover(
+        "discover", "--runner", "pytest", str(missing), home=tmp_path / "home", COLUMNS=""
+    )
     assert done.returncode == 2, done.stdout + done.stderr
-    assert str(missing) in done.stderr
+    assert f"{missing}: no such directory" in done.stderr  # whole, on one line, in a pipe
     assert "Traceback" not in done.stderr
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("")
+    done = drover("discover", "--runner", "pytest", str(a_file), home=tmp_path / "home")
+    assert done.returncode == 2 and f"{a_file}: not a directory" in done.stderr
