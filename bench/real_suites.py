@@ -1,0 +1,686 @@
+"""Drover against plain pytest on real open-source suites, from ~1,000 to ~60,000 tests.
+
+    python bench/real_suites.py [--suite NAME ...] [--workers 2] [--venv DIR] [--cache DIR]
+
+Each suite is the test suite shipped in a package's sdist on PyPI, pinned by version (see
+``SUITES``): ~1,000 short tests (tomlkit), ~7,500 (babel), ~62,000 (packaging) and one suite of
+slow tests (sh: real subprocesses, signals and sleeps, over a minute natively). The script
+
+1. downloads each sdist once (``pip download --no-deps --no-binary :all: NAME==VERSION``) into
+   ``~/.cache/drover-bench/sdists`` and unpacks it under ``~/.cache/drover-bench/src``;
+2. creates the bench venv (``/tmp/drover-bench-venv``) with this checkout of Drover (editable,
+   so the benchmark measures the tree it lives in), pytest, each suite's package (from the
+   unpacked sdist) and its pinned test dependencies; Drover runs a project's pytest with the
+   interpreter that runs ``drover``, so that venv's ``drover`` is the one benchmarked;
+3. per suite, back to back: plain ``python -m pytest -q -p no:cacheprovider`` in the suite's
+   folder, then ``drover discover --runner pytest SUITE --execution NAME --threads N -o
+   spec.yaml`` and ``drover run spec.yaml --results results.json`` with N workers, each command
+   timed as a whole (wall clock);
+4. checks that Drover's results name every test pytest ran exactly once (a parametrized
+   function that Drover runs as one scenario, because a case's id is too long, covers its
+   cases) and have the same outcomes;
+5. prints one table row per suite, and the fixed overhead: the same commands on a generated
+   one-test project.
+
+Deselection is explicit, per suite (``Suite.deselect``, ``Suite.keyword``, each with its reason)
+and goes into ``PYTEST_ADDOPTS``, which the native run, Drover's discovery and Drover's worker
+pods all read (pods inherit the environment of ``drover run``): the same tests run both ways.
+Suites' own configuration applies as in their CI (packaging's ``-m "not property"`` leaves out
+its hypothesis tests). The native run loads a small outcome recorder (``-p
+drover_bench_outcomes``, below: a dict update per test report) so outcomes compare by node id.
+
+Drover keeps its state in ``~/.cache/drover-bench/home`` (``DROVER_HOME``); a first run there
+also creates the embedded Postgres, which the overhead line reports as the cold run. A Drover
+run that takes longer than ``max(10 x native, native + 120 s)`` counts as hung: it is
+interrupted, and ``drover get`` plus the tails of its logs are saved and summarised. The load
+average is printed with every row; a suite whose native run is under a minute is measured a
+second time when the load was above the number of cores during its first measurement.
+Everything a run leaves (specs, results, logs, diagnostics) stays under
+``~/.cache/drover-bench/runs/<suite>/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = Path.home() / ".cache" / "drover-bench"
+VENV = Path("/tmp/drover-bench-venv")
+PYTEST = "pytest>=8,<9.1"  # the range Drover's own dev extra pins
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    """``--suite`` name; the execution is ``bench-<name>``."""
+    version: str
+    kind: str
+    deps: tuple[str, ...] = ()
+    """The suite's test dependencies, pinned."""
+    env: Mapping[str, str] = field(default_factory=dict)
+    """Set for the native run and for Drover alike, as the suite's own CI sets it."""
+    deselect: Mapping[str, str] = field(default_factory=dict)
+    """Node id -> why it cannot run here (network) or is flaky natively."""
+    keyword: str | None = None
+    """A ``-k`` expression for what ``deselect`` cannot name one by one, with the reason."""
+
+
+# Counts from ``pytest --collect-only -q`` in the unpacked sdist on Python 3.11; native times
+# on this project's 2-core machine at a load average of about 4 (other work running).
+SUITES = (
+    # 1,203 tests (6 cases of test_parse_rejects_deeply_nested_documents have ids longer than
+    # 4,000 characters: Drover runs them as one scenario); ~2.5 s natively.
+    Suite("tomlkit", "0.15.2", "~1,000 short"),
+    # 7,482 tests (ids with escaped newlines, freezegun, pytz); ~15 s natively.
+    Suite(
+        "babel",
+        "2.18.0",
+        "~8,000 short",
+        deps=("freezegun==1.5.5", "pytz==2026.6", "jinja2==3.1.6", "setuptools"),
+    ),
+    # 62,850 collected, 427 property tests left out by its own ``-m "not property"``: 62,423
+    # run; ~70 s natively. Collecting its property modules imports hypothesis even so.
+    Suite(
+        "packaging",
+        "26.3",
+        "~60,000 short",
+        deps=("pretend==1.0.9", "tomli_w==1.2.0", "hypothesis==6.170.17"),
+    ),
+    # 190 tests, most spawning real processes; a few wait on signals and timeouts of 2-12 s;
+    # ~75 s natively. SH_TESTS_RUNNING is what its tox.ini sets.
+    Suite(
+        "sh",
+        "2.4.0",
+        "slow (processes, signals, sleeps)",
+        env={"SH_TESTS_RUNNING": "1"},
+        deselect={
+            "tests/sh_test.py::FunctionalTests::test_uid_drops_supplementary_groups": (
+                "as root it adds a user and a group to this machine (groupadd, useradd), "
+                "which a benchmark must not do; Drover's sandbox keeps /etc read-only, so "
+                "there it fails with 'groupadd: cannot lock /etc/group'"
+            ),
+        },
+    ),
+)
+
+RECORDER = '''\
+"""Records each test's outcome by node id, as Drover's agent reads pytest's JUnit report."""
+
+import json
+import os
+
+_outcomes = {}
+_items = []
+
+
+def pytest_collection_finish(session):
+    _items.extend(item.nodeid for item in session.items)
+
+
+def pytest_runtest_logreport(report):
+    now = _outcomes.get(report.nodeid)
+    if report.when == "setup":
+        if report.failed:
+            _outcomes[report.nodeid] = "error"
+        elif report.skipped:
+            _outcomes[report.nodeid] = "skipped"
+    elif report.when == "call":
+        status = "failed" if report.failed else "skipped" if report.skipped else "passed"
+        _outcomes[report.nodeid] = status
+    elif report.failed and now != "failed":
+        _outcomes[report.nodeid] = "error"
+
+
+def pytest_sessionfinish(session):
+    with open(os.environ["DROVER_BENCH_OUTCOMES"], "w", encoding="utf-8") as out:
+        json.dump({"items": _items, "outcomes": _outcomes}, out)
+'''
+
+HANG_FACTOR = 10.0
+HANG_GRACE = 120.0
+RUN_LINE = re.compile(r"\brun [0-9a-f]+ \(([a-z0-9][a-z0-9-]*)\)")
+WORST_FIRST = ("error", "failed", "passed")
+PYTEST_TIME = re.compile(r"^=+ .* in ([0-9.]+)s(?: \([0-9:]+\))? =+$", re.MULTILINE)
+
+
+# --------------------------------------------------------------------------- preparation
+
+
+def sh(argv: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(argv), text=True, check=True, **kwargs)
+
+
+def fetch_suite(suite: Suite, cache: Path, python: str) -> Path:
+    """The unpacked sdist of ``suite``, downloaded and unpacked on first use."""
+    sdists = cache / "sdists" / f"{suite.name}-{suite.version}"
+    archives = sorted(sdists.glob("*.tar.gz"))
+    if not archives:
+        print(f"  downloading {suite.name}=={suite.version} (sdist)", flush=True)
+        sh(
+            [
+                python,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                f"{suite.name}=={suite.version}",
+                "-d",
+                str(sdists),
+            ]
+        )
+        archives = sorted(sdists.glob("*.tar.gz"))
+    if len(archives) != 1:
+        raise SystemExit(f"expected one sdist in {sdists}, found {archives}")
+    target = cache / "src" / archives[0].name.removesuffix(".tar.gz")
+    if not target.is_dir():
+        with tarfile.open(archives[0]) as archive:
+            tops = {Path(m.name).parts[0] for m in archive.getmembers()}
+            if tops != {target.name}:
+                raise SystemExit(f"{archives[0]}: expected one top folder {target.name}: {tops}")
+            archive.extractall(target.parent, filter="data")
+    return target
+
+
+def prepare_venv(venv: Path, suites: Sequence[tuple[Suite, Path]]) -> Path:
+    """The bench venv's interpreter, with Drover, pytest and each suite installed once."""
+    python = venv / "bin" / "python"
+    if not python.exists():
+        print(f"  creating {venv}", flush=True)
+        sh([sys.executable, "-m", "venv", str(venv)])
+    marker = venv / "drover-bench-installed.json"
+    done = set(json.loads(marker.read_text())) if marker.exists() else set()
+    wanted = [f"-e {ROOT}", PYTEST]
+    for suite, folder in suites:
+        wanted += [str(folder), *suite.deps]
+    missing = [w for w in wanted if w not in done]
+    if missing:
+        print(f"  installing into {venv}: {' '.join(missing)}", flush=True)
+        argv = [a for w in missing for a in (w.split(" ", 1) if w.startswith("-e ") else [w])]
+        sh([str(python), "-m", "pip", "install", "-q", *argv], stderr=subprocess.DEVNULL)
+        marker.write_text(json.dumps(sorted(done | set(missing))))
+    return python
+
+
+def suite_env(suite: Suite, home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "VIRTUAL_ENV")}
+    env.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)  # the suites' own plugins load, as in CI
+    env.update(suite.env)
+    addopts = [a for node in suite.deselect for a in ("--deselect", node)]
+    if suite.keyword:
+        addopts += ["-k", suite.keyword]
+    if addopts:
+        env["PYTEST_ADDOPTS"] = shlex.join(addopts)
+    env["DROVER_HOME"] = str(home)
+    return env
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+@dataclass
+class Timed:
+    seconds: float
+    code: int | None
+    """None: stopped as hung."""
+    log: Path
+
+
+def timed(
+    argv: Sequence[str], cwd: Path, env: Mapping[str, str], log: Path, limit: float | None = None
+) -> Timed:
+    """Run ``argv`` to the end (its output to ``log``); past ``limit`` s, Ctrl-C it as a user
+    would (Drover stops the run), then kill it."""
+    with log.open("w") as out:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            code: int | None = process.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            code = None
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        return Timed(time.perf_counter() - started, code, log)
+
+
+@dataclass
+class Row:
+    suite: str
+    version: str
+    kind: str
+    load: float
+    tests: int = 0
+    scenarios: int = 0
+    native: Timed | None = None
+    discover: Timed | None = None
+    run: Timed | None = None
+    ids_once: str = "-"
+    mismatches: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def measure(suite: Suite, folder: Path, python: Path, workers: int, cache: Path, home: Path) -> Row:
+    run_dir = cache / "runs" / suite.name
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    plugin_dir = cache / "plugin"
+    plugin_dir.mkdir(parents=True, exist_ok=True)
+    (plugin_dir / "drover_bench_outcomes.py").write_text(RECORDER)
+    env = suite_env(suite, home)
+    row = Row(suite.name, suite.version, suite.kind, os.getloadavg()[0])
+    print(f"{suite.name} {suite.version}: load {row.load:.1f}; plain pytest ...", flush=True)
+
+    native_json = run_dir / "native.json"
+    native_env = {**env, "DROVER_BENCH_OUTCOMES": str(native_json)}
+    native_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(plugin_dir), env.get("PYTHONPATH")) if p
+    )
+    row.native = timed(
+        [
+            str(python),
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "drover_bench_outcomes",
+        ],
+        folder,
+        native_env,
+        run_dir / "native.log",
+    )
+    if not native_json.exists():
+        row.notes.append(
+            f"native pytest exited {row.native.code} without results: {tail(row.native.log)}"
+        )
+        return row
+    native = json.loads(native_json.read_text())
+    items: list[str] = native["items"]
+    outcomes: dict[str, str] = native["outcomes"]
+    row.tests = len(items)
+    counts = Counter(outcomes.get(i, "missing") for i in items)
+    row.notes.append(
+        f"native ({suite.kind}): exit {row.native.code}, {dict(sorted(counts.items()))}"
+    )
+
+    drover = str(python.parent / "drover")
+    spec, results = run_dir / "spec.yaml", run_dir / "results.json"
+    print(f"  {row.native.seconds:.1f} s; drover discover ...", flush=True)
+    row.discover = timed(
+        discover_argv(drover, folder, f"bench-{suite.name}", workers, spec),
+        run_dir,
+        env,
+        run_dir / "discover.log",
+        limit=max(HANG_FACTOR * row.native.seconds, 600),
+    )
+    if row.discover.code != 0:
+        row.notes.append(f"drover discover exited {row.discover.code}: {tail(row.discover.log)}")
+        return row
+    limit = max(HANG_FACTOR * row.native.seconds, row.native.seconds + HANG_GRACE)
+    print(f"  {row.discover.seconds:.1f} s; drover run (hung after {limit:.0f} s) ...", flush=True)
+    row.run = timed(
+        [drover, "run", str(spec), "--results", str(results)],
+        run_dir,
+        env,
+        run_dir / "run.log",
+        limit=limit,
+    )
+    print(f"  {row.run.seconds:.1f} s, exit {row.run.code}", flush=True)
+    if row.run.code is None:
+        row.notes.append(f"drover run HUNG: stopped after {row.run.seconds:.0f} s")
+    if not results.exists():
+        row.notes.append(f"drover run exited {row.run.code} without results: {tail(row.run.log)}")
+        row.notes += diagnose(row.run.log, results, drover, env, run_dir)
+        return row
+    outcome = json.loads(results.read_text())
+    compare(row, items, outcomes, outcome["results"])
+    row.notes.append(f"drover: exit {row.run.code}, {outcome['verdict']}, phase {outcome['phase']}")
+    row.notes += breakdown(outcome.get("workflow"), row.run.seconds, drover, env)
+    if row.run.code != 0 or row.mismatches or row.ids_once != "yes":
+        row.notes += diagnose(row.run.log, results, drover, env, run_dir)
+    return row
+
+
+def breakdown(
+    name: str | None, run_seconds: float, drover: str, env: Mapping[str, str]
+) -> list[str]:
+    """Where ``drover run``'s time went: its workflow's steps (Argo's timestamps, whole
+    seconds), each worker's pytest session as pytest timed it, and the rest of the command."""
+    if not name:
+        return []
+    done = subprocess.run([drover, "get", name, "-o", "json"], env=dict(env),
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    if done.returncode != 0:
+        return [f"drover get {name} failed: {done.stderr.strip()[:200]}"]
+    status = json.loads(done.stdout).get("status", {})
+    pods = [n for n in status.get("nodes", {}).values() if n.get("type") == "Pod"]
+
+    def span(nodes: list[dict[str, Any]]) -> float:
+        starts = [stamp(n["startedAt"]) for n in nodes if n.get("startedAt")]
+        ends = [stamp(n["finishedAt"]) for n in nodes if n.get("finishedAt")]
+        return max(ends) - min(starts) if starts and ends else float("nan")
+
+    setup = [n for n in pods if n.get("displayName", "").startswith("setup-env")]
+    workers = [n for n in pods if n not in setup and ".onExit" not in n.get("displayName", "")]
+    sessions = []
+    logs = Path(env["DROVER_HOME"]) / "local" / "workflows" / name / "logs"
+    for pod in workers:
+        text = (logs / f"{pod.get('id')}.log").read_text(errors="replace") if logs.is_dir() else ""
+        sessions += [f"{float(t):.1f}" for t in PYTEST_TIME.findall(text)]
+    whole = span([status]) if status.get("startedAt") else float("nan")
+    return [
+        f"drover run {run_seconds:.1f} s = workflow {whole:.0f} s (setup-env {span(setup):.0f} s, "
+        f"workers {span(workers):.0f} s, pytest sessions {', '.join(sessions) or '?'} s) + "
+        f"{run_seconds - whole:.1f} s outside the workflow (CLI, Postgres, mirror)"
+    ]
+
+
+def stamp(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def discover_argv(drover: str, project: Path, name: str, workers: int, spec: Path) -> list[str]:
+    """``drover discover`` writing a runnable execution ``name`` for ``project`` to ``spec``."""
+    return [drover, "discover", "--runner", "pytest", str(project), "--execution", name,
+            "--threads", str(workers), "-o", str(spec)]  # fmt: skip
+
+
+def compare(
+    row: Row, items: list[str], native: Mapping[str, str], results: list[dict[str, Any]]
+) -> None:
+    """Each collected test covered by exactly one result, and the same outcome as natively."""
+    row.scenarios = len(results)
+    collected = set(items)
+    cases: dict[str, list[str]] = {}
+    for item in items:
+        cases.setdefault(item.partition("[")[0], []).append(item)
+    covered: Counter[str] = Counter()
+    unknown: list[str] = []
+    mismatched: list[str] = []
+    for result in results:
+        scenario, status = result["id"], result["status"]
+        if scenario in collected:
+            names = [scenario]
+        elif "[" not in scenario and scenario in cases:
+            names = cases[scenario]  # every case of a function run as one scenario
+            row.notes.append(f"one scenario for {len(names)} cases: {scenario}")
+        else:
+            unknown.append(scenario)
+            continue
+        covered.update(names)
+        statuses = {native.get(n, "missing") for n in names}
+        expected = next((s for s in WORST_FIRST if s in statuses), min(statuses))
+        if status != expected:
+            error = (result.get("error") or "").strip().splitlines()
+            mismatched.append(
+                f"{scenario}: native {expected}, drover {status}"
+                + (f" ({error[-1][:160]})" if error else "")
+            )
+    missing = [i for i in items if not covered[i]]
+    twice = [i for i in items if covered[i] > 1]
+    row.ids_once = "yes" if not (missing or twice or unknown) else "no"
+    row.mismatches = len(mismatched)
+    for label, ids in (
+        ("missing", missing),
+        ("twice", twice),
+        ("unknown", unknown),
+        ("outcome differs", mismatched),
+    ):
+        if ids:
+            row.notes.append(f"{len(ids)} {label}, e.g. " + "; ".join(ids[:5]))
+
+
+def diagnose(
+    log: Path, results: Path, drover: str, env: Mapping[str, str], run_dir: Path
+) -> list[str]:
+    """Why a run failed or hung: ``drover get``, the failed nodes, the ends of the pod logs."""
+    name = None
+    if results.exists():
+        name = json.loads(results.read_text()).get("workflow")
+    if not name:
+        found = RUN_LINE.findall(log.read_text(errors="replace"))
+        name = found[-1] if found else None
+    if not name:
+        return [f"no workflow name in {log}"]
+    report = run_dir / "diagnostics.txt"
+    notes = [f"workflow {name}: details in {report}"]
+    with report.open("w") as out:
+        for argv in ([drover, "get", name], [drover, "get", name, "-o", "json"]):
+            done = subprocess.run(argv, env=dict(env), capture_output=True, text=True, check=False)
+            out.write(f"$ {shlex.join(argv)}\n{done.stdout}{done.stderr}\n")
+            if argv[-1] == "json" and done.returncode == 0:
+                notes += failed_nodes(done.stdout)
+        logs = Path(env["DROVER_HOME"]) / "local" / "workflows" / name / "logs"
+        for path in sorted(logs.rglob("*")) if logs.is_dir() else []:
+            if path.is_file():
+                out.write(f"--- {path} (last 40 lines)\n{tail(path, 40)}\n")
+    return notes
+
+
+def failed_nodes(get_json: str) -> list[str]:
+    nodes = json.loads(get_json).get("status", {}).get("nodes", {})
+    return [
+        f"node {n.get('displayName')} ({n.get('type')}): {n.get('phase')} - {n.get('message')}"
+        for n in nodes.values()
+        if n.get("phase") not in ("Succeeded", "Skipped", "Omitted") and n.get("type") == "Pod"
+    ][:5]
+
+
+def tail(path: Path, lines: int = 3) -> str:
+    text = path.read_text(errors="replace").strip().splitlines() if path.exists() else []
+    return "\n".join(text[-lines:])
+
+
+def overhead(python: Path, workers: int, cache: Path, home: Path) -> list[str]:
+    """``drover discover`` + ``drover run`` vs plain pytest on a one-test project."""
+    project = cache / "one-test"
+    project.mkdir(parents=True, exist_ok=True)
+    (project / "pytest.ini").write_text("[pytest]\n")
+    (project / "test_one.py").write_text("def test_one():\n    assert True\n")
+    run_dir = cache / "runs" / "one-test"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    env = suite_env(Suite("one-test", "-", "-"), home)
+    cold = not (home / "postgres").exists()
+    plain = timed(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        project,
+        env,
+        run_dir / "native.log",
+    )
+    drover = str(python.parent / "drover")
+    spec = run_dir / "spec.yaml"
+    runs = []
+    for attempt in range(2 if cold else 1):
+        discover = timed(
+            discover_argv(drover, project, "bench-one-test", workers, spec),
+            run_dir,
+            env,
+            run_dir / "discover.log",
+        )
+        run = timed(
+            [drover, "run", str(spec), "--results", str(run_dir / "results.json")],
+            run_dir,
+            env,
+            run_dir / f"run-{attempt}.log",
+            limit=300,
+        )
+        runs.append((discover, run))
+    discover, run = runs[-1]
+    lines = [
+        f"fixed overhead, one-test project: plain pytest {plain.seconds:.2f} s (exit "
+        f"{plain.code}); drover discover {discover.seconds:.2f} s + drover run "
+        f"{run.seconds:.2f} s (exit {run.code}) = {discover.seconds + run.seconds:.2f} s"
+    ]
+    if cold:
+        lines.append(
+            f"  first run in a new DROVER_HOME (creates the Postgres cluster): "
+            f"drover run {runs[0][1].seconds:.2f} s"
+        )
+    return lines
+
+
+# --------------------------------------------------------------------------- report
+
+COLUMNS = (
+    "suite",
+    "version",
+    "tests",
+    "native s",
+    "discover s",
+    "run s",
+    "drover s",
+    "speed-up",
+    "ids once",
+    "mismatches",
+    "load",
+)
+
+
+def cells(row: Row) -> list[str]:
+    def seconds(t: Timed | None) -> str:
+        if t is None:
+            return "-"
+        return f"{t.seconds:.1f}" + ("" if t.code is not None else " HUNG")
+
+    total = row.discover.seconds + row.run.seconds if row.discover and row.run is not None else None
+    finished = row.run is not None and row.run.code is not None
+    ratio = f"{row.native.seconds / total:.2f}x" if total and row.native and finished else "-"
+    return [
+        row.suite,
+        row.version,
+        f"{row.tests:,}",
+        seconds(row.native),
+        seconds(row.discover),
+        seconds(row.run),
+        f"{total:.1f}" if total else "-",
+        ratio,
+        row.ids_once,
+        "-" if row.mismatches is None else str(row.mismatches),
+        f"{row.load:.1f}",
+    ]
+
+
+def print_table(rows: Sequence[Row]) -> None:
+    table = [list(COLUMNS), *(cells(r) for r in rows)]
+    widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
+    for index, line in enumerate(table):
+        print(
+            "  ".join(
+                c.ljust(w) if i < 2 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )
+        if index == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def git_state() -> str:
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=False
+        )
+        return done.stdout.strip()
+
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return git("rev-parse", "--short", "HEAD") + (" + uncommitted changes" if dirty else "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--suite",
+        action="append",
+        choices=[s.name for s in SUITES],
+        help="Run only this suite (repeatable); default: all.",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="drover --threads (default 2)")
+    parser.add_argument("--venv", type=Path, default=VENV)
+    parser.add_argument("--cache", type=Path, default=CACHE)
+    parser.add_argument(
+        "--no-rerun",
+        action="store_true",
+        help="Never measure a small suite a second time under high load.",
+    )
+    args = parser.parse_args()
+    suites = [s for s in SUITES if not args.suite or s.name in args.suite]
+    cache, home = args.cache.resolve(), args.cache.resolve() / "home"
+    cores = os.cpu_count() or 1
+    started = time.perf_counter()
+    print(f"drover {git_state()}; {cores} cores; load {fmt_load()}", flush=True)
+
+    python = args.venv / "bin" / "python"
+    if not python.exists():
+        prepare_venv(args.venv, [])
+    folders = [(s, fetch_suite(s, cache, str(python))) for s in suites]
+    python = prepare_venv(args.venv, folders)
+
+    lines = overhead(python, args.workers, cache, home)
+    rows = []
+    for suite, folder in folders:
+        rows.append(measure(suite, folder, python, args.workers, cache, home))
+        if (
+            not args.no_rerun
+            and rows[-1].native is not None
+            and rows[-1].native.seconds < 60
+            and max(rows[-1].load, os.getloadavg()[0]) > cores
+        ):
+            print(f"  load was above {cores}: measuring {suite.name} again", flush=True)
+            rows.append(measure(suite, folder, python, args.workers, cache, home))
+            rows[-1].suite += " (2nd)"
+
+    print()
+    print(
+        f"drover {git_state()}; {cores} cores; {args.workers} workers; "
+        f"python {sys.version.split()[0]} in {args.venv}; load at the end {fmt_load()}"
+    )
+    print_table(rows)
+    print(
+        "speed-up = native s / drover s (discover + run); load = 1-minute load average when "
+        "the row's measurement started"
+    )
+    for line in lines:
+        print(line)
+    for row in rows:
+        for note in row.notes:
+            print(f"{row.suite}: {note}")
+    print(f"whole benchmark {time.perf_counter() - started:.0f} s")
+
+
+def fmt_load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+if __name__ == "__main__":
+    main()
