@@ -24,11 +24,23 @@ class RunInterrupts:
 
     ``control(action)`` asks the backend to ``stop`` or ``terminate`` the run (it may raise
     when the run has just finished); ``say(text)`` tells the user what is happening.
+    ``immediate``: act inside the signal handler, for a run this very thread executes (it has
+    no loop of its own to call ``apply``; ``control`` must then only write a request), once
+    ``ready()`` says the run exists.
     """
 
-    def __init__(self, control: Callable[[str], None], say: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        control: Callable[[str], None],
+        say: Callable[[str], None],
+        *,
+        immediate: bool = False,
+        ready: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.control = control
         self.say = say
+        self.immediate = immediate
+        self.ready = ready
         self.interrupts = 0
         self.signal: int | None = None
         """The first signal received (SIGINT, SIGTERM, SIGHUP), None while none came."""
@@ -49,6 +61,8 @@ class RunInterrupts:
         self.signal = self.signal or signum
         # Ctrl-C stops, then terminates; a request to end the process terminates at once.
         self.interrupts += 1 if signum == signal.SIGINT else 2
+        if self.immediate:
+            self.apply()
 
     @property
     def exit_code(self) -> int | None:
@@ -63,7 +77,7 @@ class RunInterrupts:
 
     def apply(self) -> None:
         """Ask for what the interrupts so far asked for and was not asked for yet."""
-        while self._done < min(self.interrupts, 3):
+        while self._done < min(self.interrupts, 3) and self.ready():
             self._done += 1
             if self._done == 1 and self.interrupts == 1:
                 self.say(

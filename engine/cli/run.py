@@ -206,10 +206,24 @@ def _run_pipeline(pipeline: Pipeline, backend: LocalBackend, pairs: list[str]) -
         lambda wf, _verdict: _jobs_table(pipeline, wf),
         lambda wf: _job_changes(pipeline, wf),
     )
+    names: list[str] = []  # the workflow's, once the runner made it
+
+    def on_update(workflow: dict[str, Any]) -> None:
+        names[:] = [workflow["metadata"]["name"]]
+        interrupts.apply()  # a Ctrl-C before the workflow existed
+        view.update(workflow)
+
+    # This thread runs the workflow: Ctrl-C leaves a stop (then terminate) request its loop reads.
+    interrupts = RunInterrupts(
+        lambda action: getattr(backend, action)(names[0]),
+        view.say,
+        immediate=True,
+        ready=lambda: bool(names),
+    )
     try:
-        with view:
+        with interrupts, view:
             workflow = run_pipeline_locally(
-                pipeline, backend, parameters=parameters, on_update=view.update
+                pipeline, backend, parameters=parameters, on_update=on_update
             )
             view.finish(workflow, None)
     except DroverError as error:
@@ -217,9 +231,12 @@ def _run_pipeline(pipeline: Pipeline, backend: LocalBackend, pairs: list[str]) -
     phase = workflow["status"].get("phase")
     name = workflow["metadata"]["name"]
     colour = "green" if phase == "Succeeded" else "red"
-    console.print(f"[{colour}]{name}: {phase}[/] {escape(workflow['status'].get('message') or '')}")
+    ended = f" ({interrupts.ended.lower()} on request)" if interrupts.ended else ""
+    console.print(
+        f"[{colour}]{name}: {phase}{ended}[/] {escape(workflow['status'].get('message') or '')}"
+    )
     console.print(f"inspect: drover get {name} · drover logs {name}")
-    raise typer.Exit(0 if phase == "Succeeded" else 1)
+    raise typer.Exit(interrupts.exit_code or (0 if phase == "Succeeded" else 1))
 
 
 def _job_nodes(workflow: dict[str, Any] | None) -> dict[str, dict[str, Any]]:

@@ -220,3 +220,37 @@ def test_sigterm_terminates(drover: Drover, marker: str, tmp_path: Path) -> None
     assert "terminating the run" in output and "stopping" not in output
     assert str(_report(tmp_path)["verdict"]).startswith("Terminated — ")
     _nothing_left(marker)
+
+
+def test_ctrl_c_stops_a_pipeline(tmp_path: Path, home: Path, marker: str) -> None:
+    """A pipeline runs in ``drover run``'s own process: Ctrl-C leaves its runner a request."""
+    pipeline = {
+        "kind": "Pipeline",
+        "name": "sleepy",
+        "jobs": [
+            {"name": "nap", "script": {"language": "bash", "source": f"sleep 600 # {marker}"}},
+            {"name": "after", "needs": ["nap"], "script": {"language": "bash", "source": "true"}},
+        ],
+    }
+    path = tmp_path / "sleepy.yaml"
+    path.write_text(yaml.safe_dump(pipeline))
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    env["DROVER_HOME"] = str(home)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "run", str(path)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT,
+        start_new_session=True,
+    )  # fmt: skip
+    drover = Drover(proc)
+    try:
+        drover.wait_for("job nap Running")
+        drover.send(signal.SIGINT)
+        output = drover.finish()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert drover.returncode == 130, output
+    assert "stopping the run" in output and "(stopped on request)" in output
+    assert "Traceback" not in output
+    _nothing_left(marker)
