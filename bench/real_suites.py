@@ -15,7 +15,9 @@ slow tests (sh: real subprocesses, signals and sleeps, over a minute natively). 
 3. per suite, back to back: plain ``python -m pytest -q -p no:cacheprovider`` in the suite's
    folder, then ``drover discover --runner pytest SUITE --execution NAME --threads N -o
    spec.yaml`` and ``drover run spec.yaml --results results.json`` with N workers, each command
-   timed as a whole (wall clock);
+   timed as a whole (wall clock). NAME is new on every measurement, so the first run has no
+   history (every duration unknown: the shards are cut by count); the same spec then runs
+   again, planned with the durations the first run recorded, as a user's next run would be;
 4. checks that Drover's results name every test pytest ran exactly once (a parametrized
    function that Drover runs as one scenario, because a case's id is too long, covers its
    cases) and have the same outcomes;
@@ -33,8 +35,9 @@ Drover keeps its state in ``~/.cache/drover-bench/home`` (``DROVER_HOME``); a fi
 also creates the embedded Postgres, which the overhead line reports as the cold run. A Drover
 run that takes longer than ``max(10 x native, native + 120 s)`` counts as hung: it is
 interrupted, and ``drover get`` plus the tails of its logs are saved and summarised. The load
-average is printed with every row; a suite whose native run is under a minute is measured a
-second time when the load was above the number of cores during its first measurement.
+average is printed with every row; a suite whose native run takes under ``SMALL`` seconds is
+measured a second time when the load was above the number of cores during its first
+measurement.
 Everything a run leaves (specs, results, logs, diagnostics) stays under
 ``~/.cache/drover-bench/runs/<suite>/``.
 """
@@ -45,6 +48,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import shlex
 import shutil
 import signal
@@ -153,6 +157,8 @@ def pytest_sessionfinish(session):
 '''
 
 HANG_FACTOR = 10.0
+SMALL = 30.0
+"""Native seconds under which a suite is measured again when the load was high."""
 HANG_GRACE = 120.0
 RUN_LINE = re.compile(r"\brun [0-9a-f]+ \(([a-z0-9][a-z0-9-]*)\)")
 WORST_FIRST = ("error", "failed", "passed")
@@ -280,13 +286,17 @@ class Row:
     kind: str
     load: float
     tests: int = 0
-    scenarios: int = 0
     native: Timed | None = None
     discover: Timed | None = None
-    run: Timed | None = None
-    ids_once: str = "-"
-    mismatches: int | None = None
+    runs: list[Timed] = field(default_factory=list)
+    """The first run (no history: every duration unknown), then the same spec again, planned
+    with the durations the first run recorded."""
+    ids_once: list[str] = field(default_factory=list)
+    mismatches: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+
+RUNS = ("run", "again")
 
 
 def measure(suite: Suite, folder: Path, python: Path, workers: int, cache: Path, home: Path) -> Row:
@@ -306,20 +316,10 @@ def measure(suite: Suite, folder: Path, python: Path, workers: int, cache: Path,
         p for p in (str(plugin_dir), env.get("PYTHONPATH")) if p
     )
     row.native = timed(
-        [
-            str(python),
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "drover_bench_outcomes",
-        ],
-        folder,
-        native_env,
-        run_dir / "native.log",
-    )
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "-p", "drover_bench_outcomes"],
+        folder, native_env, run_dir / "native.log",
+    )  # fmt: skip
     if not native_json.exists():
         row.notes.append(
             f"native pytest exited {row.native.code} without results: {tail(row.native.log)}"
@@ -335,10 +335,12 @@ def measure(suite: Suite, folder: Path, python: Path, workers: int, cache: Path,
     )
 
     drover = str(python.parent / "drover")
-    spec, results = run_dir / "spec.yaml", run_dir / "results.json"
+    spec = run_dir / "spec.yaml"
+    # A name of its own: the history of earlier benchmarks (kept per project) plans nothing.
+    name = f"bench-{suite.name}-{secrets.token_hex(3)}"
     print(f"  {row.native.seconds:.1f} s; drover discover ...", flush=True)
     row.discover = timed(
-        discover_argv(drover, folder, f"bench-{suite.name}", workers, spec),
+        discover_argv(drover, folder, name, workers, spec),
         run_dir,
         env,
         run_dir / "discover.log",
@@ -348,41 +350,42 @@ def measure(suite: Suite, folder: Path, python: Path, workers: int, cache: Path,
         row.notes.append(f"drover discover exited {row.discover.code}: {tail(row.discover.log)}")
         return row
     limit = max(HANG_FACTOR * row.native.seconds, row.native.seconds + HANG_GRACE)
-    print(f"  {row.discover.seconds:.1f} s; drover run (hung after {limit:.0f} s) ...", flush=True)
-    row.run = timed(
-        [drover, "run", str(spec), "--results", str(results)],
-        run_dir,
-        env,
-        run_dir / "run.log",
-        limit=limit,
-    )
-    print(f"  {row.run.seconds:.1f} s, exit {row.run.code}", flush=True)
-    if row.run.code is None:
-        row.notes.append(f"drover run HUNG: stopped after {row.run.seconds:.0f} s")
-    if not results.exists():
-        row.notes.append(f"drover run exited {row.run.code} without results: {tail(row.run.log)}")
-        row.notes += diagnose(row.run.log, results, drover, env, run_dir)
-        return row
-    outcome = json.loads(results.read_text())
-    compare(row, items, outcomes, outcome["results"])
-    row.notes.append(f"drover: exit {row.run.code}, {outcome['verdict']}, phase {outcome['phase']}")
-    row.notes += breakdown(outcome.get("workflow"), row.run.seconds, drover, env)
-    if row.run.code != 0 or row.mismatches or row.ids_once != "yes":
-        row.notes += diagnose(row.run.log, results, drover, env, run_dir)
+    for label in RUNS:
+        results, log = run_dir / f"results-{label}.json", run_dir / f"{label}.log"
+        print(f"  drover run ({label}; hung after {limit:.0f} s) ...", flush=True)
+        run = timed([drover, "run", str(spec), "--results", str(results)], run_dir, env, log,
+                    limit=limit)  # fmt: skip
+        row.runs.append(run)
+        print(f"  {run.seconds:.1f} s, exit {run.code}", flush=True)
+        if run.code is None:
+            row.notes.append(f"{label}: drover run HUNG: stopped after {run.seconds:.0f} s")
+        if not results.exists():
+            row.notes.append(f"{label}: drover run exited {run.code} without results: {tail(log)}")
+            row.notes += diagnose(log, results, drover, env, run_dir / f"{label}-diagnostics.txt")
+            return row
+        outcome = json.loads(results.read_text())
+        row.notes.append(
+            f"{label}: drover exit {run.code}, {outcome['verdict']}, phase {outcome['phase']}"
+        )
+        row.notes += compare(row, label, items, outcomes, outcome["results"])
+        row.notes += breakdown(label, outcome, run.seconds, drover, env)
+        if run.code != 0 or row.mismatches[-1] or row.ids_once[-1] != "yes":
+            row.notes += diagnose(log, results, drover, env, run_dir / f"{label}-diagnostics.txt")
     return row
 
 
 def breakdown(
-    name: str | None, run_seconds: float, drover: str, env: Mapping[str, str]
+    label: str, outcome: Mapping[str, Any], run_seconds: float, drover: str, env: Mapping[str, str]
 ) -> list[str]:
     """Where ``drover run``'s time went: its workflow's steps (Argo's timestamps, whole
-    seconds), each worker's pytest session as pytest timed it, and the rest of the command."""
+    seconds), each worker's scenarios and pytest session as pytest timed it, and the rest."""
+    name = outcome.get("workflow")
     if not name:
         return []
     done = subprocess.run([drover, "get", name, "-o", "json"], env=dict(env),
                           capture_output=True, text=True, check=False)  # fmt: skip
     if done.returncode != 0:
-        return [f"drover get {name} failed: {done.stderr.strip()[:200]}"]
+        return [f"{label}: drover get {name} failed: {done.stderr.strip()[:200]}"]
     status = json.loads(done.stdout).get("status", {})
     pods = [n for n in status.get("nodes", {}).values() if n.get("type") == "Pod"]
 
@@ -398,11 +401,14 @@ def breakdown(
     for pod in workers:
         text = (logs / f"{pod.get('id')}.log").read_text(errors="replace") if logs.is_dir() else ""
         sessions += [f"{float(t):.1f}" for t in PYTEST_TIME.findall(text)]
+    shards = Counter(r.get("shard") for r in outcome["results"])
     whole = span([status]) if status.get("startedAt") else float("nan")
     return [
-        f"drover run {run_seconds:.1f} s = workflow {whole:.0f} s (setup-env {span(setup):.0f} s, "
-        f"workers {span(workers):.0f} s, pytest sessions {', '.join(sessions) or '?'} s) + "
-        f"{run_seconds - whole:.1f} s outside the workflow (CLI, Postgres, mirror)"
+        f"{label}: drover run {run_seconds:.1f} s = workflow {whole:.0f} s (setup-env "
+        f"{span(setup):.0f} s, workers {span(workers):.0f} s: "
+        f"{' + '.join(f'{shards[k]:,}' for k in sorted(shards, key=str))} scenarios, "
+        f"pytest sessions {', '.join(sessions) or '?'} s) + {run_seconds - whole:.1f} s outside "
+        "the workflow (CLI, Postgres, mirror)"
     ]
 
 
@@ -417,10 +423,10 @@ def discover_argv(drover: str, project: Path, name: str, workers: int, spec: Pat
 
 
 def compare(
-    row: Row, items: list[str], native: Mapping[str, str], results: list[dict[str, Any]]
-) -> None:
+    row: Row, label: str, items: list[str], native: Mapping[str, str], results: list[Any]
+) -> list[str]:
     """Each collected test covered by exactly one result, and the same outcome as natively."""
-    row.scenarios = len(results)
+    notes = []
     collected = set(items)
     cases: dict[str, list[str]] = {}
     for item in items:
@@ -434,7 +440,8 @@ def compare(
             names = [scenario]
         elif "[" not in scenario and scenario in cases:
             names = cases[scenario]  # every case of a function run as one scenario
-            row.notes.append(f"one scenario for {len(names)} cases: {scenario}")
+            if label == RUNS[0]:
+                notes.append(f"one scenario for {len(names)} cases: {scenario}")
         else:
             unknown.append(scenario)
             continue
@@ -449,20 +456,21 @@ def compare(
             )
     missing = [i for i in items if not covered[i]]
     twice = [i for i in items if covered[i] > 1]
-    row.ids_once = "yes" if not (missing or twice or unknown) else "no"
-    row.mismatches = len(mismatched)
-    for label, ids in (
+    row.ids_once.append("yes" if not (missing or twice or unknown) else "no")
+    row.mismatches.append(len(mismatched))
+    for what, ids in (
         ("missing", missing),
         ("twice", twice),
         ("unknown", unknown),
         ("outcome differs", mismatched),
     ):
         if ids:
-            row.notes.append(f"{len(ids)} {label}, e.g. " + "; ".join(ids[:5]))
+            notes.append(f"{label}: {len(ids)} {what}, e.g. " + "; ".join(ids[:5]))
+    return notes
 
 
 def diagnose(
-    log: Path, results: Path, drover: str, env: Mapping[str, str], run_dir: Path
+    log: Path, results: Path, drover: str, env: Mapping[str, str], report: Path
 ) -> list[str]:
     """Why a run failed or hung: ``drover get``, the failed nodes, the ends of the pod logs."""
     name = None
@@ -473,7 +481,6 @@ def diagnose(
         name = found[-1] if found else None
     if not name:
         return [f"no workflow name in {log}"]
-    report = run_dir / "diagnostics.txt"
     notes = [f"workflow {name}: details in {report}"]
     with report.open("w") as out:
         for argv in ([drover, "get", name], [drover, "get", name, "-o", "json"]):
@@ -553,41 +560,39 @@ def overhead(python: Path, workers: int, cache: Path, home: Path) -> list[str]:
 
 # --------------------------------------------------------------------------- report
 
-COLUMNS = (
-    "suite",
-    "version",
-    "tests",
-    "native s",
-    "discover s",
-    "run s",
-    "drover s",
-    "speed-up",
-    "ids once",
-    "mismatches",
-    "load",
-)
+COLUMNS = ("suite", "version", "tests", "native s", "discover s", "run s", "drover s",
+           "speed-up", "again s", "speed-up", "ids once", "mismatches", "load")  # fmt: skip
 
 
 def cells(row: Row) -> list[str]:
+    """``drover s`` is discover + the first run; ``again s`` the second run, ``speed-up`` after
+    it native / (discover + again)."""
+
     def seconds(t: Timed | None) -> str:
         if t is None:
             return "-"
         return f"{t.seconds:.1f}" + ("" if t.code is not None else " HUNG")
 
-    total = row.discover.seconds + row.run.seconds if row.discover and row.run is not None else None
-    finished = row.run is not None and row.run.code is not None
-    ratio = f"{row.native.seconds / total:.2f}x" if total and row.native and finished else "-"
+    def speed_up(run: Timed | None) -> str:
+        if row.native is None or row.discover is None or run is None or run.code is None:
+            return "-"
+        return f"{row.native.seconds / (row.discover.seconds + run.seconds):.2f}x"
+
+    first, again = [*row.runs, None, None][:2]
+    total = row.discover.seconds + first.seconds if row.discover and first else None
     return [
         row.suite,
         row.version,
         f"{row.tests:,}",
         seconds(row.native),
         seconds(row.discover),
-        seconds(row.run),
+        seconds(first),
         f"{total:.1f}" if total else "-",
-        ratio,
-        row.ids_once,
-        "-" if row.mismatches is None else str(row.mismatches),
+        speed_up(first),
+        seconds(again),
+        speed_up(again),
+        "/".join(row.ids_once) or "-",
+        "/".join(map(str, row.mismatches)) or "-",
         f"{row.load:.1f}",
     ]
 
@@ -653,7 +658,7 @@ def main() -> None:
         if (
             not args.no_rerun
             and rows[-1].native is not None
-            and rows[-1].native.seconds < 60
+            and rows[-1].native.seconds < SMALL
             and max(rows[-1].load, os.getloadavg()[0]) > cores
         ):
             print(f"  load was above {cores}: measuring {suite.name} again", flush=True)
@@ -667,8 +672,11 @@ def main() -> None:
     )
     print_table(rows)
     print(
-        "speed-up = native s / drover s (discover + run); load = 1-minute load average when "
-        "the row's measurement started"
+        "drover s = discover s + run s, the first run of a new execution (no history: durations "
+        "unknown, shards cut by count); again s = the same spec run again, planned with the "
+        "first run's durations; speed-up = native s / (discover s + run s), then / (discover s "
+        "+ again s); ids once and mismatches: first run/again; load = 1-minute load average "
+        "when the row's measurement started"
     )
     for line in lines:
         print(line)
