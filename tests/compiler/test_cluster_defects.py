@@ -1,0 +1,103 @@
+"""Issue 12's compiler defects, each checked against what Argo's controller does with the
+compiled document (the Argo source each test copies is named in its docstring)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from workflow_reading import templates
+
+from engine.backends.local import exprlang
+from engine.compiler import CompileOptions, compile_plan
+from engine.loading import parse_execution
+from engine.planning import plan_execution
+from tests.argo_reference import argo_errors
+
+
+def _execution(**overrides: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "name": "demo",
+        "project": {"name": "demo", "repo": "https://example.com/demo.git"},
+        "flows": [
+            {
+                "name": "alpha",
+                "groups": [
+                    {
+                        "name": "first",
+                        "threads": 2,
+                        "continue_on_failure": True,
+                        "scenarios": [{"id": "a0"}, {"id": "a1"}],
+                    },
+                    {"name": "second", "scenarios": [{"id": "b0"}]},
+                ],
+            }
+        ],
+    }
+    doc.update(overrides)
+    return doc
+
+
+def _compile(doc: dict[str, Any], **options: Any) -> dict[str, Any]:
+    compiled = compile_plan(plan_execution(parse_execution(doc)), CompileOptions(**options))
+    workflow = compiled.workflow_dict()
+    assert argo_errors(workflow) == []
+    return workflow
+
+
+def _retry_strategies(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: template["retryStrategy"]
+        for name, template in templates(workflow).items()
+        if "retryStrategy" in template
+    }
+
+
+def test_defect_11_backoff_caps_one_delay_and_never_bounds_the_retry_window() -> None:
+    """``processNodeRetries`` (workflow/controller/operator.go, v3.6 and v4.0) measures
+    ``backoff.maxDuration`` from the first attempt's ``startedAt`` and fails the node once it
+    has passed ("Max duration limit exceeded"); it also sets the retried pod's
+    ``executionDeadline`` to that moment. A 5-minute maxDuration therefore meant no retry for
+    any worker that ran 5 minutes. v4's ``backoff.cap`` bounds one delay instead."""
+    strategies = _retry_strategies(_compile(_execution()))
+    assert set(strategies) == {"setup-env", "worker"}
+    for strategy in strategies.values():
+        assert "maxDuration" not in strategy["backoff"]
+        assert strategy["backoff"] == {"duration": "10s", "factor": 2, "cap": "5m"}
+
+
+def _retried(expression: str, status: str, exit_code: str, message: str) -> bool:
+    scope = {
+        "lastRetry.status": status,
+        "lastRetry.exitCode": exit_code,
+        "lastRetry.message": message,
+    }
+    return exprlang.eval_bool(expression, exprlang.build_env(scope))
+
+
+@pytest.mark.parametrize(
+    ("status", "exit_code", "message", "retried"),
+    [
+        # Evicted before the main container ran: inferFailedReason returns NodeFailed with the
+        # pod's message, and no exit code (buildRetryStrategyLocalScope then says "-1").
+        ("Failed", "-1", "The node was low on resource: memory.", True),
+        # Evicted (or preempted, or drained) while running: the agent ends on SIGTERM.
+        ("Failed", "143", "The node was low on resource: ephemeral-storage.", True),
+        ("Failed", "137", "OOMKilled (exit code 137)", True),
+        ("Error", "-1", "pod deleted", True),
+        ("Failed", "1", "Error (exit code 1)", False),  # tests failed: the agent reran them
+        ("Failed", "2", "Error (exit code 2)", False),  # a bad plan: retrying cannot help
+        ("Failed", "143", "Pod was active on the node longer than the specified deadline", False),
+    ],
+)
+def test_defect_12_evictions_are_retried_and_test_failures_are_not(
+    status: str, exit_code: str, message: str, retried: bool
+) -> None:
+    """Argo marks an evicted pod ``Failed`` when the pod has a message (``inferFailedReason``
+    in workflow/controller/operator.go), and ``retryPolicy: OnError`` never retries a Failed
+    node (``processNodeRetries``). The policy is now ``Always`` with an expression, which
+    ``processNodeRetries`` evaluates over ``lastRetry.*`` (``buildRetryStrategyLocalScope``)
+    and stops on false; evaluated here with the local runner's expr-lang port."""
+    for name, strategy in _retry_strategies(_compile(_execution())).items():
+        assert strategy["retryPolicy"] == "Always", name
+        assert _retried(strategy["expression"], status, exit_code, message) is retried, name
