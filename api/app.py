@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -140,6 +141,8 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
         lifespan=lifespan,
     )
 
+    _add_cors(app, settings.cors_origins)
+
     @app.exception_handler(SpecError)
     async def spec_error(_: Request, exc: SpecError) -> JSONResponse:
         return _error(422, exc.message, field=exc.path, hint=exc.hint)
@@ -204,6 +207,23 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
     app.add_api_route("/healthz", system.healthz, include_in_schema=False)
     app.add_api_route("/readyz", system.readyz, include_in_schema=False)
     return app
+
+
+def _add_cors(app: FastAPI, origins: list[str]) -> None:
+    """Let browsers on ``origins`` call the API: bearer tokens in ``Authorization``, and
+    ``Last-Event-ID``/``Idempotency-Key`` sent; ``*`` allows any origin, without credentials."""
+    if not origins:
+        return
+    wildcard = "*" in origins
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"] if wildcard else origins,
+        allow_credentials=not wildcard,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
+        expose_headers=["Location", "Retry-After"],
+        max_age=600,
+    )
 
 
 def _jsonable(errors: Any) -> list[dict[str, Any]]:
