@@ -4,7 +4,8 @@ The shape, from DESIGN.md::
 
     main (DAG)           setup-env ──► every flow, in parallel
     flow-<flow> (DAG)    group 1 ──► group 2 ──► ...   (``depends``: .Succeeded, or
-                                                         .Succeeded || .Failed to continue)
+                                                         .Succeeded || .Failed || .Errored
+                                                         to continue)
     each group           one task over ``withSequence`` of its shard indexes → worker pods
     onExit               cleanup, given ``{{workflow.status}}``
 
@@ -278,5 +279,10 @@ def _depends_on(previous: GroupPlan | None) -> str | None:
     if previous is None:
         return None
     if previous.continue_on_failure:
-        return f"({previous.name}.Succeeded || {previous.name}.Failed)"
+        # A group whose last finished worker errored (a pod deleted, an init or wait container
+        # failing) is Errored, not Failed: Argo gives a fan-out TaskGroup the phase of its
+        # failed-or-errored child (completableTaskGroupPhase, dag.go), and
+        # evaluateDependsLogic's TaskResults keep Failed and Errored apart.
+        name = previous.name
+        return f"({name}.Succeeded || {name}.Failed || {name}.Errored)"
     return f"{previous.name}.Succeeded"

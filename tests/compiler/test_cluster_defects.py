@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from workflow_reading import templates
+from workflow_reading import dag_tasks, templates
 
 from engine.backends.local import exprlang
 from engine.compiler import CompileOptions, compile_plan
@@ -101,3 +101,57 @@ def test_defect_12_evictions_are_retried_and_test_failures_are_not(
     for name, strategy in _retry_strategies(_compile(_execution())).items():
         assert strategy["retryPolicy"] == "Always", name
         assert _retried(strategy["expression"], status, exit_code, message) is retried, name
+
+
+def _stand_in_pods(workflow: dict[str, Any], erroring_task: str) -> dict[str, Any]:
+    """The compiled workflow with its DAGs as they are and tiny pods instead of the agent's:
+    ``erroring_task``'s workers end in Argo's ``Error``, the others succeed."""
+    spec = workflow["spec"]
+    spec.pop("volumeClaimTemplates", None)
+    spec.pop("volumes", None)
+    pods = [{"name": "ok", "container": {"image": "alpine", "command": ["true"]}}]
+    for name, template in templates(workflow).items():
+        if "container" in template:
+            pods.append(
+                {
+                    "name": name,
+                    "inputs": {"parameters": template.get("inputs", {}).get("parameters", [])},
+                    "container": {"image": "alpine", "command": ["true"]},
+                }
+            )
+    # The wait container cannot save a required output: Argo's inferFailedReason makes a
+    # failed wait container NodeError (workflow/controller/operator.go).
+    pods.append(
+        {
+            "name": "cannot-save",
+            "inputs": {"parameters": [{"name": "shard"}]},
+            "outputs": {"artifacts": [{"name": "results", "path": "/tmp/drover/none.json"}]},
+            "container": {"image": "alpine", "command": ["true"]},
+        }
+    )
+    spec["templates"] = [t for t in spec["templates"] if "dag" in t] + pods[1:]
+    for template in spec["templates"]:
+        for task in template.get("dag", {}).get("tasks", []):
+            if task["name"] == erroring_task:
+                task["template"] = "cannot-save"
+    return workflow
+
+
+def test_defect_13_continue_on_failure_also_continues_after_an_errored_group(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A group whose workers end in ``Error`` is ``Errored`` to ``depends``
+    (``evaluateDependsLogic`` in workflow/controller/dag.go fills ``TaskResults.Errored`` from
+    ``NodeError``; a fan-out TaskGroup takes its failed-or-errored child's phase,
+    ``completableTaskGroupPhase``), so ``.Succeeded || .Failed`` omitted the next group. The
+    compiled DAGs run on the local runner, the port of dag.go."""
+    from engine.backends.local import LocalBackend
+
+    workflow = _compile(_execution())
+    tasks = dag_tasks(workflow, "flow-alpha")
+    assert tasks["second"]["depends"] == "(first.Succeeded || first.Failed || first.Errored)"
+    monkeypatch.setenv("DROVER_HOME", str(tmp_path / "home"))
+    ran = LocalBackend(tmp_path / "home").run(_stand_in_pods(workflow, "first"))
+    phases = {n["displayName"]: n["phase"] for n in ran["status"]["nodes"].values()}
+    assert phases["first"] == "Error"
+    assert phases["second"] == "Succeeded"

@@ -74,7 +74,7 @@ def test_groups_chain_in_order_and_continue_on_failure_accepts_failed() -> None:
     tasks = dag_tasks(workflow, "flow-alpha")
     assert list(tasks) == ["first", "second", "third"]
     assert "depends" not in tasks["first"]
-    assert tasks["second"]["depends"] == "(first.Succeeded || first.Failed)"
+    assert tasks["second"]["depends"] == "(first.Succeeded || first.Failed || first.Errored)"
     assert tasks["third"]["depends"] == "second.Succeeded"
     # whether a failure halts the flow is decided by depends, not by failFast
     assert templates(workflow)["flow-alpha"]["dag"]["failFast"] is False
