@@ -16,15 +16,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.backends import build_backends
-from api.database import database_url, get_engine, migrate, session_factory
-from api.deps import Service
-from api.mirror import Mirror
 from api.pipeline_mirror import start_pipeline_follower
 from api.retention import purge
 from api.routes import executions, pipelines, projects, runs, schedules, system
 from api.scheduled_runs import sync_all_schedules
 from api.scheduler import Scheduler, fire_schedule
+from api.service import Service, build_service
 from api.settings import Settings, get_settings
 from engine.backends.argo import ArgoBackend
 from engine.errors import (
@@ -36,30 +33,9 @@ from engine.errors import (
     Unsupported,
 )
 
-__all__ = ["create_app"]
+__all__ = ["build_service", "create_app"]
 
 log = logging.getLogger("drover.api")
-
-
-def build_service(settings: Settings, *, migrate_schema: bool = True) -> Service:
-    url = database_url(settings)
-    if migrate_schema:
-        migrate(url)
-    sessions = session_factory(get_engine(url))
-    backends = build_backends(settings)
-    mirror = Mirror(
-        sessions,
-        backends,
-        poll_interval=settings.poll_interval,
-        resync_interval=settings.argo_resync_seconds,
-    )
-    return Service(
-        settings=settings,
-        sessions=sessions,
-        backends=backends,
-        mirror=mirror,
-        default_backend=settings.backend,
-    )
 
 
 def _start_background(service: Service) -> list[Any]:
