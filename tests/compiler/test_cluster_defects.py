@@ -155,3 +155,46 @@ def test_defect_13_continue_on_failure_also_continues_after_an_errored_group(
     phases = {n["displayName"]: n["phase"] for n in ran["status"]["nodes"].values()}
     assert phases["first"] == "Error"
     assert phases["second"] == "Succeeded"
+
+
+def _titled(**overrides: Any) -> dict[str, Any]:
+    doc = _execution(title="Nightly shop", **overrides)
+    doc["flows"][0]["title"] = "Checkout journey"
+    doc["flows"][0]["groups"][0]["title"] = "Smoke\ntests"
+    return doc
+
+
+def test_defect_18_scheduled_runs_keep_title_and_description() -> None:
+    """Argo's ``toWorkflow`` (workflow/common/convert.go) builds a scheduled workflow's metadata
+    from ``spec.workflowMetadata`` only (labels and annotations), not from the CronWorkflow's
+    own annotations, so they must be in ``workflowMetadata``. The fake Argo's ``fire_cron``
+    copies that function; the Argo UI reads ``workflows.argoproj.io/title``/``description``
+    (ui/src/shared/annotations.ts)."""
+    from tests.argo_backend.fake_argo import FakeArgo
+
+    cron = _compile(_titled(schedule={"cron": ["0 2 * * *"]}))
+    assert cron["kind"] == "CronWorkflow"
+    spawned = cron["spec"]["workflowMetadata"]["annotations"]
+    assert spawned == cron["metadata"]["annotations"]
+    assert spawned["workflows.argoproj.io/title"] == "Nightly shop"
+    fake = FakeArgo(validate_crd=False)
+    cron["metadata"]["uid"] = "u-1"
+    fake.crons[cron["metadata"]["name"]] = cron
+    name = fake.fire_cron(cron["metadata"]["name"], 1_767_225_600)
+    annotations = fake.workflows[name].obj["metadata"]["annotations"]
+    assert annotations["workflows.argoproj.io/title"] == "Nightly shop"
+    assert annotations["workflows.argoproj.io/description"].startswith("3 scenarios")
+
+
+def test_defect_20_group_titles_reach_argo() -> None:
+    """A ``DAGTask`` has no display name (pkg/apis/workflow/v1alpha1/workflow_types.go), so
+    flow and group titles go into the description annotation, Markdown the Argo UI renders
+    (ui/src/workflows/components/workflows-row/workflows-row.tsx)."""
+    workflow = _compile(_titled())
+    description = workflow["metadata"]["annotations"]["workflows.argoproj.io/description"]
+    assert description.splitlines()[2:] == [
+        "- alpha: Checkout journey",
+        "  - first: Smoke tests",
+    ]
+    untitled = _compile(_execution())["metadata"]["annotations"]
+    assert "\n" not in untitled["workflows.argoproj.io/description"]
