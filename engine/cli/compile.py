@@ -49,6 +49,13 @@ def compile_command(
     no_schedule: Annotated[
         bool, typer.Option("--no-schedule", help="Compile one run even if a schedule is set.")
     ] = False,
+    service_account: Annotated[
+        str | None,
+        typer.Option(
+            help="Service account of the workflow's pods (argo/ creates drover-workflow); "
+            "unset, they run as the namespace's default account."
+        ),
+    ] = None,
 ) -> None:
     """Compile to a Workflow (or CronWorkflow when scheduled) plus the plan ConfigMaps.
 
@@ -63,13 +70,21 @@ def compile_command(
     try:
         if isinstance(loaded, Pipeline):
             options = PipelineCompileOptions(
-                run_id=run_id, namespace=namespace, schedule=not no_schedule
+                run_id=run_id,
+                namespace=namespace,
+                schedule=not no_schedule,
+                service_account=service_account,
             )
             documents = compile_pipeline(loaded, options).documents()
         else:
             compiled = compile_plan(
                 plan_execution(loaded),
-                CompileOptions(run_id=run_id, namespace=namespace, schedule=not no_schedule),
+                CompileOptions(
+                    run_id=run_id,
+                    namespace=namespace,
+                    schedule=not no_schedule,
+                    service_account=service_account,
+                ),
             )
             documents = compiled.documents()
     except DroverError as error:

@@ -6,6 +6,12 @@ workflows are also checked as the API server would with Argo's full CRDs. Behind
 in-memory store keeps workflows, cron workflows and templates with resourceVersions and an
 event log, so watch streams can resume, repeat, drop and expire like the real thing.
 
+Kubernetes calls: in client auth mode the Argo Server calls the Kubernetes API with the caller's
+own token (Argo's ``server/auth/gatekeeper.go``, ``getClients``, case ``Client``). The fake
+records each call an operation makes that way in ``kube_calls`` (:data:`SERVER_CALLS`, plus one
+``delete pods`` per pod a retry resets), and with ``authorize`` set it answers 403 as the server
+passes on Kubernetes' Forbidden (``server/utils/errors.go``: 403 → PermissionDenied).
+
 Fault knobs: ``fail_next`` (statuses for the next requests), ``stream_faults`` (drop/repeat/
 error/end the watch), ``compact()`` (expire old resourceVersions), workflows stored with
 ``compressedNodes`` or offloaded nodes.
@@ -20,10 +26,12 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from engine.backends.argo.permissions import Permission
+from engine.backends.argo.pod_names import pod_name
 from engine.backends.argo.status_codec import compress_nodes
 from engine.labels import CRON_WORKFLOW
 from tests.argo_backend.http_stub import Request, Response
@@ -32,6 +40,61 @@ from tests.argo_reference import crd_errors
 
 TOKEN = "Bearer argo-test-token"
 FINAL = {"Succeeded", "Failed", "Error"}
+
+
+def _wf(*verbs: str, resource: str = "workflows") -> list[Permission]:
+    return [Permission(v, resource, "argoproj.io") for v in verbs]
+
+
+# What each Argo Server operation does with the caller's clients (Argo v3.6/v4 sources):
+# server/workflow/workflow_server.go (ListWorkflows first asks auth.CanI list; Retry and Resubmit
+# read the workflow; Suspend/Resume get + update via workflow/util/util.go; Stop/Terminate get +
+# patch via util.patchShutdownStrategy; WorkflowLogs → util/logs/workflow-logger.go: pods
+# list/watch, pods/log get, workflows watch), server/cronworkflow/cron_workflow_server.go
+# (Suspend/Resume patch), server/workflowtemplate/workflow_template_server.go,
+# server/workflowarchive/archived_workflow_server.go (auth.CanI list/get/delete workflows), and
+# server/artifacts/artifact_server.go (workflows get; the artifact driver reads the repository's
+# Secrets with the caller's kubeClient). Lint validates without touching the API.
+SERVER_CALLS: dict[str, list[Permission]] = {
+    "WorkflowService_CreateWorkflow": _wf("create"),
+    "WorkflowService_GetWorkflow": _wf("get"),
+    "WorkflowService_ListWorkflows": _wf("list"),
+    "WorkflowService_WatchWorkflows": _wf("watch"),
+    "WorkflowService_DeleteWorkflow": _wf("get", "delete"),
+    "WorkflowService_RetryWorkflow": _wf("get", "update"),
+    "WorkflowService_ResubmitWorkflow": _wf("get", "create"),
+    "WorkflowService_SuspendWorkflow": _wf("get", "update"),
+    "WorkflowService_ResumeWorkflow": _wf("get", "update"),
+    "WorkflowService_StopWorkflow": _wf("get", "patch"),
+    "WorkflowService_TerminateWorkflow": _wf("get", "patch"),
+    "WorkflowService_LintWorkflow": [],
+    "WorkflowService_WorkflowLogs": [
+        *_wf("get", "watch"),
+        Permission("list", "pods"),
+        Permission("watch", "pods"),
+        Permission("get", "pods", subresource="log"),
+    ],
+    "CronWorkflowService_CreateCronWorkflow": _wf("create", resource="cronworkflows"),
+    "CronWorkflowService_GetCronWorkflow": _wf("get", resource="cronworkflows"),
+    "CronWorkflowService_ListCronWorkflows": _wf("list", resource="cronworkflows"),
+    "CronWorkflowService_UpdateCronWorkflow": _wf("update", resource="cronworkflows"),
+    "CronWorkflowService_DeleteCronWorkflow": _wf("get", "delete", resource="cronworkflows"),
+    "CronWorkflowService_SuspendCronWorkflow": _wf("get", "patch", resource="cronworkflows"),
+    "CronWorkflowService_ResumeCronWorkflow": _wf("get", "patch", resource="cronworkflows"),
+    "CronWorkflowService_LintCronWorkflow": [],
+    "WorkflowTemplateService_CreateWorkflowTemplate": _wf("create", resource="workflowtemplates"),
+    "WorkflowTemplateService_GetWorkflowTemplate": _wf("get", resource="workflowtemplates"),
+    "WorkflowTemplateService_ListWorkflowTemplates": _wf("list", resource="workflowtemplates"),
+    "WorkflowTemplateService_UpdateWorkflowTemplate": _wf("update", resource="workflowtemplates"),
+    "WorkflowTemplateService_DeleteWorkflowTemplate": _wf("delete", resource="workflowtemplates"),
+    "WorkflowTemplateService_LintWorkflowTemplate": [],
+    "ArchivedWorkflowService_ListArchivedWorkflows": _wf("list"),
+    "ArchivedWorkflowService_GetArchivedWorkflow": _wf("get"),
+    "ArchivedWorkflowService_DeleteArchivedWorkflow": _wf("delete"),
+    "ArtifactService_GetArtifactFile": [*_wf("get"), Permission("get", "secrets")],
+    "InfoService_GetVersion": [],
+    "InfoService_GetInfo": [],
+}
 
 
 @dataclass
@@ -105,6 +168,11 @@ class FakeArgo:
         self.fail_next: deque[int] = deque()
         self.stream_faults = StreamFaults()
         self.watch_connections: list[dict[str, list[str]]] = []
+        self.kube_calls: list[tuple[str, Permission]] = []
+        self.deleted_pods: list[str] = []
+        """(operation, permission) of every Kubernetes call made with the caller's token."""
+        self.authorize: Callable[[Permission], bool] | None = None
+        """When set, a call it refuses fails the operation with 403 (RBAC on a real cluster)."""
 
     # ------------------------------------------------------------------ store
 
@@ -246,10 +314,28 @@ class FakeArgo:
                 return _error(self.fail_next.popleft(), "injected failure")
         if params.get("namespace", self.namespace) != self.namespace:
             return _error(403, f"namespace {params['namespace']} is not allowed")
+        denied = self.caller_calls(operation.operation_id, SERVER_CALLS.get(operation.operation_id))
+        if denied is not None:
+            return denied
         handler = getattr(self, f"_op_{operation.operation_id.split('_', 1)[1]}", None)
         if handler is None:
             return _error(501, f"{operation.operation_id} not modelled by the fake")
         return handler(operation, params, request.query, body)
+
+    def caller_calls(self, operation: str, permissions: list[Permission] | None) -> Response | None:
+        """Record the Kubernetes calls ``operation`` makes with the caller's token; the 403 the
+        server would answer if RBAC refuses one of them."""
+        for permission in permissions or []:
+            with self.lock:
+                self.kube_calls.append((operation, permission))
+            if self.authorize is not None and not self.authorize(permission):
+                return _error(
+                    403,
+                    f"{permission.full_resource} is forbidden: the caller cannot "
+                    f'{permission.verb} resource "{permission.full_resource}" in API group '
+                    f'"{permission.group}" in the namespace "{self.namespace}"',
+                )
+        return None
 
     # workflows ---------------------------------------------------------------
 
@@ -346,7 +432,34 @@ class FakeArgo:
         return self._action(p["name"], {}, {"suspend": None})
 
     def _op_RetryWorkflow(self, op: Operation, p: dict[str, str], q: Any, body: Any) -> Response:
+        denied = self._delete_retried_pods(p["name"])
+        if denied is not None:
+            return denied
         return self._action(p["name"], {"phase": "Running", "finishedAt": None})
+
+    def _delete_retried_pods(self, name: str) -> Response | None:
+        """Argo's server/workflow/workflow_server.go RetryWorkflow deletes the pods of the nodes
+        it resets (workflow/util/util.go FormulateRetryWorkflow: failed or errored Pod nodes,
+        deletePodNodeDuringRetryWorkflow names them with GeneratePodName) through the caller's
+        kubeClient; a refused delete fails the retry before the workflow is updated."""
+        with self.lock:
+            stored = self.workflows.get(name)
+            if stored is None:
+                return None
+            nodes = (stored.obj.get("status") or {}).get("nodes") or {}
+            pods = sorted(
+                pod_name(stored.obj, node)
+                for node in nodes.values()
+                if node.get("type") == "Pod" and node.get("phase") in ("Failed", "Error")
+            )
+        for pod in pods:
+            denied = self.caller_calls(
+                "WorkflowService_RetryWorkflow", [Permission("delete", "pods")]
+            )
+            if denied is not None:
+                return denied
+            self.deleted_pods.append(pod)
+        return None
 
     def _op_ResubmitWorkflow(self, op: Operation, p: dict[str, str], q: Any, body: Any) -> Response:
         with self.lock:

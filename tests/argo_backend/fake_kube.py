@@ -3,6 +3,11 @@
 Strict where the real API server is: bearer token, body shape (no unknown top-level fields,
 string data), 409 AlreadyExists, PATCH only as a strategic merge, ownerReferences merged by
 uid. ``collect_garbage(live_uids)`` does what the garbage collector does for owned objects.
+
+Every request is recorded as the RBAC permission it needs (``calls``), the way the API server's
+request info names it (k8s.io/apiserver ``endpoints/request/requestinfo.go``: GET of a name is
+``get``, POST of a collection ``create``, PATCH ``patch``, DELETE ``delete``); with ``authorize``
+set, a refused request gets 403 Forbidden as from the RBAC authorizer.
 """
 
 from __future__ import annotations
@@ -11,8 +16,10 @@ import copy
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
+from engine.backends.argo.permissions import Permission
 from tests.argo_backend.http_stub import Request, Response
 
 TOKEN = "Bearer kube-test-token"
@@ -40,6 +47,8 @@ class FakeKube:
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.requests: list[tuple[str, str, str | None]] = []
         self.fail_next: list[int] = []
+        self.calls: list[tuple[str, Permission]] = []
+        self.authorize: Callable[[Permission], bool] | None = None
 
     def __call__(self, request: Request) -> Response:
         found = _PATH.match(request.path)
@@ -50,6 +59,16 @@ class FakeKube:
         self.requests.append((request.method, request.path, request.headers.get("content-type")))
         if request.headers.get("authorization") != TOKEN:
             return _status(401, "Unauthorized", "Unauthorized")
+        verbs = {"GET": "get", "POST": "create", "PATCH": "patch", "DELETE": "delete"}
+        permission = Permission(verbs.get(request.method, request.method.lower()), plural)
+        self.calls.append((f"{request.method} {request.path}", permission))
+        if self.authorize is not None and not self.authorize(permission):
+            return _status(
+                403,
+                "Forbidden",
+                f'{plural} is forbidden: cannot {permission.verb} resource "{plural}" in API '
+                f'group "" in the namespace "{namespace}"',
+            )
         if self.fail_next:
             code = self.fail_next.pop(0)
             return _status(code, "InternalError", "injected failure")

@@ -76,13 +76,11 @@ def test_local_overlay_has_what_drover_relies_on() -> None:
     assert defaults["spec"]["podGC"]["strategy"] == "OnPodSuccess"
 
     executor = documents[("Role", "drover-workflow-executor")]
-    assert executor["rules"] == [
-        {
-            "apiGroups": ["argoproj.io"],
-            "resources": ["workflowtaskresults"],
-            "verbs": ["create", "patch"],
-        }
-    ]
+    assert executor["rules"][0] == {
+        "apiGroups": ["argoproj.io"],
+        "resources": ["workflowtaskresults"],
+        "verbs": ["create", "patch"],
+    }
     api_rules = documents[("Role", "drover-api")]["rules"]
     granted = {(r, v) for rule in api_rules for r in rule["resources"] for v in rule["verbs"]}
     assert {("workflows", "watch"), ("cronworkflows", "create"), ("workflowtemplates", "update"),
@@ -94,7 +92,7 @@ def test_local_overlay_has_what_drover_relies_on() -> None:
         e["name"]: e.get("value")
         for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]
     }
-    assert env["ARGO_SERVER"].startswith("http://argo-server.argo")
+    assert env["DROVER_ARGO_SERVER"].startswith("http://argo-server.argo")
     assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == "drover-api"
     repo = documents[("ConfigMap", "artifact-repositories")]
     assert "s3" in yaml.safe_load(repo["data"]["drover-s3"])

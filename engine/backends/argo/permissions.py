@@ -1,0 +1,101 @@
+"""The Kubernetes permissions Drover needs on a cluster, as data: the facade's, and its pods'.
+
+``drover doctor`` asks the cluster about each of them (SelfSubjectAccessReview for the facade,
+LocalSubjectAccessReview for the workflow service account); the RBAC model in the tests checks
+them, and every call recorded by the fakes, against the Roles in ``argo/``.
+
+The facade talks to the Argo Server in client auth mode, so the server calls Kubernetes with the
+facade's own token (Argo's ``server/auth/gatekeeper.go``, ``getClients``, case ``Client``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "AGENT_PERMISSIONS",
+    "EXECUTOR_PERMISSIONS",
+    "FACADE_PERMISSIONS",
+    "Permission",
+    "pod_permissions",
+]
+
+
+@dataclass(frozen=True)
+class Permission:
+    """One RBAC verb on one resource (``subresource`` e.g. ``status`` or ``log``)."""
+
+    verb: str
+    resource: str
+    group: str = ""
+    subresource: str = ""
+    why: str = ""
+
+    @property
+    def full_resource(self) -> str:
+        return f"{self.resource}/{self.subresource}" if self.subresource else self.resource
+
+    def describe(self) -> str:
+        group = f".{self.group}" if self.group else ""
+        return f"{self.verb} {self.full_resource}{group}"
+
+
+def _argo(verbs: str, resource: str, why: str, subresource: str = "") -> list[Permission]:
+    return [Permission(v, resource, "argoproj.io", subresource, why) for v in verbs.split()]
+
+
+def _core(verbs: str, resource: str, why: str, subresource: str = "") -> list[Permission]:
+    return [Permission(v, resource, "", subresource, why) for v in verbs.split()]
+
+
+FACADE_PERMISSIONS: tuple[Permission, ...] = (
+    # server/workflow/workflow_server.go: Create/Get/List (auth.CanI list)/Watch/Delete; Retry and
+    # Suspend/Resume update (util.SuspendWorkflow/ResumeWorkflow); Stop/Terminate patch
+    # (util.patchShutdownStrategy); Resubmit creates the new workflow.
+    *_argo("create get list watch update patch delete", "workflows", "runs and their control"),
+    # server/cronworkflow/cron_workflow_server.go: Suspend/Resume patch, the rest as named.
+    *_argo("create get list update patch delete", "cronworkflows", "schedules"),
+    *_argo("create get list update", "workflowtemplates", "drover templates sync"),
+    # engine/backends/argo/kube.py: plan ConfigMaps and run Secrets, owned by their Workflow.
+    *_core("create get patch delete", "configmaps", "plan ConfigMaps"),
+    *_core("create get patch delete", "secrets", "run Secrets (worker token, test data)"),
+    # util/logs/workflow-logger.go: pods list/watch and their logs, with the caller's client.
+    *_core("get list watch", "pods", "logs of running workers"),
+    *_core("get", "pods", "logs of running workers", "log"),
+    # server/workflow/workflow_server.go RetryWorkflow: the reset nodes' pods are deleted with
+    # the caller's kubeClient (workflow/util/util.go FormulateRetryWorkflow lists them).
+    *_core("delete", "pods", "retry through the Argo Server"),
+)
+"""What the facade's service account (``drover-api``) must be allowed in its namespace."""
+
+EXECUTOR_PERMISSIONS: tuple[Permission, ...] = tuple(
+    # workflow/executor/taskresult.go: createTaskResult / patchTaskResult(Labels), the wait
+    # container reporting outputs (cmd/argoexec/executor/init.go builds that client).
+    _argo("create patch", "workflowtaskresults", "argoexec wait container (every pod)")
+)
+"""What every workflow pod's service account needs (Argo's executor)."""
+
+AGENT_PERMISSIONS: tuple[Permission, ...] = (
+    # workflow/executor/agent.go AgentExecutor.Agent: Watch the WorkflowTaskSet, then patch its
+    # status subresource with the results; the controller runs the agent pod under the
+    # workflow's service account (workflow/controller/agent.go createAgentPod).
+    *_argo("list watch", "workflowtasksets", "argo agent (HTTP templates)"),
+    *_argo("patch", "workflowtasksets", "argo agent (HTTP templates)", "status"),
+)
+"""What the workflow's service account also needs when a template is an HTTP template."""
+
+
+def _spec(document: dict[str, Any]) -> dict[str, Any]:
+    spec = document.get("spec") or {}
+    return dict(spec.get("workflowSpec") or spec)
+
+
+def pod_permissions(document: dict[str, Any]) -> tuple[str, tuple[Permission, ...]]:
+    """The service account a Workflow's (or CronWorkflow's) pods run as, and what it needs."""
+    spec = _spec(document)
+    account = str(spec.get("serviceAccountName") or "default")
+    needs = list(EXECUTOR_PERMISSIONS)
+    if any(t.get("http") or t.get("plugin") for t in spec.get("templates") or []):
+        needs += AGENT_PERMISSIONS
+    return account, tuple(needs)
