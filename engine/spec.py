@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -33,6 +34,7 @@ __all__ = [
     "Defaults",
     "Execution",
     "Flow",
+    "KubernetesLabels",
     "Limits",
     "Project",
     "Runner",
@@ -224,12 +226,26 @@ class ScenarioGroup(_Model):
     continue_on_failure: bool = False
 
 
+RESERVED_FLOW_NAMES = frozenset({"setup-env"})
+"""Task names the compiler puts beside the flows in the ``main`` DAG."""
+
+
 class Flow(_Model):
     """An ordered list of scenario groups; flows of an execution run in parallel."""
 
     name: StepName
     title: str = ""
     groups: list[ScenarioGroup] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, name: str) -> str:
+        if name in RESERVED_FLOW_NAMES:
+            raise ValueError(
+                f"{name!r} is reserved: the compiled workflow has its own {name!r} step beside "
+                "the flows; rename the flow (e.g. 'setup')"
+            )
+        return name
 
     @field_validator("groups")
     @classmethod
@@ -318,7 +334,7 @@ class Execution(_Model):
     workspace: Workspace = Field(default_factory=Workspace)
     limits: Limits = Field(default_factory=Limits)
     schedule: Schedule | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: KubernetesLabels = Field(default_factory=dict)
 
     @field_validator("flows")
     @classmethod
@@ -373,6 +389,49 @@ class Execution(_Model):
             include=set(Defaults.model_fields), exclude_none=True, exclude_unset=False
         )
         return self.defaults.model_copy(update=own)
+
+
+_LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+RESERVED_LABEL_PREFIXES = ("drover.dev/", "workflows.argoproj.io/", "app.kubernetes.io/managed-by")
+"""Label keys that Drover or Argo's controller set and read themselves."""
+
+
+def label_problem(key: str, value: str) -> str | None:
+    """Why Kubernetes (or Drover) would refuse the label ``key: value``, or None.
+
+    Kubernetes' rules (apimachinery ``IsQualifiedName`` and ``IsValidLabelValue``): the key is
+    a name of at most 63 characters, optionally after a DNS-subdomain prefix and '/'; the value
+    is empty or such a name.
+    """
+    if key.startswith(RESERVED_LABEL_PREFIXES):
+        return "the key is reserved for Drover and Argo; choose another prefix"
+    prefix, _, name = key.rpartition("/")
+    if "/" in prefix or (prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix))):
+        return "the key's prefix must be a lowercase DNS subdomain, e.g. 'example.com/team'"
+    if len(name) > 63 or not _LABEL_NAME.match(name):
+        return (
+            "the key's name must be at most 63 letters, digits, '-', '_' or '.', starting "
+            "and ending with a letter or digit"
+        )
+    if value and (len(value) > 63 or not _LABEL_NAME.match(value)):
+        return (
+            "the value must be empty or at most 63 letters, digits, '-', '_' or '.', starting "
+            "and ending with a letter or digit"
+        )
+    return None
+
+
+def _check_labels(labels: dict[str, str]) -> dict[str, str]:
+    for key, value in labels.items():
+        problem = label_problem(key, value)
+        if problem:
+            raise ValueError(f"label {key!r}: {problem}")
+    return labels
+
+
+KubernetesLabels = Annotated[dict[str, str], AfterValidator(_check_labels)]
+"""User labels that go onto Argo objects: refused with the reason unless Kubernetes takes them."""
 
 
 def _reject_duplicates(values: list[str], what: str) -> None:

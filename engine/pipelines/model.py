@@ -20,6 +20,7 @@ from engine.durations import Seconds
 from engine.spec import (
     DATA_KEY_PATTERN,
     ExecutionName,
+    KubernetesLabels,
     NonEmpty,
     Schedule,
     SecretRef,
@@ -223,7 +224,7 @@ class Pipeline(_Model):
     timeout: Seconds | None = Field(None, description="deadline of the whole run")
     parallelism: int | None = Field(None, ge=1)
     schedule: Schedule | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: KubernetesLabels = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _stages_or_jobs(self) -> Self:

@@ -101,6 +101,19 @@ BAD_SPECS = {
         "flows",
         "duplicate flow name",
     ),
+    # Issue 12 defect 19: Kubernetes would refuse the workflow; Hera crashed compiling it.
+    "defect 19 label key with a space": (_with("labels", {"my team": "qa"}), "labels", "'my team'"),
+    "defect 19 label value too long": (_with("labels", {"team": "q" * 64}), "labels", "value"),
+    "defect 19 label key reserved": (
+        _with("labels", {"workflows.argoproj.io/completed": "true"}),
+        "labels",
+        "reserved",
+    ),
+    "defect 19 flow named setup-env": (
+        _with("flows.0.name", "setup-env"),
+        "flows[0].name",
+        "'setup-env' is reserved",
+    ),
     "unknown selected id": (
         _with("flows.0.groups.0.select", {"ids": ["nope"]}),
         "flows[0].groups[0].select.ids",
