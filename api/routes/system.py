@@ -1,4 +1,4 @@
-"""Health, readiness, Prometheus metrics and the sharding preview."""
+"""Health, readiness, the cluster doctor, Prometheus metrics and the sharding preview."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Response
 from sqlalchemy import text
 
 from api.deps import AdminDep, ServiceDep, SessionDep
+from api.doctor import doctor_report
 from api.metrics import CONTENT_TYPE, service_metrics
 from api.schemas import ShardingPreviewIn
 from engine.loading import parse_execution
@@ -30,6 +31,13 @@ def readyz(session: SessionDep) -> dict[str, str]:
     except Exception as exc:
         raise HTTPException(503, f"database not ready: {type(exc).__name__}") from None
     return {"status": "ready"}
+
+
+@router.get("/system/doctor")
+def doctor(service: ServiceDep, _: AdminDep) -> dict[str, Any]:
+    """Is the Argo path ready (the checks of ``drover doctor``): ``ok`` and every check with
+    what it found and, when something is missing, how to fix it."""
+    return doctor_report(service.settings).to_dict()
 
 
 @router.get("/metrics", response_class=Response)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine.cli.compile import compile_command
 from engine.cli.db import db_app
 from engine.cli.discover import discover
+from engine.cli.doctor import doctor_command
 from engine.cli.gc import gc_command
 from engine.cli.options import DroverTyper
 from engine.cli.plan import plan_command
@@ -32,6 +33,7 @@ app.command("run")(run_command)
 register_workflow_verbs(app)
 app.command("serve")(serve_command)
 app.command("gc")(gc_command)
+app.command("doctor")(doctor_command)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(templates_app, name="templates")

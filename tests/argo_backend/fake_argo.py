@@ -170,6 +170,7 @@ class FakeArgo:
         self.watch_connections: list[dict[str, list[str]]] = []
         self.kube_calls: list[tuple[str, Permission]] = []
         self.deleted_pods: list[str] = []
+        self.server_version = "v4.1.2"
         """(operation, permission) of every Kubernetes call made with the caller's token."""
         self.authorize: Callable[[Permission], bool] | None = None
         """When set, a call it refuses fails the operation with 403 (RBAC on a real cluster)."""
@@ -574,6 +575,9 @@ class FakeArgo:
                         return
 
         return Response(200, stream(), {"Content-Type": "text/event-stream"})
+
+    def _op_GetVersion(self, op: Operation, p: dict[str, str], q: Any, body: Any) -> Response:
+        return Response.of({"version": self.server_version, "platform": "linux/amd64"})
 
     # cron workflows and templates --------------------------------------------
 

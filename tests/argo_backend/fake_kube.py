@@ -1,4 +1,7 @@
-"""A stand-in for the few Kubernetes API endpoints Drover uses (ConfigMaps and Secrets).
+"""A stand-in for the few Kubernetes API endpoints Drover uses: ConfigMaps and Secrets, and for
+``drover doctor`` reading a namespace and a ServiceAccount and asking access reviews
+(SelfSubjectAccessReview for the caller, LocalSubjectAccessReview for another account), which
+``reviewer`` answers (e.g. the RBAC model of the rendered argo/ manifests).
 
 Strict where the real API server is: bearer token, body shape (no unknown top-level fields,
 string data), 409 AlreadyExists, PATCH only as a strategic merge, ownerReferences merged by
@@ -23,6 +26,12 @@ from engine.backends.argo.permissions import Permission
 from tests.argo_backend.http_stub import Request, Response
 
 TOKEN = "Bearer kube-test-token"
+_NAMESPACE = re.compile(r"^/api/v1/namespaces/([^/]+)$")
+_ACCOUNT = re.compile(r"^/api/v1/namespaces/([^/]+)/serviceaccounts/([^/]+)$")
+_SELF_REVIEW = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+_LOCAL_REVIEW = re.compile(
+    r"^/apis/authorization.k8s.io/v1/namespaces/([^/]+)/localsubjectaccessreviews$"
+)
 _PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/(configmaps|secrets)(?:/([^/]+))?$")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _KINDS = {"configmaps": "ConfigMap", "secrets": "Secret"}
@@ -49,8 +58,17 @@ class FakeKube:
         self.fail_next: list[int] = []
         self.calls: list[tuple[str, Permission]] = []
         self.authorize: Callable[[Permission], bool] | None = None
+        self.namespaces: set[str] = set()
+        self.service_accounts: set[tuple[str, str]] = set()
+        """(namespace, name) of the ServiceAccounts that exist."""
+        self.caller = "system:serviceaccount:drover:drover-api"
+        self.reviewer: Callable[[str, str, Permission], bool] | None = None
+        """``(user, namespace, permission) -> allowed`` for access reviews."""
 
     def __call__(self, request: Request) -> Response:
+        other = self._doctor_endpoints(request)
+        if other is not None:
+            return other
         found = _PATH.match(request.path)
         if found is None:
             return _status(404, "NotFound", f"the server could not find {request.path}")
@@ -88,6 +106,46 @@ class FakeKube:
             if request.method == "PATCH":
                 return self._patch(key, request)
         return _status(405, "MethodNotAllowed", request.method)
+
+    def _doctor_endpoints(self, request: Request) -> Response | None:
+        path = request.path
+        patterns = (_NAMESPACE, _ACCOUNT, _LOCAL_REVIEW)
+        if path != _SELF_REVIEW and not any(p.match(path) for p in patterns):
+            return None
+        if request.headers.get("authorization") != TOKEN:
+            return _status(401, "Unauthorized", "Unauthorized")
+        found = _NAMESPACE.match(request.path)
+        if found and request.method == "GET":
+            name = found.group(1)
+            if name not in self.namespaces:
+                return _status(404, "NotFound", f'namespaces "{name}" not found')
+            return Response.of(
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+            )
+        found = _ACCOUNT.match(request.path)
+        if found and request.method == "GET":
+            namespace, name = found.groups()
+            if (namespace, name) not in self.service_accounts:
+                return _status(404, "NotFound", f'serviceaccounts "{name}" not found')
+            meta = {"name": name, "namespace": namespace}
+            return Response.of({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta})
+        local = _LOCAL_REVIEW.match(request.path)
+        if request.method == "POST" and (local or request.path == _SELF_REVIEW):
+            # authorization.k8s.io/v1: spec.resourceAttributes in, status.allowed out.
+            body = request.json()
+            attributes = body["spec"]["resourceAttributes"]
+            user = body["spec"]["user"] if local else self.caller
+            permission = Permission(
+                attributes["verb"],
+                attributes["resource"],
+                attributes.get("group", ""),
+                attributes.get("subresource", ""),
+            )
+            allowed = self.reviewer is not None and self.reviewer(
+                user, attributes.get("namespace", ""), permission
+            )
+            return Response.of({**body, "status": {"allowed": allowed}}, 201)
+        return None
 
     def _create(self, kind: str, namespace: str, body: Any) -> Response:
         problems = []

@@ -25,7 +25,7 @@ from engine.backends.argo.failures import error_for_status, server_message
 from engine.backends.argo.settings import ArgoSettings
 from engine.errors import BackendError, Conflict, SpecError, Unsupported
 
-__all__ = ["KubeObjects", "owner_reference"]
+__all__ = ["KubeObjects", "api_client", "owner_reference"]
 
 ARGO_API_VERSION = "argoproj.io/v1alpha1"
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
@@ -172,3 +172,8 @@ class KubeObjects:
             f"delete {self._describe(obj)}",
             lambda: calls.delete(obj["metadata"]["name"], namespace),
         )
+
+
+def api_client(settings: ArgoSettings) -> k8s.ApiClient:
+    """A Kubernetes API client for ``settings`` (in-cluster config, or the kubeconfig)."""
+    return _api_client(settings)

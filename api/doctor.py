@@ -1,0 +1,31 @@
+"""``drover doctor`` and ``GET /api/v1/system/doctor``: one function over the service's settings."""
+
+from __future__ import annotations
+
+from api.backends import argo_settings
+from api.settings import Settings
+from engine.backends.argo.doctor import Check, DoctorReport, diagnose
+from engine.errors import SpecError
+from engine.spec import Project
+
+__all__ = ["doctor_report"]
+
+
+def doctor_report(settings: Settings) -> DoctorReport:
+    """Check the cluster the service's settings point at (Argo Server, namespace, accounts,
+    permissions, artifact repository, agent image)."""
+    try:
+        argo = argo_settings(settings)
+    except SpecError as error:
+        return DoctorReport(
+            [
+                Check(
+                    "Argo Server",
+                    False,
+                    str(error),
+                    "set DROVER_ARGO_SERVER (and DROVER_BACKEND=argo)",
+                )
+            ]
+        )
+    image = str(Project.model_fields["image"].default)
+    return diagnose(argo, service_account=settings.service_account, agent_image=image)

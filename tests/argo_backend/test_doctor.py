@@ -1,0 +1,198 @@
+"""``drover doctor`` and ``GET /api/v1/system/doctor`` against the fake Argo Server and
+Kubernetes API, the latter answering access reviews with the RBAC model of the rendered argo/
+manifests: a cluster set up from argo/overlays/local passes; each missing piece is named, with
+its fix, and the CLI exits 1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from api.app import create_app
+from api.doctor import doctor_report
+from api.settings import Settings, get_settings
+from engine.backends.argo.permissions import Permission
+from engine.cli import app as cli
+from engine.spec import Project
+from tests.api.conftest import ADMIN, AUTH, database_url, postgres_url  # noqa: F401
+from tests.argo_backend import fake_argo, fake_kube
+from tests.argo_backend.conftest import write_kubeconfig
+from tests.argo_backend.fake_argo import FakeArgo
+from tests.argo_backend.fake_kube import FakeKube
+from tests.argo_backend.http_stub import StubServer
+from tests.argo_backend.manifests import (
+    ARGO,
+    Document,
+    RbacModel,
+    index,
+    needs_kubectl,
+    render,
+    settings_of,
+)
+
+pytestmark = needs_kubectl
+IMAGE_IS_AGENT = "drover-agent" in str(Project.model_fields["image"].default)
+
+
+@dataclass
+class Cluster:
+    argo: FakeArgo
+    kube: FakeKube
+    settings: Settings
+    documents: list[Document]
+
+    def checks(self) -> dict[str, tuple[bool, str, str | None]]:
+        report = doctor_report(self.settings)
+        return {c.name: (c.ok, c.detail, c.fix) for c in report.checks}
+
+    def use_rbac(self, documents: list[Document]) -> None:
+        model = RbacModel(documents)
+
+        def review(user: str, namespace: str, permission: Permission) -> bool:
+            _, _, account_namespace, account = user.split(":")
+            return account_namespace == namespace and model.allows(account, namespace, permission)
+
+        self.kube.reviewer = review
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cluster]:
+    """A cluster as `kubectl apply -k argo/overlays/local` leaves it, and the facade's settings."""
+    documents = render(ARGO / "overlays" / "local")
+    argo, kube = FakeArgo("drover"), FakeKube()
+    for kind, namespace, name in index(documents):
+        if kind == "Namespace":
+            kube.namespaces.add(name)
+        if kind == "ServiceAccount":
+            kube.service_accounts.add((namespace, name))
+        if kind == "ConfigMap" and namespace == "drover":
+            kube.objects[(kind, namespace, name)] = index(documents)[(kind, namespace, name)]
+    token_file = tmp_path / "argo-token"
+    token_file.write_text(fake_argo.TOKEN.removeprefix("Bearer "))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with StubServer(argo) as argo_server, StubServer(kube) as kube_server:
+        kubeconfig = write_kubeconfig(
+            tmp_path / "kubeconfig", kube_server.url, fake_kube.TOKEN.removeprefix("Bearer ")
+        )
+        settings = settings_of(documents, monkeypatch).model_copy(
+            update=dict(
+                argo_server=argo_server.url, argo_token_file=token_file, kubeconfig=kubeconfig
+            )
+        )
+        made = Cluster(argo, kube, settings, documents)
+        made.use_rbac(documents)
+        yield made
+
+
+def test_doctor_passes_on_a_cluster_set_up_from_argo(cluster: Cluster) -> None:
+    checks = cluster.checks()
+    assert list(checks) == [
+        "Argo Server",
+        "namespace",
+        "workflow service account",
+        "facade permissions",
+        "workflow pod permissions",
+        "artifact repository",
+        "agent image",
+    ]
+    for name, (ok, detail, _) in checks.items():
+        if name != "agent image":
+            assert ok, f"{name}: {detail}"
+    assert "v4.1.2" in checks["Argo Server"][1]
+    assert checks["agent image"][0] is IMAGE_IS_AGENT
+
+
+def test_doctor_names_each_missing_piece_and_its_fix(cluster: Cluster) -> None:
+    cluster.kube.namespaces.clear()
+    cluster.kube.service_accounts.clear()
+    cluster.kube.objects.clear()
+    # The Roles as they were before issue 12: no pods delete, no agent rights.
+    documents = render(ARGO / "overlays" / "local")
+    for document in documents:
+        if document["kind"] == "Role":
+            document["rules"] = [
+                r for r in document["rules"]
+                if "delete" not in r["verbs"] or "pods" not in r["resources"]
+            ]  # fmt: skip
+            document["rules"] = [
+                r
+                for r in document["rules"]
+                if not any("workflowtasksets" in x for x in r["resources"])
+            ]
+    cluster.use_rbac(documents)
+    cluster.argo.fail_next.extend([401] * 5)
+    checks = cluster.checks()
+    assert not any(ok for name, (ok, _, _) in checks.items() if name != "agent image")
+    assert "delete pods (retry through the Argo Server)" in checks["facade permissions"][1]
+    assert "verbs [delete]" in str(checks["facade permissions"][2])
+    assert "workflowtasksets" in checks["workflow pod permissions"][1]
+    assert "drover-workflow" in checks["workflow service account"][2] or "serviceaccount" in str(
+        checks["workflow service account"][2]
+    )
+    assert "artifact-repositories" in str(checks["artifact repository"][2])
+    assert "401" in checks["Argo Server"][1] and checks["Argo Server"][2]
+    assert "create namespace drover" in str(checks["namespace"][2])
+
+
+def test_doctor_without_a_workflow_service_account(cluster: Cluster) -> None:
+    cluster.settings = cluster.settings.model_copy(update={"service_account": None})
+    ok, detail, fix = cluster.checks()["workflow service account"]
+    assert not ok and "default" in detail and "DROVER_SERVICE_ACCOUNT" in str(fix)
+    ok, detail, _ = cluster.checks()["workflow pod permissions"]
+    assert not ok and "system:serviceaccount:drover:default" in detail
+
+
+def test_doctor_without_an_argo_server_configured(tmp_path: Path) -> None:
+    report = doctor_report(Settings(home=tmp_path, argo_server=None))
+    assert not report.ok
+    assert "DROVER_ARGO_SERVER" in str(report.checks[0].fix)
+
+
+def test_drover_doctor_cli_prints_the_fix_and_exits_1(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cluster.kube.objects.clear()  # no artifact repository
+    settings = cluster.settings
+    for name, value in {
+        "DROVER_ARGO_SERVER": settings.argo_server,
+        "DROVER_ARGO_TOKEN_FILE": str(settings.argo_token_file),
+        "KUBECONFIG": str(settings.kubeconfig),
+        "DROVER_NAMESPACE": settings.namespace,
+        "DROVER_SERVICE_ACCOUNT": str(settings.service_account),
+    }.items():
+        monkeypatch.setenv(name, str(value))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["doctor"])
+        as_json = CliRunner().invoke(cli, ["doctor", "--json"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1, result.output
+    assert "missing artifact repository" in result.output
+    assert "fix: create ConfigMap artifact-repositories" in result.output
+    assert "ok      facade permissions" in result.output
+    assert as_json.exit_code == 1 and '"ok": false' in as_json.output
+
+
+def test_doctor_endpoint_serves_the_same_report(
+    cluster: Cluster,
+    database_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    settings = cluster.settings.model_copy(
+        update=dict(
+            home=tmp_path / "home", database_url=database_url, admin_token=ADMIN, scheduler=False
+        )
+    )
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/api/v1/system/doctor").status_code == 401
+        response = client.get("/api/v1/system/doctor", headers=AUTH)
+    assert response.status_code == 200, response.text
+    assert response.json() == doctor_report(settings).to_dict()
+    names = [c["name"] for c in response.json()["checks"] if c["ok"]]
+    assert "facade permissions" in names and "artifact repository" in names
