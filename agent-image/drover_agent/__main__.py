@@ -20,7 +20,9 @@ from drover_agent.shard import ShardRequest, run_shard
 from drover_agent.workspace import (
     SetupError,
     checkout_project,
+    mark_ready,
     pack_workspace,
+    prepare_if_missing,
     run_setup_commands,
     unpack_workspace,
 )
@@ -68,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the pod's retry number, Argo's {{retries}} (0 first)",
     )
     run.add_argument("--unpack", type=Path, help="restore the workspace from this tar.gz first")
+    run.add_argument(
+        "--prepare-if-missing",
+        action="store_true",
+        help="prepare a shared workspace that setup-env never prepared (no ready marker)",
+    )
     run.add_argument("--report-dir", type=Path, help="keep the runner's own reports here")
     run.add_argument(
         "--log", type=Path, help="also copy all output here (kept as an artifact after pod GC)"
@@ -103,6 +110,7 @@ def _setup(args: argparse.Namespace) -> int:
         args.workspace.mkdir(parents=True, exist_ok=True)
         checkout_project(project, args.workspace, env)
         run_setup_commands(project.setup, args.workspace, env)
+        mark_ready(args.workspace)
         if args.pack:
             pack_workspace(args.workspace, args.pack)
     except PlanError as exc:
@@ -135,6 +143,15 @@ def _run(args: argparse.Namespace) -> int:
         return PLAN_ERROR
     if args.unpack:
         unpack_workspace(args.unpack, args.workspace)
+    elif args.prepare_if_missing:
+        try:
+            prepare_if_missing(load_run_plan(args.plan_dir).project, args.workspace, os.environ)
+        except PlanError as exc:
+            print(f"drover-agent: {exc}", file=sys.stderr)
+            return PLAN_ERROR
+        except SetupError as exc:
+            print(f"drover-agent: {exc}", file=sys.stderr)
+            return exc.exit_code
     identity = WorkerIdentity.from_env(os.environ, group, shard)
     request = ShardRequest(
         plan_dir=args.plan_dir,

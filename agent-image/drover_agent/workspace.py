@@ -6,6 +6,7 @@ unpacks, for clusters without ReadWriteMany volumes.
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import subprocess
 import tarfile
@@ -15,8 +16,11 @@ from pathlib import Path
 from drover_agent.plan import ProjectSource, SetupCommand
 
 __all__ = [
+    "READY_MARKER",
     "SetupError",
     "checkout_project",
+    "mark_ready",
+    "prepare_if_missing",
     "pack_workspace",
     "run_setup_commands",
     "setup_argv",
@@ -25,6 +29,12 @@ __all__ = [
 
 # Caches a copy should not carry over: they belong to the machine that made them.
 COPY_IGNORED = ("__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache")
+READY_MARKER = ".drover-ready"
+"""Written into the workspace once setup succeeded; a worker that finds none prepares it."""
+SETUP_LOCK = ".drover-setup.lock"
+NOT_THE_PROJECT = frozenset({"lost+found", READY_MARKER, SETUP_LOCK})
+"""Entries a fresh or shared volume holds that are not the project: ext4 formats every new
+volume with ``lost+found``; the lock and marker are Drover's own."""
 
 
 class SetupError(Exception):
@@ -64,11 +74,23 @@ def _copy_directory(source: Path, workspace: Path) -> None:
 
 
 def _clone(repo: str, ref: str, workspace: Path, env: Mapping[str, str]) -> None:
+    present = {p.name for p in workspace.iterdir()} if workspace.exists() else set()
     if (workspace / ".git").is_dir():
         # A retried setup on a kept volume: refresh the clone instead of starting over.
         _git(["git", "-C", str(workspace), "fetch", "--quiet", "--tags", "origin"], env)
-    elif workspace.exists() and any(workspace.iterdir()):
-        raise SetupError(f"workspace {workspace} is not empty and holds no git clone")
+    elif present - NOT_THE_PROJECT:
+        raise SetupError(
+            f"workspace {workspace} is not empty and holds no git clone: "
+            f"{', '.join(sorted(present - NOT_THE_PROJECT)[:5])}"
+        )
+    elif present:
+        # git clones only into an empty directory: clone beside, then move the clone in.
+        staging = workspace / ".drover-clone"
+        shutil.rmtree(staging, ignore_errors=True)
+        _git(["git", "clone", "--quiet", "--no-checkout", "--", repo, str(staging)], env)
+        (staging / ".git").rename(workspace / ".git")
+        staging.rmdir()
+        _git(["git", "-C", str(workspace), "reset", "--quiet", "--hard"], env)
     else:
         _git(["git", "clone", "--quiet", "--", repo, str(workspace)], env)
     if ref != "HEAD":
@@ -106,6 +128,46 @@ def run_setup_commands(
             raise SetupError(f"setup command {number} cannot start: {exc}", 127) from None
         if code != 0:
             raise SetupError(f"setup command {number} failed with exit code {code}", code)
+
+
+def mark_ready(workspace: Path) -> None:
+    """Record that ``workspace`` is prepared (kept out of ``git status`` of a clone)."""
+    (workspace / READY_MARKER).write_text("setup-env succeeded\n")
+    exclude = workspace / ".git" / "info" / "exclude"
+    if exclude.parent.is_dir():
+        lines = exclude.read_text().splitlines() if exclude.exists() else []
+        missing = [n for n in (READY_MARKER, SETUP_LOCK) if f"/{n}" not in lines]
+        if missing:
+            exclude.write_text("\n".join([*lines, *(f"/{n}" for n in missing)]) + "\n")
+
+
+def prepare_if_missing(
+    project: ProjectSource, workspace: Path, env: Mapping[str, str]
+) -> bool:
+    """Prepare a shared workspace that lacks the ready marker; True if this worker did.
+
+    A workflow resubmitted with ``--memoized`` keeps ``setup-env`` as Skipped but gets a new,
+    empty claim (Argo's ``FormulateResubmitWorkflow``, workflow/util/util.go, renames the
+    workflow and the claim is ``<workflow>-workspace``), so its workers would find nothing.
+    The first worker to take the lock prepares it as setup-env would; the others wait for the
+    lock and find the marker. ``flock`` is released by the kernel if the pod dies.
+    """
+    if (workspace / READY_MARKER).exists():
+        return False
+    workspace.mkdir(parents=True, exist_ok=True)
+    with (workspace / SETUP_LOCK).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (workspace / READY_MARKER).exists():
+            return False
+        print(
+            f"drover-agent: {workspace} was never prepared (a new volume: the workflow was "
+            "resubmitted or its claim was deleted); preparing it as setup-env does",
+            flush=True,
+        )
+        checkout_project(project, workspace, env)
+        run_setup_commands(project.setup, workspace, env)
+        mark_ready(workspace)
+        return True
 
 
 def _shown(command: SetupCommand) -> str:

@@ -98,3 +98,65 @@ def test_missing_plan_is_a_clear_error(tmp_path: Path, run_agent: RunAgent) -> N
     done = run_agent("setup", "--plan-dir", str(tmp_path), "--workspace", str(tmp_path / "ws"))
     assert done.returncode == 2
     assert "run.json: no such file; is the plan ConfigMap mounted?" in done.stderr
+
+
+def _repository(root: Path) -> Path:
+    repo = root / "repo"
+    repo.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-C", str(repo)]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    (repo / "version.txt").write_text("1\n")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    return repo
+
+
+def test_defect_5_clones_into_a_fresh_volume_holding_lost_and_found(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    """Issue 12 defect 5: an ext4 volume starts with ``lost+found``; the agent refused it as a
+    non-empty workspace, so every ``repo:`` project on a new PVC failed setup-env."""
+    repo = _repository(tmp_path)
+    plan = write_plan(tmp_path / "plan", runner={}, workers={"0": []}, path=None, repo=str(repo))
+    workspace = tmp_path / "ws"
+    (workspace / "lost+found").mkdir(parents=True)
+    done = run_agent("setup", "--plan-dir", str(plan), "--workspace", str(workspace))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (workspace / "version.txt").read_text() == "1\n"
+    assert (workspace / "lost+found").is_dir()
+    status = subprocess.run(
+        ["git", "-C", str(workspace), "status", "--porcelain"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert status.stdout == ""  # the ready marker is excluded, lost+found is empty
+    (workspace / "stray.txt").write_text("not a clone")
+    (workspace / ".git").rename(workspace / "not-git")
+    refused = run_agent("setup", "--plan-dir", str(plan), "--workspace", str(workspace))
+    assert refused.returncode == 1
+    assert "is not empty and holds no git clone" in refused.stderr
+
+
+def test_defect_4_a_worker_prepares_a_workspace_setup_env_never_prepared(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    """Issue 12 defect 4: a memoized resubmit keeps setup-env Skipped but mounts a new, empty
+    claim (workflow/util/util.go ``FormulateResubmitWorkflow`` renames the workflow, and the
+    claim is named after it: operator.go ``createPVCs``). The compiled worker passes
+    ``--prepare-if-missing``: without the ready marker it prepares the workspace itself."""
+    plan = write_plan(
+        tmp_path / "plan",
+        runner={},
+        workers={"0": ["tests/cart/test_cart.py::test_empty_cart_totals_zero"]},
+        setup=["echo prepared > setup-ran.txt"],
+    )
+    workspace = tmp_path / "ws"
+    args = ["run", "--plan-dir", str(plan), "--workspace", str(workspace), "--shard", "0",
+            "--group", "main.all", "--prepare-if-missing"]  # fmt: skip
+    first = run_agent(*args, "--results", str(tmp_path / "r1.json"))
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "was never prepared" in first.stdout
+    assert (workspace / "setup-ran.txt").read_text() == "prepared\n"
+    (workspace / "setup-ran.txt").unlink()
+    again = run_agent(*args, "--results", str(tmp_path / "r2.json"))  # marker found: no setup
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert not (workspace / "setup-ran.txt").exists()
