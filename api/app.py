@@ -11,19 +11,17 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.backends import build_backends
-from api.database import database_url, get_engine, migrate, session_factory
-from api.deps import Service
-from api.mirror import Mirror
 from api.pipeline_mirror import start_pipeline_follower
 from api.retention import purge
 from api.routes import executions, pipelines, projects, runs, schedules, system
 from api.scheduled_runs import sync_all_schedules
 from api.scheduler import Scheduler, fire_schedule
+from api.service import Service, build_service
 from api.settings import Settings, get_settings
 from engine.backends.argo import ArgoBackend
 from engine.errors import (
@@ -35,30 +33,9 @@ from engine.errors import (
     Unsupported,
 )
 
-__all__ = ["create_app"]
+__all__ = ["build_service", "create_app"]
 
 log = logging.getLogger("drover.api")
-
-
-def build_service(settings: Settings, *, migrate_schema: bool = True) -> Service:
-    url = database_url(settings)
-    if migrate_schema:
-        migrate(url)
-    sessions = session_factory(get_engine(url))
-    backends = build_backends(settings)
-    mirror = Mirror(
-        sessions,
-        backends,
-        poll_interval=settings.poll_interval,
-        resync_interval=settings.argo_resync_seconds,
-    )
-    return Service(
-        settings=settings,
-        sessions=sessions,
-        backends=backends,
-        mirror=mirror,
-        default_backend=settings.backend,
-    )
 
 
 def _start_background(service: Service) -> list[Any]:
@@ -140,6 +117,8 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
         lifespan=lifespan,
     )
 
+    _add_cors(app, settings.cors_origins)
+
     @app.exception_handler(SpecError)
     async def spec_error(_: Request, exc: SpecError) -> JSONResponse:
         return _error(422, exc.message, field=exc.path, hint=exc.hint)
@@ -204,6 +183,23 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
     app.add_api_route("/healthz", system.healthz, include_in_schema=False)
     app.add_api_route("/readyz", system.readyz, include_in_schema=False)
     return app
+
+
+def _add_cors(app: FastAPI, origins: list[str]) -> None:
+    """Let browsers on ``origins`` call the API: bearer tokens in ``Authorization``, and
+    ``Last-Event-ID``/``Idempotency-Key`` sent; ``*`` allows any origin, without credentials."""
+    if not origins:
+        return
+    wildcard = "*" in origins
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"] if wildcard else origins,
+        allow_credentials=not wildcard,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
+        expose_headers=["Location", "Retry-After"],
+        max_age=600,
+    )
 
 
 def _jsonable(errors: Any) -> list[dict[str, Any]]:

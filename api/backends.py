@@ -7,13 +7,15 @@ sends new runs to it.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from api.settings import Settings
-from engine.backends.argo import ArgoBackend, ArgoSettings
 from engine.backends.base import Backend
 from engine.backends.local import LocalBackend
 from engine.errors import Conflict, SpecError
+
+if TYPE_CHECKING:
+    from engine.backends.argo import ArgoSettings
 
 __all__ = ["CONTROL_ACTIONS", "build_backends", "control"]
 
@@ -24,11 +26,17 @@ def build_backends(settings: Settings) -> dict[str, Backend]:
     """``{kind: backend}`` for the service: local, and Argo when it is the configured one."""
     backends: dict[str, Backend] = {"local": LocalBackend(settings.home)}
     if settings.backend == "argo":
+        # The Argo backend (and the Kubernetes client) only when configured: ``drover run``
+        # and a local service start without them.
+        from engine.backends.argo import ArgoBackend
+
         backends["argo"] = ArgoBackend(argo_settings(settings), ui_base=settings.argo_ui_url)
     return backends
 
 
 def argo_settings(settings: Settings) -> ArgoSettings:
+    from engine.backends.argo import ArgoSettings
+
     if not settings.argo_server:
         raise SpecError(
             "DROVER_ARGO_SERVER", "required with DROVER_BACKEND=argo", "e.g. https://argo:2746/"

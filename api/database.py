@@ -7,6 +7,7 @@ made for it (``/var/lib/drover``) and never under a home other users cannot trav
 
 from __future__ import annotations
 
+import re
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -14,7 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.settings import Settings, get_settings
@@ -25,6 +27,7 @@ __all__ = [
     "embedded_url",
     "get_engine",
     "migrate",
+    "migrate_if_needed",
     "session_factory",
     "stop_embedded",
 ]
@@ -146,10 +149,47 @@ def migrate(url: str, revision: str = "head", *, downgrade: bool = False) -> Non
         command.upgrade(config, revision)
 
 
+MIGRATIONS = Path(__file__).parent.parent / "migrations"
+_REVISION = re.compile(
+    r"^(down_revision|revision)\s*=\s*(None|\"[^\"]*\"|'[^']*')\s*$", re.MULTILINE
+)
+
+
+def migrate_if_needed(url: str, engine: Engine) -> None:
+    """``migrate(url)`` unless the database is at the one head revision already: a command that
+    runs often (``drover run``) then skips importing and running Alembic (about a second)."""
+    head = head_revision()
+    if head is not None:
+        try:
+            with engine.connect() as connection:
+                current = connection.execute(text("SELECT version_num FROM alembic_version"))
+                if [row[0] for row in current] == [head]:
+                    return
+        except SQLAlchemyError:
+            pass  # no version table yet: a new database
+    migrate(url)
+
+
+def head_revision() -> str | None:
+    """The head of ``migrations/versions`` read from the files' ``revision`` and
+    ``down_revision`` lines; None when there is not exactly one (Alembic then decides)."""
+    revisions: dict[str, str | None] = {}
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = {k: v.strip("\"'") for k, v in _REVISION.findall(path.read_text("utf-8"))}
+        if found.keys() != {"revision", "down_revision"}:
+            if found or path.name != "__init__.py":
+                return None  # a merge (a tuple of parents) or an unusual file: ask Alembic
+            continue
+        down = found["down_revision"]
+        revisions[found["revision"]] = None if down == "None" else down
+    heads = set(revisions) - set(revisions.values())
+    return heads.pop() if len(heads) == 1 else None
+
+
 def alembic_config(url: str) -> Any:
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", str(Path(__file__).parent.parent / "migrations"))
+    config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from api.auth import Principal, authenticate
-from api.mirror import Mirror
-from api.settings import Settings
-from engine.backends.base import Backend
+from api.service import Service
 
 __all__ = [
     "MAX_ID",
@@ -27,24 +24,6 @@ __all__ = [
 
 MAX_ID = 2_147_483_647
 RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id")]
-
-
-@dataclass
-class Service:
-    """What the app holds for its lifetime."""
-
-    settings: Settings
-    sessions: sessionmaker[Session]
-    backends: dict[str, Backend]
-    mirror: Mirror
-    default_backend: str = "local"
-    background: list[object] = field(default_factory=list)
-
-    def backend(self, name: str | None = None) -> Backend:
-        backend = self.backends.get(name or self.default_backend)
-        if backend is None:
-            raise HTTPException(409, f"backend {name!r} is not configured")
-        return backend
 
 
 def get_service(request: Request) -> Service:

@@ -28,7 +28,7 @@ from engine.errors import DroverError, NotFound
 from engine.status import FINAL_PHASES, decode_nodes
 
 if TYPE_CHECKING:
-    from api.deps import Service
+    from api.service import Service
 
 __all__ = [
     "EXIT_TASK",

@@ -23,7 +23,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -42,7 +42,6 @@ from api.run_plans import (
     record_plan,
     replan,
 )
-from engine.backends.argo import ArgoBackend
 from engine.backends.base import Backend
 from engine.compiler.workflow import CompileOptions, compile_plan
 from engine.errors import Conflict, NotFound, SpecError
@@ -52,6 +51,9 @@ from engine.pipelines import PipelineCompileOptions, compile_pipeline, parse_pip
 from engine.plan_documents import plan_files, plan_id
 from engine.spec import ConcurrencyPolicy
 from engine.spec import Schedule as CronSpec
+
+if TYPE_CHECKING:
+    from engine.backends.argo import ArgoBackend
 
 __all__ = [
     "SPAWNED_RUN_REF",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from api.progress import Progress
 from api.results import ResultIn
@@ -37,6 +37,34 @@ __all__ = [
 
 class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+def seconds_between(start: datetime | None, end: datetime | None) -> float | None:
+    """Seconds from ``start`` to ``end`` (to now while unfinished), to the millisecond."""
+    if start is None:
+        return None
+    if end is None:
+        end = datetime.now(UTC)
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    if end.tzinfo is None:
+        end = end.replace(tzinfo=UTC)
+    return round(max((end - start).total_seconds(), 0.0), 3)
+
+
+class _Timed(_Out):
+    """Something that starts and finishes: its ``duration`` in seconds (so far, while running)."""
+
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="seconds from started_at to finished_at (to now while unfinished); "
+        "null before it started"
+    )
+    @property
+    def duration(self) -> float | None:
+        return seconds_between(self.started_at, self.finished_at)
 
 
 class ErrorBody(BaseModel):
@@ -74,10 +102,11 @@ class RunRequest(BaseModel):
     )
 
 
-class RunOut(_Out):
+class RunOut(_Timed):
     id: str
     execution_id: int | None
     execution_name: str
+    schedule_id: int | None = Field(None, description="the schedule that started the run")
     backend: str
     phase: str
     message: str | None
@@ -93,19 +122,15 @@ class RunOut(_Out):
     skipped: int
     errored: int
     created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
 
 
-class WorkerOut(_Out):
+class WorkerOut(_Timed):
     shard: int
     phase: str
     attempts: int
     pod_name: str | None
     message: str | None
     summary: dict[str, Any] | None
-    started_at: datetime | None
-    finished_at: datetime | None
 
 
 class GroupOut(BaseModel):
@@ -142,11 +167,14 @@ class ResultOut(_Out):
     created_at: datetime
 
 
-class Page(BaseModel):
+Item = TypeVar("Item")
+
+
+class Page(BaseModel, Generic[Item]):
     total: int
     offset: int
     limit: int
-    items: list[Any]
+    items: list[Item]
 
 
 class ResultsIn(BaseModel):
@@ -218,8 +246,45 @@ class ScheduleOut(_Out):
 class ShardingPreviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    execution: dict[str, Any] = Field(description="an Execution document")
+    execution: dict[str, Any] | None = Field(
+        None, description="an Execution document (or give execution_id)"
+    )
+    execution_id: int | None = Field(
+        None,
+        ge=1,
+        le=2_147_483_647,
+        description="a stored execution, planned with the durations its earlier runs measured",
+    )
     strategy: str | None = Field(None, max_length=32)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ShardingPreviewIn:
+        if (self.execution is None) == (self.execution_id is None):
+            raise ValueError("give exactly one of execution and execution_id")
+        return self
+
+
+class ShardPreview(BaseModel):
+    index: int
+    load: float = Field(description="predicted seconds of the shard")
+    scenarios: list[str]
+
+
+class GroupPreview(BaseModel):
+    key: str
+    strategy: str
+    threads: int
+    makespan: float = Field(description="predicted seconds of the group's slowest shard")
+    lower_bound: float = Field(description="max(total / threads, longest scenario), seconds")
+    imbalance: float
+    estimated: list[str] = Field(description="scenarios whose duration was estimated")
+    shards: list[ShardPreview]
+
+
+class ShardingPreviewOut(BaseModel):
+    predicted_makespan: float = Field(description="seconds, rounded to 0.1")
+    scenarios: int
+    groups: list[GroupPreview]
 
 
 class ActionName(BaseModel):

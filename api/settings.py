@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from engine.backends.local import default_home
 
@@ -53,6 +53,18 @@ class Settings(BaseSettings):
     gc_interval: float = 3600.0
     scheduler: bool = True
     """Run the in-process scheduler for local schedules."""
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Browser origins allowed to call the API (``DROVER_CORS_ORIGINS``, comma-separated, e.g.
+    ``http://localhost:5173``; ``*`` allows any origin but then no credentials). Empty: no CORS."""
+    stream_token_seconds: float = 300.0
+    """How long a stream token (``POST /runs/{id}/stream-token``) opens its run's SSE streams."""
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
 
     @property
     def postgres_dir(self) -> Path:

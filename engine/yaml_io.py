@@ -128,3 +128,8 @@ def dump_all(documents: list[Any], **options: Any) -> str:
     """``yaml.safe_dump_all(documents, **options)`` with the fast dumper."""
     text: str = yaml.dump_all(documents, Dumper=SAFE_DUMPER, **options)
     return text
+
+
+def dump(document: Any, **options: Any) -> str:
+    """``yaml.safe_dump(document, **options)`` with the fast dumper."""
+    return dump_all([document], **options)

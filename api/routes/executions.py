@@ -53,14 +53,14 @@ def create_execution(
     return row
 
 
-@router.get("", response_model=Page)
+@router.get("", response_model=Page[ExecutionOut])
 def list_executions(
     session: SessionDep,
     _: AdminDep,
     project_id: int | None = Query(None, ge=1, le=MAX_ID),
     offset: int = Query(0, ge=0),
     limit: int = Query(50, ge=1, le=500),
-) -> Page:
+) -> Page[ExecutionOut]:
     query = select(Execution)
     if project_id is not None:
         query = query.where(Execution.project_id == project_id)

@@ -66,13 +66,13 @@ def create(
     return row
 
 
-@router.get("/pipelines", response_model=Page)
+@router.get("/pipelines", response_model=Page[PipelineOut])
 def list_pipelines(
     session: SessionDep,
     _: AdminDep,
     offset: int = Query(0, ge=0),
     limit: int = Query(50, ge=1, le=500),
-) -> Page:
+) -> Page[PipelineOut]:
     total = session.scalar(select(func.count()).select_from(Pipeline)) or 0
     rows = session.scalars(select(Pipeline).order_by(Pipeline.id).offset(offset).limit(limit))
     return Page(
@@ -162,7 +162,7 @@ def run_now(
     return run_out(started.run)
 
 
-@router.get("/pipelines/{pipeline_id}/runs", response_model=Page)
+@router.get("/pipelines/{pipeline_id}/runs", response_model=Page[PipelineRunOut])
 def list_runs(
     pipeline_id: RowId,
     session: SessionDep,
@@ -170,7 +170,7 @@ def list_runs(
     phase: str | None = Query(None, max_length=16),
     offset: int = Query(0, ge=0),
     limit: int = Query(50, ge=1, le=500),
-) -> Page:
+) -> Page[PipelineRunOut]:
     get_pipeline(session, pipeline_id=pipeline_id)
     query = select(PipelineRun).where(PipelineRun.pipeline_id == pipeline_id)
     if phase is not None:

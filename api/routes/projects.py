@@ -33,13 +33,13 @@ def create_project(session: SessionDep, _: AdminDep, spec: dict[str, Any] = SPEC
     return project
 
 
-@router.get("", response_model=Page)
+@router.get("", response_model=Page[ProjectOut])
 def list_projects(
     session: SessionDep,
     _: AdminDep,
     offset: int = Query(0, ge=0),
     limit: int = Query(50, ge=1, le=500),
-) -> Page:
+) -> Page[ProjectOut]:
     total = session.scalar(select(func.count()).select_from(Project)) or 0
     rows = session.scalars(select(Project).order_by(Project.id).offset(offset).limit(limit)).all()
     items = [ProjectOut.model_validate(r) for r in rows]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
@@ -17,6 +18,8 @@ from api.deps import MAX_ID, AdminDep, CallerDep, Service, ServiceDep, SessionDe
 from api.models import Run, RunWorker, ScenarioResult
 from api.queue import lease_scenarios
 from api.results import ingest_results
+from api.run_queries import RUN_PHASES, RunFilter, RunSort, phase_names
+from api.run_queries import list_runs as query_runs
 from api.run_views import run_detail
 from api.runs import control_run, resubmit_run
 from api.scheduled_runs import adopt_scheduled_workflow
@@ -43,24 +46,34 @@ def _run(session: Session, run_id: str) -> Run:
     return run
 
 
-@router.get("", response_model=Page)
+@router.get("", response_model=Page[RunOut])
 def list_runs(
     session: SessionDep,
     _: AdminDep,
     execution_id: int | None = Query(None, ge=1, le=MAX_ID),
-    phase: str | None = Query(None, max_length=16),
+    schedule_id: int | None = Query(
+        None, ge=1, le=MAX_ID, description="only the runs this schedule started"
+    ),
+    phase: list[str] | None = Query(
+        None,
+        max_length=20,
+        description="only runs in these phases (any case; repeat or comma-separate): "
+        + ", ".join(RUN_PHASES),
+    ),
+    created_after: datetime | None = Query(None, description="created at or after (ISO 8601)"),
+    created_before: datetime | None = Query(None, description="created before (ISO 8601)"),
+    sort: RunSort = Query("-created_at", description="order; a leading - for descending"),
     offset: int = Query(0, ge=0),
     limit: int = Query(50, ge=1, le=500),
-) -> Page:
-    query = select(Run)
-    if execution_id is not None:
-        query = query.where(Run.execution_id == execution_id)
-    if phase is not None:
-        query = query.where(Run.phase == phase)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(Run.created_at.desc(), Run.id).offset(offset).limit(limit)
+) -> Page[RunOut]:
+    where = RunFilter(
+        execution_id=execution_id,
+        schedule_id=schedule_id,
+        phases=tuple(phase_names(phase)),
+        created_after=created_after,
+        created_before=created_before,
     )
+    total, rows = query_runs(session, where, sort=sort, offset=offset, limit=limit)
     return Page(
         total=total, offset=offset, limit=limit, items=[RunOut.model_validate(r) for r in rows]
     )
@@ -71,7 +84,7 @@ def get_run(run_id: str, session: SessionDep, _: AdminDep) -> RunDetail:
     return run_detail(session, _run(session, run_id))
 
 
-@router.get("/{run_id}/results", response_model=Page)
+@router.get("/{run_id}/results", response_model=Page[ResultOut])
 def list_results(
     run_id: str,
     session: SessionDep,
@@ -80,7 +93,7 @@ def list_results(
     group: str | None = Query(None, max_length=400),
     offset: int = Query(0, ge=0),
     limit: int = Query(100, ge=1, le=1000),
-) -> Page:
+) -> Page[ResultOut]:
     _run(session, run_id)
     query = select(ScenarioResult).where(ScenarioResult.run_id == run_id)
     if status is not None:

@@ -146,15 +146,26 @@ def create_schedule(
     return schedule
 
 
-@router.get("", response_model=Page)
+@router.get("", response_model=Page[ScheduleOut])
 def list_schedules(
     session: SessionDep,
     _: AdminDep,
+    execution_id: int | None = Query(
+        None, ge=1, le=2_147_483_647, description="only the schedules of this execution"
+    ),
+    pipeline_id: int | None = Query(
+        None, ge=1, le=2_147_483_647, description="only the schedules of this pipeline"
+    ),
     offset: int = Query(0, ge=0),
     limit: int = Query(50, ge=1, le=500),
-) -> Page:
-    total = session.scalar(select(func.count()).select_from(Schedule)) or 0
-    rows = session.scalars(select(Schedule).order_by(Schedule.id).offset(offset).limit(limit))
+) -> Page[ScheduleOut]:
+    query = select(Schedule)
+    if execution_id is not None:
+        query = query.where(Schedule.execution_id == execution_id)
+    if pipeline_id is not None:
+        query = query.where(Schedule.pipeline_id == pipeline_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Schedule.id).offset(offset).limit(limit))
     return Page(
         total=total, offset=offset, limit=limit, items=[ScheduleOut.model_validate(r) for r in rows]
     )

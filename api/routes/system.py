@@ -9,10 +9,13 @@ from sqlalchemy import text
 
 from api.deps import AdminDep, ServiceDep, SessionDep
 from api.doctor import doctor_report
+from api.history import apply_history
 from api.metrics import CONTENT_TYPE, service_metrics
-from api.schemas import ShardingPreviewIn
+from api.models import Execution
+from api.run_plans import replan
+from api.schemas import GroupPreview, ShardingPreviewIn, ShardingPreviewOut, ShardPreview
+from engine.errors import NotFound
 from engine.loading import parse_execution
-from engine.planning import plan_execution
 
 router = APIRouter(tags=["system"])
 
@@ -46,30 +49,47 @@ def metrics(service: ServiceDep, _: AdminDep) -> Response:
     return Response(service_metrics(service.sessions, service.mirror), media_type=CONTENT_TYPE)
 
 
-@router.post("/sharding/preview", tags=["sharding"])
-def sharding_preview(body: ShardingPreviewIn, _: AdminDep) -> dict[str, Any]:
-    """Plan an execution without running it: shards per group, predicted makespan, lower bound."""
-    plan = plan_execution(parse_execution(body.execution), strategy=body.strategy)
+def _seconds(value: float) -> float:
+    """Predictions are estimates: a tenth of a second is all the precision they have."""
+    return round(value, 1)
+
+
+@router.post("/sharding/preview", tags=["sharding"], response_model=ShardingPreviewOut)
+def sharding_preview(
+    body: ShardingPreviewIn, session: SessionDep, _: AdminDep
+) -> ShardingPreviewOut:
+    """Plan an execution without running it: shards per group, predicted makespan, lower bound.
+
+    ``execution_id`` plans a stored execution as "run now" would, with the durations its
+    earlier runs measured; ``execution`` plans a document as given."""
+    if body.execution_id is not None:
+        row = session.get(Execution, body.execution_id)
+        if row is None:
+            raise NotFound(f"execution {body.execution_id} not found")
+        spec = apply_history(session, parse_execution(row.spec))
+    else:
+        spec = parse_execution(body.execution or {})
+    plan = replan(spec, body.strategy)
     groups = []
     for group in plan.groups:
         shards = group.shards
         groups.append(
-            {
-                "key": group.key,
-                "strategy": str(shards.strategy),
-                "threads": shards.threads,
-                "makespan": shards.makespan,
-                "lower_bound": shards.lower_bound,
-                "imbalance": shards.imbalance,
-                "estimated": list(shards.estimated),
-                "shards": [
-                    {"index": s.index, "load": s.load, "scenarios": list(s.item_ids)}
+            GroupPreview(
+                key=group.key,
+                strategy=str(shards.strategy),
+                threads=shards.threads,
+                makespan=_seconds(shards.makespan),
+                lower_bound=_seconds(shards.lower_bound),
+                imbalance=round(shards.imbalance, 3),
+                estimated=list(shards.estimated),
+                shards=[
+                    ShardPreview(index=s.index, load=_seconds(s.load), scenarios=list(s.item_ids))
                     for s in shards.shards
                 ],
-            }
+            )
         )
-    return {
-        "predicted_makespan": plan.predicted_makespan,
-        "scenarios": plan.scenario_count,
-        "groups": groups,
-    }
+    return ShardingPreviewOut(
+        predicted_makespan=_seconds(plan.predicted_makespan),
+        scenarios=plan.scenario_count,
+        groups=groups,
+    )

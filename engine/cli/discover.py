@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
 from engine.cli.console import abort, err_console
 from engine.discovery import DiscoveryRunner, execution_document, scenario_entries
 from engine.discovery import discover as discover_scenarios
 from engine.errors import DroverError, SpecError
 from engine.spec import RunnerKind
+from engine.yaml_io import dump
 
 __all__ = ["discover"]
 
@@ -109,4 +109,5 @@ def _note_merged_cases(scenarios: list[Any]) -> None:
 def _render(document: Any, output_format: OutputFormat) -> str:
     if output_format is OutputFormat.JSON:
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    return str(yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120))
+    # libyaml's emitter (the same text as PyYAML's pure one), several times faster at 60,000
+    return dump(document, sort_keys=False, allow_unicode=True, width=120)

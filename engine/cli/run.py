@@ -90,10 +90,10 @@ def _run_execution(
     interrupt asks for (Ctrl-C stops the run, twice terminates it; see ``RunInterrupts``).
     """
     # The service is an edge of the CLI like any backend: imported only when a run starts.
-    from api.app import build_service
     from api.database import embedded_server_scope
     from api.models import Run
     from api.runs import control_run, start_run
+    from api.service import build_service
     from api.settings import Settings
 
     settings = Settings()

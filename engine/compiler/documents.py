@@ -17,11 +17,16 @@ ARGO_API_VERSION = "argoproj.io/v1alpha1"
 
 class _CronWorkflow(CronWorkflow):
     """Hera's CronWorkflow whose ``spec.workflowMetadata`` (what the controller puts on each
-    workflow it spawns; Hera does not map it) carries the CronWorkflow's own labels."""
+    workflow it spawns; Hera does not map it) carries the CronWorkflow's own labels and
+    annotations. Argo's ``toWorkflow`` (workflow/common/convert.go) gives a spawned workflow
+    only ``workflowMetadata``'s labels and annotations, never the CronWorkflow's own, so the
+    title and description the Argo UI shows would be lost otherwise."""
 
     def build(self) -> Any:
         built = super().build()
-        built.spec.workflow_metadata = m.ObjectMeta(labels=dict(self.labels or {}))
+        built.spec.workflow_metadata = m.ObjectMeta(
+            labels=dict(self.labels or {}), annotations=dict(self.annotations or {}) or None
+        )
         return built
 
 

@@ -58,6 +58,16 @@ a dependency install keeps about one core busy. The scheduler, and Drover's loca
 a pod Pending until its node has that much room, so runs started together queue instead of
 overloading the machine."""
 PLAN_VOLUME = "plan"
+RETRY_ON_INFRASTRUCTURE = (
+    'lastRetry.status == "Error" || (lastRetry.exitCode in ["-1", "137", "143"]'
+    ' && !(lastRetry.message contains "deadline"))'
+)
+"""When a pod is retried: Argo's ``Error`` (init or wait container, pod deleted), or a main
+container that never ended (-1) or was killed (137 SIGKILL, 143 SIGTERM: an eviction, a
+preemption, a node drain, out of memory) — but not a timeout. An evicted pod is ``Failed``, not
+``Error``: ``inferFailedReason`` (workflow/controller/operator.go) returns ``NodeFailed`` with
+the pod's message, so ``retryPolicy: OnError`` never retried it. The agent's own verdicts (1:
+tests failed, it reran them already; 2: a bad plan) are final."""
 WORKSPACE_VOLUME = "workspace"
 PROJECT_VOLUME = "project"
 
@@ -135,7 +145,7 @@ def setup_env_template(execution: Execution) -> Container:
         volumes=volumes or None,
         outputs=outputs,
         resources=Resources(cpu_request=POD_CPU),
-        retry_strategy=RetryStrategy(limit=2, retry_policy="OnError"),
+        retry_strategy=_infrastructure_retries(2),
     )
 
 
@@ -184,13 +194,27 @@ def worker_template(execution: Execution, name: str, settings: WorkerSettings) -
         active_deadline_seconds=settings.timeout,
         # Test failures exit non-zero and are final for the pod: the agent already reruns
         # failed scenarios itself. Pod retries cover infrastructure errors only.
-        retry_strategy=RetryStrategy(
-            limit=settings.pod_retries,
-            retry_policy="OnError",
-            backoff=m.Backoff(duration="10s", factor=2, max_duration="5m"),
-        )
+        retry_strategy=_infrastructure_retries(settings.pod_retries)
         if settings.pod_retries
         else None,
+    )
+
+
+def _infrastructure_retries(limit: int) -> RetryStrategy:
+    """Retry a pod up to ``limit`` times when its node or Kubernetes failed it, not its tests.
+
+    ``retryPolicy: Always`` lets the expression decide (``processNodeRetries`` in Argo's
+    workflow/controller/operator.go checks the policy, then ``retryStrategy.expression``).
+    The backoff doubles from 10 s; ``cap`` (Argo v4) bounds one delay at 5 minutes. Never
+    ``maxDuration``: it bounds the whole retry window from the first attempt's start, and Argo
+    gives the retried pod that deadline too, so a worker whose first attempt ran 5 minutes
+    would never be retried. (Argo v3.6 has no ``cap`` and drops it: 10 s, 20 s, 40 s, ...)
+    """
+    return RetryStrategy(
+        limit=limit,
+        retry_policy="Always",
+        expression=RETRY_ON_INFRASTRUCTURE,
+        backoff=m.Backoff(duration="10s", factor=2, cap="5m"),
     )
 
 

@@ -4,7 +4,8 @@ The shape, from DESIGN.md::
 
     main (DAG)           setup-env ──► every flow, in parallel
     flow-<flow> (DAG)    group 1 ──► group 2 ──► ...   (``depends``: .Succeeded, or
-                                                         .Succeeded || .Failed to continue)
+                                                         .Succeeded || .Failed || .Errored
+                                                         to continue)
     each group           one task over ``withSequence`` of its shard indexes → worker pods
     onExit               cleanup, given ``{{workflow.status}}``
 
@@ -146,16 +147,46 @@ def _labels(execution: Execution, options: CompileOptions, pid: str) -> dict[str
     return labels
 
 
+MAX_TITLED_STEPS = 50
+"""Flow and group titles listed in the description; more are summarised in one line."""
+
+
 def _annotations(plan: ExecutionPlan) -> dict[str, str]:
     execution = plan.execution
     flows = len(execution.flows)
+    summary = (
+        f"{plan.scenario_count} scenarios in {len(plan.groups)} groups of {flows} "
+        f"flow{'s' if flows != 1 else ''} on {plan.worker_count} workers"
+    )
     return {
         ANNOTATION_TITLE: execution.title or execution.name,
-        ANNOTATION_DESCRIPTION: (
-            f"{plan.scenario_count} scenarios in {len(plan.groups)} groups of {flows} "
-            f"flow{'s' if flows != 1 else ''} on {plan.worker_count} workers"
-        ),
+        ANNOTATION_DESCRIPTION: "\n".join([summary, *_step_titles(execution)]),
     }
+
+
+def _step_titles(execution: Execution) -> list[str]:
+    """Flow and group titles as a Markdown list under the description.
+
+    A DAG task has no display name in Argo (``DAGTask`` has no such field; v4's
+    ``workflows.argoproj.io/display-name`` is a template annotation, and groups share their
+    worker template), so titles travel in the workflow's description annotation, which the
+    Argo UI renders as Markdown in the workflow list (ui/src/workflows/components/
+    workflows-row/workflows-row.tsx, ``ANNOTATION_DESCRIPTION``).
+    """
+    lines: list[str] = []
+    for flow in execution.flows:
+        titled = [g for g in flow.groups if g.title]
+        if not flow.title and not titled:
+            continue
+        lines.append(f"- {flow.name}" + (f": {_one_line(flow.title)}" if flow.title else ""))
+        lines += [f"  - {g.name}: {_one_line(g.title)}" for g in titled]
+    if len(lines) > MAX_TITLED_STEPS:
+        lines = [*lines[:MAX_TITLED_STEPS], f"- ... {len(lines) - MAX_TITLED_STEPS} more"]
+    return ["", *lines] if lines else []
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _arguments(execution: Execution) -> list[Parameter] | None:
@@ -278,5 +309,10 @@ def _depends_on(previous: GroupPlan | None) -> str | None:
     if previous is None:
         return None
     if previous.continue_on_failure:
-        return f"({previous.name}.Succeeded || {previous.name}.Failed)"
+        # A group whose last finished worker errored (a pod deleted, an init or wait container
+        # failing) is Errored, not Failed: Argo gives a fan-out TaskGroup the phase of its
+        # failed-or-errored child (completableTaskGroupPhase, dag.go), and
+        # evaluateDependsLogic's TaskResults keep Failed and Errored apart.
+        name = previous.name
+        return f"({name}.Succeeded || {name}.Failed || {name}.Errored)"
     return f"{previous.name}.Succeeded"

@@ -16,9 +16,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from api.deps import Service
 from api.models import PipelineRun, PipelineRunJob, Run
 from api.retention import purge
+from api.service import Service
 from api.settings import Settings, get_settings
 from engine.cli import app
 from tests.api.conftest import AUTH

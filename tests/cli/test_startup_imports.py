@@ -78,3 +78,27 @@ def test_every_public_name_of_engine_resolves() -> None:
         assert getattr(engine, name) is not None, name
     for name in engine.pipelines.__all__:
         assert getattr(engine.pipelines, name) is not None, name
+
+
+def test_the_run_path_imports_neither_fastapi_nor_the_kubernetes_client() -> None:
+    # What ``drover run`` imports to start and follow a run on the local runner (before any
+    # database exists): the service without the web app, the Argo backend only when configured.
+    code = (
+        "import engine.cli.run, api.service, api.runs, api.run_views, api.database\n"
+        "from api.settings import Settings\n"
+        "from api.backends import build_backends\n"
+        "assert set(build_backends(Settings())) == {'local'}\n"
+        "assert 'alembic' not in sys.modules\n"
+    )
+    assert _imported_by(code=code) & {"fastapi", "kubernetes"} == set()
+
+
+def test_argo_backend_names_load_on_first_use() -> None:
+    import engine.backends.argo as argo
+    from engine.backends.argo.backend import ArgoBackend
+
+    assert argo.ArgoBackend is ArgoBackend
+    for name in argo.__all__:
+        assert getattr(argo, name) is not None, name
+    with pytest.raises(AttributeError, match="no_such_name"):
+        argo.no_such_name  # noqa: B018

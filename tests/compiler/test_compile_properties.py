@@ -98,7 +98,7 @@ def test_every_shape_compiles_to_valid_argo_documents(doc: dict[str, Any]) -> No
         assert list(tasks) == [g.name for g in flow.groups]  # one task per group, in order
         for previous, group in zip(flow.groups, flow.groups[1:], strict=False):
             expected = (
-                f"({previous.name}.Succeeded || {previous.name}.Failed)"
+                f"({previous.name}.Succeeded || {previous.name}.Failed || {previous.name}.Errored)"
                 if previous.continue_on_failure
                 else f"{previous.name}.Succeeded"
             )

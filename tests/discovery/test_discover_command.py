@@ -76,3 +76,20 @@ def test_threads_without_execution_is_invalid(shop: Path) -> None:
     result = runner.invoke(app, ["discover", "-r", "cucumber", str(shop), "--threads", "2"])
     assert result.exit_code == 2
     assert "--threads" in result.output
+
+
+def test_yaml_is_written_as_pyyamls_pure_dumper_writes_it() -> None:
+    # discover writes with libyaml's emitter (fast at 60,000 scenarios); ids with newlines
+    # escaped, quotes, non-ASCII text and long lines come out as PyYAML's own dumper writes them.
+    from engine.cli.discover import OutputFormat, _render
+
+    ids = [
+        "tests/test_a.py::test_x[a\\nb]",
+        "tests/test_ü.py::test_'quoted'[\"x\"-: #]",
+        "tests/test_b.py::test_long[" + "x" * 300 + "]",
+        "tests/test_c.py::test_trailing[ ]",
+    ]
+    document = {"scenarios": [{"id": i, "name": i[-20:], "file": "f", "tags": []} for i in ids]}
+    expected = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
+    assert _render(document, OutputFormat.YAML) == expected
+    assert yaml.safe_load(expected) == document

@@ -1,0 +1,60 @@
+"""The service object (database sessions, backends, mirror) and how it is built.
+
+Apart from :mod:`api.app`, so that ``drover run``, which uses the service without serving HTTP,
+never imports FastAPI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.backends import build_backends
+from api.database import database_url, get_engine, migrate_if_needed, session_factory
+from api.mirror import Mirror
+from api.settings import Settings
+from engine.backends.base import Backend
+from engine.errors import Conflict
+
+__all__ = ["Service", "build_service"]
+
+
+@dataclass
+class Service:
+    """What the app (or a CLI command) holds for its lifetime."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    backends: dict[str, Backend]
+    mirror: Mirror
+    default_backend: str = "local"
+    background: list[object] = field(default_factory=list)
+
+    def backend(self, name: str | None = None) -> Backend:
+        backend = self.backends.get(name or self.default_backend)
+        if backend is None:
+            raise Conflict(f"backend {name!r} is not configured")  # the API answers 409
+        return backend
+
+
+def build_service(settings: Settings, *, migrate_schema: bool = True) -> Service:
+    url = database_url(settings)
+    engine = get_engine(url)
+    if migrate_schema:
+        migrate_if_needed(url, engine)
+    sessions = session_factory(engine)
+    backends = build_backends(settings)
+    mirror = Mirror(
+        sessions,
+        backends,
+        poll_interval=settings.poll_interval,
+        resync_interval=settings.argo_resync_seconds,
+    )
+    return Service(
+        settings=settings,
+        sessions=sessions,
+        backends=backends,
+        mirror=mirror,
+        default_backend=settings.backend,
+    )
