@@ -7,13 +7,16 @@ import json
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
 from drover_agent.cleanup import summary
 from drover_agent.facade import FacadeClient, FacadeConfig, WorkerIdentity
+from drover_agent.kept import pack_directory
 from drover_agent.log_copy import run_with_log_copy
+from drover_agent.merge import merge_run_reports, unpack_workers
 from drover_agent.plan import PlanError, load_run_plan
 from drover_agent.results import count_statuses
 from drover_agent.shard import ShardRequest, run_shard
@@ -75,7 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="prepare a shared workspace that setup-env never prepared (no ready marker)",
     )
-    run.add_argument("--report-dir", type=Path, help="keep the runner's own reports here")
+    run.add_argument("--report-dir", type=Path, help="the runners' scratch files go here")
+    run.add_argument(
+        "--reports",
+        type=Path,
+        help="keep native reports and scenario artifacts here (a directory, or a .tgz file)",
+    )
     run.add_argument(
         "--log", type=Path, help="also copy all output here (kept as an artifact after pod GC)"
     )
@@ -84,6 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
     cleanup.add_argument("--plan-dir", type=Path, required=True)
     cleanup.add_argument("--status", required=True, help="{{workflow.status}}")
     cleanup.add_argument("--results-dir", type=Path, help="directory holding results files")
+    cleanup.add_argument(
+        "--workers",
+        type=Path,
+        help="every worker's kept reports (.tgz files or directories): merge them into --out",
+    )
+    cleanup.add_argument("--workspace", type=Path, help="the project (its node_modules' tools)")
+    cleanup.add_argument(
+        "--out", type=Path, help="the run's reports: a directory, or a .tgz file (with --workers)"
+    )
     return parser
 
 
@@ -99,7 +116,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _setup(args)
     if args.command == "run":
         return _run(args)
+    if args.workers is not None:
+        return _cleanup_with_reports(args)
     print(summary(args.plan_dir, args.status, args.results_dir), flush=True)
+    return 0
+
+
+def _cleanup_with_reports(args: argparse.Namespace) -> int:
+    """Summarise, then merge the workers' reports into the run's (never failing the exit
+    handler over a report: what could not be made is listed in index.json and printed)."""
+    with tempfile.TemporaryDirectory(prefix="drover-cleanup-") as scratch:
+        workers = unpack_workers(args.workers, Path(scratch) / "workers")
+        print(summary(args.plan_dir, args.status, Path(scratch) / "workers"), flush=True)
+        if args.out is None:
+            return 0
+        packed = args.out.name.endswith((".tgz", ".tar.gz"))
+        out = Path(scratch) / "run" if packed else args.out
+        try:
+            name = load_run_plan(args.plan_dir).execution or "drover"
+        except PlanError:
+            name = "drover"
+        merged = merge_run_reports(
+            workers, out, name=name, workspace=args.workspace, env=dict(os.environ)
+        )
+        print(
+            f"drover-agent: run reports: {', '.join(sorted(merged.reports)) or 'none'} "
+            f"({merged.scenarios} scenarios from {len(workers)} workers)",
+            flush=True,
+        )
+        for problem in merged.problems:
+            print(f"drover-agent: {problem}", file=sys.stderr, flush=True)
+        if packed:
+            pack_directory(out, args.out)
     return 0
 
 
@@ -161,6 +209,7 @@ def _run(args: argparse.Namespace) -> int:
         results=args.results,
         attempt=args.attempt,
         report_dir=args.report_dir,
+        reports=args.reports,
         worker=identity.lease_id,
         pod=identity.pod,
     )

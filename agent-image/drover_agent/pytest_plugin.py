@@ -24,6 +24,11 @@ Live results (``DROVER_LIVE_RESULTS``)
     (pytest-xdist) never interleave. The agent tails the file to report each scenario while
     pytest still runs; the JUnit XML stays the source of truth for the results file. The status
     follows what pytest's JUnit report says for the same test.
+
+Artifacts (``DROVER_ARTIFACTS_BASE``)
+    Each test runs with ``DROVER_ARTIFACTS_DIR`` naming an empty directory of its own; what the
+    test writes there is kept with its result (``index.jsonl`` in the base maps node ids, as
+    discovery writes them, to directories). Empty directories are removed again.
 """
 
 from __future__ import annotations
@@ -36,13 +41,20 @@ from typing import Any
 
 import pytest
 
-from drover_agent.pytest_protocol import LIVE_RESULTS_ENV, SELECT_OPTION
+from drover_agent.pytest_protocol import (
+    ARTIFACTS_BASE_ENV,
+    ARTIFACTS_ENV,
+    ARTIFACTS_INDEX,
+    LIVE_RESULTS_ENV,
+    SELECT_OPTION,
+)
 
 __all__ = [
     "item_keys",
     "pytest_addoption",
     "pytest_collection_modifyitems",
     "pytest_runtest_logreport",
+    "pytest_runtest_protocol",
 ]
 
 ERROR_TEXT_LIMIT = 4000
@@ -180,3 +192,43 @@ def _message(report: pytest.TestReport) -> str:
         crash = getattr(longrepr, "reprcrash", None)
         message = str(getattr(crash, "message", "") or "") or report.longreprtext
     return message[:ERROR_TEXT_LIMIT] or report.outcome
+
+
+_artifact_dirs = 0
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Give the test its own ``DROVER_ARTIFACTS_DIR``; index it when the test wrote files."""
+    global _artifact_dirs
+    base = os.environ.get(ARTIFACTS_BASE_ENV)
+    if not base:
+        yield
+        return
+    _artifact_dirs += 1
+    directory = Path(base) / f"t{os.getpid()}-{_artifact_dirs}"
+    directory.mkdir(parents=True, exist_ok=True)
+    previous = os.environ.get(ARTIFACTS_ENV)
+    os.environ[ARTIFACTS_ENV] = str(directory)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(ARTIFACTS_ENV, None)
+        else:
+            os.environ[ARTIFACTS_ENV] = previous
+        if any(directory.iterdir()):
+            to_workspace = _WorkspaceIds(item.config.rootpath, item.config.invocation_params.dir)
+            line = json.dumps({"nodeid": to_workspace(item.nodeid), "dir": directory.name})
+            _append(Path(base) / ARTIFACTS_INDEX, line)
+        else:
+            directory.rmdir()
+
+
+def _append(path: Path, line: str) -> None:
+    """One ``write`` on a file opened for appending: lines of parallel processes never mix."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(descriptor, (line + "\n").encode("utf-8"))
+    finally:
+        os.close(descriptor)

@@ -48,6 +48,7 @@ def result_payload(result: ScenarioResult, target: ReportTarget) -> dict[str, An
         "duration": max(0.0, result.duration),
         "error": result.error[:ERROR_LIMIT] if result.error else None,
         "artifacts": list(result.artifacts[:ARTIFACT_LIMIT]),
+        "artifact_dir": result.artifact_dir,
         "group": target.group,
         "shard": target.shard,
         "worker": target.worker,

@@ -32,6 +32,10 @@ class ScenarioResult:
     attempt: int
     error: str | None = None
     artifacts: list[str] = field(default_factory=list)
+    """File names of the kept artifacts (in ``artifact_dir``), or, when the worker keeps no
+    reports, the paths the runner gave."""
+    artifact_dir: str | None = None
+    """Where ``artifacts`` are, relative to the worker's kept reports (see :mod:`kept`)."""
 
     @property
     def failing(self) -> bool:
@@ -46,6 +50,7 @@ class ScenarioResult:
             "attempt": self.attempt,
             "error": self.error,
             "artifacts": list(self.artifacts),
+            "artifact_dir": self.artifact_dir,
         }
 
 

@@ -10,6 +10,7 @@ group leases its batches instead of taking the static shard.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -17,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from drover_agent.facade import FacadeClient
+from drover_agent.kept import KeptReports
 from drover_agent.leasing import WorkSource
 from drover_agent.live_feed import LiveFeed, live_runner_env
 from drover_agent.plan import PlanError, load_group_plan, load_run_plan
@@ -54,6 +56,9 @@ class ShardRequest:
     shard: queue leases are held under it. None: ``<group>/<shard>``."""
     pod: str | None = None
     """The pod's name (``DROVER_POD``): the results it reports name it."""
+    reports: Path | None = None
+    """Keep the runners' native reports and each scenario's artifacts here (see
+    :mod:`drover_agent.kept`): a directory, or a ``.tgz`` file written at the end."""
 
 
 def run_shard(
@@ -66,6 +71,7 @@ def run_shard(
         runner="",
         started_at=utc_now(),
     )
+    kept = _kept_reports(request.reports)
     try:
         run_plan = load_run_plan(request.plan_dir)
         group = load_group_plan(request.plan_dir, request.group)
@@ -76,7 +82,7 @@ def run_shard(
         adapter = adapter_for(runner)
     except (PlanError, ValueError) as exc:
         report.error = str(exc)
-        return _finish(report, request.results)
+        return _finish(report, request, kept)
     runner_env = {
         **env,
         "DROVER_EXECUTION": run_plan.execution,
@@ -117,6 +123,7 @@ def run_shard(
                         on_result=reporter.report if reporter else None,
                         live_feed=feed,
                         first_attempt=first_attempt_of(request.attempt),
+                        kept=kept,
                     )
                     if reporter is not None and source.queue_mode:
                         # The next lease hands back this worker's unreported scenarios first.
@@ -129,12 +136,21 @@ def run_shard(
         except BaseException as exc:
             # Stopped (SIGTERM) or broken: record what is known, then let the exit happen.
             _fill_missing(report, taken, f"the agent stopped: {exc!r}")
-            _finish(report, request.results)
+            _finish(report, request, kept)
             raise
         finally:
             if reporter is not None:
                 reporter.close(CLOSE_SECONDS)
-    return _finish(report, request.results)
+    return _finish(report, request, kept)
+
+
+def _kept_reports(target: Path | None) -> KeptReports | None:
+    """Where to keep reports: ``target`` itself, or a directory packed into ``target.tgz``."""
+    if target is None:
+        return None
+    if target.name.endswith((".tgz", ".tar.gz")):
+        return KeptReports(Path(tempfile.mkdtemp(prefix="drover-kept-")))
+    return KeptReports(target)
 
 
 @contextlib.contextmanager
@@ -161,6 +177,7 @@ def run_with_retries(
     on_result: ResultSink | None = None,
     live_feed: LiveFeed | None = None,
     first_attempt: int = 1,
+    kept: KeptReports | None = None,
 ) -> None:
     """Run all scenarios once, then rerun only the failing ones, up to ``retries`` times.
 
@@ -181,6 +198,7 @@ def run_with_retries(
             env={**env, "DROVER_SCENARIO_ATTEMPT": str(attempt)},
             attempt=attempt,
             timeout=None,
+            kept_dir=kept.root if kept is not None else None,
         )
         for part in _parts(adapter, pending, on_result is not None):
             timed = replace(
@@ -197,13 +215,18 @@ def run_with_retries(
                 )
                 if scenario_id in final:
                     report.retried.append(final[scenario_id])
+                artifacts, artifact_dir = list(outcome.artifacts), None
+                if kept is not None and artifacts:
+                    artifacts = kept.keep_artifacts(scenario_id, attempt, artifacts)
+                    artifact_dir = kept.artifact_dir(scenario_id, attempt) if artifacts else None
                 final[scenario_id] = result = ScenarioResult(
                     id=scenario_id,
                     status=outcome.status,
                     duration=round(outcome.duration, 3),
                     attempt=attempt,
                     error=outcome.error,
-                    artifacts=list(outcome.artifacts),
+                    artifacts=artifacts,
+                    artifact_dir=artifact_dir,
                 )
                 if on_result is not None:
                     on_result(result)
@@ -252,7 +275,12 @@ def _fill_missing(report: ShardReport, scenarios: list[str], reason: str) -> Non
     )
 
 
-def _finish(report: ShardReport, path: Path) -> ShardReport:
+def _finish(report: ShardReport, request: ShardRequest, kept: KeptReports | None) -> ShardReport:
     report.finished_at = utc_now()
-    write_report(report, path)
+    write_report(report, request.results)
+    if kept is not None and request.reports is not None:
+        write_report(report, kept.root / "results.json")
+        if kept.root != request.reports.resolve():
+            kept.pack(request.reports)
+            shutil.rmtree(kept.root, ignore_errors=True)
     return report

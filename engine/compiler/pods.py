@@ -19,6 +19,7 @@ from hera.workflows import (
     Parameter,
     Resources,
     RetryStrategy,
+    S3Artifact,
     SecretEnv,
 )
 from hera.workflows import models as m
@@ -45,6 +46,19 @@ WORKSPACE_ARCHIVE = f"{OUT_DIR}/workspace.tgz"
 RESULTS_FILE = f"{OUT_DIR}/results.json"
 SUMMARY_FILE = f"{OUT_DIR}/summary.json"
 LOG_FILE = f"{OUT_DIR}/worker.log"
+REPORTS_FILE = f"{OUT_DIR}/reports.tgz"
+"""A worker's kept reports: its runner's native reports per attempt and each scenario's
+artifacts (``drover_agent.kept``), one file so the exit handler can read every worker's."""
+RUN_REPORTS_FILE = f"{OUT_DIR}/run-reports.tgz"
+WORKERS_REPORTS_DIR = "/tmp/drover-in/workers"
+WORKER_REPORTS_KEY = "drover/{{workflow.name}}/workers/{{pod.name}}.tgz"
+"""Key-only artifacts (bucket and endpoint from the artifact repository,
+docs/key-only-artifacts.md): each worker pod stores its reports under one prefix, which the exit
+handler loads as a directory (workflow/artifacts/s3/s3.go ``loadS3Artifact``: a key that is a
+directory is downloaded whole). Optional everywhere: a cluster without an artifact repository
+still runs, without reports."""
+WORKERS_REPORTS_KEY = "drover/{{workflow.name}}/workers"
+RUN_REPORTS_KEY = "drover/{{workflow.name}}/run/reports.tgz"
 WORKER_ENV = "DROVER_WORKER"
 WORKER_ID = "{{workflow.name}}/{{inputs.parameters.shard}}"
 """The worker's queue identity: its workflow and ``<group key>/<index>``. Unlike the pod's name
@@ -159,6 +173,7 @@ def worker_template(execution: Execution, name: str, settings: WorkerSettings) -
         "--results", RESULTS_FILE,
         "--summary", SUMMARY_FILE,
         "--log", LOG_FILE,
+        "--reports", REPORTS_FILE,
     ]  # fmt: skip
     if settings.pod_retries:
         # Argo defines {{retries}} only in templates with a retryStrategy (and refuses it
@@ -186,6 +201,13 @@ def worker_template(execution: Execution, name: str, settings: WorkerSettings) -
             ),
             # The worker's own log, readable after Argo garbage-collects the pod.
             Artifact(name="log", path=LOG_FILE, archive=NoneArchiveStrategy(), optional=True),
+            S3Artifact(
+                name="reports",
+                path=REPORTS_FILE,
+                archive=NoneArchiveStrategy(),
+                optional=True,
+                key=WORKER_REPORTS_KEY,
+            ),
             Parameter(name="summary", value_from=m.ValueFrom(path=SUMMARY_FILE, default="{}")),
         ],
         volume_mounts=_mounts(),
@@ -219,10 +241,38 @@ def _infrastructure_retries(limit: int) -> RetryStrategy:
 
 
 def cleanup_template(execution: Execution) -> Container:
+    """The exit handler: a summary, and the run's reports merged from every worker's (JUnit XML,
+    Playwright's and cucumber's HTML reports), stored as its ``reports`` output artifact. With a
+    shared workspace it mounts it, for the project's own report tools (node_modules)."""
+    args = [
+        "cleanup",
+        "--plan-dir", PLAN_DIR,
+        "--status", "{{workflow.status}}",
+        "--workers", WORKERS_REPORTS_DIR,
+        "--out", RUN_REPORTS_FILE,
+    ]  # fmt: skip
+    mounts = [m.VolumeMount(name=PLAN_VOLUME, mount_path=PLAN_DIR, read_only=True)]
+    if execution.workspace.mode is not WorkspaceMode.ARTIFACT:
+        args += ["--workspace", WORKSPACE_DIR]
+        mounts.append(m.VolumeMount(name=WORKSPACE_VOLUME, mount_path=WORKSPACE_DIR))
     return Container(
         name="cleanup",
         image=execution.project.image,
         command=[AGENT],
-        args=["cleanup", "--plan-dir", PLAN_DIR, "--status", "{{workflow.status}}"],
-        volume_mounts=[m.VolumeMount(name=PLAN_VOLUME, mount_path=PLAN_DIR, read_only=True)],
+        args=args,
+        inputs=[
+            S3Artifact(
+                name="workers", path=WORKERS_REPORTS_DIR, optional=True, key=WORKERS_REPORTS_KEY
+            )
+        ],
+        outputs=[
+            S3Artifact(
+                name="reports",
+                path=RUN_REPORTS_FILE,
+                archive=NoneArchiveStrategy(),
+                optional=True,
+                key=RUN_REPORTS_KEY,
+            )
+        ],
+        volume_mounts=mounts,
     )

@@ -86,7 +86,7 @@ def test_retries_rerun_only_the_failed_scenarios(tmp_path: Path, run_agent: RunA
     ]
     assert document["counts"] == {"passed": 1, "failed": 1, "skipped": 0, "error": 0}
     # The reruns ran only the failing test.
-    (rerun_junit,) = reports.glob("junit-a202-*.xml")
+    (rerun_junit,) = reports.glob("native/pytest-junit-a202-*.xml")
     rerun_report = rerun_junit.read_text()
     assert "test_free_shipping_from_fifteen_euros" in rerun_report
     assert "test_discount_codes" not in rerun_report

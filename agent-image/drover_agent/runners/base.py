@@ -56,6 +56,24 @@ class BatchContext:
     attempt: int
     timeout: float | None
     """Seconds for the whole batch (the scenario timeout times the batch size), or no limit."""
+    kept_dir: Path | None = None
+    """The worker's kept reports (:mod:`drover_agent.kept`), whose ``native/`` gets each
+    batch's native report; None: they go to ``report_dir/native``."""
+
+    @property
+    def native_dir(self) -> Path:
+        """Where the runner's own machine report of this batch goes (kept per attempt)."""
+        directory = (self.kept_dir or self.report_dir) / "native"
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory
+
+    @property
+    def raw_artifacts_dir(self) -> Path:
+        """Where the runner writes artifacts (Playwright's ``--output``, pytest's
+        ``$DROVER_ARTIFACTS_DIR``); the agent then copies each scenario's beside its result."""
+        directory = self.report_dir / "raw-artifacts"
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory
 
 
 @dataclass

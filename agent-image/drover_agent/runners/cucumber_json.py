@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import Any
 
+from drover_agent.cucumber_messages import save_attachments
 from drover_agent.runners.base import (
     BatchContext,
     BatchRun,
@@ -110,19 +112,31 @@ class CucumberAdapter:
 
     def __init__(self, args: Sequence[str] = ()) -> None:
         self.args = list(args)
+        self._batches = 0
 
-    def argv(self, executable: str, scenario_ids: Sequence[str], report_path: str) -> list[str]:
-        return [executable, *scenario_ids, "--format", f"json:{report_path}", *self.args]
+    def argv(
+        self,
+        executable: str,
+        scenario_ids: Sequence[str],
+        report_path: str,
+        messages_path: str | None = None,
+    ) -> list[str]:
+        # The JSON report gives the outcomes; the messages (NDJSON) are cucumber's own machine
+        # report, kept per attempt and merged into the run's HTML report.
+        messages = ["--format", f"message:{messages_path}"] if messages_path else []
+        return [executable, *scenario_ids, "--format", f"json:{report_path}", *messages, *self.args]
 
     def run_batch(self, scenario_ids: Sequence[str], context: BatchContext) -> BatchRun:
         report = context.report_dir / f"cucumber-a{context.attempt}.json"
         report.unlink(missing_ok=True)
+        messages = context.native_dir / f"cucumber-messages-a{context.attempt}-{self._batches}.ndjson"
+        self._batches += 1
         executable = find_node_binary(context.workspace, "cucumber-js")
         missing = missing_node_tool(executable, context.workspace)
         if missing is not None:
             return BatchRun(problem=missing)
         done = run_process(
-            self.argv(executable, scenario_ids, str(report)),
+            self.argv(executable, scenario_ids, str(report), str(messages)),
             context.workspace,
             context.env,
             context.timeout,
@@ -135,6 +149,11 @@ class CucumberAdapter:
         except (OSError, ValueError):
             parsed = {}
         batch.outcomes = {s: parsed[s] for s in scenario_ids if s in parsed}
+        attached = save_attachments(messages, context.raw_artifacts_dir / messages.stem)
+        for scenario_id, files in attached.items():
+            if scenario_id in batch.outcomes:
+                outcome = batch.outcomes[scenario_id]
+                batch.outcomes[scenario_id] = replace(outcome, artifacts=[*outcome.artifacts, *files])
         if done.problem or (done.exit_code not in (0, 1)) or not parsed:
             batch.problem = done.problem or (
                 f"cucumber-js exited with code {done.exit_code} and reported "

@@ -251,9 +251,15 @@ class PlaywrightAdapter:
         self.args = list(args)
         self._root_dirs: dict[Path, Path | None] = {}
 
-    def argv(self, executable: str, selection: Sequence[str]) -> list[str]:
-        # ``list`` keeps a readable log; ``json`` goes to PLAYWRIGHT_JSON_OUTPUT_NAME.
-        return [executable, "test", *selection, "--reporter=list,json", *self.args]
+    def argv(
+        self, executable: str, selection: Sequence[str], output_dir: str | None = None
+    ) -> list[str]:
+        # ``list`` keeps a readable log; ``json`` goes to PLAYWRIGHT_JSON_OUTPUT_NAME, ``blob``
+        # (Playwright's own machine report, merged per run) to PLAYWRIGHT_BLOB_OUTPUT_FILE.
+        # Each process gets its own ``--output`` (test-results/): workers sharing a workspace
+        # would otherwise clear each other's screenshots and traces.
+        output = ["--output", output_dir] if output_dir else []
+        return [executable, "test", *selection, "--reporter=list,json,blob", *output, *self.args]
 
     def run_batch(self, scenario_ids: Sequence[str], context: BatchContext) -> BatchRun:
         executable = find_node_binary(context.workspace, "playwright")
@@ -265,15 +271,22 @@ class PlaywrightAdapter:
         invocations = self._invocations(executable, scenario_ids, context, batch)
         total = sum(len(i.scenario_ids) for i in invocations) or 1
         for invocation in invocations:
-            report = context.report_dir / f"playwright-a{context.attempt}-{invocation.label}.json"
+            name = f"playwright-a{context.attempt}-{invocation.label}"
+            report = context.report_dir / f"{name}.json"
             report.unlink(missing_ok=True)
+            blob = context.native_dir / f"playwright-blob-a{context.attempt}-{invocation.label}.zip"
             share = len(invocation.scenario_ids) / total
             done = run_process(
-                self.argv(executable, invocation.selection),
+                self.argv(
+                    executable, invocation.selection, str(context.raw_artifacts_dir / name)
+                ),
                 context.workspace,
                 context.env,
                 context.timeout * share if context.timeout else None,
-                extra_env={"PLAYWRIGHT_JSON_OUTPUT_NAME": str(report)},
+                extra_env={
+                    "PLAYWRIGHT_JSON_OUTPUT_NAME": str(report),
+                    "PLAYWRIGHT_BLOB_OUTPUT_FILE": str(blob),
+                },
             )
             document: dict[str, Any] = {}
             tests: list[ReportedTest] = []

@@ -23,10 +23,15 @@ import site
 import sys
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from drover_agent.pytest_protocol import PLUGIN_ARGS, SELECT_OPTION
+from drover_agent.pytest_protocol import (
+    ARTIFACTS_BASE_ENV,
+    ARTIFACTS_INDEX,
+    PLUGIN_ARGS,
+    SELECT_OPTION,
+)
 from drover_agent.results import Status
 from drover_agent.runners.base import BatchContext, BatchRun, Outcome, ProcessRun, run_process
 from drover_agent.runners.pytest_config import config_args
@@ -256,7 +261,8 @@ class PytestAdapter:
             return batch
         selection = context.report_dir / f"pytest-select-{label}.json"
         unmatched_path = context.report_dir / f"pytest-unmatched-{label}.json"
-        junit = context.report_dir / f"junit-{label}.xml"
+        junit = context.native_dir / f"pytest-junit-{label}.xml"
+        artifacts = context.raw_artifacts_dir / f"pytest-{label}"
         for stale in (unmatched_path, junit):
             stale.unlink(missing_ok=True)
         selection.write_text(
@@ -271,11 +277,15 @@ class PytestAdapter:
                 str(context.report_dir / "pytest-cache"),
             ),
             context.workspace,
-            plugin_env(context.env),
+            {**plugin_env(context.env), ARTIFACTS_BASE_ENV: str(artifacts)},
             context.timeout,
         )
         cases = parse_junit(junit.read_text("utf-8")) if junit.exists() else []
         batch.outcomes.update(match_testcases(ids, cases))
+        for scenario_id, files in test_artifacts(artifacts, ids).items():
+            if scenario_id in batch.outcomes:
+                outcome = batch.outcomes[scenario_id]
+                batch.outcomes[scenario_id] = replace(outcome, artifacts=[*outcome.artifacts, *files])
         unmatched = _read_unmatched(unmatched_path)
         for scenario_id in ids:
             if scenario_id not in batch.outcomes and scenario_id in unmatched:
@@ -284,6 +294,32 @@ class PytestAdapter:
         if done.problem or (done.exit_code not in (0, 1) and not everything_unmatched):
             batch.problem = _problem(done)
         return batch
+
+
+def test_artifacts(base: Path, scenario_ids: Sequence[str]) -> dict[str, list[str]]:
+    """The files each scenario's tests wrote to their ``$DROVER_ARTIFACTS_DIR`` (the plugin's
+    index names each test's directory; a scenario naming a file or class gets its tests')."""
+    found: dict[str, list[str]] = {}
+    try:
+        lines = (base / ARTIFACTS_INDEX).read_text("utf-8").splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        try:
+            entry = json.loads(line)
+            nodeid, directory = str(entry["nodeid"]), base / str(entry["dir"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        owner = next((s for s in scenario_ids if _names_test(s, nodeid)), None)
+        if owner is not None and directory.is_dir():
+            found.setdefault(owner, []).extend(str(p) for p in sorted(directory.iterdir()))
+    return found
+
+
+def _names_test(scenario_id: str, nodeid: str) -> bool:
+    if nodeid == scenario_id:
+        return True
+    return nodeid.startswith((f"{scenario_id}::", f"{scenario_id}[", f"{scenario_id.rstrip('/')}/"))
 
 
 def _nothing_selected(done: ProcessRun, unmatched: set[str], ids: list[str]) -> bool:
