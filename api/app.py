@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.pipeline_mirror import start_pipeline_follower
 from api.retention import purge
-from api.routes import executions, pipelines, projects, runs, schedules, system
+from api.routes import executions, pipelines, projects, runs, schedules, signin, system
 from api.scheduled_runs import sync_all_schedules
 from api.scheduler import Scheduler, fire_schedule
 from api.service import Service, build_service
@@ -175,7 +175,7 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
         )
 
     api = APIRouter(prefix="/api/v1")
-    for module in (projects, executions, runs, schedules, pipelines):
+    for module in (projects, executions, runs, schedules, pipelines, signin):
         api.include_router(module.router)
     api.include_router(system.router)
     app.include_router(api)

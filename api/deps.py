@@ -9,6 +9,13 @@ from fastapi import Depends, HTTPException, Path, Request
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, authenticate
+from api.browser_session import (
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    SAFE_METHODS,
+    SESSION_COOKIE,
+    csrf_matches,
+)
 from api.service import Service
 
 __all__ = [
@@ -43,10 +50,19 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def get_caller(request: Request, service: ServiceDep, session: SessionDep) -> Principal:
+    """The bearer token's principal or, without one, the browser session cookie's."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+        token = request.cookies.get(SESSION_COOKIE, "")
+        if not token:
+            raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+        if request.method not in SAFE_METHODS and not csrf_matches(
+            request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)
+        ):
+            raise HTTPException(
+                403, f"a request signed in by cookie must send the {CSRF_HEADER} header"
+            )
     principal = authenticate(session, token.strip(), service.settings.admin_token)
     if principal is None:
         raise HTTPException(401, "invalid or expired token", headers={"WWW-Authenticate": "Bearer"})
