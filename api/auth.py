@@ -1,5 +1,9 @@
 """Bearer tokens: stored as SHA-256 hashes; a worker token is scoped to one run, or to the runs
-one schedule starts (the token a CronWorkflow's workers carry)."""
+one schedule starts (the token a CronWorkflow's workers carry).
+
+A worker token is revoked while its run is finished: a run's own token stops authenticating,
+and no worker token reaches a finished run. A retry (the run goes back to Running) needs it
+again, so the rule follows the run's phase instead of deleting the token."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.attempts import FINAL_PHASES
 from api.models import ApiToken, Run
 
 __all__ = ["Principal", "authenticate", "create_token", "hash_token", "new_token"]
@@ -30,6 +35,8 @@ class Principal:
     def may_access(self, run: Run) -> bool:
         if not self.is_worker:
             return True
+        if run.phase in FINAL_PHASES:
+            return False
         if self.run_id is not None:
             return self.run_id == run.id
         return run.schedule_id is not None and run.schedule_id == self.schedule_id
@@ -70,4 +77,8 @@ def authenticate(session: Session, token: str, admin_token: str | None) -> Princ
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
     if row is None or (row.expires_at is not None and row.expires_at < datetime.now(UTC)):
         return None
+    if row.run_id is not None:
+        run = session.get(Run, row.run_id)
+        if run is None or run.phase in FINAL_PHASES:
+            return None
     return Principal(name=row.name, run_id=row.run_id, schedule_id=row.schedule_id)

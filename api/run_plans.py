@@ -29,6 +29,7 @@ __all__ = [
     "plan_with_history",
     "record_plan",
     "replan",
+    "token_secret",
 ]
 
 DEFAULT_DURATION = 30.0
@@ -63,13 +64,31 @@ def _resolve_project_path(spec: Execution, base_dir: Path) -> Execution:
     return spec.model_copy(update={"project": project})
 
 
-def inject_facade(document: dict[str, Any], url: str, run_ref: str, token: str) -> None:
+TOKEN_KEY = "token"
+
+
+def token_secret(name: str, token: str, labels: dict[str, str]) -> dict[str, Any]:
+    """The Secret that carries a worker token into the pods. It is submitted with the plan
+    ConfigMaps and owned by the Workflow (or CronWorkflow), so it goes when they go; the token
+    never appears in the manifest, the Argo UI, the archive or Drover's stored manifest."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "drover", **labels}},
+        "type": "Opaque",
+        "stringData": {TOKEN_KEY: token},
+    }
+
+
+def inject_facade(document: dict[str, Any], url: str, run_ref: str, secret: str) -> None:
     """Tell the agent containers of a Workflow (or CronWorkflow) where the facade is, which run
-    they serve (its id, or ``{{workflow.name}}`` for runs a schedule spawns), and their token."""
+    they serve (its id, or ``{{workflow.name}}`` for runs a schedule spawns), and the Secret
+    holding their token (see :func:`token_secret`)."""
+    token = {"secretKeyRef": {"name": secret, "key": TOKEN_KEY}}
     env = [
         {"name": "DROVER_FACADE_URL", "value": url},
         {"name": "DROVER_RUN_ID", "value": run_ref},
-        {"name": "DROVER_TOKEN", "value": token},
+        {"name": "DROVER_TOKEN", "valueFrom": token},
     ]
     spec = document.get("spec", {})
     templates = spec.get("templates") or spec.get("workflowSpec", {}).get("templates", [])

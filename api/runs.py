@@ -29,10 +29,12 @@ from api.run_plans import (
     new_run_id,
     plan_with_history,
     record_plan,
+    token_secret,
 )
 from engine.backends.base import Backend
 from engine.compiler.workflow import CompileOptions, compile_plan
 from engine.errors import Conflict, NotFound
+from engine.labels import LABEL_RUN
 from engine.loading import parse_execution
 from engine.spec import Execution
 
@@ -102,8 +104,13 @@ def start_run(
     metadata.pop("generateName", None)
     metadata["name"] = f"{spec.name[:40].rstrip('-')}-{run_id}"
     token = new_token() if facade_url else None
+    objects = list(compiled.configmaps)
     if facade_url and token:
-        inject_facade(workflow, facade_url, run_id, token)
+        # The token lives in a Secret of the run; it stops working once the run has finished
+        # (api.auth.authenticate), and the Secret goes with the Workflow that owns it.
+        secret = token_secret(f"drover-run-{run_id}-token", token, {LABEL_RUN: run_id})
+        inject_facade(workflow, facade_url, run_id, secret["metadata"]["name"])
+        objects.append(secret)
 
     run = Run(
         id=run_id,
@@ -135,7 +142,7 @@ def start_run(
     session.commit()
 
     try:
-        backend.submit(workflow, objects=compiled.configmaps)
+        backend.submit(workflow, objects=objects)
     except Exception as exc:
         session.execute(
             update(Run)

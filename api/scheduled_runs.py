@@ -29,7 +29,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from api.auth import create_token, new_token
+from api.auth import create_token, hash_token, new_token
 from api.models import Execution as ExecutionRow
 from api.models import Pipeline as PipelineRow
 from api.models import Run, Schedule, SchedulePlan
@@ -41,6 +41,7 @@ from api.run_plans import (
     plan_with_history,
     record_plan,
     replan,
+    token_secret,
 )
 from engine.backends.base import Backend
 from engine.compiler.workflow import CompileOptions, compile_plan
@@ -167,12 +168,18 @@ def sync_schedule(
     document["metadata"]["name"] = name
     for labels in _labels_of(document):
         labels[LABEL_SCHEDULE] = str(schedule.id)
+    objects = list(compiled.configmaps)
     if facade_url and schedule.execution_id:
         token = new_token()
         create_token(
             session, name=f"workers of schedule {schedule.id}", schedule_id=schedule.id, token=token
         )
-        inject_facade(document, facade_url, SPAWNED_RUN_REF, token)
+        # In a Secret owned by the CronWorkflow (never in its spec), one per token: runs still
+        # going keep the Secret their pods were started with.
+        secret_name = f"drover-schedule-{schedule.id}-token-{hash_token(token)[:10]}"
+        secret = token_secret(secret_name, token, {LABEL_SCHEDULE: str(schedule.id)})
+        inject_facade(document, facade_url, SPAWNED_RUN_REF, secret_name)
+        objects.append(secret)
 
     manifest = {"workflow": document, "configmaps": compiled.configmaps}
     session.execute(
@@ -189,7 +196,7 @@ def sync_schedule(
             set_={"version": compiled.version, "manifest": manifest},
         )
     )
-    applied = backend.apply_cron(document, objects=compiled.configmaps)
+    applied = backend.apply_cron(document, objects=objects)
     if schedule.cron_workflow and schedule.cron_workflow != name:
         backend.delete_cron(schedule.cron_workflow)  # renamed
     schedule.cron_workflow = name

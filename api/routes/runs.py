@@ -132,6 +132,10 @@ def _workers_run(session: Session, service: Service, run_ref: str, caller: Princ
         raise HTTPException(403, "this token belongs to another run")
     if run is None:
         raise HTTPException(404, f"run {run_ref} not found")
+    if caller.is_worker and run.phase in FINAL:
+        raise HTTPException(
+            403, f"run {run.id} has finished ({run.phase}): its workers' token is revoked"
+        )
     if not caller.may_access(run):
         raise HTTPException(403, "this token belongs to another run")
     return run

@@ -26,6 +26,7 @@ import pytest
 
 from tests.api.test_run_e2e import shop_spec
 from tests.api.test_service_process import Server, wait_final
+from tests.api.tokens import local_worker_token
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENT_DIR = ROOT / "agent-image"
@@ -134,7 +135,11 @@ def start_run(server: Server, project: Path, tmp_path: Path) -> Iterator[Any]:
                 (plan_dir / name).write_text(text)
             for name, blob in configmap.get("binaryData", {}).items():
                 (plan_dir / name).write_bytes(base64.b64decode(blob))
-        return ProbeRun(run_id, env["DROVER_TOKEN"], plan_dir)
+        return ProbeRun(
+            run_id,
+            local_worker_token(manifest["workflow"], Path(server.env["DROVER_HOME"])),
+            plan_dir,
+        )
 
     yield start
     with server.client() as client:

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from api.queue import lease_scenarios
 from tests.api.conftest import AUTH
 from tests.api.test_run_e2e import shop_spec
+from tests.api.tokens import local_worker_token
 
 GROUP = "storefront.catalog"
 
@@ -25,10 +26,7 @@ def queue_run(client: TestClient) -> dict[str, Any]:
     )
     assert run.status_code == 201, run.text
     manifest = client.get(f"/api/v1/runs/{run.json()['id']}/manifest", headers=AUTH).json()
-    worker = next(
-        t for t in manifest["workflow"]["spec"]["templates"] if t["name"].startswith("worker")
-    )
-    token = next(e["value"] for e in worker["container"]["env"] if e["name"] == "DROVER_TOKEN")
+    token = local_worker_token(manifest["workflow"], client.app.state.service.settings.home)  # type: ignore[attr-defined]
     return {"id": run.json()["id"], "token": token, "spec": shop_spec()}
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from api.models import LeaseItem, ScenarioResult
 from tests.api.conftest import AUTH
 from tests.api.test_run_e2e import shop_spec
+from tests.api.tokens import local_worker_token
 from tests.compiler.workflow_reading import worker_pod_env
 
 
@@ -31,8 +32,7 @@ def queue_run(client: TestClient) -> dict[str, Any]:
     workflow = client.get(f"/api/v1/runs/{run.json()['id']}/manifest", headers=AUTH).json()[
         "workflow"
     ]
-    worker = next(t for t in workflow["spec"]["templates"] if t["name"].startswith("worker"))
-    token = next(e["value"] for e in worker["container"]["env"] if e["name"] == "DROVER_TOKEN")
+    token = local_worker_token(workflow, client.app.state.service.settings.home)  # type: ignore[attr-defined]
     return {"id": run.json()["id"], "token": token, "workflow": workflow}
 
 

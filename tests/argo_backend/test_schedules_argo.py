@@ -5,6 +5,7 @@ Server (which CRD-validates every CronWorkflow it stores), the Kubernetes fake a
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from api.models import PipelineRun, PipelineRunJob, Run, RunGroup, ScenarioResul
 from engine.backends.argo import ArgoBackend
 from engine.labels import CRON_WORKFLOW, LABEL_PLAN, LABEL_SCHEDULE
 from tests.api.conftest import AUTH, database_url, postgres_url  # noqa: F401
+from tests.api.tokens import kube_worker_token
 from tests.argo_backend import test_service_argo as service_argo
 from tests.argo_backend.conftest import ROOT, settings_for
 from tests.argo_backend.fake_kube import FakeKube
@@ -85,7 +87,8 @@ def test_a_schedule_is_a_cron_workflow_owning_its_plan(
     assert spawned_labels[LABEL_SCHEDULE] == str(schedule["id"])
     env = _agent_env(cron)
     assert env["DROVER_RUN_ID"] == "{{workflow.name}}"
-    assert env["DROVER_TOKEN"].startswith("drv_")
+    token = kube_worker_token(cron, lambda name: kube[0].objects.get(("Secret", "drover", name)))
+    assert token.startswith("drv_") and token not in json.dumps(cron)
 
     # The plan ConfigMaps exist first and belong to the CronWorkflow (and so to its workflows).
     owners = [
@@ -172,11 +175,15 @@ def _run_of(client: TestClient, workflow_name: str) -> Run | None:
 def test_workers_of_a_scheduled_run_report_by_workflow_name(
     client: TestClient,
     argo: tuple[ArtifactArgo, str],
+    kube: tuple[FakeKube, str],
 ) -> None:
     fake, _ = argo
     execution_id = _shop_execution(client)
     schedule = _schedule(client, execution_id)
-    token = _agent_env(fake.crons[schedule["cron_workflow"]])["DROVER_TOKEN"]
+    token = kube_worker_token(
+        fake.crons[schedule["cron_workflow"]],
+        lambda name: kube[0].objects.get(("Secret", "drover", name)),
+    )
     worker = {"Authorization": f"Bearer {token}"}
 
     # The agent reports under {{workflow.name}}; the facade resolves (or adopts) the run.
