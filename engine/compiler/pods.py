@@ -127,6 +127,18 @@ def _own_workspace(mode: WorkspaceMode) -> list[m.Volume] | None:
     return None
 
 
+def _project_on_the_node(execution: Execution) -> tuple[list[m.Volume], list[m.VolumeMount]]:
+    """A ``path:`` project (the local runner's host): mounted read-only at the same path, so a
+    pod's private /tmp hides nothing. Only the pods that may prepare a workspace need it."""
+    path = execution.project.path
+    if not path or not PurePosixPath(path).is_absolute():
+        return [], []
+    volume = m.Volume(
+        name=PROJECT_VOLUME, host_path=m.HostPathVolumeSource(path=path, type="Directory")
+    )
+    return [volume], [m.VolumeMount(name=PROJECT_VOLUME, mount_path=path, read_only=True)]
+
+
 def setup_env_template(execution: Execution) -> Container:
     mode = execution.workspace.mode
     args = ["setup", "--plan-dir", PLAN_DIR, "--workspace", WORKSPACE_DIR]
@@ -137,18 +149,9 @@ def setup_env_template(execution: Execution) -> Container:
             Artifact(name="workspace", path=WORKSPACE_ARCHIVE, archive=NoneArchiveStrategy())
         ]
     mounts, volumes = _mounts(), _own_workspace(mode) or []
-    if execution.project.path and PurePosixPath(execution.project.path).is_absolute():
-        # A project on the node (the local runner's host, or a kind/k3d node's mount): only
-        # setup-env reads it, read-only, at the same path, so a pod's private /tmp hides nothing.
-        volumes.append(
-            m.Volume(
-                name=PROJECT_VOLUME,
-                host_path=m.HostPathVolumeSource(path=execution.project.path, type="Directory"),
-            )
-        )
-        mounts.append(
-            m.VolumeMount(name=PROJECT_VOLUME, mount_path=execution.project.path, read_only=True)
-        )
+    project_volumes, project_mounts = _project_on_the_node(execution)
+    volumes += project_volumes
+    mounts += project_mounts
     return Container(
         name="setup-env",
         image=execution.project.image,
@@ -180,9 +183,17 @@ def worker_template(execution: Execution, name: str, settings: WorkerSettings) -
         # elsewhere); without one, every pod is attempt 0, the agent's default.
         args += ["--attempt", "{{retries}}"]
     inputs: list[Parameter | Artifact] = [Parameter(name="shard")]
+    mounts, volumes = _mounts(), _own_workspace(mode) or []
     if mode is WorkspaceMode.ARTIFACT:
         args += ["--unpack", WORKSPACE_ARCHIVE]
         inputs.append(Artifact(name="workspace", path=WORKSPACE_ARCHIVE))
+    else:
+        # A memoized resubmit keeps setup-env Skipped on a new, empty claim: the first worker
+        # then prepares the shared workspace (once, under a lock) instead of running on nothing.
+        args.append("--prepare-if-missing")
+        project_volumes, project_mounts = _project_on_the_node(execution)
+        volumes += project_volumes
+        mounts += project_mounts
     env: list[Env | SecretEnv] = [
         Env(name=WORKER_ENV, value=WORKER_ID),
         Env(name=POD_ENV, value="{{pod.name}}"),
@@ -210,8 +221,8 @@ def worker_template(execution: Execution, name: str, settings: WorkerSettings) -
             ),
             Parameter(name="summary", value_from=m.ValueFrom(path=SUMMARY_FILE, default="{}")),
         ],
-        volume_mounts=_mounts(),
-        volumes=_own_workspace(mode),
+        volume_mounts=mounts,
+        volumes=volumes or None,
         resources=Resources(cpu_request=POD_CPU),
         active_deadline_seconds=settings.timeout,
         # Test failures exit non-zero and are final for the pod: the agent already reruns

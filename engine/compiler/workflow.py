@@ -115,7 +115,13 @@ def compile_plan(plan: ExecutionPlan, options: CompileOptions | None = None) -> 
         arguments=_arguments(execution),
         volumes=[_plan_volume(configmaps)],
         volume_claim_templates=_workspace_claims(execution),
-        volume_claim_gc=m.VolumeClaimGC(strategy="OnWorkflowCompletion"),
+        # Keep a failed run's workspace for ``argo retry``: deletePVCs (operator.go) skips
+        # OnWorkflowSuccess claims of a Failed/Error workflow, createNewRetryWorkflow
+        # (workflow/util/util.go) empties status.persistentVolumeClaims, and createPVCs then
+        # finds the claim it owns and reuses it, prepared. OnWorkflowCompletion deleted it, so a
+        # retry mounted a new empty claim while setup-env stayed Succeeded. A kept claim goes
+        # with its workflow (owner reference) when ttlStrategy deletes it.
+        volume_claim_gc=m.VolumeClaimGC(strategy="OnWorkflowSuccess"),
         pod_gc=m.PodGC(strategy="OnPodSuccess"),
         ttl_strategy=m.TTLStrategy(seconds_after_completion=execution.limits.ttl_after_finished),
         parallelism=execution.limits.parallelism,

@@ -198,3 +198,17 @@ def test_defect_20_group_titles_reach_argo() -> None:
     ]
     untitled = _compile(_execution())["metadata"]["annotations"]
     assert "\n" not in untitled["workflows.argoproj.io/description"]
+
+
+def test_defect_4_pvc_claims_are_kept_for_retry_and_workers_prepare_a_new_one() -> None:
+    """``deletePVCs`` (workflow/controller/operator.go) keeps ``OnWorkflowSuccess`` claims of
+    a Failed/Error workflow, and after ``createNewRetryWorkflow`` (workflow/util/util.go)
+    ``createPVCs`` reuses the claim the workflow owns; ``OnWorkflowCompletion`` deleted it and
+    a retry ran on a new empty claim. A memoized resubmit always gets a new claim while
+    setup-env stays Skipped (``FormulateResubmitWorkflow``): workers prepare it if needed.
+    Run end to end in tests/local/test_workspace_claims.py."""
+    workflow = _compile(_execution())
+    assert workflow["spec"]["volumeClaimGC"] == {"strategy": "OnWorkflowSuccess"}
+    assert "--prepare-if-missing" in templates(workflow)["worker"]["container"]["args"]
+    artifact = _compile(_execution(workspace={"mode": "artifact"}))
+    assert "--prepare-if-missing" not in templates(artifact)["worker"]["container"]["args"]

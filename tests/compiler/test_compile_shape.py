@@ -173,7 +173,7 @@ def test_pvc_workspace_is_a_claim_template_collected_with_the_workflow() -> None
     assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
     assert claim["spec"]["storageClassName"] == "nfs"
     assert claim["spec"]["resources"]["requests"]["storage"] == "5Gi"
-    assert spec["volumeClaimGC"]["strategy"] == "OnWorkflowCompletion"
+    assert spec["volumeClaimGC"]["strategy"] == "OnWorkflowSuccess"  # kept for retry
     for name in ("setup-env", "worker"):
         mounts = templates(workflow)[name]["container"]["volumeMounts"]
         assert {"name": "workspace", "mountPath": "/workspace"} in mounts

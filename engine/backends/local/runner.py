@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from engine.backends.local.claims import collect_claims
 from engine.backends.local.http_template import execute_http_template
 from engine.backends.local.machine import (
     UNSCHEDULABLE_MESSAGE,
@@ -121,6 +122,7 @@ class WorkflowRunner:
                 self._persist(workflow)
                 last_save, dirty = now, False
             if finished:
+                collect_claims(self.store, workflow)
                 return workflow
             timeout = _CONTROL_POLL_SECONDS
             wakeup = operator.next_wakeup()

@@ -1,0 +1,101 @@
+"""Issue 12 defect 4: a PVC workspace survives ``argo retry``, and a memoized resubmit's new,
+empty claim gets prepared — the compiled workflow on the local runner, which deletes claims
+as Argo's ``volumeClaimGC`` does (engine/backends/local/claims.py, after ``deletePVCs``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.backends.local import LocalBackend
+from engine.compiler import compile_plan
+from engine.loading import parse_execution
+from engine.planning import plan_execution
+from tests.local.conftest import nodes_by_name
+
+TEST_FILE = """\
+from pathlib import Path
+
+def test_needs_the_prepared_workspace():
+    assert Path("setup-ran.txt").exists(), "setup-env's work is missing"
+    assert Path("/flags/flag").exists(), "not yet"
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "test_ws.py").write_text(TEST_FILE)
+    (tmp_path / "flags").mkdir()
+    return root
+
+
+def _submit(backend: LocalBackend, project: Path, flags: Path) -> str:
+    execution = parse_execution(
+        {
+            "name": "claims",
+            "project": {
+                "name": "ws",
+                "path": str(project),
+                "image": "local",
+                "setup": [[sys.executable, "-c", "open('setup-ran.txt', 'a').write('ran')"]],
+            },
+            "defaults": {"pod_retries": 0},
+            "flows": [
+                {
+                    "name": "only",
+                    "groups": [
+                        {
+                            "name": "one",
+                            "scenarios": [{"id": "test_ws.py::test_needs_the_prepared_workspace"}],
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+    compiled = compile_plan(plan_execution(execution))
+    workflow = compiled.workflow_dict()
+    # The test's own switch, outside the workspace: the worker sees /flags/flag once it exists.
+    workflow["spec"]["volumes"].append({"name": "flags", "hostPath": {"path": str(flags)}})
+    for template in workflow["spec"]["templates"]:
+        if template["name"] == "worker":
+            template["container"]["volumeMounts"].append({"name": "flags", "mountPath": "/flags"})
+    return backend.submit(workflow, objects=compiled.configmaps, wait=True)
+
+
+def test_defect_4_pvc_workspace_survives_retry_and_memoized_resubmit(
+    backend: LocalBackend, project: Path, tmp_path: Path
+) -> None:
+    """Argo: ``deletePVCs`` (workflow/controller/operator.go) keeps OnWorkflowSuccess claims of
+    a Failed workflow; ``createNewRetryWorkflow`` (workflow/util/util.go) empties
+    ``status.persistentVolumeClaims`` and ``createPVCs`` reuses the claim the workflow owns.
+    ``FormulateResubmitWorkflow`` with ``memoized`` renames the workflow (a new claim) and
+    turns setup-env's succeeded pod into a Skipped node, so a worker must prepare it."""
+    name = _submit(backend, project, tmp_path / "flags")
+    failed = backend.get(name)
+    assert failed["status"]["phase"] == "Failed"
+    claim = backend.store.claim_dir(name, "workspace")
+    assert (claim / "setup-ran.txt").read_text() == "ran"  # kept for a retry
+
+    (tmp_path / "flags" / "flag").write_text("now it passes")
+    resubmitted = backend.resubmit(name, memoized=True, wait=True)
+    again = backend.get(resubmitted)
+    assert again["status"]["phase"] == "Succeeded", again["status"].get("message")
+    setup = nodes_by_name(again)[f"{resubmitted}.setup-env"]
+    assert setup["startedAt"] == nodes_by_name(failed)[f"{name}.setup-env"]["startedAt"]
+    worker_logs = "".join(
+        backend.store.log_path(resubmitted, node["id"]).read_text()
+        for node in again["status"]["nodes"].values()
+        if node["type"] == "Pod" and "one(" in node["name"]
+    )
+    assert "was never prepared" in worker_logs
+    assert not backend.store.claim_dir(resubmitted, "workspace").exists()  # deleted: Succeeded
+
+    backend.retry(name, wait=True)
+    retried = backend.get(name)
+    assert retried["status"]["phase"] == "Succeeded", retried["status"].get("message")
+    assert not claim.exists()
