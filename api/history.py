@@ -17,10 +17,16 @@ from api.models import Run, Scenario
 from engine.spec import Execution
 from engine.spec import Scenario as SpecScenario
 
-__all__ = ["HISTORY_WINDOW", "apply_history", "record_history"]
+__all__ = ["HISTORY_WINDOW", "SCENARIO_OVERHEAD", "apply_history", "record_history"]
 
 HISTORY_WINDOW = 10
 """How many recent durations a scenario keeps."""
+
+SCENARIO_OVERHEAD = 0.001
+"""Seconds a worker spends on each scenario besides what its runner reports as the scenario's
+duration (pytest's JUnit ``time`` leaves out its own hooks, reports and output: about a
+millisecond a test here, more than many unit tests take). Added to every duration from
+history, so plans balance what workers really spend, not only the tests' own time."""
 
 _LATEST = text(
     "SELECT DISTINCT ON (scenario_id) scenario_id, status, duration "
@@ -94,7 +100,8 @@ def apply_history(session: Session, execution: Execution) -> Execution:
             row = rows.get(scenario.id)
             update: dict[str, Any] = {}
             if row is not None and scenario.duration is None and row.durations:
-                update["duration"] = round(fmean(float(d) for d in row.durations), 3)
+                mean = fmean(float(d) for d in row.durations)
+                update["duration"] = round(mean + SCENARIO_OVERHEAD, 4)
             if row is not None and scenario.last_status is None and row.last_status:
                 update["last_status"] = row.last_status
             out.append(scenario.model_copy(update=update) if update else scenario)

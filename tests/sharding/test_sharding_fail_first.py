@@ -8,6 +8,7 @@ from shard_suites import suites
 
 from engine.sharding import ShardItem, plan_shards
 from engine.sharding.fail_first import previously_failed
+from engine.sharding.loads import longest_first
 
 
 @settings(max_examples=100, deadline=None)
@@ -28,10 +29,12 @@ def test_failed_scenarios_alone_are_placed_like_lpt(items: list[ShardItem], thre
     failed = [item for item in items if previously_failed(item)]
 
     plan = plan_shards(items, threads, "fail-first")
-    lpt_of_failed = plan_shards(failed, threads, "duration")
+    durations = [item.duration or 0.0 for item in failed]
+    lpt_of_failed, _ = longest_first(range(len(failed)), durations, [0.0] * threads)
 
-    for shard, expected in zip(plan.shards, lpt_of_failed.shards, strict=True):
-        assert shard.item_ids[: len(expected.item_ids)] == expected.item_ids
+    for shard, expected in zip(plan.shards, lpt_of_failed, strict=True):
+        ids = tuple(failed[p].id for p in expected)
+        assert shard.item_ids[: len(ids)] == ids
 
 
 def test_the_rest_fills_up_around_the_failed_scenarios() -> None:

@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from shard_suites import suites
 
 from engine.sharding import ShardItem, Strategy, plan_shards
+from engine.sharding.duration import CONSECUTIVE_SLACK
+from engine.sharding.loads import longest_first
 
 
 def _items(*durations: float) -> list[ShardItem]:
@@ -32,25 +34,45 @@ def test_round_robin_deals_in_input_order() -> None:
 def test_lpt_places_longest_first_on_the_least_loaded_worker() -> None:
     plan = plan_shards(_items(2, 7, 5, 3, 3, 4), 2, "duration")
 
-    # 7→w0, 5→w1, 4→w1 (9), 3→w0 (10), 3→w1 (12), 2→w0 (12)
-    assert [shard.item_ids for shard in plan.shards] == [("s1", "s3", "s0"), ("s2", "s5", "s4")]
+    # 7→w0, 5→w1, 4→w1 (9), 3→w0 (10), 3→w1 (12), 2→w0 (12); each worker runs its scenarios
+    # in the spec's order. (Consecutive runs would take 14: 2+7+5 | 3+3+4.)
+    assert [shard.item_ids for shard in plan.shards] == [("s0", "s1", "s3"), ("s2", "s4", "s5")]
     assert [shard.load for shard in plan.shards] == [12.0, 12.0]
 
 
-def test_lpt_ties_keep_input_order_and_prefer_the_lowest_worker() -> None:
+def test_equal_durations_are_cut_into_consecutive_runs_the_first_worker_taking_the_extra() -> None:
     plan = plan_shards(_items(1, 1, 1, 1, 1), 2, "duration")
 
-    assert [shard.item_ids for shard in plan.shards] == [("s0", "s2", "s4"), ("s1", "s3")]
+    assert [shard.item_ids for shard in plan.shards] == [("s0", "s1", "s2"), ("s3", "s4")]
+
+
+def test_consecutive_runs_win_within_the_slack_of_lpt() -> None:
+    # LPT balances 10 | 10 exactly; the cut in spec order gives 10.3 | 9.7, within 5 %.
+    durations = [1.0] * 7 + [1.3] + [1.0] * 5 + [0.7] * 6
+    plan = plan_shards(_items(*durations), 2, "duration")
+
+    first, second = (shard.item_ids for shard in plan.shards)
+    assert first + second == tuple(f"s{i}" for i in range(len(durations)))
+    assert plan.makespan <= 10.0 * (1 + CONSECUTIVE_SLACK)
+
+
+def test_lpt_wins_when_consecutive_runs_cost_more_than_the_slack() -> None:
+    plan = plan_shards(_items(9, 9, 1, 1), 2, "duration")
+
+    assert [shard.item_ids for shard in plan.shards] == [("s0", "s2"), ("s1", "s3")]
+    assert plan.makespan == 10.0
 
 
 def test_queue_predicts_the_lpt_plan() -> None:
     items = [ShardItem(f"s{i}", float((i * 37) % 11 + 1)) for i in range(40)]
 
     queue = plan_shards(items, 3, Strategy.QUEUE)
-    lpt = plan_shards(items, 3, Strategy.DURATION)
+    lpt, _ = longest_first(range(len(items)), [i.duration or 0.0 for i in items], [0.0] * 3)
 
     assert queue.strategy is Strategy.QUEUE
-    assert queue.shards == lpt.shards
+    assert [shard.item_ids for shard in queue.shards] == [
+        tuple(items[p].id for p in worker) for worker in lpt
+    ]
 
 
 def _optimal_makespan(durations: list[float], threads: int) -> float:
