@@ -196,7 +196,13 @@ def _add_cors(app: FastAPI, origins: list[str]) -> None:
         allow_origins=["*"] if wildcard else origins,
         allow_credentials=not wildcard,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "Idempotency-Key",
+            "Last-Event-ID",
+            "X-CSRF-Token",
+        ],
         expose_headers=["Location", "Retry-After"],
         max_age=600,
     )

@@ -40,6 +40,7 @@ __all__ = [
     "Project",
     "Run",
     "RunGroup",
+    "RunScenario",
     "RunWorker",
     "Scenario",
     "ScenarioResult",
@@ -155,9 +156,12 @@ class Run(Base):
     failed: Mapped[int] = mapped_column(Integer, default=0)
     skipped: Mapped[int] = mapped_column(Integer, default=0)
     errored: Mapped[int] = mapped_column(Integer, default=0)
-    spec: Mapped[dict[str, Any]]
-    """The execution as it was when the run started."""
-    manifest: Mapped[dict[str, Any]]
+    result_rows: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """How many result rows the run holds (every attempt): a results page's total, uncounted."""
+    spec: Mapped[dict[str, Any]] = mapped_column(Json, deferred=True)
+    """The execution as it was when the run started (loaded when read: it lists every
+    scenario)."""
+    manifest: Mapped[dict[str, Any]] = mapped_column(Json, deferred=True)
     """The compiled Workflow (and its plan ConfigMaps under ``configmaps``)."""
     created_at: Mapped[datetime] = _now()
     started_at: Mapped[datetime | None]
@@ -174,13 +178,21 @@ class RunGroup(Base):
     key: Mapped[str] = mapped_column(String(400), primary_key=True)
     flow: Mapped[str | None] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(Text)
+    """The group's title from the spec (its name when it has none)."""
     position: Mapped[int] = mapped_column(Integer, default=0)
     planned: Mapped[bool] = mapped_column(Boolean, default=True)
     """False for steps the plan does not know (setup-env, the exit handler)."""
     threads: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
-    shards: Mapped[list[Any]] = mapped_column(default=list)
-    """The static plan: scenario ids per shard index."""
+    passed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    errored: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Scenarios of the group by the status that counts (their latest attempt), kept by the
+    results' ingest in its transaction: progress reads them instead of counting results."""
+    shards: Mapped[list[Any]] = mapped_column(Json, default=list, deferred=True)
+    """The static plan: scenario ids per shard index (loaded when read)."""
     phase: Mapped[str] = mapped_column(String(16), default="Pending")
     node_id: Mapped[str | None] = mapped_column(String(300))
     message: Mapped[str | None] = mapped_column(Text)
@@ -198,6 +210,10 @@ class RunWorker(Base):
     shard: Mapped[int] = mapped_column(Integer, primary_key=True)
     phase: Mapped[str] = mapped_column(String(16), default="Pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    planned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Scenarios the static plan gives this shard (0 in queue mode)."""
+    completed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Of those, how many have a result (kept by the ingest): a running shard runs the rest."""
     node_id: Mapped[str | None] = mapped_column(String(300))
     last_attempt_node_id: Mapped[str | None] = mapped_column(String(300))
     pod_name: Mapped[str | None] = mapped_column(String(300))
@@ -207,6 +223,24 @@ class RunWorker(Base):
     """The results artifact of the finished worker has been ingested."""
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+class RunScenario(Base):
+    """One planned scenario of a run: where the plan put it and what it is called. Results are
+    joined to it for their names, locations and tags, and counted into its group and shard."""
+
+    __tablename__ = "drover_run_scenarios"
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("drover_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    scenario_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(400))
+    shard: Mapped[int | None] = mapped_column(Integer)
+    """Its shard in a static plan; None in queue mode (any worker may lease it)."""
+    name: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[Any]] = mapped_column(Json, default=list)
 
 
 class ScenarioResult(Base):

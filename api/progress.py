@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -32,45 +32,37 @@ _COUNTS = ("total", "completed", "passed", "failed", "errored", "skipped", "runn
 
 @dataclass(frozen=True)
 class GroupFacts:
+    """A group's counters as the ingest keeps them, and how many of its scenarios run now."""
+
     key: str
     flow: str
     total: int
-    shards: list[list[str]]
-    phase: str
-    running_shards: frozenset[int]
-    leased: int | None = None
-    """Queue mode: how many scenarios are leased right now (replaces the static shard view)."""
+    passed: int
+    failed: int
+    errored: int
+    skipped: int
+    running: int
+    """Static plan: unreported scenarios of its running shards; queue mode: leased ones."""
 
 
 def compute_progress(
-    groups: Iterable[GroupFacts], statuses: Mapping[str, str]
+    groups: Iterable[GroupFacts],
 ) -> tuple[Progress, dict[str, Progress], dict[str, Progress]]:
-    """``statuses`` maps scenario id to the status that counts (``passed``, ``failed``, ...)."""
+    """Overall, per flow and per group, from each group's counters: O(groups)."""
     per_group: dict[str, Progress] = {}
     per_flow: dict[str, Progress] = {}
     overall = Progress()
     for group in groups:
-        ids = [i for shard in group.shards for i in shard]
-        done = [statuses[i] for i in ids if i in statuses]
-        if group.leased is not None:
-            running = group.leased
-        else:
-            running = sum(
-                1
-                for index in group.running_shards
-                if index < len(group.shards)
-                for i in group.shards[index]
-                if i not in statuses
-            )
+        completed = group.passed + group.failed + group.errored + group.skipped
         progress = _finish(
             Progress(
                 total=group.total,
-                completed=len(done),
-                passed=done.count("passed"),
-                failed=done.count("failed"),
-                errored=done.count("error"),
-                skipped=done.count("skipped"),
-                running=running,
+                completed=completed,
+                passed=group.passed,
+                failed=group.failed,
+                errored=group.errored,
+                skipped=group.skipped,
+                running=max(min(group.running, group.total - completed), 0),
             )
         )
         per_group[group.key] = progress

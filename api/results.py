@@ -17,7 +17,7 @@ from sqlalchemy import Text, any_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from api.models import LeaseItem, Run, ScenarioResult
+from api.models import LeaseItem, Run, RunScenario, ScenarioResult
 from api.transitions import latest_status, result_counts
 from engine.spec import MAX_SCENARIO_ID
 
@@ -99,10 +99,9 @@ def ingest_results(
         after.setdefault(row.scenario_id, {})[row.attempt] = row.status
         if not row.new:
             before.setdefault(row.scenario_id, {})[row.attempt] = row.status
-    delta = counter_delta(
-        {k: latest_status(v) for k, v in before.items()},
-        {k: latest_status(v) for k, v in after.items()},
-    )
+    latest_before = {k: latest_status(v) for k, v in before.items()}
+    latest_after = {k: latest_status(v) for k, v in after.items()}
+    delta = counter_delta(latest_before, latest_after)
     session.execute(
         update(Run)
         .where(Run.id == run_id)
@@ -111,15 +110,69 @@ def ingest_results(
             failed=Run.failed + delta["failed"],
             skipped=Run.skipped + delta["skipped"],
             errored=Run.errored + delta["error"],
+            result_rows=Run.result_rows + inserted,
             updated_at=func.now(),
         )
     )
+    _count_into_plan(session, run_id, latest_before, latest_after)
     session.execute(
         update(LeaseItem)
         .where(LeaseItem.run_id == run_id, LeaseItem.scenario_id == any_(_text_array(after)))
         .values(state="done", leased_until=None)
     )
     return inserted
+
+
+def _count_into_plan(
+    session: Session, run_id: str, before: dict[str, str], after: dict[str, str]
+) -> None:
+    """Move the counters of the groups and shards the changed scenarios were planned in, so
+    progress is read from O(groups + workers) rows. Scenarios outside the plan count only in
+    the run's totals."""
+    changed = [i for i, status in after.items() if before.get(i) != status]
+    if not changed:
+        return
+    where = session.execute(
+        select(RunScenario.scenario_id, RunScenario.group_key, RunScenario.shard).where(
+            RunScenario.run_id == run_id, RunScenario.scenario_id == any_(_text_array(changed))
+        )
+    ).all()
+    groups: dict[str, dict[str, int]] = {}
+    shards: dict[tuple[str, int], int] = {}
+    for scenario_id, group_key, shard in where:
+        group_delta = counter_delta(
+            {scenario_id: before[scenario_id]} if scenario_id in before else {},
+            {scenario_id: after[scenario_id]},
+        )
+        totals = groups.setdefault(group_key, dict.fromkeys(group_delta, 0))
+        for name, value in group_delta.items():
+            totals[name] += value
+        if scenario_id not in before and shard is not None:
+            shards[(group_key, shard)] = shards.get((group_key, shard), 0) + 1
+    if groups:
+        session.execute(
+            _ADD_TO_GROUP,
+            [
+                {"run_id": run_id, "key": key, **{f"d_{name}": v for name, v in totals.items()}}
+                for key, totals in groups.items()
+            ],
+        )
+    if shards:
+        session.execute(
+            _ADD_TO_SHARD,
+            [{"run_id": run_id, "key": g, "shard": i, "n": n} for (g, i), n in shards.items()],
+        )
+
+
+_ADD_TO_GROUP = text(
+    "UPDATE drover_run_groups SET passed = passed + :d_passed, failed = failed + :d_failed, "
+    "skipped = skipped + :d_skipped, errored = errored + :d_error "
+    "WHERE run_id = :run_id AND key = :key"
+)
+_ADD_TO_SHARD = text(
+    "UPDATE drover_run_workers SET completed = completed + :n "
+    "WHERE run_id = :run_id AND group_key = :key AND shard = :shard"
+)
 
 
 def _text_array(values: Iterable[str]) -> Any:
@@ -178,16 +231,12 @@ def counter_delta(before: dict[str, str], after: dict[str, str]) -> dict[str, in
     return {k: added[k] - removed[k] for k in added}
 
 
-_LATEST_STATUSES = text(
-    "SELECT DISTINCT ON (scenario_id) status FROM drover_scenario_results "
-    "WHERE run_id = :run_id ORDER BY scenario_id, attempt DESC"
-)
-
-
 def refresh_counters(session: Session, run_id: str) -> None:
-    """Recount the run's counters from all its results (the latest attempt each)."""
-    statuses = [row[0] for row in session.execute(_LATEST_STATUSES, {"run_id": run_id})]
-    counts = result_counts(statuses)
+    """Recount the run's counters, its groups' and its shards' from all its results (the
+    latest attempt each): at the end of a run, and after a workflow vanished."""
+    counts = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
+    for status, n in session.execute(_COUNT_LATEST, {"run_id": run_id}):
+        counts[status if status in counts else "error"] += n
     session.execute(
         update(Run)
         .where(Run.id == run_id)
@@ -196,9 +245,53 @@ def refresh_counters(session: Session, run_id: str) -> None:
             failed=counts["failed"],
             skipped=counts["skipped"],
             errored=counts["error"],
+            result_rows=select(func.count())
+            .where(ScenarioResult.run_id == run_id)
+            .scalar_subquery(),
             updated_at=func.now(),
         )
     )
+    session.execute(_RECOUNT_GROUPS, {"run_id": run_id})
+    session.execute(_RECOUNT_SHARDS, {"run_id": run_id})
+
+
+_LATEST = """
+    SELECT DISTINCT ON (r.scenario_id) r.scenario_id, r.status, s.group_key, s.shard
+    FROM drover_scenario_results AS r
+    LEFT JOIN drover_run_scenarios AS s ON s.run_id = r.run_id AND s.scenario_id = r.scenario_id
+    WHERE r.run_id = :run_id
+    ORDER BY r.scenario_id, r.attempt DESC
+"""
+_COUNT_LATEST = text(f"SELECT status, count(*) FROM ({_LATEST}) AS l GROUP BY status")
+_RECOUNT_GROUPS = text(
+    f"""
+    UPDATE drover_run_groups AS g SET
+        passed = coalesce(c.passed, 0), failed = coalesce(c.failed, 0),
+        errored = coalesce(c.errored, 0), skipped = coalesce(c.skipped, 0)
+    FROM drover_run_groups AS k
+    LEFT JOIN (
+        SELECT group_key,
+            count(*) FILTER (WHERE status = 'passed') AS passed,
+            count(*) FILTER (WHERE status = 'failed') AS failed,
+            count(*) FILTER (WHERE status NOT IN ('passed', 'failed', 'skipped')) AS errored,
+            count(*) FILTER (WHERE status = 'skipped') AS skipped
+        FROM ({_LATEST}) AS l WHERE group_key IS NOT NULL GROUP BY group_key
+    ) AS c ON c.group_key = k.key
+    WHERE k.run_id = :run_id AND g.run_id = k.run_id AND g.key = k.key AND k.planned
+    """
+)
+_RECOUNT_SHARDS = text(
+    f"""
+    UPDATE drover_run_workers AS w SET completed = coalesce(c.n, 0)
+    FROM drover_run_workers AS k
+    LEFT JOIN (
+        SELECT group_key, shard, count(*) AS n
+        FROM ({_LATEST}) AS l WHERE shard IS NOT NULL GROUP BY group_key, shard
+    ) AS c ON c.group_key = k.group_key AND c.shard = k.shard
+    WHERE k.run_id = :run_id AND w.run_id = k.run_id AND w.group_key = k.group_key
+      AND w.shard = k.shard
+    """
+)
 
 
 def latest_statuses(session: Session, run_id: str) -> dict[str, str]:

@@ -7,10 +7,12 @@ containers to the facade, and the same rows for a run's groups, workers and queu
 
 from __future__ import annotations
 
+import json
 import secrets
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -99,9 +101,12 @@ def inject_facade(document: dict[str, Any], url: str, run_ref: str, secret: str)
 
 
 def record_plan(session: Session, run_id: str, plan: ExecutionPlan) -> None:
-    """The run's planned groups and workers, and its queue items in queue mode (idempotent)."""
+    """The run's planned groups, workers and scenarios, and its queue items in queue mode
+    (idempotent)."""
     groups, workers, leases = [], [], []
+    catalog: dict[str, list[Any]] = {k: [] for k in _CATALOG_COLUMNS}
     for position, group in enumerate(plan.groups):
+        queued = group.settings.strategy == Strategy.QUEUE
         shards = [[s.id for s in worker] for worker in group.workers]
         groups.append(
             {
@@ -109,6 +114,7 @@ def record_plan(session: Session, run_id: str, plan: ExecutionPlan) -> None:
                 "key": group.key,
                 "flow": group.flow,
                 "name": group.name,
+                "title": group.title or group.name,
                 "position": position,
                 "planned": True,
                 "threads": group.settings.threads,
@@ -117,9 +123,23 @@ def record_plan(session: Session, run_id: str, plan: ExecutionPlan) -> None:
             }
         )
         workers += [
-            {"run_id": run_id, "group_key": group.key, "shard": i} for i in range(len(shards))
+            {
+                "run_id": run_id,
+                "group_key": group.key,
+                "shard": i,
+                "planned": 0 if queued else len(ids),
+            }
+            for i, ids in enumerate(shards)
         ]
-        if group.settings.strategy == Strategy.QUEUE:
+        shard_of = {} if queued else {i: n for n, ids in enumerate(shards) for i in ids}
+        for scenario in group.scenarios:
+            catalog["scenario_id"].append(scenario.id)
+            catalog["group_key"].append(group.key)
+            catalog["shard"].append(shard_of.get(scenario.id))
+            catalog["name"].append(scenario.name or None)
+            catalog["location"].append(scenario.location or None)
+            catalog["tags"].append(json.dumps(list(scenario.tags)))
+        if queued:
             # Unknown durations are estimated the way the planner does (median of the known).
             items = [ShardItem(id=s.id, duration=s.duration) for s in group.scenarios]
             expected, _ = fill_durations(items, DEFAULT_DURATION)
@@ -132,6 +152,24 @@ def record_plan(session: Session, run_id: str, plan: ExecutionPlan) -> None:
             # executemany, not one VALUES list: a row's parameters per statement, so a plan of
             # any size stays within Postgres's 65,535 parameters per statement.
             session.execute(insert(table).on_conflict_do_nothing(), rows)
+    if catalog["scenario_id"]:
+        # One statement from arrays (unnest), however many scenarios.
+        session.execute(_INSERT_SCENARIOS, {"run_id": run_id, **catalog})
+
+
+_CATALOG_COLUMNS = ("scenario_id", "group_key", "shard", "name", "location", "tags")
+
+_INSERT_SCENARIOS = text(
+    """
+    INSERT INTO drover_run_scenarios (run_id, scenario_id, group_key, shard, name, location, tags)
+    SELECT :run_id, scenario_id, group_key, shard, name, location, tags
+    FROM unnest(
+        CAST(:scenario_id AS text[]), CAST(:group_key AS text[]), CAST(:shard AS int[]),
+        CAST(:name AS text[]), CAST(:location AS text[]), CAST(:tags AS jsonb[])
+    ) AS t(scenario_id, group_key, shard, name, location, tags)
+    ON CONFLICT DO NOTHING
+    """
+)
 
 
 def is_queue_mode(plan: ExecutionPlan) -> bool:

@@ -9,51 +9,33 @@ from sqlalchemy.orm import Session
 
 from api.models import LeaseItem, Run, RunGroup, RunWorker, ScenarioResult
 from api.progress import GroupFacts, compute_progress
-from api.results import latest_statuses
-from api.schemas import GroupOut, RunDetail, RunOut, WorkerOut
+from api.schemas import GroupOut, RunDetail, RunOut, RunSummary, WorkerOut
 
-__all__ = ["SETUP_STEP", "run_detail", "scenario_outcomes", "setup_error"]
+__all__ = ["SETUP_STEP", "run_detail", "run_summaries", "scenario_outcomes", "setup_error"]
 
 SETUP_STEP = "setup-env"
 """The step every compiled execution runs first; no scenario runs when it fails."""
 
 
 def run_detail(session: Session, run: Run) -> RunDetail:
+    """The run with its progress, flows, groups and workers: O(groups + workers) rows read,
+    whatever the number of results (the ingest keeps the counters)."""
     groups = session.scalars(
         select(RunGroup)
         .where(RunGroup.run_id == run.id, RunGroup.planned.is_(True))
         .order_by(RunGroup.position)
     ).all()
     workers = session.scalars(
-        select(RunWorker).where(RunWorker.run_id == run.id).order_by(RunWorker.shard)
+        select(RunWorker)
+        .where(RunWorker.run_id == run.id)
+        .order_by(RunWorker.group_key, RunWorker.shard)
     ).all()
-    leased: dict[str, int] = {}
-    if run.queue_mode:
-        leased = dict(
-            session.execute(
-                select(LeaseItem.group_key, func.count())
-                .where(LeaseItem.run_id == run.id, LeaseItem.state == "leased")
-                .group_by(LeaseItem.group_key)
-            ).all()
-        )
     by_group: dict[str, list[RunWorker]] = {}
     for worker in workers:
         by_group.setdefault(worker.group_key, []).append(worker)
-    facts = [
-        GroupFacts(
-            key=g.key,
-            flow=g.flow or "",
-            total=g.total,
-            shards=g.shards,
-            phase=g.phase,
-            running_shards=frozenset(
-                w.shard for w in by_group.get(g.key, []) if w.phase == "Running"
-            ),
-            leased=leased.get(g.key, 0) if run.queue_mode else None,
-        )
-        for g in groups
-    ]
-    overall, flows, per_group = compute_progress(facts, latest_statuses(session, run.id))
+    leased = _leased(session, [run.id]) if run.queue_mode else {}
+    facts = [_facts(g, by_group.get(g.key, []), leased.get((run.id, g.key))) for g in groups]
+    overall, flows, per_group = compute_progress(facts)
     return RunDetail(
         **RunOut.model_validate(run).model_dump(),
         progress=overall,
@@ -64,14 +46,86 @@ def run_detail(session: Session, run: Run) -> RunDetail:
                 key=g.key,
                 flow=g.flow,
                 name=g.name,
+                title=g.title or g.name,
                 phase=g.phase,
                 threads=g.threads,
+                started_at=g.started_at,
+                finished_at=g.finished_at,
                 progress=per_group[g.key],
                 workers=[WorkerOut.model_validate(w) for w in by_group.get(g.key, [])],
             )
             for g in groups
         ],
     )
+
+
+def _facts(group: RunGroup, workers: list[RunWorker], leased: int | None) -> GroupFacts:
+    running = (
+        leased
+        if leased is not None
+        else sum(max(w.planned - w.completed, 0) for w in workers if w.phase == "Running")
+    )
+    return GroupFacts(
+        key=group.key,
+        flow=group.flow or "",
+        total=group.total,
+        passed=group.passed,
+        failed=group.failed,
+        errored=group.errored,
+        skipped=group.skipped,
+        running=running,
+    )
+
+
+def _leased(session: Session, run_ids: list[str]) -> dict[tuple[str, str], int]:
+    """Queue mode: scenarios leased right now, per run and group (an index range each)."""
+    rows = session.execute(
+        select(LeaseItem.run_id, LeaseItem.group_key, func.count())
+        .where(LeaseItem.run_id.in_(run_ids), LeaseItem.state == "leased")
+        .group_by(LeaseItem.run_id, LeaseItem.group_key)
+    ).all()
+    return {(r, g): n for r, g, n in rows}
+
+
+def run_summaries(session: Session, runs: list[Run]) -> list[RunSummary]:
+    """Runs of a list with their progress: three queries for the page, whatever its runs hold."""
+    ids = [r.id for r in runs]
+    groups = session.scalars(
+        select(RunGroup).where(RunGroup.run_id.in_(ids), RunGroup.planned.is_(True))
+    ).all()
+    workers = session.execute(
+        select(RunWorker.run_id, RunWorker.group_key, RunWorker.planned, RunWorker.completed).where(
+            RunWorker.run_id.in_(ids), RunWorker.phase == "Running"
+        )
+    ).all()
+    running: dict[tuple[str, str], int] = {}
+    for run_id, group_key, planned, completed in workers:
+        key = (run_id, group_key)
+        running[key] = running.get(key, 0) + max(planned - completed, 0)
+    queued = [r.id for r in runs if r.queue_mode]
+    leased = _leased(session, queued) if queued else {}
+    queue_runs = set(queued)
+    facts: dict[str, list[GroupFacts]] = {}
+    for g in groups:
+        key = (g.run_id, g.key)
+        now = leased.get(key, 0) if g.run_id in queue_runs else running.get(key, 0)
+        facts.setdefault(g.run_id, []).append(
+            GroupFacts(
+                key=g.key,
+                flow=g.flow or "",
+                total=g.total,
+                passed=g.passed,
+                failed=g.failed,
+                errored=g.errored,
+                skipped=g.skipped,
+                running=now,
+            )
+        )
+    out = []
+    for run in runs:
+        overall, _, _ = compute_progress(facts.get(run.id, []))
+        out.append(RunSummary(**RunOut.model_validate(run).model_dump(), progress=overall))
+    return out
 
 
 def setup_error(session: Session, run: Run) -> str | None:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 
 from api.progress import Progress
 from api.results import ResultIn
+from api.verdicts import RunVerdict, verdict_of
 
 __all__ = [
     "ErrorBody",
@@ -24,10 +25,12 @@ __all__ = [
     "PipelineRunRequest",
     "ProjectOut",
     "ResultOut",
+    "ResultPage",
     "ResultsIn",
     "RunDetail",
     "RunOut",
     "RunRequest",
+    "RunSummary",
     "ScheduleIn",
     "ScheduleOut",
     "ShardingPreviewIn",
@@ -123,28 +126,76 @@ class RunOut(_Timed):
     errored: int
     created_at: datetime
 
+    @computed_field(  # type: ignore[prop-decorator]
+        description="what the results say, apart from Argo's phase: running until the run "
+        "ends; passed (every planned scenario passed or was skipped), failed (a scenario "
+        "failed), errored (none failed, but some errored or never ran, or the workflow "
+        "failed), canceled (stopped or terminated)"
+    )
+    @property
+    def verdict(self) -> RunVerdict:
+        return verdict_of(
+            self.phase,
+            self.message,
+            total=self.total,
+            passed=self.passed,
+            failed=self.failed,
+            errored=self.errored,
+            skipped=self.skipped,
+        )
+
+
+def worker_id(group_key: str | None, shard: int | None) -> str | None:
+    """One id for a worker, ``<group key>/<shard>``: results carry it too, to join on."""
+    if group_key is None or shard is None:
+        return None
+    return f"{group_key}/{shard}"
+
 
 class WorkerOut(_Timed):
+    id: str = Field(description="``<group key>/<shard>``; results of the worker carry it")
+    group_key: str
     shard: int
     phase: str
     attempts: int
+    planned: int = Field(description="scenarios the static plan gives it (0 in queue mode)")
+    completed: int = Field(description="of those, how many have a result")
     pod_name: str | None
     message: str | None
     summary: dict[str, Any] | None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _with_id(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {**data, "id": worker_id(data.get("group_key"), data.get("shard"))}
+        return {
+            name: getattr(data, name)
+            for name in (
+                "group_key", "shard", "phase", "attempts", "planned", "completed", "pod_name",
+                "message", "summary", "started_at", "finished_at",
+            )
+        } | {"id": worker_id(data.group_key, data.shard)}  # fmt: skip
 
-class GroupOut(BaseModel):
+
+class GroupOut(_Timed):
     key: str
     flow: str | None
     name: str
+    title: str = Field(description="the group's title in the spec (its name when none)")
     phase: str
     threads: int
     progress: Progress
     workers: list[WorkerOut]
 
 
-class RunDetail(RunOut):
+class RunSummary(RunOut):
+    """A run in a list: with its progress (percentage, running, pending)."""
+
     progress: Progress
+
+
+class RunDetail(RunSummary):
     flows: dict[str, Progress]
     groups: list[GroupOut]
     setup_error: str | None = Field(
@@ -153,14 +204,22 @@ class RunDetail(RunOut):
     )
 
 
-class ResultOut(_Out):
+class ResultOut(BaseModel):
     scenario_id: str
-    attempt: int
+    name: str | None = Field(description="the scenario's name in the plan")
+    location: str | None = Field(description="its file, file::node or file:line")
+    tags: list[str]
+    attempt: int = Field(description="1, 2, 3, ... : the scenario's attempts in this run, in order")
+    run_attempt: int = Field(description="the run's attempt (retry or resubmit) it belongs to")
+    latest: bool = Field(description="the scenario's latest attempt: the one that counts")
     status: str
     duration: float | None
+    started_at: datetime | None = Field(description="when it started (finished_at - duration)")
+    finished_at: datetime | None = Field(description="when the agent reported it finished")
     group_key: str | None
     shard: int | None
-    worker: str | None
+    worker_id: str | None = Field(description="the id of its worker in the run's detail")
+    worker: str | None = Field(description="the pod that ran it")
     error: str | None
     artifacts: list[Any]
     source: str
@@ -175,6 +234,14 @@ class Page(BaseModel, Generic[Item]):
     offset: int
     limit: int
     items: list[Item]
+
+
+class ResultPage(Page[ResultOut]):
+    next_cursor: str | None = Field(
+        None,
+        description="pass as ``after`` for the next page (keyset: as fast on page 2,000 as on "
+        "page 1); null on the last page",
+    )
 
 
 class ResultsIn(BaseModel):

@@ -10,27 +10,29 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import StreamingResponse
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
 from api.deps import MAX_ID, AdminDep, CallerDep, Service, ServiceDep, SessionDep
-from api.models import Run, RunWorker, ScenarioResult
+from api.models import Run, RunWorker
 from api.queue import lease_scenarios
+from api.result_pages import ResultQuery, results_page
 from api.results import ingest_results
 from api.run_queries import RUN_PHASES, RunFilter, RunSort, phase_names
 from api.run_queries import list_runs as query_runs
-from api.run_views import run_detail
+from api.run_views import run_detail, run_summaries
 from api.runs import control_run, resubmit_run
 from api.scheduled_runs import adopt_scheduled_workflow
 from api.schemas import (
     LeaseIn,
     LeaseOut,
     Page,
-    ResultOut,
+    ResultPage,
     ResultsIn,
     RunDetail,
     RunOut,
+    RunSummary,
 )
 from engine.errors import DroverError, NotFound, SpecError
 
@@ -46,7 +48,7 @@ def _run(session: Session, run_id: str) -> Run:
     return run
 
 
-@router.get("", response_model=Page[RunOut])
+@router.get("", response_model=Page[RunSummary])
 def list_runs(
     session: SessionDep,
     _: AdminDep,
@@ -65,7 +67,7 @@ def list_runs(
     sort: RunSort = Query("-created_at", description="order; a leading - for descending"),
     offset: int = Query(0, ge=0),
     limit: int = Query(50, ge=1, le=500),
-) -> Page[RunOut]:
+) -> Page[RunSummary]:
     where = RunFilter(
         execution_id=execution_id,
         schedule_id=schedule_id,
@@ -74,9 +76,7 @@ def list_runs(
         created_before=created_before,
     )
     total, rows = query_runs(session, where, sort=sort, offset=offset, limit=limit)
-    return Page(
-        total=total, offset=offset, limit=limit, items=[RunOut.model_validate(r) for r in rows]
-    )
+    return Page(total=total, offset=offset, limit=limit, items=run_summaries(session, rows))
 
 
 @router.get("/{run_id}", response_model=RunDetail)
@@ -84,31 +84,22 @@ def get_run(run_id: str, session: SessionDep, _: AdminDep) -> RunDetail:
     return run_detail(session, _run(session, run_id))
 
 
-@router.get("/{run_id}/results", response_model=Page[ResultOut])
+@router.get("/{run_id}/results", response_model=ResultPage)
 def list_results(
     run_id: str,
     session: SessionDep,
     _: AdminDep,
     status: Literal["passed", "failed", "skipped", "error"] | None = None,
     group: str | None = Query(None, max_length=400),
-    offset: int = Query(0, ge=0),
+    after: str | None = Query(
+        None, max_length=2000, description="a page's next_cursor: the page after it (keyset)"
+    ),
+    offset: int = Query(0, ge=0, description="rows to skip (ignored with after)"),
     limit: int = Query(100, ge=1, le=1000),
-) -> Page[ResultOut]:
-    _run(session, run_id)
-    query = select(ScenarioResult).where(ScenarioResult.run_id == run_id)
-    if status is not None:
-        query = query.where(ScenarioResult.status == status)
-    if group is not None:
-        query = query.where(ScenarioResult.group_key == group)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(ScenarioResult.scenario_id, ScenarioResult.attempt)
-        .offset(offset)
-        .limit(limit)
-    )
-    return Page(
-        total=total, offset=offset, limit=limit, items=[ResultOut.model_validate(r) for r in rows]
-    )
+) -> ResultPage:
+    """Every attempt of every scenario, by scenario id then attempt (1, 2, 3, ...)."""
+    query = ResultQuery(status=status, group=group, after=after, offset=offset, limit=limit)
+    return results_page(session, _run(session, run_id), query)
 
 
 def _workers_run(session: Session, service: Service, run_ref: str, caller: Principal) -> Run:

@@ -1,0 +1,347 @@
+"""The API at 2,000 and at 200,000 results: run detail and a results page against /healthz.
+
+Run: ``python bench/api_scale.py`` (embedded Postgres under /tmp unless ``DATABASE_URL``).
+
+Seeds two runs straight into Postgres (COPY), each of 10 groups in 2 flows on 80 workers (8 a
+group): one of 2,000 scenario results, one of 200,000. Their counters are recounted the way the
+mirror does at a run's end (``refresh_counters``, timed). Then ``drover serve`` (uvicorn, one
+process) answers, and this process measures with httpx:
+
+- one client: ``/healthz`` (the baseline: no database), ``GET /runs/{id}``, a first results
+  page and a deep one (by cursor, half way through the run), requests interleaved so a noisy
+  machine disturbs all alike; the median of each and its ratio to the baseline's;
+- 50 concurrent clients (asyncio): the same endpoints one after another, p50 and requests/s;
+- SSE: time to a stream's first event and its size, then after one posted result the time to
+  the event that reports it and that event's size;
+- the ingest of a batch of 100 results into each run (its cost must not grow with the run).
+
+Targets (issue 13): run detail and a results page within 3x of /healthz at both sizes, and
+within 5x with 50 concurrent clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import psycopg
+from queue_makespan import with_database  # the sibling benchmark (bench/ is on sys.path)
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.models import Run
+from api.result_pages import encode_cursor
+from api.results import ResultIn, ingest_results, refresh_counters
+
+GROUPS, THREADS, FLOWS = 10, 8, 2
+SIZES = (2_000, 200_000)
+ONE_CLIENT_ROUNDS = 200
+CLIENTS, SECONDS = 50, 4.0
+TOKEN = "bench-admin-token"
+HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+ROOT = Path(__file__).resolve().parents[1]
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def scenario_id(group: int, n: int) -> str:
+    return f"tests/g{group}/test_mod{n // 50}.py::test_case_{n}"
+
+
+def seed(sessions: sessionmaker[Session], libpq: str, run_id: str, size: int) -> None:
+    """A run of ``size`` scenarios, each with one result, as its plan and the ingest leave it
+    (groups, workers and planned scenarios), written with COPY."""
+    per_group = size // GROUPS
+    with sessions() as session:
+        session.add(
+            Run(
+                id=run_id,
+                execution_name=f"bench-{size}",
+                backend="local",
+                phase="Running",
+                spec={},
+                manifest={},
+                total=size,
+                started_at=T0,
+            )
+        )
+        session.commit()
+    groups, workers, scenarios, results = (io.StringIO() for _ in range(4))
+    for g in range(GROUPS):
+        key, flow = f"flow{g % FLOWS}.group{g}", f"flow{g % FLOWS}"
+        ids = [scenario_id(g, n) for n in range(per_group)]
+        shards = [ids[k::THREADS] for k in range(THREADS)]
+        phase = "Succeeded" if g < GROUPS - 2 else "Running"
+        groups.write(
+            "\t".join(
+                [run_id, key, flow, f"group{g}", f"Group {g}", str(g), "t", str(THREADS),
+                 str(per_group), json.dumps(shards), phase]
+            ) + "\n"
+        )  # fmt: skip
+        for k, shard in enumerate(shards):
+            workers.write(
+                f"{run_id}\t{key}\t{k}\t{phase}\t1\t{len(shard)}\t0\tpod-{g}-{k}\tt\t"
+                f"{T0.isoformat()}\n"
+            )
+            for n, sid in enumerate(shard):
+                scenarios.write(
+                    f"{run_id}\t{sid}\t{key}\t{k}\ttest_case\t{sid}\t"
+                    f"{json.dumps(['smoke'] if n % 7 == 0 else [])}\n"
+                )
+                status = "failed" if n % 13 == 0 else "skipped" if n % 29 == 0 else "passed"
+                at = T0 + timedelta(seconds=n)
+                error = "AssertionError: expected 2, got 3" if status == "failed" else "\\N"
+                results.write(
+                    f"{run_id}\t{sid}\t1\t{key}\t{k}\tpod-{g}-{k}\t{status}\t0.25\t{error}\t[]\t"
+                    f"agent\t{at.isoformat()}\n"
+                )
+    copies = [
+        ("drover_run_groups (run_id, key, flow, name, title, position, planned, threads, total,"
+         " shards, phase)", groups),
+        ("drover_run_workers (run_id, group_key, shard, phase, attempts, planned, completed,"
+         " pod_name, results_read, started_at)", workers),
+        ("drover_run_scenarios (run_id, scenario_id, group_key, shard, name, location, tags)",
+         scenarios),
+        ("drover_scenario_results (run_id, scenario_id, attempt, group_key, shard, worker,"
+         " status, duration, error, artifacts, source, reported_at)", results),
+    ]  # fmt: skip
+    with psycopg.connect(libpq) as conn, conn.cursor() as cursor:
+        for target, data in copies:
+            with cursor.copy(f"COPY {target} FROM STDIN") as copy:
+                copy.write(data.getvalue())
+        cursor.execute("ANALYZE")
+
+
+def recount(sessions: sessionmaker[Session], run_id: str) -> float:
+    start = time.perf_counter()
+    with sessions() as session, session.begin():
+        refresh_counters(session, run_id)
+    return time.perf_counter() - start
+
+
+def ingest_batch(sessions: sessionmaker[Session], run_id: str, size: int) -> float:
+    """100 reruns (attempt 2) of scenarios of the first group, through the agents' ingest."""
+    batch = [
+        ResultIn(scenario_id=scenario_id(0, n), status="passed", attempt=2, duration=0.2)
+        for n in range(0, 100 * 13, 13)
+    ]
+    start = time.perf_counter()
+    with sessions() as session, session.begin():
+        ingest_results(session, run_id, batch)
+    return time.perf_counter() - start
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def one_client(base: str, paths: dict[str, str]) -> dict[str, float]:
+    """Median milliseconds per path, requests interleaved round by round."""
+    times: dict[str, list[float]] = {name: [] for name in paths}
+    with httpx.Client(base_url=base, headers=HEADERS, timeout=60) as http:
+        for round_ in range(ONE_CLIENT_ROUNDS + 10):
+            for name, path in paths.items():
+                start = time.perf_counter()
+                response = http.get(path)
+                elapsed = time.perf_counter() - start
+                if response.status_code != 200:
+                    raise SystemExit(f"{path}: {response.status_code} {response.text[:300]}")
+                if round_ >= 10:  # warm-up rounds not counted
+                    times[name].append(elapsed * 1000)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+async def _drive(base: str, path: str) -> dict[str, float]:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + SECONDS
+    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+    async with httpx.AsyncClient(base_url=base, limits=limits, headers=HEADERS, timeout=60) as http:
+
+        async def client() -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                start = time.perf_counter()
+                response = await http.get(path)
+                latencies.append(time.perf_counter() - start)
+                errors += response.status_code != 200
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(CLIENTS)))
+        elapsed = time.perf_counter() - started
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": statistics.median(latencies) * 1000,
+        "errors": errors,
+    }
+
+
+def concurrent(base: str, paths: dict[str, str]) -> dict[str, dict[str, float]]:
+    return {name: asyncio.run(_drive(base, path)) for name, path in paths.items()}
+
+
+def sse_costs(base: str, run_id: str, scenario: str) -> dict[str, float]:
+    """First event: time and bytes; then one posted result: time to its event, and bytes."""
+    events: list[tuple[float, int, str]] = []
+    first = threading.Event()
+    second = threading.Event()
+    opened = time.perf_counter()
+
+    def listen() -> None:
+        with (
+            httpx.Client(base_url=base, headers=HEADERS, timeout=60) as http,
+            http.stream("GET", f"/api/v1/runs/{run_id}/events") as response,
+        ):
+            size = 0
+            for line in response.iter_lines():
+                size += len(line) + 1
+                if line == "" and size > 1:
+                    events.append((time.perf_counter(), size, ""))
+                    size = 0
+                    (second if first.is_set() else first).set()
+                    if second.is_set():
+                        return
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    first.wait(30)
+    posted = time.perf_counter()
+    httpx.post(
+        f"{base}/api/v1/runs/{run_id}/results",
+        json={"results": [{"id": scenario, "status": "passed", "attempt": 3, "duration": 0.1}]},
+        headers=HEADERS,
+        timeout=60,
+    )
+    second.wait(30)
+    thread.join(5)
+    out = {"first_ms": (events[0][0] - opened) * 1000, "first_bytes": events[0][1]}
+    if len(events) > 1:
+        out |= {"change_ms": (events[1][0] - posted) * 1000, "change_bytes": events[1][1]}
+    return out
+
+
+def serve(url_of_db: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url_of_db,
+        "DROVER_ADMIN_TOKEN": TOKEN,
+        "DROVER_SCHEDULER": "false",
+        "DROVER_HOME": "/tmp/drover-bench-home",
+    }
+    command = [sys.executable, "-m", "engine.cli", "serve", "--port", str(port)]
+    server = subprocess.Popen([*command, "--log-level", "warning"], cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return server, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    server.terminate()
+    raise SystemExit("drover serve did not answer /healthz")
+
+
+def main() -> None:
+    def work(sessions: sessionmaker[Session]) -> None:
+        url_of_db = str(sessions.kw["bind"].url.render_as_string(hide_password=False))
+        libpq = url_of_db.replace("postgresql+psycopg://", "postgresql://", 1)
+        runs = {}
+        for size in SIZES:
+            run_id = f"scale{size}"
+            start = time.perf_counter()
+            seed(sessions, libpq, run_id, size)
+            seeded = time.perf_counter() - start
+            counted = recount(sessions, run_id)
+            runs[size] = run_id
+            print(
+                f"seeded run {run_id}: {size:,} results, {GROUPS} groups, "
+                f"{GROUPS * THREADS} workers in {seeded:.1f} s; end-of-run recount "
+                f"{counted * 1000:.0f} ms"
+            )
+        server, base = serve(url_of_db)
+        ratios: dict[str, float] = {}
+        try:
+            print(f"\none client, median of {ONE_CLIENT_ROUNDS} interleaved requests each:")
+            for size, run_id in runs.items():
+                middle = scenario_id(GROUPS // 2, size // GROUPS // 2)
+                paths = {
+                    "GET /healthz (baseline)": "/healthz",
+                    "GET /runs/{id}": f"/api/v1/runs/{run_id}",
+                    "results, first page of 100": f"/api/v1/runs/{run_id}/results?limit=100",
+                    "results, a middle page (cursor)": (
+                        f"/api/v1/runs/{run_id}/results?limit=100&after={encode_cursor(middle, 0)}"
+                    ),
+                }
+                medians = one_client(base, paths)
+                baseline = medians["GET /healthz (baseline)"]
+                print(f"  run of {size:,} results")
+                for name, value in medians.items():
+                    ratio = value / baseline
+                    ratios[f"{name} @ {size:,}"] = ratio
+                    print(f"    {name:<34} {value:7.2f} ms  {ratio:5.2f}x baseline")
+            print(f"\n{CLIENTS} concurrent clients, {SECONDS:g} s per endpoint:")
+            for size, run_id in runs.items():
+                paths = {
+                    "GET /healthz (baseline)": "/healthz",
+                    "GET /runs/{id}": f"/api/v1/runs/{run_id}",
+                    "results, first page of 100": f"/api/v1/runs/{run_id}/results?limit=100",
+                }
+                figures = concurrent(base, paths)
+                baseline = figures["GET /healthz (baseline)"]
+                print(f"  run of {size:,} results")
+                for name, f in figures.items():
+                    ratio = f["p50"] / baseline["p50"]
+                    ratios[f"{name} @ {size:,}, {CLIENTS} clients"] = ratio
+                    print(
+                        f"    {name:<34} p50 {f['p50']:7.1f} ms ({ratio:5.2f}x baseline)  "
+                        f"{f['rps']:6.0f} req/s ({baseline['rps'] / f['rps']:.2f}x fewer)  "
+                        f"errors {f['errors']:.0f}"
+                    )
+            print("\nSSE (GET /runs/{id}/events):")
+            for size, run_id in runs.items():
+                costs = sse_costs(base, run_id, scenario_id(GROUPS - 1, 1))
+                change = (
+                    f"one posted result reported after {costs['change_ms']:.0f} ms in "
+                    f"{costs['change_bytes']:,.0f} bytes"
+                    if "change_ms" in costs
+                    else "no event for a posted result"
+                )
+                print(
+                    f"  run of {size:,}: first event after {costs['first_ms']:.0f} ms, "
+                    f"{costs['first_bytes']:,.0f} bytes; {change}"
+                )
+        finally:
+            server.terminate()
+            server.wait(10)
+        print("\ningest of a batch of 100 results (agents' posts):")
+        for size, run_id in runs.items():
+            print(
+                f"  into the run of {size:,}: {ingest_batch(sessions, run_id, size) * 1000:.1f} ms"
+            )
+        worst_single = max(
+            v for k, v in ratios.items() if "clients" not in k and "healthz" not in k
+        )
+        worst_many = max(v for k, v in ratios.items() if "clients" in k and "healthz" not in k)
+        print(
+            f"\nworst ratio to /healthz: one client {worst_single:.2f}x (target 3x), "
+            f"{CLIENTS} clients {worst_many:.2f}x (target 5x)"
+        )
+
+    with_database(work)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,236 @@
+"""A run as a frontend reads it, over HTTP against real Postgres: progress from counters the
+ingest keeps (O(groups + workers)), group titles, durations, verdicts, and results named,
+numbered 1, 2, 3, joinable to their workers and paged by cursor."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from api.models import Run, RunWorker
+from api.results import refresh_counters
+from api.run_plans import record_plan, replan
+from api.verdicts import verdict_of
+from engine.loading import parse_execution
+from tests.api.conftest import AUTH
+from tests.api.test_run_e2e import shop_spec
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def plant_run(client: TestClient, run_id: str, *, strategy: str = "round-robin") -> Any:
+    """A run of the shop execution with its plan recorded, as ``start_run`` records it, but
+    no workflow: the test reports its results itself."""
+    spec = parse_execution({**shop_spec(), "name": f"shop-{run_id}"})
+    plan = replan(spec, strategy)
+    with client.app.state.service.sessions() as session:  # type: ignore[attr-defined]
+        session.add(
+            Run(
+                id=run_id,
+                execution_name=spec.name,
+                backend="local",
+                phase="Running",
+                total=plan.scenario_count,
+                queue_mode=strategy == "queue",
+                spec={},
+                manifest={},
+                started_at=T0,
+            )
+        )
+        session.flush()
+        record_plan(session, run_id, plan)
+        session.commit()
+    return plan
+
+
+def post(client: TestClient, run_id: str, results: list[dict[str, Any]]) -> None:
+    response = client.post(
+        f"/api/v1/runs/{run_id}/results", json={"results": results}, headers=AUTH
+    )
+    assert response.status_code == 202, response.text
+
+
+def set_run(client: TestClient, run_id: str, **values: Any) -> None:
+    with client.app.state.service.sessions() as session:  # type: ignore[attr-defined]
+        session.execute(update(Run).where(Run.id == run_id).values(**values))
+        session.commit()
+
+
+@pytest.fixture(scope="module")
+def planted(client: TestClient) -> dict[str, Any]:
+    """Run ``fe1``: the first group's shard 0 running, with a rerun and a run retry."""
+    plan = plant_run(client, "fe1")
+    group = plan.groups[0]
+    shard0 = [s.id for s in group.workers[0]]
+    base = {"group": group.key, "shard": 0, "worker": "pod-a"}
+    at = T0 + timedelta(minutes=1)
+    post(
+        client,
+        "fe1",
+        [
+            {**base, "id": shard0[0], "status": "failed", "attempt": 1, "duration": 2.0,
+             "reported_at": at.isoformat()},
+            {**base, "id": shard0[0], "status": "passed", "attempt": 2, "duration": 1.5,
+             "reported_at": (at + timedelta(seconds=3)).isoformat()},
+            {**base, "id": shard0[1], "status": "failed", "attempt": 1, "duration": 0.5},
+        ],
+    )  # fmt: skip
+    # The run is retried: its second attempt reruns the failed scenario.
+    set_run(client, "fe1", attempt=2)
+    post(client, "fe1", [{**base, "id": shard0[1], "status": "passed", "attempt": 1}])
+    with client.app.state.service.sessions() as session:  # type: ignore[attr-defined]
+        session.execute(
+            update(RunWorker)
+            .where(RunWorker.run_id == "fe1", RunWorker.group_key == group.key)
+            .where(RunWorker.shard == 0)
+            .values(phase="Running", started_at=T0, pod_name="pod-a")
+        )
+        session.commit()
+    return {"plan": plan, "group": group, "shard0": shard0}
+
+
+def detail(client: TestClient, run_id: str) -> dict[str, Any]:
+    response = client.get(f"/api/v1/runs/{run_id}", headers=AUTH)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_run_detail_progress_comes_from_the_counters(
+    client: TestClient, planted: dict[str, Any]
+) -> None:
+    body = detail(client, "fe1")
+    plan, group, shard0 = planted["plan"], planted["group"], planted["shard0"]
+    total = plan.scenario_count
+    progress = body["progress"]
+    assert (progress["total"], progress["completed"], progress["passed"]) == (total, 2, 2)
+    assert progress["failed"] == 0  # both failures were rerun and passed
+    assert progress["running"] == len(shard0) - 2  # the rest of the running shard
+    assert progress["pending"] == total - 2 - progress["running"]
+    assert progress["percentage"] == round(100 * 2 / total, 1)
+    first = body["groups"][0]
+    assert first["key"] == group.key and first["title"] == (group.title or group.name)
+    worker = next(w for w in first["workers"] if w["shard"] == 0)
+    assert (worker["planned"], worker["completed"]) == (len(shard0), 2)
+    assert worker["id"] == f"{group.key}/0"
+    assert worker["duration"] is not None and worker["duration"] > 0
+    assert body["verdict"] == "running"
+    assert body["duration"] > 0 and body["started_at"].startswith("2026-12-01T09:00")
+
+
+def test_results_are_named_numbered_and_joinable_to_their_worker(
+    client: TestClient, planted: dict[str, Any]
+) -> None:
+    page = client.get("/api/v1/runs/fe1/results", headers=AUTH).json()
+    assert page["total"] == 4
+    first, second = planted["shard0"][:2]
+    by = {(r["scenario_id"], r["attempt"]): r for r in page["items"]}
+    assert set(by) == {(first, 1), (first, 2), (second, 1), (second, 2)}
+    rerun = by[(first, 2)]
+    assert rerun["run_attempt"] == 1 and rerun["latest"] and not by[(first, 1)]["latest"]
+    retried = by[(second, 2)]  # stored as 100001: the run's second attempt, its first try
+    assert retried["run_attempt"] == 2 and retried["status"] == "passed" and retried["latest"]
+    scenario = next(s for s in planted["group"].scenarios if s.id == first)
+    assert rerun["name"] == scenario.name and rerun["location"] == scenario.location
+    assert rerun["tags"] == list(scenario.tags)
+    assert rerun["duration"] == 1.5
+    assert rerun["finished_at"].startswith("2026-12-01T09:01:03")
+    assert rerun["started_at"].startswith("2026-12-01T09:01:01.5")
+    workers = {w["id"] for g in detail(client, "fe1")["groups"] for w in g["workers"]}
+    assert rerun["worker_id"] in workers
+
+
+def test_results_page_by_cursor_sees_every_row_once(
+    client: TestClient, planted: dict[str, Any]
+) -> None:
+    seen: list[tuple[str, int]] = []
+    url = "/api/v1/runs/fe1/results?limit=1"
+    while True:
+        page = client.get(url, headers=AUTH).json()
+        seen += [(r["scenario_id"], r["attempt"]) for r in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        url = f"/api/v1/runs/fe1/results?limit=1&after={page['next_cursor']}"
+    whole = client.get("/api/v1/runs/fe1/results", headers=AUTH).json()["items"]
+    assert seen == [(r["scenario_id"], r["attempt"]) for r in whole]
+    assert len(seen) == 4
+    failed = client.get("/api/v1/runs/fe1/results?status=failed", headers=AUTH).json()
+    assert failed["total"] == 2 and {r["attempt"] for r in failed["items"]} == {1}
+    bad = client.get("/api/v1/runs/fe1/results?after=nonsense", headers=AUTH)
+    assert bad.status_code == 422 and bad.json()["field"] == "after"
+
+
+def test_a_recount_agrees_with_the_counters_the_ingest_kept(
+    client: TestClient, planted: dict[str, Any]
+) -> None:
+    before = detail(client, "fe1")
+    with client.app.state.service.sessions() as session:  # type: ignore[attr-defined]
+        refresh_counters(session, "fe1")
+        session.commit()
+    after = detail(client, "fe1")
+    assert after["progress"] == before["progress"]
+    assert [g["progress"] for g in after["groups"]] == [g["progress"] for g in before["groups"]]
+    assert [w["completed"] for g in after["groups"] for w in g["workers"]] == [
+        w["completed"] for g in before["groups"] for w in g["workers"]
+    ]
+
+
+def test_run_list_items_carry_progress_and_verdict(
+    client: TestClient, planted: dict[str, Any]
+) -> None:
+    items = client.get("/api/v1/runs?phase=running", headers=AUTH).json()["items"]
+    item = next(i for i in items if i["id"] == "fe1")
+    assert item["progress"] == detail(client, "fe1")["progress"]
+    assert item["verdict"] == "running"
+
+
+def test_queue_mode_runs_count_leased_scenarios_as_running(client: TestClient) -> None:
+    plan = plant_run(client, "feq", strategy="queue")
+    group = plan.groups[0].key
+    with client.app.state.service.sessions() as session:  # type: ignore[attr-defined]
+        from api.queue import lease_scenarios
+
+        got = lease_scenarios(
+            session, run_id="feq", group_key=group, worker="w", count=2, lease_seconds=60
+        )
+        session.commit()
+    assert len(got.scenarios) == 2
+    post(client, "feq", [{"id": got.scenarios[0], "status": "passed", "group": group}])
+    progress = detail(client, "feq")["progress"]
+    assert (progress["completed"], progress["running"]) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("phase", "message", "counts", "verdict"),
+    [
+        ("Succeeded", None, (3, 3, 0, 0, 0), "passed"),
+        ("Succeeded", None, (3, 2, 1, 0, 0), "failed"),  # continue_on_failure: Argo succeeds
+        ("Failed", None, (3, 2, 0, 0, 0), "errored"),  # a scenario never ran
+        ("Failed", "Stopped with strategy 'Stop'", (3, 1, 0, 0, 0), "canceled"),
+        ("Canceling", None, (3, 1, 0, 0, 0), "canceled"),
+        ("Running", None, (3, 1, 1, 0, 0), "running"),
+    ],
+)
+def test_verdict_is_apart_from_the_phase(
+    phase: str, message: str | None, counts: tuple[int, ...], verdict: str
+) -> None:
+    total, passed, failed, errored, skipped = counts
+    got = verdict_of(
+        phase, message, total=total, passed=passed, failed=failed, errored=errored,
+        skipped=skipped,
+    )  # fmt: skip
+    assert got == verdict
+
+
+def test_a_finished_runs_verdict_over_http(client: TestClient, planted: dict[str, Any]) -> None:
+    plant_run(client, "fe2")
+    set_run(client, "fe2", phase="Failed", message="Stopped with strategy 'Terminate'")
+    assert detail(client, "fe2")["verdict"] == "canceled"
+    set_run(client, "fe2", phase="Succeeded", message=None, finished_at=T0 + timedelta(minutes=5))
+    body = detail(client, "fe2")
+    assert body["verdict"] == "errored"  # Succeeded, but no scenario reported
+    assert body["duration"] == 300.0
