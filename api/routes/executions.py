@@ -11,6 +11,7 @@ from api.deps import MAX_ID, AdminDep, RowId, ServiceDep, SessionDep
 from api.models import Execution, ExecutionVersion, Project
 from api.routes.schedules import follow_spec_schedule, remove_schedules, schedules_of
 from api.runs import start_run, start_run_once
+from api.scenario_history import ScenarioHistoryOut, scenario_history
 from api.schemas import ExecutionOut, Page, RunOut, RunRequest, VersionOut
 from engine.loading import parse_execution
 from engine.spec import Execution as ExecutionSpec
@@ -157,3 +158,22 @@ def run_now(
     if not started.created:
         response.status_code = 200
     return started.run
+
+
+@router.get("/{execution_id}/scenarios", response_model=Page[ScenarioHistoryOut])
+def scenarios_across_runs(
+    execution_id: RowId,
+    session: SessionDep,
+    _: AdminDep,
+    runs: int = Query(10, ge=1, le=100, description="how many of its latest runs to look at"),
+    flaky: bool | None = Query(None, description="only the flaky (true) or steady (false) ones"),
+    offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000),
+) -> Page[ScenarioHistoryOut]:
+    """Each scenario's outcomes and durations in the execution's last ``runs`` runs, newest
+    first, and whether it is flaky: it passed only on a rerun, or passed in some runs and
+    failed in others."""
+    get_execution(execution_id, session, _)
+    return scenario_history(
+        session, execution_id=execution_id, runs=runs, flaky=flaky, offset=offset, limit=limit
+    )

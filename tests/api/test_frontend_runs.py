@@ -22,23 +22,34 @@ from tests.api.test_run_e2e import shop_spec
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
-def plant_run(client: TestClient, run_id: str, *, strategy: str = "round-robin") -> Any:
+def plant_run(
+    client: TestClient,
+    run_id: str,
+    *,
+    strategy: str = "round-robin",
+    execution_id: int | None = None,
+    created_at: datetime | None = None,
+) -> Any:
     """A run of the shop execution with its plan recorded, as ``start_run`` records it, but
     no workflow: the test reports its results itself."""
-    spec = parse_execution({**shop_spec(), "name": f"shop-{run_id}"})
+    document = shop_spec()
+    document["defaults"]["retries"] = 2  # so a failed scenario may be rerun (attempts 2, 3)
+    spec = parse_execution({**document, "name": f"shop-{run_id}"})
     plan = replan(spec, strategy)
     with client.app.state.service.sessions() as session:  # type: ignore[attr-defined]
         session.add(
             Run(
                 id=run_id,
+                execution_id=execution_id,
                 execution_name=spec.name,
                 backend="local",
                 phase="Running",
                 total=plan.scenario_count,
                 queue_mode=strategy == "queue",
-                spec={},
+                spec=spec.model_dump(mode="json", exclude_none=True),
                 manifest={},
                 started_at=T0,
+                **({"created_at": created_at} if created_at else {}),
             )
         )
         session.flush()
