@@ -28,4 +28,9 @@ def doctor_report(settings: Settings) -> DoctorReport:
             ]
         )
     image = str(Project.model_fields["image"].default)
-    return diagnose(argo, service_account=settings.service_account, agent_image=image)
+    return diagnose(
+        argo,
+        service_account=settings.service_account,
+        agent_image=image,
+        artifact_repository=settings.argo_artifact_repository,
+    )

@@ -72,6 +72,7 @@ def start_run(
     idempotency_key: str | None = None,
     resubmitted_from: str | None = None,
     service_account: str | None = None,
+    artifact_repository: bool = True,
     schedule_id: int | None = None,
 ) -> StartedRun:
     """Start one run of a stored execution (``execution_id``) or of an ad-hoc ``spec``.
@@ -79,6 +80,7 @@ def start_run(
     ``base_dir`` resolves a relative ``project.path`` (the spec file's folder for the CLI);
     ``facade_url`` tells workers where to post results and lease (with a run-scoped token);
     ``service_account`` runs the workflow's pods under it on Argo (the local runner has none);
+    ``artifact_repository=False``: the Argo namespace has none, so no output artifacts;
     ``schedule_id``: the local scheduler's schedule that started the run.
     """
     row: ExecutionRow | None = None
@@ -97,6 +99,7 @@ def start_run(
         run_id=run_id,
         schedule=False,
         service_account=service_account if backend.kind == "argo" else None,
+        artifact_repository=artifact_repository or backend.kind != "argo",
     )
     compiled = compile_plan(plan, options)
     workflow = compiled.workflow_dict()

@@ -100,14 +100,15 @@ def _cron_spec(schedule: Schedule) -> CronSpec:
 
 
 def _compile_execution(
-    session: Session, schedule: Schedule, service_account: str | None
+    session: Session, schedule: Schedule, service_account: str | None, artifacts: bool = True
 ) -> _Compiled:
     execution = session.get(ExecutionRow, schedule.execution_id)
     if execution is None:
         raise NotFound(f"execution {schedule.execution_id} not found")
     spec = parse_execution(execution.spec).model_copy(update={"schedule": _cron_spec(schedule)})
     plan = plan_with_history(session, spec, base_dir=Path.cwd())
-    compiled = compile_plan(plan, CompileOptions(service_account=service_account))
+    options = CompileOptions(service_account=service_account, artifact_repository=artifacts)
+    compiled = compile_plan(plan, options)
     return _Compiled(
         document=compiled.workflow_dict(),
         configmaps=compiled.configmaps,
@@ -119,7 +120,7 @@ def _compile_execution(
 
 
 def _compile_pipeline(
-    session: Session, schedule: Schedule, service_account: str | None
+    session: Session, schedule: Schedule, service_account: str | None, artifacts: bool = True
 ) -> _Compiled:
     row = session.get(PipelineRow, schedule.pipeline_id)
     if row is None:
@@ -156,13 +157,14 @@ def sync_schedule(
     *,
     facade_url: str | None = None,
     service_account: str | None = None,
+    artifact_repository: bool = True,
 ) -> dict[str, Any]:
     """Compile ``schedule`` into its CronWorkflow and create or update it on Argo.
 
     The plan snapshot and worker token are added to the session; the caller commits once the
     CronWorkflow is applied (a failure leaves the database as it was)."""
     compile_target = _compile_pipeline if schedule.pipeline_id else _compile_execution
-    compiled = compile_target(session, schedule, service_account)
+    compiled = compile_target(session, schedule, service_account, artifact_repository)
     document = compiled.document
     name = cron_workflow_name(compiled.name, schedule.id)
     document["metadata"]["name"] = name
@@ -217,6 +219,7 @@ def sync_all_schedules(
     *,
     facade_url: str | None = None,
     service_account: str | None = None,
+    artifact_repository: bool = True,
 ) -> list[str]:
     """Make Argo's CronWorkflows match the schedules: each one applied, Drover's CronWorkflows of
     schedules that no longer exist deleted. A schedule that cannot be compiled any more is
@@ -227,7 +230,12 @@ def sync_all_schedules(
         kept.add(schedule.cron_workflow)
         try:
             sync_schedule(
-                session, schedule, backend, facade_url=facade_url, service_account=service_account
+                session,
+                schedule,
+                backend,
+                facade_url=facade_url,
+                service_account=service_account,
+                artifact_repository=artifact_repository,
             )
         except (SpecError, NotFound, Conflict) as exc:
             session.rollback()

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     """Seconds between full resyncs of the Argo watch (and of each followed Argo run)."""
     service_account: str | None = None
     """The service account of the workflow pods of Argo runs."""
+    argo_artifact_repository: bool = True
+    """Whether the Argo namespace has an artifact repository (``drover doctor`` checks). False
+    compiles runs without output artifacts, which would put every worker in Error there."""
     poll_interval: float = 0.2
     """Seconds between status reads of a local run by the mirror."""
     lease_timeout: float = 300.0

@@ -150,6 +150,7 @@ def run_now(
         "mirror": service.mirror,
         "facade_url": service.settings.public_url,
         "service_account": service.settings.service_account,
+        "artifact_repository": service.settings.argo_artifact_repository,
     }
     if idempotency_key:
         started = start_run_once(session, idempotency_key, execution_id=execution_id, **options)

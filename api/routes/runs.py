@@ -211,6 +211,7 @@ def resubmit(run_id: str, service: ServiceDep, session: SessionDep, _: AdminDep)
         service.mirror,
         facade_url=service.settings.public_url,
         service_account=service.settings.service_account,
+        artifact_repository=service.settings.argo_artifact_repository,
     )
     return started.run
 

@@ -44,6 +44,7 @@ def apply_schedules(service: Service, session: Session, schedules: Sequence[Sche
             backend,
             facade_url=service.settings.public_url,
             service_account=service.settings.service_account,
+            artifact_repository=service.settings.argo_artifact_repository,
         )
 
 

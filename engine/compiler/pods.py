@@ -166,7 +166,15 @@ def setup_env_template(execution: Execution) -> Container:
     )
 
 
-def worker_template(execution: Execution, name: str, settings: WorkerSettings) -> Container:
+def worker_template(
+    execution: Execution, name: str, settings: WorkerSettings, *, artifacts: bool = True
+) -> Container:
+    """One group's worker pod. ``artifacts=False`` (no artifact repository on the cluster) keeps
+    its results, log and reports in the pod: Argo's executor fails a pod whose output artifact
+    file exists when no repository is configured ("artifact storage is not configured":
+    ``ArtifactLocation.Get`` in pkg/apis/workflow/v1alpha1/workflow_types.go, reached from
+    ``saveArtifactFromFile`` in workflow/executor/executor.go; ``optional`` only forgives a
+    missing file). The agent reports results to the facade directly either way."""
     mode = execution.workspace.mode
     args = [
         "run",
@@ -207,18 +215,7 @@ def worker_template(execution: Execution, name: str, settings: WorkerSettings) -
         env=env,
         inputs=inputs,
         outputs=[
-            Artifact(
-                name="results", path=RESULTS_FILE, archive=NoneArchiveStrategy(), optional=True
-            ),
-            # The worker's own log, readable after Argo garbage-collects the pod.
-            Artifact(name="log", path=LOG_FILE, archive=NoneArchiveStrategy(), optional=True),
-            S3Artifact(
-                name="reports",
-                path=REPORTS_FILE,
-                archive=NoneArchiveStrategy(),
-                optional=True,
-                key=WORKER_REPORTS_KEY,
-            ),
+            *(_worker_artifacts() if artifacts else []),
             Parameter(name="summary", value_from=m.ValueFrom(path=SUMMARY_FILE, default="{}")),
         ],
         volume_mounts=mounts,
@@ -231,6 +228,21 @@ def worker_template(execution: Execution, name: str, settings: WorkerSettings) -
         if settings.pod_retries
         else None,
     )
+
+
+def _worker_artifacts() -> list[Parameter | Artifact]:
+    return [
+        Artifact(name="results", path=RESULTS_FILE, archive=NoneArchiveStrategy(), optional=True),
+        # The worker's own log, readable after Argo garbage-collects the pod.
+        Artifact(name="log", path=LOG_FILE, archive=NoneArchiveStrategy(), optional=True),
+        S3Artifact(
+            name="reports",
+            path=REPORTS_FILE,
+            archive=NoneArchiveStrategy(),
+            optional=True,
+            key=WORKER_REPORTS_KEY,
+        ),
+    ]
 
 
 def _infrastructure_retries(limit: int) -> RetryStrategy:
@@ -251,7 +263,7 @@ def _infrastructure_retries(limit: int) -> RetryStrategy:
     )
 
 
-def cleanup_template(execution: Execution) -> Container:
+def cleanup_template(execution: Execution, *, artifacts: bool = True) -> Container:
     """The exit handler: a summary, and the run's reports merged from every worker's (JUnit XML,
     Playwright's and cucumber's HTML reports), stored as its ``reports`` output artifact. With a
     shared workspace it mounts it, for the project's own report tools (node_modules)."""
@@ -271,11 +283,14 @@ def cleanup_template(execution: Execution) -> Container:
         image=execution.project.image,
         command=[AGENT],
         args=args,
+        # Without an artifact repository there are no workers' reports to load or keep.
         inputs=[
             S3Artifact(
                 name="workers", path=WORKERS_REPORTS_DIR, optional=True, key=WORKERS_REPORTS_KEY
             )
-        ],
+        ]
+        if artifacts
+        else None,
         outputs=[
             S3Artifact(
                 name="reports",
@@ -284,6 +299,8 @@ def cleanup_template(execution: Execution) -> Container:
                 optional=True,
                 key=RUN_REPORTS_KEY,
             )
-        ],
+        ]
+        if artifacts
+        else None,
         volume_mounts=mounts,
     )

@@ -30,7 +30,7 @@ from engine.compiler.pods import (
     setup_env_template,
     worker_template,
 )
-from engine.errors import CompileError
+from engine.errors import CompileError, SpecError
 from engine.labels import (
     ANNOTATION_DESCRIPTION,
     ANNOTATION_TITLE,
@@ -56,6 +56,9 @@ class CompileOptions:
     service_account: str | None = None
     schedule: bool = True
     """Compile a CronWorkflow when the execution has a schedule; False compiles one run."""
+    artifact_repository: bool = True
+    """False where the cluster has no artifact repository: no output artifacts (results, logs
+    and reports stay in the facade and the pods), and no artifact-mode workspace."""
 
 
 @dataclass
@@ -94,13 +97,21 @@ def compile_plan(plan: ExecutionPlan, options: CompileOptions | None = None) -> 
         for configmap in configmaps:
             configmap["metadata"]["namespace"] = options.namespace
 
+    artifacts = options.artifact_repository
+    if not artifacts and execution.workspace.mode is WorkspaceMode.ARTIFACT:
+        raise SpecError(
+            "workspace.mode",
+            "'artifact' passes the workspace through the artifact repository, and the cluster "
+            "has none (DROVER_ARGO_ARTIFACT_REPOSITORY=false)",
+            "use workspace.mode: pvc, or configure an artifact repository",
+        )
     worker_names = _worker_template_names(plan)
     templates: list[Container | DAG] = [
         _main_dag(plan),
         *(_flow_dag(plan, flow.name, worker_names) for flow in execution.flows),
         setup_env_template(execution),
-        *(worker_template(execution, name, s) for s, name in worker_names.items()),
-        cleanup_template(execution),
+        *(worker_template(execution, n, s, artifacts=artifacts) for s, n in worker_names.items()),
+        cleanup_template(execution, artifacts=artifacts),
     ]
     if len(templates) > MAX_TEMPLATES:
         raise CompileError(

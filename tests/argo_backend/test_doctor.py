@@ -147,6 +147,14 @@ def test_doctor_without_a_workflow_service_account(cluster: Cluster) -> None:
     assert not ok and "system:serviceaccount:drover:default" in detail
 
 
+def test_doctor_when_runs_use_no_artifact_repository(cluster: Cluster) -> None:
+    cluster.kube.objects.clear()
+    assert not cluster.checks()["artifact repository"][0]
+    cluster.settings = cluster.settings.model_copy(update={"argo_artifact_repository": False})
+    ok, detail, _ = cluster.checks()["artifact repository"]
+    assert ok and "DROVER_ARGO_ARTIFACT_REPOSITORY=false" in detail
+
+
 def test_doctor_without_an_argo_server_configured(tmp_path: Path) -> None:
     report = doctor_report(Settings(home=tmp_path, argo_server=None))
     assert not report.ok

@@ -185,7 +185,8 @@ def _artifact_repository(core: k8s.CoreV1Api, namespace: str, controller_namespa
         "workflow-controller-configmap; every worker saves its results and log there and "
         "ends in Error without one",
         "create ConfigMap artifact-repositories in the namespace (see argo/overlays/local/"
-        "artifact-repository.yaml and argo/README.md, 'What you provide')",
+        "artifact-repository.yaml and argo/README.md, 'What you provide'), or set "
+        "DROVER_ARGO_ARTIFACT_REPOSITORY=false (runs without output artifacts or reports)",
     )
 
 
@@ -208,10 +209,12 @@ def diagnose(
     *,
     service_account: str | None,
     agent_image: str,
+    artifact_repository: bool = True,
     controller_namespace: str = "argo",
     kube_client: k8s.ApiClient | None = None,
 ) -> DoctorReport:
-    """Every check, in order; the report says what is missing and how to fix it."""
+    """Every check, in order; the report says what is missing and how to fix it.
+    ``artifact_repository=False``: runs are compiled without artifacts, none is needed."""
     report = DoctorReport()
 
     def argo_server() -> Check:
@@ -239,7 +242,13 @@ def diagnose(
         )
         return report
     try:
-        _cluster_checks(report, kube, settings.namespace, service_account, controller_namespace)
+        _cluster_checks(
+            report,
+            kube,
+            settings.namespace,
+            service_account,
+            controller_namespace if artifact_repository else None,
+        )
     finally:
         if kube_client is None:
             kube.close()  # type: ignore[no-untyped-call]
@@ -252,8 +261,9 @@ def _cluster_checks(
     kube: k8s.ApiClient,
     namespace: str,
     service_account: str | None,
-    controller_namespace: str,
+    controller_namespace: str | None,
 ) -> None:
+    """``controller_namespace`` None: no artifact repository is used (nor checked)."""
     core, authz = k8s.CoreV1Api(kube), k8s.AuthorizationV1Api(kube)
 
     def namespace_exists() -> Check:
@@ -292,6 +302,10 @@ def _cluster_checks(
         "apply argo/base/rbac.yaml",
         lambda: _account_permissions(authz, namespace, account),
     )
+    if controller_namespace is None:
+        detail = "none used: DROVER_ARGO_ARTIFACT_REPOSITORY=false (no reports, logs in pods)"
+        report.checks.append(Check("artifact repository", True, detail))
+        return
     _attempt(
         report,
         "artifact repository",
