@@ -20,6 +20,8 @@ import yaml
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.backends import argo_settings
+from engine.backends.argo import ArgoBackend
 from engine.backends.argo.permissions import (
     AGENT_PERMISSIONS,
     EXECUTOR_PERMISSIONS,
@@ -27,6 +29,7 @@ from engine.backends.argo.permissions import (
     Permission,
     pod_permissions,
 )
+from engine.backends.argo.reusable_templates import reusable_templates
 from tests.api.conftest import ADMIN, AUTH, database_url, postgres_url  # noqa: F401
 from tests.argo_backend import fake_argo, fake_kube
 from tests.argo_backend.conftest import ROOT, write_kubeconfig
@@ -212,11 +215,16 @@ def test_defect_9_examples_probe_no_loopback_address() -> None:
 
 
 def test_every_call_of_a_run_and_its_control_is_granted(cluster: Cluster) -> None:
-    """Run now, watch, logs, stop, resubmit, a schedule (CronWorkflow) and a pipeline: every
-    Kubernetes call made with the facade's token is granted by its Role, every Argo Server
-    operation used is modelled, and doctor's list (FACADE_PERMISSIONS) covers every call."""
+    """Run now, watch, results artifacts, logs, suspend/resume, retry, stop, resubmit, a
+    schedule (CronWorkflow) and templates sync: every Kubernetes call made with the facade's
+    token is granted by its Role, every Argo Server operation used is modelled, and doctor's
+    list (FACADE_PERMISSIONS) covers every call."""
     client = cluster.client
     run = _run_to_failure(cluster, "suspend", "resume")
+    cluster.argo.add_log(run["workflow_name"], "pod-1", "a line")
+    cluster.argo.close_logs(run["workflow_name"])
+    logs = client.get(f"/api/v1/runs/{run['id']}/logs", headers=AUTH)
+    assert logs.status_code == 200 and "a line" in logs.text
     assert client.post(f"/api/v1/runs/{run['id']}/retry", headers=AUTH).status_code == 200
     _eventually(lambda: _run(client, run["id"]).phase == "Running")
     cancelled = client.post(f"/api/v1/runs/{run['id']}/cancel", headers=AUTH)
@@ -231,6 +239,13 @@ def test_every_call_of_a_run_and_its_control_is_granted(cluster: Cluster) -> Non
     assert (
         client.delete(f"/api/v1/schedules/{schedule.json()['id']}", headers=AUTH).status_code == 204
     )
+
+    # drover templates sync, with the facade's token (argo/README.md step 5).
+    settings = cluster.client.app.state.service.settings  # type: ignore[attr-defined]
+    with ArgoBackend(argo_settings(settings)) as backend:
+        for document in reusable_templates():
+            backend.templates.apply(document)
+    assert {"ArtifactService_GetArtifactFile", "WorkflowService_WorkflowLogs"} <= cluster.argo.used
 
     unmodelled = sorted(cluster.argo.used - set(SERVER_CALLS))
     assert unmodelled == [], (
