@@ -16,9 +16,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.limits import BodyLimit
 from api.pipeline_mirror import start_pipeline_follower
 from api.retention import purge
 from api.routes import executions, pipelines, projects, runs, schedules, signin, system
+from api.run_changes import RunChanges
 from api.scheduled_runs import sync_all_schedules
 from api.scheduler import Scheduler, fire_schedule
 from api.service import Service, build_service
@@ -104,6 +106,10 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
         own = service or build_service(settings)
         app.state.service = own
         stoppers = _start_background(own)
+        if own.changes is None:
+            own.changes = RunChanges(own.sessions)
+            own.changes.start()
+            stoppers.append(own.changes.stop)
         stoppers.append(start_pipeline_follower(own))
         try:
             yield
@@ -175,6 +181,9 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
             {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
         )
 
+    app.add_middleware(
+        BodyLimit, limit=settings.max_body_bytes, results_limit=settings.max_results_body_bytes
+    )
     api = APIRouter(prefix="/api/v1")
     for module in (projects, executions, runs, schedules, pipelines, signin):
         api.include_router(module.router)

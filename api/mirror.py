@@ -144,6 +144,9 @@ def write_delta(session: Session, run_id: str, delta: RunDiff) -> None:
                 values[name] = _time(delta.run[name])
         if values:
             session.execute(update(Run).where(Run.id == run_id).values(**values))
+    if (delta.groups or delta.workers) and not delta.run:
+        # A change of a group or worker is a change of the run (what event streams wait for).
+        session.execute(update(Run).where(Run.id == run_id).values(updated_at=func.now()))
     for group in delta.groups:
         row = group_row(run_id, group)
         mirrored = {k: row[k] for k in ("phase", "node_id", "message", "started_at", "finished_at")}

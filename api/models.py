@@ -166,7 +166,10 @@ class Run(Base):
     created_at: Mapped[datetime] = _now()
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
-    updated_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    """Moves with every change of the run, its groups and workers (event streams wait on it)."""
 
 
 class RunGroup(Base):

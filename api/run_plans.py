@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.history import apply_history
 from api.models import LeaseItem, RunGroup, RunWorker
+from engine.errors import SpecError
 from engine.planning import ExecutionPlan, plan_execution
 from engine.sharding import ShardItem, Strategy
 from engine.sharding.estimates import fill_durations
@@ -43,7 +44,7 @@ def new_run_id() -> str:
 
 
 def plan_with_history(
-    session: Session, spec: Execution, *, base_dir: Path, strategy: str | None = None
+    session: Session, spec: Execution, *, base_dir: Path | None, strategy: str | None = None
 ) -> ExecutionPlan:
     """The plan of ``spec``, its relative ``project.path`` resolved against ``base_dir`` and
     its scenario durations taken from earlier runs. ``plan.execution`` is what was planned:
@@ -58,10 +59,16 @@ def replan(spec: Execution, strategy: str | None = None) -> ExecutionPlan:
     return plan_execution(spec, strategy=strategy, default_duration=DEFAULT_DURATION)
 
 
-def _resolve_project_path(spec: Execution, base_dir: Path) -> Execution:
+def _resolve_project_path(spec: Execution, base_dir: Path | None) -> Execution:
     path = spec.project.path
     if path is None or Path(path).is_absolute():
         return spec
+    if base_dir is None:  # a stored execution: never the server's own working directory
+        raise SpecError(
+            "project.path",
+            f"{path!r} is relative and the execution has no folder it is relative to",
+            "store the execution with the test project's absolute path, or use project.repo",
+        )
     project = spec.project.model_copy(update={"path": str((base_dir / path).resolve())})
     return spec.model_copy(update={"project": project})
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -33,7 +33,7 @@ from api.run_plans import (
 )
 from engine.backends.base import Backend
 from engine.compiler.workflow import CompileOptions, compile_plan
-from engine.errors import Conflict, NotFound
+from engine.errors import BackendError, Conflict, DroverError, NotFound
 from engine.labels import LABEL_RUN
 from engine.loading import parse_execution
 from engine.spec import Execution
@@ -77,7 +77,8 @@ def start_run(
 ) -> StartedRun:
     """Start one run of a stored execution (``execution_id``) or of an ad-hoc ``spec``.
 
-    ``base_dir`` resolves a relative ``project.path`` (the spec file's folder for the CLI);
+    ``base_dir`` resolves a relative ``project.path`` (the spec file's folder for the CLI; without
+    it a relative path is refused);
     ``facade_url`` tells workers where to post results and lease (with a run-scoped token);
     ``service_account`` runs the workflow's pods under it on Argo (the local runner has none);
     ``artifact_repository=False``: the Argo namespace has none, so no output artifacts;
@@ -91,7 +92,7 @@ def start_run(
         spec = parse_execution(row.spec)
     if spec is None:
         raise ValueError("start_run needs execution_id or spec")
-    plan = plan_with_history(session, spec, base_dir=base_dir or Path.cwd(), strategy=strategy)
+    plan = plan_with_history(session, spec, base_dir=base_dir, strategy=strategy)
     spec = plan.execution
 
     run_id = new_run_id()
@@ -115,11 +116,13 @@ def start_run(
         inject_facade(workflow, facade_url, run_id, secret["metadata"]["name"])
         objects.append(secret)
 
+    source = session.get(Run, resubmitted_from) if resubmitted_from else None
     run = Run(
         id=run_id,
-        execution_id=row.id if row else None,
+        # A resubmitted run stays a run of the execution (and version) its source ran.
+        execution_id=row.id if row else (source.execution_id if source else None),
         execution_name=spec.name,
-        execution_version=row.version if row else None,
+        execution_version=row.version if row else (source.execution_version if source else None),
         backend=backend.kind,
         phase="Pending",
         workflow_name=metadata["name"],
@@ -147,13 +150,21 @@ def start_run(
     try:
         backend.submit(workflow, objects=objects)
     except Exception as exc:
+        session.rollback()
         session.execute(
             update(Run)
             .where(Run.id == run_id)
-            .values(phase="Error", message=f"submit failed: {exc}")
+            .values(phase="Error", message=f"submit failed: {exc}", finished_at=func.now())
         )
+        # The key no longer names this run: the client's retry with the same key starts anew.
+        session.execute(delete(IdempotencyKey).where(IdempotencyKey.run_id == run_id))
         session.commit()
-        raise
+        if isinstance(exc, DroverError):
+            raise
+        raise BackendError(
+            f"submitting the workflow failed: {exc}; retrying (with the same Idempotency-Key) "
+            "starts the run anew"
+        ) from exc
     ui = backend.ui_url(metadata["name"])
     if ui:
         session.execute(update(Run).where(Run.id == run_id).values(ui_url=ui))

@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
@@ -106,7 +105,7 @@ def _compile_execution(
     if execution is None:
         raise NotFound(f"execution {schedule.execution_id} not found")
     spec = parse_execution(execution.spec).model_copy(update={"schedule": _cron_spec(schedule)})
-    plan = plan_with_history(session, spec, base_dir=Path.cwd())
+    plan = plan_with_history(session, spec, base_dir=None)
     options = CompileOptions(service_account=service_account, artifact_repository=artifacts)
     compiled = compile_plan(plan, options)
     return _Compiled(

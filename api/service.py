@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.backends import build_backends
 from api.database import database_url, get_engine, migrate_if_needed, session_factory
 from api.mirror import Mirror
+from api.run_changes import RunChanges
 from api.settings import Settings
 from engine.backends.base import Backend
 from engine.errors import Conflict
@@ -30,6 +31,8 @@ class Service:
     mirror: Mirror
     default_backend: str = "local"
     background: list[object] = field(default_factory=list)
+    changes: RunChanges | None = None
+    """Wakes event streams when their run changes (the app starts it)."""
 
     def backend(self, name: str | None = None) -> Backend:
         backend = self.backends.get(name or self.default_backend)

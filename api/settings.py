@@ -24,7 +24,8 @@ class Settings(BaseSettings):
     admin_token: str | None = None
     """A bootstrap bearer token with full rights (in addition to tokens in the database)."""
     public_url: str = "http://127.0.0.1:8000"
-    """How workers reach the facade (queue leases, result posts)."""
+    """How workers reach the facade (queue leases, result posts); ``drover serve`` derives it
+    from its ``--host``/``--port`` unless ``DROVER_PUBLIC_URL`` sets it."""
     argo_ui_url: str | None = None
     """Base URL of the Argo UI; runs link to ``{argo_ui_url}/workflows/{namespace}/{name}``."""
     namespace: str = "default"
@@ -54,6 +55,10 @@ class Settings(BaseSettings):
     retention_days: float = 30.0
     """Runs, results and logs older than this are purged by ``drover gc`` and the service."""
     gc_interval: float = 3600.0
+    max_body_bytes: int = 1024 * 1024
+    """Largest request body (413 beyond), but for agents' result batches."""
+    max_results_body_bytes: int = 16 * 1024 * 1024
+    """Largest batch of results an agent may post at once."""
     scheduler: bool = True
     """Run the in-process scheduler for local schedules."""
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

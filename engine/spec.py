@@ -148,6 +148,12 @@ class _SecretValue(_Model):
 TestDataValue = str | int | float | bool | _SecretValue
 
 
+MAX_TEST_DATA_VALUE = 32 * 1024
+"""Bytes of one test data value: it becomes an environment variable of every worker pod, and
+Linux refuses a single one over 128 KiB ("Argument list too long")."""
+MAX_TEST_DATA_TOTAL = 128 * 1024
+"""Bytes of all test data together (every pod's environment and the Workflow's arguments)."""
+
 MAX_SCENARIO_ID = 4000
 """The longest scenario id results are stored under (pytest writes parameters into ids)."""
 
@@ -335,6 +341,27 @@ class Execution(_Model):
     limits: Limits = Field(default_factory=Limits)
     schedule: Schedule | None = None
     labels: KubernetesLabels = Field(default_factory=dict)
+
+    @field_validator("test_data")
+    @classmethod
+    def _small_test_data(cls, data: dict[str, TestDataValue]) -> dict[str, TestDataValue]:
+        total = 0
+        for key, value in data.items():
+            if isinstance(value, _SecretValue):
+                continue
+            size = len(str(value).encode())
+            total += size + len(key)
+            if size > MAX_TEST_DATA_VALUE:
+                raise ValueError(
+                    f"{key} is {size:,} bytes, at most {MAX_TEST_DATA_VALUE:,} are allowed: put "
+                    "large data in a file of the project, or in a Secret"
+                )
+        if total > MAX_TEST_DATA_TOTAL:
+            raise ValueError(
+                f"test data is {total:,} bytes, at most {MAX_TEST_DATA_TOTAL:,} are allowed: put "
+                "large data in a file of the project, or in a Secret"
+            )
+        return data
 
     @field_validator("flows")
     @classmethod

@@ -114,6 +114,9 @@ class RunState:
     workers: dict[tuple[str, int], WorkerState] = field(default_factory=dict)
     pod_phases: dict[str, int] = field(default_factory=dict)
     """How many Pod nodes are in each phase."""
+    suspended: bool = False
+    """``spec.suspend``: Argo's ``SuspendWorkflow`` sets it, ``ResumeWorkflow`` clears it
+    (workflow/util/util.go); the phase stays Running meanwhile."""
 
     @property
     def final(self) -> bool:
@@ -133,7 +136,16 @@ class RunDiff:
         return not (self.run or self.groups or self.workers)
 
 
-_RUN_FIELDS: Final = ("name", "uid", "phase", "started_at", "finished_at", "message", "progress")
+_RUN_FIELDS: Final = (
+    "name",
+    "uid",
+    "phase",
+    "started_at",
+    "finished_at",
+    "message",
+    "progress",
+    "suspended",
+)
 
 
 def diff(old: RunState | None, new: RunState) -> RunDiff:
@@ -172,6 +184,7 @@ def parse_workflow(obj: Any) -> RunState:
         pod_phases=dict(
             Counter(_text(n.get("phase")) or "Pending" for n in nodes.values() if _is_pod(n))
         ),
+        suspended=_mapping(obj.get("spec")).get("suspend") is True,
     )
 
 

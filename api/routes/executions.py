@@ -13,7 +13,7 @@ from api.routes.schedules import follow_spec_schedule, remove_schedules, schedul
 from api.runs import start_run, start_run_once
 from api.scenario_history import ScenarioHistoryOut, scenario_history
 from api.schemas import ExecutionOut, Page, RunOut, RunRequest, VersionOut
-from engine.loading import parse_execution
+from api.specs import parse_api_execution
 from engine.spec import Execution as ExecutionSpec
 
 router = APIRouter(prefix="/executions", tags=["executions"])
@@ -40,7 +40,7 @@ def _project_id(session: SessionDep, model: ExecutionSpec) -> int:
 def create_execution(
     service: ServiceDep, session: SessionDep, _: AdminDep, spec: dict[str, Any] = SPEC_BODY
 ) -> Execution:
-    model = parse_execution(spec)
+    model = parse_api_execution(spec)
     if session.scalar(select(Execution).where(Execution.name == model.name)) is not None:
         raise HTTPException(409, f"execution {model.name!r} exists")
     row = Execution(
@@ -94,7 +94,7 @@ def replace_execution(
     row = session.get(Execution, execution_id, with_for_update=True)
     if row is None:
         raise HTTPException(404, f"execution {execution_id} not found")
-    model = parse_execution(spec)
+    model = parse_api_execution(spec)
     row.name, row.spec, row.version = model.name, _spec_json(model), row.version + 1
     row.project_id = _project_id(session, model)
     row.updated_at = func.now()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import Any, Literal
 
+import anyio
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
@@ -18,7 +18,9 @@ from api.deps import MAX_ID, AdminDep, CallerDep, Service, ServiceDep, SessionDe
 from api.models import Run, RunWorker
 from api.queue import lease_scenarios
 from api.result_pages import ResultQuery, results_page
+from api.result_scope import check_results, plan_scope
 from api.results import ingest_results
+from api.run_changes import Stamp
 from api.run_queries import RUN_PHASES, RunFilter, RunSort, phase_names
 from api.run_queries import list_runs as query_runs
 from api.run_views import run_detail, run_summaries
@@ -139,6 +141,7 @@ def post_results(
     """Agents report scenario results in batches; repeats are ignored (run + scenario + attempt).
     ``run_id`` may also be the run's workflow name (how a schedule's workers know their run)."""
     run = _workers_run(session, service, run_id, caller)
+    check_results(plan_scope(session, run), body.results)
     inserted = ingest_results(session, run.id, body.results)
     session.commit()
     return {"received": len(body.results), "inserted": inserted}
@@ -228,30 +231,46 @@ def _sse(event: str, data: Any) -> str:
 
 @router.get("/{run_id}/events", response_class=StreamingResponse)
 def events(run_id: str, service: ServiceDep, session: SessionDep, _: AdminDep) -> StreamingResponse:
-    """Server-sent events: ``progress`` whenever the run changes, then ``end``."""
-    _run(session, run_id)
-    sessions = service.sessions
+    """Server-sent events: ``progress`` whenever the run changes, then ``end``.
 
-    def stream() -> Iterator[str]:
-        last = None
-        idle = 0.0
+    An open stream holds no database connection: it waits for the run to change (see
+    ``api.run_changes``) and borrows a connection only to read it again.
+    """
+    _run(session, run_id)
+    session.close()
+    sessions, mirror, changes = service.sessions, service.mirror, service.changes
+    assert changes is not None, "the app's lifespan starts the change watcher"
+
+    def read() -> tuple[Stamp, dict[str, Any]] | None:
+        with sessions() as s:
+            run = s.get(Run, run_id)
+            if run is None:
+                return None
+            stamp = (run.updated_at, run.phase)
+            return stamp, run_detail(s, run).model_dump(mode="json")
+
+    async def stream() -> AsyncIterator[str]:
+        last: dict[str, Any] | None = None
+        quiet = 0.0
         while True:
-            with sessions() as s:
-                run = s.get(Run, run_id)
-                if run is None:
-                    return
-                detail = run_detail(s, run).model_dump(mode="json")
+            got = await anyio.to_thread.run_sync(read)
+            if got is None:
+                return
+            stamp, detail = got
             if detail != last:
                 yield _sse("progress", detail)
-                last, idle = detail, 0.0
-            if detail["phase"] in FINAL and run_id not in service.mirror.followed:
-                yield _sse("end", {"phase": detail["phase"]})
-                return
-            time.sleep(0.25)
-            idle += 0.25
-            if idle >= 15:
-                yield ": keep-alive\n\n"
-                idle = 0.0
+                last, quiet = detail, 0.0
+            while True:
+                # Final, and the mirror has read every result: nothing will change any more.
+                if detail["phase"] in FINAL and run_id not in mirror.followed:
+                    yield _sse("end", {"phase": detail["phase"]})
+                    return
+                if await changes.wait(run_id, stamp, timeout=1.0):
+                    break
+                quiet += 1.0
+                if quiet >= 15:
+                    yield ": keep-alive\n\n"
+                    quiet = 0.0
 
     return StreamingResponse(stream(), media_type="text/event-stream")
 
@@ -273,19 +292,27 @@ def logs(
         raise HTTPException(409, "the run has no workflow yet")
     backend = service.backend(run.backend)
     name = run.workflow_name
+    workers = [
+        w
+        for w in session.scalars(select(RunWorker).where(RunWorker.run_id == run_id))
+        if worker in (None, w.last_attempt_node_id, w.node_id, w.pod_name)
+    ]
+    node = worker
+    if worker is not None and workers and worker == workers[0].pod_name:
+        # A pod name (as run detail shows it) is no node name: ask for the pod's node.
+        node = workers[0].last_attempt_node_id or workers[0].node_id or worker
     # Workers whose pods may be gone (Argo's podGC): their saved ``log`` artifact stands in.
     saved = [
         (w.pod_name or w.last_attempt_node_id or "", w.last_attempt_node_id)
-        for w in session.scalars(select(RunWorker).where(RunWorker.run_id == run_id))
-        if w.last_attempt_node_id
-        and worker in (None, w.last_attempt_node_id, w.node_id, w.pod_name)
-        and w.phase in FINAL
+        for w in workers
+        if w.last_attempt_node_id and w.phase in FINAL
     ]
+    session.close()  # the stream needs no database connection
 
     def stream() -> Iterator[str]:
         seen = 0
         try:
-            for line in backend.logs(name, node=worker, follow=follow):
+            for line in backend.logs(name, node=node, follow=follow):
                 seen += 1
                 yield _sse("log", {"line": f"{line.label}: {line.content}"})
         except DroverError as exc:  # headers are sent already: report in the stream

@@ -14,6 +14,7 @@ from api.metrics import CONTENT_TYPE, service_metrics
 from api.models import Execution
 from api.run_plans import replan
 from api.schemas import GroupPreview, ShardingPreviewIn, ShardingPreviewOut, ShardPreview
+from api.specs import parse_api_execution
 from engine.errors import NotFound
 from engine.loading import parse_execution
 
@@ -68,7 +69,7 @@ def sharding_preview(
             raise NotFound(f"execution {body.execution_id} not found")
         spec = apply_history(session, parse_execution(row.spec))
     else:
-        spec = parse_execution(body.execution or {})
+        spec = parse_api_execution(body.execution or {})
     plan = replan(spec, body.strategy)
     groups = []
     for group in plan.groups:

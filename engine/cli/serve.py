@@ -9,7 +9,21 @@ import typer
 
 from engine.cli.console import err_console
 
-__all__ = ["serve_command"]
+__all__ = ["public_url_of", "serve_command"]
+
+
+def public_url_of(host: str, port: int) -> str:
+    """The facade's URL for workers, from the bind address (``DROVER_PUBLIC_URL`` overrides it).
+
+    A wildcard address (all interfaces) is reached on the loopback by the local runner's pods.
+    """
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def serve_command(
@@ -29,6 +43,9 @@ def serve_command(
     from api.settings import get_settings
 
     settings = get_settings()
+    if "public_url" not in settings.model_fields_set:
+        # Workers post results and lease scenarios here: where this server really listens.
+        settings = settings.model_copy(update={"public_url": public_url_of(host, port)})
     # uvicorn shuts down on SIGINT/SIGTERM, then raises the signal again to exit by it: held
     # back here until the embedded Postgres has stopped, then raised for good.
     received: list[int] = []

@@ -22,6 +22,7 @@ T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def execution_id(client: TestClient) -> int:
     spec = yaml.safe_load(SHOP.read_text())
+    spec["project"]["path"] = str(SHOP.parent)  # the API refuses a relative path
     created = client.post("/api/v1/executions", json=spec, headers=AUTH)
     assert created.status_code == 201, created.text
     return int(created.json()["id"])

@@ -18,6 +18,12 @@ from tests.api.tokens import local_worker_token
 GROUP = "storefront.catalog"
 
 
+# Scenarios of the plan: the service refuses results for any other (issue 13, defect 7).
+A_SCENARIO = "tests/cart/test_cart.py::TestRemoval::test_remove_drops_the_line"
+B_SCENARIO = "tests/cart/test_cart.py::TestRemoval::test_remove_many"
+RETRIED = "tests/checkout/test_checkout.py::test_checkout_under_load"
+
+
 @pytest.fixture(scope="module")
 def queue_run(client: TestClient) -> dict[str, Any]:
     execution = client.post("/api/v1/executions", json=shop_spec(), headers=AUTH).json()
@@ -122,9 +128,9 @@ def test_posted_results_are_idempotent(client: TestClient, queue_run: dict[str, 
     auth = {"Authorization": f"Bearer {queue_run['token']}"}
     batch = {
         "results": [
-            {"id": "posted::a", "status": "failed", "attempt": 0, "error": "boom"},
-            {"id": "posted::a", "status": "passed", "attempt": 1},
-            {"id": "posted::b", "status": "skipped"},
+            {"id": A_SCENARIO, "status": "failed", "attempt": 0, "error": "boom"},
+            {"id": A_SCENARIO, "status": "passed", "attempt": 1},
+            {"id": B_SCENARIO, "status": "skipped"},
         ]
     }
     url = f"/api/v1/runs/{queue_run['id']}/results"
@@ -153,7 +159,7 @@ def test_a_retried_run_keeps_the_new_attempts_results(
 
     auth = {"Authorization": f"Bearer {queue_run['token']}"}
     url = f"/api/v1/runs/{queue_run['id']}/results"
-    first = {"results": [{"id": "retried::x", "status": "failed", "attempt": 1, "error": "boom"}]}
+    first = {"results": [{"id": RETRIED, "status": "failed", "attempt": 1, "error": "boom"}]}
     assert client.post(url, json=first, headers=auth).json()["inserted"] == 1
 
     service = client.app.state.service  # type: ignore[attr-defined]
@@ -166,10 +172,10 @@ def test_a_retried_run_keeps_the_new_attempts_results(
         assert record_retry(session, queue_run["id"])
         session.commit()
 
-    again = {"results": [{"id": "retried::x", "status": "passed", "attempt": 1}]}
+    again = {"results": [{"id": RETRIED, "status": "passed", "attempt": 1}]}
     assert client.post(url, json=again, headers=auth).json()["inserted"] == 1
     rows = client.get(f"{url}?status=passed", headers=AUTH).json()["items"]
-    assert [r["scenario_id"] for r in rows if r["scenario_id"] == "retried::x"] == ["retried::x"]
+    assert [r["scenario_id"] for r in rows if r["scenario_id"] == RETRIED] == [RETRIED]
     with service.sessions() as session:
         run = session.get(Run, queue_run["id"])
         assert run is not None

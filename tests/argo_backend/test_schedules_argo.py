@@ -188,7 +188,12 @@ def test_workers_of_a_scheduled_run_report_by_workflow_name(
 
     # The agent reports under {{workflow.name}}; the facade resolves (or adopts) the run.
     spawned = fake.fire_cron(schedule["cron_workflow"], 1_790_000_000)
-    result = {"id": "tests/test_cart.py::test_total", "status": "passed", "duration": 0.2}
+    # A scenario of the plan (others are refused: issue 13, defect 7).
+    result = {
+        "id": "tests/cart/test_cart.py::test_big_cart",
+        "status": "passed",
+        "duration": 0.2,
+    }
     posted = client.post(
         f"/api/v1/runs/{spawned}/results", json={"results": [result]}, headers=worker
     )
