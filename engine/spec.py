@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from engine.durations import Seconds
+from engine.images import default_agent_image
 from engine.sharding import Strategy
 
 __all__ = [
@@ -123,7 +124,12 @@ class Project(_Model):
         description="commands run in the workspace after checkout; a string runs with 'sh -c', "
         "a list runs as an argument list",
     )
-    image: NonEmpty = "python:3.12-slim"
+    image: NonEmpty = Field(
+        default_agent_image(),
+        description="the image of setup-env, the workers and cleanup; it must contain "
+        "drover-agent. Default: Drover's agent image of the installed version "
+        "(drover-agent:<version>, built by 'drover images build')",
+    )
     runner: Runner = Field(default_factory=Runner)
 
     @model_validator(mode="after")

@@ -7,6 +7,7 @@ from engine.cli.db import db_app
 from engine.cli.discover import discover
 from engine.cli.doctor import doctor_command
 from engine.cli.gc import gc_command
+from engine.cli.images import images_app
 from engine.cli.options import DroverTyper
 from engine.cli.plan import plan_command
 from engine.cli.run import run_command
@@ -37,6 +38,7 @@ app.command("doctor")(doctor_command)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(templates_app, name="templates")
+app.add_typer(images_app, name="images")
 
 
 def main() -> None:
