@@ -12,7 +12,7 @@
 #  2. installs Argo Workflows (the server in plain HTTP with client auth);
 #  3. builds Drover's images (`drover images build`) and loads them into the cluster;
 #  4. applies argo/overlays/local (namespace, RBAC, Postgres, MinIO, the facade, controller config);
-#  5. runs `drover doctor` against the cluster with the facade's settings;
+#  5. runs `drover doctor` in the facade's pod (its settings, its service account);
 #  6. serves the shop example's sources from a git daemon in the cluster (a project on a
 #     cluster comes from a repository, never from a path on this machine);
 #  7. runs `pytest -m on_cluster tests/on_cluster`: the shop example through Drover's API, then
@@ -110,10 +110,8 @@ export ARGO_SERVER=http://127.0.0.1:2746 ARGO_NAMESPACE=$NS
 ARGO_TOKEN=$(kubectl -n "$NS" get secret drover-api-token -o jsonpath='{.data.token}' | base64 -d)
 export ARGO_TOKEN
 
-say "5. drover doctor"
-# The facade's own settings (argo/base/api.yaml), pointed at the forwarded Argo Server.
-DROVER_BACKEND=argo DROVER_ARGO_SERVER=$ARGO_SERVER DROVER_NAMESPACE=$NS \
-    DROVER_SERVICE_ACCOUNT=drover-workflow ARGO_TOKEN=$ARGO_TOKEN drover doctor
+say "5. drover doctor, in the facade's pod (its own settings and service account)"
+kubectl -n "$NS" exec deploy/drover-api -- drover doctor
 
 say "6. the shop example's sources, served by git daemon in the cluster"
 git init -q -b main "$work/shop"

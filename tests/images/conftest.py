@@ -81,6 +81,7 @@ class _Preparation:
 _preparation: _Preparation | None = None
 
 
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection: start only for tests that will run
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     global _preparation
     here = Path(__file__).parent
