@@ -101,6 +101,7 @@ def start_run(
         schedule=False,
         service_account=service_account if backend.kind == "argo" else None,
         artifact_repository=artifact_repository or backend.kind != "argo",
+        cluster=backend.kind == "argo",
     )
     compiled = compile_plan(plan, options)
     workflow = compiled.workflow_dict()

@@ -106,7 +106,9 @@ def _compile_execution(
         raise NotFound(f"execution {schedule.execution_id} not found")
     spec = parse_execution(execution.spec).model_copy(update={"schedule": _cron_spec(schedule)})
     plan = plan_with_history(session, spec, base_dir=None)
-    options = CompileOptions(service_account=service_account, artifact_repository=artifacts)
+    options = CompileOptions(
+        service_account=service_account, artifact_repository=artifacts, cluster=True
+    )
     compiled = compile_plan(plan, options)
     return _Compiled(
         document=compiled.workflow_dict(),

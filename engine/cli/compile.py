@@ -56,6 +56,14 @@ def compile_command(
             "unset, they run as the namespace's default account."
         ),
     ] = None,
+    cluster: Annotated[
+        bool,
+        typer.Option(
+            "--cluster",
+            help="For a Kubernetes cluster: refuse a 'path' project (a directory of this "
+            "machine, which compiles to a hostPath volume).",
+        ),
+    ] = False,
 ) -> None:
     """Compile to a Workflow (or CronWorkflow when scheduled) plus the plan ConfigMaps.
 
@@ -84,6 +92,7 @@ def compile_command(
                     namespace=namespace,
                     schedule=not no_schedule,
                     service_account=service_account,
+                    cluster=cluster,
                 ),
             )
             documents = compiled.documents()

@@ -59,6 +59,8 @@ class CompileOptions:
     artifact_repository: bool = True
     """False where the cluster has no artifact repository: no output artifacts (results, logs
     and reports stay in the facade and the pods), and no artifact-mode workspace."""
+    cluster: bool = False
+    """For a Kubernetes cluster (the Argo backend): refuse what only the local runner has."""
 
 
 @dataclass
@@ -85,6 +87,15 @@ def compile_plan(plan: ExecutionPlan, options: CompileOptions | None = None) -> 
     """Build the Hera Workflow (or CronWorkflow) and plan ConfigMaps for ``plan``."""
     options = options or CompileOptions()
     execution = plan.execution
+    if options.cluster and execution.project.path:
+        raise SpecError(
+            "project.path",
+            f"{execution.project.path!r} is a directory of the machine that compiled the run; "
+            "a cluster's nodes do not have it (the pod would wait for the hostPath until its "
+            "deadline), and Pod Security 'baseline' forbids hostPath volumes",
+            "on a cluster give the project as 'repo' (a git URL, with 'ref'); 'path' projects "
+            "run on the local runner (drover run)",
+        )
     files = plan_files(plan)
     pid = plan_id(files)
     labels = _labels(execution, options, pid)

@@ -123,7 +123,9 @@ def client(
 def _shop_execution(client: TestClient) -> int:
     spec = yaml.safe_load((ROOT / "examples" / "shop" / "execution.yaml").read_text())
     spec["name"] = f"shop-argo-{time.monotonic_ns() % 10**8}"
-    spec["project"]["path"] = str(ROOT / "examples" / "shop")
+    # On a cluster a project comes from a repository (issue 12 defect 7: 'path' is refused).
+    spec["project"].pop("path")
+    spec["project"]["repo"] = "https://git.example.com/shop.git"
     created = client.post("/api/v1/executions", json=spec, headers=AUTH)
     assert created.status_code == 201, created.text
     return int(created.json()["id"])
@@ -318,3 +320,22 @@ def test_operator_retry_and_resubmit_are_attempts_of_the_same_run(
     fake.remove_workflow(first)
     time.sleep(0.5)
     assert _run(client, run["id"]).phase == "Succeeded"
+
+
+def test_defect_7_a_path_project_is_refused_on_argo_with_the_fix(
+    client: TestClient, argo: tuple[ArtifactArgo, str]
+) -> None:
+    """Issue 12 defect 7: a ``path:`` project compiled to a hostPath of the facade's machine;
+    on a node the path is missing (kubelet waits for a ``type: Directory`` hostPath) and Pod
+    Security "baseline" forbids hostPath. On Argo the execution is refused when it is saved
+    (the service compiles it to check it), 422 naming the field and the fix."""
+    fake, _ = argo
+    spec = yaml.safe_load((ROOT / "examples" / "shop" / "execution.yaml").read_text())
+    spec["name"] = f"shop-path-{time.monotonic_ns() % 10**8}"
+    spec["project"]["path"] = str(ROOT / "examples" / "shop")
+    before = set(fake.workflows)
+    created = client.post("/api/v1/executions", json=spec, headers=AUTH)
+    assert created.status_code == 422, created.text
+    assert created.json()["field"] == "project.path"
+    assert "'repo'" in created.json()["hint"]
+    assert set(fake.workflows) == before

@@ -3,6 +3,7 @@ compiled document (the Argo source each test copies is named in its docstring)."
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -212,3 +213,27 @@ def test_defect_4_pvc_claims_are_kept_for_retry_and_workers_prepare_a_new_one() 
     assert "--prepare-if-missing" in templates(workflow)["worker"]["container"]["args"]
     artifact = _compile(_execution(workspace={"mode": "artifact"}))
     assert "--prepare-if-missing" not in templates(artifact)["worker"]["container"]["args"]
+
+
+def test_defect_7_path_projects_are_refused_for_a_cluster(tmp_path: Any) -> None:
+    """A ``path:`` project compiles to a ``hostPath`` of the compiling machine: on a cluster the
+    node lacks it and Pod Security "baseline" forbids it. Compiled for a cluster (the Argo
+    backend, ``drover compile --cluster``) it is refused naming ``project.path`` and the fix;
+    the local runner keeps its read-only hostPath."""
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+    from engine.errors import SpecError
+
+    doc = _execution(project={"name": "demo", "path": str(tmp_path)})
+    with pytest.raises(SpecError) as refused:
+        _compile(doc, cluster=True)
+    assert refused.value.path == "project.path"
+    assert "'repo'" in str(refused.value)
+    local = _compile(doc)
+    assert templates(local)["setup-env"]["volumes"][0]["hostPath"]["path"] == str(tmp_path)
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(doc))
+    result = CliRunner().invoke(app, ["compile", str(spec), "--cluster"])
+    assert result.exit_code == 2
+    assert "project.path" in result.output and "Traceback" not in result.output
