@@ -277,7 +277,13 @@ class Workspace(_Model):
     mode: WorkspaceMode = WorkspaceMode.PVC
     size: Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$")] = "2Gi"
     storage_class: str | None = None
-    access_mode: Literal["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"] = "ReadWriteOnce"
+    access_mode: Literal["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"] | None = Field(
+        None,
+        description="the claim's access mode; default: ReadWriteMany when workers run in "
+        "parallel (pods on several nodes mount it at once), else ReadWriteOnce. Use "
+        "ReadWriteOnce on a one-node cluster whose storage has no ReadWriteMany (kind, k3d), "
+        "or mode 'artifact' where no storage class offers it",
+    )
 
 
 class Limits(_Model):

@@ -136,7 +136,7 @@ def compile_plan(plan: ExecutionPlan, options: CompileOptions | None = None) -> 
         templates=templates,
         arguments=_arguments(execution),
         volumes=[_plan_volume(configmaps)],
-        volume_claim_templates=_workspace_claims(execution),
+        volume_claim_templates=_workspace_claims(plan),
         # Keep a failed run's workspace for ``argo retry``: deletePVCs (operator.go) skips
         # OnWorkflowSuccess claims of a Failed/Error workflow, createNewRetryWorkflow
         # (workflow/util/util.go) empties status.persistentVolumeClaims, and createPVCs then
@@ -238,7 +238,19 @@ def _plan_volume(configmaps: list[dict[str, Any]]) -> m.Volume:
     )
 
 
-def _workspace_claims(execution: Execution) -> list[m.PersistentVolumeClaim] | None:
+def _default_access_mode(plan: ExecutionPlan) -> str:
+    """ReadWriteMany as soon as two workers may run at once: the scheduler spreads them over
+    nodes, and a ReadWriteOnce volume attaches to one node only (the others' pods stay in
+    ContainerCreating with a Multi-Attach error). Sequential pods can share ReadWriteOnce."""
+    concurrent = sum(
+        max(g.settings.threads for g in plan.flow_groups(flow.name))
+        for flow in plan.execution.flows
+    )
+    return "ReadWriteMany" if concurrent > 1 else "ReadWriteOnce"
+
+
+def _workspace_claims(plan: ExecutionPlan) -> list[m.PersistentVolumeClaim] | None:
+    execution = plan.execution
     workspace = execution.workspace
     if workspace.mode is not WorkspaceMode.PVC:
         return None
@@ -246,7 +258,7 @@ def _workspace_claims(execution: Execution) -> list[m.PersistentVolumeClaim] | N
         m.PersistentVolumeClaim(
             metadata=m.ObjectMeta(name=WORKSPACE_VOLUME),
             spec=m.PersistentVolumeClaimSpec(
-                access_modes=[workspace.access_mode],
+                access_modes=[workspace.access_mode or _default_access_mode(plan)],
                 storage_class_name=workspace.storage_class,
                 resources=m.VolumeResourceRequirements(
                     requests={"storage": m.Quantity(workspace.size)}

@@ -3,6 +3,7 @@ compiled document (the Argo source each test copies is named in its docstring)."
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -237,3 +238,25 @@ def test_defect_7_path_projects_are_refused_for_a_cluster(tmp_path: Any) -> None
     result = CliRunner().invoke(app, ["compile", str(spec), "--cluster"])
     assert result.exit_code == 2
     assert "project.path" in result.output and "Traceback" not in result.output
+
+
+def _access_modes(doc: dict[str, Any]) -> list[str]:
+    claims = _compile(doc)["spec"]["volumeClaimTemplates"]
+    modes: list[str] = claims[0]["spec"]["accessModes"]
+    return modes
+
+
+def test_defect_8_parallel_workers_get_a_volume_many_nodes_can_mount() -> None:
+    """A ReadWriteOnce volume attaches to one node; workers the scheduler puts elsewhere wait
+    in ContainerCreating (Multi-Attach). Without an explicit ``access_mode`` a workspace that
+    parallel workers share is ReadWriteMany; one worker at a time keeps ReadWriteOnce."""
+    assert _access_modes(_execution()) == ["ReadWriteMany"]  # a group of 2 threads
+    sequential = _execution()
+    sequential["flows"][0]["groups"][0]["threads"] = 1
+    assert _access_modes(sequential) == ["ReadWriteOnce"]
+    two_flows = copy.deepcopy(sequential)
+    two_flows["flows"].append({**sequential["flows"][0], "name": "beta", "groups": [
+        {"name": "other", "scenarios": [{"id": "z0"}]}]})  # fmt: skip
+    assert _access_modes(two_flows) == ["ReadWriteMany"]  # flows run in parallel
+    chosen = _execution(workspace={"access_mode": "ReadWriteOnce"})
+    assert _access_modes(chosen) == ["ReadWriteOnce"]  # the user's choice stands
