@@ -37,9 +37,11 @@ def record_retry(session: Session, run_id: str) -> bool:
     )
     if changed is None:
         return False
+    # Every worker that did not succeed runs again: the failed ones, and those that never ran
+    # (after a stop, or a failed setup-env), which the first attempt's end marked read.
     session.execute(
         update(RunWorker)
-        .where(RunWorker.run_id == run_id, RunWorker.phase.in_(("Failed", "Error")))
+        .where(RunWorker.run_id == run_id, RunWorker.phase != "Succeeded")
         .values(results_read=False)
     )
     return True

@@ -139,6 +139,8 @@ def write_delta(session: Session, run_id: str, delta: RunDiff) -> None:
             values["workflow_uid"] = delta.run["uid"]
         if "message" in delta.run:
             values["message"] = delta.run["message"]
+        if "suspended" in delta.run:
+            values["suspended"] = bool(delta.run["suspended"])
         for name in ("started_at", "finished_at"):
             if name in delta.run:
                 values[name] = _time(delta.run[name])

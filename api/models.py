@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -151,6 +152,8 @@ class Run(Base):
     """The schedule that started the run (locally, or as an Argo CronWorkflow)."""
     strategy: Mapped[str | None] = mapped_column(String(16))
     queue_mode: Mapped[bool] = mapped_column(Boolean, default=False)
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The workflow's ``spec.suspend``: it starts no new workers until resumed."""
     total: Mapped[int] = mapped_column(Integer, default=0)
     passed: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)

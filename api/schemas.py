@@ -119,6 +119,10 @@ class RunOut(_Timed):
     attempt: int
     resubmitted_from: str | None
     queue_mode: bool
+    suspended: bool = Field(
+        False,
+        description="suspended: no new worker starts until resumed (the phase stays Running)",
+    )
     total: int
     passed: int
     failed: int

@@ -238,3 +238,95 @@ def test_defect07_worker_token_is_scoped_to_the_plan_and_the_run_life(
     assert run["total"] == 3 and run["passed"] == 2 and run["errored"] == 1
     late = post(id=GATE_IDS[0], attempt=1, status="passed")
     assert late.status_code in (401, 403), late.text  # the token died with the run
+
+
+# ------------------------------------------------------------------------- defects 4, 9, 10
+
+ALSO_GATED = "check_gate.py::test_also_waits_for_the_gate"
+
+
+def two_flow_spec(name: str, gate: Path) -> dict[str, Any]:
+    """Flow main: a gated group, then a group of two quick scenarios; flow other: gated."""
+    spec = gate_spec(name, gate)
+    spec["flows"] = [
+        {
+            "name": "main",
+            "groups": [
+                {"name": "first", "scenarios": [{"id": GATE_IDS[2]}]},
+                {"name": "second", "threads": 2, "scenarios": [{"id": i} for i in GATE_IDS[:2]]},
+            ],
+        },
+        {"name": "other", "groups": [{"name": "third", "scenarios": [{"id": ALSO_GATED}]}]},
+    ]
+    return spec
+
+
+def worker_running(run: dict[str, Any]) -> bool:
+    return any(w["phase"] == "Running" for g in run["groups"] for w in g["workers"])
+
+
+def counters_agree(run: dict[str, Any]) -> None:
+    """The run's counters, its progress and the sum of its groups' progress say the same."""
+    progress = run["progress"]
+    for name in ("passed", "failed", "errored", "skipped"):
+        assert run[name] == progress[name] == sum(g["progress"][name] for g in run["groups"])
+
+
+def test_defect09_stopped_run_is_canceled_and_its_retry_counts_every_group(
+    client: TestClient, gate: Path
+) -> None:
+    execution_id = create(client, two_flow_spec("stop-then-retry", gate))
+    run_id = run_now(client, execution_id)["id"]
+    wait_for(client, run_id, worker_running)
+    stopped = client.post(f"/api/v1/runs/{run_id}/cancel?mode=stop", headers=AUTH)
+    assert stopped.status_code == 200 and stopped.json()["phase"] == "Canceling"
+    run = wait_final(client, run_id)
+    assert run["verdict"] == "canceled", run
+    groups = {g["key"]: g for g in run["groups"]}
+    never_ran = groups["main.second"]
+    assert never_ran["phase"] not in ("Succeeded", "Running"), never_ran
+    assert never_ran["progress"]["completed"] == 0 and never_ran["progress"]["pending"] == 2
+    counters_agree(run)
+
+    gate.touch()
+    retried = client.post(f"/api/v1/runs/{run_id}/retry", headers=AUTH)
+    assert retried.status_code == 200, retried.text
+    run = wait_final(client, run_id)
+    assert run["phase"] == "Succeeded" and run["verdict"] == "passed", run
+    for group in run["groups"]:  # the group that never ran before ran now, and counts
+        assert group["phase"] == "Succeeded"
+        assert group["progress"]["completed"] == group["progress"]["total"], group
+    assert run["passed"] == run["total"] == 4
+    counters_agree(run)
+
+
+def test_defect04_retry_after_setup_env_failed_counts_the_results(
+    client: TestClient, gate: Path
+) -> None:
+    spec = gate_spec("setup-then-retry", gate)
+    spec["project"]["setup"] = [f"test -e {gate}"]  # fails until the gate is open
+    run_id = run_now(client, create(client, spec))["id"]
+    run = wait_final(client, run_id)
+    assert run["phase"] in ("Failed", "Error") and run["setup_error"], run
+    gate.touch()
+    retried = client.post(f"/api/v1/runs/{run_id}/retry", headers=AUTH)
+    assert retried.status_code == 200, retried.text
+    run = wait_final(client, run_id)
+    assert run["phase"] == "Succeeded", run
+    assert (run["total"], run["passed"], run["progress"]["completed"]) == (3, 3, 3), run
+    results = client.get(f"/api/v1/runs/{run_id}/results", headers=AUTH).json()
+    assert sorted(r["scenario_id"] for r in results["items"]) == sorted(GATE_IDS)
+
+
+def test_defect10_a_suspended_run_says_so(client: TestClient, gate: Path) -> None:
+    run_id = run_now(client, create(client, gate_spec("suspend-shows", gate)))["id"]
+    wait_for(client, run_id, worker_running)
+    assert client.post(f"/api/v1/runs/{run_id}/suspend", headers=AUTH).status_code == 200
+    run = wait_for(client, run_id, lambda r: r["suspended"])
+    assert run["phase"] == "Running"
+    listed = client.get("/api/v1/runs", headers=AUTH).json()["items"]
+    assert next(r for r in listed if r["id"] == run_id)["suspended"] is True
+    assert client.post(f"/api/v1/runs/{run_id}/resume", headers=AUTH).status_code == 200
+    wait_for(client, run_id, lambda r: not r["suspended"])
+    gate.touch()
+    assert wait_final(client, run_id)["phase"] == "Succeeded"

@@ -20,3 +20,7 @@ def test_waits_for_the_gate() -> None:
     while not gate.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert gate.exists()
+
+
+def test_also_waits_for_the_gate() -> None:
+    test_waits_for_the_gate()
