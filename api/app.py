@@ -17,6 +17,8 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlche
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.limits import BodyLimit
+from api.notifications import routes as notifications
+from api.notifications.runtime import start_notifications
 from api.pipeline_mirror import start_pipeline_follower
 from api.retention import purge
 from api.routes import executions, pipelines, projects, runs, schedules, signin, system
@@ -111,6 +113,7 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
             own.changes.start()
             stoppers.append(own.changes.stop)
         stoppers.append(start_pipeline_follower(own))
+        stoppers.append(start_notifications(own))
         try:
             yield
         finally:
@@ -185,8 +188,9 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
         BodyLimit, limit=settings.max_body_bytes, results_limit=settings.max_results_body_bytes
     )
     api = APIRouter(prefix="/api/v1")
-    for module in (projects, executions, runs, schedules, pipelines, signin):
+    for module in (projects, executions, runs, schedules, pipelines, signin, notifications):
         api.include_router(module.router)
+    api.include_router(notifications.tools_router)
     api.include_router(system.router)
     app.include_router(api)
     # Probes also at the root, where orchestrators look for them.

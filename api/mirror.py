@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.attempts import record_resubmission, record_retry, workflow_runs_again
 from api.history import record_history
 from api.models import Run, RunGroup, RunWorker
+from api.notifications import outbox
 from api.pipelines import notice_pipeline_workflow
 from api.results import ingest_results, refresh_counters, results_from_report
 from api.scheduled_runs import adopt_scheduled_workflow
@@ -135,6 +136,7 @@ def write_delta(session: Session, run_id: str, delta: RunDiff) -> None:
         values: dict[str, Any] = {}
         if "phase" in delta.run:
             values["phase"] = accept_phase(run.phase, str(delta.run["phase"]))
+            outbox.on_run_phase(session, run, values["phase"])
         if delta.run.get("uid"):
             values["workflow_uid"] = delta.run["uid"]
         if "message" in delta.run:
@@ -165,6 +167,7 @@ def write_delta(session: Session, run_id: str, delta: RunDiff) -> None:
             .values(row)
             .on_conflict_do_update(index_elements=["run_id", "group_key", "shard"], set_=mirrored)
         )
+    outbox.on_group_states(session, run, list(delta.groups))
 
 
 def group_row(run_id: str, group: GroupState) -> dict[str, Any]:
@@ -431,6 +434,7 @@ class Mirror:
             with _step(what), self.sessions() as session, session.begin():
                 refresh_counters(session, run_id)
                 record_history(session, run_id)
+                outbox.on_run_finished(session, run_id)
             return True
         return False
 
@@ -459,6 +463,7 @@ class Mirror:
                     .values(results_read=True)  # nothing left to read
                 )
             refresh_counters(session, run_id)
+            outbox.on_run_finished(session, run_id)
         return True
 
     # ------------------------------------------------------------------ watched backends

@@ -30,10 +30,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "ApiToken",
     "Base",
+    "Delivery",
+    "DeliveryAttempt",
     "Execution",
     "ExecutionVersion",
     "IdempotencyKey",
     "LeaseItem",
+    "Notification",
+    "OutboxEvent",
     "Pipeline",
     "PipelineRun",
     "PipelineRunJob",
@@ -428,6 +432,8 @@ class PipelineRun(Base):
     """The parameter values this run overrode (the pipeline's defaults apply to the rest)."""
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     """The ``Idempotency-Key`` header that started the run: the same key never starts another."""
+    tool_token_hash: Mapped[str | None] = mapped_column(String(64))
+    """SHA-256 of the token its tool jobs show the facade's tool endpoint (migration 0005)."""
     manifest: Mapped[dict[str, Any]]
     """The compiled Workflow, as submitted."""
     created_at: Mapped[datetime] = _now()
@@ -464,3 +470,87 @@ class PipelineRunJob(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+# ------------------------------------------------------------------------------ notifications
+# Run events in an outbox, subscriptions, and the deliveries of events to them with a log of
+# every attempt (migration 0004; api.notifications).
+
+
+class OutboxEvent(Base):
+    """One run event, written in the transaction of the transition that caused it."""
+
+    __tablename__ = "drover_events"
+    __table_args__ = (Index(None, "dispatched", "id"), Index(None, "run_id"))
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    key: Mapped[str] = mapped_column(String(600), unique=True)
+    """The event's id (``run.finished/<run>/<attempt>``): a transition never makes two."""
+    type: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[str | None] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]]
+    """The ``engine.notifications.Event`` as JSON."""
+    dispatched: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Its deliveries have been created (one per matching subscription)."""
+    created_at: Mapped[datetime] = _now()
+
+
+class Notification(Base):
+    """A subscription made over the API (``notify:`` entries of specs are not stored here)."""
+
+    __tablename__ = "drover_notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    spec: Mapped[dict[str, Any]]
+    """The ``engine.notifications.Notify``: events, filter, channel (secret references only)."""
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
+
+
+class Delivery(Base):
+    """One event to one subscription: pending until delivered, or failed for good."""
+
+    __tablename__ = "drover_deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "source"),
+        Index(None, "state", "next_attempt_at"),
+        Index(None, "subscription_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("drover_events.id", ondelete="CASCADE"))
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("drover_notifications.id", ondelete="SET NULL")
+    )
+    source: Mapped[str] = mapped_column(String(300))
+    """``notification:<id>``, ``execution:<name>#<i>``, ``pipeline:<name>#<i>``, ``tool:...``."""
+    channel: Mapped[dict[str, Any]]
+    destination: Mapped[str] = mapped_column(String(300))
+    """What the rate limit and the circuit breaker count by (a host, a secret reference)."""
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = _now()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = _now()
+
+
+class DeliveryAttempt(Base):
+    __tablename__ = "drover_delivery_attempts"
+    __table_args__ = (Index(None, "delivery_id", "attempt"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("drover_deliveries.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    response: Mapped[str | None] = mapped_column(Text)
+    """The start of the response body (or the SMTP server's reply)."""
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.clock_timestamp()
+    )

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.models import PipelineRun, PipelineRunJob
+from api.notifications import outbox
 from api.transitions import accept_phase
 from engine.backends.base import Backend
 from engine.errors import DroverError, NotFound
@@ -213,10 +214,14 @@ def refresh_pipeline_run(session: Session, *, run_id: str, backend: Backend | No
     except NotFound:
         if datetime.now(UTC) - created_at < MISSING_GRACE:
             return False
+        gone = {"phase": "Error", "message": f"workflow {workflow_name} no longer exists"}
+        run = session.get(PipelineRun, run_id, with_for_update=True, populate_existing=True)
+        if run is not None and run.phase not in FINAL_PHASES:
+            outbox.on_pipeline_run_phase(session, run, gone)
         session.execute(
             update(PipelineRun)
             .where(PipelineRun.id == run_id, PipelineRun.phase.not_in(FINAL_PHASES))
-            .values(phase="Error", message=f"workflow {workflow_name} no longer exists")
+            .values(**gone)
         )
         session.commit()
         return True
@@ -247,6 +252,7 @@ def refresh_pipeline_run(session: Session, *, run_id: str, backend: Backend | No
                 .values(**changes)
             )
     run_values = _run_changes(run, status)
+    outbox.on_pipeline_run_phase(session, run, run_values)
     if run_values:
         session.execute(update(PipelineRun).where(PipelineRun.id == run_id).values(**run_values))
     session.commit()

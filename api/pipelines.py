@@ -25,15 +25,18 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from api.attempts import workflow_runs_again
+from api.auth import hash_token, new_token
 from api.backends import CONTROL_ACTIONS, control
 from api.models import Pipeline as PipelineRow
 from api.models import PipelineRun, PipelineRunJob, PipelineVersion
+from api.notifications import outbox
 from api.pipeline_mirror import EXIT_TASK
 from engine.backends.argo.resubmission import resubmitted_from as resubmitted_from_workflow
 from engine.backends.base import Backend
 from engine.compiler.documents import parameter_text
 from engine.errors import Conflict, NotFound
 from engine.pipelines import Pipeline, PipelineCompileOptions, compile_pipeline, parse_pipeline
+from engine.pipelines.tools import has_tool_jobs, lower_tool_jobs
 from engine.pipelines.validation import check_pipeline
 from engine.status import FINAL_PHASES
 
@@ -136,8 +139,11 @@ def start_pipeline_run(
     idempotency_key: str | None = None,
     service_account: str | None = None,
     schedule_id: int | None = None,
+    facade_url: str | None = None,
 ) -> StartedPipelineRun:
     """Compile the stored pipeline with ``parameters`` and submit it as one workflow.
+
+    ``facade_url``: where the run's tool jobs reach the facade (they cannot run without it).
 
     ``service_account`` runs the workflow's pods under it on Argo (the local runner has none);
     ``schedule_id``: the local scheduler's schedule that started the run.
@@ -157,11 +163,17 @@ def start_pipeline_run(
         idempotency_key=idempotency_key,
         service_account=service_account,
         schedule_id=schedule_id,
+        facade_url=facade_url,
     )
 
 
 def resubmit_pipeline_run(
-    session: Session, *, run_id: str, backend: Backend, service_account: str | None = None
+    session: Session,
+    *,
+    run_id: str,
+    backend: Backend,
+    service_account: str | None = None,
+    facade_url: str | None = None,
 ) -> PipelineRun:
     """A new run of the version ``run_id`` ran, with its parameters, linked to it.
 
@@ -186,6 +198,7 @@ def resubmit_pipeline_run(
         parameters=old.parameters,
         service_account=service_account,
         resubmitted_from=old.id,
+        facade_url=facade_url,
     ).run
 
 
@@ -208,11 +221,16 @@ def _submit_run(
     service_account: str | None = None,
     resubmitted_from: str | None = None,
     schedule_id: int | None = None,
+    facade_url: str | None = None,
 ) -> StartedPipelineRun:
     """Compile ``spec`` (version ``version`` of the pipeline), record the run, then submit."""
-    pipeline = parse_pipeline(spec)
+    pipeline = declared = parse_pipeline(spec)
     values = {key: parameter_text(value) for key, value in parameters.items()}
     run_id = secrets.token_hex(6)
+    tool_token = None
+    if has_tool_jobs(pipeline) and facade_url:
+        tool_token = new_token()
+        pipeline = lower_tool_jobs(pipeline, facade_url=facade_url, run_id=run_id, token=tool_token)
     options = PipelineCompileOptions(
         run_id=run_id,
         schedule=False,
@@ -240,6 +258,7 @@ def _submit_run(
             idempotency_key=idempotency_key,
             manifest=workflow,
             schedule_id=schedule_id,
+            tool_token_hash=hash_token(tool_token) if tool_token else None,
         )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(PipelineRun.id)
@@ -251,7 +270,7 @@ def _submit_run(
         if existing is None:
             raise Conflict(f"a run for idempotency key {idempotency_key!r} is being started")
         return StartedPipelineRun(run=existing, created=False)
-    session.execute(insert(PipelineRunJob).values(_job_rows(run_id, pipeline)))
+    session.execute(insert(PipelineRunJob).values(_job_rows(run_id, declared)))
     session.commit()
 
     try:
@@ -262,6 +281,7 @@ def _submit_run(
             .where(PipelineRun.id == run_id)
             .values(phase="Error", message=f"submit failed: {exc}")
         )
+        outbox.on_pipeline_failed_to_start(session, run_id, f"submit failed: {exc}")
         session.commit()
         raise
     return StartedPipelineRun(run=get_pipeline_run(session, run_id=run_id), created=True)

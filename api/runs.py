@@ -23,6 +23,7 @@ from api.backends import CONTROL_ACTIONS, control
 from api.mirror import Mirror
 from api.models import Execution as ExecutionRow
 from api.models import IdempotencyKey, Run
+from api.notifications import outbox
 from api.run_plans import (
     inject_facade,
     is_queue_mode,
@@ -159,6 +160,7 @@ def start_run(
         )
         # The key no longer names this run: the client's retry with the same key starts anew.
         session.execute(delete(IdempotencyKey).where(IdempotencyKey.run_id == run_id))
+        outbox.on_run_failed_to_start(session, run_id, f"submit failed: {exc}")
         session.commit()
         if isinstance(exc, DroverError):
             raise

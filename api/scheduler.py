@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.mirror import Mirror
 from api.models import PipelineRun, Run, Schedule
+from api.notifications import outbox
 from api.pipelines import control_pipeline_run, start_pipeline_run
 from api.runs import FINAL, control_run, start_run
 from engine.backends.base import Backend
@@ -60,6 +61,13 @@ def fire_schedule(
     )
     if active and schedule.concurrency_policy == "Forbid":
         log.info("schedule %d skipped: run %s is still going", schedule.id, active[0])
+        name = Run.execution_name if runs is Run else PipelineRun.pipeline_name
+        target = session.scalar(select(name).where(runs.id == active[0]))
+        fired_at = schedule.last_run_at or datetime.now(UTC)
+        outbox.on_schedule_skipped(
+            session, schedule, target=str(target), active_run=active[0], fired_at=fired_at
+        )
+        session.commit()
         return None
     if schedule.concurrency_policy == "Replace":
         for run_id in active:
@@ -69,7 +77,11 @@ def fire_schedule(
                 log.info("schedule %d: run %s not terminated: %s", schedule.id, run_id, exc)
     if schedule.pipeline_id is not None:
         return start_pipeline_run(
-            session, pipeline_id=schedule.pipeline_id, backend=backend, schedule_id=schedule.id
+            session,
+            pipeline_id=schedule.pipeline_id,
+            backend=backend,
+            schedule_id=schedule.id,
+            facade_url=facade_url,
         ).run.id
     return start_run(
         session,

@@ -74,6 +74,27 @@ class Settings(BaseSettings):
             return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
         return value
 
+    run_page_url: str | None = None
+    """Link to a run in notifications, with ``{run_id}`` and ``{kind}`` (execution or pipeline);
+    default: the run's API resource under ``public_url``."""
+    secrets_dir: Path | None = None
+    """Where Kubernetes Secrets are mounted (``<dir>/<secret>/<key>``) for notification channels."""
+    notify_worker: bool = True
+    """Deliver notifications from this process (every replica may: rows are claimed)."""
+    notify_poll_interval: float = 0.5
+    notify_max_attempts: int = 12
+    """Attempts of one delivery before it is marked failed (an open breaker's waits don't count)."""
+    notify_backoff_base: float = 5.0
+    notify_backoff_max: float = 600.0
+    notify_rate: float = 5.0
+    """Deliveries a second to one destination (a host, a Slack webhook), on average."""
+    notify_burst: float = 10.0
+    notify_breaker_threshold: int = 5
+    """Failures in a row to one destination that open its circuit breaker."""
+    notify_breaker_reset: float = 30.0
+    """Seconds an open breaker waits before one probe delivery."""
+    notify_timeout: float = 10.0
+
     @property
     def postgres_dir(self) -> Path:
         return self.home / "postgres"

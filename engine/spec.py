@@ -27,6 +27,7 @@ from pydantic import (
 
 from engine.durations import Seconds
 from engine.images import default_agent_image
+from engine.notifications.subscription import Notify
 from engine.sharding import Strategy
 
 __all__ = [
@@ -353,6 +354,9 @@ class Execution(_Model):
     limits: Limits = Field(default_factory=Limits)
     schedule: Schedule | None = None
     labels: KubernetesLabels = Field(default_factory=dict)
+    notify: list[Notify] = Field(
+        default_factory=list, description="who to tell about this execution's runs, and how"
+    )
 
     @field_validator("test_data")
     @classmethod

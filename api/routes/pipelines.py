@@ -155,6 +155,7 @@ def run_now(
         parameters=body.parameters if body else None,
         idempotency_key=idempotency_key,
         service_account=service.settings.service_account,
+        facade_url=service.settings.public_url,
     )
     _wake(service)
     if not started.created:
@@ -274,6 +275,7 @@ def resubmit(
         run_id=run_id,
         backend=service.backend(run.backend),
         service_account=service.settings.service_account,
+        facade_url=service.settings.public_url,
     )
     _wake(service)
     return run_out(started)

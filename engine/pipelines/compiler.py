@@ -26,7 +26,7 @@ from hera.workflows import models as m
 from hera.workflows.models.io.argoproj.workflow.v1alpha1 import HTTPHeader
 
 from engine.compiler.documents import parameter_text, workflow_document
-from engine.errors import SpecError
+from engine.errors import CompileError, SpecError
 from engine.labels import (
     ANNOTATION_DESCRIPTION,
     ANNOTATION_TITLE,
@@ -89,6 +89,14 @@ def compile_pipeline(
     """Build the Hera Workflow (or CronWorkflow) of ``pipeline`` (checked again here)."""
     options = options or PipelineCompileOptions()
     graph = check_pipeline(pipeline)
+    tools = [job.name for job in pipeline.all_jobs() if job.tool is not None]
+    if pipeline.on_exit is not None and pipeline.on_exit.tool is not None:
+        tools.append(pipeline.on_exit.name)
+    if tools:
+        raise CompileError(
+            f"job {tools[0]!r} is a tool job: tool jobs send through Drover's facade, so start "
+            "the pipeline through the API (drover serve), which compiles them as requests to it"
+        )
     unknown = sorted(set(options.parameters) - set(pipeline.parameters))
     if unknown:
         raise SpecError(f"parameters.{unknown[0]}", "the pipeline declares no such parameter")

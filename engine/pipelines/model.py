@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from engine.durations import Seconds
+from engine.notifications.subscription import Channel, Notify
 from engine.spec import (
     DATA_KEY_PATTERN,
     ExecutionName,
@@ -39,11 +40,14 @@ __all__ = [
     "ScriptLanguage",
     "ScriptStep",
     "Stage",
+    "ToolStep",
 ]
 
 DataKey = Annotated[str, StringConstraints(pattern=DATA_KEY_PATTERN, max_length=63)]
 JobName = StepName
 ScalarValue = str | int | float | bool
+
+JOB_KINDS = ("script", "container", "http", "tool")
 
 # Names Drover itself uses for a job's parameters: users' outputs must not take them.
 RESERVED_OUTPUTS = frozenset({"result", "condition", "exitCode"})
@@ -120,6 +124,17 @@ class HttpStep(_Model):
     timeout: Seconds | None = None
 
 
+class ToolStep(_Model):
+    """Send a message to Slack, Discord, an email address or a webhook, through the facade's
+    delivery code (the channel's secrets stay in the facade). Its result is the outcome as JSON:
+    ``{"status": "delivered"|"failed", "http_status": ..., "response": ...}``."""
+
+    channel: Channel
+    message: Annotated[str, StringConstraints(min_length=1, max_length=4000)] = Field(
+        description="the text (Slack, Discord, the mail; the webhook's 'message'); may use ${...}"
+    )
+
+
 class Backoff(_Model):
     duration: Seconds = 1
     factor: int = Field(2, ge=1, le=10)
@@ -152,6 +167,7 @@ class Job(_Model):
     script: ScriptStep | None = None
     container: ContainerStep | None = None
     http: HttpStep | None = None
+    tool: ToolStep | None = None
     inputs: dict[DataKey, str] = Field(
         default_factory=dict, description="values a script reads with input(name)"
     )
@@ -175,14 +191,21 @@ class Job(_Model):
 
     @model_validator(mode="after")
     def _one_kind(self) -> Self:
-        kinds = [k for k in ("script", "container", "http") if getattr(self, k) is not None]
+        kinds = [k for k in JOB_KINDS if getattr(self, k) is not None]
         if len(kinds) != 1:
             found = f"got {', '.join(kinds)}" if kinds else "got none"
-            raise ValueError(f"set exactly one of 'script', 'container' or 'http' ({found})")
+            raise ValueError(
+                f"set exactly one of 'script', 'container', 'http' or 'tool' ({found})"
+            )
         if self.http is not None and (self.env or self.secrets or self.outputs or self.inputs):
             raise ValueError(
                 "an http job takes no env, secrets, inputs or outputs; interpolate values "
                 "into url, headers or body, and read its response body as ${jobs.NAME.result}"
+            )
+        if self.tool is not None and (self.env or self.secrets or self.outputs or self.inputs):
+            raise ValueError(
+                "a tool job takes no env, secrets, inputs or outputs; interpolate values into "
+                "its message, and read its outcome as ${jobs.NAME.result}"
             )
         reserved = [o for o in self.outputs if o in RESERVED_OUTPUTS]
         if reserved:
@@ -194,9 +217,11 @@ class Job(_Model):
         return self
 
     @property
-    def kind(self) -> Literal["script", "container", "http"]:
+    def kind(self) -> Literal["script", "container", "http", "tool"]:
         if self.script is not None:
             return "script"
+        if self.tool is not None:
+            return "tool"
         return "container" if self.container is not None else "http"
 
 
@@ -225,6 +250,9 @@ class Pipeline(_Model):
     parallelism: int | None = Field(None, ge=1)
     schedule: Schedule | None = None
     labels: KubernetesLabels = Field(default_factory=dict)
+    notify: list[Notify] = Field(
+        default_factory=list, description="who to tell about this pipeline's runs, and how"
+    )
 
     @model_validator(mode="after")
     def _stages_or_jobs(self) -> Self:

@@ -51,6 +51,8 @@ def job_texts(job: Job) -> Iterator[tuple[str, str]]:
                 yield f"http.headers.{key}", header
         if job.http.body is not None:
             yield "http.body", job.http.body
+    if job.tool is not None:
+        yield "tool.message", job.tool.message
 
 
 def check_pipeline(pipeline: Pipeline) -> JobGraph:
