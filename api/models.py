@@ -455,6 +455,8 @@ class PipelineRunJob(Base):
     """Order of the job in the DAG (topological; the exit job last)."""
     task: Mapped[str] = mapped_column(String(63))
     """Its node's name after ``<workflow>.``: the job name, or ``onExit`` for the exit job."""
+    stage: Mapped[str | None] = mapped_column(String(63))
+    """Its stage in a staged pipeline (None for ``jobs`` ordered by ``needs``, the exit job)."""
     kind: Mapped[str] = mapped_column(String(16))
     """``script``, ``container`` or ``http``."""
     phase: Mapped[str] = mapped_column(String(16), default="Pending")

@@ -15,6 +15,7 @@ version with the same parameters; the new workflow carries the old run's id in t
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -150,7 +151,7 @@ def start_pipeline_run(
     """
     row = get_pipeline(session, pipeline_id=pipeline_id)
     if idempotency_key is not None:
-        existing = _run_for_key(session, idempotency_key, pipeline_id)
+        existing = _run_for_key(session, idempotency_key, pipeline_id, parameters or {})
         if existing is not None:
             return StartedPipelineRun(run=existing, created=False)
     return _submit_run(
@@ -266,7 +267,7 @@ def _submit_run(
     if inserted is None:
         # A concurrent call with the same key committed first: its run is the answer.
         session.rollback()
-        existing = _run_for_key(session, idempotency_key or "", pipeline_id)
+        existing = _run_for_key(session, idempotency_key or "", pipeline_id, parameters)
         if existing is None:
             raise Conflict(f"a run for idempotency key {idempotency_key!r} is being started")
         return StartedPipelineRun(run=existing, created=False)
@@ -429,16 +430,30 @@ def _record_workflow_run(
     return run_id
 
 
-def _run_for_key(session: Session, key: str, pipeline_id: int) -> PipelineRun | None:
+def _run_for_key(
+    session: Session, key: str, pipeline_id: int, parameters: dict[str, Any]
+) -> PipelineRun | None:
+    """The run ``key`` started; a different request under the same key is a conflict (as at
+    Stripe: a key names one request, its retries must send the same)."""
     run = session.scalar(select(PipelineRun).where(PipelineRun.idempotency_key == key))
-    if run is not None and run.pipeline_id != pipeline_id:
+    if run is None:
+        return None
+    if run.pipeline_id != pipeline_id:
         raise Conflict(f"idempotency key {key!r} was used for another pipeline")
+    asked = {k: parameter_text(v) for k, v in parameters.items()}
+    if asked != (run.parameters or {}):
+        raise Conflict(
+            f"idempotency key {key!r} was used with other parameters "
+            f"({json.dumps(run.parameters, sort_keys=True)}): send the same request again, "
+            "or use a new key for a new run"
+        )
     return run
 
 
 def _job_rows(run_id: str, pipeline: Pipeline) -> list[dict[str, Any]]:
     """A Pending row per job in DAG order, then the exit job."""
     graph = check_pipeline(pipeline)
+    stage_of = {job.name: stage.name for stage in pipeline.stages or [] for job in stage.jobs}
     jobs = [(name, name, graph.jobs[name].kind) for name in graph.order]
     if pipeline.on_exit is not None:
         jobs.append((pipeline.on_exit.name, EXIT_TASK, pipeline.on_exit.kind))
@@ -447,6 +462,7 @@ def _job_rows(run_id: str, pipeline: Pipeline) -> list[dict[str, Any]]:
             "run_id": run_id,
             "job": job,
             "task": task,
+            "stage": stage_of.get(job) if task == job else None,
             "kind": kind,
             "position": position,
             "phase": "Pending",

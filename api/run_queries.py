@@ -1,4 +1,5 @@
-"""Listing runs: the filters and orders a frontend's run table needs, validated at the edge."""
+"""Listing runs (of executions and of pipelines): the filters and orders a frontend's run
+table needs, validated at the edge."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any, Final, Literal
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from api.models import Run
+from api.models import PipelineRun, Run
 from engine.errors import SpecError
 
 __all__ = ["RUN_PHASES", "RunFilter", "RunSort", "list_runs", "phase_names"]
@@ -44,47 +45,59 @@ def phase_names(
     return names
 
 
+RunModel = type[Run] | type[PipelineRun]
+
+
 @dataclass(frozen=True)
 class RunFilter:
     execution_id: int | None = None
+    pipeline_id: int | None = None
     schedule_id: int | None = None
     phases: tuple[str, ...] = ()
     created_after: datetime | None = None
     created_before: datetime | None = None
 
 
-def _filtered(query: Select[Any], where: RunFilter) -> Select[Any]:
+def _filtered(query: Select[Any], where: RunFilter, model: RunModel) -> Select[Any]:
     if where.created_after and where.created_before and where.created_after > where.created_before:
         raise SpecError("created_after", "is later than created_before", "swap the two dates")
-    if where.execution_id is not None:
+    if where.execution_id is not None and model is Run:
         query = query.where(Run.execution_id == where.execution_id)
+    if where.pipeline_id is not None and model is PipelineRun:
+        query = query.where(PipelineRun.pipeline_id == where.pipeline_id)
     if where.schedule_id is not None:
-        query = query.where(Run.schedule_id == where.schedule_id)
+        query = query.where(model.schedule_id == where.schedule_id)
     if where.phases:
-        query = query.where(Run.phase.in_(where.phases))
+        query = query.where(model.phase.in_(where.phases))
     if where.created_after is not None:
-        query = query.where(Run.created_at >= where.created_after)
+        query = query.where(model.created_at >= where.created_after)
     if where.created_before is not None:
-        query = query.where(Run.created_at < where.created_before)
+        query = query.where(model.created_at < where.created_before)
     return query
 
 
-def _order(sort: RunSort) -> list[Any]:
+def _order(sort: RunSort, model: RunModel) -> list[Any]:
     name = sort.lstrip("-")
     column: Any
     if name == "duration":
-        column = func.coalesce(Run.finished_at, func.now()) - Run.started_at
+        column = func.coalesce(model.finished_at, func.now()) - model.started_at
     else:
-        column = getattr(Run, name)
+        column = getattr(model, name)
     ordered = column.desc() if sort.startswith("-") else column.asc()
-    return [ordered.nulls_last(), Run.id]
+    return [ordered.nulls_last(), model.id]
 
 
 def list_runs(
-    session: Session, where: RunFilter, *, sort: RunSort, offset: int, limit: int
-) -> tuple[int, list[Run]]:
-    """How many runs match, and the page of them in ``sort`` order (ties by id)."""
-    query = _filtered(select(Run), where)
+    session: Session,
+    where: RunFilter,
+    *,
+    sort: RunSort,
+    offset: int,
+    limit: int,
+    model: RunModel = Run,
+) -> tuple[int, list[Any]]:
+    """How many runs of ``model`` match, and the page of them in ``sort`` order (ties by id)."""
+    query = _filtered(select(model), where, model)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(*_order(sort)).offset(offset).limit(limit)).all()
+    rows = session.scalars(query.order_by(*_order(sort, model)).offset(offset).limit(limit)).all()
     return total, list(rows)

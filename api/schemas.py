@@ -384,26 +384,32 @@ class PipelineRunRequest(BaseModel):
     )
 
 
-class PipelineRunOut(_Out):
+class PipelineRunOut(_Timed):
     id: str
     pipeline_id: int | None
     pipeline_name: str
     pipeline_version: int | None
+    schedule_id: int | None = None
     backend: str
     phase: str
     message: str | None
     workflow_name: str
     workflow_uid: str | None
-    parameters: dict[str, Any]
+    parameters: dict[str, Any] = Field(
+        description="every parameter's value in this run: the pipeline's defaults, with the "
+        "run's overrides applied"
+    )
+    overrides: dict[str, Any] = Field(
+        default_factory=dict, description="the values this run was started with"
+    )
     resubmitted_from: str | None = None
     """The run this one was resubmitted from (``POST /pipeline-runs/{id}/resubmit``)."""
     created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
 
 
-class PipelineJobOut(_Out):
+class PipelineJobOut(_Timed):
     job: str
+    stage: str | None = Field(None, description="its stage, in a pipeline of stages")
     kind: str
     phase: str
     node_type: str | None

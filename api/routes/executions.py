@@ -14,6 +14,7 @@ from api.runs import start_run, start_run_once
 from api.scenario_history import ScenarioHistoryOut, scenario_history
 from api.schemas import ExecutionOut, Page, RunOut, RunRequest, VersionOut
 from api.specs import parse_api_execution
+from engine.errors import Conflict
 from engine.spec import Execution as ExecutionSpec
 
 router = APIRouter(prefix="/executions", tags=["executions"])
@@ -157,6 +158,14 @@ def run_now(
     else:
         started = start_run(session, execution_id=execution_id, **options)
     if not started.created:
+        asked = options["strategy"]
+        if started.run.strategy != asked:
+            # A key names one request (as at Stripe): a different one under it is a conflict.
+            raise Conflict(
+                f"idempotency key {idempotency_key!r} was used with strategy "
+                f"{started.run.strategy!r}, not {asked!r}: send the same request again, or use "
+                "a new key for a new run"
+            )
         response.status_code = 200
     return started.run
 

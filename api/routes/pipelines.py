@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Path, Query, Response
@@ -14,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from api.deps import AdminDep, RowId, Service, ServiceDep, SessionDep
+from api.deps import MAX_ID, AdminDep, RowId, Service, ServiceDep, SessionDep
 from api.models import Pipeline, PipelineRun, PipelineRunJob, PipelineVersion
 from api.pipeline_mirror import follower_of, job_log_nodes, refresh_pipeline_run
 from api.pipelines import (
@@ -29,6 +30,8 @@ from api.pipelines import (
     start_pipeline_run,
 )
 from api.routes.schedules import follow_spec_schedule, remove_schedules, schedules_of
+from api.run_queries import RUN_PHASES, RunFilter, RunSort, phase_names
+from api.run_queries import list_runs as query_runs
 from api.schemas import (
     Page,
     PipelineJobOut,
@@ -38,9 +41,11 @@ from api.schemas import (
     PipelineRunRequest,
     VersionOut,
 )
+from api.sse import StreamState, delta_stream
 from engine.backends.base import LogLine
 from engine.errors import DroverError, NotFound
 from engine.pipelines import parse_pipeline
+from engine.status import FINAL_PHASES
 
 __all__ = ["router"]
 
@@ -49,6 +54,9 @@ log = logging.getLogger("drover.pipelines")
 router = APIRouter(tags=["pipelines"])
 
 SPEC_BODY = Body(description="a Pipeline document (the YAML of `drover validate`, as JSON)")
+PHASES_HELP = "only runs in these phases (any case; repeat or comma-separate): " + ", ".join(
+    RUN_PHASES
+)
 RunId = Annotated[
     str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9-]+$", description="a run id")
 ]
@@ -125,8 +133,20 @@ def delete(pipeline_id: RowId, service: ServiceDep, session: SessionDep, _: Admi
 
 def run_out(run: PipelineRun) -> PipelineRunOut:
     return PipelineRunOut.model_validate(run).model_copy(
-        update={"resubmitted_from": resubmitted_from(run)}
+        update={
+            "resubmitted_from": resubmitted_from(run),
+            "parameters": effective_parameters(run),
+            "overrides": dict(run.parameters or {}),
+        }
     )
+
+
+def effective_parameters(run: PipelineRun) -> dict[str, Any]:
+    """Every parameter's value in the run, as its workflow was submitted with them: the
+    pipeline's defaults with the run's overrides applied (``spec.arguments.parameters``)."""
+    arguments = ((run.manifest.get("spec") or {}).get("arguments") or {}).get("parameters") or []
+    values = {str(p["name"]): p.get("value") for p in arguments if isinstance(p, dict)}
+    return {**values, **(run.parameters or {})}
 
 
 def _wake(service: Service) -> None:
@@ -168,24 +188,53 @@ def list_runs(
     pipeline_id: RowId,
     session: SessionDep,
     _: AdminDep,
-    phase: str | None = Query(None, max_length=16),
+    phase: list[str] | None = Query(None, max_length=20, description=PHASES_HELP),
     offset: int = Query(0, ge=0),
     limit: int = Query(50, ge=1, le=500),
 ) -> Page[PipelineRunOut]:
+    """The pipeline's runs, newest first."""
     get_pipeline(session, pipeline_id=pipeline_id)
-    query = select(PipelineRun).where(PipelineRun.pipeline_id == pipeline_id)
-    if phase is not None:
-        query = query.where(PipelineRun.phase == phase)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(PipelineRun.created_at.desc(), PipelineRun.id).offset(offset).limit(limit)
-    )
-    return Page(
-        total=total,
+    return list_all_runs(
+        session,
+        _,
+        pipeline_id=pipeline_id,
+        schedule_id=None,
+        phase=phase,
+        created_after=None,
+        created_before=None,
+        sort="-created_at",
         offset=offset,
         limit=limit,
-        items=[run_out(r) for r in rows],
     )
+
+
+@router.get("/pipeline-runs", response_model=Page[PipelineRunOut])
+def list_all_runs(
+    session: SessionDep,
+    _: AdminDep,
+    pipeline_id: int | None = Query(None, ge=1, le=MAX_ID, description="only this pipeline's"),
+    schedule_id: int | None = Query(
+        None, ge=1, le=MAX_ID, description="only the runs this schedule started"
+    ),
+    phase: list[str] | None = Query(None, max_length=20, description=PHASES_HELP),
+    created_after: datetime | None = Query(None, description="created at or after (ISO 8601)"),
+    created_before: datetime | None = Query(None, description="created before (ISO 8601)"),
+    sort: RunSort = Query("-created_at", description="order; a leading - for descending"),
+    offset: int = Query(0, ge=0),
+    limit: int = Query(50, ge=1, le=500),
+) -> Page[PipelineRunOut]:
+    """Runs of every pipeline (also of deleted ones), newest first unless ``sort`` says."""
+    where = RunFilter(
+        pipeline_id=pipeline_id,
+        schedule_id=schedule_id,
+        phases=tuple(phase_names(phase)),
+        created_after=created_after,
+        created_before=created_before,
+    )
+    total, rows = query_runs(
+        session, where, sort=sort, offset=offset, limit=limit, model=PipelineRun
+    )
+    return Page(total=total, offset=offset, limit=limit, items=[run_out(r) for r in rows])
 
 
 def _refresh(service: Service, session: Session, run: PipelineRun) -> None:
@@ -279,6 +328,51 @@ def resubmit(
     )
     _wake(service)
     return run_out(started)
+
+
+def _entities(detail: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The run and each job, without durations (they grow while running: a client computes
+    them from started_at)."""
+    run = {k: v for k, v in detail.items() if k not in ("jobs", "duration")}
+    jobs = {
+        f"job:{job['job']}": {k: v for k, v in job.items() if k != "duration"}
+        for job in detail["jobs"]
+    }
+    return {"run": run, **jobs}
+
+
+@router.get("/pipeline-runs/{run_id}/events", response_class=StreamingResponse)
+def events(
+    run_id: RunId,
+    service: ServiceDep,
+    session: SessionDep,
+    _: AdminDep,
+    last_event_id: str | None = Header(
+        None, alias="Last-Event-ID", max_length=100, description="resume after this event"
+    ),
+) -> StreamingResponse:
+    """Server-sent events: ``snapshot`` (the run with its jobs), then a ``delta`` whenever
+    something changes (``run`` and ``job:<name>``, changed fields only), then ``end``. Every
+    event has an id; a reconnecting ``EventSource`` resumes from its ``Last-Event-ID``."""
+    get_pipeline_run(session, run_id=run_id)
+    session.close()  # the stream holds no connection between reads
+    sessions = service.sessions
+
+    def read() -> StreamState | None:
+        with sessions() as s:
+            run = s.get(PipelineRun, run_id)
+            if run is None:
+                return None
+            detail = run_detail(s, run).model_dump(mode="json")
+        return StreamState(
+            entities=_entities(detail),
+            snapshot=detail,
+            final=detail["phase"] in FINAL_PHASES,
+            end={"phase": detail["phase"]},
+        )
+
+    stream = delta_stream(f"pipeline-run:{run_id}", read, last_event_id=last_event_id)
+    return StreamingResponse(stream, media_type="text/event-stream")
 
 
 def _sse(event: str, data: Any) -> str:

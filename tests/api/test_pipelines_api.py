@@ -208,7 +208,8 @@ def test_condition_true_and_false_each_run_one_branch_and_skip_the_other(
     low = start(client, branching["id"], orders=3)
     run = wait_final(client, high)
     assert run["phase"] == "Succeeded", run
-    assert run["parameters"] == {} and run["pipeline_version"] == 1
+    assert run["overrides"] == {} and run["pipeline_version"] == 1
+    assert run["parameters"] == {"orders": "120"}  # the default shown
     assert run["started_at"] and run["finished_at"]
     assert phases(run) == {
         "check": "Succeeded",
@@ -227,7 +228,8 @@ def test_condition_true_and_false_each_run_one_branch_and_skip_the_other(
     assert by_name["report"]["started_at"] >= by_name["check"]["finished_at"]
 
     other = wait_final(client, low)
-    assert other["phase"] == "Succeeded" and other["parameters"] == {"orders": "3"}
+    assert other["phase"] == "Succeeded" and other["overrides"] == {"orders": "3"}
+    assert other["parameters"] == {"orders": "3"}
     assert phases(other) == {
         "check": "Succeeded",
         "scale-up": "Skipped",
