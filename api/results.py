@@ -50,6 +50,9 @@ class ResultIn(BaseModel):
     duration: float | None = Field(default=None, ge=0)
     error: str | None = Field(default=None, max_length=100_000)
     artifacts: list[str] = Field(default_factory=list, max_length=100)
+    artifact_dir: str | None = Field(default=None, max_length=1000)
+    """Where in its worker's reports archive the artifacts are (the agent sends it; the names
+    in ``artifacts`` are what is stored)."""
     group: str | None = Field(default=None, max_length=400)
     shard: int | None = Field(default=None, ge=0)
     worker: str | None = Field(default=None, max_length=300)
