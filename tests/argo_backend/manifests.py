@@ -276,6 +276,9 @@ class Denied:
 
 def _rule_allows(rule: Document, permission: Permission) -> bool:
     groups, resources, verbs = (rule.get(k) or [] for k in ("apiGroups", "resources", "verbs"))
+    names = rule.get("resourceNames") or []
+    if names and permission.name not in names:
+        return False  # a rule limited to some objects never allows a request without a name
     return (
         ("*" in groups or permission.group in groups)
         and ("*" in resources or permission.full_resource in resources)

@@ -24,6 +24,7 @@ from api.backends import argo_settings
 from engine.backends.argo import ArgoBackend
 from engine.backends.argo.permissions import (
     AGENT_PERMISSIONS,
+    DOCTOR_PERMISSIONS,
     EXECUTOR_PERMISSIONS,
     FACADE_PERMISSIONS,
     Permission,
@@ -264,7 +265,7 @@ def test_declared_permissions_are_all_granted() -> None:
     """What drover doctor asks about is granted in every rendering (facade and workflow pods)."""
     for directory in KUSTOMIZATIONS:
         model = RbacModel(render(directory))
-        facade = [("FACADE_PERMISSIONS", p) for p in FACADE_PERMISSIONS]
+        facade = [("FACADE_PERMISSIONS", p) for p in (*FACADE_PERMISSIONS, *DOCTOR_PERMISSIONS)]
         pods = [("pods", p) for p in (*EXECUTOR_PERMISSIONS, *AGENT_PERMISSIONS)]
         assert model.check("drover-api", "drover", facade) == [], overlay_id(directory)
         assert model.check("drover-workflow", "drover", pods) == [], overlay_id(directory)
@@ -276,3 +277,6 @@ def test_the_model_names_the_call_that_misses_a_verb() -> None:
     needs = [("retry", Permission("delete", "nodes", why="example"))]
     (denied,) = model.check("drover-api", "drover", needs)
     assert str(denied).startswith("retry: system:serviceaccount:drover:drover-api may not delete")
+    # resourceNames: the facade may read its own namespace, no other one.
+    assert model.allows("drover-api", "drover", Permission("get", "namespaces", name="drover"))
+    assert not model.allows("drover-api", "drover", Permission("get", "namespaces"))

@@ -267,7 +267,18 @@ def _cluster_checks(
     core, authz = k8s.CoreV1Api(kube), k8s.AuthorizationV1Api(kube)
 
     def namespace_exists() -> Check:
-        core.read_namespace(namespace)
+        try:
+            core.read_namespace(namespace)
+        except ApiException as error:
+            if error.status != 403:
+                raise
+            return Check(
+                "namespace",
+                False,
+                f"the facade may not read namespace {namespace} (403)",
+                f"grant get on namespaces, resourceNames [{namespace}], in the facade's Role "
+                "(argo/base/rbac.yaml)",
+            )
         return Check("namespace", True, namespace)
 
     _attempt(report, "namespace", f"kubectl create namespace {namespace}", namespace_exists)

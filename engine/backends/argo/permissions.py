@@ -15,6 +15,7 @@ from typing import Any
 
 __all__ = [
     "AGENT_PERMISSIONS",
+    "DOCTOR_PERMISSIONS",
     "EXECUTOR_PERMISSIONS",
     "FACADE_PERMISSIONS",
     "Permission",
@@ -31,6 +32,8 @@ class Permission:
     group: str = ""
     subresource: str = ""
     why: str = ""
+    name: str = ""
+    """One object's name, for rules limited by ``resourceNames``."""
 
     @property
     def full_resource(self) -> str:
@@ -68,6 +71,27 @@ FACADE_PERMISSIONS: tuple[Permission, ...] = (
     *_core("delete", "pods", "retry through the Argo Server"),
 )
 """What the facade's service account (``drover-api``) must be allowed in its namespace."""
+
+
+def doctor_permissions(namespace: str) -> tuple[Permission, ...]:
+    """What ``drover doctor`` itself asks with the facade's account (SelfSubjectAccessReview
+    needs nothing: the default ClusterRole system:basic-user allows it to everyone)."""
+    return (
+        # A namespace read is authorized in the namespace of that name (k8s.io/apiserver
+        # endpoints/request/requestinfo.go), so a Role there may grant it.
+        Permission("get", "namespaces", why="doctor: the namespace exists", name=namespace),
+        Permission("get", "serviceaccounts", why="doctor: the workflow service account exists"),
+        Permission(
+            "create",
+            "localsubjectaccessreviews",
+            "authorization.k8s.io",
+            why="doctor: what the workflow service account may do",
+        ),
+    )
+
+
+DOCTOR_PERMISSIONS = doctor_permissions("drover")
+"""``doctor_permissions`` of argo/'s namespace."""
 
 EXECUTOR_PERMISSIONS: tuple[Permission, ...] = tuple(
     # workflow/executor/taskresult.go: createTaskResult / patchTaskResult(Labels), the wait
