@@ -4,7 +4,9 @@ each a test named for its defect, against the real app, Postgres and local runne
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -330,3 +332,57 @@ def test_defect10_a_suspended_run_says_so(client: TestClient, gate: Path) -> Non
     wait_for(client, run_id, lambda r: not r["suspended"])
     gate.touch()
     assert wait_final(client, run_id)["phase"] == "Succeeded"
+
+
+# ------------------------------------------------------------------------------ defect 3
+
+
+def test_defect03_retried_stopped_run_runs_and_stops_again_also_on_sigterm(
+    client: TestClient, gate: Path
+) -> None:
+    """Argo's semantics: stop and terminate set ``spec.shutdown`` (``StopWorkflow`` and
+    ``TerminateWorkflow`` in workflow/util/util.go); the operator then fails what runs and the
+    workflow ends Failed with "Stopped with strategy '<Stop|Terminate>'" (``operate`` in
+    workflow/controller/operator.go). A retry (``FormulateRetryWorkflow``, util.go) clears the
+    shutdown and runs the failed and omitted nodes again. The local runner takes SIGTERM as a
+    terminate request."""
+    service = client.app.state.service  # type: ignore[attr-defined]
+    run_id = run_now(client, create(client, two_flow_spec("stop-retry-term", gate)))["id"]
+    wait_for(client, run_id, worker_running)
+    assert client.post(f"/api/v1/runs/{run_id}/cancel?mode=stop", headers=AUTH).status_code == 200
+    assert wait_final(client, run_id)["message"] == "Stopped with strategy 'Stop'"
+
+    assert client.post(f"/api/v1/runs/{run_id}/retry", headers=AUTH).status_code == 200
+    run = wait_for(client, run_id, lambda r: worker_running(r) and r["phase"] == "Running")
+    workflow = service.backend().get(run["workflow_name"])
+    running = [n for n in workflow["status"]["nodes"].values() if n["phase"] == "Running"]
+    assert all(n.get("children") for n in running if n["type"] != "Pod"), running
+
+    # The runner process honours SIGTERM: the workflow is terminated, the process exits.
+    store = service.backend().store
+    pid = store.runner_pid(run["workflow_name"])
+    assert pid is not None
+    os.kill(pid, signal.SIGTERM)
+    run = wait_final(client, run_id)
+    assert run["phase"] == "Failed" and run["verdict"] == "canceled"
+    assert run["message"] == "Stopped with strategy 'Terminate'"
+    deadline = time.monotonic() + 10
+    while _alive(pid):
+        assert time.monotonic() < deadline, "the runner did not exit on SIGTERM"
+        time.sleep(0.05)
+
+    # Once more, stopped and then terminated through the API: it ends, never stays Canceling.
+    assert client.post(f"/api/v1/runs/{run_id}/retry", headers=AUTH).status_code == 200
+    wait_for(client, run_id, worker_running)
+    for mode in ("stop", "terminate"):
+        answer = client.post(f"/api/v1/runs/{run_id}/cancel?mode={mode}", headers=AUTH)
+        assert answer.status_code in (200, 409), answer.text  # 409: it ended already
+    assert wait_final(client, run_id)["verdict"] == "canceled"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
