@@ -433,7 +433,7 @@ class PipelineRun(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     """The ``Idempotency-Key`` header that started the run: the same key never starts another."""
     tool_token_hash: Mapped[str | None] = mapped_column(String(64))
-    """SHA-256 of the token its tool jobs show the facade's tool endpoint (migration 0005)."""
+    """SHA-256 of the token its tool jobs show the facade's tool endpoint (migration 0006)."""
     manifest: Mapped[dict[str, Any]]
     """The compiled Workflow, as submitted."""
     created_at: Mapped[datetime] = _now()
@@ -476,7 +476,7 @@ class PipelineRunJob(Base):
 
 # ------------------------------------------------------------------------------ notifications
 # Run events in an outbox, subscriptions, and the deliveries of events to them with a log of
-# every attempt (migration 0004; api.notifications).
+# every attempt (migration 0006; api.notifications).
 
 
 class OutboxEvent(Base):

@@ -1,7 +1,7 @@
 """pipeline job stages: each job row of a pipeline run names its stage
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-04 05:40:00
 
 ``drover_pipeline_run_jobs.stage``: the stage the job belongs to in a staged pipeline (null in a
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """notifications: run events in an outbox, subscriptions, deliveries and their attempts
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-04 05:00:00
 
 - ``drover_events``: the outbox; each run event is written in the transaction of the
@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
