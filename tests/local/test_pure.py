@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import engine.backends.local as local
@@ -140,3 +142,22 @@ def test_exported_members() -> None:
     assert sorted(local.__all__) == local.__all__
     for name in local.__all__:
         assert hasattr(local, name)
+
+
+def test_dangling_pod_tmp_links_are_swept_and_live_ones_kept(tmp_path: Path) -> None:
+    from engine.backends.local.runtime import sweep_tmp_links
+
+    live_target = tmp_path / "pod" / "tmp"
+    live_target.mkdir(parents=True)
+    (tmp_path / "drover-0123456789ab").symlink_to(live_target)
+    (tmp_path / "drover-ba9876543210").symlink_to(tmp_path / "killed-pod" / "tmp")  # dangling
+    (tmp_path / "drover-other").symlink_to(tmp_path / "gone")  # not a pod link: not ours
+    (tmp_path / "drover-bench-home").mkdir()
+
+    assert sweep_tmp_links(tmp_path) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "drover-0123456789ab",
+        "drover-bench-home",
+        "drover-other",
+        "pod",
+    ]

@@ -544,6 +544,24 @@ class ProcessRuntime:
         return argv, cwd, env
 
 
+_TMP_LINK = re.compile(r"drover-[0-9a-f]{12}")
+_swept: list[bool] = []
+
+
+def sweep_tmp_links(tmp: Path = Path("/tmp")) -> int:
+    """Remove ``drover-<hash>`` links whose pod tmp is gone (their runner was killed before it
+    could remove them); links of live pods point at existing folders and stay. Returns how
+    many went."""
+    removed = 0
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(tmp):
+            if _TMP_LINK.fullmatch(entry.name) and entry.is_symlink() and not os.path.exists(entry):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed += 1
+    return removed
+
+
 def _short_tmp_link(plan: PodPlan) -> Path:
     """A link ``/tmp/drover-<hash>`` to the pod's private tmp, removed when the pod ends."""
     private = plan.host_path("/tmp")
@@ -551,6 +569,9 @@ def _short_tmp_link(plan: PodPlan) -> Path:
     link = Path("/tmp") / f"drover-{digest}"
     if not Path("/tmp").is_dir():
         return private
+    if not _swept:  # once per runner process
+        _swept.append(True)
+        sweep_tmp_links()
     with contextlib.suppress(FileNotFoundError):
         link.unlink()
     link.symlink_to(private, target_is_directory=True)
