@@ -92,6 +92,7 @@ def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cluster
 def test_doctor_passes_on_a_cluster_set_up_from_argo(cluster: Cluster) -> None:
     checks = cluster.checks()
     assert list(checks) == [
+        "backend",
         "Argo Server",
         "namespace",
         "workflow service account",
@@ -127,7 +128,8 @@ def test_doctor_names_each_missing_piece_and_its_fix(cluster: Cluster) -> None:
     cluster.use_rbac(documents)
     cluster.argo.fail_next.extend([401] * 5)
     checks = cluster.checks()
-    assert not any(ok for name, (ok, _, _) in checks.items() if name != "agent image")
+    failed = {name for name, (ok, _, _) in checks.items() if not ok}
+    assert failed >= set(checks) - {"agent image", "backend"}
     assert "delete pods (retry through the Argo Server)" in checks["facade permissions"][1]
     assert "verbs [delete]" in str(checks["facade permissions"][2])
     assert "workflowtasksets" in checks["workflow pod permissions"][1]
@@ -156,9 +158,11 @@ def test_doctor_when_runs_use_no_artifact_repository(cluster: Cluster) -> None:
 
 
 def test_doctor_without_an_argo_server_configured(tmp_path: Path) -> None:
-    report = doctor_report(Settings(home=tmp_path, argo_server=None))
+    report = doctor_report(Settings(home=tmp_path, backend="local", argo_server=None))
     assert not report.ok
-    assert "DROVER_ARGO_SERVER" in str(report.checks[0].fix)
+    assert [c.name for c in report.checks] == ["backend", "Argo Server"]
+    assert "DROVER_BACKEND=argo" in str(report.checks[0].fix)
+    assert "DROVER_ARGO_SERVER" in str(report.checks[1].fix)
 
 
 def test_drover_doctor_cli_prints_the_fix_and_exits_1(

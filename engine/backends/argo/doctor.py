@@ -201,6 +201,9 @@ def _agent_image(image: str) -> Check:
             f"{image} is not Drover's agent image; pods run `drover-agent`, which it may lack",
             "build and push the agent image (agent-image/) and set project.image to it",
         )
+    if "/" not in image:
+        detail = f"{image} (no registry: load it into the nodes, e.g. kind load docker-image)"
+        return Check(name, True, detail)
     return Check(name, True, image)
 
 
