@@ -64,6 +64,7 @@ from engine.status import (
     ScenarioCounts,
     WorkerState,
     diff,
+    is_archive_record,
     is_final,
     parse_workflow,
 )
@@ -416,6 +417,18 @@ class Mirror:
 
     def apply(self, run_id: str, workflow: dict[str, Any], backend: Backend | None) -> bool:
         """Write what changed since the last state of this run; True once final and ingested."""
+        if is_archive_record(workflow):
+            # An archive list record (after a watch gap): no nodes, so it says nothing of the
+            # workers. The Argo Server answers a get of the same name from the archive, whole.
+            if backend is None:
+                return False
+            try:
+                workflow = backend.get(_name_and_version(workflow)[0])
+            except DroverError as error:
+                log.warning("archived workflow unreadable, the resync retries: %s", error)
+                return False
+            if is_archive_record(workflow):
+                return False
         name, version = _name_and_version(workflow)
         seen = self._versions.get(run_id)
         if version and seen is not None and seen[0] == name and not is_newer(version, seen[1]):

@@ -37,6 +37,7 @@ __all__ = [
     "WorkerState",
     "decode_nodes",
     "diff",
+    "is_archive_record",
     "is_final",
     "parse_workflow",
 ]
@@ -50,8 +51,36 @@ _ITEM_SUFFIX: Final = re.compile(r"\((\d+):[^()]*\)$")
 _EMPTY: Final[dict[str, Any]] = {}
 
 
+ARCHIVING_STATUS: Final = "workflows.argoproj.io/workflow-archiving-status"
+"""``Persisted`` on every workflow the archive returns (``ListWorkflows``, ``GetWorkflow``)."""
+
+
 def is_final(phase: str | None) -> bool:
     return phase in FINAL_PHASES
+
+
+def is_archive_record(workflow: dict[str, Any]) -> bool:
+    """An archived workflow as the Argo Server lists it: a summary, not the workflow's state.
+
+    ``ListWorkflows`` (server/workflow/workflow_server.go) appends the archive's records to
+    the live workflows, and the archive lists only metadata (labelled ``Persisted``), phase,
+    times and progress (persist/sqldb/workflow_archive.go ``ListWorkflows``): no
+    resourceVersion and no nodes.
+    Such a record must neither finish a run nor stand for its workers; ``GetWorkflow`` of the
+    same name returns the whole archived workflow.
+    """
+    metadata = workflow.get("metadata") or {}
+    status = workflow.get("status") or {}
+    persisted = (metadata.get("labels") or {}).get(ARCHIVING_STATUS) == "Persisted"
+    return (
+        persisted
+        and not metadata.get("resourceVersion")
+        and not (
+            status.get("nodes")
+            or status.get("compressedNodes")
+            or status.get("offloadNodeStatusVersion")
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)

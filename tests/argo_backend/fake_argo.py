@@ -156,6 +156,10 @@ class FakeArgo:
         self.version = itertools.count(100)
         self.resource_version = 100
         self.workflows: dict[str, Stored] = {}
+        self.archive: dict[str, dict[str, Any]] = {}
+        """The workflow archive (persist/sqldb): whole workflows by name, kept after deletion."""
+        self.archive_first = False
+        """List archived records before live ones (Argo's list sort is not stable)."""
         self.crons: dict[str, dict[str, Any]] = {}
         self.templates: dict[str, dict[str, Any]] = {}
         self.events: list[tuple[int, str, dict[str, Any]]] = []
@@ -258,6 +262,22 @@ class FakeArgo:
             stored.obj.setdefault("status", {}).update(copy.deepcopy(status))
             stored.obj["metadata"]["resourceVersion"] = str(self._next_version())
             self._emit("MODIFIED", stored)
+
+    def archive_workflow(self, name: str, *, quietly: bool = False) -> None:
+        """What the controller's archiving does for a completed workflow: the whole object
+        goes into the archive, labelled ``Persisted`` (persist/sqldb/workflow_archive.go
+        ``ArchiveWorkflow``), and the
+        live one is labelled ``workflow-archiving-status: Archived``. ``quietly`` emits no
+        event (it happened during a watch gap)."""
+        with self.lock:
+            stored = self.workflows[name]
+            archived = copy.deepcopy(stored.obj)
+            archived["metadata"].setdefault("labels", {})[ARCHIVING_STATUS] = "Persisted"
+            self.archive[name] = archived
+            stored.obj["metadata"].setdefault("labels", {})[ARCHIVING_STATUS] = "Archived"
+            stored.obj["metadata"]["resourceVersion"] = str(self._next_version())
+            if not quietly:
+                self._emit("MODIFIED", stored)
 
     def remove_workflow(self, name: str) -> None:
         with self.lock:
@@ -369,7 +389,10 @@ class FakeArgo:
         with self.lock:
             stored = self._stored(p["name"])
             if isinstance(stored, Response):
-                return stored
+                # server/workflow/workflow_server.go getWorkflow: a workflow the cluster no
+                # longer has is read from the archive, whole (nodes included).
+                archived = self.archive.get(p["name"])
+                return stored if archived is None else Response.of(copy.deepcopy(archived))
             return Response.of(self._present(stored, hydrate=True))
 
     def _op_ListWorkflows(self, op: Operation, p: dict[str, str], q: Any, body: Any) -> Response:
@@ -382,6 +405,15 @@ class FakeArgo:
                 for s in self.workflows.values()
                 if _matches(s.obj["metadata"].get("labels") or {}, selector)
             ]
+            # workflow_server.go ListWorkflows appends the archive's records to the live
+            # workflows, without removing the ones both hold, then sorts the page with an
+            # unstable sort (Workflows.Less compares only creation and finish times).
+            archived = [
+                archive_record(w)
+                for w in self.archive.values()
+                if _matches(w["metadata"].get("labels") or {}, selector)
+            ]
+            items = [*archived, *items] if self.archive_first else [*items, *archived]
             version = str(self.resource_version)
         page = items[offset : offset + limit] if limit else items[offset:]
         more = bool(limit) and offset + limit < len(items)
@@ -695,6 +727,37 @@ class FakeArgo:
         self, op: Operation, p: dict[str, str], q: Any, body: Any
     ) -> Response:
         return Response.of({"metadata": {}, "items": list(self.templates.values())})
+
+
+ARCHIVING_STATUS = "workflows.argoproj.io/workflow-archiving-status"
+
+
+def archive_record(workflow: dict[str, Any]) -> dict[str, Any]:
+    """An archived workflow as a list call returns it (persist/sqldb/workflow_archive.go
+    ``ListWorkflows``): name, namespace, uid, creation time, labels (plus
+    ``workflow-archiving-status: Persisted``) and annotations; spec.suspend and arguments;
+    status phase, times, progress, message, estimated and resources duration. No
+    resourceVersion and no nodes."""
+    meta, spec = workflow.get("metadata") or {}, workflow.get("spec") or {}
+    status = workflow.get("status") or {}
+    record: dict[str, Any] = {
+        "metadata": {
+            "name": meta.get("name"),
+            "namespace": meta.get("namespace"),
+            "uid": meta.get("uid"),
+            "creationTimestamp": meta.get("creationTimestamp"),
+            "labels": {**(meta.get("labels") or {}), ARCHIVING_STATUS: "Persisted"},
+            "annotations": dict(meta.get("annotations") or {}),
+        },
+        "spec": {k: spec[k] for k in ("suspend", "arguments") if k in spec},
+        "status": {
+            k: status[k]
+            for k in ("phase", "startedAt", "finishedAt", "progress", "message",
+                      "estimatedDuration", "resourcesDuration")
+            if k in status
+        },
+    }  # fmt: skip
+    return record
 
 
 def _error(status: int, message: str) -> Response:

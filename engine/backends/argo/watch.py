@@ -29,6 +29,7 @@ from engine.backends.argo.status_codec import inflate_status, needs_hydration
 from engine.backends.argo.stream_frames import StreamError, parse_frame
 from engine.backends.base import WorkflowEvent
 from engine.errors import BackendError, NotFound
+from engine.status import is_archive_record
 
 __all__ = [
     "LIST_FIELDS",
@@ -60,6 +61,8 @@ def _fields(prefix: str) -> list[str]:
 WATCH_FIELDS = ",".join(["result.type", *_fields("result.object")])
 LIST_FIELDS = ",".join(["metadata.resourceVersion", "metadata.continue", *_fields("items")])
 PAGE_SIZE = 500
+ARCHIVED = "archived"
+"""The version :class:`WatchState` keeps for a workflow seen only as an archive record."""
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
 
 
@@ -111,12 +114,26 @@ class WatchState:
         return WorkflowEvent("ADDED" if known is None else "MODIFIED", workflow)
 
     def resync(self, workflows: Iterable[dict[str, Any]], namespace: str) -> list[WorkflowEvent]:
-        """A full list → events for what is new, changed or gone since the last emission."""
+        """A full list → events for what is new, changed or gone since the last emission.
+
+        The list holds the archive's records too (no resourceVersion, no nodes): one is news
+        only when the cluster no longer has that workflow and it was not reported archived
+        already; the consumer reads the whole workflow by name (``is_archive_record``).
+        """
         events: list[WorkflowEvent] = []
         seen: set[str] = set()
+        workflows = list(workflows)
+        live = {_name_and_version(w)[0] for w in workflows if not is_archive_record(w)}
         for workflow in workflows:
             name, _ = _name_and_version(workflow)
             seen.add(name)
+            if is_archive_record(workflow):
+                if name in live or self.versions.get(name) == ARCHIVED:
+                    continue
+                known = name in self.versions
+                self.versions[name] = ARCHIVED
+                events.append(WorkflowEvent("MODIFIED" if known else "ADDED", workflow))
+                continue
             event = self.accept("MODIFIED", workflow)
             if event is not None:
                 events.append(event)

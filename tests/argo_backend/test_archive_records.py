@@ -1,0 +1,113 @@
+"""Issue 12 defect 15: after a watch gap, the archive's list records (no resourceVersion, no
+nodes) neither finish a run nor stand for its workers.
+
+The fake Argo Server lists archived workflows as Argo does (workflow_server.go ListWorkflows
+appends persist/sqldb/workflow_archive.go ListWorkflows' records to the live ones) and answers
+a get from the archive when the cluster no longer has the workflow (workflow_server.go
+getWorkflow)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from api.models import RunWorker
+from engine.backends.argo.watch import WatchState
+from engine.backends.base import WorkflowEvent
+from engine.status import is_archive_record
+from tests.api.conftest import AUTH, database_url, postgres_url  # noqa: F401
+from tests.argo_backend import test_service_argo as service_argo
+from tests.argo_backend.fake_argo import archive_record
+from tests.argo_backend.test_service_argo import (
+    ArtifactArgo,
+    _publish_results,
+    _run,
+    _sessions,
+    _shop_execution,
+    _workers,
+    controller_status,
+)
+
+argo, kube, client = service_argo.argo, service_argo.kube, service_argo.client
+
+
+def _workflow(name: str, version: str, phase: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "resourceVersion": version, "labels": {}},
+        "status": {"phase": phase, "nodes": {name: {"id": name, "phase": phase}}},
+    }
+
+
+def test_an_archive_record_never_hides_the_live_workflow() -> None:
+    live = _workflow("w", "7", "Succeeded")
+    archived = archive_record(live)
+    assert is_archive_record(archived) and not is_archive_record(live)
+    for listed in ([live, archived], [archived, live]):  # Argo's page sort is not stable
+        state = WatchState()
+        events = state.resync(listed, "ns")
+        assert [e.workflow for e in events] == [live]
+        assert state.resync(listed, "ns") == []
+
+
+def test_an_archive_record_of_a_workflow_gone_from_the_cluster_is_reported_once() -> None:
+    state = WatchState()
+    state.resync([_workflow("w", "7", "Running")], "ns")
+    archived = archive_record(_workflow("w", "9", "Succeeded"))
+    (event,) = state.resync([archived], "ns")
+    assert (event.type, event.workflow) == ("MODIFIED", archived)
+    assert state.resync([archived], "ns") == []  # not again at every resync
+    assert [e.type for e in state.resync([], "ns")] == ["DELETED"]  # the archive forgot it
+
+
+def test_defect_15_an_archive_record_does_not_finalise_a_run_or_mark_its_workers_read(
+    client: TestClient, argo: tuple[ArtifactArgo, str]
+) -> None:
+    """The run's workflow finished, was archived and deleted (ttlStrategy) while the watch was
+    away; the relist holds only the archive's record. The mirror reads the whole workflow
+    from the archive instead, and ingests every worker's results."""
+    fake, _ = argo
+    execution_id = _shop_execution(client)
+    started = client.post(f"/api/v1/executions/{execution_id}/run", headers=AUTH)
+    assert started.status_code == 201, started.text
+    run = started.json()
+    name = run["workflow_name"]
+    workers = _workers(client, run["id"])
+    failing = workers[0]
+    for group, shard in workers:
+        _publish_results(
+            fake, name, group, shard, "failed" if (group, shard) == failing else "passed"
+        )
+    final = controller_status(
+        name, workers, lambda g, s: "Failed" if (g, s) == failing else "Succeeded"
+    )
+    with fake.lock:  # during the watch gap: no events
+        stored = fake.workflows[name]
+        stored.obj.setdefault("status", {}).update(copy.deepcopy(final))
+        stored.obj["metadata"]["resourceVersion"] = str(fake._next_version())
+    fake.archive_workflow(name, quietly=True)
+    with fake.lock:
+        del fake.workflows[name]
+    listed = [w for w in _listed(client) if w["metadata"]["name"] == name]
+    assert len(listed) == 1 and is_archive_record(listed[0])
+
+    service = client.app.state.service  # type: ignore[attr-defined]
+    service.mirror.on_event("argo", service.backends["argo"], WorkflowEvent("MODIFIED", listed[0]))
+    row = _run(client, run["id"])
+    assert (row.phase, row.failed, row.passed) == ("Failed", 1, len(workers) - 1)
+    with _sessions(client)() as session:
+        unread = session.scalars(
+            select(RunWorker).where(
+                RunWorker.run_id == run["id"], RunWorker.results_read.is_(False)
+            )
+        ).all()
+    assert unread == []
+
+
+def _listed(client: TestClient) -> list[dict[str, Any]]:
+    backend = client.app.state.service.backends["argo"]  # type: ignore[attr-defined]
+    page = backend.server.request("GET", f"api/v1/workflows/{backend.namespace}", what="list")
+    items: list[dict[str, Any]] = page.get("items") or []
+    return items
