@@ -278,6 +278,9 @@ def test_the_projects_installed_plugins_and_cache_work_as_in_a_plain_run(
         tmp_path / "project",
         {
             "pytest.ini": "[pytest]\naddopts = --strict-markers --ff\n",
+            # Declared, as a project declares its plugins: Drover keeps it although Drover's
+            # own dev extra brought it too (plugins only Drover brought are turned off).
+            "requirements.txt": "pytest-timeout\n",
             "tests/test_plugins.py": textwrap.dedent(
                 """
                 import os
@@ -305,6 +308,8 @@ def test_the_projects_installed_plugins_and_cache_work_as_in_a_plain_run(
                     ]
                     plugin = sys.modules["drover_agent.pytest_plugin"]
                     assert pytestconfig.pluginmanager.is_registered(plugin)
+                    assert pytestconfig.pluginmanager.has_plugin("timeout")
+                    assert not pytestconfig.pluginmanager.has_plugin("schemathesis")
                 """
             ),
         },

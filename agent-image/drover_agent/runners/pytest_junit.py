@@ -35,6 +35,7 @@ from drover_agent.pytest_protocol import (
 from drover_agent.results import Status
 from drover_agent.runners.base import BatchContext, BatchRun, Outcome, ProcessRun, run_process
 from drover_agent.runners.pytest_config import config_args
+from drover_agent.runners.pytest_plugins import foreign_plugins
 
 __all__ = [
     "PytestAdapter",
@@ -217,6 +218,7 @@ class PytestAdapter:
         self.args = list(args)
         self.python = python
         self._batches = 0
+        self._foreign: list[str] | None = None
 
     def argv(
         self,
@@ -225,6 +227,7 @@ class PytestAdapter:
         paths: Sequence[str],
         workspace: Path | None = None,
         cache_dir: str | None = None,
+        disabled: Sequence[str] = (),
     ) -> list[str]:
         cache = (
             ["-o", f"cache_dir={cache_dir}"] if cache_dir and _uses_cacheprovider(self.args) else []
@@ -234,6 +237,7 @@ class PytestAdapter:
             "-m",
             "pytest",
             *PLUGIN_ARGS,
+            *[a for name in disabled for a in ("-p", f"no:{name}")],
             f"{SELECT_OPTION}={selection}",
             *cache,
             "-o",
@@ -275,6 +279,7 @@ class PytestAdapter:
                 selection_paths(ids),
                 context.workspace,
                 str(context.report_dir / "pytest-cache"),
+                self._foreign_plugins(context),
             ),
             context.workspace,
             {**plugin_env(context.env), ARTIFACTS_BASE_ENV: str(artifacts)},
@@ -294,6 +299,16 @@ class PytestAdapter:
         if done.problem or (done.exit_code not in (0, 1) and not everything_unmatched):
             batch.problem = _problem(done)
         return batch
+
+    def _foreign_plugins(self, context: BatchContext) -> list[str]:
+        """Plugins only Drover's environment brought (see :mod:`.pytest_plugins`), found once;
+        none when the project runs under another interpreter than the agent's."""
+        if self._foreign is None:
+            ours = os.path.realpath(self.python) == os.path.realpath(sys.executable)
+            self._foreign = (
+                foreign_plugins(context.workspace, self.args, context.env) if ours else []
+            )
+        return self._foreign
 
 
 def test_artifacts(base: Path, scenario_ids: Sequence[str]) -> dict[str, list[str]]:

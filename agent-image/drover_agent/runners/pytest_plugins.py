@@ -1,0 +1,134 @@
+"""Which of the installed pytest plugins are Drover's own business, not the project's.
+
+The agent runs a project's pytest with the interpreter that runs the agent. When that is
+Drover's own environment (``drover run`` on a laptop), pytest would autoload every plugin that
+environment holds, among them the ones that only came with Drover: its runtime needs (anyio's,
+platformdirs') and its development extra (schemathesis, hypothesis, pytest-timeout). They cost
+start-up time in every worker (schemathesis alone ~2.5 s) and change how the project's tests
+run (options, markers, timeouts), so the run would depend on Drover's environment.
+
+:func:`foreign_plugins` names the ``pytest11`` entry points of distributions that Drover's
+requirements (any extra, transitively) pull in and that the project does not mention: not in
+its dependency files (``pyproject.toml``, ``requirements*.txt``, ``setup.cfg``, ``tox.ini``,
+...), not asked for with ``-p`` in its arguments or ``PYTEST_ADDOPTS``. The agent turns each
+off with ``-p no:<name>``. Plugins the user installed for the project itself are left alone,
+and so is everything when autoloading is off or Drover is not installed (the agent image).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+
+__all__ = ["drover_distributions", "foreign_plugins", "project_text"]
+
+OWNER = "drover"
+# Where a Python project names what it needs (read up to READ_LIMIT characters each).
+DEPENDENCY_FILES = (
+    "pyproject.toml",
+    "setup.cfg",
+    "setup.py",
+    "tox.ini",
+    "noxfile.py",
+    "Pipfile",
+    "environment.yml",
+    "conftest.py",
+    "pytest.ini",
+)
+DEPENDENCY_GLOBS = (
+    "requirements*.txt",
+    "requirements*.in",
+    "requirements/*.txt",
+    "*/requirements*.txt",
+)
+READ_LIMIT = 1_000_000
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def normalize(name: str) -> str:
+    """A distribution name as PEP 503 compares them."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def drover_distributions(owner: str = OWNER) -> frozenset[str]:
+    """Every distribution ``owner``'s requirements reach (all of its extras; the others'
+    extras not), normalized; empty when ``owner`` is not installed."""
+    try:
+        first = metadata.requires(owner) or []
+    except metadata.PackageNotFoundError:
+        return frozenset()
+    seen: set[str] = set()
+    pending = [m.group(1) for m in map(_NAME.match, first) if m]
+    while pending:
+        name = normalize(pending.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue  # a requirement of another platform or Python, not installed
+        for line in requires:
+            match = _NAME.match(line)
+            if match and "extra==" not in line.partition(";")[2].replace(" ", ""):
+                pending.append(match.group(1))
+    return frozenset(seen)
+
+
+def project_text(workspace: Path) -> str:
+    """The project's dependency and configuration files, lower-cased, one string."""
+    paths = [workspace / name for name in DEPENDENCY_FILES]
+    for pattern in DEPENDENCY_GLOBS:
+        paths += sorted(workspace.glob(pattern))
+    parts = []
+    for path in paths:
+        try:
+            if path.is_file():
+                parts.append(path.read_text("utf-8", errors="replace")[:READ_LIMIT])
+        except OSError:
+            continue
+    return "\n".join(parts).lower()
+
+
+def _mentions(text: str, name: str) -> bool:
+    spelled = r"[-_.]".join(re.escape(part) for part in normalize(name).split("-"))
+    return re.search(rf"(?<![\w.-]){spelled}(?![\w-])", text) is not None
+
+
+def _asked(args: Sequence[str], name: str) -> bool:
+    """``-p name`` (or ``-pname``) among pytest's arguments."""
+    for index, arg in enumerate(args):
+        if arg == "-p" and index + 1 < len(args) and args[index + 1] == name:
+            return True
+        if arg == f"-p{name}":
+            return True
+    return False
+
+
+def foreign_plugins(
+    workspace: Path, args: Sequence[str], env: Mapping[str, str], owner: str = OWNER
+) -> list[str]:
+    """Entry point names to turn off with ``-p no:<name>`` (see the module docstring)."""
+    if env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        return []
+    ours = drover_distributions(owner)
+    if not ours:
+        return []
+    try:
+        addopts = shlex.split(env.get("PYTEST_ADDOPTS", ""))
+    except ValueError:
+        addopts = []
+    asked = [*args, *addopts]
+    text = project_text(workspace)
+    names = []
+    for entry in metadata.entry_points(group="pytest11"):
+        dist = normalize(entry.dist.name) if entry.dist is not None else ""
+        if dist not in ours or dist in ("pytest", normalize(owner)):
+            continue
+        if _mentions(text, dist) or _mentions(text, entry.name) or _asked(asked, entry.name):
+            continue
+        names.append(entry.name)
+    return sorted(set(names))
