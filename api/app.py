@@ -21,7 +21,7 @@ from api.notifications import routes as notifications
 from api.notifications.runtime import start_notifications
 from api.pipeline_mirror import start_pipeline_follower
 from api.retention import purge
-from api.routes import executions, pipelines, projects, runs, schedules, signin, system
+from api.routes import executions, pipelines, projects, reports, runs, schedules, signin, system
 from api.run_changes import RunChanges
 from api.scheduled_runs import sync_all_schedules
 from api.scheduler import Scheduler, fire_schedule
@@ -69,6 +69,7 @@ def _start_background(service: Service) -> list[Any]:
                         session,
                         older_than_days=service.settings.retention_days,
                         backends=service.backends,
+                        reports=service.reports,
                     )
             except Exception as exc:
                 log.warning("retention purge failed: %s", exc)
@@ -188,7 +189,7 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
         BodyLimit, limit=settings.max_body_bytes, results_limit=settings.max_results_body_bytes
     )
     api = APIRouter(prefix="/api/v1")
-    for module in (projects, executions, runs, schedules, pipelines, signin, notifications):
+    for module in (projects, executions, runs, reports, schedules, pipelines, signin, notifications):
         api.include_router(module.router)
     api.include_router(notifications.tools_router)
     api.include_router(system.router)

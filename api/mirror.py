@@ -49,6 +49,7 @@ from api.history import record_history
 from api.models import Run, RunGroup, RunWorker
 from api.notifications import outbox
 from api.pipelines import notice_pipeline_workflow
+from api.report_store import ReportStore, ReportStoreError
 from api.results import ingest_results, refresh_counters, results_from_report
 from api.scheduled_runs import adopt_scheduled_workflow
 from api.transitions import accept_phase
@@ -63,6 +64,7 @@ from engine.status import (
     RunState,
     ScenarioCounts,
     WorkerState,
+    decode_nodes,
     diff,
     is_archive_record,
     is_final,
@@ -224,9 +226,13 @@ class Mirror:
         poll_interval: float = 0.2,
         resync_interval: float = 300.0,
         max_failures: int = 6,
+        reports: ReportStore | None = None,
     ) -> None:
         self.sessions = sessions
         self.backends = backends
+        self.reports = reports
+        """Where workers' kept reports and the run's merged reports are unpacked (None: not
+        kept; the results still are)."""
         self.poll_interval = poll_interval
         self.resync_interval = resync_interval
         self.max_failures = max_failures
@@ -443,6 +449,7 @@ class Mirror:
             self._versions[run_id] = (name, version)
         done_reading = self._read_finished_workers(run_id, state, backend)
         if state.final and done_reading:
+            self._store_run_reports(run_id, workflow, backend)
             what = "recording the run's counters and scenario history"
             with _step(what), self.sessions() as session, session.begin():
                 refresh_counters(session, run_id)
@@ -450,6 +457,49 @@ class Mirror:
                 outbox.on_run_finished(session, run_id)
             return True
         return False
+
+    def _store_run_reports(
+        self, run_id: str, workflow: dict[str, Any], backend: Backend | None
+    ) -> None:
+        """Keep the exit handler's merged reports (once): JUnit XML and the HTML reports."""
+        if self.reports is None or backend is None:
+            return
+        with self.sessions() as session:
+            if session.scalar(select(Run.reports).where(Run.id == run_id)) is not None:
+                return
+        state = parse_workflow(workflow)
+        node_id = exit_handler_node(workflow)
+        index: dict[str, Any] = {"reports": {}, "problems": ["the exit handler did not run"]}
+        size = 0
+        if node_id is not None:
+            blob = _read_artifact(backend, state.name, node_id, "reports")
+            index["problems"] = ["the exit handler stored no reports"]
+            if blob:
+                try:
+                    index, size = self.reports.store_run(run_id, blob)
+                except (ReportStoreError, ValueError) as error:
+                    index["problems"] = [str(error)]
+        with _step("recording the run's reports"), self.sessions() as session, session.begin():
+            session.execute(
+                update(Run)
+                .where(Run.id == run_id)
+                .values(reports=index, reports_bytes=Run.reports_bytes + size)
+            )
+
+    def _store_worker_reports(
+        self, run_id: str, backend: Backend, workflow_name: str, node_id: str, pod: str
+    ) -> int:
+        """Unpack a finished worker pod's kept reports; the bytes they take."""
+        if self.reports is None:
+            return 0
+        blob = _read_artifact(backend, workflow_name, node_id, "reports")
+        if not blob:
+            return 0
+        try:
+            return self.reports.store_worker(run_id, pod, blob)
+        except (ReportStoreError, ValueError) as error:
+            log.warning("reports of worker %s not kept: %s", node_id, error)
+            return 0
 
     def _workflow_gone(self, run_id: str, workflow_name: str) -> bool:
         """The run's workflow no longer exists: an unfinished run ends as Error."""
@@ -620,7 +670,15 @@ class Mirror:
                 remaining += 1
                 continue
             results = []
+            kept = 0
             if worker is not None and backend is not None and worker.last_attempt_node_id:
+                kept = self._store_worker_reports(
+                    run_id,
+                    backend,
+                    state.name,
+                    worker.last_attempt_node_id,
+                    pod_name or worker.last_attempt_node_id,
+                )
                 blob = _read_results(backend, state.name, worker.last_attempt_node_id)
                 if blob:
                     try:
@@ -630,6 +688,12 @@ class Mirror:
             where = f"storing the results of worker {group_key} shard {shard}"
             with _step(where), self.sessions() as session, session.begin():
                 ingest_results(session, run_id, results, source="artifact")
+                if kept:
+                    session.execute(
+                        update(Run)
+                        .where(Run.id == run_id)
+                        .values(reports_bytes=Run.reports_bytes + kept)
+                    )
                 session.execute(
                     update(RunWorker)
                     .where(
@@ -640,6 +704,26 @@ class Mirror:
                     .values(results_read=True)
                 )
         return remaining == 0
+
+
+def exit_handler_node(workflow: dict[str, Any]) -> str | None:
+    """The id of the exit handler's pod node: Argo names it ``<workflow>.onExit`` (the CLI's
+    ``argo get`` finds it as ``wf.NodeID(wf.ObjectMeta.Name + ".onExit")``, cmd/argo/commands/
+    common/get.go); Drover's cleanup has no retryStrategy, so that node is the Pod itself."""
+    name = str((workflow.get("metadata") or {}).get("name") or "")
+    nodes = decode_nodes(workflow.get("status") or {})
+    for node_id, node in nodes.items():
+        if node.get("name") == f"{name}.onExit" and node.get("type") == "Pod":
+            return str(node.get("id") or node_id)
+    return None
+
+
+def _read_artifact(backend: Backend, workflow_name: str, node_id: str, name: str) -> bytes | None:
+    try:
+        return backend.read_artifact(workflow_name, node_id, name)
+    except DroverError as error:
+        log.warning("%s artifact of %s unavailable: %s", name, node_id, error)
+        return None
 
 
 def _read_results(backend: Backend, workflow_name: str, node_id: str) -> bytes | None:

@@ -170,6 +170,10 @@ class Run(Base):
     scenario)."""
     manifest: Mapped[dict[str, Any]] = mapped_column(Json, deferred=True)
     """The compiled Workflow (and its plan ConfigMaps under ``configmaps``)."""
+    reports: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    """The run's merged reports once stored (``api.report_store``): kinds and problems."""
+    reports_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """Disk the run's reports and artifacts take under ``$DROVER_HOME/reports``."""
     created_at: Mapped[datetime] = _now()
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -273,6 +277,8 @@ class ScenarioResult(Base):
     duration: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
     artifacts: Mapped[list[Any]] = mapped_column(default=list)
+    """File names, in ``artifact_dir`` of the worker's kept reports."""
+    artifact_dir: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(16), default="agent")
     """Who reported it first: ``agent`` (posted live) or ``artifact`` (read by the mirror)."""
     reported_at: Mapped[datetime | None]

@@ -139,6 +139,7 @@ def _result_out(
         else None
     )
     return ResultOut(
+        id=result.id,
         scenario_id=result.scenario_id,
         name=name,
         location=location,
@@ -156,6 +157,7 @@ def _result_out(
         worker=result.worker,
         error=result.error,
         artifacts=list(result.artifacts or []),
+        artifact_dir=result.artifact_dir,
         source=result.source,
         created_at=result.created_at,
     )

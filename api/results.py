@@ -1,8 +1,10 @@
 """Per-scenario results: idempotent batched ingest and the run counters derived from them.
 
 Both channels land here: the agents' posts (live) and the results artifacts the mirror reads
-when a worker finishes. ``INSERT ... ON CONFLICT DO NOTHING`` on (run, scenario, attempt)
-makes a repeated or doubled report harmless.
+when a worker finishes. ``INSERT ... ON CONFLICT`` on (run, scenario, attempt) makes a repeated
+or doubled report harmless; the one thing a later report adds is where the attempt's artifacts
+were kept (a live pytest result is posted before its artifacts are collected). Only rows
+inserted (``xmax = 0``) count as new.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Text, any_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -50,13 +52,25 @@ class ResultIn(BaseModel):
     duration: float | None = Field(default=None, ge=0)
     error: str | None = Field(default=None, max_length=100_000)
     artifacts: list[str] = Field(default_factory=list, max_length=100)
-    artifact_dir: str | None = Field(default=None, max_length=1000)
-    """Where in its worker's reports archive the artifacts are (the agent sends it; the names
-    in ``artifacts`` are what is stored)."""
+    artifact_dir: str | None = Field(
+        default=None,
+        max_length=500,
+        description="where the artifacts are in the worker's kept reports (relative, no '..')",
+    )
     group: str | None = Field(default=None, max_length=400)
     shard: int | None = Field(default=None, ge=0)
     worker: str | None = Field(default=None, max_length=300)
     reported_at: datetime | None = None
+
+    @field_validator("artifact_dir")
+    @classmethod
+    def _relative(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = value.split("/")
+        if value.startswith("/") or "\x00" in value or ".." in parts or "" in parts:
+            raise ValueError("artifact_dir must be a relative path without '..' or empty parts")
+        return value
 
 
 def ingest_results(
@@ -86,6 +100,7 @@ def ingest_results(
             "duration": r.duration,
             "error": r.error,
             "artifacts": r.artifacts,
+            "artifact_dir": r.artifact_dir,
             "reported_at": r.reported_at,
         }
     columns = {name: [row[name] for row in rows.values()] for name in _COLUMNS}
@@ -193,6 +208,7 @@ _COLUMNS = (
     "duration",
     "error",
     "artifacts",
+    "artifact_dir",
     "reported_at",
 )
 
@@ -206,19 +222,23 @@ _INSERT_AND_READ = text(
             CAST(:scenario_id AS text[]), CAST(:attempt AS int[]), CAST(:group_key AS text[]),
             CAST(:shard AS int[]), CAST(:worker AS text[]), CAST(:status AS text[]),
             CAST(:duration AS float8[]), CAST(:error AS text[]), CAST(:artifacts AS jsonb[]),
-            CAST(:reported_at AS timestamptz[])
+            CAST(:artifact_dir AS text[]), CAST(:reported_at AS timestamptz[])
         ) AS t(scenario_id, attempt, group_key, shard, worker, status, duration, error,
-               artifacts, reported_at)
+               artifacts, artifact_dir, reported_at)
     ), inserted AS (
         INSERT INTO drover_scenario_results (run_id, scenario_id, attempt, group_key, shard,
-            worker, status, duration, error, artifacts, source, reported_at)
+            worker, status, duration, error, artifacts, artifact_dir, source, reported_at)
         SELECT :run_id, scenario_id, attempt, group_key, shard, worker, status, duration,
-            error, artifacts, :source, reported_at
+            error, artifacts, artifact_dir, :source, reported_at
         FROM incoming
-        ON CONFLICT (run_id, scenario_id, attempt) DO NOTHING
-        RETURNING scenario_id, attempt, status
+        ON CONFLICT (run_id, scenario_id, attempt) DO UPDATE
+            SET artifacts = EXCLUDED.artifacts, artifact_dir = EXCLUDED.artifact_dir,
+                worker = COALESCE(EXCLUDED.worker, drover_scenario_results.worker)
+            WHERE drover_scenario_results.artifact_dir IS NULL
+              AND EXCLUDED.artifact_dir IS NOT NULL
+        RETURNING scenario_id, attempt, status, (xmax = 0) AS fresh
     )
-    SELECT scenario_id, attempt, status, true AS new FROM inserted
+    SELECT scenario_id, attempt, status, fresh AS new FROM inserted
     UNION ALL
     SELECT r.scenario_id, r.attempt, r.status, false AS new
     FROM drover_scenario_results AS r
@@ -324,6 +344,7 @@ def results_from_report(report: Any, *, worker: str | None) -> list[ResultIn]:
                         "duration": entry.get("duration"),
                         "error": entry.get("error"),
                         "artifacts": entry.get("artifacts") or [],
+                        "artifact_dir": entry.get("artifact_dir"),
                         "group": group,
                         "shard": shard,
                         "worker": worker,

@@ -9,21 +9,27 @@ Failed run a retry has just set Running again: the delete re-checks the phase ro
 - pipeline runs, with their job rows and the outputs and results stored on them (cascading).
 
 Then each deleted run's workflow goes from its backend, and with it the logs (the local
-backend's files, the pods on Argo).
+backend's files, the pods on Argo); and its reports and artifacts: what the service kept under
+``$DROVER_HOME/reports/<run>`` and, on the local backend, the workflow's keys in its artifact
+repository (``drover/<workflow>/``). The purge says how many bytes that freed.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from api.models import IdempotencyKey, PipelineRun, Run
+from api.report_store import ReportStore, directory_size
 from engine.backends.base import Backend
+from engine.labels import reports_key_prefix
 
 __all__ = ["Purged", "purge"]
 
@@ -38,6 +44,8 @@ class Purged:
 
     runs: list[str]
     pipeline_runs: list[str]
+    freed_bytes: int = 0
+    """Disk the runs' reports and artifacts took."""
 
     @property
     def total(self) -> int:
@@ -50,6 +58,7 @@ def purge(
     older_than_days: float,
     backends: Mapping[str, Backend] | None = None,
     now: datetime | None = None,
+    reports: ReportStore | None = None,
 ) -> Purged:
     """Delete finished runs (both kinds) created before the cut-off, then their workflows."""
     cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
@@ -67,12 +76,32 @@ def purge(
     ).all()  # job rows cascade
     session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
     session.commit()
+    freed = sum(reports.remove(row.id) for row in runs) if reports is not None else 0
+    for row in runs:
+        freed += _remove_repository_reports(backends or {}, row.backend, row.workflow_name)
     _delete_workflows(
         [(row.backend, row.workflow_name) for row in (*runs, *pipeline_runs)], backends or {}
     )
     return Purged(
-        runs=sorted(row.id for row in runs), pipeline_runs=sorted(row.id for row in pipeline_runs)
+        runs=sorted(row.id for row in runs),
+        pipeline_runs=sorted(row.id for row in pipeline_runs),
+        freed_bytes=freed,
     )
+
+
+def _remove_repository_reports(
+    backends: Mapping[str, Backend], backend_name: str, workflow_name: str | None
+) -> int:
+    """The local backend's artifact repository keeps the workflow's reports under its own
+    prefix (deleting the workflow leaves the repository alone); on Argo the artifact
+    repository's own garbage collection (``artifactGC``) is the cluster's business."""
+    store = getattr(backends.get(backend_name), "store", None)
+    if store is None or not workflow_name or not hasattr(store, "repository_path"):
+        return 0
+    directory = Path(store.repository_path(reports_key_prefix(workflow_name)))
+    freed = directory_size(directory)
+    shutil.rmtree(directory, ignore_errors=True)
+    return freed
 
 
 def _delete_workflows(

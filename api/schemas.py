@@ -209,6 +209,7 @@ class RunDetail(RunSummary):
 
 
 class ResultOut(BaseModel):
+    id: int = Field(description="GET /results/{id}/artifacts/{name} serves each of artifacts")
     scenario_id: str
     name: str | None = Field(description="the scenario's name in the plan")
     location: str | None = Field(description="its file, file::node or file:line")
@@ -226,6 +227,7 @@ class ResultOut(BaseModel):
     worker: str | None = Field(description="the pod that ran it")
     error: str | None
     artifacts: list[Any]
+    artifact_dir: str | None = None
     source: str
     created_at: datetime
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.backends import build_backends
 from api.database import database_url, get_engine, migrate_if_needed, session_factory
 from api.mirror import Mirror
+from api.report_store import ReportStore
 from api.run_changes import RunChanges
 from api.settings import Settings
 from engine.backends.base import Backend
@@ -29,6 +30,7 @@ class Service:
     sessions: sessionmaker[Session]
     backends: dict[str, Backend]
     mirror: Mirror
+    reports: ReportStore
     default_backend: str = "local"
     background: list[object] = field(default_factory=list)
     changes: RunChanges | None = None
@@ -48,16 +50,19 @@ def build_service(settings: Settings, *, migrate_schema: bool = True) -> Service
         migrate_if_needed(url, engine)
     sessions = session_factory(engine)
     backends = build_backends(settings)
+    reports = ReportStore(settings.reports_dir)
     mirror = Mirror(
         sessions,
         backends,
         poll_interval=settings.poll_interval,
         resync_interval=settings.argo_resync_seconds,
+        reports=reports,
     )
     return Service(
         settings=settings,
         sessions=sessions,
         backends=backends,
         mirror=mirror,
+        reports=reports,
         default_backend=settings.backend,
     )

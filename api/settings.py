@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     def local_dir(self) -> Path:
         return self.home / "local"
 
+    @property
+    def reports_dir(self) -> Path:
+        """Runs' reports and artifacts (``api.report_store``)."""
+        return self.home / "reports"
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -17,8 +17,10 @@ __all__ = [
     "LABEL_SCHEDULE",
     "OUT_DIR",
     "PLAN_DIR",
+    "REPORTS_KEY_ROOT",
     "RESUBMITTED_FROM",
     "WORKSPACE_DIR",
+    "reports_key_prefix",
 ]
 
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -39,3 +41,10 @@ CRON_WORKFLOW = "workflows.argoproj.io/cron-workflow"
 PLAN_DIR = "/drover/plan"
 WORKSPACE_DIR = "/workspace"
 OUT_DIR = "/tmp/drover"
+REPORTS_KEY_ROOT = "drover"
+"""Reports go to the artifact repository under ``drover/<workflow name>/`` (key-only)."""
+
+
+def reports_key_prefix(workflow_name: str) -> str:
+    """Where a workflow's reports are in the artifact repository (retention removes them)."""
+    return f"{REPORTS_KEY_ROOT}/{workflow_name}"

@@ -18,7 +18,7 @@ def gc_command(
     ] = None,
 ) -> None:
     """Delete finished runs and pipeline runs older than the retention age, with their results,
-    job outputs and files."""
+    job outputs, files, reports and artifacts; say how much space that freed."""
     from api.backends import build_backends
     from api.database import (
         database_url,
@@ -27,6 +27,7 @@ def gc_command(
         migrate,
         session_factory,
     )
+    from api.report_store import ReportStore
     from api.retention import purge
     from api.settings import get_settings
 
@@ -36,8 +37,24 @@ def gc_command(
         url = database_url(settings)
         migrate(url)
         with session_factory(get_engine(url))() as session:
-            purged = purge(session, older_than_days=days, backends=build_backends(settings))
+            purged = purge(
+                session,
+                older_than_days=days,
+                backends=build_backends(settings),
+                reports=ReportStore(settings.reports_dir),
+            )
     console.print(
         f"purged {len(purged.runs)} runs and {len(purged.pipeline_runs)} pipeline runs "
-        f"older than {days:g} days"
+        f"older than {days:g} days; their reports and artifacts freed "
+        f"{human_bytes(purged.freed_bytes)}"
     )
+
+
+def human_bytes(count: int) -> str:
+    """``1.5 MB`` style (decimal units, as ``du --si``)."""
+    size = float(count)
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{count} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"

@@ -11,6 +11,7 @@ import json
 import os
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -46,6 +47,20 @@ def run_command(
     strategy: Annotated[
         Strategy | None, typer.Option("--strategy", "-s", help="Override every group's strategy.")
     ] = None,
+    junit: Annotated[
+        Path | None,
+        typer.Option(
+            "--junit", help="Write the run's JUnit XML here (a suite per group, reruns kept)."
+        ),
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Copy the run's reports into this directory (junit.xml, and Playwright's "
+            "and cucumber's HTML reports when the runner has them).",
+        ),
+    ] = None,
     runtime: RuntimeOption = None,
     home: HomeOption = None,
     param: Annotated[
@@ -73,20 +88,36 @@ def run_command(
         _run_pipeline(loaded, LocalBackend(default_home(), runtime=chosen), param or [])
         return
     try:
-        outcome, setup_log, interrupted = _run_execution(loaded, spec.parent, strategy)
+        outcome, setup_log, interrupted = _run_execution(
+            loaded, spec.parent, strategy, ReportTargets(junit, report)
+        )
     except DroverError as error:
         abort(error)
     except KeyboardInterrupt:
         abort("interrupted before the run started", code=130)
     summarise(outcome, console, setup_log)
+    report_lines = outcome.pop("report_lines", [])
     if results is not None:
         results.write_text(json.dumps(outcome, indent=2, default=str) + "\n", encoding="utf-8")
         console.print(f"results written to {results}")
+    for line in report_lines:
+        console.print(line)
     raise typer.Exit(interrupted or (0 if outcome["ok"] else 1))
 
 
+@dataclass(frozen=True)
+class ReportTargets:
+    """Where ``--junit`` and ``--report`` write the run's reports (None: not asked for)."""
+
+    junit: Path | None = None
+    report: Path | None = None
+
+
 def _run_execution(
-    execution: Execution, base_dir: Path, strategy: Strategy | None
+    execution: Execution,
+    base_dir: Path,
+    strategy: Strategy | None,
+    targets: ReportTargets | None = None,
 ) -> tuple[dict[str, Any], list[str], int | None]:
     """Start the run as the API does, follow it to the end, and read its outcome from Postgres.
 
@@ -131,6 +162,7 @@ def _run_execution(
                 )
                 run_ids.append(started.run.id)
             outcome = _follow(service, run_ids[0], view, interrupts)
+        outcome["report_lines"] = _write_reports(service, run_ids[0], targets or ReportTargets())
         setup_log = _setup_log(service.backend(), outcome) if outcome["setup_error"] else []
     return outcome, setup_log, interrupts.exit_code
 
@@ -184,6 +216,27 @@ def _follow(
     }
     view.finish(final, outcome["verdict"])
     return outcome
+
+
+def _write_reports(service: Any, run_id: str, targets: ReportTargets) -> list[str]:
+    """``--junit`` and ``--report``: the same service functions the API's report routes call."""
+    from api.run_reports import copy_run_reports, write_run_junit
+
+    said = []
+    if targets.junit is not None:
+        targets.junit.parent.mkdir(parents=True, exist_ok=True)
+        with service.sessions() as session, targets.junit.open("w", encoding="utf-8") as out:
+            counts = write_run_junit(session, run_id, out)
+        said.append(f"JUnit XML ({counts.tests} scenarios) written to {targets.junit}")
+    if targets.report is not None:
+        copied = copy_run_reports(service.reports, run_id, targets.report)
+        # The JUnit XML from the stored results: the same as report.xml, reports stored or not.
+        junit = targets.report / "junit.xml"
+        with service.sessions() as session, junit.open("w", encoding="utf-8") as out:
+            write_run_junit(session, run_id, out)
+        copied = [*dict.fromkeys([*copied, "junit.xml"])]
+        said.append(f"reports written to {targets.report}: {', '.join(sorted(copied))}")
+    return said
 
 
 def _setup_log(backend: Any, outcome: dict[str, Any], lines: int = 5) -> list[str]:

@@ -24,7 +24,7 @@ from hera.workflows import (
 )
 from hera.workflows import models as m
 
-from engine.labels import OUT_DIR, PLAN_DIR, WORKSPACE_DIR
+from engine.labels import OUT_DIR, PLAN_DIR, REPORTS_KEY_ROOT, WORKSPACE_DIR
 from engine.spec import Execution, SecretRef, WorkspaceMode
 
 __all__ = [
@@ -51,14 +51,14 @@ REPORTS_FILE = f"{OUT_DIR}/reports.tgz"
 artifacts (``drover_agent.kept``), one file so the exit handler can read every worker's."""
 RUN_REPORTS_FILE = f"{OUT_DIR}/run-reports.tgz"
 WORKERS_REPORTS_DIR = "/tmp/drover-in/workers"
-WORKER_REPORTS_KEY = "drover/{{workflow.name}}/workers/{{pod.name}}.tgz"
+WORKER_REPORTS_KEY = f"{REPORTS_KEY_ROOT}/{{{{workflow.name}}}}/workers/{{{{pod.name}}}}.tgz"
 """Key-only artifacts (bucket and endpoint from the artifact repository,
 docs/key-only-artifacts.md): each worker pod stores its reports under one prefix, which the exit
 handler loads as a directory (workflow/artifacts/s3/s3.go ``loadS3Artifact``: a key that is a
 directory is downloaded whole). Optional everywhere: a cluster without an artifact repository
 still runs, without reports."""
-WORKERS_REPORTS_KEY = "drover/{{workflow.name}}/workers"
-RUN_REPORTS_KEY = "drover/{{workflow.name}}/run/reports.tgz"
+WORKERS_REPORTS_KEY = f"{REPORTS_KEY_ROOT}/{{{{workflow.name}}}}/workers"
+RUN_REPORTS_KEY = f"{REPORTS_KEY_ROOT}/{{{{workflow.name}}}}/run/reports.tgz"
 WORKER_ENV = "DROVER_WORKER"
 WORKER_ID = "{{workflow.name}}/{{inputs.parameters.shard}}"
 """The worker's queue identity: its workflow and ``<group key>/<index>``. Unlike the pod's name

@@ -126,6 +126,12 @@ def process_inputs(
         name = artifact["name"]
         given = given_artifacts.get(name, {})
         merged = {**artifact, **{k: v for k, v in given.items() if k != "name"}}
+        # Argo substitutes global variables in the whole template, inputs included, before
+        # binding arguments (workflow/common/util.go ``substituteParams``): a key-only input
+        # artifact may name its workflow (``s3.key: runs/{{workflow.name}}/...``).
+        for kind in REPOSITORY_KINDS:
+            if isinstance(merged.get(kind), Mapping):
+                merged[kind] = substitute_all(merged[kind], global_scope)
         has_source = any(key in merged for key in ("from", "raw")) or bool(repository_key(merged))
         if not has_source and not merged.get("optional"):
             raise ArgumentError(f"inputs.artifacts.{name} was not supplied")
