@@ -189,7 +189,16 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
         BodyLimit, limit=settings.max_body_bytes, results_limit=settings.max_results_body_bytes
     )
     api = APIRouter(prefix="/api/v1")
-    for module in (projects, executions, runs, reports, schedules, pipelines, signin, notifications):
+    for module in (
+        projects,
+        executions,
+        runs,
+        reports,
+        schedules,
+        pipelines,
+        signin,
+        notifications,
+    ):
         api.include_router(module.router)
     api.include_router(notifications.tools_router)
     api.include_router(system.router)
