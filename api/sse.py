@@ -99,6 +99,8 @@ class StreamState:
     """Nothing will change any more: the stream ends after this state."""
     end: dict[str, Any]
     """The ``end`` event's data."""
+    stamp: Any = None
+    """What the stream's ``wait`` compares to notice the next change (e.g. an updated_at)."""
 
 
 async def delta_stream(
@@ -106,13 +108,14 @@ async def delta_stream(
     read: Callable[[], StreamState | None],
     *,
     last_event_id: str | None = None,
-    wait: Callable[[], Awaitable[Any]] | None = None,
+    wait: Callable[[StreamState], Awaitable[Any]] | None = None,
     keep_alive: int = 30,
 ) -> AsyncIterator[str]:
     """``snapshot`` (or, resuming, a ``delta`` from the state sent under ``last_event_id``),
     then a ``delta`` per change, then ``end``. ``read`` runs in a worker thread and borrows a
-    database connection only while it reads; ``wait`` waits for the next change (default:
-    half a second). A comment line every ``keep_alive`` quiet rounds keeps proxies open."""
+    database connection only while it reads; ``wait`` waits for the next change after the
+    state it is given (default: half a second). A comment line every ``keep_alive`` quiet
+    rounds keeps proxies open."""
     sent = event_log.state(stream, last_event_id)
     resumed = sent is not None
     quiet = 0
@@ -132,7 +135,7 @@ async def delta_stream(
         if state.final:
             yield format_event("end", state.end)
             return
-        await (wait() if wait is not None else anyio.sleep(0.5))
+        await (wait(state) if wait is not None else anyio.sleep(0.5))
         quiet += 1
         if quiet >= keep_alive:
             yield ": keep-alive\n\n"

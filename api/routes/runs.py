@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Literal
 
-import anyio
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Header, HTTPException, Query
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,6 +35,7 @@ from api.schemas import (
     RunOut,
     RunSummary,
 )
+from api.sse import StreamState, delta_stream
 from engine.errors import DroverError, NotFound, SpecError
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -229,9 +229,36 @@ def _sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n"
 
 
+def _entities(detail: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The run, each group and each worker, as a stream's entities: ``run``,
+    ``group:<key>``, ``worker:<id>``; without durations (they grow while running: a client
+    computes them from started_at), groups without their workers."""
+    run = {k: v for k, v in detail.items() if k not in ("groups", "duration")}
+    out: dict[str, dict[str, Any]] = {"run": run}
+    for group in detail["groups"]:
+        out[f"group:{group['key']}"] = {
+            k: v for k, v in group.items() if k not in ("workers", "duration")
+        }
+        for worker in group["workers"]:
+            out[f"worker:{worker['id']}"] = {k: v for k, v in worker.items() if k != "duration"}
+    return out
+
+
 @router.get("/{run_id}/events", response_class=StreamingResponse)
-def events(run_id: str, service: ServiceDep, session: SessionDep, _: AdminDep) -> StreamingResponse:
-    """Server-sent events: ``progress`` whenever the run changes, then ``end``.
+def events(
+    run_id: str,
+    service: ServiceDep,
+    session: SessionDep,
+    _: AdminDep,
+    last_event_id: str | None = Header(
+        None, alias="Last-Event-ID", max_length=100, description="resume after this event"
+    ),
+) -> StreamingResponse:
+    """Server-sent events: ``snapshot`` (the run's detail), then a ``delta`` whenever it
+    changes, holding only what changed (``run``, ``group:<key>``, ``worker:<id>``, changed
+    fields only), then ``end``. Every event has an id: a reconnecting ``EventSource`` sends it
+    as ``Last-Event-ID`` and the stream resumes with what changed since (or a new snapshot
+    when this process no longer knows the id).
 
     An open stream holds no database connection: it waits for the run to change (see
     ``api.run_changes``) and borrows a connection only to read it again.
@@ -241,38 +268,30 @@ def events(run_id: str, service: ServiceDep, session: SessionDep, _: AdminDep) -
     sessions, mirror, changes = service.sessions, service.mirror, service.changes
     assert changes is not None, "the app's lifespan starts the change watcher"
 
-    def read() -> tuple[Stamp, dict[str, Any]] | None:
+    def read() -> StreamState | None:
         with sessions() as s:
             run = s.get(Run, run_id)
             if run is None:
                 return None
-            stamp = (run.updated_at, run.phase)
-            return stamp, run_detail(s, run).model_dump(mode="json")
+            stamp: Stamp = (run.updated_at, run.phase)
+            detail = run_detail(s, run).model_dump(mode="json")
+        # Final, and the mirror has read every result: nothing will change any more.
+        final = detail["phase"] in FINAL and run_id not in mirror.followed
+        return StreamState(
+            entities=_entities(detail),
+            snapshot=detail,
+            final=final,
+            end={"phase": detail["phase"], "verdict": detail["verdict"]},
+            stamp=stamp,
+        )
 
-    async def stream() -> AsyncIterator[str]:
-        last: dict[str, Any] | None = None
-        quiet = 0.0
-        while True:
-            got = await anyio.to_thread.run_sync(read)
-            if got is None:
-                return
-            stamp, detail = got
-            if detail != last:
-                yield _sse("progress", detail)
-                last, quiet = detail, 0.0
-            while True:
-                # Final, and the mirror has read every result: nothing will change any more.
-                if detail["phase"] in FINAL and run_id not in mirror.followed:
-                    yield _sse("end", {"phase": detail["phase"]})
-                    return
-                if await changes.wait(run_id, stamp, timeout=1.0):
-                    break
-                quiet += 1.0
-                if quiet >= 15:
-                    yield ": keep-alive\n\n"
-                    quiet = 0.0
+    async def wait(state: StreamState) -> None:
+        await changes.wait(run_id, state.stamp, timeout=1.0)
 
-    return StreamingResponse(stream(), media_type="text/event-stream")
+    stream = delta_stream(
+        f"run:{run_id}", read, last_event_id=last_event_id, wait=wait, keep_alive=15
+    )
+    return StreamingResponse(stream, media_type="text/event-stream")
 
 
 @router.get("/{run_id}/logs", response_class=StreamingResponse)

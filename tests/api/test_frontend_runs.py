@@ -4,6 +4,9 @@ numbered 1, 2, 3, joinable to their workers and paged by cursor."""
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -245,3 +248,65 @@ def test_a_finished_runs_verdict_over_http(client: TestClient, planted: dict[str
     body = detail(client, "fe2")
     assert body["verdict"] == "errored"  # Succeeded, but no scenario reported
     assert body["duration"] == 300.0
+
+
+def _stream(
+    client: TestClient, run_id: str, out: list[tuple[str | None, str, Any]], **headers: str
+) -> None:
+    """Read the run's events into ``out`` (id, event, data) until ``end``."""
+    with client.stream(
+        "GET", f"/api/v1/runs/{run_id}/events", headers={**AUTH, **headers}, timeout=60
+    ) as response:
+        assert response.status_code == 200
+        fields: dict[str, str] = {}
+        for line in response.iter_lines():
+            if line:
+                name, _, value = line.partition(": ")
+                fields[name] = value
+                continue
+            if "event" in fields:
+                out.append((fields.get("id"), fields["event"], json.loads(fields["data"])))
+                if fields["event"] == "end":
+                    return
+            fields = {}
+
+
+def _until(events: list[Any], count: int) -> None:
+    deadline = time.monotonic() + 20
+    while len(events) < count:
+        assert time.monotonic() < deadline, events
+        time.sleep(0.05)
+
+
+def test_run_events_carry_what_changed_and_resume_by_id(client: TestClient) -> None:
+    plan = plant_run(client, "fe3")
+    group = plan.groups[0]
+    first = group.workers[0][0].id
+    events: list[tuple[str | None, str, Any]] = []
+    reader = threading.Thread(target=_stream, args=(client, "fe3", events))
+    reader.start()
+    _until(events, 1)
+    post(client, "fe3", [{"id": first, "status": "passed", "attempt": 1, "group": group.key,
+                          "shard": 0}])  # fmt: skip
+    _until(events, 2)
+    set_run(client, "fe3", phase="Succeeded", finished_at=T0 + timedelta(minutes=1))
+    reader.join(20)
+    kinds = [event for _, event, _ in events]
+    assert kinds[0] == "snapshot" and kinds[-1] == "end" and "delta" in kinds
+    snapshot_id, _, snapshot = events[0]
+    assert snapshot_id and snapshot["id"] == "fe3" and snapshot["groups"]
+    delta = events[1][2]
+    assert delta["run"]["progress"]["completed"] == 1
+    assert delta[f"group:{group.key}"]["progress"]["passed"] == 1
+    assert delta[f"worker:{group.key}/0"] == {"completed": 1}  # only what changed
+    assert len([k for k in delta if k.startswith("worker:")]) == 1
+    assert len(json.dumps(delta)) * 5 < len(json.dumps(snapshot))
+    assert events[-1][2] == {"phase": "Succeeded", "verdict": "errored"}
+
+    resumed: list[tuple[str | None, str, Any]] = []
+    _stream(client, "fe3", resumed, **{"Last-Event-ID": str(snapshot_id)})
+    assert [event for _, event, _ in resumed] == ["delta", "end"]  # what changed since
+    assert resumed[0][2]["run"]["phase"] == "Succeeded"
+    fresh: list[tuple[str | None, str, Any]] = []
+    _stream(client, "fe3", fresh, **{"Last-Event-ID": "unknown-7"})
+    assert [event for _, event, _ in fresh] == ["snapshot", "end"]

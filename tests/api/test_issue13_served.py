@@ -111,7 +111,7 @@ def test_defect02_open_event_streams_hold_no_database_connection(
             for line in response.iter_lines():
                 if line.startswith("event: "):
                     event = line.removeprefix("event: ")
-                elif line.startswith("data: ") and event == "progress" and not waited:
+                elif line.startswith("data: ") and event == "snapshot" and not waited:
                     waited = True
                     opened.wait()  # every stream is open and has had its first event
                 elif line.startswith("data: ") and event == "end":

@@ -96,7 +96,12 @@ def finished_run(client: TestClient) -> dict[str, Any]:
 def test_sse_stream_shows_live_progress_then_ends(finished_run: dict[str, Any]) -> None:
     events = finished_run["events"]
     assert events[-1][0] == "end"
-    progress = [data["progress"] for name, data in events if name == "progress"]
+    # A snapshot, then deltas: the run's progress appears in a delta when it changed.
+    progress = [events[0][1]["progress"]] + [
+        data["run"]["progress"]
+        for name, data in events
+        if name == "delta" and "progress" in data.get("run", {})
+    ]
     assert len(progress) >= 3, "the stream should show intermediate progress"
     completed = [p["completed"] for p in progress]
     assert completed == sorted(completed)
