@@ -98,3 +98,21 @@ def test_images_build_refuses_bad_input_naming_the_option(tmp_path: Path) -> Non
     assert done.exit_code == 2 and "--source" in done.output
     done = runner.invoke(app, ["images", "build", "--docker", "no-such-docker-client"])
     assert done.exit_code == 2 and "--docker" in done.output and "install Docker" in done.output
+
+
+def test_images_build_shows_each_step_and_names_the_one_that_failed(tmp_path: Path) -> None:
+    """A docker client that prints and fails: its lines stream out under the step's title,
+    and the error names the step, its exit code and its last lines (no traceback)."""
+    client = tmp_path / "docker"
+    client.write_text('#!/bin/sh\necho "building $*"\necho "Step 3/9 : broken" >&2\nexit 3\n')
+    client.chmod(0o755)
+    done = CliRunner().invoke(
+        app, ["images", "build", "--only", "agent", "--tag", "t1", "--docker", str(client)]
+    )
+    assert done.exit_code == 1, done.output
+    assert "==> agent: wheels for the image (pip)" in done.output
+    assert "==> agent: docker build drover-agent:t1" in done.output
+    assert "building build --tag drover-agent:t1" in done.output
+    assert "agent: docker build drover-agent:t1 failed (exit 3)" in done.output
+    assert "Step 3/9 : broken" in done.output
+    assert "Traceback" not in done.output
