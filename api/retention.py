@@ -6,7 +6,9 @@ Failed run a retry has just set Running again: the delete re-checks the phase ro
 
 - execution runs, with their results, groups, workers and leases (cascading), and idempotency
   keys older than the cut-off;
-- pipeline runs, with their job rows and the outputs and results stored on them (cascading).
+- pipeline runs, with their job rows and the outputs and results stored on them (cascading);
+- run events older than the cut-off with their deliveries and attempt logs, unless a delivery
+  of the event is still pending (it is never dropped), and tool jobs' deliveries.
 
 Then each deleted run's workflow goes from its backend, and with it the logs (the local
 backend's files, the pods on Argo); and its reports and artifacts: what the service kept under
@@ -23,10 +25,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete
+from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
-from api.models import IdempotencyKey, PipelineRun, Run
+from api.models import Delivery, IdempotencyKey, OutboxEvent, PipelineRun, Run
 from api.report_store import ReportStore, directory_size
 from engine.backends.base import Backend
 from engine.labels import reports_key_prefix
@@ -75,6 +77,21 @@ def purge(
         .execution_options(synchronize_session=False)
     ).all()  # job rows cascade
     session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
+    pending = select(Delivery.id).where(
+        Delivery.event_id == OutboxEvent.id, Delivery.state == "pending"
+    )
+    session.execute(
+        delete(OutboxEvent)
+        .where(OutboxEvent.created_at < cutoff, OutboxEvent.dispatched.is_(True), ~exists(pending))
+        .execution_options(synchronize_session=False)
+    )  # deliveries and their attempts cascade
+    session.execute(
+        delete(Delivery)
+        .where(
+            Delivery.event_id.is_(None), Delivery.created_at < cutoff, Delivery.state != "pending"
+        )
+        .execution_options(synchronize_session=False)
+    )
     session.commit()
     freed = sum(reports.remove(row.id) for row in runs) if reports is not None else 0
     for row in runs:

@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select, update
 
 from api.app import create_app
 from api.database import get_engine, session_factory
+from api.models import Delivery, OutboxEvent
 from api.notifications.outbox import emit
 from api.settings import Settings
 from engine.notifications.events import Counts, Event, EventType, RunInfo, Verdict
@@ -347,3 +349,42 @@ def test_rate_limit_holds_under_a_burst_of_1000_events(
     for window in (0.1, 0.5, 1.0):
         most = max(bisect.bisect_left(stamps, start + window) - i for i, start in enumerate(stamps))
         assert most <= burst + rate * window + 1, (window, most)
+
+
+def test_retention_purges_old_events_but_never_a_pending_delivery(
+    client: TestClient, settings: Settings
+) -> None:
+    from api.retention import purge
+
+    with http_receiver(secret=SECRET) as down:
+        down.refuse_all = True
+        sub = subscribe(client, "old-events", ["run.finished"], webhook(down))
+        _emit(settings, [_finished("run.finished/old/sent"), _finished("run.finished/old/stuck")])
+        sessions = session_factory(get_engine(settings.database_url or ""))
+        wait_until(lambda: down.requests, 10, "a first attempt")
+        down.refuse_all = False
+        wait_until(lambda: len(down.processed) == 2, 15, "both delivered")
+        with sessions() as session, session.begin():
+            old = datetime(2020, 1, 1, tzinfo=UTC)
+            session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.key.like("run.finished/old/%"))
+                .values(created_at=old)
+            )
+            stuck = session.scalar(
+                select(Delivery)
+                .join(OutboxEvent, OutboxEvent.id == Delivery.event_id)
+                .where(OutboxEvent.key == "run.finished/old/stuck")
+            )
+            assert stuck is not None
+            stuck.state = "pending"  # as if it were still being retried
+            stuck.next_attempt_at = datetime(2100, 1, 1, tzinfo=UTC)
+        with sessions() as session:
+            purge(session, older_than_days=30)
+            left = set(
+                session.scalars(
+                    select(OutboxEvent.key).where(OutboxEvent.key.like("run.finished/old/%"))
+                )
+            )
+        assert left == {"run.finished/old/stuck"}
+        client.delete(f"/api/v1/notifications/{sub['id']}", headers=AUTH)

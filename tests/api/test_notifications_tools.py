@@ -123,6 +123,7 @@ def test_tool_jobs_send_through_the_facade_and_their_outcome_feeds_later_jobs(
                 assert started.status_code == 201, started.text
                 run = _wait_final(client, started.json()["id"])
                 jobs = {j["job"]: j for j in run["jobs"]}
+                events = client.get(f"/api/v1/notifications/events?run_id={run['id']}").json()
                 manifest = _manifest(database_url, run["id"])
                 # The token in the workflow opens nothing once the run has ended.
                 token = _tool_token(manifest, "announce")
@@ -139,6 +140,12 @@ def test_tool_jobs_send_through_the_facade_and_their_outcome_feeds_later_jobs(
                 assert denied.status_code == 401  # not an API token
         finally:
             server.stop()
+    # The pipeline run's own events, from the pipeline follower's transitions.
+    by_id = {e["id"]: e for e in events["items"]}
+    assert set(by_id) == {f"run.started/pipeline/{run['id']}", f"run.finished/pipeline/{run['id']}"}
+    finished = by_id[f"run.finished/pipeline/{run['id']}"]
+    assert finished["run"]["kind"] == "pipeline" and finished["verdict"] == "failed"
+    assert finished["counts"]["failed"] == 1 and finished["counts"]["total"] == 6
     assert jobs["announce"]["phase"] == "Succeeded", jobs["announce"]
     outcome = json.loads(jobs["announce"]["result"])
     assert outcome["status"] == "delivered" and outcome["http_status"] == 200

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from api.models import PipelineRun, Run, Schedule
+from api.models import OutboxEvent, PipelineRun, Run, Schedule
 from api.scheduler import Scheduler, fire_schedule
 from tests.api.conftest import AUTH
 
@@ -169,6 +169,22 @@ def test_concurrency_policy_of_a_due_schedule(
         assert schedule is not None
         assert schedule.last_run_id == (second or first)[0]
         assert schedule.next_run_at is not None and schedule.next_run_at > datetime.now(UTC)
+        # Run events (issue 16): each run's end, started by the schedule; a Forbid skip.
+        events = [e.payload for e in session.scalars(select(OutboxEvent))]
+    finished = {e["run"]["id"]: e for e in events if e["type"] == "run.finished" and "run" in e}
+    for run_id in first + second:
+        assert finished[run_id]["run"]["trigger"] == "schedule"
+    skipped = [
+        e for e in events if e["type"] == "schedule.skipped" and e["schedule"]["id"] == schedule_id
+    ]
+    if policy == "Forbid":
+        (skip,) = skipped
+        assert skip["schedule"]["active_run"] == first[0]
+        assert skip["schedule"]["policy"] == "Forbid"
+    else:
+        assert skipped == []
+    if policy == "Replace":
+        assert finished[first[0]]["verdict"] == "canceled"  # terminated by the next firing
 
 
 def test_a_pipelines_own_schedule_starts_pipeline_runs(client: TestClient) -> None:
