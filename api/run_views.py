@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from api.models import LeaseItem, Run, RunGroup, RunWorker, ScenarioResult
@@ -20,11 +20,15 @@ SETUP_STEP = "setup-env"
 def run_detail(session: Session, run: Run) -> RunDetail:
     """The run with its progress, flows, groups and workers: O(groups + workers) rows read,
     whatever the number of results (the ingest keeps the counters)."""
-    groups = session.scalars(
+    # setup-env's row comes along, so setup_error finds it in the session (no round trip).
+    rows = session.scalars(
         select(RunGroup)
-        .where(RunGroup.run_id == run.id, RunGroup.planned.is_(True))
+        .where(
+            RunGroup.run_id == run.id, or_(RunGroup.planned.is_(True), RunGroup.key == SETUP_STEP)
+        )
         .order_by(RunGroup.position)
     ).all()
+    groups = [g for g in rows if g.planned]
     workers = session.scalars(
         select(RunWorker)
         .where(RunWorker.run_id == run.id)
@@ -40,7 +44,9 @@ def run_detail(session: Session, run: Run) -> RunDetail:
         **RunOut.model_validate(run).model_dump(),
         progress=overall,
         flows=flows,
-        setup_error=setup_error(session, run),
+        setup_error=_setup_failure(
+            session, run, next((g for g in rows if g.key == SETUP_STEP), None)
+        ),
         groups=[
             GroupOut(
                 key=g.key,
@@ -133,7 +139,10 @@ def setup_error(session: Session, run: Run) -> str | None:
 
     Then no group ran, and this, not the groups' ``Pending``, is why.
     """
-    step = session.get(RunGroup, (run.id, SETUP_STEP))
+    return _setup_failure(session, run, session.get(RunGroup, (run.id, SETUP_STEP)))
+
+
+def _setup_failure(session: Session, run: Run, step: RunGroup | None) -> str | None:
     if step is None or step.phase not in ("Failed", "Error"):
         return None
     worker = session.scalars(

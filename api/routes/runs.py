@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -81,9 +82,17 @@ def list_runs(
     return Page(total=total, offset=offset, limit=limit, items=run_summaries(session, rows))
 
 
+def _json(model: BaseModel) -> Response:
+    """A model built here already: serialised once, not validated again on the way out (the
+    routes still declare it as their response model, for the OpenAPI document)."""
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
 @router.get("/{run_id}", response_model=RunDetail)
-def get_run(run_id: str, session: SessionDep, _: AdminDep) -> RunDetail:
-    return run_detail(session, _run(session, run_id))
+def get_run(run_id: str, session: SessionDep, _: AdminDep) -> Response:
+    """The run with its progress overall, per flow and per group, its groups and workers:
+    O(groups + workers), whatever the number of its results."""
+    return _json(run_detail(session, _run(session, run_id)))
 
 
 @router.get("/{run_id}/results", response_model=ResultPage)
@@ -98,10 +107,10 @@ def list_results(
     ),
     offset: int = Query(0, ge=0, description="rows to skip (ignored with after)"),
     limit: int = Query(100, ge=1, le=1000),
-) -> ResultPage:
+) -> Response:
     """Every attempt of every scenario, by scenario id then attempt (1, 2, 3, ...)."""
     query = ResultQuery(status=status, group=group, after=after, offset=offset, limit=limit)
-    return results_page(session, _run(session, run_id), query)
+    return _json(results_page(session, _run(session, run_id), query))
 
 
 def _workers_run(session: Session, service: Service, run_ref: str, caller: Principal) -> Run:
