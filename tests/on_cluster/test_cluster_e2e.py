@@ -6,6 +6,7 @@ daemon in the cluster, and then runs this module with the addresses below. Here 
 every test skips and says so.
 
 The journey, as a user and an operator live it:
+0. the facade's doctor report (``GET /api/v1/system/doctor``) finds nothing missing;
 1. the shop execution is created and run through Drover's API (``POST /api/v1/executions``,
    ``POST /api/v1/executions/{id}/run``); Drover compiles it for the Argo backend, submits it,
    and its mirror records every scenario's result from the workers' reports;
@@ -166,6 +167,14 @@ def journey() -> Iterator[Journey]:
     with api, argo:
         yield Journey(api, argo, env.get("ARGO_NAMESPACE", "drover"), timeout, spec,
                       expected_counts(spec))  # fmt: skip
+
+
+def test_the_facade_finds_the_cluster_ready(journey: Journey) -> None:
+    """``GET /api/v1/system/doctor``: the facade's own view (its settings, its service account)."""
+    reply = journey.api.get("/api/v1/system/doctor")
+    assert reply.status_code == 200, reply.text
+    report = reply.json()
+    assert report["ok"], [c for c in report["checks"] if not c["ok"]]
 
 
 def test_the_shop_example_runs_through_the_api_and_is_mirrored(journey: Journey) -> None:
