@@ -20,6 +20,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from api.models import Run, RunWorker
+from api.notifications import outbox
 from engine.status import is_final
 
 __all__ = ["FINAL_PHASES", "record_resubmission", "record_retry", "workflow_runs_again"]
@@ -44,6 +45,7 @@ def record_retry(session: Session, run_id: str) -> bool:
         .where(RunWorker.run_id == run_id, RunWorker.phase != "Succeeded")
         .values(results_read=False)
     )
+    outbox.on_run_retried(session, run_id)
     return True
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "on_run_failed_to_start",
     "on_run_finished",
     "on_run_phase",
+    "on_run_retried",
     "on_schedule_skipped",
     "run_info",
 ]
@@ -119,6 +120,23 @@ def on_run_phase(session: Session, run: Run, new_phase: str) -> None:
                 run=run_info(run, new_phase),
             ),
         )
+
+
+def on_run_retried(session: Session, run_id: str) -> None:
+    """A retry set a finished run Running again as its next attempt: ``run.started`` of it
+    (a resubmit goes back to Pending, and the mirror sees it start)."""
+    run = session.get(Run, run_id, populate_existing=True)
+    if run is None:
+        return
+    emit(
+        session,
+        Event(
+            id=Event.key(EventType.RUN_STARTED, run.id, run.attempt),
+            type=EventType.RUN_STARTED,
+            occurred_at=_now(),
+            run=run_info(run),
+        ),
+    )
 
 
 _GROUP_COUNTS = text(

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.app import create_app
-from api.models import Run, RunWorker, ScenarioResult
+from api.models import OutboxEvent, Run, RunWorker, ScenarioResult
 from api.settings import Settings
 from engine.backends.argo import ArgoBackend
 from engine.backends.local.nodes import new_node, node_id
@@ -320,6 +320,23 @@ def test_operator_retry_and_resubmit_are_attempts_of_the_same_run(
     fake.remove_workflow(first)
     time.sleep(0.5)
     assert _run(client, run["id"]).phase == "Succeeded"
+    # Run events (issue 16): every attempt started and finished, once each, with its verdict.
+    with _sessions(client)() as session:
+        events = {
+            e.key: e.payload
+            for e in session.scalars(select(OutboxEvent).where(OutboxEvent.run_id == run["id"]))
+            if e.type in ("run.started", "run.finished")
+        }
+    assert sorted(events) == sorted(
+        f"run.{what}/{run['id']}/{attempt}"
+        for what in ("started", "finished")
+        for attempt in (1, 2, 3)
+    )
+    finished = [events[f"run.finished/{run['id']}/{a}"] for a in (1, 2, 3)]
+    assert finished[0]["verdict"] == "failed"
+    # The last attempt failed nothing; the fake's results cover one scenario a worker, so the
+    # rest never ran: an error, not a pass (engine.verdict).
+    assert finished[2]["counts"]["failed"] == 0 and finished[2]["verdict"] == "error"
 
 
 def test_defect_7_a_path_project_is_refused_on_argo_with_the_fix(
