@@ -189,7 +189,10 @@ def run_with_retries(
     """
     pending = list(dict.fromkeys(scenarios))
     final: dict[str, ScenarioResult] = {}
-    for attempt in range(first_attempt, first_attempt + retries + 1):
+    # A runner that retries by itself (Playwright) gets the retries and runs once; its earlier
+    # runs come back as the outcome's ``earlier`` attempts.
+    own_retries = retries if getattr(adapter, "retries_itself", False) else 0
+    for attempt in range(first_attempt, first_attempt + retries - own_retries + 1):
         if not pending:
             break
         context = BatchContext(
@@ -198,6 +201,7 @@ def run_with_retries(
             env={**env, "DROVER_SCENARIO_ATTEMPT": str(attempt)},
             attempt=attempt,
             timeout=None,
+            retries=own_retries,
             kept_dir=kept.root if kept is not None else None,
         )
         for part in _parts(adapter, pending, on_result is not None):
@@ -213,25 +217,33 @@ def run_with_retries(
                 outcome = batch.outcomes.get(scenario_id) or Outcome(
                     "error", 0.0, batch.problem or NOT_REPORTED
                 )
-                if scenario_id in final:
-                    report.retried.append(final[scenario_id])
-                artifacts, artifact_dir = list(outcome.artifacts), None
-                if kept is not None and artifacts:
-                    artifacts = kept.keep_artifacts(scenario_id, attempt, artifacts)
-                    artifact_dir = kept.artifact_dir(scenario_id, attempt) if artifacts else None
-                final[scenario_id] = result = ScenarioResult(
-                    id=scenario_id,
-                    status=outcome.status,
-                    duration=round(outcome.duration, 3),
-                    attempt=attempt,
-                    error=outcome.error,
-                    artifacts=artifacts,
-                    artifact_dir=artifact_dir,
-                )
-                if on_result is not None:
-                    on_result(result)
+                for number, run in enumerate((*outcome.earlier, outcome), start=attempt):
+                    if scenario_id in final:
+                        report.retried.append(final[scenario_id])
+                    final[scenario_id] = result = _result(scenario_id, number, run, kept)
+                    if on_result is not None:
+                        on_result(result)
         _merge_results(report, [final[s] for s in dict.fromkeys(scenarios) if s in final])
         pending = [s for s in pending if final[s].failing]
+
+
+def _result(
+    scenario_id: str, attempt: int, outcome: Outcome, kept: KeptReports | None
+) -> ScenarioResult:
+    """One attempt's result; its artifacts copied beside it when the worker keeps reports."""
+    artifacts, artifact_dir = list(outcome.artifacts), None
+    if kept is not None and artifacts:
+        artifacts = kept.keep_artifacts(scenario_id, attempt, artifacts)
+        artifact_dir = kept.artifact_dir(scenario_id, attempt) if artifacts else None
+    return ScenarioResult(
+        id=scenario_id,
+        status=outcome.status,
+        duration=round(outcome.duration, 3),
+        attempt=attempt,
+        error=outcome.error,
+        artifacts=artifacts,
+        artifact_dir=artifact_dir,
+    )
 
 
 def _parts(adapter: RunnerAdapter, pending: list[str], live: bool) -> list[list[str]]:

@@ -19,6 +19,7 @@ from node_projects import CUCUMBER_JS, PLAYWRIGHT, copy_project
 from engine.discovery import DiscoveryRunner, discover
 
 CHROMIUM = Path("/usr/bin/chromium")
+CHECKOUT = [(3, "the total adds up"), (7, "the discount is applied")]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -177,14 +178,19 @@ def test_playwright_over_three_workers_makes_one_html_report_of_every_test(
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (.ci/setup installs it with apt-get)")
     project = copy_project(PLAYWRIGHT, tmp_path / "project")
-    files = sorted(p.relative_to(project).as_posix() for p in (project / "reports").glob("*.pw.ts"))
-    assert len(files) == 3
+    assert len(list((project / "reports").glob("*.pw.ts"))) == 3
     config = ["--config", "reports.config.ts"]
     plan = write_plan(
         tmp_path / "plan",
         runner={"kind": "playwright", "args": config},
-        workers={str(n): [file] for n, file in enumerate(files)},
+        workers={
+            "0": ["reports/account.pw.ts"],
+            "1": ["reports/catalog.pw.ts"],
+            # One scenario per test: the failing one's attempts are results of their own.
+            "2": [f"reports/checkout.pw.ts:{line} \u203a {title}" for line, title in CHECKOUT],
+        },
         path=str(project),
+        retries=1,
     )
     kept = run_workers(run_agent, plan, project, tmp_path, ["0", "1", "2"])
     out = merge(run_agent, plan, kept, project, tmp_path / "run")
@@ -199,6 +205,8 @@ def test_playwright_over_three_workers_makes_one_html_report_of_every_test(
             cwd=project, capture_output=True, text=True, check=True, timeout=120,
         ).stdout
     )  # fmt: skip
+    # Drover's retry is Playwright's own: the failing test is retried inside its run, so it
+    # stays one test (with two runs) in the merged report, as in an unsharded run.
     assert count_tests(merged) == count_tests(unsharded) == 7
     stats = merged["stats"]
     assert (stats["expected"], stats["unexpected"], stats["skipped"]) == (5, 1, 1)
@@ -211,14 +219,19 @@ def test_playwright_over_three_workers_makes_one_html_report_of_every_test(
         if r["status"] == "failed"
     )
     result, shard = failing
+    document = read_results(tmp_path / f"results-{shard}.json")
+    (earlier,) = [r for r in document["retried"] if r["id"] == result["id"]]
+    assert (earlier["status"], earlier["attempt"], result["attempt"]) == ("failed", 1, 2)
     with tarfile.open(kept / f"worker-{shard}.tgz") as tar:
         folder = tmp_path / "unpacked"
         tar.extractall(folder, filter="data")
-    files_kept = {name: folder / result["artifact_dir"] / name for name in result["artifacts"]}
-    screenshot = next(p for n, p in files_kept.items() if n.endswith(".png"))
-    trace = next(p for n, p in files_kept.items() if n.endswith(".zip"))
-    assert screenshot.read_bytes().startswith(PNG_SIGNATURE)
-    assert zipfile.is_zipfile(trace)
+    for attempt in (earlier, result):  # each run's own screenshot and trace
+        files_kept = {n: folder / attempt["artifact_dir"] / n for n in attempt["artifacts"]}
+        screenshot = next(p for n, p in files_kept.items() if n.endswith(".png"))
+        trace = next(p for n, p in files_kept.items() if n.endswith(".zip"))
+        assert screenshot.read_bytes().startswith(PNG_SIGNATURE)
+        assert zipfile.is_zipfile(trace)
+    assert earlier["artifact_dir"] != result["artifact_dir"]
     assert shutil.which("node")
 
 

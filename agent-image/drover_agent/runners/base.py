@@ -46,6 +46,9 @@ class Outcome:
     duration: float = 0.0
     error: str | None = None
     artifacts: list[str] = field(default_factory=list)
+    earlier: tuple[Outcome, ...] = ()
+    """Attempts before this one, oldest first, for a runner that retried the scenario itself
+    (Playwright's retries): each becomes a result of its own, with its own artifacts."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class BatchContext:
     attempt: int
     timeout: float | None
     """Seconds for the whole batch (the scenario timeout times the batch size), or no limit."""
+    retries: int = 0
+    """For a runner that retries failed tests itself (``retries_itself``): how many times."""
     kept_dir: Path | None = None
     """The worker's kept reports (:mod:`drover_agent.kept`), whose ``native/`` gets each
     batch's native report; None: they go to ``report_dir/native``."""

@@ -33,7 +33,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -183,17 +183,31 @@ def _specs(
 
 def _test_outcome(test: dict[str, Any]) -> Outcome:
     results = test.get("results", [])
-    duration = sum(float(r.get("duration") or 0) for r in results) / MILLISECONDS
-    artifacts = [a["path"] for r in results for a in r.get("attachments", []) if a.get("path")]
     verdict = test.get("status")
+    if verdict in ("unexpected", "flaky") and len(results) > 1:
+        # Playwright retried it: the last run is the outcome, the runs before it earlier
+        # attempts (each failed, with its own error and attachments).
+        last = _test_outcome({**test, "results": results[-1:]})
+        earlier = tuple(_retry_outcome(test, r) for r in results[:-1])
+        note = f"flaky: passed on retry {len(results) - 1}" if verdict == "flaky" else last.error
+        return replace(last, error=note, earlier=earlier)
+    duration = sum(float(r.get("duration") or 0) for r in results) / MILLISECONDS
+    artifacts = _attachments(results)
     if verdict == "unexpected":
         return Outcome("failed", duration, _failure(test, results), artifacts)
     if verdict == "skipped" or (verdict == "expected" and test.get("expectedStatus") == "skipped"):
         return Outcome("skipped", duration, _skip_reason(test, results), artifacts)
-    if verdict == "flaky":
-        note = f"flaky: passed on retry {len(results) - 1}" if len(results) > 1 else None
-        return Outcome("passed", duration, note, artifacts)
     return Outcome("passed", duration, None, artifacts)
+
+
+def _retry_outcome(test: dict[str, Any], result: dict[str, Any]) -> Outcome:
+    """One run Playwright retried after: it failed (timed out, crashed, or a test.fail passed)."""
+    duration = float(result.get("duration") or 0) / MILLISECONDS
+    return Outcome("failed", duration, _failure(test, [result]), _attachments([result]))
+
+
+def _attachments(results: list[dict[str, Any]]) -> list[str]:
+    return [a["path"] for r in results for a in r.get("attachments", []) if a.get("path")]
 
 
 def _failure(test: dict[str, Any], results: list[dict[str, Any]]) -> str:
@@ -232,8 +246,10 @@ def _combine(tests: list[ReportedTest]) -> Outcome:
     if culprit is not None and worst in ("error", "failed"):
         error = f"{TITLE_SEPARATOR.join(culprit.titles)}: {culprit.outcome.error}"
         error = error[:ERROR_TEXT_LIMIT]
-    artifacts = [a for o in outcomes for a in o.artifacts]
-    return Outcome(worst, sum(o.duration for o in outcomes), error, artifacts)
+    # Retries of the tests inside stay in the combined outcome's time and artifacts.
+    runs = [e for o in outcomes for e in (*o.earlier, o)]
+    artifacts = [a for e in runs for a in e.artifacts]
+    return Outcome(worst, sum(e.duration for e in runs), error, artifacts)
 
 
 @dataclass(frozen=True)
@@ -246,20 +262,36 @@ class _Invocation:
 
 class PlaywrightAdapter:
     kind = "playwright"
+    retries_itself = True
+    """Drover's retries become Playwright's own (``--retries``): each test stays one test in
+    Playwright's report, its earlier runs its retries, as in an unsharded run."""
 
     def __init__(self, args: Sequence[str] = ()) -> None:
         self.args = list(args)
         self._root_dirs: dict[Path, Path | None] = {}
 
     def argv(
-        self, executable: str, selection: Sequence[str], output_dir: str | None = None
+        self,
+        executable: str,
+        selection: Sequence[str],
+        output_dir: str | None = None,
+        retries: int = 0,
     ) -> list[str]:
         # ``list`` keeps a readable log; ``json`` goes to PLAYWRIGHT_JSON_OUTPUT_NAME, ``blob``
         # (Playwright's own machine report, merged per run) to PLAYWRIGHT_BLOB_OUTPUT_FILE.
         # Each process gets its own ``--output`` (test-results/): workers sharing a workspace
         # would otherwise clear each other's screenshots and traces.
         output = ["--output", output_dir] if output_dir else []
-        return [executable, "test", *selection, "--reporter=list,json,blob", *output, *self.args]
+        retry = [f"--retries={retries}"] if retries else []
+        return [
+            executable,
+            "test",
+            *selection,
+            "--reporter=list,json,blob",
+            *output,
+            *retry,
+            *self.args,
+        ]
 
     def run_batch(self, scenario_ids: Sequence[str], context: BatchContext) -> BatchRun:
         executable = find_node_binary(context.workspace, "playwright")
@@ -278,7 +310,10 @@ class PlaywrightAdapter:
             share = len(invocation.scenario_ids) / total
             done = run_process(
                 self.argv(
-                    executable, invocation.selection, str(context.raw_artifacts_dir / name)
+                    executable,
+                    invocation.selection,
+                    str(context.raw_artifacts_dir / name),
+                    context.retries,
                 ),
                 context.workspace,
                 context.env,
