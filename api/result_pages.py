@@ -79,9 +79,8 @@ def results_page(session: Session, run: Run, query: ResultQuery) -> ResultPage:
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     scenario_ids = sorted({r.scenario_id for r in rows})
-    numbers = _attempt_numbers(session, run.id, scenario_ids)
-    catalog = _catalog(session, run.id, scenario_ids)
-    items = [_result_out(row, numbers, catalog.get(row.scenario_id)) for row in rows]
+    known = _attempt_numbers(session, run.id, scenario_ids)
+    items = [_result_out(row, known, known.get(row.scenario_id)) for row in rows]
     last = rows[-1] if rows else None
     return ResultPage(
         total=total,
@@ -92,11 +91,10 @@ def results_page(session: Session, run: Run, query: ResultQuery) -> ResultPage:
     )
 
 
-def _attempt_numbers(
-    session: Session, run_id: str, scenario_ids: list[str]
-) -> dict[tuple[str, int], tuple[int, bool]]:
-    """(scenario, stored attempt) → (its number among the scenario's attempts, latest?), for
-    the page's scenarios only: an index range each."""
+def _attempt_numbers(session: Session, run_id: str, scenario_ids: list[str]) -> dict[str, Any]:
+    """For the page's scenarios only (an index range each), in one round trip: each result's
+    number among its scenario's attempts and whether it is the latest, by (scenario, stored
+    attempt); and each scenario's planned (name, location, tags), by scenario."""
     if not scenario_ids:
         return {}
     ids = bindparam(None, scenario_ids, type_=ARRAY(Text))
@@ -105,29 +103,32 @@ def _attempt_numbers(
     )
     count = func.count().over(partition_by=ScenarioResult.scenario_id)
     rows = session.execute(
-        select(ScenarioResult.scenario_id, ScenarioResult.attempt, number, count).where(
-            ScenarioResult.run_id == run_id, ScenarioResult.scenario_id == any_(ids)
-        )
-    ).all()
-    return {(s, a): (n, n == c) for s, a, n, c in rows}
-
-
-def _catalog(session: Session, run_id: str, scenario_ids: list[str]) -> dict[str, Any]:
-    """Scenario id → its planned row's (name, location, tags), for the page's scenarios."""
-    if not scenario_ids:
-        return {}
-    ids = bindparam(None, scenario_ids, type_=ARRAY(Text))
-    rows = session.execute(
         select(
-            RunScenario.scenario_id, RunScenario.name, RunScenario.location, RunScenario.tags
-        ).where(RunScenario.run_id == run_id, RunScenario.scenario_id == any_(ids))
+            ScenarioResult.scenario_id,
+            ScenarioResult.attempt,
+            number,
+            count,
+            RunScenario.name,
+            RunScenario.location,
+            RunScenario.tags,
+        )
+        .outerjoin(
+            RunScenario,
+            (RunScenario.run_id == ScenarioResult.run_id)
+            & (RunScenario.scenario_id == ScenarioResult.scenario_id),
+        )
+        .where(ScenarioResult.run_id == run_id, ScenarioResult.scenario_id == any_(ids))
     ).all()
-    return {row[0]: row[1:] for row in rows}
+    out: dict[Any, Any] = {}
+    for scenario_id, attempt, n, total, name, location, tags in rows:
+        out[(scenario_id, attempt)] = (n, n == total)
+        out[scenario_id] = (name, location, tags)
+    return out
 
 
 def _result_out(
     result: ScenarioResult,
-    numbers: dict[tuple[str, int], tuple[int, bool]],
+    numbers: dict[Any, Any],
     planned: Any,
 ) -> ResultOut:
     name, location, tags = planned if planned is not None else (None, None, [])

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal
 from api.deps import MAX_ID, AdminDep, CallerDep, Service, ServiceDep, SessionDep
+from api.detail_cache import details
 from api.models import Run, RunWorker
 from api.queue import lease_scenarios
 from api.result_pages import ResultQuery, results_page
@@ -91,8 +92,16 @@ def _json(model: BaseModel) -> Response:
 @router.get("/{run_id}", response_model=RunDetail)
 def get_run(run_id: str, session: SessionDep, _: AdminDep) -> Response:
     """The run with its progress overall, per flow and per group, its groups and workers:
-    O(groups + workers), whatever the number of its results."""
-    return _json(run_detail(session, _run(session, run_id)))
+    O(groups + workers), whatever the number of its results; served again from memory while
+    the run has not changed (at most a second old)."""
+    stamp = session.execute(select(Run.updated_at, Run.phase).where(Run.id == run_id)).first()
+    if stamp is None:
+        raise HTTPException(404, f"run {run_id} not found")
+    body = details.get(run_id, tuple(stamp))
+    if body is None:
+        body = run_detail(session, _run(session, run_id)).model_dump_json().encode()
+        details.put(run_id, tuple(stamp), body)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/{run_id}/results", response_model=ResultPage)

@@ -1,0 +1,42 @@
+"""Run details as last served, reused while the run has not changed (``updated_at``, phase).
+
+The mirror and the ingest move a run's ``updated_at`` with every change of the run, its groups,
+workers and counters; a detail asked for again with the same stamp is served from here after
+one small query. Entries live at most ``max_age`` seconds, so durations of a running run (and a
+queue-mode run's leases, which do not move the stamp) are never older than that.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+__all__ = ["DetailCache", "details"]
+
+
+class DetailCache:
+    def __init__(self, size: int = 256, max_age: float = 1.0) -> None:
+        self._size = size
+        self._max_age = max_age
+        self._entries: OrderedDict[str, tuple[Any, float, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, stamp: Any) -> bytes | None:
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None or entry[0] != stamp or time.monotonic() - entry[1] > self._max_age:
+            return None
+        return entry[2]
+
+    def put(self, key: str, stamp: Any, body: bytes) -> None:
+        with self._lock:
+            self._entries[key] = (stamp, time.monotonic(), body)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
+details = DetailCache()
+"""The process's cache of run details (``GET /runs/{id}``)."""
