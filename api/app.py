@@ -19,12 +19,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.limits import BodyLimit
 from api.notifications import routes as notifications
 from api.notifications.runtime import start_notifications
+from api.openapi import install_spec_schemas
 from api.pipeline_mirror import start_pipeline_follower
 from api.retention import purge
 from api.routes import executions, pipelines, projects, reports, runs, schedules, signin, system
 from api.run_changes import RunChanges
 from api.scheduled_runs import sync_all_schedules
 from api.scheduler import Scheduler, fire_schedule
+from api.schemas import ERROR_RESPONSES
 from api.service import Service, build_service
 from api.settings import Settings, get_settings
 from engine.backends.argo import ArgoBackend
@@ -181,6 +183,8 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            return _error(400, "the request body is not valid JSON", field="body")
         return JSONResponse(
             {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
         )
@@ -199,13 +203,14 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
         signin,
         notifications,
     ):
-        api.include_router(module.router)
-    api.include_router(notifications.tools_router)
-    api.include_router(system.router)
+        api.include_router(module.router, responses=ERROR_RESPONSES)
+    api.include_router(notifications.tools_router, responses=ERROR_RESPONSES)
+    api.include_router(system.router, responses=ERROR_RESPONSES)
     app.include_router(api)
     # Probes also at the root, where orchestrators look for them.
     app.add_api_route("/healthz", system.healthz, include_in_schema=False)
     app.add_api_route("/readyz", system.readyz, include_in_schema=False)
+    install_spec_schemas(app)
     return app
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, Request
+from fastapi import Depends, HTTPException, Path, Request, Security
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, authenticate
@@ -49,8 +50,23 @@ def get_session(service: ServiceDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_caller(request: Request, service: ServiceDep, session: SessionDep) -> Principal:
-    """The bearer token's principal or, without one, the browser session cookie's."""
+BEARER = HTTPBearer(auto_error=False, description="an API token, or a run's worker token")
+SESSION = APIKeyCookie(
+    name=SESSION_COOKIE, auto_error=False, description="the session of a browser signed in"
+)
+
+
+def get_caller(
+    request: Request,
+    service: ServiceDep,
+    session: SessionDep,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
+    _cookie: Annotated[str | None, Security(SESSION)] = None,
+) -> Principal:
+    """The bearer token's principal or, without one, the browser session cookie's.
+
+    ``_bearer`` and ``_cookie`` only document the two schemes in OpenAPI; the request is read
+    here, so the answers name what is missing."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

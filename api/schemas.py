@@ -7,12 +7,15 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
+from api.openapi import AnyDocument, ExecutionDocument, PipelineDocument, ProjectDocument
 from api.progress import Progress
 from api.results import ResultIn
 from api.verdicts import RunVerdict, verdict_of
 
 __all__ = [
+    "ERROR_RESPONSES",
     "ErrorBody",
+    "ErrorItem",
     "ExecutionOut",
     "GroupOut",
     "LeaseIn",
@@ -70,16 +73,46 @@ class _Timed(_Out):
         return seconds_between(self.started_at, self.finished_at)
 
 
+class ErrorItem(BaseModel):
+    """One problem of a request that failed validation."""
+
+    loc: list[str]
+    msg: str
+    type: str | None = None
+
+
 class ErrorBody(BaseModel):
-    detail: str
-    field: str | None = None
-    hint: str | None = None
+    """Every 4xx and 5xx answer: what is wrong, and where (the field) and how to fix it."""
+
+    detail: str = Field(description="what is wrong, in one sentence")
+    field: str | None = Field(None, description="the field at fault, as a dotted path")
+    hint: str | None = Field(None, description="how to fix it")
+    errors: list[ErrorItem] | None = Field(
+        None, description="every problem found, when the request failed validation"
+    )
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "the request body is not valid JSON"),
+        (401, "no valid bearer token (or session cookie)"),
+        (403, "the token may not do this (a worker's token, another run's)"),
+        (404, "no such resource"),
+        (409, "the resource exists, or the action does not apply in its current state"),
+        (413, "the request body is larger than the service accepts"),
+        (422, "the request is invalid: detail names the field and the fix"),
+        (502, "Argo or Kubernetes failed; retry later"),
+        (503, "the database is unavailable; retry shortly"),
+    )
+}
+"""What every operation of the API may answer besides success, documented once."""
 
 
 class ProjectOut(_Out):
     id: int
     name: str
-    spec: dict[str, Any]
+    spec: ProjectDocument
     created_at: datetime
     updated_at: datetime
 
@@ -89,7 +122,7 @@ class ExecutionOut(_Out):
     name: str
     project_id: int | None
     version: int
-    spec: dict[str, Any]
+    spec: ExecutionDocument
     created_at: datetime
     updated_at: datetime
 
@@ -275,7 +308,7 @@ class VersionOut(_Out):
 
     version: int
     created_at: datetime
-    spec: dict[str, Any]
+    spec: AnyDocument
 
 
 class ScheduleIn(BaseModel):
@@ -319,7 +352,7 @@ class ScheduleOut(_Out):
 class ShardingPreviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    execution: dict[str, Any] | None = Field(
+    execution: ExecutionDocument | None = Field(
         None, description="an Execution document (or give execution_id)"
     )
     execution_id: int | None = Field(
@@ -371,7 +404,7 @@ class PipelineOut(_Out):
     id: int
     name: str
     version: int
-    spec: dict[str, Any]
+    spec: PipelineDocument
     created_at: datetime
     updated_at: datetime
 

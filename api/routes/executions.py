@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, HTTPException, Query, Response
 from sqlalchemy import func, select
 
 from api.deps import MAX_ID, AdminDep, RowId, ServiceDep, SessionDep
 from api.models import Execution, ExecutionVersion, Project
+from api.openapi import ExecutionDocument
 from api.routes.schedules import follow_spec_schedule, remove_schedules, schedules_of
 from api.runs import start_run, start_run_once
 from api.scenario_history import ScenarioHistoryOut, scenario_history
@@ -39,7 +40,10 @@ def _project_id(session: SessionDep, model: ExecutionSpec) -> int:
 
 @router.post("", status_code=201, response_model=ExecutionOut)
 def create_execution(
-    service: ServiceDep, session: SessionDep, _: AdminDep, spec: dict[str, Any] = SPEC_BODY
+    service: ServiceDep,
+    session: SessionDep,
+    _: AdminDep,
+    spec: Annotated[ExecutionDocument, SPEC_BODY],
 ) -> Execution:
     model = parse_api_execution(spec)
     if session.scalar(select(Execution).where(Execution.name == model.name)) is not None:
@@ -90,7 +94,7 @@ def replace_execution(
     service: ServiceDep,
     session: SessionDep,
     _: AdminDep,
-    spec: dict[str, Any] = SPEC_BODY,
+    spec: Annotated[ExecutionDocument, SPEC_BODY],
 ) -> Execution:
     row = session.get(Execution, execution_id, with_for_update=True)
     if row is None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import MAX_ID, AdminDep, RowId, Service, ServiceDep, SessionDep
 from api.models import Pipeline, PipelineRun, PipelineRunJob, PipelineVersion
+from api.openapi import PipelineDocument
 from api.pipeline_mirror import follower_of, job_log_nodes, refresh_pipeline_run
 from api.pipelines import (
     control_pipeline_run,
@@ -64,7 +65,10 @@ RunId = Annotated[
 
 @router.post("/pipelines", status_code=201, response_model=PipelineOut)
 def create(
-    service: ServiceDep, session: SessionDep, _: AdminDep, spec: dict[str, Any] = SPEC_BODY
+    service: ServiceDep,
+    session: SessionDep,
+    _: AdminDep,
+    spec: Annotated[PipelineDocument, SPEC_BODY],
 ) -> Pipeline:
     """Store a pipeline; a bad one is refused with 422 naming the job and field. Its own
     ``schedule`` becomes schedules of the pipeline."""
@@ -99,7 +103,7 @@ def replace(
     service: ServiceDep,
     session: SessionDep,
     _: AdminDep,
-    spec: dict[str, Any] = SPEC_BODY,
+    spec: Annotated[PipelineDocument, SPEC_BODY],
 ) -> Pipeline:
     """A new version of the pipeline; runs already started are not affected, its schedules
     start the new version from now on."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Response
 from sqlalchemy import func, select
 
 from api.deps import AdminDep, RowId, SessionDep
 from api.models import Project
+from api.openapi import ProjectDocument
 from api.schemas import Page, ProjectOut
 from engine.loading import validate_model
 from engine.spec import Project as ProjectSpec
@@ -23,7 +24,9 @@ def _validated(spec: dict[str, Any]) -> ProjectSpec:
 
 
 @router.post("", status_code=201, response_model=ProjectOut)
-def create_project(session: SessionDep, _: AdminDep, spec: dict[str, Any] = SPEC_BODY) -> Project:
+def create_project(
+    session: SessionDep, _: AdminDep, spec: Annotated[ProjectDocument, SPEC_BODY]
+) -> Project:
     model = _validated(spec)
     if session.scalar(select(Project).where(Project.name == model.name)) is not None:
         raise HTTPException(409, f"project {model.name!r} exists")
@@ -56,7 +59,7 @@ def get_project(project_id: RowId, session: SessionDep, _: AdminDep) -> Project:
 
 @router.put("/{project_id}", response_model=ProjectOut)
 def replace_project(
-    project_id: RowId, session: SessionDep, _: AdminDep, spec: dict[str, Any] = SPEC_BODY
+    project_id: RowId, session: SessionDep, _: AdminDep, spec: Annotated[ProjectDocument, SPEC_BODY]
 ) -> Project:
     project = get_project(project_id, session, _)
     model = _validated(spec)
