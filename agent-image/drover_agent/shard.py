@@ -189,21 +189,24 @@ def run_with_retries(
     """
     pending = list(dict.fromkeys(scenarios))
     final: dict[str, ScenarioResult] = {}
-    # A runner that retries by itself (Playwright) gets the retries and runs once; its earlier
-    # runs come back as the outcome's ``earlier`` attempts.
+    # A runner that retries by itself (Playwright) gets the retries: its earlier runs come back
+    # as the outcome's ``earlier`` attempts. Drover reruns only what it never reported (the
+    # runner crashed or timed out), still within ``retries``.
     own_retries = retries if getattr(adapter, "retries_itself", False) else 0
-    for attempt in range(first_attempt, first_attempt + retries - own_retries + 1):
-        if not pending:
-            break
+    attempt = first_attempt
+    runs = 0
+    while pending and runs <= retries:
         context = BatchContext(
             workspace=workspace,
             report_dir=report_dir,
             env={**env, "DROVER_SCENARIO_ATTEMPT": str(attempt)},
             attempt=attempt,
             timeout=None,
-            retries=own_retries,
+            retries=min(own_retries, retries - runs),
             kept_dir=kept.root if kept is not None else None,
         )
+        unreported: set[str] = set()
+        used = 1
         for part in _parts(adapter, pending, on_result is not None):
             timed = replace(
                 context,
@@ -214,17 +217,25 @@ def run_with_retries(
             if live_feed is not None:
                 live_feed.read_new_lines()  # live lines first: they carry the same verdicts
             for scenario_id in part:
-                outcome = batch.outcomes.get(scenario_id) or Outcome(
-                    "error", 0.0, batch.problem or NOT_REPORTED
-                )
-                for number, run in enumerate((*outcome.earlier, outcome), start=attempt):
+                outcome = batch.outcomes.get(scenario_id)
+                if outcome is None:
+                    unreported.add(scenario_id)
+                    outcome = Outcome("error", 0.0, batch.problem or NOT_REPORTED)
+                attempts = (*outcome.earlier, outcome)
+                used = max(used, len(attempts))
+                for number, run in enumerate(attempts, start=attempt):
                     if scenario_id in final:
                         report.retried.append(final[scenario_id])
                     final[scenario_id] = result = _result(scenario_id, number, run, kept)
                     if on_result is not None:
                         on_result(result)
         _merge_results(report, [final[s] for s in dict.fromkeys(scenarios) if s in final])
-        pending = [s for s in pending if final[s].failing]
+        if own_retries:
+            pending = [s for s in pending if s in unreported]
+        else:
+            pending = [s for s in pending if final[s].failing]
+        attempt += used
+        runs += used
 
 
 def _result(
