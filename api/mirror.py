@@ -55,7 +55,7 @@ from api.scheduled_runs import adopt_scheduled_workflow
 from api.transitions import accept_phase
 from engine.backends.argo.resubmission import resubmitted_from
 from engine.backends.argo.watch import is_newer
-from engine.backends.base import Backend, WorkflowEvent
+from engine.backends.base import Backend, RestoresObjects, WorkflowEvent
 from engine.errors import DroverError, NotFound
 from engine.labels import LABEL_RUN
 from engine.status import (
@@ -593,6 +593,7 @@ class Mirror:
                     return None  # finished and mirrored: nothing new
                 # A finished run's workflow runs (or ran) again: retried, in the Argo UI or by us.
                 record_retry(session, run.id)
+                self._restore_plan(backend, name, run.manifest)
                 self.attach(run.id)
                 return run.id
             run = self._resubmitted_run(session, backend_name, backend, workflow)
@@ -611,11 +612,29 @@ class Mirror:
             ):
                 return None
             log.info("run %s: workflow %s resubmitted as %s", run.id, previous, name)
+            self._restore_plan(backend, name, run.manifest)
         with self._lock:
             self._last.pop(run.id, None)
             self._versions.pop(run.id, None)
         self.attach(run.id)
         return run.id
+
+    @staticmethod
+    def _restore_plan(
+        backend: Backend, workflow_name: str, manifest: dict[str, Any] | None
+    ) -> None:
+        """A retried or resubmitted workflow needs its plan ConfigMaps, which went with the
+        workflow it came from (issue 12 defect 16): put back the run's, from Postgres."""
+        configmaps = (manifest or {}).get("configmaps") or []
+        if not configmaps or not isinstance(backend, RestoresObjects):
+            return
+        try:
+            restored = backend.restore_objects(workflow_name, configmaps)
+        except DroverError as error:
+            log.warning("plan of workflow %s not restored: %s", workflow_name, describe(error))
+            return
+        if restored:
+            log.info("workflow %s: %d plan ConfigMaps restored", workflow_name, restored)
 
     def _adopt(self, backend_name: str, backend: Backend, workflow: dict[str, Any]) -> str | None:
         """A workflow a schedule spawned becomes a new run, followed once committed."""

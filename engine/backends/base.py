@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
-__all__ = ["Backend", "LogLine", "WorkflowEvent"]
+__all__ = ["Backend", "LogLine", "RestoresObjects", "WorkflowEvent"]
 
 
 @dataclass(frozen=True)
@@ -101,4 +101,15 @@ class Backend(Protocol):
 
     def ui_url(self, name: str) -> str | None:
         """Where people look at the workflow (the Argo UI), or None when there is no UI."""
+        ...
+
+
+@runtime_checkable
+class RestoresObjects(Protocol):
+    """A backend whose workflow's objects (plan ConfigMaps) can disappear before the workflow
+    runs again, and that can put them back."""
+
+    def restore_objects(self, name: str, objects: Sequence[dict[str, Any]]) -> int:
+        """Create those of ``objects`` that are missing, owned by workflow ``name``; returns
+        how many were created."""
         ...

@@ -468,7 +468,14 @@ class FakeArgo:
         denied = self._delete_retried_pods(p["name"])
         if denied is not None:
             return denied
-        return self._action(p["name"], {"phase": "Running", "finishedAt": None})
+        with self.lock:
+            stored = self._stored(p["name"])
+            if isinstance(stored, Response):
+                return stored
+            stored.obj = new_retry_workflow(stored.obj)
+            stored.obj["metadata"]["resourceVersion"] = str(self._next_version())
+            self._emit("MODIFIED", stored)
+            return Response.of(self._present(stored, hydrate=True))
 
     def _delete_retried_pods(self, name: str) -> Response | None:
         """Argo's server/workflow/workflow_server.go RetryWorkflow deletes the pods of the nodes
@@ -513,6 +520,61 @@ class FakeArgo:
                 "spec": copy.deepcopy(old["spec"]),
             }
             return Response.of(self.put_workflow(new))
+
+    def _archived(self, uid: str) -> dict[str, Any] | None:
+        found = [w for w in self.archive.values() if w["metadata"].get("uid") == uid]
+        return copy.deepcopy(found[0]) if found else None
+
+    def _op_RetryArchivedWorkflow(
+        self, op: Operation, p: dict[str, str], q: Any, body: Any
+    ) -> Response:
+        """server/workflowarchive/archived_workflow_server.go RetryArchivedWorkflow: only for a
+        workflow the cluster no longer has (else 409); FormulateRetryWorkflow's result is
+        created under the same name with a new uid."""
+        with self.lock:
+            archived = self._archived(p["uid"])
+            if archived is None:
+                return _error(404, "archived workflow not found")
+            if archived["metadata"]["name"] in self.workflows:
+                return _error(409, "Workflow already exists on cluster, use argo retry {name}")
+        retried = new_retry_workflow(archived)
+        retried["metadata"].pop("uid", None)
+        retried["metadata"].pop("resourceVersion", None)
+        retried["status"]["nodes"] = {
+            nid: node
+            for nid, node in (retried["status"].get("nodes") or {}).items()
+            if not (node.get("type") == "Pod" and node.get("phase") in ("Failed", "Error"))
+        }
+        return Response.of(self.put_workflow(retried))
+
+    def _op_ResubmitArchivedWorkflow(
+        self, op: Operation, p: dict[str, str], q: Any, body: Any
+    ) -> Response:
+        """archived_workflow_server.go ResubmitArchivedWorkflow: FormulateResubmitWorkflow
+        (workflow/util/util.go) submitted as a new workflow labelled with the old name."""
+        with self.lock:
+            archived = self._archived(p["uid"])
+        if archived is None:
+            return _error(404, "archived workflow not found")
+        old = archived["metadata"]
+        labels = {
+            k: v
+            for k, v in (old.get("labels") or {}).items()
+            if k not in (ARCHIVING_STATUS, "workflows.argoproj.io/completed",
+                         "workflows.argoproj.io/phase")
+        }  # fmt: skip
+        labels["workflows.argoproj.io/resubmitted-from-workflow"] = old["name"]
+        new = {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Workflow",
+            "metadata": {
+                "name": f"{old['name']}-{uuid.uuid4().hex[:5]}",
+                "labels": labels,
+                "annotations": dict(old.get("annotations") or {}),
+            },
+            "spec": copy.deepcopy(archived["spec"]),
+        }
+        return Response.of(self.put_workflow(new))
 
     def _op_WorkflowLogs(self, op: Operation, p: dict[str, str], q: Any, body: Any) -> Response:
         name = p["name"]
@@ -730,6 +792,27 @@ class FakeArgo:
 
 
 ARCHIVING_STATUS = "workflows.argoproj.io/workflow-archiving-status"
+
+
+def new_retry_workflow(workflow: dict[str, Any]) -> dict[str, Any]:
+    """workflow/util/util.go ``createNewRetryWorkflow``: the completed and archiving-status
+    labels go, the phase and message are reset, startedAt is now, finishedAt and shutdown are
+    cleared, and ``status.persistentVolumeClaims`` is emptied (the controller's ``createPVCs``
+    then re-creates or reuses ``<workflow>-<claim>``)."""
+    retried = copy.deepcopy(workflow)
+    labels = retried["metadata"].setdefault("labels", {})
+    for key in ("workflows.argoproj.io/completed", ARCHIVING_STATUS):
+        labels.pop(key, None)
+    retried["spec"].pop("shutdown", None)
+    status = retried.setdefault("status", {})
+    status.update(
+        phase="Running",
+        message="",
+        startedAt=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        finishedAt=None,
+        persistentVolumeClaims=[],
+    )
+    return retried
 
 
 def archive_record(workflow: dict[str, Any]) -> dict[str, Any]:

@@ -9,8 +9,10 @@ getWorkflow)."""
 from __future__ import annotations
 
 import copy
+import time
 from typing import Any
 
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -20,9 +22,13 @@ from engine.backends.base import WorkflowEvent
 from engine.status import is_archive_record
 from tests.api.conftest import AUTH, database_url, postgres_url  # noqa: F401
 from tests.argo_backend import test_service_argo as service_argo
+from tests.argo_backend.conftest import NAMESPACE, ROOT
 from tests.argo_backend.fake_argo import archive_record
+from tests.argo_backend.fake_kube import FakeKube
 from tests.argo_backend.test_service_argo import (
     ArtifactArgo,
+    _eventually,
+    _finish,
     _publish_results,
     _run,
     _sessions,
@@ -111,3 +117,75 @@ def _listed(client: TestClient) -> list[dict[str, Any]]:
     page = backend.server.request("GET", f"api/v1/workflows/{backend.namespace}", what="list")
     items: list[dict[str, Any]] = page.get("items") or []
     return items
+
+
+def _plan_configmaps(kube: FakeKube) -> dict[str, list[str]]:
+    """Plan ConfigMap name → the uids of its owners."""
+    return {
+        obj["metadata"]["name"]: [o["uid"] for o in obj["metadata"].get("ownerReferences", [])]
+        for obj in kube.objects.values()
+        if obj.get("kind") == "ConfigMap" and obj["metadata"]["name"].startswith("drover-plan-")
+    }
+
+
+def test_defect_16_retry_and_resubmit_from_the_archive_find_the_plan(
+    client: TestClient, argo: tuple[ArtifactArgo, str], kube: tuple[FakeKube, str]
+) -> None:
+    """Plan ConfigMaps are owned by their workflow, so Kubernetes deletes them with it
+    (ttlStrategy: 7 days); the archive keeps the workflow 30. A retry from the archive
+    re-creates it under the same name with a new uid (archived_workflow_server.go
+    RetryArchivedWorkflow), a resubmit under a new name (ResubmitArchivedWorkflow); both
+    mount the plan. The mirror, seeing either, puts the run's plan back from Postgres."""
+    fake, _ = argo
+    spec = yaml.safe_load((ROOT / "examples" / "shop" / "execution.yaml").read_text())
+    spec["name"] = f"shop-archive-{time.monotonic_ns() % 10**8}"
+    spec["project"].pop("path")
+    spec["project"]["repo"] = "https://git.example.com/shop.git"
+    spec.pop("schedule")  # a schedule's CronWorkflow would co-own (and keep) the plan
+    created = client.post("/api/v1/executions", json=spec, headers=AUTH)
+    assert created.status_code == 201, created.text
+    execution_id = created.json()["id"]
+    started = client.post(f"/api/v1/executions/{execution_id}/run", headers=AUTH)
+    assert started.status_code == 201, started.text
+    run = started.json()
+    name = run["workflow_name"]
+    workers = _workers(client, run["id"])
+    _finish(fake, name, workers, failing=0)
+    assert _eventually(lambda: run["id"] not in _mirror(client).followed)
+    uid = fake.workflows[name].obj["metadata"]["uid"]
+    planned = {n for n, owners in _plan_configmaps(kube[0]).items() if owners == [uid]}
+    assert planned
+    crons = {c["metadata"]["uid"] for c in fake.crons.values()}  # the schedule's stay
+
+    fake.archive_workflow(name)
+    fake.remove_workflow(name)  # ttlStrategy
+    kube[0].collect_garbage(live_uids=crons)  # the plan went with its owner
+    assert not planned & set(_plan_configmaps(kube[0]))
+
+    server = _mirror_backend(client).server
+    server.request("PUT", f"api/v1/archived-workflows/{uid}/retry", what="retry",
+                   body={"uid": uid, "namespace": NAMESPACE})  # fmt: skip
+    new_uid = fake.workflows[name].obj["metadata"]["uid"]
+    assert new_uid != uid
+    restored = _eventually(lambda: _owned_by(kube[0], new_uid))
+    assert restored == planned
+
+    fake.remove_workflow(name)
+    kube[0].collect_garbage(live_uids=crons)
+    server.request("PUT", f"api/v1/archived-workflows/{uid}/resubmit", what="resubmit",
+                   body={"uid": uid, "namespace": NAMESPACE})  # fmt: skip
+    (resubmitted,) = [w for w in fake.workflows if w.startswith(f"{name}-")]
+    owner = fake.workflows[resubmitted].obj["metadata"]["uid"]
+    assert _eventually(lambda: _owned_by(kube[0], owner)) == planned
+
+
+def _owned_by(kube: FakeKube, uid: str) -> set[str]:
+    return {n for n, owners in _plan_configmaps(kube).items() if owners == [uid]}
+
+
+def _mirror(client: TestClient) -> Any:
+    return client.app.state.service.mirror  # type: ignore[attr-defined]
+
+
+def _mirror_backend(client: TestClient) -> Any:
+    return client.app.state.service.backends["argo"]  # type: ignore[attr-defined]

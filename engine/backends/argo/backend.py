@@ -154,6 +154,23 @@ class ArgoBackend:
         self._own(prepared, owner)
         return str(owner["name"])
 
+    def restore_objects(self, name: str, objects: Sequence[dict[str, Any]]) -> int:
+        """Put back the plan ConfigMaps of workflow ``name`` that Kubernetes deleted, owned by
+        its current incarnation.
+
+        They are owned by the workflow, so they go when ttlStrategy deletes it; the archive
+        keeps the workflow longer, and a retry from the archive re-creates it under the same
+        name with a new uid (server/workflowarchive/archived_workflow_server.go
+        ``RetryArchivedWorkflow``), a resubmit under a new name (``ResubmitArchivedWorkflow``):
+        their pods would wait for the missing ConfigMaps to mount. Kubelet retries mounts, so
+        the pods start once they are back.
+        """
+        owner = owner_reference(self.get(name))
+        prepared = self._objects(objects)
+        created = sum(1 for obj in prepared if self.kube.create(obj, self.namespace))
+        self._own(prepared, owner)
+        return created
+
     def _own(self, objects: list[dict[str, Any]], owner: dict[str, Any]) -> None:
         for obj in objects:
             try:
