@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from api.deps import AdminDep, RowId, ServiceDep, SessionDep
 from api.models import Notification, OutboxEvent
 from api.notifications import subscriptions as service
-from api.notifications.runtime import links_of, secrets_of
+from api.notifications.runtime import links_of, secrets_of, worker_of
 from api.notifications.tools import ToolDenied, run_tool
 from api.schemas import Page
 from engine.notifications.events import EventType
@@ -222,6 +222,7 @@ async def run_tool_job(
                 message=message,
                 secrets=secrets_of(service_),
                 timeout=service_.settings.notify_timeout,
+                pacing=worker_of(service_),
             )
 
     try:

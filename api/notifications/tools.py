@@ -10,7 +10,8 @@ done and gets the same answer without a second message: one message per job and 
 from __future__ import annotations
 
 import hmac
-from typing import Any
+import time
+from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import select
@@ -27,7 +28,7 @@ from engine.pipelines import parse_pipeline
 from engine.pipelines.model import ToolStep
 from engine.status import FINAL_PHASES
 
-__all__ = ["ToolDenied", "run_tool"]
+__all__ = ["MAX_WAIT", "Pacing", "ToolDenied", "run_tool"]
 
 
 class ToolDenied(Exception):
@@ -62,6 +63,30 @@ def _answer(delivery: Delivery, attempt: DeliveryAttempt | None) -> dict[str, An
     }
 
 
+class Pacing(Protocol):
+    """The delivery worker's per-destination rate limit and circuit breaker."""
+
+    def admit(self, destination: str) -> float: ...
+
+    def settle(self, destination: str, ok: bool) -> None: ...
+
+
+MAX_WAIT = 10.0
+"""Seconds a tool job waits for its destination's limit or breaker before it fails."""
+
+
+def _wait_for(pacing: Pacing, destination: str) -> float:
+    """0.0 once admitted; else how long the destination stays closed beyond ``MAX_WAIT``."""
+    deadline = time.monotonic() + MAX_WAIT
+    while True:
+        wait = pacing.admit(destination)
+        if wait == 0.0:
+            return 0.0
+        if time.monotonic() + wait > deadline:
+            return wait
+        time.sleep(wait)
+
+
 def run_tool(
     session: Session,
     *,
@@ -71,6 +96,7 @@ def run_tool(
     message: str,
     secrets: SecretResolver,
     timeout: float,
+    pacing: Pacing | None = None,
 ) -> dict[str, Any]:
     """Send job ``job`` of run ``run_id`` once; its outcome (``status`` delivered or failed)."""
     run = session.get(PipelineRun, run_id, with_for_update=True)
@@ -112,8 +138,19 @@ def run_tool(
     )
     session.add(delivery)
     session.flush()
+    closed = _wait_for(pacing, delivery.destination) if pacing is not None else 0.0
+    if closed > 0:  # not sent: the job fails and says why (its retries may try again)
+        delivery.state = "failed"
+        delivery.last_error = (
+            f"not sent: {delivery.destination} is paused for {closed:.0f} s more (rate limit, "
+            "or its circuit breaker is open after failures in a row)"
+        )
+        session.commit()
+        return _answer(delivery, None)
     with httpx.Client(timeout=timeout) as client:
         outcome = send(tool.channel, rendered, secrets=secrets, client=client)
+    if pacing is not None:
+        pacing.settle(delivery.destination, outcome.ok)
     record_attempt(session, delivery, outcome, next_delay=None)
     session.commit()
     last = session.scalar(

@@ -162,6 +162,8 @@ class DeliveryWorker:
         self.client = httpx.Client(timeout=self.policy.timeout, follow_redirects=False)
         self.breakers: dict[str, CircuitBreaker] = {}
         self.buckets: dict[str, TokenBucket] = {}
+        self._pacing = threading.Lock()
+        """Guards breakers, buckets and blocks: tool jobs' requests use them too."""
         self._blocked: dict[str, float] = {}
         """Destination → clock time until which its deliveries are not claimed."""
         self._stop = threading.Event()
@@ -299,40 +301,54 @@ class DeliveryWorker:
         return bool(rows)
 
     def _may_send(self, destination: str) -> bool:
-        """Ask the destination's breaker, then its bucket (a short wait for a token is slept,
-        a longer one blocks the destination until then)."""
-        now = self.clock()
-        if self._blocked.get(destination, 0.0) > now:
-            return False
-        breaker = self._breaker(destination)
-        wait = breaker.allow(now)
-        if wait > 0:
-            self._blocked[destination] = now + wait
-            return False
-        bucket = self._bucket(destination)
-        wait = bucket.take(now)
-        if 0 < wait <= SHORT_WAIT:
-            time.sleep(wait)
-            wait = bucket.take(self.clock())
-        if wait > 0:
-            breaker.probing = False  # the probe did not go; the next claim may send it
-            self._blocked[destination] = now + wait
-            return False
-        return True
+        return self.admit(destination) == 0.0
+
+    def admit(self, destination: str) -> float:
+        """0.0 when a delivery to ``destination`` may go now (a token is taken, a half-open
+        breaker's probe is granted); else the seconds until it may, and until then the worker
+        claims none of its deliveries. A short wait for a token is slept here. Pipeline tool
+        jobs ask the same question, so they share each destination's limit and breaker."""
+        with self._pacing:
+            now = self.clock()
+            blocked = self._blocked.get(destination, 0.0) - now
+            if blocked > 0:
+                return blocked
+            breaker = self._breaker(destination)
+            wait = breaker.allow(now)
+            if wait > 0:
+                self._blocked[destination] = now + wait
+                return wait
+            bucket = self._bucket(destination)
+            wait = bucket.take(now)
+            if 0 < wait <= SHORT_WAIT:
+                time.sleep(wait)
+                wait = bucket.take(self.clock())
+            if wait > 0:
+                breaker.probing = False  # the probe did not go; the next claim may send it
+                self._blocked[destination] = now + wait
+                return wait
+            return 0.0
+
+    def settle(self, destination: str, ok: bool) -> None:
+        """Tell the destination's breaker how a delivery ``admit`` let through went."""
+        with self._pacing:
+            breaker = self._breaker(destination)
+            if ok:
+                breaker.success()
+                self._blocked.pop(destination, None)
+                return
+            breaker.failure(self.clock())
+            if breaker.state is BreakerState.OPEN:
+                self._blocked[destination] = self.clock() + self.policy.breaker_reset
 
     def _deliver(self, session: Session, row: Delivery, payload: dict[str, Any]) -> None:
         event = self.links.complete(Event.model_validate(payload))
         channel = CHANNEL.validate_python(row.channel)
         outcome = send(channel, render_event(event), secrets=self.secrets, client=self.client)
-        breaker = self._breaker(row.destination)
+        self.settle(row.destination, outcome.ok)
         delay: float | None = 0.0
-        if outcome.ok:
-            breaker.success()
-        else:
-            breaker.failure(self.clock())
+        if not outcome.ok:
             delay = self._retry_delay(row.attempts + 1, outcome)
-            if breaker.state is BreakerState.OPEN:
-                self._blocked[row.destination] = self.clock() + self.policy.breaker_reset
             log.info(
                 "delivery %d to %s failed (attempt %d): %s",
                 row.id,

@@ -358,27 +358,41 @@ def test_retention_purges_old_events_but_never_a_pending_delivery(
 
     with http_receiver(secret=SECRET) as down:
         down.refuse_all = True
-        sub = subscribe(client, "old-events", ["run.finished"], webhook(down))
-        _emit(settings, [_finished("run.finished/old/sent"), _finished("run.finished/old/stuck")])
+        # scenario.flaky: an event no other subscription of this module wants
+        sub = subscribe(client, "old-events", ["scenario.flaky"], webhook(down))
+        flaky = [
+            _finished(key).model_copy(update={"type": EventType.SCENARIO_FLAKY})
+            for key in ("run.finished/old/sent", "run.finished/old/stuck")
+        ]
+        _emit(settings, flaky)
         sessions = session_factory(get_engine(settings.database_url or ""))
         wait_until(lambda: down.requests, 10, "a first attempt")
         down.refuse_all = False
-        wait_until(lambda: len(down.processed) == 2, 15, "both delivered")
+        keys = ("run.finished/old/sent", "run.finished/old/stuck")
+
+        def states() -> list[str]:
+            with sessions() as session:
+                return list(
+                    session.scalars(
+                        select(Delivery.state)
+                        .join(OutboxEvent, OutboxEvent.id == Delivery.event_id)
+                        .where(OutboxEvent.key.in_(keys))
+                    )
+                )
+
+        wait_until(lambda: states() == ["delivered", "delivered"], 15, "both delivered")
         with sessions() as session, session.begin():
-            old = datetime(2020, 1, 1, tzinfo=UTC)
             session.execute(
                 update(OutboxEvent)
-                .where(OutboxEvent.key.like("run.finished/old/%"))
-                .values(created_at=old)
+                .where(OutboxEvent.key.in_(keys))
+                .values(created_at=datetime(2020, 1, 1, tzinfo=UTC))
             )
-            stuck = session.scalar(
-                select(Delivery)
-                .join(OutboxEvent, OutboxEvent.id == Delivery.event_id)
-                .where(OutboxEvent.key == "run.finished/old/stuck")
+            stuck = select(OutboxEvent.id).where(OutboxEvent.key == keys[1]).scalar_subquery()
+            session.execute(  # as if it were still being retried
+                update(Delivery)
+                .where(Delivery.event_id == stuck)
+                .values(state="pending", next_attempt_at=datetime(2100, 1, 1, tzinfo=UTC))
             )
-            assert stuck is not None
-            stuck.state = "pending"  # as if it were still being retried
-            stuck.next_attempt_at = datetime(2100, 1, 1, tzinfo=UTC)
         with sessions() as session:
             purge(session, older_than_days=30)
             left = set(
@@ -388,3 +402,21 @@ def test_retention_purges_old_events_but_never_a_pending_delivery(
             )
         assert left == {"run.finished/old/stuck"}
         client.delete(f"/api/v1/notifications/{sub['id']}", headers=AUTH)
+
+
+def test_tool_jobs_and_deliveries_share_each_destinations_breaker(client: TestClient) -> None:
+    """The worker's admit/settle, which tool job requests go through: five failures in a row
+    close the destination for everyone until the breaker's timeout, then one probe goes."""
+    from api.notifications.runtime import worker_of
+
+    worker = worker_of(client.app.state.service)  # type: ignore[attr-defined]
+    assert worker is not None
+    destination = "webhook:http://shared.example:1"
+    for _ in range(5):
+        assert worker.admit(destination) == 0.0
+        worker.settle(destination, ok=False)
+    assert worker.admit(destination) > 0  # open
+    wait_until(lambda: worker.admit(destination) == 0.0, 5, "the half-open probe")
+    assert worker.admit(destination) > 0  # one probe at a time
+    worker.settle(destination, ok=True)
+    assert worker.admit(destination) == 0.0
