@@ -84,3 +84,32 @@ def test_watch_events_emit_each_run_event_once_with_the_argo_link(
     client.app.state.service.mirror.sync(run["id"])  # type: ignore[attr-defined]
     time.sleep(0.5)
     assert len(receiver.ok("/slack")) == 1
+
+
+def test_a_refused_submission_is_run_failed_to_start(
+    client: TestClient,  # noqa: F811
+    argo: tuple[ArtifactArgo, str],  # noqa: F811
+    receiver: HttpReceiver,
+) -> None:
+    fake, _ = argo
+    created = client.post(
+        "/api/v1/notifications",
+        json={
+            "name": "argo-refused",
+            "events": ["run.failed_to_start"],
+            "channel": {"type": "slack", "url_from": {"env": "ARGO_TEST_SLACK_URL"}},
+        },
+        headers=AUTH,
+    )
+    assert created.status_code == 201, created.text
+    execution_id = _shop_execution(client)
+    fake.fail_next.append(403)  # the Argo Server refuses the create
+    started = client.post(f"/api/v1/executions/{execution_id}/run", headers=AUTH)
+    assert started.status_code >= 400
+    (message,) = _eventually(lambda: receiver.ok("/slack"))
+    assert "failed to start: submit failed" in message.json["text"]
+    with _sessions(client)() as session:
+        (event,) = session.scalars(
+            select(OutboxEvent).where(OutboxEvent.type == "run.failed_to_start")
+        )
+    assert event.payload["run"]["phase"] == "Error" and event.payload["run"]["backend"] == "argo"
