@@ -53,6 +53,16 @@ def _pipeline(receiver: HttpReceiver) -> dict[str, Any]:
         "kind": "Pipeline",
         "name": "release-notes",
         "parameters": {"version": "1.4.2"},
+        "notify": [
+            {
+                "events": ["run.finished"],
+                "channel": {
+                    "type": "webhook",
+                    "url": f"{receiver.url}/webhook/pipeline",
+                    "signing_secret": {"env": "TOOL_HOOK_SECRET"},
+                },
+            }
+        ],
         "jobs": [
             {
                 "name": "announce",
@@ -124,6 +134,9 @@ def test_tool_jobs_send_through_the_facade_and_their_outcome_feeds_later_jobs(
                 run = _wait_final(client, started.json()["id"])
                 jobs = {j["job"]: j for j in run["jobs"]}
                 events = client.get(f"/api/v1/notifications/events?run_id={run['id']}").json()
+                deadline = time.monotonic() + 20  # the pipeline's own notify: entry
+                while not receiver.ok("/webhook/pipeline") and time.monotonic() < deadline:
+                    time.sleep(0.1)
                 manifest = _manifest(database_url, run["id"])
                 # The token in the workflow opens nothing once the run has ended.
                 token = _tool_token(manifest, "announce")
@@ -153,6 +166,9 @@ def test_tool_jobs_send_through_the_facade_and_their_outcome_feeds_later_jobs(
     assert jobs["celebrate"]["phase"] == "Succeeded"
     assert jobs["broken"]["phase"] == "Failed"
     assert jobs["fallback"]["phase"] == "Succeeded"
+    (notified,) = receiver.ok("/webhook/pipeline")
+    assert notified.json["idempotency_key"] == f"run.finished/pipeline/{run['id']}"
+    assert notified.json["run"]["name"] == "release-notes"
     (slack,) = receiver.ok("/slack")
     assert slack.json["text"] == "released 1.4.2 :rocket:"
     (hook,) = receiver.ok("/webhook/tool")
