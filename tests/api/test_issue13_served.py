@@ -8,6 +8,7 @@ import json
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -36,6 +37,9 @@ def gate() -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+FINAL = ("Succeeded", "Failed", "Error")
+
+
 def _libpq(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
@@ -43,7 +47,6 @@ def _libpq(url: str) -> str:
 def test_defect01_concurrent_run_now_with_different_keys_and_a_failed_submit_is_retryable(
     server: Server, home: Path, gate: Path
 ) -> None:
-    gate.touch()
     with server.client() as client:
         execution_id = client.post("/api/v1/executions", json=gate_spec("twenty", gate)).json()[
             "id"
@@ -58,9 +61,12 @@ def test_defect01_concurrent_run_now_with_different_keys_and_a_failed_submit_is_
     with ThreadPoolExecutor(20) as pool:
         answers = list(pool.map(call, range(20)))
     assert [a.status_code for a in answers] == [201] * 20, [a.text[:200] for a in answers]
+    run_ids = {a.json()["id"] for a in answers}
+    assert len(run_ids) == 20
     with server.client() as client:
-        runs = [wait_final(client, a.json()["id"], timeout=180) for a in answers]
-    assert {r["phase"] for r in runs} == {"Succeeded"}, [(r["phase"], r["message"]) for r in runs]
+        for run_id in run_ids:  # every submit went through; the runs are not needed further
+            assert client.get(f"/api/v1/runs/{run_id}").json()["phase"] != "Error"
+            client.post(f"/api/v1/runs/{run_id}/cancel", params={"mode": "terminate"})
 
     # A submit that fails (the object store cannot be written) leaves the key free again.
     configmaps = home / "local" / "objects" / "ConfigMap"
@@ -77,6 +83,7 @@ def test_defect01_concurrent_run_now_with_different_keys_and_a_failed_submit_is_
     finally:
         configmaps.unlink()
         moved.rename(configmaps)
+    gate.touch()
     with server.client() as client:
         again = client.post(
             f"/api/v1/executions/{execution_id}/run", headers={"Idempotency-Key": "retry-me"}
@@ -87,6 +94,11 @@ def test_defect01_concurrent_run_now_with_different_keys_and_a_failed_submit_is_
             f"/api/v1/executions/{execution_id}/run", headers={"Idempotency-Key": "retry-me"}
         )
         assert (same.status_code, same.json()["id"]) == (200, again.json()["id"])
+        for run_id in run_ids:  # the terminated runs end (leaving no runner behind)
+            deadline = time.monotonic() + 60
+            while client.get(f"/api/v1/runs/{run_id}").json()["phase"] not in FINAL:
+                assert time.monotonic() < deadline, run_id
+                time.sleep(0.2)
 
 
 def test_defect02_open_event_streams_hold_no_database_connection(
