@@ -156,6 +156,10 @@ class FakeArgo:
         self.version = itertools.count(100)
         self.resource_version = 100
         self.workflows: dict[str, Stored] = {}
+        self.claims: dict[str, str] = {}
+        """PersistentVolumeClaims from volumeClaimTemplates: claim name → owner workflow uid."""
+        self.claims_created: list[str] = []
+        """Every claim creation, in order (a re-created claim is a new, empty volume)."""
         self.archive: dict[str, dict[str, Any]] = {}
         """The workflow archive (persist/sqldb): whole workflows by name, kept after deletion."""
         self.archive_first = False
@@ -214,6 +218,7 @@ class FakeArgo:
             meta["resourceVersion"] = str(self._next_version())
             stored = Stored(obj, compressed=compressed, offloaded=offloaded)
             self.workflows[name] = stored
+            self._create_claims(stored)
             self._emit("MODIFIED" if existing else "ADDED", stored)
             return obj
 
@@ -260,8 +265,51 @@ class FakeArgo:
         with self.lock:
             stored = self.workflows[name]
             stored.obj.setdefault("status", {}).update(copy.deepcopy(status))
+            if stored.obj["status"].get("phase") in FINAL:
+                self._delete_claims(stored)
             stored.obj["metadata"]["resourceVersion"] = str(self._next_version())
             self._emit("MODIFIED", stored)
+
+    def _create_claims(self, stored: Stored) -> None:
+        """The controller's ``createPVCs`` (workflow/controller/operator.go) for a Pending or
+        Running workflow whose status lists fewer claims than its volumeClaimTemplates: claim
+        ``<workflow>-<template>`` is created, or reused if this workflow (uid) owns it."""
+        obj = stored.obj
+        templates = (obj.get("spec") or {}).get("volumeClaimTemplates") or []
+        status = obj.setdefault("status", {})
+        if status.get("phase") not in (None, "", "Pending", "Running"):
+            return
+        if len(templates) == len(status.get("persistentVolumeClaims") or []):
+            return
+        uid = obj["metadata"]["uid"]
+        volumes = []
+        for template in templates:
+            claim = f"{obj['metadata']['name']}-{template['metadata']['name']}"
+            if claim not in self.claims:
+                self.claims[claim] = uid
+                self.claims_created.append(claim)
+            elif self.claims[claim] != uid:
+                continue  # "pvc already exists with different ownerreference": Forbidden
+            volumes.append(
+                {"name": template["metadata"]["name"],
+                 "persistentVolumeClaim": {"claimName": claim}}
+            )  # fmt: skip
+        status["persistentVolumeClaims"] = volumes
+
+    def _delete_claims(self, stored: Stored) -> None:
+        """``deletePVCs`` when the workflow completes: ``OnWorkflowCompletion`` deletes its
+        claims, ``OnWorkflowSuccess`` (the default, ``VolumeClaimGC.GetStrategy``) only when it
+        Succeeded, keeping them for a retry."""
+        obj = stored.obj
+        strategy = ((obj.get("spec") or {}).get("volumeClaimGC") or {}).get("strategy")
+        status = obj.setdefault("status", {})
+        if (strategy or "OnWorkflowSuccess") == "OnWorkflowSuccess" and (
+            status.get("phase") != "Succeeded"
+        ):
+            return
+        for volume in status.get("persistentVolumeClaims") or []:
+            self.claims.pop(volume["persistentVolumeClaim"]["claimName"], None)
+        status["persistentVolumeClaims"] = []
 
     def archive_workflow(self, name: str, *, quietly: bool = False) -> None:
         """What the controller's archiving does for a completed workflow: the whole object
@@ -282,6 +330,9 @@ class FakeArgo:
     def remove_workflow(self, name: str) -> None:
         with self.lock:
             stored = self.workflows.pop(name)
+            uid = stored.obj["metadata"].get("uid")
+            # Kubernetes' garbage collector: the claims the workflow owned go with it.
+            self.claims = {c: owner for c, owner in self.claims.items() if owner != uid}
             stored.obj["metadata"]["resourceVersion"] = str(self._next_version())
             self._emit("DELETED", stored)
 
@@ -473,6 +524,7 @@ class FakeArgo:
             if isinstance(stored, Response):
                 return stored
             stored.obj = new_retry_workflow(stored.obj)
+            self._create_claims(stored)
             stored.obj["metadata"]["resourceVersion"] = str(self._next_version())
             self._emit("MODIFIED", stored)
             return Response.of(self._present(stored, hydrate=True))

@@ -189,3 +189,43 @@ def _mirror(client: TestClient) -> Any:
 
 def _mirror_backend(client: TestClient) -> Any:
     return client.app.state.service.backends["argo"]  # type: ignore[attr-defined]
+
+
+def test_defect_4_on_argo_a_retried_run_keeps_its_prepared_workspace_claim(
+    client: TestClient, argo: tuple[ArtifactArgo, str], tmp_path: Any
+) -> None:
+    """The fake controller's ``createPVCs``/``deletePVCs`` (operator.go) and the server's
+    ``createNewRetryWorkflow`` (workflow/util/util.go, which empties
+    ``status.persistentVolumeClaims``): with the compiled ``OnWorkflowSuccess`` a failed run's
+    claim survives, its retry reuses it (no new, empty volume under a Succeeded setup-env),
+    and success deletes it. ``OnWorkflowCompletion``, compiled before, lost it."""
+    from engine.backends.argo import ArgoBackend
+    from tests.argo_backend.conftest import settings_for
+
+    fake, url = argo
+    execution_id = _shop_execution(client)
+    run = client.post(f"/api/v1/executions/{execution_id}/run", headers=AUTH).json()
+    name = run["workflow_name"]
+    claim = f"{name}-workspace"
+    assert fake.claims_created == [claim]
+    workers = _workers(client, run["id"])
+    _finish(fake, name, workers, failing=0)
+    assert claim in fake.claims  # Failed: kept for a retry
+    ArgoBackend(settings_for(url, tmp_path)).retry(name)
+    status = fake.workflows[name].obj["status"]
+    assert status["persistentVolumeClaims"][0]["persistentVolumeClaim"]["claimName"] == claim
+    assert fake.claims_created == [claim]  # reused, not created again
+    _finish(fake, name, workers, failing=None)
+    assert claim not in fake.claims  # Succeeded: deleted
+
+    # What the old OnWorkflowCompletion did: the claim goes with the failure, a retry
+    # creates a new, empty one while setup-env stays Succeeded.
+    old = copy.deepcopy(fake.workflows[name].obj)
+    old["metadata"] = {"name": "old-style", "labels": {}}
+    old["spec"]["volumeClaimGC"] = {"strategy": "OnWorkflowCompletion"}
+    old.pop("status")
+    fake.put_workflow(old)
+    fake.update_status("old-style", phase="Failed")
+    assert "old-style-workspace" not in fake.claims
+    ArgoBackend(settings_for(url, tmp_path)).retry("old-style")
+    assert fake.claims_created[-2:] == ["old-style-workspace", "old-style-workspace"]
