@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Text, any_, bindparam, func, select, tuple_
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from api.models import Run, RunScenario, ScenarioResult
@@ -63,9 +62,10 @@ def results_page(session: Session, run: Run, query: ResultQuery) -> ResultPage:
         total = run.result_rows  # kept by the ingest: no count over the run's results
     else:
         total = session.scalar(select(func.count()).where(*where)) or 0
-    # The page alone first (an index range), then what its scenarios need: joining the
-    # catalog in the same statement lets the planner scan all of it for a deep page.
-    page = select(ScenarioResult).where(*where)
+    # One round trip: the page (an index range), then for its scenarios only (an index range
+    # each) every attempt, numbered, and their planned names. Joining the catalog to the page
+    # directly would let the planner scan all of it for a deep page.
+    page = select(*_PAGE_COLUMNS).where(*where)
     if query.after is not None:
         scenario_id, attempt = decode_cursor(query.after)
         page = page.where(
@@ -73,92 +73,106 @@ def results_page(session: Session, run: Run, query: ResultQuery) -> ResultPage:
         )
     elif query.offset:
         page = page.offset(query.offset)
-    rows = session.scalars(
-        page.order_by(ScenarioResult.scenario_id, ScenarioResult.attempt).limit(query.limit + 1)
-    ).all()
+    paged = (
+        page.order_by(ScenarioResult.scenario_id, ScenarioResult.attempt)
+        .limit(query.limit + 1)
+        .cte("page")
+    )
+    numbered = (
+        select(
+            ScenarioResult.scenario_id,
+            ScenarioResult.attempt,
+            func.row_number()
+            .over(partition_by=ScenarioResult.scenario_id, order_by=ScenarioResult.attempt)
+            .label("number"),
+            func.count().over(partition_by=ScenarioResult.scenario_id).label("attempts"),
+        )
+        .where(
+            ScenarioResult.run_id == run.id,
+            ScenarioResult.scenario_id.in_(select(paged.c.scenario_id)),
+        )
+        .cte("numbered")
+    )
+    statement = (
+        select(
+            paged,
+            numbered.c.number,
+            numbered.c.attempts,
+            RunScenario.name.label("planned_name"),
+            RunScenario.location,
+            RunScenario.tags,
+        )
+        .join(
+            numbered,
+            and_(
+                numbered.c.scenario_id == paged.c.scenario_id,
+                numbered.c.attempt == paged.c.attempt,
+            ),
+        )
+        .outerjoin(
+            RunScenario,
+            and_(RunScenario.run_id == run.id, RunScenario.scenario_id == paged.c.scenario_id),
+        )
+        .order_by(paged.c.scenario_id, paged.c.attempt)
+    )
+    rows = session.execute(statement).all()
     more = len(rows) > query.limit
     rows = rows[: query.limit]
-    scenario_ids = sorted({r.scenario_id for r in rows})
-    known = _attempt_numbers(session, run.id, scenario_ids)
-    items = [_result_out(row, known, known.get(row.scenario_id)) for row in rows]
     last = rows[-1] if rows else None
-    return ResultPage(
+    return ResultPage.model_construct(
         total=total,
         offset=query.offset if query.after is None else 0,
         limit=query.limit,
-        items=items,
+        items=[_result_out(row) for row in rows],
         next_cursor=encode_cursor(last.scenario_id, last.attempt) if more and last else None,
     )
 
 
-def _attempt_numbers(session: Session, run_id: str, scenario_ids: list[str]) -> dict[str, Any]:
-    """For the page's scenarios only (an index range each), in one round trip: each result's
-    number among its scenario's attempts and whether it is the latest, by (scenario, stored
-    attempt); and each scenario's planned (name, location, tags), by scenario."""
-    if not scenario_ids:
-        return {}
-    ids = bindparam(None, scenario_ids, type_=ARRAY(Text))
-    number = func.row_number().over(
-        partition_by=ScenarioResult.scenario_id, order_by=ScenarioResult.attempt
-    )
-    count = func.count().over(partition_by=ScenarioResult.scenario_id)
-    rows = session.execute(
-        select(
-            ScenarioResult.scenario_id,
-            ScenarioResult.attempt,
-            number,
-            count,
-            RunScenario.name,
-            RunScenario.location,
-            RunScenario.tags,
-        )
-        .outerjoin(
-            RunScenario,
-            (RunScenario.run_id == ScenarioResult.run_id)
-            & (RunScenario.scenario_id == ScenarioResult.scenario_id),
-        )
-        .where(ScenarioResult.run_id == run_id, ScenarioResult.scenario_id == any_(ids))
-    ).all()
-    out: dict[Any, Any] = {}
-    for scenario_id, attempt, n, total, name, location, tags in rows:
-        out[(scenario_id, attempt)] = (n, n == total)
-        out[scenario_id] = (name, location, tags)
-    return out
+_PAGE_COLUMNS = (
+    ScenarioResult.id,
+    ScenarioResult.scenario_id,
+    ScenarioResult.attempt,
+    ScenarioResult.status,
+    ScenarioResult.duration,
+    ScenarioResult.group_key,
+    ScenarioResult.shard,
+    ScenarioResult.worker,
+    ScenarioResult.error,
+    ScenarioResult.artifacts,
+    ScenarioResult.source,
+    ScenarioResult.reported_at,
+    ScenarioResult.created_at,
+)
 
 
-def _result_out(
-    result: ScenarioResult,
-    numbers: dict[Any, Any],
-    planned: Any,
-) -> ResultOut:
-    name, location, tags = planned if planned is not None else (None, None, [])
-    number, latest = numbers.get((result.scenario_id, result.attempt), (1, True))
-    finished = result.reported_at or result.created_at
+def _result_out(row: Any) -> ResultOut:
+    """A result as the API shows it, from one row of the page statement (trusted values from
+    the database: built without validating them again)."""
+    finished = row.reported_at or row.created_at
     started = (
-        finished - timedelta(seconds=result.duration)
-        if finished is not None and result.duration is not None
+        finished - timedelta(seconds=row.duration)
+        if finished is not None and row.duration is not None
         else None
     )
-    return ResultOut(
-        id=result.id,
-        scenario_id=result.scenario_id,
-        name=name,
-        location=location,
-        tags=list(tags or []),
-        attempt=number,
-        run_attempt=result.attempt // RUN_ATTEMPT_STRIDE + 1,
-        latest=latest,
-        status=result.status,
-        duration=result.duration,
+    return ResultOut.model_construct(
+        id=row.id,
+        scenario_id=row.scenario_id,
+        name=row.planned_name,
+        location=row.location,
+        tags=list(row.tags or []),
+        attempt=row.number,
+        run_attempt=row.attempt // RUN_ATTEMPT_STRIDE + 1,
+        latest=row.number == row.attempts,
+        status=row.status,
+        duration=row.duration,
         started_at=started,
         finished_at=finished,
-        group_key=result.group_key,
-        shard=result.shard,
-        worker_id=worker_id(result.group_key, result.shard),
-        worker=result.worker,
-        error=result.error,
-        artifacts=list(result.artifacts or []),
-        artifact_dir=result.artifact_dir,
-        source=result.source,
-        created_at=result.created_at,
+        group_key=row.group_key,
+        shard=row.shard,
+        worker_id=worker_id(row.group_key, row.shard),
+        worker=row.worker,
+        error=row.error,
+        artifacts=list(row.artifacts or []),
+        source=row.source,
+        created_at=row.created_at,
     )
