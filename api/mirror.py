@@ -281,7 +281,9 @@ class Mirror:
                     ids = list(
                         session.scalars(
                             select(Run.id).where(
-                                Run.phase.not_in(FINAL_RUN_PHASES) | Run.id.in_(_unread_workers())
+                                Run.phase.not_in(FINAL_RUN_PHASES)
+                                | Run.id.in_(_unread_workers())
+                                | Run.id.in_(outbox.unannounced_runs())
                             )
                         )
                     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import exists, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -48,6 +48,7 @@ __all__ = [
     "on_run_retried",
     "on_schedule_skipped",
     "run_info",
+    "unannounced_runs",
 ]
 
 STOPPED_PREFIX = "Stopped with strategy"
@@ -144,6 +145,21 @@ _GROUP_COUNTS = text(
     "FROM drover_scenario_results WHERE run_id = :run_id AND group_key = :group_key "
     "ORDER BY scenario_id, attempt DESC) latest GROUP BY status"
 )
+
+
+def unannounced_runs() -> Any:
+    """Ids of final runs whose ``run.finished`` is missing: the facade died between the
+    transaction that made the run final and the one that recounts it and stores the event.
+    The mirror re-attaches to them, so the recount and the event happen after all. Runs that
+    finished before the outbox held its first event (before notifications existed) are not
+    announced late."""
+    first_event = select(func.min(OutboxEvent.created_at)).scalar_subquery()
+    key = func.concat("run.finished/", Run.id, "/", Run.attempt)
+    return select(Run.id).where(
+        Run.phase.in_(FINAL_PHASES),
+        Run.finished_at >= first_event,
+        ~exists(select(OutboxEvent.id).where(OutboxEvent.key == key)),
+    )
 
 
 def _group_counts(session: Session, run_id: str, group_key: str, total: int) -> Counts:

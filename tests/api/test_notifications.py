@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from api.app import create_app
 from api.database import get_engine, session_factory
@@ -172,6 +172,33 @@ def test_a_real_run_emits_each_event_once_and_delivers_them_signed(
     }
     events = client.get(f"/api/v1/notifications/events?run_id={run_id}", headers=AUTH).json()
     assert sorted(e["id"] for e in events["items"]) == sorted(expected)
+
+
+def test_a_run_final_without_its_run_finished_is_announced_after_a_restart(
+    client: TestClient, settings: Settings
+) -> None:
+    """As if the facade died between the transaction that made the run final and the one that
+    recounts it with its run.finished: a restart's re-attach finds the run and announces it."""
+    service = client.app.state.service  # type: ignore[attr-defined]
+    sessions = service.sessions
+    with sessions() as session:
+        finished = session.scalars(
+            select(OutboxEvent).where(OutboxEvent.type == "run.finished")
+        ).all()
+        assert finished, "needs the real run of the test above"
+        key, run_id = finished[0].key, finished[0].run_id
+    with sessions() as session, session.begin():
+        session.execute(delete(OutboxEvent).where(OutboxEvent.key == key))
+    assert run_id in service.mirror.reattach()
+
+    def announced() -> bool:  # stored again, and sent to its subscribers
+        with sessions() as session:
+            event = session.scalar(select(OutboxEvent).where(OutboxEvent.key == key))
+            pending = select(Delivery.id).where(Delivery.state == "pending")
+            return bool(event and event.dispatched and session.scalar(pending) is None)
+
+    wait_until(announced, 30, "run.finished stored again")
+    assert run_id not in service.mirror.reattach()  # announced: nothing left to do
 
 
 def test_send_test_reaches_webhook_slack_discord_and_email(
