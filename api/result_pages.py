@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from pydantic_core import to_json
 from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from api.models import Run, RunScenario, ScenarioResult
 from api.results import RUN_ATTEMPT_STRIDE
-from api.schemas import ResultOut, ResultPage, worker_id
+from api.schemas import ResultPage, worker_id
 from engine.errors import SpecError
 
 __all__ = ["ResultQuery", "decode_cursor", "encode_cursor", "results_page"]
@@ -53,6 +54,13 @@ def decode_cursor(cursor: str) -> tuple[str, int]:
 
 
 def results_page(session: Session, run: Run, query: ResultQuery) -> ResultPage:
+    """The page as a model (for callers that want one)."""
+    return ResultPage.model_validate_json(results_page_json(session, run, query))
+
+
+def results_page_json(session: Session, run: Run, query: ResultQuery) -> bytes:
+    """The page as ``ResultPage`` JSON, built from the rows in one pass: the values come from
+    the database, so they are not validated again on the way out."""
     where = [ScenarioResult.run_id == run.id]
     if query.status is not None:
         where.append(ScenarioResult.status == query.status)
@@ -119,12 +127,16 @@ def results_page(session: Session, run: Run, query: ResultQuery) -> ResultPage:
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     last = rows[-1] if rows else None
-    return ResultPage.model_construct(
-        total=total,
-        offset=query.offset if query.after is None else 0,
-        limit=query.limit,
-        items=[_result_out(row) for row in rows],
-        next_cursor=encode_cursor(last.scenario_id, last.attempt) if more and last else None,
+    return to_json(
+        {
+            "total": total,
+            "offset": query.offset if query.after is None else 0,
+            "limit": query.limit,
+            "items": [_result_out(row) for row in rows],
+            "next_cursor": (
+                encode_cursor(last.scenario_id, last.attempt) if more and last else None
+            ),
+        }
     )
 
 
@@ -145,16 +157,15 @@ _PAGE_COLUMNS = (
 )
 
 
-def _result_out(row: Any) -> ResultOut:
-    """A result as the API shows it, from one row of the page statement (trusted values from
-    the database: built without validating them again)."""
+def _result_out(row: Any) -> dict[str, Any]:
+    """A result as the API shows it (``ResultOut``), from one row of the page statement."""
     finished = row.reported_at or row.created_at
     started = (
         finished - timedelta(seconds=row.duration)
         if finished is not None and row.duration is not None
         else None
     )
-    return ResultOut.model_construct(
+    return dict(
         id=row.id,
         scenario_id=row.scenario_id,
         name=row.planned_name,

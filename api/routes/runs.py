@@ -9,7 +9,6 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,7 +17,7 @@ from api.deps import MAX_ID, AdminDep, CallerDep, Service, ServiceDep, SessionDe
 from api.detail_cache import details
 from api.models import Run, RunWorker
 from api.queue import lease_scenarios
-from api.result_pages import ResultQuery, results_page
+from api.result_pages import ResultQuery, results_page_json
 from api.result_scope import check_results, plan_scope
 from api.results import ingest_results
 from api.run_changes import Stamp
@@ -83,12 +82,6 @@ def list_runs(
     return Page(total=total, offset=offset, limit=limit, items=run_summaries(session, rows))
 
 
-def _json(model: BaseModel) -> Response:
-    """A model built here already: serialised once, not validated again on the way out (the
-    routes still declare it as their response model, for the OpenAPI document)."""
-    return Response(model.model_dump_json(), media_type="application/json")
-
-
 @router.get("/{run_id}", response_model=RunDetail)
 def get_run(run_id: str, session: SessionDep, _: AdminDep) -> Response:
     """The run with its progress overall, per flow and per group, its groups and workers:
@@ -119,7 +112,8 @@ def list_results(
 ) -> Response:
     """Every attempt of every scenario, by scenario id then attempt (1, 2, 3, ...)."""
     query = ResultQuery(status=status, group=group, after=after, offset=offset, limit=limit)
-    return _json(results_page(session, _run(session, run_id), query))
+    body = results_page_json(session, _run(session, run_id), query)
+    return Response(body, media_type="application/json")
 
 
 def _workers_run(session: Session, service: Service, run_ref: str, caller: Principal) -> Run:

@@ -17,6 +17,7 @@ from sqlalchemy import update
 from api.models import Run, RunWorker
 from api.results import refresh_counters
 from api.run_plans import record_plan, replan
+from api.schemas import ResultPage, RunDetail
 from api.verdicts import verdict_of
 from engine.loading import parse_execution
 from tests.api.conftest import AUTH
@@ -111,6 +112,7 @@ def detail(client: TestClient, run_id: str) -> dict[str, Any]:
     response = client.get(f"/api/v1/runs/{run_id}", headers=AUTH)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
+    RunDetail.model_validate(body)  # what the OpenAPI document says it is
     return body
 
 
@@ -140,6 +142,7 @@ def test_results_are_named_numbered_and_joinable_to_their_worker(
     client: TestClient, planted: dict[str, Any]
 ) -> None:
     page = client.get("/api/v1/runs/fe1/results", headers=AUTH).json()
+    ResultPage.model_validate(page)  # what the OpenAPI document says it is
     assert page["total"] == 4
     first, second = planted["shard0"][:2]
     by = {(r["scenario_id"], r["attempt"]): r for r in page["items"]}
