@@ -45,6 +45,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.attempts import record_resubmission, record_retry, workflow_runs_again
+from api.follow_loop import MAX_BACKOFF, FollowLoop, backoff
 from api.history import record_history
 from api.models import Run, RunGroup, RunWorker
 from api.notifications import outbox
@@ -87,8 +88,6 @@ log = logging.getLogger("drover.mirror")
 FINAL_RUN_PHASES = frozenset({"Succeeded", "Failed", "Error"})
 WATCHED_KINDS = frozenset({"argo"})
 """Backends the mirror watches; the others it polls run by run."""
-MAX_BACKOFF = 30.0
-"""Longest wait, in seconds, before a run whose sync keeps failing is tried again."""
 
 
 class MirrorError(DroverError):
@@ -247,7 +246,8 @@ class Mirror:
         self._apply_lock = threading.RLock()
         """Serialises writes of one workflow's state between the watch and the resync."""
         self._stop = threading.Event()
-        self._wake = threading.Event()
+        self._loop: FollowLoop | None = None
+        """Syncs every followed run (``start``); ``follow`` syncs one in the caller's thread."""
         self._threads: list[threading.Thread] = []
         self.errors = 0
         """Failed sync attempts so far (a database or backend outage shows here)."""
@@ -260,7 +260,16 @@ class Mirror:
         for name, backend in self.backends.items():
             if backend.kind in WATCHED_KINDS:
                 self._spawn(f"drover-watch-{name}", functools.partial(self._watch, name, backend))
-        self._spawn("drover-mirror", self._loop)
+        self._loop = FollowLoop(
+            "drover-mirror",
+            runs=lambda: dict.fromkeys(self.followed, self.poll_interval),
+            sync=functools.partial(self.sync, only_when_due=True),
+            describe=describe,
+            on_final=self._finished,
+            on_error=self._count_error,
+            idle_interval=self.poll_interval,
+        )
+        self._loop.start()
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -269,10 +278,11 @@ class Mirror:
 
     def stop(self) -> None:
         self._stop.set()
-        self._wake.set()
+        if self._loop is not None:
+            self._loop.stop()
         for thread in self._threads:
             # A watch thread may sit in a quiet stream; it is a daemon and stops at its next event.
-            thread.join(timeout=10 if thread.name == "drover-mirror" else 0.5)
+            thread.join(timeout=0.5)
 
     def reattach(self) -> list[str]:
         for attempt in range(30):
@@ -300,7 +310,8 @@ class Mirror:
     def attach(self, run_id: str) -> None:
         with self._lock:
             self._followed.add(run_id)
-        self._wake.set()
+        if self._loop is not None:
+            self._loop.wake()
 
     def _finished(self, run_id: str) -> None:
         with self._lock:
@@ -314,42 +325,8 @@ class Mirror:
         with self._lock:
             return set(self._followed)
 
-    def _backoff(self, failures: int, interval: float | None = None) -> float:
-        """Seconds to wait after ``failures`` failed syncs in a row (0: the usual interval)."""
-        base = self.poll_interval if interval is None else interval
-        return base if failures == 0 else min(base * 2**failures, MAX_BACKOFF)
-
-    def _loop(self) -> None:
-        """Sync every followed run; a failing run is retried later and later, alone."""
-        failures: dict[str, int] = {}
-        retry_at: dict[str, float] = {}
-        while not self._stop.is_set():
-            followed = self.followed
-            for run_id in failures.keys() - followed:
-                failures.pop(run_id)
-                retry_at.pop(run_id, None)
-            for run_id in sorted(followed):
-                if time.monotonic() < retry_at.get(run_id, 0.0):
-                    continue
-                try:
-                    if self.sync(run_id, only_when_due=True):
-                        self._finished(run_id)
-                    failures.pop(run_id, None)
-                    retry_at.pop(run_id, None)
-                except Exception as exc:  # a bug in one run's sync must not stop the others
-                    self.errors += 1
-                    failed = failures[run_id] = failures.get(run_id, 0) + 1
-                    delay = self._backoff(failed)
-                    retry_at[run_id] = time.monotonic() + delay
-                    log.warning(
-                        "mirror of run %s failed (%d in a row), retrying in %.1f s: %s",
-                        run_id,
-                        failed,
-                        delay,
-                        describe(exc),
-                    )
-            self._wake.wait(self.poll_interval)
-            self._wake.clear()
+    def _count_error(self) -> None:
+        self.errors += 1
 
     def follow(
         self,
@@ -389,7 +366,7 @@ class Mirror:
                 on_state(state)
             if finished:
                 return state
-            time.sleep(self._backoff(failures, interval))
+            time.sleep(backoff(self.poll_interval if interval is None else interval, failures))
 
     # ------------------------------------------------------------------ one sync
 

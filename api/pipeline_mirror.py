@@ -10,22 +10,20 @@ every run that is not final, so runs progress whether or not anyone reads them.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.follow_loop import FollowLoop
 from api.models import PipelineRun, PipelineRunJob
 from api.notifications import outbox
 from api.transitions import accept_phase
 from engine.backends.base import Backend
-from engine.errors import DroverError, NotFound
+from engine.errors import NotFound
 from engine.status import FINAL_PHASES, decode_nodes
 
 if TYPE_CHECKING:
@@ -277,7 +275,8 @@ def _run_changes(run: PipelineRun, status: PipelineStatus) -> dict[str, Any]:
 
 
 class PipelineFollower:
-    """One thread refreshing every pipeline run that is not final, until the app stops."""
+    """Refreshes every pipeline run that is not final, until the app stops (``FollowLoop``,
+    the same loop the mirror of executions' runs uses)."""
 
     def __init__(
         self,
@@ -294,70 +293,49 @@ class PipelineFollower:
         """Seconds between reads of a local run (a file read)."""
         self.remote_interval = remote_interval
         """Seconds between reads of a run on any other backend (a request to the Argo Server)."""
-        self.idle_interval = idle_interval
-        """How often to look for new runs while none is active (``wake`` cuts it short)."""
         self.errors = 0
-        self._next_read: dict[str, float] = {}
-        """Run id → when it is due again (``time.monotonic``)."""
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._backend_of: dict[str, str] = {}
+        self._loop = FollowLoop(
+            "drover-pipeline-follower",
+            runs=self._unfinished,
+            sync=self._refresh,
+            describe=lambda exc: str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+            on_error=self._count_error,
+            idle_interval=idle_interval,
+            what="pipeline run",
+        )
 
     def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._loop, name="drover-pipeline-follower", daemon=True
-        )
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self._loop.stop()
 
     def wake(self) -> None:
         """A run was started or cancelled: look now rather than after the idle interval."""
-        self._wake.set()
+        self._loop.wake()
 
-    def refresh_all(self) -> int:
-        """Refresh every unfinished run once; returns how many are still unfinished."""
+    def _count_error(self) -> None:
+        self.errors += 1
+
+    def _unfinished(self) -> dict[str, float]:
+        """Every pipeline run not final, with how often to read it."""
         with self.sessions() as session:
             runs = session.execute(
                 select(PipelineRun.id, PipelineRun.backend).where(
                     PipelineRun.phase.not_in(FINAL_PHASES)
                 )
             ).all()
-        active = 0
-        now = time.monotonic()
-        self._next_read = {r.id: self._next_read.get(r.id, now) for r in runs}
-        for run_id, backend_name in runs:
-            if self._next_read[run_id] > now:
-                active += 1
-                continue
-            interval = self.poll_interval if backend_name == "local" else self.remote_interval
-            self._next_read[run_id] = now + interval
-            try:
-                with self.sessions() as session:
-                    final = refresh_pipeline_run(
-                        session, run_id=run_id, backend=self.backends.get(backend_name)
-                    )
-                active += not final
-            except (SQLAlchemyError, OSError, DroverError) as exc:
-                active += 1
-                self.errors += 1
-                log.warning("refresh of pipeline run %s failed, will retry: %s", run_id, exc)
-        return active
+        self._backend_of = {run_id: backend for run_id, backend in runs}
+        return {
+            run_id: self.poll_interval if backend == "local" else self.remote_interval
+            for run_id, backend in runs
+        }
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                active = self.refresh_all()
-            except SQLAlchemyError as exc:
-                active = 0
-                self.errors += 1
-                log.warning("pipeline follower cannot list runs, will retry: %s", exc)
-            self._wake.wait(self.poll_interval if active else self.idle_interval)
-            self._wake.clear()
+    def _refresh(self, run_id: str) -> bool:
+        backend = self.backends.get(self._backend_of.get(run_id, ""))
+        with self.sessions() as session:
+            return refresh_pipeline_run(session, run_id=run_id, backend=backend)
 
 
 def start_pipeline_follower(service: Service) -> Callable[[], None]:
