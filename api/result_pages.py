@@ -55,19 +55,22 @@ def decode_cursor(cursor: str) -> tuple[str, int]:
 
 def results_page(session: Session, run: Run, query: ResultQuery) -> ResultPage:
     """The page as a model (for callers that want one)."""
-    return ResultPage.model_validate_json(results_page_json(session, run, query))
+    return ResultPage.model_validate_json(
+        results_page_json(session, run.id, run.result_rows, query)
+    )
 
 
-def results_page_json(session: Session, run: Run, query: ResultQuery) -> bytes:
-    """The page as ``ResultPage`` JSON, built from the rows in one pass: the values come from
-    the database, so they are not validated again on the way out."""
-    where = [ScenarioResult.run_id == run.id]
+def results_page_json(session: Session, run_id: str, result_rows: int, query: ResultQuery) -> bytes:
+    """The page of run ``run_id`` (which holds ``result_rows`` results) as ``ResultPage`` JSON,
+    built from the rows in one pass: the values come from the database, so they are not
+    validated again on the way out."""
+    where = [ScenarioResult.run_id == run_id]
     if query.status is not None:
         where.append(ScenarioResult.status == query.status)
     if query.group is not None:
         where.append(ScenarioResult.group_key == query.group)
     if query.status is None and query.group is None:
-        total = run.result_rows  # kept by the ingest: no count over the run's results
+        total = result_rows  # kept by the ingest: no count over the run's results
     else:
         total = session.scalar(select(func.count()).where(*where)) or 0
     # One round trip: the page (an index range), then for its scenarios only (an index range
@@ -96,7 +99,7 @@ def results_page_json(session: Session, run: Run, query: ResultQuery) -> bytes:
             func.count().over(partition_by=ScenarioResult.scenario_id).label("attempts"),
         )
         .where(
-            ScenarioResult.run_id == run.id,
+            ScenarioResult.run_id == run_id,
             ScenarioResult.scenario_id.in_(select(paged.c.scenario_id)),
         )
         .cte("numbered")
@@ -119,7 +122,7 @@ def results_page_json(session: Session, run: Run, query: ResultQuery) -> bytes:
         )
         .outerjoin(
             RunScenario,
-            and_(RunScenario.run_id == run.id, RunScenario.scenario_id == paged.c.scenario_id),
+            and_(RunScenario.run_id == run_id, RunScenario.scenario_id == paged.c.scenario_id),
         )
         .order_by(paged.c.scenario_id, paged.c.attempt)
     )
