@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic_core import to_json
 from sqlalchemy import and_, func, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from api.models import Run, RunScenario, ScenarioResult
 from api.results import RUN_ATTEMPT_STRIDE
@@ -55,27 +55,20 @@ def decode_cursor(cursor: str) -> tuple[str, int]:
 
 def results_page(session: Session, run: Run, query: ResultQuery) -> ResultPage:
     """The page as a model (for callers that want one)."""
-    return ResultPage.model_validate_json(
-        results_page_json(session, run.id, run.result_rows, query)
-    )
+    return ResultPage.model_validate_json(results_page_json(session, run.id, query) or b"")
 
 
-def results_page_json(session: Session, run_id: str, result_rows: int, query: ResultQuery) -> bytes:
-    """The page of run ``run_id`` (which holds ``result_rows`` results) as ``ResultPage`` JSON,
-    built from the rows in one pass: the values come from the database, so they are not
-    validated again on the way out."""
+def results_page_json(session: Session, run_id: str, query: ResultQuery) -> bytes | None:
+    """The page of run ``run_id`` as ``ResultPage`` JSON (None: no such run), built from the
+    rows in one pass: the values come from the database, so they are not validated again on
+    the way out."""
     where = [ScenarioResult.run_id == run_id]
     if query.status is not None:
         where.append(ScenarioResult.status == query.status)
     if query.group is not None:
         where.append(ScenarioResult.group_key == query.group)
-    if query.status is None and query.group is None:
-        total = result_rows  # kept by the ingest: no count over the run's results
-    else:
-        total = session.scalar(select(func.count()).where(*where)) or 0
-    # One round trip: the page (an index range), then for its scenarios only (an index range
-    # each) every attempt, numbered, and their planned names. Joining the catalog to the page
-    # directly would let the planner scan all of it for a deep page.
+    # One round trip: the page (an index range), each of its results numbered among its
+    # scenario's attempts by two index lookups, and its scenario's planned name.
     page = select(*_PAGE_COLUMNS).where(*where)
     if query.after is not None:
         scenario_id, attempt = decode_cursor(query.after)
@@ -87,38 +80,24 @@ def results_page_json(session: Session, run_id: str, result_rows: int, query: Re
     paged = (
         page.order_by(ScenarioResult.scenario_id, ScenarioResult.attempt)
         .limit(query.limit + 1)
-        .cte("page")
+        .subquery("page")
     )
-    numbered = (
-        select(
-            ScenarioResult.scenario_id,
-            ScenarioResult.attempt,
-            func.row_number()
-            .over(partition_by=ScenarioResult.scenario_id, order_by=ScenarioResult.attempt)
-            .label("number"),
-            func.count().over(partition_by=ScenarioResult.scenario_id).label("attempts"),
-        )
-        .where(
-            ScenarioResult.run_id == run_id,
-            ScenarioResult.scenario_id.in_(select(paged.c.scenario_id)),
-        )
-        .cte("numbered")
-    )
+    other = aliased(ScenarioResult)
+    same_scenario = (other.run_id == run_id) & (other.scenario_id == paged.c.scenario_id)
+    number = (
+        select(func.count()).where(same_scenario, other.attempt <= paged.c.attempt)
+    ).scalar_subquery()
+    newest = select(func.max(other.attempt)).where(same_scenario).scalar_subquery()
     statement = (
         select(
             paged,
-            numbered.c.number,
-            numbered.c.attempts,
+            number.label("number"),
+            newest.label("newest"),
+            # kept by the ingest: a page's total without counting the run's results
+            select(Run.result_rows).where(Run.id == run_id).scalar_subquery().label("rows"),
             RunScenario.name.label("planned_name"),
             RunScenario.location,
             RunScenario.tags,
-        )
-        .join(
-            numbered,
-            and_(
-                numbered.c.scenario_id == paged.c.scenario_id,
-                numbered.c.attempt == paged.c.attempt,
-            ),
         )
         .outerjoin(
             RunScenario,
@@ -127,6 +106,13 @@ def results_page_json(session: Session, run_id: str, result_rows: int, query: Re
         .order_by(paged.c.scenario_id, paged.c.attempt)
     )
     rows = session.execute(statement).all()
+    total = (
+        rows[0].rows if rows else session.scalar(select(Run.result_rows).where(Run.id == run_id))
+    )
+    if total is None:
+        return None
+    if query.status is not None or query.group is not None:
+        total = session.scalar(select(func.count()).where(*where)) or 0
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     last = rows[-1] if rows else None
@@ -176,7 +162,7 @@ def _result_out(row: Any) -> dict[str, Any]:
         tags=list(row.tags or []),
         attempt=row.number,
         run_attempt=row.attempt // RUN_ATTEMPT_STRIDE + 1,
-        latest=row.number == row.attempts,
+        latest=row.attempt == row.newest,
         status=row.status,
         duration=row.duration,
         started_at=started,

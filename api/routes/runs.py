@@ -112,10 +112,9 @@ def list_results(
 ) -> Response:
     """Every attempt of every scenario, by scenario id then attempt (1, 2, 3, ...)."""
     query = ResultQuery(status=status, group=group, after=after, offset=offset, limit=limit)
-    counted = session.execute(select(Run.result_rows).where(Run.id == run_id)).first()
-    if counted is None:
+    body = results_page_json(session, run_id, query)
+    if body is None:
         raise HTTPException(404, f"run {run_id} not found")
-    body = results_page_json(session, run_id, counted[0], query)
     return Response(body, media_type="application/json")
 
 

@@ -177,6 +177,8 @@ def test_results_page_by_cursor_sees_every_row_once(
     assert len(seen) == 4
     failed = client.get("/api/v1/runs/fe1/results?status=failed", headers=AUTH).json()
     assert failed["total"] == 2 and {r["attempt"] for r in failed["items"]} == {1}
+    missing = client.get("/api/v1/runs/nosuchrun/results", headers=AUTH)
+    assert missing.status_code == 404 and "nosuchrun" in missing.json()["detail"]
     bad = client.get("/api/v1/runs/fe1/results?after=nonsense", headers=AUTH)
     assert bad.status_code == 422 and bad.json()["field"] == "after"
 
