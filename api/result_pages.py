@@ -10,16 +10,17 @@ scenario's attempts in this run: stored attempts encode the run attempt and the 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from pydantic_core import to_json
-from sqlalchemy import and_, func, select, tuple_
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import TextClause, func, select, text
+from sqlalchemy.orm import Session
 
-from api.models import Run, RunScenario, ScenarioResult
+from api.models import Run, ScenarioResult
 from api.results import RUN_ATTEMPT_STRIDE
 from api.schemas import ResultPage, worker_id
 from engine.errors import SpecError
@@ -68,44 +69,21 @@ def results_page_json(session: Session, run_id: str, query: ResultQuery) -> byte
     if query.group is not None:
         where.append(ScenarioResult.group_key == query.group)
     # One round trip: the page (an index range), each of its results numbered among its
-    # scenario's attempts by two index lookups, and its scenario's planned name.
-    page = select(*_PAGE_COLUMNS).where(*where)
+    # scenario's attempts by two index lookups, and its scenario's planned name. Plain SQL
+    # from fixed fragments: building the statement with the ORM cost more than running it.
+    params: dict[str, Any] = {"run_id": run_id, "limit": query.limit + 1}
+    if query.status is not None:
+        params["status"] = query.status
+    if query.group is not None:
+        params["group"] = query.group
     if query.after is not None:
-        scenario_id, attempt = decode_cursor(query.after)
-        page = page.where(
-            tuple_(ScenarioResult.scenario_id, ScenarioResult.attempt) > (scenario_id, attempt)
-        )
+        params["after_id"], params["after_attempt"] = decode_cursor(query.after)
     elif query.offset:
-        page = page.offset(query.offset)
-    paged = (
-        page.order_by(ScenarioResult.scenario_id, ScenarioResult.attempt)
-        .limit(query.limit + 1)
-        .subquery("page")
+        params["offset"] = query.offset
+    statement = _page_statement(
+        query.status is not None, query.group is not None, "after_id" in params, "offset" in params
     )
-    other = aliased(ScenarioResult)
-    same_scenario = (other.run_id == run_id) & (other.scenario_id == paged.c.scenario_id)
-    number = (
-        select(func.count()).where(same_scenario, other.attempt <= paged.c.attempt)
-    ).scalar_subquery()
-    newest = select(func.max(other.attempt)).where(same_scenario).scalar_subquery()
-    statement = (
-        select(
-            paged,
-            number.label("number"),
-            newest.label("newest"),
-            # kept by the ingest: a page's total without counting the run's results
-            select(Run.result_rows).where(Run.id == run_id).scalar_subquery().label("rows"),
-            RunScenario.name.label("planned_name"),
-            RunScenario.location,
-            RunScenario.tags,
-        )
-        .outerjoin(
-            RunScenario,
-            and_(RunScenario.run_id == run_id, RunScenario.scenario_id == paged.c.scenario_id),
-        )
-        .order_by(paged.c.scenario_id, paged.c.attempt)
-    )
-    rows = session.execute(statement).all()
+    rows = session.execute(statement, params).all()
     total = (
         rows[0].rows if rows else session.scalar(select(Run.result_rows).where(Run.id == run_id))
     )
@@ -129,21 +107,37 @@ def results_page_json(session: Session, run_id: str, query: ResultQuery) -> byte
     )
 
 
-_PAGE_COLUMNS = (
-    ScenarioResult.id,
-    ScenarioResult.scenario_id,
-    ScenarioResult.attempt,
-    ScenarioResult.status,
-    ScenarioResult.duration,
-    ScenarioResult.group_key,
-    ScenarioResult.shard,
-    ScenarioResult.worker,
-    ScenarioResult.error,
-    ScenarioResult.artifacts,
-    ScenarioResult.source,
-    ScenarioResult.reported_at,
-    ScenarioResult.created_at,
-)
+@functools.cache
+def _page_statement(status: bool, group: bool, after: bool, offset: bool) -> TextClause:
+    """The page statement for one combination of filters (values are bound, never inlined)."""
+    where = "run_id = :run_id"
+    where += " AND status = :status" if status else ""
+    where += " AND group_key = :group" if group else ""
+    where += " AND (scenario_id, attempt) > (:after_id, :after_attempt)" if after else ""
+    return text(
+        f"""
+        SELECT p.*, n.number, n.newest,
+            (SELECT result_rows FROM drover_runs WHERE id = :run_id) AS rows,
+            s.name AS planned_name, s.location, s.tags
+        FROM (
+            SELECT id, scenario_id, attempt, status, duration, group_key, shard, worker, error,
+                   artifacts, source, reported_at, created_at
+            FROM drover_scenario_results
+            WHERE {where}
+            ORDER BY scenario_id, attempt
+            LIMIT :limit{" OFFSET :offset" if offset else ""}
+        ) AS p
+        CROSS JOIN LATERAL (
+            SELECT count(*) FILTER (WHERE o.attempt <= p.attempt) AS number,
+                   max(o.attempt) AS newest
+            FROM drover_scenario_results AS o
+            WHERE o.run_id = :run_id AND o.scenario_id = p.scenario_id
+        ) AS n
+        LEFT JOIN drover_run_scenarios AS s
+            ON s.run_id = :run_id AND s.scenario_id = p.scenario_id
+        ORDER BY p.scenario_id, p.attempt
+        """
+    )
 
 
 def _result_out(row: Any) -> dict[str, Any]:
