@@ -7,9 +7,11 @@ group): one of 2,000 scenario results, one of 200,000. Their counters are recoun
 mirror does at a run's end (``refresh_counters``, timed). Then ``drover serve`` (uvicorn, one
 process) answers, and this process measures with httpx:
 
-- one client: ``/healthz`` (the baseline: no database), ``GET /runs/{id}``, a first results
-  page and a deep one (by cursor, half way through the run), requests interleaved so a noisy
-  machine disturbs all alike; the median of each and its ratio to the baseline's;
+- one client: ``/healthz`` (the baseline: no database), ``/readyz`` (one ``SELECT 1`` through a
+  database session: the floor of any route that reads Postgres), ``GET /runs/{id}``, a first
+  results page of 100 and of 20 and a deep one (by cursor, half way through the run), requests
+  interleaved so a noisy machine disturbs all alike; the median of each and its ratio to the
+  baseline's;
 - 50 concurrent clients (asyncio): the same endpoints one after another, p50 and requests/s;
 - SSE: time to a stream's first event and its size, then after one posted result the time to
   the event that reports it and that event's size;
@@ -283,8 +285,10 @@ def main() -> None:
                 middle = scenario_id(GROUPS // 2, size // GROUPS // 2)
                 paths = {
                     "GET /healthz (baseline)": "/healthz",
+                    "GET /readyz (SELECT 1: the floor)": "/api/v1/readyz",
                     "GET /runs/{id}": f"/api/v1/runs/{run_id}",
                     "results, first page of 100": f"/api/v1/runs/{run_id}/results?limit=100",
+                    "results, first page of 20": f"/api/v1/runs/{run_id}/results?limit=20",
                     "results, a middle page (cursor)": (
                         f"/api/v1/runs/{run_id}/results?limit=100&after={encode_cursor(middle, 0)}"
                     ),
@@ -336,7 +340,9 @@ def main() -> None:
                 f"  into the run of {size:,}: {ingest_batch(sessions, run_id, size) * 1000:.1f} ms"
             )
         worst_single = max(
-            v for k, v in ratios.items() if "clients" not in k and "healthz" not in k
+            v
+            for k, v in ratios.items()
+            if "clients" not in k and "healthz" not in k and "readyz" not in k
         )
         worst_many = max(v for k, v in ratios.items() if "clients" in k and "healthz" not in k)
         print(
