@@ -91,6 +91,13 @@ SERVER_CALLS: dict[str, list[Permission]] = {
     "ArchivedWorkflowService_ListArchivedWorkflows": _wf("list"),
     "ArchivedWorkflowService_GetArchivedWorkflow": _wf("get"),
     "ArchivedWorkflowService_DeleteArchivedWorkflow": _wf("delete"),
+    # RetryArchivedWorkflow: get (CanI), the live workflow's get, create, and the reset nodes'
+    # pods deleted through the caller; ResubmitArchivedWorkflow: get, then SubmitWorkflow.
+    "ArchivedWorkflowService_RetryArchivedWorkflow": [
+        *_wf("get", "create"),
+        Permission("delete", "pods"),
+    ],
+    "ArchivedWorkflowService_ResubmitArchivedWorkflow": _wf("get", "create"),
     "ArtifactService_GetArtifactFile": [*_wf("get"), Permission("get", "secrets")],
     "InfoService_GetVersion": [],
     "InfoService_GetInfo": [],

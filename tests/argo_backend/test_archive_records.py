@@ -179,6 +179,38 @@ def test_defect_16_retry_and_resubmit_from_the_archive_find_the_plan(
     assert _eventually(lambda: _owned_by(kube[0], owner)) == planned
 
 
+def test_defect_16_drover_retries_a_run_whose_workflow_only_the_archive_has(
+    client: TestClient, argo: tuple[ArtifactArgo, str], kube: tuple[FakeKube, str]
+) -> None:
+    """Argo's RetryWorkflow reads an archived workflow but can only update a live one
+    (server/workflow/workflow_server.go: getWorkflow, then Update → 404); Drover's retry then
+    asks RetryArchivedWorkflow, and the mirror puts the plan back for the new incarnation."""
+    fake, _ = argo
+    spec = yaml.safe_load((ROOT / "examples" / "shop" / "execution.yaml").read_text())
+    spec["name"] = f"shop-archive-{time.monotonic_ns() % 10**8}"
+    spec["project"].pop("path")
+    spec["project"]["repo"] = "https://git.example.com/shop.git"
+    spec.pop("schedule")
+    created = client.post("/api/v1/executions", json=spec, headers=AUTH)
+    assert created.status_code == 201, created.text
+    run = client.post(f"/api/v1/executions/{created.json()['id']}/run", headers=AUTH).json()
+    name = run["workflow_name"]
+    _finish(fake, name, _workers(client, run["id"]), failing=0)
+    assert _eventually(lambda: run["id"] not in _mirror(client).followed)
+    uid = fake.workflows[name].obj["metadata"]["uid"]
+    planned = _owned_by(kube[0], uid)
+    fake.archive_workflow(name)
+    fake.remove_workflow(name)
+    kube[0].collect_garbage(live_uids={c["metadata"]["uid"] for c in fake.crons.values()})
+
+    retried = client.post(f"/api/v1/runs/{run['id']}/retry", headers=AUTH)
+    assert retried.status_code == 200, retried.text
+    assert "ArchivedWorkflowService_RetryArchivedWorkflow" in fake.used
+    new_uid = fake.workflows[name].obj["metadata"]["uid"]
+    assert _eventually(lambda: _owned_by(kube[0], new_uid)) == planned
+    assert _eventually(lambda: _run(client, run["id"]).attempt == 2)
+
+
 def _owned_by(kube: FakeKube, uid: str) -> set[str]:
     return {n for n, owners in _plan_configmaps(kube).items() if owners == [uid]}
 

@@ -399,21 +399,41 @@ class ArgoBackend:
         """Rerun the failed nodes in place (same workflow).
 
         ``restart_successful`` with ``node_field_selector`` (e.g. ``templateName=worker``)
-        reruns the matching succeeded nodes too.
+        reruns the matching succeeded nodes too. A workflow the cluster no longer has (deleted
+        by its ttlStrategy, kept by the archive) is retried from the archive: RetryWorkflow
+        reads it from there but can only update a live one (server/workflow/workflow_server.go),
+        RetryArchivedWorkflow re-creates it under the same name
+        (server/workflowarchive/archived_workflow_server.go).
         """
-        self.hera.call(
-            f"retry workflow {name}",
-            lambda s: s.retry_workflow(
-                check_name(name),
-                m.WorkflowRetryRequest(
-                    name=name,
+        try:
+            self.hera.call(
+                f"retry workflow {name}",
+                lambda s: s.retry_workflow(
+                    check_name(name),
+                    m.WorkflowRetryRequest(
+                        name=name,
+                        namespace=self.namespace,
+                        restart_successful=restart_successful or None,
+                        node_field_selector=node_field_selector,
+                    ),
                     namespace=self.namespace,
-                    restart_successful=restart_successful or None,
-                    node_field_selector=node_field_selector,
                 ),
-                namespace=self.namespace,
-            ),
-        )
+            )
+        except NotFound:
+            uid = (self.get(name).get("metadata") or {}).get("uid")  # from the archive
+            if not uid:
+                raise
+            body: dict[str, Any] = {"uid": uid, "namespace": self.namespace}
+            if restart_successful:
+                body["restartSuccessful"] = True
+            if node_field_selector:
+                body["nodeFieldSelector"] = node_field_selector
+            self.server.request(
+                "PUT",
+                f"api/v1/archived-workflows/{uid}/retry",
+                what=f"retry archived workflow {name}",
+                body=body,
+            )
 
     def resubmit(self, name: str, *, memoized: bool = False) -> str:
         """A new workflow from ``name``'s spec (``memoized``: succeeded steps are reused)."""
