@@ -24,7 +24,7 @@ from queue_makespan import with_database  # the sibling benchmark (bench/ is on 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.models import Run, RunGroup, RunWorker
+from api.models import Run, RunGroup, RunScenario, RunWorker
 from api.results import ResultIn, ingest_results
 
 CLIENTS, SECONDS, SCENARIOS, GROUPS, THREADS = 50, 5.0, 2_000, 10, 8
@@ -72,11 +72,22 @@ def seed(sessions: sessionmaker[Session]) -> str:
                             "group_key": f"flow{g % 2}.group{g}",
                             "shard": k,
                             "phase": "Running",
+                            "planned": len(shards[k]),
                         }
                         for k in range(THREADS)
                     ]
                 )
             )
+            # The planned scenarios, as record_plan writes them: the ingest counts into them.
+            session.execute(
+                insert(RunScenario),
+                [
+                    {"run_id": run_id, "scenario_id": i, "group_key": f"flow{g % 2}.group{g}",
+                     "shard": k, "tags": []}
+                    for k, shard in enumerate(shards)
+                    for i in shard
+                ],
+            )  # fmt: skip
             done = [
                 ResultIn(
                     scenario_id=i,
