@@ -1,4 +1,5 @@
-"""Run details as last served, reused while the run has not changed (``updated_at``, phase).
+"""Run details and results pages as last served, reused while the run has not changed
+(``updated_at``, phase).
 
 The mirror and the ingest move a run's ``updated_at`` with every change of the run, its groups,
 workers and counters; a detail asked for again with the same stamp is served from here after
@@ -13,7 +14,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-__all__ = ["DetailCache", "details"]
+__all__ = ["DetailCache", "details", "result_pages"]
 
 
 class DetailCache:
@@ -40,3 +41,7 @@ class DetailCache:
 
 details = DetailCache()
 """The process's cache of run details (``GET /runs/{id}``)."""
+
+result_pages = DetailCache(size=1024)
+"""The process's cache of results pages (``GET /runs/{id}/results``), by run and query: the
+first page a live dashboard polls is read once per change of the run."""

@@ -9,9 +9,10 @@ process) answers, and this process measures with httpx:
 
 - one client: ``/healthz`` (the baseline: no database), ``/readyz`` (one ``SELECT 1`` through a
   database session: the floor of any route that reads Postgres), ``GET /runs/{id}``, a first
-  results page of 100 and of 20 and a deep one (by cursor, half way through the run), requests
-  interleaved so a noisy machine disturbs all alike; the median of each and its ratio to the
-  baseline's;
+  results page of 100 and of 20, a deep one (by cursor, half way through the run) and a page
+  never asked before (a new cursor every request: what the service costs when its cache of
+  unchanged pages cannot help), requests interleaved so a noisy machine disturbs all alike;
+  the median of each and its ratio to the baseline's;
 - 50 concurrent clients (asyncio): the same endpoints one after another, p50 and requests/s;
 - SSE: time to a stream's first event and its size, then after one posted result the time to
   the event that reports it and that event's size;
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -148,12 +150,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def one_client(base: str, paths: dict[str, str]) -> dict[str, float]:
-    """Median milliseconds per path, requests interleaved round by round."""
+def one_client(base: str, paths: dict[str, str | Callable[[int], str]]) -> dict[str, float]:
+    """Median milliseconds per path, requests interleaved round by round; a path given as a
+    function of the round is a different URL each round (never served from a cache)."""
     times: dict[str, list[float]] = {name: [] for name in paths}
     with httpx.Client(base_url=base, headers=HEADERS, timeout=60) as http:
         for round_ in range(ONE_CLIENT_ROUNDS + 10):
-            for name, path in paths.items():
+            for name, target in paths.items():
+                path = target(round_) if callable(target) else target
                 start = time.perf_counter()
                 response = http.get(path)
                 elapsed = time.perf_counter() - start
@@ -283,7 +287,13 @@ def main() -> None:
             print(f"\none client, median of {ONE_CLIENT_ROUNDS} interleaved requests each:")
             for size, run_id in runs.items():
                 middle = scenario_id(GROUPS // 2, size // GROUPS // 2)
-                paths = {
+                per_group = size // GROUPS
+
+                def fresh(round_: int, run_id: str = run_id, per_group: int = per_group) -> str:
+                    at = scenario_id(round_ % GROUPS, (round_ * 7919) % per_group)
+                    return f"/api/v1/runs/{run_id}/results?limit=100&after={encode_cursor(at, 0)}"
+
+                paths: dict[str, str | Callable[[int], str]] = {
                     "GET /healthz (baseline)": "/healthz",
                     "GET /readyz (SELECT 1: the floor)": "/api/v1/readyz",
                     "GET /runs/{id}": f"/api/v1/runs/{run_id}",
@@ -292,6 +302,7 @@ def main() -> None:
                     "results, a middle page (cursor)": (
                         f"/api/v1/runs/{run_id}/results?limit=100&after={encode_cursor(middle, 0)}"
                     ),
+                    "results, a page never asked before": fresh,
                 }
                 medians = one_client(base, paths)
                 baseline = medians["GET /healthz (baseline)"]
@@ -299,7 +310,7 @@ def main() -> None:
                 for name, value in medians.items():
                     ratio = value / baseline
                     ratios[f"{name} @ {size:,}"] = ratio
-                    print(f"    {name:<34} {value:7.2f} ms  {ratio:5.2f}x baseline")
+                    print(f"    {name:<36} {value:7.2f} ms  {ratio:5.2f}x baseline")
             print(f"\n{CLIENTS} concurrent clients, {SECONDS:g} s per endpoint:")
             for size, run_id in runs.items():
                 paths = {

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal
 from api.deps import MAX_ID, AdminDep, CallerDep, Service, ServiceDep, SessionDep
-from api.detail_cache import details
+from api.detail_cache import details, result_pages
 from api.models import Run, RunWorker
 from api.queue import lease_scenarios
 from api.result_pages import ResultQuery, results_page_json
@@ -110,11 +110,19 @@ def list_results(
     offset: int = Query(0, ge=0, description="rows to skip (ignored with after)"),
     limit: int = Query(100, ge=1, le=1000),
 ) -> Response:
-    """Every attempt of every scenario, by scenario id then attempt (1, 2, 3, ...)."""
+    """Every attempt of every scenario, by scenario id then attempt (1, 2, 3, ...); a page
+    asked again while the run has not changed is served from memory (at most a second old)."""
     query = ResultQuery(status=status, group=group, after=after, offset=offset, limit=limit)
-    body = results_page_json(session, run_id, query)
-    if body is None:
+    stamp = session.execute(select(Run.updated_at, Run.phase).where(Run.id == run_id)).first()
+    if stamp is None:
         raise HTTPException(404, f"run {run_id} not found")
+    key = f"{run_id}\n{status}\n{group}\n{after}\n{offset}\n{limit}"
+    body = result_pages.get(key, tuple(stamp))
+    if body is None:
+        body = results_page_json(session, run_id, query)
+        if body is None:
+            raise HTTPException(404, f"run {run_id} not found")
+        result_pages.put(key, tuple(stamp), body)
     return Response(body, media_type="application/json")
 
 

@@ -315,3 +315,16 @@ def test_run_events_carry_what_changed_and_resume_by_id(client: TestClient) -> N
     fresh: list[tuple[str | None, str, Any]] = []
     _stream(client, "fe3", fresh, **{"Last-Event-ID": "unknown-7"})
     assert [event for _, event, _ in fresh] == ["snapshot", "end"]
+
+
+def test_pages_and_details_served_again_change_with_the_run(client: TestClient) -> None:
+    plan = plant_run(client, "fe4")
+    first, second = (s.id for s in plan.groups[0].workers[0][:2])
+    post(client, "fe4", [{"id": first, "status": "passed", "attempt": 1}])
+    url = "/api/v1/runs/fe4/results"
+    assert [r["scenario_id"] for r in client.get(url, headers=AUTH).json()["items"]] == [first]
+    assert detail(client, "fe4")["progress"]["completed"] == 1
+    post(client, "fe4", [{"id": second, "status": "failed", "attempt": 1}])
+    items = client.get(url, headers=AUTH).json()["items"]
+    assert sorted(r["scenario_id"] for r in items) == sorted([first, second])
+    assert detail(client, "fe4")["progress"]["completed"] == 2
