@@ -121,7 +121,7 @@ def _page_statement(status: bool, group: bool, after: bool, offset: bool) -> Tex
             s.name AS planned_name, s.location, s.tags
         FROM (
             SELECT id, scenario_id, attempt, status, duration, group_key, shard, worker, error,
-                   artifacts, source, reported_at, created_at
+                   artifacts, artifact_dir, source, reported_at, created_at
             FROM drover_scenario_results
             WHERE {where}
             ORDER BY scenario_id, attempt
@@ -167,6 +167,7 @@ def _result_out(row: Any) -> dict[str, Any]:
         worker=row.worker,
         error=row.error,
         artifacts=list(row.artifacts or []),
+        artifact_dir=row.artifact_dir,
         source=row.source,
         created_at=row.created_at,
     )
