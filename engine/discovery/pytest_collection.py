@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -51,7 +52,7 @@ MERGED_CASES_NOTE = f"(all cases: a case's id exceeds {SCENARIO_ID_LIMIT} charac
 """Ends the name of a scenario that stands for every case of a parametrized function."""
 
 
-def pytest_collect_argv(python: str = sys.executable) -> list[str]:
+def pytest_collect_argv(python: str = sys.executable, disabled: Sequence[str] = ()) -> list[str]:
     return [
         python,
         "-m",
@@ -62,7 +63,18 @@ def pytest_collect_argv(python: str = sys.executable) -> list[str]:
         PLUGIN_MODULE,
         "-p",
         "no:cacheprovider",
+        *[a for name in disabled for a in ("-p", f"no:{name}")],
     ]
+
+
+def _drover_only_plugins(project: Path, python: str, env: dict[str, str]) -> list[str]:
+    """The plugins the agent's workers turn off (only Drover's installation brought them), so
+    discovery collects under the same plugins as the workers run."""
+    if os.path.realpath(python) != os.path.realpath(sys.executable):
+        return []
+    # The agent's own rule, loaded by name: the agent package is checked on its own.
+    plugins = importlib.import_module("drover_agent.runners.pytest_plugins")
+    return list(plugins.foreign_plugins(project, [], env))
 
 
 def discover_pytest(project: Path, python: str = sys.executable) -> list[Scenario]:
@@ -73,7 +85,8 @@ def discover_pytest(project: Path, python: str = sys.executable) -> list[Scenari
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(PLUGIN_DIR), env.get("PYTHONPATH")) if p
         )
-        done = run_collector(pytest_collect_argv(python), project, env)
+        disabled = _drover_only_plugins(project, python, env)
+        done = run_collector(pytest_collect_argv(python, disabled), project, env)
         if done.returncode == NO_TESTS_COLLECTED:
             return []
         if done.returncode != 0 or not output.exists():
