@@ -17,15 +17,15 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlche
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.limits import BodyLimit
+from api.mirror.pipelines import start_pipeline_follower
 from api.notifications import routes as notifications
 from api.notifications.runtime import start_notifications
 from api.openapi import install_spec_schemas
-from api.pipeline_mirror import start_pipeline_follower
 from api.retention import purge
 from api.routes import executions, pipelines, projects, reports, runs, schedules, signin, system
-from api.run_changes import RunChanges
-from api.scheduled_runs import sync_all_schedules
-from api.scheduler import Scheduler, fire_schedule
+from api.runs.changes import RunChanges
+from api.schedules.runs import sync_all_schedules
+from api.schedules.scheduler import Scheduler, fire_schedule
 from api.schemas import ERROR_RESPONSES
 from api.service import Service, build_service
 from api.settings import Settings, get_settings

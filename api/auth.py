@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.attempts import FINAL_PHASES
 from api.models import ApiToken, Run
+from api.runs.attempts import FINAL_PHASES
 
 __all__ = ["Principal", "authenticate", "create_token", "hash_token", "new_token"]
 

@@ -14,7 +14,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.mirror import Mirror
+from api.mirror.executions import Mirror
 from api.models import Run, ScenarioResult
 
 __all__ = ["CONTENT_TYPE", "service_metrics"]

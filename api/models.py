@@ -171,7 +171,7 @@ class Run(Base):
     manifest: Mapped[dict[str, Any]] = mapped_column(Json, deferred=True)
     """The compiled Workflow (and its plan ConfigMaps under ``configmaps``)."""
     reports: Mapped[dict[str, Any] | None] = mapped_column(Json)
-    """The run's merged reports once stored (``api.report_store``): kinds and problems."""
+    """The run's merged reports once stored (``api.runs.report_store``): kinds and problems."""
     reports_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     """Disk the run's reports and artifacts take under ``$DROVER_HOME/reports``."""
     created_at: Mapped[datetime] = _now()

@@ -29,7 +29,7 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from api.models import Delivery, IdempotencyKey, OutboxEvent, PipelineRun, Run
-from api.report_store import ReportStore, directory_size
+from api.runs.report_store import ReportStore, directory_size
 from engine.backends.base import Backend
 from engine.labels import reports_key_prefix
 

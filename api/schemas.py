@@ -8,9 +8,9 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from api.openapi import AnyDocument, ExecutionDocument, PipelineDocument, ProjectDocument
-from api.progress import Progress
-from api.results import ResultIn
-from api.verdicts import RunVerdict, verdict_of
+from api.runs.progress import Progress
+from api.runs.results import ResultIn
+from api.runs.verdicts import RunVerdict, verdict_of
 
 __all__ = [
     "ERROR_RESPONSES",

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.backends import build_backends
 from api.database import database_url, get_engine, migrate_if_needed, session_factory
-from api.mirror import Mirror
-from api.report_store import ReportStore
-from api.run_changes import RunChanges
+from api.mirror.executions import Mirror
+from api.runs.changes import RunChanges
+from api.runs.report_store import ReportStore
 from api.settings import Settings
 from engine.backends.base import Backend
 from engine.errors import Conflict

@@ -105,7 +105,7 @@ class Settings(BaseSettings):
 
     @property
     def reports_dir(self) -> Path:
-        """Runs' reports and artifacts (``api.report_store``)."""
+        """Runs' reports and artifacts (``api.runs.report_store``)."""
         return self.home / "reports"
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.models import Run, RunGroup, RunScenario, RunWorker
-from api.results import ResultIn, ingest_results
+from api.runs.results import ResultIn, ingest_results
 
 CLIENTS, SECONDS, SCENARIOS, GROUPS, THREADS = 50, 5.0, 2_000, 10, 8
 TOKEN = "bench-admin-token"

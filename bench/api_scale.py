@@ -44,8 +44,8 @@ from queue_makespan import with_database  # the sibling benchmark (bench/ is on 
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.models import Run
-from api.result_pages import encode_cursor
-from api.results import ResultIn, ingest_results, refresh_counters
+from api.runs.result_pages import encode_cursor
+from api.runs.results import ResultIn, ingest_results, refresh_counters
 
 GROUPS, THREADS, FLOWS = 10, 8, 2
 SIZES = (2_000, 200_000)

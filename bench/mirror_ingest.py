@@ -33,9 +33,9 @@ import psycopg
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.database import embedded_url, get_engine, migrate, session_factory
-from api.history import record_history
 from api.models import Run
-from api.results import ResultIn, ingest_results
+from api.runs.history import record_history
+from api.runs.results import ResultIn, ingest_results
 
 TOTAL = 20_000
 BASELINE_TOTAL = 2_000

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.database import embedded_url, get_engine, migrate, session_factory, stop_embedded
 from api.models import LeaseItem, Run
-from api.queue import lease_scenarios
+from api.runs.queue import lease_scenarios
 from engine.sharding import ShardItem, Strategy, plan_shards
 
 SCENARIOS, THREADS, DRIFT, SEED = 300, 8, 0.30, 7

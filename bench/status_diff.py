@@ -9,7 +9,8 @@ TaskGroup per group, and per worker a Retry node with its Pod, so about 20,000 n
 
 Each update moves ``--changed`` workers one step (Pending → Running → Succeeded/Failed).
 Per update it measures the mirror's path (``engine.status.parse_workflow`` + ``diff``, and
-the bytes of the rows ``api.mirror`` would upsert) against the baseline of storing the whole
+the bytes of the rows ``api.mirror.executions`` would upsert) against the baseline of storing the
+whole
 status JSON each time (``json.dumps`` of ``status``, and its bytes).
 """
 
@@ -22,7 +23,7 @@ import statistics
 import time
 from typing import Any
 
-from api.mirror import group_row, worker_row
+from api.mirror.executions import group_row, worker_row
 from engine.backends.local.nodes import Node, new_node
 from engine.backends.local.status import update_progress
 from engine.status import RunDiff, diff, parse_workflow

@@ -1,6 +1,6 @@
 """Run a pipeline to completion on the embedded local runner, in this process.
 
-Executions take the service's path instead (``api.runs.start_run``), which records them in
+Executions take the service's path instead (``api.runs.control.start_run``), which records them in
 Postgres; pipelines run here directly and report through their Workflow's status.
 """
 

@@ -20,7 +20,7 @@ from drover_agent.results import ScenarioResult, utc_now
 
 __all__ = ["ReportTarget", "ResultReporter", "result_payload"]
 
-# The service's limits on one result (api/results.py ResultIn); longer values would get the
+# The service's limits on one result (api/runs/results.py ResultIn); longer values would get the
 # whole batch refused.
 ID_LIMIT = 4000
 ERROR_LIMIT = 100_000

@@ -11,8 +11,8 @@ from api.deps import MAX_ID, AdminDep, RowId, ServiceDep, SessionDep
 from api.models import Execution, ExecutionVersion, Project
 from api.openapi import ExecutionDocument
 from api.routes.schedules import follow_spec_schedule, remove_schedules, schedules_of
-from api.runs import start_run, start_run_once
-from api.scenario_history import ScenarioHistoryOut, scenario_history
+from api.runs.control import start_run, start_run_once
+from api.runs.scenario_history import ScenarioHistoryOut, scenario_history
 from api.schemas import ExecutionOut, Page, RunOut, RunRequest, VersionOut
 from api.specs import parse_api_execution
 from engine.errors import Conflict

@@ -16,10 +16,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from api.deps import MAX_ID, AdminDep, RowId, Service, ServiceDep, SessionDep
+from api.mirror.pipelines import follower_of, job_log_nodes, refresh_pipeline_run
 from api.models import Pipeline, PipelineRun, PipelineRunJob, PipelineVersion
 from api.openapi import PipelineDocument
-from api.pipeline_mirror import follower_of, job_log_nodes, refresh_pipeline_run
-from api.pipelines import (
+from api.pipelines.control import (
     control_pipeline_run,
     create_pipeline,
     delete_pipeline,
@@ -31,8 +31,8 @@ from api.pipelines import (
     start_pipeline_run,
 )
 from api.routes.schedules import follow_spec_schedule, remove_schedules, schedules_of
-from api.run_queries import RUN_PHASES, RunFilter, RunSort, phase_names
-from api.run_queries import list_runs as query_runs
+from api.runs.queries import RUN_PHASES, RunFilter, RunSort, phase_names
+from api.runs.queries import list_runs as query_runs
 from api.schemas import (
     Page,
     PipelineJobOut,

@@ -16,8 +16,8 @@ from starlette.background import BackgroundTask
 
 from api.deps import AdminDep, RowId, ServiceDep, SessionDep
 from api.models import Run, ScenarioResult
-from api.report_store import REPORT_KINDS
-from api.run_reports import write_run_junit
+from api.runs.report_store import REPORT_KINDS
+from api.runs.reports import write_run_junit
 
 router = APIRouter(tags=["reports"])
 

@@ -14,18 +14,18 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal
 from api.deps import MAX_ID, AdminDep, CallerDep, Service, ServiceDep, SessionDep
-from api.detail_cache import details, result_pages
 from api.models import Run, RunWorker
-from api.queue import lease_scenarios
-from api.result_pages import ResultQuery, results_page_json
-from api.result_scope import check_results, plan_scope
-from api.results import ingest_results
-from api.run_changes import Stamp
-from api.run_queries import RUN_PHASES, RunFilter, RunSort, phase_names
-from api.run_queries import list_runs as query_runs
-from api.run_views import run_detail, run_summaries
-from api.runs import control_run, resubmit_run
-from api.scheduled_runs import adopt_scheduled_workflow
+from api.runs.changes import Stamp
+from api.runs.control import control_run, resubmit_run
+from api.runs.detail_cache import details, result_pages
+from api.runs.queries import RUN_PHASES, RunFilter, RunSort, phase_names
+from api.runs.queries import list_runs as query_runs
+from api.runs.queue import lease_scenarios
+from api.runs.result_pages import ResultQuery, results_page_json
+from api.runs.result_scope import check_results, plan_scope
+from api.runs.results import ingest_results
+from api.runs.views import run_detail, run_summaries
+from api.schedules.runs import adopt_scheduled_workflow
 from api.schemas import (
     LeaseIn,
     LeaseOut,
@@ -283,7 +283,7 @@ def events(
     when this process no longer knows the id).
 
     An open stream holds no database connection: it waits for the run to change (see
-    ``api.run_changes``) and borrows a connection only to read it again.
+    ``api.runs.changes``) and borrows a connection only to read it again.
     """
     _run(session, run_id)
     session.close()

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from api.deps import AdminDep, RowId, Service, ServiceDep, SessionDep
 from api.models import Execution, Pipeline, Schedule
-from api.scheduled_runs import remove_schedule, sync_schedule
-from api.scheduler import next_fire_time
+from api.schedules.runs import remove_schedule, sync_schedule
+from api.schedules.scheduler import next_fire_time
 from api.schemas import Page, ScheduleIn, ScheduleOut
 from engine.backends.argo import ArgoBackend
 from engine.spec import Schedule as CronSpec

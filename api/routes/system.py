@@ -9,10 +9,10 @@ from sqlalchemy import text
 
 from api.deps import AdminDep, ServiceDep, SessionDep
 from api.doctor import doctor_report
-from api.history import apply_history
 from api.metrics import CONTENT_TYPE, service_metrics
 from api.models import Execution
-from api.run_plans import replan
+from api.runs.history import apply_history
+from api.runs.plans import replan
 from api.schemas import GroupPreview, ShardingPreviewIn, ShardingPreviewOut, ShardPreview
 from api.specs import parse_api_execution
 from engine.errors import NotFound

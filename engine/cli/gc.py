@@ -27,8 +27,8 @@ def gc_command(
         migrate,
         session_factory,
     )
-    from api.report_store import ReportStore
     from api.retention import purge
+    from api.runs.report_store import ReportStore
     from api.settings import get_settings
 
     settings = get_settings()

@@ -112,7 +112,7 @@ def _with_history(execution: Execution) -> Execution:
     from sqlalchemy.exc import SQLAlchemyError
 
     from api.database import database_url, embedded_server_scope, get_engine, session_factory
-    from api.history import apply_history
+    from api.runs.history import apply_history
 
     try:
         with (

@@ -127,7 +127,7 @@ def _run_execution(
     # The service is an edge of the CLI like any backend: imported only when a run starts.
     from api.database import embedded_server_scope
     from api.models import Run
-    from api.runs import control_run, start_run
+    from api.runs.control import control_run, start_run
     from api.service import build_service
     from api.settings import Settings
 
@@ -173,7 +173,7 @@ def _follow(
     """Show the run's progress until it is final and ingested, acting on interrupts as they
     come; then its outcome from Postgres."""
     from api.models import Run
-    from api.run_views import run_detail, scenario_outcomes
+    from api.runs.views import run_detail, scenario_outcomes
     from engine.backends.local import default_home
 
     def read(view_of: Any) -> Any:
@@ -220,7 +220,7 @@ def _follow(
 
 def _write_reports(service: Any, run_id: str, targets: ReportTargets) -> list[str]:
     """``--junit`` and ``--report``: the same service functions the API's report routes call."""
-    from api.run_reports import copy_run_reports, write_run_junit
+    from api.runs.reports import copy_run_reports, write_run_junit
 
     said = []
     if targets.junit is not None:
@@ -241,7 +241,7 @@ def _write_reports(service: Any, run_id: str, targets: ReportTargets) -> list[st
 
 def _setup_log(backend: Any, outcome: dict[str, Any], lines: int = 5) -> list[str]:
     """The last lines setup-env's last pod printed: often the reason its message only hints at."""
-    from api.run_views import SETUP_STEP
+    from api.runs.views import SETUP_STEP
 
     try:
         logged = list(backend.logs(outcome["workflow"], node=SETUP_STEP))

@@ -46,7 +46,7 @@ NO_TESTS_COLLECTED = 5
 
 SCENARIO_ID_LIMIT = 4000
 """The longest scenario id results can carry: the service refuses longer ones (``ResultIn.id``
-in ``api/results.py``), so such a scenario would never get a result."""
+in ``api/runs/results.py``), so such a scenario would never get a result."""
 
 MERGED_CASES_NOTE = f"(all cases: a case's id exceeds {SCENARIO_ID_LIMIT} characters)"
 """Ends the name of a scenario that stands for every case of a parametrized function."""

@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from api.models import Run, RunWorker
-from api.results import refresh_counters
-from api.run_plans import record_plan, replan
+from api.runs.plans import record_plan, replan
+from api.runs.results import refresh_counters
+from api.runs.verdicts import verdict_of
 from api.schemas import ResultPage, RunDetail
-from api.verdicts import verdict_of
 from engine.loading import parse_execution
 from tests.api.conftest import AUTH
 from tests.api.test_run_e2e import shop_spec
@@ -211,7 +211,7 @@ def test_queue_mode_runs_count_leased_scenarios_as_running(client: TestClient) -
     plan = plant_run(client, "feq", strategy="queue")
     group = plan.groups[0].key
     with client.app.state.service.sessions() as session:  # type: ignore[attr-defined]
-        from api.queue import lease_scenarios
+        from api.runs.queue import lease_scenarios
 
         got = lease_scenarios(
             session, run_id="feq", group_key=group, worker="w", count=2, lease_seconds=60

@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 
-from api.mirror import Mirror
+from api.mirror.executions import Mirror
 from api.models import Run, RunGroup, RunWorker
-from api.results import ResultIn, ingest_results
+from api.runs.results import ResultIn, ingest_results
 from tests.status.test_parse_workflow import drover_status
 
 
@@ -117,7 +117,7 @@ def test_counters_follow_the_latest_attempt(sessions: Any) -> None:
 
 def test_start_run_and_follow_in_process_as_drover_run_does(client: TestClient) -> None:
     """The CLI path: start_run with an ad-hoc spec (relative project path), then follow."""
-    from api.runs import start_run
+    from api.runs.control import start_run
     from engine.loading import load_execution
     from tests.api.test_run_e2e import SHOP
 
@@ -139,8 +139,8 @@ def test_start_run_and_follow_in_process_as_drover_run_does(client: TestClient) 
 
 
 def test_finished_runs_feed_scenario_history_into_planning(client: TestClient) -> None:
-    from api.history import apply_history
     from api.models import Scenario
+    from api.runs.history import apply_history
     from engine.loading import load_execution
     from tests.api.test_run_e2e import SHOP
 

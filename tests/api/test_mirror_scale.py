@@ -21,11 +21,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
-from api.history import HISTORY_WINDOW, record_history
-from api.mirror import Mirror, MirrorError
+from api.mirror.executions import Mirror, MirrorError
 from api.models import LeaseItem, Run, RunWorker, Scenario, ScenarioResult
-from api.results import ResultIn, ingest_results
-from api.run_plans import record_plan, replan
+from api.runs.history import HISTORY_WINDOW, record_history
+from api.runs.plans import record_plan, replan
+from api.runs.results import ResultIn, ingest_results
 from engine.backends.local import LocalBackend
 from engine.backends.local.nodes import Node, new_node
 from engine.backends.local.status import update_progress

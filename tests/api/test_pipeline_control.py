@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.mirror.pipelines import refresh_pipeline_run
 from api.models import PipelineRun, PipelineRunJob
-from api.pipeline_mirror import refresh_pipeline_run
 from engine.backends.base import Backend
 from tests.api.conftest import AUTH
 from tests.api.test_pipelines_api import create, jobs, phases, sse_events, start, wait_final

@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, inspect
 
 from api.database import migrate
+from api.mirror.pipelines import JobStatus, changed_job_fields, read_pipeline_status
 from api.models import Base
-from api.pipeline_mirror import JobStatus, changed_job_fields, read_pipeline_status
 from tests.api.conftest import AUTH
 from tests.argo_reference import ARGO_DIR
 

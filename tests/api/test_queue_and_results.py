@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.queue import lease_scenarios
+from api.runs.queue import lease_scenarios
 from tests.api.conftest import AUTH
 from tests.api.test_run_e2e import shop_spec
 from tests.api.tokens import local_worker_token
@@ -154,8 +154,8 @@ def test_a_retried_run_keeps_the_new_attempts_results(
     client: TestClient, queue_run: dict[str, Any]
 ) -> None:
     """Agents number attempts from 1 in every run attempt; a retry's results still count."""
-    from api.attempts import record_retry
     from api.models import Run
+    from api.runs.attempts import record_retry
 
     auth = {"Authorization": f"Bearer {queue_run['token']}"}
     url = f"/api/v1/runs/{queue_run['id']}/results"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from api.report_store import ReportStore, ReportStoreError
+from api.runs.report_store import ReportStore, ReportStoreError
 
 
 def archive(members: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from api.models import OutboxEvent, PipelineRun, Run, Schedule
-from api.scheduler import Scheduler, fire_schedule
+from api.schedules.scheduler import Scheduler, fire_schedule
 from tests.api.conftest import AUTH
 
 FINAL = ("Succeeded", "Failed", "Error")

@@ -84,7 +84,7 @@ def test_the_run_path_imports_neither_fastapi_nor_the_kubernetes_client() -> Non
     # What ``drover run`` imports to start and follow a run on the local runner (before any
     # database exists): the service without the web app, the Argo backend only when configured.
     code = (
-        "import engine.cli.run, api.service, api.runs, api.run_views, api.database\n"
+        "import engine.cli.run, api.service, api.runs.control, api.runs.views, api.database\n"
         "from api.settings import Settings\n"
         "from api.backends import build_backends\n"
         "assert set(build_backends(Settings())) == {'local'}\n"

@@ -1,6 +1,7 @@
 """Schedules on Argo: each schedule is a CronWorkflow, and the workflows it spawns become runs.
 
-On the local backend the service's own scheduler starts runs (``api.scheduler``). On Argo the
+On the local backend the service's own scheduler starts runs (``api.schedules.scheduler``). On Argo
+the
 controller does, from a CronWorkflow Drover keeps in step with the schedule:
 
 - ``sync_schedule`` compiles the schedule's execution (with scenario history, like a run now)
@@ -32,8 +33,8 @@ from api.auth import create_token, hash_token, new_token
 from api.models import Execution as ExecutionRow
 from api.models import Pipeline as PipelineRow
 from api.models import Run, Schedule, SchedulePlan
-from api.pipelines import adopt_pipeline_workflow
-from api.run_plans import (
+from api.pipelines.control import adopt_pipeline_workflow
+from api.runs.plans import (
     inject_facade,
     is_queue_mode,
     new_run_id,

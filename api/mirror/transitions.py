@@ -1,7 +1,8 @@
 """Rules for what the mirror may change, as small pure functions (Prefect style).
 
 Each rule looks at the stored value and the one the backend proposes, and returns the value
-to keep. ``api.mirror`` applies them and writes in one place; nothing here touches the database.
+to keep. ``api.mirror.executions`` applies them and writes in one place; nothing here touches the
+database.
 """
 
 from __future__ import annotations

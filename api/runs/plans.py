@@ -1,7 +1,7 @@
 """From a stored execution to what a run is compiled from and recorded with.
 
-Shared by runs started now (``api.runs``) and runs a schedule's CronWorkflow starts on Argo
-(``api.scheduled_runs``): the same planning (with scenario history), the same wiring of agent
+Shared by runs started now (``api.runs.control``) and runs a schedule's CronWorkflow starts on Argo
+(``api.schedules.runs``): the same planning (with scenario history), the same wiring of agent
 containers to the facade, and the same rows for a run's groups, workers and queue items.
 """
 
@@ -16,8 +16,8 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from api.history import apply_history
 from api.models import LeaseItem, RunGroup, RunWorker
+from api.runs.history import apply_history
 from engine.errors import SpecError
 from engine.planning import ExecutionPlan, plan_execution
 from engine.sharding import ShardItem, Strategy

@@ -19,8 +19,8 @@ from sqlalchemy import Text, any_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from api.mirror.transitions import latest_status, result_counts
 from api.models import LeaseItem, Run, RunScenario, ScenarioResult
-from api.transitions import latest_status, result_counts
 from engine.spec import MAX_SCENARIO_ID
 
 __all__ = [

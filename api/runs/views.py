@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from api.models import LeaseItem, Run, RunGroup, RunWorker, ScenarioResult
-from api.progress import GroupFacts, compute_progress
+from api.runs.progress import GroupFacts, compute_progress
 from api.schemas import GroupOut, RunDetail, RunOut, RunSummary, WorkerOut
 
 __all__ = ["SETUP_STEP", "run_detail", "run_summaries", "scenario_outcomes", "setup_error"]

@@ -23,7 +23,8 @@ Where workflows come from depends on the backend:
   retry in the Argo UI (the run's workflow runs again) and a resubmit (a new workflow
   labelled ``resubmitted-from-workflow``), both recorded as the run's next attempt, and the
   workflows a schedule's CronWorkflow spawns, adopted as new runs. Pipeline runs retried or
-  resubmitted there are noticed too (``api.pipelines.notice_pipeline_workflow``); the pipeline
+  resubmitted there are noticed too (``api.pipelines.control.notice_pipeline_workflow``); the
+  pipeline
   follower mirrors them.
 """
 
@@ -44,16 +45,16 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.attempts import record_resubmission, record_retry, workflow_runs_again
-from api.follow_loop import MAX_BACKOFF, FollowLoop, backoff
-from api.history import record_history
+from api.mirror.loop import MAX_BACKOFF, FollowLoop, backoff
+from api.mirror.transitions import accept_phase
 from api.models import Run, RunGroup, RunWorker
 from api.notifications import outbox
-from api.pipelines import notice_pipeline_workflow
-from api.report_store import ReportStore, ReportStoreError
-from api.results import ingest_results, refresh_counters, results_from_report
-from api.scheduled_runs import adopt_scheduled_workflow
-from api.transitions import accept_phase
+from api.pipelines.control import notice_pipeline_workflow
+from api.runs.attempts import record_resubmission, record_retry, workflow_runs_again
+from api.runs.history import record_history
+from api.runs.report_store import ReportStore, ReportStoreError
+from api.runs.results import ingest_results, refresh_counters, results_from_report
+from api.schedules.runs import adopt_scheduled_workflow
 from engine.backends.argo.resubmission import resubmitted_from
 from engine.backends.argo.watch import is_newer
 from engine.backends.base import Backend, RestoresObjects, WorkflowEvent

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.models import LeaseItem, Run, RunGroup
-from api.results import ResultIn
+from api.runs.results import ResultIn
 from engine.errors import SpecError
 
 __all__ = ["ATTEMPTS_PER_POD", "PlanScope", "check_results", "plan_scope"]

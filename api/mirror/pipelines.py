@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, Final
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.follow_loop import FollowLoop
+from api.mirror.loop import FollowLoop
+from api.mirror.transitions import accept_phase
 from api.models import PipelineRun, PipelineRunJob
 from api.notifications import outbox
-from api.transitions import accept_phase
 from engine.backends.base import Backend
 from engine.errors import NotFound
 from engine.status import FINAL_PHASES, decode_nodes

@@ -1,7 +1,7 @@
 """The in-process scheduler for the local backend: starts runs when a schedule is due.
 
 It behaves like Argo's CronWorkflow controller (which fires schedules on Argo, see
-``api.scheduled_runs``): a due schedule whose previous run is still going is skipped under
+``api.schedules.runs``): a due schedule whose previous run is still going is skipped under
 ``Forbid``, terminates that run first under ``Replace`` and runs alongside under ``Allow``.
 """
 
@@ -18,11 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.mirror import Mirror
+from api.mirror.executions import Mirror
 from api.models import PipelineRun, Run, Schedule
 from api.notifications import outbox
-from api.pipelines import control_pipeline_run, start_pipeline_run
-from api.runs import FINAL, control_run, start_run
+from api.pipelines.control import control_pipeline_run, start_pipeline_run
+from api.runs.control import FINAL, control_run, start_run
 from engine.backends.base import Backend
 from engine.errors import DroverError, SpecError
 

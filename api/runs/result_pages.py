@@ -4,7 +4,7 @@ A page costs the same at its 2,000th page as at its first: ``after`` (the cursor
 before) continues the unique index (run, scenario, attempt) instead of counting rows to skip.
 Each result is joined to its planned scenario (name, location, tags) and numbered among its
 scenario's attempts in this run: stored attempts encode the run attempt and the pod retry
-(``api.results.RUN_ATTEMPT_STRIDE``), which a frontend should not have to decode.
+(``api.runs.results.RUN_ATTEMPT_STRIDE``), which a frontend should not have to decode.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sqlalchemy import TextClause, func, select, text
 from sqlalchemy.orm import Session
 
 from api.models import Run, ScenarioResult
-from api.results import RUN_ATTEMPT_STRIDE
+from api.runs.results import RUN_ATTEMPT_STRIDE
 from api.schemas import ResultPage, worker_id
 from engine.errors import SpecError
 

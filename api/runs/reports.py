@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.models import Run, ScenarioResult
-from api.report_store import ReportStore
+from api.runs.report_store import ReportStore
 
 __all__ = ["copy_run_reports", "write_run_junit"]
 

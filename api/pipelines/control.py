@@ -25,13 +25,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from api.attempts import workflow_runs_again
 from api.auth import hash_token, new_token
 from api.backends import CONTROL_ACTIONS, control
+from api.mirror.pipelines import EXIT_TASK
 from api.models import Pipeline as PipelineRow
 from api.models import PipelineRun, PipelineRunJob, PipelineVersion
 from api.notifications import outbox
-from api.pipeline_mirror import EXIT_TASK
+from api.runs.attempts import workflow_runs_again
 from engine.backends.argo.resubmission import resubmitted_from as resubmitted_from_workflow
 from engine.backends.base import Backend
 from engine.compiler.documents import parameter_text

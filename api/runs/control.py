@@ -17,14 +17,14 @@ from sqlalchemy import delete, func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from api.attempts import record_retry
 from api.auth import create_token, new_token
 from api.backends import CONTROL_ACTIONS, control
-from api.mirror import Mirror
+from api.mirror.executions import Mirror
 from api.models import Execution as ExecutionRow
 from api.models import IdempotencyKey, Run
 from api.notifications import outbox
-from api.run_plans import (
+from api.runs.attempts import record_retry
+from api.runs.plans import (
     inject_facade,
     is_queue_mode,
     new_run_id,

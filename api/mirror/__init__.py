@@ -1,0 +1,1 @@
+"""The mirror: following workflows of both kinds of run into Postgres."""

@@ -1,0 +1,1 @@
+"""Runs of pipelines: starting and controlling them."""

@@ -1,0 +1,1 @@
+"""Runs of executions: starting and controlling them, their plans, results, progress, views."""

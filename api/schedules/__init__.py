@@ -1,0 +1,1 @@
+"""Schedules: the local scheduler and the runs Argo CronWorkflows start."""
