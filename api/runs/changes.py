@@ -56,7 +56,7 @@ class RunChanges:
         with self._lock:
             self._waiters.setdefault(run_id, set()).add(waiter)
             known = self._stamps.get(run_id)
-        if known is not None and known != seen:  # it changed while the caller was reading
+        if known is not None and _newer(known, seen):  # it changed while the caller was reading
             waiter[1].set()
         try:
             await asyncio.wait_for(waiter[1].wait(), timeout)
@@ -100,3 +100,14 @@ class RunChanges:
             for loop, event in waiting:
                 with contextlib.suppress(RuntimeError):  # its loop closed meanwhile
                     loop.call_soon_threadsafe(event.set)
+
+
+def _newer(known: Stamp, seen: Stamp) -> bool:
+    """Whether the watcher's stamp is later than the one the caller read. A caller that read
+    the run after the watcher's last look holds the newer stamp: waking it at once would have
+    it read the same state again and again until the watcher looks next."""
+    if known == seen:
+        return False
+    if known[0] is None or seen[0] is None:
+        return True
+    return known[0] > seen[0] or (known[0] == seen[0] and known[1] != seen[1])
