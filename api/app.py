@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.dashboard import mount_dashboard
 from api.limits import BodyLimit
 from api.mirror.pipelines import start_pipeline_follower
 from api.notifications import routes as notifications
@@ -211,6 +212,7 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
     app.add_api_route("/healthz", system.healthz, include_in_schema=False)
     app.add_api_route("/readyz", system.readyz, include_in_schema=False)
     install_spec_schemas(app)
+    mount_dashboard(app)
     return app
 
 

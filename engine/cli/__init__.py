@@ -14,6 +14,7 @@ from engine.cli.run import run_command
 from engine.cli.serve import serve_command
 from engine.cli.templates import templates_app
 from engine.cli.token import token_app
+from engine.cli.ui import ui_command
 from engine.cli.validate import validate_command
 from engine.cli.workflows import register as register_workflow_verbs
 
@@ -33,6 +34,7 @@ app.command("discover")(discover)
 app.command("run")(run_command)
 register_workflow_verbs(app)
 app.command("serve")(serve_command)
+app.command("ui")(ui_command)
 app.command("gc")(gc_command)
 app.command("doctor")(doctor_command)
 app.add_typer(db_app, name="db")

@@ -9,7 +9,7 @@ import typer
 from engine.cli.console import console
 from engine.cli.options import DroverTyper
 
-__all__ = ["token_app"]
+__all__ = ["new_api_token", "token_app"]
 
 token_app = DroverTyper(help="Manage API tokens.", no_args_is_help=True)
 
@@ -19,6 +19,11 @@ def create(
     name: Annotated[str, typer.Option(help="Who or what the token is for.")] = "cli",
 ) -> None:
     """Create a token with full API rights and print it."""
+    console.print(new_api_token(name), highlight=False, soft_wrap=True)
+
+
+def new_api_token(name: str) -> str:
+    """A new token with full API rights, stored (as its hash) in the service's database."""
     from api.auth import create_token
     from api.database import (
         database_url,
@@ -35,4 +40,4 @@ def create(
         with session_factory(get_engine(url))() as session:
             token = create_token(session, name=name)
             session.commit()
-    console.print(token, highlight=False, soft_wrap=True)
+    return token

@@ -1,0 +1,766 @@
+// Drover's dashboard: one script, no dependencies, built on the public /api/v1 only.
+// Every page is an HTML shell naming the page (body[data-page]); render() fills #app.
+// Text from the API is only ever set as text (never parsed as HTML).
+
+const API = "/api/v1";
+const body = document.body;
+const app = document.getElementById("app");
+const FINAL = new Set(["Succeeded", "Failed", "Error", "Canceled", "Stopped", "Terminated"]);
+
+// ---------------------------------------------------------------- helpers
+
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (key === "class") el.className = value;
+    else el.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+function cookie(name) {
+  const found = document.cookie.split("; ").find((c) => c.startsWith(name + "="));
+  return found ? decodeURIComponent(found.slice(name.length + 1)) : null;
+}
+
+class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+  }
+}
+
+async function api(path, { method = "GET", json, raw = false } = {}) {
+  const headers = { Accept: raw ? "*/*" : "application/json" };
+  if (method !== "GET") headers["X-CSRF-Token"] = cookie("drover_csrf") || "";
+  if (json !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path.startsWith("/") && !path.startsWith(API) && !raw ? API + path : path, {
+    method,
+    headers,
+    credentials: "same-origin",
+    body: json === undefined ? undefined : JSON.stringify(json),
+  });
+  if (response.status === 401) {
+    location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
+    throw new ApiError(401, "not signed in");
+  }
+  if (!response.ok) {
+    let detail = response.statusText;
+    try {
+      detail = (await response.json()).detail || detail;
+    } catch (_) { /* not JSON */ }
+    throw new ApiError(response.status, typeof detail === "string" ? detail : JSON.stringify(detail));
+  }
+  if (response.status === 204) return null;
+  return raw ? response.text() : response.json();
+}
+
+function seconds(value) {
+  if (value === null || value === undefined) return "—";
+  const s = Number(value);
+  if (s < 60) return s.toFixed(s < 10 ? 1 : 0) + " s";
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${Math.round(s % 60)} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+function when(iso) {
+  return iso ? new Date(iso).toLocaleString() : "—";
+}
+
+function status(word) {
+  const text = String(word || "unknown");
+  return h("span", { class: "status status-" + text.toLowerCase() }, " " + text);
+}
+
+function verdictOf(run) {
+  if (run.verdict) return run.verdict;
+  if (!FINAL.has(run.phase)) return run.suspended ? "suspended" : run.phase === "Pending" ? "pending" : "running";
+  const stopped = /shutdown|stopped|terminated/i.test(run.message || "");
+  if (run.phase === "Canceled" || run.phase === "Stopped" || run.phase === "Terminated" || stopped) return "canceled";
+  if (run.passed + run.failed + run.errored + run.skipped < run.total) return "errored";
+  if (run.errored > 0 || run.phase === "Error") return run.failed > 0 ? "failed" : "errored";
+  if (run.failed > 0 || run.phase === "Failed") return "failed";
+  return "passed";
+}
+
+function progressBar(progress, label) {
+  const total = progress.total || 0;
+  const done = progress.completed || 0;
+  return h(
+    "span",
+    { class: "row" },
+    h("progress", { max: Math.max(total, 1), value: done, "aria-label": label }),
+    h("span", { class: "muted" }, `${done}/${total}`),
+  );
+}
+
+function counts(p) {
+  return `${p.passed} passed · ${p.failed} failed · ${p.errored} error · ${p.skipped} skipped` +
+    (p.running ? ` · ${p.running} running` : "") + (p.pending ? ` · ${p.pending} pending` : "");
+}
+
+function notice(message) {
+  return h("p", { class: "notice", role: "alert" }, message);
+}
+
+function show(...nodes) {
+  app.replaceChildren(...nodes.flat());
+  app.setAttribute("aria-busy", "false");
+}
+
+function setTitle(text) {
+  document.getElementById("title").textContent = text;
+  document.title = `${text} · Drover`;
+}
+
+async function confirmThen(question, action) {
+  const dialog = h("dialog", { "aria-label": question },
+    h("p", {}, question),
+    h("form", { method: "dialog", class: "row" },
+      h("button", { value: "cancel" }, "Cancel"),
+      h("button", { value: "ok", class: "primary" }, "Confirm")));
+  document.body.append(dialog);
+  dialog.showModal();
+  const answer = await new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue)));
+  dialog.remove();
+  if (answer === "ok") return action();
+  return null;
+}
+
+// An EventSource that reconnects by itself (the browser sends Last-Event-ID) and closes at "end".
+function listen(path, handlers) {
+  const source = new EventSource(API + path, { withCredentials: true });
+  for (const [event, handler] of Object.entries(handlers)) {
+    source.addEventListener(event, (e) => handler(e.data ? JSON.parse(e.data) : null, e));
+  }
+  source.addEventListener("end", () => source.close());
+  window.addEventListener("pagehide", () => source.close());
+  return source;
+}
+
+// Calls fn at most once per `ms`, and once more after the last call.
+function throttle(fn, ms) {
+  let last = 0;
+  let timer = null;
+  return () => {
+    const wait = last + ms - Date.now();
+    if (wait <= 0) {
+      last = Date.now();
+      fn();
+    } else if (!timer) {
+      timer = setTimeout(() => { timer = null; last = Date.now(); fn(); }, wait);
+    }
+  };
+}
+
+// ---------------------------------------------------------------- sign in
+
+async function loginPage() {
+  const error = h("div");
+  const input = h("input", { id: "token", type: "password", autocomplete: "current-password", required: true });
+  const form = h("form", { class: "panel login" },
+    h("p", {}, "Sign in with an API token (", h("code", {}, "drover token create"), " or the admin token)."),
+    h("p", {}, h("label", { for: "token" }, "Token"), input),
+    h("button", { class: "primary", type: "submit" }, "Sign in"),
+    error);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const response = await fetch(API + "/session", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      credentials: "same-origin",
+      body: JSON.stringify({ token: input.value }),
+    });
+    if (response.ok) location.assign(body.dataset.next || "/");
+    else error.replaceChildren(notice((await response.json()).detail || "sign-in failed"));
+  });
+  show(form);
+  input.focus();
+  // `drover ui` opens /login#token=…: the fragment never reaches a server; sign in with it.
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.get("token")) {
+    input.value = fragment.get("token");
+    history.replaceState(null, "", location.pathname + location.search);
+    form.requestSubmit();
+  }
+}
+
+async function whoami() {
+  const who = document.getElementById("who");
+  try {
+    const me = await api("/session");
+    const out = h("button", { type: "button", onclick: async () => { await api("/session", { method: "DELETE" }); location.assign("/login"); } }, "Sign out");
+    who.replaceChildren(h("span", {}, me.name + " "), out);
+  } catch (_) { /* redirected to /login */ }
+}
+
+// ---------------------------------------------------------------- runs list
+
+const PHASES = ["Pending", "Running", "Succeeded", "Failed", "Error", "Canceled"];
+
+async function runsPage() {
+  const params = new URLSearchParams(location.search);
+  const executions = (await api("/executions?limit=500")).items;
+  const phaseBoxes = PHASES.map((phase) =>
+    h("label", {}, h("input", { type: "checkbox", name: "phase", value: phase, checked: params.getAll("phase").includes(phase) }), phase));
+  const execution = h("select", { name: "execution_id", "aria-label": "Execution" },
+    h("option", { value: "" }, "every execution"),
+    executions.map((e) => h("option", { value: e.id, selected: params.get("execution_id") === String(e.id) }, e.name)));
+  const after = h("input", { type: "date", name: "created_after", value: params.get("created_after") || "", "aria-label": "Created on or after" });
+  const form = h("form", { class: "panel row", role: "search", "aria-label": "Filter runs" },
+    h("fieldset", { class: "row" }, h("legend", {}, "Phase"), phaseBoxes),
+    execution, h("label", {}, "since", after),
+    h("button", { type: "submit" }, "Filter"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const next = new URLSearchParams();
+    for (const box of phaseBoxes) if (box.firstChild.checked) next.append("phase", box.firstChild.value);
+    if (execution.value) next.set("execution_id", execution.value);
+    if (after.value) next.set("created_after", after.value);
+    history.replaceState(null, "", "?" + next.toString());
+    refresh();
+  });
+  const table = h("div", { class: "table-wrap" });
+  show(form, table);
+
+  async function refresh() {
+    const query = new URLSearchParams(location.search);
+    query.set("limit", "100");
+    let page;
+    try {
+      page = await api("/runs?" + query.toString());
+    } catch (error) {
+      table.replaceChildren(notice(error.message));
+      return;
+    }
+    const rows = page.items.map((run) => {
+      const trigger = run.resubmitted_from ? `resubmit of ${run.resubmitted_from}` :
+        run.schedule_id ? `schedule ${run.schedule_id}` : run.attempt > 1 ? `retry (attempt ${run.attempt})` : "manual";
+      const done = run.passed + run.failed + run.errored + run.skipped;
+      return h("tr", {},
+        h("td", {}, h("a", { href: `/runs/${run.id}` }, run.id)),
+        h("td", {}, status(verdictOf(run))),
+        h("td", {}, progressBar({ total: run.total, completed: done }, `progress of run ${run.id}`)),
+        h("td", { class: "wide" }, run.execution_name),
+        h("td", { class: "wide" }, trigger),
+        h("td", { class: "num" }, seconds(run.duration)),
+        h("td", { class: "wide" }, when(run.created_at)));
+    });
+    table.replaceChildren(
+      h("p", { class: "muted" }, `${page.total} runs`),
+      h("table", {},
+        h("thead", {}, h("tr", {}, ["run", "verdict", "progress", "execution", "trigger", "duration", "created"].map((c, i) =>
+          h("th", { scope: "col", class: i >= 3 && i !== 5 ? "wide" : i === 5 ? "num" : null }, c)))),
+        h("tbody", {}, rows)));
+  }
+  await refresh();
+  setInterval(refresh, 3000); // the list is live: new runs and their progress
+}
+
+// ---------------------------------------------------------------- one run
+
+async function runPage() {
+  const runId = body.dataset.runId;
+  const header = h("section", { "aria-label": "Run summary" });
+  const graph = h("section", { "aria-label": "Flows and groups" });
+  const timeline = h("section", { "aria-label": "Worker timeline" });
+  const table = h("section", { "aria-label": "Scenarios" });
+  const detail = h("section", { "aria-label": "Scenario detail", class: "detail" });
+  show(header, graph, timeline, table, detail);
+
+  let run = null;
+  let results = [];
+  const scenarioTable = makeScenarioTable(table, detail, runId);
+
+  async function loadResults() {
+    const all = [];
+    for (let offset = 0; offset < 20000; offset += 1000) {
+      const page = await api(`/runs/${runId}/results?limit=1000&offset=${offset}`);
+      all.push(...page.items);
+      if (all.length >= page.total || page.items.length === 0) break;
+    }
+    results = all;
+    scenarioTable.update(results, run);
+    drawTimeline(timeline, run, results);
+  }
+
+  function render(detailData) {
+    run = detailData;
+    setTitle(`Run ${run.id}`);
+    renderHeader(header, run, runId);
+    renderGraph(graph, run, runId);
+  }
+
+  try {
+    render(await api(`/runs/${runId}`));
+  } catch (error) {
+    show(notice(error.message));
+    return;
+  }
+  await loadResults();
+  const reload = throttle(async () => {
+    render(await api(`/runs/${runId}`));
+    await loadResults();
+    follow();
+  }, 1500);
+  // The stream ends with the run; a retry or resume makes it live again, so follow anew.
+  let stream = null;
+  function follow() {
+    if (FINAL.has(run.phase) || (stream && stream.readyState !== EventSource.CLOSED)) return;
+    stream = listen(`/runs/${runId}/events`, {
+      progress: (data) => {
+        if (data && data.groups) render(data);
+        reload();
+      },
+      change: reload,
+      end: reload,
+    });
+  }
+  follow();
+  document.addEventListener("drover:changed", reload);
+}
+
+function renderHeader(section, run, runId) {
+  const verdict = verdictOf(run);
+  const actions = h("div", { class: "row", role: "group", "aria-label": "Run actions" });
+  const act = (label, path, question, cls) =>
+    h("button", { type: "button", class: cls, onclick: () => confirmThen(question, async () => {
+      try {
+        const answer = await api(`/runs/${runId}/${path}`, { method: "POST" });
+        if (answer && answer.id && answer.id !== runId) location.assign(`/runs/${answer.id}`);
+        else document.dispatchEvent(new Event("drover:changed"));
+      } catch (error) {
+        section.append(notice(error.message));
+      }
+    }) }, label);
+  const running = !FINAL.has(run.phase);
+  if (running) {
+    actions.append(act("Stop", "cancel?mode=stop", "Stop this run? Its exit handler (cleanup) still runs.", "danger"));
+    actions.append(act("Terminate", "cancel?mode=terminate", "Terminate this run now? Cleanup is skipped.", "danger"));
+    actions.append(run.suspended || run.phase === "Suspended"
+      ? act("Resume", "resume", "Resume this run?")
+      : act("Suspend", "suspend", "Suspend this run? No new workers start until it resumes."));
+  } else {
+    if (verdict !== "passed") actions.append(act("Retry", "retry", "Retry the failed workers of this run, keeping what passed?"));
+    actions.append(act("Resubmit", "resubmit", "Start a new run from the same spec?"));
+  }
+  const links = [];
+  if (run.ui_url) links.push(h("a", { href: run.ui_url, rel: "noopener" }, "Argo UI"));
+  links.push(h("a", { href: `/runs/${runId}/logs` }, "All logs"));
+  section.replaceChildren(h("div", { class: "panel" },
+    h("div", { class: "row" },
+      h("strong", {}, "Verdict "), status(verdict),
+      h("span", {}, "Phase: ", run.phase),
+      h("span", {}, "Execution: ", run.execution_id ? h("a", { href: `/executions/${run.execution_id}` }, run.execution_name) : run.execution_name),
+      h("span", {}, "Attempt ", String(run.attempt)),
+      h("span", {}, "Duration ", seconds(run.duration)),
+      run.resubmitted_from ? h("span", {}, "Resubmit of ", h("a", { href: `/runs/${run.resubmitted_from}` }, run.resubmitted_from)) : null),
+    h("div", { class: "row" }, progressBar(run.progress, "run progress"), h("span", {}, counts(run.progress))),
+    run.setup_error ? notice("setup-env failed: " + run.setup_error) : null,
+    run.message ? h("p", { class: "muted" }, run.message) : null,
+    h("div", { class: "row" }, links, actions)));
+}
+
+function renderGraph(section, run, runId) {
+  const flows = new Map();
+  for (const group of run.groups) {
+    const flow = group.flow || "";
+    if (!flows.has(flow)) flows.set(flow, []);
+    flows.get(flow).push(group);
+  }
+  const lanes = [...flows.entries()].map(([flow, groups]) => h("div", { class: "lane" },
+    h("h3", {}, flow ? `Flow ${flow}` : "Groups", run.flows && run.flows[flow] ? h("span", { class: "muted" }, ` — ${counts(run.flows[flow])}`) : null),
+    h("ol", { class: "groups", "aria-label": `groups of ${flow || "the run"} in order` },
+      groups.map((group, i) => h("li", { class: "group" },
+        i > 0 ? h("span", { class: "arrow", "aria-hidden": "true" }, "→ ") : null,
+        h("strong", {}, group.title || group.name), " ", status(group.phase),
+        h("div", {}, progressBar(group.progress, `progress of group ${group.key}`)),
+        h("div", { class: "muted" }, counts(group.progress)),
+        h("div", { class: "workers", "aria-label": `workers of ${group.key}` },
+          group.workers.map((w) => h("a", { class: "worker", href: `/runs/${runId}/logs?worker=${encodeURIComponent(w.pod_name || `${group.key}/${w.shard}`)}`, title: w.message || w.phase },
+            `#${w.shard} `, status(w.phase))))))),
+  ));
+  section.replaceChildren(h("h2", {}, "Flows"), h("div", { class: "lanes" }, lanes));
+}
+
+// Worker timeline: one row per worker, each scenario a bar from its start for its duration;
+// drawn on a canvas so ten thousand bars cost one paint.
+function drawTimeline(section, run, results) {
+  const timed = results.filter((r) => r.duration !== null && r.duration !== undefined);
+  const rows = new Map();
+  let t0 = Infinity;
+  let t1 = -Infinity;
+  for (const r of timed) {
+    const end = Date.parse(r.finished_at || r.created_at);
+    const start = r.started_at ? Date.parse(r.started_at) : end - r.duration * 1000;
+    const key = `${r.group_key ?? "?"} #${r.shard ?? "?"}`;
+    if (!rows.has(key)) rows.set(key, []);
+    rows.get(key).push({ start, end, status: r.status });
+    t0 = Math.min(t0, start);
+    t1 = Math.max(t1, end);
+  }
+  const heading = h("h2", {}, "Worker timeline");
+  if (!rows.size) {
+    section.replaceChildren(heading, h("p", { class: "muted" }, "No timed results yet."));
+    return;
+  }
+  const keys = [...rows.keys()].sort();
+  const rowHeight = 18;
+  const labelWidth = 150;
+  const canvas = h("canvas", { class: "timeline", role: "img" });
+  const width = Math.max(section.clientWidth || 900, 320);
+  const ratio = window.devicePixelRatio || 1;
+  const height = keys.length * rowHeight + 24;
+  canvas.width = width * ratio;
+  canvas.height = height * ratio;
+  canvas.style.height = height + "px";
+  const ctx = canvas.getContext("2d");
+  ctx.scale(ratio, ratio);
+  ctx.font = "12px system-ui, sans-serif";
+  const span = Math.max(t1 - t0, 1);
+  const x = (t) => labelWidth + ((t - t0) / span) * (width - labelWidth - 8);
+  const colours = { passed: "#2da44e", failed: "#cf222e", error: "#8a1c7c", skipped: "#8c959f" };
+  keys.forEach((key, i) => {
+    const y = i * rowHeight;
+    ctx.fillStyle = "#1b1f24";
+    ctx.fillText(key, 4, y + 13);
+    for (const bar of rows.get(key)) {
+      ctx.fillStyle = colours[bar.status] || "#0b57c2";
+      ctx.fillRect(x(bar.start), y + 3, Math.max(x(bar.end) - x(bar.start), 1), rowHeight - 6);
+    }
+  });
+  // The shard balance against the ideal: the busiest worker vs the lower bound of the work.
+  const loads = keys.map((k) => rows.get(k).reduce((sum, b) => sum + (b.end - b.start), 0));
+  const lower = Math.max(loads.reduce((a, b) => a + b, 0) / keys.length, 0);
+  ctx.strokeStyle = "#b35900";
+  ctx.setLineDash([4, 3]);
+  ctx.beginPath();
+  ctx.moveTo(x(t0 + lower), 0);
+  ctx.lineTo(x(t0 + lower), height - 20);
+  ctx.stroke();
+  ctx.fillStyle = "#1b1f24";
+  ctx.fillText(`0 s`, labelWidth, height - 6);
+  ctx.fillText(seconds(span / 1000), width - 60, height - 6);
+  const busiest = Math.max(...loads);
+  canvas.setAttribute("aria-label",
+    `${keys.length} workers; busiest worker ${seconds(busiest / 1000)} of work, an even split ${seconds(lower / 1000)}`);
+  section.replaceChildren(heading,
+    h("p", { class: "legend" }, "Bars: scenarios by start and duration (green passed, red failed, purple error, grey skipped). ",
+      "Dashed line: an even split of the measured work (the shards' lower bound)",
+      run.predicted_makespan ? `; predicted makespan ${seconds(run.predicted_makespan)}` : "", "."),
+    h("div", { class: "timeline-wrap" }, canvas));
+}
+
+// The scenario table: the latest attempt of each scenario, filtered and sorted in the browser,
+// and only the visible rows in the DOM.
+function makeScenarioTable(section, detail, runId) {
+  const search = h("input", { type: "search", placeholder: "search scenarios", "aria-label": "Search scenarios" });
+  const statusFilter = h("select", { "aria-label": "Status" }, ["", "passed", "failed", "error", "skipped"].map((s) => h("option", { value: s }, s || "every status")));
+  const groupFilter = h("select", { "aria-label": "Group" }, h("option", { value: "" }, "every group"));
+  const tagFilter = h("input", { type: "search", placeholder: "tag", "aria-label": "Tag", size: 10 });
+  const sort = h("select", { "aria-label": "Sort" },
+    h("option", { value: "status" }, "problems first"),
+    h("option", { value: "-duration" }, "longest first"),
+    h("option", { value: "id" }, "by id"));
+  const countLine = h("p", { class: "muted" });
+  const viewport = h("div", { class: "virtual", tabindex: "0", "aria-label": "Scenario rows" });
+  const tbody = h("tbody");
+  const table = h("table", {}, h("thead", {}, h("tr", {},
+    h("th", { scope: "col" }, "scenario"), h("th", { scope: "col" }, "status"), h("th", { scope: "col", class: "wide" }, "group"),
+    h("th", { scope: "col", class: "num" }, "duration"), h("th", { scope: "col", class: "num wide" }, "attempt"))), tbody);
+  const spacer = h("div");
+  viewport.append(spacer, table);
+  section.replaceChildren(h("h2", {}, "Scenarios"),
+    h("div", { class: "row panel", role: "search" }, search, statusFilter, groupFilter, tagFilter, sort), countLine, viewport);
+
+  let rows = [];
+  let byScenario = new Map();
+  const ROW = 34;
+  const order = { failed: 0, error: 1, skipped: 3, passed: 4 };
+
+  function apply() {
+    const text = search.value.toLowerCase();
+    const tag = tagFilter.value.toLowerCase();
+    rows = [...byScenario.values()].filter((r) =>
+      (!text || r.scenario_id.toLowerCase().includes(text) || (r.name || "").toLowerCase().includes(text)) &&
+      (!statusFilter.value || r.status === statusFilter.value) &&
+      (!groupFilter.value || r.group_key === groupFilter.value) &&
+      (!tag || (r.tags || []).some((t) => t.toLowerCase().includes(tag))));
+    if (sort.value === "-duration") rows.sort((a, b) => (b.duration || 0) - (a.duration || 0));
+    else if (sort.value === "id") rows.sort((a, b) => a.scenario_id.localeCompare(b.scenario_id));
+    else rows.sort((a, b) => (order[a.status] ?? 2) - (order[b.status] ?? 2) || a.scenario_id.localeCompare(b.scenario_id));
+    countLine.textContent = `${rows.length} of ${byScenario.size} scenarios`;
+    spacer.style.height = rows.length * ROW + 40 + "px";
+    paint();
+  }
+
+  function paint() {
+    const first = Math.max(0, Math.floor(viewport.scrollTop / ROW) - 5);
+    const visible = rows.slice(first, first + Math.ceil(420 / ROW) + 10);
+    table.style.transform = `translateY(${first * ROW}px)`;
+    tbody.replaceChildren(...visible.map((r) => {
+      const tr = h("tr", { class: "clickable", tabindex: "0" },
+        h("td", { title: r.scenario_id }, r.name || r.scenario_id), h("td", {}, status(r.status)),
+        h("td", { class: "wide" }, r.group_key || ""), h("td", { class: "num" }, seconds(r.duration)),
+        h("td", { class: "num wide" }, String(r.attempt)));
+      const open = () => openScenario(detail, r, byScenario.attempts.get(r.scenario_id) || [r], runId);
+      tr.addEventListener("click", open);
+      tr.addEventListener("keydown", (e) => { if (e.key === "Enter") open(); });
+      return tr;
+    }));
+  }
+
+  viewport.addEventListener("scroll", () => requestAnimationFrame(paint));
+  for (const control of [search, tagFilter]) control.addEventListener("input", apply);
+  for (const control of [statusFilter, groupFilter, sort]) control.addEventListener("change", apply);
+
+  return {
+    update(results, run) {
+      byScenario = new Map();
+      byScenario.attempts = new Map();
+      for (const r of results) {
+        const seen = byScenario.get(r.scenario_id);
+        if (!seen || r.attempt >= seen.attempt) byScenario.set(r.scenario_id, r);
+        if (!byScenario.attempts.has(r.scenario_id)) byScenario.attempts.set(r.scenario_id, []);
+        byScenario.attempts.get(r.scenario_id).push(r);
+      }
+      const groups = run ? run.groups.map((g) => g.key) : [];
+      if (groupFilter.options.length !== groups.length + 1) {
+        const chosen = groupFilter.value;
+        groupFilter.replaceChildren(h("option", { value: "" }, "every group"), groups.map((g) => h("option", { value: g, selected: g === chosen }, g)));
+      }
+      apply();
+    },
+  };
+}
+
+function artifactLinks(result) {
+  const items = result.artifacts || [];
+  return items.map((item) => {
+    const name = typeof item === "string" ? item.split("/").pop() : item.name || item.path || "artifact";
+    const url = (item && item.url) || (result.id !== undefined ? `${API}/results/${result.id}/artifacts/${encodeURIComponent(name)}` : null);
+    if (!url) return h("li", {}, name);
+    if (/\.(png|jpe?g|gif|webp)$/i.test(name)) return h("li", { class: "shots" }, h("a", { href: url }, name), h("br"), h("img", { src: url, alt: `screenshot ${name}`, loading: "lazy" }));
+    return h("li", {}, h("a", { href: url }, name));
+  });
+}
+
+function openScenario(section, result, attempts, runId) {
+  const sorted = [...attempts].sort((a, b) => a.attempt - b.attempt);
+  section.replaceChildren(...[h("h2", { tabindex: "-1", id: "scenario-detail" }, result.name || result.scenario_id),
+    h("div", { class: "row" }, status(result.status), h("span", {}, "group ", result.group_key || "—"),
+      result.location ? h("span", {}, result.location) : null,
+      (result.tags || []).length ? h("span", {}, "tags: ", result.tags.join(", ")) : null,
+      h("a", { href: `/runs/${runId}/logs?worker=${encodeURIComponent(result.worker || "")}` }, "worker log")),
+    sorted.map((attempt) => h("div", { class: "panel" },
+      h("div", { class: "row" }, h("strong", {}, `Attempt ${attempt.attempt}`), status(attempt.status), seconds(attempt.duration)),
+      attempt.error ? h("pre", {}, attempt.error) : null,
+      (attempt.artifacts || []).length ? h("ul", {}, artifactLinks(attempt)) : null))].flat());
+  document.getElementById("scenario-detail").focus();
+}
+
+// ---------------------------------------------------------------- logs (live tail, ANSI colours)
+
+function ansiLine(text) {
+  // Splits on SGR escapes; keeps bold and the 8 foreground colours, drops the rest.
+  const line = h("div");
+  let classes = [];
+  for (const part of text.split(/(\x1b\[[0-9;]*m)/)) {
+    const sgr = /^\x1b\[([0-9;]*)m$/.exec(part);
+    if (sgr) {
+      for (const code of (sgr[1] || "0").split(";").map(Number)) {
+        if (code === 0) classes = [];
+        else if (code === 1 || (code >= 30 && code <= 37)) classes = classes.filter((c) => code === 1 ? c !== "ansi-1" : !/ansi-3/.test(c)).concat("ansi-" + code);
+        else if (code === 39) classes = classes.filter((c) => !/ansi-3/.test(c));
+      }
+    } else if (part) {
+      line.append(classes.length ? h("span", { class: classes.join(" ") }, part) : document.createTextNode(part));
+    }
+  }
+  return line;
+}
+
+async function logPage() {
+  const runId = body.dataset.runId;
+  const pipelineRun = body.dataset.pipelineRunId;
+  const worker = body.dataset.worker;
+  const job = body.dataset.job;
+  const path = pipelineRun
+    ? `/pipeline-runs/${pipelineRun}/logs?follow=true${job ? "&job=" + encodeURIComponent(job) : ""}`
+    : `/runs/${runId}/logs?follow=true${worker ? "&worker=" + encodeURIComponent(worker) : ""}`;
+  setTitle(`Log — ${pipelineRun ? "pipeline run " + pipelineRun : "run " + runId}${worker ? " · " + worker : job ? " · " + job : ""}`);
+  const search = h("input", { type: "search", placeholder: "filter lines", "aria-label": "Filter log lines" });
+  const follow = h("input", { type: "checkbox", checked: true });
+  const state = h("span", { class: "muted", role: "status" }, "following…");
+  const pre = h("pre", { class: "log", tabindex: "0", "aria-label": "log lines" });
+  const back = pipelineRun ? h("a", { href: `/pipeline-runs/${pipelineRun}` }, "back to the pipeline run") : h("a", { href: `/runs/${runId}` }, "back to the run");
+  show(h("div", { class: "row panel" }, back, search, h("label", {}, follow, "scroll with new lines"), state), pre);
+  const lines = [];
+  const matches = (text) => !search.value || text.toLowerCase().includes(search.value.toLowerCase());
+  search.addEventListener("input", () => pre.replaceChildren(...lines.filter(matches).map(ansiLine)));
+  listen(path, {
+    log: (data) => {
+      lines.push(data.line);
+      if (matches(data.line)) pre.append(ansiLine(data.line));
+      if (follow.checked) pre.scrollTop = pre.scrollHeight;
+    },
+    error: (data) => { if (data) state.textContent = "error: " + data.detail; },
+    end: () => { state.textContent = `ended — ${lines.length} lines`; },
+  });
+}
+
+// ---------------------------------------------------------------- executions
+
+async function executionsPage() {
+  const page = await api("/executions?limit=500");
+  show(page.items.length
+    ? h("div", { class: "table-wrap" }, h("table", {},
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "execution"), h("th", { scope: "col", class: "num" }, "version"), h("th", { scope: "col", class: "wide" }, "updated"))),
+      h("tbody", {}, page.items.map((e) => h("tr", {},
+        h("td", {}, h("a", { href: `/executions/${e.id}` }, e.name)), h("td", { class: "num" }, String(e.version)), h("td", { class: "wide" }, when(e.updated_at)))))))
+    : h("p", { class: "muted" }, "No executions yet: create one with POST /api/v1/executions."));
+}
+
+function lineDiff(before, after) {
+  // Longest common subsequence over lines; fine for specs of a few thousand lines.
+  const a = before.split("\n");
+  const b = after.split("\n");
+  const n = a.length;
+  const m = b.length;
+  if (n * m > 4e6) return [{ kind: "", text: "(too large to diff here; download both versions)" }];
+  const dp = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) dp[i][j] = a[i] === b[j] ? dp[i + 1][j + 1] + 1 : Math.max(dp[i + 1][j], dp[i][j + 1]);
+  const out = [];
+  let i = 0;
+  let j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] === b[j]) { out.push({ kind: "", text: "  " + a[i] }); i++; j++; }
+    else if (j < m && (i === n || dp[i][j + 1] >= dp[i + 1][j])) { out.push({ kind: "add", text: "+ " + b[j] }); j++; }
+    else { out.push({ kind: "del", text: "- " + a[i] }); i++; }
+  }
+  return out;
+}
+
+async function executionPage() {
+  const id = body.dataset.executionId;
+  const execution = await api(`/executions/${id}`);
+  setTitle(`Execution ${execution.name}`);
+  const specUrl = `/executions/${id}/spec.yaml`;
+  const spec = await api(specUrl, { raw: true });
+  const runNow = h("button", { class: "primary", type: "button", onclick: () => confirmThen(`Run ${execution.name} now?`, async () => {
+    const run = await api(`/executions/${id}/run`, { method: "POST", json: {} });
+    location.assign(`/runs/${run.id}`);
+  }) }, "Run now");
+  const versions = await api(`/executions/${id}/versions`);
+  const diffOut = h("pre", { class: "spec diff", "aria-label": "difference between versions" });
+  const from = h("select", { "aria-label": "compare from version" }, versions.map((v) => h("option", { value: v.version }, `v${v.version}`)));
+  const diffButton = h("button", { type: "button", onclick: async () => {
+    const older = await api(`${specUrl}?version=${from.value}`, { raw: true });
+    diffOut.replaceChildren(...lineDiff(older, spec).map((l) => h("div", { class: l.kind }, l.text)));
+  } }, "Diff with current");
+  const schedules = (await api(`/schedules?execution_id=${id}`).catch(() => ({ items: [] }))).items || [];
+  const runs = (await api(`/runs?execution_id=${id}&limit=10`)).items;
+  const history = h("section", { "aria-label": "Scenario history" }, h("h2", {}, "Scenario history"));
+  show(
+    h("div", { class: "row" }, runNow, h("a", { href: specUrl, download: `${execution.name}.yaml` }, "Download spec"), h("a", { href: `/?execution_id=${id}` }, "All runs")),
+    h("h2", {}, "Recent runs"),
+    runs.length ? h("ul", {}, runs.map((r) => h("li", {}, h("a", { href: `/runs/${r.id}` }, r.id), " ", status(verdictOf(r)), " ", when(r.created_at)))) : h("p", { class: "muted" }, "No runs yet."),
+    h("h2", {}, "Schedules"),
+    schedules.length ? h("ul", {}, schedules.map((s) => h("li", {}, `${s.cron} (${s.timezone}) — ${s.enabled ? "enabled" : "disabled"}, ${s.concurrency_policy}; next ${when(s.next_run_at)}`))) : h("p", { class: "muted" }, "No schedules."),
+    history,
+    h("h2", {}, `Spec (version ${execution.version})`),
+    h("pre", { class: "spec", tabindex: "0", "aria-label": "execution spec, YAML" }, spec),
+    versions.length > 1 ? h("div", {}, h("h2", {}, "Versions"), h("div", { class: "row" }, from, diffButton), diffOut) : null);
+  try {
+    const scenarios = await api(`/executions/${id}/scenarios?limit=200`);
+    const items = (scenarios.items || scenarios).slice().sort((a, b) => (b.flaky ? 1 : 0) - (a.flaky ? 1 : 0));
+    history.append(items.length ? h("div", { class: "table-wrap" }, h("table", {},
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "scenario"), h("th", { scope: "col" }, "flaky"), h("th", { scope: "col" }, "last outcomes (newest first)"), h("th", { scope: "col", class: "num" }, "duration trend"))),
+      h("tbody", {}, items.map((s) => h("tr", {},
+        h("td", {}, s.scenario_id), h("td", {}, s.flaky ? status("flaky") : "no"),
+        h("td", {}, (s.outcomes || s.history || []).map((o) => status(o.status || o)).slice(0, 10)),
+        h("td", { class: "num" }, (s.outcomes || s.history || []).map((o) => o.duration === undefined ? "" : seconds(o.duration)).slice(0, 5).join(" · "))))))) : h("p", { class: "muted" }, "No history yet."));
+  } catch (error) {
+    history.append(h("p", { class: "muted" }, "History unavailable: " + error.message));
+  }
+}
+
+// ---------------------------------------------------------------- pipelines
+
+async function pipelinesPage() {
+  const pipelines = (await api("/pipelines?limit=500")).items;
+  const sections = [];
+  for (const pipeline of pipelines) {
+    const runs = (await api(`/pipelines/${pipeline.id}/runs?limit=20`)).items;
+    sections.push(h("section", { class: "panel" }, h("h2", {}, pipeline.name),
+      runs.length ? h("ul", {}, runs.map((r) => h("li", {}, h("a", { href: `/pipeline-runs/${r.id}` }, r.id), " ", status(r.phase), " ", when(r.created_at)))) : h("p", { class: "muted" }, "No runs yet.")));
+  }
+  show(sections.length ? sections : h("p", { class: "muted" }, "No pipelines yet."));
+}
+
+async function pipelineRunPage() {
+  const runId = body.dataset.runId;
+  const container = h("div");
+  show(container);
+  async function refresh() {
+    const run = await api(`/pipeline-runs/${runId}`);
+    setTitle(`Pipeline run ${run.pipeline_name} · ${run.id}`);
+    const stages = new Map();
+    for (const job of run.jobs) {
+      const stage = job.stage || "jobs";
+      if (!stages.has(stage)) stages.set(stage, []);
+      stages.get(stage).push(job);
+    }
+    const skipped = (job) => job.phase === "Skipped" || job.phase === "Omitted";
+    const jobCard = (job) => h("div", { class: "job" },
+      h("div", { class: "row" }, h("strong", {}, job.job), status(skipped(job) ? "skipped" : job.phase)),
+      h("div", { class: "muted" }, skipped(job)
+        ? "branch not taken" + (job.message ? ": " + job.message : "")
+        : `${job.kind}${job.exit_code !== null ? ", exit " + job.exit_code : ""}`),
+      Object.keys(job.outputs || {}).length ? h("pre", {}, JSON.stringify(job.outputs, null, 2)) : null,
+      h("a", { href: `/pipeline-runs/${runId}/logs?job=${encodeURIComponent(job.job)}` }, "log"));
+    const stageBoxes = [...stages.entries()].map(([stage, jobs]) =>
+      h("section", { class: "stage", "aria-label": `stage ${stage}` }, h("h3", {}, stage), jobs.map(jobCard)));
+    container.replaceChildren(
+      h("div", { class: "panel row" }, h("strong", {}, "Phase "), status(run.phase),
+        h("span", {}, "Duration ", seconds(run.duration)),
+        run.message ? h("span", { class: "muted" }, run.message) : null,
+        h("a", { href: `/pipeline-runs/${runId}/logs` }, "All logs")),
+      h("h2", {}, "Jobs"),
+      h("div", { class: "stages" }, stageBoxes));
+    if (!FINAL.has(run.phase)) setTimeout(refresh, 2000);
+  }
+  await refresh();
+}
+
+// ---------------------------------------------------------------- start
+
+const PAGES = {
+  login: loginPage,
+  runs: runsPage,
+  run: runPage,
+  logs: logPage,
+  executions: executionsPage,
+  execution: executionPage,
+  pipelines: pipelinesPage,
+  "pipeline-run": pipelineRunPage,
+};
+
+async function start() {
+  const page = PAGES[body.dataset.page];
+  if (body.dataset.page !== "login") await whoami();
+  try {
+    await page();
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) show(notice(error.message));
+  }
+}
+
+start();

@@ -1,0 +1,190 @@
+"""The dashboard's main journeys in Chromium: start a run and watch it to the end, read a
+failure, retry, follow a log, cancel, filter the runs list, read a pipeline's branches.
+
+Each test leaves a screenshot of its page in tests/ui/screenshots/ (ignored by git)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.api.conftest import ADMIN
+from tests.ui.conftest import LiveServer, screenshot
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROJECT_TESTS = """
+import os
+import time
+
+
+def test_adds():
+    assert 1 + 2 == 3
+
+
+def test_total_is_three():
+    print("\\x1b[31mcomputing the total\\x1b[0m")
+    assert 1 + 1 == 3, "the total should be three"
+
+
+def test_takes_a_moment():
+    time.sleep(float(os.environ.get("PAUSE", "0.3")))
+"""
+
+
+def _project(tmp: Path) -> Path:
+    project = tmp / "project"
+    (project / "tests").mkdir(parents=True, exist_ok=True)
+    (project / "tests" / "test_sums.py").write_text(PROJECT_TESTS)
+    return project
+
+
+def _execution(live: LiveServer, tmp: Path, name: str, pause: float = 0.3) -> dict[str, Any]:
+    project = _project(tmp)
+    ids = [
+        "tests/test_sums.py::test_adds",
+        "tests/test_sums.py::test_total_is_three",
+        "tests/test_sums.py::test_takes_a_moment",
+    ]
+    spec = {
+        "kind": "Execution",
+        "name": name,
+        "project": {"name": name, "path": str(project), "runner": {"kind": "pytest"}},
+        "test_data": {"PAUSE": str(pause)},
+        "defaults": {"retries": 0, "threads": 2},
+        "flows": [
+            {
+                "name": "main",
+                "groups": [
+                    {"name": "first", "scenarios": [{"id": ids[0]}]},
+                    {"name": "second", "scenarios": [{"id": i} for i in ids[1:]]},
+                ],
+            }
+        ],
+    }
+    return dict(live.api("POST", "/executions", json=spec))
+
+
+def _wait_final(page: Any) -> None:
+    page.get_by_text(re.compile(r"Phase: (Succeeded|Failed|Error|Canceled|Stopped)")).wait_for()
+
+
+def test_run_now_watch_live_and_open_a_failure(page: Any, live: LiveServer, tmp_path: Path) -> None:
+    execution = _execution(live, tmp_path, "ui-watch")
+    page.goto(f"/executions/{execution['id']}")
+    page.get_by_role("button", name="Run now").click()
+    page.get_by_role("button", name="Confirm").click()
+    page.wait_for_url(re.compile(r"/runs/\w+$"))
+    # Live: the groups appear and progress without a reload, to the end.
+    page.get_by_role("heading", name="Flow main").wait_for()
+    _wait_final(page)
+    summary = page.get_by_role("region", name="Run summary")
+    assert "failed" in summary.inner_text()
+    groups = page.get_by_role("region", name="Flows and groups").inner_text()
+    assert "first" in groups and "second" in groups
+    # The failure first in the table; opening it shows its error.
+    row = page.get_by_role("row", name=re.compile("test_total_is_three"))
+    row.click()
+    detail = page.get_by_role("region", name="Scenario detail")
+    detail.get_by_text("the total should be three").wait_for()
+    assert page.locator("canvas.timeline").count() == 1
+    screenshot(page, "run")
+
+
+def test_retry_shows_the_next_attempt(page: Any, live: LiveServer, tmp_path: Path) -> None:
+    execution = _execution(live, tmp_path, "ui-retry")
+    run = live.api("POST", f"/executions/{execution['id']}/run")
+    page.goto(f"/runs/{run['id']}")
+    _wait_final(page)
+    page.get_by_role("button", name="Retry").click()
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("region", name="Run summary").get_by_text("Attempt 2").wait_for()
+    _wait_final(page)
+    screenshot(page, "run-retried")
+
+
+def test_follow_a_live_log_with_colours(page: Any, live: LiveServer, tmp_path: Path) -> None:
+    execution = _execution(live, tmp_path, "ui-logs", pause=3)
+    run = live.api("POST", f"/executions/{execution['id']}/run")
+    page.goto(f"/runs/{run['id']}/logs")
+    page.locator("pre.log").get_by_text("computing the total").first.wait_for()
+    coloured = page.locator("pre.log span.ansi-31")
+    assert coloured.count() >= 1
+    page.get_by_label("Filter log lines").fill("computing the total")
+    assert all(
+        "computing the total" in line for line in page.locator("pre.log div").all_inner_texts()
+    )
+    screenshot(page, "log")
+
+
+def test_cancel_a_running_run(page: Any, live: LiveServer, tmp_path: Path) -> None:
+    execution = _execution(live, tmp_path, "ui-cancel", pause=120)
+    run = live.api("POST", f"/executions/{execution['id']}/run")
+    page.goto(f"/runs/{run['id']}")
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("button", name="Confirm").click()
+    _wait_final(page)
+    summary = page.get_by_role("region", name="Run summary")
+    summary.get_by_text("canceled").wait_for()
+    screenshot(page, "run-canceled")
+
+
+def test_runs_list_filters_by_phase_and_execution(page: Any, live: LiveServer) -> None:
+    runs = live.api("GET", "/runs?limit=500")["items"]
+    if not runs:
+        pytest.skip("needs the runs of the tests above")
+    page.goto("/")
+    table = page.locator("table")
+    table.wait_for()
+    page.get_by_label("Failed").check()
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(re.compile(r"phase=Failed"))
+    failed = {r["id"] for r in runs if r["phase"] == "Failed"}
+    page.wait_for_function(
+        "n => document.querySelectorAll('tbody tr').length === n", arg=len(failed)
+    )
+    shown = set(page.locator("tbody tr td:first-child").all_inner_texts())
+    assert shown == failed
+    screenshot(page, "runs")
+
+
+def test_pipeline_page_shows_taken_and_skipped_branches(page: Any, live: LiveServer) -> None:
+    document = yaml.safe_load((ROOT / "examples/pipelines/branching.yaml").read_text())
+    pipeline = live.api("POST", "/pipelines", json=document)
+    run = live.api("POST", f"/pipelines/{pipeline['id']}/run", json={"parameters": {}})
+    page.goto(f"/pipeline-runs/{run['id']}")
+    page.get_by_text(re.compile(r"branch not taken")).first.wait_for()
+    page.get_by_text("Succeeded").first.wait_for()
+    jobs = page.locator(".job").all_inner_texts()
+    assert any(text.startswith("scale-up") and "Succeeded" in text for text in jobs), jobs
+    assert any(text.startswith("keep") and "branch not taken" in text for text in jobs), jobs
+    screenshot(page, "pipeline-run")
+
+
+def test_sign_in_from_the_address_fragment_as_drover_ui_opens_it(
+    browser: Any, live: LiveServer
+) -> None:
+    context = browser.new_context(base_url=live.url)
+    page = context.new_page()
+    page.goto(f"/login#token={ADMIN}")
+    page.wait_for_url(f"{live.url}/")
+    assert "token" not in page.url
+    page.get_by_role("button", name="Sign out").wait_for()
+    context.close()
+
+
+def test_phone_width_and_keyboard(page: Any) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/executions")
+    page.locator("table, p.muted").first.wait_for()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    # The first Tab reaches the skip link, and it is visible when focused.
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused == "Skip to content"
+    screenshot(page, "executions-phone")
