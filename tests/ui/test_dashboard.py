@@ -121,18 +121,6 @@ def test_follow_a_live_log_with_colours(page: Any, live: LiveServer, tmp_path: P
     screenshot(page, "log")
 
 
-def test_cancel_a_running_run(page: Any, live: LiveServer, tmp_path: Path) -> None:
-    execution = _execution(live, tmp_path, "ui-cancel", pause=120)
-    run = live.api("POST", f"/executions/{execution['id']}/run")
-    page.goto(f"/runs/{run['id']}")
-    page.get_by_role("button", name="Stop").click()
-    page.get_by_role("button", name="Confirm").click()
-    _wait_final(page)
-    summary = page.get_by_role("region", name="Run summary")
-    summary.get_by_text("canceled").wait_for()
-    screenshot(page, "run-canceled")
-
-
 def test_runs_list_filters_by_phase_and_execution(page: Any, live: LiveServer) -> None:
     runs = live.api("GET", "/runs?limit=500")["items"]
     if not runs:
