@@ -1,9 +1,10 @@
 """Bearer tokens: stored as SHA-256 hashes; a worker token is scoped to one run, or to the runs
 one schedule starts (the token a CronWorkflow's workers carry).
 
-A worker token is revoked while its run is finished: a run's own token stops authenticating,
-and no worker token reaches a finished run. A retry (the run goes back to Running) needs it
-again, so the rule follows the run's phase instead of deleting the token."""
+A worker token is revoked while its run is finished: it is still recognised (so the answer is
+403 "the run has finished", not 401 "who are you"), but no route opens to it. A retry (the run
+goes back to Running) needs it again, so the rule follows the run's phase instead of deleting
+the token."""
 
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ class Principal:
     """Set for worker tokens: only that run's results and leases are open to them."""
     schedule_id: int | None = None
     """Set for a schedule's worker token: the runs that schedule started are open to them."""
+    ended: str | None = None
+    """For a run's worker token while that run is finished: its final phase (every route
+    refuses the token with 403 until a retry puts the run back to Running)."""
 
     def may_access(self, run: Run) -> bool:
         if not self.is_worker:
@@ -77,8 +81,10 @@ def authenticate(session: Session, token: str, admin_token: str | None) -> Princ
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
     if row is None or (row.expires_at is not None and row.expires_at < datetime.now(UTC)):
         return None
+    ended = None
     if row.run_id is not None:
         run = session.get(Run, row.run_id)
-        if run is None or run.phase in FINAL_PHASES:
-            return None
-    return Principal(name=row.name, run_id=row.run_id, schedule_id=row.schedule_id)
+        if run is None:
+            return None  # its run was deleted: nothing left to recognise it by
+        ended = run.phase if run.phase in FINAL_PHASES else None
+    return Principal(name=row.name, run_id=row.run_id, schedule_id=row.schedule_id, ended=ended)

@@ -82,6 +82,12 @@ def get_caller(
     principal = authenticate(session, token.strip(), service.settings.admin_token)
     if principal is None:
         raise HTTPException(401, "invalid or expired token", headers={"WWW-Authenticate": "Bearer"})
+    if principal.ended is not None:  # recognised, but revoked while its run is over
+        raise HTTPException(
+            403,
+            f"run {principal.run_id} has finished ({principal.ended}): its workers' token is "
+            "revoked until the run is retried",
+        )
     return principal
 
 

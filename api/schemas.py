@@ -97,7 +97,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, description in (
         (400, "the request body is not valid JSON"),
         (401, "no valid bearer token (or session cookie)"),
-        (403, "the token may not do this (a worker's token, another run's)"),
+        (
+            403,
+            "the token may not do this (a worker's token, another run's, or a worker's token "
+            "whose run has finished)",
+        ),
         (404, "no such resource"),
         (409, "the resource exists, or the action does not apply in its current state"),
         (413, "the request body is larger than the service accepts"),

@@ -27,6 +27,7 @@ from api.runs.results import ingest_results
 from api.runs.views import run_detail, run_summaries
 from api.schedules.runs import adopt_scheduled_workflow
 from api.schemas import (
+    ErrorBody,
     LeaseIn,
     LeaseOut,
     Page,
@@ -156,7 +157,24 @@ def _workers_run(session: Session, service: Service, run_ref: str, caller: Princ
     return run
 
 
-@router.post("/{run_id}/results", status_code=202)
+_WORKER_REFUSED: dict[int | str, dict[str, Any]] = {
+    403: {
+        "model": ErrorBody,
+        "description": "a worker token of another run, or of a run that has finished (revoked "
+        "until the run is retried)",
+    },
+}
+_RESULT_REFUSED: dict[int | str, dict[str, Any]] = {
+    **_WORKER_REFUSED,
+    422: {
+        "model": ErrorBody,
+        "description": "a scenario outside the run's plan, or an attempt the run cannot have "
+        "made (field names the result at fault), or a body that is not a batch of results",
+    },
+}
+
+
+@router.post("/{run_id}/results", status_code=202, responses=_RESULT_REFUSED)
 def post_results(
     run_id: str, body: ResultsIn, service: ServiceDep, session: SessionDep, caller: CallerDep
 ) -> dict[str, int]:
@@ -169,7 +187,9 @@ def post_results(
     return {"received": len(body.results), "inserted": inserted}
 
 
-@router.post("/{run_id}/groups/{group_key}/lease", response_model=LeaseOut)
+@router.post(
+    "/{run_id}/groups/{group_key}/lease", response_model=LeaseOut, responses=_WORKER_REFUSED
+)
 def lease(
     run_id: str,
     group_key: str,

@@ -238,8 +238,22 @@ def test_defect07_worker_token_is_scoped_to_the_plan_and_the_run_life(
     gate.touch()
     run = wait_final(client, run_id)
     assert run["total"] == 3 and run["passed"] == 2 and run["errored"] == 1
+    # The token is recognised but revoked with its run: 403 naming why, on every route.
     late = post(id=GATE_IDS[0], attempt=1, status="passed")
-    assert late.status_code in (401, 403), late.text  # the token died with the run
+    assert late.status_code == 403, late.text
+    assert "has finished" in late.json()["detail"], late.text
+    assert client.get("/api/v1/session", headers=worker).status_code == 403
+    lease = client.post(
+        f"/api/v1/runs/{run_id}/groups/main.only/lease", json={"worker": "w"}, headers=worker
+    )
+    assert lease.status_code == 403, lease.text
+    unknown = {"Authorization": "Bearer drv_never-issued"}
+    assert client.post(url, json={"results": []}, headers=unknown).status_code == 401
+    # ... and the OpenAPI document says so.
+    operation = client.get("/openapi.json").json()["paths"]["/api/v1/runs/{run_id}/results"]
+    refusals = operation["post"]["responses"]
+    assert "finished" in refusals["403"]["description"]
+    assert "plan" in refusals["422"]["description"]
 
 
 # ------------------------------------------------------------------------- defects 4, 9, 10

@@ -90,7 +90,7 @@ def test_defect_17_worker_token_is_a_run_scoped_secret_revoked_when_the_run_ends
     # Revoked when the run ends; usable again when the run is retried.
     _finish(fake, run["workflow_name"], _workers(client, run["id"]), failing=0)
     _eventually(lambda: _run(client, run["id"]).phase == "Failed")
-    assert _post(client, run["id"], token) == 401
+    assert _post(client, run["id"], token) == 403  # recognised, revoked with its run (issue 13)
     retried = client.post(f"/api/v1/runs/{run['id']}/retry", headers=AUTH)
     assert retried.status_code == 200, retried.text
     assert _post(client, run["id"], token) == 202
