@@ -18,6 +18,13 @@ STOPPED_PREFIX: Final = "Stopped with strategy"
 in workflow/controller/operator.go sets ``Stopped with strategy '<Stop|Terminate>'`` when the
 main node failed under a shutdown strategy (the local runner writes the same)."""
 
+SHUTDOWN_PREFIX: Final = "workflow shutdown with strategy"
+"""A node's message when a shutdown kept it from running (``createWorkflowPod`` in
+workflow/controller/workflowpod.go, ``applyExecutionControl`` in exec_control.go); it becomes
+the workflow's message when the run was stopped before any node failed (``operate`` in
+operator.go takes the main node's message unless it failed), e.g. stopped during setup: the
+phase is then Succeeded with nothing run."""
+
 _NAMES: Final[dict[Verdict, RunVerdict]] = {
     Verdict.RUNNING: "running",
     Verdict.PASSED: "passed",
@@ -37,7 +44,7 @@ def verdict_of(
     skipped: int,
 ) -> RunVerdict:
     """``canceled`` for a run being stopped or stopped; else what its results say."""
-    if phase in CANCELED_PHASES or (message or "").startswith(STOPPED_PREFIX):
+    if phase in CANCELED_PHASES or (message or "").startswith((STOPPED_PREFIX, SHUTDOWN_PREFIX)):
         return "canceled"
     verdict = run_verdict(
         phase, total=total, passed=passed, failed=failed, errored=errored, skipped=skipped

@@ -231,6 +231,8 @@ def test_queue_mode_runs_count_leased_scenarios_as_running(client: TestClient) -
         ("Failed", None, (3, 2, 0, 0, 0), "errored"),  # a scenario never ran
         ("Failed", "Stopped with strategy 'Stop'", (3, 1, 0, 0, 0), "canceled"),
         ("Canceling", None, (3, 1, 0, 0, 0), "canceled"),
+        # stopped before any node failed: Argo's phase is Succeeded with the node's message
+        ("Succeeded", "workflow shutdown with strategy: Stop", (3, 0, 0, 0, 0), "canceled"),
         ("Running", None, (3, 1, 1, 0, 0), "running"),
     ],
 )

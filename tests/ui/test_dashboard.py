@@ -121,6 +121,50 @@ def test_follow_a_live_log_with_colours(page: Any, live: LiveServer, tmp_path: P
     screenshot(page, "log")
 
 
+def test_cancel_a_running_run(page: Any, live: LiveServer, tmp_path: Path) -> None:
+    """Stop with confirmation; the page learns the end from the stream's deltas, no reload."""
+    execution = _execution(live, tmp_path, "ui-cancel", pause=120)
+    run = live.api("POST", f"/executions/{execution['id']}/run")
+    page.goto(f"/runs/{run['id']}")
+    page.evaluate("window.notReloaded = true")
+    summary = page.get_by_role("region", name="Run summary")
+    summary.get_by_text(re.compile(r"[1-9] running")).wait_for()  # the long scenario started
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("button", name="Confirm").click()
+    _wait_final(page)
+    summary.get_by_text("canceled").wait_for()
+    assert page.evaluate("window.notReloaded === true")
+    assert page.evaluate("window.drover.streams[0].counts.snapshot") == 1
+    assert page.evaluate("window.drover.streams[0].counts.delta") >= 1
+    screenshot(page, "run-canceled")
+
+
+def test_a_lost_stream_resumes_from_its_last_event_id(
+    page: Any, live: LiveServer, tmp_path: Path
+) -> None:
+    """The connection drops mid-run: the page reconnects sending Last-Event-ID, the server
+    resumes with deltas (no second snapshot), and the page ends with the run's final counts."""
+    execution = _execution(live, tmp_path, "ui-resume", pause=5)
+    run = live.api("POST", f"/executions/{execution['id']}/run")
+    requests: list[Any] = []
+    page.on("request", lambda r: requests.append(r) if r.url.endswith("/events") else None)
+    page.goto(f"/runs/{run['id']}")
+    page.wait_for_function("() => window.drover.streams.some((s) => s.lastEventId)")
+    seen = page.evaluate(
+        "() => { const s = window.drover.streams[0]; s.drop(); return s.lastEventId; }"
+    )
+    page.wait_for_function("() => window.drover.streams[0].connections >= 2")
+    assert len(requests) >= 2
+    assert requests[1].all_headers().get("last-event-id") == seen
+    _wait_final(page)
+    assert page.evaluate("window.drover.streams[0].counts.snapshot") == 1
+    final = live.api("GET", f"/runs/{run['id']}")
+    progress = final["progress"]
+    summary = page.get_by_role("region", name="Run summary")
+    summary.get_by_text(f"{progress['passed']} passed · {progress['failed']} failed").wait_for()
+    assert f"Phase: {final['phase']}" in summary.inner_text()
+
+
 def test_runs_list_filters_by_phase_and_execution(page: Any, live: LiveServer) -> None:
     runs = live.api("GET", "/runs?limit=500")["items"]
     if not runs:

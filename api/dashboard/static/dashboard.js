@@ -134,15 +134,85 @@ async function confirmThen(question, action) {
   return null;
 }
 
-// An EventSource that reconnects by itself (the browser sends Last-Event-ID) and closes at "end".
-function listen(path, handlers) {
-  const source = new EventSource(API + path, { withCredentials: true });
-  for (const [event, handler] of Object.entries(handlers)) {
-    source.addEventListener(event, (e) => handler(e.data ? JSON.parse(e.data) : null, e));
+// A server-sent event stream, read with fetch rather than EventSource so that every reconnect
+// sends the last event id it saw (Last-Event-ID): the run stream then resumes with a delta
+// instead of a new snapshot. EventSource gives up for good on an error status, and a new one
+// forgets the id. Reconnects with a growing pause until "end" or close().
+const STREAMS = [];
+window.drover = { streams: STREAMS }; // every stream opened, for the console and the tests (drop() loses the connection)
+
+function parseEvent(block) {
+  const event = { id: null, event: "message", data: [] };
+  for (const line of block.split("\n")) {
+    if (!line || line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+    if (field === "id") event.id = value;
+    else if (field === "event") event.event = value;
+    else if (field === "data") event.data.push(value);
   }
-  source.addEventListener("end", () => source.close());
-  window.addEventListener("pagehide", () => source.close());
-  return source;
+  return event;
+}
+
+function listen(path, handlers) {
+  const stream = { lastEventId: null, counts: {}, connections: 0, closed: false, controller: null };
+  stream.close = () => {
+    stream.closed = true;
+    if (stream.controller) stream.controller.abort();
+  };
+  stream.drop = () => { if (stream.controller) stream.controller.abort(); };
+  STREAMS.push(stream);
+  window.addEventListener("pagehide", stream.close);
+
+  function dispatch(block) {
+    const event = parseEvent(block);
+    if (!event.data.length && event.id === null) return; // a comment (keep-alive)
+    if (event.id !== null) stream.lastEventId = event.id;
+    stream.counts[event.event] = (stream.counts[event.event] || 0) + 1;
+    const handler = handlers[event.event];
+    if (handler) handler(event.data.length ? JSON.parse(event.data.join("\n")) : null);
+    if (event.event === "end") stream.close();
+  }
+
+  async function connect() {
+    let pause = 500;
+    while (!stream.closed) {
+      stream.controller = new AbortController();
+      const headers = { Accept: "text/event-stream" };
+      if (stream.lastEventId) headers["Last-Event-ID"] = stream.lastEventId;
+      try {
+        const response = await fetch(API + path, { headers, credentials: "same-origin", cache: "no-store", signal: stream.controller.signal });
+        if (response.status === 401) {
+          location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
+          return;
+        }
+        if (response.status === 404) { stream.close(); return; }
+        if (response.ok) {
+          stream.connections += 1;
+          if (handlers.open) handlers.open(stream.connections > 1);
+          pause = 500;
+          const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+          let buffer = "";
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            buffer += value.replace(/\r\n?/g, "\n");
+            let end;
+            while ((end = buffer.indexOf("\n\n")) >= 0 && !stream.closed) {
+              dispatch(buffer.slice(0, end));
+              buffer = buffer.slice(end + 2);
+            }
+          }
+        }
+      } catch (_) { /* lost or dropped: reconnect below */ }
+      if (stream.closed) return;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      pause = Math.min(pause * 2, 10000);
+    }
+  }
+  connect();
+  return stream;
 }
 
 // Calls fn at most once per `ms`, and once more after the last call.
@@ -298,6 +368,38 @@ async function runPage() {
     renderGraph(graph, run, runId);
   }
 
+  // The stream's state, as the server keys it (api/routes/runs.py, _entities): "run",
+  // "group:<key>", "worker:<id>"; a snapshot replaces it, a delta changes the fields it names.
+  let entities = {};
+  const reloadResults = throttle(loadResults, 1500);
+
+  function applySnapshot(detailData) {
+    entities = { run: { ...detailData } };
+    delete entities.run.groups;
+    for (const group of detailData.groups) {
+      entities[`group:${group.key}`] = { ...group };
+      delete entities[`group:${group.key}`].workers;
+      for (const worker of group.workers) entities[`worker:${worker.id}`] = worker;
+    }
+    render(detailData);
+    reloadResults();
+  }
+
+  function applyDelta(delta) {
+    for (const [key, fields] of Object.entries(delta)) {
+      if (fields.removed === true && Object.keys(fields).length === 1) delete entities[key];
+      else entities[key] = { ...(entities[key] || {}), ...fields };
+    }
+    render(detailOf(entities));
+    // Results are not in the stream: read them again when a count moved.
+    if (Object.values(delta).some((fields) => "progress" in fields || "completed" in fields || "phase" in fields)) reloadResults();
+  }
+
+  function follow() {
+    if (FINAL.has(run.phase) || (stream && !stream.closed)) return;
+    stream = listen(`/runs/${runId}/events`, { snapshot: applySnapshot, delta: applyDelta });
+  }
+
   try {
     render(await api(`/runs/${runId}`));
   } catch (error) {
@@ -305,26 +407,35 @@ async function runPage() {
     return;
   }
   await loadResults();
-  const reload = throttle(async () => {
-    render(await api(`/runs/${runId}`));
-    await loadResults();
-    follow();
-  }, 1500);
   // The stream ends with the run; a retry or resume makes it live again, so follow anew.
   let stream = null;
-  function follow() {
-    if (FINAL.has(run.phase) || (stream && stream.readyState !== EventSource.CLOSED)) return;
-    stream = listen(`/runs/${runId}/events`, {
-      progress: (data) => {
-        if (data && data.groups) render(data);
-        reload();
-      },
-      change: reload,
-      end: reload,
-    });
-  }
   follow();
-  document.addEventListener("drover:changed", reload);
+  document.addEventListener("drover:changed", async () => {
+    if (stream && !stream.closed) return; // the stream brings the change
+    render(await api(`/runs/${runId}`));
+    reloadResults();
+    follow();
+  });
+}
+
+// The run's detail (GET /runs/{id}) from a stream's entities; durations are not streamed
+// (they grow while running), so they are computed here as the server does.
+function detailOf(entities) {
+  const duration = (item) => item.started_at
+    ? Math.max(0, ((item.finished_at ? Date.parse(item.finished_at) : Date.now()) - Date.parse(item.started_at)) / 1000)
+    : null;
+  const workers = new Map();
+  for (const [key, worker] of Object.entries(entities)) {
+    if (!key.startsWith("worker:")) continue;
+    if (!workers.has(worker.group_key)) workers.set(worker.group_key, []);
+    workers.get(worker.group_key).push({ ...worker, duration: duration(worker) });
+  }
+  const groups = Object.entries(entities).filter(([key]) => key.startsWith("group:")).map(([, group]) => ({
+    ...group,
+    duration: duration(group),
+    workers: (workers.get(group.key) || []).sort((a, b) => a.shard - b.shard),
+  }));
+  return { ...entities.run, duration: duration(entities.run), groups };
 }
 
 function renderHeader(section, run, runId) {
@@ -606,6 +717,8 @@ async function logPage() {
   const matches = (text) => !search.value || text.toLowerCase().includes(search.value.toLowerCase());
   search.addEventListener("input", () => pre.replaceChildren(...lines.filter(matches).map(ansiLine)));
   listen(path, {
+    // Log lines carry no ids: a reconnected stream starts from the first line again.
+    open: (again) => { if (again) { lines.length = 0; pre.replaceChildren(); } },
     log: (data) => {
       lines.push(data.line);
       if (matches(data.line)) pre.append(ansiLine(data.line));
