@@ -73,8 +73,10 @@ def emit(session: Session, event: Event) -> bool:
     return stored is not None
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _record(session: Session, type_: EventType, /, *key: object, **fields: Any) -> bool:
+    """Store an event of ``type_`` happening now, keyed ``<type>/<key parts>`` (``emit``)."""
+    event = Event(id=Event.key(type_, *key), type=type_, occurred_at=datetime.now(UTC), **fields)
+    return emit(session, event)
 
 
 def _trigger(schedule_id: int | None, resubmitted_from: str | None) -> Trigger:
@@ -112,15 +114,7 @@ def run_counts(run: Run) -> Counts:
 def on_run_phase(session: Session, run: Run, new_phase: str) -> None:
     """The run left Pending: ``run.started`` (once per attempt)."""
     if run.phase == "Pending" and new_phase != "Pending":
-        emit(
-            session,
-            Event(
-                id=Event.key(EventType.RUN_STARTED, run.id, run.attempt),
-                type=EventType.RUN_STARTED,
-                occurred_at=_now(),
-                run=run_info(run, new_phase),
-            ),
-        )
+        _record(session, EventType.RUN_STARTED, run.id, run.attempt, run=run_info(run, new_phase))
 
 
 def on_run_retried(session: Session, run_id: str) -> None:
@@ -129,15 +123,7 @@ def on_run_retried(session: Session, run_id: str) -> None:
     run = session.get(Run, run_id, populate_existing=True)
     if run is None:
         return
-    emit(
-        session,
-        Event(
-            id=Event.key(EventType.RUN_STARTED, run.id, run.attempt),
-            type=EventType.RUN_STARTED,
-            occurred_at=_now(),
-            run=run_info(run),
-        ),
-    )
+    _record(session, EventType.RUN_STARTED, run.id, run.attempt, run=run_info(run))
 
 
 _GROUP_COUNTS = text(
@@ -203,22 +189,21 @@ def on_group_states(session: Session, run: Run, groups: list[GroupState]) -> Non
         if group.key not in planned:
             continue  # setup-env, the exit handler
         counts = _group_counts(session, run.id, group.key, planned[group.key])
-        emit(
+        _record(
             session,
-            Event(
-                id=Event.key(EventType.GROUP_FINISHED, run.id, run.attempt, group.key),
-                type=EventType.GROUP_FINISHED,
-                occurred_at=_now(),
-                run=run_info(run),
-                group=GroupInfo(
-                    key=group.key,
-                    name=group.key.rsplit(".", 1)[-1],
-                    phase=group.phase,
-                    counts=counts,
-                ),
-                verdict=verdict_of(group.phase, counts),
-                message=group.message,
+            EventType.GROUP_FINISHED,
+            run.id,
+            run.attempt,
+            group.key,
+            run=run_info(run),
+            group=GroupInfo(
+                key=group.key,
+                name=group.key.rsplit(".", 1)[-1],
+                phase=group.phase,
+                counts=counts,
             ),
+            verdict=verdict_of(group.phase, counts),
+            message=group.message,
         )
 
 
@@ -238,29 +223,26 @@ def on_run_finished(session: Session, run_id: str) -> None:
     counts = run_counts(run)
     info = run_info(run)
     canceled = (run.message or "").startswith(STOPPED_PREFIX)
-    emit(
+    _record(
         session,
-        Event(
-            id=Event.key(EventType.RUN_FINISHED, run.id, run.attempt),
-            type=EventType.RUN_FINISHED,
-            occurred_at=_now(),
-            run=info,
-            verdict=verdict_of(run.phase, counts, canceled=canceled),
-            counts=counts,
-            message=run.message,
-        ),
+        EventType.RUN_FINISHED,
+        run.id,
+        run.attempt,
+        run=info,
+        verdict=verdict_of(run.phase, counts, canceled=canceled),
+        counts=counts,
+        message=run.message,
     )
     rows = [tuple(r) for r in session.execute(_ATTEMPTS, {"run_id": run_id})]
     for scenario in flaky_scenarios(rows):
-        emit(
+        _record(
             session,
-            Event(
-                id=Event.key(EventType.SCENARIO_FLAKY, run.id, run.attempt, scenario.id),
-                type=EventType.SCENARIO_FLAKY,
-                occurred_at=_now(),
-                run=info,
-                scenario=scenario,
-            ),
+            EventType.SCENARIO_FLAKY,
+            run.id,
+            run.attempt,
+            scenario.id,
+            run=info,
+            scenario=scenario,
         )
 
 
@@ -268,15 +250,13 @@ def on_run_failed_to_start(session: Session, run_id: str, message: str) -> None:
     run = session.get(Run, run_id, populate_existing=True)
     if run is None:
         return
-    emit(
+    _record(
         session,
-        Event(
-            id=Event.key(EventType.RUN_FAILED_TO_START, run.id, run.attempt),
-            type=EventType.RUN_FAILED_TO_START,
-            occurred_at=_now(),
-            run=run_info(run, "Error"),
-            message=message,
-        ),
+        EventType.RUN_FAILED_TO_START,
+        run.id,
+        run.attempt,
+        run=run_info(run, "Error"),
+        message=message,
     )
 
 
@@ -305,15 +285,7 @@ def on_pipeline_run_phase(session: Session, run: PipelineRun, values: dict[str, 
         update={"message": values.get("message", run.message)}
     )
     if run.phase == "Pending":
-        emit(
-            session,
-            Event(
-                id=Event.key(EventType.RUN_STARTED, "pipeline", run.id),
-                type=EventType.RUN_STARTED,
-                occurred_at=_now(),
-                run=info,
-            ),
-        )
+        _record(session, EventType.RUN_STARTED, "pipeline", run.id, run=info)
     if new_phase in FINAL_PHASES:
         phases = list(
             session.scalars(select(PipelineRunJob.phase).where(PipelineRunJob.run_id == run.id))
@@ -326,17 +298,15 @@ def on_pipeline_run_phase(session: Session, run: PipelineRun, values: dict[str, 
             skipped=phases.count("Skipped") + phases.count("Omitted"),
         )
         canceled = str(info.message or "").startswith(STOPPED_PREFIX)
-        emit(
+        _record(
             session,
-            Event(
-                id=Event.key(EventType.RUN_FINISHED, "pipeline", run.id),
-                type=EventType.RUN_FINISHED,
-                occurred_at=_now(),
-                run=info,
-                verdict=verdict_of(new_phase, counts, canceled=canceled),
-                counts=counts,
-                message=info.message,
-            ),
+            EventType.RUN_FINISHED,
+            "pipeline",
+            run.id,
+            run=info,
+            verdict=verdict_of(new_phase, counts, canceled=canceled),
+            counts=counts,
+            message=info.message,
         )
 
 
@@ -344,33 +314,29 @@ def on_pipeline_failed_to_start(session: Session, run_id: str, message: str) -> 
     run = session.get(PipelineRun, run_id, populate_existing=True)
     if run is None:
         return
-    emit(
+    _record(
         session,
-        Event(
-            id=Event.key(EventType.RUN_FAILED_TO_START, "pipeline", run.id),
-            type=EventType.RUN_FAILED_TO_START,
-            occurred_at=_now(),
-            run=pipeline_run_info(run, "Error"),
-            message=message,
-        ),
+        EventType.RUN_FAILED_TO_START,
+        "pipeline",
+        run.id,
+        run=pipeline_run_info(run, "Error"),
+        message=message,
     )
 
 
 def on_schedule_skipped(
     session: Session, schedule: Schedule, *, target: str, active_run: str, fired_at: datetime
 ) -> None:
-    emit(
+    _record(
         session,
-        Event(
-            id=Event.key(EventType.SCHEDULE_SKIPPED, schedule.id, fired_at.isoformat()),
-            type=EventType.SCHEDULE_SKIPPED,
-            occurred_at=_now(),
-            schedule=ScheduleInfo(
-                id=schedule.id,
-                cron=schedule.cron,
-                policy=schedule.concurrency_policy,
-                target=target,
-                active_run=active_run,
-            ),
+        EventType.SCHEDULE_SKIPPED,
+        schedule.id,
+        fired_at.isoformat(),
+        schedule=ScheduleInfo(
+            id=schedule.id,
+            cron=schedule.cron,
+            policy=schedule.concurrency_policy,
+            target=target,
+            active_run=active_run,
         ),
     )
