@@ -123,37 +123,38 @@ class WebhookChannel(_Model):
         return self
 
 
-def _reject_plain_url(data: Any, service: str) -> Any:
-    if isinstance(data, dict) and "url" in data:
-        raise ValueError(
-            f"a {service} webhook URL is a secret: give it as url_from: {{env: NAME}} or "
-            "url_from: {secret: {name: ..., key: ...}}, not as url"
-        )
-    return data
+_SECRET_URL_SERVICES = {"slack": "Slack", "discord": "Discord"}
+"""Channels whose incoming-webhook URL is itself the credential: accepted only by reference."""
 
 
-class SlackChannel(_Model):
-    """A Slack incoming webhook; its URL is a secret, so only by reference."""
+class _SecretUrlChannel(_Model):
+    """A chat service's incoming webhook; its URL is a secret, so only by reference."""
+
+    type: str
+    url_from: SecretSource
+
+    @model_validator(mode="before")
+    @classmethod
+    def _url_is_secret(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "url" in data:
+            service = _SECRET_URL_SERVICES.get(str(data.get("type")), "chat")
+            raise ValueError(
+                f"a {service} webhook URL is a secret: give it as url_from: {{env: NAME}} or "
+                "url_from: {secret: {name: ..., key: ...}}, not as url"
+            )
+        return data
+
+
+class SlackChannel(_SecretUrlChannel):
+    """A Slack incoming webhook."""
 
     type: Literal["slack"]
-    url_from: SecretSource
-
-    @model_validator(mode="before")
-    @classmethod
-    def _url_is_secret(cls, data: Any) -> Any:
-        return _reject_plain_url(data, "Slack")
 
 
-class DiscordChannel(_Model):
-    """A Discord channel webhook; its URL is a secret, so only by reference."""
+class DiscordChannel(_SecretUrlChannel):
+    """A Discord channel webhook."""
 
     type: Literal["discord"]
-    url_from: SecretSource
-
-    @model_validator(mode="before")
-    @classmethod
-    def _url_is_secret(cls, data: Any) -> Any:
-        return _reject_plain_url(data, "Discord")
 
 
 class SmtpServer(_Model):
