@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 import yaml
@@ -96,39 +97,45 @@ def _role_rule(permission: Permission) -> str:
     return f"apiGroups [{group}] resources [{permission.full_resource}] verbs [{permission.verb}]"
 
 
-def _facade_permissions(authz: k8s.AuthorizationV1Api, namespace: str) -> Check:
-    denied = []
-    for permission in FACADE_PERMISSIONS:
+@dataclass(frozen=True)
+class _AccessReview:
+    """One permissions check: whose permissions are asked, and how the check words them."""
+
+    name: str
+    permissions: tuple[Permission, ...]
+    allowed: Callable[[Permission], bool]
+    """Asks the API server whether the subject may do one thing."""
+    granted: str
+    """The detail when every permission is granted."""
+    denied: str
+    """The start of the detail when some are not (``...: <the denied ones>``)."""
+    fix: str
+    """How to grant them; ``{rules}`` becomes the Role rules that are missing."""
+
+
+def _access_reviews(
+    authz: k8s.AuthorizationV1Api, namespace: str, account: str
+) -> list[_AccessReview]:
+    """The facade's own permissions (SelfSubjectAccessReview) and the workflow pods' service
+    account's (LocalSubjectAccessReview, asked as that account and its groups)."""
+
+    def facade_may(permission: Permission) -> bool:
         body = k8s.V1SelfSubjectAccessReview(
             spec=k8s.V1SelfSubjectAccessReviewSpec(
                 resource_attributes=_attributes(namespace, permission)
             )
         )
         review = authz.create_self_subject_access_review(body)
-        if not (review.status and review.status.allowed):
-            denied.append(permission)
-    name = "facade permissions"
-    if not denied:
-        return Check(name, True, f"all {len(FACADE_PERMISSIONS)} granted in {namespace}")
-    listed = "; ".join(f"{p.describe()} ({p.why})" for p in denied)
-    rules = "; ".join(_role_rule(p) for p in denied)
-    return Check(
-        name,
-        False,
-        f"not granted: {listed}",
-        f"add to the facade's Role (argo/base/rbac.yaml): {rules}",
-    )
+        return bool(review.status and review.status.allowed)
 
-
-def _account_permissions(authz: k8s.AuthorizationV1Api, namespace: str, account: str) -> Check:
     user = f"system:serviceaccount:{namespace}:{account}"
     groups = [
         "system:serviceaccounts",
         f"system:serviceaccounts:{namespace}",
         "system:authenticated",
     ]
-    denied = []
-    for permission in (*EXECUTOR_PERMISSIONS, *AGENT_PERMISSIONS):
+
+    def account_may(permission: Permission) -> bool:
         body = k8s.V1LocalSubjectAccessReview(
             metadata=k8s.V1ObjectMeta(namespace=namespace),
             spec=k8s.V1SubjectAccessReviewSpec(
@@ -136,19 +143,36 @@ def _account_permissions(authz: k8s.AuthorizationV1Api, namespace: str, account:
             ),
         )
         review = authz.create_namespaced_local_subject_access_review(namespace, body)
-        if not (review.status and review.status.allowed):
-            denied.append(permission)
-    name = "workflow pod permissions"
+        return bool(review.status and review.status.allowed)
+
+    return [
+        _AccessReview(
+            name="facade permissions",
+            permissions=FACADE_PERMISSIONS,
+            allowed=facade_may,
+            granted=f"all {len(FACADE_PERMISSIONS)} granted in {namespace}",
+            denied="not granted",
+            fix="add to the facade's Role (argo/base/rbac.yaml): {rules}",
+        ),
+        _AccessReview(
+            name="workflow pod permissions",
+            permissions=(*EXECUTOR_PERMISSIONS, *AGENT_PERMISSIONS),
+            allowed=account_may,
+            granted=f"{user} may write task results and run HTTP steps",
+            denied=f"{user} is not granted",
+            fix=f"bind a Role to {account} with: {{rules}} "
+            "(argo/base/rbac.yaml, drover-workflow-executor)",
+        ),
+    ]
+
+
+def _review_permissions(review: _AccessReview) -> Check:
+    denied = [p for p in review.permissions if not review.allowed(p)]
     if not denied:
-        return Check(name, True, f"{user} may write task results and run HTTP steps")
+        return Check(review.name, True, review.granted)
     listed = "; ".join(f"{p.describe()} ({p.why})" for p in denied)
     rules = "; ".join(_role_rule(p) for p in denied)
-    return Check(
-        name,
-        False,
-        f"{user} is not granted: {listed}",
-        f"bind a Role to {account} with: {rules} (argo/base/rbac.yaml, drover-workflow-executor)",
-    )
+    return Check(review.name, False, f"{review.denied}: {listed}", review.fix.format(rules=rules))
 
 
 def _artifact_repository(core: k8s.CoreV1Api, namespace: str, controller_namespace: str) -> Check:
@@ -304,18 +328,13 @@ def _cluster_checks(
         f"kubectl -n {namespace} create serviceaccount {account} (or apply argo/)",
         account_exists,
     )
-    _attempt(
-        report,
-        "facade permissions",
-        "apply argo/base/rbac.yaml",
-        lambda: _facade_permissions(authz, namespace),
-    )
-    _attempt(
-        report,
-        "workflow pod permissions",
-        "apply argo/base/rbac.yaml",
-        lambda: _account_permissions(authz, namespace, account),
-    )
+    for review in _access_reviews(authz, namespace, account):
+        _attempt(
+            report,
+            review.name,
+            "apply argo/base/rbac.yaml",
+            partial(_review_permissions, review),
+        )
     if controller_namespace is None:
         detail = "none used: DROVER_ARGO_ARTIFACT_REPOSITORY=false (no reports, logs in pods)"
         report.checks.append(Check("artifact repository", True, detail))
