@@ -10,16 +10,7 @@ scenarios in 10 groups, then drives it from this process with 50 concurrent http
 
 from __future__ import annotations
 
-import asyncio
-import os
-import socket
-import statistics
-import subprocess
-import sys
-import time
-from pathlib import Path
-
-import httpx
+from http_load import drive, serve
 from queue_makespan import with_database  # the sibling benchmark (bench/ is on sys.path)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,8 +19,6 @@ from api.models import Run, RunGroup, RunScenario, RunWorker
 from api.runs.results import ResultIn, ingest_results
 
 CLIENTS, SECONDS, SCENARIOS, GROUPS, THREADS = 50, 5.0, 2_000, 10, 8
-TOKEN = "bench-admin-token"
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def seed(sessions: sessionmaker[Session]) -> str:
@@ -102,85 +91,27 @@ def seed(sessions: sessionmaker[Session]) -> str:
     return run_id
 
 
-async def drive(url: str, path: str) -> dict[str, float]:
-    latencies: list[float] = []
-    errors = 0
-    deadline = time.perf_counter() + SECONDS
-    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    async with httpx.AsyncClient(base_url=url, limits=limits, headers=headers, timeout=30) as http:
-
-        async def client() -> None:
-            nonlocal errors
-            while time.perf_counter() < deadline:
-                start = time.perf_counter()
-                response = await http.get(path)
-                latencies.append(time.perf_counter() - start)
-                errors += response.status_code != 200
-
-        started = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(CLIENTS)))
-        elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {
-        "rps": len(latencies) / elapsed,
-        "p50": statistics.median(latencies) * 1000,
-        "p99": latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000,
-        "errors": errors,
-    }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def main() -> None:
     def work(sessions: sessionmaker[Session]) -> None:
         run_id = seed(sessions)
         url_of_db = str(sessions.kw["bind"].url.render_as_string(hide_password=False))
-        port = free_port()
-        env = {
-            **os.environ,
-            "DATABASE_URL": url_of_db,
-            "DROVER_ADMIN_TOKEN": TOKEN,
-            "DROVER_SCHEDULER": "false",
-            "DROVER_HOME": str(Path("/tmp/drover-bench-home")),
-        }
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "engine.cli",
-                "serve",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        base = f"http://127.0.0.1:{port}"
+        server, base = serve(url_of_db)
+
+        def measure(path: str) -> dict[str, float]:
+            return drive(base, path, clients=CLIENTS, seconds=SECONDS, timeout=30)
+
         try:
-            for _ in range(150):
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
             print(
                 f"{CLIENTS} concurrent clients, {SECONDS:g} s per endpoint, "
                 f"run of {SCENARIOS:,} scenarios"
             )
-            baseline = asyncio.run(drive(base, "/healthz"))
+            baseline = measure("/healthz")
             for name, path in (
                 ("GET /healthz (baseline)", "/healthz"),
                 ("GET /runs/{id}", f"/api/v1/runs/{run_id}"),
                 ("GET /runs/{id}/results", f"/api/v1/runs/{run_id}/results?limit=100"),
             ):
-                figures = baseline if path == "/healthz" else asyncio.run(drive(base, path))
+                figures = baseline if path == "/healthz" else measure(path)
                 print(
                     f"  {name:<26} {figures['rps']:7.0f} req/s  p50 {figures['p50']:6.1f} ms  "
                     f"p99 {figures['p99']:6.1f} ms  errors {figures['errors']:.0f}  "

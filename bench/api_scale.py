@@ -24,22 +24,17 @@ within 5x with 50 concurrent clients.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import psycopg
+from http_load import HEADERS, drive, serve
 from queue_makespan import with_database  # the sibling benchmark (bench/ is on sys.path)
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -51,9 +46,6 @@ GROUPS, THREADS, FLOWS = 10, 8, 2
 SIZES = (2_000, 200_000)
 ONE_CLIENT_ROUNDS = 200
 CLIENTS, SECONDS = 50, 4.0
-TOKEN = "bench-admin-token"
-HEADERS = {"Authorization": f"Bearer {TOKEN}"}
-ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
@@ -144,12 +136,6 @@ def ingest_batch(sessions: sessionmaker[Session], run_id: str, size: int) -> flo
     return time.perf_counter() - start
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def one_client(base: str, paths: dict[str, str | Callable[[int], str]]) -> dict[str, float]:
     """Median milliseconds per path, requests interleaved round by round; a path given as a
     function of the round is a different URL each round (never served from a cache)."""
@@ -166,35 +152,6 @@ def one_client(base: str, paths: dict[str, str | Callable[[int], str]]) -> dict[
                 if round_ >= 10:  # warm-up rounds not counted
                     times[name].append(elapsed * 1000)
     return {name: statistics.median(values) for name, values in times.items()}
-
-
-async def _drive(base: str, path: str) -> dict[str, float]:
-    latencies: list[float] = []
-    errors = 0
-    deadline = time.perf_counter() + SECONDS
-    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-    async with httpx.AsyncClient(base_url=base, limits=limits, headers=HEADERS, timeout=60) as http:
-
-        async def client() -> None:
-            nonlocal errors
-            while time.perf_counter() < deadline:
-                start = time.perf_counter()
-                response = await http.get(path)
-                latencies.append(time.perf_counter() - start)
-                errors += response.status_code != 200
-
-        started = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(CLIENTS)))
-        elapsed = time.perf_counter() - started
-    return {
-        "rps": len(latencies) / elapsed,
-        "p50": statistics.median(latencies) * 1000,
-        "errors": errors,
-    }
-
-
-def concurrent(base: str, paths: dict[str, str]) -> dict[str, dict[str, float]]:
-    return {name: asyncio.run(_drive(base, path)) for name, path in paths.items()}
 
 
 def sse_costs(base: str, run_id: str, scenario: str) -> dict[str, float]:
@@ -239,29 +196,6 @@ def sse_costs(base: str, run_id: str, scenario: str) -> dict[str, float]:
     if len(events) > 1:
         out |= {"change_ms": (events[1][0] - posted) * 1000, "change_bytes": events[1][1]}
     return out
-
-
-def serve(url_of_db: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url_of_db,
-        "DROVER_ADMIN_TOKEN": TOKEN,
-        "DROVER_SCHEDULER": "false",
-        "DROVER_HOME": "/tmp/drover-bench-home",
-    }
-    command = [sys.executable, "-m", "engine.cli", "serve", "--port", str(port)]
-    server = subprocess.Popen([*command, "--log-level", "warning"], cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return server, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    server.terminate()
-    raise SystemExit("drover serve did not answer /healthz")
 
 
 def main() -> None:
@@ -318,7 +252,10 @@ def main() -> None:
                     "GET /runs/{id}": f"/api/v1/runs/{run_id}",
                     "results, first page of 100": f"/api/v1/runs/{run_id}/results?limit=100",
                 }
-                figures = concurrent(base, paths)
+                figures = {
+                    name: drive(base, path, clients=CLIENTS, seconds=SECONDS)
+                    for name, path in paths.items()
+                }
                 baseline = figures["GET /healthz (baseline)"]
                 print(f"  run of {size:,} results")
                 for name, f in figures.items():
