@@ -1,18 +1,23 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from fastapi.testclient import TestClient
 
+from api.app import create_app
+from api.settings import Settings
 from engine.backends.argo import ArgoBackend, ArgoSettings, RetryPolicy
 from engine.backends.argo.kube import KubeObjects
 from engine.compiler import CompiledExecution, CompileOptions, compile_plan
 from engine.loading import load_execution
 from engine.planning import plan_execution
+from tests.api.conftest import ADMIN, database_url, postgres_url  # noqa: F401 (fixtures)
 from tests.argo_backend import fake_argo, fake_kube
 from tests.argo_backend.fake_argo import FakeArgo
 from tests.argo_backend.fake_kube import FakeKube
@@ -103,3 +108,39 @@ def compile_shop(run_id: str = "run-1") -> CompiledExecution:
 @pytest.fixture
 def shop() -> CompiledExecution:
     return compile_shop()
+
+
+@pytest.fixture
+def argo_service(
+    argo: tuple[FakeArgo, str],
+    kube: tuple[FakeKube, str],
+    database_url: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Callable[..., TestClient]]:
+    """Starts the facade on the Argo backend (the fake Argo Server and Kubernetes API, a real
+    Postgres) with these settings over the common ones; stopped at the end of the test."""
+    token_file = tmp_path / "argo-token"
+    token_file.write_text(fake_argo.TOKEN.removeprefix("Bearer "))
+    kubeconfig = write_kubeconfig(
+        tmp_path / "kubeconfig", kube[1], fake_kube.TOKEN.removeprefix("Bearer ")
+    )
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with ExitStack() as stack:
+
+        def start(**settings: Any) -> TestClient:
+            values: dict[str, Any] = dict(
+                home=tmp_path / "home",
+                database_url=database_url,
+                admin_token=ADMIN,
+                scheduler=False,
+                public_url="http://127.0.0.1:9",
+                backend="argo",
+                argo_server=argo[1],
+                argo_token_file=token_file,
+                kubeconfig=kubeconfig,
+                namespace=NAMESPACE,
+            )
+            return stack.enter_context(TestClient(create_app(Settings(**(values | settings)))))
+
+        yield start

@@ -37,7 +37,7 @@ from tests.argo_backend.test_service_argo import (
     controller_status,
 )
 
-argo, kube, client = service_argo.argo, service_argo.kube, service_argo.client
+argo, client = service_argo.argo, service_argo.client
 
 
 def _workflow(name: str, version: str, phase: str) -> dict[str, Any]:

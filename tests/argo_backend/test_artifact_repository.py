@@ -9,29 +9,24 @@ runs and schedules without any artifact; the agents report to the facade directl
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Settings
 from engine.compiler import CompileOptions, compile_plan
 from engine.errors import SpecError
 from engine.loading import load_execution
 from engine.planning import plan_execution
 from engine.spec import WorkspaceMode
 from tests.api.conftest import ADMIN, AUTH, database_url, postgres_url  # noqa: F401
-from tests.argo_backend import fake_argo, fake_kube
 from tests.argo_backend import test_service_argo as service_argo
-from tests.argo_backend.conftest import NAMESPACE, ROOT, write_kubeconfig
-from tests.argo_backend.fake_kube import FakeKube
+from tests.argo_backend.conftest import ROOT
 from tests.argo_backend.test_service_argo import ArtifactArgo
 
-argo, kube = service_argo.argo, service_argo.kube
+argo = service_argo.argo
 
 
 def artifacts_needing_a_repository(document: dict[str, Any]) -> list[str]:
@@ -48,35 +43,8 @@ def artifacts_needing_a_repository(document: dict[str, Any]) -> list[str]:
 
 
 @pytest.fixture
-def no_repository_client(
-    argo: tuple[ArtifactArgo, str],
-    kube: tuple[FakeKube, str],
-    database_url: str,  # noqa: F811
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[TestClient]:
-    token_file = tmp_path / "argo-token"
-    token_file.write_text(fake_argo.TOKEN.removeprefix("Bearer "))
-    kubeconfig = write_kubeconfig(
-        tmp_path / "kubeconfig", kube[1], fake_kube.TOKEN.removeprefix("Bearer ")
-    )
-    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    settings = Settings(
-        home=tmp_path / "home",
-        database_url=database_url,
-        admin_token=ADMIN,
-        scheduler=False,
-        public_url="http://127.0.0.1:9",
-        backend="argo",
-        argo_server=argo[1],
-        argo_token_file=token_file,
-        kubeconfig=kubeconfig,
-        namespace=NAMESPACE,
-        service_account="drover-workflow",
-        argo_artifact_repository=False,
-    )
-    with TestClient(create_app(settings)) as client:
-        yield client
+def no_repository_client(argo_service: Callable[..., TestClient]) -> TestClient:
+    return argo_service(service_account="drover-workflow", argo_artifact_repository=False)
 
 
 def _execution(client: TestClient) -> int:

@@ -22,7 +22,6 @@ from tests.argo_backend.test_service_argo import (  # noqa: F401 (fixtures)
     _workers,
     argo,
     client,
-    kube,
 )
 from tests.notifications.receivers import HttpReceiver, http_receiver
 

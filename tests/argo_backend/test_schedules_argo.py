@@ -36,7 +36,7 @@ from tests.argo_backend.test_service_argo import (
 )
 
 # The service on Argo, as test_service_argo sets it up: fake Argo and Kubernetes, real Postgres.
-argo, kube, client = service_argo.argo, service_argo.kube, service_argo.client
+argo, client = service_argo.argo, service_argo.client
 
 WORKER_TEMPLATE_PREFIX = "worker"
 

@@ -15,16 +15,14 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.app import create_app
 from api.models import OutboxEvent, Run, RunWorker, ScenarioResult
-from api.settings import Settings
 from engine.backends.argo import ArgoBackend
 from engine.backends.local.nodes import new_node, node_id
 from engine.backends.local.status import update_progress
 from engine.labels import RESUBMITTED_FROM
 from tests.api.conftest import ADMIN, AUTH, database_url, postgres_url  # noqa: F401
-from tests.argo_backend import fake_argo, fake_kube
-from tests.argo_backend.conftest import NAMESPACE, ROOT, settings_for, write_kubeconfig
+from tests.argo_backend import fake_argo
+from tests.argo_backend.conftest import NAMESPACE, ROOT, settings_for
 from tests.argo_backend.fake_argo import FakeArgo
 from tests.argo_backend.fake_kube import FakeKube
 from tests.argo_backend.http_stub import Response, StubServer
@@ -81,43 +79,12 @@ def test_read_artifact_through_swagger_artifact_files(
 
 
 @pytest.fixture
-def kube() -> Iterator[tuple[FakeKube, str]]:
-    fake = FakeKube()
-    with StubServer(fake) as server:
-        yield fake, server.url
-
-
-@pytest.fixture
-def client(
-    argo: tuple[ArtifactArgo, str],
-    kube: tuple[FakeKube, str],
-    database_url: str,  # noqa: F811
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[TestClient]:
-    token_file = tmp_path / "argo-token"
-    token_file.write_text(fake_argo.TOKEN.removeprefix("Bearer "))
-    kubeconfig = write_kubeconfig(
-        tmp_path / "kubeconfig", kube[1], fake_kube.TOKEN.removeprefix("Bearer ")
-    )
-    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    settings = Settings(
-        home=tmp_path / "home",
-        database_url=database_url,
-        admin_token=ADMIN,
-        scheduler=False,
-        public_url="http://127.0.0.1:9",
-        backend="argo",
-        argo_server=argo[1],
-        argo_token_file=token_file,
-        kubeconfig=kubeconfig,
-        namespace=NAMESPACE,
+def client(argo_service: Callable[..., TestClient]) -> TestClient:
+    return argo_service(
         argo_resync_seconds=60.0,  # only the watch can deliver within the test
         service_account=SERVICE_ACCOUNT,
         poll_interval=0.05,
     )
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
 
 
 def _shop_execution(client: TestClient) -> int:

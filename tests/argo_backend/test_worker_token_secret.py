@@ -27,7 +27,7 @@ from tests.argo_backend.test_service_argo import (
     _workers,
 )
 
-argo, kube, client = service_argo.argo, service_argo.kube, service_argo.client
+argo, client = service_argo.argo, service_argo.client
 
 
 def _execution(client: TestClient) -> int:
