@@ -10,9 +10,11 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from urllib3.util.retry import Retry
+
 from engine.errors import BackendError, Conflict, NotFound
 
-__all__ = ["RetryPolicy", "error_for_status", "server_message"]
+__all__ = ["RetryPolicy", "error_for_status", "server_message", "urllib3_retry"]
 
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 
@@ -42,6 +44,24 @@ class RetryPolicy:
         if status == 504:
             return idempotent
         return status in TRANSIENT_STATUSES
+
+
+def urllib3_retry(policy: RetryPolicy) -> Retry:
+    """``policy`` for the clients built on urllib3 (Hera's requests session, the Kubernetes
+    client): connect errors always, 429/502/503 on any method (the request was not processed),
+    never after a read error, since a create may already have happened."""
+    return Retry(
+        total=policy.attempts - 1,
+        connect=policy.attempts - 1,
+        read=0,
+        status=policy.attempts - 1,
+        status_forcelist=(429, 502, 503),
+        allowed_methods=None,
+        backoff_factor=policy.base_delay,
+        backoff_max=policy.max_delay,
+        raise_on_status=False,
+        respect_retry_after_header=True,
+    )
 
 
 def server_message(body: str | bytes) -> str:

@@ -21,9 +21,8 @@ from hera.workflows.service import WorkflowsService
 from pydantic import ValidationError
 from pydantic.warnings import PydanticDeprecatedSince20
 from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
-from engine.backends.argo.failures import error_for_status
+from engine.backends.argo.failures import error_for_status, urllib3_retry
 from engine.backends.argo.settings import ArgoSettings
 from engine.errors import BackendError, SpecError
 
@@ -86,21 +85,7 @@ class HeraClient:
 
     def __init__(self, settings: ArgoSettings) -> None:
         self.settings = settings
-        policy = settings.retry
-        # Connect errors always; 429/502/503 on any method (the request was not processed);
-        # never after a read error, since a create may already have happened.
-        retry = Retry(
-            total=policy.attempts - 1,
-            connect=policy.attempts - 1,
-            read=0,
-            status=policy.attempts - 1,
-            status_forcelist=(429, 502, 503),
-            allowed_methods=None,
-            backoff_factor=policy.base_delay,
-            backoff_max=policy.max_delay,
-            raise_on_status=False,
-            respect_retry_after_header=True,
-        )
+        retry = urllib3_retry(settings.retry)
         self.session = requests.Session()
         adapter = HTTPAdapter(max_retries=retry)
         self.session.mount("http://", adapter)

@@ -21,7 +21,7 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from engine.backends.argo.failures import error_for_status, server_message
+from engine.backends.argo.failures import error_for_status, server_message, urllib3_retry
 from engine.backends.argo.settings import ArgoSettings
 from engine.errors import BackendError, Conflict, SpecError, Unsupported
 
@@ -75,18 +75,7 @@ def _api_client(settings: ArgoSettings) -> k8s.ApiClient:
             )
     except (ConfigException, OSError) as error:
         raise SpecError("kubeconfig", f"no usable Kubernetes configuration: {error}") from error
-    policy = settings.retry
-    configuration.retries = urllib3.Retry(
-        total=policy.attempts - 1,
-        connect=policy.attempts - 1,
-        read=0,
-        status=policy.attempts - 1,
-        status_forcelist=(429, 502, 503),
-        allowed_methods=None,
-        backoff_factor=policy.base_delay,
-        backoff_max=policy.max_delay,
-        raise_on_status=False,
-    )
+    configuration.retries = urllib3_retry(settings.retry)
     return k8s.ApiClient(configuration)
 
 
