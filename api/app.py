@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -30,6 +30,7 @@ from api.schedules.scheduler import Scheduler, fire_schedule
 from api.schemas import ERROR_RESPONSES
 from api.service import Service, build_service
 from api.settings import Settings, get_settings
+from api.stream_reads import StreamReads
 from engine.backends.argo import ArgoBackend
 from engine.errors import (
     BackendError,
@@ -97,6 +98,22 @@ def _sync_cron_workflows(service: Service, backend: ArgoBackend) -> None:
         log.warning("could not sync schedules to Argo CronWorkflows: %s", exc)
 
 
+def _start_streaming(service: Service) -> Callable[[], None]:
+    """The event streams' reads and the change watcher that wakes them, on connections of
+    their own; the stopper leaves the service as it found it (a later app starts them anew)."""
+    reads = StreamReads(service.sessions.kw["bind"])
+    changes = RunChanges(reads.sessions)
+    service.stream_reads, service.changes = reads, changes
+    changes.start()
+
+    def stop() -> None:
+        changes.stop()
+        reads.close()
+        service.stream_reads = service.changes = None
+
+    return stop
+
+
 def _error(status: int, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse(
         {"detail": detail, **{k: v for k, v in extra.items() if v}}, status_code=status
@@ -112,8 +129,12 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
         own = service or build_service(settings)
         app.state.service = own
         stoppers = _start_background(own)
-        if own.changes is None:
-            own.changes = RunChanges(own.sessions)
+        if own.stream_reads is None:
+            engine = own.sessions.kw["bind"]
+            own.stream_reads = StreamReads(engine)
+            stoppers.append(own.stream_reads.close)
+        if own.changes is None:  # on the streams' connections: it watches for them
+            own.changes = RunChanges(own.stream_reads.sessions)
             own.changes.start()
             stoppers.append(own.changes.stop)
         stoppers.append(start_pipeline_follower(own))

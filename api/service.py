@@ -16,6 +16,7 @@ from api.mirror.executions import Mirror
 from api.runs.changes import RunChanges
 from api.runs.report_store import ReportStore
 from api.settings import Settings
+from api.stream_reads import StreamReads
 from engine.backends.base import Backend
 from engine.errors import Conflict
 
@@ -35,6 +36,9 @@ class Service:
     background: list[object] = field(default_factory=list)
     changes: RunChanges | None = None
     """Wakes event streams when their run changes (the app starts it)."""
+    stream_reads: StreamReads | None = None
+    """Reads for event streams, shared between them, on connections of their own (the app
+    makes it)."""
 
     def backend(self, name: str | None = None) -> Backend:
         backend = self.backends.get(name or self.default_backend)

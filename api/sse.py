@@ -105,22 +105,22 @@ class StreamState:
 
 async def delta_stream(
     stream: str,
-    read: Callable[[], StreamState | None],
+    read: Callable[[], Awaitable[StreamState | None]],
     *,
     last_event_id: str | None = None,
     wait: Callable[[StreamState], Awaitable[Any]] | None = None,
     keep_alive: int = 30,
 ) -> AsyncIterator[str]:
     """``snapshot`` (or, resuming, a ``delta`` from the state sent under ``last_event_id``),
-    then a ``delta`` per change, then ``end``. ``read`` runs in a worker thread and borrows a
-    database connection only while it reads; ``wait`` waits for the next change after the
-    state it is given (default: half a second). A comment line every ``keep_alive`` quiet
-    rounds keeps proxies open."""
+    then a ``delta`` per change, then ``end``. ``read`` gives the current state (see
+    :mod:`api.stream_reads`: shared between streams, no connection held between reads);
+    ``wait`` waits for the next change after the state it is given (default: half a second).
+    A comment line every ``keep_alive`` quiet rounds keeps proxies open."""
     sent = event_log.state(stream, last_event_id)
     resumed = sent is not None
     quiet = 0
     while True:
-        state = await anyio.to_thread.run_sync(read)
+        state = await read()
         if state is None:
             yield format_event("end", {"detail": "gone"})
             return

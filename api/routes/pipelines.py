@@ -360,20 +360,23 @@ def events(
     event has an id; a reconnecting ``EventSource`` resumes from its ``Last-Event-ID``."""
     get_pipeline_run(session, run_id=run_id)
     session.close()  # the stream holds no connection between reads
-    sessions = service.sessions
+    reads = service.stream_reads
+    assert reads is not None, "the app's lifespan makes it"
 
-    def read() -> StreamState | None:
-        with sessions() as s:
-            run = s.get(PipelineRun, run_id)
-            if run is None:
-                return None
-            detail = run_detail(s, run).model_dump(mode="json")
+    def fetch(s: Session) -> StreamState | None:
+        run = s.get(PipelineRun, run_id)
+        if run is None:
+            return None
+        detail = run_detail(s, run).model_dump(mode="json")
         return StreamState(
             entities=_entities(detail),
             snapshot=detail,
             final=detail["phase"] in FINAL_PHASES,
             end={"phase": detail["phase"]},
         )
+
+    async def read() -> StreamState | None:  # one read per half second for all its streams
+        return await reads.read(f"pipeline-run:{run_id}", fetch, max_age=0.5)
 
     stream = delta_stream(f"pipeline-run:{run_id}", read, last_event_id=last_event_id)
     return StreamingResponse(stream, media_type="text/event-stream")

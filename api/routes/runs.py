@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -303,29 +304,37 @@ def events(
     when this process no longer knows the id).
 
     An open stream holds no database connection: it waits for the run to change (see
-    ``api.runs.changes``) and borrows a connection only to read it again.
+    ``api.runs.changes``); one read of the run then serves every stream of it (see
+    ``api.stream_reads``).
     """
     _run(session, run_id)
     session.close()
-    sessions, mirror, changes = service.sessions, service.mirror, service.changes
-    assert changes is not None, "the app's lifespan starts the change watcher"
+    mirror, changes, reads = service.mirror, service.changes, service.stream_reads
+    assert changes is not None and reads is not None, "the app's lifespan starts them"
 
-    def read() -> StreamState | None:
-        with sessions() as s:
-            run = s.get(Run, run_id)
-            if run is None:
-                return None
-            stamp: Stamp = (run.updated_at, run.phase)
-            detail = run_detail(s, run).model_dump(mode="json")
-        # Final, and the mirror has read every result: nothing will change any more.
-        final = detail["phase"] in FINAL and run_id not in mirror.followed
+    def fetch(s: Session) -> StreamState | None:
+        run = s.get(Run, run_id)
+        if run is None:
+            return None
+        stamp: Stamp = (run.updated_at, run.phase)
+        detail = run_detail(s, run).model_dump(mode="json")
         return StreamState(
             entities=_entities(detail),
             snapshot=detail,
-            final=final,
+            final=detail["phase"] in FINAL,
             end={"phase": detail["phase"], "verdict": detail["verdict"]},
             stamp=stamp,
         )
+
+    def stale(state: StreamState | None) -> bool:
+        return state is not None and changes.changed_since(run_id, state.stamp)
+
+    async def read() -> StreamState | None:
+        state = await reads.read(f"run:{run_id}", fetch, stale=stale)
+        if state is not None and state.final and run_id in mirror.followed:
+            # Final, but the mirror has not read every result yet: more may change.
+            return replace(state, final=False)
+        return state
 
     async def wait(state: StreamState) -> None:
         await changes.wait(run_id, state.stamp, timeout=1.0)

@@ -71,6 +71,13 @@ class RunChanges:
                     if not waiting:
                         del self._waiters[run_id]
 
+    def changed_since(self, run_id: str, seen: Stamp) -> bool:
+        """Whether the watcher's last look found the run newer than ``seen`` (False when it
+        has not looked at the run yet)."""
+        with self._lock:
+            known = self._stamps.get(run_id)
+        return known is not None and _newer(known, seen)
+
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             try:
