@@ -19,7 +19,23 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PROJECT_TESTS = """
 import os
+import struct
 import time
+import zlib
+from pathlib import Path
+
+
+def _png(width, height, rgb):
+    # A plain PNG (RGB, 8 bits), as a browser test's screenshot would be.
+    rows = b"".join(b"\\x00" + bytes(rgb) * width for _ in range(height))
+
+    def chunk(kind, data):
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 def test_adds():
@@ -28,6 +44,9 @@ def test_adds():
 
 def test_total_is_three():
     print("\\x1b[31mcomputing the total\\x1b[0m")
+    # The agent keeps what a test writes to $DROVER_ARTIFACTS_DIR with its result.
+    shots = Path(os.environ["DROVER_ARTIFACTS_DIR"])
+    (shots / "screenshot.png").write_bytes(_png(160, 90, (179, 38, 30)))
     assert 1 + 1 == 3, "the total should be three"
 
 
@@ -76,6 +95,8 @@ def _wait_final(page: Any) -> None:
 def test_run_now_watch_live_and_open_a_failure(page: Any, live: LiveServer, tmp_path: Path) -> None:
     execution = _execution(live, tmp_path, "ui-watch")
     page.goto(f"/executions/{execution['id']}")
+    page.get_by_role("button", name="Run now").wait_for()
+    screenshot(page, "execution")
     page.get_by_role("button", name="Run now").click()
     page.get_by_role("button", name="Confirm").click()
     page.wait_for_url(re.compile(r"/runs/\w+$"))
@@ -86,11 +107,18 @@ def test_run_now_watch_live_and_open_a_failure(page: Any, live: LiveServer, tmp_
     assert "failed" in summary.inner_text()
     groups = page.get_by_role("region", name="Flows and groups").inner_text()
     assert "first" in groups and "second" in groups
+    page.get_by_text("3 of 3 scenarios").wait_for()
     # The failure first in the table; opening it shows its error.
     row = page.get_by_role("row", name=re.compile("test_total_is_three"))
     row.click()
     detail = page.get_by_role("region", name="Scenario detail")
     detail.get_by_text("the total should be three").wait_for()
+    # Its screenshot inline: the image the test wrote, served by the API and decoded.
+    shot = detail.get_by_role("img", name="screenshot screenshot.png")
+    shot.wait_for()
+    shot.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=shot.element_handle())
+    assert shot.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [160, 90]
     assert page.locator("canvas.timeline").count() == 1
     screenshot(page, "run")
 
@@ -104,6 +132,13 @@ def test_retry_shows_the_next_attempt(page: Any, live: LiveServer, tmp_path: Pat
     page.get_by_role("button", name="Confirm").click()
     page.get_by_role("region", name="Run summary").get_by_text("Attempt 2").wait_for()
     _wait_final(page)
+    # The failed scenario ran again: its row shows attempt 2, its detail both attempts.
+    row = page.get_by_role("row", name=re.compile("test_total_is_three"))
+    row.get_by_role("cell", name="2", exact=True).wait_for()
+    row.click()
+    detail = page.get_by_role("region", name="Scenario detail")
+    detail.get_by_text("Attempt 2").wait_for()
+    assert detail.get_by_text("Attempt 1").count() == 1
     screenshot(page, "run-retried")
 
 
@@ -137,6 +172,29 @@ def test_cancel_a_running_run(page: Any, live: LiveServer, tmp_path: Path) -> No
     assert page.evaluate("window.drover.streams[0].counts.snapshot") == 1
     assert page.evaluate("window.drover.streams[0].counts.delta") >= 1
     screenshot(page, "run-canceled")
+
+
+def test_suspend_and_resume_a_run(page: Any, live: LiveServer, tmp_path: Path) -> None:
+    """Suspend and resume from the page, each with confirmation; the page shows both live."""
+    execution = _execution(live, tmp_path, "ui-suspend", pause=120)
+    run = live.api("POST", f"/executions/{execution['id']}/run")
+    page.goto(f"/runs/{run['id']}")
+    summary = page.get_by_role("region", name="Run summary")
+    summary.get_by_text(re.compile(r"[1-9] running")).wait_for()
+    page.get_by_role("button", name="Suspend").click()
+    page.get_by_role("button", name="Confirm").click()
+    summary.locator(".status-suspended").wait_for()
+    assert live.api("GET", f"/runs/{run['id']}")["suspended"] is True
+    screenshot(page, "run-suspended")
+    page.get_by_role("button", name="Resume").click()
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("button", name="Suspend").wait_for()
+    assert summary.locator(".status-suspended").count() == 0
+    assert live.api("GET", f"/runs/{run['id']}")["suspended"] is False
+    # Done with it: terminate rather than wait two minutes.
+    page.get_by_role("button", name="Terminate").click()
+    page.get_by_role("button", name="Confirm").click()
+    _wait_final(page)
 
 
 def test_a_lost_stream_resumes_from_its_last_event_id(
@@ -210,12 +268,20 @@ def test_pipeline_page_shows_taken_and_skipped_branches(page: Any, live: LiveSer
     assert any(text.startswith("scale-up") and "Succeeded" in text for text in jobs), jobs
     assert any(text.startswith("keep") and "branch not taken" in text for text in jobs), jobs
     screenshot(page, "pipeline-run")
+    page.goto("/pipelines")
+    page.get_by_role("link", name=run["id"]).wait_for()
+    screenshot(page, "pipelines")
 
 
 def test_sign_in_from_the_address_fragment_as_drover_ui_opens_it(
     browser: Any, live: LiveServer
 ) -> None:
-    context = browser.new_context(base_url=live.url)
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=live.url)
+    form = context.new_page()
+    form.goto("/login")
+    form.get_by_label("Token").wait_for()
+    screenshot(form, "login")
+    form.close()
     page = context.new_page()
     page.goto(f"/login#token={ADMIN}")
     page.wait_for_url(f"{live.url}/")

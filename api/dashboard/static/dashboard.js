@@ -338,13 +338,18 @@ async function runPage() {
   let results = [];
   const scenarioTable = makeScenarioTable(table, detail, runId);
 
+  let loads = 0;
+  let shown = 0;
   async function loadResults() {
+    const mine = ++loads;
     const all = [];
     for (let offset = 0; offset < 20000; offset += 1000) {
       const page = await api(`/runs/${runId}/results?limit=1000&offset=${offset}`);
       all.push(...page.items);
       if (all.length >= page.total || page.items.length === 0) break;
     }
+    if (mine < shown) return; // a later read finished first: never go back to older results
+    shown = mine;
     results = all;
     scenarioTable.update(results, run);
     drawTimeline(timeline, run, results);
@@ -386,7 +391,7 @@ async function runPage() {
 
   function follow() {
     if (FINAL.has(run.phase) || (stream && !stream.closed)) return;
-    stream = listen(`/runs/${runId}/events`, { snapshot: applySnapshot, delta: applyDelta });
+    stream = listen(`/runs/${runId}/events`, { snapshot: applySnapshot, delta: applyDelta, end: reloadResults });
   }
 
   try {
