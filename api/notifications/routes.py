@@ -9,31 +9,19 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import func, select
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import AdminDep, RowId, ServiceDep, SessionDep
-from api.models import Notification, OutboxEvent
+from api.models import Notification
 from api.notifications import subscriptions as service
 from api.notifications.runtime import links_of, secrets_of, worker_of
+from api.notifications.subscriptions import NotificationIn
 from api.notifications.tools import ToolDenied, run_tool
 from api.schemas import Page
 from engine.notifications.events import EventType
 from engine.notifications.subscription import Notify
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
-
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-
-
-class NotificationIn(Notify):
-    """A subscription: a name, the events, an optional filter, and the channel."""
-
-    name: Name
-    enabled: bool = True
-
-    def notify(self) -> Notify:
-        return Notify.model_validate(self.model_dump(exclude={"name", "enabled"}, by_alias=True))
 
 
 class NotificationOut(Notify):
@@ -45,16 +33,7 @@ class NotificationOut(Notify):
 
 
 def _out(row: Notification) -> NotificationOut:
-    return NotificationOut.model_validate(
-        {
-            **row.spec,
-            "id": row.id,
-            "name": row.name,
-            "enabled": row.enabled,
-            "created_at": row.created_at,
-            "updated_at": row.updated_at,
-        }
-    )
+    return NotificationOut.model_validate(service.notification_view(row))
 
 
 DeliveryState = Literal["pending", "delivered", "failed"]
@@ -85,13 +64,8 @@ def list_events(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[dict[str, Any]]:
     """The outbox: run events as stored, newest first."""
-    query = select(OutboxEvent)
-    if run_id is not None:
-        query = query.where(OutboxEvent.run_id == run_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(OutboxEvent.id.desc()).offset(offset).limit(limit))
-    items: list[Any] = [{**r.payload, "dispatched": r.dispatched} for r in rows]
-    return Page[dict[str, Any]](total=int(total), offset=offset, limit=limit, items=items)
+    total, items = service.list_events(session, run_id=run_id, offset=offset, limit=limit)
+    return Page[dict[str, Any]](total=total, offset=offset, limit=limit, items=items)
 
 
 @router.get("", response_model=Page[NotificationOut])
@@ -101,12 +75,9 @@ def list_notifications(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[NotificationOut]:
-    total = session.scalar(select(func.count()).select_from(Notification)) or 0
-    rows = session.scalars(
-        select(Notification).order_by(Notification.id).offset(offset).limit(limit)
-    )
+    total, rows = service.list_notifications(session, offset=offset, limit=limit)
     return Page[NotificationOut](
-        total=int(total), offset=offset, limit=limit, items=[_out(r) for r in rows]
+        total=total, offset=offset, limit=limit, items=[_out(r) for r in rows]
     )
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import secrets as pysecrets
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
+from pydantic import StringConstraints
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -28,15 +29,32 @@ from engine.notifications.subscription import (
 )
 
 __all__ = [
+    "NotificationIn",
     "check_references",
     "create_notification",
     "delete_notification",
     "delivery_view",
     "get_notification",
     "list_deliveries",
+    "list_events",
+    "list_notifications",
+    "notification_view",
     "send_test",
     "update_notification",
 ]
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+
+
+class NotificationIn(Notify):
+    """A subscription as it is given (the API's body, the CLI's file): a name, the events, an
+    optional filter, and the channel."""
+
+    name: Name
+    enabled: bool = True
+
+    def notify(self) -> Notify:
+        return Notify.model_validate(self.model_dump(exclude={"name", "enabled"}, by_alias=True))
 
 
 def check_references(notify: Notify, secrets: SecretResolver) -> None:
@@ -72,6 +90,42 @@ def create_notification(
     session.commit()
     session.refresh(row)
     return row
+
+
+def notification_view(row: Notification) -> dict[str, Any]:
+    """A stored subscription as the API shows it: its spec (secrets only as references), id,
+    name, whether it is enabled, and when it was made and changed."""
+    return {
+        **row.spec,
+        "id": row.id,
+        "name": row.name,
+        "enabled": row.enabled,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
+def list_notifications(
+    session: Session, *, offset: int = 0, limit: int = 50
+) -> tuple[int, list[Notification]]:
+    """Subscriptions made over the API (or the CLI), oldest first, and how many there are."""
+    total = session.scalar(select(func.count()).select_from(Notification)) or 0
+    rows = session.scalars(
+        select(Notification).order_by(Notification.id).offset(offset).limit(limit)
+    )
+    return int(total), list(rows)
+
+
+def list_events(
+    session: Session, *, run_id: str | None = None, offset: int = 0, limit: int = 50
+) -> tuple[int, list[dict[str, Any]]]:
+    """The outbox: run events as stored, newest first, each with whether it was dispatched."""
+    query = select(OutboxEvent)
+    if run_id is not None:
+        query = query.where(OutboxEvent.run_id == run_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(OutboxEvent.id.desc()).offset(offset).limit(limit))
+    return int(total), [{**r.payload, "dispatched": r.dispatched} for r in rows]
 
 
 def get_notification(session: Session, notification_id: int) -> Notification:

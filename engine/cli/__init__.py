@@ -8,6 +8,7 @@ from engine.cli.discover import discover
 from engine.cli.doctor import doctor_command
 from engine.cli.gc import gc_command
 from engine.cli.images import images_app
+from engine.cli.notifications import notifications_app
 from engine.cli.options import DroverTyper
 from engine.cli.plan import plan_command
 from engine.cli.run import run_command
@@ -41,6 +42,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(templates_app, name="templates")
 app.add_typer(images_app, name="images")
+app.add_typer(notifications_app, name="notifications")
 
 
 def main() -> None:

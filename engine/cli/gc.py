@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from engine.cli.console import console
+from engine.cli.service_db import service_session
 
 __all__ = ["gc_command"]
 
@@ -20,29 +21,17 @@ def gc_command(
     """Delete finished runs and pipeline runs older than the retention age, with their results,
     job outputs, files, reports and artifacts; say how much space that freed."""
     from api.backends import build_backends
-    from api.database import (
-        database_url,
-        embedded_server_scope,
-        get_engine,
-        migrate,
-        session_factory,
-    )
     from api.retention import purge
     from api.runs.report_store import ReportStore
-    from api.settings import get_settings
 
-    settings = get_settings()
-    days = settings.retention_days if older_than_days is None else older_than_days
-    with embedded_server_scope(settings):
-        url = database_url(settings)
-        migrate(url)
-        with session_factory(get_engine(url))() as session:
-            purged = purge(
-                session,
-                older_than_days=days,
-                backends=build_backends(settings),
-                reports=ReportStore(settings.reports_dir),
-            )
+    with service_session() as (settings, session):
+        days = settings.retention_days if older_than_days is None else older_than_days
+        purged = purge(
+            session,
+            older_than_days=days,
+            backends=build_backends(settings),
+            reports=ReportStore(settings.reports_dir),
+        )
     console.print(
         f"purged {len(purged.runs)} runs and {len(purged.pipeline_runs)} pipeline runs "
         f"older than {days:g} days; their reports and artifacts freed "

@@ -8,6 +8,7 @@ import typer
 
 from engine.cli.console import console
 from engine.cli.options import DroverTyper
+from engine.cli.service_db import service_session
 
 __all__ = ["new_api_token", "token_app"]
 
@@ -25,19 +26,8 @@ def create(
 def new_api_token(name: str) -> str:
     """A new token with full API rights, stored (as its hash) in the service's database."""
     from api.auth import create_token
-    from api.database import (
-        database_url,
-        embedded_server_scope,
-        get_engine,
-        migrate,
-        session_factory,
-    )
-    from api.settings import get_settings
 
-    with embedded_server_scope(get_settings()):
-        url = database_url()
-        migrate(url)
-        with session_factory(get_engine(url))() as session:
-            token = create_token(session, name=name)
-            session.commit()
+    with service_session() as (_, session):
+        token = create_token(session, name=name)
+        session.commit()
     return token
