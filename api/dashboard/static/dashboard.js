@@ -342,12 +342,15 @@ async function runPage() {
   let shown = 0;
   async function loadResults() {
     const mine = ++loads;
+    // Every attempt of every scenario, page by page (keyset: the last page costs what the
+    // first does, however many attempts the run holds).
     const all = [];
-    for (let offset = 0; offset < 20000; offset += 1000) {
-      const page = await api(`/runs/${runId}/results?limit=1000&offset=${offset}`);
-      all.push(...page.items);
-      if (all.length >= page.total || page.items.length === 0) break;
-    }
+    let cursor = null;
+    do {
+      const page = await api(`/runs/${runId}/results?limit=1000${cursor ? "&after=" + encodeURIComponent(cursor) : ""}`);
+      for (const item of page.items) all.push(item);
+      cursor = page.items.length ? page.next_cursor : null;
+    } while (cursor);
     if (mine < shown) return; // a later read finished first: never go back to older results
     shown = mine;
     results = all;
