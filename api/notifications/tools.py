@@ -10,20 +10,18 @@ done and gets the same answer without a second message: one message per job and 
 from __future__ import annotations
 
 import hmac
-import time
-from typing import Any, Protocol
+from typing import Any
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import hash_token
 from api.models import Delivery, DeliveryAttempt, PipelineRun, PipelineVersion
 from api.notifications.secrets import SecretResolver
-from api.notifications.senders import EXCERPT, destination_of, send
+from api.notifications.senders import destination_of
+from api.notifications.tool_send import MAX_WAIT, NotSent, Pacing, answer, send_tool
 from api.notifications.worker import record_attempt
 from engine.errors import NotFound
-from engine.notifications.messages import render_text
 from engine.pipelines import parse_pipeline
 from engine.pipelines.model import ToolStep
 from engine.status import FINAL_PHASES
@@ -54,37 +52,13 @@ def _tool_of(session: Session, run: PipelineRun, job: str) -> ToolStep:
 
 
 def _answer(delivery: Delivery, attempt: DeliveryAttempt | None) -> dict[str, Any]:
-    return {
-        "status": delivery.state,
-        "http_status": attempt.http_status if attempt else None,
-        "response": attempt.response if attempt else None,
-        "error": delivery.last_error,
-        "delivery": delivery.id,
-    }
-
-
-class Pacing(Protocol):
-    """The delivery worker's per-destination rate limit and circuit breaker."""
-
-    def admit(self, destination: str) -> float: ...
-
-    def settle(self, destination: str, ok: bool) -> None: ...
-
-
-MAX_WAIT = 10.0
-"""Seconds a tool job waits for its destination's limit or breaker before it fails."""
-
-
-def _wait_for(pacing: Pacing, destination: str) -> float:
-    """0.0 once admitted; else how long the destination stays closed beyond ``MAX_WAIT``."""
-    deadline = time.monotonic() + MAX_WAIT
-    while True:
-        wait = pacing.admit(destination)
-        if wait == 0.0:
-            return 0.0
-        if time.monotonic() + wait > deadline:
-            return wait
-        time.sleep(wait)
+    return answer(
+        delivery.state,
+        http_status=attempt.http_status if attempt else None,
+        response=attempt.response if attempt else None,
+        error=delivery.last_error,
+        delivery=delivery.id,
+    )
 
 
 def run_tool(
@@ -123,11 +97,6 @@ def run_tool(
         )
         session.rollback()
         return _answer(done, last)
-    rendered = render_text(
-        f"tool/{run_id}/{job}",
-        message[: EXCERPT * 8],
-        {"pipeline": run.pipeline_name, "run_id": run_id, "job": job},
-    )
     delivery = Delivery(
         event_id=None,
         source=source,
@@ -138,19 +107,21 @@ def run_tool(
     )
     session.add(delivery)
     session.flush()
-    closed = _wait_for(pacing, delivery.destination) if pacing is not None else 0.0
-    if closed > 0:  # not sent: the job fails and says why (its retries may try again)
-        delivery.state = "failed"
-        delivery.last_error = (
-            f"not sent: {delivery.destination} is paused for {closed:.0f} s more (rate limit, "
-            "or its circuit breaker is open after failures in a row)"
+    try:
+        outcome = send_tool(
+            tool,
+            run_id=run_id,
+            job=job,
+            pipeline=run.pipeline_name,
+            message=message,
+            secrets=secrets,
+            timeout=timeout,
+            pacing=pacing,
         )
+    except NotSent as exc:
+        delivery.state, delivery.last_error = "failed", str(exc)
         session.commit()
         return _answer(delivery, None)
-    with httpx.Client(timeout=timeout) as client:
-        outcome = send(tool.channel, rendered, secrets=secrets, client=client)
-    if pacing is not None:
-        pacing.settle(delivery.destination, outcome.ok)
     record_attempt(session, delivery, outcome, next_delay=None)
     session.commit()
     last = session.scalar(

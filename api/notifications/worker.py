@@ -45,17 +45,13 @@ from api.models import (
     Schedule,
 )
 from api.models import Pipeline as PipelineRow
+from api.notifications.pacing import DestinationPacing
 from api.notifications.secrets import SecretResolver
 from api.notifications.senders import Outcome, destination_of, send
 from api.settings import Settings
 from engine.notifications.events import Event
 from engine.notifications.messages import render_event
-from engine.notifications.policy import (
-    BreakerState,
-    CircuitBreaker,
-    TokenBucket,
-    backoff_delay,
-)
+from engine.notifications.policy import backoff_delay
 from engine.notifications.subscription import Channel, Notify, matches
 
 __all__ = ["CHANNEL", "DeliveryPolicy", "DeliveryWorker", "Links", "record_attempt"]
@@ -63,8 +59,6 @@ __all__ = ["CHANNEL", "DeliveryPolicy", "DeliveryWorker", "Links", "record_attem
 log = logging.getLogger("drover.notifications")
 
 CHANNEL: TypeAdapter[Channel] = TypeAdapter(Channel)
-SHORT_WAIT = 0.05
-"""Seconds the worker sleeps for a destination's next token instead of moving on."""
 
 
 @dataclass(frozen=True)
@@ -160,12 +154,13 @@ class DeliveryWorker:
         self.poll_interval = poll_interval
         self.clock = clock
         self.client = httpx.Client(timeout=self.policy.timeout, follow_redirects=False)
-        self.breakers: dict[str, CircuitBreaker] = {}
-        self.buckets: dict[str, TokenBucket] = {}
-        self._pacing = threading.Lock()
-        """Guards breakers, buckets and blocks: tool jobs' requests use them too."""
-        self._blocked: dict[str, float] = {}
-        """Destination → clock time until which its deliveries are not claimed."""
+        self.pacing = DestinationPacing(
+            rate=self.policy.rate,
+            burst=self.policy.burst,
+            breaker_threshold=self.policy.breaker_threshold,
+            breaker_reset=self.policy.breaker_reset,
+            clock=clock,
+        )
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -203,7 +198,7 @@ class DeliveryWorker:
 
     def _idle_wait(self) -> float:
         now = self.clock()
-        soon = [until - now for until in self._blocked.values() if until > now]
+        soon = [until - now for until in self.pacing.closed(now).values()]
         return max(min([self.poll_interval, *soon]), 0.005)
 
     def step(self) -> bool:
@@ -281,7 +276,7 @@ class DeliveryWorker:
         """Claim due deliveries of destinations that may be sent to, and send them; True when
         any was claimed. The claim, the attempts and the new states are one transaction."""
         now = self.clock()
-        blocked = [dest for dest, until in self._blocked.items() if until > now]
+        blocked = list(self.pacing.closed(now))
         with self.sessions() as session, session.begin():
             query = (
                 select(Delivery, OutboxEvent.payload)
@@ -304,42 +299,15 @@ class DeliveryWorker:
         return self.admit(destination) == 0.0
 
     def admit(self, destination: str) -> float:
-        """0.0 when a delivery to ``destination`` may go now (a token is taken, a half-open
-        breaker's probe is granted); else the seconds until it may, and until then the worker
-        claims none of its deliveries. A short wait for a token is slept here. Pipeline tool
-        jobs ask the same question, so they share each destination's limit and breaker."""
-        with self._pacing:
-            now = self.clock()
-            blocked = self._blocked.get(destination, 0.0) - now
-            if blocked > 0:
-                return blocked
-            breaker = self._breaker(destination)
-            wait = breaker.allow(now)
-            if wait > 0:
-                self._blocked[destination] = now + wait
-                return wait
-            bucket = self._bucket(destination)
-            wait = bucket.take(now)
-            if 0 < wait <= SHORT_WAIT:
-                time.sleep(wait)
-                wait = bucket.take(self.clock())
-            if wait > 0:
-                breaker.probing = False  # the probe did not go; the next claim may send it
-                self._blocked[destination] = now + wait
-                return wait
-            return 0.0
+        """0.0 when a delivery to ``destination`` may go now, else the seconds until it may
+        (``DestinationPacing.admit``); until then the worker claims none of its deliveries.
+        Pipeline tool jobs ask the same question, so they share each destination's limit and
+        breaker."""
+        return self.pacing.admit(destination)
 
     def settle(self, destination: str, ok: bool) -> None:
         """Tell the destination's breaker how a delivery ``admit`` let through went."""
-        with self._pacing:
-            breaker = self._breaker(destination)
-            if ok:
-                breaker.success()
-                self._blocked.pop(destination, None)
-                return
-            breaker.failure(self.clock())
-            if breaker.state is BreakerState.OPEN:
-                self._blocked[destination] = self.clock() + self.policy.breaker_reset
+        self.pacing.settle(destination, ok)
 
     def _deliver(self, session: Session, row: Delivery, payload: dict[str, Any]) -> None:
         event = self.links.complete(Event.model_validate(payload))
@@ -363,20 +331,6 @@ class DeliveryWorker:
             return None
         delay = backoff_delay(attempt, base=self.policy.backoff_base, cap=self.policy.backoff_max)
         return max(delay, min(outcome.retry_after or 0.0, self.policy.backoff_max))
-
-    def _breaker(self, destination: str) -> CircuitBreaker:
-        breaker = self.breakers.get(destination)
-        if breaker is None:
-            breaker = self.breakers[destination] = CircuitBreaker(
-                self.policy.breaker_threshold, self.policy.breaker_reset
-            )
-        return breaker
-
-    def _bucket(self, destination: str) -> TokenBucket:
-        bucket = self.buckets.get(destination)
-        if bucket is None:
-            bucket = self.buckets[destination] = TokenBucket(self.policy.rate, self.policy.burst)
-        return bucket
 
 
 def _entries(spec: Any) -> list[tuple[int, Notify]]:

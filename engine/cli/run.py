@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -261,10 +264,36 @@ def _parameters(pairs: list[str]) -> dict[str, str]:
     return parameters
 
 
+@contextmanager
+def _local_tools(pipeline: Pipeline, run_id: str) -> Iterator[Pipeline]:
+    """The pipeline to run: its tool jobs (if any) as requests to an endpoint in this process
+    that sends them with the facade's code (``api.notifications.local_tools``), while it runs."""
+    from engine.pipelines.tools import has_tool_jobs
+
+    if not has_tool_jobs(pipeline):
+        yield pipeline
+        return
+    from api.notifications.local_tools import LocalToolEndpoint
+    from api.notifications.pacing import DestinationPacing
+    from api.notifications.secrets import SecretResolver
+    from api.settings import get_settings
+
+    settings = get_settings()
+    with LocalToolEndpoint(
+        pipeline,
+        run_id=run_id,
+        secrets=SecretResolver(settings.secrets_dir),
+        timeout=settings.notify_timeout,
+        pacing=DestinationPacing.from_settings(settings),
+    ) as tools:
+        yield tools.lower(pipeline)
+
+
 def _run_pipeline(pipeline: Pipeline, backend: LocalBackend, pairs: list[str]) -> None:
     from engine.local_run import run_pipeline_locally
 
     parameters = _parameters(pairs)
+    run_id = uuid.uuid4().hex[:12]
     view = ProgressView(
         console,
         lambda wf, _verdict: _jobs_table(pipeline, wf),
@@ -285,9 +314,9 @@ def _run_pipeline(pipeline: Pipeline, backend: LocalBackend, pairs: list[str]) -
         ready=lambda: bool(names),
     )
     try:
-        with interrupts, view:
+        with interrupts, view, _local_tools(pipeline, run_id) as runnable:
             workflow = run_pipeline_locally(
-                pipeline, backend, parameters=parameters, on_update=on_update
+                runnable, backend, parameters=parameters, run_id=run_id, on_update=on_update
             )
             view.finish(workflow, None)
     except DroverError as error:

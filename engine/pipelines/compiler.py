@@ -94,8 +94,10 @@ def compile_pipeline(
         tools.append(pipeline.on_exit.name)
     if tools:
         raise CompileError(
-            f"job {tools[0]!r} is a tool job: tool jobs send through Drover's facade, so start "
-            "the pipeline through the API (drover serve), which compiles them as requests to it"
+            f"job {tools[0]!r} is a tool job: it sends through the Drover process that holds "
+            "the channel's secrets, which compiles it as a request to itself — run the pipeline "
+            "with drover run (sends from that command) or start it through the API (drover "
+            "serve); a standalone Workflow or CronWorkflow cannot send it"
         )
     unknown = sorted(set(options.parameters) - set(pipeline.parameters))
     if unknown:
