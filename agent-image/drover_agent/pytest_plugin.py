@@ -28,7 +28,8 @@ Live results (``DROVER_LIVE_RESULTS``)
 Artifacts (``DROVER_ARTIFACTS_BASE``)
     Each test runs with ``DROVER_ARTIFACTS_DIR`` naming an empty directory of its own; what the
     test writes there is kept with its result (``index.jsonl`` in the base maps node ids, as
-    discovery writes them, to directories). Empty directories are removed again.
+    discovery writes them, to directories). A directory left empty serves the next test; the
+    last one is removed at the end of the session.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ __all__ = [
     "pytest_collection_modifyitems",
     "pytest_runtest_logreport",
     "pytest_runtest_protocol",
+    "pytest_sessionfinish",
 ]
 
 ERROR_TEXT_LIMIT = 4000
@@ -194,35 +196,81 @@ def _message(report: pytest.TestReport) -> str:
     return message[:ERROR_TEXT_LIMIT] or report.outcome
 
 
-_artifact_dirs = 0
+class _ArtifactDirs:
+    """Each test's ``DROVER_ARTIFACTS_DIR``: an empty directory of its own.
+
+    A directory a test left empty is handed, still empty, to the next test instead of being
+    removed and made again: creating and removing a directory per test cost more than many short
+    tests themselves (``rmdir`` took 1 ms on ext4 mounted with ``discard``). So only a test that
+    wrote files costs a new directory, and the variable changes only then; the session ends by
+    removing the last, empty one and restoring the variable."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.current: str | None = None
+        self.made = 0
+        self.previous = os.environ.get(ARTIFACTS_ENV)
+
+    def for_next_test(self) -> None:
+        if self.current is None:
+            self.made += 1
+            self.current = os.path.join(self.base, f"t{os.getpid()}-{self.made}")
+            os.makedirs(self.current, exist_ok=True)
+            os.environ[ARTIFACTS_ENV] = self.current
+
+    def after_test(self, item: pytest.Item) -> None:
+        """Index the directory under the test's id when it wrote files there."""
+        if self.current is None or _is_empty(self.current):
+            return
+        to_workspace = _WorkspaceIds(item.config.rootpath, item.config.invocation_params.dir)
+        name = os.path.basename(self.current)
+        line = json.dumps({"nodeid": to_workspace(item.nodeid), "dir": name})
+        _append(Path(self.base) / ARTIFACTS_INDEX, line)
+        self.current = None
+
+    def close(self) -> None:
+        if self.current is not None and _is_empty(self.current):
+            os.rmdir(self.current)
+        self.current = None
+        if self.previous is None:
+            os.environ.pop(ARTIFACTS_ENV, None)
+        else:
+            os.environ[ARTIFACTS_ENV] = self.previous
+
+
+def _is_empty(directory: str) -> bool:
+    try:
+        with os.scandir(directory) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return False  # removed or replaced by the test: leave it to the agent's scan
+
+
+_artifacts: _ArtifactDirs | None = None
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    """Give the test its own ``DROVER_ARTIFACTS_DIR``; index it when the test wrote files."""
-    global _artifact_dirs
+    """Give the test its own empty ``DROVER_ARTIFACTS_DIR``; index it when the test wrote files."""
+    global _artifacts
     base = os.environ.get(ARTIFACTS_BASE_ENV)
     if not base:
         yield
         return
-    _artifact_dirs += 1
-    directory = Path(base) / f"t{os.getpid()}-{_artifact_dirs}"
-    directory.mkdir(parents=True, exist_ok=True)
-    previous = os.environ.get(ARTIFACTS_ENV)
-    os.environ[ARTIFACTS_ENV] = str(directory)
+    if _artifacts is None or _artifacts.base != base:
+        _artifacts = _ArtifactDirs(base)
+    _artifacts.for_next_test()
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop(ARTIFACTS_ENV, None)
-        else:
-            os.environ[ARTIFACTS_ENV] = previous
-        if any(directory.iterdir()):
-            to_workspace = _WorkspaceIds(item.config.rootpath, item.config.invocation_params.dir)
-            line = json.dumps({"nodeid": to_workspace(item.nodeid), "dir": directory.name})
-            _append(Path(base) / ARTIFACTS_INDEX, line)
-        else:
-            directory.rmdir()
+        _artifacts.after_test(item)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    global _artifacts
+    if _artifacts is not None:
+        _artifacts.close()
+        _artifacts = None
 
 
 def _append(path: Path, line: str) -> None:

@@ -104,6 +104,51 @@ def test_pytest_worker_keeps_junit_per_attempt_and_each_tests_artifacts(
     assert json.loads((kept / "results.json").read_text())["results"] == document["results"]
 
 
+def test_every_test_gets_an_empty_artifacts_directory_and_only_written_ones_are_kept(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    """The plugin hands a directory a test left empty to the next test (no directory made and
+    removed per test); each test still starts in an empty directory, a written one is never
+    handed on, and no empty directory is left behind."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "test_dirs.py").write_text(
+        "import os, pathlib\n\n"
+        "def check(write):\n"
+        "    folder = pathlib.Path(os.environ['DROVER_ARTIFACTS_DIR'])\n"
+        "    assert folder.is_dir() and not any(folder.iterdir())\n"
+        "    if write:\n"
+        "        (folder / f'{write}.txt').write_text(write)\n\n"
+        "def test_a():\n    check(None)\n\n"
+        "def test_b():\n    check('b')\n\n"
+        "def test_c():\n    check(None)\n\n"
+        "def test_d():\n    check('d')\n\n"
+        "def test_e():\n    check(None)\n"
+    )
+    ids = [f"test_dirs.py::test_{name}" for name in "abcde"]
+    plan = write_plan(tmp_path / "plan", runner={}, workers={"0": ids}, path=str(project))
+    kept = tmp_path / "kept"
+    done = run_agent(
+        "run", "--plan-dir", str(plan), "--workspace", str(project), "--group", "main.all",
+        "--shard", "0", "--results", str(tmp_path / "results.json"), "--reports", str(kept),
+        "--report-dir", str(tmp_path / "scratch"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = {r["id"]: r for r in read_results(tmp_path / "results.json")["results"]}
+    assert {i: r["status"] for i, r in results.items()} == dict.fromkeys(ids, "passed")
+    assert {i: r["artifacts"] for i, r in results.items()} == {
+        **{i: [] for i in ids},
+        "test_dirs.py::test_b": ["b.txt"],
+        "test_dirs.py::test_d": ["d.txt"],
+    }
+    (batch,) = (tmp_path / "scratch" / "raw-artifacts").iterdir()
+    written = sorted(p.name for p in batch.iterdir() if p.is_dir())
+    assert [sorted(f.name for f in (batch / d).iterdir()) for d in written] == [
+        ["b.txt"],
+        ["d.txt"],
+    ]
+
+
 def test_cucumber_over_three_workers_makes_one_html_report_with_every_scenario_once(
     tmp_path: Path, run_agent: RunAgent
 ) -> None:
