@@ -33,7 +33,7 @@ def render_shell(page: str, title: str, **data: str) -> str:
 </header>
 <main id="main" tabindex="-1">
 <h1 id="title">{escape(title)}</h1>
-<div id="app" aria-live="polite" aria-busy="true"><p class="muted">Loading…</p></div>
+<div id="app" aria-busy="true"><p class="muted">Loading…</p></div>
 </main>
 <noscript><p>The dashboard needs JavaScript; the API is at <a href="/docs">/docs</a>.</p>
 </noscript>

@@ -332,7 +332,10 @@ async function runPage() {
   const timeline = h("section", { "aria-label": "Worker timeline" });
   const table = h("section", { "aria-label": "Scenarios" });
   const detail = h("section", { "aria-label": "Scenario detail", class: "detail" });
-  show(header, graph, timeline, table, detail);
+  // Read out when the run's phase or verdict changes, not at every re-render of the page.
+  const announce = h("p", { role: "status", class: "visually-hidden" });
+  show(announce, header, graph, timeline, table, detail);
+  let lastSaid = null;
 
   let run = null;
   let results = [];
@@ -359,6 +362,9 @@ async function runPage() {
   }
 
   function render(detailData) {
+    const said = `Run ${detailData.phase}, verdict ${detailData.verdict}${detailData.suspended ? ", suspended" : ""}`;
+    if (run && said !== lastSaid) announce.textContent = said;
+    lastSaid = said;
     run = detailData;
     setTitle(`Run ${run.id}`);
     renderHeader(header, run, runId);
@@ -394,7 +400,7 @@ async function runPage() {
 
   function follow() {
     if (FINAL.has(run.phase) || (stream && !stream.closed)) return;
-    stream = listen(`/runs/${runId}/events`, { snapshot: applySnapshot, delta: applyDelta, end: reloadResults });
+    stream = listen(`/runs/${runId}/events`, { snapshot: applySnapshot, delta: applyDelta, end: () => loadResults() });
   }
 
   try {
@@ -535,14 +541,24 @@ function drawTimeline(section, run, results) {
   ctx.font = "12px system-ui, sans-serif";
   const span = Math.max(t1 - t0, 1);
   const x = (t) => labelWidth + ((t - t0) / span) * (width - labelWidth - 8);
-  const colours = { passed: "#2da44e", failed: "#cf222e", error: "#8a1c7c", skipped: "#8c959f" };
+  // The status colours of the page (dashboard.css), and a shape for each status as well, so
+  // colour is never the only cue: passed bars are half height, failed and error ones full
+  // height, skipped ones an outline.
+  const css = getComputedStyle(document.documentElement);
+  const colour = (status) => css.getPropertyValue("--" + status).trim() || css.getPropertyValue("--running").trim();
+  const full = rowHeight - 6;
+  const half = Math.ceil(full / 2);
   keys.forEach((key, i) => {
     const y = i * rowHeight;
-    ctx.fillStyle = "#1b1f24";
+    ctx.fillStyle = css.getPropertyValue("--fg").trim();
     ctx.fillText(key, 4, y + 13);
     for (const bar of rows.get(key)) {
-      ctx.fillStyle = colours[bar.status] || "#0b57c2";
-      ctx.fillRect(x(bar.start), y + 3, Math.max(x(bar.end) - x(bar.start), 1), rowHeight - 6);
+      const left = x(bar.start);
+      const wide = Math.max(x(bar.end) - left, 1);
+      ctx.fillStyle = ctx.strokeStyle = colour(bar.status);
+      if (bar.status === "passed") ctx.fillRect(left, y + 3 + full - half, wide, half);
+      else if (bar.status === "skipped") ctx.strokeRect(left + 0.5, y + 3.5, Math.max(wide - 1, 1), full - 1);
+      else ctx.fillRect(left, y + 3, wide, full);
     }
   });
   // The shard balance against the ideal: the busiest worker vs the lower bound of the work.
@@ -561,7 +577,7 @@ function drawTimeline(section, run, results) {
   canvas.setAttribute("aria-label",
     `${keys.length} workers; busiest worker ${seconds(busiest / 1000)} of work, an even split ${seconds(lower / 1000)}`);
   section.replaceChildren(heading,
-    h("p", { class: "legend" }, "Bars: scenarios by start and duration (green passed, red failed, purple error, grey skipped). ",
+    h("p", { class: "legend" }, "Bars: scenarios by start and duration (passed: short, green; failed: tall, red; error: tall, purple; skipped: an outline). ",
       "Dashed line: an even split of the measured work (the shards' lower bound)",
       run.predicted_makespan ? `; predicted makespan ${seconds(run.predicted_makespan)}` : "", "."),
     h("div", { class: "timeline-wrap" }, canvas));
