@@ -102,7 +102,7 @@ def _sessions(client: TestClient) -> Any:
     return client.app.state.service.sessions  # type: ignore[attr-defined]
 
 
-def _eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+def _eventually(check: Callable[[], Any], timeout: float = 60.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = check()
