@@ -27,6 +27,7 @@ from api.routes import executions, pipelines, projects, reports, runs, schedules
 from api.runs.changes import RunChanges
 from api.schedules.runs import sync_all_schedules
 from api.schedules.scheduler import Scheduler, fire_schedule
+from api.schedules.skips import watch_argo_skips
 from api.schemas import ERROR_RESPONSES
 from api.service import Service, build_service
 from api.settings import Settings, get_settings
@@ -53,6 +54,7 @@ def _start_background(service: Service) -> list[Any]:
     if isinstance(cron_backend, ArgoBackend):
         # Argo fires the schedules; make its CronWorkflows match them (again) first.
         _sync_cron_workflows(service, cron_backend)
+        stoppers.append(watch_argo_skips(service.sessions))
     elif service.settings.scheduler:
         fire = functools.partial(
             fire_schedule,

@@ -326,8 +326,9 @@ def on_pipeline_failed_to_start(session: Session, run_id: str, message: str) -> 
 
 def on_schedule_skipped(
     session: Session, schedule: Schedule, *, target: str, active_run: str, fired_at: datetime
-) -> None:
-    _record(
+) -> bool:
+    """A firing of ``schedule`` at ``fired_at`` skipped under ``Forbid``; True when new."""
+    return _record(
         session,
         EventType.SCHEDULE_SKIPPED,
         schedule.id,
