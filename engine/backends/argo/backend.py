@@ -259,24 +259,16 @@ class ArgoBackend:
     def list(self, *, labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """Workflows with these labels (Drover's when None), paged, nodes decoded."""
         selector = label_selector(DROVER_LABELS if labels is None else labels)
-        workflows: list[dict[str, Any]] = []
-        token: str | None = None
-        while True:
-            page = self.server.request(
-                "GET",
-                f"api/v1/workflows/{self.namespace}",
-                what=f"list workflows in {self.namespace}",
-                params={
-                    "listOptions.labelSelector": selector,
-                    "listOptions.limit": PAGE_SIZE,
-                    "listOptions.continue": token,
-                },
-            )
-            for item in page.get("items") or []:
-                workflows.append(self._hydrated(inflate_status(item)))
-            token = (page.get("metadata") or {}).get("continue") or None
-            if token is None:
-                return workflows
+        pages = self.server.pages(
+            f"api/v1/workflows/{self.namespace}",
+            what=f"list workflows in {self.namespace}",
+            params={"listOptions.labelSelector": selector, "listOptions.limit": PAGE_SIZE},
+        )
+        return [
+            self._hydrated(inflate_status(item))
+            for page in pages
+            for item in page.get("items") or []
+        ]
 
     def _hydrated(self, workflow: dict[str, Any]) -> dict[str, Any]:
         if not needs_hydration(workflow):

@@ -87,6 +87,22 @@ class ArgoServer:
         response = self._send(method, path, what=what, params=params, body=body)
         return response.json() if response.content else {}
 
+    def pages(
+        self, path: str, *, what: str, params: Mapping[str, QueryValue]
+    ) -> Iterator[dict[str, Any]]:
+        """GET a list page by page: each answer, following its ``metadata.continue`` token
+        (Kubernetes ListMeta, which Argo's list endpoints pass through as
+        ``listOptions.continue``) until it is empty."""
+        token: str | None = None
+        while True:
+            page: dict[str, Any] = self.request(
+                "GET", path, what=what, params={**params, "listOptions.continue": token}
+            )
+            yield page
+            token = (page.get("metadata") or {}).get("continue") or None
+            if token is None:
+                return
+
     def download(self, path: str, *, what: str) -> bytes | None:
         """GET a file (an artifact): its bytes, or None when the server answers 404."""
         try:

@@ -208,25 +208,19 @@ class WorkflowWatcher:
     def _list_all(self) -> tuple[list[dict[str, Any]], str]:
         workflows: list[dict[str, Any]] = []
         version = ""
-        token: str | None = None
-        while True:
-            page = self.server.request(
-                "GET",
-                f"api/v1/workflows/{self.namespace}",
-                what=f"list workflows in {self.namespace}",
-                params={
-                    "listOptions.labelSelector": self.selector,
-                    "listOptions.limit": PAGE_SIZE,
-                    "listOptions.continue": token,
-                    "fields": LIST_FIELDS,
-                },
-            )
-            meta = page.get("metadata") or {}
-            version = version or str(meta.get("resourceVersion") or "")
+        for page in self.server.pages(
+            f"api/v1/workflows/{self.namespace}",
+            what=f"list workflows in {self.namespace}",
+            params={
+                "listOptions.labelSelector": self.selector,
+                "listOptions.limit": PAGE_SIZE,
+                "fields": LIST_FIELDS,
+            },
+        ):
+            # The first page's resourceVersion is the list's: the watch resumes from it.
+            version = version or str((page.get("metadata") or {}).get("resourceVersion") or "")
             workflows.extend(page.get("items") or [])
-            token = meta.get("continue") or None
-            if token is None:
-                return workflows, version
+        return workflows, version
 
     def _stream(self) -> Generator[WorkflowEvent, None, bool]:
         """Stream until the server ends it or a resync is due; returns whether to relist."""
