@@ -18,7 +18,7 @@ from api.deps import MAX_ID, AdminDep, CallerDep, Service, ServiceDep, SessionDe
 from api.models import Run, RunWorker
 from api.runs.changes import Stamp
 from api.runs.control import control_run, resubmit_run
-from api.runs.detail_cache import details, result_pages
+from api.runs.detail_cache import details, result_pages, run_stamp
 from api.runs.queries import RUN_PHASES, RunFilter, RunSort, phase_names
 from api.runs.queries import list_runs as query_runs
 from api.runs.queue import lease_scenarios
@@ -89,13 +89,13 @@ def get_run(run_id: str, session: SessionDep, _: AdminDep) -> Response:
     """The run with its progress overall, per flow and per group, its groups and workers:
     O(groups + workers), whatever the number of its results; served again from memory while
     the run has not changed (at most a second old)."""
-    stamp = session.execute(select(Run.updated_at, Run.phase).where(Run.id == run_id)).first()
+    stamp = run_stamp(session, run_id)
     if stamp is None:
         raise HTTPException(404, f"run {run_id} not found")
-    body = details.get(run_id, tuple(stamp))
+    body = details.get(run_id, stamp)
     if body is None:
         body = run_detail(session, _run(session, run_id)).model_dump_json().encode()
-        details.put(run_id, tuple(stamp), body)
+        details.put(run_id, stamp, body)
     return Response(body, media_type="application/json")
 
 
@@ -115,17 +115,19 @@ def list_results(
     """Every attempt of every scenario, by scenario id then attempt (1, 2, 3, ...); a page
     asked again while the run has not changed is served from memory (at most a second old)."""
     query = ResultQuery(status=status, group=group, after=after, offset=offset, limit=limit)
-    stamp = session.execute(select(Run.updated_at, Run.phase).where(Run.id == run_id)).first()
-    if stamp is None:
-        raise HTTPException(404, f"run {run_id} not found")
     key = f"{run_id}\n{status}\n{group}\n{after}\n{offset}\n{limit}"
-    body = result_pages.get(key, tuple(stamp))
-    if body is None:
-        body = results_page_json(session, run_id, query)
-        if body is None:
+    if result_pages.known(key):  # asked lately: still current while the run has not changed
+        stamp = run_stamp(session, run_id)
+        if stamp is None:
             raise HTTPException(404, f"run {run_id} not found")
-        result_pages.put(key, tuple(stamp), body)
-    return Response(body, media_type="application/json")
+        body = result_pages.get(key, stamp)
+        if body is not None:
+            return Response(body, media_type="application/json")
+    page = results_page_json(session, run_id, query)  # one round trip, the stamp with it
+    if page is None:
+        raise HTTPException(404, f"run {run_id} not found")
+    result_pages.put(key, page.stamp, page.body)
+    return Response(page.body, media_type="application/json")
 
 
 def _workers_run(session: Session, service: Service, run_ref: str, caller: Principal) -> Run:

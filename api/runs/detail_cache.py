@@ -12,9 +12,21 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Final
 
-__all__ = ["DetailCache", "details", "result_pages"]
+from sqlalchemy.orm import Session
+
+__all__ = ["DetailCache", "details", "result_pages", "run_stamp"]
+
+_STAMP: Final = "SELECT updated_at, phase FROM drover_runs WHERE id = %(run_id)s"
+
+
+def run_stamp(session: Session, run_id: str) -> tuple[Any, str] | None:
+    """The run's ``(updated_at, phase)``, None when there is no such run. Plain SQL on the
+    session's connection: this is all a request served from the cache reads, and an ORM select
+    cost twice the round trip itself."""
+    row = session.connection().exec_driver_sql(_STAMP, {"run_id": run_id}).first()
+    return None if row is None else (row[0], row[1])
 
 
 class DetailCache:
@@ -23,6 +35,11 @@ class DetailCache:
         self._max_age = max_age
         self._entries: OrderedDict[str, tuple[Any, float, bytes]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def known(self, key: str) -> bool:
+        """Whether ``key`` was served lately (whatever its stamp): worth checking the stamp."""
+        with self._lock:
+            return key in self._entries
 
     def get(self, key: str, stamp: Any) -> bytes | None:
         with self._lock:

@@ -13,10 +13,10 @@ import base64
 import functools
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, NamedTuple
 
 from pydantic_core import to_json
-from sqlalchemy import TextClause, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.models import Run, ScenarioResult
@@ -24,7 +24,14 @@ from api.runs.results import RUN_ATTEMPT_STRIDE
 from api.schemas import ResultPage
 from engine.errors import SpecError
 
-__all__ = ["ResultQuery", "decode_cursor", "encode_cursor", "results_page"]
+__all__ = [
+    "PageJson",
+    "ResultQuery",
+    "decode_cursor",
+    "encode_cursor",
+    "results_page",
+    "results_page_json",
+]
 
 
 @dataclass(frozen=True)
@@ -53,24 +60,33 @@ def decode_cursor(cursor: str) -> tuple[str, int]:
     raise SpecError("after", "is not a cursor this API gave", "pass a page's next_cursor as is")
 
 
+class PageJson(NamedTuple):
+    body: bytes
+    """The page as ``ResultPage`` JSON."""
+    stamp: tuple[Any, str]
+    """The run's ``(updated_at, phase)`` read with the page: what it is cached under."""
+
+
 def results_page(session: Session, run: Run, query: ResultQuery) -> ResultPage:
     """The page as a model (for callers that want one)."""
-    return ResultPage.model_validate_json(results_page_json(session, run.id, query) or b"")
+    page = results_page_json(session, run.id, query)
+    return ResultPage.model_validate_json(page.body if page else b"")
 
 
-def results_page_json(session: Session, run_id: str, query: ResultQuery) -> bytes | None:
-    """The page of run ``run_id`` as ``ResultPage`` JSON (None: no such run), built from the
-    rows in one pass: the values come from the database, so they are not validated again on
-    the way out."""
+def results_page_json(session: Session, run_id: str, query: ResultQuery) -> PageJson | None:
+    """The page of run ``run_id`` as ``ResultPage`` JSON with the run's stamp (None: no such
+    run), built from the rows in one pass: the values come from the database, so they are not
+    validated again on the way out."""
     where = [ScenarioResult.run_id == run_id]
     if query.status is not None:
         where.append(ScenarioResult.status == query.status)
     if query.group is not None:
         where.append(ScenarioResult.group_key == query.group)
     # One round trip: the page (an index range), each of its results numbered among its
-    # scenario's attempts by two index lookups, and its scenario's planned name. Plain SQL
-    # from fixed fragments: building the statement with the ORM cost more than running it.
-    params: dict[str, Any] = {"run_id": run_id, "limit": query.limit + 1}
+    # scenario's attempts by two index lookups, its scenario's planned name, and the run's
+    # row count and stamp. Plain SQL from fixed fragments, run on the session's connection:
+    # building and running the statement through the ORM cost more than Postgres' work.
+    params: dict[str, Any] = {"run_id": run_id}
     if query.status is not None:
         params["status"] = query.status
     if query.group is not None:
@@ -80,14 +96,17 @@ def results_page_json(session: Session, run_id: str, query: ResultQuery) -> byte
     elif query.offset:
         params["offset"] = query.offset
     statement = _page_statement(
-        query.status is not None, query.group is not None, "after_id" in params, "offset" in params
+        query.status is not None,
+        query.group is not None,
+        "after_id" in params,
+        "offset" in params,
+        query.limit + 1,  # one more: is there a next page?
     )
-    rows = session.execute(statement, params).all()
-    total = (
-        rows[0].rows if rows else session.scalar(select(Run.result_rows).where(Run.id == run_id))
-    )
-    if total is None:
+    rows = session.connection().exec_driver_sql(statement, params).all()
+    head_row = rows[0] if rows else session.connection().exec_driver_sql(_RUN, params).first()
+    if head_row is None:
         return None
+    total, stamp = head_row.rows, (head_row.updated_at, head_row.phase)
     if query.status is not None or query.group is not None:
         total = session.scalar(select(func.count()).where(*where)) or 0
     more = len(rows) > query.limit
@@ -105,7 +124,7 @@ def results_page_json(session: Session, run_id: str, query: ResultQuery) -> byte
     )
     # Postgres wrote each item's JSON (``_ITEM``): here they are only joined.
     items = b",".join(row.item.encode() for row in rows)
-    return head[:-1] + b',"items":[' + items + b"]}"
+    return PageJson(head[:-1] + b',"items":[' + items + b"]}", stamp)
 
 
 _UTC = """to_char(({0}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
@@ -140,33 +159,46 @@ _ITEM = f"""
 """One result as ``ResultOut`` JSON; times in UTC with a ``Z``."""
 
 
-@functools.cache
-def _page_statement(status: bool, group: bool, after: bool, offset: bool) -> TextClause:
-    """The page statement for one combination of filters (values are bound, never inlined)."""
-    where = "run_id = :run_id"
-    where += " AND status = :status" if status else ""
-    where += " AND group_key = :group" if group else ""
-    where += " AND (scenario_id, attempt) > (:after_id, :after_attempt)" if after else ""
-    return text(
-        f"""
+_RUN: Final = """
+    SELECT result_rows AS rows, updated_at, phase FROM drover_runs WHERE id = %(run_id)s
+"""
+"""A page without rows still needs the run's count and stamp (and whether it exists)."""
+
+
+@functools.lru_cache(maxsize=256)
+def _page_statement(status: bool, group: bool, after: bool, offset: bool, limit: int) -> str:
+    """The page statement for one combination of filters and one page size (the driver's
+    placeholders: values are bound, never inlined; ``limit`` is an int the route bounds).
+
+    The page size is written in, not bound: the driver prepares a statement it runs often and
+    Postgres then reuses one plan instead of planning every page (a third of the statement's
+    time), but only a plan that knows the LIMIT is the index range it should be; not knowing
+    it, the reused plan would read and sort the whole run."""
+    where = "run_id = %(run_id)s"
+    where += " AND status = %(status)s" if status else ""
+    where += " AND group_key = %(group)s" if group else ""
+    where += " AND (scenario_id, attempt) > (%(after_id)s, %(after_attempt)s)" if after else ""
+    return f"""
         SELECT p.scenario_id, p.attempt, {_ITEM} AS item,
-            (SELECT result_rows FROM drover_runs WHERE id = :run_id) AS rows
+            r.result_rows AS rows, r.updated_at, r.phase
         FROM (
             SELECT id, scenario_id, attempt, status, duration, group_key, shard, worker, error,
                    artifacts, artifact_dir, source, reported_at, created_at
             FROM drover_scenario_results
             WHERE {where}
             ORDER BY scenario_id, attempt
-            LIMIT :limit{" OFFSET :offset" if offset else ""}
+            LIMIT {int(limit)}{" OFFSET %(offset)s" if offset else ""}
         ) AS p
+        CROSS JOIN (
+            SELECT result_rows, updated_at, phase FROM drover_runs WHERE id = %(run_id)s
+        ) AS r
         CROSS JOIN LATERAL (
             SELECT count(*) FILTER (WHERE o.attempt <= p.attempt) AS number,
                    max(o.attempt) AS newest
             FROM drover_scenario_results AS o
-            WHERE o.run_id = :run_id AND o.scenario_id = p.scenario_id
+            WHERE o.run_id = %(run_id)s AND o.scenario_id = p.scenario_id
         ) AS n
         LEFT JOIN drover_run_scenarios AS s
-            ON s.run_id = :run_id AND s.scenario_id = p.scenario_id
+            ON s.run_id = %(run_id)s AND s.scenario_id = p.scenario_id
         ORDER BY p.scenario_id, p.attempt
         """
-    )
