@@ -26,9 +26,17 @@ def describe_ref(ref: SecretSource) -> str:
 
 
 class SecretResolver:
-    def __init__(self, secrets_dir: Path | None, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        secrets_dir: Path | None,
+        environ: Mapping[str, str] | None = None,
+        *,
+        holder: str = "the facade",
+    ) -> None:
         self.secrets_dir = secrets_dir
         self.environ = os.environ if environ is None else environ
+        self.holder = holder
+        """The process whose environment and mounts these are, as errors name it."""
 
     def resolve(self, ref: SecretSource, field: str) -> str:
         """The secret's value; ``SecretMissing`` naming ``field`` when it is not there."""
@@ -37,15 +45,15 @@ class SecretResolver:
             if not value:
                 raise SecretMissing(
                     f"{field}.env",
-                    f"environment variable {ref.env} is not set in the facade",
-                    "set it in the facade's environment (e.g. from a Secret with envFrom)",
+                    f"environment variable {ref.env} is not set in {self.holder}",
+                    f"set it in {self.holder}'s environment (e.g. from a Secret with envFrom)",
                 )
             return value.strip()
         where = f"{field}.secret"
         if self.secrets_dir is None:
             raise SecretMissing(
                 where,
-                "no Kubernetes Secrets are mounted into the facade",
+                f"no Kubernetes Secrets are mounted into {self.holder}",
                 "set DROVER_SECRETS_DIR to where Secret volumes are mounted, or use env:",
             )
         path = self.secrets_dir / ref.secret.name / ref.secret.key

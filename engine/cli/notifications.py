@@ -161,7 +161,7 @@ def add(
             name=body.name,
             notify=body.notify(),
             enabled=body.enabled and not disabled,
-            secrets=SecretResolver(settings.secrets_dir),
+            secrets=SecretResolver(settings.secrets_dir, holder="the drover command"),
         )
         console.print(
             f"notification {row.id} [bold]{escape(row.name)}[/] added "
@@ -203,7 +203,7 @@ def test(
             session,
             notification,
             event_type=event,
-            secrets=SecretResolver(settings.secrets_dir),
+            secrets=SecretResolver(settings.secrets_dir, holder="the drover command"),
             links=Links.from_settings(settings),
             timeout=settings.notify_timeout,
         )

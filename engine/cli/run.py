@@ -282,7 +282,7 @@ def _local_tools(pipeline: Pipeline, run_id: str) -> Iterator[Pipeline]:
     with LocalToolEndpoint(
         pipeline,
         run_id=run_id,
-        secrets=SecretResolver(settings.secrets_dir),
+        secrets=SecretResolver(settings.secrets_dir, holder="the drover command"),
         timeout=settings.notify_timeout,
         pacing=DestinationPacing.from_settings(settings),
     ) as tools:

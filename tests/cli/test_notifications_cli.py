@@ -178,7 +178,7 @@ def test_a_failing_receiver_makes_test_exit_1_and_is_logged(
                       "smtp": {"host": "127.0.0.1"}}}, "channel.email.to[0]"),
         ({"channel": {"type": "slack", "url": "https://hooks.slack.com/x"}}, "is a secret"),
         ({"channel": {"type": "slack", "url_from": {"env": "CLI_TEST_UNSET"}}},
-         "channel.url_from.env"),
+         "channel.url_from.env: environment variable CLI_TEST_UNSET is not set in the drover command"),
         ({"channel": {"type": "webhook", "url": "ftp://example.com/x"}}, "channel.webhook.url"),
         ({"name": ""}, "name"),
     ],

@@ -106,6 +106,7 @@ def test_drover_run_sends_tool_jobs_and_later_jobs_read_their_outcome(
     assert output(jobs["check"], "status") == "delivered"
     failed = json.loads(jobs["broken"]["outputs"]["result"])
     assert failed["status"] == "failed" and "TOOL_NOT_SET" in failed["error"]
+    assert "not set in the drover command" in failed["error"]
 
     # The workflow carries requests to the command's endpoint, never a channel's secret.
     manifest = got.stdout
