@@ -25,6 +25,7 @@ from api.runs.queue import lease_scenarios
 from api.runs.result_pages import ResultQuery, results_page_json
 from api.runs.result_scope import check_results, plan_scope
 from api.runs.results import ingest_results
+from api.runs.verdicts import verdict_names
 from api.runs.views import run_detail, run_summaries
 from api.schedules.runs import adopt_scheduled_workflow
 from api.schemas import (
@@ -67,6 +68,12 @@ def list_runs(
         description="only runs in these phases (any case; repeat or comma-separate): "
         + ", ".join(RUN_PHASES),
     ),
+    verdict: list[str] | None = Query(
+        None,
+        max_length=20,
+        description="only runs with these verdicts (repeat or comma-separate): running, "
+        "passed, failed, errored, canceled",
+    ),
     created_after: datetime | None = Query(None, description="created at or after (ISO 8601)"),
     created_before: datetime | None = Query(None, description="created before (ISO 8601)"),
     sort: RunSort = Query("-created_at", description="order; a leading - for descending"),
@@ -77,6 +84,7 @@ def list_runs(
         execution_id=execution_id,
         schedule_id=schedule_id,
         phases=tuple(phase_names(phase)),
+        verdicts=tuple(verdict_names(verdict)),
         created_after=created_after,
         created_before=created_before,
     )

@@ -12,6 +12,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from api.models import PipelineRun, Run
+from api.runs.verdicts import verdict_sql
 from engine.errors import SpecError
 
 __all__ = ["RUN_PHASES", "RunFilter", "RunSort", "list_runs", "phase_names"]
@@ -54,6 +55,8 @@ class RunFilter:
     pipeline_id: int | None = None
     schedule_id: int | None = None
     phases: tuple[str, ...] = ()
+    verdicts: tuple[str, ...] = ()
+    """Runs of executions only: their verdict (``api.runs.verdicts``)."""
     created_after: datetime | None = None
     created_before: datetime | None = None
 
@@ -69,6 +72,8 @@ def _filtered(query: Select[Any], where: RunFilter, model: RunModel) -> Select[A
         query = query.where(model.schedule_id == where.schedule_id)
     if where.phases:
         query = query.where(model.phase.in_(where.phases))
+    if where.verdicts and model is Run:
+        query = query.where(verdict_sql().in_(where.verdicts))
     if where.created_after is not None:
         query = query.where(model.created_at >= where.created_after)
     if where.created_before is not None:

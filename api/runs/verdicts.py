@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from collections.abc import Sequence
+from typing import Any, Final, Literal, get_args
 
+from sqlalchemy import case, not_, or_
+
+from api.models import Run
+from engine.errors import SpecError
 from engine.verdict import Verdict, run_verdict
 
-__all__ = ["CANCELED_PHASES", "RunVerdict", "verdict_of"]
+__all__ = ["CANCELED_PHASES", "RunVerdict", "verdict_names", "verdict_of", "verdict_sql"]
 
 RunVerdict = Literal["running", "passed", "failed", "errored", "canceled"]
+VERDICTS: Final[tuple[str, ...]] = get_args(RunVerdict)
 
 CANCELED_PHASES: Final = frozenset({"Canceling", "Canceled", "Stopped"})
 """Phases that mean the user stopped the run (``Canceling`` is ours, while it stops)."""
@@ -50,3 +56,38 @@ def verdict_of(
         phase, total=total, passed=passed, failed=failed, errored=errored, skipped=skipped
     )
     return _NAMES[verdict]
+
+
+def verdict_sql() -> Any:
+    """:func:`verdict_of` as a SQL expression over a run's row, to filter runs by verdict in
+    the database (tests/api/test_frontend_runs.py checks the two agree row by row)."""
+    canceled = or_(
+        Run.phase.in_(CANCELED_PHASES),
+        Run.message.startswith(STOPPED_PREFIX, autoescape=True),
+        Run.message.startswith(SHUTDOWN_PREFIX, autoescape=True),
+    )
+    not_run = Run.total - (Run.passed + Run.errored + Run.skipped)
+    return case(
+        (canceled, "canceled"),
+        (not_(Run.phase.in_(("Succeeded", "Failed", "Error"))), "running"),
+        (Run.failed > 0, "failed"),
+        (or_(Run.errored > 0, not_run > 0, Run.phase != "Succeeded"), "errored"),
+        else_="passed",
+    )
+
+
+def verdict_names(values: Sequence[str] | None) -> list[str]:
+    """Verdicts from any case, repeated or comma-separated; an unknown one is a ``SpecError``
+    naming the ``verdict`` field and the verdicts there are."""
+    names: list[str] = []
+    for value in values or ():
+        for part in value.split(","):
+            name = part.strip().lower()
+            if not name:
+                continue
+            if name not in VERDICTS:
+                fix = f"one of {', '.join(VERDICTS)}"
+                raise SpecError("verdict", f"unknown verdict {name!r}", fix)
+            if name not in names:
+                names.append(name)
+    return names

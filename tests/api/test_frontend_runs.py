@@ -257,6 +257,41 @@ def test_a_finished_runs_verdict_over_http(client: TestClient, planted: dict[str
     assert body["duration"] == 300.0
 
 
+def test_runs_filter_by_verdict_as_the_verdict_field_says(client: TestClient) -> None:
+    """``GET /runs?verdict=`` filters in SQL (``verdict_sql``): every run of a grid of phases,
+    messages and counts is listed under exactly the verdict its ``verdict`` field shows."""
+    phases = ("Pending", "Running", "Canceling", "Succeeded", "Failed", "Error")
+    messages = (None, "Stopped with strategy 'Stop'", "workflow shutdown with strategy: Stop", "x")
+    counts = ((3, 3, 0, 0, 0), (3, 2, 1, 0, 0), (3, 2, 0, 1, 0), (3, 2, 0, 0, 1), (3, 1, 0, 0, 0))
+    grid = [(p, m, c) for p in phases for m in messages for c in counts]
+    with client.app.state.service.sessions() as session:  # type: ignore[attr-defined]
+        for n, (phase, message, (total, passed, failed, errored, skipped)) in enumerate(grid):
+            session.add(
+                Run(
+                    id=f"vd{n}", execution_name="verdicts", backend="local", phase=phase,
+                    message=message, total=total, passed=passed, failed=failed, errored=errored,
+                    skipped=skipped, spec={}, manifest={},
+                )
+            )  # fmt: skip
+        session.commit()
+    mine = {f"vd{n}" for n in range(len(grid))}
+    listed: dict[str, str] = {}
+    for verdict in ("running", "passed", "failed", "errored", "canceled"):
+        items = client.get(f"/api/v1/runs?verdict={verdict}&limit=500", headers=AUTH).json()
+        assert {item["verdict"] for item in items["items"]} <= {verdict}
+        listed |= {i["id"]: verdict for i in items["items"] if i["id"] in mine}
+    assert listed.keys() == mine
+    expected = {
+        f"vd{n}": verdict_of(p, m, total=c[0], passed=c[1], failed=c[2], errored=c[3], skipped=c[4])
+        for n, (p, m, c) in enumerate(grid)
+    }
+    assert listed == expected
+    both = client.get("/api/v1/runs?verdict=Failed,canceled&limit=500", headers=AUTH).json()
+    assert {i["verdict"] for i in both["items"]} == {"failed", "canceled"}
+    wrong = client.get("/api/v1/runs?verdict=green", headers=AUTH)
+    assert wrong.status_code == 422 and "verdict" in wrong.text, wrong.text
+
+
 def _stream(
     client: TestClient, run_id: str, out: list[tuple[str | None, str, Any]], **headers: str
 ) -> None:

@@ -182,7 +182,7 @@ def test_the_runs_page_by_keyboard_with_a_visible_focus(
             break
     names = [r["name"] for r in seen]
     assert names[0] == "Skip to content"
-    for expected in ("Runs", "Executions", "Pipelines", "Sign out", "Failed", "Filter"):
+    for expected in ("Runs", "Executions", "Pipelines", "Sign out", "failed", "Filter"):
         assert expected in names, names
     assert failed_run["id"] in names, names
     for ring in seen:

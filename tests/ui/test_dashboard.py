@@ -223,23 +223,31 @@ def test_a_lost_stream_resumes_from_its_last_event_id(
     assert f"Phase: {final['phase']}" in summary.inner_text()
 
 
-def test_runs_list_filters_by_phase_and_execution(page: Any, live: LiveServer) -> None:
+def test_runs_list_filters_by_verdict_and_execution(page: Any, live: LiveServer) -> None:
     runs = live.api("GET", "/runs?limit=500")["items"]
-    if not runs:
+    if not any(r["verdict"] == "canceled" for r in runs):
         pytest.skip("needs the runs of the tests above")
     page.goto("/")
-    table = page.locator("table")
-    table.wait_for()
-    page.get_by_label("Failed").check()
+    page.locator("table").wait_for()
+    # Failed and canceled (a canceled run's phase is Failed or Succeeded: not a phase filter).
+    page.get_by_label("failed", exact=True).check()
+    page.get_by_label("canceled").check()
     page.get_by_role("button", name="Filter").click()
-    page.wait_for_url(re.compile(r"phase=Failed"))
-    failed = {r["id"] for r in runs if r["phase"] == "Failed"}
+    page.wait_for_url(re.compile(r"verdict=failed&verdict=canceled"))
+    chosen = {r["id"] for r in runs if r["verdict"] in ("failed", "canceled")}
     page.wait_for_function(
-        "n => document.querySelectorAll('tbody tr').length === n", arg=len(failed)
+        "n => document.querySelectorAll('tbody tr').length === n", arg=len(chosen)
     )
-    shown = set(page.locator("tbody tr td:first-child").all_inner_texts())
-    assert shown == failed
+    assert set(page.locator("tbody tr td:first-child").all_inner_texts()) == chosen
     screenshot(page, "runs")
+    # And one execution's runs among them.
+    retried = next(r for r in runs if r["execution_name"] == "ui-retry")
+    page.get_by_label("Execution").select_option(str(retried["execution_id"]))
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(re.compile(rf"execution_id={retried['execution_id']}"))
+    mine = {r["id"] for r in runs if r["id"] in chosen and r["execution_name"] == "ui-retry"}
+    page.wait_for_function("n => document.querySelectorAll('tbody tr').length === n", arg=len(mine))
+    assert set(page.locator("tbody tr td:first-child").all_inner_texts()) == mine
 
 
 def test_runs_list_shows_the_servers_verdict(page: Any, live: LiveServer) -> None:

@@ -262,25 +262,25 @@ async function whoami() {
 
 // ---------------------------------------------------------------- runs list
 
-const PHASES = ["Pending", "Running", "Succeeded", "Failed", "Error", "Canceled"];
+const VERDICTS = ["running", "passed", "failed", "errored", "canceled"];
 
 async function runsPage() {
   const params = new URLSearchParams(location.search);
   const executions = (await api("/executions?limit=500")).items;
-  const phaseBoxes = PHASES.map((phase) =>
-    h("label", {}, h("input", { type: "checkbox", name: "phase", value: phase, checked: params.getAll("phase").includes(phase) }), phase));
+  const verdictBoxes = VERDICTS.map((verdict) =>
+    h("label", {}, h("input", { type: "checkbox", name: "verdict", value: verdict, checked: params.getAll("verdict").includes(verdict) }), verdict));
   const execution = h("select", { name: "execution_id", "aria-label": "Execution" },
     h("option", { value: "" }, "every execution"),
     executions.map((e) => h("option", { value: e.id, selected: params.get("execution_id") === String(e.id) }, e.name)));
   const after = h("input", { type: "date", name: "created_after", value: params.get("created_after") || "", "aria-label": "Created on or after" });
   const form = h("form", { class: "panel row", role: "search", "aria-label": "Filter runs" },
-    h("fieldset", { class: "row" }, h("legend", {}, "Phase"), phaseBoxes),
+    h("fieldset", { class: "row" }, h("legend", {}, "Verdict"), verdictBoxes),
     execution, h("label", {}, "since", after),
     h("button", { type: "submit" }, "Filter"));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const next = new URLSearchParams();
-    for (const box of phaseBoxes) if (box.firstChild.checked) next.append("phase", box.firstChild.value);
+    for (const box of verdictBoxes) if (box.firstChild.checked) next.append("verdict", box.firstChild.value);
     if (execution.value) next.set("execution_id", execution.value);
     if (after.value) next.set("created_after", after.value);
     history.replaceState(null, "", "?" + next.toString());
