@@ -18,7 +18,7 @@ from api.models import Run, RunWorker
 from api.runs.plans import record_plan, replan
 from api.runs.results import refresh_counters
 from api.runs.verdicts import verdict_of
-from api.schemas import ResultPage, RunDetail
+from api.schemas import ResultOut, ResultPage, RunDetail
 from engine.loading import parse_execution
 from tests.api.conftest import AUTH
 from tests.api.test_run_e2e import shop_spec
@@ -159,6 +159,41 @@ def test_results_are_named_numbered_and_joinable_to_their_worker(
     assert rerun["started_at"].startswith("2026-12-01T09:01:01.5")
     workers = {w["id"] for g in detail(client, "fe1")["groups"] for w in g["workers"]}
     assert rerun["worker_id"] in workers
+
+
+def test_results_page_json_is_what_the_model_would_write(client: TestClient) -> None:
+    """Postgres writes a page's items itself (``api.runs.result_pages._ITEM``): text that
+    needs escaping, missing values and times read back as the values that were posted."""
+    plan = plant_run(client, "fe-json")
+    group = plan.groups[0]
+    first, second = (s.id for s in group.workers[0][:2])
+    error = "assert \"a\" == 'b'\\n\tline two\n\u00e9 \U0001f680 </script> \\ end"
+    at = T0 + timedelta(minutes=2, microseconds=1)
+    post(
+        client,
+        "fe-json",
+        [
+            {"id": first, "status": "failed", "group": group.key, "shard": 0, "worker": "p",
+             "duration": 0.125, "error": error, "artifacts": ['shot "1".png'],
+             "reported_at": at.isoformat()},
+            {"id": second, "status": "skipped"},  # no group, shard, worker, duration or time
+        ],
+    )  # fmt: skip
+    items = client.get("/api/v1/runs/fe-json/results", headers=AUTH).json()["items"]
+    for item in items:  # every field as the model would write it
+        assert item == json.loads(ResultOut.model_validate(item).model_dump_json()) | {
+            k: item[k] for k in ("started_at", "finished_at", "created_at")
+        }
+    failed, skipped = (next(i for i in items if i["scenario_id"] == s) for s in (first, second))
+    assert failed["error"] == error and failed["artifacts"] == ['shot "1".png']
+    assert failed["duration"] == 0.125 and failed["worker_id"] == f"{group.key}/0"
+    assert failed["finished_at"] == "2026-12-01T09:02:00.000001Z"
+    assert failed["started_at"] == "2026-12-01T09:01:59.875001Z"
+    assert skipped["duration"] is None and skipped["started_at"] is None  # unknown: no duration
+    assert skipped["worker_id"] is None and skipped["shard"] is None
+    assert skipped["error"] is None and skipped["artifacts"] == []
+    for name in ("started_at", "finished_at", "created_at"):  # ISO 8601 in UTC
+        assert datetime.fromisoformat(failed[name]).tzinfo == UTC
 
 
 def test_results_page_by_cursor_sees_every_row_once(
