@@ -16,13 +16,24 @@ import json
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 import anyio
 
-__all__ = ["EventLog", "StreamState", "changes", "delta_stream", "event_log", "format_event"]
+from engine.backends.base import Backend
+from engine.errors import DroverError
+
+__all__ = [
+    "EventLog",
+    "StreamState",
+    "changes",
+    "delta_stream",
+    "event_log",
+    "format_event",
+    "log_events",
+]
 
 Entities = dict[str, dict[str, Any]]
 
@@ -140,3 +151,33 @@ async def delta_stream(
         if quiet >= keep_alive:
             yield ": keep-alive\n\n"
             quiet = 0
+
+
+def log_events(
+    backend: Backend,
+    workflow: str,
+    nodes: Sequence[str | None] = (None,),
+    *,
+    follow: bool = False,
+    saved: Sequence[tuple[str, str]] = (),
+) -> Iterator[str]:
+    """A log stream (runs' and pipeline runs'): one ``log`` event per line (``<pod>: <line>``)
+    of each node in turn (None: every pod of the workflow), an ``error`` event if the backend
+    fails midway (the headers are sent by then), then ``end``.
+
+    ``saved`` holds (label, node id) of workers whose pods may be gone (Argo's podGC): when the
+    backend had no line at all, their saved ``log`` artifacts stand in."""
+    seen = 0
+    try:
+        for node in nodes:
+            for line in backend.logs(workflow, node=node, follow=follow):
+                seen += 1
+                yield format_event("log", {"line": f"{line.label}: {line.content}"})
+    except DroverError as exc:
+        yield format_event("error", {"detail": str(exc)})
+    if not seen:
+        for label, node_id in saved:
+            blob = backend.read_artifact(workflow, node_id, "log")
+            for text in (blob or b"").decode(errors="replace").splitlines():
+                yield format_event("log", {"line": f"{label}: {text}"})
+    yield format_event("end", {})

@@ -3,9 +3,7 @@ control actions (cancel, retry, suspend, resume) and resubmit."""
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -42,8 +40,7 @@ from api.schemas import (
     PipelineRunRequest,
     VersionOut,
 )
-from api.sse import StreamState, delta_stream
-from engine.backends.base import LogLine
+from api.sse import StreamState, delta_stream, log_events
 from engine.errors import DroverError, NotFound
 from engine.pipelines import parse_pipeline
 from engine.status import FINAL_PHASES
@@ -382,15 +379,6 @@ def events(
     return StreamingResponse(stream, media_type="text/event-stream")
 
 
-def _sse(event: str, data: Any) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n"
-
-
-def _log_text(line: LogLine) -> str:
-    """``<pod>: <line>``, the pod by its display name when the backend knows it."""
-    return f"{line.label}: {line.content}"
-
-
 @router.get("/pipeline-runs/{run_id}/logs", response_class=StreamingResponse)
 def logs(
     run_id: RunId,
@@ -410,14 +398,5 @@ def logs(
         if row is None:
             raise NotFound(f"pipeline run {run_id} has no job {job!r}")
         nodes = list(job_log_nodes(backend.get(name), row.task, follow=follow))
-
-    def stream() -> Iterator[str]:
-        try:
-            for node in nodes:
-                for line in backend.logs(name, node=node, follow=follow):
-                    yield _sse("log", {"line": _log_text(line)})
-        except DroverError as exc:  # headers are sent already: report in the stream
-            yield _sse("error", {"detail": str(exc)})
-        yield _sse("end", {})
-
-    return StreamingResponse(stream(), media_type="text/event-stream")
+    stream = log_events(backend, name, nodes, follow=follow)
+    return StreamingResponse(stream, media_type="text/event-stream")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
@@ -39,8 +37,8 @@ from api.schemas import (
     RunOut,
     RunSummary,
 )
-from api.sse import StreamState, delta_stream
-from engine.errors import DroverError, NotFound, SpecError
+from api.sse import StreamState, delta_stream, log_events
+from engine.errors import NotFound, SpecError
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -278,10 +276,6 @@ def manifest(run_id: str, session: SessionDep, _: AdminDep) -> dict[str, Any]:
     return _run(session, run_id).manifest
 
 
-def _sse(event: str, data: Any) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n"
-
-
 def _entities(detail: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The run, each group and each worker, as a stream's entities: ``run``,
     ``group:<key>``, ``worker:<id>``; without durations (they grow while running: a client
@@ -383,25 +377,10 @@ def logs(
         node = workers[0].last_attempt_node_id or workers[0].node_id or worker
     # Workers whose pods may be gone (Argo's podGC): their saved ``log`` artifact stands in.
     saved = [
-        (w.pod_name or w.last_attempt_node_id or "", w.last_attempt_node_id)
+        (w.pod_name or w.last_attempt_node_id or "", str(w.last_attempt_node_id))
         for w in workers
         if w.last_attempt_node_id and w.phase in FINAL
     ]
     session.close()  # the stream needs no database connection
-
-    def stream() -> Iterator[str]:
-        seen = 0
-        try:
-            for line in backend.logs(name, node=node, follow=follow):
-                seen += 1
-                yield _sse("log", {"line": f"{line.label}: {line.content}"})
-        except DroverError as exc:  # headers are sent already: report in the stream
-            yield _sse("error", {"detail": str(exc)})
-        if not seen:
-            for label, node_id in saved:
-                blob = backend.read_artifact(name, str(node_id), "log")
-                for text in (blob or b"").decode(errors="replace").splitlines():
-                    yield _sse("log", {"line": f"{label}: {text}"})
-        yield _sse("end", {})
-
-    return StreamingResponse(stream(), media_type="text/event-stream")
+    stream = log_events(backend, name, [node], follow=follow, saved=saved)
+    return StreamingResponse(stream, media_type="text/event-stream")
