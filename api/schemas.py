@@ -391,6 +391,30 @@ class GroupPreview(BaseModel):
     shards: list[ShardPreview]
 
 
+class RunPlanGroup(BaseModel):
+    key: str
+    flow: str
+    strategy: str
+    threads: int
+    makespan: float = Field(description="predicted seconds of the group's slowest shard")
+    lower_bound: float = Field(description="max(total / threads, longest scenario), seconds")
+    loads: list[float] = Field(description="predicted seconds of each shard, by shard index")
+
+
+class RunPlanOut(BaseModel):
+    """What the run's plan predicted, to set beside what happened (the worker timeline)."""
+
+    predicted_makespan: float = Field(
+        description="seconds: the slowest flow's groups' makespans one after another (setup "
+        "not included)"
+    )
+    lower_bound: float = Field(
+        description="seconds: no plan of these groups could end sooner (the slowest flow's "
+        "groups' lower bounds one after another)"
+    )
+    groups: list[RunPlanGroup]
+
+
 class ShardingPreviewOut(BaseModel):
     predicted_makespan: float = Field(description="seconds, rounded to 0.1")
     scenarios: int

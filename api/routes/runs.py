@@ -17,6 +17,7 @@ from api.models import Run, RunWorker
 from api.runs.changes import Stamp
 from api.runs.control import control_run, resubmit_run
 from api.runs.detail_cache import details, result_pages, run_stamp
+from api.runs.plans import plan_of_run
 from api.runs.queries import RUN_PHASES, RunFilter, RunSort, phase_names
 from api.runs.queries import list_runs as query_runs
 from api.runs.queue import lease_scenarios
@@ -35,6 +36,8 @@ from api.schemas import (
     ResultsIn,
     RunDetail,
     RunOut,
+    RunPlanGroup,
+    RunPlanOut,
     RunSummary,
 )
 from api.sse import StreamState, delta_stream, log_events
@@ -268,6 +271,33 @@ def resubmit(run_id: str, service: ServiceDep, session: SessionDep, _: AdminDep)
         artifact_repository=service.settings.argo_artifact_repository,
     )
     return started.run
+
+
+@router.get("/{run_id}/plan", response_model=RunPlanOut)
+def run_plan(run_id: str, session: SessionDep, _: AdminDep) -> RunPlanOut:
+    """What the run's plan predicted: per group its makespan, lower bound and each shard's
+    load; for the run, the predicted makespan and the lower bound of its slowest flow."""
+    run = _run(session, run_id)
+    plan = plan_of_run(run.spec, run.strategy)
+    bounds: dict[str, float] = {}
+    for group in plan.groups:
+        bounds[group.flow] = bounds.get(group.flow, 0.0) + group.shards.lower_bound
+    return RunPlanOut(
+        predicted_makespan=round(plan.predicted_makespan, 1),
+        lower_bound=round(max(bounds.values(), default=0.0), 1),
+        groups=[
+            RunPlanGroup(
+                key=group.key,
+                flow=group.flow,
+                strategy=str(group.shards.strategy),
+                threads=group.shards.threads,
+                makespan=round(group.shards.makespan, 1),
+                lower_bound=round(group.shards.lower_bound, 1),
+                loads=[round(shard.load, 1) for shard in group.shards.shards],
+            )
+            for group in plan.groups
+        ],
+    )
 
 
 @router.get("/{run_id}/manifest")

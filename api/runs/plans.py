@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from api.models import LeaseItem, RunGroup, RunWorker
 from api.runs.history import apply_history
 from engine.errors import SpecError
+from engine.loading import parse_execution
 from engine.planning import ExecutionPlan, plan_execution
 from engine.sharding import ShardItem, Strategy
 from engine.sharding.estimates import fill_durations
@@ -29,6 +30,7 @@ __all__ = [
     "inject_facade",
     "is_queue_mode",
     "new_run_id",
+    "plan_of_run",
     "plan_with_history",
     "record_plan",
     "replan",
@@ -52,6 +54,12 @@ def plan_with_history(
     spec = _resolve_project_path(spec, base_dir)
     spec = apply_history(session, spec)
     return replan(spec, strategy)
+
+
+def plan_of_run(spec: dict[str, Any], strategy: str | None) -> ExecutionPlan:
+    """The plan a run was started with, again: its stored spec is the planned execution (the
+    durations it was planned with filled in), planned with the run's strategy."""
+    return replan(parse_execution(spec), strategy)
 
 
 def replan(spec: Execution, strategy: str | None = None) -> ExecutionPlan:

@@ -327,6 +327,26 @@ def test_runs_filter_by_verdict_as_the_verdict_field_says(client: TestClient) ->
     assert wrong.status_code == 422 and "verdict" in wrong.text, wrong.text
 
 
+def test_a_runs_plan_is_what_it_was_started_with(client: TestClient) -> None:
+    """``GET /runs/{id}/plan``: the plan again from the stored spec and strategy, with the
+    makespan and lower bound of each group and of the run (the slowest flow's sum)."""
+    plan = plant_run(client, "fe-plan", strategy="duration")
+    set_run(client, "fe-plan", strategy="duration")
+    body = client.get("/api/v1/runs/fe-plan/plan", headers=AUTH).json()
+    assert body["predicted_makespan"] == round(plan.predicted_makespan, 1)
+    assert [g["key"] for g in body["groups"]] == [g.key for g in plan.groups]
+    for got, group in zip(body["groups"], plan.groups, strict=True):
+        assert got["strategy"] == "duration"
+        assert got["makespan"] == round(group.shards.makespan, 1)
+        assert got["lower_bound"] == round(group.shards.lower_bound, 1)
+        assert len(got["loads"]) == group.shards.threads
+        assert max(got["loads"]) == got["makespan"]
+    flows = {g.flow for g in plan.groups}
+    slowest = max(sum(g.shards.lower_bound for g in plan.flow_groups(f)) for f in flows)
+    assert body["lower_bound"] == round(slowest, 1) <= body["predicted_makespan"]
+    assert client.get("/api/v1/runs/nope/plan", headers=AUTH).status_code == 404
+
+
 def _stream(
     client: TestClient, run_id: str, out: list[tuple[str | None, str, Any]], **headers: str
 ) -> None:

@@ -119,7 +119,18 @@ def test_run_now_watch_live_and_open_a_failure(page: Any, live: LiveServer, tmp_
     shot.scroll_into_view_if_needed()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=shot.element_handle())
     assert shot.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [160, 90]
+    # A log excerpt: its worker's lines from the first that names it (what it printed).
+    excerpt = detail.get_by_label("log lines of this scenario")
+    excerpt.get_by_text("computing the total").first.wait_for()
+    assert "test_total_is_three" in excerpt.inner_text()
+    # The run's reports: its JUnit XML, served to the signed-in browser.
+    junit = page.get_by_role("region", name="Reports").get_by_role("link", name="JUnit XML")
+    xml = page.request.get(junit.get_attribute("href"))
+    assert xml.ok and "test_total_is_three" in xml.text()
     assert page.locator("canvas.timeline").count() == 1
+    # The timeline sets the plan's prediction beside what happened.
+    legend = page.get_by_role("region", name="Worker timeline").locator(".legend").inner_text()
+    assert "predicted makespan" in legend and "lower bound" in legend
     screenshot(page, "run")
 
 

@@ -334,13 +334,28 @@ async function runPage() {
   const detail = h("section", { "aria-label": "Scenario detail", class: "detail" });
   // Read out when the run's phase or verdict changes, not at every re-render of the page.
   const announce = h("p", { role: "status", class: "visually-hidden" });
-  show(announce, header, graph, timeline, table, detail);
+  const reports = h("section", { "aria-label": "Reports", class: "row" });
+  show(announce, header, reports, graph, timeline, table, detail);
   let lastSaid = null;
 
   let run = null;
   let results = [];
   const scenarioTable = makeScenarioTable(table, detail, runId);
 
+  // The run's reports: its JUnit XML always, the HTML reports once its exit handler made them.
+  const REPORT_NAMES = { junit: "JUnit XML", playwright: "Playwright report", cucumber: "cucumber report" };
+  async function loadReports() {
+    try {
+      const index = await api(`/runs/${runId}/reports`);
+      reports.replaceChildren(h("strong", {}, "Reports"),
+        ...Object.entries(index.links).map(([kind, href]) => h("a", { href }, REPORT_NAMES[kind] || kind)),
+        ...(index.problems || []).map((problem) => h("span", { class: "muted" }, typeof problem === "string" ? problem : JSON.stringify(problem))));
+    } catch (error) {
+      reports.replaceChildren(h("span", { class: "muted" }, "Reports unavailable: " + error.message));
+    }
+  }
+
+  let plan = null; // GET /runs/{id}/plan: what the plan predicted, drawn on the timeline
   let loads = 0;
   let shown = 0;
   async function loadResults() {
@@ -358,7 +373,7 @@ async function runPage() {
     shown = mine;
     results = all;
     scenarioTable.update(results, run);
-    drawTimeline(timeline, run, results);
+    drawTimeline(timeline, run, results, plan);
   }
 
   function render(detailData) {
@@ -400,7 +415,7 @@ async function runPage() {
 
   function follow() {
     if (FINAL.has(run.phase) || (stream && !stream.closed)) return;
-    stream = listen(`/runs/${runId}/events`, { snapshot: applySnapshot, delta: applyDelta, end: () => loadResults() });
+    stream = listen(`/runs/${runId}/events`, { snapshot: applySnapshot, delta: applyDelta, end: () => { loadResults(); loadReports(); } });
   }
 
   try {
@@ -409,7 +424,9 @@ async function runPage() {
     show(notice(error.message));
     return;
   }
+  plan = await api(`/runs/${runId}/plan`).catch(() => null);
   await loadResults();
+  loadReports();
   // The stream ends with the run; a retry or resume makes it live again, so follow anew.
   let stream = null;
   follow();
@@ -507,7 +524,7 @@ function renderGraph(section, run, runId) {
 
 // Worker timeline: one row per worker, each scenario a bar from its start for its duration;
 // drawn on a canvas so ten thousand bars cost one paint.
-function drawTimeline(section, run, results) {
+function drawTimeline(section, run, results, plan) {
   const timed = results.filter((r) => r.duration !== null && r.duration !== undefined);
   const rows = new Map();
   let t0 = Infinity;
@@ -526,7 +543,11 @@ function drawTimeline(section, run, results) {
     section.replaceChildren(heading, h("p", { class: "muted" }, "No timed results yet."));
     return;
   }
-  const keys = [...rows.keys()].sort();
+  // The axis takes in the plan's marks unless they lie far past what happened (estimates
+  // without history): then they are named at its right edge instead.
+  const far = plan ? t0 + Math.max(plan.predicted_makespan, plan.lower_bound) * 1000 : t1;
+  if (far - t0 <= 2 * (t1 - t0)) t1 = Math.max(t1, far);
+  const keys = [...rows.keys()].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
   const rowHeight = 18;
   const labelWidth = 150;
   const canvas = h("canvas", { class: "timeline", role: "img" });
@@ -561,25 +582,41 @@ function drawTimeline(section, run, results) {
       else ctx.fillRect(left, y + 3, wide, full);
     }
   });
-  // The shard balance against the ideal: the busiest worker vs the lower bound of the work.
+  // What the plan predicted, from the first scenario's start: its makespan (solid) and the
+  // lower bound no plan could beat (dashed); without the plan, an even split of the measured
+  // work stands for the lower bound.
   const loads = keys.map((k) => rows.get(k).reduce((sum, b) => sum + (b.end - b.start), 0));
-  const lower = Math.max(loads.reduce((a, b) => a + b, 0) / keys.length, 0);
-  ctx.strokeStyle = "#b35900";
-  ctx.setLineDash([4, 3]);
-  ctx.beginPath();
-  ctx.moveTo(x(t0 + lower), 0);
-  ctx.lineTo(x(t0 + lower), height - 20);
-  ctx.stroke();
-  ctx.fillStyle = "#1b1f24";
+  const even = loads.reduce((a, b) => a + b, 0) / keys.length;
+  const lower = plan ? plan.lower_bound * 1000 : even;
+  const marks = [[lower, [4, 3], "lower bound"]];
+  if (plan) marks.push([plan.predicted_makespan * 1000, [], "predicted"]);
+  ctx.strokeStyle = css.getPropertyValue("--focus").trim();
+  ctx.fillStyle = css.getPropertyValue("--fg").trim();
+  marks.forEach(([at, dash, label], i) => {
+    const y = i === 0 ? 11 : height - 20;
+    if (t0 + at > t1) {
+      ctx.textAlign = "right";
+      ctx.fillText(`${label} ${seconds(at / 1000)} →`, width - 4, y);
+      ctx.textAlign = "left";
+      return;
+    }
+    ctx.setLineDash(dash);
+    ctx.beginPath();
+    ctx.moveTo(x(t0 + at), 0);
+    ctx.lineTo(x(t0 + at), height - 20);
+    ctx.stroke();
+    ctx.fillText(label, Math.min(x(t0 + at) + 3, width - 80), y);
+  });
+  ctx.setLineDash([]);
   ctx.fillText(`0 s`, labelWidth, height - 6);
   ctx.fillText(seconds(span / 1000), width - 60, height - 6);
   const busiest = Math.max(...loads);
-  canvas.setAttribute("aria-label",
-    `${keys.length} workers; busiest worker ${seconds(busiest / 1000)} of work, an even split ${seconds(lower / 1000)}`);
+  const predicted = plan ? `; the plan predicted ${seconds(plan.predicted_makespan)}, lower bound ${seconds(plan.lower_bound)}` : `, an even split ${seconds(even / 1000)}`;
+  canvas.setAttribute("aria-label", `${keys.length} workers over ${seconds(span / 1000)}; busiest worker ${seconds(busiest / 1000)} of work${predicted}`);
   section.replaceChildren(heading,
     h("p", { class: "legend" }, "Bars: scenarios by start and duration (passed: short, green; failed: tall, red; error: tall, purple; skipped: an outline). ",
-      "Dashed line: an even split of the measured work (the shards' lower bound)",
-      run.predicted_makespan ? `; predicted makespan ${seconds(run.predicted_makespan)}` : "", "."),
+      plan ? `Solid line: the plan's predicted makespan (${seconds(plan.predicted_makespan)}); dashed line: its lower bound (${seconds(plan.lower_bound)}), from the first scenario's start.`
+        : "Dashed line: an even split of the measured work (the shards' lower bound)."),
     h("div", { class: "timeline-wrap" }, canvas));
 }
 
@@ -659,7 +696,7 @@ function makeScenarioTable(section, detail, runId) {
       const groups = run ? run.groups.map((g) => g.key) : [];
       if (groupFilter.options.length !== groups.length + 1) {
         const chosen = groupFilter.value;
-        groupFilter.replaceChildren(h("option", { value: "" }, "every group"), groups.map((g) => h("option", { value: g, selected: g === chosen }, g)));
+        groupFilter.replaceChildren(h("option", { value: "" }, "every group"), ...groups.map((g) => h("option", { value: g, selected: g === chosen }, g)));
       }
       apply();
     },
@@ -679,6 +716,7 @@ function artifactLinks(result) {
 
 function openScenario(section, result, attempts, runId) {
   const sorted = [...attempts].sort((a, b) => a.attempt - b.attempt);
+  const excerpt = h("div", {}, h("p", { class: "muted" }, "reading its worker's log…"));
   section.replaceChildren(...[h("h2", { tabindex: "-1", id: "scenario-detail" }, result.name || result.scenario_id),
     h("div", { class: "row" }, status(result.status), h("span", {}, "group ", result.group_key || "—"),
       result.location ? h("span", {}, result.location) : null,
@@ -687,8 +725,31 @@ function openScenario(section, result, attempts, runId) {
     sorted.map((attempt) => h("div", { class: "panel" },
       h("div", { class: "row" }, h("strong", {}, `Attempt ${attempt.attempt}`), status(attempt.status), seconds(attempt.duration)),
       attempt.error ? h("pre", {}, attempt.error) : null,
-      (attempt.artifacts || []).length ? h("ul", {}, artifactLinks(attempt)) : null))].flat());
+      (attempt.artifacts || []).length ? h("ul", {}, artifactLinks(attempt)) : null)),
+    h("h3", {}, "Log excerpt"), excerpt].flat());
   document.getElementById("scenario-detail").focus();
+  logExcerpt(runId, result).then((lines) => excerpt.replaceChildren(lines.length
+    ? h("pre", { class: "log", tabindex: "0", "aria-label": "log lines of this scenario" }, lines.map(ansiLine))
+    : h("p", { class: "muted" }, "No line of its worker's log names this scenario.")));
+}
+
+// The lines of a scenario's worker log from the first that names the scenario to a few after
+// the last (at most 60): what it printed, and its runner's verdict on it.
+async function logExcerpt(runId, result) {
+  if (!result.worker) return [];
+  const response = await fetch(`${API}/runs/${runId}/logs?worker=${encodeURIComponent(result.worker)}`,
+    { credentials: "same-origin", headers: { Accept: "text/event-stream" } });
+  if (!response.ok) return [];
+  const lines = [];
+  for (const block of (await response.text()).replace(/\r\n?/g, "\n").split("\n\n")) {
+    const event = parseEvent(block);
+    if (event.event === "log" && event.data.length) lines.push(JSON.parse(event.data.join("\n")).line);
+  }
+  const name = result.scenario_id.split(/::|:/).pop();
+  const hits = lines.flatMap((line, i) => (line.includes(name) ? [i] : []));
+  if (!hits.length) return [];
+  const first = Math.max(0, hits[0] - 2);
+  return lines.slice(first, Math.min(lines.length, hits[hits.length - 1] + 6, first + 60));
 }
 
 // ---------------------------------------------------------------- logs (live tail, ANSI colours)
