@@ -34,7 +34,11 @@ MAX_ID = 2_147_483_647
 RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id")]
 
 
-def get_service(request: Request) -> Service:
+# Dependencies that do no I/O are coroutines: FastAPI calls them on the event loop, where a
+# plain function would cost each request a hop to a worker thread and back.
+
+
+async def get_service(request: Request) -> Service:
     service: Service = request.app.state.service
     return service
 
@@ -94,7 +98,7 @@ def get_caller(
 CallerDep = Annotated[Principal, Depends(get_caller)]
 
 
-def require_admin(caller: CallerDep) -> Principal:
+async def require_admin(caller: CallerDep) -> Principal:
     if caller.is_worker:
         raise HTTPException(403, "a worker token may only report results and lease scenarios")
     return caller
