@@ -16,7 +16,7 @@ from api.deps import MAX_ID, AdminDep, CallerDep, Service, ServiceDep, SessionDe
 from api.models import Run, RunWorker
 from api.runs.changes import Stamp
 from api.runs.control import control_run, resubmit_run
-from api.runs.detail_cache import details, result_pages, run_stamp
+from api.runs.detail_cache import details, plans, result_pages, run_stamp
 from api.runs.plans import plan_of_run
 from api.runs.queries import RUN_PHASES, RunFilter, RunSort, phase_names
 from api.runs.queries import list_runs as query_runs
@@ -274,10 +274,19 @@ def resubmit(run_id: str, service: ServiceDep, session: SessionDep, _: AdminDep)
 
 
 @router.get("/{run_id}/plan", response_model=RunPlanOut)
-def run_plan(run_id: str, session: SessionDep, _: AdminDep) -> RunPlanOut:
+def run_plan(run_id: str, session: SessionDep, _: AdminDep) -> Response:
     """What the run's plan predicted: per group its makespan, lower bound and each shard's
     load; for the run, the predicted makespan and the lower bound of its slowest flow."""
-    run = _run(session, run_id)
+    if run_stamp(session, run_id) is None:
+        raise HTTPException(404, f"run {run_id} not found")
+    body = plans.get(run_id, "planned")
+    if body is None:
+        body = _plan_out(_run(session, run_id)).model_dump_json().encode()
+        plans.put(run_id, "planned", body)
+    return Response(body, media_type="application/json")
+
+
+def _plan_out(run: Run) -> RunPlanOut:
     plan = plan_of_run(run.spec, run.strategy)
     bounds: dict[str, float] = {}
     for group in plan.groups:

@@ -134,6 +134,27 @@ def test_run_now_watch_live_and_open_a_failure(page: Any, live: LiveServer, tmp_
     screenshot(page, "run")
 
 
+def test_scenario_table_filters_and_sorts(page: Any, live: LiveServer) -> None:
+    runs = [r for r in live.api("GET", "/runs?limit=500")["items"] if r["attempt"] == 1]
+    watched = next((r for r in runs if r["execution_name"] == "ui-watch"), None)
+    if watched is None:
+        pytest.skip("needs the run of the test above")
+    page.goto(f"/runs/{watched['id']}")
+    page.get_by_text("3 of 3 scenarios").wait_for()
+    page.get_by_label("Group", exact=True).select_option("main.second")
+    page.get_by_text("2 of 3 scenarios").wait_for()
+    page.get_by_label("Status", exact=True).select_option("failed")
+    page.get_by_text("1 of 3 scenarios").wait_for()
+    assert "test_total_is_three" in page.locator("tbody tr").first.inner_text()
+    page.get_by_label("Status", exact=True).select_option("")
+    page.get_by_label("Sort", exact=True).select_option("-duration")
+    page.get_by_text("2 of 3 scenarios").wait_for()
+    assert "test_takes_a_moment" in page.locator("tbody tr").first.inner_text()
+    page.get_by_label("Group", exact=True).select_option("")
+    page.get_by_label("Search scenarios").fill("adds")
+    page.get_by_text("1 of 3 scenarios").wait_for()
+
+
 def test_retry_shows_the_next_attempt(page: Any, live: LiveServer, tmp_path: Path) -> None:
     execution = _execution(live, tmp_path, "ui-retry")
     run = live.api("POST", f"/executions/{execution['id']}/run")

@@ -424,7 +424,11 @@ async function runPage() {
     show(notice(error.message));
     return;
   }
-  plan = await api(`/runs/${runId}/plan`).catch(() => null);
+  // The plan is read beside the results, and drawn on the timeline when it comes.
+  api(`/runs/${runId}/plan`).then((found) => {
+    plan = found;
+    if (results.length) drawTimeline(timeline, run, results, plan);
+  }).catch(() => null);
   await loadResults();
   loadReports();
   // The stream ends with the run; a retry or resume makes it live again, so follow anew.
@@ -620,6 +624,9 @@ function drawTimeline(section, run, results, plan) {
     h("div", { class: "timeline-wrap" }, canvas));
 }
 
+// Plain code-point order: localeCompare costs ten times as much, felt at 10,000 rows.
+const byId = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+
 // The scenario table: the latest attempt of each scenario, filtered and sorted in the browser,
 // and only the visible rows in the DOM.
 function makeScenarioTable(section, detail, runId) {
@@ -656,8 +663,8 @@ function makeScenarioTable(section, detail, runId) {
       (!groupFilter.value || r.group_key === groupFilter.value) &&
       (!tag || (r.tags || []).some((t) => t.toLowerCase().includes(tag))));
     if (sort.value === "-duration") rows.sort((a, b) => (b.duration || 0) - (a.duration || 0));
-    else if (sort.value === "id") rows.sort((a, b) => a.scenario_id.localeCompare(b.scenario_id));
-    else rows.sort((a, b) => (order[a.status] ?? 2) - (order[b.status] ?? 2) || a.scenario_id.localeCompare(b.scenario_id));
+    else if (sort.value === "id") rows.sort((a, b) => byId(a.scenario_id, b.scenario_id));
+    else rows.sort((a, b) => (order[a.status] ?? 2) - (order[b.status] ?? 2) || byId(a.scenario_id, b.scenario_id));
     countLine.textContent = `${rows.length} of ${byScenario.size} scenarios`;
     spacer.style.height = rows.length * ROW + 40 + "px";
     paint();
