@@ -33,6 +33,9 @@ APPLICATION_NAME: Final = "drover-events"
 
 T = TypeVar("T")
 
+_KEEP: Final = 10.0
+"""Seconds a read is kept at most: longer than any stream's ``max_age``."""
+
 
 def _never_stale(_: Any) -> bool:
     return False
@@ -43,7 +46,7 @@ class StreamReads:
     shared by every caller while it is fresh."""
 
     def __init__(
-        self, engine: Engine, *, threads: int = 4, max_age: float = 1.0, size: int = 1024
+        self, engine: Engine, *, threads: int = 4, max_age: float = 1.0, size: int = 256
     ) -> None:
         self.engine = create_engine(
             engine.url,
@@ -99,7 +102,10 @@ class StreamReads:
             self._flights.pop(key, None)
             self._reads[key] = (began, value)
             self._reads.move_to_end(key)
-            while len(self._reads) > self._size:
+            # Oldest first: drop what no stream will take any more (a run's detail can be large).
+            while self._reads and (
+                len(self._reads) > self._size or next(iter(self._reads.values()))[0] < began - _KEEP
+            ):
                 self._reads.popitem(last=False)
         return value
 
