@@ -57,7 +57,7 @@ from api.runs.results import ingest_results, refresh_counters, results_from_repo
 from api.schedules.runs import adopt_scheduled_workflow
 from engine.backends.argo.resubmission import resubmitted_from
 from engine.backends.argo.watch import is_newer
-from engine.backends.base import Backend, RestoresObjects, WorkflowEvent
+from engine.backends.base import Backend, RestoresObjects, StoppableWatch, WorkflowEvent
 from engine.errors import DroverError, NotFound
 from engine.labels import LABEL_RUN
 from engine.status import (
@@ -250,6 +250,8 @@ class Mirror:
         self._loop: FollowLoop | None = None
         """Syncs every followed run (``start``); ``follow`` syncs one in the caller's thread."""
         self._threads: list[threading.Thread] = []
+        self._watches: list[StoppableWatch] = []
+        """The backends' watches being consumed, which ``stop`` ends."""
         self.errors = 0
         """Failed sync attempts so far (a database or backend outage shows here)."""
 
@@ -277,13 +279,21 @@ class Mirror:
         thread.start()
         self._threads.append(thread)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop following: the loop ends, and so does every watch, even one waiting in a quiet
+        stream or pausing before a reconnect (its ``stop`` cuts both short)."""
         self._stop.set()
+        with self._lock:
+            watches = list(self._watches)
+        for watch in watches:
+            watch.stop()
         if self._loop is not None:
             self._loop.stop()
         for thread in self._threads:
-            # A watch thread may sit in a quiet stream; it is a daemon and stops at its next event.
-            thread.join(timeout=0.5)
+            thread.join(timeout=timeout)
+            if thread.is_alive():
+                log.warning("%s did not stop within %.0f s", thread.name, timeout)
+        self._threads.clear()
 
     def reattach(self) -> list[str]:
         for attempt in range(30):
@@ -515,10 +525,17 @@ class Mirror:
         """Consume the backend's watch until stopped; a failed watch is started again."""
         delay = 1.0
         while not self._stop.is_set():
+            events = backend.watch()
+            stoppable = events if isinstance(events, StoppableWatch) else None
+            if stoppable is not None:
+                with self._lock:
+                    self._watches.append(stoppable)
             try:
-                for event in backend.watch():
-                    if self._stop.is_set():
-                        return
+                # Checked after registering: a stop() that ran before did not see this watch.
+                while not self._stop.is_set():
+                    event = next(events, None)
+                    if event is None or self._stop.is_set():
+                        break
                     self.on_event(backend_name, backend, event)
                     delay = 1.0
             except DroverError as exc:
@@ -526,6 +543,9 @@ class Mirror:
                 log.warning(
                     "watch of backend %s failed, restarting: %s", backend_name, describe(exc)
                 )
+            finally:
+                with self._lock:
+                    self._watches = [w for w in self._watches if w is not stoppable]
             self._stop.wait(delay)
             delay = min(delay * 2, 30.0)
 

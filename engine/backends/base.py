@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
-__all__ = ["Backend", "LogLine", "RestoresObjects", "WorkflowEvent"]
+__all__ = ["Backend", "LogLine", "RestoresObjects", "StoppableWatch", "WorkflowEvent"]
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,8 @@ class Backend(Protocol):
     def watch(self, *, labels: dict[str, str] | None = None) -> Iterator[WorkflowEvent]:
         """Workflow changes until the caller stops iterating (reconnects are the backend's job).
 
-        Every workflow that exists when the watch starts arrives first, as ADDED.
+        Every workflow that exists when the watch starts arrives first, as ADDED. A watch that
+        waits on the network is a :class:`StoppableWatch`, which another thread can end.
         """
         ...
 
@@ -112,4 +113,16 @@ class RestoresObjects(Protocol):
     def restore_objects(self, name: str, objects: Sequence[dict[str, Any]]) -> int:
         """Create those of ``objects`` that are missing, owned by workflow ``name``; returns
         how many were created."""
+        ...
+
+
+@runtime_checkable
+class StoppableWatch(Protocol):
+    """A watch (what ``Backend.watch`` returns) that another thread can end at once."""
+
+    def __next__(self) -> WorkflowEvent: ...
+
+    def stop(self) -> None:
+        """End the watch from any thread: a read or a pause it is blocked in returns, and the
+        iteration ends (StopIteration) instead of reconnecting."""
         ...

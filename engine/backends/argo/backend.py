@@ -25,7 +25,7 @@ from engine.backends.argo.server import ArgoServer
 from engine.backends.argo.settings import ArgoSettings
 from engine.backends.argo.status_codec import inflate_status, needs_hydration
 from engine.backends.argo.watch import PAGE_SIZE, WorkflowWatcher, label_selector
-from engine.backends.base import LogLine, WorkflowEvent
+from engine.backends.base import LogLine
 from engine.errors import BackendError, Conflict, NotFound, SpecError
 from engine.labels import LABEL_MANAGED_BY
 
@@ -59,14 +59,16 @@ class ArgoBackend:
         *,
         kube: KubeObjects | None = None,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         ui_base: str | None = None,
     ) -> None:
-        """``ui_base``: the Argo UI as people reach it (default: the Argo Server URL)."""
+        """``ui_base``: the Argo UI as people reach it (default: the Argo Server URL).
+        ``sleep``: how to pause between retries (default: ``time.sleep``; a watch's pauses wait
+        on its stop)."""
         self.settings = settings
         self.ui_base = (ui_base or settings.server).rstrip("/")
         self.namespace = settings.namespace
-        self.server = ArgoServer(settings, sleep=sleep)
+        self.server = ArgoServer(settings, sleep=sleep or time.sleep)
         self.hera = HeraClient(settings)
         self.crons = CronWorkflows(self.server, self.namespace)
         self.templates = WorkflowTemplates(self.server, self.namespace)
@@ -278,9 +280,10 @@ class ArgoBackend:
         except NotFound:
             return workflow
 
-    def watch(self, *, labels: dict[str, str] | None = None) -> Iterator[WorkflowEvent]:
-        """Changes of workflows with these labels (Drover's when None); see :mod:`.watch`."""
-        return iter(self.watcher(labels=labels))
+    def watch(self, *, labels: dict[str, str] | None = None) -> WorkflowWatcher:
+        """Changes of workflows with these labels (Drover's when None), until the watcher's
+        ``stop()``; see :mod:`.watch`."""
+        return self.watcher(labels=labels)
 
     def watcher(self, *, labels: dict[str, str] | None = None) -> WorkflowWatcher:
         return WorkflowWatcher(

@@ -7,6 +7,8 @@ template objects. Failures become :mod:`engine.errors` here.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -19,7 +21,7 @@ from engine.backends.argo.failures import RetryPolicy, error_for_status, server_
 from engine.backends.argo.settings import ArgoSettings
 from engine.errors import BackendError, NotFound
 
-__all__ = ["ArgoServer", "QueryValue"]
+__all__ = ["ArgoServer", "LineStream", "QueryValue"]
 
 QueryValue = str | bool | int | None
 _IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
@@ -82,13 +84,21 @@ class ArgoServer:
         what: str,
         params: Mapping[str, QueryValue] | None = None,
         body: dict[str, Any] | None = None,
+        sleep: Callable[[float], object] | None = None,
     ) -> Any:
-        """Send one request (retrying transient failures) and return the decoded JSON body."""
-        response = self._send(method, path, what=what, params=params, body=body)
+        """Send one request (retrying transient failures) and return the decoded JSON body.
+
+        ``sleep`` replaces the pause between retries (a watch's, which its stop cuts short)."""
+        response = self._send(method, path, what=what, params=params, body=body, sleep=sleep)
         return response.json() if response.content else {}
 
     def pages(
-        self, path: str, *, what: str, params: Mapping[str, QueryValue]
+        self,
+        path: str,
+        *,
+        what: str,
+        params: Mapping[str, QueryValue],
+        sleep: Callable[[float], object] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """GET a list page by page: each answer, following its ``metadata.continue`` token
         (Kubernetes ListMeta, which Argo's list endpoints pass through as
@@ -96,7 +106,11 @@ class ArgoServer:
         token: str | None = None
         while True:
             page: dict[str, Any] = self.request(
-                "GET", path, what=what, params={**params, "listOptions.continue": token}
+                "GET",
+                path,
+                what=what,
+                params={**params, "listOptions.continue": token},
+                sleep=sleep,
             )
             yield page
             token = (page.get("metadata") or {}).get("continue") or None
@@ -120,6 +134,7 @@ class ArgoServer:
         params: Mapping[str, QueryValue] | None = None,
         body: dict[str, Any] | None = None,
         accept: str | None = None,
+        sleep: Callable[[float], object] | None = None,
     ) -> httpx.Response:
         """One request, retried while the failure is transient; errors become DroverErrors."""
         idempotent = method.upper() in _IDEMPOTENT
@@ -138,11 +153,11 @@ class ArgoServer:
                 )
             except httpx.ConnectError as error:
                 # Nothing reached the server: always safe to try again.
-                if self._pause(delays):
+                if self._pause(delays, sleep=sleep):
                     continue
                 raise BackendError(f"cannot reach {self._describe()} to {what}: {error}") from error
             except httpx.TimeoutException as error:
-                if idempotent and self._pause(delays):
+                if idempotent and self._pause(delays, sleep=sleep):
                     continue
                 raise BackendError(f"{self._describe()} timed out on {what}") from error
             except httpx.HTTPError as error:
@@ -151,7 +166,7 @@ class ArgoServer:
                 return response
             if RetryPolicy.is_transient(
                 response.status_code, idempotent=idempotent
-            ) and self._pause(delays, retry_after=response.headers.get("Retry-After")):
+            ) and self._pause(delays, retry_after=response.headers.get("Retry-After"), sleep=sleep):
                 continue
             raise error_for_status(
                 response.status_code,
@@ -160,13 +175,18 @@ class ArgoServer:
                 server=self._describe(),
             )
 
-    def _pause(self, delays: Iterator[float], retry_after: str | None = None) -> bool:
+    def _pause(
+        self,
+        delays: Iterator[float],
+        retry_after: str | None = None,
+        sleep: Callable[[float], object] | None = None,
+    ) -> bool:
         delay = next(delays, None)
         if delay is None:
             return False
         if retry_after and retry_after.isdigit():
             delay = min(max(delay, float(retry_after)), self.retry.max_delay)
-        self._sleep(delay)
+        (sleep or self._sleep)(delay)
         return True
 
     @contextmanager
@@ -177,12 +197,13 @@ class ArgoServer:
         what: str,
         params: Mapping[str, QueryValue] | None = None,
         read_timeout: float | None = None,
-    ) -> Iterator[Iterator[str]]:
-        """Open a streaming GET; yields an iterator over its lines.
+        sleep: Callable[[float], object] | None = None,
+    ) -> Iterator[LineStream]:
+        """Open a streaming GET; yields its lines (a :class:`LineStream`).
 
-        Connecting is retried like :meth:`request`; a stream that breaks later simply ends
-        (the caller decides whether to reconnect). ``read_timeout`` bounds the silence between
-        lines (None waits forever, for following logs).
+        Connecting is retried like :meth:`request` (``sleep``: as there); a stream that breaks
+        later simply ends (the caller decides whether to reconnect). ``read_timeout`` bounds the
+        silence between lines (None waits forever, for following logs).
         """
         timeout = httpx.Timeout(self.settings.timeout, read=read_timeout)
         delays = self.retry.delays()
@@ -199,7 +220,7 @@ class ArgoServer:
                         response.read()
                         if RetryPolicy.is_transient(
                             response.status_code, idempotent=True
-                        ) and self._pause(delays):
+                        ) and self._pause(delays, sleep=sleep):
                             continue
                         raise error_for_status(
                             response.status_code,
@@ -207,12 +228,41 @@ class ArgoServer:
                             what=what,
                             server=self._describe(),
                         )
-                    yield _lines_until_broken(response)
+                    yield LineStream(response)
                     return
             except httpx.ConnectError as error:
-                if self._pause(delays):
+                if self._pause(delays, sleep=sleep):
                     continue
                 raise BackendError(f"cannot reach {self._describe()} to {what}: {error}") from error
+
+
+class LineStream(Iterator[str]):
+    """The lines of a streamed answer; the stream ends quietly when it breaks, or when another
+    thread calls :meth:`abort`."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+        self._lines = _lines_until_broken(response)
+
+    def __iter__(self) -> LineStream:
+        return self
+
+    def __next__(self) -> str:
+        return next(self._lines)
+
+    def abort(self) -> None:
+        """End the stream from any thread, at once: a read blocked in it returns.
+
+        Closing the response from another thread would not do: a socket closed while another
+        thread waits in ``recv`` keeps that thread waiting (Linux), and httpcore's connection
+        is not meant to be shared between threads. Shutting the socket down makes the blocked
+        read see the end of the stream; the reading thread then closes the response itself.
+        """
+        stream = self._response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):  # already closed
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 def _lines_until_broken(response: httpx.Response) -> Iterator[str]:

@@ -10,7 +10,10 @@ resourceVersion with an error frame. So the watcher:
 - drops repeated and out-of-date events (per-workflow resourceVersion, see :class:`WatchState`);
 - relists after an "expired"/410 error frame and every ``resync_interval`` seconds, emitting only
   what changed since (including DELETED for workflows that vanished in between);
-- decodes ``status.compressedNodes`` and fetches offloaded statuses hydrated (``hydrate``).
+- decodes ``status.compressedNodes`` and fetches offloaded statuses hydrated (``hydrate``);
+- ends at once when another thread calls :meth:`WorkflowWatcher.stop` (the facade shutting
+  down): its pauses wait on that stop, and the open stream's socket is shut down, so a read
+  waiting for the next event returns.
 
 ``fields=`` keeps events small: metadata and the status parts the mirror reads, no spec.
 """
@@ -19,12 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from engine.backends.argo.server import ArgoServer
+from engine.backends.argo.server import ArgoServer, LineStream
 from engine.backends.argo.status_codec import inflate_status, needs_hydration
 from engine.backends.argo.stream_frames import StreamError, parse_frame
 from engine.backends.base import WorkflowEvent
@@ -144,8 +148,9 @@ class WatchState:
         return events
 
 
-class WorkflowWatcher:
-    """An endless iterator of :class:`WorkflowEvent` for one namespace and label selector."""
+class WorkflowWatcher(Iterator[WorkflowEvent]):
+    """An iterator of :class:`WorkflowEvent` for one namespace and label selector, endless
+    until :meth:`stop` (a :class:`~engine.backends.base.StoppableWatch`)."""
 
     def __init__(
         self,
@@ -156,33 +161,62 @@ class WorkflowWatcher:
         hydrate: Callable[[str], dict[str, Any]],
         resync_interval: float,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
         max_failures: int = 10,
     ) -> None:
+        """``sleep``: how to pause between retries (default: wait on :meth:`stop`)."""
         self.server = server
         self.namespace = namespace
         self.selector = label_selector(labels)
         self.hydrate = hydrate
         self.resync_interval = resync_interval
         self.clock = clock
-        self.sleep = sleep
         self.max_failures = max_failures
         self.state = WatchState()
         self.resource_version: str | None = None
         self._last_resync: float | None = None
         self._failures = 0
+        self._stopped = threading.Event()
+        self.sleep: Callable[[float], object] = sleep or self._stopped.wait
+        self._open: LineStream | None = None
+        """The stream being read, which :meth:`stop` shuts."""
+        self._events = self._run()
 
     # ------------------------------------------------------------------ loop
 
-    def __iter__(self) -> Iterator[WorkflowEvent]:
+    def __iter__(self) -> WorkflowWatcher:
+        return self
+
+    def __next__(self) -> WorkflowEvent:
+        return next(self._events)
+
+    def stop(self) -> None:
+        """End the watch from any thread: a pause returns, a read waiting on the stream returns
+        (its socket shut down), and the iteration ends instead of reconnecting."""
+        self._stopped.set()
+        stream = self._open
+        if stream is not None:
+            stream.abort()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()
+
+    def _pause(self, seconds: float) -> None:
+        if not self._stopped.is_set():
+            self.sleep(seconds)
+
+    def _run(self) -> Iterator[WorkflowEvent]:
         relist = True
-        while True:
+        while not self._stopped.is_set():
             try:
                 if relist or self._resync_due():
                     yield from self._resync()
                 relist = yield from self._stream()
                 self._failures = 0
             except BackendError as error:
+                if self._stopped.is_set():
+                    return
                 self._failures += 1
                 if self._failures >= self.max_failures:
                     raise
@@ -190,7 +224,7 @@ class WorkflowWatcher:
                 log.warning(
                     "watch of %s failed (%s); retrying in %.0fs", self.namespace, error, delay
                 )
-                self.sleep(delay)
+                self._pause(delay)
                 relist = True
 
     def _resync_due(self) -> bool:
@@ -216,6 +250,7 @@ class WorkflowWatcher:
                 "listOptions.limit": PAGE_SIZE,
                 "fields": LIST_FIELDS,
             },
+            sleep=self._pause,
         ):
             # The first page's resourceVersion is the list's: the watch resumes from it.
             version = version or str((page.get("metadata") or {}).get("resourceVersion") or "")
@@ -235,31 +270,42 @@ class WorkflowWatcher:
             what=f"watch workflows in {self.namespace}",
             params=params,
             read_timeout=self.resync_interval + 30.0,
+            sleep=self._pause,
         ) as lines:
-            frames = 0
-            for line in lines:
-                frame = parse_frame(line)
-                if frame is None:
-                    continue
-                frames += 1
-                if isinstance(frame, StreamError):
-                    log.info("watch of %s: server error frame: %s", self.namespace, frame.message)
-                    # Expired: only a list recovers. Anything else: resync to be safe.
-                    return True
-                kind = str(frame.value.get("type") or "")
-                workflow = frame.value.get("object")
-                if not isinstance(workflow, dict):
-                    continue
-                _, version = _name_and_version(workflow)
-                if version and is_newer(version, self.resource_version):
-                    self.resource_version = version
-                event = self.state.accept(kind, workflow)
-                if event is not None:
-                    yield self._complete(event)
-                if self._resync_due():
-                    return True
+            self._open = lines
+            try:
+                if self._stopped.is_set():  # stopped while connecting: stop() missed this one
+                    return False
+                frames = 0
+                for line in lines:
+                    if self._stopped.is_set():
+                        return False
+                    frame = parse_frame(line)
+                    if frame is None:
+                        continue
+                    frames += 1
+                    if isinstance(frame, StreamError):
+                        log.info(
+                            "watch of %s: server error frame: %s", self.namespace, frame.message
+                        )
+                        # Expired: only a list recovers. Anything else: resync to be safe.
+                        return True
+                    kind = str(frame.value.get("type") or "")
+                    workflow = frame.value.get("object")
+                    if not isinstance(workflow, dict):
+                        continue
+                    _, version = _name_and_version(workflow)
+                    if version and is_newer(version, self.resource_version):
+                        self.resource_version = version
+                    event = self.state.accept(kind, workflow)
+                    if event is not None:
+                        yield self._complete(event)
+                    if self._resync_due():
+                        return True
+            finally:
+                self._open = None
         if frames == 0:
-            self.sleep(1.0)  # an empty stream: do not reconnect in a tight loop
+            self._pause(1.0)  # an empty stream: do not reconnect in a tight loop
         return False
 
     def _complete(self, event: WorkflowEvent) -> WorkflowEvent:
