@@ -16,6 +16,8 @@ process) answers, and this process measures with httpx:
 - 50 concurrent clients (asyncio): the same endpoints one after another, p50 and requests/s;
 - SSE: time to a stream's first event and its size, then after one posted result the time to
   the event that reports it and that event's size;
+- 500 event streams of the big run open at once: /healthz and run detail with none open, with
+  all open (each has had its snapshot), and while every stream takes one change;
 - the ingest of a batch of 100 results into each run (its cost must not grow with the run).
 
 Targets (issue 13): run detail and a results page within 3x of /healthz at both sizes, and
@@ -24,6 +26,7 @@ within 5x with 50 concurrent clients.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import statistics
@@ -46,6 +49,7 @@ GROUPS, THREADS, FLOWS = 10, 8, 2
 SIZES = (2_000, 200_000)
 ONE_CLIENT_ROUNDS = 200
 CLIENTS, SECONDS = 50, 4.0
+STREAMS = 500
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
@@ -198,6 +202,59 @@ def sse_costs(base: str, run_id: str, scenario: str) -> dict[str, float]:
     return out
 
 
+async def _with_streams(base: str, run_id: str, streams: int, rounds: int) -> dict[str, float]:
+    """Median ms of /healthz and GET /runs/{id} (one client, interleaved), then the same with
+    ``streams`` event streams of the run open (each has had its snapshot), then again while
+    every stream takes one change (a posted result)."""
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    out: dict[str, float] = {}
+    async with (
+        httpx.AsyncClient(base_url=base, headers=HEADERS, timeout=120, limits=limits) as many,
+        httpx.AsyncClient(base_url=base, headers=HEADERS, timeout=60) as one,
+    ):
+
+        async def measure(label: str) -> None:
+            times: dict[str, list[float]] = {"healthz": [], "run": []}
+            for _ in range(rounds):
+                for name, path in (("healthz", "/healthz"), ("run", f"/api/v1/runs/{run_id}")):
+                    start = time.perf_counter()
+                    response = await one.get(path)
+                    times[name].append((time.perf_counter() - start) * 1000)
+                    if response.status_code != 200:
+                        raise SystemExit(f"{path}: {response.status_code}")
+            for name, values in times.items():
+                out[f"{name} {label}"] = statistics.median(values)
+
+        opened = asyncio.Event()
+        count = [0]
+
+        async def follow() -> None:
+            async with many.stream("GET", f"/api/v1/runs/{run_id}/events") as response:
+                async for line in response.aiter_lines():
+                    if line == "event: snapshot":
+                        count[0] += 1
+                        if count[0] == streams:
+                            opened.set()
+
+        await measure("alone")
+        start = time.perf_counter()
+        tasks = [asyncio.create_task(follow()) for _ in range(streams)]
+        await asyncio.wait_for(opened.wait(), 120)
+        out["open_s"] = time.perf_counter() - start
+        await measure("beside the streams")
+        answer = await one.post(
+            f"/api/v1/runs/{run_id}/results",
+            json={"results": [{"id": scenario_id(0, 3), "status": "passed", "attempt": 3}]},
+        )
+        if answer.status_code != 202:
+            raise SystemExit(f"posting a result: {answer.status_code} {answer.text[:300]}")
+        await measure("as the streams take a change")
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return out
+
+
 def main() -> None:
     def work(sessions: sessionmaker[Session]) -> None:
         url_of_db = str(sessions.kw["bind"].url.render_as_string(hide_password=False))
@@ -278,6 +335,15 @@ def main() -> None:
                 print(
                     f"  run of {size:,}: first event after {costs['first_ms']:.0f} ms, "
                     f"{costs['first_bytes']:,.0f} bytes; {change}"
+                )
+            print(f"\n{STREAMS} open event streams of the run of {SIZES[-1]:,} (one client):")
+            figures = asyncio.run(_with_streams(base, runs[SIZES[-1]], STREAMS, 100))
+            print(f"  all {STREAMS} open, each with its snapshot, in {figures.pop('open_s'):.1f} s")
+            for label in ("alone", "beside the streams", "as the streams take a change"):
+                healthz, run = figures[f"healthz {label}"], figures[f"run {label}"]
+                print(
+                    f"    {label:<30} /healthz {healthz:6.2f} ms   GET /runs/{{id}} {run:6.2f} ms "
+                    f"({run / healthz:4.2f}x)"
                 )
         finally:
             server.terminate()
