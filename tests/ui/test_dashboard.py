@@ -174,6 +174,28 @@ def test_retry_shows_the_next_attempt(page: Any, live: LiveServer, tmp_path: Pat
     screenshot(page, "run-retried")
 
 
+def test_execution_page_shows_scenario_history(page: Any, live: LiveServer, tmp_path: Path) -> None:
+    """Two runs of an execution: each scenario's outcomes in both (newest first), its pass
+    rate and the trend of its durations."""
+    execution = _execution(live, tmp_path, "ui-history", pause=0.1)
+    for _ in range(2):
+        run = live.api("POST", f"/executions/{execution['id']}/run")
+        page.goto(f"/runs/{run['id']}")
+        _wait_final(page)
+    page.goto(f"/executions/{execution['id']}")
+    history = page.get_by_role("region", name="Scenario history")
+    row = history.get_by_role("row", name=re.compile("test_total_is_three"))
+    row.wait_for()
+    assert row.locator(".status-failed").count() == 2
+    assert "0 %" in row.inner_text()
+    steady = history.get_by_role("row", name=re.compile("test_takes_a_moment"))
+    assert steady.locator(".status-passed").count() == 2 and "100 %" in steady.inner_text()
+    spark = steady.get_by_role("img", name=re.compile("durations, oldest to newest"))
+    assert spark.count() == 1
+    assert page.locator("#app").inner_text().strip().endswith("null") is False
+    screenshot(page, "execution-history")
+
+
 def test_follow_a_live_log_with_colours(page: Any, live: LiveServer, tmp_path: Path) -> None:
     execution = _execution(live, tmp_path, "ui-logs", pause=3)
     run = live.api("POST", f"/executions/{execution['id']}/run")

@@ -100,7 +100,7 @@ function notice(message) {
 }
 
 function show(...nodes) {
-  app.replaceChildren(...nodes.flat());
+  app.replaceChildren(...nodes.flat().filter((node) => node !== null && node !== undefined && node !== false));
   app.setAttribute("aria-busy", "false");
 }
 
@@ -823,6 +823,23 @@ async function executionsPage() {
     : h("p", { class: "muted" }, "No executions yet: create one with POST /api/v1/executions."));
 }
 
+// A scenario's durations as a small line (oldest to newest), named for screen readers.
+function sparkline(values) {
+  const known = values.filter((v) => v !== null && v !== undefined);
+  if (known.length < 2) return h("span", { class: "muted" }, known.length ? "" : "—");
+  const NS = "http://www.w3.org/2000/svg";
+  const [w, hgt] = [80, 18];
+  const top = Math.max(...known) || 1;
+  const points = known.map((v, i) => `${(i / (known.length - 1)) * (w - 2) + 1},${hgt - 1 - (v / top) * (hgt - 2)}`).join(" ");
+  const svg = document.createElementNS(NS, "svg");
+  for (const [k, v] of Object.entries({ width: w, height: hgt, viewBox: `0 0 ${w} ${hgt}`, class: "spark", role: "img",
+    "aria-label": "durations, oldest to newest: " + known.map((v) => seconds(v)).join(", ") })) svg.setAttribute(k, v);
+  const line = document.createElementNS(NS, "polyline");
+  line.setAttribute("points", points);
+  svg.append(line);
+  return svg;
+}
+
 function lineDiff(before, after) {
   // Longest common subsequence over lines; fine for specs of a few thousand lines.
   const a = before.split("\n");
@@ -875,13 +892,19 @@ async function executionPage() {
     versions.length > 1 ? h("div", {}, h("h2", {}, "Versions"), h("div", { class: "row" }, from, diffButton), diffOut) : null);
   try {
     const scenarios = await api(`/executions/${id}/scenarios?limit=200`);
-    const items = (scenarios.items || scenarios).slice().sort((a, b) => (b.flaky ? 1 : 0) - (a.flaky ? 1 : 0));
+    // Flaky ones first; each with its outcomes in the last runs (newest first) and the trend
+    // of its durations (oldest to newest).
+    const items = scenarios.items.slice().sort((a, b) => (b.flaky ? 1 : 0) - (a.flaky ? 1 : 0));
     history.append(items.length ? h("div", { class: "table-wrap" }, h("table", {},
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "scenario"), h("th", { scope: "col" }, "flaky"), h("th", { scope: "col" }, "last outcomes (newest first)"), h("th", { scope: "col", class: "num" }, "duration trend"))),
-      h("tbody", {}, items.map((s) => h("tr", {},
-        h("td", {}, s.scenario_id), h("td", {}, s.flaky ? status("flaky") : "no"),
-        h("td", {}, (s.outcomes || s.history || []).map((o) => status(o.status || o)).slice(0, 10)),
-        h("td", { class: "num" }, (s.outcomes || s.history || []).map((o) => o.duration === undefined ? "" : seconds(o.duration)).slice(0, 5).join(" · "))))))) : h("p", { class: "muted" }, "No history yet."));
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "scenario"), h("th", { scope: "col" }, "flaky"),
+        h("th", { scope: "col" }, "last outcomes (newest first)"), h("th", { scope: "col", class: "num wide" }, "pass rate"),
+        h("th", { scope: "col", class: "num wide" }, "duration trend"))),
+      h("tbody", {}, items.map((item) => h("tr", {},
+        h("td", { class: "id" }, item.name || item.scenario_id),
+        h("td", {}, item.flaky ? h("span", {}, status("flaky"), item.flaky_reason ? h("span", { class: "muted" }, " " + item.flaky_reason) : null) : "no"),
+        h("td", { class: "outcomes" }, item.runs.slice(0, 10).map((r) => h("a", { href: `/runs/${r.run_id}`, title: `${r.statuses.join(" → ")}, ${when(r.created_at)}` }, status(r.status)))),
+        h("td", { class: "num wide" }, item.pass_rate === null ? "—" : `${Math.round(item.pass_rate * 100)} %`),
+        h("td", { class: "num wide" }, sparkline(item.runs.map((r) => r.duration).reverse()), " mean ", seconds(item.mean_duration))))))) : h("p", { class: "muted" }, "No history yet."));
   } catch (error) {
     history.append(h("p", { class: "muted" }, "History unavailable: " + error.message));
   }
