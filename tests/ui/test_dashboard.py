@@ -324,8 +324,13 @@ def test_pipeline_page_shows_taken_and_skipped_branches(page: Any, live: LiveSer
     pipeline = live.api("POST", "/pipelines", json=document)
     run = live.api("POST", f"/pipelines/{pipeline['id']}/run", json={"parameters": {}})
     page.goto(f"/pipeline-runs/{run['id']}")
+    page.evaluate("window.notReloaded = true")
     page.get_by_text(re.compile(r"branch not taken")).first.wait_for()
     page.get_by_text("Succeeded").first.wait_for()
+    # Followed live over the pipeline run's stream: a snapshot, then deltas; never reloaded.
+    assert page.evaluate("window.notReloaded === true")
+    assert page.evaluate("window.drover.streams.length") == 1
+    assert page.evaluate("window.drover.streams[0].counts.delta") >= 1
     jobs = page.locator(".job").all_inner_texts()
     assert any(text.startswith("scale-up") and "Succeeded" in text for text in jobs), jobs
     assert any(text.startswith("keep") and "branch not taken" in text for text in jobs), jobs

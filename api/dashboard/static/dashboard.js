@@ -404,10 +404,7 @@ async function runPage() {
   }
 
   function applyDelta(delta) {
-    for (const [key, fields] of Object.entries(delta)) {
-      if (fields.removed === true && Object.keys(fields).length === 1) delete entities[key];
-      else entities[key] = { ...(entities[key] || {}), ...fields };
-    }
+    applyTo(entities, delta);
     render(detailOf(entities));
     // Results are not in the stream: read them again when a count moved.
     if (Object.values(delta).some((fields) => "progress" in fields || "completed" in fields || "phase" in fields)) reloadResults();
@@ -442,12 +439,26 @@ async function runPage() {
   });
 }
 
+// A delta applied to a stream's entities: each names the fields that changed (a field that is
+// gone is null); an entity that is gone is {"removed": true} (api/sse.py, changes).
+function applyTo(entities, delta) {
+  for (const [key, fields] of Object.entries(delta)) {
+    if (fields.removed === true && Object.keys(fields).length === 1) delete entities[key];
+    else entities[key] = { ...(entities[key] || {}), ...fields };
+  }
+}
+
+// Seconds from started_at to finished_at (to now while unfinished), as the API computes them.
+function elapsed(item) {
+  return item.started_at
+    ? Math.max(0, ((item.finished_at ? Date.parse(item.finished_at) : Date.now()) - Date.parse(item.started_at)) / 1000)
+    : null;
+}
+
 // The run's detail (GET /runs/{id}) from a stream's entities; durations are not streamed
 // (they grow while running), so they are computed here as the server does.
 function detailOf(entities) {
-  const duration = (item) => item.started_at
-    ? Math.max(0, ((item.finished_at ? Date.parse(item.finished_at) : Date.now()) - Date.parse(item.started_at)) / 1000)
-    : null;
+  const duration = elapsed;
   const workers = new Map();
   for (const [key, worker] of Object.entries(entities)) {
     if (!key.startsWith("worker:")) continue;
@@ -927,8 +938,21 @@ async function pipelineRunPage() {
   const runId = body.dataset.runId;
   const container = h("div");
   show(container);
-  async function refresh() {
-    const run = await api(`/pipeline-runs/${runId}`);
+  // Live over the run's stream (api/routes/pipelines.py, _entities): "run" and "job:<name>".
+  let entities = {};
+  function applySnapshot(detail) {
+    entities = { run: { ...detail } };
+    delete entities.run.jobs;
+    for (const job of detail.jobs) entities[`job:${job.job}`] = job;
+    render();
+  }
+  function applyDelta(delta) {
+    applyTo(entities, delta);
+    render();
+  }
+  function render() {
+    const jobs = Object.entries(entities).filter(([key]) => key.startsWith("job:")).map(([, job]) => ({ ...job, duration: elapsed(job) }));
+    const run = { ...entities.run, duration: elapsed(entities.run), jobs };
     setTitle(`Pipeline run ${run.pipeline_name} · ${run.id}`);
     const stages = new Map();
     for (const job of run.jobs) {
@@ -953,9 +977,10 @@ async function pipelineRunPage() {
         h("a", { href: `/pipeline-runs/${runId}/logs` }, "All logs")),
       h("h2", {}, "Jobs"),
       h("div", { class: "stages" }, stageBoxes));
-    if (!FINAL.has(run.phase)) setTimeout(refresh, 2000);
   }
-  await refresh();
+  const detail = await api(`/pipeline-runs/${runId}`);
+  applySnapshot(detail);
+  if (!FINAL.has(detail.phase)) listen(`/pipeline-runs/${runId}/events`, { snapshot: applySnapshot, delta: applyDelta });
 }
 
 // ---------------------------------------------------------------- start
