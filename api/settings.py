@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     """Seconds between full resyncs of the Argo watch (and of each followed Argo run)."""
     service_account: str | None = None
     """The service account of the workflow pods of Argo runs."""
+    agent_service_account: str | None = None
+    """What Argo's agent runs as in pipeline runs with HTTP steps (unset: ``service_account``).
+    The agent reads the Secrets of HTTP headers (a tool job's token) through the Kubernetes
+    API; this keeps that right away from the job pods."""
     argo_artifact_repository: bool = True
     """Whether the Argo namespace has an artifact repository (``drover doctor`` checks). False
     compiles runs without output artifacts, which would put every worker in Error there."""

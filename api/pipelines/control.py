@@ -36,9 +36,16 @@ from engine.backends.argo.resubmission import resubmitted_from as resubmitted_fr
 from engine.backends.base import Backend
 from engine.compiler.documents import parameter_text
 from engine.errors import Conflict, NotFound
+from engine.labels import LABEL_RUN
 from engine.pipelines import Pipeline, PipelineCompileOptions, compile_pipeline, parse_pipeline
-from engine.pipelines.tools import has_tool_jobs, lower_tool_jobs
+from engine.pipelines.tools import (
+    TOOL_AUTHORIZATION_KEY,
+    has_tool_jobs,
+    lower_tool_jobs,
+    tool_token_secret,
+)
 from engine.pipelines.validation import check_pipeline
+from engine.spec import SecretRef
 from engine.status import FINAL_PHASES
 
 __all__ = [
@@ -139,6 +146,7 @@ def start_pipeline_run(
     parameters: dict[str, str | int | float | bool] | None = None,
     idempotency_key: str | None = None,
     service_account: str | None = None,
+    agent_service_account: str | None = None,
     schedule_id: int | None = None,
     facade_url: str | None = None,
 ) -> StartedPipelineRun:
@@ -146,7 +154,8 @@ def start_pipeline_run(
 
     ``facade_url``: where the run's tool jobs reach the facade (they cannot run without it).
 
-    ``service_account`` runs the workflow's pods under it on Argo (the local runner has none);
+    ``service_account`` runs the workflow's pods under it on Argo (the local runner has none),
+    ``agent_service_account`` Argo's agent, which runs its HTTP steps (default: the same);
     ``schedule_id``: the local scheduler's schedule that started the run.
     """
     row = get_pipeline(session, pipeline_id=pipeline_id)
@@ -163,6 +172,7 @@ def start_pipeline_run(
         parameters=parameters or {},
         idempotency_key=idempotency_key,
         service_account=service_account,
+        agent_service_account=agent_service_account,
         schedule_id=schedule_id,
         facade_url=facade_url,
     )
@@ -174,6 +184,7 @@ def resubmit_pipeline_run(
     run_id: str,
     backend: Backend,
     service_account: str | None = None,
+    agent_service_account: str | None = None,
     facade_url: str | None = None,
 ) -> PipelineRun:
     """A new run of the version ``run_id`` ran, with its parameters, linked to it.
@@ -198,6 +209,7 @@ def resubmit_pipeline_run(
         backend=backend,
         parameters=old.parameters,
         service_account=service_account,
+        agent_service_account=agent_service_account,
         resubmitted_from=old.id,
         facade_url=facade_url,
     ).run
@@ -220,6 +232,7 @@ def _submit_run(
     parameters: dict[str, Any],
     idempotency_key: str | None = None,
     service_account: str | None = None,
+    agent_service_account: str | None = None,
     resubmitted_from: str | None = None,
     schedule_id: int | None = None,
     facade_url: str | None = None,
@@ -229,14 +242,25 @@ def _submit_run(
     values = {key: parameter_text(value) for key, value in parameters.items()}
     run_id = secrets.token_hex(6)
     tool_token = None
+    objects: list[dict[str, Any]] = []
+    cluster = backend.kind == "argo"
     if has_tool_jobs(pipeline) and facade_url:
         tool_token = new_token()
-        pipeline = lower_tool_jobs(pipeline, facade_url=facade_url, run_id=run_id, token=tool_token)
+        authorization: str | SecretRef = tool_token
+        if cluster:
+            # Argo shows the Workflow (UI, archive): the token reaches its agent in a Secret.
+            secret = tool_token_secret(run_id, tool_token, {LABEL_RUN: run_id})
+            objects.append(secret)
+            authorization = SecretRef(name=secret["metadata"]["name"], key=TOOL_AUTHORIZATION_KEY)
+        pipeline = lower_tool_jobs(
+            pipeline, facade_url=facade_url, run_id=run_id, token=authorization
+        )
     options = PipelineCompileOptions(
         run_id=run_id,
         schedule=False,
         parameters=values,
-        service_account=service_account if backend.kind == "argo" else None,
+        service_account=service_account if cluster else None,
+        agent_service_account=agent_service_account if cluster else None,
     )
     workflow = compile_pipeline(pipeline, options).workflow_dict()
     metadata = workflow["metadata"]
@@ -275,7 +299,7 @@ def _submit_run(
     session.commit()
 
     try:
-        backend.submit(workflow)
+        backend.submit(workflow, objects=objects)
     except Exception as exc:
         session.execute(
             update(PipelineRun)

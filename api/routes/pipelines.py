@@ -176,6 +176,7 @@ def run_now(
         parameters=body.parameters if body else None,
         idempotency_key=idempotency_key,
         service_account=service.settings.service_account,
+        agent_service_account=service.settings.agent_service_account,
         facade_url=service.settings.public_url,
     )
     _wake(service)
@@ -325,6 +326,7 @@ def resubmit(
         run_id=run_id,
         backend=service.backend(run.backend),
         service_account=service.settings.service_account,
+        agent_service_account=service.settings.agent_service_account,
         facade_url=service.settings.public_url,
     )
     _wake(service)

@@ -61,6 +61,10 @@ class PipelineCompileOptions:
     run_id: str | None = None
     namespace: str | None = None
     service_account: str | None = None
+    agent_service_account: str | None = None
+    """What Argo's agent (HTTP steps) runs as, when not ``service_account``: the agent reads
+    the Secrets of its headers through the Kubernetes API, a right the job pods need not have
+    (see :func:`_agent_apart`)."""
     schedule: bool = True
     """Compile a CronWorkflow when the pipeline has a schedule; False compiles one run."""
     parameters: dict[str, str] = field(default_factory=dict)
@@ -110,6 +114,7 @@ def compile_pipeline(
     ]
     if pipeline.on_exit is not None:
         templates.append(builder.template(pipeline.on_exit, name=EXIT_TEMPLATE))
+    account = _agent_apart(templates, options)
     labels = {
         **pipeline.labels,
         LABEL_MANAGED_BY: "drover",
@@ -135,7 +140,7 @@ def compile_pipeline(
         ttl_strategy=m.TTLStrategy(seconds_after_completion=TTL_AFTER_FINISHED),
         parallelism=pipeline.parallelism,
         active_deadline_seconds=pipeline.timeout,
-        service_account_name=options.service_account,
+        service_account_name=account,
     )
     workflow = workflow_document(
         name=pipeline.name,
@@ -146,6 +151,26 @@ def compile_pipeline(
         spec=spec,
     )
     return CompiledPipeline(workflow=workflow)
+
+
+def _agent_apart(templates: list[m.Template], options: PipelineCompileOptions) -> str | None:
+    """The workflow's service account; with HTTP steps and an agent account, the agent's.
+
+    Argo runs every HTTP template of a workflow in one agent pod under the workflow-level
+    ``serviceAccountName`` (workflow/controller/agent.go ``createAgentPod``), and the agent
+    reads a header's ``valueFrom.secretKeyRef`` with that account's token
+    (workflow/executor/agent.go ``executeHTTPTemplateRequest`` → util/util.go ``GetSecrets``:
+    a Secrets ``get``). A pod template's own ``serviceAccountName`` wins over the workflow's
+    (workflow/controller/workflowpod.go ``setupServiceAccount``), so the job pods keep the
+    workflow account, which may not read Secrets, and only the agent holds that right.
+    """
+    agent = options.agent_service_account
+    if not agent or not any(t.http is not None for t in templates):
+        return options.service_account
+    for template in templates:
+        if template.script is not None or template.container is not None:
+            template.service_account_name = options.service_account or "default"
+    return agent
 
 
 def _template_name(job: Job) -> str:

@@ -127,6 +127,13 @@ def test_workflow_service_account_exists_where_runs_go(
     settings = settings_of(documents, monkeypatch)
     assert settings.service_account, "DROVER_SERVICE_ACCOUNT is not set on the facade"
     assert ("ServiceAccount", settings.namespace, settings.service_account) in index(documents)
+    # And the account of Argo's agent in pipeline runs with HTTP steps, which alone may read
+    # the Secrets of their headers (a tool job's token).
+    assert settings.agent_service_account, "DROVER_AGENT_SERVICE_ACCOUNT is not set"
+    assert settings.agent_service_account != settings.service_account
+    assert ("ServiceAccount", settings.namespace, settings.agent_service_account) in index(
+        documents
+    )
 
 
 def test_local_overlay_brings_its_artifact_repository() -> None:

@@ -24,6 +24,7 @@ from api.backends import argo_settings
 from engine.backends.argo import ArgoBackend
 from engine.backends.argo.permissions import (
     AGENT_PERMISSIONS,
+    AGENT_SECRET_PERMISSIONS,
     DOCTOR_PERMISSIONS,
     EXECUTOR_PERMISSIONS,
     FACADE_PERMISSIONS,
@@ -78,10 +79,10 @@ class Cluster:
     def pod_denials(self, documents: list[Document]) -> list[str]:
         denials = []
         for document in documents:
-            account, needs = pod_permissions(document)
-            call = f"pods of {document['kind']} {document['metadata']['name']} as {account}"
-            found = self.model.check(account, self.namespace, [(call, p) for p in needs])
-            denials += [str(d) for d in found]
+            for account, needs in pod_permissions(document).items():
+                call = f"pods of {document['kind']} {document['metadata']['name']} as {account}"
+                found = self.model.check(account, self.namespace, [(call, p) for p in needs])
+                denials += [str(d) for d in found]
         return denials
 
 
@@ -173,8 +174,9 @@ def test_defect_2_workflow_pods_run_as_an_account_that_may_write_task_results(
     run = _run_to_failure(cluster)
     workflow = cluster.argo.workflows[run["workflow_name"]].obj
     assert cluster.pod_denials([workflow]) == []
-    account, needs = pod_permissions(workflow)
-    assert account != "default" and set(EXECUTOR_PERMISSIONS) <= set(needs)
+    needs = pod_permissions(workflow)
+    assert "default" not in needs
+    assert all(set(EXECUTOR_PERMISSIONS) <= set(n) for n in needs.values())
 
 
 def test_defect_3_retry_deletes_pods_through_the_facades_role(cluster: Cluster) -> None:
@@ -201,7 +203,9 @@ def test_defect_9_http_steps_get_the_agents_permissions(cluster: Cluster) -> Non
     )
     assert started.status_code == 201, started.text
     workflow = cluster.argo.workflows[started.json()["workflow_name"]].obj
-    _, needs = pod_permissions(workflow)
+    # The agent runs as the workflow's account (drover-agent once DROVER_AGENT_SERVICE_ACCOUNT
+    # is set; the job pods keep their own: test_tool_token_secret).
+    needs = pod_permissions(workflow)[workflow["spec"]["serviceAccountName"]]
     assert set(AGENT_PERMISSIONS) <= set(needs)
     assert cluster.pod_denials([workflow]) == []
     assert cluster.facade_denials() == []
@@ -269,6 +273,8 @@ def test_declared_permissions_are_all_granted() -> None:
         pods = [("pods", p) for p in (*EXECUTOR_PERMISSIONS, *AGENT_PERMISSIONS)]
         assert model.check("drover-api", "drover", facade) == [], overlay_id(directory)
         assert model.check("drover-workflow", "drover", pods) == [], overlay_id(directory)
+        agent = [("agent", p) for p in (*AGENT_PERMISSIONS, *AGENT_SECRET_PERMISSIONS)]
+        assert model.check("drover-agent", "drover", agent) == [], overlay_id(directory)
 
 
 def test_the_model_names_the_call_that_misses_a_verb() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 __all__ = [
     "AGENT_PERMISSIONS",
+    "AGENT_SECRET_PERMISSIONS",
     "DOCTOR_PERMISSIONS",
     "EXECUTOR_PERMISSIONS",
     "FACADE_PERMISSIONS",
@@ -110,16 +111,41 @@ AGENT_PERMISSIONS: tuple[Permission, ...] = (
 """What the workflow's service account also needs when a template is an HTTP template."""
 
 
+AGENT_SECRET_PERMISSIONS: tuple[Permission, ...] = (
+    # workflow/executor/agent.go executeHTTPTemplateRequest: a header's valueFrom.secretKeyRef is
+    # read through the Kubernetes API with the agent's token (util/util.go GetSecrets: a get).
+    *_core("get", "secrets", "argo agent: HTTP headers from Secrets (a tool job's token)"),
+)
+"""What the agent's service account also needs when an HTTP header comes from a Secret."""
+
+_NOT_PODS = ("dag", "steps", "suspend", "http", "plugin")
+"""Template kinds that run no pod of their own (HTTP and plugins run in the agent)."""
+
+
 def _spec(document: dict[str, Any]) -> dict[str, Any]:
     spec = document.get("spec") or {}
     return dict(spec.get("workflowSpec") or spec)
 
 
-def pod_permissions(document: dict[str, Any]) -> tuple[str, tuple[Permission, ...]]:
-    """The service account a Workflow's (or CronWorkflow's) pods run as, and what it needs."""
+def pod_permissions(document: dict[str, Any]) -> dict[str, tuple[Permission, ...]]:
+    """What each service account a Workflow's (or CronWorkflow's) pods run as needs.
+
+    A pod runs as its template's ``serviceAccountName``, else the workflow's
+    (workflow/controller/workflowpod.go ``setupServiceAccount``); the agent pod of HTTP
+    templates always runs as the workflow's (workflow/controller/agent.go ``createAgentPod``).
+    Unset, both are ``default``.
+    """
     spec = _spec(document)
-    account = str(spec.get("serviceAccountName") or "default")
-    needs = list(EXECUTOR_PERMISSIONS)
-    if any(t.get("http") or t.get("plugin") for t in spec.get("templates") or []):
-        needs += AGENT_PERMISSIONS
-    return account, tuple(needs)
+    workflow_account = str(spec.get("serviceAccountName") or "default")
+    needs: dict[str, list[Permission]] = {}
+    for template in spec.get("templates") or []:
+        if any(template.get(kind) for kind in ("http", "plugin")):
+            agent = needs.setdefault(workflow_account, [])
+            agent += [p for p in AGENT_PERMISSIONS if p not in agent]
+            headers = (template.get("http") or {}).get("headers") or []
+            if any((h.get("valueFrom") or {}).get("secretKeyRef") for h in headers):
+                agent += [p for p in AGENT_SECRET_PERMISSIONS if p not in agent]
+        elif not any(template.get(kind) for kind in _NOT_PODS):
+            pods = needs.setdefault(str(template.get("serviceAccountName") or workflow_account), [])
+            pods += [p for p in EXECUTOR_PERMISSIONS if p not in pods]
+    return {account: tuple(permissions) for account, permissions in needs.items()}
