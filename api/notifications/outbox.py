@@ -24,6 +24,7 @@ from api.models import (
     RunWorker,
     Schedule,
 )
+from api.runs.verdicts import stopped_by_user
 from engine.notifications.events import (
     Counts,
     Event,
@@ -50,9 +51,6 @@ __all__ = [
     "run_info",
     "unannounced_runs",
 ]
-
-STOPPED_PREFIX = "Stopped with strategy"
-"""How Argo (and the local runner) word a stopped or terminated workflow's message."""
 
 
 def emit(session: Session, event: Event) -> bool:
@@ -227,7 +225,7 @@ def on_run_finished(session: Session, run_id: str) -> None:
         return
     counts = run_counts(run)
     info = run_info(run)
-    canceled = (run.message or "").startswith(STOPPED_PREFIX)
+    canceled = stopped_by_user(run.message)
     _record(
         session,
         EventType.RUN_FINISHED,
@@ -302,7 +300,7 @@ def on_pipeline_run_phase(session: Session, run: PipelineRun, values: dict[str, 
             error=phases.count("Error"),
             skipped=phases.count("Skipped") + phases.count("Omitted"),
         )
-        canceled = str(info.message or "").startswith(STOPPED_PREFIX)
+        canceled = stopped_by_user(info.message)
         _record(
             session,
             EventType.RUN_FINISHED,

@@ -11,7 +11,14 @@ from api.models import Run
 from engine.errors import SpecError
 from engine.verdict import Verdict, run_verdict
 
-__all__ = ["CANCELED_PHASES", "RunVerdict", "verdict_names", "verdict_of", "verdict_sql"]
+__all__ = [
+    "CANCELED_PHASES",
+    "RunVerdict",
+    "stopped_by_user",
+    "verdict_names",
+    "verdict_of",
+    "verdict_sql",
+]
 
 RunVerdict = Literal["running", "passed", "failed", "errored", "canceled"]
 VERDICTS: Final[tuple[str, ...]] = get_args(RunVerdict)
@@ -39,6 +46,11 @@ _NAMES: Final[dict[Verdict, RunVerdict]] = {
 }
 
 
+def stopped_by_user(message: str | None) -> bool:
+    """Whether a final workflow's message says a stop or terminate ended it."""
+    return (message or "").startswith((STOPPED_PREFIX, SHUTDOWN_PREFIX))
+
+
 def verdict_of(
     phase: str,
     message: str | None,
@@ -50,7 +62,7 @@ def verdict_of(
     skipped: int,
 ) -> RunVerdict:
     """``canceled`` for a run being stopped or stopped; else what its results say."""
-    if phase in CANCELED_PHASES or (message or "").startswith((STOPPED_PREFIX, SHUTDOWN_PREFIX)):
+    if phase in CANCELED_PHASES or stopped_by_user(message):
         return "canceled"
     verdict = run_verdict(
         phase, total=total, passed=passed, failed=failed, errored=errored, skipped=skipped

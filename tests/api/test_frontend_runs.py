@@ -17,7 +17,7 @@ from sqlalchemy import update
 from api.models import Run, RunWorker
 from api.runs.plans import record_plan, replan
 from api.runs.results import refresh_counters
-from api.runs.verdicts import verdict_of
+from api.runs.verdicts import stopped_by_user, verdict_of
 from api.schemas import ResultOut, ResultPage, RunDetail
 from engine.loading import parse_execution
 from tests.api.conftest import AUTH
@@ -280,6 +280,22 @@ def test_verdict_is_apart_from_the_phase(
         skipped=skipped,
     )  # fmt: skip
     assert got == verdict
+
+
+@pytest.mark.parametrize(
+    ("message", "stopped"),
+    [
+        ("Stopped with strategy 'Terminate'", True),
+        ("workflow shutdown with strategy: Stop", True),  # stopped before any node failed
+        ("child 'x' failed", False),
+        (None, False),
+    ],
+)
+def test_stopped_by_user_is_one_rule_for_verdicts_and_notifications(
+    message: str | None, stopped: bool
+) -> None:
+    """api/notifications/outbox.py announces ``canceled`` by the same rule as the verdict."""
+    assert stopped_by_user(message) is stopped
 
 
 def test_a_finished_runs_verdict_over_http(client: TestClient, planted: dict[str, Any]) -> None:
