@@ -87,8 +87,8 @@ def failed_run(live: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> di
     run = live.api("POST", f"/executions/{execution['id']}/run")
     document = yaml.safe_load((ROOT / "examples/pipelines/branching.yaml").read_text())
     pipeline = live.api("POST", "/pipelines", json=document)
-    live.api("POST", f"/pipelines/{pipeline['id']}/run", json={"parameters": {}})
-    return dict(run, execution_id=execution["id"])
+    piped = live.api("POST", f"/pipelines/{pipeline['id']}/run", json={"parameters": {}})
+    return dict(run, execution_id=execution["id"], pipeline_run=piped["id"])
 
 
 def _pages(run: dict[str, Any]) -> Iterator[tuple[str, str | re.Pattern[str]]]:
@@ -99,6 +99,7 @@ def _pages(run: dict[str, Any]) -> Iterator[tuple[str, str | re.Pattern[str]]]:
     yield "/executions", "ui-a11y"
     yield f"/executions/{run['execution_id']}", "Scenario history"
     yield "/pipelines", "branching"
+    yield f"/pipeline-runs/{run['pipeline_run']}", "branch not taken"
 
 
 def _open(page: Any, path: str, text: str | re.Pattern[str]) -> None:
