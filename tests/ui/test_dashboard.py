@@ -334,6 +334,12 @@ def test_pipeline_page_shows_taken_and_skipped_branches(page: Any, live: LiveSer
     jobs = page.locator(".job").all_inner_texts()
     assert any(text.startswith("scale-up") and "Succeeded" in text for text in jobs), jobs
     assert any(text.startswith("keep") and "branch not taken" in text for text in jobs), jobs
+    # The job graph: each job's needs and the condition that chose its branch.
+    report = page.locator(".job", has_text="needs scale-up, keep")
+    report.wait_for()
+    assert report.inner_text().startswith("report")
+    keep = page.locator(".job", has_text="when !jobs.check.condition")
+    assert keep.inner_text().startswith("keep")
     screenshot(page, "pipeline-run")
     page.goto("/pipelines")
     page.get_by_role("link", name=run["id"]).wait_for()

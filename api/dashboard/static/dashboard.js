@@ -940,6 +940,7 @@ async function pipelineRunPage() {
   show(container);
   // Live over the run's stream (api/routes/pipelines.py, _entities): "run" and "job:<name>".
   let entities = {};
+  const graph = new Map();
   function applySnapshot(detail) {
     entities = { run: { ...detail } };
     delete entities.run.jobs;
@@ -966,6 +967,8 @@ async function pipelineRunPage() {
       h("div", { class: "muted" }, skipped(job)
         ? "branch not taken" + (job.message ? ": " + job.message : "")
         : `${job.kind}${job.exit_code !== null ? ", exit " + job.exit_code : ""}`),
+      graph.has(job.job) && graph.get(job.job).needs.length ? h("div", {}, "needs ", graph.get(job.job).needs.join(", ")) : null,
+      graph.has(job.job) && graph.get(job.job).when ? h("div", {}, "when ", h("code", {}, graph.get(job.job).when)) : null,
       Object.keys(job.outputs || {}).length ? h("pre", {}, JSON.stringify(job.outputs, null, 2)) : null,
       h("a", { href: `/pipeline-runs/${runId}/logs?job=${encodeURIComponent(job.job)}` }, "log"));
     const stageBoxes = [...stages.entries()].map(([stage, jobs]) =>
@@ -981,6 +984,16 @@ async function pipelineRunPage() {
   const detail = await api(`/pipeline-runs/${runId}`);
   applySnapshot(detail);
   if (!FINAL.has(detail.phase)) listen(`/pipeline-runs/${runId}/events`, { snapshot: applySnapshot, delta: applyDelta });
+  // The job graph of the version the run ran: each job's needs and condition.
+  if (detail.pipeline_id !== null && detail.pipeline_version !== null) {
+    try {
+      const versions = await api(`/pipelines/${detail.pipeline_id}/versions`);
+      const spec = (versions.find((v) => v.version === detail.pipeline_version) || {}).spec || {};
+      const jobs = [...(spec.jobs || []), ...(spec.stages || []).flatMap((stage) => stage.jobs), ...(spec.on_exit ? [spec.on_exit] : [])];
+      for (const job of jobs) graph.set(job.name, { needs: job.needs || [], when: job.when || null });
+      render();
+    } catch (_) { /* the graph is extra: the jobs still show */ }
+  }
 }
 
 // ---------------------------------------------------------------- start
