@@ -196,6 +196,26 @@ def test_execution_page_shows_scenario_history(page: Any, live: LiveServer, tmp_
     screenshot(page, "execution-history")
 
 
+def test_execution_versions_diff_and_spec_download(
+    page: Any, live: LiveServer, tmp_path: Path
+) -> None:
+    execution = _execution(live, tmp_path, "ui-versions")
+    spec = live.api("GET", f"/executions/{execution['id']}")["spec"]
+    spec["defaults"]["threads"] = 3
+    live.api("PUT", f"/executions/{execution['id']}", json=spec)
+    page.goto(f"/executions/{execution['id']}")
+    page.get_by_role("heading", name="Spec (version 2)").wait_for()
+    page.get_by_label("compare from version").select_option("1")
+    page.get_by_role("button", name="Diff with current").click()
+    diff = page.get_by_label("difference between versions")
+    diff.locator(".add", has_text="threads: 3").wait_for()
+    assert diff.locator(".del", has_text="threads: 2").count() == 1
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download spec").click()
+    saved = yaml.safe_load(Path(download.value.path()).read_text())
+    assert saved["defaults"]["threads"] == 3
+
+
 def test_follow_a_live_log_with_colours(page: Any, live: LiveServer, tmp_path: Path) -> None:
     execution = _execution(live, tmp_path, "ui-logs", pause=3)
     run = live.api("POST", f"/executions/{execution['id']}/run")
