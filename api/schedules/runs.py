@@ -100,7 +100,11 @@ def _cron_spec(schedule: Schedule) -> CronSpec:
 
 
 def _compile_execution(
-    session: Session, schedule: Schedule, service_account: str | None, artifacts: bool = True
+    session: Session,
+    schedule: Schedule,
+    service_account: str | None,
+    artifacts: bool = True,
+    argo_version: str | None = None,
 ) -> _Compiled:
     execution = session.get(ExecutionRow, schedule.execution_id)
     if execution is None:
@@ -108,7 +112,10 @@ def _compile_execution(
     spec = parse_execution(execution.spec).model_copy(update={"schedule": _cron_spec(schedule)})
     plan = plan_with_history(session, spec, base_dir=None)
     options = CompileOptions(
-        service_account=service_account, artifact_repository=artifacts, cluster=True
+        service_account=service_account,
+        artifact_repository=artifacts,
+        cluster=True,
+        argo_version=argo_version,
     )
     compiled = compile_plan(plan, options)
     return _Compiled(
@@ -122,7 +129,11 @@ def _compile_execution(
 
 
 def _compile_pipeline(
-    session: Session, schedule: Schedule, service_account: str | None, artifacts: bool = True
+    session: Session,
+    schedule: Schedule,
+    service_account: str | None,
+    artifacts: bool = True,
+    argo_version: str | None = None,
 ) -> _Compiled:
     row = session.get(PipelineRow, schedule.pipeline_id)
     if row is None:
@@ -166,7 +177,9 @@ def sync_schedule(
     The plan snapshot and worker token are added to the session; the caller commits once the
     CronWorkflow is applied (a failure leaves the database as it was)."""
     compile_target = _compile_pipeline if schedule.pipeline_id else _compile_execution
-    compiled = compile_target(session, schedule, service_account, artifact_repository)
+    compiled = compile_target(
+        session, schedule, service_account, artifact_repository, backend.argo_version
+    )
     document = compiled.document
     name = cron_workflow_name(compiled.name, schedule.id)
     document["metadata"]["name"] = name
