@@ -32,6 +32,8 @@ def doctor_report(settings: Settings) -> DoctorReport:
         service_account=settings.service_account,
         agent_image=str(Project.model_fields["image"].default),
         artifact_repository=settings.argo_artifact_repository,
+        controller_namespace=settings.argo_controller_namespace,
+        agent_service_account=settings.agent_service_account,
     )
     report.checks.insert(0, backend)
     return report

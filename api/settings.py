@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     argo_verify_tls: bool = True
     kubeconfig: Path | None = Field(default=None, validation_alias="KUBECONFIG")
     """Where the Kubernetes API is (for plan ConfigMaps); unset: in-cluster config."""
+    argo_controller_namespace: str = "argo"
+    """Where Argo's workflow-controller runs, with its ConfigMap (``drover doctor`` reads its
+    artifactRepository and links there)."""
     argo_version: str | None = None
     """The Argo Workflows version runs are compiled for (``v3.6``, ``v4.0``); unset: the Argo
     Server's own (``drover doctor`` shows it). Only v4 reads ``backoff.cap`` (README)."""

@@ -15,6 +15,14 @@ __all__ = ["doctor_command"]
 
 def doctor_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    controller_namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--controller-namespace",
+            help="Namespace of Argo's workflow-controller and its ConfigMap "
+            "(default: DROVER_ARGO_CONTROLLER_NAMESPACE, else argo).",
+        ),
+    ] = None,
 ) -> None:
     """Is the Argo path ready? The Argo Server (reachable, version), the namespace, the workflow
     service account, every permission Drover and its pods need, the artifact repository and
@@ -23,7 +31,10 @@ def doctor_command(
     from api.doctor import doctor_report
     from api.settings import get_settings
 
-    report = doctor_report(get_settings())
+    settings = get_settings()
+    if controller_namespace:
+        settings = settings.model_copy(update={"argo_controller_namespace": controller_namespace})
+    report = doctor_report(settings)
     if as_json:
         console.print_json(json.dumps(report.to_dict()))
     else:

@@ -58,6 +58,9 @@ class FakeKube:
         self.fail_next: list[int] = []
         self.calls: list[tuple[str, Permission]] = []
         self.authorize: Callable[[Permission], bool] | None = None
+        self.authorize_in: Callable[[str, Permission], bool] | None = None
+        """``(namespace, permission with the object's name) -> allowed``: the RBAC authorizer
+        where Roles differ per namespace (resourceNames included), as ``authorize`` does not."""
         self.namespaces: set[str] = set()
         self.service_accounts: set[tuple[str, str]] = set()
         """(namespace, name) of the ServiceAccounts that exist."""
@@ -80,7 +83,10 @@ class FakeKube:
         verbs = {"GET": "get", "POST": "create", "PATCH": "patch", "DELETE": "delete"}
         permission = Permission(verbs.get(request.method, request.method.lower()), plural)
         self.calls.append((f"{request.method} {request.path}", permission))
-        if self.authorize is not None and not self.authorize(permission):
+        named = Permission(permission.verb, plural, name=name or "")
+        if (self.authorize is not None and not self.authorize(permission)) or (
+            self.authorize_in is not None and not self.authorize_in(namespace, named)
+        ):
             return _status(
                 403,
                 "Forbidden",

@@ -293,7 +293,12 @@ class RbacModel:
         self.documents = documents
         self.objects = index(documents)
 
-    def rules_for(self, account: str, namespace: str) -> list[Document]:
+    def rules_for(
+        self, account: str, namespace: str, account_namespace: str | None = None
+    ) -> list[Document]:
+        """The rules bound to ServiceAccount ``account`` (of ``account_namespace``, default
+        ``namespace``) that apply in ``namespace``."""
+        home = account_namespace or namespace
         rules: list[Document] = []
         for (kind, ns, _), binding in self.objects.items():
             if kind not in ("RoleBinding", "ClusterRoleBinding"):
@@ -303,7 +308,7 @@ class RbacModel:
             bound = any(
                 s["kind"] == "ServiceAccount"
                 and s["name"] == account
-                and s.get("namespace", ns) == namespace
+                and s.get("namespace", ns) == home
                 for s in binding.get("subjects") or []
             )
             if not bound:
@@ -315,10 +320,17 @@ class RbacModel:
                 rules += role.get("rules") or []
         return rules
 
-    def allows(self, account: str, namespace: str, permission: Permission) -> bool:
+    def allows(
+        self,
+        account: str,
+        namespace: str,
+        permission: Permission,
+        account_namespace: str | None = None,
+    ) -> bool:
         if permission.resource == "selfsubjectaccessreviews":
             return True  # system:basic-user
-        return any(_rule_allows(r, permission) for r in self.rules_for(account, namespace))
+        rules = self.rules_for(account, namespace, account_namespace)
+        return any(_rule_allows(r, permission) for r in rules)
 
     def check(
         self, account: str, namespace: str, needs: list[tuple[str, Permission]]

@@ -57,7 +57,12 @@ class Cluster:
             _, _, account_namespace, account = user.split(":")
             return account_namespace == namespace and model.allows(account, namespace, permission)
 
+        def facade_may(namespace: str, permission: Permission) -> bool:
+            # The facade's own requests, in any namespace (its Role in argo/ included).
+            return model.allows("drover-api", namespace, permission, account_namespace="drover")
+
         self.kube.reviewer = review
+        self.kube.authorize_in = facade_may
 
 
 @pytest.fixture
@@ -70,7 +75,8 @@ def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cluster
             kube.namespaces.add(name)
         if kind == "ServiceAccount":
             kube.service_accounts.add((namespace, name))
-        if kind == "ConfigMap" and namespace == "drover":
+        if kind == "ConfigMap" and namespace in ("drover", "argo"):
+            # The namespace's artifact repository, and the controller's ConfigMap in argo.
             kube.objects[(kind, namespace, name)] = index(documents)[(kind, namespace, name)]
     token_file = tmp_path / "argo-token"
     token_file.write_text(fake_argo.TOKEN.removeprefix("Bearer "))
@@ -98,6 +104,8 @@ def test_doctor_passes_on_a_cluster_set_up_from_argo(cluster: Cluster) -> None:
         "workflow service account",
         "facade permissions",
         "workflow pod permissions",
+        "agent permissions",
+        "controller ConfigMap",
         "artifact repository",
         "agent image",
     ]
@@ -133,6 +141,7 @@ def test_doctor_names_each_missing_piece_and_its_fix(cluster: Cluster) -> None:
     assert "delete pods (retry through the Argo Server)" in checks["facade permissions"][1]
     assert "verbs [delete]" in str(checks["facade permissions"][2])
     assert "workflowtasksets" in checks["workflow pod permissions"][1]
+    assert "workflowtasksets" in checks["agent permissions"][1]
     assert "drover-workflow" in checks["workflow service account"][2] or "serviceaccount" in str(
         checks["workflow service account"][2]
     )
@@ -168,7 +177,8 @@ def test_doctor_without_an_argo_server_configured(tmp_path: Path) -> None:
 def test_drover_doctor_cli_prints_the_fix_and_exits_1(
     cluster: Cluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cluster.kube.objects.clear()  # no artifact repository
+    # No artifact repository: none in the namespace, none in the controller's ConfigMap.
+    del cluster.kube.objects[("ConfigMap", "drover", "artifact-repositories")]
     settings = cluster.settings
     for name, value in {
         "DROVER_ARGO_SERVER": settings.argo_server,
@@ -208,3 +218,90 @@ def test_doctor_endpoint_serves_the_same_report(
     assert response.json() == doctor_report(settings).to_dict()
     names = [c["name"] for c in response.json()["checks"] if c["ok"]]
     assert "facade permissions" in names and "artifact repository" in names
+
+
+def _without_role(cluster: Cluster, name: str) -> None:
+    documents = [
+        d for d in cluster.documents if not (d["kind"] == "Role" and d["metadata"]["name"] == name)
+    ]
+    cluster.use_rbac(documents)
+
+
+def test_doctor_reads_the_controllers_configmap_through_the_role_argo_ships(
+    cluster: Cluster,
+) -> None:
+    """Argo's controller reads ConfigMap ``workflow-controller-configmap`` in its own namespace
+    (workflow/common/common.go ``ConfigMapName``; config/config.go ``Config``: its
+    ``artifactRepository`` and ``links``); argo/base grants the facade ``get`` on that one object
+    there. The fake refuses what the rendered Roles do not grant, resourceNames included, as the
+    Kubernetes RBAC authorizer does."""
+    ok, detail, _ = cluster.checks()["controller ConfigMap"]
+    assert ok, detail
+    assert "workflow-controller-configmap in argo" in detail
+    assert "Drover run" in detail  # the Argo UI's link to the run
+
+
+def test_doctor_says_what_it_could_not_read_and_the_permission_that_reads_it(
+    cluster: Cluster,
+) -> None:
+    _without_role(cluster, "drover-api-controller-config")
+    del cluster.kube.objects[("ConfigMap", "drover", "artifact-repositories")]
+    checks = cluster.checks()
+    ok, detail, fix = checks["controller ConfigMap"]
+    assert not ok
+    assert "may not read ConfigMap workflow-controller-configmap in namespace argo" in detail
+    assert "403: get configmaps" in detail
+    assert "resources [configmaps] resourceNames [workflow-controller-configmap] verbs [get]" in (
+        str(fix)
+    )
+    assert "drover-api-controller-config" in str(fix)
+    assert "DROVER_ARGO_CONTROLLER_NAMESPACE" in str(fix)
+    # The artifact repository is unknown, not "none": the controller's setting went unread.
+    ok, detail, fix = checks["artifact repository"]
+    assert not ok and detail.startswith("unknown:") and "could not be read" in detail
+    assert "no artifactRepository in" not in detail
+    assert "controller ConfigMap" in str(fix) and "artifact-repositories" in str(fix)
+
+
+def test_doctor_points_at_the_controller_namespace_setting(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Argo installed in another namespace (e.g. by its Helm chart): the ConfigMap is not where
+    doctor looks. Kubernetes authorizes before it looks an object up, so a namespace where no
+    Role lets the facade read is a 403 there, and a granted read of a missing object a 404; both
+    say which namespace was asked and the setting and CLI option that change it."""
+    cluster.settings = cluster.settings.model_copy(
+        update={"argo_controller_namespace": "argo-workflows"}
+    )
+    ok, detail, fix = cluster.checks()["controller ConfigMap"]
+    assert not ok
+    assert "ConfigMap workflow-controller-configmap in namespace argo-workflows (403" in detail
+    assert "DROVER_ARGO_CONTROLLER_NAMESPACE (drover doctor --controller-namespace)" in str(fix)
+    cluster.settings = cluster.settings.model_copy(update={"argo_controller_namespace": "argo"})
+    del cluster.kube.objects[("ConfigMap", "argo", "workflow-controller-configmap")]
+    ok, detail, fix = cluster.checks()["controller ConfigMap"]
+    assert not ok
+    assert "no ConfigMap workflow-controller-configmap in namespace argo:" in detail
+    assert "DROVER_ARGO_CONTROLLER_NAMESPACE (drover doctor --controller-namespace)" in str(fix)
+    cluster.kube.objects[("ConfigMap", "argo", "workflow-controller-configmap")] = index(
+        cluster.documents
+    )[("ConfigMap", "argo", "workflow-controller-configmap")]
+
+    settings = cluster.settings
+    for name, value in {
+        "DROVER_ARGO_SERVER": settings.argo_server,
+        "DROVER_ARGO_TOKEN_FILE": str(settings.argo_token_file),
+        "KUBECONFIG": str(settings.kubeconfig),
+        "DROVER_NAMESPACE": settings.namespace,
+        "DROVER_SERVICE_ACCOUNT": str(settings.service_account),
+        "DROVER_ARGO_CONTROLLER_NAMESPACE": "argo-workflows",
+    }.items():
+        monkeypatch.setenv(name, str(value))
+    get_settings.cache_clear()
+    try:
+        wrong = CliRunner().invoke(cli, ["doctor"])
+        right = CliRunner().invoke(cli, ["doctor", "--controller-namespace", "argo"])
+    finally:
+        get_settings.cache_clear()
+    assert "missing controller ConfigMap" in wrong.output
+    assert "ok      controller ConfigMap" in right.output, right.output

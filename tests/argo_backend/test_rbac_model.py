@@ -29,6 +29,7 @@ from engine.backends.argo.permissions import (
     EXECUTOR_PERMISSIONS,
     FACADE_PERMISSIONS,
     Permission,
+    controller_config_permission,
     pod_permissions,
 )
 from engine.backends.argo.reusable_templates import reusable_templates
@@ -275,6 +276,11 @@ def test_declared_permissions_are_all_granted() -> None:
         assert model.check("drover-workflow", "drover", pods) == [], overlay_id(directory)
         agent = [("agent", p) for p in (*AGENT_PERMISSIONS, *AGENT_SECRET_PERMISSIONS)]
         assert model.check("drover-agent", "drover", agent) == [], overlay_id(directory)
+        # doctor reads the controller's ConfigMap in Argo's namespace (test_doctor).
+        controller = controller_config_permission()
+        assert model.allows("drover-api", "argo", controller, account_namespace="drover")
+        other = Permission("get", "configmaps", name="x")
+        assert not model.allows("drover-api", "argo", other, account_namespace="drover")
 
 
 def test_the_model_names_the_call_that_misses_a_verb() -> None:

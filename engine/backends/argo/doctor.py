@@ -25,9 +25,11 @@ from kubernetes.client.exceptions import ApiException
 from engine.backends.argo.kube import api_client
 from engine.backends.argo.permissions import (
     AGENT_PERMISSIONS,
+    AGENT_SECRET_PERMISSIONS,
     EXECUTOR_PERMISSIONS,
     FACADE_PERMISSIONS,
     Permission,
+    controller_config_permission,
 )
 from engine.backends.argo.server import ArgoServer
 from engine.backends.argo.settings import ArgoSettings
@@ -114,10 +116,11 @@ class _AccessReview:
 
 
 def _access_reviews(
-    authz: k8s.AuthorizationV1Api, namespace: str, account: str
+    authz: k8s.AuthorizationV1Api, namespace: str, account: str, agent: str | None = None
 ) -> list[_AccessReview]:
-    """The facade's own permissions (SelfSubjectAccessReview) and the workflow pods' service
-    account's (LocalSubjectAccessReview, asked as that account and its groups)."""
+    """The facade's own permissions (SelfSubjectAccessReview), the workflow pods' service
+    account's and the agent's (LocalSubjectAccessReview, asked as that account and its
+    groups)."""
 
     def facade_may(permission: Permission) -> bool:
         body = k8s.V1SelfSubjectAccessReview(
@@ -128,23 +131,41 @@ def _access_reviews(
         review = authz.create_self_subject_access_review(body)
         return bool(review.status and review.status.allowed)
 
-    user = f"system:serviceaccount:{namespace}:{account}"
     groups = [
         "system:serviceaccounts",
         f"system:serviceaccounts:{namespace}",
         "system:authenticated",
     ]
 
-    def account_may(permission: Permission) -> bool:
+    def may(account: str, permission: Permission) -> bool:
         body = k8s.V1LocalSubjectAccessReview(
             metadata=k8s.V1ObjectMeta(namespace=namespace),
             spec=k8s.V1SubjectAccessReviewSpec(
-                user=user, groups=groups, resource_attributes=_attributes(namespace, permission)
+                user=f"system:serviceaccount:{namespace}:{account}",
+                groups=groups,
+                resource_attributes=_attributes(namespace, permission),
             ),
         )
         review = authz.create_namespaced_local_subject_access_review(namespace, body)
         return bool(review.status and review.status.allowed)
 
+    user = f"system:serviceaccount:{namespace}:{account}"
+    agent_review = []
+    if agent and agent != account:
+        # Argo's agent runs pipelines' HTTP steps under its own account and reads their
+        # headers' Secrets (permissions.AGENT_SECRET_PERMISSIONS).
+        agent_review.append(
+            _AccessReview(
+                name="agent permissions",
+                permissions=(*AGENT_PERMISSIONS, *AGENT_SECRET_PERMISSIONS),
+                allowed=partial(may, agent),
+                granted=f"system:serviceaccount:{namespace}:{agent} may run HTTP steps and "
+                "read their headers' Secrets",
+                denied=f"system:serviceaccount:{namespace}:{agent} is not granted",
+                fix=f"bind a Role to {agent} with: {{rules}} "
+                "(argo/base/rbac.yaml, drover-workflow-agent)",
+            )
+        )
     return [
         _AccessReview(
             name="facade permissions",
@@ -157,12 +178,13 @@ def _access_reviews(
         _AccessReview(
             name="workflow pod permissions",
             permissions=(*EXECUTOR_PERMISSIONS, *AGENT_PERMISSIONS),
-            allowed=account_may,
+            allowed=partial(may, account),
             granted=f"{user} may write task results and run HTTP steps",
             denied=f"{user} is not granted",
             fix=f"bind a Role to {account} with: {{rules}} "
             "(argo/base/rbac.yaml, drover-workflow-executor)",
         ),
+        *agent_review,
     ]
 
 
@@ -175,8 +197,82 @@ def _review_permissions(review: _AccessReview) -> Check:
     return Check(review.name, False, f"{review.denied}: {listed}", review.fix.format(rules=rules))
 
 
-def _artifact_repository(core: k8s.CoreV1Api, namespace: str, controller_namespace: str) -> Check:
+CONTROLLER_CONFIGMAP = "workflow-controller-configmap"
+"""The controller's settings, in its own namespace (workflow/common/common.go ``ConfigMapName``;
+config/config.go ``Config``: ``artifactRepository``, ``links``, ...)."""
+
+
+@dataclass(frozen=True)
+class _ControllerConfig:
+    """The controller's ConfigMap as the facade could read it: its data, or why not."""
+
+    namespace: str
+    data: dict[str, str] | None = None
+    problem: Check | None = None
+    """Set when it could not be read: what, why, and the fix."""
+
+
+def _read_controller_config(core: k8s.CoreV1Api, controller_ns: str) -> _ControllerConfig:
+    where = f"ConfigMap {CONTROLLER_CONFIGMAP} in namespace {controller_ns}"
+    settings = (
+        "if Argo's workflow-controller runs in another namespace, say which: "
+        "DROVER_ARGO_CONTROLLER_NAMESPACE (drover doctor --controller-namespace)"
+    )
+    try:
+        configmap = core.read_namespaced_config_map(CONTROLLER_CONFIGMAP, controller_ns)
+    except ApiException as error:
+        if error.status == 403:
+            permission = controller_config_permission()
+            problem = Check(
+                "controller ConfigMap",
+                False,
+                f"the facade may not read {where} (403: {permission.describe()}, "
+                f"resourceNames [{CONTROLLER_CONFIGMAP}]), so its artifactRepository and the "
+                "Argo UI's links to Drover cannot be checked",
+                f"bind the facade's service account (drover-api in argo/), in namespace "
+                f'{controller_ns}, to a Role with: apiGroups [""] resources [configmaps] '
+                f"resourceNames [{CONTROLLER_CONFIGMAP}] verbs [get] (argo/base/rbac.yaml, "
+                f"drover-api-controller-config); {settings}",
+            )
+            return _ControllerConfig(controller_ns, problem=problem)
+        if error.status == 404:
+            problem = Check(
+                "controller ConfigMap",
+                False,
+                f"no {where}: Argo's workflow-controller reads its settings (artifactRepository, "
+                "links) from it, in the controller's own namespace",
+                f"{settings}; or apply argo/base/workflow-controller-configmap.yaml there",
+            )
+            return _ControllerConfig(controller_ns, problem=problem)
+        raise
+    return _ControllerConfig(controller_ns, data=dict(configmap.data or {}))
+
+
+def _controller_config_check(config: _ControllerConfig) -> Check:
+    if config.problem is not None:
+        return config.problem
+    data = config.data or {}
+    links = yaml.safe_load(data.get("links") or "null") or []
+    to_drover = [
+        str(link.get("name")) for link in links if isinstance(link, dict) and "drover" in
+        str(link.get("url", ""))
+    ]  # fmt: skip
+    shown = ", ".join(to_drover) if to_drover else "none to Drover (optional)"
+    repository = (
+        "artifactRepository set" if data.get("artifactRepository") else ("no artifactRepository")
+    )
+    return Check(
+        "controller ConfigMap",
+        True,
+        f"{CONTROLLER_CONFIGMAP} in {config.namespace}: {repository}; Argo UI links: {shown}",
+    )
+
+
+def _artifact_repository(
+    core: k8s.CoreV1Api, namespace: str, controller: _ControllerConfig
+) -> Check:
     name = "artifact repository"
+    unreadable = ""
     try:
         configmap = core.read_namespaced_config_map("artifact-repositories", namespace)
         default = ((configmap.metadata and configmap.metadata.annotations) or {}).get(
@@ -187,30 +283,36 @@ def _artifact_repository(core: k8s.CoreV1Api, namespace: str, controller_namespa
     except ApiException as error:
         if error.status not in (403, 404):
             raise
-    try:
-        controller = core.read_namespaced_config_map(
-            "workflow-controller-configmap", controller_namespace
+        if error.status == 403:
+            unreadable = f" (the facade may not get configmaps in {namespace}: 403)"
+    config = yaml.safe_load((controller.data or {}).get("artifactRepository") or "null")
+    if config:
+        return Check(
+            name, True, f"artifactRepository in {controller.namespace}/{CONTROLLER_CONFIGMAP}"
         )
-        config = yaml.safe_load((controller.data or {}).get("artifactRepository") or "null")
-        if config:
-            return Check(
-                name,
-                True,
-                f"artifactRepository in {controller_namespace}/workflow-controller-configmap",
-            )
-    except ApiException as error:
-        if error.status not in (403, 404):
-            raise
+    create = (
+        "create ConfigMap artifact-repositories in the namespace (see argo/overlays/local/"
+        "artifact-repository.yaml and argo/README.md, 'What you provide'), or set "
+        "DROVER_ARGO_ARTIFACT_REPOSITORY=false (runs without output artifacts or reports)"
+    )
+    if controller.problem is not None:
+        # Not "none": the controller's own setting could not be read (see that check).
+        return Check(
+            name,
+            False,
+            f"unknown: no ConfigMap artifact-repositories (with annotation {DEFAULT_REPOSITORY}) "
+            f"in {namespace}{unreadable}, and {controller.namespace}/{CONTROLLER_CONFIGMAP} "
+            "could not be read (see 'controller ConfigMap')",
+            f"fix 'controller ConfigMap' so its artifactRepository can be checked, or {create}",
+        )
     return Check(
         name,
         False,
         f"no ConfigMap artifact-repositories (with annotation {DEFAULT_REPOSITORY}) in "
-        f"{namespace}, no artifactRepository in {controller_namespace}/"
-        "workflow-controller-configmap; every worker saves its results and log there and "
+        f"{namespace}{unreadable}, no artifactRepository in {controller.namespace}/"
+        f"{CONTROLLER_CONFIGMAP}; every worker saves its results and log there and "
         "ends in Error without one",
-        "create ConfigMap artifact-repositories in the namespace (see argo/overlays/local/"
-        "artifact-repository.yaml and argo/README.md, 'What you provide'), or set "
-        "DROVER_ARGO_ARTIFACT_REPOSITORY=false (runs without output artifacts or reports)",
+        create,
     )
 
 
@@ -238,6 +340,7 @@ def diagnose(
     agent_image: str,
     artifact_repository: bool = True,
     controller_namespace: str = "argo",
+    agent_service_account: str | None = None,
     kube_client: k8s.ApiClient | None = None,
 ) -> DoctorReport:
     """Every check, in order; the report says what is missing and how to fix it.
@@ -274,7 +377,9 @@ def diagnose(
             kube,
             settings.namespace,
             service_account,
-            controller_namespace if artifact_repository else None,
+            controller_namespace,
+            artifact_repository,
+            agent_service_account,
         )
     finally:
         if kube_client is None:
@@ -288,9 +393,11 @@ def _cluster_checks(
     kube: k8s.ApiClient,
     namespace: str,
     service_account: str | None,
-    controller_namespace: str | None,
+    controller_namespace: str,
+    artifact_repository: bool,
+    agent_service_account: str | None,
 ) -> None:
-    """``controller_namespace`` None: no artifact repository is used (nor checked)."""
+    """``artifact_repository`` False: runs use none, none is checked."""
     core, authz = k8s.CoreV1Api(kube), k8s.AuthorizationV1Api(kube)
 
     def namespace_exists() -> Check:
@@ -328,14 +435,28 @@ def _cluster_checks(
         f"kubectl -n {namespace} create serviceaccount {account} (or apply argo/)",
         account_exists,
     )
-    for review in _access_reviews(authz, namespace, account):
+    for review in _access_reviews(authz, namespace, account, agent_service_account):
         _attempt(
             report,
             review.name,
             "apply argo/base/rbac.yaml",
             partial(_review_permissions, review),
         )
-    if controller_namespace is None:
+    controller = _ControllerConfig(controller_namespace)
+
+    def read_controller() -> Check:
+        nonlocal controller
+        controller = _read_controller_config(core, controller_namespace)
+        return _controller_config_check(controller)
+
+    _attempt(
+        report,
+        "controller ConfigMap",
+        f"check that Argo's workflow-controller runs in {controller_namespace} "
+        "(DROVER_ARGO_CONTROLLER_NAMESPACE)",
+        read_controller,
+    )
+    if not artifact_repository:
         detail = "none used: DROVER_ARGO_ARTIFACT_REPOSITORY=false (no reports, logs in pods)"
         report.checks.append(Check("artifact repository", True, detail))
         return
@@ -343,5 +464,5 @@ def _cluster_checks(
         report,
         "artifact repository",
         "create ConfigMap artifact-repositories (argo/README.md, 'What you provide')",
-        lambda: _artifact_repository(core, namespace, controller_namespace),
+        lambda: _artifact_repository(core, namespace, controller),
     )

@@ -20,6 +20,7 @@ __all__ = [
     "EXECUTOR_PERMISSIONS",
     "FACADE_PERMISSIONS",
     "Permission",
+    "controller_config_permission",
     "pod_permissions",
 ]
 
@@ -88,6 +89,18 @@ def doctor_permissions(namespace: str) -> tuple[Permission, ...]:
             "authorization.k8s.io",
             why="doctor: what the workflow service account may do",
         ),
+    )
+
+
+def controller_config_permission() -> Permission:
+    """What ``drover doctor`` needs in Argo's namespace to read the controller's settings
+    (artifactRepository, links): that one ConfigMap (workflow/common/common.go
+    ``ConfigMapName``), granted by a Role there (argo/base/rbac.yaml)."""
+    return Permission(
+        "get",
+        "configmaps",
+        why="doctor: the controller's artifactRepository and links",
+        name="workflow-controller-configmap",
     )
 
 
