@@ -32,6 +32,7 @@ _SELF_REVIEW = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 _LOCAL_REVIEW = re.compile(
     r"^/apis/authorization.k8s.io/v1/namespaces/([^/]+)/localsubjectaccessreviews$"
 )
+_STORAGE_CLASSES = "/apis/storage.k8s.io/v1/storageclasses"
 _PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/(configmaps|secrets)(?:/([^/]+))?$")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _KINDS = {"configmaps": "ConfigMap", "secrets": "Secret"}
@@ -65,6 +66,8 @@ class FakeKube:
         self.service_accounts: set[tuple[str, str]] = set()
         """(namespace, name) of the ServiceAccounts that exist."""
         self.caller = "system:serviceaccount:drover:drover-api"
+        self.storage_classes: list[dict[str, Any]] = []
+        """The cluster's StorageClasses (cluster-scoped; ``drover doctor`` lists them)."""
         self.reviewer: Callable[[str, str, Permission], bool] | None = None
         """``(user, namespace, permission) -> allowed`` for access reviews."""
 
@@ -116,10 +119,25 @@ class FakeKube:
     def _doctor_endpoints(self, request: Request) -> Response | None:
         path = request.path
         patterns = (_NAMESPACE, _ACCOUNT, _LOCAL_REVIEW)
-        if path != _SELF_REVIEW and not any(p.match(path) for p in patterns):
+        if path not in (_SELF_REVIEW, _STORAGE_CLASSES) and not any(
+            p.match(path) for p in patterns
+        ):
             return None
         if request.headers.get("authorization") != TOKEN:
             return _status(401, "Unauthorized", "Unauthorized")
+        if path == _STORAGE_CLASSES and request.method == "GET":
+            listing = Permission("list", "storageclasses", "storage.k8s.io")
+            if self.authorize_in is not None and not self.authorize_in("", listing):
+                return _status(
+                    403,
+                    "Forbidden",
+                    "storageclasses.storage.k8s.io is forbidden: cannot list resource "
+                    '"storageclasses" in API group "storage.k8s.io" at the cluster scope',
+                )
+            return Response.of(
+                {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClassList",
+                 "metadata": {}, "items": self.storage_classes}
+            )  # fmt: skip
         found = _NAMESPACE.match(request.path)
         if found and request.method == "GET":
             name = found.group(1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -65,11 +66,22 @@ class Cluster:
         self.kube.authorize_in = facade_may
 
 
+def _storage_class(name: str, provisioner: str, *, default: bool = False) -> dict[str, Any]:
+    annotations = {"storageclass.kubernetes.io/is-default-class": "true"} if default else {}
+    return {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {"name": name, "annotations": annotations},
+        "provisioner": provisioner,
+    }
+
+
 @pytest.fixture
 def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cluster]:
     """A cluster as `kubectl apply -k argo/overlays/local` leaves it, and the facade's settings."""
     documents = render(ARGO / "overlays" / "local")
     argo, kube = FakeArgo("drover"), FakeKube()
+    kube.storage_classes = [_storage_class("standard", "rancher.io/local-path", default=True)]
     for kind, namespace, name in index(documents):
         if kind == "Namespace":
             kube.namespaces.add(name)
@@ -105,6 +117,7 @@ def test_doctor_passes_on_a_cluster_set_up_from_argo(cluster: Cluster) -> None:
         "facade permissions",
         "workflow pod permissions",
         "agent permissions",
+        "workspace storage",
         "controller ConfigMap",
         "artifact repository",
         "agent image",
@@ -120,6 +133,7 @@ def test_doctor_names_each_missing_piece_and_its_fix(cluster: Cluster) -> None:
     cluster.kube.namespaces.clear()
     cluster.kube.service_accounts.clear()
     cluster.kube.objects.clear()
+    cluster.kube.storage_classes.clear()
     # The Roles as they were before issue 12: no pods delete, no agent rights.
     documents = render(ARGO / "overlays" / "local")
     for document in documents:
@@ -305,3 +319,41 @@ def test_doctor_points_at_the_controller_namespace_setting(
         get_settings.cache_clear()
     assert "missing controller ConfigMap" in wrong.output
     assert "ok      controller ConfigMap" in right.output, right.output
+
+
+def test_doctor_says_what_the_default_storage_class_means_for_pvc_workspaces(
+    cluster: Cluster,
+) -> None:
+    """A pvc workspace's claim has no storageClassName unless workspace.storage_class says
+    one, so it gets the default class (Kubernetes' DefaultStorageClass admission); parallel
+    workers get ReadWriteMany by default. Argo creates the claim as compiled
+    (workflow/controller/operator.go ``createPVCs``): one no class can bind stays Pending."""
+    ok, detail, _ = cluster.checks()["workspace storage"]  # kind's: local-path, one node
+    assert ok, detail  # an execution may ask for ReadWriteOnce: said, not failed
+    assert "default StorageClass standard (rancher.io/local-path)" in detail
+    assert "no ReadWriteMany" in detail and "workspace.access_mode: ReadWriteOnce" in detail
+
+    cluster.kube.storage_classes = [
+        _storage_class("standard", "rancher.io/local-path"),
+        _storage_class("shared", "nfs.csi.k8s.io", default=True),
+    ]
+    ok, detail, _ = cluster.checks()["workspace storage"]
+    assert ok and "default StorageClass shared (nfs.csi.k8s.io)" in detail
+
+    cluster.kube.storage_classes = [_storage_class("standard", "rancher.io/local-path")]
+    ok, detail, fix = cluster.checks()["workspace storage"]
+    assert not ok and "no default StorageClass" in detail and "stays Pending" in detail
+    assert "workspace.storage_class" in str(fix) and "workspace.mode: artifact" in str(fix)
+
+
+def test_doctor_names_the_rule_that_lists_storage_classes(cluster: Cluster) -> None:
+    documents = [
+        d
+        for d in cluster.documents
+        if not (d["kind"] == "ClusterRole" and d["metadata"]["name"] == "drover-api-storageclasses")
+    ]
+    cluster.use_rbac(documents)
+    ok, detail, fix = cluster.checks()["workspace storage"]
+    assert not ok and "may not list StorageClasses (403" in detail
+    assert "resources [storageclasses] verbs [list]" in str(fix)
+    assert "drover-api-storageclasses" in str(fix)

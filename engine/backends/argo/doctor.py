@@ -316,6 +316,81 @@ def _artifact_repository(
     )
 
 
+DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+"""The annotation of the default StorageClass, which a claim without storageClassName gets
+(Kubernetes' DefaultStorageClass admission plugin)."""
+
+RWO_ONLY_PROVISIONERS = {
+    "rancher.io/local-path": "node-local directories (kind's and k3d's default)",
+    "kubernetes.io/no-provisioner": "pre-made local volumes",
+    "ebs.csi.aws.com": "AWS EBS block volumes",
+    "kubernetes.io/aws-ebs": "AWS EBS block volumes",
+    "pd.csi.storage.gke.io": "GCE persistent disks",
+    "kubernetes.io/gce-pd": "GCE persistent disks",
+    "disk.csi.azure.com": "Azure disks",
+    "kubernetes.io/azure-disk": "Azure disks",
+}
+"""Provisioners whose volumes attach to one node at a time: no ReadWriteMany."""
+
+
+def _workspace_storage(storage: k8s.StorageV1Api) -> Check:
+    """Where a pvc workspace's claim goes: the default StorageClass, and whether it can give
+    the ReadWriteMany that parallel workers get by default (engine/compiler/workflow.py
+    ``_default_access_mode``). Argo creates the workflow's volumeClaimTemplates as they are
+    (workflow/controller/operator.go ``createPVCs``); a claim no class can bind stays Pending,
+    and so do the pods that mount it."""
+    name = "workspace storage"
+    try:
+        classes = storage.list_storage_class().items or []
+    except ApiException as error:
+        if error.status != 403:
+            raise
+        return Check(
+            name,
+            False,
+            "the facade may not list StorageClasses (403: list storageclasses.storage.k8s.io, "
+            "cluster-wide), so the storage of pvc workspaces cannot be checked",
+            "bind the facade's service account to a ClusterRole with: apiGroups "
+            "[storage.k8s.io] resources [storageclasses] verbs [list] (argo/base/rbac.yaml, "
+            "drover-api-storageclasses)",
+        )
+    defaults = [
+        c
+        for c in classes
+        if ((c.metadata and c.metadata.annotations) or {}).get(DEFAULT_CLASS) == "true"
+    ]
+    if not defaults:
+        return Check(
+            name,
+            False,
+            "no default StorageClass: a pvc workspace without workspace.storage_class stays "
+            "Pending, and so does every pod of its run",
+            f"set workspace.storage_class in executions, mark a class default (annotation "
+            f'{DEFAULT_CLASS}: "true"), or use workspace.mode: artifact',
+        )
+    default = defaults[0]
+    default_name = default.metadata.name if default.metadata else "?"
+    label = f"default StorageClass {default_name} ({default.provisioner})"
+    kind = RWO_ONLY_PROVISIONERS.get(default.provisioner or "")
+    if kind is None:
+        return Check(
+            name,
+            True,
+            f"{label}; parallel workers share a pvc workspace as ReadWriteMany unless "
+            "workspace.access_mode says otherwise: check that it offers that",
+        )
+    # Not a failure: an execution may set ReadWriteOnce (one node) or another class; what to
+    # change is in the detail, since the CLI prints a fix only for what is missing.
+    return Check(
+        name,
+        True,
+        f"{label} provisions {kind}: no ReadWriteMany, which parallel workers of a pvc "
+        "workspace get by default (their claim would stay Pending): set workspace.access_mode: "
+        "ReadWriteOnce on a one-node cluster, workspace.storage_class to a class with "
+        "ReadWriteMany (NFS, CephFS, EFS, Azure Files, Filestore), or workspace.mode: artifact",
+    )
+
+
 def _agent_image(image: str) -> Check:
     name = "agent image"
     if not _IMAGE.match(image):
@@ -442,6 +517,12 @@ def _cluster_checks(
             "apply argo/base/rbac.yaml",
             partial(_review_permissions, review),
         )
+    _attempt(
+        report,
+        "workspace storage",
+        "check the cluster's StorageClasses (kubectl get storageclass)",
+        lambda: _workspace_storage(k8s.StorageV1Api(kube)),
+    )
     controller = _ControllerConfig(controller_namespace)
 
     def read_controller() -> Check:
