@@ -346,7 +346,8 @@ def test_pipeline_page_shows_taken_and_skipped_branches(page: Any, live: LiveSer
     page.goto(f"/pipeline-runs/{run['id']}")
     page.evaluate("window.notReloaded = true")
     page.get_by_text(re.compile(r"branch not taken")).first.wait_for()
-    page.get_by_text("Succeeded").first.wait_for()
+    # The run's own phase (the header), not a job's: every job has its outcome by then.
+    page.get_by_role("region", name="Pipeline run summary").get_by_text("Succeeded").wait_for()
     # Followed live over the pipeline run's stream: a snapshot, then deltas; never reloaded.
     assert page.evaluate("window.notReloaded === true")
     assert page.evaluate("window.drover.streams.length") == 1

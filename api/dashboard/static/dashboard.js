@@ -356,24 +356,56 @@ async function runPage() {
   }
 
   let plan = null; // GET /runs/{id}/plan: what the plan predicted, drawn on the timeline
-  let loads = 0;
-  let shown = 0;
-  async function loadResults() {
-    const mine = ++loads;
-    // Every attempt of every scenario, page by page (keyset: the last page costs what the
-    // first does, however many attempts the run holds).
-    const all = [];
+  // Results are read one load at a time: all of them, or only the groups the stream says
+  // moved (a live run of many groups reads only its running group's results again).
+  let byGroup = new Map();
+  let wantAll = true;
+  const wantGroups = new Set();
+  let loading = null;
+  async function readResults(filter) {
+    // Page by page (keyset: the last page costs what the first does).
+    const items = [];
     let cursor = null;
     do {
-      const page = await api(`/runs/${runId}/results?limit=1000${cursor ? "&after=" + encodeURIComponent(cursor) : ""}`);
-      for (const item of page.items) all.push(item);
+      const page = await api(`/runs/${runId}/results?limit=1000${filter}${cursor ? "&after=" + encodeURIComponent(cursor) : ""}`);
+      for (const item of page.items) items.push(item);
       cursor = page.items.length ? page.next_cursor : null;
     } while (cursor);
-    if (mine < shown) return; // a later read finished first: never go back to older results
-    shown = mine;
-    results = all;
-    scenarioTable.update(results, run);
-    drawTimeline(timeline, run, results, plan);
+    return items;
+  }
+  async function loadResults() {
+    if (loading) return loading;
+    loading = (async () => {
+      if (wantAll || wantGroups.size) {
+        const all = wantAll;
+        const groups = [...wantGroups];
+        wantAll = false;
+        wantGroups.clear();
+        if (all) {
+          byGroup = new Map();
+          for (const item of await readResults("")) {
+            if (!byGroup.has(item.group_key)) byGroup.set(item.group_key, []);
+            byGroup.get(item.group_key).push(item);
+          }
+        } else {
+          for (const group of groups) byGroup.set(group, await readResults(`&group=${encodeURIComponent(group)}`));
+        }
+        results = [...byGroup.values()].flat();
+        scenarioTable.update(results, run);
+        drawTimeline(timeline, run, results, plan);
+      }
+    })();
+    try {
+      await loading;
+    } finally {
+      loading = null;
+      if (wantAll || wantGroups.size) reloadResults(); // asked for meanwhile: again, throttled
+    }
+  }
+  function wantResults(groups) {
+    if (groups === null) wantAll = true;
+    else for (const group of groups) wantGroups.add(group);
+    reloadResults();
   }
 
   function render(detailData) {
@@ -400,19 +432,27 @@ async function runPage() {
       for (const worker of group.workers) entities[`worker:${worker.id}`] = worker;
     }
     render(detailData);
-    reloadResults();
+    wantResults(null);
   }
 
   function applyDelta(delta) {
     applyTo(entities, delta);
     render(detailOf(entities));
-    // Results are not in the stream: read them again when a count moved.
-    if (Object.values(delta).some((fields) => "progress" in fields || "completed" in fields || "phase" in fields)) reloadResults();
+    // Results are not in the stream: read those of the groups whose counts moved again.
+    const moved = new Set();
+    for (const [key, fields] of Object.entries(delta)) {
+      if (key.startsWith("group:") && ("progress" in fields || "phase" in fields)) moved.add(key.slice("group:".length));
+      else if (key.startsWith("worker:") && entities[key] && ("completed" in fields || "phase" in fields)) moved.add(entities[key].group_key);
+    }
+    // Most groups moved (they run in parallel): one read of all costs fewer requests.
+    if (moved.size && moved.size * 2 <= Object.keys(entities).filter((k) => k.startsWith("group:")).length) wantResults(moved);
+    else if (moved.size) wantResults(null);
+    else if (delta.run && ("progress" in delta.run || "phase" in delta.run)) wantResults(null);
   }
 
   function follow() {
     if (FINAL.has(run.phase) || (stream && !stream.closed)) return;
-    stream = listen(`/runs/${runId}/events`, { snapshot: applySnapshot, delta: applyDelta, end: () => { loadResults(); loadReports(); } });
+    stream = listen(`/runs/${runId}/events`, { snapshot: applySnapshot, delta: applyDelta, end: () => { wantAll = true; loadResults(); loadReports(); } });
   }
 
   try {
@@ -434,7 +474,7 @@ async function runPage() {
   document.addEventListener("drover:changed", async () => {
     if (stream && !stream.closed) return; // the stream brings the change
     render(await api(`/runs/${runId}`));
-    reloadResults();
+    wantResults(null);
     follow();
   });
 }
@@ -974,7 +1014,7 @@ async function pipelineRunPage() {
     const stageBoxes = [...stages.entries()].map(([stage, jobs]) =>
       h("section", { class: "stage", "aria-label": `stage ${stage}` }, h("h3", {}, stage), jobs.map(jobCard)));
     container.replaceChildren(
-      h("div", { class: "panel row" }, h("strong", {}, "Phase "), status(run.phase),
+      h("section", { class: "panel row", "aria-label": "Pipeline run summary" }, h("strong", {}, "Phase "), status(run.phase),
         h("span", {}, "Duration ", seconds(run.duration)),
         run.message ? h("span", { class: "muted" }, run.message) : null,
         h("a", { href: `/pipeline-runs/${runId}/logs` }, "All logs")),
