@@ -7,7 +7,8 @@ under /tmp unless ``DATABASE_URL``; Debian's ``chromium`` through Playwright, or
 Seeds two finished runs through the code a real run goes through: the plan of an execution of
 4 groups in 2 flows on 25 workers each (``replan`` + ``record_plan``, as ``start_run`` does),
 then every scenario's result through the agents' ingest (``ingest_results``, in batches of
-1,000, each result timed on its worker so the timeline has real bars; every 13th fails). The
+1,000, each result timed on its worker, the groups of a flow one after another, so the
+timeline has real bars; every 13th fails). The
 baseline is the same page of a run of one scenario. Then ``drover serve`` (one uvicorn process)
 serves the dashboard and Chromium (1280x800) opens each run page, ``--rounds`` times,
 alternating, and reports the medians of:
@@ -22,8 +23,9 @@ alternating, and reports the medians of:
 
 Then a **live** run of the same size: its page open while the second half of its results
 arrives through the ingest (250 every 0.1 s): the longest task meanwhile, and how long after the
-last result the table holds them all (the page reads results again, throttled, when the run's
-stream says a count moved).
+last result the table holds them all, and how many results requests the page made (it reads
+again, throttled, the groups whose counts the run's stream says moved: here the second group of
+each flow).
 
 Target (issue 15): the 10,000-scenario page rendered in under 1 s, no freeze.
 """
@@ -120,9 +122,13 @@ def seed(
         session.flush()
         record_plan(session, run_id, plan)
     results: list[ResultIn] = []
+    # Groups of a flow one after another, as a run runs them: each starts when the one before
+    # it ends (its slowest worker); flows side by side.
+    flow_clock: dict[str, datetime] = {}
     for group in plan.groups:
+        start = flow_clock.get(group.flow, T0)
         for shard, worker in enumerate(group.workers):
-            clock = T0
+            clock = start
             for n, scenario in enumerate(worker):
                 duration = scenario.duration or 1.0
                 clock += timedelta(seconds=duration)
@@ -139,6 +145,7 @@ def seed(
                         reported_at=clock,
                     )
                 )
+            flow_clock[group.flow] = max(flow_clock.get(group.flow, T0), clock)
     results.sort(key=lambda r: r.reported_at or T0)
     now, later = (results[: size // 2], results[size // 2 :]) if live else (results, [])
     ingest(sessions, run_id, now, 1000)
@@ -227,6 +234,7 @@ def watch_live(
         "longest task (ms)": max(tasks, default=0.0),
         "blocking (ms)": sum(max(0.0, t - 50) for t in tasks),
         "results requests": len(reads) - before,
+        "of them for one group": sum(1 for url in reads[before:] if "group=" in url),
     }
 
 
