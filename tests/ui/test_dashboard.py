@@ -1,5 +1,7 @@
 """The dashboard's main journeys in Chromium: start a run and watch it to the end, read a
-failure, retry, follow a log, cancel, filter the runs list, read a pipeline's branches.
+failure (error, screenshot, log excerpt), retry, suspend and resume, cancel, lose the live
+stream and resume it, follow a log, filter the runs list and a run's scenarios, read an
+execution's history and versions, read a pipeline's branches.
 
 Each test leaves a screenshot of its page in tests/ui/screenshots/ (ignored by git)."""
 
