@@ -290,8 +290,16 @@ def test_a_lost_stream_resumes_from_its_last_event_id(
     page.wait_for_function("() => window.drover.streams[0].connections >= 2")
     assert len(requests) >= 2
     assert requests[1].all_headers().get("last-event-id") == seen
-    _wait_final(page)
     assert page.evaluate("window.drover.streams[0].counts.snapshot") == 1
+    # An id the service does not know (another process, too long ago): it answers with a new
+    # snapshot, which the page takes in place of what it held.
+    page.evaluate(
+        "() => { const s = window.drover.streams[0]; s.lastEventId = 'elsewhere-1'; s.drop(); }"
+    )
+    page.wait_for_function("() => window.drover.streams[0].connections >= 3")
+    assert requests[2].all_headers().get("last-event-id") == "elsewhere-1"
+    page.wait_for_function("() => window.drover.streams[0].counts.snapshot === 2")
+    _wait_final(page)
     final = live.api("GET", f"/runs/{run['id']}")
     progress = final["progress"]
     summary = page.get_by_role("region", name="Run summary")
