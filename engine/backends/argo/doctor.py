@@ -345,14 +345,17 @@ def _workspace_storage(storage: k8s.StorageV1Api) -> Check:
     except ApiException as error:
         if error.status != 403:
             raise
+        # argo/ grants namespace-scoped Roles only; StorageClasses are cluster-scoped.
         return Check(
             name,
-            False,
-            "the facade may not list StorageClasses (403: list storageclasses.storage.k8s.io, "
-            "cluster-wide), so the storage of pvc workspaces cannot be checked",
-            "bind the facade's service account to a ClusterRole with: apiGroups "
-            "[storage.k8s.io] resources [storageclasses] verbs [list] (argo/base/rbac.yaml, "
-            "drover-api-storageclasses)",
+            True,
+            "not checked: the facade may not list StorageClasses (403: list "
+            "storageclasses.storage.k8s.io, cluster-wide; argo/ grants no cluster-wide rights). "
+            "To have it checked, bind the facade's service account to a ClusterRole with: "
+            "apiGroups [storage.k8s.io] resources [storageclasses] verbs [list]. Parallel "
+            "workers of a pvc workspace get ReadWriteMany by default: the default class must "
+            "offer it, or set workspace.access_mode, workspace.storage_class or "
+            "workspace.mode: artifact",
         )
     defaults = [
         c
