@@ -102,9 +102,12 @@ def test_run_now_watch_live_and_open_a_failure(page: Any, live: LiveServer, tmp_
     page.get_by_role("button", name="Run now").click()
     page.get_by_role("button", name="Confirm").click()
     page.wait_for_url(re.compile(r"/runs/\w+$"))
+    page.evaluate("window.notReloaded = true")
     # Live: the groups appear and progress without a reload, to the end.
     page.get_by_role("heading", name="Flow main").wait_for()
     _wait_final(page)
+    assert page.evaluate("window.notReloaded === true")
+    assert page.evaluate("window.drover.streams[0].counts.delta") >= 1
     summary = page.get_by_role("region", name="Run summary")
     assert "failed" in summary.inner_text()
     groups = page.get_by_role("region", name="Flows and groups").inner_text()
