@@ -15,7 +15,7 @@ from types import FrameType
 from drover_agent.cleanup import summary
 from drover_agent.facade import FacadeClient, FacadeConfig, WorkerIdentity
 from drover_agent.kept import pack_directory
-from drover_agent.log_copy import run_with_log_copy
+from drover_agent.log_copy import run_with_log_copy, start_log_copy
 from drover_agent.merge import merge_run_reports, unpack_workers
 from drover_agent.plan import PlanError, load_run_plan
 from drover_agent.results import count_statuses
@@ -107,10 +107,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run" and args.log is not None:
-        raw = list(sys.argv[1:] if argv is None else argv)
-        at = next(i for i, a in enumerate(raw) if a == "--log" or a.startswith("--log="))
-        rest = raw[at + (1 if "=" in raw[at] else 2) :]
-        return run_with_log_copy([*raw[:at], *rest], args.log)
+        finish = start_log_copy(args.log)
+        if finish is None:
+            raw = list(sys.argv[1:] if argv is None else argv)
+            at = next(i for i, a in enumerate(raw) if a == "--log" or a.startswith("--log="))
+            rest = raw[at + (1 if "=" in raw[at] else 2) :]
+            return run_with_log_copy([*raw[:at], *rest], args.log)
+        try:
+            return _command(args)
+        finally:
+            finish()
+    return _command(args)
+
+
+def _command(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _raise_terminated)
     if args.command == "setup":
         return _setup(args)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 from agent_plans import AGENT_DIR, RunAgent, read_results, write_plan
 
 # Records its arguments, then fails for ids starting with "bad", and for "flaky" the first time.
@@ -152,6 +154,51 @@ def test_sigterm_still_writes_results(tmp_path: Path) -> None:
     (result,) = read_results(results)["results"]
     assert result["status"] == "error"
     assert "the agent stopped" in result["error"]
+
+
+@pytest.mark.parametrize("tee", [True, False], ids=["tee", "without-tee"])
+def test_log_copy_keeps_every_line_and_sigterm_still_writes_results(
+    tmp_path: Path, tee: bool
+) -> None:
+    """``--log``: the agent's and its runner's output go to stdout and to the file alike, through
+    ``tee`` in the agent's own process (or, without ``tee`` on PATH, a copying parent); a SIGTERM
+    to the pod's process group stops the agent, which still writes its results, and the copy
+    keeps the lines up to its end."""
+    started_file = tmp_path / "started"
+    plan = write_plan(
+        tmp_path / "plan",
+        runner={
+            "kind": "command",
+            "command": ["sh", "-c", f"echo said-{{scenario}}; touch {started_file}; sleep 30",
+                        "{scenario}"],
+        },
+        workers={"0": ["long"]},
+    )  # fmt: skip
+    results, log = tmp_path / "results.json", tmp_path / "logs" / "worker.log"
+    env = {**os.environ, "PYTHONPATH": str(AGENT_DIR)}
+    if not tee:
+        tools = tmp_path / "bin"
+        tools.mkdir()
+        for tool in ("sh", "sleep", "touch"):
+            (tools / tool).symlink_to(str(shutil.which(tool)))
+        env["PATH"] = str(tools)
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "drover_agent", "run", "--plan-dir", str(plan), "--workspace",
+         str(tmp_path), "--group", "main.all", "--shard", "0", "--results", str(results),
+         "--log", str(log)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 10
+    while not started_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(agent.pid, signal.SIGTERM)  # as a runtime stops a pod: its whole process group
+    output, _ = agent.communicate(timeout=20)
+    assert agent.returncode == 143, output
+    (result,) = read_results(results)["results"]
+    assert result["status"] == "error" and "the agent stopped" in result["error"]
+    assert "said-long" in output
+    assert log.read_text() == output
 
 
 def _alive(pid: int) -> bool:
