@@ -94,6 +94,7 @@ def _sync_cron_workflows(service: Service, backend: ArgoBackend) -> None:
                 facade_url=service.settings.public_url,
                 service_account=service.settings.service_account,
                 artifact_repository=service.settings.argo_artifact_repository,
+                agent_service_account=service.settings.agent_service_account,
             )
     except (DroverError, SQLAlchemyError) as exc:
         # The service still starts; the next start or schedule change tries again.

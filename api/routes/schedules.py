@@ -45,6 +45,7 @@ def apply_schedules(service: Service, session: Session, schedules: Sequence[Sche
             facade_url=service.settings.public_url,
             service_account=service.settings.service_account,
             artifact_repository=service.settings.argo_artifact_repository,
+            agent_service_account=service.settings.agent_service_account,
         )
 
 

@@ -105,6 +105,7 @@ def _compile_execution(
     service_account: str | None,
     artifacts: bool = True,
     argo_version: str | None = None,
+    agent_service_account: str | None = None,  # executions have no HTTP steps
 ) -> _Compiled:
     execution = session.get(ExecutionRow, schedule.execution_id)
     if execution is None:
@@ -134,13 +135,17 @@ def _compile_pipeline(
     service_account: str | None,
     artifacts: bool = True,
     argo_version: str | None = None,
+    agent_service_account: str | None = None,
 ) -> _Compiled:
     row = session.get(PipelineRow, schedule.pipeline_id)
     if row is None:
         raise NotFound(f"pipeline {schedule.pipeline_id} not found")
     pipeline = parse_pipeline(row.spec).model_copy(update={"schedule": _cron_spec(schedule)})
     document = compile_pipeline(
-        pipeline, PipelineCompileOptions(service_account=service_account)
+        pipeline,
+        PipelineCompileOptions(
+            service_account=service_account, agent_service_account=agent_service_account
+        ),
     ).workflow_dict()
     plan_id = f"pipeline-v{row.version}"
     for labels in _labels_of(document):
@@ -171,6 +176,7 @@ def sync_schedule(
     facade_url: str | None = None,
     service_account: str | None = None,
     artifact_repository: bool = True,
+    agent_service_account: str | None = None,
 ) -> dict[str, Any]:
     """Compile ``schedule`` into its CronWorkflow and create or update it on Argo.
 
@@ -178,7 +184,12 @@ def sync_schedule(
     CronWorkflow is applied (a failure leaves the database as it was)."""
     compile_target = _compile_pipeline if schedule.pipeline_id else _compile_execution
     compiled = compile_target(
-        session, schedule, service_account, artifact_repository, backend.argo_version
+        session,
+        schedule,
+        service_account,
+        artifact_repository,
+        backend.argo_version,
+        agent_service_account,
     )
     document = compiled.document
     name = cron_workflow_name(compiled.name, schedule.id)
@@ -235,6 +246,7 @@ def sync_all_schedules(
     facade_url: str | None = None,
     service_account: str | None = None,
     artifact_repository: bool = True,
+    agent_service_account: str | None = None,
 ) -> list[str]:
     """Make Argo's CronWorkflows match the schedules: each one applied, Drover's CronWorkflows of
     schedules that no longer exist deleted. A schedule that cannot be compiled any more is
@@ -251,6 +263,7 @@ def sync_all_schedules(
                 facade_url=facade_url,
                 service_account=service_account,
                 artifact_repository=artifact_repository,
+                agent_service_account=agent_service_account,
             )
         except (SpecError, NotFound, Conflict) as exc:
             session.rollback()

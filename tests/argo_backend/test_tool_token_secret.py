@@ -26,6 +26,7 @@ from engine.backends.argo.permissions import (
     EXECUTOR_PERMISSIONS,
     pod_permissions,
 )
+from engine.labels import LABEL_SCHEDULE
 from engine.pipelines.tools import TOOL_AUTHORIZATION_KEY
 from tests.api.conftest import AUTH, database_url, postgres_url  # noqa: F401
 from tests.api.tokens import secret_value
@@ -112,3 +113,26 @@ def test_only_the_agent_may_read_the_secret(cluster: Cluster) -> None:
     secrets = [("job pods", p) for p in AGENT_SECRET_PERMISSIONS]
     assert cluster.model.check(pods, cluster.namespace, secrets), "job pods may read Secrets"
     assert cluster.facade_denials() == []
+
+
+def test_a_scheduled_pipeline_runs_its_agent_apart_too(cluster: Cluster) -> None:
+    """A schedule's CronWorkflow (Argo runs its workflows with the same spec): HTTP steps under
+    the agent's account, the job pods under the workflow account, each granted what it needs."""
+    client = cluster.client
+    pipeline = rbac._pipeline(client, "health-check")
+    created = client.post(
+        "/api/v1/schedules", json={"pipeline_id": pipeline, "cron": "0 3 * * *"}, headers=AUTH
+    )
+    assert created.status_code == 201, created.text
+    (cron,) = [
+        c
+        for c in cluster.argo.crons.values()
+        if c["metadata"]["labels"].get(LABEL_SCHEDULE) == str(created.json()["id"])
+    ]
+    settings = client.app.state.service.settings  # type: ignore[attr-defined]
+    spec = cron["spec"]["workflowSpec"]
+    assert spec["serviceAccountName"] == settings.agent_service_account
+    scripts = [t for t in spec["templates"] if t.get("script")]
+    assert scripts and all(t["serviceAccountName"] == settings.service_account for t in scripts)
+    assert cluster.pod_denials([cron]) == []
+    assert argo_errors(cron) == []
