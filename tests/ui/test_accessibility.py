@@ -143,6 +143,26 @@ def test_a_status_is_a_symbol_and_a_word_not_only_a_colour(
     for word, symbol in statuses:
         assert re.fullmatch(r"[a-z]+", word.lower()), statuses
         assert symbol not in ("none", "normal", '""'), (word, symbol)
+    # Every status word the API sends has its symbol: phases (ours and Argo's, of runs, groups,
+    # workers and jobs), verdicts and scenario statuses.
+    words = [
+        *("Pending", "Running", "Succeeded", "Failed", "Error", "Canceling", "Skipped"),
+        *("Omitted", "running", "passed", "failed", "errored", "canceled", "error", "skipped"),
+        *("suspended", "flaky"),
+    ]
+    symbols = page.evaluate(
+        """(words) => words.map((word) => {
+             const s = document.createElement("span");
+             s.className = "status status-" + word.toLowerCase();
+             s.textContent = word;
+             document.body.append(s);
+             const symbol = getComputedStyle(s, "::before").content;
+             s.remove();
+             return [word, symbol];
+           })""",
+        words,
+    )
+    assert all(symbol not in ("none", "normal", '""') for _, symbol in symbols), symbols
     # The timeline's legend says how a bar's shape tells its status, not only its colour.
     legend = page.get_by_role("region", name="Worker timeline").locator(".legend").inner_text()
     assert "short" in legend and "tall" in legend and "outline" in legend
