@@ -209,6 +209,9 @@ def test_the_runs_page_by_keyboard_with_a_visible_focus(
     for ring in seen:
         assert ring["visible"], ring
         assert ring["outline"] != "none" and ring["width"] >= 2, ring
+    # The list is live (read every 3 s); the focus stays on the run's link through a refresh.
+    page.wait_for_timeout(3500)
+    assert _focus_ring(page)["name"] == failed_run["id"]
     # The run's link opens it from the keyboard; a scenario row opens with Enter.
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/runs/\w+$"))

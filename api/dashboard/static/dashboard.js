@@ -289,6 +289,7 @@ async function runsPage() {
   const table = h("div", { class: "table-wrap" });
   show(form, table);
 
+  let shownKey = null;
   async function refresh() {
     const query = new URLSearchParams(location.search);
     query.set("limit", "100");
@@ -297,8 +298,15 @@ async function runsPage() {
       page = await api("/runs?" + query.toString());
     } catch (error) {
       table.replaceChildren(notice(error.message));
+      shownKey = null;
       return;
     }
+    // Drawn again only when something shows differently, and the focus stays where it was
+    // (a keyboard user tabbing through the list must not be thrown back to the top).
+    const key = JSON.stringify([page.total, page.items.map((r) => [r.id, r.verdict, r.passed, r.failed, r.errored, r.skipped, r.total, r.duration])]);
+    if (key === shownKey) return;
+    shownKey = key;
+    const focused = table.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
     const rows = page.items.map((run) => {
       const trigger = run.resubmitted_from ? `resubmit of ${run.resubmitted_from}` :
         run.schedule_id ? `schedule ${run.schedule_id}` : run.attempt > 1 ? `retry (attempt ${run.attempt})` : "manual";
@@ -318,6 +326,10 @@ async function runsPage() {
         h("thead", {}, h("tr", {}, ["run", "verdict", "progress", "execution", "trigger", "duration", "created"].map((c, i) =>
           h("th", { scope: "col", class: i >= 3 && i !== 5 ? "wide" : i === 5 ? "num" : null }, c)))),
         h("tbody", {}, rows)));
+    if (focused) {
+      const again = [...table.querySelectorAll("a")].find((a) => a.getAttribute("href") === focused);
+      if (again) again.focus();
+    }
   }
   await refresh();
   setInterval(refresh, 3000); // the list is live: new runs and their progress
