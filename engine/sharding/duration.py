@@ -43,7 +43,10 @@ def place_consecutive(durations: Sequence[float], threads: int) -> Assignment:
     """Consecutive runs of positions, one per worker, cut where the running total crosses a
     multiple of ``total / threads`` (a scenario goes where its midpoint falls); by count when
     every duration is zero."""
-    weights = list(durations) if any(d > 0 for d in durations) else [1.0] * len(durations)
+    # Scaled by the longest, so that neither tiny durations (whose share would underflow to 0)
+    # nor huge ones (whose sum would overflow) change where the cuts fall.
+    longest = max(durations, default=0.0)
+    weights = [d / longest for d in durations] if longest > 0 else [1.0] * len(durations)
     share = sum(weights) / threads if weights else 1.0
     assignment: Assignment = [[] for _ in range(threads)]
     done = 0.0

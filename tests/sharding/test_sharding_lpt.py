@@ -140,3 +140,15 @@ def test_lpt_plans_100000_scenarios_quickly() -> None:
     assert sum(len(shard.item_ids) for shard in plan.shards) == 100_000
     assert plan.imbalance < 1.001
     assert elapsed < 5.0  # about 0.2 s here; generous for slow CI machines
+
+
+@pytest.mark.parametrize("duration", [5e-324, 1e-310, 1e308])
+def test_duration_sharding_takes_tiny_and_huge_durations(duration: float) -> None:
+    """A subnormal duration's share underflowed to 0 (ZeroDivisionError, found by hypothesis in
+    tests/compiler/test_compile_properties.py); a huge one's sum overflows to infinity."""
+    plan = plan_shards(_items(duration, duration, duration, duration), 2, "duration")
+
+    assert sorted(i for shard in plan.shards for i in shard.item_ids) == ["s0", "s1", "s2", "s3"]
+    assert [len(shard.item_ids) for shard in plan.shards] == [2, 2]
+    alone = plan_shards(_items(duration), 2, "duration")
+    assert [i for shard in alone.shards for i in shard.item_ids] == ["s0"]
