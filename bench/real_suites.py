@@ -223,6 +223,9 @@ def prepare_venv(venv: Path, suites: Sequence[tuple[Suite, Path]]) -> Path:
         argv = [a for w in missing for a in (w.split(" ", 1) if w.startswith("-e ") else [w])]
         check_call([str(python), "-m", "pip", "install", "-q", *argv])
         marker.write_text(json.dumps(sorted(done | set(missing))))
+    # As .ci/setup does: Drover's modules byte-compiled, as a wheel's are once installed.
+    sources = ["engine", "api", "agent-image/drover_agent", "migrations"]
+    check_call([str(python), "-m", "compileall", "-q", *(str(ROOT / s) for s in sources)])
     return python
 
 

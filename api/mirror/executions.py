@@ -57,7 +57,13 @@ from api.runs.results import ingest_results, refresh_counters, results_from_repo
 from api.schedules.runs import adopt_scheduled_workflow
 from engine.backends.argo.resubmission import resubmitted_from
 from engine.backends.argo.watch import is_newer
-from engine.backends.base import Backend, RestoresObjects, StoppableWatch, WorkflowEvent
+from engine.backends.base import (
+    Backend,
+    RestoresObjects,
+    SignalsChanges,
+    StoppableWatch,
+    WorkflowEvent,
+)
 from engine.errors import DroverError, NotFound
 from engine.labels import LABEL_RUN
 from engine.status import (
@@ -242,6 +248,7 @@ class Mirror:
         """Run id → (workflow name, resourceVersion) last applied: older copies are skipped."""
         self._synced_at: dict[str, float] = {}
         """Run id → when a watched run was last re-read in full (``time.monotonic``)."""
+        self._backend_of: dict[str, Backend] = {}
         self._followed: set[str] = set()
         self._lock = threading.Lock()
         self._apply_lock = threading.RLock()
@@ -330,6 +337,7 @@ class Mirror:
             self._last.pop(run_id, None)
             self._versions.pop(run_id, None)
             self._synced_at.pop(run_id, None)
+            self._backend_of.pop(run_id, None)
 
     @property
     def followed(self) -> set[str]:
@@ -377,7 +385,13 @@ class Mirror:
                 on_state(state)
             if finished:
                 return state
-            time.sleep(backoff(self.poll_interval if interval is None else interval, failures))
+            delay = backoff(self.poll_interval if interval is None else interval, failures)
+            backend = self._backend_of.get(run_id)
+            if failures == 0 and state is not None and isinstance(backend, SignalsChanges):
+                # At most a few syncs per poll interval while many pods change it.
+                backend.wait_for_change(state.name, delay, at_least=delay / 4)
+            else:
+                time.sleep(delay)
 
     # ------------------------------------------------------------------ one sync
 
@@ -395,6 +409,7 @@ class Mirror:
             if backend is None:
                 return False
             workflow_name = run.workflow_name
+        self._backend_of[run_id] = backend
         if backend.kind in WATCHED_KINDS:
             now = time.monotonic()
             last = self._synced_at.get(run_id)

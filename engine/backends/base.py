@@ -117,6 +117,18 @@ class RestoresObjects(Protocol):
 
 
 @runtime_checkable
+class SignalsChanges(Protocol):
+    """A backend that can tell cheaply, without reading it, that a workflow may have changed
+    (the local runner rewrites one file per change): a follower waits on this instead of
+    re-reading the workflow every poll interval."""
+
+    def wait_for_change(self, name: str, timeout: float, *, at_least: float = 0.0) -> None:
+        """Return soon after workflow ``name`` changes (but not before ``at_least`` seconds),
+        at the latest after ``timeout`` seconds."""
+        ...
+
+
+@runtime_checkable
 class StoppableWatch(Protocol):
     """A watch (what ``Backend.watch`` returns) that another thread can end at once."""
 

@@ -24,6 +24,7 @@ from rich.table import Table
 
 from engine.cli.console import abort, console, err_console
 from engine.cli.interrupts import RunInterrupts
+from engine.cli.lifetime import long_lived_objects
 from engine.cli.options import HomeOption, RuntimeOption, check_runtime
 from engine.cli.run_view import OUTCOMES, ProgressView, summarise, verdict
 from engine.cli.spec_file import load_any_or_exit
@@ -129,9 +130,6 @@ def _run_execution(
     """
     # The service is an edge of the CLI like any backend: imported only when a run starts.
     from api.database import embedded_server_scope
-    from api.models import Run
-    from api.runs.control import control_run, start_run
-    from api.service import build_service
     from api.settings import Settings
 
     settings = Settings()
@@ -149,9 +147,17 @@ def _run_execution(
     with (
         RunInterrupts(control, view.say) as interrupts,
         # The run is recorded: a server left running is harmless, so only say so.
-        embedded_server_scope(settings, warn=lambda text: err_console.print(f"warning: {text}")),
+        # Postgres starts while the service is imported (Hera, SQLAlchemy's ORM: ~0.7 s).
+        embedded_server_scope(
+            settings, warn=lambda text: err_console.print(f"warning: {text}"), start_now=True
+        ),
     ):
-        service = build_service(settings)
+        with long_lived_objects():
+            from api.models import Run
+            from api.runs.control import control_run, start_run
+            from api.service import build_service
+
+            service = build_service(settings)
         if interrupts.interrupts:
             abort("interrupted before the run started", code=interrupts.exit_code)
         with view:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from api import database
+from api.settings import Settings
 from engine.errors import BackendError
 
 
@@ -106,3 +107,40 @@ import pathlib, sys
 from api.database import embedded_url
 print(embedded_url(pathlib.Path(sys.argv[1])))
 """
+
+
+def _settings_for(pgdata: Path) -> Settings:
+    assert pgdata.name == "postgres"  # Settings keeps its server in <home>/postgres
+    return Settings(home=pgdata.parent, DATABASE_URL=None)
+
+
+def test_a_server_started_early_serves_the_command_and_stops_with_it(
+    pgdata: Path,
+) -> None:
+    # `drover run` starts the server in a thread while it imports the service; the first
+    # database_url() joins that start, and the scope still stops what it started.
+    pgdata = pgdata.with_name("postgres")
+    settings = _settings_for(pgdata)
+    with database.embedded_server_scope(settings, start_now=True) as stops:
+        assert stops
+        engine = database.create_engine(database.database_url(settings))
+        try:
+            with engine.connect() as connection:
+                assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+        finally:
+            engine.dispose()
+    assert not (pgdata / "postmaster.pid").exists()
+
+
+def test_an_early_start_that_fails_is_reported_by_the_first_use(pgdata: Path) -> None:
+    pgdata = pgdata.with_name("postgres")
+    database.embedded_url(pgdata)  # create the cluster, then break its configuration
+    database.stop_embedded(pgdata)
+    with (pgdata / "postgresql.conf").open("a") as conf:
+        conf.write("\nshared_buffers = 'plenty'\n")
+    settings = _settings_for(pgdata)
+    with (
+        pytest.raises(BackendError, match="shared_buffers"),
+        database.embedded_server_scope(settings, start_now=True),
+    ):
+        database.database_url(settings)

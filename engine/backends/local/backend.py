@@ -28,7 +28,7 @@ from engine.backends.local.runner import UpdateCallback, WorkflowRunner
 from engine.backends.local.runtime import runtime_named
 from engine.backends.local.store import LocalStore
 from engine.backends.local.validation import validate_workflow
-from engine.backends.local.watch import carries_labels, poll_events
+from engine.backends.local.watch import carries_labels, file_stamp, poll_events
 from engine.backends.node_query import pods_named
 from engine.errors import Conflict, NotFound, SpecError
 from engine.labels import RESUBMITTED_FROM
@@ -36,6 +36,8 @@ from engine.labels import RESUBMITTED_FROM
 __all__ = ["LocalBackend", "default_home"]
 
 _FINAL_PHASES = ("Succeeded", "Failed", "Error")
+CHANGE_CHECK_SECONDS = 0.01
+"""How often ``wait_for_change`` looks at a workflow's file: a stat, nothing read."""
 _NAME_ALPHABET = string.ascii_lowercase + string.digits
 _OBJECT_KINDS = ("ConfigMap", "Secret", "WorkflowTemplate", "ClusterWorkflowTemplate")
 # Labels Argo's resubmit does not carry over: who created it, and the old run's state.
@@ -289,6 +291,19 @@ class LocalBackend:
             if deadline is not None and time.time() >= deadline:
                 return workflow
             time.sleep(0.05)
+
+    def wait_for_change(self, name: str, timeout: float, *, at_least: float = 0.0) -> None:
+        """Return once ``workflow.json`` of ``name`` is rewritten (checked every
+        ``CHANGE_CHECK_SECONDS``: a stat) and ``at_least`` seconds passed, at the latest after
+        ``timeout`` seconds."""
+        path = self.store.workflow_dir(name) / "workflow.json"
+        seen = file_stamp(path)
+        started = time.monotonic()
+        time.sleep(min(at_least, timeout))
+        while (left := started + timeout - time.monotonic()) > 0:
+            if file_stamp(path) != seen:
+                return
+            time.sleep(min(CHANGE_CHECK_SECONDS, left))
 
     def logs(
         self, name: str, *, node: str | None = None, follow: bool = False

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.backends.local.claims import collect_claims
-from engine.backends.local.http_template import execute_http_template
 from engine.backends.local.machine import (
     UNSCHEDULABLE_MESSAGE,
     UNSCHEDULABLE_REASON,
@@ -269,6 +268,10 @@ class WorkflowRunner:
         if launch.deadline is not None:
             remaining = max(launch.deadline - started, 0.001)
             http["timeoutSeconds"] = min(float(http.get("timeoutSeconds") or remaining), remaining)
+        # httpx (and the rich it brings) only for workflows with HTTP steps: every run's
+        # runner process starts ~0.09 s sooner without it.
+        from engine.backends.local.http_template import execute_http_template
+
         result = execute_http_template(
             http, resolve_secret=lambda name, key: self.store.lookup_key("Secret", name, key)
         )

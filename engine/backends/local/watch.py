@@ -16,7 +16,7 @@ from typing import Any, Literal
 from engine.backends.base import WorkflowEvent
 from engine.errors import NotFound
 
-__all__ = ["Stamp", "carries_labels", "changes", "poll_events", "stamps"]
+__all__ = ["Stamp", "carries_labels", "changes", "file_stamp", "poll_events", "stamps"]
 
 Stamp = tuple[int, int, int]
 """``(mtime_ns, size, inode)`` of a ``workflow.json``."""
@@ -52,12 +52,19 @@ def stamps(workflows_dir: Path) -> dict[str, Stamp]:
     except FileNotFoundError:
         return found
     for entry in entries:
-        try:
-            stat = os.stat(os.path.join(entry.path, "workflow.json"))
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        found[entry.name] = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        stamp = file_stamp(os.path.join(entry.path, "workflow.json"))
+        if stamp is not None:
+            found[entry.name] = stamp
     return found
+
+
+def file_stamp(path: str | Path) -> Stamp | None:
+    """The stamp of one ``workflow.json`` (None: there is none)."""
+    try:
+        stat = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
 
 def poll_events(

@@ -1,0 +1,72 @@
+"""A follower of a local workflow wakes when the runner rewrites it, not a poll interval later.
+
+``drover run`` follows its run until the workflow is final; the local runner rewrites
+``workflow.json`` atomically at every change, so a stat of it tells the follower when to read.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from engine.backends.base import SignalsChanges
+from engine.backends.local import LocalBackend
+
+TIMEOUT = 60.0
+"""Far longer than any wait below: returning before it means the change was noticed."""
+
+
+def _workflow(name: str, phase: str) -> dict[str, object]:
+    return {"metadata": {"name": name}, "spec": {}, "status": {"phase": phase}}
+
+
+def test_a_rewrite_of_the_workflow_ends_the_wait(tmp_path: Path) -> None:
+    backend = LocalBackend(tmp_path)
+    assert isinstance(backend, SignalsChanges)
+    backend.store.create(_workflow("w", "Running"))
+    writer = threading.Timer(0.2, backend.store.save, args=[_workflow("w", "Succeeded")])
+    started = time.monotonic()
+    writer.start()
+    try:
+        backend.wait_for_change("w", TIMEOUT)
+    finally:
+        writer.join()
+    assert time.monotonic() - started < TIMEOUT
+    assert backend.get("w")["status"]["phase"] == "Succeeded"
+
+
+def test_a_change_before_the_least_wait_still_ends_it(tmp_path: Path) -> None:
+    # The follower asks for a least wait (a few syncs per interval at most); a change made
+    # during it is not missed.
+    backend = LocalBackend(tmp_path)
+    backend.store.create(_workflow("w", "Running"))
+    writer = threading.Timer(0.05, backend.store.save, args=[_workflow("w", "Succeeded")])
+    started = time.monotonic()
+    writer.start()
+    try:
+        backend.wait_for_change("w", TIMEOUT, at_least=0.3)
+    finally:
+        writer.join()
+    waited = time.monotonic() - started
+    assert 0.3 <= waited < TIMEOUT
+
+
+def test_without_a_change_it_waits_out_its_timeout(tmp_path: Path) -> None:
+    backend = LocalBackend(tmp_path)
+    backend.store.create(_workflow("w", "Running"))
+    started = time.monotonic()
+    backend.wait_for_change("w", 0.3)
+    assert time.monotonic() - started >= 0.3
+
+
+def test_a_workflow_that_is_not_there_yet_is_waited_for(tmp_path: Path) -> None:
+    backend = LocalBackend(tmp_path)
+    writer = threading.Timer(0.2, backend.store.create, args=[_workflow("w", "Pending")])
+    started = time.monotonic()
+    writer.start()
+    try:
+        backend.wait_for_change("w", TIMEOUT)
+    finally:
+        writer.join()
+    assert time.monotonic() - started < TIMEOUT
