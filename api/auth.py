@@ -20,7 +20,14 @@ from sqlalchemy.orm import Session
 from api.models import ApiToken, Run
 from api.runs.attempts import FINAL_PHASES
 
-__all__ = ["Principal", "authenticate", "create_token", "hash_token", "new_token"]
+__all__ = [
+    "Principal",
+    "admin_principal",
+    "authenticate",
+    "create_token",
+    "hash_token",
+    "new_token",
+]
 
 TOKEN_PREFIX = "drv_"
 
@@ -75,9 +82,17 @@ def create_token(
     return token
 
 
-def authenticate(session: Session, token: str, admin_token: str | None) -> Principal | None:
+def admin_principal(token: str, admin_token: str | None) -> Principal | None:
+    """The admin for the configured admin token (no database needed), else None."""
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         return Principal(name="admin")
+    return None
+
+
+def authenticate(session: Session, token: str, admin_token: str | None) -> Principal | None:
+    admin = admin_principal(token, admin_token)
+    if admin is not None:
+        return admin
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
     if row is None or (row.expires_at is not None and row.expires_at < datetime.now(UTC)):
         return None

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.reads import APPLICATION_NAME as READS_NAME
 from api.settings import Settings, get_settings
 from engine.errors import BackendError
 
@@ -30,6 +31,7 @@ __all__ = [
     "embedded_server_scope",
     "embedded_url",
     "get_engine",
+    "get_read_engine",
     "migrate",
     "migrate_if_needed",
     "session_factory",
@@ -39,6 +41,7 @@ __all__ = [
 _lock = threading.Lock()
 _servers: dict[Path, Any] = {}
 _engines: dict[str, Engine] = {}
+_read_engines: dict[str, Engine] = {}
 
 
 START_SECONDS = 120.0
@@ -266,6 +269,25 @@ def get_engine(url: str | None = None) -> Engine:
                 url, pool_size=20, max_overflow=30, pool_pre_ping=True, pool_recycle=600
             )
             _engines[url] = engine
+    return engine
+
+
+def get_read_engine(url: str | None = None) -> Engine:
+    """One pooled engine per URL for :class:`api.reads.Reads`: autocommit, not pinged on
+    checkout (a read retries on a dropped connection instead), named in ``pg_stat_activity``."""
+    url = url or database_url()
+    with _lock:
+        engine = _read_engines.get(url)
+        if engine is None:
+            engine = create_engine(
+                url,
+                pool_size=10,
+                max_overflow=30,
+                pool_recycle=600,
+                isolation_level="AUTOCOMMIT",
+                connect_args={"application_name": READS_NAME},
+            )
+            _read_engines[url] = engine
     return engine
 
 

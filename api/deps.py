@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from api.auth import Principal, authenticate
+from api.auth import Principal, admin_principal, authenticate
 from api.browser_session import (
     CSRF_COOKIE,
     CSRF_HEADER,
@@ -17,12 +18,14 @@ from api.browser_session import (
     SESSION_COOKIE,
     csrf_matches,
 )
+from api.reads import Reads
 from api.service import Service
 
 __all__ = [
     "MAX_ID",
     "AdminDep",
     "CallerDep",
+    "ReadsDep",
     "RowId",
     "Service",
     "ServiceDep",
@@ -46,12 +49,31 @@ async def get_service(request: Request) -> Service:
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
-def get_session(service: ServiceDep) -> Iterator[Session]:
-    with service.sessions() as session:
+async def get_session(service: ServiceDep) -> AsyncIterator[Session]:
+    """A session per request. Opening one does no I/O (it connects on first use), nor does
+    closing one that never connected: only a session holding a connection (to roll back and
+    return) is closed on a worker thread. A sync dependency would cost every request two hops
+    to a worker thread and back, for nothing when the route reads elsewhere (``ReadsDep``)."""
+    session = service.sessions()
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+async def get_reads(service: ServiceDep) -> Reads:
+    return service.reads
+
+
+ReadsDep = Annotated[Reads, Depends(get_reads)]
+"""Reads on autocommit connections (:mod:`api.reads`): for routes that only read a statement or
+two, without the session's pre-ping, ``BEGIN`` and ``ROLLBACK``."""
 
 
 BEARER = HTTPBearer(auto_error=False, description="an API token, or a run's worker token")
@@ -60,7 +82,7 @@ SESSION = APIKeyCookie(
 )
 
 
-def get_caller(
+async def get_caller(
     request: Request,
     service: ServiceDep,
     session: SessionDep,
@@ -83,7 +105,11 @@ def get_caller(
             raise HTTPException(
                 403, f"a request signed in by cookie must send the {CSRF_HEADER} header"
             )
-    principal = authenticate(session, token.strip(), service.settings.admin_token)
+    token = token.strip()
+    # The admin token is known without the database; any other is looked up on a worker thread.
+    principal = admin_principal(token, service.settings.admin_token) or await run_in_threadpool(
+        authenticate, session, token, service.settings.admin_token
+    )
     if principal is None:
         raise HTTPException(401, "invalid or expired token", headers={"WWW-Authenticate": "Bearer"})
     if principal.ended is not None:  # recognised, but revoked while its run is over

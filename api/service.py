@@ -11,8 +11,15 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.backends import build_backends
-from api.database import database_url, get_engine, migrate_if_needed, session_factory
+from api.database import (
+    database_url,
+    get_engine,
+    get_read_engine,
+    migrate_if_needed,
+    session_factory,
+)
 from api.mirror.executions import Mirror
+from api.reads import Reads
 from api.runs.changes import RunChanges
 from api.runs.report_store import ReportStore
 from api.settings import Settings
@@ -32,6 +39,8 @@ class Service:
     backends: dict[str, Backend]
     mirror: Mirror
     reports: ReportStore
+    reads: Reads
+    """One-statement reads of the routes polled most, on autocommit connections of their own."""
     default_backend: str = "local"
     background: list[object] = field(default_factory=list)
     changes: RunChanges | None = None
@@ -68,5 +77,6 @@ def build_service(settings: Settings, *, migrate_schema: bool = True) -> Service
         backends=backends,
         mirror=mirror,
         reports=reports,
+        reads=Reads(get_read_engine(url)),
         default_backend=settings.backend,
     )

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
-from api.deps import MAX_ID, AdminDep, CallerDep, Service, ServiceDep, SessionDep
+from api.deps import MAX_ID, AdminDep, CallerDep, ReadsDep, Service, ServiceDep, SessionDep
 from api.models import Run, RunWorker
 from api.runs.changes import Stamp
 from api.runs.control import control_run, resubmit_run
@@ -94,11 +94,11 @@ def list_runs(
 
 
 @router.get("/{run_id}", response_model=RunDetail)
-def get_run(run_id: str, session: SessionDep, _: AdminDep) -> Response:
+def get_run(run_id: str, reads: ReadsDep, session: SessionDep, _: AdminDep) -> Response:
     """The run with its progress overall, per flow and per group, its groups and workers:
     O(groups + workers), whatever the number of its results; served again from memory while
     the run has not changed (at most a second old)."""
-    stamp = run_stamp(session, run_id)
+    stamp = reads.run(lambda connection: run_stamp(connection, run_id))
     if stamp is None:
         raise HTTPException(404, f"run {run_id} not found")
     body = details.get(run_id, stamp)
@@ -111,7 +111,7 @@ def get_run(run_id: str, session: SessionDep, _: AdminDep) -> Response:
 @router.get("/{run_id}/results", response_model=ResultPage)
 def list_results(
     run_id: str,
-    session: SessionDep,
+    reads: ReadsDep,
     _: AdminDep,
     status: Literal["passed", "failed", "skipped", "error"] | None = None,
     group: str | None = Query(None, max_length=400),
@@ -126,13 +126,14 @@ def list_results(
     query = ResultQuery(status=status, group=group, after=after, offset=offset, limit=limit)
     key = f"{run_id}\n{status}\n{group}\n{after}\n{offset}\n{limit}"
     if result_pages.known(key):  # asked lately: still current while the run has not changed
-        stamp = run_stamp(session, run_id)
+        stamp = reads.run(lambda connection: run_stamp(connection, run_id))
         if stamp is None:
             raise HTTPException(404, f"run {run_id} not found")
         body = result_pages.get(key, stamp)
         if body is not None:
             return Response(body, media_type="application/json")
-    page = results_page_json(session, run_id, query)  # one round trip, the stamp with it
+    # One round trip, the run's stamp with the page.
+    page = reads.run(lambda connection: results_page_json(connection, run_id, query))
     if page is None:
         raise HTTPException(404, f"run {run_id} not found")
     result_pages.put(key, page.stamp, page.body)
@@ -277,7 +278,7 @@ def resubmit(run_id: str, service: ServiceDep, session: SessionDep, _: AdminDep)
 def run_plan(run_id: str, session: SessionDep, _: AdminDep) -> Response:
     """What the run's plan predicted: per group its makespan, lower bound and each shard's
     load; for the run, the predicted makespan and the lower bound of its slowest flow."""
-    if run_stamp(session, run_id) is None:
+    if run_stamp(session.connection(), run_id) is None:
         raise HTTPException(404, f"run {run_id} not found")
     body = plans.get(run_id, "planned")
     if body is None:

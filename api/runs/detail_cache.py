@@ -14,18 +14,18 @@ import time
 from collections import OrderedDict
 from typing import Any, Final
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 __all__ = ["DetailCache", "details", "plans", "result_pages", "run_stamp"]
 
 _STAMP: Final = "SELECT updated_at, phase FROM drover_runs WHERE id = %(run_id)s"
 
 
-def run_stamp(session: Session, run_id: str) -> tuple[Any, str] | None:
-    """The run's ``(updated_at, phase)``, None when there is no such run. Plain SQL on the
-    session's connection: this is all a request served from the cache reads, and an ORM select
-    cost twice the round trip itself."""
-    row = session.connection().exec_driver_sql(_STAMP, {"run_id": run_id}).first()
+def run_stamp(connection: Connection, run_id: str) -> tuple[Any, str] | None:
+    """The run's ``(updated_at, phase)``, None when there is no such run. Plain SQL: this is
+    all a request served from the cache reads, and an ORM select cost twice the round trip
+    itself."""
+    row = connection.exec_driver_sql(_STAMP, {"run_id": run_id}).first()
     return None if row is None else (row[0], row[1])
 
 

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
 from pydantic_core import to_json
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, func, select
 
 from api.models import Run, ScenarioResult
 from api.runs.results import RUN_ATTEMPT_STRIDE
@@ -67,13 +66,13 @@ class PageJson(NamedTuple):
     """The run's ``(updated_at, phase)`` read with the page: what it is cached under."""
 
 
-def results_page(session: Session, run: Run, query: ResultQuery) -> ResultPage:
+def results_page(connection: Connection, run: Run, query: ResultQuery) -> ResultPage:
     """The page as a model (for callers that want one)."""
-    page = results_page_json(session, run.id, query)
+    page = results_page_json(connection, run.id, query)
     return ResultPage.model_validate_json(page.body if page else b"")
 
 
-def results_page_json(session: Session, run_id: str, query: ResultQuery) -> PageJson | None:
+def results_page_json(connection: Connection, run_id: str, query: ResultQuery) -> PageJson | None:
     """The page of run ``run_id`` as ``ResultPage`` JSON with the run's stamp (None: no such
     run), built from the rows in one pass: the values come from the database, so they are not
     validated again on the way out."""
@@ -84,7 +83,7 @@ def results_page_json(session: Session, run_id: str, query: ResultQuery) -> Page
         where.append(ScenarioResult.group_key == query.group)
     # One round trip: the page (an index range), each of its results numbered among its
     # scenario's attempts by two index lookups, its scenario's planned name, and the run's
-    # row count and stamp. Plain SQL from fixed fragments, run on the session's connection:
+    # row count and stamp. Plain SQL from fixed fragments, run on the connection as it is:
     # building and running the statement through the ORM cost more than Postgres' work.
     params: dict[str, Any] = {"run_id": run_id}
     if query.status is not None:
@@ -102,13 +101,13 @@ def results_page_json(session: Session, run_id: str, query: ResultQuery) -> Page
         "offset" in params,
         query.limit + 1,  # one more: is there a next page?
     )
-    rows = session.connection().exec_driver_sql(statement, params).all()
-    head_row = rows[0] if rows else session.connection().exec_driver_sql(_RUN, params).first()
+    rows = connection.exec_driver_sql(statement, params).all()
+    head_row = rows[0] if rows else connection.exec_driver_sql(_RUN, params).first()
     if head_row is None:
         return None
     total, stamp = head_row.rows, (head_row.updated_at, head_row.phase)
     if query.status is not None or query.group is not None:
-        total = session.scalar(select(func.count()).where(*where)) or 0
+        total = connection.scalar(select(func.count()).where(*where)) or 0
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     last = rows[-1] if rows else None
