@@ -6,14 +6,12 @@ records each finished run and fills an execution's unknown durations and last st
 
 from __future__ import annotations
 
-import json
-from statistics import fmean
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api.models import Run, Scenario
+from api.models import Run
 from engine.spec import Execution
 from engine.spec import Scenario as SpecScenario
 
@@ -28,54 +26,45 @@ duration (pytest's JUnit ``time`` leaves out its own hooks, reports and output: 
 millisecond a test here, more than many unit tests take). Added to every duration from
 history, so plans balance what workers really spend, not only the tests' own time."""
 
-_LATEST = text(
-    "SELECT DISTINCT ON (scenario_id) scenario_id, status, duration "
-    "FROM drover_scenario_results WHERE run_id = :run_id ORDER BY scenario_id, attempt DESC"
-)
-
 
 def record_history(session: Session, run_id: str) -> None:
     """Each scenario's latest result of the finished run into its project's history.
 
-    One statement whatever the run's size: the rows travel as arrays (``unnest``), so a run of
-    any number of scenarios stays within Postgres's 65,535 parameters per statement.
+    One statement, all in Postgres: each scenario's latest attempt (DISTINCT ON), its window of
+    durations extended by that attempt's (when it passed or failed) and cut to the last
+    ``HISTORY_WINDOW``, upserted. Nothing travels to Python and back: at 62,000 scenarios the
+    row-by-row version spent 2 s in the driver's array adaptation.
     """
     run = session.get(Run, run_id)
     if run is None:
         return
     project = str((run.spec.get("project") or {}).get("name") or run.execution_name)
-    known = select(Scenario.scenario_id, Scenario.durations).where(Scenario.project == project)
-    existing: dict[str, list[Any]] = {i: d for i, d in session.execute(known)}
-    scenario_ids: list[str] = []
-    windows: list[str] = []
-    statuses: list[str] = []
-    for scenario_id, status, duration in session.execute(_LATEST, {"run_id": run_id}):
-        durations = list(existing.get(scenario_id) or [])
-        if duration is not None and status in ("passed", "failed"):
-            durations = [*durations, float(duration)][-HISTORY_WINDOW:]
-        scenario_ids.append(scenario_id)
-        windows.append(json.dumps(durations))
-        statuses.append("failed" if status == "error" else status)
-    if scenario_ids:
-        session.execute(
-            _UPSERT,
-            {
-                "project": project,
-                "run_id": run_id,
-                "scenario_ids": scenario_ids,
-                "durations": windows,
-                "statuses": statuses,
-            },
-        )
+    session.execute(_RECORD, {"project": project, "run_id": run_id, "window": HISTORY_WINDOW})
 
 
-_UPSERT = text(
+_RECORD = text(
     """
     INSERT INTO drover_scenarios (project, scenario_id, durations, last_status, last_run_id)
-    SELECT :project, scenario_id, durations, last_status, :run_id
-    FROM unnest(
-        CAST(:scenario_ids AS text[]), CAST(:durations AS jsonb[]), CAST(:statuses AS text[])
-    ) AS t(scenario_id, durations, last_status)
+    SELECT :project, latest.scenario_id, windows.durations,
+           CASE latest.status WHEN 'error' THEN 'failed' ELSE latest.status END, :run_id
+    FROM (
+        SELECT DISTINCT ON (scenario_id) scenario_id, status, duration
+        FROM drover_scenario_results WHERE run_id = :run_id
+        ORDER BY scenario_id, attempt DESC
+    ) AS latest
+    LEFT JOIN drover_scenarios AS known
+        ON known.project = :project AND known.scenario_id = latest.scenario_id
+    CROSS JOIN LATERAL (
+        SELECT coalesce(known.durations, '[]'::jsonb)
+            || CASE WHEN latest.duration IS NOT NULL AND latest.status IN ('passed', 'failed')
+                    THEN jsonb_build_array(latest.duration::float8)
+                    ELSE '[]'::jsonb END AS extended
+    ) AS grown
+    CROSS JOIN LATERAL (
+        SELECT coalesce(jsonb_agg(e.value ORDER BY e.n), '[]'::jsonb) AS durations
+        FROM jsonb_array_elements(grown.extended) WITH ORDINALITY AS e(value, n)
+        WHERE e.n > jsonb_array_length(grown.extended) - :window
+    ) AS windows
     ON CONFLICT (project, scenario_id) DO UPDATE SET
         durations = excluded.durations,
         last_status = excluded.last_status,
@@ -84,12 +73,23 @@ _UPSERT = text(
     """
 )
 
+_KNOWN = text(
+    """
+    SELECT scenario_id, last_status,
+           (SELECT avg(d::float8) FROM jsonb_array_elements_text(durations) AS d) AS mean
+    FROM drover_scenarios WHERE project = :project
+    """
+)
+"""Each scenario's mean duration and last status, computed where the rows are."""
+
 
 def apply_history(session: Session, execution: Execution) -> Execution:
     """The execution with unknown durations (and last statuses) filled in from history."""
     rows = {
-        s.scenario_id: s
-        for s in session.scalars(select(Scenario).where(Scenario.project == execution.project.name))
+        scenario_id: (mean, last_status)
+        for scenario_id, last_status, mean in session.execute(
+            _KNOWN, {"project": execution.project.name}
+        )
     }
     if not rows:
         return execution
@@ -97,13 +97,12 @@ def apply_history(session: Session, execution: Execution) -> Execution:
     def filled(scenarios: list[SpecScenario]) -> list[SpecScenario]:
         out = []
         for scenario in scenarios:
-            row = rows.get(scenario.id)
+            mean, last_status = rows.get(scenario.id, (None, None))
             update: dict[str, Any] = {}
-            if row is not None and scenario.duration is None and row.durations:
-                mean = fmean(float(d) for d in row.durations)
+            if mean is not None and scenario.duration is None:
                 update["duration"] = round(mean + SCENARIO_OVERHEAD, 4)
-            if row is not None and scenario.last_status is None and row.last_status:
-                update["last_status"] = row.last_status
+            if last_status and scenario.last_status is None:
+                update["last_status"] = last_status
             out.append(scenario.model_copy(update=update) if update else scenario)
         return out
 

@@ -119,7 +119,7 @@ def record_plan(session: Session, run_id: str, plan: ExecutionPlan) -> None:
     """The run's planned groups, workers and scenarios, and its queue items in queue mode
     (idempotent)."""
     groups, workers, leases = [], [], []
-    catalog: dict[str, list[Any]] = {k: [] for k in _CATALOG_COLUMNS}
+    catalog: list[dict[str, Any]] = []
     for position, group in enumerate(plan.groups):
         queued = group.settings.strategy == Strategy.QUEUE
         shards = [[s.id for s in worker] for worker in group.workers]
@@ -147,13 +147,17 @@ def record_plan(session: Session, run_id: str, plan: ExecutionPlan) -> None:
             for i, ids in enumerate(shards)
         ]
         shard_of = {} if queued else {i: n for n, ids in enumerate(shards) for i in ids}
-        for scenario in group.scenarios:
-            catalog["scenario_id"].append(scenario.id)
-            catalog["group_key"].append(group.key)
-            catalog["shard"].append(shard_of.get(scenario.id))
-            catalog["name"].append(scenario.name or None)
-            catalog["location"].append(scenario.location or None)
-            catalog["tags"].append(json.dumps(list(scenario.tags)))
+        catalog += [
+            {
+                "scenario_id": scenario.id,
+                "group_key": group.key,
+                "shard": shard_of.get(scenario.id),
+                "name": scenario.name or None,
+                "location": scenario.location or None,
+                "tags": list(scenario.tags),
+            }
+            for scenario in group.scenarios
+        ]
         if queued:
             # Unknown durations are estimated the way the planner does (median of the known).
             items = [ShardItem(id=s.id, duration=s.duration) for s in group.scenarios]
@@ -167,21 +171,19 @@ def record_plan(session: Session, run_id: str, plan: ExecutionPlan) -> None:
             # executemany, not one VALUES list: a row's parameters per statement, so a plan of
             # any size stays within Postgres's 65,535 parameters per statement.
             session.execute(insert(table).on_conflict_do_nothing(), rows)
-    if catalog["scenario_id"]:
-        # One statement from arrays (unnest), however many scenarios.
-        session.execute(_INSERT_SCENARIOS, {"run_id": run_id, **catalog})
+    if catalog:
+        # One statement from one JSON document, however many scenarios (json writes it in C;
+        # the driver adapts arrays element by element in Python).
+        session.execute(_INSERT_SCENARIOS, {"run_id": run_id, "rows": json.dumps(catalog)})
 
-
-_CATALOG_COLUMNS = ("scenario_id", "group_key", "shard", "name", "location", "tags")
 
 _INSERT_SCENARIOS = text(
     """
     INSERT INTO drover_run_scenarios (run_id, scenario_id, group_key, shard, name, location, tags)
     SELECT :run_id, scenario_id, group_key, shard, name, location, tags
-    FROM unnest(
-        CAST(:scenario_id AS text[]), CAST(:group_key AS text[]), CAST(:shard AS int[]),
-        CAST(:name AS text[]), CAST(:location AS text[]), CAST(:tags AS jsonb[])
-    ) AS t(scenario_id, group_key, shard, name, location, tags)
+    FROM json_to_recordset(CAST(:rows AS json)) AS t(
+        scenario_id text, group_key text, shard int, name text, location text, tags jsonb
+    )
     ON CONFLICT DO NOTHING
     """
 )

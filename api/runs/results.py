@@ -103,10 +103,11 @@ def ingest_results(
             "artifact_dir": r.artifact_dir,
             "reported_at": r.reported_at,
         }
-    columns = {name: [row[name] for row in rows.values()] for name in _COLUMNS}
-    columns["artifacts"] = [json.dumps(a) for a in columns["artifacts"]]
+    # One JSON document, not an array per column: json writes it in C, where the driver
+    # adapts arrays element by element in Python (~0.1 s per column at 60,000 results).
+    batch = json.dumps(list(rows.values()), default=str)
     touched = session.execute(
-        _INSERT_AND_READ, {"run_id": run_id, "source": source, **columns}
+        _INSERT_AND_READ, {"run_id": run_id, "source": source, "rows": batch}
     ).all()
     inserted = sum(1 for row in touched if row.new)
     if not inserted:
@@ -198,33 +199,17 @@ def _text_array(values: Iterable[str]) -> Any:
     return bindparam(None, list(values), type_=ARRAY(Text))
 
 
-_COLUMNS = (
-    "scenario_id",
-    "attempt",
-    "group_key",
-    "shard",
-    "worker",
-    "status",
-    "duration",
-    "error",
-    "artifacts",
-    "artifact_dir",
-    "reported_at",
-)
-
-# One round trip: insert the batch from arrays, skipping known (run, scenario, attempt), and
-# return the new rows plus the earlier rows of the same scenarios (the statement's snapshot
-# does not see its own inserts, so those are exactly the "before" rows).
+# One round trip: insert the batch (a JSON array of rows), skipping known (run, scenario,
+# attempt), and return the new rows plus the earlier rows of the same scenarios (the
+# statement's snapshot does not see its own inserts, so those are exactly the "before" rows).
 _INSERT_AND_READ = text(
     """
     WITH incoming AS (
-        SELECT * FROM unnest(
-            CAST(:scenario_id AS text[]), CAST(:attempt AS int[]), CAST(:group_key AS text[]),
-            CAST(:shard AS int[]), CAST(:worker AS text[]), CAST(:status AS text[]),
-            CAST(:duration AS float8[]), CAST(:error AS text[]), CAST(:artifacts AS jsonb[]),
-            CAST(:artifact_dir AS text[]), CAST(:reported_at AS timestamptz[])
-        ) AS t(scenario_id, attempt, group_key, shard, worker, status, duration, error,
-               artifacts, artifact_dir, reported_at)
+        SELECT * FROM json_to_recordset(CAST(:rows AS json)) AS t(
+            scenario_id text, attempt int, group_key text, shard int, worker text, status text,
+            duration float8, error text, artifacts jsonb, artifact_dir text,
+            reported_at timestamptz
+        )
     ), inserted AS (
         INSERT INTO drover_scenario_results (run_id, scenario_id, attempt, group_key, shard,
             worker, status, duration, error, artifacts, artifact_dir, source, reported_at)
