@@ -45,8 +45,17 @@ def record_history(session: Session, run_id: str) -> None:
 _RECORD = text(
     """
     INSERT INTO drover_scenarios (project, scenario_id, durations, last_status, last_run_id)
-    SELECT :project, latest.scenario_id, windows.durations,
-           CASE latest.status WHEN 'error' THEN 'failed' ELSE latest.status END, :run_id
+    SELECT :project, latest.scenario_id,
+        -- the last durations up to the window (lax jsonpath keeps a shorter array whole)
+        jsonb_path_query_array(
+            coalesce(known.durations, '[]'::jsonb)
+                || CASE WHEN latest.duration IS NOT NULL AND latest.status IN ('passed', 'failed')
+                        THEN jsonb_build_array(latest.duration::float8)
+                        ELSE '[]'::jsonb END,
+            '$[last - $keep + 1 to last]',
+            jsonb_build_object('keep', CAST(:window AS int))
+        ),
+        CASE latest.status WHEN 'error' THEN 'failed' ELSE latest.status END, :run_id
     FROM (
         SELECT DISTINCT ON (scenario_id) scenario_id, status, duration
         FROM drover_scenario_results WHERE run_id = :run_id
@@ -54,17 +63,6 @@ _RECORD = text(
     ) AS latest
     LEFT JOIN drover_scenarios AS known
         ON known.project = :project AND known.scenario_id = latest.scenario_id
-    CROSS JOIN LATERAL (
-        SELECT coalesce(known.durations, '[]'::jsonb)
-            || CASE WHEN latest.duration IS NOT NULL AND latest.status IN ('passed', 'failed')
-                    THEN jsonb_build_array(latest.duration::float8)
-                    ELSE '[]'::jsonb END AS extended
-    ) AS grown
-    CROSS JOIN LATERAL (
-        SELECT coalesce(jsonb_agg(e.value ORDER BY e.n), '[]'::jsonb) AS durations
-        FROM jsonb_array_elements(grown.extended) WITH ORDINALITY AS e(value, n)
-        WHERE e.n > jsonb_array_length(grown.extended) - :window
-    ) AS windows
     ON CONFLICT (project, scenario_id) DO UPDATE SET
         durations = excluded.durations,
         last_status = excluded.last_status,
