@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import Text, any_, bindparam, func, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from api.mirror.transitions import latest_status, result_counts
@@ -136,7 +136,7 @@ def ingest_results(
     _count_into_plan(session, run_id, latest_before, latest_after)
     session.execute(
         update(LeaseItem)
-        .where(LeaseItem.run_id == run_id, LeaseItem.scenario_id == any_(_text_array(after)))
+        .where(LeaseItem.run_id == run_id, LeaseItem.scenario_id.in_(_json_values(after)))
         .values(state="done", leased_until=None)
     )
     return inserted
@@ -153,7 +153,7 @@ def _count_into_plan(
         return
     where = session.execute(
         select(RunScenario.scenario_id, RunScenario.group_key, RunScenario.shard).where(
-            RunScenario.run_id == run_id, RunScenario.scenario_id == any_(_text_array(changed))
+            RunScenario.run_id == run_id, RunScenario.scenario_id.in_(_json_values(changed))
         )
     ).all()
     groups: dict[str, dict[str, int]] = {}
@@ -194,9 +194,12 @@ _ADD_TO_SHARD = text(
 )
 
 
-def _text_array(values: Iterable[str]) -> Any:
-    """One array parameter (``= ANY(...)``), not one per value as ``IN (...)`` would bind."""
-    return bindparam(None, list(values), type_=ARRAY(Text))
+def _json_values(values: Iterable[str]) -> Any:
+    """``IN (SELECT ...)`` of one JSON parameter, not one parameter per value as ``IN (...)``
+    would bind (nor an array, which the driver adapts element by element in Python: 0.12 s at
+    30,000 ids against 0.02 s for json)."""
+    ids = bindparam(None, list(values), type_=JSONB)  # SQLAlchemy serialises it with json
+    return select(func.jsonb_array_elements_text(ids))
 
 
 # One round trip: insert the batch (a JSON array of rows), skipping known (run, scenario,
