@@ -249,6 +249,7 @@ class Mirror:
         self._synced_at: dict[str, float] = {}
         """Run id → when a watched run was last re-read in full (``time.monotonic``)."""
         self._backend_of: dict[str, Backend] = {}
+        """Run id → the backend of its workflow, on which ``follow`` waits for a change."""
         self._followed: set[str] = set()
         self._lock = threading.Lock()
         self._apply_lock = threading.RLock()

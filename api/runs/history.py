@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.models import Run
+from api.runs.results import whole_run_joins
 from engine.spec import Execution
 from engine.spec import Scenario as SpecScenario
 
@@ -39,6 +40,7 @@ def record_history(session: Session, run_id: str) -> None:
     if run is None:
         return
     project = str((run.spec.get("project") or {}).get("name") or run.execution_name)
+    whole_run_joins(session)
     session.execute(_RECORD, {"project": project, "run_id": run_id, "window": HISTORY_WINDOW})
 
 

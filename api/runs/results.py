@@ -31,6 +31,7 @@ __all__ = [
     "latest_statuses",
     "refresh_counters",
     "results_from_report",
+    "whole_run_joins",
 ]
 
 ResultStatus = Literal["passed", "failed", "skipped", "error"]
@@ -242,9 +243,22 @@ def counter_delta(before: dict[str, str], after: dict[str, str]) -> dict[str, in
     return {k: added[k] - removed[k] for k in added}
 
 
+def whole_run_joins(session: Session) -> None:
+    """For the rest of the transaction, joins by hash or merge, never a nested loop.
+
+    For statements that read a whole run (its recount, its history). Right after a run the
+    planner's statistics have not seen its rows and estimate a row or two; it then joins 62,000
+    results to 62,000 plan rows in a nested loop over a materialised scan: one recount of
+    packaging's suite took 109 s (bench/real_suites.py, Postgres' slow-statement log). Without
+    nested loops the same statement takes 0.1 s whatever the estimate.
+    """
+    session.execute(text("SET LOCAL enable_nestloop = off"))
+
+
 def refresh_counters(session: Session, run_id: str) -> None:
     """Recount the run's counters, its groups' and its shards' from all its results (the
     latest attempt each): at the end of a run, and after a workflow vanished."""
+    whole_run_joins(session)
     counts = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
     for status, n in session.execute(_COUNT_LATEST, {"run_id": run_id}):
         counts[status if status in counts else "error"] += n
