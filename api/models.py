@@ -23,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -286,6 +287,18 @@ class ScenarioResult(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.clock_timestamp()
     )
+    # Kept by the ingest, so that a page of results is one index range (api.runs.result_pages):
+    attempt_number: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    """Its place among its scenario's attempts in the run: 1, 2, 3."""
+    latest: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    """Whether it is its scenario's last attempt in the run so far."""
+    name: Mapped[str | None] = mapped_column(Text)
+    """Its scenario's, from the run's plan (``RunScenario``); None outside the plan."""
+    location: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[Any] | None] = mapped_column(Json)
+    item: Mapped[str | None] = mapped_column(Text)
+    """The row as a results page shows it (``api.runs.results.RESULT_JSON``), written when it
+    is stored; None once a change made it stale (a page then builds it as it reads the row)."""
 
 
 class LeaseItem(Base):

@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.models import Run
 from api.runs.result_pages import encode_cursor
-from api.runs.results import ResultIn, ingest_results, refresh_counters
+from api.runs.results import RESULT_JSON, ResultIn, ingest_results, refresh_counters
 
 GROUPS, THREADS, FLOWS = 10, 8, 2
 SIZES = (2_000, 200_000)
@@ -93,16 +93,15 @@ def seed(sessions: sessionmaker[Session], libpq: str, run_id: str, size: int) ->
                 f"{T0.isoformat()}\n"
             )
             for n, sid in enumerate(shard):
-                scenarios.write(
-                    f"{run_id}\t{sid}\t{key}\t{k}\ttest_case\t{sid}\t"
-                    f"{json.dumps(['smoke'] if n % 7 == 0 else [])}\n"
-                )
+                planned = f"test_case\t{sid}\t{json.dumps(['smoke'] if n % 7 == 0 else [])}"
+                scenarios.write(f"{run_id}\t{sid}\t{key}\t{k}\t{planned}\n")
                 status = "failed" if n % 13 == 0 else "skipped" if n % 29 == 0 else "passed"
                 at = T0 + timedelta(seconds=n)
                 error = "AssertionError: expected 2, got 3" if status == "failed" else "\\N"
+                # Its scenario's first attempt (number 1, the latest), named from the plan.
                 results.write(
                     f"{run_id}\t{sid}\t1\t{key}\t{k}\tpod-{g}-{k}\t{status}\t0.25\t{error}\t[]\t"
-                    f"agent\t{at.isoformat()}\n"
+                    f"agent\t{at.isoformat()}\t1\tt\t{planned}\n"
                 )
     copies = [
         ("drover_run_groups (run_id, key, flow, name, title, position, planned, threads, total,"
@@ -112,13 +111,20 @@ def seed(sessions: sessionmaker[Session], libpq: str, run_id: str, size: int) ->
         ("drover_run_scenarios (run_id, scenario_id, group_key, shard, name, location, tags)",
          scenarios),
         ("drover_scenario_results (run_id, scenario_id, attempt, group_key, shard, worker,"
-         " status, duration, error, artifacts, source, reported_at)", results),
+         " status, duration, error, artifacts, source, reported_at, attempt_number, latest,"
+         " name, location, tags)", results),
     ]  # fmt: skip
     with psycopg.connect(libpq) as conn, conn.cursor() as cursor:
         for target, data in copies:
             with cursor.copy(f"COPY {target} FROM STDIN") as copy:
                 copy.write(data.getvalue())
-        cursor.execute("ANALYZE")
+        # Each result's JSON, as the ingest stores it with the row.
+        cursor.execute(
+            f"UPDATE drover_scenario_results AS p SET item = {RESULT_JSON} WHERE run_id = %s",
+            (run_id,),
+        )
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
 
 
 def recount(sessions: sessionmaker[Session], run_id: str) -> float:

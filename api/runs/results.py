@@ -24,6 +24,7 @@ from api.models import LeaseItem, Run, RunScenario, ScenarioResult
 from engine.spec import MAX_SCENARIO_ID
 
 __all__ = [
+    "RESULT_JSON",
     "ResultIn",
     "count_results",
     "counter_delta",
@@ -113,6 +114,7 @@ def ingest_results(
     inserted = sum(1 for row in touched if row.new)
     if not inserted:
         return 0
+    _renumber(session, run_id, touched)
     before: dict[str, dict[int, str]] = {}
     after: dict[str, dict[int, str]] = {}
     for row in touched:
@@ -141,6 +143,27 @@ def ingest_results(
         .values(state="done", leased_until=None)
     )
     return inserted
+
+
+def _renumber(session: Session, run_id: str, touched: Sequence[Any]) -> None:
+    """Number the earlier attempts of the batch's scenarios again where new ones changed
+    their place (new rows were numbered as they were inserted)."""
+    attempts: dict[str, set[int]] = {}
+    for row in touched:
+        attempts.setdefault(row.scenario_id, set()).add(row.attempt)
+    changed: list[dict[str, Any]] = []
+    for row in touched:
+        if row.attempt_number is None:  # a row of the batch (numbered if new), not as it was
+            continue
+        ordered = sorted(attempts[row.scenario_id])
+        number, latest = ordered.index(row.attempt) + 1, row.attempt == ordered[-1]
+        if (number, latest) != (row.attempt_number, row.latest):
+            changed.append(
+                {"scenario_id": row.scenario_id, "attempt": row.attempt, "number": number,
+                 "latest": latest}
+            )  # fmt: skip
+    if changed:
+        session.execute(_RENUMBER, {"run_id": run_id, "rows": json.dumps(changed)})
 
 
 def _count_into_plan(
@@ -203,35 +226,121 @@ def _json_values(values: Iterable[str]) -> Any:
     return select(func.jsonb_array_elements_text(ids))
 
 
+def _value(sql: str) -> str:
+    """A value as JSON text: to_json escapes strings and writes numbers as JSON does."""
+    return f"coalesce(to_json({sql})::text, 'null')"
+
+
+def _time(sql: str) -> str:
+    """A time in UTC as a JSON string with a ``Z`` (digits and punctuation: nothing to escape)."""
+    utc = f"""to_char(({sql}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+    return f"""coalesce('"' || {utc} || '"', 'null')"""
+
+
+_FINISHED = "coalesce(p.reported_at, p.created_at)"
+RESULT_JSON = f"""
+    concat(
+        '{{"id":', p.id,
+        ',"scenario_id":', {_value("p.scenario_id")},
+        ',"name":', {_value("p.name")},
+        ',"location":', {_value("p.location")},
+        ',"tags":', coalesce(p.tags::text, '[]'),
+        ',"attempt":', p.attempt_number,
+        ',"run_attempt":', p.attempt / {RUN_ATTEMPT_STRIDE} + 1,
+        ',"latest":', p.latest::text,
+        ',"status":', {_value("p.status")},
+        ',"duration":', {_value("p.duration")},
+        ',"started_at":', {_time(f"{_FINISHED} - p.duration * interval '1 second'")},
+        ',"finished_at":', {_time(_FINISHED)},
+        ',"group_key":', {_value("p.group_key")},
+        ',"shard":', {_value("p.shard")},
+        ',"worker_id":', {_value("p.group_key || '/' || p.shard")},
+        ',"worker":', {_value("p.worker")},
+        ',"error":', {_value("p.error")},
+        ',"artifacts":', coalesce(p.artifacts::text, '[]'),
+        ',"artifact_dir":', {_value("p.artifact_dir")},
+        ',"source":', {_value("p.source")},
+        ',"created_at":', {_time("p.created_at")},
+        '}}'
+    )
+"""
+"""One result (the row ``p``) as ``ResultOut`` JSON; times in UTC with a ``Z``. The ingest
+stores it with the row (``item``) and drops it when the row changes (a number, its artifacts);
+a page reads it as it is, or builds it from the row (``api.runs.result_pages``). Written piece by
+piece:
+json_build_object looks up how to write each of its 22 arguments again for every row: a
+quarter of the statement's time at 100 rows (1.44 ms against 1.05 ms, EXPLAIN ANALYZE)."""
+
+
 # One round trip: insert the batch (a JSON array of rows), skipping known (run, scenario,
 # attempt), and return the new rows plus the earlier rows of the same scenarios (the
 # statement's snapshot does not see its own inserts, so those are exactly the "before" rows).
+# A new row is numbered among its scenario's attempts, known and incoming, takes its
+# scenario's name, location and tags from the run's plan, and is stored with its JSON (its id
+# and creation time are drawn first, as their defaults would be, for the JSON to hold them).
 _INSERT_AND_READ = text(
-    """
+    f"""
     WITH incoming AS (
         SELECT * FROM json_to_recordset(CAST(:rows AS json)) AS t(
             scenario_id text, attempt int, group_key text, shard int, worker text, status text,
             duration float8, error text, artifacts jsonb, artifact_dir text,
             reported_at timestamptz
         )
+    ), known AS (
+        SELECT scenario_id, attempt, status, attempt_number, latest
+        FROM drover_scenario_results
+        WHERE run_id = :run_id AND scenario_id IN (SELECT scenario_id FROM incoming)
+    ), numbered AS (
+        SELECT scenario_id, attempt,
+            row_number() OVER (PARTITION BY scenario_id ORDER BY attempt) AS number,
+            attempt = max(attempt) OVER (PARTITION BY scenario_id) AS latest
+        FROM (
+            SELECT scenario_id, attempt FROM known
+            UNION SELECT scenario_id, attempt FROM incoming
+        ) AS every_attempt
+    ), prepared AS MATERIALIZED (
+        SELECT nextval('drover_scenario_results_id_seq') AS id, clock_timestamp() AS created_at,
+            CAST(:source AS text) AS source, i.*, n.number AS attempt_number, n.latest,
+            s.name, s.location, s.tags
+        FROM incoming AS i
+        JOIN numbered AS n ON n.scenario_id = i.scenario_id AND n.attempt = i.attempt
+        LEFT JOIN drover_run_scenarios AS s
+            ON s.run_id = :run_id AND s.scenario_id = i.scenario_id
     ), inserted AS (
-        INSERT INTO drover_scenario_results (run_id, scenario_id, attempt, group_key, shard,
-            worker, status, duration, error, artifacts, artifact_dir, source, reported_at)
-        SELECT :run_id, scenario_id, attempt, group_key, shard, worker, status, duration,
-            error, artifacts, artifact_dir, :source, reported_at
-        FROM incoming
+        INSERT INTO drover_scenario_results (id, run_id, scenario_id, attempt, group_key, shard,
+            worker, status, duration, error, artifacts, artifact_dir, source, reported_at,
+            created_at, attempt_number, latest, name, location, tags, item)
+        SELECT p.id, :run_id, p.scenario_id, p.attempt, p.group_key, p.shard, p.worker,
+            p.status, p.duration, p.error, p.artifacts, p.artifact_dir, p.source,
+            p.reported_at, p.created_at, p.attempt_number, p.latest, p.name, p.location,
+            p.tags, {RESULT_JSON}
+        FROM prepared AS p
         ON CONFLICT (run_id, scenario_id, attempt) DO UPDATE
             SET artifacts = EXCLUDED.artifacts, artifact_dir = EXCLUDED.artifact_dir,
-                worker = COALESCE(EXCLUDED.worker, drover_scenario_results.worker)
+                worker = COALESCE(EXCLUDED.worker, drover_scenario_results.worker), item = NULL
             WHERE drover_scenario_results.artifact_dir IS NULL
               AND EXCLUDED.artifact_dir IS NOT NULL
         RETURNING scenario_id, attempt, status, (xmax = 0) AS fresh
     )
-    SELECT scenario_id, attempt, status, fresh AS new FROM inserted
+    SELECT scenario_id, attempt, status, fresh AS new, NULL::int AS attempt_number,
+        NULL::boolean AS latest
+    FROM inserted
     UNION ALL
-    SELECT r.scenario_id, r.attempt, r.status, false AS new
-    FROM drover_scenario_results AS r
-    WHERE r.run_id = :run_id AND r.scenario_id IN (SELECT scenario_id FROM inserted)
+    SELECT scenario_id, attempt, status, false AS new, attempt_number, latest
+    FROM known
+    WHERE scenario_id IN (SELECT scenario_id FROM inserted)
+    """
+)
+
+# Earlier attempts whose number or "latest" an arriving attempt changed (a rerun makes its
+# scenario's previous attempt no longer the latest; a late attempt moves the later ones' numbers).
+_RENUMBER = text(
+    """
+    UPDATE drover_scenario_results AS r
+    SET attempt_number = u.number, latest = u.latest, item = NULL
+    FROM json_to_recordset(CAST(:rows AS json))
+        AS u(scenario_id text, attempt int, number int, latest boolean)
+    WHERE r.run_id = :run_id AND r.scenario_id = u.scenario_id AND r.attempt = u.attempt
     """
 )
 

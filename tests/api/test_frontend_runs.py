@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from api.models import Run, RunWorker
+from api.models import Run, RunWorker, ScenarioResult
 from api.runs.plans import record_plan, replan
 from api.runs.results import refresh_counters
 from api.runs.verdicts import stopped_by_user, verdict_of
@@ -436,3 +436,58 @@ def test_pages_and_details_served_again_change_with_the_run(client: TestClient) 
     items = client.get(url, headers=AUTH).json()["items"]
     assert sorted(r["scenario_id"] for r in items) == sorted([first, second])
     assert detail(client, "fe4")["progress"]["completed"] == 2
+
+
+def test_attempts_keep_their_numbers_whatever_order_they_arrive_in(client: TestClient) -> None:
+    """The ingest numbers attempts as they arrive and stores each result's JSON with its row
+    (api.runs.results): an earlier attempt arriving late, a rerun, and artifacts reported
+    after the result renumber or change rows already stored; their pages must read as pages
+    built from the rows alone would."""
+    plan = plant_run(client, "fe5")
+    group = plan.groups[0]
+    first, second = (s.id for s in group.workers[0][:2])
+    url = "/api/v1/runs/fe5/results"
+
+    def attempts() -> list[tuple[str, int, bool, str]]:
+        set_run(client, "fe5", updated_at=datetime.now(UTC))  # past the cache of pages
+        items = client.get(url, headers=AUTH).json()["items"]
+        return [(r["scenario_id"], r["attempt"], r["latest"], r["status"]) for r in items]
+
+    post(client, "fe5", [{"id": first, "status": "passed", "attempt": 2}])
+    assert attempts() == [(first, 1, True, "passed")]
+    post(client, "fe5", [{"id": first, "status": "failed", "attempt": 1}])  # late
+    assert attempts() == [(first, 1, False, "failed"), (first, 2, True, "passed")]
+    post(
+        client,
+        "fe5",
+        [
+            {"id": first, "status": "passed", "attempt": 3},
+            {"id": second, "status": "failed", "attempt": 1},
+            {"id": second, "status": "passed", "attempt": 2},
+        ],
+    )
+    assert attempts() == [
+        (first, 1, False, "failed"),
+        (first, 2, False, "passed"),
+        (first, 3, True, "passed"),
+        (second, 1, False, "failed"),
+        (second, 2, True, "passed"),
+    ]
+    # Artifacts reported after the result (as the mirror does when a worker ends).
+    post(client, "fe5", [{"id": second, "status": "failed", "attempt": 1,
+                          "artifacts": ["shot.png"], "artifact_dir": "w0/a"}])  # fmt: skip
+    set_run(client, "fe5", updated_at=datetime.now(UTC))
+    stored = client.get(url, headers=AUTH).content
+    kept = json.loads(stored)["items"][3]
+    assert (kept["artifacts"], kept["artifact_dir"]) == (["shot.png"], "w0/a")
+    scenario = next(s for s in group.scenarios if s.id == first)
+    assert json.loads(stored)["items"][0]["name"] == scenario.name
+
+    # Built from the rows alone (no stored JSON), the page reads the same, byte for byte.
+    with client.app.state.service.sessions() as session:  # type: ignore[attr-defined]
+        session.execute(
+            update(ScenarioResult).where(ScenarioResult.run_id == "fe5").values(item=None)
+        )
+        session.commit()
+    set_run(client, "fe5", updated_at=datetime.now(UTC))
+    assert client.get(url, headers=AUTH).content == stored

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from api.database import migrate
 from api.models import Base
@@ -76,5 +76,53 @@ def test_migrate_if_needed_migrates_a_new_or_old_database_and_skips_one_at_head(
         with engine.connect() as connection:
             differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
         assert differences == []
+    finally:
+        engine.dispose()
+
+
+def test_0009_numbers_and_names_the_results_already_stored(
+    empty_database: str,  # noqa: F811
+) -> None:
+    """Results stored before 0009 (attempts out of order, one scenario outside the plan) get
+    the numbers, latest flags, names, locations and tags a page showed by looking them up."""
+    engine = create_engine(empty_database)
+    try:
+        migrate(empty_database, "0008")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO drover_runs (id, execution_name, backend, phase, spec, manifest,"
+                    " attempt, queue_mode, total, passed, failed, skipped, errored) VALUES"
+                    " ('old', 'e', 'local', 'Succeeded', '{}', '{}', 2, false, 2, 2, 0, 0, 0)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO drover_run_scenarios (run_id, scenario_id, group_key, name,"
+                    " location, tags) VALUES ('old', 'a', 'g', 'test a', 'a.py:1', '[\"smoke\"]')"
+                )
+            )
+            for scenario, attempt in (("a", 100001), ("a", 1), ("a", 2), ("b", 1)):
+                connection.execute(
+                    text(
+                        "INSERT INTO drover_scenario_results (run_id, scenario_id, attempt,"
+                        " status, artifacts, source) VALUES ('old', :s, :a, 'passed', '[]', 'agent')"
+                    ),
+                    {"s": scenario, "a": attempt},
+                )
+        migrate(empty_database)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT scenario_id, attempt, attempt_number, latest, name, location, tags,"
+                    " item FROM drover_scenario_results ORDER BY scenario_id, attempt"
+                )
+            ).all()
+        assert [tuple(r) for r in rows] == [
+            ("a", 1, 1, False, "test a", "a.py:1", ["smoke"], None),
+            ("a", 2, 2, False, "test a", "a.py:1", ["smoke"], None),
+            ("a", 100001, 3, True, "test a", "a.py:1", ["smoke"], None),
+            ("b", 1, 1, True, None, None, None, None),  # outside the plan
+        ]
     finally:
         engine.dispose()
