@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from engine.backends.base import SignalsChanges
@@ -21,18 +22,28 @@ def _workflow(name: str, phase: str) -> dict[str, object]:
     return {"metadata": {"name": name}, "spec": {}, "status": {"phase": phase}}
 
 
+def _wait_while(write: Callable[[], None], after: float, wait: Callable[[], None]) -> float:
+    """Seconds ``wait()`` took while ``write()`` ran ``after`` seconds into it."""
+    writer = threading.Timer(after, write)
+    started = time.monotonic()
+    writer.start()
+    try:
+        wait()
+    finally:
+        writer.join()
+    return time.monotonic() - started
+
+
 def test_a_rewrite_of_the_workflow_ends_the_wait(tmp_path: Path) -> None:
     backend = LocalBackend(tmp_path)
     assert isinstance(backend, SignalsChanges)
     backend.store.create(_workflow("w", "Running"))
-    writer = threading.Timer(0.2, backend.store.save, args=[_workflow("w", "Succeeded")])
-    started = time.monotonic()
-    writer.start()
-    try:
-        backend.wait_for_change("w", TIMEOUT)
-    finally:
-        writer.join()
-    assert time.monotonic() - started < TIMEOUT
+    waited = _wait_while(
+        lambda: backend.store.save(_workflow("w", "Succeeded")),
+        0.2,
+        lambda: backend.wait_for_change("w", TIMEOUT),
+    )
+    assert waited < TIMEOUT
     assert backend.get("w")["status"]["phase"] == "Succeeded"
 
 
@@ -41,14 +52,11 @@ def test_a_change_before_the_least_wait_still_ends_it(tmp_path: Path) -> None:
     # during it is not missed.
     backend = LocalBackend(tmp_path)
     backend.store.create(_workflow("w", "Running"))
-    writer = threading.Timer(0.05, backend.store.save, args=[_workflow("w", "Succeeded")])
-    started = time.monotonic()
-    writer.start()
-    try:
-        backend.wait_for_change("w", TIMEOUT, at_least=0.3)
-    finally:
-        writer.join()
-    waited = time.monotonic() - started
+    waited = _wait_while(
+        lambda: backend.store.save(_workflow("w", "Succeeded")),
+        0.05,
+        lambda: backend.wait_for_change("w", TIMEOUT, at_least=0.3),
+    )
     assert 0.3 <= waited < TIMEOUT
 
 
@@ -62,11 +70,9 @@ def test_without_a_change_it_waits_out_its_timeout(tmp_path: Path) -> None:
 
 def test_a_workflow_that_is_not_there_yet_is_waited_for(tmp_path: Path) -> None:
     backend = LocalBackend(tmp_path)
-    writer = threading.Timer(0.2, backend.store.create, args=[_workflow("w", "Pending")])
-    started = time.monotonic()
-    writer.start()
-    try:
-        backend.wait_for_change("w", TIMEOUT)
-    finally:
-        writer.join()
-    assert time.monotonic() - started < TIMEOUT
+    waited = _wait_while(
+        lambda: backend.store.create(_workflow("w", "Pending")),
+        0.2,
+        lambda: backend.wait_for_change("w", TIMEOUT),
+    )
+    assert waited < TIMEOUT
