@@ -21,7 +21,8 @@ process) answers, and this process measures with httpx:
 - the ingest of a batch of 100 results into each run (its cost must not grow with the run).
 
 Targets (issue 13): run detail and a results page within 3x of /healthz at both sizes, and
-within 5x with 50 concurrent clients.
+within 5x with 50 concurrent clients. Measured figures, and what changed them: the README's
+Benchmarks section.
 """
 
 from __future__ import annotations
