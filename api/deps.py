@@ -85,7 +85,6 @@ SESSION = APIKeyCookie(
 async def get_caller(
     request: Request,
     service: ServiceDep,
-    session: SessionDep,
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
     _cookie: Annotated[str | None, Security(SESSION)] = None,
 ) -> Principal:
@@ -106,9 +105,11 @@ async def get_caller(
                 403, f"a request signed in by cookie must send the {CSRF_HEADER} header"
             )
     token = token.strip()
-    # The admin token is known without the database; any other is looked up on a worker thread.
-    principal = admin_principal(token, service.settings.admin_token) or await run_in_threadpool(
-        authenticate, session, token, service.settings.admin_token
+    admin_token = service.settings.admin_token
+    # The admin token is known without the database; any other is one statement on the reads'
+    # connections, on a worker thread (a request needs no session of its own to be let in).
+    principal = admin_principal(token, admin_token) or await run_in_threadpool(
+        service.reads.run, lambda connection: authenticate(connection, token, admin_token)
     )
     if principal is None:
         raise HTTPException(401, "invalid or expired token", headers={"WWW-Authenticate": "Bearer"})

@@ -38,7 +38,7 @@ def sign_in(
 ) -> SessionOut:
     """Exchange a token for a session cookie (12 hours) and a CSRF cookie; state-changing
     requests signed in by the cookie send the CSRF cookie's value as ``X-CSRF-Token``."""
-    principal = authenticate(session, body.token.strip(), service.settings.admin_token)
+    principal = authenticate(session.connection(), body.token.strip(), service.settings.admin_token)
     if principal is None:
         raise HTTPException(401, "token: invalid or expired token")
     if principal.is_worker:
