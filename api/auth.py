@@ -11,6 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -23,11 +26,13 @@ from api.runs.attempts import FINAL_PHASES
 
 __all__ = [
     "Principal",
+    "RecentTokens",
     "admin_principal",
     "authenticate",
     "create_token",
     "hash_token",
     "new_token",
+    "recent_tokens",
 ]
 
 TOKEN_PREFIX = "drv_"
@@ -43,6 +48,8 @@ class Principal:
     ended: str | None = None
     """For a run's worker token while that run is finished: its final phase (every route
     refuses the token with 403 until a retry puts the run back to Running)."""
+    expires_at: datetime | None = None
+    """When the token stops working (None: it does not expire)."""
 
     def may_access(self, run: Run) -> bool:
         if not self.is_worker:
@@ -111,4 +118,52 @@ def authenticate(connection: Connection, token: str, admin_token: str | None) ->
         if not row.run_found:
             return None  # its run was deleted: nothing left to recognise it by
         ended = row.phase if row.phase in FINAL_PHASES else None
-    return Principal(name=row.name, run_id=row.run_id, schedule_id=row.schedule_id, ended=ended)
+    return Principal(
+        name=row.name,
+        run_id=row.run_id,
+        schedule_id=row.schedule_id,
+        ended=ended,
+        expires_at=row.expires_at,
+    )
+
+
+class RecentTokens:
+    """API tokens and browser sessions looked up in the last ``max_age`` seconds, by token
+    hash: a frontend sends the same token with every request, and looking it up cost each one
+    a statement and a hop to a worker thread (a fifth of a results page's time). Worker tokens
+    are never kept (their run's phase decides, from one request to the next); a kept token is
+    still refused once past its expiry, and at once when its browser session ends here (sign
+    out). Deleted by another process, it may work for ``max_age`` more."""
+
+    def __init__(self, max_age: float = 1.0, size: int = 1024) -> None:
+        self._max_age = max_age
+        self._size = size
+        self._entries: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token_hash: str) -> Principal | None:
+        with self._lock:
+            entry = self._entries.get(token_hash)
+        if entry is None or time.monotonic() - entry[0] > self._max_age:
+            return None
+        principal = entry[1]
+        if principal.expires_at is not None and principal.expires_at < datetime.now(UTC):
+            return None
+        return principal
+
+    def put(self, token_hash: str, principal: Principal) -> None:
+        if principal.is_worker or principal.ended is not None:
+            return
+        with self._lock:
+            self._entries[token_hash] = (time.monotonic(), principal)
+            self._entries.move_to_end(token_hash)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def forget(self, token_hash: str) -> None:
+        with self._lock:
+            self._entries.pop(token_hash, None)
+
+
+recent_tokens = RecentTokens()
+"""The process's tokens looked up lately (see :class:`RecentTokens`)."""

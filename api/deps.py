@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from api.auth import Principal, admin_principal, authenticate
+from api.auth import Principal, admin_principal, authenticate, hash_token, recent_tokens
 from api.browser_session import (
     CSRF_COOKIE,
     CSRF_HEADER,
@@ -106,11 +106,17 @@ async def get_caller(
             )
     token = token.strip()
     admin_token = service.settings.admin_token
-    # The admin token is known without the database; any other is one statement on the reads'
-    # connections, on a worker thread (a request needs no session of its own to be let in).
-    principal = admin_principal(token, admin_token) or await run_in_threadpool(
-        service.reads.run, lambda connection: authenticate(connection, token, admin_token)
-    )
+    # The admin token is known without the database, a token looked up lately is kept a
+    # moment; any other is one statement on the reads' connections, on a worker thread (a
+    # request needs no session of its own to be let in).
+    token_hash = hash_token(token)
+    principal = admin_principal(token, admin_token) or recent_tokens.get(token_hash)
+    if principal is None:
+        principal = await run_in_threadpool(
+            service.reads.run, lambda connection: authenticate(connection, token, admin_token)
+        )
+        if principal is not None:
+            recent_tokens.put(token_hash, principal)
     if principal is None:
         raise HTTPException(401, "invalid or expired token", headers={"WWW-Authenticate": "Bearer"})
     if principal.ended is not None:  # recognised, but revoked while its run is over

@@ -12,7 +12,8 @@ process) answers, and this process measures with httpx:
   results page of 100 and of 20, a deep one (by cursor, half way through the run) and a page
   never asked before (a new cursor every request: what the service costs when its cache of
   unchanged pages cannot help), requests interleaved so a noisy machine disturbs all alike;
-  the median of each and its ratio to the baseline's;
+  the median of each and its ratio to the baseline's; run detail and the page never asked
+  before again with an API token (what a frontend holds), which every request looks up;
 - 50 concurrent clients (asyncio): the same endpoints one after another, p50 and requests/s;
 - SSE: time to a stream's first event and its size, then after one posted result the time to
   the event that reports it and that event's size;
@@ -42,6 +43,7 @@ from http_load import HEADERS, drive, serve
 from queue_makespan import with_database  # the sibling benchmark (bench/ is on sys.path)
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.auth import create_token
 from api.models import Run
 from api.runs.result_pages import encode_cursor
 from api.runs.results import RESULT_JSON, ResultIn, ingest_results, refresh_counters
@@ -147,16 +149,21 @@ def ingest_batch(sessions: sessionmaker[Session], run_id: str, size: int) -> flo
     return time.perf_counter() - start
 
 
-def one_client(base: str, paths: dict[str, str | Callable[[int], str]]) -> dict[str, float]:
+def one_client(
+    base: str,
+    paths: dict[str, str | Callable[[int], str]],
+    headers: dict[str, dict[str, str]] | None = None,
+) -> dict[str, float]:
     """Median milliseconds per path, requests interleaved round by round; a path given as a
-    function of the round is a different URL each round (never served from a cache)."""
+    function of the round is a different URL each round (never served from a cache); a path
+    named in ``headers`` is asked with those (another token)."""
     times: dict[str, list[float]] = {name: [] for name in paths}
     with httpx.Client(base_url=base, headers=HEADERS, timeout=60) as http:
         for round_ in range(ONE_CLIENT_ROUNDS + 10):
             for name, target in paths.items():
                 path = target(round_) if callable(target) else target
                 start = time.perf_counter()
-                response = http.get(path)
+                response = http.get(path, headers=(headers or {}).get(name))
                 elapsed = time.perf_counter() - start
                 if response.status_code != 200:
                     raise SystemExit(f"{path}: {response.status_code} {response.text[:300]}")
@@ -279,6 +286,9 @@ def main() -> None:
                 f"{GROUPS * THREADS} workers in {seeded:.1f} s; end-of-run recount "
                 f"{counted * 1000:.0f} ms"
             )
+        with sessions() as session:  # a frontend's token: looked up by every request it makes
+            frontend = {"Authorization": f"Bearer {create_token(session, name='frontend')}"}
+            session.commit()
         server, base = serve(url_of_db)
         ratios: dict[str, float] = {}
         try:
@@ -287,9 +297,15 @@ def main() -> None:
                 middle = scenario_id(GROUPS // 2, size // GROUPS // 2)
                 per_group = size // GROUPS
 
-                def fresh(round_: int, run_id: str = run_id, per_group: int = per_group) -> str:
+                def fresh(
+                    round_: int, run_id: str = run_id, per_group: int = per_group, attempt: int = 0
+                ) -> str:
                     at = scenario_id(round_ % GROUPS, (round_ * 7919) % per_group)
-                    return f"/api/v1/runs/{run_id}/results?limit=100&after={encode_cursor(at, 0)}"
+                    after = encode_cursor(at, attempt)
+                    return f"/api/v1/runs/{run_id}/results?limit=100&after={after}"
+
+                def fresh_too(round_: int) -> str:  # another page than fresh's in the round
+                    return fresh(round_, attempt=1)
 
                 paths: dict[str, str | Callable[[int], str]] = {
                     "GET /healthz (baseline)": "/healthz",
@@ -301,8 +317,11 @@ def main() -> None:
                         f"/api/v1/runs/{run_id}/results?limit=100&after={encode_cursor(middle, 0)}"
                     ),
                     "results, a page never asked before": fresh,
+                    "GET /runs/{id}, API token": f"/api/v1/runs/{run_id}",
+                    "results, never asked, API token": fresh_too,
                 }
-                medians = one_client(base, paths)
+                by_token = {name: frontend for name in paths if name.endswith("API token")}
+                medians = one_client(base, paths, by_token)
                 baseline = medians["GET /healthz (baseline)"]
                 print(f"  run of {size:,} results")
                 for name, value in medians.items():
@@ -360,15 +379,17 @@ def main() -> None:
             print(
                 f"  into the run of {size:,}: {ingest_batch(sessions, run_id, size) * 1000:.1f} ms"
             )
-        worst_single = max(
-            v
+        singles = {
+            k: v
             for k, v in ratios.items()
             if "clients" not in k and "healthz" not in k and "readyz" not in k
-        )
+        }
+        worst_single = max(v for k, v in singles.items() if "API token" not in k)
+        worst_token = max(v for k, v in singles.items() if "API token" in k)
         worst_many = max(v for k, v in ratios.items() if "clients" in k and "healthz" not in k)
         print(
-            f"\nworst ratio to /healthz: one client {worst_single:.2f}x (target 3x), "
-            f"{CLIENTS} clients {worst_many:.2f}x (target 5x)"
+            f"\nworst ratio to /healthz: one client {worst_single:.2f}x (target 3x; with an API "
+            f"token {worst_token:.2f}x), {CLIENTS} clients {worst_many:.2f}x (target 5x)"
         )
 
     with_database(work)

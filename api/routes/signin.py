@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
-from api.auth import authenticate
+from api.auth import authenticate, hash_token, recent_tokens
 from api.browser_session import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -67,6 +67,7 @@ def sign_out(request: Request, _: CallerDep, session: SessionDep) -> Response:
     if token:
         end_session(session, token)
         session.commit()
+        recent_tokens.forget(hash_token(token))  # refused from the next request on
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE)
     response.delete_cookie(CSRF_COOKIE)

@@ -1,6 +1,7 @@
-"""Tokens other than the admin's are looked up in one statement on the reads' connections
-(api.auth.authenticate, api.deps.get_caller): over HTTP, an API token opens the read routes, an
-expired one is 401, and a worker token is 403 once its run has finished."""
+"""Tokens other than the admin's are looked up in one statement on the reads' connections and
+kept a moment (api.auth.authenticate, RecentTokens, api.deps.get_caller): over HTTP, an API
+token opens the read routes, an expired one is 401, a worker token is 403 as soon as its run
+has finished, and a browser session is refused as soon as it signs out."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from api.auth import create_token
+from api.auth import Principal, RecentTokens, create_token
 from api.models import ApiToken
 from tests.api.test_frontend_runs import plant_run, post, set_run
 
@@ -40,12 +41,38 @@ def test_tokens_are_let_in_or_refused_by_their_row_and_their_run(client: TestCli
     assert status == 403 and "has finished (Succeeded)" in text
 
     with client.app.state.service.sessions() as session:  # type: ignore[attr-defined]
+        expired = create_token(session, name="expired")
         session.execute(
             update(ApiToken)
-            .where(ApiToken.name == "a frontend", ApiToken.run_id.is_(None))
+            .where(ApiToken.name == "expired")
             .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
         session.commit()
-    status, text = get("/api/v1/runs/tok1/results", api)
+    status, text = get("/api/v1/runs/tok1/results", expired)
     assert status == 401 and "invalid or expired token" in text
     assert get("/api/v1/runs/tok1/results", "drv_not-a-token")[0] == 401
+
+
+def test_a_session_signed_out_is_refused_at_once(client: TestClient) -> None:
+    client.cookies.clear()
+    assert client.post("/api/v1/session", json={"token": _token(client)}).status_code == 200
+    assert client.get("/api/v1/session").status_code == 200  # looked up, and kept a moment
+    csrf = {"X-CSRF-Token": client.cookies["drover_csrf"]}
+    cookie = client.cookies["drover_session"]
+    assert client.delete("/api/v1/session", headers=csrf).status_code == 204
+    client.cookies.set("drover_session", cookie)  # a copy kept by someone else
+    assert client.get("/api/v1/session").status_code == 401
+    client.cookies.clear()
+
+
+def test_a_kept_token_is_refused_past_its_expiry_and_workers_are_never_kept() -> None:
+    recent = RecentTokens(max_age=60)
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    recent.put("a", Principal(name="api", expires_at=past))
+    recent.put("b", Principal(name="api", expires_at=datetime.now(UTC) + timedelta(hours=1)))
+    recent.put("w", Principal(name="worker", run_id="r1"))
+    assert recent.get("a") is None
+    assert recent.get("b") is not None and recent.get("b").name == "api"  # type: ignore[union-attr]
+    assert recent.get("w") is None
+    recent.forget("b")
+    assert recent.get("b") is None
