@@ -277,7 +277,9 @@ quarter of the statement's time at 100 rows (1.44 ms against 1.05 ms, EXPLAIN AN
 # statement's snapshot does not see its own inserts, so those are exactly the "before" rows).
 # A new row is numbered among its scenario's attempts, known and incoming, takes its
 # scenario's name, location and tags from the run's plan, and is stored with its JSON (its id
-# and creation time are drawn first, as their defaults would be, for the JSON to hold them).
+# and creation time are drawn first, as their defaults would be, for the JSON to hold them);
+# a row reported again (a worker's results file repeats what it posted) only meets its
+# conflict, so none of that is worked out for it.
 _INSERT_AND_READ = text(
     f"""
     WITH incoming AS (
@@ -301,11 +303,12 @@ _INSERT_AND_READ = text(
     ), prepared AS MATERIALIZED (
         SELECT nextval('drover_scenario_results_id_seq') AS id, clock_timestamp() AS created_at,
             CAST(:source AS text) AS source, i.*, n.number AS attempt_number, n.latest,
-            s.name, s.location, s.tags
+            s.name, s.location, s.tags, k.attempt IS NOT NULL AS stored
         FROM incoming AS i
         JOIN numbered AS n ON n.scenario_id = i.scenario_id AND n.attempt = i.attempt
+        LEFT JOIN known AS k ON k.scenario_id = i.scenario_id AND k.attempt = i.attempt
         LEFT JOIN drover_run_scenarios AS s
-            ON s.run_id = :run_id AND s.scenario_id = i.scenario_id
+            ON k.attempt IS NULL AND s.run_id = :run_id AND s.scenario_id = i.scenario_id
     ), inserted AS (
         INSERT INTO drover_scenario_results (id, run_id, scenario_id, attempt, group_key, shard,
             worker, status, duration, error, artifacts, artifact_dir, source, reported_at,
@@ -313,7 +316,7 @@ _INSERT_AND_READ = text(
         SELECT p.id, :run_id, p.scenario_id, p.attempt, p.group_key, p.shard, p.worker,
             p.status, p.duration, p.error, p.artifacts, p.artifact_dir, p.source,
             p.reported_at, p.created_at, p.attempt_number, p.latest, p.name, p.location,
-            p.tags, {RESULT_JSON}
+            p.tags, CASE WHEN p.stored THEN NULL ELSE {RESULT_JSON} END
         FROM prepared AS p
         ON CONFLICT (run_id, scenario_id, attempt) DO UPDATE
             SET artifacts = EXCLUDED.artifacts, artifact_dir = EXCLUDED.artifact_dir,
