@@ -279,7 +279,8 @@ quarter of the statement's time at 100 rows (1.44 ms against 1.05 ms, EXPLAIN AN
 # scenario's name, location and tags from the run's plan, and is stored with its JSON (its id
 # and creation time are drawn first, as their defaults would be, for the JSON to hold them);
 # a row reported again (a worker's results file repeats what it posted) only meets its
-# conflict, so none of that is worked out for it.
+# conflict, so none of that is worked out for it (the run's lock keeps the rows it has still:
+# a row not known here is new).
 _INSERT_AND_READ = text(
     f"""
     WITH incoming AS (
@@ -292,23 +293,33 @@ _INSERT_AND_READ = text(
         SELECT scenario_id, attempt, status, attempt_number, latest
         FROM drover_scenario_results
         WHERE run_id = :run_id AND scenario_id IN (SELECT scenario_id FROM incoming)
+    ), repeated AS (
+        SELECT i.* FROM incoming AS i
+        WHERE EXISTS (
+            SELECT FROM known AS k WHERE k.scenario_id = i.scenario_id AND k.attempt = i.attempt
+        )
+    ), fresh AS (
+        SELECT i.* FROM incoming AS i
+        WHERE NOT EXISTS (
+            SELECT FROM known AS k WHERE k.scenario_id = i.scenario_id AND k.attempt = i.attempt
+        )
     ), numbered AS (
         SELECT scenario_id, attempt,
             row_number() OVER (PARTITION BY scenario_id ORDER BY attempt) AS number,
             attempt = max(attempt) OVER (PARTITION BY scenario_id) AS latest
         FROM (
             SELECT scenario_id, attempt FROM known
-            UNION SELECT scenario_id, attempt FROM incoming
+            WHERE scenario_id IN (SELECT scenario_id FROM fresh)
+            UNION ALL SELECT scenario_id, attempt FROM fresh
         ) AS every_attempt
     ), prepared AS MATERIALIZED (
         SELECT nextval('drover_scenario_results_id_seq') AS id, clock_timestamp() AS created_at,
-            CAST(:source AS text) AS source, i.*, n.number AS attempt_number, n.latest,
-            s.name, s.location, s.tags, k.attempt IS NOT NULL AS stored
-        FROM incoming AS i
-        JOIN numbered AS n ON n.scenario_id = i.scenario_id AND n.attempt = i.attempt
-        LEFT JOIN known AS k ON k.scenario_id = i.scenario_id AND k.attempt = i.attempt
+            CAST(:source AS text) AS source, f.*, n.number AS attempt_number, n.latest,
+            s.name, s.location, s.tags
+        FROM fresh AS f
+        JOIN numbered AS n ON n.scenario_id = f.scenario_id AND n.attempt = f.attempt
         LEFT JOIN drover_run_scenarios AS s
-            ON k.attempt IS NULL AND s.run_id = :run_id AND s.scenario_id = i.scenario_id
+            ON s.run_id = :run_id AND s.scenario_id = f.scenario_id
     ), inserted AS (
         INSERT INTO drover_scenario_results (id, run_id, scenario_id, attempt, group_key, shard,
             worker, status, duration, error, artifacts, artifact_dir, source, reported_at,
@@ -316,8 +327,14 @@ _INSERT_AND_READ = text(
         SELECT p.id, :run_id, p.scenario_id, p.attempt, p.group_key, p.shard, p.worker,
             p.status, p.duration, p.error, p.artifacts, p.artifact_dir, p.source,
             p.reported_at, p.created_at, p.attempt_number, p.latest, p.name, p.location,
-            p.tags, CASE WHEN p.stored THEN NULL ELSE {RESULT_JSON} END
+            p.tags, {RESULT_JSON}
         FROM prepared AS p
+        UNION ALL  -- reported again: only to meet their conflict (their artifacts may be new)
+        SELECT nextval('drover_scenario_results_id_seq'), :run_id, r.scenario_id, r.attempt,
+            r.group_key, r.shard, r.worker, r.status, r.duration, r.error, r.artifacts,
+            r.artifact_dir, :source, r.reported_at, clock_timestamp(), 1, true, NULL, NULL,
+            NULL, NULL
+        FROM repeated AS r
         ON CONFLICT (run_id, scenario_id, attempt) DO UPDATE
             SET artifacts = EXCLUDED.artifacts, artifact_dir = EXCLUDED.artifact_dir,
                 worker = COALESCE(EXCLUDED.worker, drover_scenario_results.worker), item = NULL

@@ -473,10 +473,19 @@ def test_attempts_keep_their_numbers_whatever_order_they_arrive_in(client: TestC
         (second, 1, False, "failed"),
         (second, 2, True, "passed"),
     ]
-    # Artifacts reported after the result (as the mirror does when a worker ends).
-    post(client, "fe5", [{"id": second, "status": "failed", "attempt": 1,
-                          "artifacts": ["shot.png"], "artifact_dir": "w0/a"}])  # fmt: skip
-    set_run(client, "fe5", updated_at=datetime.now(UTC))
+    # Artifacts reported after the result (as the mirror does when a worker ends), in one
+    # batch with a new attempt of the same scenario.
+    post(
+        client,
+        "fe5",
+        [
+            {"id": second, "status": "failed", "attempt": 1, "artifacts": ["shot.png"],
+             "artifact_dir": "w0/a"},
+            {"id": second, "status": "passed", "attempt": 3},
+        ],
+    )  # fmt: skip
+    assert [a[:3] for a in attempts()][3:] == [(second, 1, False), (second, 2, False),
+                                                (second, 3, True)]  # fmt: skip
     stored = client.get(url, headers=AUTH).content
     kept = json.loads(stored)["items"][3]
     assert (kept["artifacts"], kept["artifact_dir"]) == (["shot.png"], "w0/a")
