@@ -14,7 +14,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -312,19 +312,37 @@ _REVISION = re.compile(
 )
 
 
-def migrate_if_needed(url: str, engine: Engine) -> None:
+def migrate_if_needed(
+    url: str,
+    engine: Engine,
+    *,
+    upgrading: Callable[[str], AbstractContextManager[Any]] | None = None,
+) -> None:
     """``migrate(url)`` unless the database is at the one head revision already: a command that
-    runs often (``drover run``) then skips importing and running Alembic (about a second)."""
+    runs often (``drover run``) then skips importing and running Alembic (about a second).
+
+    ``upgrading`` (the CLI's spinner) wraps the upgrade of a database that has runs already: a
+    migration may rewrite every stored result (0009: minutes for millions of them).
+    """
     head = head_revision()
+    versions: list[str] = []
     if head is not None:
         try:
             with engine.connect() as connection:
                 current = connection.execute(text("SELECT version_num FROM alembic_version"))
-                if [row[0] for row in current] == [head]:
+                versions = [row[0] for row in current]
+                if versions == [head]:
                     return
         except SQLAlchemyError:
             pass  # no version table yet: a new database
-    migrate(url)
+    if upgrading is None or not versions:
+        migrate(url)
+        return
+    with upgrading(
+        f"upgrading the database from revision {', '.join(versions)} to {head or 'head'} "
+        "(once; with many stored results this can take minutes)"
+    ):
+        migrate(url)
 
 
 def head_revision() -> str | None:

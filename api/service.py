@@ -6,7 +6,10 @@ never imports FastAPI.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -56,11 +59,18 @@ class Service:
         return backend
 
 
-def build_service(settings: Settings, *, migrate_schema: bool = True) -> Service:
+def build_service(
+    settings: Settings,
+    *,
+    migrate_schema: bool = True,
+    upgrading: Callable[[str], AbstractContextManager[Any]] | None = None,
+) -> Service:
+    """The service over ``settings``' database, its schema brought to head first (``upgrading``:
+    see :func:`api.database.migrate_if_needed`)."""
     url = database_url(settings)
     engine = get_engine(url)
     if migrate_schema:
-        migrate_if_needed(url, engine)
+        migrate_if_needed(url, engine, upgrading=upgrading)
     sessions = session_factory(engine)
     backends = build_backends(settings)
     reports = ReportStore(settings.reports_dir)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import NoReturn
+from contextlib import AbstractContextManager
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -11,7 +12,7 @@ from rich.markup import escape
 
 from engine.errors import DroverError, SpecError
 
-__all__ = ["PIPED_WIDTH", "abort", "console", "err_console", "exit_code_for"]
+__all__ = ["PIPED_WIDTH", "abort", "console", "err_console", "exit_code_for", "waiting"]
 
 PIPED_WIDTH = 100_000
 """Columns of output that goes to a pipe, a file or a CI log: wide enough that no name, id
@@ -41,3 +42,11 @@ def abort(error: DroverError | str, code: int | None = None) -> NoReturn:
     if isinstance(error, DroverError) and code is None:
         code = exit_code_for(error)
     raise typer.Exit(code if code is not None else 1)
+
+
+def waiting(message: str) -> AbstractContextManager[Any]:
+    """A spinner with ``message`` on stderr while something slow happens; where there is no
+    terminal to spin in (a pipe, a CI log), the message as a line instead."""
+    if not err_console.is_terminal:
+        err_console.print(escape(message), highlight=False, soft_wrap=True)
+    return err_console.status(escape(message))

@@ -22,7 +22,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from engine.cli.console import abort, console, err_console
+from engine.cli.console import abort, console, err_console, waiting
 from engine.cli.interrupts import RunInterrupts
 from engine.cli.lifetime import long_lived_objects
 from engine.cli.options import HomeOption, RuntimeOption, check_runtime
@@ -157,7 +157,7 @@ def _run_execution(
             from api.runs.control import control_run, start_run
             from api.service import build_service
 
-            service = build_service(settings)
+            service = build_service(settings, upgrading=waiting)
         if interrupts.interrupts:
             abort("interrupted before the run started", code=interrupts.exit_code)
         with view:

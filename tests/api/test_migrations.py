@@ -3,6 +3,8 @@ revision downgrades and upgrades again."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -63,16 +65,30 @@ def test_migrate_if_needed_migrates_a_new_or_old_database_and_skips_one_at_head(
         calls.append(url)
         real(url, *args, **kwargs)
 
+    said: list[str] = []
+
+    @contextmanager
+    def upgrading(message: str) -> Iterator[None]:  # the CLI's spinner
+        said.append(message)
+        yield
+
     monkeypatch.setattr(api.database, "migrate", counted)
     try:
-        api.database.migrate_if_needed(empty_database, engine)  # no alembic_version table
-        assert len(calls) == 1
+        # no alembic_version table: a new database, created without a word
+        api.database.migrate_if_needed(empty_database, engine, upgrading=upgrading)
+        assert len(calls) == 1 and said == []
         assert "drover_runs" in inspect(engine).get_table_names()
         api.database.migrate_if_needed(empty_database, engine)  # at head: nothing to do
         assert len(calls) == 1
         real(empty_database, "0002", downgrade=True)
-        api.database.migrate_if_needed(empty_database, engine)  # behind: upgraded
+        # behind: upgraded, and a database with runs in it says so while it waits
+        api.database.migrate_if_needed(empty_database, engine, upgrading=upgrading)
         assert len(calls) == 2
+        head = api.database.head_revision()
+        assert said == [
+            f"upgrading the database from revision 0002 to {head} "
+            "(once; with many stored results this can take minutes)"
+        ]
         with engine.connect() as connection:
             differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
         assert differences == []

@@ -158,3 +158,32 @@ def test_a_pipeline_in_a_pipe(tmp_path: Path, run_env: dict[str, str]) -> None:
     bottom = next(line for line in lines[table_at:] if line.startswith("└"))
     assert bottom.endswith("┘")  # the summary starts on a line of its own
     assert any(line.startswith("branching-") and "Succeeded" in line for line in lines)
+
+
+DOWNGRADE = """
+from api.database import database_url, embedded_server_scope, migrate
+from api.settings import Settings
+
+settings = Settings()
+with embedded_server_scope(settings):
+    migrate(database_url(settings), "0008", downgrade=True)
+"""
+
+
+def test_a_database_an_older_drover_left_is_upgraded_and_says_so(
+    tmp_path: Path, run_env: dict[str, str]
+) -> None:
+    # An upgrade can rewrite every stored result (minutes with millions): the user is told
+    # why the run waits, in a CI log as in a terminal.
+    spec = _execution(tmp_path)
+    first = drover_run(spec, run_env, tmp_path / "first.json")
+    assert first.returncode == 1, first.stderr
+    assert "upgrading the database" not in first.stderr  # a new database: nothing to say
+    subprocess.run(
+        [sys.executable, "-c", DOWNGRADE],
+        env=run_env, check=True, timeout=300, cwd=ROOT, capture_output=True,
+    )  # fmt: skip
+    again = drover_run(spec, run_env, tmp_path / "again.json")
+    assert again.returncode == 1, again.stderr
+    assert "upgrading the database from revision 0008 to " in again.stderr
+    assert json.loads((tmp_path / "again.json").read_text())["counts"]["failed"] >= 1
