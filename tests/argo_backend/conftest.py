@@ -111,36 +111,47 @@ def shop() -> CompiledExecution:
 
 
 @pytest.fixture
-def argo_service(
+def argo_settings(
     argo: tuple[FakeArgo, str],
     kube: tuple[FakeKube, str],
     database_url: str,  # noqa: F811
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Callable[..., TestClient]]:
-    """Starts the facade on the Argo backend (the fake Argo Server and Kubernetes API, a real
-    Postgres) with these settings over the common ones; stopped at the end of the test."""
+) -> Callable[..., Settings]:
+    """The facade's settings on the Argo backend (the fake Argo Server and Kubernetes API, a
+    real Postgres), with these settings over the common ones."""
     token_file = tmp_path / "argo-token"
     token_file.write_text(fake_argo.TOKEN.removeprefix("Bearer "))
     kubeconfig = write_kubeconfig(
         tmp_path / "kubeconfig", kube[1], fake_kube.TOKEN.removeprefix("Bearer ")
     )
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+
+    def settings(**overrides: Any) -> Settings:
+        values: dict[str, Any] = dict(
+            home=tmp_path / "home",
+            database_url=database_url,
+            admin_token=ADMIN,
+            scheduler=False,
+            public_url="http://127.0.0.1:9",
+            backend="argo",
+            argo_server=argo[1],
+            argo_token_file=token_file,
+            kubeconfig=kubeconfig,
+            namespace=NAMESPACE,
+        )
+        return Settings(**(values | overrides))
+
+    return settings
+
+
+@pytest.fixture
+def argo_service(argo_settings: Callable[..., Settings]) -> Iterator[Callable[..., TestClient]]:
+    """Starts the facade with ``argo_settings(**settings)``; stopped at the end of the test."""
     with ExitStack() as stack:
 
         def start(**settings: Any) -> TestClient:
-            values: dict[str, Any] = dict(
-                home=tmp_path / "home",
-                database_url=database_url,
-                admin_token=ADMIN,
-                scheduler=False,
-                public_url="http://127.0.0.1:9",
-                backend="argo",
-                argo_server=argo[1],
-                argo_token_file=token_file,
-                kubeconfig=kubeconfig,
-                namespace=NAMESPACE,
-            )
-            return stack.enter_context(TestClient(create_app(Settings(**(values | settings)))))
+            client = TestClient(create_app(argo_settings(**settings)))
+            return stack.enter_context(client)
 
         yield start

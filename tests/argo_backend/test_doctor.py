@@ -213,11 +213,8 @@ def test_doctor_without_an_argo_server_configured(tmp_path: Path) -> None:
     assert "DROVER_ARGO_SERVER" in str(report.checks[1].fix)
 
 
-def test_drover_doctor_cli_prints_the_fix_and_exits_1(
-    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # No artifact repository: none in the namespace, none in the controller's ConfigMap.
-    del cluster.kube.objects[("ConfigMap", "drover", "artifact-repositories")]
+def _cli_environment(cluster: Cluster, monkeypatch: pytest.MonkeyPatch, **extra: str) -> None:
+    """The environment ``drover doctor`` reads its settings from, pointed at ``cluster``."""
     settings = cluster.settings
     for name, value in {
         "DROVER_ARGO_SERVER": settings.argo_server,
@@ -225,9 +222,18 @@ def test_drover_doctor_cli_prints_the_fix_and_exits_1(
         "KUBECONFIG": str(settings.kubeconfig),
         "DROVER_NAMESPACE": settings.namespace,
         "DROVER_SERVICE_ACCOUNT": str(settings.service_account),
+        **extra,
     }.items():
         monkeypatch.setenv(name, str(value))
     get_settings.cache_clear()
+
+
+def test_drover_doctor_cli_prints_the_fix_and_exits_1(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No artifact repository: none in the namespace, none in the controller's ConfigMap.
+    del cluster.kube.objects[("ConfigMap", "drover", "artifact-repositories")]
+    _cli_environment(cluster, monkeypatch)
     try:
         result = CliRunner().invoke(cli, ["doctor"])
         as_json = CliRunner().invoke(cli, ["doctor", "--json"])
@@ -326,17 +332,7 @@ def test_doctor_points_at_the_controller_namespace_setting(
         cluster.documents
     )[("ConfigMap", "argo", "workflow-controller-configmap")]
 
-    settings = cluster.settings
-    for name, value in {
-        "DROVER_ARGO_SERVER": settings.argo_server,
-        "DROVER_ARGO_TOKEN_FILE": str(settings.argo_token_file),
-        "KUBECONFIG": str(settings.kubeconfig),
-        "DROVER_NAMESPACE": settings.namespace,
-        "DROVER_SERVICE_ACCOUNT": str(settings.service_account),
-        "DROVER_ARGO_CONTROLLER_NAMESPACE": "argo-workflows",
-    }.items():
-        monkeypatch.setenv(name, str(value))
-    get_settings.cache_clear()
+    _cli_environment(cluster, monkeypatch, DROVER_ARGO_CONTROLLER_NAMESPACE="argo-workflows")
     try:
         wrong = CliRunner().invoke(cli, ["doctor"])
         right = CliRunner().invoke(cli, ["doctor", "--controller-namespace", "argo"])

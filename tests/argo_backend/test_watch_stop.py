@@ -22,8 +22,7 @@ from api.settings import Settings
 from engine.backends.argo import ArgoBackend
 from engine.backends.base import StoppableWatch, WorkflowEvent
 from tests.api.conftest import ADMIN, database_url  # noqa: F401 (fixture)
-from tests.argo_backend import fake_argo
-from tests.argo_backend.conftest import NAMESPACE, settings_for
+from tests.argo_backend.conftest import settings_for
 from tests.argo_backend.fake_argo import FakeArgo
 from tests.argo_backend.http_stub import StubServer
 
@@ -91,27 +90,11 @@ def _watch_threads(before: set[threading.Thread]) -> list[threading.Thread]:
 
 
 def test_the_facade_stops_its_watch_threads_when_its_lifespan_ends(
-    argo: tuple[FakeArgo, str],
-    database_url: str,  # noqa: F811
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    argo: tuple[FakeArgo, str], argo_settings: Callable[..., Settings]
 ) -> None:
-    fake, url = argo
-    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    token_file = tmp_path / "argo-token"
-    token_file.write_text(fake_argo.TOKEN.removeprefix("Bearer "))
-    settings = Settings(
-        home=tmp_path / "home",
-        database_url=database_url,
-        admin_token=ADMIN,
-        scheduler=False,
-        public_url="http://127.0.0.1:9",
-        backend="argo",
-        argo_server=url,
-        argo_token_file=token_file,
-        namespace=NAMESPACE,
-        argo_resync_seconds=3600,  # the stream's read timeout: an hour and a half
-    )
+    fake, _ = argo
+    # The stream's read timeout: an hour and a half.
+    settings = argo_settings(argo_resync_seconds=3600)
     before = set(threading.enumerate())
     with TestClient(create_app(settings)) as client:
         assert client.get("/healthz").status_code == 200
