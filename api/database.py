@@ -28,6 +28,7 @@ from engine.errors import BackendError
 
 __all__ = [
     "database_url",
+    "dispose_engines",
     "embedded_server_scope",
     "embedded_url",
     "get_engine",
@@ -40,8 +41,8 @@ __all__ = [
 
 _lock = threading.Lock()
 _servers: dict[Path, Any] = {}
-_engines: dict[str, Engine] = {}
-_read_engines: dict[str, Engine] = {}
+_engines: dict[tuple[str, str], Engine] = {}
+"""(kind of engine, URL) → its engine: one pool of each kind per database for the process."""
 
 
 START_SECONDS = 120.0
@@ -259,36 +260,46 @@ def database_url(settings: Settings | None = None) -> str:
     return embedded_url(settings.postgres_dir)
 
 
-def get_engine(url: str | None = None) -> Engine:
-    """One pooled engine per URL for the whole process."""
+_ENGINE_OPTIONS: dict[str, dict[str, Any]] = {
+    "sessions": {"pool_size": 20, "max_overflow": 30, "pool_pre_ping": True, "pool_recycle": 600},
+    # Autocommit, not pinged on checkout (a read retries on a dropped connection instead),
+    # named in pg_stat_activity.
+    "reads": {
+        "pool_size": 10,
+        "max_overflow": 30,
+        "pool_recycle": 600,
+        "isolation_level": "AUTOCOMMIT",
+        "connect_args": {"application_name": READS_NAME},
+    },
+}
+
+
+def _engine(kind: str, url: str | None) -> Engine:
     url = url or database_url()
     with _lock:
-        engine = _engines.get(url)
+        engine = _engines.get((kind, url))
         if engine is None:
-            engine = create_engine(
-                url, pool_size=20, max_overflow=30, pool_pre_ping=True, pool_recycle=600
-            )
-            _engines[url] = engine
+            engine = _engines[(kind, url)] = create_engine(url, **_ENGINE_OPTIONS[kind])
     return engine
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """One pooled engine per URL for the whole process."""
+    return _engine("sessions", url)
 
 
 def get_read_engine(url: str | None = None) -> Engine:
-    """One pooled engine per URL for :class:`api.reads.Reads`: autocommit, not pinged on
-    checkout (a read retries on a dropped connection instead), named in ``pg_stat_activity``."""
-    url = url or database_url()
+    """One pooled engine per URL for :class:`api.reads.Reads`."""
+    return _engine("reads", url)
+
+
+def dispose_engines(url: str) -> None:
+    """Close every pooled connection this process holds to ``url`` (a database being dropped)."""
     with _lock:
-        engine = _read_engines.get(url)
-        if engine is None:
-            engine = create_engine(
-                url,
-                pool_size=10,
-                max_overflow=30,
-                pool_recycle=600,
-                isolation_level="AUTOCOMMIT",
-                connect_args={"application_name": READS_NAME},
-            )
-            _read_engines[url] = engine
-    return engine
+        engines = [_engines.pop((kind, url), None) for kind in _ENGINE_OPTIONS]
+    for engine in engines:
+        if engine is not None:
+            engine.dispose()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -21,7 +21,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
-__all__ = ["Backend", "LogLine", "RestoresObjects", "StoppableWatch", "WorkflowEvent"]
+__all__ = [
+    "Backend",
+    "LogLine",
+    "RestoresObjects",
+    "SignalsChanges",
+    "StoppableWatch",
+    "WorkflowEvent",
+]
 
 
 @dataclass(frozen=True)

@@ -47,11 +47,9 @@ def database_url(postgres_url: str) -> Iterator[str]:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = postgres_url.replace("/postgres?", f"/{name}?", 1)
     yield url
-    from api.database import _engines
+    from api.database import dispose_engines
 
-    engine = _engines.pop(url, None)
-    if engine is not None:
-        engine.dispose()
+    dispose_engines(url)
     with psycopg.connect(_libpq(postgres_url), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
