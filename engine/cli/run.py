@@ -157,7 +157,7 @@ def _run_execution(
             from api.runs.control import control_run, start_run
             from api.service import build_service
 
-            service = build_service(settings, upgrading=waiting)
+        service = build_service(settings, upgrading=waiting)
         if interrupts.interrupts:
             abort("interrupted before the run started", code=interrupts.exit_code)
         with view:
