@@ -55,6 +55,17 @@ def discover(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="Document format.")
     ] = OutputFormat.YAML,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="pytest: processes that collect side by side, each importing its share of "
+            "the test files [default: one per core]; 1 collects in one process.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """List the scenarios of a pytest, cucumber or Playwright project as its runner sees them."""
     try:
@@ -63,7 +74,7 @@ def discover(
             raise SpecError("PATH", f"{path}: {what}", "give the test project's root")
         if threads is not None and execution is None:
             raise SpecError("--threads", "applies only with --execution NAME")
-        scenarios = discover_scenarios(runner, path)
+        scenarios = discover_scenarios(runner, path, jobs)
         document: Any
         if execution is None:
             document = scenario_entries(scenarios)

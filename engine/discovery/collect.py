@@ -23,12 +23,15 @@ class DiscoveryRunner(StrEnum):
     PLAYWRIGHT = "playwright"
 
 
-def discover(runner: DiscoveryRunner, project: Path) -> list[Scenario]:
-    """The scenarios of the test project in ``project``, in the runner's order."""
+def discover(runner: DiscoveryRunner, project: Path, jobs: int | None = None) -> list[Scenario]:
+    """The scenarios of the test project in ``project``, in the runner's order.
+
+    ``jobs``: how many pytest processes collect side by side (default: one per core).
+    """
     if not project.is_dir():
         raise DiscoveryError(f"{project}: not a directory; give the test project's root")
     if runner is DiscoveryRunner.PYTEST:
-        return discover_pytest(project)
+        return discover_pytest(project, jobs=jobs)
     if runner is DiscoveryRunner.CUCUMBER:
         # cucumber-js itself knows the profile's paths and filters; the parser is the fallback.
         cucumber_js = find_cucumber_js(project)

@@ -8,17 +8,20 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from engine.discovery.process import run_collector, tail
+from engine.discovery.process import CollectorOutput, run_collector, tail
 from engine.errors import DiscoveryError
 from engine.spec import Scenario
 
 __all__ = [
     "BUILTIN_MARKERS",
     "MERGED_CASES_NOTE",
+    "available_cores",
     "discover_pytest",
+    "merge_collected_items",
     "parse_collected_items",
     "pytest_collect_argv",
 ]
@@ -26,6 +29,7 @@ __all__ = [
 PLUGIN_DIR = Path(__file__).with_name("pytest_plugin")
 PLUGIN_MODULE = "drover_collect"
 OUTPUT_VARIABLE = "DROVER_COLLECT_OUTPUT"
+SLICE_VARIABLE = "DROVER_COLLECT_SLICE"
 
 # Markers pytest itself defines: they steer how a test runs, they do not describe it.
 BUILTIN_MARKERS = frozenset(
@@ -77,25 +81,63 @@ def _drover_only_plugins(project: Path, python: str, env: dict[str, str]) -> lis
     return list(plugins.foreign_plugins(project, [], env))
 
 
-def discover_pytest(project: Path, python: str = sys.executable) -> list[Scenario]:
+def discover_pytest(
+    project: Path, python: str = sys.executable, jobs: int | None = None
+) -> list[Scenario]:
+    """The project's tests as pytest collects them, by ``jobs`` processes side by side (default:
+    one per core), each importing its share of the test files (see ``drover_collect``)."""
+    jobs = max(1, jobs if jobs is not None else available_cores())
     with tempfile.TemporaryDirectory(prefix="drover-collect-") as scratch:
-        output = Path(scratch) / "items.json"
         env = dict(os.environ)
-        env[OUTPUT_VARIABLE] = str(output)
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(PLUGIN_DIR), env.get("PYTHONPATH")) if p
         )
-        disabled = _drover_only_plugins(project, python, env)
-        done = run_collector(pytest_collect_argv(python, disabled), project, env)
-        if done.returncode == NO_TESTS_COLLECTED:
-            return []
-        if done.returncode != 0 or not output.exists():
-            raise DiscoveryError(
-                f"pytest could not collect the tests in {project} (exit code {done.returncode}):\n"
-                + tail(done.stdout + "\n" + done.stderr)
-            )
-        items = json.loads(output.read_text(encoding="utf-8"))
-    return parse_collected_items(items)
+        argv = pytest_collect_argv(python, _drover_only_plugins(project, python, env))
+        outputs = [Path(scratch) / f"items-{index}.json" for index in range(jobs)]
+
+        def collect(index: int) -> CollectorOutput:
+            own = {**env, OUTPUT_VARIABLE: str(outputs[index])}
+            if jobs > 1:
+                own[SLICE_VARIABLE] = f"{index}/{jobs}"
+            return run_collector(argv, project, own)
+
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            done = list(pool.map(collect, range(jobs)))
+        for process, output in zip(done, outputs, strict=True):
+            collected = process.returncode == 0 and output.exists()
+            if not collected and process.returncode != NO_TESTS_COLLECTED:
+                raise DiscoveryError(
+                    f"pytest could not collect the tests in {project} "
+                    f"(exit code {process.returncode}):\n"
+                    + tail(process.stdout + "\n" + process.stderr)
+                )
+        parts = [
+            json.loads(output.read_text(encoding="utf-8")) if output.exists() else []
+            for output in outputs
+        ]
+    return parse_collected_items(merge_collected_items(parts))
+
+
+def available_cores() -> int:
+    """The cores this process may run on (a container's or ``taskset``'s limit included)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def merge_collected_items(parts: Sequence[Sequence[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One list from the collecting processes' lists, in the order pytest walks the files.
+
+    A file belongs to one process; a node id more than one collected (a test in an
+    ``__init__.py``, or a file named on the command line) is kept once.
+    """
+    ordered = sorted(
+        (item.get("place", []), part, position, item)
+        for part, items in enumerate(parts)
+        for position, item in enumerate(items)
+    )
+    merged: dict[str, dict[str, Any]] = {}
+    for *_, item in ordered:
+        merged.setdefault(item["nodeid"], item)
+    return list(merged.values())
 
 
 def parse_collected_items(items: Sequence[dict[str, Any]]) -> list[Scenario]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from engine.discovery import DiscoveryRunner, discover
+from engine.discovery.pytest_collection import discover_pytest, merge_collected_items
 from engine.errors import DiscoveryError
 
 
@@ -99,3 +101,73 @@ def test_discover_says_which_functions_were_merged(data_dir: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "test_long.py::test_parse" in done.stderr
     assert "4000 characters" in done.stderr
+
+
+def _module_that_logs_its_import(name: str, log: Path, tests: int) -> str:
+    lines = [
+        "import os",
+        f"with open({str(log)!r}, 'a') as log:",
+        f"    log.write(f'{name} {{os.getpid()}}\\n')",
+    ]
+    lines += [f"def test_{name}_{n}():\n    pass" for n in range(tests)]
+    return "\n".join(lines) + "\n"
+
+
+def test_processes_collecting_side_by_side_import_each_file_once(tmp_path: Path) -> None:
+    # Three pytest processes walk the same tree; each imports only the files dealt to it,
+    # every process loads the conftest, and the merged list is what one process collects.
+    log = tmp_path / "imports.log"
+    project = tmp_path / "project"
+    (project / "tests" / "deep").mkdir(parents=True)
+    (project / "tests" / "conftest.py").write_text(_module_that_logs_its_import("conftest", log, 0))
+    files = {
+        "tests/test_a.py": 3,
+        "tests/deep/test_b.py": 40,
+        "tests/test_c.py": 1,
+        "tests/deep/test_d.py": 2,
+        "test_e.py": 5,
+    }
+    for relative, tests in files.items():
+        name = Path(relative).stem
+        (project / relative).write_text(_module_that_logs_its_import(name, log, tests))
+
+    alone = discover_pytest(project, jobs=1)
+    assert [s.id for s in alone] == collect_only_ids(project)
+    log.unlink()
+    side_by_side = discover_pytest(project, jobs=3)
+
+    assert [s.id for s in side_by_side] == [s.id for s in alone]
+    imports = [line.split() for line in log.read_text().splitlines()]
+    modules = Counter(name for name, _ in imports)
+    assert modules == {"conftest": 3, **{Path(r).stem: 1 for r in files}}
+    # The biggest file went to a process of its own: the work was shared out.
+    pid_of = dict(imports)
+    assert len({pid_of[Path(r).stem] for r in files}) > 1
+
+
+def test_a_collection_error_in_one_process_fails_the_whole_discovery(tmp_path: Path) -> None:
+    for n in range(4):
+        (tmp_path / f"test_fine_{n}.py").write_text("def test_ok():\n    pass\n")
+    (tmp_path / "test_broken.py").write_text("import no_such_module_here\n")
+    with pytest.raises(DiscoveryError, match="no_such_module_here"):
+        discover_pytest(tmp_path, jobs=2)
+
+
+def test_merged_lists_follow_the_walk_and_keep_a_node_id_once() -> None:
+    one = [
+        {"nodeid": "b/test_x.py::t", "place": [0, 2]},
+        {"nodeid": "pkg/__init__.py::t", "place": []},
+    ]
+    two = [
+        {"nodeid": "a/test_y.py::t1", "place": [0, 1]},
+        {"nodeid": "a/test_y.py::t0", "place": [0, 1]},
+        {"nodeid": "pkg/__init__.py::t", "place": []},
+        {"nodeid": "test_z.py::t", "place": [3]},
+    ]
+    assert [item["nodeid"] for item in merge_collected_items([one, two])] == [
+        "pkg/__init__.py::t",
+        "a/test_y.py::t1",
+        "a/test_y.py::t0",
+        "b/test_x.py::t",
+        "test_z.py::t",
+    ]

@@ -2,7 +2,15 @@
 
 It runs inside the test project's pytest process, so it imports nothing from Drover. The file
 named by ``DROVER_COLLECT_OUTPUT`` receives one entry per collected item: the node id made
-relative to the directory pytest was invoked in, the test name and its marker names.
+relative to the directory pytest was invoked in, the test name, its marker names, and (when sliced,
+below) the place of its file in pytest's walk of the project.
+
+With ``DROVER_COLLECT_SLICE=K/N`` the process is one of N collecting the project side by side:
+each walks the whole tree as pytest always does (conftest files, ``collect_ignore``, ``-k``,
+``--deselect`` all apply as usual) but imports only its share of the files, and ignores the
+rest. Every process meets the files in the same order, so each can deal them out the same way
+without talking to the others: a file goes to the process that has been dealt the fewest bytes
+so far. ``conftest.py`` and ``__init__.py`` are never dealt: every process needs them.
 """
 
 from __future__ import annotations
@@ -14,6 +22,62 @@ from pathlib import Path
 import pytest
 
 OUTPUT_VARIABLE = "DROVER_COLLECT_OUTPUT"
+SLICE_VARIABLE = "DROVER_COLLECT_SLICE"
+SHARED_FILES = frozenset({"conftest.py", "__init__.py"})
+
+
+class FileDealer:
+    """Deals files out among ``count`` processes, the same in each; this one is ``index``."""
+
+    def __init__(self, index: int, count: int) -> None:
+        self.index = index
+        self.loads = [0] * count
+        self.seen: dict[Path, int] = {}
+        """Every file and directory pytest considered, numbered in the order it did."""
+
+    def note(self, path: Path) -> None:
+        self.seen.setdefault(path, len(self.seen))
+
+    def place(self, path: Path | None) -> list[int]:
+        """Where pytest's depth-first walk meets ``path``: the numbers of its folders and its
+        own, as they sort in every process (a folder's entries are numbered when pytest opens
+        it, so siblings sort in pytest's order and a subtree stays together)."""
+        if path is None:
+            return []
+        return [self.seen[p] for p in (*reversed(path.parents), path) if p in self.seen]
+
+    def keeps(self, path: Path) -> bool:
+        # Bytes of source stand for the cost of importing and collecting it; the 1 spreads
+        # empty and data files too.
+        weight = 1 + (path.stat().st_size if path.suffix == ".py" else 0)
+        owner = min(range(len(self.loads)), key=lambda k: (self.loads[k], k))
+        self.loads[owner] += weight
+        return owner == self.index
+
+
+def _dealer_from_environment() -> FileDealer | None:
+    index, _, count = os.environ.get(SLICE_VARIABLE, "").partition("/")
+    if not (index.isdigit() and count.isdigit() and int(index) < int(count)):
+        return None
+    return FileDealer(int(index), int(count))
+
+
+_dealer = _dealer_from_environment()
+
+
+if hasattr(pytest, "version_tuple"):
+    # pytest 7 named the hook's argument ``collection_path``; an older one collects everything
+    # in every process (the items are merged by node id all the same).
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_ignore_collect(collection_path: Path) -> bool | None:
+        # trylast: only paths nothing else ignored get here, the same ones in every process.
+        if _dealer is None:
+            return None
+        _dealer.note(collection_path)
+        if collection_path.name in SHARED_FILES or not collection_path.is_file():
+            return None
+        return None if _dealer.keeps(collection_path) else True
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -27,6 +91,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             "nodeid": _relative_nodeid(item.nodeid, rootdir, invocation_dir),
             "name": item.name,
             "markers": list(dict.fromkeys(m.name for m in item.iter_markers())),
+            "place": _dealer.place(getattr(item, "path", None)) if _dealer else [],
         }
         for item in session.items
     ]
