@@ -62,7 +62,7 @@ def discover(
             "-j",
             min=1,
             help="pytest: processes that collect side by side, each importing its share of "
-            "the test files [default: one per core]; 1 collects in one process.",
+            "the test files [default: one per core, at most 8]; 1 collects in one process.",
             show_default=False,
         ),
     ] = None,

@@ -30,6 +30,9 @@ PLUGIN_DIR = Path(__file__).with_name("pytest_plugin")
 PLUGIN_MODULE = "drover_collect"
 OUTPUT_VARIABLE = "DROVER_COLLECT_OUTPUT"
 SLICE_VARIABLE = "DROVER_COLLECT_SLICE"
+DEFAULT_JOBS_LIMIT = 8
+"""Every process pays pytest's start-up and the conftest files: past a few, more cost more
+than they share."""
 
 # Markers pytest itself defines: they steer how a test runs, they do not describe it.
 BUILTIN_MARKERS = frozenset(
@@ -85,8 +88,9 @@ def discover_pytest(
     project: Path, python: str = sys.executable, jobs: int | None = None
 ) -> list[Scenario]:
     """The project's tests as pytest collects them, by ``jobs`` processes side by side (default:
-    one per core), each importing its share of the test files (see ``drover_collect``)."""
-    jobs = max(1, jobs if jobs is not None else available_cores())
+    one per core, at most :data:`DEFAULT_JOBS_LIMIT`), each importing its share of the test
+    files (see ``drover_collect``)."""
+    jobs = max(1, jobs if jobs is not None else min(available_cores(), DEFAULT_JOBS_LIMIT))
     with tempfile.TemporaryDirectory(prefix="drover-collect-") as scratch:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
