@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import AUTH
+from tests.api.test_frontend_runs import stream_events, wait_for_events
 from tests.api.test_pipelines_api import create, example, start, unique, wait_final
 
 
@@ -101,11 +103,20 @@ def test_execution_run_now_under_a_reused_key_with_another_strategy_is_409(
 def test_events_send_a_snapshot_then_changes_and_resume_by_id(
     client: TestClient, release: dict[str, Any]
 ) -> None:
+    # Held suspended until the stream has sent its snapshot: a run this short could otherwise
+    # end before the stream's first read, and the stream would rightly send no delta at all.
     run_id = start(client, release["pipeline"]["id"])
-    live = client.get(f"/api/v1/pipeline-runs/{run_id}/events", headers=AUTH)
-    assert live.status_code == 200
-    assert live.headers["content-type"].startswith("text/event-stream")
-    events = sse(live.text)
+    held = client.post(f"/api/v1/pipeline-runs/{run_id}/suspend", headers=AUTH)
+    assert held.status_code == 200, held.text
+    events: list[tuple[str | None, str, Any]] = []
+    reader = threading.Thread(
+        target=stream_events, args=(client, run_id, events), kwargs={"runs": "pipeline-runs"}
+    )
+    reader.start()
+    wait_for_events(events, 1)
+    resumed = client.post(f"/api/v1/pipeline-runs/{run_id}/resume", headers=AUTH)
+    assert resumed.status_code == 200, resumed.text
+    reader.join(60)
     kinds = [event for _, event, _ in events]
     assert kinds[0] == "snapshot" and kinds[-1] == "end" and "delta" in kinds
     assert all(event_id for event_id, event, _ in events if event != "end")
@@ -118,13 +129,13 @@ def test_events_send_a_snapshot_then_changes_and_resume_by_id(
     assert events[-1][2]["phase"] == "Succeeded"
 
     last_id = events[-2][0]
-    resumed = sse(
+    again = sse(
         client.get(
             f"/api/v1/pipeline-runs/{run_id}/events",
             headers={**AUTH, "Last-Event-ID": str(last_id)},
         ).text
     )
-    assert [event for _, event, _ in resumed] == ["end"]  # nothing changed since
+    assert [event for _, event, _ in again] == ["end"]  # nothing changed since
     unknown = sse(
         client.get(
             f"/api/v1/pipeline-runs/{run_id}/events", headers={**AUTH, "Last-Event-ID": "x-1"}

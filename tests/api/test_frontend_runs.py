@@ -363,12 +363,18 @@ def test_a_runs_plan_is_what_it_was_started_with(client: TestClient) -> None:
     assert client.get("/api/v1/runs/nope/plan", headers=AUTH).status_code == 404
 
 
-def _stream(
-    client: TestClient, run_id: str, out: list[tuple[str | None, str, Any]], **headers: str
+def stream_events(
+    client: TestClient,
+    run_id: str,
+    out: list[tuple[str | None, str, Any]],
+    *,
+    runs: str = "runs",
+    **headers: str,
 ) -> None:
-    """Read the run's events into ``out`` (id, event, data) until ``end``."""
+    """Read the events of run ``run_id`` (under ``/api/v1/{runs}/``) into ``out`` (id, event,
+    data) as they come, until ``end``."""
     with client.stream(
-        "GET", f"/api/v1/runs/{run_id}/events", headers={**AUTH, **headers}, timeout=60
+        "GET", f"/api/v1/{runs}/{run_id}/events", headers={**AUTH, **headers}, timeout=60
     ) as response:
         assert response.status_code == 200
         fields: dict[str, str] = {}
@@ -384,7 +390,7 @@ def _stream(
             fields = {}
 
 
-def _until(events: list[Any], count: int) -> None:
+def wait_for_events(events: list[Any], count: int) -> None:
     deadline = time.monotonic() + 20
     while len(events) < count:
         assert time.monotonic() < deadline, events
@@ -396,12 +402,12 @@ def test_run_events_carry_what_changed_and_resume_by_id(client: TestClient) -> N
     group = plan.groups[0]
     first = group.workers[0][0].id
     events: list[tuple[str | None, str, Any]] = []
-    reader = threading.Thread(target=_stream, args=(client, "fe3", events))
+    reader = threading.Thread(target=stream_events, args=(client, "fe3", events))
     reader.start()
-    _until(events, 1)
+    wait_for_events(events, 1)
     post(client, "fe3", [{"id": first, "status": "passed", "attempt": 1, "group": group.key,
                           "shard": 0}])  # fmt: skip
-    _until(events, 2)
+    wait_for_events(events, 2)
     set_run(client, "fe3", phase="Succeeded", finished_at=T0 + timedelta(minutes=1))
     reader.join(20)
     kinds = [event for _, event, _ in events]
@@ -417,11 +423,11 @@ def test_run_events_carry_what_changed_and_resume_by_id(client: TestClient) -> N
     assert events[-1][2] == {"phase": "Succeeded", "verdict": "errored"}
 
     resumed: list[tuple[str | None, str, Any]] = []
-    _stream(client, "fe3", resumed, **{"Last-Event-ID": str(snapshot_id)})
+    stream_events(client, "fe3", resumed, **{"Last-Event-ID": str(snapshot_id)})
     assert [event for _, event, _ in resumed] == ["delta", "end"]  # what changed since
     assert resumed[0][2]["run"]["phase"] == "Succeeded"
     fresh: list[tuple[str | None, str, Any]] = []
-    _stream(client, "fe3", fresh, **{"Last-Event-ID": "unknown-7"})
+    stream_events(client, "fe3", fresh, **{"Last-Event-ID": "unknown-7"})
     assert [event for _, event, _ in fresh] == ["snapshot", "end"]
 
 
