@@ -171,3 +171,38 @@ def test_merged_lists_follow_the_walk_and_keep_a_node_id_once() -> None:
         "b/test_x.py::t",
         "test_z.py::t",
     ]
+
+
+def test_side_by_side_collection_keeps_testpaths_doctests_and_ignores(tmp_path: Path) -> None:
+    # testpaths in their order, doctests of a package's __init__.py (which every process
+    # collects), a directory the conftest ignores: the same list, in the same order, as one
+    # pytest process collects.
+    (tmp_path / "pytest.ini").write_text(
+        "[pytest]\ntestpaths = tests src other\naddopts = --doctest-modules\n"
+    )
+    doctest = '    """\n    >>> {name}(2)\n    {result}\n    """\n'
+    (tmp_path / "src" / "pkg" / "sub").mkdir(parents=True)
+    (tmp_path / "src" / "pkg" / "__init__.py").write_text(
+        "def double(x):\n" + doctest.format(name="double", result=4) + "    return 2 * x\n"
+    )
+    (tmp_path / "src" / "pkg" / "sub" / "__init__.py").write_text("")
+    (tmp_path / "src" / "pkg" / "sub" / "mod.py").write_text(
+        "def triple(x):\n" + doctest.format(name="triple", result=6) + "    return 3 * x\n"
+    )
+    (tmp_path / "tests" / "unit").mkdir(parents=True)
+    (tmp_path / "tests" / "ignored").mkdir()
+    (tmp_path / "tests" / "conftest.py").write_text('collect_ignore = ["ignored"]\n')
+    (tmp_path / "tests" / "ignored" / "test_never.py").write_text("def test_never():\n    pass\n")
+    for name in "abc":
+        (tmp_path / "tests" / "unit" / f"test_{name}.py").write_text(
+            "import pytest\n\n@pytest.mark.parametrize('n', range(3))\n"
+            f"def test_{name}(n):\n    pass\n\nclass TestK:\n    def test_m(self):\n        pass\n"
+        )
+    (tmp_path / "tests" / "test_top.py").write_text("def test_top():\n    pass\n")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "test_o.py").write_text("def test_other():\n    pass\n")
+
+    expected = collect_only_ids(tmp_path)
+    assert "src/pkg/__init__.py::pkg.double" in expected and len(expected) == 16
+    for jobs in (2, 3):
+        assert [s.id for s in discover_pytest(tmp_path, jobs=jobs)] == expected
