@@ -97,7 +97,14 @@ def _read(path: Path, loader: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 @needs_libyaml
 def test_the_c_loader_is_used_when_present() -> None:
     assert issubclass(yaml_io.SAFE_LOADER, yaml.CSafeLoader)
-    assert yaml_io.SAFE_DUMPER is yaml.CSafeDumper
+    assert issubclass(yaml_io.SAFE_DUMPER, yaml.CSafeDumper)
+
+
+def test_an_object_met_twice_is_written_twice_without_anchors() -> None:
+    shared = {"tags": ["smoke", "cart"]}
+    text = yaml_io.dump({"a": shared, "b": [shared, shared]})
+    assert "&" not in text and "*" not in text
+    assert yaml.safe_load(text) == {"a": shared, "b": [shared, shared]}
 
 
 @needs_libyaml
