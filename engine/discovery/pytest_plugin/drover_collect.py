@@ -2,8 +2,8 @@
 
 It runs inside the test project's pytest process, so it imports nothing from Drover. The file
 named by ``DROVER_COLLECT_OUTPUT`` receives one entry per collected item: the node id made
-relative to the directory pytest was invoked in, the test name, its marker names, and (when sliced,
-below) the place of its file in pytest's walk of the project.
+relative to the directory pytest was invoked in, the test name, its marker names, and (when
+sliced, below) the place of its file in pytest's walk of the project.
 
 With ``DROVER_COLLECT_SLICE=K/N`` the process is one of N collecting the project side by side:
 each walks the whole tree as pytest always does (conftest files, ``collect_ignore``, ``-k``,
@@ -34,6 +34,7 @@ class FileDealer:
         self.loads = [0] * count
         self.seen: dict[Path, int] = {}
         """Every file and directory pytest considered, numbered in the order it did."""
+        self.owners: dict[Path, int] = {}
 
     def note(self, path: Path) -> None:
         self.seen.setdefault(path, len(self.seen))
@@ -47,11 +48,14 @@ class FileDealer:
         return [self.seen[p] for p in (*reversed(path.parents), path) if p in self.seen]
 
     def keeps(self, path: Path) -> bool:
-        # Bytes of source stand for the cost of importing and collecting it; the 1 spreads
-        # empty and data files too.
-        weight = 1 + (path.stat().st_size if path.suffix == ".py" else 0)
-        owner = min(range(len(self.loads)), key=lambda k: (self.loads[k], k))
-        self.loads[owner] += weight
+        owner = self.owners.get(path)
+        if owner is None:  # a file is dealt once, however often pytest asks about it
+            # Bytes of source stand for the cost of importing and collecting it; the 1 spreads
+            # empty and data files too.
+            weight = 1 + (path.stat().st_size if path.suffix == ".py" else 0)
+            owner = min(range(len(self.loads)), key=lambda k: (self.loads[k], k))
+            self.loads[owner] += weight
+            self.owners[path] = owner
         return owner == self.index
 
 
