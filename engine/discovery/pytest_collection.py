@@ -14,12 +14,12 @@ from typing import Any
 
 from engine.discovery.process import CollectorOutput, run_collector, tail
 from engine.errors import DiscoveryError
+from engine.process_cpus import process_cpus
 from engine.spec import Scenario
 
 __all__ = [
     "BUILTIN_MARKERS",
     "MERGED_CASES_NOTE",
-    "available_cores",
     "discover_pytest",
     "merge_collected_items",
     "parse_collected_items",
@@ -90,7 +90,7 @@ def discover_pytest(
     """The project's tests as pytest collects them, by ``jobs`` processes side by side (default:
     one per core, at most :data:`DEFAULT_JOBS_LIMIT`), each importing its share of the test
     files (see ``drover_collect``)."""
-    jobs = max(1, jobs if jobs is not None else min(available_cores(), DEFAULT_JOBS_LIMIT))
+    jobs = max(1, jobs if jobs is not None else min(int(process_cpus()), DEFAULT_JOBS_LIMIT))
     with tempfile.TemporaryDirectory(prefix="drover-collect-") as scratch:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
@@ -120,11 +120,6 @@ def discover_pytest(
             for output in outputs
         ]
     return parse_collected_items(merge_collected_items(parts))
-
-
-def available_cores() -> int:
-    """The cores this process may run on (a container's or ``taskset``'s limit included)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def merge_collected_items(parts: Sequence[Sequence[dict[str, Any]]]) -> list[dict[str, Any]]:

@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from engine.errors import SpecError
+from engine.process_cpus import process_cpus
 
 __all__ = [
     "CPUS_ENV",
@@ -146,29 +147,6 @@ def pod_cpu_request(template: dict[str, Any]) -> int:
     return max(running, init)
 
 
-def _cgroup_cpus() -> float | None:
-    """This process's cgroup CPU quota in cores (v2 ``cpu.max``, v1 ``cpu.cfs_quota_us``);
-    None without one."""
-    try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        _, controllers, path = line.split(":", 2)
-        relative = path.lstrip("/")
-        with contextlib.suppress(OSError, ValueError):
-            if controllers == "":
-                quota, period = Path("/sys/fs/cgroup", relative, "cpu.max").read_text().split()
-                if quota != "max":
-                    return int(quota) / int(period)
-            elif "cpu" in controllers.split(","):
-                directory = Path("/sys/fs/cgroup", controllers, relative)
-                quota_us = int((directory / "cpu.cfs_quota_us").read_text())
-                if quota_us > 0:
-                    return quota_us / int((directory / "cpu.cfs_period_us").read_text())
-    return None
-
-
 def machine_cpus() -> int:
     """The node's capacity in millicores: ``DROVER_LOCAL_CPUS``, else this process's CPUs."""
     configured = os.environ.get(CPUS_ENV, "").strip()
@@ -184,14 +162,7 @@ def machine_cpus() -> int:
                 "a positive Kubernetes quantity such as 4, 1.5 or 2500m",
             )
         return milli
-    try:
-        cores = float(len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        cores = float(os.cpu_count() or 1)
-    quota = _cgroup_cpus()
-    if quota is not None:
-        cores = min(cores, quota)
-    return max(1, int(cores * 1000))
+    return max(1, int(process_cpus() * 1000))
 
 
 @dataclass(frozen=True, slots=True)
