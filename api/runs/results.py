@@ -293,33 +293,38 @@ _INSERT_AND_READ = text(
         SELECT scenario_id, attempt, status, attempt_number, latest
         FROM drover_scenario_results
         WHERE run_id = :run_id AND scenario_id IN (SELECT scenario_id FROM incoming)
-    ), repeated AS (
-        SELECT i.* FROM incoming AS i
-        WHERE EXISTS (
-            SELECT FROM known AS k WHERE k.scenario_id = i.scenario_id AND k.attempt = i.attempt
-        )
-    ), fresh AS (
-        SELECT i.* FROM incoming AS i
-        WHERE NOT EXISTS (
-            SELECT FROM known AS k WHERE k.scenario_id = i.scenario_id AND k.attempt = i.attempt
-        )
-    ), numbered AS (
-        SELECT scenario_id, attempt,
-            row_number() OVER (PARTITION BY scenario_id ORDER BY attempt) AS number,
-            attempt = max(attempt) OVER (PARTITION BY scenario_id) AS latest
+    ), every_attempt AS (
+        -- The batch beside the stored attempts of its scenarios, compared by window functions
+        -- rather than joins: Postgres guesses 100 rows for json_to_recordset and, on a table
+        -- autovacuum has not analysed, as few as 1 for the others, and a join planned on such
+        -- guesses rescans one side per row of the other (5 s for 3,461 results once).
+        SELECT *, bool_or(NOT is_incoming) OVER (PARTITION BY scenario_id, attempt) AS stored
         FROM (
-            SELECT scenario_id, attempt FROM known
-            WHERE scenario_id IN (SELECT scenario_id FROM fresh)
-            UNION ALL SELECT scenario_id, attempt FROM fresh
-        ) AS every_attempt
+            SELECT i.*, true AS is_incoming, NULL::int AS stored_number,
+                NULL::boolean AS stored_latest
+            FROM incoming AS i
+            UNION ALL
+            SELECT k.scenario_id, k.attempt, NULL, NULL, NULL, k.status, NULL, NULL, NULL, NULL,
+                NULL, false, k.attempt_number, k.latest
+            FROM known AS k
+        ) AS both_sides
+    ), numbered AS (
+        -- Each attempt once (a result reported again is its stored row), numbered in order.
+        SELECT *,
+            row_number() OVER (PARTITION BY scenario_id ORDER BY attempt) AS number,
+            attempt = max(attempt) OVER (PARTITION BY scenario_id) AS is_latest,
+            bool_or(is_incoming) OVER (PARTITION BY scenario_id) AS has_fresh
+        FROM every_attempt
+        WHERE NOT (is_incoming AND stored)
     ), prepared AS MATERIALIZED (
         SELECT nextval('drover_scenario_results_id_seq') AS id, clock_timestamp() AS created_at,
-            CAST(:source AS text) AS source, f.*, n.number AS attempt_number, n.latest,
-            s.name, s.location, s.tags
-        FROM fresh AS f
-        JOIN numbered AS n ON n.scenario_id = f.scenario_id AND n.attempt = f.attempt
+            CAST(:source AS text) AS source, n.scenario_id, n.attempt, n.group_key, n.shard,
+            n.worker, n.status, n.duration, n.error, n.artifacts, n.artifact_dir, n.reported_at,
+            n.number AS attempt_number, n.is_latest AS latest, s.name, s.location, s.tags
+        FROM numbered AS n
         LEFT JOIN drover_run_scenarios AS s
-            ON s.run_id = :run_id AND s.scenario_id = f.scenario_id
+            ON s.run_id = :run_id AND s.scenario_id = n.scenario_id
+        WHERE n.is_incoming
     ), inserted AS (
         INSERT INTO drover_scenario_results (id, run_id, scenario_id, attempt, group_key, shard,
             worker, status, duration, error, artifacts, artifact_dir, source, reported_at,
@@ -334,7 +339,8 @@ _INSERT_AND_READ = text(
             r.group_key, r.shard, r.worker, r.status, r.duration, r.error, r.artifacts,
             r.artifact_dir, :source, r.reported_at, clock_timestamp(), 1, true, NULL, NULL,
             NULL, NULL
-        FROM repeated AS r
+        FROM every_attempt AS r
+        WHERE r.is_incoming AND r.stored
         ON CONFLICT (run_id, scenario_id, attempt) DO UPDATE
             SET artifacts = EXCLUDED.artifacts, artifact_dir = EXCLUDED.artifact_dir,
                 worker = COALESCE(EXCLUDED.worker, drover_scenario_results.worker), item = NULL
@@ -345,10 +351,10 @@ _INSERT_AND_READ = text(
     SELECT scenario_id, attempt, status, fresh AS new, NULL::int AS attempt_number,
         NULL::boolean AS latest
     FROM inserted
-    UNION ALL
-    SELECT scenario_id, attempt, status, false AS new, attempt_number, latest
-    FROM known
-    WHERE scenario_id IN (SELECT scenario_id FROM inserted)
+    UNION ALL  -- the stored attempts of scenarios with a new one, numbered as they were
+    SELECT scenario_id, attempt, status, false, stored_number, stored_latest
+    FROM numbered
+    WHERE NOT is_incoming AND has_fresh
     """
 )
 
