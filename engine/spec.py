@@ -49,6 +49,7 @@ __all__ = [
     "TestDataValue",
     "Workspace",
     "WorkspaceMode",
+    "zone_named",
 ]
 
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -331,11 +332,17 @@ class Schedule(_Model):
     @field_validator("timezone")
     @classmethod
     def _valid_timezone(cls, tz: str) -> str:
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{tz!r} is not an IANA time zone; use e.g. 'Europe/Berlin'") from None
+        if zone_named(tz) is None:
+            raise ValueError(f"{tz!r} is not an IANA time zone; use e.g. 'Europe/Berlin'")
         return tz
+
+
+def zone_named(name: str) -> ZoneInfo | None:
+    """The IANA time zone ``name``; None when there is none by that name."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: too long for a file name
+        return None
 
 
 class Execution(_Model):

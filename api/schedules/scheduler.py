@@ -11,7 +11,6 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from sqlalchemy import select
@@ -25,6 +24,7 @@ from api.pipelines.control import control_pipeline_run, start_pipeline_run
 from api.runs.control import FINAL, control_run, start_run
 from engine.backends.base import Backend
 from engine.errors import DroverError, SpecError
+from engine.spec import zone_named
 
 __all__ = ["Scheduler", "fire_schedule", "next_fire_time"]
 
@@ -33,10 +33,9 @@ log = logging.getLogger("drover.scheduler")
 
 def next_fire_time(cron: str, timezone: str, after: datetime) -> datetime:
     """The next time ``cron`` fires after ``after``, in ``timezone``; SpecError when invalid."""
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SpecError("timezone", f"unknown time zone {timezone!r}") from None
+    zone = zone_named(timezone)
+    if zone is None:
+        raise SpecError("timezone", f"unknown time zone {timezone!r}")
     if not croniter.is_valid(cron):
         raise SpecError("cron", f"{cron!r} is not a valid cron expression")
     fire: datetime = croniter(cron, after.astimezone(zone)).get_next(datetime)

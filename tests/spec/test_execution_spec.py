@@ -77,6 +77,11 @@ BAD_SPECS = {
         "schedule.timezone",
         "IANA time zone",
     ),
+    "timezone too long for a file name": (
+        _with("schedule", {"cron": ["0 1 * * *"], "timezone": "Europe/" + "x" * 300}),
+        "schedule.timezone",
+        "IANA time zone",
+    ),
     "name argo rejects": (_with("name", "Nightly_Run"), "name", "lowercase letters"),
     "group name starting with a digit": (
         _with("flows.0.groups.0.name", "1st"),
