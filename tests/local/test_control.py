@@ -114,6 +114,37 @@ def test_retry_reruns_only_failed_nodes(backend: LocalBackend, tmp_path: Path) -
     assert nodes[f"{name}.D"]["phase"] == "Succeeded"
 
 
+class _ReaderBeforeEachRunner(LocalBackend):
+    """Reads a workflow just before its runner process starts, as the service's mirror or
+    ``drover list`` in another thread or process may."""
+
+    phases_seen: list[str]
+
+    def _spawn_runner(self, name: str, *, started_like: str | None = None) -> None:
+        self.phases_seen.append(self.get(name)["status"].get("phase", ""))
+        super()._spawn_runner(name, started_like=started_like)
+
+
+def test_a_reader_before_the_runner_starts_does_not_mark_the_workflow_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Submit, retry and resubmit each leave a runnable workflow without a runner for a moment
+    (under load, tens of milliseconds): a read then must not take it for one whose runner died
+    and mark it Error, as it once did to pipeline runs of the service's tests."""
+    monkeypatch.setenv("DROVER_HOME", str(tmp_path / "home"))
+    backend = _ReaderBeforeEachRunner(tmp_path / "home")
+    backend.phases_seen = []
+    flag = tmp_path / "flag"
+    name = backend.submit(_flaky_dag(flag), wait=True)
+    assert backend.get(name)["status"]["phase"] == "Failed"
+    flag.write_text("now C passes")
+    backend.retry(name, wait=True)
+    assert backend.get(name)["status"]["phase"] == "Succeeded"
+    again = backend.resubmit(name, wait=True)
+    assert backend.get(again)["status"]["phase"] == "Succeeded"
+    assert "Error" not in backend.phases_seen and len(backend.phases_seen) == 3
+
+
 def test_retry_refuses_a_succeeded_workflow(backend: LocalBackend) -> None:
     wf = backend.run(
         {

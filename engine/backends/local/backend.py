@@ -174,8 +174,9 @@ class LocalBackend:
             _check_object(obj, f"objects[{index}].")
         for obj in objects:
             self.store.put_object(obj)
-        self.store.create(workflow)
         name = str(workflow["metadata"]["name"])
+        self._hold_for_runner(name)
+        self.store.create(workflow)
         self._spawn_runner(name)
         if wait:
             self.wait(name, timeout)
@@ -190,6 +191,7 @@ class LocalBackend:
     ) -> dict[str, Any]:
         """Execute in this process until the workflow completes; returns the Workflow object."""
         workflow = self._prepare(manifest)
+        self._hold_for_runner(str(workflow["metadata"]["name"]))
         self.store.create(workflow)
         return self._run_in_process(str(workflow["metadata"]["name"]), on_update, save_interval)
 
@@ -229,16 +231,33 @@ class LocalBackend:
         env["DROVER_LOCAL_RUNTIME"] = runtime
         directory = self.store.workflow_dir(name)
         self.store.ready_path(name).unlink(missing_ok=True)
-        with (directory / "runner.log").open("ab") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "engine.backends.local.daemon", name],
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        try:
+            with (directory / "runner.log").open("ab") as log:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "engine.backends.local.daemon", name],
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+        except OSError:
+            self.store.pid_path(name).unlink(missing_ok=True)  # nobody runs it: readers say so
+            raise
         self.store.pid_path(name).write_text(str(proc.pid))
+
+    def _hold_for_runner(self, name: str) -> None:
+        """Record this process as the runner of ``name`` until the real one starts.
+
+        Submit, retry and resubmit make a workflow runnable before its runner exists, and a
+        reader in between (the service's mirror, ``drover list``) would otherwise find no
+        runner and mark it Error, as it does a workflow whose runner died. If this process
+        dies before starting the runner, readers find it gone and do just that.
+        """
+        path = self.store.pid_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.store.ready_path(name).unlink(missing_ok=True)  # never signal this process
+        path.write_text(str(os.getpid()))
 
     # ------------------------------------------------------------------ reading
 
@@ -389,6 +408,7 @@ class LocalBackend:
         pid = self.store.runner_pid(name)
         if pid is not None and _pid_alive(pid):
             raise Conflict(f"workflow '{name}' is still being run")
+        self._hold_for_runner(name)
         self.store.save(retry_workflow(workflow))
         self._spawn_runner(name)
         if wait:
@@ -424,6 +444,7 @@ class LocalBackend:
         if memoized:
             workflow["status"] = memoized_status(old, new_name)
             workflow["status"]["startedAt"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self._hold_for_runner(new_name)
         self.store.create(workflow)
         self._spawn_runner(new_name, started_like=name)
         if wait:
