@@ -50,10 +50,17 @@ def _running(pgdata: Path) -> bool:
 def _serve_until(sig: signal.Signals, env: dict[str, str]) -> str:
     """Start ``drover serve``, wait until it answers, send ``sig``; its output."""
     port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "serve", "--port", str(port), "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT,
-    )  # fmt: skip
+    # Ctrl-C as from a terminal: a background job's children inherit SIGINT ignored, and the
+    # server then shuts down on it but exits 0 (uvicorn re-raises it after its shutdown).
+    ignored = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "engine.cli", "serve", "--port", str(port), "--log-level",
+             "warning"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT,
+        )  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, ignored)
     try:
         deadline = time.monotonic() + 120
         while True:
