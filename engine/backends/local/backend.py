@@ -191,9 +191,10 @@ class LocalBackend:
     ) -> dict[str, Any]:
         """Execute in this process until the workflow completes; returns the Workflow object."""
         workflow = self._prepare(manifest)
-        self._hold_for_runner(str(workflow["metadata"]["name"]))
+        name = str(workflow["metadata"]["name"])
+        self._hold_for_runner(name)
         self.store.create(workflow)
-        return self._run_in_process(str(workflow["metadata"]["name"]), on_update, save_interval)
+        return self._run_in_process(name, on_update, save_interval)
 
     def _run_in_process(
         self, name: str, on_update: UpdateCallback | None = None, save_interval: float = 0.05
@@ -224,13 +225,13 @@ class LocalBackend:
         return runtime_named(self.runtime_name).name
 
     def _spawn_runner(self, name: str, *, started_like: str | None = None) -> None:
+        """Start the detached runner of ``name``, which ``_hold_for_runner`` holds until then."""
         runtime = self._runtime_for(name, started_like)
         self.store.runtime_path(name).write_text(runtime)
         env = dict(os.environ)
         env["DROVER_HOME"] = str(self.home)
         env["DROVER_LOCAL_RUNTIME"] = runtime
         directory = self.store.workflow_dir(name)
-        self.store.ready_path(name).unlink(missing_ok=True)
         try:
             with (directory / "runner.log").open("ab") as log:
                 proc = subprocess.Popen(
