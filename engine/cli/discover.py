@@ -14,6 +14,7 @@ import typer
 from engine.cli.console import abort, err_console
 from engine.discovery import DiscoveryRunner, execution_document, scenario_entries
 from engine.discovery import discover as discover_scenarios
+from engine.discovery.pytest_collection import DEFAULT_JOBS_LIMIT
 from engine.errors import DroverError, SpecError
 from engine.spec import RunnerKind
 from engine.yaml_io import dump
@@ -62,7 +63,8 @@ def discover(
             "-j",
             min=1,
             help="pytest: processes that collect side by side, each importing its share of "
-            "the test files [default: one per core, at most 8]; 1 collects in one process.",
+            f"the test files (default: one per core, at most {DEFAULT_JOBS_LIMIT}); 1 collects "
+            "in one process.",
             show_default=False,
         ),
     ] = None,
