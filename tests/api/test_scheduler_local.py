@@ -110,7 +110,8 @@ def _wait_testing(client: TestClient, run_id: str) -> None:
 def _terminate_all(client: TestClient, schedule_id: int) -> None:
     for run in _runs(client, schedule_id):
         if run.phase not in FINAL:
-            client.post(f"/api/v1/runs/{run.id}/terminate", headers=AUTH)
+            done = client.post(f"/api/v1/runs/{run.id}/cancel?mode=terminate", headers=AUTH)
+            assert done.status_code == 200, done.text
 
 
 def _wait_final_run(client: TestClient, run_id: str) -> Run:
