@@ -222,6 +222,7 @@ def _run(args: argparse.Namespace) -> int:
         reports=args.reports,
         worker=identity.lease_id,
         pod=identity.pod,
+        shared_workspace=args.unpack is None,
     )
     facade = FacadeConfig.from_env(os.environ)
     if facade is not None:

@@ -1,7 +1,8 @@
 """Drover's pytest plugin, which the agent loads explicitly (``-p drover_agent.pytest_plugin``).
 
 It runs inside the project's pytest process and imports nothing else of Drover's (only the
-names it shares with the agent, :mod:`drover_agent.pytest_protocol`). Two jobs:
+standard-library modules it shares with the agent, :mod:`drover_agent.pytest_protocol` and
+:mod:`drover_agent.steal_board`). Its jobs:
 
 Selection (``--drover-select FILE``)
     ``FILE`` holds ``{"ids": [...], "unmatched": PATH}``: the batch's scenario ids, in the plan's
@@ -25,6 +26,14 @@ Live results (``DROVER_LIVE_RESULTS``)
     pytest still runs; the JUnit XML stays the source of truth for the results file. The status
     follows what pytest's JUnit report says for the same test.
 
+Work stealing (``"board"`` in the selection file)
+    ``{"path", "total", "positions"}``: the worker's steal board (:mod:`drover_agent.steal_board`)
+    and each id's position on it. Before a test runs, the plugin claims its position (and a few
+    after it, as many as about 50 ms of this session's pace, so claims stay cheap); a test whose
+    position a peer took already is passed over unreported (``pytest_runtest_protocol`` answers
+    for it), and the agent leaves it to that peer. Under pytest-xdist the session claims all its
+    positions up front: its tests run in no predictable order.
+
 Artifacts (``DROVER_ARTIFACTS_BASE``)
     Each test runs with ``DROVER_ARTIFACTS_DIR`` naming an empty directory of its own; what the
     test writes there is kept with its result (``index.jsonl`` in the base maps node ids, as
@@ -36,6 +45,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -49,6 +59,7 @@ from drover_agent.pytest_protocol import (
     LIVE_RESULTS_ENV,
     SELECT_OPTION,
 )
+from drover_agent.steal_board import claim
 
 __all__ = [
     "item_keys",
@@ -100,6 +111,12 @@ def _select(config: pytest.Config, items: list[pytest.Item], target: Path) -> No
         matched.add(scenario_id)
         kept.append((position[scenario_id], order, item))
     kept.sort(key=lambda entry: entry[:2])
+    board = document.get("board")
+    if board:
+        for index, _, item in kept:
+            item.stash[_BOARD_POSITION] = int(board["positions"][index])
+        guard = _StealGuard(Path(board["path"]), int(board["total"]), under_xdist=_xdist(config))
+        config.pluginmanager.register(guard, _StealGuard.NAME)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
     items[:] = [item for _, _, item in kept]
@@ -128,6 +145,49 @@ class _WorkspaceIds:
             relative = file_part if relative.startswith("..") else Path(relative).as_posix()
             self._files[file_part] = relative
         return relative + separator + rest
+
+
+_BOARD_POSITION = pytest.StashKey[int]()
+
+
+def _xdist(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput") or bool(getattr(config.option, "numprocesses", None))
+
+
+class _StealGuard:
+    """Claims each test's board position before it runs; passes over the ones a peer took."""
+
+    NAME = "drover-steal-guard"
+    CLAIM_SECONDS = 0.05
+    """About this much of the session's work per claim (a window of at least one position)."""
+    MAX_WINDOW = 1000
+
+    def __init__(self, path: Path, total: int, *, under_xdist: bool) -> None:
+        self.path = path
+        self.total = total
+        self.descriptor = os.open(path, os.O_RDWR)
+        self.started = time.monotonic()
+        self.claimed = 0
+        if under_xdist:
+            self._claim(0, total)
+
+    def _claim(self, position: int, window: int) -> None:
+        elapsed = time.monotonic() - self.started
+        self.claimed = claim(self.path, self.descriptor, self.total, position, window, elapsed)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> bool | None:
+        position = item.stash.get(_BOARD_POSITION, None)
+        if position is None or position < self.claimed:
+            return None
+        elapsed = time.monotonic() - self.started
+        pace = elapsed / self.claimed if self.claimed and elapsed > 0 else 0.0
+        window = int(self.CLAIM_SECONDS / pace) if pace > 0 else 1
+        self._claim(position, min(max(window, 1), self.MAX_WINDOW))
+        return None if position < self.claimed else True  # True: a peer runs it
+
+    def pytest_unconfigure(self) -> None:
+        os.close(self.descriptor)
 
 
 def item_keys(nodeid: str) -> Iterator[str]:

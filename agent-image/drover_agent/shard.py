@@ -21,18 +21,22 @@ from drover_agent.facade import FacadeClient
 from drover_agent.kept import KeptReports
 from drover_agent.leasing import WorkSource
 from drover_agent.live_feed import LiveFeed, live_runner_env
-from drover_agent.plan import PlanError, load_group_plan, load_run_plan
+from drover_agent.plan import GroupPlan, PlanError, load_group_plan, load_run_plan
 from drover_agent.reporting import ReportTarget, ResultReporter
 from drover_agent.results import ScenarioResult, ShardReport, utc_now, write_report
 from drover_agent.runners import BatchContext, BatchRun, Outcome, RunnerAdapter, adapter_for
 from drover_agent.runners.base import port_env
 from drover_agent.runners.command import CommandAdapter
+from drover_agent.stealing import OwnBoard, Stealing, board_namespace
 
 __all__ = ["ShardRequest", "run_shard", "run_with_retries"]
 
 NOT_REPORTED = "the runner did not report this scenario"
 FLUSH_SECONDS = 30.0
 CLOSE_SECONDS = 10.0
+LINGER_SECONDS = 5.0
+"""How long a worker done with its own shard waits for a peer's pace to show (a peer that is
+still starting up, or in a first long test) before it ends: its pod holds resources meanwhile."""
 
 ResultSink = Callable[[ScenarioResult], None]
 
@@ -59,6 +63,9 @@ class ShardRequest:
     reports: Path | None = None
     """Keep the runners' native reports and each scenario's artifacts here (see
     :mod:`drover_agent.kept`): a directory, or a ``.tgz`` file written at the end."""
+    shared_workspace: bool = False
+    """The group's workers share the workspace (not unpacked per pod): they may take each
+    other's remaining scenarios (:mod:`drover_agent.stealing`)."""
 
 
 def run_shard(
@@ -92,6 +99,7 @@ def run_shard(
     }
     worker = request.worker or f"{request.group}/{request.shard}"
     source = WorkSource(group=group, shard=request.shard, client=facade, worker=worker)
+    stealing = _stealing(request, group, run_plan.run_id, runner.kind, source.queue_mode, env)
     reporter = (
         ResultReporter(facade, ReportTarget(request.group, request.shard, request.pod))
         if facade is not None
@@ -106,11 +114,11 @@ def run_shard(
             with _live_feed(live, report_dir, reporter) as feed:
                 if feed is not None:
                     runner_env = live_runner_env(runner_env, feed.path)
-                for batch in source.batches():
+
+                def run(batch: list[str], board: OwnBoard | None = None) -> None:
                     taken.extend(batch)
                     if feed is not None:
                         feed.expect(batch)
-                    started = time.monotonic()
                     run_with_retries(
                         adapter,
                         batch,
@@ -124,7 +132,14 @@ def run_shard(
                         live_feed=feed,
                         first_attempt=first_attempt_of(request.attempt),
                         kept=kept,
+                        board=board,
                     )
+
+                for batch in source.batches():
+                    started = time.monotonic()
+                    run(batch, stealing.own_board() if stealing is not None else None)
+                    if stealing is not None:
+                        _take_from_peers(stealing, report, batch, time.monotonic() - started, run)
                     if reporter is not None and source.queue_mode:
                         # The next lease hands back this worker's unreported scenarios first.
                         reporter.flush(FLUSH_SECONDS)
@@ -142,6 +157,45 @@ def run_shard(
             if reporter is not None:
                 reporter.close(CLOSE_SECONDS)
     return _finish(report, request, kept)
+
+
+def _stealing(
+    request: ShardRequest,
+    group: GroupPlan,
+    run_id: str | None,
+    runner: str,
+    queue_mode: bool,
+    env: Mapping[str, str],
+) -> Stealing | None:
+    """Work stealing for a pytest shard of a static plan in a shared workspace, else None."""
+    if runner != "pytest" or queue_mode or group.threads < 2 or not request.shared_workspace:
+        return None
+    namespace = board_namespace(env, run_id)
+    if namespace is None:
+        return None
+    try:
+        return Stealing.prepare(group, request.shard, request.workspace, namespace)
+    except OSError as exc:  # a read-only or odd workspace: run the shard as planned
+        print(f"drover-agent: no work stealing: {exc}", flush=True)
+        return None
+
+
+def _take_from_peers(
+    stealing: Stealing,
+    report: ShardReport,
+    own: list[str],
+    seconds: float,
+    run: Callable[[list[str]], None],
+) -> None:
+    """After this worker's own shard: what an earlier pod of it took and never finished (a
+    rerun), then the tails of busy peers' shards while taking one saves time."""
+    if stealing.taken:
+        run(list(stealing.taken))
+    mine = set(own)
+    overhead = max(seconds - sum(r.duration for r in report.results if r.id in mine), 0.0)
+    while stolen := stealing.take(overhead, LINGER_SECONDS):
+        print(f"drover-agent: took {len(stolen)} scenarios from a busier worker", flush=True)
+        run(stolen)
 
 
 def _kept_reports(target: Path | None) -> KeptReports | None:
@@ -178,6 +232,7 @@ def run_with_retries(
     live_feed: LiveFeed | None = None,
     first_attempt: int = 1,
     kept: KeptReports | None = None,
+    board: OwnBoard | None = None,
 ) -> None:
     """Run all scenarios once, then rerun only the failing ones, up to ``retries`` times.
 
@@ -186,6 +241,9 @@ def run_with_retries(
 
     ``report.results`` gains (or, for a rerun, replaces) one entry per scenario; ``on_result``
     hears every attempt's result as soon as its batch (or the live feed) knows it.
+
+    ``board``: peers may take the tail of the first run (see :mod:`drover_agent.stealing`);
+    what they took is theirs to run and report, and gets no result here.
     """
     pending = list(dict.fromkeys(scenarios))
     final: dict[str, ScenarioResult] = {}
@@ -204,6 +262,7 @@ def run_with_retries(
             timeout=None,
             retries=min(own_retries, retries - runs),
             kept_dir=kept.root if kept is not None else None,
+            board=board if runs == 0 else None,
         )
         unreported: set[str] = set()
         used = 1
@@ -216,7 +275,10 @@ def run_with_retries(
             batch = _run_batch(adapter, part, timed)
             if live_feed is not None:
                 live_feed.read_new_lines()  # live lines first: they carry the same verdicts
+            handed_over = set(batch.handed_over)
             for scenario_id in part:
+                if scenario_id in handed_over:
+                    continue
                 outcome = batch.outcomes.get(scenario_id)
                 if outcome is None:
                     unreported.add(scenario_id)
@@ -233,7 +295,7 @@ def run_with_retries(
         if own_retries:
             pending = [s for s in pending if s in unreported]
         else:
-            pending = [s for s in pending if final[s].failing]
+            pending = [s for s in pending if s in final and final[s].failing]
         attempt += used
         runs += used
 

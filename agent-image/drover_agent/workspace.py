@@ -17,6 +17,7 @@ from drover_agent.plan import ProjectSource, SetupCommand
 
 __all__ = [
     "READY_MARKER",
+    "STEAL_BOARDS",
     "SetupError",
     "checkout_project",
     "mark_ready",
@@ -32,9 +33,11 @@ COPY_IGNORED = ("__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache")
 READY_MARKER = ".drover-ready"
 """Written into the workspace once setup succeeded; a worker that finds none prepares it."""
 SETUP_LOCK = ".drover-setup.lock"
-NOT_THE_PROJECT = frozenset({"lost+found", READY_MARKER, SETUP_LOCK})
+STEAL_BOARDS = ".drover-steal"
+"""Where the workers of a group share their steal boards (:mod:`drover_agent.stealing`)."""
+NOT_THE_PROJECT = frozenset({"lost+found", READY_MARKER, SETUP_LOCK, STEAL_BOARDS})
 """Entries a fresh or shared volume holds that are not the project: ext4 formats every new
-volume with ``lost+found``; the lock and marker are Drover's own."""
+volume with ``lost+found``; the lock, marker and boards are Drover's own."""
 
 
 class SetupError(Exception):
@@ -136,7 +139,7 @@ def mark_ready(workspace: Path) -> None:
     exclude = workspace / ".git" / "info" / "exclude"
     if exclude.parent.is_dir():
         lines = exclude.read_text().splitlines() if exclude.exists() else []
-        missing = [n for n in (READY_MARKER, SETUP_LOCK) if f"/{n}" not in lines]
+        missing = [n for n in (READY_MARKER, SETUP_LOCK, STEAL_BOARDS) if f"/{n}" not in lines]
         if missing:
             exclude.write_text("\n".join([*lines, *(f"/{n}" for n in missing)]) + "\n")
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from drover_agent.results import Status
+from drover_agent.stealing import OwnBoard
 
 __all__ = [
     "BatchContext",
@@ -64,6 +65,9 @@ class BatchContext:
     kept_dir: Path | None = None
     """The worker's kept reports (:mod:`drover_agent.kept`), whose ``native/`` gets each
     batch's native report; None: they go to ``report_dir/native``."""
+    board: OwnBoard | None = None
+    """Peers may take the tail of this batch (:mod:`drover_agent.stealing`); an adapter that
+    cannot let them ignores it, and then nothing is taken from it."""
 
     @property
     def native_dir(self) -> Path:
@@ -86,6 +90,8 @@ class BatchRun:
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     problem: str | None = None
     """Why scenarios may lack an outcome (the runner crashed, timed out, wrote no report)."""
+    handed_over: list[str] = field(default_factory=list)
+    """Scenarios a peer took from this batch's board: theirs to run and report, not ours."""
 
 
 class RunnerAdapter(Protocol):

@@ -269,22 +269,32 @@ class PytestAdapter:
         artifacts = context.raw_artifacts_dir / f"pytest-{label}"
         for stale in (unmatched_path, junit):
             stale.unlink(missing_ok=True)
-        selection.write_text(
-            json.dumps({"ids": ids, "unmatched": str(unmatched_path)}), encoding="utf-8"
-        )
-        done = run_process(
-            self.argv(
-                str(selection),
-                str(junit),
-                selection_paths(ids),
+        document: dict[str, object] = {"ids": ids, "unmatched": str(unmatched_path)}
+        board = context.board
+        if board is not None:
+            document["board"] = {
+                "path": str(board.path),
+                "total": len(board.ids),
+                "positions": board.positions(ids),
+            }
+        selection.write_text(json.dumps(document), encoding="utf-8")
+        try:
+            done = run_process(
+                self.argv(
+                    str(selection),
+                    str(junit),
+                    selection_paths(ids),
+                    context.workspace,
+                    str(context.report_dir / "pytest-cache"),
+                    self._foreign_plugins(context),
+                ),
                 context.workspace,
-                str(context.report_dir / "pytest-cache"),
-                self._foreign_plugins(context),
-            ),
-            context.workspace,
-            {**plugin_env(context.env), ARTIFACTS_BASE_ENV: str(artifacts)},
-            context.timeout,
-        )
+                {**plugin_env(context.env), ARTIFACTS_BASE_ENV: str(artifacts)},
+                context.timeout,
+            )
+        finally:
+            if board is not None:
+                batch.handed_over = board.close()
         cases = parse_junit(junit.read_text("utf-8")) if junit.exists() else []
         batch.outcomes.update(match_testcases(ids, cases))
         for scenario_id, files in test_artifacts(artifacts, ids).items():

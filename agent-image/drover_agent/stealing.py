@@ -1,0 +1,220 @@
+"""Work stealing between the workers of one scenario group that share a workspace.
+
+A static plan is cut on predicted durations, or by count when nothing is known yet, so one
+worker may still have minutes of work when its peers are done. A worker that finishes its own
+shard takes the tail of the busiest peer's remaining scenarios through that peer's steal board
+(:mod:`drover_agent.steal_board`: one file per worker under ``.drover-steal/`` of a workspace
+setup-env prepared, never in a directory of the user's own) and runs them in a pytest session
+of its own; the peer's plugin passes over what was taken, and the peer leaves those scenarios
+out of its results. The thief takes the share that ends both at about the same time, allowing
+for its new session's start-up, and only when that saves at least :data:`MIN_GAIN_SECONDS`;
+then it looks again.
+
+Only a peer that has started its shard in this workspace is taken from, so workers whose
+workspaces are private (each unpacked from an artifact) never touch each other's work. Only
+pytest shards of a static plan (a queue-mode group balances itself), and only the first pod of
+a shard: a pod retried after its predecessor died finds its board started and runs its whole
+shard, plus what its predecessor took from others, without offering or taking more: nothing is
+lost, at worst run twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from drover_agent.plan import GroupPlan
+from drover_agent.steal_board import BoardState, locked_board, parse_board
+from drover_agent.workspace import READY_MARKER, STEAL_BOARDS
+
+__all__ = ["MIN_GAIN_SECONDS", "OwnBoard", "Stealing", "board_namespace"]
+
+MIN_GAIN_SECONDS = 1.0
+"""A steal must shorten the group by at least this much (a new session costs seconds)."""
+MIN_OVERHEAD_SECONDS = 0.5
+"""The least a new session is assumed to cost (interpreter, plugins, collection)."""
+POLL_SECONDS = 0.25
+
+
+def board_namespace(env: Mapping[str, str], run_id: str | None) -> str | None:
+    """Whose boards these are: the workflow (``DROVER_WORKER`` is ``<workflow>/<shard>``), else
+    the run; None when neither is known (then nothing is stolen)."""
+    worker = env.get("DROVER_WORKER", "").strip()
+    owner = worker.rpartition("/")[0] if "/" in worker else (run_id or "")
+    return _safe(owner) or None
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:200]
+
+
+@dataclass(frozen=True)
+class OwnBoard:
+    """This worker's board, offered to its pytest session for the shard's first batch."""
+
+    path: Path
+    ids: tuple[str, ...]
+
+    def positions(self, ids: Sequence[str]) -> list[int]:
+        """Each id's position on the board; -1 (run by this worker, never offered) for an id
+        not on it."""
+        index = {scenario_id: position for position, scenario_id in enumerate(self.ids)}
+        return [index.get(scenario_id, -1) for scenario_id in ids]
+
+    def close(self) -> list[str]:
+        """End the offer; the ids peers took, which this worker leaves to them."""
+        with locked_board(self.path, len(self.ids)) as state:
+            state.closed = True
+            end = state.end
+        return list(self.ids[end:])
+
+
+@dataclass
+class Stealing:
+    group: GroupPlan
+    shard: int
+    directory: Path
+    """``<workspace>/.drover-steal/<namespace>/<group key>``."""
+    rerun: bool = False
+    """This shard's board was started by an earlier pod: run everything, offer and take nothing."""
+    taken: list[str] = field(default_factory=list)
+    """What this worker took from peers (kept on disk, for a pod retried after it died)."""
+    _planned: dict[int, list[_Planned]] = field(default_factory=dict)
+
+    @classmethod
+    def prepare(
+        cls, group: GroupPlan, shard: int, workspace: Path, namespace: str
+    ) -> Stealing | None:
+        """This worker's part in stealing; None unless ``workspace`` is one Drover prepared."""
+        if not (workspace / READY_MARKER).is_file():
+            return None
+        directory = workspace / STEAL_BOARDS / namespace / _safe(group.key)
+        directory.mkdir(parents=True, exist_ok=True)
+        stealing = cls(group, shard, directory)
+        with locked_board(stealing._board(shard), len(stealing._ids(shard))) as state:
+            stealing.rerun = state.started
+            state.started = True
+            if stealing.rerun:
+                state.closed = True
+        if stealing.rerun:
+            stealing.taken = stealing._read_taken()
+        return stealing
+
+    def own_board(self) -> OwnBoard | None:
+        """The board to offer the first batch, or None for a rerun."""
+        if self.rerun:
+            return None
+        return OwnBoard(self._board(self.shard), tuple(self._ids(self.shard)))
+
+    def take(self, overhead: float, linger: float) -> list[str]:
+        """The tail of the busiest peer's remaining scenarios, or none when no take would save
+        time. While a peer still has scenarios to spare but no take is worth it yet (it has not
+        started its first test, or its tests may be slower than they have looked so far), look
+        again for up to ``linger`` seconds.
+
+        ``overhead``: seconds a new session of this worker costs besides its tests."""
+        if self.rerun:
+            return []
+        overhead = max(overhead, MIN_OVERHEAD_SECONDS)
+        deadline = time.monotonic() + linger
+        while True:
+            stolen, spare = self._take_once(overhead)
+            if stolen or not spare or time.monotonic() >= deadline:
+                return stolen
+            time.sleep(POLL_SECONDS)
+
+    def _take_once(self, overhead: float) -> tuple[list[str], bool]:
+        """What one look takes, and whether some peer still has scenarios to spare."""
+        worth = overhead + 2 * MIN_GAIN_SECONDS
+        best: tuple[float, int] | None = None
+        spare = False
+        for peer in range(self.group.threads):
+            state = self._peek(peer) if peer != self.shard else None
+            if state is None or not state.started or state.remaining < 2:
+                continue
+            spare = True
+            seconds = self._remaining_seconds(peer, state)
+            if seconds > worth and (best is None or seconds > best[0]):
+                best = (seconds, peer)
+        if best is None:
+            return [], spare
+        peer = best[1]
+        ids = self._ids(peer)
+        with locked_board(self._board(peer), len(ids)) as state:
+            seconds = self._remaining_seconds(peer, state)
+            if not state.started or seconds <= worth:
+                return [], True
+            # Both end together when the peer keeps (remaining + overhead) / 2 of the time.
+            count = int(state.remaining * (seconds - overhead) / 2 / seconds)
+            if count < 1:
+                return [], True
+            state.end -= count
+            stolen = ids[state.end : state.end + count]
+        self.taken.extend(stolen)
+        self._write_taken()
+        return stolen, True
+
+    def _remaining_seconds(self, peer: int, state: BoardState) -> float:
+        """How long the peer still needs for what it has not claimed: its planned durations
+        scaled by how its session compares with them so far, else its pace so far (the test it
+        is in counts as long as it has run); 0 while neither is known."""
+        if state.remaining <= 0:
+            return 0.0
+        spent = state.elapsed + max(time.time() - state.at, 0.0) if state.pos else 0.0
+        planned = [s.duration for s in self._scenarios(peer)]
+        if all(d is not None for d in planned):
+            known = [d for d in planned if d is not None]
+            ahead, done = sum(known[state.pos : state.end]), sum(known[: state.pos])
+            scale = min(max(spent / done, 0.5), 4.0) if spent and done > 0 else 1.0
+            return ahead * scale
+        return state.remaining * spent / state.pos if spent else 0.0
+
+    def _peek(self, peer: int) -> BoardState:
+        """A peer's board without taking its lock (a choice only; the steal re-reads it)."""
+        total = len(self._ids(peer))
+        try:
+            return parse_board(self._board(peer).read_bytes(), total)
+        except (OSError, ValueError, KeyError, TypeError):
+            return BoardState(total=total)
+
+    def _board(self, shard: int) -> Path:
+        return self.directory / f"shard-{shard}.json"
+
+    def _scenarios(self, shard: int) -> list[_Planned]:
+        """The shard's scenarios as its board numbers them: plan order, duplicates dropped."""
+        if shard not in self._planned:
+            seen: dict[str, _Planned] = {}
+            for scenario in self.group.shard(shard):
+                seen.setdefault(scenario.id, _Planned(scenario.id, scenario.duration))
+            self._planned[shard] = list(seen.values())
+        return self._planned[shard]
+
+    def _ids(self, shard: int) -> list[str]:
+        return [s.id for s in self._scenarios(shard)]
+
+    def _taken_file(self) -> Path:
+        return self.directory / f"taken-by-{self.shard}.json"
+
+    def _read_taken(self) -> list[str]:
+        try:
+            document = json.loads(self._taken_file().read_text("utf-8"))
+        except (OSError, ValueError):
+            return []
+        return [str(i) for i in document] if isinstance(document, list) else []
+
+    def _write_taken(self) -> None:
+        path = self._taken_file()
+        scratch = path.with_name(path.name + f".{os.getpid()}")
+        scratch.write_text(json.dumps(self.taken), encoding="utf-8")
+        os.replace(scratch, path)
+
+
+@dataclass(frozen=True)
+class _Planned:
+    id: str
+    duration: float | None

@@ -1,0 +1,133 @@
+"""Work stealing: two real agents share a prepared workspace; the one done first takes the tail
+of the other's shard, and every scenario is run and reported exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agent_plans import AGENT_DIR, RunAgent, read_results, write_plan
+
+SLOW = [f"test_slow.py::test_sleeps[{i}]" for i in range(16)]
+FAST = ["test_fast.py::test_quick"]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "test_slow.py").write_text(
+        "import time\n\nimport pytest\n\n\n"
+        "@pytest.mark.parametrize('i', range(16))\n"
+        "def test_sleeps(i):\n    time.sleep(0.5)\n"
+    )
+    (root / "test_fast.py").write_text("def test_quick():\n    pass\n")
+    return root
+
+
+def _start(plan: Path, workspace: Path, shard: int, results: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(AGENT_DIR), "DROVER_WORKER": f"wf-1/main.all/{shard}"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "drover_agent", "run", "--plan-dir", str(plan),
+         "--workspace", str(workspace), "--shard", f"main.all/{shard}",
+         "--results", str(results)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def _run_group(tmp_path: Path, plan: Path, workspace: Path) -> list[dict[str, Any]]:
+    results = [tmp_path / f"results-{shard}.json" for shard in (0, 1)]
+    agents = [_start(plan, workspace, shard, results[shard]) for shard in (0, 1)]
+    outputs = [agent.communicate(timeout=120)[0] for agent in agents]
+    assert [agent.returncode for agent in agents] == [0, 0], outputs
+    return [read_results(path) for path in results]
+
+
+def test_the_idle_worker_takes_the_tail_and_each_scenario_runs_once(
+    tmp_path: Path, project: Path, run_agent: RunAgent
+) -> None:
+    plan = write_plan(
+        tmp_path / "plan", runner={}, workers={"0": FAST, "1": SLOW}, path=str(project)
+    )
+    workspace = tmp_path / "workspace"
+    done = run_agent("setup", "--plan-dir", str(plan), "--workspace", str(workspace))
+    assert done.returncode == 0, done.stderr
+
+    thief, owner = _run_group(tmp_path, plan, workspace)
+
+    taken = [r["id"] for r in thief["results"] if r["id"] in SLOW]
+    kept = [r["id"] for r in owner["results"]]
+    assert taken, "worker 0 finished at once and took part of worker 1's shard"
+    assert kept, "worker 1 ran the front of its own shard"
+    assert taken == SLOW[-len(taken) :], "the tail, in plan order"
+    assert sorted(kept + taken) == sorted(SLOW), "each scenario reported once, by one worker"
+    every = [*thief["results"], *owner["results"]]
+    assert {r["status"] for r in every} == {"passed"}
+    assert all(r["attempt"] == 1 for r in every)
+
+
+def test_a_retried_pod_runs_its_whole_shard_and_offers_nothing(
+    tmp_path: Path, project: Path, run_agent: RunAgent
+) -> None:
+    """A pod started again (its predecessor died) finds its board started: it runs everything
+    it was planned, and a peer takes nothing from it."""
+    plan = write_plan(
+        tmp_path / "plan", runner={}, workers={"0": FAST, "1": SLOW}, path=str(project)
+    )
+    workspace = tmp_path / "workspace"
+    assert (
+        run_agent("setup", "--plan-dir", str(plan), "--workspace", str(workspace)).returncode == 0
+    )
+    boards = workspace / ".drover-steal" / "wf-1_main.all" / "main.all"
+    boards.mkdir(parents=True)
+    board = {"total": 16, "pos": 3, "end": 16, "started": True, "closed": False, "elapsed": 1.0}
+    (boards / "shard-1.json").write_text(json.dumps(board))
+
+    thief, owner = _run_group(tmp_path, plan, workspace)
+
+    assert [r["id"] for r in thief["results"]] == FAST
+    assert sorted(r["id"] for r in owner["results"]) == sorted(SLOW)
+
+
+def test_a_workspace_setup_env_did_not_prepare_gets_no_boards(
+    tmp_path: Path, project: Path, run_agent: RunAgent
+) -> None:
+    """The agent pointed at a directory of the user's own writes nothing into it."""
+    plan = write_plan(
+        tmp_path / "plan", runner={}, workers={"0": FAST, "1": SLOW[:4]}, path=str(project)
+    )
+    _, owner = _run_group(tmp_path, plan, project)
+    assert [r["id"] for r in owner["results"]] == SLOW[:4]
+    assert not (project / ".drover-steal").exists()
+
+
+def test_a_retried_thief_runs_again_what_its_predecessor_took(
+    tmp_path: Path, project: Path, run_agent: RunAgent
+) -> None:
+    """The scenarios a dead pod took from a peer are its shard's now: its retry runs them."""
+    plan = write_plan(
+        tmp_path / "plan", runner={}, workers={"0": FAST, "1": SLOW[:4]}, path=str(project)
+    )
+    workspace = tmp_path / "workspace"
+    assert (
+        run_agent("setup", "--plan-dir", str(plan), "--workspace", str(workspace)).returncode == 0
+    )
+    boards = workspace / ".drover-steal" / "wf-1_main.all" / "main.all"
+    boards.mkdir(parents=True)
+    started = {"pos": 1, "started": True, "elapsed": 0.1}
+    (boards / "shard-0.json").write_text(json.dumps({**started, "total": 1, "end": 1,
+                                                     "closed": True}))  # fmt: skip
+    (boards / "shard-1.json").write_text(json.dumps({**started, "total": 4, "end": 2,
+                                                     "closed": True}))  # fmt: skip
+    (boards / "taken-by-0.json").write_text(json.dumps(SLOW[2:4]))
+
+    results = tmp_path / "results-0.json"
+    agent = _start(plan, workspace, 0, results)
+    output = agent.communicate(timeout=120)[0]
+    assert agent.returncode == 0, output
+    assert [r["id"] for r in read_results(results)["results"]] == [*FAST, *SLOW[2:4]]
