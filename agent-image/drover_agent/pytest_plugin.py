@@ -5,9 +5,14 @@ standard-library modules it shares with the agent, :mod:`drover_agent.pytest_pro
 :mod:`drover_agent.steal_board`). Its jobs:
 
 Selection (``--drover-select FILE``)
-    ``FILE`` holds ``{"ids": [...], "unmatched": PATH}``: the batch's scenario ids, in the plan's
-    order. Once pytest has collected (only the files and directories the ids name), the plugin
-    keeps the tests an id names and deselects the rest through ``pytest_deselected``, so one
+    ``FILE`` holds ``{"ids": [...], "paths": [...], "unmatched": PATH}``: the batch's scenario
+    ids, in the plan's order, and the files and directories they live in. pytest runs without
+    path arguments and walks the tree as a bare pytest does (every directory, every conftest),
+    but the plugin ignores any other file (``pytest_ignore_collect``): a file named as an
+    argument would be collected even where no collector wants it (``python_files`` and doctest
+    globs do not apply to arguments), importing data files a plain run never imports. Once pytest
+    has collected, the plugin keeps the tests an id names and deselects the rest through
+    ``pytest_deselected``, so one
     pytest session runs any number of ids without pytest matching each one as an argument. An
     id names a test (``file.py::Class::test[params]``), every case of a parametrized function
     (its id without parameters), a class, a file or a directory. Node ids are compared as
@@ -65,6 +70,8 @@ __all__ = [
     "item_keys",
     "pytest_addoption",
     "pytest_collection_modifyitems",
+    "pytest_configure",
+    "pytest_ignore_collect",
     "pytest_runtest_logreport",
     "pytest_runtest_protocol",
     "pytest_sessionfinish",
@@ -94,6 +101,44 @@ def pytest_collection_modifyitems(
     if target:
         _select(config, items, Path(target))
     yield
+
+
+class _SelectedPaths:
+    """The files and directories a batch's ids live in, absolute: a file elsewhere is ignored."""
+
+    def __init__(self, base: Path, paths: list[str]) -> None:
+        self.plain = {base / p for p in paths}
+        self.real = {Path(os.path.realpath(p)) for p in self.plain}
+
+    def keeps(self, path: Path) -> bool:
+        if path in self.plain or any(p in self.plain for p in path.parents):
+            return True
+        real = Path(os.path.realpath(path))  # the workspace reached through a symbolic link
+        return real in self.real or any(p in self.real for p in real.parents)
+
+
+_selected: _SelectedPaths | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _selected
+    target = config.getoption("drover_select", None)
+    _selected = None
+    if target:
+        document = json.loads(Path(target).read_text(encoding="utf-8"))
+        if isinstance(document.get("paths"), list):
+            _selected = _SelectedPaths(config.invocation_params.dir, document["paths"])
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_ignore_collect(collection_path: Path) -> bool | None:
+    """A file no id of the batch lives in is not collected (directories are walked, and
+    ``conftest.py`` and ``__init__.py`` files load, as in a bare run)."""
+    if _selected is None or collection_path.name in ("conftest.py", "__init__.py"):
+        return None
+    if not collection_path.is_file() or _selected.keeps(collection_path):
+        return None
+    return True
 
 
 def _select(config: pytest.Config, items: list[pytest.Item], target: Path) -> None:

@@ -150,7 +150,7 @@ class Stealing:
             if not state.started or seconds <= worth:
                 return [], True
             # Both end together when the peer keeps (remaining + overhead) / 2 of the time.
-            count = int(state.remaining * (seconds - overhead) / 2 / seconds)
+            count = self._tail_count(peer, state, (seconds - overhead) / 2 / seconds)
             if count < 1:
                 return [], True
             state.end -= count
@@ -158,6 +158,21 @@ class Stealing:
         self.taken.extend(stolen)
         self._write_taken()
         return stolen, True
+
+    def _tail_count(self, peer: int, state: BoardState, share: float) -> int:
+        """How many scenarios from the end of the peer's remaining ones make ``share`` of its
+        remaining time: by planned durations when it has them, else by count."""
+        planned = [s.duration for s in self._scenarios(peer)[state.pos : state.end]]
+        if not all(d is not None for d in planned) or not any(planned):
+            return int(state.remaining * share)
+        known = [d for d in planned if d is not None]
+        target, tail, count = sum(known) * share, 0.0, 0
+        for duration in reversed(known[1:]):  # the peer keeps at least one
+            if tail + duration / 2 > target:
+                break
+            tail += duration
+            count += 1
+        return count
 
     def _remaining_seconds(self, peer: int, state: BoardState) -> float:
         """How long the peer still needs for what it has not claimed: its planned durations

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_plans import AGENT_DIR, RunAgent, read_results, write_plan
-from drover_agent.runners.pytest_junit import ARGV_BUDGET, path_arguments, selection_paths
+from drover_agent.runners.pytest_junit import selection_paths
 
 from engine.discovery import DiscoveryRunner, discover
 
@@ -183,14 +183,13 @@ def test_more_files_than_a_command_line_holds_run_as_a_bare_pytest_collects(
     tmp_path: Path, run_agent: RunAgent
 ) -> None:
     deep = "tests/" + "/".join(c * 240 for c in "abc")  # a long path for each file
-    count = 2 * (ARGV_BUDGET // len(deep)) + 20
+    count = 2 * (100_000 // len(deep)) + 20  # 200 kB of paths: more than one argument list
     files = {f"{deep}/test_{n}.py": "def test_it():\n    pass\n" for n in range(count)}
     files["pyproject.toml"] = '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n'
     # Outside testpaths: a bare pytest never collects it, so neither may the agent.
     files["scripts/test_broken.py"] = "raise ImportError('not part of the suite')\n"
     project = write_project(tmp_path / "project", files)
     ids = [f"{name}::test_it" for name in files if name.startswith("tests/")][::2]
-    assert path_arguments(selection_paths(ids)) == []  # too long: no paths at all
     done, results = run_shard(run_agent, tmp_path, project, ids)
     assert done.returncode == 0, done.stdout[-3000:]
     assert len(results) == count // 2
@@ -356,9 +355,85 @@ def test_selection_paths_list_each_file_or_directory_once() -> None:
         "-odd.py::test_v",
     ]
     assert selection_paths(ids) == ["tests/a.py", "tests/b.py", "tests/sub", "-odd.py"]
-    assert path_arguments(selection_paths(ids)) == [
-        "tests/a.py",
-        "tests/b.py",
-        "tests/sub",
-        "./-odd.py",  # never an option
+
+
+DATA_COLLECTOR = """\
+import pytest
+
+
+class ExampleItem(pytest.Item):
+    def runtest(self):
+        assert self.path.read_text()
+
+
+class ExampleFile(pytest.File):
+    def collect(self):
+        yield ExampleItem.from_parent(self, name="example")
+
+
+def pytest_collect_file(file_path, parent):
+    if file_path.name != "conftest.py":
+        return ExampleFile.from_parent(parent, path=file_path)
+"""
+
+
+def test_a_data_file_a_collector_reads_is_not_imported_as_a_test_module(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    """Pygments' example files: any file under tests/examples is an item its conftest reads,
+    ``.py`` ones included; a plain run never imports them, nor may a batch (pytest imports a
+    file named as an argument whatever ``python_files`` says)."""
+    project = write_project(
+        tmp_path / "project",
+        {
+            "pytest.ini": "[pytest]\n",
+            "tests/test_plain.py": "def test_plain():\n    pass\n",
+            "tests/examples/conftest.py": DATA_COLLECTOR,
+            "tests/examples/snippet.py": "print(undefined_name)\n",
+            "tests/examples/snippet.txt": "hello\n",
+        },
+    )
+    ids = [s.id for s in discover(DiscoveryRunner.PYTEST, project)]
+    assert sorted(ids) == [
+        "tests/examples/snippet.py::example",
+        "tests/examples/snippet.txt::example",
+        "tests/test_plain.py::test_plain",
     ]
+    done, results = run_shard(run_agent, tmp_path, project, ids)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert {r["status"] for r in results.values()} == {"passed"}
+
+
+def test_tests_sharing_one_node_id_fail_together(tmp_path: Path, run_agent: RunAgent) -> None:
+    """pyyaml's legacy collector names several items alike: one id, one verdict, the worst."""
+    collector = """\
+import pytest
+
+
+class CaseItem(pytest.Item):
+    def __init__(self, *, ok, **kw):
+        super().__init__(**kw)
+        self.ok = ok
+
+    def runtest(self):
+        assert self.ok, "the second case of this id fails"
+
+
+class CaseFile(pytest.File):
+    def collect(self):
+        yield CaseItem.from_parent(self, name="case", ok=True)
+        yield CaseItem.from_parent(self, name="case", ok=False)
+
+
+def pytest_collect_file(file_path, parent):
+    if file_path.suffix == ".cases":
+        return CaseFile.from_parent(parent, path=file_path)
+"""
+    project = write_project(
+        tmp_path / "project",
+        {"pytest.ini": "[pytest]\n", "conftest.py": collector, "data.cases": ""},
+    )
+    done, results = run_shard(run_agent, tmp_path, project, ["data.cases::case"])
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert results["data.cases::case"]["status"] == "failed"
+    assert "second case" in results["data.cases::case"]["error"]

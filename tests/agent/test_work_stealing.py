@@ -7,11 +7,15 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from agent_plans import AGENT_DIR, RunAgent, read_results, write_plan
+from drover_agent.plan import GroupPlan, PlanScenario
+from drover_agent.stealing import Stealing
+from drover_agent.workspace import READY_MARKER
 
 SLOW = [f"test_slow.py::test_sleeps[{i}]" for i in range(16)]
 FAST = ["test_fast.py::test_quick"]
@@ -131,3 +135,27 @@ def test_a_retried_thief_runs_again_what_its_predecessor_took(
     output = agent.communicate(timeout=120)[0]
     assert agent.returncode == 0, output
     assert [r["id"] for r in read_results(results)["results"]] == [*FAST, *SLOW[2:4]]
+
+
+def test_a_take_is_cut_on_the_peers_planned_durations(tmp_path: Path) -> None:
+    """With planned durations the thief takes the tail worth half the peer's remaining time
+    (here its one long scenario), not half its remaining count."""
+    durations = [1.0] * 6 + [6.0]
+    group = GroupPlan(
+        key="main.all", flow="main", name="all", threads=2, strategy="duration", retries=0,
+        scenario_timeout=None,
+        workers={0: [PlanScenario("a")], 1: [PlanScenario(f"b{i}", duration=d)
+                                              for i, d in enumerate(durations)]},
+    )  # fmt: skip
+    (tmp_path / READY_MARKER).write_text("")
+    peer = Stealing.prepare(group, 1, tmp_path, "wf")
+    thief = Stealing.prepare(group, 0, tmp_path, "wf")
+    assert peer is not None and thief is not None
+    board = peer.own_board()
+    assert board is not None
+    board.path.write_text(json.dumps({"total": 7, "pos": 1, "end": 7, "started": True,
+                                      "closed": False, "elapsed": 1.0, "at": time.time()}))  # fmt: skip
+
+    assert thief.take(overhead=0.5, linger=0) == ["b6"]
+    assert board.close() == ["b6"], "the peer leaves it to the thief"
+    assert thief.take(overhead=0.5, linger=0) == [], "a closed board offers nothing"

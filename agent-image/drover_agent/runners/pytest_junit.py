@@ -42,16 +42,15 @@ __all__ = [
     "junit_key",
     "match_testcases",
     "parse_junit",
-    "path_arguments",
     "plugin_env",
     "selection_paths",
 ]
 
-# Keep each command line well under the kernel's limit (ARG_MAX, often 2 MiB, shared with env).
-ARGV_BUDGET = 100_000
 NO_TESTS_COLLECTED = 5
 ERROR_TEXT_LIMIT = 4000
 NO_SUCH_TEST = "pytest found no such test"
+WORST_FIRST: tuple[Status, ...] = ("error", "failed", "passed")
+ONE_ID_FIRST: tuple[Status, ...] = ("failed", "error", "passed")
 COLLECTION_SKIPPED = "collection skipped"
 """The message of a module's testcase when the module skipped itself; the reason is the text."""
 
@@ -115,9 +114,14 @@ def _last_lines(text: str, count: int = 5) -> str:
 
 def match_testcases(scenario_ids: Sequence[str], cases: Sequence[JunitCase]) -> dict[str, Outcome]:
     """One outcome per scenario id that the report covers."""
-    by_key: dict[str, Outcome] = {}
+    grouped: dict[str, list[Outcome]] = {}
     for case in cases:
-        by_key.setdefault(case.key, case.outcome)
+        grouped.setdefault(case.key, []).append(case.outcome)
+    # Several testcases of one key: tests sharing a node id (a collector naming two items
+    # alike), or one test whose teardown error pytest < 9 reports as a testcase of its own.
+    # A failure then outranks an error (a failed call with a teardown error is a failure, as
+    # the live plugin says).
+    by_key = {k: v[0] if len(v) == 1 else _combine(v, ONE_ID_FIRST) for k, v in grouped.items()}
     # A rootdir above the workspace prefixes every key with its path: index each key's endings.
     by_ending: dict[str, Outcome] = {}
     for key, outcome in by_key.items():
@@ -158,10 +162,10 @@ def _contains(case_key: str, key: str) -> bool:
     return False
 
 
-def _combine(outcomes: list[Outcome]) -> Outcome:
+def _combine(outcomes: list[Outcome], ranking: Sequence[Status] = WORST_FIRST) -> Outcome:
     """Several tests under one scenario id: the worst status, the summed time, the first error."""
     statuses = {o.status for o in outcomes}
-    worst: Status = next((s for s in ("error", "failed", "passed") if s in statuses), "skipped")
+    worst: Status = next((s for s in ranking if s in statuses), "skipped")
     error = next((o.error for o in outcomes if o.status == worst and o.error), None)
     return Outcome(worst, sum(o.duration for o in outcomes), error)
 
@@ -180,15 +184,6 @@ def _parents(path: str) -> Iterator[str]:
     while "/" in path.rstrip("/"):
         path = path.rstrip("/").rpartition("/")[0]
         yield path
-
-
-def path_arguments(paths: Sequence[str], budget: int = ARGV_BUDGET) -> list[str]:
-    """``paths`` as pytest arguments, or none (pytest then collects what a bare ``pytest`` does:
-    the configured ``testpaths``, else the directory it starts in) when they would make the
-    command line too long for the kernel (ARG_MAX)."""
-    if sum(len(p) + 1 for p in paths) > budget:
-        return []
-    return [f"./{p}" if p.startswith("-") else p for p in paths]
 
 
 def plugin_env(env: Mapping[str, str]) -> dict[str, str]:
@@ -224,7 +219,6 @@ class PytestAdapter:
         self,
         selection: str,
         junit_path: str,
-        paths: Sequence[str],
         workspace: Path | None = None,
         cache_dir: str | None = None,
         disabled: Sequence[str] = (),
@@ -245,7 +239,6 @@ class PytestAdapter:
             f"--junitxml={junit_path}",
             *(config_args(workspace, self.args) if workspace is not None else []),
             *self.args,
-            *path_arguments(paths),
         ]
 
     def run_batch(self, scenario_ids: Sequence[str], context: BatchContext) -> BatchRun:
@@ -269,7 +262,11 @@ class PytestAdapter:
         artifacts = context.raw_artifacts_dir / f"pytest-{label}"
         for stale in (unmatched_path, junit):
             stale.unlink(missing_ok=True)
-        document: dict[str, object] = {"ids": ids, "unmatched": str(unmatched_path)}
+        document: dict[str, object] = {
+            "ids": ids,
+            "paths": selection_paths(ids),
+            "unmatched": str(unmatched_path),
+        }
         board = context.board
         if board is not None:
             document["board"] = {
@@ -283,7 +280,6 @@ class PytestAdapter:
                 self.argv(
                     str(selection),
                     str(junit),
-                    selection_paths(ids),
                     context.workspace,
                     str(context.report_dir / "pytest-cache"),
                     self._foreign_plugins(context),
