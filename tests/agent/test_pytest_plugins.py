@@ -56,3 +56,13 @@ def test_nothing_is_turned_off_without_autoload_or_for_another_interpreter(
     assert foreign_plugins(tmp_path, [], {**ENV, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}) == []
     argv = PytestAdapter().argv("select.json", "junit.xml", tmp_path, None, ["schemathesis"])
     assert argv[argv.index("no:schemathesis") - 1] == "-p"
+
+
+def test_what_the_projects_dependencies_bring_and_its_options_name_stay(tmp_path: Path) -> None:
+    """httpx in test-requirements.txt brings anyio (``@pytest.mark.anyio`` tests need its
+    plugin); ``--hypothesis-show-statistics`` in addopts needs hypothesis' plugin."""
+    (tmp_path / "test-requirements.txt").write_text("httpx>=0.27\n")
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = --hypothesis-show-statistics\n")
+    off = foreign_plugins(tmp_path, [], ENV)
+    assert not {"anyio", "hypothesispytest"} & set(off)
+    assert {"schemathesis", "timeout"} <= set(off)

@@ -9,8 +9,10 @@ run (options, markers, timeouts), so the run would depend on Drover's environmen
 
 :func:`foreign_plugins` names the ``pytest11`` entry points of distributions that Drover's
 requirements (any extra, transitively) pull in and that the project does not mention: not in
-its dependency files (``pyproject.toml``, ``requirements*.txt``, ``setup.cfg``, ``tox.ini``,
-...), not asked for with ``-p`` in its arguments or ``PYTEST_ADDOPTS``. The agent turns each
+its dependency files (``pyproject.toml``, ``*requirements*.txt``, ``setup.cfg``, ``tox.ini``,
+...), not required by a distribution named there (a project on httpx gets anyio's plugin), not
+the prefix of an option there (``--hypothesis-show-statistics``), not asked for with ``-p`` in
+its arguments or ``PYTEST_ADDOPTS``. The agent turns each
 off with ``-p no:<name>``. Plugins the user installed for the project itself are left alone,
 and so is everything when autoloading is off or Drover is not installed (the agent image).
 """
@@ -19,11 +21,11 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["drover_distributions", "foreign_plugins", "project_text"]
+__all__ = ["drover_distributions", "foreign_plugins", "project_text", "requirement_closure"]
 
 OWNER = "drover"
 # Where a Python project names what it needs (read up to READ_LIMIT characters each).
@@ -39,10 +41,11 @@ DEPENDENCY_FILES = (
     "pytest.ini",
 )
 DEPENDENCY_GLOBS = (
-    "requirements*.txt",
-    "requirements*.in",
+    "*requirements*.txt",  # requirements-dev.txt, test-requirements.txt, dev_requirements.txt
+    "*requirements*.in",
     "requirements/*.txt",
-    "*/requirements*.txt",
+    "requirements/*.in",
+    "*/*requirements*.txt",
 )
 READ_LIMIT = 1_000_000
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -60,8 +63,14 @@ def drover_distributions(owner: str = OWNER) -> frozenset[str]:
         first = metadata.requires(owner) or []
     except metadata.PackageNotFoundError:
         return frozenset()
+    return requirement_closure(m.group(1) for m in map(_NAME.match, first) if m)
+
+
+def requirement_closure(names: Iterable[str]) -> frozenset[str]:
+    """``names`` and every installed distribution their requirements reach (without extras),
+    normalized."""
     seen: set[str] = set()
-    pending = [m.group(1) for m in map(_NAME.match, first) if m]
+    pending = list(names)
     while pending:
         name = normalize(pending.pop())
         if name in seen:
@@ -94,8 +103,9 @@ def project_text(workspace: Path) -> str:
 
 
 def _mentions(text: str, name: str) -> bool:
+    """``name`` as a word, or as the prefix of a command-line option (``--hypothesis-seed``)."""
     spelled = r"[-_.]".join(re.escape(part) for part in normalize(name).split("-"))
-    return re.search(rf"(?<![\w.-]){spelled}(?![\w-])", text) is not None
+    return re.search(rf"(?<![\w.-]){spelled}(?![\w-])|--{spelled}-", text) is not None
 
 
 def _asked(args: Sequence[str], name: str) -> bool:
@@ -123,12 +133,14 @@ def foreign_plugins(
         addopts = []
     asked = [*args, *addopts]
     text = project_text(workspace)
+    # What the project names brings its own requirements (httpx brings anyio and its plugin).
+    theirs = requirement_closure(d for d in ours if _mentions(text, d))
     names = []
     for entry in metadata.entry_points(group="pytest11"):
         dist = normalize(entry.dist.name) if entry.dist is not None else ""
-        if dist not in ours or dist in ("pytest", normalize(owner)):
+        if dist not in ours or dist in theirs or dist in ("pytest", normalize(owner)):
             continue
-        if _mentions(text, dist) or _mentions(text, entry.name) or _asked(asked, entry.name):
+        if _mentions(text, entry.name) or _asked(asked, entry.name):
             continue
         names.append(entry.name)
     return sorted(set(names))
