@@ -29,6 +29,7 @@ __all__ = [
 PLUGIN_DIR = Path(__file__).with_name("pytest_plugin")
 PLUGIN_MODULE = "drover_collect"
 OUTPUT_VARIABLE = "DROVER_COLLECT_OUTPUT"
+CONTEXT_SUFFIX = ".context.json"  # drover_collect's
 SLICE_VARIABLE = "DROVER_COLLECT_SLICE"
 DEFAULT_JOBS_LIMIT = 8
 """Every process pays pytest's start-up and the conftest files: past a few, more cost more
@@ -119,7 +120,40 @@ def discover_pytest(
             json.loads(output.read_text(encoding="utf-8")) if output.exists() else []
             for output in outputs
         ]
-    return parse_collected_items(merge_collected_items(parts))
+        for output in outputs:
+            context = Path(str(output) + CONTEXT_SUFFIX)
+            if context.exists():
+                _check_within(project, json.loads(context.read_text(encoding="utf-8")))
+    items = merge_collected_items(parts)
+    _check_items_within(project, items)
+    return parse_collected_items(items)
+
+
+def _check_within(project: Path, context: dict[str, Any]) -> None:
+    """Refuse a collection that loaded a conftest file from above ``project``: a worker gets
+    the project's directory only, and its tests would run without that conftest's fixtures and
+    hooks. (A configuration file above it is pytest's rootdir marker as often as it is a
+    setting, so it is left to the user.)"""
+    root = Path(os.path.realpath(project))
+    for path in context.get("conftests") or []:
+        if not Path(os.path.realpath(path)).is_relative_to(root):
+            raise DiscoveryError(
+                f"pytest loaded {path}, outside {project}; Drover's workers get {project} only, "
+                "so its tests would run without that conftest. Discover the directory that "
+                f"holds it instead (pytest's rootdir: {context.get('rootdir')})"
+            )
+
+
+def _check_items_within(project: Path, items: Sequence[dict[str, Any]]) -> None:
+    """Refuse tests that live outside ``project`` (``--pyargs``, or a path in ``addopts``):
+    a worker runs the tests of the project's files."""
+    for item in items:
+        if item.get("outside"):
+            raise DiscoveryError(
+                f"test {item['nodeid']!r} is outside {project} (pytest's --pyargs, or a path "
+                "outside the project in addopts?); Drover runs the tests in the project's files: "
+                "point discovery at the directory that holds them"
+            )
 
 
 def merge_collected_items(parts: Sequence[Sequence[dict[str, Any]]]) -> list[dict[str, Any]]:

@@ -206,3 +206,37 @@ def test_side_by_side_collection_keeps_testpaths_doctests_and_ignores(tmp_path: 
     assert "src/pkg/__init__.py::pkg.double" in expected and len(expected) == 16
     for jobs in (2, 3):
         assert [s.id for s in discover_pytest(tmp_path, jobs=jobs)] == expected
+
+
+def test_a_conftest_above_the_project_is_refused_with_the_directory_to_use(
+    tmp_path: Path,
+) -> None:
+    """Workers get the project's directory only: a fixture from a conftest above it would be
+    missing from every test that uses it."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "conftest.py").write_text(
+        "import pytest\n\n\n@pytest.fixture\ndef answer():\n    return 42\n"
+    )
+    project = tmp_path / "pkg"
+    project.mkdir()
+    (project / "test_x.py").write_text("def test_one(answer):\n    assert answer == 42\n")
+    with pytest.raises(DiscoveryError) as caught:
+        discover(DiscoveryRunner.PYTEST, project)
+    assert str(tmp_path / "conftest.py") in str(caught.value)
+    assert str(tmp_path) in str(caught.value).rpartition("rootdir")[2]
+
+
+def test_tests_outside_the_project_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--pyargs`` collects an installed package's tests: no file of the project holds them."""
+    package = tmp_path / "site" / "elsewhere_pkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "test_inside.py").write_text("def test_two():\n    pass\n")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pytest.ini").write_text("[pytest]\naddopts = --pyargs elsewhere_pkg\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "site"))
+    with pytest.raises(DiscoveryError, match="--pyargs"):
+        discover(DiscoveryRunner.PYTEST, project)

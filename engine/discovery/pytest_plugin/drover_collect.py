@@ -2,8 +2,10 @@
 
 It runs inside the test project's pytest process, so it imports nothing from Drover. The file
 named by ``DROVER_COLLECT_OUTPUT`` receives one entry per collected item: the node id made
-relative to the directory pytest was invoked in, the test name, its marker names, and (when
-sliced, below) the place of its file in pytest's walk of the project.
+relative to the directory pytest was invoked in, the test name, its marker names, whether its
+file lies outside that directory, and (when sliced, below) the place of its file in pytest's
+walk of the project. Beside it,
+``<file>.context.json`` names the session's rootdir, configuration file and conftest files.
 
 With ``DROVER_COLLECT_SLICE=K/N`` the process is one of N collecting the project side by side:
 each walks the whole tree as pytest always does (conftest files, ``collect_ignore``, ``-k``,
@@ -24,6 +26,8 @@ import pytest
 OUTPUT_VARIABLE = "DROVER_COLLECT_OUTPUT"
 SLICE_VARIABLE = "DROVER_COLLECT_SLICE"
 SHARED_FILES = frozenset({"conftest.py", "__init__.py"})
+CONTEXT_SUFFIX = ".context.json"
+"""Beside the items: the session's rootdir, configuration file and the conftest files it loaded."""
 
 
 class FileDealer:
@@ -96,10 +100,31 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             "name": item.name,
             "markers": list(dict.fromkeys(m.name for m in item.iter_markers())),
             "place": _dealer.place(getattr(item, "path", None)) if _dealer else [],
+            "outside": not _within(getattr(item, "path", None), invocation_dir),
         }
         for item in session.items
     ]
     Path(target).write_text(json.dumps(items), encoding="utf-8")
+    # What else the session read: Drover's workers get the project's directory only.
+    conftests = [
+        str(getattr(plugin, "__file__", ""))
+        for plugin in session.config.pluginmanager.get_plugins()
+        if str(getattr(plugin, "__file__", "")).endswith("conftest.py")
+    ]
+    inifile = session.config.inipath
+    context: dict[str, object] = {
+        "rootdir": str(rootdir),
+        "inifile": str(inifile) if inifile else None,
+        "conftests": sorted(conftests),
+    }
+    Path(target + CONTEXT_SUFFIX).write_text(json.dumps(context), encoding="utf-8")
+
+
+def _within(path: Path | None, directory: Path) -> bool:
+    """Whether the item's file lies in ``directory`` (an item without a file counts as in)."""
+    if path is None:
+        return True
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(directory))
 
 
 def _relative_nodeid(nodeid: str, rootdir: Path, invocation_dir: Path) -> str:
