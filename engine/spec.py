@@ -174,6 +174,17 @@ class Scenario(_Model):
     duration: float | None = Field(None, ge=0, description="estimated seconds")
     last_status: Literal["passed", "failed", "skipped"] | None = None
 
+    @field_validator("id", "name", "location")
+    @classmethod
+    def _storable(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError(
+                "contains a NUL character (\\x00), which results cannot be stored with: give "
+                "the test an id without it (pytest escapes it unless "
+                "disable_test_id_escaping_and_forfeit_all_rights_to_community_support is set)"
+            )
+        return value
+
     @field_validator("id")
     @classmethod
     def _short_enough(cls, value: str) -> str:

@@ -119,6 +119,11 @@ BAD_SPECS = {
         "flows[0].name",
         "'setup-env' is reserved",
     ),
+    "scenario id with a NUL character": (
+        _with("scenarios.1.id", "t/a.py::two[\x00]"),
+        "scenarios[1].id",
+        "NUL character",
+    ),
     "unknown selected id": (
         _with("flows.0.groups.0.select", {"ids": ["nope"]}),
         "flows[0].groups[0].select.ids",
