@@ -185,17 +185,17 @@ def _take_from_peers(
     report: ShardReport,
     own: list[str],
     seconds: float,
-    run: Callable[[list[str]], None],
+    run: Callable[[list[str], OwnBoard | None], None],
 ) -> None:
     """After this worker's own shard: what an earlier pod of it took and never finished (a
     rerun), then the tails of busy peers' shards while taking one saves time."""
     if stealing.taken:
-        run(list(stealing.taken))
+        run(list(stealing.taken), None)
     mine = set(own)
     overhead = max(seconds - sum(r.duration for r in report.results if r.id in mine), 0.0)
     while stolen := stealing.take(overhead, LINGER_SECONDS):
         print(f"drover-agent: took {len(stolen)} scenarios from a busier worker", flush=True)
-        run(stolen)
+        run(stolen, stealing.offer_taken(stolen))
 
 
 def _kept_reports(target: Path | None) -> KeptReports | None:

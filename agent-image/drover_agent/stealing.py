@@ -84,7 +84,8 @@ class Stealing:
     """This shard's board was started by an earlier pod: run everything, offer and take nothing."""
     taken: list[str] = field(default_factory=list)
     """What this worker took from peers (kept on disk, for a pod retried after it died)."""
-    _planned: dict[int, list[_Planned]] = field(default_factory=dict)
+    _offers: dict[Path, _Offer] = field(default_factory=dict)
+    _batches: int = 0
 
     @classmethod
     def prepare(
@@ -96,20 +97,37 @@ class Stealing:
         directory = workspace / STEAL_BOARDS / namespace / _safe(group.key)
         directory.mkdir(parents=True, exist_ok=True)
         stealing = cls(group, shard, directory)
-        with locked_board(stealing._board(shard), len(stealing._ids(shard))) as state:
+        own = stealing._plan_offer(shard)
+        with locked_board(own.board, len(own.scenarios)) as state:
             stealing.rerun = state.started
             state.started = True
             if stealing.rerun:
                 state.closed = True
         if stealing.rerun:
             stealing.taken = stealing._read_taken()
+            for board in directory.glob(f"batch-{shard}-*.board"):  # the dead pod's offers
+                with locked_board(board, 0) as state:
+                    state.closed = True
         return stealing
 
     def own_board(self) -> OwnBoard | None:
         """The board to offer the first batch, or None for a rerun."""
         if self.rerun:
             return None
-        return OwnBoard(self._board(self.shard), tuple(self._ids(self.shard)))
+        own = self._plan_offer(self.shard)
+        return OwnBoard(own.board, tuple(s.id for s in own.scenarios))
+
+    def offer_taken(self, taken: list[str]) -> OwnBoard:
+        """A board for a batch this worker took, so that a peer done sooner than foreseen can
+        take part of it in turn (a tail heavier than the peer's pace said)."""
+        name = f"batch-{self.shard}-{self._batches}"
+        self._batches += 1
+        ids_file = self.directory / f"{name}.ids"
+        _write_atomically(ids_file, json.dumps(taken))
+        board = self.directory / f"{name}.board"
+        with locked_board(board, len(taken)) as state:
+            state.started = True
+        return OwnBoard(board, tuple(taken))
 
     def take(self, overhead: float, linger: float) -> list[str]:
         """The tail of the busiest peer's remaining scenarios, or none when no take would save
@@ -131,86 +149,65 @@ class Stealing:
     def _take_once(self, overhead: float) -> tuple[list[str], bool]:
         """What one look takes, and whether some peer still has scenarios to spare."""
         worth = overhead + 2 * MIN_GAIN_SECONDS
-        best: tuple[float, int] | None = None
+        best: tuple[float, _Offer] | None = None
         spare = False
-        for peer in range(self.group.threads):
-            state = self._peek(peer) if peer != self.shard else None
-            if state is None or not state.started or state.remaining < 2:
+        for offer in self._peer_offers():
+            state = _peek(offer)
+            if not state.started or state.remaining < 2:
                 continue
             spare = True
-            seconds = self._remaining_seconds(peer, state)
+            seconds = _remaining_seconds(offer, state)
             if seconds > worth and (best is None or seconds > best[0]):
-                best = (seconds, peer)
+                best = (seconds, offer)
         if best is None:
             return [], spare
-        peer = best[1]
-        ids = self._ids(peer)
-        with locked_board(self._board(peer), len(ids)) as state:
-            seconds = self._remaining_seconds(peer, state)
+        offer = best[1]
+        with locked_board(offer.board, len(offer.scenarios)) as state:
+            seconds = _remaining_seconds(offer, state)
             if not state.started or seconds <= worth:
                 return [], True
             # Both end together when the peer keeps (remaining + overhead) / 2 of the time.
-            count = self._tail_count(peer, state, (seconds - overhead) / 2 / seconds)
+            count = _tail_count(offer, state, (seconds - overhead) / 2 / seconds)
             if count < 1:
                 return [], True
             state.end -= count
-            stolen = ids[state.end : state.end + count]
+            stolen = [s.id for s in offer.scenarios[state.end : state.end + count]]
         self.taken.extend(stolen)
-        self._write_taken()
+        _write_atomically(self._taken_file(), json.dumps(self.taken))
         return stolen, True
 
-    def _tail_count(self, peer: int, state: BoardState, share: float) -> int:
-        """How many scenarios from the end of the peer's remaining ones make ``share`` of its
-        remaining time: by planned durations when it has them, else by count."""
-        planned = [s.duration for s in self._scenarios(peer)[state.pos : state.end]]
-        if not all(d is not None for d in planned) or not any(planned):
-            return int(state.remaining * share)
-        known = [d for d in planned if d is not None]
-        target, tail, count = sum(known) * share, 0.0, 0
-        for duration in reversed(known[1:]):  # the peer keeps at least one
-            if tail + duration / 2 > target:
-                break
-            tail += duration
-            count += 1
-        return count
+    def _peer_offers(self) -> list[_Offer]:
+        """Every peer's shard, and the batches peers took and offer in turn."""
+        offers = [self._plan_offer(peer) for peer in range(self.group.threads)]
+        offers = [o for o in offers if o.board.name != f"shard-{self.shard}.json"]
+        for board in sorted(self.directory.glob("batch-*.board")):
+            if not board.name.startswith(f"batch-{self.shard}-"):
+                offer = self._batch_offer(board)
+                if offer is not None:
+                    offers.append(offer)
+        return offers
 
-    def _remaining_seconds(self, peer: int, state: BoardState) -> float:
-        """How long the peer still needs for what it has not claimed: its planned durations
-        scaled by how its session compares with them so far, else its pace so far (the test it
-        is in counts as long as it has run); 0 while neither is known."""
-        if state.remaining <= 0:
-            return 0.0
-        spent = state.elapsed + max(time.time() - state.at, 0.0) if state.pos else 0.0
-        planned = [s.duration for s in self._scenarios(peer)]
-        if all(d is not None for d in planned):
-            known = [d for d in planned if d is not None]
-            ahead, done = sum(known[state.pos : state.end]), sum(known[: state.pos])
-            scale = min(max(spent / done, 0.5), 4.0) if spent and done > 0 else 1.0
-            return ahead * scale
-        return state.remaining * spent / state.pos if spent else 0.0
-
-    def _peek(self, peer: int) -> BoardState:
-        """A peer's board without taking its lock (a choice only; the steal re-reads it)."""
-        total = len(self._ids(peer))
-        try:
-            return parse_board(self._board(peer).read_bytes(), total)
-        except (OSError, ValueError, KeyError, TypeError):
-            return BoardState(total=total)
-
-    def _board(self, shard: int) -> Path:
-        return self.directory / f"shard-{shard}.json"
-
-    def _scenarios(self, shard: int) -> list[_Planned]:
-        """The shard's scenarios as its board numbers them: plan order, duplicates dropped."""
-        if shard not in self._planned:
+    def _plan_offer(self, shard: int) -> _Offer:
+        """A shard's board; its positions number the plan's scenarios, duplicates dropped."""
+        board = self.directory / f"shard-{shard}.json"
+        if board not in self._offers:
             seen: dict[str, _Planned] = {}
             for scenario in self.group.shard(shard):
                 seen.setdefault(scenario.id, _Planned(scenario.id, scenario.duration))
-            self._planned[shard] = list(seen.values())
-        return self._planned[shard]
+            self._offers[board] = _Offer(board, tuple(seen.values()))
+        return self._offers[board]
 
-    def _ids(self, shard: int) -> list[str]:
-        return [s.id for s in self._scenarios(shard)]
+    def _batch_offer(self, board: Path) -> _Offer | None:
+        """A taken batch's board; its ids are in the file beside it, written before it."""
+        if board not in self._offers:
+            try:
+                ids = json.loads(board.with_suffix(".ids").read_text("utf-8"))
+            except (OSError, ValueError):
+                return None
+            planned = {s.id: s.duration for shard in self.group.workers.values() for s in shard}
+            scenarios = tuple(_Planned(str(i), planned.get(str(i))) for i in ids)
+            self._offers[board] = _Offer(board, scenarios)
+        return self._offers[board]
 
     def _taken_file(self) -> Path:
         return self.directory / f"taken-by-{self.shard}.json"
@@ -222,14 +219,62 @@ class Stealing:
             return []
         return [str(i) for i in document] if isinstance(document, list) else []
 
-    def _write_taken(self) -> None:
-        path = self._taken_file()
-        scratch = path.with_name(path.name + f".{os.getpid()}")
-        scratch.write_text(json.dumps(self.taken), encoding="utf-8")
-        os.replace(scratch, path)
-
 
 @dataclass(frozen=True)
 class _Planned:
     id: str
     duration: float | None
+
+
+@dataclass(frozen=True)
+class _Offer:
+    """A board peers may take from, and the scenarios its positions number."""
+
+    board: Path
+    scenarios: tuple[_Planned, ...]
+
+
+def _peek(offer: _Offer) -> BoardState:
+    """A board without taking its lock (to choose only; a take reads it again, locked)."""
+    try:
+        return parse_board(offer.board.read_bytes(), len(offer.scenarios))
+    except (OSError, ValueError, KeyError, TypeError):
+        return BoardState(total=len(offer.scenarios))
+
+
+def _remaining_seconds(offer: _Offer, state: BoardState) -> float:
+    """How long the owner still needs for what it has not claimed: its planned durations scaled
+    by how its session compares with them so far, else its pace so far (the test it is in
+    counts as long as it has run); 0 while neither is known."""
+    if state.remaining <= 0:
+        return 0.0
+    spent = state.elapsed + max(time.time() - state.at, 0.0) if state.pos else 0.0
+    planned = [s.duration for s in offer.scenarios]
+    if all(d is not None for d in planned):
+        known = [d for d in planned if d is not None]
+        ahead, done = sum(known[state.pos : state.end]), sum(known[: state.pos])
+        scale = min(max(spent / done, 0.5), 4.0) if spent and done > 0 else 1.0
+        return ahead * scale
+    return state.remaining * spent / state.pos if spent else 0.0
+
+
+def _tail_count(offer: _Offer, state: BoardState, share: float) -> int:
+    """How many scenarios from the end of the owner's remaining ones make ``share`` of its
+    remaining time: by planned durations when it has them, else by count."""
+    planned = [s.duration for s in offer.scenarios[state.pos : state.end]]
+    if not all(d is not None for d in planned) or not any(planned):
+        return int(state.remaining * share)
+    known = [d for d in planned if d is not None]
+    target, tail, count = sum(known) * share, 0.0, 0
+    for duration in reversed(known[1:]):  # the owner keeps at least one
+        if tail + duration / 2 > target:
+            break
+        tail += duration
+        count += 1
+    return count
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    scratch = path.with_name(f"{path.name}.{os.getpid()}")
+    scratch.write_text(text, encoding="utf-8")
+    os.replace(scratch, path)

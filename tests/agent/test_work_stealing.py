@@ -159,3 +159,29 @@ def test_a_take_is_cut_on_the_peers_planned_durations(tmp_path: Path) -> None:
     assert thief.take(overhead=0.5, linger=0) == ["b6"]
     assert board.close() == ["b6"], "the peer leaves it to the thief"
     assert thief.take(overhead=0.5, linger=0) == [], "a closed board offers nothing"
+
+
+def test_a_taken_batch_is_offered_in_turn(tmp_path: Path) -> None:
+    """A tail heavier than its owner's pace said: the owner, done first after all, takes part
+    of what was taken from it back."""
+    durations = [1.0] * 4 + [6.0, 6.0]
+    group = GroupPlan(
+        key="main.all", flow="main", name="all", threads=2, strategy="duration", retries=0,
+        scenario_timeout=None,
+        workers={0: [PlanScenario("a")], 1: [PlanScenario(f"b{i}", duration=d)
+                                              for i, d in enumerate(durations)]},
+    )  # fmt: skip
+    (tmp_path / READY_MARKER).write_text("")
+    thief = Stealing.prepare(group, 0, tmp_path, "wf")
+    owner = Stealing.prepare(group, 1, tmp_path, "wf")
+    assert thief is not None and owner is not None
+    batch = thief.offer_taken(["b2", "b3", "b4", "b5"])
+    batch.path.write_text(json.dumps({"total": 4, "pos": 1, "end": 4, "started": True,
+                                      "closed": False, "elapsed": 1.0, "at": time.time()}))  # fmt: skip
+    own = owner.own_board()
+    assert own is not None
+    assert own.close() == []  # the owner's shard is done
+
+    assert owner.take(overhead=0.5, linger=0) == ["b5"]
+    assert batch.close() == ["b5"]
+    assert owner.taken == ["b5"]
