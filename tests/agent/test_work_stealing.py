@@ -137,20 +137,24 @@ def test_a_retried_thief_runs_again_what_its_predecessor_took(
     assert [r["id"] for r in read_results(results)["results"]] == [*FAST, *SLOW[2:4]]
 
 
+def _two_workers(workspace: Path, durations: list[float]) -> tuple[Stealing, Stealing]:
+    """Worker 1 with scenarios b0, b1, ... of these planned durations, and worker 0 with one,
+    in a workspace setup-env prepared."""
+    worker_1 = [PlanScenario(f"b{i}", duration=d) for i, d in enumerate(durations)]
+    group = GroupPlan(
+        key="main.all", flow="main", name="all", threads=2, strategy="duration", retries=0,
+        scenario_timeout=None, workers={0: [PlanScenario("a")], 1: worker_1},
+    )  # fmt: skip
+    (workspace / READY_MARKER).write_text("")
+    workers = [Stealing.prepare(group, shard, workspace, "wf") for shard in (1, 0)]
+    assert workers[0] is not None and workers[1] is not None
+    return workers[0], workers[1]
+
+
 def test_a_take_is_cut_on_the_peers_planned_durations(tmp_path: Path) -> None:
     """With planned durations the thief takes the tail worth half the peer's remaining time
     (here its one long scenario), not half its remaining count."""
-    durations = [1.0] * 6 + [6.0]
-    group = GroupPlan(
-        key="main.all", flow="main", name="all", threads=2, strategy="duration", retries=0,
-        scenario_timeout=None,
-        workers={0: [PlanScenario("a")], 1: [PlanScenario(f"b{i}", duration=d)
-                                              for i, d in enumerate(durations)]},
-    )  # fmt: skip
-    (tmp_path / READY_MARKER).write_text("")
-    peer = Stealing.prepare(group, 1, tmp_path, "wf")
-    thief = Stealing.prepare(group, 0, tmp_path, "wf")
-    assert peer is not None and thief is not None
+    peer, thief = _two_workers(tmp_path, [1.0] * 6 + [6.0])
     board = peer.own_board()
     assert board is not None
     board.path.write_text(json.dumps({"total": 7, "pos": 1, "end": 7, "started": True,
@@ -164,17 +168,7 @@ def test_a_take_is_cut_on_the_peers_planned_durations(tmp_path: Path) -> None:
 def test_a_taken_batch_is_offered_in_turn(tmp_path: Path) -> None:
     """A tail heavier than its owner's pace said: the owner, done first after all, takes part
     of what was taken from it back."""
-    durations = [1.0] * 4 + [6.0, 6.0]
-    group = GroupPlan(
-        key="main.all", flow="main", name="all", threads=2, strategy="duration", retries=0,
-        scenario_timeout=None,
-        workers={0: [PlanScenario("a")], 1: [PlanScenario(f"b{i}", duration=d)
-                                              for i, d in enumerate(durations)]},
-    )  # fmt: skip
-    (tmp_path / READY_MARKER).write_text("")
-    thief = Stealing.prepare(group, 0, tmp_path, "wf")
-    owner = Stealing.prepare(group, 1, tmp_path, "wf")
-    assert thief is not None and owner is not None
+    owner, thief = _two_workers(tmp_path, [1.0] * 4 + [6.0, 6.0])
     batch = thief.offer_taken(["b2", "b3", "b4", "b5"])
     batch.path.write_text(json.dumps({"total": 4, "pos": 1, "end": 4, "started": True,
                                       "closed": False, "elapsed": 1.0, "at": time.time()}))  # fmt: skip
