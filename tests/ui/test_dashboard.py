@@ -356,8 +356,13 @@ def test_pipeline_page_shows_taken_and_skipped_branches(page: Any, live: LiveSer
     document = yaml.safe_load((ROOT / "examples/pipelines/branching.yaml").read_text())
     pipeline = live.api("POST", "/pipelines", json=document)
     run = live.api("POST", f"/pipelines/{pipeline['id']}/run", json={"parameters": {}})
+    # Held until the page's stream has its snapshot: a run this short could otherwise end
+    # before the stream's first read, and the stream would rightly send no delta at all.
+    live.api("POST", f"/pipeline-runs/{run['id']}/suspend")
     page.goto(f"/pipeline-runs/{run['id']}")
     page.evaluate("window.notReloaded = true")
+    page.wait_for_function("() => window.drover.streams[0]?.counts.snapshot === 1")
+    live.api("POST", f"/pipeline-runs/{run['id']}/resume")
     page.get_by_text(re.compile(r"branch not taken")).first.wait_for()
     # The run's own phase (the header), not a job's: every job has its outcome by then.
     page.get_by_role("region", name="Pipeline run summary").get_by_text("Succeeded").wait_for()
