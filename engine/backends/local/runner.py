@@ -70,7 +70,11 @@ class WorkflowRunner:
         self.on_update = on_update
         self.save_interval = save_interval
         self.machine = machine or MachineNode(store.root)
-        self.events: queue.Queue[tuple[str, str, PodOutcome | None]] = queue.Queue()
+        # SimpleQueue: its put is reentrant, so wake() may run in a signal handler that
+        # interrupted this thread inside get(). queue.Queue's put would wait for the lock its
+        # own thread holds there, forever (a runner hung with its finished pods still bound
+        # on the node, and every workflow waiting for room stuck behind it).
+        self.events: queue.SimpleQueue[tuple[str, str, PodOutcome | None]] = queue.SimpleQueue()
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.pending_kills: set[str] = set()
         self.threads: dict[str, threading.Thread] = {}
