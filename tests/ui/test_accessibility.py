@@ -10,6 +10,7 @@ behind it (the element's and its ancestors' backgrounds composited), (L1 + 0.05)
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,15 @@ def failed_run(live: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> di
     branch: every status the pages show."""
     execution = _execution(live, tmp_path_factory.mktemp("a11y"), "ui-a11y")
     run = live.api("POST", f"/executions/{execution['id']}/run")
+    # The failure's screenshot arrives with its worker's results file, after the live result:
+    # the pages are read once it is there.
+    deadline = time.monotonic() + 120
+    while not any(
+        r["status"] == "failed" and r["artifacts"]
+        for r in live.api("GET", f"/runs/{run['id']}/results")["items"]
+    ):
+        assert time.monotonic() < deadline, "the failure's screenshot never arrived"
+        time.sleep(0.2)
     document = yaml.safe_load((ROOT / "examples/pipelines/branching.yaml").read_text())
     pipeline = live.api("POST", "/pipelines", json=document)
     piped = live.api("POST", f"/pipelines/{pipeline['id']}/run", json={"parameters": {}})
