@@ -97,9 +97,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> Iterator[None]:
-    target = config.getoption("drover_select", None)
-    if target:
-        _select(config, items, Path(target))
+    document = config.stash.get(_SELECTION, None)
+    if document is not None:
+        _select(config, items, document)
     yield
 
 
@@ -118,6 +118,8 @@ class _SelectedPaths:
 
 
 _selected: _SelectedPaths | None = None
+_SELECTION = pytest.StashKey[dict[str, Any]]()
+"""The selection file's document, read once per session."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -126,6 +128,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _selected = None
     if target:
         document = json.loads(Path(target).read_text(encoding="utf-8"))
+        config.stash[_SELECTION] = document
         if isinstance(document.get("paths"), list):
             _selected = _SelectedPaths(config.invocation_params.dir, document["paths"])
 
@@ -141,8 +144,7 @@ def pytest_ignore_collect(collection_path: Path) -> bool | None:
     return True
 
 
-def _select(config: pytest.Config, items: list[pytest.Item], target: Path) -> None:
-    document: dict[str, Any] = json.loads(target.read_text(encoding="utf-8"))
+def _select(config: pytest.Config, items: list[pytest.Item], document: dict[str, Any]) -> None:
     position = {scenario_id: index for index, scenario_id in enumerate(document["ids"])}
     to_workspace = _WorkspaceIds(config.rootpath, config.invocation_params.dir)
     matched: set[str] = set()
