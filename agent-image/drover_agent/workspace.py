@@ -7,6 +7,7 @@ unpacks, for clusters without ReadWriteMany volumes.
 from __future__ import annotations
 
 import fcntl
+import os
 import shutil
 import subprocess
 import tarfile
@@ -21,8 +22,8 @@ __all__ = [
     "SetupError",
     "checkout_project",
     "mark_ready",
-    "prepare_if_missing",
     "pack_workspace",
+    "prepare_if_missing",
     "run_setup_commands",
     "setup_argv",
     "unpack_workspace",
@@ -68,8 +69,10 @@ def _copy_directory(source: Path, workspace: Path) -> None:
 
     def ignore(directory: str, names: list[str]) -> set[str]:
         skipped = set(ignore_caches(directory, names))
-        # A workspace inside the project must not be copied into itself.
-        skipped.update(n for n in names if Path(directory, n).resolve() == target)
+        # A workspace inside the project must not be copied into itself. Links are copied as
+        # links, never entered, so only the real directory above the workspace holds it.
+        if target.name in names and os.path.realpath(directory) == str(target.parent):
+            skipped.add(target.name)
         return skipped
 
     print(f"drover-agent: copying {source} to {target}", flush=True)

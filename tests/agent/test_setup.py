@@ -29,6 +29,33 @@ def test_copies_the_project_and_runs_setup_commands(tmp_path: Path, run_agent: R
     assert "setup [2/2]" in done.stdout
 
 
+def test_the_copy_keeps_links_and_leaves_out_caches_and_the_workspace_itself(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    project = tmp_path / "project"
+    (project / "pkg" / "__pycache__").mkdir(parents=True)
+    (project / "pkg" / "mod.py").write_text("X = 1\n")
+    (project / "pkg" / "__pycache__" / "mod.cpython-311.pyc").write_bytes(b"stale")
+    (project / ".pytest_cache").mkdir()
+    (project / "link.py").symlink_to("pkg/mod.py")
+    (project / "nested" / "ws").mkdir(parents=True)  # the workspace, inside the project
+    (project / "nested" / "ws-sibling").mkdir()
+    (project / "nested" / "ws-sibling" / "kept.txt").write_text("kept\n")
+    plan = write_plan(tmp_path / "plan", runner={}, workers={"0": []}, path=str(project))
+    workspace = project / "nested" / "ws"
+
+    done = run_agent("setup", "--plan-dir", str(plan), "--workspace", str(workspace))
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (workspace / "pkg" / "mod.py").read_text() == "X = 1\n"
+    assert (workspace / "link.py").is_symlink()
+    assert (workspace / "link.py").readlink() == Path("pkg/mod.py")
+    assert (workspace / "nested" / "ws-sibling" / "kept.txt").read_text() == "kept\n"
+    assert not (workspace / "nested" / "ws").exists()
+    assert not (workspace / "pkg" / "__pycache__").exists()
+    assert not (workspace / ".pytest_cache").exists()
+
+
 def test_a_failing_setup_command_fails_with_its_exit_code(
     tmp_path: Path, run_agent: RunAgent
 ) -> None:
