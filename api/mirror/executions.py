@@ -136,6 +136,23 @@ def _time(value: str | None) -> datetime | None:
         return None
 
 
+def _manifest_if_reincarnated(
+    session: Session, run_id: str, state: RunState
+) -> dict[str, Any] | None:
+    """The run's manifest when its workflow's name now has another uid than recorded: it was
+    retried from the archive (server/workflowarchive/archived_workflow_server.go
+    RetryArchivedWorkflow re-creates it under the same name), without the plan ConfigMaps
+    that Kubernetes deleted with the earlier incarnation."""
+    recorded = session.execute(
+        select(Run.workflow_name, Run.workflow_uid).where(Run.id == run_id)
+    ).one_or_none()
+    if recorded is None or not state.uid or recorded.workflow_name != state.name:
+        return None
+    if not recorded.workflow_uid or recorded.workflow_uid == state.uid:
+        return None
+    return session.scalar(select(Run.manifest).where(Run.id == run_id)) or {}
+
+
 def write_delta(session: Session, run_id: str, delta: RunDiff) -> None:
     """Persist one diff: the run's changed fields, and upserts of changed groups and workers."""
     run = session.get(Run, run_id, with_for_update=True)
@@ -448,8 +465,11 @@ class Mirror:
         state = parse_workflow(workflow)
         delta = diff(self._last.get(run_id), state)
         with _step("writing the workflow's state"), self.sessions() as session, session.begin():
+            manifest = _manifest_if_reincarnated(session, run_id, state)
             if not delta.empty:
                 write_delta(session, run_id, delta)
+        if manifest is not None and backend is not None:
+            self._restore_plan(backend, name, manifest)
         self._last[run_id] = state
         if version:
             self._versions[run_id] = (name, version)
@@ -571,8 +591,10 @@ class Mirror:
         try:
             with self._apply_lock:
                 if event.type == "DELETED":
-                    run_id = self._current_run(backend_name, name)
-                    if run_id is not None and self._workflow_gone(run_id, name):
+                    # Read again before believing it: the name may already belong to a new
+                    # incarnation (retried from the archive), or the archive has the workflow.
+                    run_id = self._unfinished_run(backend_name, name)
+                    if run_id is not None and self.sync(run_id):
                         self._finished(run_id)
                     return
                 run_id = self._run_of_event(backend_name, backend, event.workflow)
@@ -582,14 +604,17 @@ class Mirror:
             self.errors += 1
             log.warning("mirror of workflow %s failed, the resync retries: %s", name, describe(exc))
 
-    def _current_run(self, backend_name: str, workflow_name: str) -> str | None:
+    def _unfinished_run(self, backend_name: str, workflow_name: str) -> str | None:
+        """The run this workflow is the current attempt of, unless mirrored to its end."""
         with self.sessions() as session:
-            run_id: str | None = session.scalar(
-                select(Run.id).where(
+            run = session.execute(
+                select(Run.id, Run.phase).where(
                     Run.backend == backend_name, Run.workflow_name == workflow_name
                 )
-            )
-            return run_id
+            ).one_or_none()
+        if run is None or (run.phase in FINAL_RUN_PHASES and run.id not in self.followed):
+            return None
+        return str(run.id)
 
     def _run_of_event(
         self, backend_name: str, backend: Backend, workflow: dict[str, Any]
@@ -609,7 +634,6 @@ class Mirror:
                     return None  # finished and mirrored: nothing new
                 # A finished run's workflow runs (or ran) again: retried, in the Argo UI or by us.
                 record_retry(session, run.id)
-                self._restore_plan(backend, name, run.manifest)
                 self.attach(run.id)
                 return run.id
             run = self._resubmitted_run(session, backend_name, backend, workflow)

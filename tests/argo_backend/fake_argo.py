@@ -182,6 +182,8 @@ class FakeArgo:
         self.used: set[str] = set()
         self.fail_next: deque[int] = deque()
         self.stream_faults = StreamFaults()
+        self.watch_held = False
+        """While set, open watches deliver nothing: events wait, in order (a lagging watch)."""
         self.watch_connections: list[dict[str, list[str]]] = []
         self.kube_calls: list[tuple[str, Permission]] = []
         self.deleted_pods: list[str] = []
@@ -346,6 +348,11 @@ class FakeArgo:
     def _emit(self, kind: str, stored: Stored) -> None:
         self.events.append((self.resource_version, kind, self._present(stored, hydrate=False)))
         self.lock.notify_all()
+
+    def hold_watch(self, held: bool) -> None:
+        with self.lock:
+            self.watch_held = held
+            self.lock.notify_all()
 
     def compact(self) -> None:
         """Forget the event history (etcd compaction) and break every open watch."""
@@ -696,7 +703,7 @@ class FakeArgo:
                 with self.lock:
                     if generation != self.generation:
                         return
-                    pending = [e for e in self.events if e[0] > position]
+                    pending = [] if self.watch_held else [e for e in self.events if e[0] > position]
                     if not pending:
                         self.lock.wait(0.05)
                         continue

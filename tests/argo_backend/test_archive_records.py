@@ -12,6 +12,7 @@ import copy
 import time
 from typing import Any
 
+import pytest
 import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -137,17 +138,7 @@ def test_defect_16_retry_and_resubmit_from_the_archive_find_the_plan(
     RetryArchivedWorkflow), a resubmit under a new name (ResubmitArchivedWorkflow); both
     mount the plan. The mirror, seeing either, puts the run's plan back from Postgres."""
     fake, _ = argo
-    spec = yaml.safe_load((ROOT / "examples" / "shop" / "execution.yaml").read_text())
-    spec["name"] = f"shop-archive-{time.monotonic_ns() % 10**8}"
-    spec["project"].pop("path")
-    spec["project"]["repo"] = "https://git.example.com/shop.git"
-    spec.pop("schedule")  # a schedule's CronWorkflow would co-own (and keep) the plan
-    created = client.post("/api/v1/executions", json=spec, headers=AUTH)
-    assert created.status_code == 201, created.text
-    execution_id = created.json()["id"]
-    started = client.post(f"/api/v1/executions/{execution_id}/run", headers=AUTH)
-    assert started.status_code == 201, started.text
-    run = started.json()
+    run = _start_shop_run(client, "shop-archive")
     name = run["workflow_name"]
     workers = _workers(client, run["id"])
     _finish(fake, name, workers, failing=0)
@@ -179,36 +170,67 @@ def test_defect_16_retry_and_resubmit_from_the_archive_find_the_plan(
     assert _eventually(lambda: _owned_by(kube[0], owner)) == planned
 
 
+@pytest.mark.parametrize("watch", ["prompt", "late"])
 def test_defect_16_drover_retries_a_run_whose_workflow_only_the_archive_has(
-    client: TestClient, argo: tuple[ArtifactArgo, str], kube: tuple[FakeKube, str]
+    client: TestClient, argo: tuple[ArtifactArgo, str], kube: tuple[FakeKube, str], watch: str
 ) -> None:
     """Argo's RetryWorkflow reads an archived workflow but can only update a live one
     (server/workflow/workflow_server.go: getWorkflow, then Update → 404); Drover's retry then
-    asks RetryArchivedWorkflow, and the mirror puts the plan back for the new incarnation."""
+    asks RetryArchivedWorkflow, and the mirror puts the plan back for the new incarnation.
+
+    A ``late`` watch delivers the ttlStrategy's deletion only after the retry re-created the
+    workflow under the same name (a rehearsal met this under load): that deletion is of the
+    earlier incarnation, so the run goes on (one new attempt, not Error)."""
     fake, _ = argo
-    spec = yaml.safe_load((ROOT / "examples" / "shop" / "execution.yaml").read_text())
-    spec["name"] = f"shop-archive-{time.monotonic_ns() % 10**8}"
-    spec["project"].pop("path")
-    spec["project"]["repo"] = "https://git.example.com/shop.git"
-    spec.pop("schedule")
-    created = client.post("/api/v1/executions", json=spec, headers=AUTH)
-    assert created.status_code == 201, created.text
-    run = client.post(f"/api/v1/executions/{created.json()['id']}/run", headers=AUTH).json()
+    run = _start_shop_run(client, "shop-archive")
     name = run["workflow_name"]
     _finish(fake, name, _workers(client, run["id"]), failing=0)
     assert _eventually(lambda: run["id"] not in _mirror(client).followed)
     uid = fake.workflows[name].obj["metadata"]["uid"]
     planned = _owned_by(kube[0], uid)
     fake.archive_workflow(name)
+    fake.hold_watch(watch == "late")
     fake.remove_workflow(name)
     kube[0].collect_garbage(live_uids={c["metadata"]["uid"] for c in fake.crons.values()})
 
     retried = client.post(f"/api/v1/runs/{run['id']}/retry", headers=AUTH)
     assert retried.status_code == 200, retried.text
+    fake.hold_watch(False)
     assert "ArchivedWorkflowService_RetryArchivedWorkflow" in fake.used
     new_uid = fake.workflows[name].obj["metadata"]["uid"]
     assert _eventually(lambda: _owned_by(kube[0], new_uid)) == planned
-    assert _eventually(lambda: _run(client, run["id"]).attempt == 2)
+    assert _eventually(lambda: _run(client, run["id"]).workflow_uid == new_uid)
+    now = _run(client, run["id"])
+    assert (now.phase, now.attempt) == ("Running", 2), now.message
+
+
+def test_a_run_whose_workflow_is_deleted_before_it_finished_ends_in_error(
+    client: TestClient, argo: tuple[ArtifactArgo, str]
+) -> None:
+    fake, _ = argo
+    run = _start_shop_run(client, "shop-deleted")
+    assert _eventually(lambda: run["id"] in _mirror(client).followed)
+
+    fake.remove_workflow(run["workflow_name"])  # `argo delete` of a running workflow
+
+    assert _eventually(lambda: _run(client, run["id"]).phase == "Error")
+    assert "was deleted before it finished" in (_run(client, run["id"]).message or "")
+    assert _eventually(lambda: run["id"] not in _mirror(client).followed)
+
+
+def _start_shop_run(client: TestClient, prefix: str) -> dict[str, Any]:
+    """The shop example as a new execution of a git project (no schedule), started."""
+    spec = yaml.safe_load((ROOT / "examples" / "shop" / "execution.yaml").read_text())
+    spec["name"] = f"{prefix}-{time.monotonic_ns() % 10**8}"
+    spec["project"].pop("path")
+    spec["project"]["repo"] = "https://git.example.com/shop.git"
+    spec.pop("schedule")  # a schedule's CronWorkflow would co-own (and keep) the plan
+    created = client.post("/api/v1/executions", json=spec, headers=AUTH)
+    assert created.status_code == 201, created.text
+    started = client.post(f"/api/v1/executions/{created.json()['id']}/run", headers=AUTH)
+    assert started.status_code == 201, started.text
+    run: dict[str, Any] = started.json()
+    return run
 
 
 def _owned_by(kube: FakeKube, uid: str) -> set[str]:
