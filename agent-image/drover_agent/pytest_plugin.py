@@ -31,6 +31,13 @@ Live results (``DROVER_LIVE_RESULTS``)
     pytest still runs; the JUnit XML stays the source of truth for the results file. The status
     follows what pytest's JUnit report says for the same test.
 
+Progress (``"progress"`` in the selection file)
+    The session's own record, whether or not results are followed live: a ``{"started":
+    nodeid}`` line as each test starts and its result line (as above) when it ends, written on
+    a descriptor held open for the session. When pytest dies before writing its JUnit report (a
+    test that crashes the interpreter or calls ``os._exit``), the agent reads from it what ran,
+    with what outcome, and which test was running.
+
 Work stealing (``"board"`` in the selection file)
     ``{"path", "total", "positions"}``: the worker's steal board (:mod:`drover_agent.steal_board`)
     and each id's position on it. Before a test runs, the plugin claims its position (and a few
@@ -73,7 +80,9 @@ __all__ = [
     "pytest_configure",
     "pytest_ignore_collect",
     "pytest_runtest_logreport",
+    "pytest_runtest_logstart",
     "pytest_runtest_protocol",
+    "pytest_unconfigure",
     "pytest_sessionfinish",
 ]
 
@@ -117,13 +126,27 @@ class _SelectedPaths:
         return real in self.real or any(p in self.real for p in real.parents)
 
 
+class _ProgressLog:
+    """The ``"progress"`` file: appended to, one ``write`` per line, never reopened."""
+
+    def __init__(self, path: str) -> None:
+        self.descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def write(self, data: bytes) -> None:
+        os.write(self.descriptor, data)
+
+    def close(self) -> None:
+        os.close(self.descriptor)
+
+
 _selected: _SelectedPaths | None = None
+_progress: _ProgressLog | None = None
 _SELECTION = pytest.StashKey[dict[str, Any]]()
 """The selection file's document, read once per session."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _selected
+    global _selected, _progress
     target = config.getoption("drover_select", None)
     _selected = None
     if target:
@@ -131,6 +154,20 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_SELECTION] = document
         if isinstance(document.get("paths"), list):
             _selected = _SelectedPaths(config.invocation_params.dir, document["paths"])
+        if isinstance(document.get("progress"), str) and _progress is None:
+            _progress = _ProgressLog(document["progress"])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _progress
+    if _progress is not None and config.getoption("drover_select", None):
+        _progress.close()
+        _progress = None
+
+
+def pytest_runtest_logstart(nodeid: str) -> None:
+    if _progress is not None:
+        _progress.write((json.dumps({"started": nodeid}) + "\n").encode("utf-8"))
 
 
 @pytest.hookimpl(trylast=True)
@@ -257,7 +294,7 @@ def item_keys(nodeid: str) -> Iterator[str]:
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     path = os.environ.get(LIVE_RESULTS_ENV)
-    if not path:
+    if not path and _progress is None:
         return
     _phases.setdefault(report.nodeid, []).append(report)
     if report.when != "teardown":
@@ -272,6 +309,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         "attempt": int(os.environ.get("DROVER_SCENARIO_ATTEMPT") or 1),
     }
     data = (json.dumps(line) + "\n").encode("utf-8")
+    if _progress is not None:
+        _progress.write(data)
+    if not path:
+        return
     descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(descriptor, data)

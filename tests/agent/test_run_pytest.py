@@ -146,6 +146,45 @@ def test_pytest_crash_is_recorded_for_every_scenario(tmp_path: Path, run_agent: 
     assert "--no-such-pytest-option" in result["error"]
 
 
+def test_a_test_that_kills_pytest_is_an_error_and_the_rest_still_run(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    """As pytest-xdist replaces a worker that crashed: what ran keeps its outcome, the test
+    that was running is an error naming the signal or exit code, the tests never started run
+    in a new session, all as the same attempt (no retry spent)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "test_crash.py").write_text(
+        "import os\nimport signal\n\n\n"
+        "def test_before():\n    pass\n\n\n"
+        "def test_segfault():\n    os.kill(os.getpid(), signal.SIGSEGV)\n\n\n"
+        "def test_between():\n    assert 1 == 2\n\n\n"
+        "def test_exits():\n    os._exit(3)\n\n\n"
+        "def test_after():\n    pass\n"
+    )
+    names = ["test_before", "test_segfault", "test_between", "test_exits", "test_after"]
+    ids = [f"test_crash.py::{n}" for n in names]
+    plan = write_plan(tmp_path / "plan", runner={}, workers={"0": ids}, path=str(project))
+    results = tmp_path / "results.json"
+    done = run_agent(
+        "run", "--plan-dir", str(plan), "--workspace", str(project), "--group", "main.all",
+        "--shard", "0", "--results", str(results),
+    )  # fmt: skip
+    assert done.returncode == 1
+    final = {r["id"].partition("::")[2]: r for r in read_results(results)["results"]}
+    assert {n: final[n]["status"] for n in names} == {
+        "test_before": "passed",
+        "test_segfault": "error",
+        "test_between": "failed",
+        "test_exits": "error",
+        "test_after": "passed",
+    }
+    assert "killed by SIGSEGV" in final["test_segfault"]["error"]
+    assert "exited with code 3" in final["test_exits"]["error"]
+    assert {r["attempt"] for r in final.values()} == {1}
+    assert done.stdout.count("test session starts") == 3
+
+
 def test_an_unknown_group_is_a_plan_error(tmp_path: Path, run_agent: RunAgent) -> None:
     plan = write_plan(tmp_path / "plan", runner={}, workers={"0": []})
     results = tmp_path / "results.json"

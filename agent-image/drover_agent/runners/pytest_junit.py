@@ -19,12 +19,14 @@ import ast
 import json
 import os
 import re
+import signal
 import site
 import sys
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import cast
 
 from drover_agent.pytest_protocol import (
     ARTIFACTS_BASE_ENV,
@@ -32,10 +34,11 @@ from drover_agent.pytest_protocol import (
     PLUGIN_ARGS,
     SELECT_OPTION,
 )
-from drover_agent.results import Status
+from drover_agent.results import STATUSES, Status
 from drover_agent.runners.base import BatchContext, BatchRun, Outcome, ProcessRun, run_process
 from drover_agent.runners.pytest_config import config_args
 from drover_agent.runners.pytest_plugins import foreign_plugins
+from drover_agent.stealing import OwnBoard
 
 __all__ = [
     "PytestAdapter",
@@ -243,9 +246,12 @@ class PytestAdapter:
 
     def run_batch(self, scenario_ids: Sequence[str], context: BatchContext) -> BatchRun:
         """All of the batch in one pytest session: the files the ids name are collected, and
-        the plugin keeps the tests the ids name (see :mod:`drover_agent.pytest_plugin`)."""
-        label = f"a{context.attempt}-{self._batches}"
-        self._batches += 1
+        the plugin keeps the tests the ids name (see :mod:`drover_agent.pytest_plugin`).
+
+        A session that dies before its JUnit report (a test crashing the interpreter, or
+        calling ``os._exit``) keeps what its progress file says ran; the test it was running
+        is an error, and the tests it never started run in a new session, as pytest-xdist
+        replaces a crashed worker."""
         batch = BatchRun()
         ids = list(dict.fromkeys(scenario_ids))
         # A path that is gone would make pytest refuse the whole session.
@@ -253,21 +259,46 @@ class PytestAdapter:
         for scenario_id in ids:
             if not exists[scenario_id.partition("::")[0]]:
                 batch.outcomes[scenario_id] = Outcome("error", 0.0, NO_SUCH_TEST)
-        ids = [s for s in ids if s not in batch.outcomes]
-        if not ids:
-            return batch
+        pending = [s for s in ids if s not in batch.outcomes]
+        board = context.board
+        while pending:
+            try:
+                session = self._session(pending, context, board)
+            finally:
+                if board is not None:
+                    batch.handed_over = board.close()
+                    board = None  # a continuation offers nothing: peers were told it closed
+            batch.outcomes.update(session.outcomes)
+            batch.problem = session.problem
+            if session.crashed is None:
+                break
+            done = set(batch.outcomes) | set(batch.handed_over)
+            pending = [s for s in pending if s not in done]
+            if pending:
+                print(
+                    f"drover-agent: pytest died while running {session.crashed}; "
+                    f"{len(pending)} scenarios it never started run in a new session",
+                    flush=True,
+                )
+        return batch
+
+    def _session(self, ids: list[str], context: BatchContext, board: OwnBoard | None) -> _Session:
+        """One pytest process over ``ids``."""
+        label = f"a{context.attempt}-{self._batches}"
+        self._batches += 1
         selection = context.report_dir / f"pytest-select-{label}.json"
         unmatched_path = context.report_dir / f"pytest-unmatched-{label}.json"
+        progress = context.report_dir / f"pytest-progress-{label}.jsonl"
         junit = context.native_dir / f"pytest-junit-{label}.xml"
         artifacts = context.raw_artifacts_dir / f"pytest-{label}"
-        for stale in (unmatched_path, junit):
+        for stale in (unmatched_path, junit, progress):
             stale.unlink(missing_ok=True)
         document: dict[str, object] = {
             "ids": ids,
             "paths": selection_paths(ids),
             "unmatched": str(unmatched_path),
+            "progress": str(progress),
         }
-        board = context.board
         if board is not None:
             document["board"] = {
                 "path": str(board.path),
@@ -275,36 +306,40 @@ class PytestAdapter:
                 "positions": board.positions(ids),
             }
         selection.write_text(json.dumps(document), encoding="utf-8")
-        try:
-            done = run_process(
-                self.argv(
-                    str(selection),
-                    str(junit),
-                    context.workspace,
-                    str(context.report_dir / "pytest-cache"),
-                    self._foreign_plugins(context),
-                ),
+        done = run_process(
+            self.argv(
+                str(selection),
+                str(junit),
                 context.workspace,
-                {**plugin_env(context.env), ARTIFACTS_BASE_ENV: str(artifacts)},
-                context.timeout,
-            )
-        finally:
-            if board is not None:
-                batch.handed_over = board.close()
-        cases = parse_junit(junit.read_text("utf-8")) if junit.exists() else []
-        batch.outcomes.update(match_testcases(ids, cases))
+                str(context.report_dir / "pytest-cache"),
+                self._foreign_plugins(context),
+            ),
+            context.workspace,
+            {**plugin_env(context.env), ARTIFACTS_BASE_ENV: str(artifacts)},
+            context.timeout,
+        )
+        session = _Session()
+        if junit.exists():
+            cases = parse_junit(junit.read_text("utf-8"))
+        else:
+            cases, session.crashed = read_progress(progress, _died(done))
+            if done.problem:  # timed out: the rest of the batch had its time
+                session.crashed = None
+        session.outcomes = match_testcases(ids, cases)
         for scenario_id, files in test_artifacts(artifacts, ids).items():
-            if scenario_id in batch.outcomes:
-                outcome = batch.outcomes[scenario_id]
-                batch.outcomes[scenario_id] = replace(outcome, artifacts=[*outcome.artifacts, *files])
+            if scenario_id in session.outcomes:
+                outcome = session.outcomes[scenario_id]
+                session.outcomes[scenario_id] = replace(
+                    outcome, artifacts=[*outcome.artifacts, *files]
+                )
         unmatched = _read_unmatched(unmatched_path)
         for scenario_id in ids:
-            if scenario_id not in batch.outcomes and scenario_id in unmatched:
-                batch.outcomes[scenario_id] = Outcome("error", 0.0, NO_SUCH_TEST)
+            if scenario_id not in session.outcomes and scenario_id in unmatched:
+                session.outcomes[scenario_id] = Outcome("error", 0.0, NO_SUCH_TEST)
         everything_unmatched = _nothing_selected(done, unmatched, ids)
         if done.problem or (done.exit_code not in (0, 1) and not everything_unmatched):
-            batch.problem = _problem(done)
-        return batch
+            session.problem = _problem(done)
+        return session
 
     def _foreign_plugins(self, context: BatchContext) -> list[str]:
         """Plugins only Drover's environment brought (see :mod:`.pytest_plugins`), found once;
@@ -335,6 +370,59 @@ def test_artifacts(base: Path, scenario_ids: Sequence[str]) -> dict[str, list[st
         if owner is not None and directory.is_dir():
             found.setdefault(owner, []).extend(str(p) for p in sorted(directory.iterdir()))
     return found
+
+
+@dataclass
+class _Session:
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    problem: str | None = None
+    crashed: str | None = None
+    """The node id of the test the session died in, when it died in one."""
+
+
+def read_progress(path: Path, how: str) -> tuple[list[JunitCase], str | None]:
+    """The outcomes a session's progress file records (see :mod:`drover_agent.pytest_plugin`),
+    and the test it had started and never finished, which becomes an error saying ``how`` the
+    session ended."""
+    cases: list[JunitCase] = []
+    running: dict[str, None] = {}
+    try:
+        lines = path.read_bytes().splitlines()
+    except OSError:
+        return cases, None
+    for raw in lines:
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            continue  # a torn last line
+        if not isinstance(line, dict):
+            continue
+        if isinstance(line.get("started"), str):
+            running[line["started"]] = None
+        elif isinstance(line.get("nodeid"), str) and line.get("status") in STATUSES:
+            running.pop(line["nodeid"], None)
+            status = cast(Status, line["status"])
+            message = line.get("error") if isinstance(line.get("error"), str) else None
+            outcome = Outcome(status, float(line.get("duration") or 0.0), message)
+            cases.append(JunitCase(junit_key(line["nodeid"]), outcome))
+    crashed = next(reversed(running), None)
+    if crashed is not None:
+        cases.append(JunitCase(junit_key(crashed), Outcome("error", 0.0, how)))
+    return cases, crashed
+
+
+def _died(done: ProcessRun) -> str:
+    """How a pytest process that wrote no report ended, for the test it was running."""
+    if done.problem:
+        return done.problem
+    code = done.exit_code
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"the test process died while running this test (killed by {name})"
+    return f"the test process exited with code {code} while running this test"
 
 
 def _names_test(scenario_id: str, nodeid: str) -> bool:
