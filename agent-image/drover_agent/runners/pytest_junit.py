@@ -322,7 +322,7 @@ class PytestAdapter:
         if junit.exists():
             cases = parse_junit(junit.read_text("utf-8"))
         else:
-            cases, session.crashed = read_progress(progress, _died(done))
+            cases, session.crashed = _read_progress(progress, _died(done))
             if done.problem:  # timed out: the rest of the batch had its time
                 session.crashed = None
         session.outcomes = match_testcases(ids, cases)
@@ -380,7 +380,7 @@ class _Session:
     """The node id of the test the session died in, when it died in one."""
 
 
-def read_progress(path: Path, how: str) -> tuple[list[JunitCase], str | None]:
+def _read_progress(path: Path, how: str) -> tuple[list[JunitCase], str | None]:
     """The outcomes a session's progress file records (see :mod:`drover_agent.pytest_plugin`),
     and the test it had started and never finished, which becomes an error saying ``how`` the
     session ended."""
