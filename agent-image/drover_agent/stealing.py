@@ -168,6 +168,7 @@ class Stealing:
                 return [], True
             # Both end together when the peer keeps (remaining + overhead) / 2 of the time.
             count = _tail_count(offer, state, (seconds - overhead) / 2 / seconds)
+            count = _at_a_file_start([s.id for s in offer.scenarios], state.end, count)
             if count < 1:
                 return [], True
             state.end -= count
@@ -272,6 +273,20 @@ def _tail_count(offer: _Offer, state: BoardState, share: float) -> int:
         tail += duration
         count += 1
     return count
+
+
+def _at_a_file_start(ids: Sequence[str], end: int, count: int) -> int:
+    """``count`` shortened so that the take ``ids[end - count : end]`` starts a file, when that
+    keeps at least half of it: the owner and the thief then seldom run tests of one module at
+    the same time (its fixtures may share files or a port, as under pytest-xdist's ``load``)."""
+    aligned = count
+    while 0 < aligned < end and _file(ids[end - aligned]) == _file(ids[end - aligned - 1]):
+        aligned -= 1
+    return aligned if 2 * aligned >= count else count
+
+
+def _file(scenario_id: str) -> str:
+    return scenario_id.partition("::")[0]
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from agent_plans import AGENT_DIR, RunAgent, read_results, write_plan
 from drover_agent.plan import GroupPlan, PlanScenario
-from drover_agent.stealing import Stealing
+from drover_agent.stealing import Stealing, _at_a_file_start
 from drover_agent.workspace import READY_MARKER
 
 SLOW = [f"test_slow.py::test_sleeps[{i}]" for i in range(16)]
@@ -163,6 +163,15 @@ def test_a_take_is_cut_on_the_peers_planned_durations(tmp_path: Path) -> None:
     assert thief.take(overhead=0.5, linger=0) == ["b6"]
     assert board.close() == ["b6"], "the peer leaves it to the thief"
     assert thief.take(overhead=0.5, linger=0) == [], "a closed board offers nothing"
+
+
+def test_a_take_starts_at_a_file_when_that_keeps_half_of_it() -> None:
+    ids = [f"test_{f}.py::test_{i}" for f, count in (("a", 3), ("b", 4), ("c", 3)) for i in range(count)]  # fmt: skip
+    assert _at_a_file_start(ids, 10, 5) == 3, "test_c.py whole, none of test_b.py"
+    assert _at_a_file_start(ids, 10, 3) == 3
+    assert _at_a_file_start(ids, 10, 8) == 7, "test_b.py and test_c.py"
+    assert _at_a_file_start(ids, 7, 2) == 2, "within one file, it is that or nothing"
+    assert _at_a_file_start(ids, 10, 0) == 0
 
 
 def test_a_taken_batch_is_offered_in_turn(tmp_path: Path) -> None:
