@@ -32,7 +32,8 @@ Live results (``DROVER_LIVE_RESULTS``)
     follows what pytest's JUnit report says for the same test.
 
 Progress (``"progress"`` in the selection file)
-    The session's own record, whether or not results are followed live: a ``{"started":
+    The session's own record, whether or not results are followed live: first ``{"rootdir",
+    "invocation"}`` (JUnit keys follow node ids, relative to the rootdir), then a ``{"started":
     nodeid}`` line as each test starts and its result line (as above) when it ends, written on
     a descriptor held open for the session. When pytest dies before writing its JUnit report (a
     test that crashes the interpreter or calls ``os._exit``), the agent reads from it what ran,
@@ -156,6 +157,11 @@ def pytest_configure(config: pytest.Config) -> None:
             _selected = _SelectedPaths(config.invocation_params.dir, document["paths"])
         if isinstance(document.get("progress"), str) and _progress is None:
             _progress = _ProgressLog(document["progress"])
+            where = {
+                "rootdir": str(config.rootpath),
+                "invocation": str(config.invocation_params.dir),
+            }
+            _progress.write((json.dumps(where) + "\n").encode("utf-8"))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -13,7 +13,7 @@ from drover_agent.plan import PlanError, load_group_plan
 from drover_agent.runners.base import Outcome
 from drover_agent.runners.cucumber_json import parse_cucumber_json
 from drover_agent.runners.playwright_json import parse_playwright_json
-from drover_agent.runners.pytest_junit import JunitCase, junit_key, match_testcases
+from drover_agent.runners.pytest_junit import JunitCase, junit_key, match_testcases, rootdir_shift
 
 
 def _group(workers: dict[str, list[str]]) -> dict[str, object]:
@@ -53,7 +53,7 @@ def test_testcases_map_to_ids_exactly_or_by_container() -> None:
     cases = [
         JunitCase("tests.test_a.test_x[1]", passed),
         JunitCase("tests.test_a.test_x[2]", failed),
-        JunitCase("sub.tests.test_b.test_y", passed),  # rootdir above the workspace
+        JunitCase("tests.test_b.test_y", passed),
     ]
     outcomes = match_testcases(
         [
@@ -68,6 +68,32 @@ def test_testcases_map_to_ids_exactly_or_by_container() -> None:
     assert outcomes["tests/test_a.py"] == Outcome("failed", 3.0, "boom")
     assert outcomes["tests/test_b.py::test_y"] == passed
     assert "tests/test_c.py" not in outcomes
+
+
+def test_testcases_of_a_rootdir_above_or_below_map_by_that_rootdir_only() -> None:
+    passed, skipped = Outcome("passed", 1.0), Outcome("skipped", 0.0, "no tool here")
+    assert rootdir_shift("/w", "/w/sub/proj") == "+sub.proj."
+    assert rootdir_shift("/w/proj/tests", "/w/proj") == "-tests."
+    assert rootdir_shift("/w", "/w") == ""
+    above = [JunitCase("sub.tests.test_b.test_y", passed)]
+    assert match_testcases(["tests/test_b.py::test_y"], above, "+sub.") == {
+        "tests/test_b.py::test_y": passed
+    }
+    below = [JunitCase("test_b.test_y", passed)]
+    assert match_testcases(["tests/test_b.py::test_y"], below, "-tests.") == {
+        "tests/test_b.py::test_y": passed
+    }
+    # Same file names in two directories; one module skipped itself in the pod. Its test takes
+    # the module's outcome, never the other directory's test's.
+    cases = [JunitCase("tests.test_x", skipped), JunitCase("a.tests.test_x.test_q", passed)]
+    outcomes = match_testcases(
+        ["tests/test_x.py::test_q", "a/tests/test_x.py::test_q", "tests/test_x.py"], cases
+    )
+    assert outcomes == {
+        "tests/test_x.py::test_q": skipped,
+        "a/tests/test_x.py::test_q": passed,
+        "tests/test_x.py": skipped,
+    }
 
 
 def test_cucumber_json_elements_become_path_line_outcomes() -> None:

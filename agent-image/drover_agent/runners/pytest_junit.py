@@ -44,6 +44,7 @@ __all__ = [
     "PytestAdapter",
     "junit_key",
     "match_testcases",
+    "rootdir_shift",
     "parse_junit",
     "plugin_env",
     "selection_paths",
@@ -115,8 +116,13 @@ def _last_lines(text: str, count: int = 5) -> str:
     return "\n".join(text.strip().splitlines()[-count:])
 
 
-def match_testcases(scenario_ids: Sequence[str], cases: Sequence[JunitCase]) -> dict[str, Outcome]:
-    """One outcome per scenario id that the report covers."""
+def match_testcases(
+    scenario_ids: Sequence[str], cases: Sequence[JunitCase], rootdir_shift: str = ""
+) -> dict[str, Outcome]:
+    """One outcome per scenario id that the report covers.
+
+    ``rootdir_shift``: where pytest's rootdir is, seen from the directory pytest ran in (see
+    :func:`rootdir_shift`); JUnit keys derive from node ids relative to the rootdir."""
     grouped: dict[str, list[Outcome]] = {}
     for case in cases:
         grouped.setdefault(case.key, []).append(case.outcome)
@@ -125,21 +131,14 @@ def match_testcases(scenario_ids: Sequence[str], cases: Sequence[JunitCase]) -> 
     # A failure then outranks an error (a failed call with a teardown error is a failure, as
     # the live plugin says).
     by_key = {k: v[0] if len(v) == 1 else _combine(v, ONE_ID_FIRST) for k, v in grouped.items()}
-    # A rootdir above the workspace prefixes every key with its path: index each key's endings.
-    by_ending: dict[str, Outcome] = {}
-    for key, outcome in by_key.items():
-        dot = key.find(".")
-        while dot != -1:
-            by_ending.setdefault(key[dot + 1 :], outcome)
-            dot = key.find(".", dot + 1)
     outcomes: dict[str, Outcome] = {}
     for scenario_id in scenario_ids:
-        key = junit_key(scenario_id)
-        exact = by_key.get(key) or by_ending.get(key)
+        key = _shifted(junit_key(scenario_id), rootdir_shift)
+        exact = by_key.get(key)
         if exact is not None:
             outcomes[scenario_id] = exact
             continue
-        inner = [o for k, o in by_key.items() if _contains(k, key)]
+        inner = [o for k, o in by_key.items() if k.startswith((f"{key}.", f"{key}["))]
         if inner:
             outcomes[scenario_id] = _combine(inner)
             continue
@@ -158,11 +157,26 @@ def match_testcases(scenario_ids: Sequence[str], cases: Sequence[JunitCase]) -> 
     return outcomes
 
 
-def _contains(case_key: str, key: str) -> bool:
-    for start in (f"{key}.", f"{key}["):
-        if case_key.startswith(start) or f".{start}" in case_key:
-            return True
-    return False
+def rootdir_shift(rootdir: str, invocation_dir: str) -> str:
+    """How JUnit keys differ from the keys of scenario ids (which are relative to the directory
+    pytest ran in): ``+a.b.`` when the rootdir is ``a/b`` above it (keys gain that prefix),
+    ``-a.b.`` when it is ``a/b`` below (keys lose it), ``""`` when they are the same."""
+    root, here = Path(os.path.realpath(rootdir)), Path(os.path.realpath(invocation_dir))
+    if root == here:
+        return ""
+    if here.is_relative_to(root):
+        return "+" + ".".join(here.relative_to(root).parts) + "."
+    if root.is_relative_to(here):
+        return "-" + ".".join(root.relative_to(here).parts) + "."
+    return ""
+
+
+def _shifted(key: str, shift: str) -> str:
+    if shift.startswith("+"):
+        return shift[1:] + key
+    if shift.startswith("-"):
+        return key.removeprefix(shift[1:])
+    return key
 
 
 def _combine(outcomes: list[Outcome], ranking: Sequence[Status] = WORST_FIRST) -> Outcome:
@@ -319,13 +333,19 @@ class PytestAdapter:
             context.timeout,
         )
         session = _Session()
+        recorded = _read_progress(progress)
         if junit.exists():
             cases = parse_junit(junit.read_text("utf-8"))
         else:
-            cases, session.crashed = _read_progress(progress, _died(done))
-            if done.problem:  # timed out: the rest of the batch had its time
-                session.crashed = None
-        session.outcomes = match_testcases(ids, cases)
+            # Died before its report: what ended is known, and what it was running failed.
+            cases = recorded.cases
+            if recorded.running is not None:
+                cases.append(
+                    JunitCase(junit_key(recorded.running), Outcome("error", 0.0, _died(done)))
+                )
+                # A timed-out batch had its time: the rest is not started again.
+                session.crashed = None if done.problem else recorded.running
+        session.outcomes = match_testcases(ids, cases, recorded.rootdir_shift)
         for scenario_id, files in test_artifacts(artifacts, ids).items():
             if scenario_id in session.outcomes:
                 outcome = session.outcomes[scenario_id]
@@ -380,16 +400,24 @@ class _Session:
     """The node id of the test the session died in, when it died in one."""
 
 
-def _read_progress(path: Path, how: str) -> tuple[list[JunitCase], str | None]:
-    """The outcomes a session's progress file records (see :mod:`drover_agent.pytest_plugin`),
-    and the test it had started and never finished, which becomes an error saying ``how`` the
-    session ended."""
-    cases: list[JunitCase] = []
+@dataclass
+class _Progress:
+    """What a session's progress file (see :mod:`drover_agent.pytest_plugin`) records."""
+
+    cases: list[JunitCase] = field(default_factory=list)
+    """The tests that ended, with their outcomes, as JUnit testcases."""
+    running: str | None = None
+    """The test that started last and never ended."""
+    rootdir_shift: str = ""
+
+
+def _read_progress(path: Path) -> _Progress:
+    progress = _Progress()
     running: dict[str, None] = {}
     try:
         lines = path.read_bytes().splitlines()
     except OSError:
-        return cases, None
+        return progress
     for raw in lines:
         try:
             line = json.loads(raw)
@@ -404,11 +432,11 @@ def _read_progress(path: Path, how: str) -> tuple[list[JunitCase], str | None]:
             status = cast(Status, line["status"])
             message = line.get("error") if isinstance(line.get("error"), str) else None
             outcome = Outcome(status, float(line.get("duration") or 0.0), message)
-            cases.append(JunitCase(junit_key(line["nodeid"]), outcome))
-    crashed = next(reversed(running), None)
-    if crashed is not None:
-        cases.append(JunitCase(junit_key(crashed), Outcome("error", 0.0, how)))
-    return cases, crashed
+            progress.cases.append(JunitCase(junit_key(line["nodeid"]), outcome))
+        elif isinstance(line.get("rootdir"), str) and isinstance(line.get("invocation"), str):
+            progress.rootdir_shift = rootdir_shift(line["rootdir"], line["invocation"])
+    progress.running = next(reversed(running), None)
+    return progress
 
 
 def _died(done: ProcessRun) -> str:
