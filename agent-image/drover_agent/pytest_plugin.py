@@ -176,10 +176,11 @@ def pytest_runtest_logstart(nodeid: str) -> None:
         _progress.write((json.dumps({"started": nodeid}) + "\n").encode("utf-8"))
 
 
-@pytest.hookimpl(trylast=True)
+@pytest.hookimpl(tryfirst=True)
 def pytest_ignore_collect(collection_path: Path) -> bool | None:
     """A file no id of the batch lives in is not collected (directories are walked, and
-    ``conftest.py`` and ``__init__.py`` files load, as in a bare run)."""
+    ``conftest.py`` and ``__init__.py`` files load, as in a bare run). First: the hook stops at
+    the first answer, and a project's own may answer False for every path."""
     if _selected is None or collection_path.name in ("conftest.py", "__init__.py"):
         return None
     if not collection_path.is_file() or _selected.keeps(collection_path):

@@ -179,6 +179,23 @@ def test_a_shard_collects_only_the_files_its_ids_live_in(
     assert "test_broken" not in done.stdout
 
 
+def test_a_conftest_that_collects_every_file_does_not_widen_the_shard(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    """boltons' conftest answers False ("collect it") for every path; the hook stops at the
+    first answer, so Drover's file filter must answer first (only True or nothing)."""
+    conftest = "def pytest_ignore_collect(collection_path, config):\n    return False\n"
+    project = write_project(
+        tmp_path / "project", {"conftest.py": conftest, "tests/test_odd.py": ODD}
+    )
+    ids = [s.id for s in discover(DiscoveryRunner.PYTEST, project) if "TestOuter" in s.id]
+    (project / "tests" / "test_broken.py").write_text("raise ImportError('not in this shard')\n")
+    done, results = run_shard(run_agent, tmp_path, project, ids)
+    assert done.returncode == 0, done.stdout
+    assert {r["status"] for r in results.values()} == {"passed"}
+    assert "test_broken" not in done.stdout
+
+
 def test_more_files_than_a_command_line_holds_run_as_a_bare_pytest_collects(
     tmp_path: Path, run_agent: RunAgent
 ) -> None:
