@@ -86,7 +86,7 @@ def run_shard(
         report.runner = run_plan.project.runner.kind
         runner = run_plan.project.runner
         live = facade is not None and runner.kind == "pytest"
-        adapter = adapter_for(runner)
+        adapter = adapter_for(runner, run_plan.project.path)
     except (PlanError, ValueError) as exc:
         report.error = str(exc)
         return _finish(report, request, kept)

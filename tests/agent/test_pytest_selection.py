@@ -10,6 +10,7 @@ the project's own plugins and cache.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -194,6 +195,34 @@ def test_a_conftest_that_collects_every_file_does_not_widen_the_shard(
     assert done.returncode == 0, done.stdout
     assert {r["status"] for r in results.values()} == {"passed"}
     assert "test_broken" not in done.stdout
+
+
+def test_ids_holding_the_projects_path_run_in_a_workspace_elsewhere(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    """werkzeug parametrizes with ``str(Path(__file__).parent / "res")``: discovery's ids hold
+    the project's directory, the pod's pytest names the same tests with the workspace's."""
+    test = (
+        "from pathlib import Path\n\nimport pytest\n\n\n"
+        "@pytest.mark.parametrize('path', [str(Path(__file__).parent / 'res' / 'a.txt')])\n"
+        "def test_reads(path):\n    assert Path(path).read_text() == 'a'\n"
+    )
+    project = write_project(
+        tmp_path / "project", {"tests/test_res.py": test, "tests/res/a.txt": "a"}
+    )
+    (scenario,) = [s.id for s in discover(DiscoveryRunner.PYTEST, project)]
+    assert str(project) in scenario
+    workspace = tmp_path / "workspace"
+    shutil.copytree(project, workspace)
+    plan = write_plan(tmp_path / "plan", runner={}, workers={"0": [scenario]}, path=str(project))
+    results = tmp_path / "results.json"
+    done = run_agent(
+        "run", "--plan-dir", str(plan), "--workspace", str(workspace), "--group", "main.all",
+        "--shard", "0", "--results", str(results),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout
+    ((found, status),) = [(r["id"], r["status"]) for r in read_results(results)["results"]]
+    assert (found, status) == (scenario, "passed")
 
 
 def test_more_files_than_a_command_line_holds_run_as_a_bare_pytest_collects(

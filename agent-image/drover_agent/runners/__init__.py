@@ -12,9 +12,10 @@ from drover_agent.runners.pytest_junit import PytestAdapter
 __all__ = ["BatchContext", "BatchRun", "Outcome", "RunnerAdapter", "adapter_for"]
 
 
-def adapter_for(runner: RunnerConfig) -> RunnerAdapter:
+def adapter_for(runner: RunnerConfig, project_path: str | None = None) -> RunnerAdapter:
+    """``project_path``: where the project was when its scenarios were discovered."""
     if runner.kind == "pytest":
-        return PytestAdapter(runner.args)
+        return PytestAdapter(runner.args, discovered_in=project_path)
     if runner.kind == "cucumber":
         return CucumberAdapter(runner.args)
     if runner.kind == "playwright":

@@ -226,9 +226,17 @@ def _uses_cacheprovider(args: Sequence[str]) -> bool:
 class PytestAdapter:
     kind = "pytest"
 
-    def __init__(self, args: Sequence[str] = (), python: str = sys.executable) -> None:
+    def __init__(
+        self,
+        args: Sequence[str] = (),
+        python: str = sys.executable,
+        discovered_in: str | None = None,
+    ) -> None:
         self.args = list(args)
         self.python = python
+        self.discovered_in = discovered_in
+        """The project's directory at discovery: ids that hold it (a parameter built from
+        ``__file__``) hold the workspace instead when pytest runs there."""
         self._batches = 0
         self._foreign: list[str] | None = None
 
@@ -296,8 +304,17 @@ class PytestAdapter:
                 )
         return batch
 
-    def _session(self, ids: list[str], context: BatchContext, board: OwnBoard | None) -> _Session:
-        """One pytest process over ``ids``."""
+    def _session(
+        self, scenario_ids: list[str], context: BatchContext, board: OwnBoard | None
+    ) -> _Session:
+        """One pytest process over ``scenario_ids``."""
+        # As pytest names them here: ids holding the project's directory at discovery hold the
+        # workspace's instead (outcomes are keyed by scenario id again at the end).
+        origin, here = self.discovered_in, str(context.workspace)
+        as_here: dict[str, str] = {}
+        if origin and origin != here:
+            as_here = {s: s.replace(origin, here) for s in scenario_ids if origin in s}
+        ids = [as_here.get(s, s) for s in scenario_ids]
         label = f"a{context.attempt}-{self._batches}"
         self._batches += 1
         selection = context.report_dir / f"pytest-select-{label}.json"
@@ -317,7 +334,7 @@ class PytestAdapter:
             document["board"] = {
                 "path": str(board.path),
                 "total": len(board.ids),
-                "positions": board.positions(ids),
+                "positions": board.positions(scenario_ids),
             }
         selection.write_text(json.dumps(document), encoding="utf-8")
         done = run_process(
@@ -359,6 +376,9 @@ class PytestAdapter:
         everything_unmatched = _nothing_selected(done, unmatched, ids)
         if done.problem or (done.exit_code not in (0, 1) and not everything_unmatched):
             session.problem = _problem(done)
+        if as_here:
+            scenario_of = {here_id: s for s, here_id in as_here.items()}
+            session.outcomes = {scenario_of.get(i, i): o for i, o in session.outcomes.items()}
         return session
 
     def _foreign_plugins(self, context: BatchContext) -> list[str]:
