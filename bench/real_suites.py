@@ -1,7 +1,7 @@
 """Drover against plain pytest on real open-source suites, from ~1,000 to ~60,000 tests.
 
     python bench/real_suites.py [--suite NAME ...] [--workers 2] [--venv DIR] [--cache DIR]
-    python bench/real_suites.py --sweep      # 23 more suites, for correctness
+    python bench/real_suites.py --sweep      # 40 more suites, for correctness
 
 Each suite is the test suite shipped in a package's sdist on PyPI, pinned by version (see
 ``SUITES``): ~1,000 short tests (tomlkit), ~7,500 (babel), ~62,000 (packaging) and one suite of
@@ -180,6 +180,136 @@ SWEEP = (
     Suite("more-itertools", "10.7.0", "unittest TestCase"),
     Suite("toolz", "1.0.0", "tests in the package"),
     Suite("simplejson", "3.20.1", "tests in the package, unittest"),
+    # Added after a second sweep (2026-12-04, 22 suites): the styles above do not cover these.
+    Suite(
+        "structlog",
+        "25.4.0",
+        "asyncio_mode=auto, strict markers, xfail_strict",
+        deps=(
+            "freezegun==1.5.5",
+            "pretend==1.0.9",
+            "pytest-asyncio==1.1.0",
+            "simplejson==3.20.1",
+        ),
+    ),
+    Suite(
+        "filelock",
+        "3.18.0",
+        "threads, tmp_path, session loop scope, pytest-timeout",
+        deps=(
+            "pytest-asyncio==1.1.0",
+            "pytest-mock==3.14.0",
+            "pytest-timeout==2.4.0",
+            "virtualenv==20.31.2",
+        ),
+    ),
+    Suite(
+        "platformdirs",
+        "4.3.8",
+        "mocker, monkeypatch, conftest fixtures",
+        deps=("appdirs==1.4.4", "pytest-mock==3.14.0"),
+    ),
+    Suite(
+        "arrow",
+        "1.3.0",
+        "class-scoped fixtures via request.cls, --cov-fail-under in addopts",
+        deps=(
+            "pytest-cov==6.1.1",
+            "pytest-mock==3.14.0",
+            "dateparser==1.2.1",
+            "pytz==2025.2",
+            "simplejson==3.20.1",
+        ),
+    ),
+    Suite(
+        "wcwidth",
+        "0.2.13",
+        "junit_family=xunit1, filterwarnings=error, --cov addopts",
+        deps=("pytest-cov==6.1.1",),
+    ),
+    Suite(
+        "tenacity", "9.1.2", "asyncio, tornado, sleeps", deps=("tornado==6.5.1", "typeguard==4.4.2")
+    ),
+    Suite(
+        "typeguard",
+        "4.4.2",
+        "import hook in conftest, filterwarnings=error, xfail_strict",
+        deps=("mypy==1.16.1",),
+    ),
+    Suite(
+        "freezegun",
+        "1.5.5",
+        "tests/__init__.py, module-level freezing, asyncio",
+        deps=("python-dateutil==2.9.0.post0",),
+    ),
+    Suite("h11", "0.16.0", "tests in the package"),
+    Suite(
+        "docutils",
+        "0.21.2",
+        "test/ writes into the project (functional/output), alltests",
+        deps=("pygments==2.19.1",),
+    ),
+    Suite(
+        "responses",
+        "0.25.7",
+        "filterwarnings=error, --asyncio-mode=auto, localhost httpserver",
+        deps=(
+            "pytest-asyncio==1.1.0",
+            "pytest-httpserver==1.1.3",
+            "tomli-w==1.2.0",
+            "pytest-cov==6.1.1",
+        ),
+        env={"PYTEST_ADDOPTS": "--asyncio-mode=auto"},
+    ),
+    Suite(
+        "boltons",
+        "25.0.0",
+        "legacy pytest_ignore_collect(path) returning False in conftest",
+        env={"PYTEST_ADDOPTS": "--doctest-modules boltons tests"},
+    ),
+    Suite(
+        "asgiref",
+        "3.8.1",
+        "pytest-asyncio strict, threads/contextvars",
+        deps=("pytest-asyncio==1.1.0",),
+    ),
+    Suite(
+        "testfixtures",
+        "8.3.0",
+        "Sybil collector over docs/*.txt (ids line:N,column:M), -p no:doctest",
+        deps=("sybil==9.1.0", "pytest-django==4.11.1", "django==5.2.3"),
+        env={"PYTEST_ADDOPTS": "--ignore=testfixtures/tests/test_twisted.py"},
+    ),
+    Suite(
+        "trio",
+        "0.29.0",
+        "--import-mode=importlib, -p in addopts, junit_family=xunit2, faulthandler_timeout",
+        deps=(
+            "trustme==1.2.1",
+            "pyopenssl==25.1.0",
+            "async_generator==1.10",
+            "jedi==0.19.2",
+            "astor==0.8.1",
+            "pylint==3.3.7",
+        ),
+    ),
+    Suite(
+        "werkzeug",
+        "3.1.3",
+        "dev-server subprocess fixtures on localhost, filterwarnings=error",
+        deps=(
+            "cryptography==43.0.3",
+            "ephemeral-port-reserve==1.1.4",
+            "pytest-timeout==2.4.0",
+            "watchdog==5.0.3",
+        ),
+    ),
+    Suite(
+        "python-dotenv",
+        "1.1.0",
+        "CLI via subprocess (sh), env manipulation, find_dotenv walks up",
+        deps=("sh==2.2.2",),
+    ),
 )
 SWEEP_VENV = Path("/tmp/drover-sweep-venv")
 
