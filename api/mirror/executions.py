@@ -46,7 +46,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.mirror.loop import MAX_BACKOFF, FollowLoop, backoff
-from api.mirror.transitions import accept_phase
+from api.mirror.transitions import accept_phase, is_stale
 from api.models import Run, RunGroup, RunWorker
 from api.notifications import outbox
 from api.pipelines.control import notice_pipeline_workflow
@@ -156,7 +156,7 @@ def _manifest_if_reincarnated(
 def write_delta(session: Session, run_id: str, delta: RunDiff) -> None:
     """Persist one diff: the run's changed fields, and upserts of changed groups and workers."""
     run = session.get(Run, run_id, with_for_update=True)
-    if run is None:
+    if run is None or is_stale(run.phase, delta.run.get("phase")):
         return
     if delta.run:
         values: dict[str, Any] = {}
@@ -627,13 +627,12 @@ class Mirror:
                 select(Run).where(Run.backend == backend_name, Run.workflow_name == name)
             )
             if run is not None:
-                if run.id in self.followed or run.phase not in FINAL_RUN_PHASES:
-                    self.attach(run.id)
-                    return run.id
-                if not workflow_runs_again(workflow, run.started_at):
+                finished = run.phase in FINAL_RUN_PHASES
+                if finished and workflow_runs_again(workflow, run.started_at):
+                    # Its workflow runs (or ran) again: retried, in the Argo UI or by us.
+                    record_retry(session, run.id)
+                elif finished and run.id not in self.followed:
                     return None  # finished and mirrored: nothing new
-                # A finished run's workflow runs (or ran) again: retried, in the Argo UI or by us.
-                record_retry(session, run.id)
                 self.attach(run.id)
                 return run.id
             run = self._resubmitted_run(session, backend_name, backend, workflow)

@@ -12,7 +12,7 @@ from typing import Final
 
 from engine.status import FINAL_PHASES
 
-__all__ = ["PHASE_RULES", "accept_phase", "latest_status", "result_counts"]
+__all__ = ["PHASE_RULES", "accept_phase", "is_stale", "latest_status", "result_counts"]
 
 PhaseRule = Callable[[str, str], str]
 
@@ -42,6 +42,13 @@ def accept_phase(current: str | None, proposed: str) -> str:
     for rule in PHASE_RULES:
         value = rule(current, value)
     return value
+
+
+def is_stale(current: str | None, proposed: str | None) -> bool:
+    """A copy of the workflow older than the run's end (read before its deletion, applied
+    after): a finished run runs again only through a recorded retry or resubmission, which
+    make it unfinished before its workflow's new state is written."""
+    return current in FINAL_PHASES and proposed is not None and proposed not in FINAL_PHASES
 
 
 _STATUS_RANK: Final = {"error": 3, "failed": 2, "passed": 1, "skipped": 0}
