@@ -161,7 +161,7 @@ def pytest_configure(config: pytest.Config) -> None:
                 "rootdir": str(config.rootpath),
                 "invocation": str(config.invocation_params.dir),
             }
-            _progress.write((json.dumps(where) + "\n").encode("utf-8"))
+            _progress.write(_line(where))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -173,7 +173,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_runtest_logstart(nodeid: str) -> None:
     if _progress is not None:
-        _progress.write((json.dumps({"started": nodeid}) + "\n").encode("utf-8"))
+        _progress.write(_line({"started": nodeid}))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -315,7 +315,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         "error": _message(failing) if failing is not None else None,
         "attempt": int(os.environ.get("DROVER_SCENARIO_ATTEMPT") or 1),
     }
-    data = (json.dumps(line) + "\n").encode("utf-8")
+    data = _line(line)
     if _progress is not None:
         _progress.write(data)
     if not path:
@@ -325,6 +325,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         os.write(descriptor, data)
     finally:
         os.close(descriptor)
+
+
+def _line(document: dict[str, Any]) -> bytes:
+    """One JSON line, written in one ``write``."""
+    return (json.dumps(document) + "\n").encode("utf-8")
 
 
 def _status(phases: list[pytest.TestReport]) -> tuple[str, pytest.TestReport | None]:

@@ -350,8 +350,9 @@ class PytestAdapter:
             context.timeout,
         )
         session = _Session()
-        recorded = _read_progress(progress)
-        if junit.exists():
+        reported = junit.exists()
+        recorded = _read_progress(progress, whole=not reported)
+        if reported:
             cases = parse_junit(junit.read_text("utf-8"))
         else:
             # Died before its report: what ended is known, and what it was running failed.
@@ -431,11 +432,14 @@ class _Progress:
     rootdir_shift: str = ""
 
 
-def _read_progress(path: Path) -> _Progress:
+def _read_progress(path: Path, *, whole: bool) -> _Progress:
+    """The progress file; only its head line (the rootdir) unless ``whole``: the JUnit report
+    has the outcomes when pytest wrote one, and a large batch's file has a line per test."""
     progress = _Progress()
     running: dict[str, None] = {}
     try:
-        lines = path.read_bytes().splitlines()
+        with path.open("rb") as lines_file:
+            lines = lines_file.read().splitlines() if whole else [lines_file.readline()]
     except OSError:
         return progress
     for raw in lines:
