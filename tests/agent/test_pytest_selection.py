@@ -17,6 +17,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
 from agent_plans import AGENT_DIR, RunAgent, read_results, write_plan
 from drover_agent.runners.pytest_junit import selection_paths
 
@@ -77,13 +78,20 @@ def write_project(root: Path, files: dict[str, str]) -> Path:
 
 
 def run_shard(
-    run_agent: RunAgent, tmp_path: Path, project: Path, ids: list[str], **env: str
+    run_agent: RunAgent,
+    tmp_path: Path,
+    project: Path,
+    ids: list[str],
+    workspace: Path | None = None,
+    **env: str,
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, dict[str, Any]]]:
+    """The agent over ``ids`` of ``project`` (run in ``workspace``, by default the project)."""
     plan = write_plan(tmp_path / "plan", runner={}, workers={"0": ids}, path=str(project))
     results = tmp_path / "results.json"
     done = run_agent(
-        "run", "--plan-dir", str(plan), "--workspace", str(project), "--group", "main.all",
-        "--shard", "0", "--results", str(results), "--report-dir", str(tmp_path / "reports"),
+        "run", "--plan-dir", str(plan), "--workspace", str(workspace or project),
+        "--group", "main.all", "--shard", "0", "--results", str(results),
+        "--report-dir", str(tmp_path / "reports"),
         env=env,
     )  # fmt: skip
     document = read_results(results)
@@ -166,31 +174,21 @@ def test_only_nothing_but_stale_ids_is_no_runner_problem(
     assert [r["error"] for r in results.values()] == [NO_SUCH_TEST, NO_SUCH_TEST]
 
 
+# boltons' conftest answers False ("collect it") for every path; the hook stops at the first
+# answer, so Drover's file filter must answer first (it answers only True or nothing).
+COLLECT_EVERYTHING = "def pytest_ignore_collect(collection_path, config):\n    return False\n"
+
+
+@pytest.mark.parametrize("conftest", [None, COLLECT_EVERYTHING], ids=["plain", "boltons-like"])
 def test_a_shard_collects_only_the_files_its_ids_live_in(
-    tmp_path: Path, run_agent: RunAgent
+    tmp_path: Path, run_agent: RunAgent, conftest: str | None
 ) -> None:
-    project = write_project(tmp_path / "project", {"tests/test_odd.py": ODD})
+    files = {"tests/test_odd.py": ODD, **({"conftest.py": conftest} if conftest else {})}
+    project = write_project(tmp_path / "project", files)
     ids = [s.id for s in discover(DiscoveryRunner.PYTEST, project) if "TestOuter" in s.id]
     # Broken since the plan was made, in a file this shard has no scenario in: collecting the
     # whole project would stop the session ("error during collection").
     (project / "tests" / "test_broken.py").write_text("raise ImportError('broken on purpose')\n")
-    done, results = run_shard(run_agent, tmp_path, project, ids)
-    assert done.returncode == 0, done.stdout
-    assert {r["status"] for r in results.values()} == {"passed"}
-    assert "test_broken" not in done.stdout
-
-
-def test_a_conftest_that_collects_every_file_does_not_widen_the_shard(
-    tmp_path: Path, run_agent: RunAgent
-) -> None:
-    """boltons' conftest answers False ("collect it") for every path; the hook stops at the
-    first answer, so Drover's file filter must answer first (only True or nothing)."""
-    conftest = "def pytest_ignore_collect(collection_path, config):\n    return False\n"
-    project = write_project(
-        tmp_path / "project", {"conftest.py": conftest, "tests/test_odd.py": ODD}
-    )
-    ids = [s.id for s in discover(DiscoveryRunner.PYTEST, project) if "TestOuter" in s.id]
-    (project / "tests" / "test_broken.py").write_text("raise ImportError('not in this shard')\n")
     done, results = run_shard(run_agent, tmp_path, project, ids)
     assert done.returncode == 0, done.stdout
     assert {r["status"] for r in results.values()} == {"passed"}
@@ -214,15 +212,9 @@ def test_ids_holding_the_projects_path_run_in_a_workspace_elsewhere(
     assert str(project) in scenario
     workspace = tmp_path / "workspace"
     shutil.copytree(project, workspace)
-    plan = write_plan(tmp_path / "plan", runner={}, workers={"0": [scenario]}, path=str(project))
-    results = tmp_path / "results.json"
-    done = run_agent(
-        "run", "--plan-dir", str(plan), "--workspace", str(workspace), "--group", "main.all",
-        "--shard", "0", "--results", str(results),
-    )  # fmt: skip
+    done, results = run_shard(run_agent, tmp_path, project, [scenario], workspace=workspace)
     assert done.returncode == 0, done.stdout
-    ((found, status),) = [(r["id"], r["status"]) for r in read_results(results)["results"]]
-    assert (found, status) == (scenario, "passed")
+    assert results[scenario]["status"] == "passed"
 
 
 def test_more_files_than_a_command_line_holds_run_as_a_bare_pytest_collects(
