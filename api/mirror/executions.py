@@ -136,34 +136,25 @@ def _time(value: str | None) -> datetime | None:
         return None
 
 
-def _manifest_if_reincarnated(
-    session: Session, run_id: str, state: RunState
-) -> dict[str, Any] | None:
-    """The run's manifest when its workflow's name now has another uid than recorded: it was
-    retried from the archive (server/workflowarchive/archived_workflow_server.go
-    RetryArchivedWorkflow re-creates it under the same name), without the plan ConfigMaps
-    that Kubernetes deleted with the earlier incarnation."""
-    recorded = session.execute(
-        select(Run.workflow_name, Run.workflow_uid).where(Run.id == run_id)
-    ).one_or_none()
-    if recorded is None or not state.uid or recorded.workflow_name != state.name:
-        return None
-    if not recorded.workflow_uid or recorded.workflow_uid == state.uid:
-        return None
-    return session.scalar(select(Run.manifest).where(Run.id == run_id)) or {}
+def write_delta(session: Session, run_id: str, delta: RunDiff) -> dict[str, Any] | None:
+    """Persist one diff: the run's changed fields, and upserts of changed groups and workers.
 
-
-def write_delta(session: Session, run_id: str, delta: RunDiff) -> None:
-    """Persist one diff: the run's changed fields, and upserts of changed groups and workers."""
+    Returns the run's manifest when its workflow's name now has another uid than recorded: it
+    was retried from the archive (server/workflowarchive/archived_workflow_server.go
+    RetryArchivedWorkflow re-creates it under the same name), without the plan ConfigMaps that
+    Kubernetes deleted with the earlier incarnation."""
     run = session.get(Run, run_id, with_for_update=True)
     if run is None or is_stale(run.phase, delta.run.get("phase")):
-        return
+        return None
+    reincarnated = False
     if delta.run:
         values: dict[str, Any] = {}
         if "phase" in delta.run:
             values["phase"] = accept_phase(run.phase, str(delta.run["phase"]))
             outbox.on_run_phase(session, run, values["phase"])
         if delta.run.get("uid"):
+            reincarnated = bool(run.workflow_uid) and run.workflow_uid != delta.run["uid"]
+            reincarnated &= delta.run.get("name", run.workflow_name) == run.workflow_name
             values["workflow_uid"] = delta.run["uid"]
         if "message" in delta.run:
             values["message"] = delta.run["message"]
@@ -194,6 +185,7 @@ def write_delta(session: Session, run_id: str, delta: RunDiff) -> None:
             .on_conflict_do_update(index_elements=["run_id", "group_key", "shard"], set_=mirrored)
         )
     outbox.on_group_states(session, run, list(delta.groups))
+    return (run.manifest or {}) if reincarnated else None
 
 
 def group_row(run_id: str, group: GroupState) -> dict[str, Any]:
@@ -464,10 +456,10 @@ class Mirror:
             return False  # a copy older than what is written already (resync vs watch)
         state = parse_workflow(workflow)
         delta = diff(self._last.get(run_id), state)
+        manifest = None
         with _step("writing the workflow's state"), self.sessions() as session, session.begin():
-            manifest = _manifest_if_reincarnated(session, run_id, state)
             if not delta.empty:
-                write_delta(session, run_id, delta)
+                manifest = write_delta(session, run_id, delta)
         if manifest is not None and backend is not None:
             self._restore_plan(backend, name, manifest)
         self._last[run_id] = state
