@@ -475,3 +475,34 @@ def pytest_collect_file(file_path, parent):
     assert done.returncode == 1, done.stdout[-3000:]
     assert results["data.cases::case"]["status"] == "failed"
     assert "second case" in results["data.cases::case"]["error"]
+
+
+def test_garbage_the_last_test_leaves_is_finalized_and_reported_as_in_a_plain_run(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    # The plugin freezes the heap once the session is over, so that pytest's exit does not walk
+    # it five times more; the one collection it makes first still finalizes what the tests left
+    # (here with automatic collection off, so that only that collection can find the cycle), and
+    # pytest reports the finalizer's exception as a plain run does.
+    test = """
+import gc
+
+
+class Cycle:
+    def __init__(self):
+        self.me = self
+
+    def __del__(self):
+        raise RuntimeError("the finalizer of what the last test left")
+
+
+def test_leaves_a_cycle():
+    gc.disable()
+    Cycle()
+"""
+    project = write_project(tmp_path / "project", {"pytest.ini": "[pytest]\n", "test_gc.py": test})
+    done, results = run_shard(run_agent, tmp_path, project, ["test_gc.py::test_leaves_a_cycle"])
+    assert results["test_gc.py::test_leaves_a_cycle"]["status"] == "passed"
+    output = done.stdout + done.stderr
+    assert "PytestUnraisableExceptionWarning" in output, output[-3000:]
+    assert "the finalizer of what the last test left" in output
