@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from agent_plans import AGENT_DIR, RunAgent, read_results, write_plan
 from drover_agent.plan import GroupPlan, PlanScenario
+from drover_agent.steal_board import locked_board
 from drover_agent.stealing import Stealing, _at_a_file_start
 from drover_agent.workspace import READY_MARKER
 
@@ -188,3 +189,49 @@ def test_a_taken_batch_is_offered_in_turn(tmp_path: Path) -> None:
     assert owner.take(overhead=0.5, linger=0) == ["b5"]
     assert batch.close() == ["b5"]
     assert owner.taken == ["b5"]
+
+
+def test_a_test_after_one_a_peer_took_is_set_up_as_pytest_would(tmp_path: Path) -> None:
+    """Tests need not run in board order (a plugin may reorder them): when the test after one
+    that ran was taken by a peer, the module the two shared is torn down before the next test
+    that runs, from another module, is set up (pytest refused it: "previous item was not torn
+    down properly")."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "conftest.py").write_text(
+        "def pytest_collection_modifyitems(items):\n    items.sort(key=lambda item: item.name)\n"
+    )
+    (project / "test_one.py").write_text(
+        "from pathlib import Path\n\nimport pytest\n\n\n@pytest.fixture(scope='module')\n"
+        "def shared():\n    yield\n    with Path('teardowns.txt').open('a') as f:\n"
+        "        f.write('module one\\n')\n\n\n"
+        "def test_1(shared):\n    pass\n\n\ndef test_2(shared):\n    pass\n"
+    )
+    (project / "test_two.py").write_text("def test_3():\n    pass\n")
+    # Board order: test_1, test_3, test_2; a peer took the last position (test_2), which runs
+    # between the two others.
+    ids = ["test_one.py::test_1", "test_two.py::test_3", "test_one.py::test_2"]
+    board = tmp_path / "board.json"
+    with locked_board(board, len(ids)) as state:
+        state.started, state.end = True, 2
+    selection = tmp_path / "selection.json"
+    selection.write_text(
+        json.dumps(
+            {
+                "ids": ids,
+                "paths": ["test_one.py", "test_two.py"],
+                "board": {"path": str(board), "total": len(ids), "positions": [0, 1, 2]},
+            }
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "drover_agent.pytest_plugin",
+         f"--drover-select={selection}", "-p", "no:cacheprovider", "-v"],
+        cwd=project, env={**os.environ, "PYTHONPATH": str(AGENT_DIR)},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "2 passed" in done.stdout, done.stdout[-3000:]
+    ran = [line.split()[0] for line in done.stdout.splitlines() if " PASSED" in line]
+    assert ran == ["test_one.py::test_1", "test_two.py::test_3"], done.stdout[-3000:]
+    assert (project / "teardowns.txt").read_text() == "module one\n"
