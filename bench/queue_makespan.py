@@ -27,7 +27,8 @@ import psycopg
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.database import embedded_url, get_engine, migrate, session_factory, stop_embedded
+from api.database import get_engine, migrate, session_factory
+from api.embedded_server import embedded_url, stop_embedded
 from api.models import LeaseItem, Run
 from api.runs.queue import lease_scenarios
 from engine.sharding import ShardItem, Strategy, plan_shards

@@ -20,7 +20,8 @@ db_app = DroverTyper(
 @db_app.command("upgrade")
 def upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Migrate the database up (the embedded server runs meanwhile if DATABASE_URL is unset)."""
-    from api.database import database_url, embedded_server_scope, migrate
+    from api.database import database_url, migrate
+    from api.embedded_server import embedded_server_scope
     from api.settings import get_settings
 
     with embedded_server_scope(get_settings()):
@@ -33,7 +34,8 @@ def downgrade(
     revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base.")],
 ) -> None:
     """Migrate the database down."""
-    from api.database import database_url, embedded_server_scope, migrate
+    from api.database import database_url, migrate
+    from api.embedded_server import embedded_server_scope
     from api.settings import get_settings
 
     with embedded_server_scope(get_settings()):
@@ -46,7 +48,8 @@ def current() -> None:
     """Print the database's current revision."""
     from alembic.runtime.migration import MigrationContext
 
-    from api.database import database_url, embedded_server_scope, get_engine
+    from api.database import database_url, get_engine
+    from api.embedded_server import embedded_server_scope
     from api.settings import get_settings
 
     with (
@@ -64,7 +67,7 @@ def stop() -> None:
     Commands stop the server they start; this stops one left running (started by a command
     that was killed, or running before drover serve started).
     """
-    from api.database import embedded_url, stop_embedded
+    from api.embedded_server import embedded_url, stop_embedded
     from api.settings import get_settings
 
     settings = get_settings()

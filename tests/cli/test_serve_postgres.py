@@ -94,7 +94,7 @@ def test_serve_stops_the_postgres_it_started(sig: signal.Signals, env: dict[str,
 def test_a_postgres_running_before_keeps_running_until_db_stop(env: dict[str, str]) -> None:
     pgdata = Path(env["DROVER_HOME"]) / "postgres"
     subprocess.run(  # a server left running: started by a process that is gone
-        [sys.executable, "-c", "import sys, pathlib; from api.database import embedded_url; "
+        [sys.executable, "-c", "import sys, pathlib; from api.embedded_server import embedded_url; "
          "embedded_url(pathlib.Path(sys.argv[1]))", str(pgdata)],
         env=env, cwd=ROOT, check=True, timeout=120,
     )  # fmt: skip

@@ -15,7 +15,7 @@ SHOP = "examples/shop/execution.yaml"
 HEAVY = ("hera", "kubernetes", "sqlalchemy", "fastapi")
 
 
-def _imported_by(*args: str, code: str | None = None) -> set[str]:
+def _imported_by(home: Path, *args: str, code: str | None = None) -> set[str]:
     """The heavy packages in sys.modules after running the command in a fresh interpreter."""
     run = code or (
         "from engine.cli import app\n"
@@ -28,7 +28,7 @@ def _imported_by(*args: str, code: str | None = None) -> set[str]:
     script = f"import sys\n{run}\nprint('HEAVY', *[m for m in {HEAVY!r} if m in sys.modules])\n"
     # No database: plan reads a project's earlier runs (through SQLAlchemy) only from one.
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["DROVER_HOME"] = str(ROOT / "no-such-drover-home")
+    env["DROVER_HOME"] = str(home / "no-such-drover-home")
     done = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True, text=True, check=False, cwd=ROOT, timeout=120, env=env,
@@ -42,16 +42,16 @@ def _imported_by(*args: str, code: str | None = None) -> set[str]:
 @pytest.mark.parametrize(
     "args", [("--help",), ("validate", SHOP), ("plan", SHOP), ("validate", "--help")]
 )
-def test_light_commands_import_no_heavy_package(args: tuple[str, ...]) -> None:
-    assert _imported_by(*args) == set()
+def test_light_commands_import_no_heavy_package(args: tuple[str, ...], tmp_path: Path) -> None:
+    assert _imported_by(tmp_path, *args) == set()
 
 
 def test_compile_still_loads_the_compiler(tmp_path: Path) -> None:
     # The check above can see an import: compile needs Hera, and gets it when it runs.
-    assert "hera" in _imported_by("compile", SHOP, "-o", str(tmp_path / "out.yaml"))
+    assert "hera" in _imported_by(tmp_path, "compile", SHOP, "-o", str(tmp_path / "out.yaml"))
 
 
-def test_engine_package_names_load_on_first_use() -> None:
+def test_engine_package_names_load_on_first_use(tmp_path: Path) -> None:
     code = (
         "import engine, engine.pipelines\n"
         "assert 'hera' not in sys.modules\n"
@@ -67,7 +67,7 @@ def test_engine_package_names_load_on_first_use() -> None:
         "else:\n"
         "    raise AssertionError('no AttributeError')\n"
     )
-    assert "hera" in _imported_by(code=code)
+    assert "hera" in _imported_by(tmp_path, code=code)
 
 
 def test_every_public_name_of_engine_resolves() -> None:
@@ -80,7 +80,9 @@ def test_every_public_name_of_engine_resolves() -> None:
         assert getattr(engine.pipelines, name) is not None, name
 
 
-def test_the_run_path_imports_neither_fastapi_nor_the_kubernetes_client() -> None:
+def test_the_run_path_imports_neither_fastapi_nor_the_kubernetes_client(
+    tmp_path: Path,
+) -> None:
     # What ``drover run`` imports to start and follow a run on the local runner (before any
     # database exists): the service without the web app, the Argo backend only when configured.
     code = (
@@ -90,7 +92,7 @@ def test_the_run_path_imports_neither_fastapi_nor_the_kubernetes_client() -> Non
         "assert set(build_backends(Settings())) == {'local'}\n"
         "assert 'alembic' not in sys.modules\n"
     )
-    assert _imported_by(code=code) & {"fastapi", "kubernetes"} == set()
+    assert _imported_by(tmp_path, code=code) & {"fastapi", "kubernetes"} == set()
 
 
 def test_argo_backend_names_load_on_first_use() -> None:

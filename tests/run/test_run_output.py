@@ -161,7 +161,8 @@ def test_a_pipeline_in_a_pipe(tmp_path: Path, run_env: dict[str, str]) -> None:
 
 
 DOWNGRADE = """
-from api.database import database_url, embedded_server_scope, migrate
+from api.database import database_url, migrate
+from api.embedded_server import embedded_server_scope
 from api.settings import Settings
 
 settings = Settings()
