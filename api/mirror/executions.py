@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -84,6 +84,7 @@ __all__ = [
     "WATCHED_KINDS",
     "Mirror",
     "MirrorError",
+    "Written",
     "describe",
     "group_row",
     "worker_row",
@@ -136,15 +137,28 @@ def _time(value: str | None) -> datetime | None:
         return None
 
 
-def write_delta(session: Session, run_id: str, delta: RunDiff) -> dict[str, Any] | None:
-    """Persist one diff: the run's changed fields, and upserts of changed groups and workers.
+class Written(NamedTuple):
+    """A diff ``write_delta`` wrote."""
 
-    Returns the run's manifest when its workflow's name now has another uid than recorded: it
-    was retried from the archive (server/workflowarchive/archived_workflow_server.go
+    manifest: dict[str, Any] | None
+    """The run's manifest when its workflow's name now has another uid than recorded: it was
+    retried from the archive (server/workflowarchive/archived_workflow_server.go
     RetryArchivedWorkflow re-creates it under the same name), without the plan ConfigMaps that
     Kubernetes deleted with the earlier incarnation."""
+
+
+def write_delta(session: Session, run_id: str, delta: RunDiff) -> Written | None:
+    """Persist one diff: the run's changed fields, and upserts of changed groups and workers.
+
+    None when nothing was written: the run is gone, or the copy is not the run's state (a
+    finished run runs again only once a retry or resubmission is recorded, ``is_stale``)."""
     run = session.get(Run, run_id, with_for_update=True)
-    if run is None or is_stale(run.phase, delta.run.get("phase")):
+    if run is None or is_stale(
+        run.phase,
+        delta.run.get("phase"),
+        finished=run.finished_at,
+        proposed_finished=_time(delta.run.get("finished_at")),
+    ):
         return None
     reincarnated = False
     if delta.run:
@@ -185,7 +199,7 @@ def write_delta(session: Session, run_id: str, delta: RunDiff) -> dict[str, Any]
             .on_conflict_do_update(index_elements=["run_id", "group_key", "shard"], set_=mirrored)
         )
     outbox.on_group_states(session, run, list(delta.groups))
-    return (run.manifest or {}) if reincarnated else None
+    return Written((run.manifest or {}) if reincarnated else None)
 
 
 def group_row(run_id: str, group: GroupState) -> dict[str, Any]:
@@ -456,12 +470,17 @@ class Mirror:
             return False  # a copy older than what is written already (resync vs watch)
         state = parse_workflow(workflow)
         delta = diff(self._last.get(run_id), state)
-        manifest = None
+        written: Written | None = Written(None)
         with _step("writing the workflow's state"), self.sessions() as session, session.begin():
             if not delta.empty:
-                manifest = write_delta(session, run_id, delta)
-        if manifest is not None and backend is not None:
-            self._restore_plan(backend, name, manifest)
+                written = write_delta(session, run_id, delta)
+        if written is None:
+            # Not the run's state (yet): a retry seen here before it is recorded. The last
+            # state stays, so the copy after the record still carries all that changed (a new
+            # uid above all, which puts the plan back).
+            return False
+        if written.manifest is not None and backend is not None:
+            self._restore_plan(backend, name, written.manifest)
         self._last[run_id] = state
         if version:
             self._versions[run_id] = (name, version)

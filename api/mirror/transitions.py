@@ -8,6 +8,7 @@ database.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Final
 
 from engine.status import FINAL_PHASES
@@ -44,11 +45,35 @@ def accept_phase(current: str | None, proposed: str) -> str:
     return value
 
 
-def is_stale(current: str | None, proposed: str | None) -> bool:
-    """A copy of the workflow older than the run's end (read before its deletion, applied
-    after): a finished run runs again only through a recorded retry or resubmission, which
-    make it unfinished before its workflow's new state is written."""
-    return current in FINAL_PHASES and proposed is not None and proposed not in FINAL_PHASES
+def is_stale(
+    current: str | None,
+    proposed: str | None,
+    *,
+    finished: datetime | None = None,
+    proposed_finished: datetime | None = None,
+) -> bool:
+    """A copy of the workflow from before the run's last change of attempt.
+
+    A finished run runs again only through a recorded retry or resubmission, which make it
+    unfinished before its workflow's new state is written: a running copy of a finished run
+    was read before its end (before its deletion, say) and applied after. A retry keeps the
+    attempt's end (``finished``) until the workflow is seen running again; a finished copy that
+    ended no later than that is from before the retry (a lagging watch delivers the archiving's
+    update after the retry from the archive is recorded). Both times are the cluster's
+    (``status.finishedAt``), so clocks do not matter.
+    """
+    if current in FINAL_PHASES:
+        return proposed is not None and proposed not in FINAL_PHASES
+    return (
+        finished is not None
+        and proposed in FINAL_PHASES
+        and proposed_finished is not None
+        and _utc(proposed_finished) <= _utc(finished)
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 _STATUS_RANK: Final = {"error": 3, "failed": 2, "passed": 1, "skipped": 0}

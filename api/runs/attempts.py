@@ -29,11 +29,14 @@ FINAL_PHASES = ("Succeeded", "Failed", "Error")
 
 
 def record_retry(session: Session, run_id: str) -> bool:
-    """Mark the run retried unless it already is (it is not final any more); True if marked."""
+    """Mark the run retried unless it already is (it is not final any more); True if marked.
+
+    The run keeps its ``finished_at`` until the mirror writes the retried workflow's state: a
+    copy that finished by then is from before the retry (``transitions.is_stale``)."""
     changed = session.scalar(
         update(Run)
         .where(Run.id == run_id, Run.phase.in_(FINAL_PHASES))
-        .values(phase="Running", attempt=Run.attempt + 1, finished_at=None, message=None)
+        .values(phase="Running", attempt=Run.attempt + 1, message=None)
         .returning(Run.id)
     )
     if changed is None:

@@ -170,6 +170,26 @@ def test_defect_16_retry_and_resubmit_from_the_archive_find_the_plan(
     assert _eventually(lambda: _owned_by(kube[0], owner)) == planned
 
 
+def _finished_and_archived(
+    client: TestClient, fake: ArtifactArgo, kube: FakeKube, hold_watch: bool
+) -> tuple[dict[str, Any], str, set[str], dict[str, Any]]:
+    """A finished run whose workflow only the archive has (ttlStrategy deleted it, and its plan
+    with it; the watch held from before the deletion when ``hold_watch``): the run, the
+    workflow's uid, its plan ConfigMaps and the archived copy."""
+    run = _start_shop_run(client, "shop-archive")
+    name = run["workflow_name"]
+    _finish(fake, name, _workers(client, run["id"]), failing=0)
+    assert _eventually(lambda: run["id"] not in _mirror(client).followed)
+    uid = fake.workflows[name].obj["metadata"]["uid"]
+    planned = _owned_by(kube, uid)
+    fake.archive_workflow(name)
+    archived = copy.deepcopy(fake.workflows[name].obj)
+    fake.hold_watch(hold_watch)
+    fake.remove_workflow(name)
+    kube.collect_garbage(live_uids={c["metadata"]["uid"] for c in fake.crons.values()})
+    return run, uid, planned, archived
+
+
 @pytest.mark.parametrize("watch", ["prompt", "late"])
 def test_defect_16_drover_retries_a_run_whose_workflow_only_the_archive_has(
     client: TestClient, argo: tuple[ArtifactArgo, str], kube: tuple[FakeKube, str], watch: str
@@ -182,19 +202,17 @@ def test_defect_16_drover_retries_a_run_whose_workflow_only_the_archive_has(
     workflow under the same name (a rehearsal met this under load): that deletion is of the
     earlier incarnation, so the run goes on (one new attempt, not Error)."""
     fake, _ = argo
-    run = _start_shop_run(client, "shop-archive")
+    run, _, planned, archived = _finished_and_archived(client, fake, kube[0], watch == "late")
     name = run["workflow_name"]
-    _finish(fake, name, _workers(client, run["id"]), failing=0)
-    assert _eventually(lambda: run["id"] not in _mirror(client).followed)
-    uid = fake.workflows[name].obj["metadata"]["uid"]
-    planned = _owned_by(kube[0], uid)
-    fake.archive_workflow(name)
-    fake.hold_watch(watch == "late")
-    fake.remove_workflow(name)
-    kube[0].collect_garbage(live_uids={c["metadata"]["uid"] for c in fake.crons.values()})
 
     retried = client.post(f"/api/v1/runs/{run['id']}/retry", headers=AUTH)
     assert retried.status_code == 200, retried.text
+    # The earlier incarnation's last copy (the archiving's update), delivered after the retry
+    # is recorded: from before the retry, it neither ends the run again nor counts an attempt.
+    mirror = _mirror(client)
+    with mirror._apply_lock:  # as a watch event is applied, between the resync's
+        assert mirror.apply(run["id"], archived, _mirror_backend(client)) is False
+    assert (_run(client, run["id"]).phase, _run(client, run["id"]).attempt) == ("Running", 2)
     fake.hold_watch(False)
     assert "ArchivedWorkflowService_RetryArchivedWorkflow" in fake.used
     new_uid = fake.workflows[name].obj["metadata"]["uid"]
@@ -202,6 +220,40 @@ def test_defect_16_drover_retries_a_run_whose_workflow_only_the_archive_has(
     assert _eventually(lambda: _run(client, run["id"]).workflow_uid == new_uid)
     now = _run(client, run["id"])
     assert (now.phase, now.attempt) == ("Running", 2), now.message
+
+
+def test_defect_16_a_retry_read_before_it_is_recorded_still_gets_its_plan(
+    client: TestClient, argo: tuple[ArtifactArgo, str], kube: tuple[FakeKube, str]
+) -> None:
+    """An operator retries the archived workflow (the Argo UI: RetryArchivedWorkflow re-creates
+    it under the same name, with a new uid) and a resync reads the new incarnation before the
+    watch's event records the retry. That copy is not the finished run's state and changes
+    nothing; nor may it hide the new uid from the copy that follows the record, which puts the
+    plan back (a rehearsal under load lost it this way)."""
+    fake, _ = argo
+    run, uid, planned, _ = _finished_and_archived(client, fake, kube[0], hold_watch=False)
+    name = run["workflow_name"]
+    assert _eventually(lambda: not _owned_by(kube[0], uid))
+    ended = _run(client, run["id"])
+
+    fake.hold_watch(True)
+    server = _mirror_backend(client).server
+    server.request("PUT", f"api/v1/archived-workflows/{uid}/retry", what="retry",
+                   body={"uid": uid, "namespace": NAMESPACE})  # fmt: skip
+    new_uid = fake.workflows[name].obj["metadata"]["uid"]
+    early = copy.deepcopy(fake.workflows[name].obj)
+    mirror = _mirror(client)
+    with mirror._apply_lock:
+        assert mirror.apply(run["id"], early, _mirror_backend(client)) is False
+    assert (_run(client, run["id"]).phase, _run(client, run["id"]).attempt) == (
+        ended.phase,
+        ended.attempt,
+    )  # not retried yet, as far as the mirror knows
+    fake.hold_watch(False)
+
+    assert _eventually(lambda: _owned_by(kube[0], new_uid)) == planned
+    assert _eventually(lambda: _run(client, run["id"]).workflow_uid == new_uid)
+    assert _run(client, run["id"]).attempt == ended.attempt + 1
 
 
 def test_a_run_whose_workflow_is_deleted_before_it_finished_ends_in_error(
