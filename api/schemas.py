@@ -11,6 +11,7 @@ from api.openapi import AnyDocument, ExecutionDocument, PipelineDocument, Projec
 from api.runs.progress import Progress
 from api.runs.results import ResultIn
 from api.runs.verdicts import RunVerdict, verdict_of
+from engine.status import is_final
 
 __all__ = [
     "ERROR_RESPONSES",
@@ -166,6 +167,14 @@ class RunOut(_Timed):
     skipped: int
     errored: int
     created_at: datetime
+
+    @model_validator(mode="after")
+    def _unfinished_has_no_end(self) -> RunOut:
+        # A retried run keeps its last attempt's end until its workflow is seen running again
+        # (the mirror tells copies from before the retry by it); to readers it is unfinished.
+        if not is_final(self.phase):
+            self.finished_at = None
+        return self
 
     @computed_field(  # type: ignore[prop-decorator]
         description="what the results say, apart from Argo's phase: running until the run "

@@ -207,6 +207,7 @@ def test_defect_16_drover_retries_a_run_whose_workflow_only_the_archive_has(
 
     retried = client.post(f"/api/v1/runs/{run['id']}/retry", headers=AUTH)
     assert retried.status_code == 200, retried.text
+    assert (retried.json()["phase"], retried.json()["finished_at"]) == ("Running", None)
     # The earlier incarnation's last copy (the archiving's update), delivered after the retry
     # is recorded: from before the retry, it neither ends the run again nor counts an attempt.
     mirror = _mirror(client)
