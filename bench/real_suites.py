@@ -11,7 +11,8 @@ slow tests (sh: real subprocesses, signals and sleeps, over a minute natively). 
    ``~/.cache/drover-bench/sdists`` and unpacks it under ``~/.cache/drover-bench/src``;
 2. creates the bench venv (``/tmp/drover-bench-venv``) with this checkout of Drover (editable,
    so the benchmark measures the tree it lives in), pytest, each suite's package (from the
-   unpacked sdist) and its pinned test dependencies; Drover runs a project's pytest with the
+   sdist, so that pip's build leaves the unpacked folder as it was) and its pinned test
+   dependencies; Drover runs a project's pytest with the
    interpreter that runs ``drover``, so that venv's ``drover`` is the one benchmarked;
 3. per suite, back to back: plain ``python -m pytest -q -p no:cacheprovider`` in the suite's
    folder, then ``drover discover --runner pytest SUITE --execution NAME --threads N -o
@@ -364,7 +365,7 @@ def check_call(argv: Sequence[str], **kwargs: Any) -> subprocess.CompletedProces
 
 def fetch_suite(suite: Suite, cache: Path, python: str) -> Path:
     """The unpacked sdist of ``suite``, downloaded and unpacked on first use."""
-    sdists = cache / "sdists" / f"{suite.name}-{suite.version}"
+    sdists = _sdists(suite, cache)
     archives = sorted(sdists.glob("*.tar.gz"))
     if not archives:
         print(f"  downloading {suite.name}=={suite.version} (sdist)", flush=True)
@@ -387,6 +388,10 @@ def fetch_suite(suite: Suite, cache: Path, python: str) -> Path:
     if len(archives) != 1:
         raise SystemExit(f"expected one sdist in {sdists}, found {archives}")
     target = cache / "src" / archives[0].name.removesuffix(".tar.gz")
+    if (target / "build").is_dir() and not _holds(archives[0], f"{target.name}/build"):
+        # Left by an earlier version of this script, which installed the suites from these
+        # folders (pip builds in the tree): pytest collected its copies of the tests.
+        shutil.rmtree(target / "build")
     if not target.is_dir():
         with tarfile.open(archives[0]) as archive:
             tops = {Path(m.name).parts[0] for m in archive.getmembers()}
@@ -396,8 +401,25 @@ def fetch_suite(suite: Suite, cache: Path, python: str) -> Path:
     return target
 
 
+def _sdists(suite: Suite, cache: Path) -> Path:
+    return cache / "sdists" / f"{suite.name}-{suite.version}"
+
+
+def sdist_archive(suite: Suite, cache: Path) -> Path:
+    """The sdist ``fetch_suite`` downloaded: the venv installs the suite's package from it, so
+    that pip builds in a folder of its own and never in the one the suite runs in."""
+    (archive,) = sorted(_sdists(suite, cache).glob("*.tar.gz"))
+    return archive
+
+
+def _holds(archive: Path, name: str) -> bool:
+    with tarfile.open(archive) as tar:
+        return any(m.name == name or m.name.startswith(name + "/") for m in tar.getmembers())
+
+
 def prepare_venv(venv: Path, suites: Sequence[tuple[Suite, Path]]) -> Path:
-    """The bench venv's interpreter, with Drover, pytest and each suite installed once."""
+    """The bench venv's interpreter, with Drover, pytest and each suite (from its sdist, the
+    path given) installed once."""
     python = venv / "bin" / "python"
     if not python.exists():
         print(f"  creating {venv}", flush=True)
@@ -405,8 +427,8 @@ def prepare_venv(venv: Path, suites: Sequence[tuple[Suite, Path]]) -> Path:
     marker = venv / "drover-bench-installed.json"
     done = set(json.loads(marker.read_text())) if marker.exists() else set()
     wanted = [f"-e {ROOT}", PYTEST]
-    for suite, folder in suites:
-        wanted += [str(folder), *suite.deps]
+    for suite, sdist in suites:
+        wanted += [str(sdist), *suite.deps]
     missing = [w for w in wanted if w not in done]
     if missing:
         print(f"  installing into {venv}: {' '.join(missing)}", flush=True)
@@ -852,7 +874,7 @@ def main() -> None:
     if not python.exists():
         prepare_venv(args.venv, [])
     folders = [(s, fetch_suite(s, cache, str(python))) for s in suites]
-    python = prepare_venv(args.venv, folders)
+    python = prepare_venv(args.venv, [(s, sdist_archive(s, cache)) for s, _ in folders])
 
     lines = overhead(python, args.workers, cache, home)
     rows = []
