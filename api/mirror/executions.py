@@ -156,8 +156,8 @@ def write_delta(session: Session, run_id: str, delta: RunDiff) -> Written | None
     if run is None or is_stale(
         run.phase,
         delta.run.get("phase"),
-        finished=run.finished_at,
-        proposed_finished=_time(delta.run.get("finished_at")),
+        attempt=(run.started_at, run.finished_at),
+        proposed_attempt=(_time(delta.run.get("started_at")), _time(delta.run.get("finished_at"))),
     ):
         return None
     reincarnated = False

@@ -49,27 +49,28 @@ def is_stale(
     current: str | None,
     proposed: str | None,
     *,
-    finished: datetime | None = None,
-    proposed_finished: datetime | None = None,
+    attempt: tuple[datetime | None, datetime | None] = (None, None),
+    proposed_attempt: tuple[datetime | None, datetime | None] = (None, None),
 ) -> bool:
     """A copy of the workflow from before the run's last change of attempt.
 
     A finished run runs again only through a recorded retry or resubmission, which make it
     unfinished before its workflow's new state is written: a running copy of a finished run
     was read before its end (before its deletion, say) and applied after. A retry keeps the
-    attempt's end (``finished``) until the workflow is seen running again; a finished copy that
-    ended no later than that is from before the retry (a lagging watch delivers the archiving's
-    update after the retry from the archive is recorded). Both times are the cluster's
-    (``status.finishedAt``), so clocks do not matter.
+    start and end of the attempt it retries (``attempt``) until the workflow is seen running
+    again, and a retry restamps the workflow's ``status.startedAt`` (createNewRetryWorkflow,
+    workflow/util/util.go): a finished copy that started and ended no later than that attempt
+    is from before the retry (a lagging watch delivers the archiving's update after the retry
+    from the archive is recorded). All these times are the cluster's, so clocks do not matter.
     """
     if current in FINAL_PHASES:
         return proposed is not None and proposed not in FINAL_PHASES
-    return (
-        finished is not None
-        and proposed in FINAL_PHASES
-        and proposed_finished is not None
-        and _utc(proposed_finished) <= _utc(finished)
-    )
+    (started, finished), (proposed_started, proposed_finished) = attempt, proposed_attempt
+    if proposed not in FINAL_PHASES or started is None or finished is None:
+        return False
+    if proposed_started is None or proposed_finished is None:
+        return False
+    return _utc(proposed_started) <= _utc(started) and _utc(proposed_finished) <= _utc(finished)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -31,8 +31,9 @@ FINAL_PHASES = ("Succeeded", "Failed", "Error")
 def record_retry(session: Session, run_id: str) -> bool:
     """Mark the run retried unless it already is (it is not final any more); True if marked.
 
-    The run keeps its ``finished_at`` until the mirror writes the retried workflow's state: a
-    copy that finished by then is from before the retry (``transitions.is_stale``)."""
+    The run keeps the retried attempt's ``started_at`` and ``finished_at`` until the mirror
+    writes the retried workflow's state: a finished copy that started and ended by then is from
+    before the retry (``transitions.is_stale``)."""
     changed = session.scalar(
         update(Run)
         .where(Run.id == run_id, Run.phase.in_(FINAL_PHASES))

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from engine.backends.local import LocalBackend
+from engine.backends.local.retry import retry_workflow
 from engine.errors import Conflict
 from tests.local.conftest import ARGO, nodes_by_name
 
@@ -106,6 +107,9 @@ def test_retry_reruns_only_failed_nodes(backend: LocalBackend, tmp_path: Path) -
     after = backend.get(name)
     nodes = nodes_by_name(after)
     assert after["status"]["phase"] == "Succeeded"
+    # As createNewRetryWorkflow (workflow/util/util.go): the workflow starts again, unfinished.
+    reset = retry_workflow(first, "2030-01-01T00:00:00Z")["status"]
+    assert (reset["startedAt"], reset["finishedAt"]) == ("2030-01-01T00:00:00Z", None)
     for task in ("A", "B"):  # kept: same start time, ran once
         assert nodes[f"{name}.{task}"]["startedAt"] == before[f"{name}.{task}"]["startedAt"]
         log = backend.store.log_path(name, nodes[f"{name}.{task}"]["id"]).read_text()

@@ -410,7 +410,7 @@ class LocalBackend:
         if pid is not None and _pid_alive(pid):
             raise Conflict(f"workflow '{name}' is still being run")
         self._hold_for_runner(name)
-        self.store.save(retry_workflow(workflow))
+        self.store.save(retry_workflow(workflow, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")))
         self._spawn_runner(name)
         if wait:
             self.wait(name)

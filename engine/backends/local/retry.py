@@ -76,8 +76,11 @@ def _reset_nodes(nodes: dict[str, Node], workflow_name: str) -> dict[str, Node]:
     return kept
 
 
-def retry_workflow(workflow: dict[str, Any]) -> dict[str, Any]:
-    """The workflow reset for ``argo retry``; only Failed/Error workflows can be retried."""
+def retry_workflow(workflow: dict[str, Any], now: str) -> dict[str, Any]:
+    """The workflow reset for ``argo retry``; only Failed/Error workflows can be retried.
+
+    As Argo's ``createNewRetryWorkflow`` (workflow/util/util.go) does, the workflow starts
+    again ``now`` (``status.startedAt``) and has no end."""
     status = workflow.get("status") or {}
     if status.get("phase") not in ("Failed", "Error"):
         raise Conflict(
@@ -89,6 +92,7 @@ def retry_workflow(workflow: dict[str, Any]) -> dict[str, Any]:
     retried["spec"].pop("suspend", None)
     new_status = retried["status"]
     new_status["phase"] = "Running"
+    new_status["startedAt"] = now
     new_status["finishedAt"] = None
     for key in ("message", "conditions"):
         new_status.pop(key, None)
