@@ -300,7 +300,7 @@ class _StealGuard:
         """
         if self.passed_over:
             self.passed_over = False
-            if hasattr(pytest, "version_tuple"):  # pytest 7's SetupState, as since
+            if hasattr(pytest, "version_tuple"):  # pytest >= 7: teardown_exact(nextitem)
                 item.session._setupstate.teardown_exact(item)
 
     def pytest_unconfigure(self) -> None:

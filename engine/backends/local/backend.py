@@ -53,6 +53,11 @@ _LABELS_NOT_RESUBMITTED = frozenset(
 )
 
 
+def _now() -> str:
+    """The time as Argo writes it in a workflow (RFC 3339, seconds, UTC)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def default_home() -> Path:
     """``$DROVER_HOME``; else ``/var/lib/drover`` as root, ``~/.drover`` otherwise.
 
@@ -152,7 +157,7 @@ class LocalBackend:
             raise Conflict(f"workflow '{meta['name']}' already exists")
         meta.setdefault("namespace", "default")
         meta["uid"] = str(uuid.uuid4())
-        meta["creationTimestamp"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        meta["creationTimestamp"] = _now()
         labels = meta.setdefault("labels", {})
         labels["workflows.argoproj.io/phase"] = "Pending"
         workflow.pop("status", None)
@@ -275,7 +280,7 @@ class LocalBackend:
         return workflow
 
     def _mark_runner_gone(self, workflow: dict[str, Any], pid: int | None) -> dict[str, Any]:
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = _now()
         status = workflow.setdefault("status", {})
         message = f"the local runner process ({pid}) is gone; state as last persisted"
         for node in (status.get("nodes") or {}).values():
@@ -410,7 +415,7 @@ class LocalBackend:
         if pid is not None and _pid_alive(pid):
             raise Conflict(f"workflow '{name}' is still being run")
         self._hold_for_runner(name)
-        self.store.save(retry_workflow(workflow, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")))
+        self.store.save(retry_workflow(workflow, _now()))
         self._spawn_runner(name)
         if wait:
             self.wait(name)
@@ -444,7 +449,7 @@ class LocalBackend:
         new_name = str(workflow["metadata"]["name"])
         if memoized:
             workflow["status"] = memoized_status(old, new_name)
-            workflow["status"]["startedAt"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            workflow["status"]["startedAt"] = _now()
         self._hold_for_runner(new_name)
         self.store.create(workflow)
         self._spawn_runner(new_name, started_like=name)
