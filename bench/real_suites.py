@@ -36,7 +36,8 @@ drover_bench_outcomes``, below: a dict update per test report) so outcomes compa
 Drover keeps its state in ``~/.cache/drover-bench/home`` (``DROVER_HOME``); a first run there
 also creates the embedded Postgres, which the overhead line reports as the cold run. A Drover
 run that takes longer than ``max(10 x native, native + 120 s)`` counts as hung: it is
-interrupted, and ``drover get`` plus the tails of its logs are saved and summarised. The load
+interrupted, and ``drover get`` plus the tails of its logs are saved and summarised (a native
+run, after ``NATIVE_LIMIT`` seconds: the suite is then left out). The load
 average is printed with every row; a suite whose native run takes under ``SMALL`` seconds is
 measured a second time when the load was above the number of cores during its first
 measurement.
@@ -348,6 +349,9 @@ def pytest_sessionfinish(session):
 '''
 
 HANG_FACTOR = 10.0
+NATIVE_LIMIT = 900.0
+"""Seconds after which a native run counts as hung (trio's once stalled for good under load):
+it is interrupted, and the suite is left out of the table with the tail of its log."""
 SMALL = 30.0
 """Native seconds under which a suite is measured again when the load was high."""
 HANG_GRACE = 120.0
@@ -535,7 +539,7 @@ def measure(
     row.native = timed(
         [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
          "-p", "drover_bench_outcomes"],
-        folder, native_env, run_dir / "native.log",
+        folder, native_env, run_dir / "native.log", limit=NATIVE_LIMIT,
     )  # fmt: skip
     if not native_json.exists():
         row.notes.append(
