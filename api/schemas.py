@@ -7,6 +7,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
+from api.mirror.transitions import as_utc
 from api.openapi import AnyDocument, ExecutionDocument, PipelineDocument, ProjectDocument
 from api.runs.progress import Progress
 from api.runs.results import ResultIn
@@ -52,11 +53,7 @@ def seconds_between(start: datetime | None, end: datetime | None) -> float | Non
         return None
     if end is None:
         end = datetime.now(UTC)
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=UTC)
-    if end.tzinfo is None:
-        end = end.replace(tzinfo=UTC)
-    return round(max((end - start).total_seconds(), 0.0), 3)
+    return round(max((as_utc(end) - as_utc(start)).total_seconds(), 0.0), 3)
 
 
 class _Timed(_Out):

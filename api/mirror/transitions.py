@@ -13,7 +13,14 @@ from typing import Final
 
 from engine.status import FINAL_PHASES
 
-__all__ = ["PHASE_RULES", "accept_phase", "is_stale", "latest_status", "result_counts"]
+__all__ = [
+    "PHASE_RULES",
+    "accept_phase",
+    "as_utc",
+    "is_stale",
+    "latest_status",
+    "result_counts",
+]
 
 PhaseRule = Callable[[str, str], str]
 
@@ -70,10 +77,12 @@ def is_stale(
         return False
     if proposed_started is None or proposed_finished is None:
         return False
-    return _utc(proposed_started) <= _utc(started) and _utc(proposed_finished) <= _utc(finished)
+    started_no_later = as_utc(proposed_started) <= as_utc(started)
+    return started_no_later and as_utc(proposed_finished) <= as_utc(finished)
 
 
-def _utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` with its zone: the database's timestamp columns hold UTC without one."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 

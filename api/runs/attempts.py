@@ -13,12 +13,13 @@ still counts as one attempt.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from api.mirror.transitions import as_utc
 from api.models import Run, RunWorker
 from api.notifications import outbox
 from engine.status import is_final
@@ -95,6 +96,4 @@ def workflow_runs_again(workflow: dict[str, Any], started_at: datetime | None) -
         return False
     if started_at is None:
         return False
-    if started_at.tzinfo is None:
-        started_at = started_at.replace(tzinfo=UTC)
-    return restarted > started_at
+    return restarted > as_utc(started_at)
