@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,7 +34,8 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-def _submit(backend: LocalBackend, project: Path, flags: Path) -> str:
+def _compiled(project: Path, flags: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The workflow and its ConfigMaps, with ``flags`` mounted at /flags in the workers."""
     execution = parse_execution(
         {
             "name": "claims",
@@ -64,7 +66,12 @@ def _submit(backend: LocalBackend, project: Path, flags: Path) -> str:
     for template in workflow["spec"]["templates"]:
         if template["name"] == "worker":
             template["container"]["volumeMounts"].append({"name": "flags", "mountPath": "/flags"})
-    return backend.submit(workflow, objects=compiled.configmaps, wait=True)
+    return workflow, compiled.configmaps
+
+
+def _submit(backend: LocalBackend, project: Path, flags: Path) -> str:
+    workflow, configmaps = _compiled(project, flags)
+    return backend.submit(workflow, objects=configmaps, wait=True)
 
 
 def test_defect_4_pvc_workspace_survives_retry_and_memoized_resubmit(
@@ -99,3 +106,25 @@ def test_defect_4_pvc_workspace_survives_retry_and_memoized_resubmit(
     retried = backend.get(name)
     assert retried["status"]["phase"] == "Succeeded", retried["status"].get("message")
     assert not claim.exists()
+
+
+def test_a_succeeded_workflow_is_first_seen_with_its_claim_deleted(
+    backend: LocalBackend, project: Path, tmp_path: Path
+) -> None:
+    """Argo's ``operate`` calls ``deletePVCs`` before its deferred ``persistUpdates`` writes the
+    completed workflow (workflow/controller/operator.go): a reader never finds a Succeeded
+    workflow whose OnWorkflowSuccess claim is still there."""
+    (tmp_path / "flags" / "flag").write_text("passes")
+    workflow, configmaps = _compiled(project, tmp_path / "flags")
+    for configmap in configmaps:
+        backend.apply(configmap)
+    claim_when_seen: list[bool] = []
+
+    def watch(update: dict[str, Any]) -> None:
+        if update["status"].get("phase") == "Succeeded":
+            claim = backend.store.claim_dir(update["metadata"]["name"], "workspace")
+            claim_when_seen.append(claim.exists())
+
+    finished = backend.run(workflow, on_update=watch)
+    assert finished["status"]["phase"] == "Succeeded", finished["status"].get("message")
+    assert claim_when_seen == [False]

@@ -108,6 +108,7 @@ class WorkflowRunner:
         )
         last_save = 0.0
         dirty = True
+        claims_collected = False
         while True:
             dirty |= self._apply_controls(operator)
             operator.operate()
@@ -119,13 +120,18 @@ class WorkflowRunner:
                 self._kill(nid)
                 del operator.kills[nid]
             dirty |= self._schedule(workflow, operator)
+            if operator.completed and not claims_collected:
+                # Argo's operate deletes the claims before its deferred persistUpdates writes the
+                # completed workflow (workflow/controller/operator.go): whoever sees it finished
+                # finds them gone.
+                collect_claims(self.store, workflow)
+                claims_collected = True
             finished = operator.completed and not self.threads
             now = time.time()
             if dirty and (finished or now - last_save >= self.save_interval):
                 self._persist(workflow)
                 last_save, dirty = now, False
             if finished:
-                collect_claims(self.store, workflow)
                 return workflow
             timeout = _CONTROL_POLL_SECONDS
             wakeup = operator.next_wakeup()
