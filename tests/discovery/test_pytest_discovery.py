@@ -240,3 +240,30 @@ def test_tests_outside_the_project_are_refused(
     monkeypatch.setenv("PYTHONPATH", str(tmp_path / "site"))
     with pytest.raises(DiscoveryError, match="--pyargs"):
         discover(DiscoveryRunner.PYTEST, project)
+
+
+def test_discovery_imports_test_modules_without_rewriting_their_asserts(tmp_path: Path) -> None:
+    # pytest rewrites a test module's asserts when it imports it (parse, rewrite, compile: half
+    # of a collection); discovery runs no test, so it skips that, and the ids stay pytest's.
+    record = tmp_path / "rewritten.txt"
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "conftest.py").write_text(
+        "import sys\n"
+        "def pytest_collection_finish(session):\n"
+        "    module = sys.modules['test_asserts']\n"
+        "    rewritten = any(name.startswith('@py') for name in vars(module))\n"
+        f"    open({str(record)!r}, 'a').write(str(rewritten) + '\\n')\n"
+    )
+    (project / "test_asserts.py").write_text(
+        "import pytest\n"
+        "@pytest.mark.parametrize('n', [1, 2])\n"
+        "def test_counts(n):\n"
+        "    assert n > 0, 'positive'\n"
+    )
+
+    native_ids = collect_only_ids(project)
+    discovered = discover_pytest(project, jobs=1)
+
+    assert [s.id for s in discovered] == native_ids
+    assert record.read_text().splitlines() == ["True", "False"]  # pytest alone, then discovery
