@@ -93,7 +93,8 @@ def discover_pytest(
 ) -> list[Scenario]:
     """The project's tests as pytest collects them, by ``jobs`` processes side by side (default:
     one per core, at most :data:`DEFAULT_JOBS_LIMIT`), each importing its share of the test
-    files (see ``drover_collect``)."""
+    files (see ``drover_collect``); collected again by one process when theirs walked
+    different trees."""
     jobs = max(1, jobs if jobs is not None else min(int(process_cpus()), DEFAULT_JOBS_LIMIT))
     with tempfile.TemporaryDirectory(prefix="drover-collect-") as scratch:
         env = dict(os.environ)
@@ -123,10 +124,18 @@ def discover_pytest(
             json.loads(output.read_text(encoding="utf-8")) if output.exists() else []
             for output in outputs
         ]
-        for output in outputs:
-            context = Path(str(output) + CONTEXT_SUFFIX)
-            if context.exists():
-                _check_within(project, json.loads(context.read_text(encoding="utf-8")))
+        contexts = [
+            json.loads(context.read_text(encoding="utf-8"))
+            for context in (Path(str(output) + CONTEXT_SUFFIX) for output in outputs)
+            if context.exists()
+        ]
+        for context in contexts:
+            _check_within(project, context)
+        if len({context.get("walk") for context in contexts}) > 1:
+            # The tree changed while the processes walked it (the project's own conftest or
+            # tests wrote files), so they dealt the files differently: some may have been
+            # collected by none of them. One process sees one tree.
+            return discover_pytest(project, python, jobs=1)
     items = merge_collected_items(parts)
     _check_items_within(project, items)
     return parse_collected_items(items)

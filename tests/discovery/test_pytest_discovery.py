@@ -267,3 +267,44 @@ def test_discovery_imports_test_modules_without_rewriting_their_asserts(tmp_path
 
     assert [s.id for s in discovered] == native_ids
     assert record.read_text().splitlines() == ["True", "False"]  # pytest alone, then discovery
+
+
+def test_processes_that_walked_different_trees_collect_again_in_one(tmp_path: Path) -> None:
+    # The processes deal files in the order they meet them; here the first one does not meet
+    # a_notes.txt (as when a file appears during discovery), so without a check each would
+    # keep test_1 and test_3, and test_2 and test_4 would be collected by none.
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "conftest.py").write_text(
+        "import os\n"
+        "def pytest_ignore_collect(collection_path):\n"
+        "    first = os.environ.get('DROVER_COLLECT_SLICE', '').startswith('0/')\n"
+        "    return True if first and collection_path.name == 'a_notes.txt' else None\n"
+    )
+    (project / "a_notes.txt").write_text("not a test\n")
+    for n in range(1, 5):
+        (project / f"test_{n}.py").write_text("def test_it():\n    pass\n")
+
+    discovered = discover_pytest(project, jobs=2)
+
+    assert [s.id for s in discovered] == collect_only_ids(project)
+
+
+def test_discovery_measures_no_coverage_where_addopts_ask_for_it(tmp_path: Path) -> None:
+    # pytest-cov would write .coverage and coverage.xml into the project, and the processes
+    # collecting side by side would meet each other's data files in their walks.
+    project = tmp_path / "project"
+    (project / "pkg").mkdir(parents=True)
+    (project / "pkg" / "__init__.py").write_text("VALUE = 1\n")
+    (project / "requirements-test.txt").write_text("pytest\npytest-cov\n")
+    (project / "pytest.ini").write_text(  # -p: this module's tests turn plugin autoload off
+        "[pytest]\naddopts = -p pytest_cov --cov=pkg --cov-report=xml --cov-report=term\n"
+    )
+    for n in range(1, 5):
+        (project / f"test_{n}.py").write_text("import pkg\ndef test_it():\n    assert pkg.VALUE\n")
+    before = sorted(p.name for p in project.iterdir())
+
+    discovered = discover_pytest(project, jobs=2)
+
+    assert sorted(p.name for p in project.iterdir()) == before
+    assert [s.id for s in discovered] == collect_only_ids(project)

@@ -12,7 +12,14 @@ each walks the whole tree as pytest always does (conftest files, ``collect_ignor
 ``--deselect`` all apply as usual) but imports only its share of the files, and ignores the
 rest. Every process meets the files in the same order, so each can deal them out the same way
 without talking to the others: a file goes to the process that has been dealt the fewest bytes
-so far. ``conftest.py`` and ``__init__.py`` are never dealt: every process needs them.
+so far. ``conftest.py`` and ``__init__.py`` are never dealt: every process needs them. That
+holds only while the tree stands still, so the context names a digest of the walk: processes
+that walked different trees (a file appeared meanwhile) dealt differently, and Drover collects
+again in one process.
+
+Collecting measures no coverage: pytest-cov (``--cov`` in ``addopts`` is common) would write
+its data files and reports into the project, and processes side by side would each see the
+other's files appear.
 
 Once the items are collected the process only reports them and exits, so the plugin freezes
 the heap (``gc.freeze``) first: pytest's exit then runs five full collections (its
@@ -24,8 +31,10 @@ from __future__ import annotations
 
 import functools
 import gc
+import hashlib
 import json
 import os
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -64,6 +73,13 @@ class FileDealer:
             ]
         return self.places[path]
 
+    def digest(self) -> str:
+        """The walk as this process made it: processes that dealt alike have the same."""
+        walk = hashlib.sha256()
+        for path in self.seen:
+            walk.update(os.fsencode(path) + b"\0")
+        return walk.hexdigest()
+
     def keeps(self, path: Path) -> bool:
         owner = self.owners.get(path)
         if owner is None:  # a file is dealt once, however often pytest asks about it
@@ -101,6 +117,14 @@ if hasattr(pytest, "version_tuple"):
         return None if _dealer.keeps(collection_path) else True
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> Generator[None, None, None]:
+    # What pytest-cov's --no-cov sets, before its own hook reads it and starts measuring.
+    if os.environ.get(OUTPUT_VARIABLE):
+        early_config.known_args_namespace.no_cov = True
+    yield
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     target = os.environ.get(OUTPUT_VARIABLE)
     if not target:
@@ -130,6 +154,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         "rootdir": str(rootdir),
         "inifile": str(inifile) if inifile else None,
         "conftests": sorted(conftests),
+        "walk": _dealer.digest() if _dealer else None,
     }
     Path(target + CONTEXT_SUFFIX).write_text(json.dumps(context), encoding="utf-8")
 
