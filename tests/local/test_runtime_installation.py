@@ -42,11 +42,15 @@ def _venv_under_tmp(tmp_path: Path) -> Path:
     return venv
 
 
-def _run_with(venv: Path, home: Path, manifest: dict[str, Any], runtime: str) -> str:
-    """Run ``manifest`` from ``venv``'s interpreter, not activated and not on PATH."""
+def _run_with(
+    venv: Path, home: Path, manifest: dict[str, Any], runtime: str, *, cwd: str | None = None
+) -> str:
+    """Run ``manifest`` from ``venv``'s interpreter, not activated and not on PATH; ``cwd``
+    is also put first on ``sys.path``, as ``python -m`` started there does."""
     code = textwrap.dedent(
         f"""
         import json, sys
+        sys.path[:0] = [{cwd!r}] if {cwd!r} else []
         from pathlib import Path
         from engine.backends.local import LocalBackend
         workflow = LocalBackend(Path({str(home)!r}), runtime={runtime!r}).run(json.loads(sys.argv[1]))
@@ -61,6 +65,7 @@ def _run_with(venv: Path, home: Path, manifest: dict[str, Any], runtime: str) ->
     done = subprocess.run(
         [str(venv / "bin" / "python"), "-c", code, json.dumps(manifest)],
         env=env,
+        cwd=cwd,
         capture_output=True,
         text=True,
         check=True,
@@ -78,6 +83,18 @@ def test_drover_agent_runs_from_an_unactivated_venv_under_tmp(tmp_path: Path, ru
     assert phase == "Succeeded"
     logs = list((home / "local" / "workflows" / "agent-here" / "logs").glob("*.log"))
     assert any(f"agent from {venv}" in log.read_text() for log in logs)
+
+
+@needs_bwrap
+def test_a_runner_started_in_tmp_still_shows_pods_its_venv_under_tmp(tmp_path: Path) -> None:
+    # /tmp on the runner's sys.path is no part of the installation to show (the pod has a
+    # private /tmp), but the venv inside it is.
+    if not str(tmp_path).startswith("/tmp/"):
+        pytest.skip("pytest's temporary directory is not under /tmp here")
+    venv = _venv_under_tmp(tmp_path)
+    home = tmp_path / "home"
+    manifest = _one_pod("agent-from-tmp", ["drover-agent"])
+    assert _run_with(venv, home, manifest, "sandbox", cwd="/tmp") == "Succeeded"
 
 
 def test_process_pods_get_a_temp_dir_short_enough_for_unix_sockets(tmp_path: Path) -> None:

@@ -372,7 +372,7 @@ def resolve_own_program(argv: list[str]) -> list[str]:
     return argv
 
 
-def installation_paths() -> list[str]:
+def _installation_candidates() -> set[str]:
     """Directories the running installation lives in: interpreter, environment, packages.
 
     Pods must see them to run ``drover-agent``; an editable install adds its source trees.
@@ -388,7 +388,12 @@ def installation_paths() -> list[str]:
         found = importlib.util.find_spec(package)
         if found is not None and found.submodule_search_locations:
             candidates.update(os.path.dirname(p) for p in found.submodule_search_locations)
-    absolute = sorted({os.path.abspath(p) for p in candidates}, key=len)
+    return {os.path.abspath(p) for p in candidates}
+
+
+def _outermost(paths: set[str]) -> list[str]:
+    """``paths`` without those inside another of them."""
+    absolute = sorted(paths, key=len)
     kept: list[str] = []
     for path in absolute:
         if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
@@ -474,11 +479,14 @@ class SandboxRuntime:
     def _hidden_installation(plan: PodPlan) -> list[Mount]:
         """Read-only binds of the installation's directories that a pod mount would hide."""
         targets = {m.target for m in plan.mounts}
-        return [
-            Mount(Path(path), path, read_only=True)
-            for path in installation_paths()
+        # Filtered before nested paths are dropped: with the working directory /tmp on
+        # sys.path (``python -m`` run there), a venv in /tmp would otherwise go with it.
+        hidden = {
+            path
+            for path in _installation_candidates()
             if path not in targets and any(path.startswith(t.rstrip("/") + "/") for t in targets)
-        ]
+        }
+        return [Mount(Path(path), path, read_only=True) for path in _outermost(hidden)]
 
     def command(self, plan: PodPlan) -> tuple[list[str], str, dict[str, str]]:
         ops = [self.bwrap, "--die-with-parent", "--unshare-pid", "--unshare-ipc", *self._root_ops]
