@@ -169,3 +169,27 @@ def test_a_project_under_tmp_runs_in_the_sandbox(tmp_path: Path, run_env: dict[s
     assert [(r["id"], r["status"]) for r in report["results"]] == [
         ("test_here.py::test_here", "passed")
     ]
+
+
+def test_a_run_started_beside_modules_named_like_the_standard_librarys(
+    tmp_path: Path, run_env: dict[str, str]
+) -> None:
+    # The runner is a ``python -m`` process: started in the project's directory, it would
+    # import the project's secrets.py instead of the standard library's. (The ``drover``
+    # script, unlike ``python -m engine.cli``, does not put its working directory on sys.path.)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "secrets.py").write_text("raise SystemExit('the project secrets.py was imported')\n")
+    (project / "test_ok.py").write_text("def test_ok():\n    pass\n")
+
+    def drover_in_project(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(Path(sys.executable).with_name("drover")), *args],
+            cwd=project, capture_output=True, text=True, env=run_env, check=False, timeout=300,
+        )  # fmt: skip
+
+    found = drover_in_project("discover", "--runner", "pytest", ".", "--execution", "here")
+    assert found.returncode == 0, found.stderr
+    (project / "spec.yaml").write_text(found.stdout)
+    done = drover_in_project("run", "spec.yaml")
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -241,6 +241,10 @@ class LocalBackend:
             with (directory / "runner.log").open("ab") as log:
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "engine.backends.local.daemon", name],
+                    # ``python -m`` puts its working directory first on sys.path: started in
+                    # the caller's, a project's secrets.py or queue.py would replace the
+                    # standard library's in the runner.
+                    cwd=directory,
                     env=env,
                     stdin=subprocess.DEVNULL,
                     stdout=log,
