@@ -20,6 +20,8 @@ slow tests (sh: real subprocesses, signals and sleeps, over a minute natively). 
    timed as a whole (wall clock). NAME is new on every measurement, so the first run has no
    history (every duration unknown: the shards are cut by count); the same spec then runs
    again, planned with the durations the first run recorded, as a user's next run would be;
+   then plain pytest once more: native's time is the mean of the two runs that bracket
+   Drover's (this machine's speed drifts by half within an hour);
 4. checks that Drover's results name every test pytest ran exactly once (a parametrized
    function that Drover runs as one scenario, because a case's id is too long, covers its
    cases) and have the same outcomes;
@@ -506,6 +508,9 @@ class Row:
     load: float
     tests: int = 0
     native: Timed | None = None
+    native_after: Timed | None = None
+    """Plain pytest once more after Drover's runs: this machine's speed drifts within minutes,
+    so native's time is the mean of the two that bracket them."""
     discover: Timed | None = None
     runs: list[Timed] = field(default_factory=list)
     """The first run (no history: every duration unknown), then the same spec again, planned
@@ -536,11 +541,9 @@ def measure(
     native_env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(plugin_dir), env.get("PYTHONPATH")) if p
     )
-    row.native = timed(
-        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "-p", "drover_bench_outcomes"],
-        folder, native_env, run_dir / "native.log", limit=NATIVE_LIMIT,
-    )  # fmt: skip
+    native_argv = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                   "-p", "drover_bench_outcomes"]  # fmt: skip
+    row.native = timed(native_argv, folder, native_env, run_dir / "native.log", limit=NATIVE_LIMIT)
     if not native_json.exists():
         row.notes.append(
             f"native pytest exited {row.native.code} without results: {tail(row.native.log)}"
@@ -592,7 +595,23 @@ def measure(
         row.notes += breakdown(label, outcome, run.seconds, drover, env)
         if run.code != 0 or row.mismatches[-1] or row.ids_once[-1] != "yes":
             row.notes += diagnose(log, results, drover, env, run_dir / f"{label}-diagnostics.txt")
+    print("  plain pytest again ...", flush=True)
+    after_env = {**native_env, "DROVER_BENCH_OUTCOMES": str(run_dir / "native-after.json")}
+    row.native_after = timed(
+        native_argv, folder, after_env, run_dir / "native-after.log", limit=NATIVE_LIMIT
+    )
+    row.notes.append(
+        f"native before and after Drover's runs: {row.native.seconds:.1f} and "
+        f"{row.native_after.seconds:.1f} s (exit {row.native_after.code})"
+    )
     return row
+
+
+def native_seconds(row: Row) -> float | None:
+    """The mean of the native runs that finished (the one after Drover's may be missing)."""
+    runs = (row.native, row.native_after)
+    done = [t.seconds for t in runs if t is not None and t.code is not None]
+    return sum(done) / len(done) if done else None
 
 
 def breakdown(
@@ -794,10 +813,12 @@ def cells(row: Row) -> list[str]:
             return "-"
         return f"{t.seconds:.1f}" + ("" if t.code is not None else " HUNG")
 
+    native = native_seconds(row)
+
     def speed_up(run: Timed | None) -> str:
-        if row.native is None or row.discover is None or run is None or run.code is None:
+        if native is None or row.discover is None or run is None or run.code is None:
             return "-"
-        return f"{row.native.seconds / (row.discover.seconds + run.seconds):.2f}x"
+        return f"{native / (row.discover.seconds + run.seconds):.2f}x"
 
     first, again = [*row.runs, None, None][:2]
     total = row.discover.seconds + first.seconds if row.discover and first else None
@@ -805,7 +826,7 @@ def cells(row: Row) -> list[str]:
         row.suite,
         row.version,
         f"{row.tests:,}",
-        seconds(row.native),
+        f"{native:.1f}" if native is not None else seconds(row.native),
         seconds(row.discover),
         seconds(first),
         f"{total:.1f}" if total else "-",
@@ -903,9 +924,10 @@ def main() -> None:
     print(
         "drover s = discover s + run s, the first run of a new execution (no history: durations "
         "unknown, shards cut by count); again s = the same spec run again, planned with the "
-        "first run's durations; speed-up = native s / (discover s + run s), then / (discover s "
-        "+ again s); ids once and mismatches: first run/again; load = 1-minute load average "
-        "when the row's measurement started"
+        "first run's durations; native s = the mean of plain pytest before and after them; "
+        "speed-up = native s / (discover s + run s), then / (discover s + again s); ids once "
+        "and mismatches: first run/again; load = 1-minute load average when the row's "
+        "measurement started"
     )
     for line in lines:
         print(line)
