@@ -308,3 +308,17 @@ def test_discovery_measures_no_coverage_where_addopts_ask_for_it(tmp_path: Path)
 
     assert sorted(p.name for p in project.iterdir()) == before
     assert [s.id for s in discovered] == collect_only_ids(project)
+
+
+def test_discovery_writes_no_junit_report_where_addopts_ask_for_one(tmp_path: Path) -> None:
+    # The project's last real report stays as it was, and no process meets another's reports/.
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pytest.ini").write_text("[pytest]\naddopts = --junitxml=reports/junit.xml\n")
+    for n in range(1, 5):
+        (project / f"test_{n}.py").write_text("def test_it():\n    pass\n")
+
+    discovered = discover_pytest(project, jobs=2)
+
+    assert not (project / "reports").exists()
+    assert [s.id for s in discovered] == collect_only_ids(project)

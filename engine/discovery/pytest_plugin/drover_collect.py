@@ -17,8 +17,9 @@ holds only while the tree stands still, so the context names a digest of the wal
 that walked different trees (a file appeared meanwhile) dealt differently, and Drover collects
 again in one process.
 
-Collecting measures no coverage: pytest-cov (``--cov`` in ``addopts`` is common) would write
-its data files and reports into the project, and processes side by side would each see the
+Collecting measures no coverage and writes no report: pytest-cov (``--cov`` in ``addopts`` is
+common), ``--junitxml``, pytest-html's ``--html`` or ``--report-log`` would write into the
+project, over the reports of its last real run, and processes side by side would each see the
 other's files appear.
 
 Once the items are collected the process only reports them and exits, so the plugin freezes
@@ -123,6 +124,19 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> Generator[None
     if os.environ.get(OUTPUT_VARIABLE):
         early_config.known_args_namespace.no_cov = True
     yield
+
+
+REPORT_OPTIONS = ("xmlpath", "htmlpath", "report_log")
+"""Where ``--junitxml``, pytest-html's ``--html`` and pytest-reportlog's ``--report-log`` keep
+their file: each plugin writes its report only when its option is set."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get(OUTPUT_VARIABLE):
+        for name in REPORT_OPTIONS:
+            if getattr(config.option, name, None):
+                setattr(config.option, name, None)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
