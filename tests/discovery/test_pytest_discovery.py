@@ -269,21 +269,28 @@ def test_discovery_imports_test_modules_without_rewriting_their_asserts(tmp_path
     assert record.read_text().splitlines() == ["True", "False"]  # pytest alone, then discovery
 
 
+def _project(
+    tmp_path: Path, files: dict[str, str], test: str = "def test_it():\n    pass\n"
+) -> Path:
+    """A project of ``files`` beside four test modules, test_1.py to test_4.py, each ``test``."""
+    project = tmp_path / "project"
+    for relative, text in {**files, **{f"test_{n}.py": test for n in range(1, 5)}}.items():
+        (project / relative).parent.mkdir(parents=True, exist_ok=True)
+        (project / relative).write_text(text)
+    return project
+
+
 def test_processes_that_walked_different_trees_collect_again_in_one(tmp_path: Path) -> None:
     # The processes deal files in the order they meet them; here the first one does not meet
     # a_notes.txt (as when a file appears during discovery), so without a check each would
     # keep test_1 and test_3, and test_2 and test_4 would be collected by none.
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "conftest.py").write_text(
+    conftest = (
         "import os\n"
         "def pytest_ignore_collect(collection_path):\n"
         "    first = os.environ.get('DROVER_COLLECT_SLICE', '').startswith('0/')\n"
         "    return True if first and collection_path.name == 'a_notes.txt' else None\n"
     )
-    (project / "a_notes.txt").write_text("not a test\n")
-    for n in range(1, 5):
-        (project / f"test_{n}.py").write_text("def test_it():\n    pass\n")
+    project = _project(tmp_path, {"conftest.py": conftest, "a_notes.txt": "not a test\n"})
 
     discovered = discover_pytest(project, jobs=2)
 
@@ -293,15 +300,13 @@ def test_processes_that_walked_different_trees_collect_again_in_one(tmp_path: Pa
 def test_discovery_measures_no_coverage_where_addopts_ask_for_it(tmp_path: Path) -> None:
     # pytest-cov would write .coverage and coverage.xml into the project, and the processes
     # collecting side by side would meet each other's data files in their walks.
-    project = tmp_path / "project"
-    (project / "pkg").mkdir(parents=True)
-    (project / "pkg" / "__init__.py").write_text("VALUE = 1\n")
-    (project / "requirements-test.txt").write_text("pytest\npytest-cov\n")
-    (project / "pytest.ini").write_text(  # -p: this module's tests turn plugin autoload off
-        "[pytest]\naddopts = -p pytest_cov --cov=pkg --cov-report=xml --cov-report=term\n"
-    )
-    for n in range(1, 5):
-        (project / f"test_{n}.py").write_text("import pkg\ndef test_it():\n    assert pkg.VALUE\n")
+    files = {
+        "pkg/__init__.py": "VALUE = 1\n",
+        "requirements-test.txt": "pytest\npytest-cov\n",
+        # -p: this module's tests turn plugin autoload off
+        "pytest.ini": "[pytest]\naddopts = -p pytest_cov --cov=pkg --cov-report=xml --cov-report=term\n",
+    }
+    project = _project(tmp_path, files, "import pkg\ndef test_it():\n    assert pkg.VALUE\n")
     before = sorted(p.name for p in project.iterdir())
 
     discovered = discover_pytest(project, jobs=2)
@@ -312,11 +317,8 @@ def test_discovery_measures_no_coverage_where_addopts_ask_for_it(tmp_path: Path)
 
 def test_discovery_writes_no_junit_report_where_addopts_ask_for_one(tmp_path: Path) -> None:
     # The project's last real report stays as it was, and no process meets another's reports/.
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "pytest.ini").write_text("[pytest]\naddopts = --junitxml=reports/junit.xml\n")
-    for n in range(1, 5):
-        (project / f"test_{n}.py").write_text("def test_it():\n    pass\n")
+    ini = "[pytest]\naddopts = --junitxml=reports/junit.xml\n"
+    project = _project(tmp_path, {"pytest.ini": ini})
 
     discovered = discover_pytest(project, jobs=2)
 
