@@ -18,11 +18,11 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from engine.backends.base import LogLine, WorkflowEvent
+from engine.backends.local.operator import format_time
 from engine.backends.local.retry import memoized_status, retry_workflow
 from engine.backends.local.runner import UpdateCallback, WorkflowRunner
 from engine.backends.local.runtime import runtime_named
@@ -55,7 +55,7 @@ _LABELS_NOT_RESUBMITTED = frozenset(
 
 def _now() -> str:
     """The time as Argo writes it in a workflow (RFC 3339, seconds, UTC)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(time.time())
 
 
 def default_home() -> Path:
