@@ -9,19 +9,33 @@ only its part of the project's files, and tests run in the order and with the ne
 their suite was written for (module fixtures, tests that rely on an earlier one). The time
 that saves is not in the durations, hence the slack.
 
+A cut that falls inside a file moves to one of the file's ends when that keeps the plan within
+the same slack: a file split between two workers is imported and collected by both, and its
+module and class fixtures set up twice -- costs no duration records, which for a suite of
+millisecond tests are the larger part of a worker's time.
+
 Either way a worker runs its scenarios in the spec's order, never longest first: the order
 within a worker does not change its load.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections.abc import Sequence
 
 from engine.sharding.loads import Assignment, longest_first
+from engine.sharding.locations import file_of
 from engine.sharding.model import ShardItem
 
-__all__ = ["CONSECUTIVE_SLACK", "place_consecutive", "place_longest_first"]
+__all__ = [
+    "CONSECUTIVE_SLACK",
+    "cut_between_files",
+    "keep_files_whole",
+    "place_consecutive",
+    "place_longest_first",
+]
 
 CONSECUTIVE_SLACK = 0.05
 """How much longer (relative) the consecutive plan's makespan may be than LPT's."""
@@ -32,11 +46,17 @@ def place_longest_first(
 ) -> Assignment:
     """The consecutive plan if it is within the slack of LPT, else LPT; spec order in each."""
     lpt, lpt_loads = longest_first(range(len(items)), durations, [0.0] * threads)
+    limit = max(lpt_loads, default=0.0) * (1 + CONSECUTIVE_SLACK)
     consecutive = place_consecutive(durations, threads)
-    longest = max((sum(durations[p] for p in part) for part in consecutive), default=0.0)
-    if longest <= max(lpt_loads, default=0.0) * (1 + CONSECUTIVE_SLACK):
-        return consecutive
-    return [sorted(part) for part in lpt]
+    if _makespan(consecutive, durations) > limit:
+        return [sorted(part) for part in lpt]
+    if limit == 0:
+        return consecutive  # no duration at all: balanced by count, and left so
+    files = [file_of(item.location or item.id) for item in items]
+    whole = cut_between_files(files, durations, threads, limit)
+    if whole is not None:
+        return whole
+    return keep_files_whole(consecutive, durations, files, limit)
 
 
 def place_consecutive(durations: Sequence[float], threads: int) -> Assignment:
@@ -56,3 +76,108 @@ def place_consecutive(durations: Sequence[float], threads: int) -> Assignment:
         assignment[worker].append(position)
         done += weight
     return assignment
+
+
+def cut_between_files(
+    files: Sequence[str], durations: Sequence[float], threads: int, limit: float
+) -> Assignment | None:
+    """Consecutive runs that never split a run of one file's scenarios, with the least
+    makespan such cuts allow (to within 0.1 %); None when that is over ``limit``.
+
+    That least cap is found by bisection: a cap is feasible when cutting greedily (each
+    worker takes runs while they fit) needs no more than ``threads`` workers. Within it, each
+    cut then goes to the file boundary nearest an even share of what is left.
+    """
+    ends = [p for p in range(1, len(files)) if files[p] != files[p - 1]] + [len(files)]
+    if len(ends) == len(files):
+        return None  # no file holds two scenarios in a row: nothing to keep together
+    before = [0.0, *itertools.accumulate(durations)]
+    totals = [before[end] for end in ends]  # running total at the end of each file's run
+
+    def feasible(first: int, workers: int, cap: float) -> bool:
+        """Whether ``workers`` parts of at most ``cap`` hold the runs from ``first`` on."""
+        for _ in range(workers):
+            if first == len(totals):
+                return True
+            done = totals[first - 1] if first else 0.0
+            last = bisect.bisect_right(totals, done + cap) - 1
+            if last < first:
+                return False  # that run alone is longer than the cap
+            first = last + 1
+        return first == len(totals)
+
+    if not feasible(0, threads, limit):
+        return None
+    low = max(before[-1] / threads, *(b - a for a, b in itertools.pairwise([0.0, *totals])))
+    cap = limit
+    while cap - low > cap * 1e-3:
+        middle = (low + cap) / 2
+        low, cap = (low, middle) if feasible(0, threads, middle) else (middle, cap)
+
+    starts = [0]
+    first = 0  # the next worker's first run
+    for workers_left in range(threads, 1, -1):
+        if first == len(totals):
+            break  # every run is placed: the remaining workers stay idle
+        done = totals[first - 1] if first else 0.0
+        # This worker's last run: at most what fits the cap, at least what leaves the rest
+        # feasible (taking more never hurts the rest), and within that nearest an even share.
+        most = bisect.bisect_right(totals, done + cap) - 1
+        least = (
+            bisect.bisect_left(
+                range(first, most + 1),
+                True,
+                key=lambda last: feasible(last + 1, workers_left - 1, cap),
+            )
+            + first
+        )
+        even = done + (before[-1] - done) / workers_left
+        nearest = bisect.bisect_right(totals, even) - 1
+        candidates = {min(max(last, least), most) for last in (nearest, nearest + 1)}
+        first = min(candidates, key=lambda last: (abs(totals[last] - even), last)) + 1
+        starts.append(ends[first - 1])
+    starts += [len(files)] * (threads + 1 - len(starts))
+    return [list(range(starts[w], starts[w + 1])) for w in range(threads)]
+
+
+def keep_files_whole(
+    consecutive: Assignment,
+    durations: Sequence[float],
+    files: Sequence[str],
+    limit: float,
+) -> Assignment:
+    """Move each cut that splits a file between two workers to the file's start or end,
+    whichever leaves the busier of the two less loaded, if that load stays within ``limit``.
+
+    For a plan where some file must be split (it is longer than a worker's share): the other
+    cuts can still avoid theirs. Neither worker is emptied; cuts are taken in order, each
+    seeing where the one before it went.
+    """
+    starts = [0, *itertools.accumulate(len(part) for part in consecutive)]
+    before = [0.0, *itertools.accumulate(durations)]  # before[p]: load of positions < p
+
+    def load(start: int, end: int) -> float:
+        return before[end] - before[start]
+
+    for worker in range(1, len(consecutive)):
+        low, cut, high = starts[worker - 1], starts[worker], starts[worker + 1]
+        if not low < cut < high or files[cut - 1] != files[cut]:
+            continue
+        first = cut - 1
+        while first > low and files[first - 1] == files[cut]:
+            first -= 1
+        end = cut + 1
+        while end < high and files[end] == files[cut]:
+            end += 1
+        moves = [
+            (max(load(low, edge), load(edge, high)), edge)
+            for edge in (first, end)
+            if low < edge < high  # neither worker is emptied
+        ]
+        if moves and (best := min(moves))[0] <= limit:
+            starts[worker] = best[1]
+    return [list(range(starts[w], starts[w + 1])) for w in range(len(consecutive))]
+
+
+def _makespan(assignment: Assignment, durations: Sequence[float]) -> float:
+    return max((sum(durations[p] for p in part) for part in assignment), default=0.0)

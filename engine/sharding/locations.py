@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 
@@ -14,7 +15,12 @@ _LINE_SUFFIX = re.compile(r"(?::\d+)+$")
 def file_of(location: str) -> str:
     """The file part: ``tests/a/test_x.py::TestC::test_y`` → ``tests/a/test_x.py``,
     ``features/a.feature:12`` → ``features/a.feature``."""
-    path = location.split("::", 1)[0]
+    return _normal_file(location.split("::", 1)[0])
+
+
+@functools.lru_cache(maxsize=65_536)
+def _normal_file(path: str) -> str:
+    # Cached: the scenarios of one file share this part, and planning reads it for each.
     path = _LINE_SUFFIX.sub("", path).replace("\\", "/")
     return posixpath.normpath(path) if path else ""
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from shard_suites import suites
 
 from engine.sharding import ShardItem, Strategy, plan_shards
-from engine.sharding.duration import CONSECUTIVE_SLACK
+from engine.sharding.duration import CONSECUTIVE_SLACK, cut_between_files
 from engine.sharding.loads import longest_first
 
 
@@ -61,6 +61,115 @@ def test_lpt_wins_when_consecutive_runs_cost_more_than_the_slack() -> None:
 
     assert [shard.item_ids for shard in plan.shards] == [("s0", "s2"), ("s1", "s3")]
     assert plan.makespan == 10.0
+
+
+def _in_files(*files: tuple[str, int, float]) -> list[ShardItem]:
+    """Scenarios in spec order: ``count`` tests of ``duration`` seconds per file."""
+    return [
+        ShardItem(f"{name}::test_{i}", duration, location=f"{name}::test_{i}")
+        for name, count, duration in files
+        for i in range(count)
+    ]
+
+
+def _files_per_worker(plan_items: list[ShardItem], threads: int) -> list[list[str]]:
+    plan = plan_shards(plan_items, threads, "duration")
+    return [sorted({i.split("::")[0] for i in shard.item_ids}) for shard in plan.shards]
+
+
+def test_a_cut_inside_a_short_file_moves_to_its_end() -> None:
+    # The balanced cut falls after b.py's second test; moving b.py whole to either worker
+    # costs 0.1 s of 10 s, and spares the second worker importing and collecting it.
+    items = _in_files(("a.py", 10, 1.0), ("b.py", 3, 0.1), ("c.py", 10, 1.0))
+
+    plan = plan_shards(items, 2, "duration")
+
+    assert _files_per_worker(items, 2) in (
+        [["a.py", "b.py"], ["c.py"]],
+        [["a.py"], ["b.py", "c.py"]],
+    )
+    assert plan.makespan == pytest.approx(10.3)
+    ids = [i for shard in plan.shards for i in shard.item_ids]
+    assert ids == [item.id for item in items]  # still consecutive runs of the spec's order
+
+
+def test_a_file_too_long_to_move_stays_split() -> None:
+    # Moving the cut to either end of b.py would leave one worker 2 s and the other 10 s.
+    items = _in_files(("a.py", 2, 1.0), ("b.py", 10, 1.0))
+
+    assert _files_per_worker(items, 2) == [["a.py", "b.py"], ["b.py"]]
+
+
+def test_every_file_stays_whole_when_cuts_between_files_are_within_the_slack() -> None:
+    # 101 files of 3 tests: balanced cuts fall inside files (75.75 tests each); 26, 25, 25
+    # and 25 whole files cost 3 % over the lower bound.
+    items = _in_files(*((f"t{n}.py", 3, 0.1) for n in range(101)))
+
+    plan = plan_shards(items, 4, "duration")
+
+    files = _files_per_worker(items, 4)
+    assert sorted(len(names) for names in files) == [25, 25, 25, 26]
+    assert all(not set(a) & set(b) for a, b in itertools.combinations(files, 2))
+    assert plan.makespan == pytest.approx(7.8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    files=st.lists(
+        st.tuples(st.integers(1, 8), st.integers(1, 30).map(lambda t: t / 10)),
+        min_size=1,
+        max_size=12,
+    ),
+    threads=st.integers(2, 5),
+)
+def test_kept_files_stay_within_the_slack_of_lpt(
+    files: list[tuple[int, float]], threads: int
+) -> None:
+    items = _in_files(*((f"f{n}.py", count, d) for n, (count, d) in enumerate(files)))
+
+    plan = plan_shards(items, threads, "duration")
+
+    durations = [i.duration or 0.0 for i in items]
+    _, loads = longest_first(range(len(items)), durations, [0.0] * threads)
+    assert plan.makespan <= max(loads) * (1 + CONSECUTIVE_SLACK) + 1e-9
+    assert sorted(i for shard in plan.shards for i in shard.item_ids) == sorted(
+        item.id for item in items
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    runs=st.lists(st.tuples(st.integers(1, 4), st.integers(0, 20)), min_size=1, max_size=8),
+    threads=st.integers(1, 4),
+    limit=st.integers(1, 60).map(float),
+)
+def test_cuts_between_files_are_found_when_any_exist(
+    runs: list[tuple[int, int]], threads: int, limit: float
+) -> None:
+    files = [f"f{n}.py" for n, (count, _) in enumerate(runs) for _ in range(count)]
+    durations = [float(seconds) for count, seconds in runs for _ in range(count)]
+    boundaries = [p for p in range(1, len(files)) if files[p] != files[p - 1]]
+    best = min(
+        (
+            max(sum(durations[a:b]) for a, b in itertools.pairwise([0, *cut, len(files)]))
+            for size in range(min(threads - 1, len(boundaries)) + 1)
+            for cut in itertools.combinations(boundaries, size)
+        ),
+    )
+
+    parts = cut_between_files(files, durations, threads, limit)
+
+    if parts is None:
+        assert best > limit or len(boundaries) == len(files) - 1
+        return
+    assert len(parts) == threads
+    assert [p for part in parts for p in part] == list(range(len(files)))
+    assert all(
+        files[part[-1]] != files[part[-1] + 1]
+        for part in parts
+        if part and part[-1] + 1 < len(files)
+    )
+    assert max(sum(durations[p] for p in part) for part in parts) <= max(best * 1.001, 0.0) + 1e-9
 
 
 def test_queue_predicts_the_lpt_plan() -> None:
