@@ -124,6 +124,8 @@ class Scenario(Base):
     scenario_id: Mapped[str] = mapped_column(Text)
     durations: Mapped[list[Any]] = mapped_column(default=list)
     """The latest durations in seconds, newest last (a bounded window)."""
+    costs: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    """What its latest runs cost a worker, where measured, newest last (``api.runs.history``)."""
     last_status: Mapped[str | None] = mapped_column(String(16))
     last_run_id: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime] = _now()
@@ -276,6 +278,9 @@ class ScenarioResult(Base):
     worker: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(16))
     duration: Mapped[float | None] = mapped_column(Float)
+    cost: Mapped[float | None] = mapped_column(Float)
+    """Seconds the worker's session spent on it, overhead included, when the runner says (what
+    plans balance; ``duration`` is the runner's own figure)."""
     error: Mapped[str | None] = mapped_column(Text)
     artifacts: Mapped[list[Any]] = mapped_column(default=list)
     """File names, in ``artifact_dir`` of the worker's kept reports."""

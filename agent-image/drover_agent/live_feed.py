@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from drover_agent.pytest_protocol import LIVE_RESULTS_ENV
-from drover_agent.results import STATUSES, ScenarioResult
+from drover_agent.results import STATUSES, ScenarioResult, read_cost
 
 __all__ = ["LiveFeed", "live_runner_env", "scenario_index"]
 
@@ -122,4 +122,5 @@ class LiveFeed:
             duration=float(line.get("duration") or 0.0),
             attempt=int(line.get("attempt") or 1),
             error=str(error) if error else None,
+            cost=read_cost(line.get("cost")),
         )

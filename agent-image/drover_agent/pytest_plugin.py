@@ -25,11 +25,22 @@ Selection (``--drover-select FILE``)
 
 Live results (``DROVER_LIVE_RESULTS``)
     When a test's last phase (teardown) is reported, the plugin appends
-    ``{"nodeid", "status", "duration", "error", "attempt"}`` to the file named by that variable,
+    ``{"nodeid", "status", "duration", "cost", "error", "attempt"}`` to the file named by that
+    variable,
     in a single ``write`` on a file opened for appending, so lines from several processes
     (pytest-xdist) never interleave. The agent tails the file to report each scenario while
     pytest still runs; the JUnit XML stays the source of truth for the results file. The status
     follows what pytest's JUnit report says for the same test.
+
+Cost (``"cost"`` in each result line)
+    What the test cost the session, in seconds: the wall time since the test before it ended
+    (since collection ended, for the first), which holds pytest's own hooks and reports besides
+    the test's phases, plus its share of collecting its file (the time its module and classes
+    took to import and collect, over the tests collected from the file). A worker's costs add
+    up to its session less start-up, where the durations JUnit reports leave out a millisecond
+    a test and every import: plans balanced on them are off by seconds for short tests. As the
+    session ends, every test's cost also goes to the ``"costs"`` file the selection names, as
+    one JSON mapping of node ids (the agent reads it beside the JUnit report, which has none).
 
 Progress (``"progress"`` in the selection file)
     The session's own record, whether or not results are followed live: first ``{"rootdir",
@@ -82,7 +93,10 @@ from drover_agent.steal_board import claim
 __all__ = [
     "item_keys",
     "pytest_addoption",
+    "pytest_collection_finish",
     "pytest_collection_modifyitems",
+    "pytest_collectreport",
+    "pytest_collectstart",
     "pytest_configure",
     "pytest_ignore_collect",
     "pytest_runtest_logreport",
@@ -98,6 +112,52 @@ ERROR_TEXT_LIMIT = 4000
 _phases: dict[str, list[pytest.TestReport]] = {}
 
 
+class _Costs:
+    """The ``"cost"`` of each test (see the module's docstring)."""
+
+    def __init__(self) -> None:
+        self.collecting: dict[str, float] = {}
+        """Collectors started and not yet reported: node id → start."""
+        self.collected: dict[str, float] = {}
+        """Seconds spent collecting each file (its module and the classes in it)."""
+        self.share: dict[str, float] = {}
+        """Each file's collection seconds over the tests collected from it."""
+        self.last_end = time.perf_counter()
+        self.by_test: dict[str, float] = {}
+        """The cost of each test that ended, by node id."""
+
+    def collect_started(self, nodeid: str) -> None:
+        self.collecting[nodeid] = time.perf_counter()
+
+    def collect_reported(self, nodeid: str) -> None:
+        started = self.collecting.pop(nodeid, None)
+        if started is not None:  # a directory's time is its own: no test's file part names it
+            file_part = nodeid.partition("::")[0]
+            self.collected[file_part] = (
+                self.collected.get(file_part, 0.0) + time.perf_counter() - started
+            )
+
+    def spread(self, items: list[pytest.Item]) -> None:
+        """Share each file's collection among its tests; the clock starts for the first."""
+        tests: dict[str, int] = {}
+        for item in items:
+            file_part = item.nodeid.partition("::")[0]
+            tests[file_part] = tests.get(file_part, 0) + 1
+        self.share = {f: self.collected.get(f, 0.0) / n for f, n in tests.items()}
+        self.by_test = {}
+        self.last_end = time.perf_counter()
+
+    def ended(self, nodeid: str) -> float:
+        now = time.perf_counter()
+        cost = now - self.last_end + self.share.get(nodeid.partition("::")[0], 0.0)
+        self.last_end = now
+        self.by_test[nodeid] = cost
+        return cost
+
+
+_costs = _Costs()
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.getgroup("drover").addoption(
         SELECT_OPTION,
@@ -108,14 +168,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_collectstart(collector: pytest.Collector) -> None:
+    _costs.collect_started(collector.nodeid)
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    _costs.collect_reported(report.nodeid)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> Iterator[None]:
+    _costs.spread(items)
     document = config.stash.get(_SELECTION, None)
     if document is not None:
         _select(config, items, document)
     yield
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    _costs.last_end = time.perf_counter()  # the tests start; nothing before them is theirs
 
 
 class _SelectedPaths:
@@ -338,6 +411,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         "nodeid": report.nodeid,
         "status": status,
         "duration": round(sum(r.duration for r in phases), 3),
+        "cost": round(_costs.ended(report.nodeid), 4),
         "error": _message(failing) if failing is not None else None,
         "attempt": int(os.environ.get("DROVER_SCENARIO_ATTEMPT") or 1),
     }
@@ -458,6 +532,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if _artifacts is not None:
         _artifacts.close()
         _artifacts = None
+    document = session.config.stash.get(_SELECTION, None)
+    if document is not None and isinstance(document.get("costs"), str):
+        Path(document["costs"]).write_text(json.dumps(_costs.by_test), encoding="utf-8")
     if session.config.getoption("drover_select", None):
         _freeze_heap()
 

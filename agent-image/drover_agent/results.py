@@ -15,6 +15,7 @@ __all__ = [
     "ShardReport",
     "Status",
     "count_statuses",
+    "read_cost",
     "utc_now",
     "write_report",
 ]
@@ -22,6 +23,13 @@ __all__ = [
 Status = Literal["passed", "failed", "skipped", "error"]
 STATUSES: tuple[Status, ...] = ("passed", "failed", "skipped", "error")
 FAILING: frozenset[str] = frozenset({"failed", "error"})
+
+
+def read_cost(value: object) -> float | None:
+    """A ``cost`` as a result line gives it: seconds, or None for anything else."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1e9:
+        return float(value)
+    return None
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,8 @@ class ScenarioResult:
     reports, the paths the runner gave."""
     artifact_dir: str | None = None
     """Where ``artifacts`` are, relative to the worker's kept reports (see :mod:`kept`)."""
+    cost: float | None = None
+    """Seconds the session spent on it, overhead included (``Outcome.cost``)."""
 
     @property
     def failing(self) -> bool:
@@ -51,6 +61,7 @@ class ScenarioResult:
             "error": self.error,
             "artifacts": list(self.artifacts),
             "artifact_dir": self.artifact_dir,
+            "cost": self.cost,
         }
 
 

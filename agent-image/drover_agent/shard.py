@@ -316,6 +316,7 @@ def _result(
         error=outcome.error,
         artifacts=artifacts,
         artifact_dir=artifact_dir,
+        cost=None if outcome.cost is None else round(outcome.cost, 4),
     )
 
 

@@ -2,6 +2,11 @@
 
 The duration (LPT) and fail-first strategies plan from what earlier runs measured; this module
 records each finished run and fills an execution's unknown durations and last statuses.
+
+A scenario keeps two windows: its runner's durations, and what it cost a worker where the
+runner measured that (pytest: the test's share of its session, its file's collection
+included). Plans take the mean cost when there is one, else the mean duration plus
+:data:`SCENARIO_OVERHEAD`: for short tests a worker's time is mostly not the tests' own.
 """
 
 from __future__ import annotations
@@ -24,15 +29,15 @@ HISTORY_WINDOW = 10
 SCENARIO_OVERHEAD = 0.001
 """Seconds a worker spends on each scenario besides what its runner reports as the scenario's
 duration (pytest's JUnit ``time`` leaves out its own hooks, reports and output: about a
-millisecond a test here, more than many unit tests take). Added to every duration from
-history, so plans balance what workers really spend, not only the tests' own time."""
+millisecond a test here, more than many unit tests take). Added to a mean duration from
+history when the scenario has no measured cost."""
 
 
 def record_history(session: Session, run_id: str) -> None:
     """Each scenario's latest result of the finished run into its project's history.
 
-    One statement, all in Postgres: each scenario's latest attempt (DISTINCT ON), its window of
-    durations extended by that attempt's (when it passed or failed) and cut to the last
+    One statement, all in Postgres: each scenario's latest attempt (DISTINCT ON), its windows of
+    durations and costs extended by that attempt's (when it passed or failed) and cut to the last
     ``HISTORY_WINDOW``, upserted. Nothing travels to Python and back: at 62,000 scenarios the
     row-by-row version spent 2 s in the driver's array adaptation.
     """
@@ -46,9 +51,10 @@ def record_history(session: Session, run_id: str) -> None:
 
 _RECORD = text(
     """
-    INSERT INTO drover_scenarios (project, scenario_id, durations, last_status, last_run_id)
+    INSERT INTO drover_scenarios (project, scenario_id, durations, costs, last_status,
+        last_run_id)
     SELECT :project, latest.scenario_id,
-        -- the last durations up to the window (lax jsonpath keeps a shorter array whole)
+        -- the last values up to the window (lax jsonpath keeps a shorter array whole)
         jsonb_path_query_array(
             coalesce(known.durations, '[]'::jsonb)
                 || CASE WHEN latest.duration IS NOT NULL AND latest.status IN ('passed', 'failed')
@@ -57,9 +63,17 @@ _RECORD = text(
             '$[last - $keep + 1 to last]',
             jsonb_build_object('keep', CAST(:window AS int))
         ),
+        jsonb_path_query_array(
+            coalesce(known.costs, '[]'::jsonb)
+                || CASE WHEN latest.cost IS NOT NULL AND latest.status IN ('passed', 'failed')
+                        THEN jsonb_build_array(latest.cost::float8)
+                        ELSE '[]'::jsonb END,
+            '$[last - $keep + 1 to last]',
+            jsonb_build_object('keep', CAST(:window AS int))
+        ),
         CASE latest.status WHEN 'error' THEN 'failed' ELSE latest.status END, :run_id
     FROM (
-        SELECT DISTINCT ON (scenario_id) scenario_id, status, duration
+        SELECT DISTINCT ON (scenario_id) scenario_id, status, duration, cost
         FROM drover_scenario_results WHERE run_id = :run_id
         ORDER BY scenario_id, attempt DESC
     ) AS latest
@@ -67,6 +81,7 @@ _RECORD = text(
         ON known.project = :project AND known.scenario_id = latest.scenario_id
     ON CONFLICT (project, scenario_id) DO UPDATE SET
         durations = excluded.durations,
+        costs = excluded.costs,
         last_status = excluded.last_status,
         last_run_id = excluded.last_run_id,
         updated_at = now()
@@ -75,12 +90,16 @@ _RECORD = text(
 
 _KNOWN = text(
     """
-    SELECT scenario_id, last_status,
-           (SELECT avg(d::float8) FROM jsonb_array_elements_text(durations) AS d) AS mean
+    SELECT scenario_id, last_status, coalesce(
+            (SELECT avg(c::float8) FROM jsonb_array_elements_text(costs) AS c),
+            (SELECT avg(d::float8) FROM jsonb_array_elements_text(durations) AS d)
+                + CAST(:overhead AS float8)
+        ) AS mean
     FROM drover_scenarios WHERE project = :project
     """
 )
-"""Each scenario's mean duration and last status, computed where the rows are."""
+"""Each scenario's mean cost (else mean duration and the overhead) and last status, computed
+where the rows are."""
 
 
 def apply_history(session: Session, execution: Execution) -> Execution:
@@ -88,7 +107,7 @@ def apply_history(session: Session, execution: Execution) -> Execution:
     rows = {
         scenario_id: (mean, last_status)
         for scenario_id, last_status, mean in session.execute(
-            _KNOWN, {"project": execution.project.name}
+            _KNOWN, {"project": execution.project.name, "overhead": SCENARIO_OVERHEAD}
         )
     }
     if not rows:
@@ -100,7 +119,7 @@ def apply_history(session: Session, execution: Execution) -> Execution:
             mean, last_status = rows.get(scenario.id, (None, None))
             update: dict[str, Any] = {}
             if mean is not None and scenario.duration is None:
-                update["duration"] = round(mean + SCENARIO_OVERHEAD, 4)
+                update["duration"] = round(mean, 4)
             if last_status and scenario.last_status is None:
                 update["last_status"] = last_status
             out.append(scenario.model_copy(update=update) if update else scenario)

@@ -52,6 +52,8 @@ class ResultIn(BaseModel):
     attempt: int = Field(default=0, ge=0, lt=RUN_ATTEMPT_STRIDE)
     """The agent's: pod retry n numbers its reruns from n * 100 + 1 (up to 10 pod retries)."""
     duration: float | None = Field(default=None, ge=0)
+    cost: float | None = Field(default=None, ge=0)
+    """Seconds the worker's session spent on it, overhead included (what plans balance)."""
     error: str | None = Field(default=None, max_length=100_000)
     artifacts: list[str] = Field(default_factory=list, max_length=100)
     artifact_dir: str | None = Field(
@@ -100,6 +102,7 @@ def ingest_results(
             "worker": r.worker,
             "status": r.status,
             "duration": r.duration,
+            "cost": r.cost,
             "error": r.error,
             "artifacts": r.artifacts,
             "artifact_dir": r.artifact_dir,
@@ -287,7 +290,7 @@ _INSERT_AND_READ = text(
         SELECT * FROM json_to_recordset(CAST(:rows AS json)) AS t(
             scenario_id text, attempt int, group_key text, shard int, worker text, status text,
             duration float8, error text, artifacts jsonb, artifact_dir text,
-            reported_at timestamptz
+            reported_at timestamptz, cost float8
         )
     ), known AS (
         SELECT scenario_id, attempt, status, attempt_number, latest
@@ -305,7 +308,7 @@ _INSERT_AND_READ = text(
             FROM incoming AS i
             UNION ALL
             SELECT k.scenario_id, k.attempt, NULL, NULL, NULL, k.status, NULL, NULL, NULL, NULL,
-                NULL, false, k.attempt_number, k.latest
+                NULL, NULL, false, k.attempt_number, k.latest
             FROM known AS k
         ) AS both_sides
     ), numbered AS (
@@ -319,24 +322,25 @@ _INSERT_AND_READ = text(
     ), prepared AS MATERIALIZED (
         SELECT nextval('drover_scenario_results_id_seq') AS id, clock_timestamp() AS created_at,
             CAST(:source AS text) AS source, n.scenario_id, n.attempt, n.group_key, n.shard,
-            n.worker, n.status, n.duration, n.error, n.artifacts, n.artifact_dir, n.reported_at,
-            n.number AS attempt_number, n.is_latest AS latest, s.name, s.location, s.tags
+            n.worker, n.status, n.duration, n.cost, n.error, n.artifacts, n.artifact_dir,
+            n.reported_at, n.number AS attempt_number, n.is_latest AS latest, s.name,
+            s.location, s.tags
         FROM numbered AS n
         LEFT JOIN drover_run_scenarios AS s
             ON s.run_id = :run_id AND s.scenario_id = n.scenario_id
         WHERE n.is_incoming
     ), inserted AS (
         INSERT INTO drover_scenario_results (id, run_id, scenario_id, attempt, group_key, shard,
-            worker, status, duration, error, artifacts, artifact_dir, source, reported_at,
+            worker, status, duration, cost, error, artifacts, artifact_dir, source, reported_at,
             created_at, attempt_number, latest, name, location, tags, item)
         SELECT p.id, :run_id, p.scenario_id, p.attempt, p.group_key, p.shard, p.worker,
-            p.status, p.duration, p.error, p.artifacts, p.artifact_dir, p.source,
+            p.status, p.duration, p.cost, p.error, p.artifacts, p.artifact_dir, p.source,
             p.reported_at, p.created_at, p.attempt_number, p.latest, p.name, p.location,
             p.tags, {RESULT_JSON}
         FROM prepared AS p
         UNION ALL  -- reported again: only to meet their conflict (their artifacts may be new)
         SELECT nextval('drover_scenario_results_id_seq'), :run_id, r.scenario_id, r.attempt,
-            r.group_key, r.shard, r.worker, r.status, r.duration, r.error, r.artifacts,
+            r.group_key, r.shard, r.worker, r.status, r.duration, r.cost, r.error, r.artifacts,
             r.artifact_dir, :source, r.reported_at, clock_timestamp(), 1, true, NULL, NULL,
             NULL, NULL
         FROM every_attempt AS r
@@ -479,6 +483,7 @@ def results_from_report(report: Any, *, worker: str | None) -> list[ResultIn]:
                         "status": entry.get("status"),
                         "attempt": entry.get("attempt") or 0,
                         "duration": entry.get("duration"),
+                        "cost": entry.get("cost"),
                         "error": entry.get("error"),
                         "artifacts": entry.get("artifacts") or [],
                         "artifact_dir": entry.get("artifact_dir"),

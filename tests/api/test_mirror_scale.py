@@ -23,7 +23,7 @@ from sqlalchemy import func, select, text
 
 from api.mirror.executions import Mirror, MirrorError
 from api.models import LeaseItem, Run, RunWorker, Scenario, ScenarioResult
-from api.runs.history import HISTORY_WINDOW, record_history
+from api.runs.history import HISTORY_WINDOW, SCENARIO_OVERHEAD, apply_history, record_history
 from api.runs.plans import record_plan, replan
 from api.runs.results import _INSERT_AND_READ, ResultIn, ingest_results
 from engine.backends.local import LocalBackend
@@ -213,6 +213,7 @@ def test_history_keeps_the_latest_durations_of_each_scenario(sessions: Any) -> N
             results = [
                 ResultIn(scenario_id="a", status="passed", duration=float(n)),
                 ResultIn(scenario_id="b", status="error" if n == runs - 1 else "failed"),
+                ResultIn(scenario_id="c", status="passed", duration=n / 2, cost=float(n)),
             ]
             ingest_results(session, run_id, results)
             record_history(session, run_id)
@@ -221,9 +222,53 @@ def test_history_keeps_the_latest_durations_of_each_scenario(sessions: Any) -> N
             s.scenario_id: s
             for s in session.scalars(select(Scenario).where(Scenario.project == "window"))
         }
-    assert rows["a"].durations == [float(n) for n in range(runs - HISTORY_WINDOW, runs)]
+    kept = range(runs - HISTORY_WINDOW, runs)
+    assert (rows["a"].durations, rows["a"].costs) == ([float(n) for n in kept], [])
+    assert (rows["c"].durations, rows["c"].costs) == ([n / 2 for n in kept], [n for n in kept])
     assert (rows["a"].last_status, rows["a"].last_run_id) == ("passed", f"window-{runs - 1}")
-    assert (rows["b"].durations, rows["b"].last_status) == ([], "failed")
+    assert (rows["b"].durations, rows["b"].costs, rows["b"].last_status) == ([], [], "failed")
+
+
+def test_plans_take_the_mean_cost_else_the_mean_duration_and_the_overhead(
+    sessions: Any,
+) -> None:
+    with sessions() as session, session.begin():
+        session.add(
+            Run(
+                id="costs-1",
+                execution_name="costs",
+                backend="none",
+                spec={"project": {"name": "costs"}},
+                manifest={},
+                total=3,
+            )
+        )
+        results = [
+            ResultIn(scenario_id="timed", status="passed", duration=0.5),
+            ResultIn(scenario_id="costed", status="passed", duration=0.001, cost=0.25),
+            ResultIn(scenario_id="broken", status="error", duration=0.1, cost=0.1),
+        ]
+        ingest_results(session, "costs-1", results)
+        record_history(session, "costs-1")
+    spec = Execution.model_validate(
+        {
+            "name": "costs",
+            "project": {"name": "costs", "path": "/srv/project"},
+            "flows": [{"name": "f", "groups": [{"name": "g", "scenarios": [
+                {"id": "timed"}, {"id": "costed"}, {"id": "broken"}, {"id": "new"}
+            ]}]}],
+        }
+    )  # fmt: skip
+    with sessions() as session:
+        planned = apply_history(session, spec)
+
+    durations = {s.id: s.duration for s in planned.flows[0].groups[0].scenarios}
+    assert durations == {
+        "timed": pytest.approx(0.5 + SCENARIO_OVERHEAD),
+        "costed": 0.25,
+        "broken": None,  # an error's time says nothing of what the test takes
+        "new": None,
+    }
 
 
 def _rows_filtered(plan: dict[str, Any]) -> int:

@@ -50,6 +50,9 @@ class Outcome:
     earlier: tuple[Outcome, ...] = ()
     """Attempts before this one, oldest first, for a runner that retried the scenario itself
     (Playwright's retries): each becomes a result of its own, with its own artifacts."""
+    cost: float | None = None
+    """Seconds the runner's session spent on it, overhead included, when the runner says
+    (pytest: see :mod:`drover_agent.pytest_plugin`); what plans balance."""
 
 
 @dataclass(frozen=True)

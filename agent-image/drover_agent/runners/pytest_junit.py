@@ -34,7 +34,7 @@ from drover_agent.pytest_protocol import (
     PLUGIN_ARGS,
     SELECT_OPTION,
 )
-from drover_agent.results import STATUSES, Status
+from drover_agent.results import STATUSES, Status, read_cost
 from drover_agent.runners.base import BatchContext, BatchRun, Outcome, ProcessRun, run_process
 from drover_agent.runners.pytest_config import config_args
 from drover_agent.runners.pytest_plugins import foreign_plugins
@@ -180,11 +180,14 @@ def _shifted(key: str, shift: str) -> str:
 
 
 def _combine(outcomes: list[Outcome], ranking: Sequence[Status] = WORST_FIRST) -> Outcome:
-    """Several tests under one scenario id: the worst status, the summed time, the first error."""
+    """Several tests under one scenario id: the worst status, the summed time (and cost, when
+    each has one), the first error."""
     statuses = {o.status for o in outcomes}
     worst: Status = next((s for s in ranking if s in statuses), "skipped")
     error = next((o.error for o in outcomes if o.status == worst and o.error), None)
-    return Outcome(worst, sum(o.duration for o in outcomes), error)
+    costs = [o.cost for o in outcomes if o.cost is not None]
+    cost = sum(costs) if len(costs) == len(outcomes) else None
+    return Outcome(worst, sum(o.duration for o in outcomes), error, cost=cost)
 
 
 def selection_paths(scenario_ids: Sequence[str], nested: bool = False) -> list[str]:
@@ -320,15 +323,17 @@ class PytestAdapter:
         selection = context.report_dir / f"pytest-select-{label}.json"
         unmatched_path = context.report_dir / f"pytest-unmatched-{label}.json"
         progress = context.report_dir / f"pytest-progress-{label}.jsonl"
+        costs = context.report_dir / f"pytest-costs-{label}.json"
         junit = context.native_dir / f"pytest-junit-{label}.xml"
         artifacts = context.raw_artifacts_dir / f"pytest-{label}"
-        for stale in (unmatched_path, junit, progress):
+        for stale in (unmatched_path, junit, progress, costs):
             stale.unlink(missing_ok=True)
         document: dict[str, object] = {
             "ids": ids,
             "paths": selection_paths(ids),
             "unmatched": str(unmatched_path),
             "progress": str(progress),
+            "costs": str(costs),
         }
         if board is not None:
             document["board"] = {
@@ -353,7 +358,7 @@ class PytestAdapter:
         reported = junit.exists()
         recorded = _read_progress(progress, whole=not reported)
         if reported:
-            cases = parse_junit(junit.read_text("utf-8"))
+            cases = _with_costs(parse_junit(junit.read_text("utf-8")), _read_costs(costs))
         else:
             # Died before its report: what ended is known, and what it was running failed.
             cases = recorded.cases
@@ -432,6 +437,34 @@ class _Progress:
     rootdir_shift: str = ""
 
 
+def _read_costs(path: Path) -> dict[str, float]:
+    """The ``"costs"`` file the plugin wrote as the session ended: each test's cost, by JUnit
+    key (the JUnit report has none); empty when there is none."""
+    try:
+        document = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(document, dict):
+        return {}
+    return {
+        junit_key(nodeid): cost
+        for nodeid, value in document.items()
+        if (cost := read_cost(value)) is not None
+    }
+
+
+def _with_costs(cases: list[JunitCase], costs: dict[str, float]) -> list[JunitCase]:
+    """JUnit's testcases with the costs the progress file gives (on the first testcase of a
+    key: pytest < 9 reports a teardown error as a second testcase of the same test)."""
+    unclaimed = dict(costs)
+    return [
+        JunitCase(case.key, replace(case.outcome, cost=unclaimed.pop(case.key)))
+        if case.key in unclaimed
+        else case
+        for case in cases
+    ]
+
+
 def _read_progress(path: Path, *, whole: bool) -> _Progress:
     """The progress file; only its head line (the rootdir) unless ``whole``: the JUnit report
     has the outcomes when pytest wrote one, and a large batch's file has a line per test."""
@@ -455,7 +488,8 @@ def _read_progress(path: Path, *, whole: bool) -> _Progress:
             running.pop(line["nodeid"], None)
             status = cast(Status, line["status"])
             message = line.get("error") if isinstance(line.get("error"), str) else None
-            outcome = Outcome(status, float(line.get("duration") or 0.0), message)
+            cost = read_cost(line.get("cost"))
+            outcome = Outcome(status, float(line.get("duration") or 0.0), message, cost=cost)
             progress.cases.append(JunitCase(junit_key(line["nodeid"]), outcome))
         elif isinstance(line.get("rootdir"), str) and isinstance(line.get("invocation"), str):
             progress.rootdir_shift = rootdir_shift(line["rootdir"], line["invocation"])
