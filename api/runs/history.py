@@ -49,28 +49,26 @@ def record_history(session: Session, run_id: str) -> None:
     session.execute(_RECORD, {"project": project, "run_id": run_id, "window": HISTORY_WINDOW})
 
 
+def _window(column: str, value: str) -> str:
+    """SQL: the stored window ``column`` with the latest attempt's ``value`` appended (when it
+    passed or failed), cut to its last ``:window`` (lax jsonpath keeps a shorter array whole)."""
+    return f"""jsonb_path_query_array(
+            coalesce(known.{column}, '[]'::jsonb)
+                || CASE WHEN latest.{value} IS NOT NULL AND latest.status IN ('passed', 'failed')
+                        THEN jsonb_build_array(latest.{value}::float8)
+                        ELSE '[]'::jsonb END,
+            '$[last - $keep + 1 to last]',
+            jsonb_build_object('keep', CAST(:window AS int))
+        )"""
+
+
 _RECORD = text(
-    """
+    f"""
     INSERT INTO drover_scenarios (project, scenario_id, durations, costs, last_status,
         last_run_id)
     SELECT :project, latest.scenario_id,
-        -- the last values up to the window (lax jsonpath keeps a shorter array whole)
-        jsonb_path_query_array(
-            coalesce(known.durations, '[]'::jsonb)
-                || CASE WHEN latest.duration IS NOT NULL AND latest.status IN ('passed', 'failed')
-                        THEN jsonb_build_array(latest.duration::float8)
-                        ELSE '[]'::jsonb END,
-            '$[last - $keep + 1 to last]',
-            jsonb_build_object('keep', CAST(:window AS int))
-        ),
-        jsonb_path_query_array(
-            coalesce(known.costs, '[]'::jsonb)
-                || CASE WHEN latest.cost IS NOT NULL AND latest.status IN ('passed', 'failed')
-                        THEN jsonb_build_array(latest.cost::float8)
-                        ELSE '[]'::jsonb END,
-            '$[last - $keep + 1 to last]',
-            jsonb_build_object('keep', CAST(:window AS int))
-        ),
+        {_window("durations", "duration")},
+        {_window("costs", "cost")},
         CASE latest.status WHEN 'error' THEN 'failed' ELSE latest.status END, :run_id
     FROM (
         SELECT DISTINCT ON (scenario_id) scenario_id, status, duration, cost
