@@ -10,7 +10,12 @@ Selection (``--drover-select FILE``)
     path arguments and walks the tree as a bare pytest does (every directory, every conftest),
     but the plugin ignores any other file (``pytest_ignore_collect``): a file named as an
     argument would be collected even where no collector wants it (``python_files`` and doctest
-    globs do not apply to arguments), importing data files a plain run never imports. Once pytest
+    globs do not apply to arguments), importing data files a plain run never imports. The test
+    modules (``python_files``) it passes over are still imported once the walk is done, as a
+    bare run's collection imports them, but make no tests: a suite's tests may rely on what
+    another file imports (structlog's on ``multiprocessing``, which only its test_utils.py
+    imports), and pytest-xdist's workers, which collect everything, keep that too; one that
+    fails to import is passed over silently, as its tests are not in the batch. Once pytest
     has collected, the plugin keeps the tests an id names and deselects the rest through
     ``pytest_deselected``, so one
     pytest session runs any number of ids without pytest matching each one as an argument. An
@@ -71,6 +76,7 @@ The heap, once the session is over (``pytest_sessionfinish``)
 
 from __future__ import annotations
 
+import fnmatch
 import gc
 import json
 import os
@@ -102,8 +108,8 @@ __all__ = [
     "pytest_runtest_logreport",
     "pytest_runtest_logstart",
     "pytest_runtest_protocol",
-    "pytest_unconfigure",
     "pytest_sessionfinish",
+    "pytest_unconfigure",
 ]
 
 ERROR_TEXT_LIMIT = 4000
@@ -180,6 +186,7 @@ def pytest_collectreport(report: pytest.CollectReport) -> None:
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> Iterator[None]:
+    _import_passed_over(session)
     _costs.spread(items)
     document = config.stash.get(_SELECTION, None)
     if document is not None:
@@ -219,6 +226,8 @@ class _ProgressLog:
 
 
 _selected: _SelectedPaths | None = None
+_passed_over: list[Path] = []
+"""Test modules of the walk that no id of the batch lives in (imported, not collected)."""
 _progress: _ProgressLog | None = None
 _SELECTION = pytest.StashKey[dict[str, Any]]()
 """The selection file's document, read once per session."""
@@ -228,6 +237,7 @@ def pytest_configure(config: pytest.Config) -> None:
     global _selected, _progress
     target = config.getoption("drover_select", None)
     _selected = None
+    _passed_over.clear()
     if target:
         document = json.loads(Path(target).read_text(encoding="utf-8"))
         config.stash[_SELECTION] = document
@@ -255,15 +265,33 @@ def pytest_runtest_logstart(nodeid: str) -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_ignore_collect(collection_path: Path) -> bool | None:
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """A file no id of the batch lives in is not collected (directories are walked, and
-    ``conftest.py`` and ``__init__.py`` files load, as in a bare run). First: the hook stops at
-    the first answer, and a project's own may answer False for every path."""
+    ``conftest.py`` and ``__init__.py`` files load, as in a bare run); a test module among them
+    is imported later. First: the hook stops at the first answer, and a project's own may
+    answer False for every path."""
     if _selected is None or collection_path.name in ("conftest.py", "__init__.py"):
         return None
     if not collection_path.is_file() or _selected.keeps(collection_path):
         return None
+    if collection_path.suffix == ".py" and any(
+        fnmatch.fnmatch(collection_path.name, pattern)
+        for pattern in config.getini("python_files")
+    ):
+        _passed_over.append(collection_path)
     return True
+
+
+def _import_passed_over(session: pytest.Session) -> None:
+    """Import the test modules the walk passed over, the way pytest imports a test module."""
+    for path in _passed_over:
+        try:
+            pytest.Module.from_parent(session, path=path).obj  # noqa: B018 - imports it
+        except KeyboardInterrupt:
+            raise
+        except BaseException:  # its import error is not this batch's
+            continue
+    _passed_over.clear()
 
 
 def _select(config: pytest.Config, items: list[pytest.Item], document: dict[str, Any]) -> None:

@@ -195,6 +195,30 @@ def test_a_shard_collects_only_the_files_its_ids_live_in(
     assert "test_broken" not in done.stdout
 
 
+def test_a_test_relying_on_what_another_file_imports_passes_as_in_a_bare_run(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    """structlog's tests read ``multiprocessing`` from ``sys.modules``, which only another of
+    its test files imports: a bare run's collection imports every test module, so they pass
+    there, and in a batch that holds none of that file's tests they must pass too."""
+    project = write_project(
+        tmp_path / "project",
+        {
+            "tests/test_imports.py": "import wave\n\n\ndef test_other():\n    pass\n",
+            "tests/test_relies.py": (
+                "import sys\n\n\ndef test_relies():\n    assert 'wave' in sys.modules\n"
+            ),
+            "tests/test_broken.py": "raise ImportError('broken since the plan was made')\n",
+            "tests/data_module.py": "raise SystemExit('a data file no collector wants')\n",
+        },
+    )
+    done, results = run_shard(run_agent, tmp_path, project, ["tests/test_relies.py::test_relies"])
+
+    assert done.returncode == 0, done.stdout
+    assert results["tests/test_relies.py::test_relies"]["status"] == "passed"
+    assert "1 passed" in done.stdout and "broken" not in done.stdout
+
+
 def test_ids_holding_the_projects_path_run_in_a_workspace_elsewhere(
     tmp_path: Path, run_agent: RunAgent
 ) -> None:
