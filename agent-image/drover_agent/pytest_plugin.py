@@ -31,9 +31,8 @@ Selection (``--drover-select FILE``)
 Live results (``DROVER_LIVE_RESULTS``)
     When a test's last phase (teardown) is reported, the plugin appends
     ``{"nodeid", "status", "duration", "cost", "error", "attempt"}`` to the file named by that
-    variable,
-    in a single ``write`` on a file opened for appending, so lines from several processes
-    (pytest-xdist) never interleave. The agent tails the file to report each scenario while
+    variable, in a single ``write`` on a file opened for appending, so lines from several
+    processes (pytest-xdist) never interleave. The agent tails the file to report each scenario while
     pytest still runs; the JUnit XML stays the source of truth for the results file. The status
     follows what pytest's JUnit report says for the same test.
 

@@ -9,10 +9,11 @@ only its part of the project's files, and tests run in the order and with the ne
 their suite was written for (module fixtures, tests that rely on an earlier one). The time
 that saves is not in the durations, hence the slack.
 
-A cut that falls inside a file moves to one of the file's ends when that keeps the plan within
-the same slack: a file split between two workers is imported and collected by both, and its
-module and class fixtures set up twice -- costs no duration records, which for a suite of
-millisecond tests are the larger part of a worker's time.
+The consecutive plan cuts between files when the best such cuts keep it within the same slack;
+otherwise each cut inside a file moves to one of the file's ends where that does. A file split
+between two workers is imported and collected by both and its module and class fixtures set up
+twice: costs no duration records, and for a suite of millisecond tests the larger part of a
+worker's time.
 
 Either way a worker runs its scenarios in the spec's order, never longest first: the order
 within a worker does not change its load.

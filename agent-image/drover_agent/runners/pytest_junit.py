@@ -454,8 +454,8 @@ def _read_costs(path: Path) -> dict[str, float]:
 
 
 def _with_costs(cases: list[JunitCase], costs: dict[str, float]) -> list[JunitCase]:
-    """JUnit's testcases with the costs the progress file gives (on the first testcase of a
-    key: pytest < 9 reports a teardown error as a second testcase of the same test)."""
+    """JUnit's testcases with the plugin's costs (each on the first testcase of its key:
+    pytest < 9 reports a teardown error as a second testcase of the same test)."""
     unclaimed = dict(costs)
     return [
         JunitCase(case.key, replace(case.outcome, cost=unclaimed.pop(case.key)))
