@@ -143,13 +143,16 @@ class _Costs:
             )
 
     def spread(self, items: list[pytest.Item]) -> None:
-        """Share each file's collection among its tests; the clock starts for the first."""
+        """Share each file's collection among the tests collected from it."""
         tests: dict[str, int] = {}
         for item in items:
             file_part = item.nodeid.partition("::")[0]
             tests[file_part] = tests.get(file_part, 0) + 1
         self.share = {f: self.collected.get(f, 0.0) / n for f, n in tests.items()}
         self.by_test = {}
+
+    def tests_start(self) -> None:
+        """The clock starts for the first test: nothing before it is any test's."""
         self.last_end = time.perf_counter()
 
     def ended(self, nodeid: str) -> float:
@@ -194,7 +197,7 @@ def pytest_collection_modifyitems(
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    _costs.last_end = time.perf_counter()  # the tests start; nothing before them is theirs
+    _costs.tests_start()
 
 
 class _SelectedPaths:

@@ -94,14 +94,14 @@ def cut_between_files(
         return None  # no file holds two scenarios in a row: nothing to keep together
     before = [0.0, *itertools.accumulate(durations)]
     totals = [before[end] for end in ends]  # running total at the end of each file's run
+    starts_at = [0.0, *totals]  # running total before each run
 
     def feasible(first: int, workers: int, cap: float) -> bool:
         """Whether ``workers`` parts of at most ``cap`` hold the runs from ``first`` on."""
         for _ in range(workers):
             if first == len(totals):
                 return True
-            done = totals[first - 1] if first else 0.0
-            last = bisect.bisect_right(totals, done + cap) - 1
+            last = bisect.bisect_right(totals, starts_at[first] + cap) - 1
             if last < first:
                 return False  # that run alone is longer than the cap
             first = last + 1
@@ -109,7 +109,7 @@ def cut_between_files(
 
     if not feasible(0, threads, limit):
         return None
-    low = max(before[-1] / threads, *(b - a for a, b in itertools.pairwise([0.0, *totals])))
+    low = max(before[-1] / threads, *(b - a for a, b in itertools.pairwise(starts_at)))
     cap = limit
     while cap - low > cap * 1e-3:
         middle = (low + cap) / 2
@@ -120,7 +120,7 @@ def cut_between_files(
     for workers_left in range(threads, 1, -1):
         if first == len(totals):
             break  # every run is placed: the remaining workers stay idle
-        done = totals[first - 1] if first else 0.0
+        done = starts_at[first]
         # This worker's last run: at most what fits the cap, at least what leaves the rest
         # feasible (taking more never hurts the rest), and within that nearest an even share.
         most = bisect.bisect_right(totals, done + cap) - 1
