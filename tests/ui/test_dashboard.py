@@ -117,7 +117,8 @@ def test_run_now_watch_live_and_open_a_failure(page: Any, live: LiveServer, tmp_
     row = page.get_by_role("row", name=re.compile("test_total_is_three"))
     row.click()
     detail = page.get_by_role("region", name="Scenario detail")
-    detail.get_by_text("the total should be three").wait_for()
+    # The attempt's error, not the log excerpt below it (which, once loaded, holds it too).
+    detail.locator("pre:not(.log)", has_text="the total should be three").wait_for()
     # Its screenshot inline: the image the test wrote, served by the API and decoded.
     shot = detail.get_by_role("img", name="screenshot screenshot.png")
     shot.wait_for()
