@@ -1,5 +1,5 @@
-"""Where the database is: ``DATABASE_URL``, or the embedded Postgres under ``$DROVER_HOME/postgres``
-(:mod:`api.embedded_server`); SQLAlchemy's engines on it, and its schema through Alembic."""
+"""SQLAlchemy's engines on the database (:mod:`api.database_url` says where it is), and its schema
+through Alembic."""
 
 from __future__ import annotations
 
@@ -14,9 +14,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.embedded_server import embedded_url
+from api.database_url import database_url
 from api.reads import APPLICATION_NAME as READS_NAME
-from api.settings import Settings, get_settings
 
 __all__ = [
     "database_url",
@@ -31,18 +30,6 @@ __all__ = [
 _lock = threading.Lock()
 _engines: dict[tuple[str, str], Engine] = {}
 """(kind of engine, URL) → its engine: one pool of each kind per database for the process."""
-
-
-def database_url(settings: Settings | None = None) -> str:
-    settings = settings or get_settings()
-    if settings.database_url:
-        url = settings.database_url
-        for plain in ("postgresql://", "postgres://"):
-            if url.startswith(plain):
-                return "postgresql+psycopg://" + url[len(plain) :]
-        return url
-    return embedded_url(settings.postgres_dir)
-
 
 _ENGINE_OPTIONS: dict[str, dict[str, Any]] = {
     "sessions": {"pool_size": 20, "max_overflow": 30, "pool_pre_ping": True, "pool_recycle": 600},

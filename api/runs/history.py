@@ -6,31 +6,24 @@ records each finished run and fills an execution's unknown durations and last st
 A scenario keeps two windows: its runner's durations, and what it cost a worker where the
 runner measured that (pytest: the test's share of its session, its file's collection
 included). Plans take the mean cost when there is one, else the mean duration plus
-:data:`SCENARIO_OVERHEAD`: for short tests a worker's time is mostly not the tests' own.
+:data:`~api.runs.known_history.SCENARIO_OVERHEAD`: for short tests a worker's time is mostly
+not the tests' own.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.models import Run
+from api.runs.known_history import apply_known_history
 from api.runs.results import whole_run_joins
 from engine.spec import Execution
-from engine.spec import Scenario as SpecScenario
 
-__all__ = ["HISTORY_WINDOW", "SCENARIO_OVERHEAD", "apply_history", "record_history"]
+__all__ = ["HISTORY_WINDOW", "apply_history", "record_history"]
 
 HISTORY_WINDOW = 10
 """How many recent durations a scenario keeps."""
-
-SCENARIO_OVERHEAD = 0.001
-"""Seconds a worker spends on each scenario besides what its runner reports as the scenario's
-duration (pytest's JUnit ``time`` leaves out its own hooks, reports and output: about a
-millisecond a test here, more than many unit tests take). Added to a mean duration from
-history when the scenario has no measured cost."""
 
 
 def record_history(session: Session, run_id: str) -> None:
@@ -86,52 +79,8 @@ _RECORD = text(
     """
 )
 
-_KNOWN = text(
-    """
-    SELECT scenario_id, last_status, coalesce(
-            (SELECT avg(c::float8) FROM jsonb_array_elements_text(costs) AS c),
-            (SELECT avg(d::float8) FROM jsonb_array_elements_text(durations) AS d)
-                + CAST(:overhead AS float8)
-        ) AS mean
-    FROM drover_scenarios WHERE project = :project
-    """
-)
-"""Each scenario's mean cost (else mean duration and the overhead) and last status, computed
-where the rows are."""
-
 
 def apply_history(session: Session, execution: Execution) -> Execution:
-    """The execution with unknown durations (and last statuses) filled in from history."""
-    rows = {
-        scenario_id: (mean, last_status)
-        for scenario_id, last_status, mean in session.execute(
-            _KNOWN, {"project": execution.project.name, "overhead": SCENARIO_OVERHEAD}
-        )
-    }
-    if not rows:
-        return execution
-
-    def filled(scenarios: list[SpecScenario]) -> list[SpecScenario]:
-        out = []
-        for scenario in scenarios:
-            mean, last_status = rows.get(scenario.id, (None, None))
-            update: dict[str, Any] = {}
-            if mean is not None and scenario.duration is None:
-                update["duration"] = round(mean, 4)
-            if last_status and scenario.last_status is None:
-                update["last_status"] = last_status
-            out.append(scenario.model_copy(update=update) if update else scenario)
-        return out
-
-    # The catalog groups select from, and the scenarios groups list themselves.
-    flows = [
-        flow.model_copy(
-            update={
-                "groups": [
-                    g.model_copy(update={"scenarios": filled(g.scenarios)}) for g in flow.groups
-                ]
-            }
-        )
-        for flow in execution.flows
-    ]
-    return execution.model_copy(update={"scenarios": filled(execution.scenarios), "flows": flows})
+    """The execution with unknown durations (and last statuses) filled in from the history
+    (:func:`api.runs.known_history.apply_known_history`, read in the session's transaction)."""
+    return apply_known_history(session.connection().exec_driver_sql, execution)

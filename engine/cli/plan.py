@@ -109,19 +109,17 @@ def _with_history(execution: Execution) -> Execution:
     settings = Settings()
     if not settings.database_url and not (settings.postgres_dir / "PG_VERSION").exists():
         return execution
-    from sqlalchemy.exc import SQLAlchemyError
+    # psycopg alone, not SQLAlchemy: this read is all the command needs of the database.
+    import psycopg
 
-    from api.database import database_url, get_engine, session_factory
+    from api.database_url import libpq_url
     from api.embedded_server import embedded_server_scope
-    from api.runs.history import apply_history
+    from api.runs.known_history import apply_known_history
 
     try:
-        with (
-            embedded_server_scope(settings),
-            session_factory(get_engine(database_url(settings)))() as session,
-        ):
-            return apply_history(session, execution)
-    except SQLAlchemyError as exc:
+        with embedded_server_scope(settings), psycopg.connect(libpq_url(settings)) as connection:
+            return apply_known_history(connection.execute, execution)
+    except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         err_console.print(f"warning: earlier runs not read: {first}", highlight=False)
         return execution

@@ -23,7 +23,8 @@ from sqlalchemy import func, select, text
 
 from api.mirror.executions import Mirror, MirrorError
 from api.models import LeaseItem, Run, RunWorker, Scenario, ScenarioResult
-from api.runs.history import HISTORY_WINDOW, SCENARIO_OVERHEAD, apply_history, record_history
+from api.runs.history import HISTORY_WINDOW, apply_history, record_history
+from api.runs.known_history import SCENARIO_OVERHEAD
 from api.runs.plans import record_plan, replan
 from api.runs.results import _INSERT_AND_READ, ResultIn, ingest_results
 from engine.backends.local import LocalBackend

@@ -95,3 +95,14 @@ def test_earlier_runs_predict(tmp_path: Path, env: dict[str, str]) -> None:
     assert re.search(r"predicted run time: \d+\.\d s", done.stdout), done.stdout
     pgdata = Path(env["DROVER_HOME"]) / "postgres"
     assert not (pgdata / "postmaster.pid").exists()  # plan stops the server it started
+
+
+def test_an_unreachable_database_is_a_warning(tmp_path: Path, env: dict[str, str]) -> None:
+    spec = _spec(tmp_path, [{"id": i, "duration": 1.0} for i in IDS])
+    missing = tmp_path / "no-server"
+    url = f"postgresql+psycopg://drover@/drover?host={missing}"
+    done = drover("plan", str(spec), env={**env, "DATABASE_URL": url})
+    assert done.returncode == 0, done.stderr
+    assert "warning: earlier runs not read:" in done.stderr
+    assert str(missing) in done.stderr  # libpq's own words: which socket it tried
+    assert "durations: 12 from the spec, 0 from earlier runs, 0 unknown" in done.stdout
