@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from engine.backends.local import default_home
+from engine.home import default_home
 
 __all__ = ["Settings", "get_settings"]
 

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import re
-from importlib import metadata
 
 __all__ = [
     "AGENT_REPOSITORY",
@@ -29,6 +28,8 @@ _UNKNOWN_VERSION = "dev"
 
 def package_version() -> str:
     """The installed ``drover`` distribution's version (``dev`` when run from a bare checkout)."""
+    from importlib import metadata  # 12 ms: not paid by every command that reads a spec
+
     try:
         return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:

@@ -4,9 +4,10 @@ Node for node like Argo's controller (same node names, ids, types, phases, bound
 children in ``status.nodes``), with processes instead of pods. See ``LocalBackend``.
 """
 
-from engine.backends.local.backend import LocalBackend, default_home
+from engine.backends.local.backend import LocalBackend
 from engine.backends.local.runtime import DockerRuntime, ProcessRuntime, SandboxRuntime
 from engine.backends.local.validation import validate_workflow
+from engine.home import default_home
 
 __all__ = [
     "DockerRuntime",

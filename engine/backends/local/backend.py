@@ -31,9 +31,10 @@ from engine.backends.local.validation import validate_workflow
 from engine.backends.local.watch import carries_labels, file_stamp, poll_events
 from engine.backends.node_query import pods_named
 from engine.errors import Conflict, NotFound, SpecError
+from engine.home import default_home
 from engine.labels import RESUBMITTED_FROM
 
-__all__ = ["LocalBackend", "default_home"]
+__all__ = ["LocalBackend"]
 
 _FINAL_PHASES = ("Succeeded", "Failed", "Error")
 CHANGE_CHECK_SECONDS = 0.01
@@ -56,19 +57,6 @@ _LABELS_NOT_RESUBMITTED = frozenset(
 def _now() -> str:
     """The time as Argo writes it in a workflow (RFC 3339, seconds, UTC)."""
     return format_time(time.time())
-
-
-def default_home() -> Path:
-    """``$DROVER_HOME``; else ``/var/lib/drover`` as root, ``~/.drover`` otherwise.
-
-    As root the embedded Postgres runs as a system user that must traverse the data directory,
-    which root's home does not allow. The service's settings use this same default.
-    """
-    if os.environ.get("DROVER_HOME"):
-        return Path(os.environ["DROVER_HOME"])
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        return Path("/var/lib/drover")
-    return Path.home() / ".drover"
 
 
 def _merge_arguments(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

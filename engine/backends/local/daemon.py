@@ -12,11 +12,11 @@ import signal
 import sys
 from types import FrameType
 
-from engine.backends.local.backend import default_home
 from engine.backends.local.machine import MachineNode
 from engine.backends.local.runner import WorkflowRunner
 from engine.backends.local.runtime import default_runtime
 from engine.backends.local.store import LocalStore
+from engine.home import default_home
 
 __all__ = ["main"]
 
