@@ -11,11 +11,13 @@ Selection (``--drover-select FILE``)
     but the plugin ignores any other file (``pytest_ignore_collect``): a file named as an
     argument would be collected even where no collector wants it (``python_files`` and doctest
     globs do not apply to arguments), importing data files a plain run never imports. The test
-    modules (``python_files``) it passes over are still imported once the walk is done, as a
-    bare run's collection imports them, but make no tests: a suite's tests may rely on what
+    modules (``python_files``) it passes over are still imported where the walk meets them, as
+    a bare run's collection imports them, but make no tests: a suite's tests may rely on what
     another file imports (structlog's on ``multiprocessing``, which only its test_utils.py
-    imports), and pytest-xdist's workers, which collect everything, keep that too; one that
-    fails to import is passed over silently, as its tests are not in the batch. Once pytest
+    imports) or on what importing it did before the next file was collected (markdown's
+    test_legacy.py turns warnings into errors), and pytest-xdist's workers, which collect
+    everything, keep that too; one that fails to import is passed over silently, as its tests
+    are not in the batch. Once pytest
     has collected, the plugin keeps the tests an id names and deselects the rest through
     ``pytest_deselected``, so one
     pytest session runs any number of ids without pytest matching each one as an argument. An
@@ -100,6 +102,7 @@ __all__ = [
     "pytest_addoption",
     "pytest_collection_finish",
     "pytest_collection_modifyitems",
+    "pytest_collect_file",
     "pytest_collectreport",
     "pytest_collectstart",
     "pytest_configure",
@@ -188,7 +191,6 @@ def pytest_collectreport(report: pytest.CollectReport) -> None:
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> Iterator[None]:
-    _import_passed_over(session)
     _costs.spread(items)
     document = config.stash.get(_SELECTION, None)
     if document is not None:
@@ -228,7 +230,7 @@ class _ProgressLog:
 
 
 _selected: _SelectedPaths | None = None
-_passed_over: list[Path] = []
+_passed_over: set[Path] = set()
 """Test modules of the walk that no id of the batch lives in (imported, not collected)."""
 _progress: _ProgressLog | None = None
 _SELECTION = pytest.StashKey[dict[str, Any]]()
@@ -269,9 +271,9 @@ def pytest_runtest_logstart(nodeid: str) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """A file no id of the batch lives in is not collected (directories are walked, and
-    ``conftest.py`` and ``__init__.py`` files load, as in a bare run); a test module among them
-    is imported later. First: the hook stops at the first answer, and a project's own may
-    answer False for every path."""
+    ``conftest.py`` and ``__init__.py`` files load, as in a bare run), except that a test module
+    among them is imported in its place (:func:`pytest_collect_file`). First: the hook stops at
+    the first answer, and a project's own may answer False for every path."""
     if _selected is None or collection_path.name in ("conftest.py", "__init__.py"):
         return None
     if not collection_path.is_file() or _selected.keeps(collection_path):
@@ -280,20 +282,31 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
         fnmatch.fnmatch(collection_path.name, pattern)
         for pattern in config.getini("python_files")
     ):
-        _passed_over.append(collection_path)
+        _passed_over.add(collection_path)
+        return None
     return True
 
 
-def _import_passed_over(session: pytest.Session) -> None:
-    """Import the test modules the walk passed over, the way pytest imports a test module."""
-    for path in _passed_over:
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Iterator[None]:
+    """A passed-over test module becomes one node that imports it and collects nothing, in
+    place of whatever the collectors made of it (a module, doctests, a linter's item)."""
+    outcome = yield
+    if file_path in _passed_over:
+        outcome.force_result([_ImportOnly.from_parent(parent, path=file_path)])
+
+
+class _ImportOnly(pytest.Module):
+    """A test module imported as pytest imports one, with no tests collected from it."""
+
+    def collect(self) -> list[pytest.Item | pytest.Collector]:
         try:
-            pytest.Module.from_parent(session, path=path).obj  # noqa: B018 - imports it
+            self.obj  # noqa: B018 - imports it
         except KeyboardInterrupt:
             raise
         except BaseException:  # its import error is not this batch's
-            continue
-    _passed_over.clear()
+            pass
+        return []
 
 
 def _select(config: pytest.Config, items: list[pytest.Item], document: dict[str, Any]) -> None:

@@ -219,6 +219,38 @@ def test_a_test_relying_on_what_another_file_imports_passes_as_in_a_bare_run(
     assert "1 passed" in done.stdout and "broken" not in done.stdout
 
 
+def test_passed_over_modules_are_imported_where_the_walk_meets_them(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    """markdown's test_legacy.py calls ``warnings.simplefilter("error")`` when imported: in a
+    bare run every file collected after it sees that filter, and none collected before it."""
+    record = (
+        "import builtins\n\n"
+        "builtins.imported = [*getattr(builtins, 'imported', []), __name__]\n"
+        "SEEN = list(builtins.imported)\n\n\n"
+        "def test_it():\n    pass\n"
+    )
+    names = ["test_a", "test_b", "test_c", "test_d"]
+    project = write_project(
+        tmp_path / "project",
+        {
+            **{f"tests/{name}.py": record for name in names},
+            "tests/test_x_order.py": (
+                "import test_b, test_d\n\n\n"
+                "def test_the_walks_order():\n"
+                "    assert test_b.SEEN == ['test_a', 'test_b']\n"
+                "    assert test_d.SEEN == ['test_a', 'test_b', 'test_c', 'test_d']\n"
+            ),
+        },
+    )
+    ids = ["tests/test_b.py::test_it", "tests/test_d.py::test_it", "tests/test_x_order.py"]
+    done, results = run_shard(run_agent, tmp_path, project, ids)
+
+    assert done.returncode == 0, done.stdout
+    assert {r["status"] for r in results.values()} == {"passed"}, results
+    assert len(results) == 3
+
+
 def test_ids_holding_the_projects_path_run_in_a_workspace_elsewhere(
     tmp_path: Path, run_agent: RunAgent
 ) -> None:
