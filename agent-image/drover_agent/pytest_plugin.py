@@ -81,7 +81,6 @@ import fnmatch
 import gc
 import json
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -95,6 +94,7 @@ from drover_agent.pytest_protocol import (
     LIVE_RESULTS_ENV,
     SELECT_OPTION,
 )
+from drover_agent.real_clock import RealClock
 from drover_agent.steal_board import claim
 
 __all__ = [
@@ -130,19 +130,19 @@ class _Costs:
         """Seconds spent collecting each file (its module and the classes in it)."""
         self.share: dict[str, float] = {}
         """Each file's collection seconds over the tests collected from it."""
-        self.last_end = time.perf_counter()
+        self.last_end = RealClock.perf()
         self.by_test: dict[str, float] = {}
         """The cost of each test that ended, by node id."""
 
     def collect_started(self, nodeid: str) -> None:
-        self.collecting[nodeid] = time.perf_counter()
+        self.collecting[nodeid] = RealClock.perf()
 
     def collect_reported(self, nodeid: str) -> None:
         started = self.collecting.pop(nodeid, None)
         if started is not None:  # a directory's time is its own: no test's file part names it
             file_part = nodeid.partition("::")[0]
             self.collected[file_part] = (
-                self.collected.get(file_part, 0.0) + time.perf_counter() - started
+                self.collected.get(file_part, 0.0) + RealClock.perf() - started
             )
 
     def spread(self, items: list[pytest.Item]) -> None:
@@ -156,10 +156,10 @@ class _Costs:
 
     def tests_start(self) -> None:
         """The clock starts for the first test: nothing before it is any test's."""
-        self.last_end = time.perf_counter()
+        self.last_end = RealClock.perf()
 
     def ended(self, nodeid: str) -> float:
-        now = time.perf_counter()
+        now = RealClock.perf()
         cost = now - self.last_end + self.share.get(nodeid.partition("::")[0], 0.0)
         self.last_end = now
         self.by_test[nodeid] = cost
@@ -378,7 +378,7 @@ class _StealGuard:
         self.path = path
         self.total = total
         self.descriptor = os.open(path, os.O_RDWR)
-        self.started = time.monotonic()
+        self.started = RealClock.monotonic()
         self.claimed = 0
         self.passed_over = False
         """A test was passed over since the last one that ran (see ``pytest_runtest_setup``)."""
@@ -386,7 +386,7 @@ class _StealGuard:
             self._claim(0, total)
 
     def _claim(self, position: int, window: int) -> None:
-        elapsed = time.monotonic() - self.started
+        elapsed = RealClock.monotonic() - self.started
         self.claimed = claim(self.path, self.descriptor, self.total, position, window, elapsed)
 
     @pytest.hookimpl(tryfirst=True)
@@ -394,7 +394,7 @@ class _StealGuard:
         position = item.stash.get(_BOARD_POSITION, None)
         if position is None or position < self.claimed:
             return None
-        elapsed = time.monotonic() - self.started
+        elapsed = RealClock.monotonic() - self.started
         pace = elapsed / self.claimed if self.claimed and elapsed > 0 else 0.0
         window = int(self.CLAIM_SECONDS / pace) if pace > 0 else 1
         self._claim(position, min(max(window, 1), self.MAX_WINDOW))

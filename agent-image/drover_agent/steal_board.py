@@ -21,10 +21,11 @@ import contextlib
 import fcntl
 import json
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from drover_agent.real_clock import RealClock
 
 __all__ = ["BoardState", "claim", "locked_board", "parse_board"]
 
@@ -100,5 +101,5 @@ def claim(
             return state.end
         state.pos = max(state.pos, min(position + max(window, 1), state.end))
         state.elapsed = elapsed
-        state.at = time.time()
+        state.at = RealClock.wall()
         return state.pos

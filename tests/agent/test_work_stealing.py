@@ -235,3 +235,56 @@ def test_a_test_after_one_a_peer_took_is_set_up_as_pytest_would(tmp_path: Path) 
     ran = [line.split()[0] for line in done.stdout.splitlines() if " PASSED" in line]
     assert ran == ["test_one.py::test_1", "test_two.py::test_3"], done.stdout[-3000:]
     assert (project / "teardowns.txt").read_text() == "module one\n"
+
+
+def test_tests_that_replace_the_clocks_leave_claims_and_costs_real(tmp_path: Path) -> None:
+    """testfixtures' docs leave a ``Mock`` in ``time.time`` across several examples; freezegun
+    swaps the module-level aliases of the real clocks. Claims and costs read the real ones."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "test_clocks.py").write_text(
+        "import time\nfrom unittest.mock import Mock\n\nREAL = {}\n\n\n"
+        "def test_replace():\n"
+        "    for name in ('time', 'perf_counter', 'monotonic'):\n"
+        "        REAL[name] = getattr(time, name)\n"
+        "        setattr(time, name, Mock())\n\n\n"
+        "def test_while_replaced():\n    assert isinstance(time.time(), Mock)\n\n\n"
+        "def test_restore():\n"
+        "    for name, real in REAL.items():\n"
+        "        setattr(time, name, real)\n"
+    )  # fmt: skip
+    ids = [f"test_clocks.py::test_{name}" for name in ("replace", "while_replaced", "restore")]
+    board, costs = tmp_path / "board.json", tmp_path / "costs.json"
+    progress = tmp_path / "progress.jsonl"
+    with locked_board(board, len(ids)) as state:
+        state.started = True
+    selection = tmp_path / "selection.json"
+    selection.write_text(
+        json.dumps(
+            {
+                "ids": ids,
+                "paths": ["test_clocks.py"],
+                "costs": str(costs),
+                "progress": str(progress),
+                "board": {"path": str(board), "total": len(ids), "positions": [0, 1, 2]},
+            }
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "drover_agent.pytest_plugin",
+         f"--drover-select={selection}", "-p", "no:cacheprovider"],
+        cwd=project, env={**os.environ, "PYTHONPATH": str(AGENT_DIR)},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "3 passed" in done.stdout, done.stdout[-3000:]
+    claimed = json.loads(board.read_text())
+    assert claimed["pos"] == len(ids) and isinstance(claimed["at"], float)
+    spent = json.loads(costs.read_text())
+    assert sorted(spent) == sorted(ids)
+    assert all(isinstance(cost, float) and cost >= 0 for cost in spent.values())
+    ended = [json.loads(line) for line in progress.read_text().splitlines()]
+    assert [line["cost"] for line in ended if "cost" in line] == pytest.approx(
+        [spent[i] for i in ids], abs=1e-4
+    )
