@@ -223,7 +223,8 @@ def test_passed_over_modules_are_imported_where_the_walk_meets_them(
     tmp_path: Path, run_agent: RunAgent
 ) -> None:
     """markdown's test_legacy.py calls ``warnings.simplefilter("error")`` when imported: in a
-    bare run every file collected after it sees that filter, and none collected before it."""
+    bare run every file collected after it sees that filter, and none collected before it. A
+    module the project's ``collect_ignore`` names is not imported at all."""
     record = (
         "import builtins\n\n"
         "builtins.imported = [*getattr(builtins, 'imported', []), __name__]\n"
@@ -235,6 +236,9 @@ def test_passed_over_modules_are_imported_where_the_walk_meets_them(
         tmp_path / "project",
         {
             **{f"tests/{name}.py": record for name in names},
+            # Ignored by the project: a bare run never imports it, nor may a batch.
+            "tests/conftest.py": "collect_ignore = ['test_c2.py']\n",
+            "tests/test_c2.py": record,
             "tests/test_x_order.py": (
                 "import test_b, test_d\n\n\n"
                 "def test_the_walks_order():\n"
