@@ -1,5 +1,5 @@
-"""SQLAlchemy's engines on the database (:mod:`api.database_url` says where it is), and its schema
-through Alembic."""
+"""SQLAlchemy's engines on the database (:func:`api.embedded_server.database_url` says where it
+is), and its schema through Alembic."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.database_url import database_url
+from api.embedded_server import database_url
 from api.reads import APPLICATION_NAME as READS_NAME
 
 __all__ = [

