@@ -78,7 +78,7 @@ def _scenario_entry(scenario: Scenario) -> dict[str, Any]:
     entry: dict[str, Any] = {"id": scenario.id}
     if scenario.name:
         entry["name"] = scenario.name
-    if scenario.location:
+    if scenario.location and scenario.location != scenario.id:
         entry["location"] = scenario.location
     if scenario.tags:
         entry["tags"] = scenario.tags

@@ -169,7 +169,11 @@ MAX_SCENARIO_ID = 4000
 class Scenario(_Model):
     id: NonEmpty
     name: str = ""
-    location: str = Field("", description="file, file::node or file:line")
+    location: str = Field(
+        default_factory=lambda data: str(data.get("id", "")),
+        description="file, file::node or file:line; the id when not given (a pytest node id is "
+        "its own location)",
+    )
     tags: list[NonEmpty] = Field(default_factory=list)
     duration: float | None = Field(None, ge=0, description="estimated seconds")
     last_status: Literal["passed", "failed", "skipped"] | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -38,6 +39,30 @@ def test_execution_document_is_accepted_as_it_is(shop: Path, tmp_path: Path) -> 
     assert len(group.scenarios) == 24
     assert execution.project.runner.kind == "pytest"
     assert execution.project.path == str(shop)
+
+
+@pytest.mark.parametrize("kind", ["pytest", "cucumber"])
+def test_an_execution_lists_what_its_defaults_would_not_give_back(
+    shop: Path, tmp_path: Path, kind: str
+) -> None:
+    """A pytest node id is its own location, and most tests have no tags: an execution written
+    by discovery leaves both out, and reads back as the scenarios discovered."""
+    out = tmp_path / "spec.yaml"
+    result = runner.invoke(app, ["discover", "-r", kind, str(shop), "-e", "shop", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    listed = runner.invoke(app, ["discover", "-r", kind, str(shop), "--format", "json"])
+    discovered = json.loads(listed.stdout)
+
+    written = yaml.safe_load(out.read_text())["flows"][0]["groups"][0]["scenarios"]
+    (group,) = load_execution(out).flows[0].groups
+    assert [s.model_dump(include={"id", "name", "location", "tags"}) for s in group.scenarios] == (
+        discovered
+    )
+    for entry, full in zip(written, discovered, strict=True):
+        assert ("location" in entry) == (full["location"] != full["id"])
+        assert ("tags" in entry) == bool(full["tags"])
+    if kind == "pytest":
+        assert not any("location" in entry for entry in written)
 
 
 def test_scenario_list_as_json(shop: Path) -> None:

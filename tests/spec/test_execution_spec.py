@@ -176,6 +176,17 @@ def test_selection_by_tags_paths_and_exclusions() -> None:
     assert [s.id for s in execution.group_scenarios(rest)] == ["t/a.py::two", "u/b.py::three"]
 
 
+def test_a_scenario_without_a_location_is_where_its_id_says() -> None:
+    """What ``drover discover`` leaves out of an execution for a pytest node id."""
+    doc = _with("scenarios", [{"id": "t/a.py::one"}, {"id": "u/b.py::two", "location": "u/b.py"}])
+    doc["flows"][0]["groups"] = [{"name": "t", "select": {"paths": ["t/*.py"]}}]
+    execution = parse_execution(doc)
+    assert [s.location for s in execution.scenarios] == ["t/a.py::one", "u/b.py"]
+    assert [s.id for s in execution.group_scenarios(execution.flows[0].groups[0])] == [
+        "t/a.py::one"
+    ]
+
+
 def test_selection_by_explicit_ids_keeps_catalog_order() -> None:
     doc = _with("flows.0.groups.0.select", {"ids": ["u/b.py::three", "t/a.py::one"]})
     execution = parse_execution(doc)
