@@ -1,8 +1,8 @@
 """Drover's pytest plugin, which the agent loads explicitly (``-p drover_agent.pytest_plugin``).
 
 It runs inside the project's pytest process and imports nothing else of Drover's (only the
-standard-library modules it shares with the agent, :mod:`drover_agent.pytest_protocol` and
-:mod:`drover_agent.steal_board`). Its jobs:
+standard-library modules it shares with the agent, :mod:`drover_agent.pytest_protocol`,
+:mod:`drover_agent.steal_board` and :mod:`drover_agent.real_clock`). Its jobs:
 
 Selection (``--drover-select FILE``)
     ``FILE`` holds ``{"ids": [...], "paths": [...], "unmatched": PATH}``: the batch's scenario

@@ -402,6 +402,7 @@ def test_the_projects_installed_plugins_and_cache_work_as_in_a_plain_run(
                         "drover_agent",
                         "drover_agent.pytest_plugin",
                         "drover_agent.pytest_protocol",
+                        "drover_agent.real_clock",
                         "drover_agent.steal_board",
                     ]
                     plugin = sys.modules["drover_agent.pytest_plugin"]
