@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.planning import ExecutionPlan, GroupPlan
-from engine.spec import Scenario
 
 __all__ = [
     "CONFIGMAP_BUDGET",
@@ -73,20 +72,6 @@ def run_document(plan: ExecutionPlan) -> dict[str, Any]:
     }
 
 
-def _scenario_entry(scenario: Scenario) -> dict[str, Any]:
-    # Empty fields are left out: the agent defaults them, and 100,000 entries add up.
-    entry: dict[str, Any] = {"id": scenario.id}
-    if scenario.name:
-        entry["name"] = scenario.name
-    if scenario.location and scenario.location != scenario.id:
-        entry["location"] = scenario.location
-    if scenario.tags:
-        entry["tags"] = scenario.tags
-    if scenario.duration is not None:
-        entry["duration"] = scenario.duration
-    return entry
-
-
 def group_document(group: GroupPlan, workers: range | None = None) -> dict[str, Any]:
     settings = group.settings
     indexes = workers if workers is not None else range(settings.threads)
@@ -100,7 +85,7 @@ def group_document(group: GroupPlan, workers: range | None = None) -> dict[str, 
         "retries": settings.retries,
         "scenario_timeout": settings.scenario_timeout,
         "predicted_makespan": round(group.shards.makespan, 3),
-        "workers": {str(i): [_scenario_entry(s) for s in group.workers[i]] for i in indexes},
+        "workers": {str(i): [s.entry() for s in group.workers[i]] for i in indexes},
     }
 
 

@@ -199,6 +199,21 @@ class Scenario(_Model):
             )
         return value
 
+    def entry(self) -> dict[str, Any]:
+        """The scenario as an execution or a shard plan lists it: its id, and of its name,
+        location, tags and duration only what the defaults would not give back (a location that
+        is the id is left out): 100,000 entries add up."""
+        entry: dict[str, Any] = {"id": self.id}
+        if self.name:
+            entry["name"] = self.name
+        if self.location != self.id:
+            entry["location"] = self.location
+        if self.tags:
+            entry["tags"] = list(self.tags)
+        if self.duration is not None:
+            entry["duration"] = self.duration
+        return entry
+
     @property
     def file(self) -> str:
         """The file part of ``location`` (before ``::`` or a trailing ``:line``)."""

@@ -22,23 +22,6 @@ def scenario_entries(scenarios: list[Scenario]) -> list[dict[str, Any]]:
     ]
 
 
-def _execution_entries(scenarios: list[Scenario]) -> list[dict[str, Any]]:
-    """Each scenario as an execution lists it: what the spec's defaults would not give back (a
-    location that is not the id, tags where there are any) left out.
-
-    A large suite's spec is then a good deal smaller: packaging's 62,000 tests, 18.4 → 10.7 MB,
-    written in 0.74 s instead of 1.21 s and read in 0.55 s instead of 0.92 s."""
-    entries = []
-    for s in scenarios:
-        entry: dict[str, Any] = {"id": s.id, "name": s.name}
-        if s.location != s.id:
-            entry["location"] = s.location
-        if s.tags:
-            entry["tags"] = list(s.tags)
-        entries.append(entry)
-    return entries
-
-
 def execution_document(
     *, name: str, project_path: str, runner: RunnerKind, threads: int, scenarios: list[Scenario]
 ) -> dict[str, Any]:
@@ -61,7 +44,7 @@ def execution_document(
                     {
                         "name": ALL_GROUP,
                         "threads": threads,
-                        "scenarios": _execution_entries(scenarios),
+                        "scenarios": [s.entry() for s in scenarios],
                     }
                 ],
             }
