@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from drover_agent.bytecode_cache import bytecode_env
 from drover_agent.facade import FacadeClient
 from drover_agent.kept import KeptReports
 from drover_agent.leasing import WorkSource
@@ -91,7 +92,7 @@ def run_shard(
         report.error = str(exc)
         return _finish(report, request, kept)
     runner_env = {
-        **env,
+        **bytecode_env(env, request.workspace),
         "DROVER_EXECUTION": run_plan.execution,
         "DROVER_GROUP": request.group,
         "DROVER_SHARD": str(request.shard),

@@ -14,6 +14,7 @@ import tarfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from drover_agent.bytecode_cache import PYCACHE, link_bytecode_cache
 from drover_agent.plan import ProjectSource, SetupCommand
 
 __all__ = [
@@ -52,19 +53,21 @@ class SetupError(Exception):
 def checkout_project(project: ProjectSource, workspace: Path, env: Mapping[str, str]) -> None:
     """Put the project's files into ``workspace``: a copy of ``path`` or a clone of ``repo``."""
     if project.path:
-        _copy_directory(Path(project.path), workspace)
+        if _copy_directory(Path(project.path), workspace):
+            link_bytecode_cache(project.path, workspace, env)
     elif project.repo:
         _clone(project.repo, project.ref, workspace, env)
     else:
         raise SetupError("run.json project: set 'repo' (a git URL) or 'path' (a directory)")
 
 
-def _copy_directory(source: Path, workspace: Path) -> None:
+def _copy_directory(source: Path, workspace: Path) -> bool:
+    """Copy the project into the workspace; False where the workspace is the project."""
     if not source.is_dir():
         raise SetupError(f"project path {source} is not a directory")
     source, target = source.resolve(), workspace.resolve()
     if source == target:
-        return  # the workspace is the project itself: nothing to copy
+        return False
     ignore_caches = shutil.ignore_patterns(*COPY_IGNORED)
 
     def ignore(directory: str, names: list[str]) -> set[str]:
@@ -77,6 +80,7 @@ def _copy_directory(source: Path, workspace: Path) -> None:
 
     print(f"drover-agent: copying {source} to {target}", flush=True)
     shutil.copytree(source, target, symlinks=True, ignore=ignore, dirs_exist_ok=True)
+    return True
 
 
 def _clone(repo: str, ref: str, workspace: Path, env: Mapping[str, str]) -> None:
@@ -137,14 +141,16 @@ def run_setup_commands(
 
 
 def mark_ready(workspace: Path) -> None:
-    """Record that ``workspace`` is prepared (kept out of ``git status`` of a clone)."""
+    """Record that ``workspace`` is prepared (kept out of ``git status`` of a clone, with the
+    links to the bytecode cache, which a ``__pycache__/`` pattern does not match)."""
     (workspace / READY_MARKER).write_text("setup-env succeeded\n")
     exclude = workspace / ".git" / "info" / "exclude"
     if exclude.parent.is_dir():
         lines = exclude.read_text().splitlines() if exclude.exists() else []
-        missing = [n for n in (READY_MARKER, SETUP_LOCK, STEAL_BOARDS) if f"/{n}" not in lines]
+        ours = [f"/{n}" for n in (READY_MARKER, SETUP_LOCK, STEAL_BOARDS)] + [PYCACHE]
+        missing = [n for n in ours if n not in lines]
         if missing:
-            exclude.write_text("\n".join([*lines, *(f"/{n}" for n in missing)]) + "\n")
+            exclude.write_text("\n".join([*lines, *missing]) + "\n")
 
 
 def prepare_if_missing(

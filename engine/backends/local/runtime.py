@@ -70,6 +70,8 @@ __all__ = [
 ]
 
 _RESULT_LIMIT = 256 * 1024
+BYTECODE_CACHE_ENV = "DROVER_BYTECODE_CACHE"
+"""Names the bytecode cache in a sandboxed pod (``drover_agent.bytecode_cache`` reads it)."""
 STAGING_DIR = "/argo/staging"
 # Programs of Drover's own installation that compiled pods run by name.
 OWN_PROGRAMS = frozenset({"drover", "drover-agent"})
@@ -100,6 +102,9 @@ class PodPlan:
     outputs: dict[str, Any]
     artifact_dir: Callable[[str], Path]
     script_path: Path | None = None
+    bytecode_cache: Path | None = None
+    """A writable directory shared by the pods of every run, for the project's Python bytecode
+    (see ``drover_agent.bytecode_cache``); the sandbox binds it, as its paths stay the same."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def host_path(self, container_path: str) -> Path:
@@ -319,6 +324,7 @@ def plan_pod(
         log_path=store.log_path(name, launch.node_id),
         outputs=template.get("outputs") or {},
         artifact_dir=lambda art: store.artifact_path(name, launch.node_id, art),
+        bytecode_cache=store.bytecode_cache_dir(),
         extra={"repository": store.repository_path},
     )
     for artifact in (template.get("inputs") or {}).get("artifacts") or []:
@@ -507,11 +513,14 @@ class SandboxRuntime:
             ops += self._shadow(directory)
         ops += ["--proc", "/proc", "--dev", "/dev"]
         binds = [*plan.mounts, *self._hidden_installation(plan)]
+        env = dict(plan.env)
+        if plan.bytecode_cache is not None:
+            binds.append(Mount(plan.bytecode_cache, str(plan.bytecode_cache)))
+            env[BYTECODE_CACHE_ENV] = str(plan.bytecode_cache)
         for mount in sorted(binds, key=lambda m: m.target.rstrip("/").count("/")):
             ops += ["--ro-bind" if mount.read_only else "--bind", str(mount.host), mount.target]
         argv = resolve_own_program(plan.argv)
         ops += ["--remount-ro", "/", "--chdir", plan.working_dir or "/", "--", *argv]
-        env = dict(plan.env)
         env["TMPDIR"] = "/tmp"
         return ops, str(plan.pod_dir), env
 

@@ -148,6 +148,12 @@ class LocalStore:
     def claim_dir(self, name: str, claim: str) -> Path:
         return self.workflow_dir(name) / "volumes" / claim
 
+    def bytecode_cache_dir(self) -> Path:
+        """Python bytecode the pods of every run share (made on first use)."""
+        directory = self.root / "bytecode-cache"
+        directory.mkdir(exist_ok=True)
+        return directory
+
     def pvc_dir(self, claim: str) -> Path:
         return self.root / "pvcs" / claim
 
