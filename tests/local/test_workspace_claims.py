@@ -128,3 +128,28 @@ def test_a_succeeded_workflow_is_first_seen_with_its_claim_deleted(
     finished = backend.run(workflow, on_update=watch)
     assert finished["status"]["phase"] == "Succeeded", finished["status"].get("message")
     assert claim_when_seen == [False]
+
+
+def test_a_deleted_claims_files_are_freed_after_the_completed_workflow_is_written(
+    backend: LocalBackend, project: Path, tmp_path: Path
+) -> None:
+    """``deletePVCs`` only asks for the claim's deletion; Kubernetes frees the volume later. The
+    claim is gone when the completed workflow is written, its files once the runner is done."""
+    (tmp_path / "flags" / "flag").write_text("passes")
+    workflow, configmaps = _compiled(project, tmp_path / "flags")
+    for configmap in configmaps:
+        backend.apply(configmap)
+    discarded = backend.store.root / "discarded"
+    seen_when_completed: list[list[str]] = []
+
+    def watch(update: dict[str, Any]) -> None:
+        if update["status"].get("phase") == "Succeeded":
+            held = [p.name for p in discarded.iterdir()] if discarded.exists() else []
+            seen_when_completed.append(held)
+
+    finished = backend.run(workflow, on_update=watch)
+    assert finished["status"]["phase"] == "Succeeded", finished["status"].get("message")
+    [held] = seen_when_completed
+    assert len(held) == 1 and held[0].startswith("workspace-")  # moved aside, not yet freed
+    assert not any(discarded.iterdir())
+    assert (project / "test_ws.py").read_text() == TEST_FILE  # the project itself is untouched

@@ -96,6 +96,7 @@ class WorkflowRunner:
         finally:
             if self.bound or self.waiting or self.requests or self.releases:
                 self.machine.release_all(self.name)
+            self.store.free_discarded()
 
     def _run(self) -> dict[str, Any]:
         workflow = self.store.load(self.name)

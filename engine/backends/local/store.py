@@ -10,6 +10,8 @@ Layout (one directory per workflow, so every command works from another process)
     local/workflows/<name>/volumes/<claim>/   volumeClaimTemplates
     local/workflows/<name>/pods/<node id>/    per-pod scratch (private /tmp, script, emptyDirs)
     local/pvcs/<claimName>/                   pre-existing persistentVolumeClaims
+    local/discarded/<unique>/                 deleted claims, until their files are freed
+    local/bytecode-cache/<project>/           the bytecode sandboxed pods share
     local/objects/<Kind>/<name>.json          ConfigMaps, Secrets, WorkflowTemplates
 """
 
@@ -147,6 +149,20 @@ class LocalStore:
 
     def claim_dir(self, name: str, claim: str) -> Path:
         return self.workflow_dir(name) / "volumes" / claim
+
+    def discard(self, directory: Path) -> None:
+        """Make ``directory`` disappear at once; its files are freed by :meth:`free_discarded`
+        (as Kubernetes frees a deleted claim's volume after the claim is gone)."""
+        trash = self.root / "discarded"
+        trash.mkdir(exist_ok=True)
+        directory.rename(tempfile.mkdtemp(dir=trash, prefix=f"{directory.name}-"))
+
+    def free_discarded(self) -> None:
+        """Remove what was discarded, here or by runners that died before freeing it."""
+        trash = self.root / "discarded"
+        with contextlib.suppress(FileNotFoundError):
+            for entry in trash.iterdir():
+                shutil.rmtree(entry, ignore_errors=True)
 
     def bytecode_cache_dir(self) -> Path:
         """Python bytecode the pods of every run share (made on first use)."""
