@@ -28,7 +28,7 @@ from engine.cli.lifetime import long_lived_objects
 from engine.cli.options import HomeOption, RuntimeOption, check_runtime
 from engine.cli.run_view import OUTCOMES, ProgressView, summarise, verdict
 from engine.cli.spec_file import load_any_or_exit
-from engine.errors import DroverError, SpecError
+from engine.errors import BackendError, DroverError, SpecError
 from engine.pipelines import Pipeline
 from engine.sharding import Strategy
 from engine.spec import Execution
@@ -156,6 +156,9 @@ def _run_execution(
         ),
     ):
         with long_lived_objects():
+            from sqlalchemy.exc import SQLAlchemyError
+
+            from api.mirror.executions import describe
             from api.models import Run
             from api.runs.control import control_run, start_run
             from api.service import build_service
@@ -173,7 +176,15 @@ def _run_execution(
                     base_dir=base_dir,
                 )
                 run_ids.append(started.run.id)
-            outcome = _follow(service, run_ids[0], view, interrupts)
+                workflow = started.run.workflow_name
+            try:
+                outcome = _follow(service, run_ids[0], view, interrupts)
+            except SQLAlchemyError as error:
+                raise BackendError(
+                    f"the run's database stopped answering ({describe(error)}); workflow "
+                    f"{workflow} goes on without it: `drover get {workflow}` and `drover logs "
+                    f"{workflow}` follow it, `drover stop {workflow}` ends it"
+                ) from error
         outcome["report_lines"] = _write_reports(service, run_ids[0], targets or ReportTargets())
         setup_log = _setup_log(service.backend(), outcome) if outcome["setup_error"] else []
     return outcome, setup_log, interrupts.exit_code

@@ -254,3 +254,21 @@ def test_ctrl_c_stops_a_pipeline(tmp_path: Path, home: Path, marker: str) -> Non
     assert "stopping the run" in output and "(stopped on request)" in output
     assert "Traceback" not in output
     _nothing_left(marker)
+
+
+def test_a_database_gone_mid_run_ends_the_command_with_a_clear_error(
+    drover: Drover, marker: str, home: Path
+) -> None:
+    # Someone stops the embedded Postgres under the run: `drover run` cannot mirror it any
+    # more. It says so and how to follow the workflow, which goes on, and exits 1.
+    env = {**os.environ, "DROVER_HOME": str(home)}
+    cli = [sys.executable, "-m", "engine.cli"]
+    subprocess.run([*cli, "db", "stop"], env=env, cwd=ROOT, check=True, capture_output=True)
+    output = drover.finish()
+    assert drover.returncode == 1, output
+    assert "Traceback" not in output and "warning" not in output
+    workflow = _workflow(home)["metadata"]["name"]
+    assert "error:" in output and workflow in output, output
+    assert _workflow(home)["status"]["phase"] == "Running"
+    subprocess.run([*cli, "terminate", workflow], env=env, cwd=ROOT, check=True)
+    _nothing_left(marker)
