@@ -71,7 +71,8 @@ __all__ = [
 
 _RESULT_LIMIT = 256 * 1024
 BYTECODE_CACHE_ENV = "DROVER_BYTECODE_CACHE"
-"""Names the bytecode cache in a sandboxed pod (``drover_agent.bytecode_cache`` reads it)."""
+"""Names the bytecode cache in a sandboxed pod (``drover_agent.bytecode_cache`` reads it; the
+runner does not import the agent, which need not be importable where it runs)."""
 STAGING_DIR = "/argo/staging"
 # Programs of Drover's own installation that compiled pods run by name.
 OWN_PROGRAMS = frozenset({"drover", "drover-agent"})
