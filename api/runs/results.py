@@ -151,13 +151,16 @@ def ingest_results(
 def _renumber(session: Session, run_id: str, touched: Sequence[Any]) -> None:
     """Number the earlier attempts of the batch's scenarios again where new ones changed
     their place (new rows were numbered as they were inserted)."""
+    stored = [row for row in touched if row.attempt_number is not None]
+    if not stored:  # no scenario of the batch had an attempt before (a worker's first report)
+        return
+    scenarios = {row.scenario_id for row in stored}
     attempts: dict[str, set[int]] = {}
     for row in touched:
-        attempts.setdefault(row.scenario_id, set()).add(row.attempt)
+        if row.scenario_id in scenarios:
+            attempts.setdefault(row.scenario_id, set()).add(row.attempt)
     changed: list[dict[str, Any]] = []
-    for row in touched:
-        if row.attempt_number is None:  # a row of the batch (numbered if new), not as it was
-            continue
+    for row in stored:
         ordered = sorted(attempts[row.scenario_id])
         number, latest = ordered.index(row.attempt) + 1, row.attempt == ordered[-1]
         if (number, latest) != (row.attempt_number, row.latest):
@@ -183,18 +186,19 @@ def _count_into_plan(
             RunScenario.run_id == run_id, RunScenario.scenario_id.in_(_json_values(changed))
         )
     ).all()
-    groups: dict[str, dict[str, int]] = {}
+    before_in: dict[str, list[str]] = {}
+    after_in: dict[str, list[str]] = {}
     shards: dict[tuple[str, int], int] = {}
     for scenario_id, group_key, shard in where:
-        group_delta = counter_delta(
-            {scenario_id: before[scenario_id]} if scenario_id in before else {},
-            {scenario_id: after[scenario_id]},
-        )
-        totals = groups.setdefault(group_key, dict.fromkeys(group_delta, 0))
-        for name, value in group_delta.items():
-            totals[name] += value
-        if scenario_id not in before and shard is not None:
+        after_in.setdefault(group_key, []).append(after[scenario_id])
+        if scenario_id in before:
+            before_in.setdefault(group_key, []).append(before[scenario_id])
+        elif shard is not None:
             shards[(group_key, shard)] = shards.get((group_key, shard), 0) + 1
+    groups: dict[str, dict[str, int]] = {}
+    for key, statuses in after_in.items():
+        added, removed = result_counts(statuses), result_counts(before_in.get(key, []))
+        groups[key] = {name: added[name] - removed[name] for name in added}
     if groups:
         session.execute(
             _ADD_TO_GROUP,

@@ -102,11 +102,22 @@ def run_command(
     summarise(outcome, console, setup_log)
     report_lines = outcome.pop("report_lines", [])
     if results is not None:
-        results.write_text(json.dumps(outcome, indent=2, default=str) + "\n", encoding="utf-8")
+        results.write_text(results_document(outcome), encoding="utf-8")
         console.print(f"results written to {results}")
     for line in report_lines:
         console.print(line)
     raise typer.Exit(interrupted or (0 if outcome["ok"] else 1))
+
+
+def results_document(outcome: dict[str, Any]) -> str:
+    """``--results``' JSON: the summary indented, then one line per scenario. Lines are written
+    by json's C encoder; an indented dump goes through its Python one (0.4 s at 62,000)."""
+    mark = f"results-{uuid.uuid4().hex}"
+    head = json.dumps({**outcome, "results": mark}, indent=2, default=str)
+    encode = json.JSONEncoder(default=str).encode
+    rows = ",\n    ".join(map(encode, outcome.get("results") or []))
+    listed = f"[\n    {rows}\n  ]" if rows else "[]"
+    return head.replace(f'"{mark}"', listed, 1) + "\n"
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,58 @@ def test_counters_follow_the_latest_attempt(sessions: Any) -> None:
         assert (run.passed, run.failed, run.skipped, run.errored) == (2, 0, 1, 0)
 
 
+def test_counters_and_history_are_recorded_when_the_last_planned_worker_is_read(
+    sessions: Any,
+) -> None:
+    """No result comes after the workers': the run's history is recorded while its exit
+    handler still runs, once; a result the service stores later is still counted."""
+    from api.models import Scenario
+
+    run_id = "mirror-4"
+    with sessions() as session:
+        spec = {"project": {"name": "mirror-4"}}  # a history of its own
+        session.add(Run(id=run_id, execution_name="m4", backend="none", spec=spec, manifest={}))
+        session.add(RunGroup(run_id=run_id, key="storefront.smoke", name="smoke", planned=True))
+        session.add_all(
+            RunWorker(run_id=run_id, group_key="storefront.smoke", shard=i) for i in (0, 1)
+        )
+        session.flush()
+        posted = [
+            ResultIn(scenario_id="m4::a", status="passed", duration=1.0),
+            ResultIn(scenario_id="m4::b", status="failed", duration=2.0),
+        ]
+        ingest_results(session, run_id, posted)
+        session.commit()
+
+    def history() -> dict[str, list[float]]:
+        with sessions() as session:
+            rows = session.scalars(select(Scenario).where(Scenario.last_run_id == run_id))
+            return {row.scenario_id: row.durations for row in rows}
+
+    mirror = Mirror(sessions, {})
+    status = drover_status()
+    assert mirror.apply(run_id, status, None) is False
+    assert history() == {}  # a worker still runs
+
+    nodes = status["status"]["nodes"].values()
+    for node in nodes:
+        if "smoke(1:1)" in node["name"]:
+            node["phase"] = "Succeeded"
+    assert mirror.apply(run_id, status, None) is False  # the exit handler's turn
+    assert history() == {"m4::a": [1.0], "m4::b": [2.0]}
+
+    with sessions() as session:
+        ingest_results(session, run_id, [ResultIn(scenario_id="m4::c", status="skipped")])
+        session.commit()
+    status["status"]["phase"] = "Succeeded"
+    status["status"]["finishedAt"] = "2026-01-01T00:01:00Z"
+    assert mirror.apply(run_id, status, None) is True
+    assert history() == {"m4::a": [1.0], "m4::b": [2.0]}  # not recorded twice
+    with sessions() as session:
+        run = session.get(Run, run_id)
+        assert run is not None and (run.passed, run.failed, run.skipped) == (1, 1, 1)
+
+
 def test_start_run_and_follow_in_process_as_drover_run_does(client: TestClient) -> None:
     """The CLI path: start_run with an ad-hoc spec (relative project path), then follow."""
     from api.runs.control import start_run

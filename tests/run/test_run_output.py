@@ -118,6 +118,13 @@ def test_a_run_in_a_pipe(tmp_path: Path, run_env: dict[str, str]) -> None:
     report = json.loads(results.read_text())
     assert report["verdict"] == "Failed — 1 failed, 2 error, 1 passed"
     assert report["groups"]["main.all"]["errored"] == 2
+    # the summary indented, then a line per scenario (grep finds one whole)
+    per_line = [
+        json.loads(line.strip().rstrip(","))
+        for line in results.read_text().splitlines()
+        if line.lstrip().startswith('{"id": ')
+    ]
+    assert per_line == report["results"] and len(per_line) == 4
 
 
 def test_a_setup_that_fails_says_why_nothing_ran(tmp_path: Path, run_env: dict[str, str]) -> None:
