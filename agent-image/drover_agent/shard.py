@@ -194,7 +194,8 @@ def _take_from_peers(
         run(list(stealing.taken), None)
     mine = set(own)
     overhead = max(seconds - sum(r.duration for r in report.results if r.id in mine), 0.0)
-    while stolen := stealing.take(overhead, LINGER_SECONDS):
+    pace = seconds / len(mine) if mine else 0.0  # all told: its share of start-up included
+    while stolen := stealing.take(overhead, LINGER_SECONDS, pace):
         print(f"drover-agent: took {len(stolen)} scenarios from a busier worker", flush=True)
         run(stolen, stealing.offer_taken(stolen))
 

@@ -10,8 +10,11 @@ out of its results. The thief takes the share that ends both at about the same t
 for its new session's start-up, and only when that saves at least :data:`MIN_GAIN_SECONDS`;
 then it looks again.
 
-Only a peer that has started its shard in this workspace is taken from, so workers whose
-workspaces are private (each unpacked from an artifact) never touch each other's work. Only
+A peer whose pod has not started (Pending, as Kubernetes keeps a pod that does not fit its node:
+three workers on two cores) is not waited for: a worker done with its own shard takes all of
+that peer's shard and offers it in turn, so the running workers share it; the peer's pod, when
+it starts, finds its shard taken and runs no session for it. Stealing needs a workspace the
+workers share (one unpacked from an artifact for each has no peers' boards), and only
 pytest shards of a static plan (a queue-mode group balances itself), and only the first pod of
 a shard: a pod retried after its predecessor died finds its board started and runs its whole
 shard, plus what its predecessor took from others, without offering or taking more: nothing is
@@ -65,6 +68,16 @@ class OwnBoard:
         not on it."""
         index = {scenario_id: position for position, scenario_id in enumerate(self.ids)}
         return [index.get(scenario_id, -1) for scenario_id in ids]
+
+    def close_if_all_taken(self, ids: Sequence[str]) -> list[str] | None:
+        """End the offer when peers took every one of ``ids`` (its pod started after they took
+        its whole shard) and return them; None when some are still this worker's to run."""
+        positions = self.positions(ids)
+        with locked_board(self.path, len(self.ids)) as state:
+            if not positions or min(positions) < state.end:  # -1: not offered, run here
+                return None
+            state.closed = True
+        return list(ids)
 
     def close(self) -> list[str]:
         """End the offer; the ids peers took, which this worker leaves to them."""
@@ -129,46 +142,59 @@ class Stealing:
             state.started = True
         return OwnBoard(board, tuple(taken))
 
-    def take(self, overhead: float, linger: float) -> list[str]:
-        """The tail of the busiest peer's remaining scenarios, or none when no take would save
-        time. While a peer still has scenarios to spare but no take is worth it yet (it has not
-        started its first test, or its tests may be slower than they have looked so far), look
-        again for up to ``linger`` seconds.
+    def take(self, overhead: float, linger: float, pace: float = 0.0) -> list[str]:
+        """The tail of the busiest peer's remaining scenarios (all of a peer's shard when its
+        pod has not started), or none when no take would save time. While a peer still has
+        scenarios to spare but no take is worth it yet (it has not started its first test, or
+        its tests may be slower than they have looked so far), look again for up to ``linger``
+        seconds.
 
-        ``overhead``: seconds a new session of this worker costs besides its tests."""
+        ``overhead``: seconds a new session of this worker costs besides its tests. ``pace``:
+        seconds a scenario of its own shard took: what a peer's scenario is reckoned to take
+        when the peer has not started and its plan has no durations."""
         if self.rerun:
             return []
         overhead = max(overhead, MIN_OVERHEAD_SECONDS)
         deadline = time.monotonic() + linger
         while True:
-            stolen, spare = self._take_once(overhead)
+            stolen, spare = self._take_once(overhead, pace)
             if stolen or not spare or time.monotonic() >= deadline:
                 return stolen
             time.sleep(POLL_SECONDS)
 
-    def _take_once(self, overhead: float) -> tuple[list[str], bool]:
+    def _take_once(self, overhead: float, pace: float) -> tuple[list[str], bool]:
         """What one look takes, and whether some peer still has scenarios to spare."""
         worth = overhead + 2 * MIN_GAIN_SECONDS
         best: tuple[float, _Offer] | None = None
         spare = False
         for offer in self._peer_offers():
             state = _peek(offer)
-            if not state.started or state.remaining < 2:
+            if state.started and state.remaining >= 2:
+                spare = True
+                seconds = _remaining_seconds(offer, state)
+                if seconds <= worth:
+                    continue
+            elif not state.started and state.remaining:
+                seconds = _unstarted_seconds(offer, state, pace)
+                if seconds <= MIN_GAIN_SECONDS:
+                    continue
+            else:
                 continue
-            spare = True
-            seconds = _remaining_seconds(offer, state)
-            if seconds > worth and (best is None or seconds > best[0]):
+            if best is None or seconds > best[0]:
                 best = (seconds, offer)
         if best is None:
             return [], spare
         offer = best[1]
         with locked_board(offer.board, len(offer.scenarios)) as state:
-            seconds = _remaining_seconds(offer, state)
-            if not state.started or seconds <= worth:
-                return [], True
-            # Both end together when the peer keeps (remaining + overhead) / 2 of the time.
-            count = _tail_count(offer, state, (seconds - overhead) / 2 / seconds)
-            count = _at_a_file_start([s.id for s in offer.scenarios], state.end, count)
+            if state.started:
+                seconds = _remaining_seconds(offer, state)
+                if seconds <= worth:
+                    return [], True
+                # Both end together when the peer keeps (remaining + overhead) / 2 of the time.
+                count = _tail_count(offer, state, (seconds - overhead) / 2 / seconds)
+                count = _at_a_file_start([s.id for s in offer.scenarios], state.end, count)
+            else:  # its pod waits to start: no share of the time is its own yet
+                count = state.remaining
             if count < 1:
                 return [], True
             state.end -= count
@@ -257,6 +283,15 @@ def _remaining_seconds(offer: _Offer, state: BoardState) -> float:
         scale = min(max(spent / done, 0.5), 4.0) if spent and done > 0 else 1.0
         return ahead * scale
     return state.remaining * spent / state.pos if spent else 0.0
+
+
+def _unstarted_seconds(offer: _Offer, state: BoardState, pace: float) -> float:
+    """How long the scenarios of a peer that has not started would take: their planned
+    durations, else ``pace`` each."""
+    planned = [s.duration for s in offer.scenarios[state.pos : state.end]]
+    if planned and all(d is not None for d in planned):
+        return sum(d for d in planned if d is not None)
+    return state.remaining * pace
 
 
 def _tail_count(offer: _Offer, state: BoardState, share: float) -> int:

@@ -45,9 +45,24 @@ def _start(plan: Path, workspace: Path, shard: int, results: Path) -> subprocess
     )  # fmt: skip
 
 
+def _board_started(board: Path) -> bool:
+    try:
+        return bool(json.loads(board.read_text())["started"])
+    except (OSError, ValueError, KeyError):
+        return False
+
+
 def _run_group(tmp_path: Path, plan: Path, workspace: Path) -> list[dict[str, Any]]:
+    """Both workers of the group; worker 0 starts once worker 1 has started its shard (a peer
+    that has not started gives all of it away)."""
     results = [tmp_path / f"results-{shard}.json" for shard in (0, 1)]
-    agents = [_start(plan, workspace, shard, results[shard]) for shard in (0, 1)]
+    owner = _start(plan, workspace, 1, results[1])
+    board = workspace / ".drover-steal" / "wf-1_main.all" / "main.all" / "shard-1.json"
+    deadline = time.monotonic() + 60
+    while (workspace / READY_MARKER).exists() and not _board_started(board):
+        assert time.monotonic() < deadline and owner.poll() is None, "worker 1 did not start"
+        time.sleep(0.02)
+    agents = [_start(plan, workspace, 0, results[0]), owner]
     outputs = [agent.communicate(timeout=120)[0] for agent in agents]
     assert [agent.returncode for agent in agents] == [0, 0], outputs
     return [read_results(path) for path in results]
@@ -109,6 +124,55 @@ def test_a_workspace_setup_env_did_not_prepare_gets_no_boards(
     _, owner = _run_group(tmp_path, plan, project)
     assert [r["id"] for r in owner["results"]] == SLOW[:4]
     assert not (project / ".drover-steal").exists()
+
+
+def test_a_peer_whose_pod_has_not_started_gives_its_whole_shard_away(
+    tmp_path: Path, project: Path, run_agent: RunAgent
+) -> None:
+    """Three workers on two cores: the third pod waits Pending. A worker done with its own
+    shard takes all of the waiting peer's, and that peer's pod, started at last, finds nothing
+    left and runs no pytest session; every scenario is reported once."""
+    plan = write_plan(
+        tmp_path / "plan", runner={}, workers={"0": FAST, "1": SLOW}, path=str(project)
+    )
+    workspace = tmp_path / "workspace"
+    assert (
+        run_agent("setup", "--plan-dir", str(plan), "--workspace", str(workspace)).returncode == 0
+    )
+    outputs, results = [], []
+    for shard in (0, 1):  # one after the other: worker 1's pod starts when worker 0's ends
+        results.append(tmp_path / f"results-{shard}.json")
+        agent = _start(plan, workspace, shard, results[-1])
+        outputs.append(agent.communicate(timeout=120)[0])
+        assert agent.returncode == 0, outputs[-1]
+
+    thief, owner = (read_results(path)["results"] for path in results)
+    assert [r["id"] for r in thief] == [*FAST, *SLOW], outputs[0]
+    assert {r["status"] for r in thief} == {"passed"}
+    assert owner == []
+    assert "-m pytest" not in outputs[1], "no session for a shard peers ran"
+
+
+def test_a_waiting_peer_s_shard_is_taken_only_when_it_is_worth_a_session(tmp_path: Path) -> None:
+    """A peer that has not started is reckoned by its planned durations, else by the thief's
+    own pace; its whole shard is taken when that is worth more than a second."""
+    group = GroupPlan(
+        key="main.all", flow="main", name="all", threads=2, strategy="count", retries=0,
+        scenario_timeout=None,
+        workers={0: [PlanScenario("a")], 1: [PlanScenario(f"b{i}") for i in range(6)]},
+    )  # fmt: skip
+    (tmp_path / READY_MARKER).write_text("")
+    thief = Stealing.prepare(group, 0, tmp_path, "wf")
+    assert thief is not None
+    assert thief.take(overhead=0.5, linger=0, pace=0.1) == [], "0.6 s: not worth it"
+    assert thief.take(overhead=0.5, linger=0, pace=0.5) == [f"b{i}" for i in range(6)]
+
+    peer = Stealing.prepare(group, 1, tmp_path, "wf")
+    assert peer is not None and not peer.rerun, "taken from, but never started"
+    own = peer.own_board()
+    assert own is not None
+    assert own.close_if_all_taken(list(own.ids)) == list(own.ids)
+    assert thief.take(overhead=0.5, linger=0, pace=0.5) == []
 
 
 def test_a_retried_thief_runs_again_what_its_predecessor_took(

@@ -286,6 +286,11 @@ class PytestAdapter:
                 batch.outcomes[scenario_id] = Outcome("error", 0.0, NO_SUCH_TEST)
         pending = [s for s in ids if s not in batch.outcomes]
         board = context.board
+        if board is not None and pending:
+            taken = board.close_if_all_taken(pending)
+            if taken is not None:  # peers ran it all while this pod waited to start
+                batch.handed_over = taken
+                return batch
         while pending:
             try:
                 session = self._session(pending, context, board)
