@@ -68,15 +68,21 @@ def test_example_run_matches_plain_pytest(tmp_path: Path, run_env: dict[str, str
     assert len(statuses) == len(report["results"]) == 24
     assert statuses == plain_pytest()
     assert report["counts"] == {"passed": 22, "failed": 1, "skipped": 1, "error": 0, "not_run": 0}
-    assert {r["worker"] for r in report["results"] if r["group"] == "storefront.catalog"} == {
-        r["worker"] for r in report["results"] if r["group"] == "storefront.catalog"
+    assert {r["shard"] for r in report["results"] if r["group"] == "storefront.catalog"} <= {
+        0,
+        1,
+        2,
     }
-    assert len({r["shard"] for r in report["results"] if r["group"] == "storefront.catalog"}) == 3
 
     # groups of a flow ran in order; the failed checkout group did not stop cart (continue)
     workflow = _get(report["workflow"], run_env)
     nodes = workflow["status"]["nodes"].values()
     pods = {n["displayName"]: n for n in nodes if n["type"] == "Pod"}
+    # catalog fanned out over its 3 workers (which ran what is work stealing's: on two cores a
+    # worker's pod may wait Pending and find its shard taken when it starts)
+    assert sorted(k for k in pods if k.startswith("catalog(")) == [
+        "catalog(0:0)(0)", "catalog(1:1)(0)", "catalog(2:2)(0)"
+    ]  # fmt: skip
     smoke_end = max(_time(p["finishedAt"]) for k, p in pods.items() if k.startswith("smoke("))
     catalog_start = min(_time(p["startedAt"]) for k, p in pods.items() if k.startswith("catalog("))
     assert catalog_start >= smoke_end
