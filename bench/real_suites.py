@@ -60,6 +60,7 @@ import signal
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -500,6 +501,45 @@ def timed(
         return Timed(time.perf_counter() - started, code, log)
 
 
+class WorkflowWatch:
+    """When ``drover run``'s workflow appeared in the local runner's store and when it was
+    first seen final, seconds from the watch's start (Argo's timestamps are whole seconds):
+    what the CLI spends before the workflow exists and after it ends."""
+
+    POLL = 0.02
+
+    def __init__(self, home: Path) -> None:
+        self.store = home / "local" / "workflows"
+        self.before = set(os.listdir(self.store)) if self.store.is_dir() else set()
+        self.appeared: float | None = None
+        self.finished: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._start = time.perf_counter()
+        self._thread.start()
+
+    def _poll(self) -> None:
+        name = None
+        while not self._stop.wait(self.POLL):
+            now = time.perf_counter() - self._start
+            if name is None:
+                new = set(os.listdir(self.store)) - self.before if self.store.is_dir() else set()
+                if new:
+                    name, self.appeared = sorted(new)[0], now
+                continue
+            try:
+                document = json.loads((self.store / name / "workflow.json").read_text())
+            except (OSError, ValueError):
+                continue
+            if document.get("status", {}).get("phase") in ("Succeeded", "Failed", "Error"):
+                self.finished = now
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 @dataclass
 class Row:
     suite: str
@@ -577,8 +617,10 @@ def measure(
     for label in RUNS:
         results, log = run_dir / f"results-{label}.json", run_dir / f"{label}.log"
         print(f"  drover run ({label}; hung after {limit:.0f} s) ...", flush=True)
+        watch = WorkflowWatch(Path(env["DROVER_HOME"]))
         run = timed([drover, "run", str(spec), "--results", str(results)], run_dir, env, log,
                     limit=limit)  # fmt: skip
+        watch.stop()
         row.runs.append(run)
         print(f"  {run.seconds:.1f} s, exit {run.code}", flush=True)
         if run.code is None:
@@ -592,7 +634,7 @@ def measure(
             f"{label}: drover exit {run.code}, {outcome['verdict']}, phase {outcome['phase']}"
         )
         row.notes += compare(row, label, items, outcomes, outcome["results"])
-        row.notes += breakdown(label, outcome, run.seconds, drover, env)
+        row.notes += breakdown(label, outcome, run.seconds, drover, env, watch)
         if run.code != 0 or row.mismatches[-1] or row.ids_once[-1] != "yes":
             row.notes += diagnose(log, results, drover, env, run_dir / f"{label}-diagnostics.txt")
     print("  plain pytest again ...", flush=True)
@@ -615,10 +657,16 @@ def native_seconds(row: Row) -> float | None:
 
 
 def breakdown(
-    label: str, outcome: Mapping[str, Any], run_seconds: float, drover: str, env: Mapping[str, str]
+    label: str,
+    outcome: Mapping[str, Any],
+    run_seconds: float,
+    drover: str,
+    env: Mapping[str, str],
+    watch: WorkflowWatch | None = None,
 ) -> list[str]:
     """Where ``drover run``'s time went: its workflow's steps (Argo's timestamps, whole
-    seconds), each worker's scenarios and pytest session as pytest timed it, and the rest."""
+    seconds), each worker's scenarios and pytest session as pytest timed it, and the rest:
+    before the workflow existed and after it ended, as ``watch`` saw them."""
     name = outcome.get("workflow")
     if not name:
         return []
@@ -648,8 +696,15 @@ def breakdown(
         f"{span(setup):.0f} s, workers {span(workers):.0f} s: "
         f"{' + '.join(f'{shards[k]:,}' for k in sorted(shards, key=str))} scenarios, "
         f"pytest sessions {', '.join(sessions) or '?'} s) + {run_seconds - whole:.1f} s outside "
-        "the workflow (CLI, Postgres, mirror)"
+        f"the workflow (CLI, Postgres, mirror{_ends(watch, run_seconds)})"
     ]
+
+
+def _ends(watch: WorkflowWatch | None, run_seconds: float) -> str:
+    if watch is None or watch.appeared is None or watch.finished is None:
+        return ""
+    after = max(run_seconds - watch.finished, 0.0)
+    return f": {watch.appeared:.2f} s before it existed, {after:.2f} s after it ended"
 
 
 def stamp(text: str) -> float:
