@@ -123,10 +123,10 @@ def _command(args: argparse.Namespace) -> int:
         return _setup(args)
     if args.command == "run":
         return _run(args)
-    from drover_agent.cleanup import summary
-
     if args.workers is not None:
         return _cleanup_with_reports(args)
+    from drover_agent.cleanup import summary
+
     print(summary(args.plan_dir, args.status, args.results_dir), flush=True)
     return 0
 
