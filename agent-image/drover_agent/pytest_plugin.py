@@ -28,7 +28,9 @@ Selection (``--drover-select FILE``)
     a file id keeps its place within the file), as they did when the ids were arguments; this
     happens before other plugins' ``pytest_collection_modifyitems`` (fixture-scope grouping,
     ``-k``/``-m``, random ordering plugins), which then apply as usual. The ids no collected test
-    matches are written to ``PATH`` as a JSON list.
+    matches are written to ``PATH`` as a JSON list. A parametrized function none of whose ids
+    names it whole keeps only its named cases as it is parametrized (``pytest_generate_tests``):
+    the cases of a batch's peers are never made into tests.
 
 Live results (``DROVER_LIVE_RESULTS``)
     When a test's last phase (teardown) is reported, the plugin appends
@@ -83,7 +85,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -106,6 +108,7 @@ __all__ = [
     "pytest_collectreport",
     "pytest_collectstart",
     "pytest_configure",
+    "pytest_generate_tests",
     "pytest_ignore_collect",
     "pytest_runtest_logreport",
     "pytest_runtest_logstart",
@@ -200,6 +203,18 @@ def pytest_collection_modifyitems(
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     _costs.tests_start()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> Iterator[None]:
+    """Cases of a parametrized function that no id of the batch names are dropped once every
+    ``pytest_generate_tests`` has parametrized it, before pytest makes a test of each case: a
+    batch of a module with 50,000 cases (packaging's test_version.py) then pays for the cases
+    it runs, not for every case of the module (about 0.1 ms each) only to deselect most."""
+    yield
+    document = metafunc.config.stash.get(_SELECTION, None)
+    if document is not None:
+        _drop_unnamed_cases(metafunc, document)
 
 
 class _SelectedPaths:
@@ -335,6 +350,42 @@ def _select(config: pytest.Config, items: list[pytest.Item], document: dict[str,
     unmatched = [s for s in document["ids"] if s not in matched]
     if document.get("unmatched"):
         Path(document["unmatched"]).write_text(json.dumps(unmatched), encoding="utf-8")
+
+
+def _drop_unnamed_cases(metafunc: pytest.Metafunc, document: dict[str, Any]) -> None:
+    """Keep the cases of ``metafunc`` an id names: all of them when the function (or its
+    class, file or directory) is named, else the cases named one by one. pytest makes one
+    unparametrized test of a function left with no case, so one case stays (deselected later
+    like any test no id names)."""
+    calls = getattr(metafunc, "_calls", None)  # what metafunc.parametrize fills
+    if not isinstance(calls, list) or len(calls) < 2:
+        return
+    config = metafunc.config
+    named = config.stash.get(_NAMED, None)
+    if named is None:
+        named = config.stash[_NAMED] = _NamedIds(
+            set(document["ids"]), _WorkspaceIds(config.rootpath, config.invocation_params.dir)
+        )
+    function = named.to_workspace(metafunc.definition.nodeid)
+    if any(key in named.ids for key in item_keys(function)):
+        return
+    # pytest names a case's test ``function[id]``, or ``function`` when it has no id parts.
+    kept = [
+        case
+        for case in calls
+        if (f"{function}[{case.id}]" if getattr(case, "_idlist", case.id) else function)
+        in named.ids
+    ]
+    metafunc._calls = kept or calls[:1]
+
+
+class _NamedIds(NamedTuple):
+    ids: set[str]
+    to_workspace: _WorkspaceIds
+
+
+_NAMED = pytest.StashKey[_NamedIds]()
+"""The batch's ids as a set, made at its first parametrized function."""
 
 
 class _WorkspaceIds:

@@ -334,6 +334,95 @@ def test_a_configuration_above_the_workspace(tmp_path: Path, run_agent: RunAgent
     }
 
 
+MANY_CASES = textwrap.dedent(
+    """
+    import pytest
+
+
+    @pytest.mark.parametrize("n", range(200))
+    def test_many(n):
+        pass
+
+
+    @pytest.mark.parametrize("letter", ["a", "b"])
+    @pytest.mark.parametrize("digit", [1, 2])
+    def test_grid(digit, letter):
+        pass
+
+
+    @pytest.mark.parametrize("n", range(3))
+    def test_whole(n):
+        pass
+
+
+    @pytest.mark.parametrize("n", range(4))
+    def test_unnamed(n):
+        pass
+
+
+    class TestNamed:
+        @pytest.mark.parametrize("n", range(3))
+        def test_in_class(self, n):
+            pass
+    """
+)
+COLLECTED_NOTES = textwrap.dedent(
+    """
+    import os
+
+
+    def pytest_itemcollected(item):
+        with open(os.environ["COLLECTED_FILE"], "a", encoding="utf-8") as notes:
+            notes.write(item.nodeid + "\\n")
+    """
+)
+
+
+@pytest.mark.parametrize("layout", ["project", "configuration above"])
+def test_cases_no_id_names_are_never_made_into_tests(
+    tmp_path: Path, run_agent: RunAgent, layout: str
+) -> None:
+    # packaging's test_version.py has 51,000 cases: a shard running half of them used to make a
+    # test of every case, then deselect half (a second per worker).
+    files = {"tests/conftest.py": CONFTEST + COLLECTED_NOTES, "tests/test_cases.py": MANY_CASES}
+    if layout == "project":
+        project = write_project(tmp_path / "project", {"pytest.ini": "[pytest]\n", **files})
+        prefix = ""
+    else:  # pytest's rootdir above the workspace: its node ids start with sub/, the ids don't
+        repository = write_project(
+            tmp_path / "repository",
+            {"pytest.ini": "[pytest]\n", **{f"sub/{k}": v for k, v in files.items()}},
+        )
+        project, prefix = repository / "sub", "sub/"
+    module = "tests/test_cases.py"
+    ids = [
+        f"{module}::test_many[150]",
+        f"{module}::test_grid[1-b]",  # stacked parametrize: one id per decorator, joined
+        f"{module}::test_many[3]",
+        f"{module}::test_whole",  # the function: every case
+        f"{module}::TestNamed",  # the class: every case of its methods
+        f"{module}::test_many[no such case]",
+    ]
+    collected, order = tmp_path / "collected.txt", tmp_path / "order.txt"
+    done, results = run_shard(
+        run_agent, tmp_path, project, ids, COLLECTED_FILE=str(collected), ORDER_FILE=str(order)
+    )
+    whole = [f"{module}::test_whole[{n}]" for n in range(3)]
+    in_class = [f"{module}::TestNamed::test_in_class[{n}]" for n in range(3)]
+    named = [f"{module}::test_many[150]", f"{module}::test_grid[1-b]", f"{module}::test_many[3]"]
+    assert order.read_text().splitlines() == [prefix + i for i in [*named, *whole, *in_class]]
+    # Made into tests: the named cases, and one case of the function no id names (pytest would
+    # otherwise make a test of the function itself), which is deselected.
+    made = sorted(collected.read_text().splitlines())
+    expected = [*named, *whole, *in_class, f"{module}::test_unnamed[0]"]
+    assert made == sorted(prefix + i for i in expected)
+    assert "1 deselected" in done.stdout
+    assert {i: r["status"] for i, r in results.items()} == {
+        **dict.fromkeys(ids[:-1], "passed"),
+        f"{module}::test_many[no such case]": "error",
+    }
+
+
 def test_a_module_that_skips_itself_in_the_worker_skips_its_scenarios(
     tmp_path: Path, run_agent: RunAgent
 ) -> None:
