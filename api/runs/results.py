@@ -403,7 +403,7 @@ def refresh_counters(session: Session, run_id: str) -> None:
     latest attempt each): at the end of a run, and after a workflow vanished."""
     whole_run_joins(session)
     counts = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
-    for status, n in session.execute(_COUNT_LATEST, {"run_id": run_id}):
+    for status, n in session.execute(_RECOUNT, {"run_id": run_id}):
         counts[status if status in counts else "error"] += n
     session.execute(
         update(Run)
@@ -419,8 +419,6 @@ def refresh_counters(session: Session, run_id: str) -> None:
             updated_at=func.now(),
         )
     )
-    session.execute(_RECOUNT_GROUPS, {"run_id": run_id})
-    session.execute(_RECOUNT_SHARDS, {"run_id": run_id})
 
 
 _LATEST = """
@@ -430,34 +428,37 @@ _LATEST = """
     WHERE r.run_id = :run_id
     ORDER BY r.scenario_id, r.attempt DESC
 """
-_COUNT_LATEST = text(f"SELECT status, count(*) FROM ({_LATEST}) AS l GROUP BY status")
-_RECOUNT_GROUPS = text(
+# One statement: the latest attempts are sorted out once (a CTE read three times is evaluated
+# once) and feed the groups' counters, the shards' and the run's totals (its result).
+_RECOUNT = text(
     f"""
-    UPDATE drover_run_groups AS g SET
-        passed = coalesce(c.passed, 0), failed = coalesce(c.failed, 0),
-        errored = coalesce(c.errored, 0), skipped = coalesce(c.skipped, 0)
-    FROM drover_run_groups AS k
-    LEFT JOIN (
-        SELECT group_key,
-            count(*) FILTER (WHERE status = 'passed') AS passed,
-            count(*) FILTER (WHERE status = 'failed') AS failed,
-            count(*) FILTER (WHERE status NOT IN ('passed', 'failed', 'skipped')) AS errored,
-            count(*) FILTER (WHERE status = 'skipped') AS skipped
-        FROM ({_LATEST}) AS l WHERE group_key IS NOT NULL GROUP BY group_key
-    ) AS c ON c.group_key = k.key
-    WHERE k.run_id = :run_id AND g.run_id = k.run_id AND g.key = k.key AND k.planned
-    """
-)
-_RECOUNT_SHARDS = text(
-    f"""
-    UPDATE drover_run_workers AS w SET completed = coalesce(c.n, 0)
-    FROM drover_run_workers AS k
-    LEFT JOIN (
-        SELECT group_key, shard, count(*) AS n
-        FROM ({_LATEST}) AS l WHERE shard IS NOT NULL GROUP BY group_key, shard
-    ) AS c ON c.group_key = k.group_key AND c.shard = k.shard
-    WHERE k.run_id = :run_id AND w.run_id = k.run_id AND w.group_key = k.group_key
-      AND w.shard = k.shard
+    WITH latest AS ({_LATEST}),
+    groups AS (
+        UPDATE drover_run_groups AS g SET
+            passed = coalesce(c.passed, 0), failed = coalesce(c.failed, 0),
+            errored = coalesce(c.errored, 0), skipped = coalesce(c.skipped, 0)
+        FROM drover_run_groups AS k
+        LEFT JOIN (
+            SELECT group_key,
+                count(*) FILTER (WHERE status = 'passed') AS passed,
+                count(*) FILTER (WHERE status = 'failed') AS failed,
+                count(*) FILTER (WHERE status NOT IN ('passed', 'failed', 'skipped')) AS errored,
+                count(*) FILTER (WHERE status = 'skipped') AS skipped
+            FROM latest WHERE group_key IS NOT NULL GROUP BY group_key
+        ) AS c ON c.group_key = k.key
+        WHERE k.run_id = :run_id AND g.run_id = k.run_id AND g.key = k.key AND k.planned
+    ),
+    shards AS (
+        UPDATE drover_run_workers AS w SET completed = coalesce(c.n, 0)
+        FROM drover_run_workers AS k
+        LEFT JOIN (
+            SELECT group_key, shard, count(*) AS n
+            FROM latest WHERE shard IS NOT NULL GROUP BY group_key, shard
+        ) AS c ON c.group_key = k.group_key AND c.shard = k.shard
+        WHERE k.run_id = :run_id AND w.run_id = k.run_id AND w.group_key = k.group_key
+          AND w.shard = k.shard
+    )
+    SELECT status, count(*) FROM latest GROUP BY status
     """
 )
 
