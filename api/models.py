@@ -117,7 +117,11 @@ class Scenario(Base):
     """A scenario's history across runs, per project: feeds the duration and fail-first plans."""
 
     __tablename__ = "drover_scenarios"
-    __table_args__ = (UniqueConstraint("project", "scenario_id"),)
+    # Room on each page for the next run's update of its rows (migration 0011).
+    __table_args__ = (
+        UniqueConstraint("project", "scenario_id"),
+        {"postgresql_with": {"fillfactor": 50}},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project: Mapped[str] = mapped_column(String(200))

@@ -230,6 +230,47 @@ def test_history_keeps_the_latest_durations_of_each_scenario(sessions: Any) -> N
     assert (rows["b"].durations, rows["b"].costs, rows["b"].last_status) == ([], [], "failed")
 
 
+def test_history_rows_are_updated_on_their_own_pages_run_after_run(sessions: Any) -> None:
+    """Each run updates every history row of its project. With room kept on each page (the
+    table's fill factor) the new versions go on the rows' own pages without new index entries
+    (HOT updates), and the old ones are reclaimed as the pages are next read; on full pages
+    every update went elsewhere and left its dead version to a vacuum, which the embedded
+    server, living only as long as a command needs it, seldom gets to run."""
+    count = 2_000
+    updates = text(
+        "SELECT pg_stat_get_xact_tuples_hot_updated('drover_scenarios'::regclass), "
+        "pg_stat_get_xact_tuples_updated('drover_scenarios'::regclass)"
+    )
+    shares = []
+    for n in range(4):
+        run_id = f"in-place-{n}"
+        with sessions() as session, session.begin():
+            session.add(
+                Run(
+                    id=run_id,
+                    execution_name="in-place",
+                    backend="none",
+                    spec={"project": {"name": "in-place"}},
+                    manifest={},
+                    total=count,
+                )
+            )
+        with sessions() as session, session.begin():
+            results = [
+                ResultIn(scenario_id=f"tests/test_{i}.py::test_it", status="passed", duration=n)
+                for i in range(count)
+            ]
+            ingest_results(session, run_id, results)
+        with sessions() as session, session.begin():
+            hot_before, before = session.execute(updates).one()
+            record_history(session, run_id)
+            hot_after, after = session.execute(updates).one()
+        if n:
+            assert after - before == count
+            shares.append((hot_after - hot_before) / count)
+    assert min(shares) >= 0.8, shares
+
+
 def test_plans_take_the_mean_cost_else_the_mean_duration_and_the_overhead(
     sessions: Any,
 ) -> None:
