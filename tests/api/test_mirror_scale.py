@@ -194,22 +194,27 @@ def test_a_run_of_70000_scenarios_is_recorded_and_mirrored_once_each(
         assert worker is not None and worker.results_read
 
 
+def add_run(sessions: Any, run_id: str, project: str, total: int) -> None:
+    """A run of ``project`` with no workflow: results are ingested into it directly."""
+    with sessions() as session, session.begin():
+        session.add(
+            Run(
+                id=run_id,
+                execution_name=project,
+                backend="none",
+                spec={"project": {"name": project}},
+                manifest={},
+                total=total,
+            )
+        )
+
+
 def test_history_keeps_the_latest_durations_of_each_scenario(sessions: Any) -> None:
     """The upsert path of the history: later runs of a project update its scenarios' rows."""
     runs = HISTORY_WINDOW + 2
     for n in range(runs):
         run_id = f"window-{n}"
-        with sessions() as session, session.begin():
-            session.add(
-                Run(
-                    id=run_id,
-                    execution_name="window",
-                    backend="none",
-                    spec={"project": {"name": "window"}},
-                    manifest={},
-                    total=2,
-                )
-            )
+        add_run(sessions, run_id, "window", 2)
         with sessions() as session, session.begin():
             results = [
                 ResultIn(scenario_id="a", status="passed", duration=float(n)),
@@ -244,17 +249,7 @@ def test_history_rows_are_updated_on_their_own_pages_run_after_run(sessions: Any
     shares = []
     for n in range(4):
         run_id = f"in-place-{n}"
-        with sessions() as session, session.begin():
-            session.add(
-                Run(
-                    id=run_id,
-                    execution_name="in-place",
-                    backend="none",
-                    spec={"project": {"name": "in-place"}},
-                    manifest={},
-                    total=count,
-                )
-            )
+        add_run(sessions, run_id, "in-place", count)
         with sessions() as session, session.begin():
             results = [
                 ResultIn(scenario_id=f"tests/test_{i}.py::test_it", status="passed", duration=n)
