@@ -14,6 +14,7 @@ Without libyaml (``yaml.__with_libyaml__`` false) everything runs on the pure cl
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import yaml
@@ -140,9 +141,100 @@ def _quoting(error: yaml.MarkedYAMLError, text: str) -> yaml.MarkedYAMLError:
 
 
 def dump_all(documents: list[Any], **options: Any) -> str:
-    """``yaml.safe_dump_all(documents, **options)`` with the fast dumper."""
+    """``yaml.safe_dump_all(documents, **options)`` with the fast dumper.
+
+    Documents of plain data (mappings, lists, strings, numbers, booleans, None) go to libyaml's
+    emitter as events (:class:`_Events`): the same text without PyYAML's representer and
+    serializer, which build a node per value and call back into Python for each (a spec of
+    62,000 scenarios: 0.83 s instead of 1.29 s). Anything else, or options the events do not
+    cover, take PyYAML's own path.
+    """
+    if set(options) <= _EVENT_OPTIONS:
+        try:
+            events = _Events(sort_keys=options.get("sort_keys", True))
+            stream = events.stream(documents, explicit_start=options.get("explicit_start"))
+        except _Unusual:
+            pass
+        else:
+            emitter = {k: v for k, v in options.items() if k in _EMITTER_OPTIONS}
+            emitted: str = yaml.emit(stream, Dumper=SAFE_DUMPER, **emitter)
+            return emitted
     text: str = yaml.dump_all(documents, Dumper=SAFE_DUMPER, **options)
     return text
+
+
+_EMITTER_OPTIONS = frozenset({"allow_unicode", "width", "indent", "line_break"})
+_EVENT_OPTIONS = _EMITTER_OPTIONS | {"sort_keys", "explicit_start"}
+_PLAIN_SCALARS = (str, bool, int, float, type(None))
+
+
+class _Events:
+    """The events PyYAML's safe representer and serializer produce for plain data, in block
+    style (``default_flow_style=False``), without anchors (see :class:`_PlainDumper`): a scalar
+    is written plain where it would read back as what it is, as the serializer decides it.
+
+    Representers registered on the safe dumper are honoured: Hera, once imported, writes
+    multi-line strings as literal blocks and quotes ``y``/``n`` for YAML 1.1 readers (kubectl,
+    Argo), so a string goes through the registered representer unless it is PyYAML's own, and
+    a mapping or list another representer would write takes PyYAML's path.
+    """
+
+    def __init__(self, *, sort_keys: bool) -> None:
+        self.sort_keys = sort_keys
+        self.resolver: Any = yaml.resolver.Resolver()  # its resolve() is untyped
+        self.representer = yaml.representer.SafeRepresenter()
+        self.representers = SAFE_DUMPER.yaml_representers
+        stock = yaml.representer.SafeRepresenter
+        if (self.representers.get(dict), self.representers.get(list)) != (
+            stock.represent_dict,
+            stock.represent_list,
+        ):
+            raise _Unusual
+        self.plain_strings = self.representers.get(str) is stock.represent_str
+
+    def stream(self, documents: list[Any], *, explicit_start: bool | None) -> list[Any]:
+        events: list[Any] = [yaml.StreamStartEvent()]
+        for document in documents:
+            events.append(yaml.DocumentStartEvent(explicit=explicit_start))
+            self._value(document, events)
+            events.append(yaml.DocumentEndEvent(explicit=False))
+        events.append(yaml.StreamEndEvent())
+        return events
+
+    def _value(self, value: Any, events: list[Any]) -> None:
+        kind = type(value)
+        if kind is dict:
+            events.append(yaml.MappingStartEvent(None, None, True, flow_style=False))
+            items = list(value.items())
+            if self.sort_keys:
+                with contextlib.suppress(TypeError):  # as PyYAML: unsortable keys keep order
+                    items = sorted(items)
+            for key, item in items:
+                self._value(key, events)
+                self._value(item, events)
+            events.append(yaml.MappingEndEvent())
+        elif kind is list:
+            events.append(yaml.SequenceStartEvent(None, None, True, flow_style=False))
+            for item in value:
+                self._value(item, events)
+            events.append(yaml.SequenceEndEvent())
+        elif kind in _PLAIN_SCALARS:
+            events.append(self._scalar(value))
+        else:
+            raise _Unusual
+
+    def _scalar(self, value: Any) -> Any:
+        style = None
+        if type(value) is str and self.plain_strings:
+            tag, text = _STR, value
+        else:
+            node = self.representers[type(value)](self.representer, value)
+            if type(node) is not yaml.ScalarNode:
+                raise _Unusual
+            tag, text, style = node.tag, node.value, node.style
+        plain = self.resolver.resolve(yaml.ScalarNode, text, (True, False)) == tag
+        quoted = self.resolver.resolve(yaml.ScalarNode, text, (False, True)) == tag
+        return yaml.ScalarEvent(None, tag, (plain, quoted), text, style=style)
 
 
 def dump(document: Any, **options: Any) -> str:

@@ -191,6 +191,96 @@ def test_a_yaml_error_quotes_the_offending_line(tmp_path: Path) -> None:
     assert "flows: [unclosed" in message  # the offending line quoted, as before
 
 
+ODD_STRINGS = [
+    "", " ", "a b", " lead", "trail ", "1", "-1", "1.5", "0x1f", "0o17", "017", "1_000", "1e3",
+    "6.02e+23", "true", "True", "yes", "No", "on", "OFF", "null", "~", "Null", ".inf", "-.Inf",
+    ".nan", "2026-01-02", "2026-01-02T03:04:05Z", "12:30", "1:20:30", "=", "<<", "- x", "? q",
+    ": c", "#c", "a #b", "a: b", "a:b", "[x]", "{y}", "x, y", "&a", "*b", "!t", "|", ">", "%p",
+    "@x", "`x", "'q'", '"d"', "multi\nline", "trailing\n", "\ttab", "cr\rlf", "é", "日本",
+    "emoji \U0001f600", "\x85", "\u2028", "\x00", "\x07", "\x7f", "\ufeff",
+    "tests/test_a.py::test_b[x-1]", "word " * 40, "a" * 200,
+]  # fmt: skip
+ODD_SCALARS = [*ODD_STRINGS, 0, -1, 2**70, 0.0, -0.0, 1.5, 1e20, 1e-7, 3.0, float("inf"),
+               float("-inf"), float("nan"), True, False, None]  # fmt: skip
+
+
+def _documents() -> list[Any]:
+    return [
+        {"scalars": ODD_SCALARS, "keys": {k: k for k in ODD_STRINGS}},
+        {"b": 1, "a": {"z": [], "y": {}, "x": [[], {}, [1, [2, [3]]]]}, "c": [{"d": None}]},
+        {1: "int key", "b": "mixed keys do not sort", None: [True, 2.5], 2.5: "float key"},
+        [{"id": s, "name": s.strip()} for s in ODD_STRINGS],
+        "just a string",
+        [],
+        {},
+        None,
+    ]
+
+
+OPTIONS = [
+    {},
+    {"sort_keys": False},
+    {"sort_keys": False, "allow_unicode": True, "width": 120},
+    {"indent": 4, "explicit_start": True, "width": 40},
+]
+
+
+def _literal_blocks(dumper: Any, data: str) -> Any:
+    """A string representer like the one Hera registers on PyYAML's safe dumper when imported:
+    multi-line strings as literal blocks, ``y``/``n`` quoted for YAML 1.1 readers."""
+    if "\n" in data:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+    if data in ("y", "n"):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="'")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data)
+
+
+def _refuse(*args: Any, **kwargs: Any) -> str:
+    raise AssertionError("plain data went through PyYAML's representer")
+
+
+@pytest.mark.parametrize("strings", ["pyyaml's", "registered"])
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(o) or "defaults")
+def test_plain_documents_are_written_as_pyyaml_writes_them(
+    options: dict[str, Any], strings: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # yaml_io writes plain data through libyaml's event API, skipping PyYAML's representer and
+    # serializer (but not a string representer registered on the dumper): PyYAML's own output
+    # is the oracle, for every document alone and all together.
+    registry = yaml_io.SAFE_DUMPER.yaml_representers
+    stock = yaml.representer.SafeRepresenter.represent_str
+    monkeypatch.setitem(registry, str, stock if strings == "pyyaml's" else _literal_blocks)
+    documents = [*_documents(), {"answers": ["y", "n", "yes"]}]
+    alone = [yaml.dump_all([d], Dumper=yaml_io.SAFE_DUMPER, **options) for d in documents]
+    together = yaml.dump_all(documents, Dumper=yaml_io.SAFE_DUMPER, **options)
+    monkeypatch.setattr(yaml, "dump_all", _refuse)
+    assert [yaml_io.dump(d, **options) for d in documents] == alone
+    assert yaml_io.dump_all(documents, **options) == together
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        ("a", "tuple"),
+        {"a", "set"},
+        b"bytes",
+        __import__("datetime").date(2026, 1, 2),
+        OutputFormat.JSON,
+    ],
+    ids=["tuple", "set", "bytes", "date", "str enum"],
+)
+def test_other_values_take_pyyamls_own_path(value: Any) -> None:
+    def written(dump: Any) -> Any:
+        try:
+            return dump()
+        except yaml.YAMLError as error:
+            return ("error", type(error), str(error))
+
+    document = {"plain": ["x", 1], "other": value}
+    ours = written(lambda: yaml_io.dump(document))
+    assert ours == written(lambda: yaml.dump_all([document], Dumper=yaml_io.SAFE_DUMPER))
+
+
 @needs_libyaml
 def test_compiled_output_is_the_same_with_the_c_dumper(shop_execution_path: Path) -> None:
     documents = compile_plan(plan_execution(load_execution(shop_execution_path))).documents()
