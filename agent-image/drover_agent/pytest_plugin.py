@@ -212,9 +212,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> Iterator[None]:
     batch of a module with 50,000 cases (packaging's test_version.py) then pays for the cases
     it runs, not for every case of the module (about 0.1 ms each) only to deselect most."""
     yield
-    document = metafunc.config.stash.get(_SELECTION, None)
-    if document is not None:
-        _drop_unnamed_cases(metafunc, document)
+    named = metafunc.config.stash.get(_NAMED, None)
+    if named is not None:
+        _drop_unnamed_cases(metafunc, named)
 
 
 class _SelectedPaths:
@@ -260,6 +260,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if target:
         document = json.loads(Path(target).read_text(encoding="utf-8"))
         config.stash[_SELECTION] = document
+        config.stash[_NAMED] = _NamedIds(
+            {scenario_id: index for index, scenario_id in enumerate(document["ids"])},
+            _WorkspaceIds(config.rootpath, config.invocation_params.dir),
+        )
         if isinstance(document.get("paths"), list):
             _selected = _SelectedPaths(config.invocation_params.dir, document["paths"])
         if isinstance(document.get("progress"), str) and _progress is None:
@@ -325,8 +329,7 @@ class _ImportOnly(pytest.Module):
 
 
 def _select(config: pytest.Config, items: list[pytest.Item], document: dict[str, Any]) -> None:
-    position = {scenario_id: index for index, scenario_id in enumerate(document["ids"])}
-    to_workspace = _WorkspaceIds(config.rootpath, config.invocation_params.dir)
+    position, to_workspace = config.stash[_NAMED]
     matched: set[str] = set()
     kept: list[tuple[int, int, pytest.Item]] = []
     deselected: list[pytest.Item] = []
@@ -352,7 +355,7 @@ def _select(config: pytest.Config, items: list[pytest.Item], document: dict[str,
         Path(document["unmatched"]).write_text(json.dumps(unmatched), encoding="utf-8")
 
 
-def _drop_unnamed_cases(metafunc: pytest.Metafunc, document: dict[str, Any]) -> None:
+def _drop_unnamed_cases(metafunc: pytest.Metafunc, named: _NamedIds) -> None:
     """Keep the cases of ``metafunc`` an id names: all of them when the function (or its
     class, file or directory) is named, else the cases named one by one. pytest makes one
     unparametrized test of a function left with no case, so one case stays (deselected later
@@ -360,12 +363,6 @@ def _drop_unnamed_cases(metafunc: pytest.Metafunc, document: dict[str, Any]) -> 
     calls = getattr(metafunc, "_calls", None)  # what metafunc.parametrize fills
     if not isinstance(calls, list) or len(calls) < 2:
         return
-    config = metafunc.config
-    named = config.stash.get(_NAMED, None)
-    if named is None:
-        named = config.stash[_NAMED] = _NamedIds(
-            set(document["ids"]), _WorkspaceIds(config.rootpath, config.invocation_params.dir)
-        )
     function = named.to_workspace(metafunc.definition.nodeid)
     if any(key in named.ids for key in item_keys(function)):
         return
@@ -380,12 +377,14 @@ def _drop_unnamed_cases(metafunc: pytest.Metafunc, document: dict[str, Any]) -> 
 
 
 class _NamedIds(NamedTuple):
-    ids: set[str]
+    """The batch's ids (each to its place in the batch) and how node ids become such ids."""
+
+    ids: dict[str, int]
     to_workspace: _WorkspaceIds
 
 
 _NAMED = pytest.StashKey[_NamedIds]()
-"""The batch's ids as a set, made at its first parametrized function."""
+"""The selection's ids, read once per session with its document."""
 
 
 class _WorkspaceIds:
