@@ -60,6 +60,16 @@ SHAPES = {
     "unknown tag": "a: !custom x\n",
     "empty": "",
     "scalar document": "just text\n",
+    "empty document": "---\n...\n",
+    "two documents": "a: 1\n---\nb: 2\n",
+    "anchored scalar": "a: &n 12\nb: *n\nc: &s text\nd: [*s, *n]\n",
+    "alias as key": "a: &k key\n*k : value\n",
+    "alias to a list as key": "a: &l [1]\n? *l\n: value\n",
+    "duplicate anchor": "a: &x 1\nb: &x 2\nc: *x\n",
+    "explicit collection tags": "!!map {a: !!seq [1, ! 2, !!str 3], b: !!float 1}\n",
+    "non-specific tags": "a: ! 12\nb: ! true\nc: !!null ''\n",
+    "quoted look-alikes": "a: '12'\nb: \"true\"\nc: 'null'\nd: '2026-01-02'\n",
+    "nested": "a:\n- - - [x, {y: [z, {w: 1}]}]\n  - {}\n- []\n",
 }
 
 BAD = [
@@ -122,14 +132,18 @@ def test_plain_documents_skip_pyyamls_constructor(monkeypatch: pytest.MonkeyPatc
         raise AssertionError("stock constructor used")
 
     monkeypatch.setattr(yaml.constructor.BaseConstructor, "construct_document", refuse)
+    monkeypatch.setattr(yaml.CSafeLoader, "get_single_node", refuse)  # no node is composed
     assert yaml_io.load(SHAPES["plain"]) == {
         "a": {"b": [1, 2.5, "x", None, True]},
         "c": ["d", {"e": "f"}],
     }
     shared = yaml_io.load(SHAPES["shared alias"])
     assert shared["base"] is shared["again"]  # an alias is the same object, as PyYAML makes it
-    with pytest.raises(AssertionError, match="stock constructor"):
-        yaml_io.load(SHAPES["merge keys"])  # what the direct construction leaves to PyYAML
+    anchored = yaml_io.load(SHAPES["anchored scalar"])
+    assert anchored == {"a": 12, "b": 12, "c": "text", "d": ["text", 12]}
+    for name in ("merge keys", "recursive alias", "two documents", "duplicate anchor"):
+        with pytest.raises(AssertionError, match="stock constructor"):
+            yaml_io.load(SHAPES[name])  # what the direct construction leaves to PyYAML
 
 
 @needs_libyaml
@@ -178,6 +192,33 @@ def test_a_very_large_bad_document_keeps_the_c_loaders_error_with_lines_quoted(
     assert message.startswith(f"{path}: not valid YAML: while parsing a flow sequence")
     assert "line 2, column 8:\n    flows: [unclosed\n           ^\n" in message
     assert "did not find expected ',' or ']'" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "problem", "where"),
+    [
+        ("kind: x\nthreads: !!int twelve\n", "cannot read 'twelve' as int", "line 2, column 10"),
+        ("a: [1, !!timestamp soon]\n", "cannot read 'soon' as timestamp", "line 1, column 8"),
+        ("a: !!bool maybe\n", "cannot read 'maybe' as bool", "line 1, column 4"),
+        ("a: !!float x\n", "cannot read 'x' as float", "line 1, column 4"),
+        # after a merge key PyYAML's own loader reads it, and its constructor says no position
+        ("b: &b {x: 1}\nc: {<<: *b}\nd: !!int twelve\n", "a tagged value cannot be read", ""),
+    ],
+)
+def test_a_scalar_its_tag_rejects_is_a_yaml_error(
+    text: str, problem: str, where: str, tmp_path: Path
+) -> None:
+    # PyYAML's constructors raise ValueError, KeyError or AttributeError there: a traceback.
+    with pytest.raises(Exception) as pure:
+        yaml.load(text, Loader=yaml.SafeLoader)
+    assert not isinstance(pure.value, yaml.YAMLError)
+    path = tmp_path / "tagged.yaml"
+    path.write_text(text)
+    with pytest.raises(SpecError) as caught:
+        read_document(path)
+    message = str(caught.value)
+    assert "not valid YAML" in message and problem in message
+    assert where in message
 
 
 def test_a_yaml_error_quotes_the_offending_line(tmp_path: Path) -> None:
