@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 from pathlib import Path
 
@@ -29,15 +31,21 @@ def test_copies_the_project_and_runs_setup_commands(tmp_path: Path, run_agent: R
     assert "setup [2/2]" in done.stdout
 
 
-def test_the_copy_keeps_links_and_leaves_out_caches_and_the_workspace_itself(
+def test_the_copy_keeps_links_modes_and_times_and_leaves_out_caches_and_the_workspace_itself(
     tmp_path: Path, run_agent: RunAgent
 ) -> None:
+    # The bytecode cache shared between runs holds only while each source keeps its mtime.
     project = tmp_path / "project"
     (project / "pkg" / "__pycache__").mkdir(parents=True)
     (project / "pkg" / "mod.py").write_text("X = 1\n")
     (project / "pkg" / "__pycache__" / "mod.cpython-311.pyc").write_bytes(b"stale")
     (project / ".pytest_cache").mkdir()
     (project / "link.py").symlink_to("pkg/mod.py")
+    (project / "run.sh").write_text("#!/bin/sh\n")
+    (project / "run.sh").chmod(0o750)
+    (project / "secret.txt").write_text("s\n")
+    (project / "secret.txt").chmod(0o600)
+    os.utime(project / "pkg" / "mod.py", ns=(1_600_000_000_123_456_789, 1_600_000_000_123_456_789))
     (project / "nested" / "ws").mkdir(parents=True)  # the workspace, inside the project
     (project / "nested" / "ws-sibling").mkdir()
     (project / "nested" / "ws-sibling" / "kept.txt").write_text("kept\n")
@@ -48,6 +56,9 @@ def test_the_copy_keeps_links_and_leaves_out_caches_and_the_workspace_itself(
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert (workspace / "pkg" / "mod.py").read_text() == "X = 1\n"
+    assert (workspace / "pkg" / "mod.py").stat().st_mtime_ns == 1_600_000_000_123_456_789
+    assert stat.S_IMODE((workspace / "run.sh").stat().st_mode) == 0o750
+    assert stat.S_IMODE((workspace / "secret.txt").stat().st_mode) == 0o600
     assert (workspace / "link.py").is_symlink()
     assert (workspace / "link.py").readlink() == Path("pkg/mod.py")
     assert (workspace / "nested" / "ws-sibling" / "kept.txt").read_text() == "kept\n"
