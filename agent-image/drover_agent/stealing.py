@@ -13,7 +13,9 @@ then it looks again.
 A peer whose pod has not started (Pending, as Kubernetes keeps a pod that does not fit its node:
 three workers on two cores) is not waited for: a worker done with its own shard takes all of
 that peer's shard and offers it in turn, so the running workers share it; the peer's pod, when
-it starts, finds its shard taken and runs no session for it. Stealing needs a workspace the
+it starts, finds its shard taken and runs no session for it. Of many waiting peers (fifty
+workers on two cores) it takes whole shards until they make its share of them all, into one
+session, instead of a session for each. Stealing needs a workspace the
 workers share (one unpacked from an artifact for each has no peers' boards), and only
 pytest shards of a static plan (a queue-mode group balances itself), and only the first pod of
 a shard: a pod retried after its predecessor died finds its board started and runs its whole
@@ -143,11 +145,11 @@ class Stealing:
         return OwnBoard(board, tuple(taken))
 
     def take(self, overhead: float, linger: float, pace: float = 0.0) -> list[str]:
-        """The tail of the busiest peer's remaining scenarios (all of a peer's shard when its
-        pod has not started), or none when no take would save time. While a peer still has
-        scenarios to spare but no take is worth it yet (it has not started its first test, or
-        its tests may be slower than they have looked so far), look again for up to ``linger``
-        seconds.
+        """The tail of the busiest peer's remaining scenarios, or this worker's share of the
+        shards of peers whose pods have not started, or none when no take would save time.
+        While a peer still has scenarios to spare but no take is worth it yet (it has not
+        started its first test, or its tests may be slower than they have looked so far), look
+        again for up to ``linger`` seconds.
 
         ``overhead``: seconds a new session of this worker costs besides its tests. ``pace``:
         seconds a scenario of its own shard took: what a peer's scenario is reckoned to take
@@ -163,50 +165,71 @@ class Stealing:
             time.sleep(POLL_SECONDS)
 
     def _take_once(self, overhead: float, pace: float) -> tuple[list[str], bool]:
-        """What one look takes, and whether some peer still has scenarios to spare."""
+        """What one look takes, and whether some peer still has scenarios to spare: the tail
+        of the busiest peer, or this worker's share of the shards whose pods have not started,
+        whichever holds more time."""
         worth = overhead + 2 * MIN_GAIN_SECONDS
         best: tuple[float, _Offer] | None = None
         spare = False
+        waiting: list[tuple[_Offer, float]] = []
+        running = 1  # this worker, and the peers still in their own shards
         for offer in self._peer_offers():
             state = _peek(offer)
-            if state.started and state.remaining >= 2:
+            if not state.started:
+                if state.remaining:
+                    waiting.append((offer, _unstarted_seconds(offer, state, pace)))
+                continue
+            if offer.board.name.startswith("shard-") and not state.closed:
+                running += 1
+            if state.remaining >= 2:
                 spare = True
                 seconds = _remaining_seconds(offer, state)
-                if seconds <= worth:
-                    continue
-            elif not state.started and state.remaining:
-                seconds = _unstarted_seconds(offer, state, pace)
-                if seconds <= MIN_GAIN_SECONDS:
-                    continue
-            else:
-                continue
-            if best is None or seconds > best[0]:
-                best = (seconds, offer)
+                if seconds > worth and (best is None or seconds > best[0]):
+                    best = (seconds, offer)
+        share, planned = _share_of_waiting(waiting, running)
+        if planned > MIN_GAIN_SECONDS and (best is None or planned >= best[0]):
+            return self._take_waiting(share), spare
         if best is None:
             return [], spare
         offer = best[1]
         with locked_board(offer.board, len(offer.scenarios)) as state:
-            if state.started:
-                seconds = _remaining_seconds(offer, state)
-                if seconds <= worth:
-                    return [], True
-                # Both end together when the peer keeps (remaining + overhead) / 2 of the time.
-                count = _tail_count(offer, state, (seconds - overhead) / 2 / seconds)
-                count = _at_a_file_start([s.id for s in offer.scenarios], state.end, count)
-            else:  # its pod waits to start: no share of the time is its own yet
-                count = state.remaining
+            if not state.started:
+                return [], True
+            seconds = _remaining_seconds(offer, state)
+            if seconds <= worth:
+                return [], True
+            # Both end together when the peer keeps (remaining + overhead) / 2 of the time.
+            count = _tail_count(offer, state, (seconds - overhead) / 2 / seconds)
+            count = _at_a_file_start([s.id for s in offer.scenarios], state.end, count)
             if count < 1:
                 return [], True
             state.end -= count
             stolen = [s.id for s in offer.scenarios[state.end : state.end + count]]
-        self.taken.extend(stolen)
-        _write_atomically(self._taken_file(), json.dumps(self.taken))
+        self._record_taken(stolen)
         return stolen, True
+
+    def _take_waiting(self, offers: list[_Offer]) -> list[str]:
+        """The whole shards of ``offers``, whose pods have not started (a pod that started
+        meanwhile keeps what is left of its own); their pods, when they start, run nothing."""
+        stolen: list[str] = []
+        for offer in offers:
+            with locked_board(offer.board, len(offer.scenarios)) as state:
+                if state.started or not state.remaining:
+                    continue
+                stolen += [s.id for s in offer.scenarios[state.pos : state.end]]
+                state.end = state.pos
+        self._record_taken(stolen)
+        return stolen
+
+    def _record_taken(self, stolen: list[str]) -> None:
+        """Kept on disk: a pod retried after this one died runs them (see :meth:`prepare`)."""
+        if stolen:
+            self.taken.extend(stolen)
+            _write_atomically(self._taken_file(), json.dumps(self.taken))
 
     def _peer_offers(self) -> list[_Offer]:
         """Every peer's shard, and the batches peers took and offer in turn."""
-        offers = [self._plan_offer(peer) for peer in range(self.group.threads)]
-        offers = [o for o in offers if o.board.name != f"shard-{self.shard}.json"]
+        offers = [self._plan_offer(p) for p in range(self.group.threads) if p != self.shard]
         for board in sorted(self.directory.glob("batch-*.board")):
             if not board.name.startswith(f"batch-{self.shard}-"):
                 offer = self._batch_offer(board)
@@ -292,6 +315,24 @@ def _unstarted_seconds(offer: _Offer, state: BoardState, pace: float) -> float:
     if planned and all(d is not None for d in planned):
         return sum(d for d in planned if d is not None)
     return state.remaining * pace
+
+
+def _share_of_waiting(
+    waiting: list[tuple[_Offer, float]], running: int
+) -> tuple[list[_Offer], float]:
+    """Whole waiting shards, in plan order, until they make one running worker's share of all
+    of them (their time over ``running``), and their time. Three workers on two cores: the
+    one waiting shard. Fifty workers of short tests on two cores: half of the 48 waiting
+    shards, one session's worth, where each would otherwise start a session of its own pod,
+    one after the other."""
+    share = sum(seconds for _, seconds in waiting) / max(running, 1)
+    chosen, planned = [], 0.0
+    for offer, seconds in waiting:
+        if planned >= share:
+            break
+        chosen.append(offer)
+        planned += seconds
+    return chosen, planned
 
 
 def _tail_count(offer: _Offer, state: BoardState, share: float) -> int:

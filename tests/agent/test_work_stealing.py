@@ -175,6 +175,51 @@ def test_a_waiting_peer_s_shard_is_taken_only_when_it_is_worth_a_session(tmp_pat
     assert thief.take(overhead=0.5, linger=0, pace=0.5) == []
 
 
+def test_waiting_shards_too_small_alone_are_taken_together_as_a_share(tmp_path: Path) -> None:
+    """Fifty workers on two cores: 48 pods wait Pending, each shard half a second of work, none
+    worth a session alone. A worker done with its own takes whole waiting shards, in plan
+    order, until they make its share of all of them (here half: one peer is still in its own
+    shard), in one batch; the other running worker takes the rest the same way."""
+    group = GroupPlan(
+        key="main.all", flow="main", name="all", threads=50, strategy="count", retries=0,
+        scenario_timeout=None,
+        workers={w: [PlanScenario(f"s{w}-{i}") for i in range(5)] for w in range(50)},
+    )  # fmt: skip
+    (tmp_path / READY_MARKER).write_text("")
+    thief, peer = (Stealing.prepare(group, shard, tmp_path, "wf") for shard in (0, 1))
+    assert thief is not None and peer is not None
+    own = thief.own_board()
+    assert own is not None and own.close() == []  # done with its own shard; the peer is not
+
+    taken = thief.take(overhead=0.5, linger=0, pace=0.1)
+    assert taken == [f"s{w}-{i}" for w in range(2, 26) for i in range(5)]
+    own_of_peer = peer.own_board()
+    assert own_of_peer is not None and own_of_peer.close() == []
+    assert peer.take(overhead=0.5, linger=0, pace=0.1) == [
+        f"s{w}-{i}" for w in range(26, 50) for i in range(5)
+    ]
+    late = Stealing.prepare(group, 30, tmp_path, "wf")  # its pod starts at last
+    assert late is not None
+    board = late.own_board()
+    assert board is not None and board.close_if_all_taken(list(board.ids)) == list(board.ids)
+
+
+def test_waiting_shards_are_not_taken_when_the_share_is_not_worth_a_session(
+    tmp_path: Path,
+) -> None:
+    group = GroupPlan(
+        key="main.all", flow="main", name="all", threads=3, strategy="count", retries=0,
+        scenario_timeout=None, workers={w: [PlanScenario(f"s{w}-{i}") for i in range(3)]
+                                         for w in range(3)},
+    )  # fmt: skip
+    (tmp_path / READY_MARKER).write_text("")
+    thief = Stealing.prepare(group, 0, tmp_path, "wf")
+    assert thief is not None
+    assert thief.take(overhead=0.5, linger=0, pace=0.15) == [], "0.9 s in all: not worth it"
+    assert thief.take(overhead=0.5, linger=0, pace=0.2) == [f"s{w}-{i}" for w in (1, 2)
+                                                            for i in range(3)]  # fmt: skip
+
+
 def test_a_retried_thief_runs_again_what_its_predecessor_took(
     tmp_path: Path, project: Path, run_agent: RunAgent
 ) -> None:
