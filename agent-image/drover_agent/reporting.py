@@ -4,6 +4,8 @@
 the thread posts what is waiting every ``interval`` seconds or as soon as ``batch_size`` are:
 all of it, up to :data:`MAX_BATCH`, so that while one post is on its way the next grows with
 the pace of the tests (a thousand short tests a second would otherwise wait behind posts of 50).
+A batch the service finds too large (413: long error texts) is posted again in halves, and
+later posts stay within the size that went through.
 A batch the facade cannot take stays queued and is tried again after a pause that grows while
 the facade stays down; ``close()`` makes one last bounded attempt. The shard never fails
 because of the facade: the results file, which the mirror also reads, remains complete.
@@ -28,6 +30,7 @@ ID_LIMIT = 4000
 ERROR_LIMIT = 100_000
 ARTIFACT_LIMIT = 100
 MAX_BATCH = 1000
+TOO_LARGE = 413
 POST_ATTEMPTS = 2
 MAX_PAUSE = 10.0
 
@@ -84,6 +87,8 @@ class ResultReporter:
         """Failed posts so far; ``flush()`` compares it to notice a failure during its wait."""
         self._urgent = False
         self._closing = False
+        self._most = MAX_BATCH
+        """The most results a post takes: lowered when the service refused a batch as too large."""
         self._thread = threading.Thread(target=self._run, name="drover-reporter", daemon=True)
         self._thread.start()
 
@@ -142,11 +147,13 @@ class ResultReporter:
                 closing = self._closing
                 if not self._pending:
                     return  # closing with nothing left
-                batch = self._pending[:MAX_BATCH]
+                batch = self._pending[: self._most]
                 # This loop paces its own retries; the client adds one quick retry for a blip.
                 attempts = 1 if closing and self._failing else POST_ATTEMPTS
             ok = self._post(batch, attempts)
             with self._lock:
+                if ok is None:  # too large: the same results again, fewer at a time
+                    continue
                 if ok:
                     del self._pending[: len(batch)]  # report() only appends, so these are ours
                     self._first_pending_at = time.monotonic()
@@ -178,11 +185,15 @@ class ResultReporter:
             return max(0.01, self._first_pending_at + self.interval - now)
         return self.interval
 
-    def _post(self, batch: list[dict[str, Any]], attempts: int) -> bool:
-        """True when the batch is finished with (delivered, or refused for good)."""
+    def _post(self, batch: list[dict[str, Any]], attempts: int) -> bool | None:
+        """True when the batch is finished with (delivered, or refused for good), False when
+        it is to be tried again later, None when it was too large (post it again in parts)."""
         try:
             self.client.post_results(batch, attempts=attempts)
         except FacadeRejected as exc:
+            if exc.status == TOO_LARGE and len(batch) > 1:
+                self._most = len(batch) // 2
+                return None
             # Retrying the same batch cannot help: count it as gone, keep the shard going.
             _log(f"the facade refused {len(batch)} results ({exc}); dropping that batch")
             self.dropped += len(batch)

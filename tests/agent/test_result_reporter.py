@@ -16,10 +16,13 @@ from drover_agent.results import ScenarioResult
 
 class _Facade(ThreadingHTTPServer):
     """Takes every batch of results as the service does (202 with the counts), holding the
-    first one until the test lets it go."""
+    first one until the test lets it go; a body over ``limit`` bytes gets the service's 413
+    (``api/limits.py``)."""
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
+        self.limit = 1 << 30
+        self.refused = 0
         self.batches: list[list[str]] = []
         self.first_arrived = threading.Event()
         self.release_first = threading.Event()
@@ -33,14 +36,22 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Facade
 
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        size = int(self.headers["Content-Length"])
+        body = json.loads(self.rfile.read(size))
+        if size > self.server.limit:
+            self.server.refused += 1
+            self._answer(413, {"detail": f"request body over {self.server.limit} bytes"})
+            return
         if not self.server.batches:
             self.server.first_arrived.set()
             self.server.release_first.wait(30)
         ids = [result["id"] for result in body["results"]]
         self.server.batches.append(ids)
-        data = json.dumps({"received": len(ids), "inserted": len(ids)}).encode()
-        self.send_response(202)
+        self._answer(202, {"received": len(ids), "inserted": len(ids)})
+
+    def _answer(self, status: int, document: dict[str, Any]) -> None:
+        data = json.dumps(document).encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -61,9 +72,10 @@ def facade() -> Iterator[_Facade]:
     server.server_close()
 
 
-def _result(n: int) -> ScenarioResult:
+def _result(n: int, error: str | None = None) -> ScenarioResult:
+    status = "failed" if error else "passed"
     return ScenarioResult(
-        id=f"tests/test_a.py::test_{n}", status="passed", duration=0.001, attempt=0
+        id=f"tests/test_a.py::test_{n}", status=status, duration=0.001, attempt=0, error=error
     )
 
 
@@ -87,3 +99,23 @@ def test_results_waiting_behind_a_post_go_together_in_the_next(facade: _Facade) 
     assert sizes[1:] == [MAX_BATCH, 60 + MAX_BATCH + 200 - first - MAX_BATCH]
     posted = [i for batch in facade.batches for i in batch]
     assert posted == [_result(n).id for n in range(60 + MAX_BATCH + 200)], "each once, in order"
+
+
+def test_a_batch_the_service_finds_too_large_goes_again_in_parts(facade: _Facade) -> None:
+    """Failures with long tracebacks: 200 results of 20 kB each are 4 MB in one post, over the
+    service's limit here (1 MB). The service answers 413; the batch is posted again in halves
+    until each part fits, and nothing is dropped."""
+    facade.limit = 1_000_000
+    facade.release_first.set()
+    client = FacadeClient(FacadeConfig(url=facade.url, run_id="run-1", token="t"))
+    reporter = ResultReporter(client, ReportTarget("main.all", 0, "pod-0"), batch_size=200)
+    for n in range(200):
+        reporter.report(_result(n, error="Traceback ...\n" + "x" * 20_000))
+    assert reporter.flush(10)
+    reporter.close()
+
+    assert facade.refused >= 1
+    assert all(len(batch) * 20_000 < facade.limit for batch in facade.batches)
+    posted = [i for batch in facade.batches for i in batch]
+    assert posted == [_result(n).id for n in range(200)], "each once, in order"
+    assert reporter.dropped == 0
