@@ -62,9 +62,10 @@ def _build(loader: yaml.CSafeLoader) -> Any:
     for a spec of 100,000 scenarios that is 1.7 s where the events alone take 0.7. This builds
     plain mappings, sequences, scalars and aliases as the stock loader would, resolving each
     plain scalar's tag with the loader's own resolver (once per distinct value). Anything else
-    (merge keys, recursive aliases, sets, ordered maps, unhashable keys, unknown tags, a scalar
-    its constructor rejects, a second document) raises _Unusual, and the stock loader reads the
-    text again, giving its result or its error. Parser errors propagate as they are.
+    (merge keys, recursive aliases, sets, ordered maps, unhashable keys, unknown tags, a second
+    document) raises _Unusual, and the stock loader reads the text again, giving its result or
+    its error. Parser errors propagate as they are; a scalar its explicit tag cannot read is
+    a _RejectedScalar at its position.
     """
     get: Callable[[], Any] = loader.get_event  # typed loosely: each kind has its own fields
     resolve: Callable[[type[yaml.Node], str, tuple[bool, bool]], str] = loader.resolve

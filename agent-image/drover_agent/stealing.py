@@ -186,9 +186,9 @@ class Stealing:
                 seconds = _remaining_seconds(offer, state)
                 if seconds > worth and (best is None or seconds > best[0]):
                     best = (seconds, offer)
-        share, planned = _share_of_waiting(waiting, running)
+        shards, planned = _share_of_waiting(waiting, running)
         if planned > MIN_GAIN_SECONDS and (best is None or planned >= best[0]):
-            return self._take_waiting(share), spare
+            return self._take_waiting(shards), spare
         if best is None:
             return [], spare
         offer = best[1]
