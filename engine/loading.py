@@ -34,11 +34,13 @@ def read_document(path: Path) -> dict[str, Any]:
         raise SpecError(str(path), "no such file") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise SpecError(str(path), f"cannot read: {exc}") from None
+    language = "JSON" if path.suffix == ".json" else "YAML"
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml_io.load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        language = "JSON" if path.suffix == ".json" else "YAML"
         raise SpecError(str(path), f"not valid {language}: {exc}") from None
+    except RecursionError:  # json's decoder recurses once per level of nesting
+        raise SpecError(str(path), f"{language} nested too deeply to be read") from None
     if not isinstance(data, dict):
         raise SpecError(str(path), "the document must be a mapping of fields")
     return data

@@ -36,18 +36,25 @@ class _RejectedScalar(yaml.constructor.ConstructorError):
     """A scalar its explicit tag cannot read, such as ``!!int twelve``, with its position."""
 
 
+class _TooDeep(yaml.YAMLError):
+    """PyYAML's pure composer and its constructor recurse once per level of nesting."""
+
+
 _CONSTRUCTOR_FAILURES = (ValueError, KeyError, AttributeError, TypeError)
 """What PyYAML's scalar constructors raise for such a scalar, with no position."""
 
 
 @contextlib.contextmanager
-def _positionless_rejections() -> Iterator[None]:
-    """Where the stock loader reads: a rejected tagged scalar as a YAML error, not a crash."""
+def _stock_failures() -> Iterator[None]:
+    """Where PyYAML's own loaders read: what they raise that is no YAML error, as one (a
+    rejected tagged scalar, a document nested a few hundred levels deep), not a crash."""
     try:
         yield
     except _CONSTRUCTOR_FAILURES as error:
         problem = f"a tagged value cannot be read ({type(error).__name__}: {error})"
         raise yaml.constructor.ConstructorError(None, None, problem) from None
+    except RecursionError:
+        raise _TooDeep("the document is nested too deeply to be read") from None
 
 
 _OPEN = object()  # an anchored collection still being built: an alias to it is recursive
@@ -166,7 +173,7 @@ if yaml.__with_libyaml__:
                 pass
             stock = yaml.CSafeLoader(self._text)
             try:
-                with _positionless_rejections():
+                with _stock_failures():
                     return stock.get_single_data()
             finally:
                 stock.dispose()
@@ -200,7 +207,7 @@ def load(text: str) -> Any:
     """``yaml.safe_load(text)`` with the fast loader; errors read as the pure loader's."""
     loader = SAFE_LOADER
     try:
-        with _positionless_rejections():
+        with _stock_failures():
             return yaml.load(text, Loader=loader)
     except _RejectedScalar as error:  # the pure loader would only crash on it
         raise _quoting(error, text) from None
@@ -209,8 +216,14 @@ def load(text: str) -> Any:
             raise
         if len(text) > PURE_RETRY_LIMIT and isinstance(error, yaml.MarkedYAMLError):
             raise _quoting(error, text) from None
-    with _positionless_rejections():
-        return yaml.load(text, Loader=yaml.SafeLoader)
+        fast_error = error
+    try:
+        with _stock_failures():
+            return yaml.load(text, Loader=yaml.SafeLoader)
+    except _TooDeep:  # the C loader's own error, then, with its lines quoted
+        if isinstance(fast_error, yaml.MarkedYAMLError):
+            raise _quoting(fast_error, text) from None
+        raise fast_error from None
 
 
 def _quoting(error: yaml.MarkedYAMLError, text: str) -> yaml.MarkedYAMLError:

@@ -221,6 +221,28 @@ def test_a_scalar_its_tag_rejects_is_a_yaml_error(
     assert where in message
 
 
+def test_deep_nesting_is_read_or_refused_without_a_crash(tmp_path: Path) -> None:
+    # PyYAML's pure loader, and json's decoder, recurse once per level: past Python's
+    # recursion limit they raised RecursionError (a traceback) instead of a message.
+    nested = tmp_path / "nested.yaml"
+    nested.write_text("a: " + "[" * 900 + "]" * 900 + "\n")
+    value = read_document(nested)["a"]
+    for _ in range(899):
+        value = value[0]
+    assert value == []
+
+    for name, text, problem in [
+        ("deep.yaml", "a: " + "[" * 5000 + "]" * 5000 + "\n", "exceeded maximum nesting depth"),
+        ("deep.json", '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
+    ]:
+        path = tmp_path / name
+        path.write_text(text)
+        with pytest.raises(SpecError) as caught:
+            read_document(path)
+        assert "not valid YAML" in str(caught.value) or name.endswith(".json")
+        assert problem in str(caught.value)
+
+
 def test_a_yaml_error_quotes_the_offending_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("name: shop\nflows: [unclosed\n")
