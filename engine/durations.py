@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator
 
-__all__ = ["Seconds", "parse_duration"]
+__all__ = ["MAX_SECONDS", "Seconds", "parse_duration"]
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
@@ -31,8 +31,18 @@ def parse_duration(value: object) -> int:
         raise ValueError("expected a duration such as 90, '90s', '5m' or '1h30m'")
     if seconds <= 0:
         raise ValueError("a duration must be positive")
+    if seconds > MAX_SECONDS:
+        raise ValueError(
+            f"{seconds} s is longer than Kubernetes allows a pod's or workflow's deadline "
+            f"({MAX_SECONDS} s, about 68 years); leave it out for no deadline"
+        )
     return seconds
 
+
+MAX_SECONDS = 2**31 - 1
+"""The longest deadline: Kubernetes refuses a pod whose ``activeDeadlineSeconds`` is above it
+(``ValidatePodSpec``, pkg/apis/core/validation/validation.go), and Argo turns a template's and
+the workflow's into one (``createWorkflowPod``, workflow/controller/workflowpod.go)."""
 
 Seconds = Annotated[int, BeforeValidator(parse_duration)]
 """A positive number of seconds, accepting Go-style duration strings on input."""

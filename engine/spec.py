@@ -175,7 +175,7 @@ class Scenario(_Model):
         "its own location)",
     )
     tags: list[NonEmpty] = Field(default_factory=list)
-    duration: float | None = Field(None, ge=0, description="estimated seconds")
+    duration: float | None = Field(None, ge=0, allow_inf_nan=False, description="estimated seconds")
     last_status: Literal["passed", "failed", "skipped"] | None = None
 
     @field_validator("id", "name", "location")

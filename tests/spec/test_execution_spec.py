@@ -101,6 +101,17 @@ BAD_SPECS = {
         "environment variable",
     ),
     "bad duration": (_with("defaults.timeout", "soon"), "defaults.timeout", "not a duration"),
+    # Kubernetes refuses a pod's activeDeadlineSeconds above 2**31 - 1 (ValidatePodSpec).
+    "deadline beyond Kubernetes": (
+        _with("defaults.timeout", "99999999h"),
+        "defaults.timeout",
+        "longer than Kubernetes allows",
+    ),
+    "infinite duration": (
+        _with("scenarios.0", {"id": "t/a.py::one", "duration": float("inf")}),
+        "scenarios[0].duration",
+        "finite",
+    ),
     "duplicate flow names": (
         _with("flows.1", {"name": "main", "groups": [{"name": "g", "scenarios": [{"id": "z"}]}]}),
         "flows",
