@@ -319,9 +319,13 @@ class Workspace(_Model):
 
 
 class Limits(_Model):
-    parallelism: int | None = Field(None, ge=1, description="max pods running at once")
+    # Argo's WorkflowSpec holds parallelism as int64 and priority as int32 (workflow_types.go):
+    # a larger number would not even decode there.
+    parallelism: int | None = Field(
+        None, ge=1, le=2**63 - 1, description="max pods running at once"
+    )
     deadline: Seconds | None = Field(None, description="activeDeadlineSeconds of the workflow")
-    priority: int | None = None
+    priority: int | None = Field(None, ge=-(2**31), le=2**31 - 1)
     ttl_after_finished: Seconds = 7 * 86400
     semaphore: str | None = Field(
         None, description="'configmap/key' of an Argo semaphore limiting concurrent runs"

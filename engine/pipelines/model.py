@@ -247,7 +247,7 @@ class Pipeline(_Model):
     jobs: list[Job] | None = None
     on_exit: Job | None = Field(None, description="runs after everything, whatever the outcome")
     timeout: Seconds | None = Field(None, description="deadline of the whole run")
-    parallelism: int | None = Field(None, ge=1)
+    parallelism: int | None = Field(None, ge=1, le=2**63 - 1)  # int64 in Argo's WorkflowSpec
     schedule: Schedule | None = None
     labels: KubernetesLabels = Field(default_factory=dict)
     notify: list[Notify] = Field(

@@ -107,6 +107,11 @@ BAD_SPECS = {
         "defaults.timeout",
         "longer than Kubernetes allows",
     ),
+    "priority beyond Argo's int32": (
+        _with("limits", {"priority": 2**31}),
+        "limits.priority",
+        "less than or equal to 2147483647",
+    ),
     "infinite duration": (
         _with("scenarios.0", {"id": "t/a.py::one", "duration": float("inf")}),
         "scenarios[0].duration",
