@@ -840,10 +840,15 @@ def overhead(python: Path, workers: int, cache: Path, home: Path) -> list[str]:
         )
         runs.append((discover, run))
     discover, run = runs[-1]
+    over_run = run.seconds - plain.seconds
+    over_both = discover.seconds + run.seconds - plain.seconds
     lines = [
         f"fixed overhead, one-test project: plain pytest {plain.seconds:.2f} s (exit "
         f"{plain.code}); drover discover {discover.seconds:.2f} s + drover run "
-        f"{run.seconds:.2f} s (exit {run.code}) = {discover.seconds + run.seconds:.2f} s"
+        f"{run.seconds:.2f} s (exit {run.code}) = {discover.seconds + run.seconds:.2f} s",
+        f"  over plain pytest: drover run {over_run:.2f} s, discover + run {over_both:.2f} s "
+        f"(target < 1.5 s: {'met' if over_run < 1.5 else 'NOT met'} for drover run, "
+        f"{'met' if over_both < 1.5 else 'NOT met'} with discover)",
     ]
     if cold:
         lines.append(
