@@ -9,6 +9,11 @@ from pydantic import BeforeValidator
 
 __all__ = ["MAX_SECONDS", "Seconds", "parse_duration"]
 
+MAX_SECONDS = 2**31 - 1
+"""The longest deadline: Kubernetes refuses a pod whose ``activeDeadlineSeconds`` is above it
+(``ValidatePodSpec``, pkg/apis/core/validation/validation.go), and Argo turns a template's and
+the workflow's into one (``createWorkflowPod``, workflow/controller/workflowpod.go)."""
+
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 
@@ -38,11 +43,6 @@ def parse_duration(value: object) -> int:
         )
     return seconds
 
-
-MAX_SECONDS = 2**31 - 1
-"""The longest deadline: Kubernetes refuses a pod whose ``activeDeadlineSeconds`` is above it
-(``ValidatePodSpec``, pkg/apis/core/validation/validation.go), and Argo turns a template's and
-the workflow's into one (``createWorkflowPod``, workflow/controller/workflowpod.go)."""
 
 Seconds = Annotated[int, BeforeValidator(parse_duration)]
 """A positive number of seconds, accepting Go-style duration strings on input."""
