@@ -1,12 +1,16 @@
-"""Agent test helpers: write plan directories and run the real ``drover-agent`` as a process."""
+"""Agent test helpers: write plan directories, run the real ``drover-agent`` as a process, and
+serve a stand-in facade for it to post to."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +89,25 @@ def run_agent_process(
 def read_results(path: Path) -> dict[str, Any]:
     document: dict[str, Any] = json.loads(path.read_text())
     return document
+
+
+def answer_json(handler: BaseHTTPRequestHandler, status: int, document: dict[str, Any]) -> None:
+    """A stand-in facade's answer: ``document`` as JSON, with the status the service gives."""
+    data = json.dumps(document).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
+@contextlib.contextmanager
+def serving(server: ThreadingHTTPServer) -> Iterator[None]:
+    """``server`` answering from a thread of its own until the block ends."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agent_plans import SHOP, RunAgent, read_results, write_plan
+from agent_plans import SHOP, RunAgent, answer_json, read_results, serving, write_plan
 from drover_agent.facade import WORKER_LIMIT, WorkerIdentity
 
 from engine.compiler import CompileOptions, compile_plan
@@ -101,12 +101,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self.server.results += body["results"]
                 answer = {"received": len(body["results"]), "inserted": len(body["results"])}
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        answer_json(self, 200, answer)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -115,11 +110,8 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def facade() -> Iterator[_Facade]:
     server = _Facade()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(server):
+        yield server
 
 
 def test_the_agent_leases_as_the_shard_and_reports_as_the_pod(

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from agent_plans import answer_json, serving
 from drover_agent.facade import FacadeClient, FacadeConfig
 from drover_agent.reporting import MAX_BATCH, ReportTarget, ResultReporter
 from drover_agent.results import ScenarioResult
@@ -40,22 +41,14 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(size))
         if size > self.server.limit:
             self.server.refused += 1
-            self._answer(413, {"detail": f"request body over {self.server.limit} bytes"})
+            answer_json(self, 413, {"detail": f"request body over {self.server.limit} bytes"})
             return
         if not self.server.batches:
             self.server.first_arrived.set()
             self.server.release_first.wait(30)
         ids = [result["id"] for result in body["results"]]
         self.server.batches.append(ids)
-        self._answer(202, {"received": len(ids), "inserted": len(ids)})
-
-    def _answer(self, status: int, document: dict[str, Any]) -> None:
-        data = json.dumps(document).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        answer_json(self, 202, {"received": len(ids), "inserted": len(ids)})
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -64,12 +57,9 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def facade() -> Iterator[_Facade]:
     server = _Facade()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.release_first.set()
-    server.shutdown()
-    server.server_close()
+    with serving(server):
+        yield server
+        server.release_first.set()  # a first post still held would keep shutdown waiting
 
 
 def _result(n: int, error: str | None = None) -> ScenarioResult:
