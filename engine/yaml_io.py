@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from yaml.error import Mark
 
-__all__ = ["PURE_RETRY_LIMIT", "SAFE_DUMPER", "SAFE_LOADER", "dump_all", "load"]
+__all__ = ["MAX_DEPTH", "PURE_RETRY_LIMIT", "SAFE_DUMPER", "SAFE_LOADER", "dump_all", "load"]
 
 _TAG = "tag:yaml.org,2002:"
 _STR, _SEQ, _MAP = f"{_TAG}str", f"{_TAG}seq", f"{_TAG}map"
@@ -56,6 +56,10 @@ def _stock_failures() -> Iterator[None]:
     except RecursionError:
         raise _TooDeep("the document is nested too deeply to be read") from None
 
+
+MAX_DEPTH = 1000
+"""Levels of nesting a document may have: libyaml's own limit since PyYAML 6.0.4's wheels
+(``YAML_MAX_NESTING_LEVEL``); older ones have none, and every reader after this one recurses."""
 
 _OPEN = object()  # an anchored collection still being built: an alias to it is recursive
 _NO_KEY = object()  # no key waiting: the mapping's next value is a key
@@ -120,6 +124,9 @@ def _build(loader: yaml.CSafeLoader) -> Any:
             mapping = kind is yaml.MappingStartEvent
             if event.tag not in (None, "!", _MAP if mapping else _SEQ):
                 raise _Unusual
+            if len(open_collections) == MAX_DEPTH:
+                problem = f"exceeded maximum nesting depth ({MAX_DEPTH} levels)"
+                raise yaml.parser.ParserError(None, None, problem, event.start_mark)
             open_collections.append((container, anchor, key))
             container, anchor, key = ({} if mapping else []), event.anchor, _NO_KEY
             if anchor is not None:
