@@ -109,19 +109,23 @@ def _with_history(execution: Execution) -> Execution:
     settings = Settings()
     if not settings.database_url and not (settings.postgres_dir / "PG_VERSION").exists():
         return execution
-    # psycopg alone, not SQLAlchemy: this read is all the command needs of the database.
-    import psycopg
-
     from api.embedded_server import embedded_server_scope, libpq_url
-    from api.runs.known_history import apply_known_history
 
-    try:
-        with embedded_server_scope(settings), psycopg.connect(libpq_url(settings)) as connection:
-            return apply_known_history(connection.execute, execution)
-    except psycopg.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        err_console.print(f"warning: earlier runs not read: {first}", highlight=False)
-        return execution
+    # The server starts in a thread while the reading code is imported, and is left shutting
+    # down at the end, as ``drover run`` leaves it: each of the two halves ~0.1 s.
+    with embedded_server_scope(settings, start_now=True, wait_for_stop=False):
+        # psycopg alone, not SQLAlchemy: this read is all the command needs of the database.
+        import psycopg
+
+        from api.runs.known_history import apply_known_history
+
+        try:
+            with psycopg.connect(libpq_url(settings)) as connection:
+                return apply_known_history(connection.execute, execution)
+        except psycopg.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            err_console.print(f"warning: earlier runs not read: {first}", highlight=False)
+            return execution
 
 
 def _group_table(group: GroupPlan, *, predicted: bool) -> Table:

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,11 @@ def test_earlier_runs_predict(tmp_path: Path, env: dict[str, str]) -> None:
     assert "unknown" not in done.stdout.replace("0 unknown", "")
     assert re.search(r"predicted run time: \d+\.\d s", done.stdout), done.stdout
     pgdata = Path(env["DROVER_HOME"]) / "postgres"
-    assert not (pgdata / "postmaster.pid").exists()  # plan stops the server it started
+    # plan stops the server it started, without waiting for it: gone a moment later
+    deadline = time.monotonic() + 30
+    while (pgdata / "postmaster.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not (pgdata / "postmaster.pid").exists()
 
 
 def test_an_unreachable_database_is_a_warning(tmp_path: Path, env: dict[str, str]) -> None:
