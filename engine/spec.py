@@ -245,11 +245,17 @@ def _path_matches(file: str, pattern: str) -> bool:
     return fnmatch.fnmatch(file, pattern) or PurePosixPath(file).is_relative_to(pattern.rstrip("/"))
 
 
+# Counts are strict: YAML's ``threads: true`` or ``retries: 2.5`` is a mistake, not a 1 or a 2
+# (Argo and Kubernetes decode these fields as integers and refuse anything else).
 class Defaults(_Model):
-    threads: int = Field(1, ge=1, le=1000)
+    threads: int = Field(1, ge=1, le=1000, strict=True)
     strategy: Strategy = Strategy.DURATION
-    retries: int = Field(0, ge=0, le=10, description="reruns of a failed scenario by the agent")
-    pod_retries: int = Field(2, ge=0, le=10, description="Argo retries of a worker pod on errors")
+    retries: int = Field(
+        0, ge=0, le=10, strict=True, description="reruns of a failed scenario by the agent"
+    )
+    pod_retries: int = Field(
+        2, ge=0, le=10, strict=True, description="Argo retries of a worker pod on errors"
+    )
     timeout: Seconds | None = Field(None, description="deadline of one worker pod")
     scenario_timeout: Seconds | None = None
 
@@ -261,10 +267,10 @@ class ScenarioGroup(_Model):
     title: str = ""
     scenarios: list[Scenario] = Field(default_factory=list)
     select: Selection | None = None
-    threads: int | None = Field(None, ge=1, le=1000)
+    threads: int | None = Field(None, ge=1, le=1000, strict=True)
     strategy: Strategy | None = None
-    retries: int | None = Field(None, ge=0, le=10)
-    pod_retries: int | None = Field(None, ge=0, le=10)
+    retries: int | None = Field(None, ge=0, le=10, strict=True)
+    pod_retries: int | None = Field(None, ge=0, le=10, strict=True)
     timeout: Seconds | None = None
     scenario_timeout: Seconds | None = None
     continue_on_failure: bool = False
@@ -322,10 +328,10 @@ class Limits(_Model):
     # Argo's WorkflowSpec holds parallelism as int64 and priority as int32 (workflow_types.go):
     # a larger number would not even decode there.
     parallelism: int | None = Field(
-        None, ge=1, le=2**63 - 1, description="max pods running at once"
+        None, ge=1, le=2**63 - 1, strict=True, description="max pods running at once"
     )
     deadline: Seconds | None = Field(None, description="activeDeadlineSeconds of the workflow")
-    priority: int | None = Field(None, ge=-(2**31), le=2**31 - 1)
+    priority: int | None = Field(None, ge=-(2**31), le=2**31 - 1, strict=True)
     ttl_after_finished: Seconds = 7 * 86400
     semaphore: str | None = Field(
         None, description="'configmap/key' of an Argo semaphore limiting concurrent runs"

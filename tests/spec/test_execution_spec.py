@@ -112,6 +112,13 @@ BAD_SPECS = {
         "limits.priority",
         "less than or equal to 2147483647",
     ),
+    # Argo and Kubernetes decode counts as integers: YAML's `true` is no worker count.
+    "threads as a boolean": (
+        _with("flows.0.groups.0.threads", True),
+        "flows[0].groups[0].threads",
+        "valid integer",
+    ),
+    "retries as a fraction": (_with("defaults.retries", 1.5), "defaults.retries", "valid integer"),
     "infinite duration": (
         _with("scenarios.0", {"id": "t/a.py::one", "duration": float("inf")}),
         "scenarios[0].duration",
