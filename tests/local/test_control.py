@@ -324,3 +324,34 @@ def test_configmap_volume_and_secret_env(backend: LocalBackend) -> None:
     )
     root = wf["status"]["nodes"][wf["metadata"]["name"]]
     assert root["outputs"]["result"] == "[1, 2]\ns3cr3t"
+
+
+def test_pods_start_with_default_signals_whatever_the_runner_inherited(
+    backend: LocalBackend,
+) -> None:
+    # As a background job or under nohup: SIGHUP, SIGINT and SIGQUIT ignored, which an exec
+    # keeps. A container's process starts with each at its default; so must a pod here.
+    inherited = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT)
+    saved = {signum: signal.signal(signum, signal.SIG_IGN) for signum in inherited}
+    try:
+        name = backend.submit(
+            {
+                "metadata": {"generateName": "signals-"},
+                "spec": {
+                    "entrypoint": "t",
+                    "templates": [
+                        {
+                            "name": "t",
+                            "container": {"command": ["grep", "^SigIgn:", "/proc/self/status"]},
+                        }
+                    ],
+                },
+            }
+        )
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+    assert backend.wait(name, timeout=30)["status"]["phase"] == "Succeeded"
+    (line,) = [line.content for line in backend.logs(name)]
+    ignored = int(line.split()[1], 16)
+    assert [s.name for s in inherited if ignored & (1 << (s - 1))] == []

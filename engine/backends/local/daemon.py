@@ -3,6 +3,13 @@
 Started by ``LocalBackend.submit`` in its own session. It runs the stored workflow to
 completion, wakes on SIGUSR1 to read control requests and the machine's node (another runner's
 scheduling pass bound one of its pods), and treats SIGTERM as terminate.
+
+Its pods start with the default disposition of every signal, as a container's process does
+(container runtimes reset them before the exec: crun's regression containers/crun#2058 broke
+podman's signal tests for not doing so). An ignored signal survives ``exec``, and a command
+started as a background job (SIGINT and SIGQUIT ignored) or under ``nohup`` (SIGHUP) would
+otherwise hand that on to every test: trio's ``test_ki_protection_works`` interrupts itself and
+then waits forever.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m engine.backends.local.daemon WORKFLOW_NAME", file=sys.stderr)
         return 2
     name = args[0]
+    _default_signals()
     store = LocalStore(default_home())
     # SIGUSR1 wakes this runner: another runner's scheduling pass sends it once it has bound
     # a pod of this workflow to the machine's node.
@@ -50,6 +58,19 @@ def main(argv: list[str] | None = None) -> int:
             store.ready_path(name).unlink(missing_ok=True)
             store.pid_path(name).unlink(missing_ok=True)
     return 0
+
+
+INHERITED_IGNORES = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT)
+"""What a shell's background job or ``nohup`` starts a command with ignored."""
+
+
+def _default_signals() -> None:
+    """Handled here as a Python process handles them by default: an exec then resets them to
+    the default for each pod's process, where an ignored one would stay ignored."""
+    for signum in INHERITED_IGNORES:
+        if signal.getsignal(signum) == signal.SIG_IGN:
+            default = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+            signal.signal(signum, default)
 
 
 if __name__ == "__main__":
