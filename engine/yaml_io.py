@@ -58,8 +58,8 @@ def _stock_failures() -> Iterator[None]:
 
 
 MAX_DEPTH = 1000
-"""Levels of nesting a document may have: libyaml's own limit since PyYAML 6.0.4's wheels
-(``YAML_MAX_NESTING_LEVEL``); older ones have none, and every reader after this one recurses."""
+"""Levels of nesting a document may have: the libyaml in PyYAML 6.0.4's wheels refuses deeper
+ones, 6.0.3's does not, and every reader after this one recurses per level."""
 
 _OPEN = object()  # an anchored collection still being built: an alias to it is recursive
 _NO_KEY = object()  # no key waiting: the mapping's next value is a key
