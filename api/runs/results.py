@@ -400,7 +400,12 @@ def whole_run_joins(session: Session) -> None:
 
 def refresh_counters(session: Session, run_id: str) -> None:
     """Recount the run's counters, its groups' and its shards' from all its results (the
-    latest attempt each): at the end of a run, and after a workflow vanished."""
+    latest attempt each): at the end of a run, and after a workflow vanished.
+
+    The run's row is locked first, as every writer of a run locks it (the ingest, the mirror's
+    state, a retry) before its groups and workers: updating the workers first and the run last
+    deadlocked with a retry that came as the mirror recorded the failed attempt's end."""
+    session.execute(select(Run.id).where(Run.id == run_id).with_for_update())
     whole_run_joins(session)
     counts = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
     for status, n in session.execute(_RECOUNT, {"run_id": run_id}):

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, text, update
 
 from api.models import Run, RunWorker, ScenarioResult
 from api.runs.plans import record_plan, replan
@@ -231,6 +231,42 @@ def test_a_recount_agrees_with_the_counters_the_ingest_kept(
     assert [w["completed"] for g in after["groups"] for w in g["workers"]] == [
         w["completed"] for g in before["groups"] for w in g["workers"]
     ]
+
+
+def test_a_recount_takes_the_run_row_before_its_workers(
+    client: TestClient, planted: dict[str, Any]
+) -> None:
+    # Every writer of a run locks its row first. A recount that updated the workers' rows and
+    # then the run's deadlocked with a retry (run row, then workers): CI once answered a retry
+    # with 503 that way. Held here: the run's row; the recount must wait without the workers.
+    sessions = client.app.state.service.sessions  # type: ignore[attr-defined]
+    done = threading.Event()
+    with sessions() as holder:
+        holder.execute(select(Run.id).where(Run.id == "fe1").with_for_update())
+
+        def recount() -> None:
+            with sessions() as session:
+                refresh_counters(session, "fe1")
+                session.commit()
+            done.set()
+
+        thread = threading.Thread(target=recount)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not holder.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")):
+            assert time.monotonic() < deadline, "the recount never waited for the run's row"
+            time.sleep(0.02)
+        with sessions() as other:  # the workers' rows are free while the recount waits
+            other.execute(
+                select(RunWorker.shard)
+                .where(RunWorker.run_id == "fe1")
+                .with_for_update(nowait=True)
+            ).all()
+            other.rollback()
+        assert not done.is_set()
+        holder.rollback()
+    thread.join(timeout=30)
+    assert done.is_set()
 
 
 def test_run_list_items_carry_progress_and_verdict(
