@@ -101,6 +101,17 @@ def answer_json(handler: BaseHTTPRequestHandler, status: int, document: dict[str
     handler.wfile.write(data)
 
 
+class StandInFacade(ThreadingHTTPServer):
+    """A stand-in facade on a free loopback port, answering with ``handler``."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
 @contextlib.contextmanager
 def serving(server: ThreadingHTTPServer) -> Iterator[None]:
     """``server`` answering from a thread of its own until the block ends."""

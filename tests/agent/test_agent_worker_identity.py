@@ -10,12 +10,20 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
-from agent_plans import SHOP, RunAgent, answer_json, read_results, serving, write_plan
+from agent_plans import (
+    SHOP,
+    RunAgent,
+    StandInFacade,
+    answer_json,
+    read_results,
+    serving,
+    write_plan,
+)
 from drover_agent.facade import WORKER_LIMIT, WorkerIdentity
 
 from engine.compiler import CompileOptions, compile_plan
@@ -70,18 +78,14 @@ def test_an_overlong_identity_is_shortened_stably_and_stays_unique() -> None:
     assert again.lease_id == ids[0].lease_id
 
 
-class _Facade(ThreadingHTTPServer):
+class _Facade(StandInFacade):
     """Hands each worker the whole queue once, then says the group is drained."""
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.leases: list[dict[str, Any]] = []
         self.results: list[dict[str, Any]] = []
         self.lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -5,32 +5,28 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
-from agent_plans import answer_json, serving
+from agent_plans import StandInFacade, answer_json, serving
 from drover_agent.facade import FacadeClient, FacadeConfig
 from drover_agent.reporting import MAX_BATCH, ReportTarget, ResultReporter
 from drover_agent.results import ScenarioResult
 
 
-class _Facade(ThreadingHTTPServer):
+class _Facade(StandInFacade):
     """Takes every batch of results as the service does (202 with the counts), holding the
     first one until the test lets it go; a body over ``limit`` bytes gets the service's 413
     (``api/limits.py``)."""
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.limit = 1 << 30
         self.refused = 0
         self.batches: list[list[str]] = []
         self.first_arrived = threading.Event()
         self.release_first = threading.Event()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
 
 
 class _Handler(BaseHTTPRequestHandler):
