@@ -36,7 +36,7 @@ def read_document(path: Path) -> dict[str, Any]:
         raise SpecError(str(path), f"cannot read: {exc}") from None
     language = "JSON" if path.suffix == ".json" else "YAML"
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml_io.load(text)
+        data = json.loads(text) if language == "JSON" else yaml_io.load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise SpecError(str(path), f"not valid {language}: {exc}") from None
     except RecursionError:  # json's decoder recurses once per level of nesting
