@@ -137,12 +137,12 @@ class ToolStep(_Model):
 
 class Backoff(_Model):
     duration: Seconds = 1
-    factor: int = Field(2, ge=1, le=10)
+    factor: int = Field(2, ge=1, le=10, strict=True)
     max_duration: Seconds | None = None
 
 
 class Retries(_Model):
-    limit: int = Field(ge=1, le=20)
+    limit: int = Field(ge=1, le=20, strict=True)
     backoff: Backoff | None = None
 
 
@@ -247,7 +247,8 @@ class Pipeline(_Model):
     jobs: list[Job] | None = None
     on_exit: Job | None = Field(None, description="runs after everything, whatever the outcome")
     timeout: Seconds | None = Field(None, description="deadline of the whole run")
-    parallelism: int | None = Field(None, ge=1, le=2**63 - 1)  # int64 in Argo's WorkflowSpec
+    # Counts are strict, as an execution's are: YAML's ``true`` or ``2.5`` is a mistake.
+    parallelism: int | None = Field(None, ge=1, le=2**63 - 1, strict=True)  # Argo's int64
     schedule: Schedule | None = None
     labels: KubernetesLabels = Field(default_factory=dict)
     notify: list[Notify] = Field(

@@ -160,6 +160,27 @@ def test_malformed_conditions_are_explained(when: str, fragment: str) -> None:
     assert fragment in error.message
 
 
+@pytest.mark.parametrize(
+    ("extra", "job_extra", "path"),
+    [
+        ({"parallelism": True}, {}, "parallelism"),
+        ({"parallelism": 2.5}, {}, "parallelism"),
+        ({}, {"retries": {"limit": "3"}}, "jobs[a].retries.limit"),
+        (
+            {},
+            {"retries": {"limit": 2, "backoff": {"factor": 1.5}}},
+            "jobs[a].retries.backoff.factor",
+        ),
+    ],
+)
+def test_counts_are_whole_numbers_not_booleans_floats_or_strings(
+    extra: dict[str, Any], job_extra: dict[str, Any], path: str
+) -> None:
+    error = rejected(pipeline({"name": "a", "script": script(), **job_extra}, **extra))
+    assert error.path == path
+    assert "valid integer" in error.message
+
+
 def test_on_failure_needs_something_to_fail() -> None:
     error = rejected(pipeline({"name": "a", "on": "failure", "script": script()}))
     assert error.path == "jobs[a].on"
