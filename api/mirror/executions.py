@@ -56,13 +56,13 @@ from api.runs.report_store import ReportStore, ReportStoreError
 from api.runs.results import ingest_results, refresh_counters, results_from_report
 from api.schedules.runs import adopt_scheduled_workflow
 from engine.backends.argo.resubmission import resubmitted_from
-from engine.backends.argo.watch import is_newer
 from engine.backends.base import (
     Backend,
     RestoresObjects,
     SignalsChanges,
     StoppableWatch,
     WorkflowEvent,
+    is_newer,
 )
 from engine.errors import DroverError, NotFound
 from engine.labels import LABEL_RUN

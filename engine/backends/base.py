@@ -28,6 +28,7 @@ __all__ = [
     "SignalsChanges",
     "StoppableWatch",
     "WorkflowEvent",
+    "is_newer",
 ]
 
 
@@ -145,3 +146,17 @@ class StoppableWatch(Protocol):
         """End the watch from any thread: a read or a pause it is blocked in returns, and the
         iteration ends (StopIteration) instead of reconnecting."""
         ...
+
+
+def is_newer(candidate: str, current: str | None) -> bool:
+    """Whether ``candidate`` is a later resourceVersion than ``current``.
+
+    resourceVersions are opaque to clients, but every etcd-backed apiserver issues increasing
+    integers; those are compared as numbers so that a repeated older event is recognised.
+    Anything else only counts as newer when it differs.
+    """
+    if current is None:
+        return True
+    if candidate.isdigit() and current.isdigit():
+        return int(candidate) > int(current)
+    return candidate != current

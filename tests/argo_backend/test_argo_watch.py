@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from engine.backends.argo import ArgoBackend, WatchState
-from engine.backends.argo.watch import WATCH_FIELDS, is_newer
-from engine.backends.base import WorkflowEvent
+from engine.backends.argo.watch import WATCH_FIELDS
+from engine.backends.base import WorkflowEvent, is_newer
 from tests.argo_backend.conftest import settings_for
 from tests.argo_backend.fake_argo import FakeArgo, StreamFaults
 

@@ -31,7 +31,7 @@ from typing import Any, Literal
 from engine.backends.argo.server import ArgoServer, LineStream
 from engine.backends.argo.status_codec import inflate_status, needs_hydration
 from engine.backends.argo.stream_frames import StreamError, parse_frame
-from engine.backends.base import WorkflowEvent
+from engine.backends.base import WorkflowEvent, is_newer
 from engine.errors import BackendError, NotFound
 from engine.status import is_archive_record
 
@@ -40,7 +40,6 @@ __all__ = [
     "WATCH_FIELDS",
     "WatchState",
     "WorkflowWatcher",
-    "is_newer",
     "label_selector",
 ]
 
@@ -73,20 +72,6 @@ EventType = Literal["ADDED", "MODIFIED", "DELETED"]
 def label_selector(labels: dict[str, str]) -> str | None:
     """Equality-based selector (``a=1,b=2``), None when empty."""
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or None
-
-
-def is_newer(candidate: str, current: str | None) -> bool:
-    """Whether ``candidate`` is a later resourceVersion than ``current``.
-
-    resourceVersions are opaque to clients, but every etcd-backed apiserver issues increasing
-    integers; those are compared as numbers so that a repeated older event is recognised.
-    Anything else only counts as newer when it differs.
-    """
-    if current is None:
-        return True
-    if candidate.isdigit() and current.isdigit():
-        return int(candidate) > int(current)
-    return candidate != current
 
 
 def _name_and_version(workflow: dict[str, Any]) -> tuple[str, str]:
