@@ -4,10 +4,11 @@ the spec's order.
 Two candidate plans: consecutive runs of the spec's order cut where the predicted time is
 balanced, and longest processing time first (LPT, the classic greedy, within
 (4/3 - 1/(3 * threads)) of the optimum; Graham, 1969). The consecutive one wins unless its
-makespan is more than ``CONSECUTIVE_SLACK`` longer: a worker then loads (pytest: collects)
-only its part of the project's files, and tests run in the order and with the neighbours
-their suite was written for (module fixtures, tests that rely on an earlier one). The time
-that saves is not in the durations, hence the slack.
+makespan is more than ``CONSECUTIVE_SLACK`` longer, and never by more than
+``MAX_SLACK_SECONDS``: a worker then loads (pytest: collects) only its part of the project's
+files, and tests run in the order and with the neighbours their suite was written for (module
+fixtures, tests that rely on an earlier one). The time that saves is not in the durations,
+hence the slack; it is paid once per file, not per second of tests, hence its cap.
 
 The consecutive plan cuts between files when the best such cuts keep it within the same slack;
 otherwise each cut inside a file moves to one of the file's ends where that does. A file split
@@ -32,6 +33,7 @@ from engine.sharding.model import ShardItem
 
 __all__ = [
     "CONSECUTIVE_SLACK",
+    "MAX_SLACK_SECONDS",
     "cut_between_files",
     "keep_files_whole",
     "place_consecutive",
@@ -40,6 +42,10 @@ __all__ = [
 
 CONSECUTIVE_SLACK = 0.05
 """How much longer (relative) the consecutive plan's makespan may be than LPT's."""
+MAX_SLACK_SECONDS = 1.0
+"""...and at most this much longer: about what importing and collecting a worker's files
+costs a suite of short tests. sh's single file of slow tests (36 s a worker) lost 1.4 s to a
+5 % slack that bought it nothing, both workers importing that file either way."""
 
 
 def place_longest_first(
@@ -47,7 +53,8 @@ def place_longest_first(
 ) -> Assignment:
     """The consecutive plan if it is within the slack of LPT, else LPT; spec order in each."""
     lpt, lpt_loads = longest_first(range(len(items)), durations, [0.0] * threads)
-    limit = max(lpt_loads, default=0.0) * (1 + CONSECUTIVE_SLACK)
+    lpt_makespan = max(lpt_loads, default=0.0)
+    limit = lpt_makespan + min(lpt_makespan * CONSECUTIVE_SLACK, MAX_SLACK_SECONDS)
     consecutive = place_consecutive(durations, threads)
     if _makespan(consecutive, durations) > limit:
         return [sorted(part) for part in lpt]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from shard_suites import suites
 
 from engine.sharding import ShardItem, Strategy, plan_shards
-from engine.sharding.duration import CONSECUTIVE_SLACK, cut_between_files
+from engine.sharding.duration import CONSECUTIVE_SLACK, MAX_SLACK_SECONDS, cut_between_files
 from engine.sharding.loads import longest_first
 
 
@@ -61,6 +61,14 @@ def test_lpt_wins_when_consecutive_runs_cost_more_than_the_slack() -> None:
 
     assert [shard.item_ids for shard in plan.shards] == [("s0", "s2"), ("s1", "s3")]
     assert plan.makespan == 10.0
+
+
+def test_the_slack_is_capped_in_seconds_for_long_workers() -> None:
+    # Consecutive runs: 21.5 + 20 | 18.5 + 20 = 41.5 s, within 5 % of LPT's 40 s but 1.5 s over.
+    plan = plan_shards(_items(21.5, 20, 18.5, 20), 2, "duration")
+
+    assert [shard.item_ids for shard in plan.shards] == [("s0", "s2"), ("s1", "s3")]
+    assert plan.makespan == 40.0 < 40.0 + MAX_SLACK_SECONDS < 41.5
 
 
 def _in_files(*files: tuple[str, int, float]) -> list[ShardItem]:
