@@ -34,6 +34,7 @@ from engine.sharding.model import ShardItem
 __all__ = [
     "CONSECUTIVE_SLACK",
     "MAX_SLACK_SECONDS",
+    "consecutive_limit",
     "cut_between_files",
     "keep_files_whole",
     "place_consecutive",
@@ -48,13 +49,17 @@ costs a suite of short tests. sh's single file of slow tests (36 s a worker) los
 5 % slack that bought it nothing, both workers importing that file either way."""
 
 
+def consecutive_limit(lpt_makespan: float) -> float:
+    """The longest makespan a consecutive plan may have and still win over LPT's."""
+    return lpt_makespan + min(lpt_makespan * CONSECUTIVE_SLACK, MAX_SLACK_SECONDS)
+
+
 def place_longest_first(
     items: Sequence[ShardItem], durations: Sequence[float], threads: int
 ) -> Assignment:
     """The consecutive plan if it is within the slack of LPT, else LPT; spec order in each."""
     lpt, lpt_loads = longest_first(range(len(items)), durations, [0.0] * threads)
-    lpt_makespan = max(lpt_loads, default=0.0)
-    limit = lpt_makespan + min(lpt_makespan * CONSECUTIVE_SLACK, MAX_SLACK_SECONDS)
+    limit = consecutive_limit(max(lpt_loads, default=0.0))
     consecutive = place_consecutive(durations, threads)
     if _makespan(consecutive, durations) > limit:
         return [sorted(part) for part in lpt]

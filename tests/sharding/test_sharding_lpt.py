@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from shard_suites import suites
 
 from engine.sharding import ShardItem, Strategy, plan_shards
-from engine.sharding.duration import CONSECUTIVE_SLACK, MAX_SLACK_SECONDS, cut_between_files
+from engine.sharding.duration import consecutive_limit, cut_between_files
 from engine.sharding.loads import longest_first
 
 
@@ -53,7 +53,7 @@ def test_consecutive_runs_win_within_the_slack_of_lpt() -> None:
 
     first, second = (shard.item_ids for shard in plan.shards)
     assert first + second == tuple(f"s{i}" for i in range(len(durations)))
-    assert plan.makespan <= 10.0 * (1 + CONSECUTIVE_SLACK)
+    assert plan.makespan <= consecutive_limit(10.0) == 10.5
 
 
 def test_lpt_wins_when_consecutive_runs_cost_more_than_the_slack() -> None:
@@ -68,7 +68,7 @@ def test_the_slack_is_capped_in_seconds_for_long_workers() -> None:
     plan = plan_shards(_items(21.5, 20, 18.5, 20), 2, "duration")
 
     assert [shard.item_ids for shard in plan.shards] == [("s0", "s2"), ("s1", "s3")]
-    assert plan.makespan == 40.0 < 40.0 + MAX_SLACK_SECONDS < 41.5
+    assert plan.makespan == 40.0 < consecutive_limit(40.0) == 41.0
 
 
 def _in_files(*files: tuple[str, int, float]) -> list[ShardItem]:
@@ -139,7 +139,7 @@ def test_kept_files_stay_within_the_slack_of_lpt(
 
     durations = [i.duration or 0.0 for i in items]
     _, loads = longest_first(range(len(items)), durations, [0.0] * threads)
-    assert plan.makespan <= max(loads) * (1 + CONSECUTIVE_SLACK) + 1e-9
+    assert plan.makespan <= consecutive_limit(max(loads)) + 1e-9
     assert sorted(i for shard in plan.shards for i in shard.item_ids) == sorted(
         item.id for item in items
     )
