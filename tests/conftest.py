@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -7,6 +8,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# ``drover run`` hands executions to a local service that outlives it (engine.cli.local_service);
+# each test's DROVER_HOME would keep one running for minutes. Tests run in the command's own
+# process unless they set it themselves (tests/run/test_local_service.py, test_run_interrupt.py).
+os.environ["DROVER_LOCAL_SERVICE"] = "off"
 _OWN_BASETEMP = pytest.StashKey[Path]()
 
 

@@ -64,6 +64,11 @@ class RunInterrupts:
         if self.immediate:
             self.apply()
 
+    def receive(self, signum: int) -> None:
+        """A signal another process received for this run (``drover run``, for the local
+        service that runs it): counted as if it had come here."""
+        self._count(signum, None)
+
     @property
     def exit_code(self) -> int | None:
         """The shell's convention for a process ended by a signal: 128 + its number."""

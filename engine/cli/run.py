@@ -92,7 +92,7 @@ def run_command(
         _run_pipeline(loaded, LocalBackend(default_home(), runtime=chosen), param or [])
         return
     try:
-        outcome, setup_log, interrupted = _run_execution(
+        outcome, setup_log, interrupted = _run_anywhere(
             loaded, spec.parent, strategy, ReportTargets(junit, report)
         )
     except DroverError as error:
@@ -128,6 +128,29 @@ class ReportTargets:
     report: Path | None = None
 
 
+def _run_anywhere(
+    execution: Execution, base_dir: Path, strategy: Strategy | None, targets: ReportTargets
+) -> tuple[dict[str, Any], list[str], int | None]:
+    """In the local service when there is one or it starts (``engine.cli.local_service``),
+    else in this process; either way the run is ``execute_run``."""
+    from engine.cli.local_service_client import run_in_service
+    from engine.cli.local_service_protocol import service_enabled
+    from engine.home import default_home
+
+    if service_enabled():
+        request = {
+            "execution": execution.model_dump(mode="json", exclude_none=True),
+            "base_dir": str(base_dir.absolute()),
+            "strategy": str(strategy) if strategy else None,
+            "junit": str(targets.junit.absolute()) if targets.junit else None,
+            "report": str(targets.report.absolute()) if targets.report else None,
+        }
+        ran = run_in_service(request, default_home(), ProgressView(console))
+        if ran is not None:
+            return ran
+    return _run_execution(execution, base_dir, strategy, targets)
+
+
 def _run_execution(
     execution: Execution,
     base_dir: Path,
@@ -146,17 +169,14 @@ def _run_execution(
     settings = Settings()
     view = ProgressView(console)
     run_ids: list[str] = []
-
-    def control(action: str) -> None:
-        with service.sessions() as session:
-            run = session.get(Run, run_ids[0])
-            assert run is not None
-            control_run(session, run, action, service.backend(), None)
+    services: list[Any] = []
 
     # Installed before anything starts: a Ctrl-C at any point ends what was started, never
     # orphaning a run, and never interrupts the database work below halfway.
     with (
-        RunInterrupts(control, view.say) as interrupts,
+        RunInterrupts(
+            lambda action: control_run_by_id(services[0], run_ids[0], action), view.say
+        ) as interrupts,
         # The run is recorded: a server left running is harmless, so only say so.
         # Postgres starts while the service is imported (Hera, SQLAlchemy's ORM: ~0.7 s).
         embedded_server_scope(
@@ -167,43 +187,73 @@ def _run_execution(
         ),
     ):
         with long_lived_objects():
-            from sqlalchemy.exc import SQLAlchemyError
-
-            from api.mirror.executions import describe
-            from api.models import Run
-            from api.runs.control import control_run, start_run
             from api.service import build_service
 
-        service = build_service(settings, upgrading=waiting)
+        services.append(build_service(settings, upgrading=waiting))
         if interrupts.interrupts:
             abort("interrupted before the run started", code=interrupts.exit_code)
-        with view:
-            with service.sessions() as session:
-                started = start_run(
-                    session,
-                    backend=service.backend(),
-                    spec=execution,
-                    strategy=str(strategy) if strategy else None,
-                    base_dir=base_dir,
-                )
-                run_ids.append(started.run.id)
-                workflow = started.run.workflow_name
-            try:
-                outcome = _follow(service, run_ids[0], view, interrupts)
-            except SQLAlchemyError as error:
-                raise BackendError(
-                    f"the run's database stopped answering ({describe(error)}); workflow "
-                    f"{workflow} goes on without it: `drover get {workflow}` and `drover logs "
-                    f"{workflow}` follow it, `drover stop {workflow}` ends it"
-                ) from error
-        outcome["report_lines"] = _write_reports(service, run_ids[0], targets or ReportTargets())
-        setup_log = _setup_log(service.backend(), outcome) if outcome["setup_error"] else []
+        outcome, setup_log = execute_run(
+            services[0], execution, base_dir, strategy, targets, view, interrupts, run_ids
+        )
     return outcome, setup_log, interrupts.exit_code
 
 
-def _follow(
-    service: Any, run_id: str, view: ProgressView, interrupts: RunInterrupts
-) -> dict[str, Any]:
+def control_run_by_id(service: Any, run_id: str, action: str) -> None:
+    """``stop`` or ``terminate`` the run, as the API's control route does."""
+    from api.models import Run
+    from api.runs.control import control_run
+
+    with service.sessions() as session:
+        run = session.get(Run, run_id)
+        assert run is not None
+        control_run(session, run, action, service.backend(), None)
+
+
+def execute_run(
+    service: Any,
+    execution: Execution,
+    base_dir: Path,
+    strategy: Strategy | None,
+    targets: ReportTargets | None,
+    view: Any,
+    interrupts: RunInterrupts,
+    run_ids: list[str],
+) -> tuple[dict[str, Any], list[str]]:
+    """The run itself, in this process or in the local service (``engine.cli.local_service``):
+    start it, show its progress on ``view`` until it has ended, then its outcome and reports.
+
+    ``run_ids`` receives the run's id as soon as it exists (``interrupts`` controls it by it).
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from api.mirror.executions import describe
+    from api.runs.control import start_run
+
+    with view:
+        with service.sessions() as session:
+            started = start_run(
+                session,
+                backend=service.backend(),
+                spec=execution,
+                strategy=str(strategy) if strategy else None,
+                base_dir=base_dir,
+            )
+            run_ids.append(started.run.id)
+            workflow = started.run.workflow_name
+        try:
+            outcome = _follow(service, run_ids[0], view, interrupts)
+        except SQLAlchemyError as error:
+            raise BackendError(
+                f"the run's database stopped answering ({describe(error)}); workflow "
+                f"{workflow} goes on without it: `drover get {workflow}` and `drover logs "
+                f"{workflow}` follow it, `drover stop {workflow}` ends it"
+            ) from error
+    outcome["report_lines"] = _write_reports(service, run_ids[0], targets or ReportTargets())
+    setup_log = _setup_log(service.backend(), outcome) if outcome["setup_error"] else []
+    return outcome, setup_log
+
+
+def _follow(service: Any, run_id: str, view: Any, interrupts: RunInterrupts) -> dict[str, Any]:
     """Show the run's progress until it is final and ingested, acting on interrupts as they
     come; then its outcome from Postgres."""
     from api.models import Run

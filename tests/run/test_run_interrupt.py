@@ -131,11 +131,16 @@ class Drover:
         return self.proc.returncode
 
 
-@pytest.fixture
-def drover(spec: Path, home: Path, tmp_path: Path, marker: str) -> Iterator[Drover]:
-    """``drover run`` on the slow project, once its tests are running."""
+@pytest.fixture(params=["off", "on"], ids=["in-process", "local-service"])
+def drover(
+    spec: Path, home: Path, tmp_path: Path, marker: str, request: pytest.FixtureRequest
+) -> Iterator[Drover]:
+    """``drover run`` on the slow project, once its tests are running: in its own process, and
+    in the local service (``engine.cli.local_service``), which receives the signals the command
+    does and exits once idle (after 0 s here, so it too must leave nothing behind)."""
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
     env.update({"DROVER_HOME": str(home), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    env.update({"DROVER_LOCAL_SERVICE": request.param, "DROVER_LOCAL_SERVICE_IDLE": "0"})
     results = tmp_path / "results.json"
     proc = subprocess.Popen(
         [sys.executable, "-m", "engine.cli", "run", str(spec), "--results", str(results)],

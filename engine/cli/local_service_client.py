@@ -1,0 +1,156 @@
+"""``drover run``'s side of the local service (``engine.cli.local_service``).
+
+The command finds the service for its home and environment, or starts it and waits for it to
+listen, then hands it the execution and shows what it sends back: the same progress, summary
+and exit code as a run in the command's own process. Ctrl-C, SIGTERM and SIGHUP are passed on,
+and mean there what they mean in-process (``RunInterrupts``). Whatever keeps the service from
+taking the run (it does not start, or it is going away) makes the command run it itself.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from types import FrameType, SimpleNamespace
+from typing import Any
+
+from engine.cli.console import abort, err_console
+from engine.cli.local_service_protocol import decode, encode, service_address, service_log
+from engine.cli.run_view import ProgressView
+
+__all__ = ["run_in_service"]
+
+START_SECONDS = 600.0
+"""How long a starting service may take to listen: migrating a large database takes minutes."""
+_FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def run_in_service(
+    request: dict[str, Any], home: Path, view: ProgressView
+) -> tuple[dict[str, Any], list[str], int | None] | None:
+    """The outcome, setup-env's last lines and the interrupts' exit code, as ``_run_execution``
+    returns them; None when the service cannot take the run."""
+    address = service_address(home)
+    try:
+        conn = _connect_or_start(address, home)
+    except OSError as error:  # no room for its socket or log, say: the command runs it
+        err_console.print(f"warning: no local service ({error}): running in this process")
+        return None
+    if conn is None:
+        return None
+    with conn, conn.makefile("rb") as frames:
+        try:
+            conn.sendall(encode({"run": request}))
+            accepted = frames.readline() == encode({"accepted": True})
+        except OSError:
+            accepted = False
+        if not accepted:
+            return None  # it closed before taking the run: it is going away
+        with _forwarding_signals(conn), view, suppress(OSError):
+            for line in frames:
+                frame = decode(line)
+                if "update" in frame:
+                    view.update(_namespace(frame["update"]))
+                elif "say" in frame:
+                    view.say(frame["say"])
+                elif "finish" in frame:
+                    view.finish(_namespace(frame["finish"]["state"]), frame["finish"]["verdict"])
+                elif "done" in frame:
+                    done = frame["done"]
+                    return done["outcome"], done["setup_log"], done["exit_code"]
+                elif "error" in frame:
+                    abort(frame["error"], code=frame.get("code", 1))
+                elif "unavailable" in frame:
+                    return None
+    abort(
+        f"the local service ended during the run (its log: {service_log(home)}); the run goes on "
+        "without it: `drover get` follows its workflow"
+    )
+
+
+def _namespace(value: Any) -> Any:
+    """A JSON state read by attribute, as the view reads the service's models."""
+    if isinstance(value, dict):
+        return SimpleNamespace(**{k: _namespace(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [_namespace(v) for v in value]
+    return value
+
+
+@contextmanager
+def _forwarding_signals(conn: socket.socket) -> Iterator[None]:
+    """Each signal received while the run goes on is sent to the service, which acts on it."""
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        with suppress(OSError):
+            conn.sendall(encode({"signal": signum}))
+
+    previous = {sig: signal.signal(sig, forward) for sig in _FORWARDED}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _connect(address: Path) -> socket.socket | None:
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(str(address))
+    except OSError:
+        conn.close()
+        return None
+    return conn
+
+
+def _connect_or_start(address: Path, home: Path) -> socket.socket | None:
+    conn = _connect(address)
+    if conn is not None:
+        return conn
+    runtime = address.parent
+    runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if runtime.stat().st_uid != os.getuid():
+        err_console.print(f"warning: {runtime} is not yours: running in this process")
+        return None
+    # One command starts the service; others that came meanwhile wait, then connect.
+    with open(address.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        conn = _connect(address)
+        if conn is not None:
+            return conn
+        return _start(address, home)
+
+
+def _start(address: Path, home: Path) -> socket.socket | None:
+    log = service_log(home)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as output:
+        service = subprocess.Popen(
+            [sys.executable, "-m", "engine.cli.local_service", str(address)],
+            # ``python -m`` puts its working directory first on sys.path: a directory of
+            # Drover's own, never the project's.
+            cwd=log.parent,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + START_SECONDS
+    while service.poll() is None and time.monotonic() < deadline:
+        conn = _connect(address)
+        if conn is not None:
+            return conn
+        time.sleep(0.02)
+    err_console.print(
+        f"warning: the local service did not start (its log: {log}): running in this process",
+        highlight=False,
+    )
+    return None

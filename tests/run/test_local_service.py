@@ -1,0 +1,141 @@
+"""``drover run`` through the local service (``engine.cli.local_service``): one service per home
+and environment, taking run after run, with the same output, results and exit code as a run
+in the command's own process; a service that cannot take a run leaves it to the command.
+
+Signals passed on to the service, and a service leaving nothing behind once idle, are in
+``test_run_interrupt.py`` (its runs go through both paths).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.cli.local_service_protocol import service_address, service_log, service_pid_file
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOP = ROOT / "examples" / "shop" / "execution.yaml"
+RUN_ID = re.compile(r"\b[0-9a-f]{12}\b")
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def service_env(home: Path) -> Iterator[dict[str, str]]:
+    """The commands' environment; the service they start is stopped at the end, as SIGTERM
+    stops it."""
+    env = {
+        **os.environ,
+        "DROVER_HOME": str(home),
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        "DROVER_LOCAL_SERVICE": "on",
+        "DROVER_LOCAL_SERVICE_IDLE": "120",
+    }
+    yield env
+    pid_file = service_pid_file(service_address(home, env))
+    if pid_file.exists():
+        pid = int(pid_file.read_text())
+        os.kill(pid, signal.SIGTERM)
+        _wait_until(lambda: not Path(f"/proc/{pid}").exists(), "the service to exit")
+        assert not (home / "postgres" / "postmaster.pid").exists()  # it stopped Postgres
+
+
+def _wait_until(condition: object, what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def _run(env: dict[str, str], results: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", "run", str(SHOP), "--results", str(results)],
+        capture_output=True, text=True, env=env, cwd=ROOT, check=False, timeout=300,
+    )  # fmt: skip
+
+
+def _summary(done: subprocess.CompletedProcess[str]) -> list[str]:
+    """What the command printed after the run, its ids and times blanked."""
+    lines = done.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("shop-regression —"))
+    return [RUN_ID.sub("<id>", line) for line in lines[start:]]
+
+
+def test_runs_share_one_service_and_match_a_run_in_process(
+    service_env: dict[str, str], home: Path, tmp_path: Path
+) -> None:
+    results = tmp_path / "results.json"
+    runs, reports = [], []
+    for switch in ("on", "on", "off"):
+        runs.append(_run({**service_env, "DROVER_LOCAL_SERVICE": switch}, results))
+        reports.append(json.loads(results.read_text()))
+
+    for done in runs:
+        assert done.returncode == 1, done.stdout + done.stderr  # the example fails one test
+        assert done.stderr == "", done.stderr
+    assert _summary(runs[0]) == _summary(runs[1]) == _summary(runs[2])
+    expected = {"passed": 22, "failed": 1, "skipped": 1, "error": 0, "not_run": 0}
+    assert [r["counts"] for r in reports] == [expected] * 3
+    statuses = [{r["id"]: r["status"] for r in report["results"]} for report in reports]
+    assert statuses[0] == statuses[1] == statuses[2]
+
+    # One service took both runs, and is still there for the next.
+    log = service_log(home).read_text()
+    assert log.count("listening on") == 1 and log.count("running execution shop-regression") == 2
+    pid = int(service_pid_file(service_address(home, service_env)).read_text())
+    assert Path(f"/proc/{pid}").exists()
+
+
+def test_another_environment_or_home_has_another_service(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    address = service_address(home)
+    monkeypatch.setenv("PWD", "/somewhere/else")  # a shell's own bookkeeping
+    monkeypatch.setenv("SHLVL", "7")
+    assert service_address(home) == address
+    assert service_address(tmp_path / "other-home") != address
+    monkeypatch.setenv("PATH", f"/opt/another/bin:{os.environ.get('PATH', '')}")
+    assert service_address(home) != address  # pods would inherit another PATH
+
+
+def test_a_service_that_does_not_take_the_run_leaves_it_to_the_command(
+    service_env: dict[str, str], home: Path, tmp_path: Path
+) -> None:
+    # A service going away: it accepts the connection but closes it before taking the run.
+    address = service_address(home, service_env)
+    address.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    address.unlink(missing_ok=True)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(address))
+    listener.listen(1)
+    connections: list[int] = []
+
+    def close_at_once() -> None:
+        conn, _ = listener.accept()
+        connections.append(1)
+        conn.close()
+
+    threading.Thread(target=close_at_once, daemon=True).start()
+    try:
+        done = _run(service_env, tmp_path / "results.json")
+    finally:
+        listener.close()
+        address.unlink(missing_ok=True)
+    assert connections == [1]  # the command asked that service first
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Failed — 1 failed, 22 passed, 1 skipped" in done.stdout
+    assert not service_log(home).exists()  # and started none: it ran the execution itself
