@@ -18,6 +18,7 @@ __all__ = [
     "describe_error",
     "field_path",
     "load_execution",
+    "parse_document",
     "parse_execution",
     "read_document",
     "validate_model",
@@ -34,6 +35,11 @@ def read_document(path: Path) -> dict[str, Any]:
         raise SpecError(str(path), "no such file") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise SpecError(str(path), f"cannot read: {exc}") from None
+    return parse_document(text, path)
+
+
+def parse_document(text: str, path: Path) -> dict[str, Any]:
+    """The mapping in ``text``, the content of the file at ``path``."""
     language = "JSON" if path.suffix == ".json" else "YAML"
     try:
         data = json.loads(text) if language == "JSON" else yaml_io.load(text)

@@ -412,6 +412,7 @@ class Mirror:
             if on_state is not None and state is not None:
                 on_state(state)
             if finished:
+                self._finished(run_id)  # a local service follows run after run
                 return state
             delay = backoff(self.poll_interval if interval is None else interval, failures)
             backend = self._backend_of.get(run_id)

@@ -223,7 +223,9 @@ class LocalService:
     def _run(self, request: dict[str, Any], connection: _Connection) -> None:
         from engine.cli.console import exit_code_for
         from engine.cli.run import ReportTargets, control_run_by_id, execute_run
-        from engine.loading import parse_execution
+        from engine.cli.spec_file import collector_paused
+        from engine.loading import load_execution, parse_document
+        from engine.pipelines import is_pipeline_document
         from engine.sharding import Strategy
 
         view = RemoteView(connection.send)
@@ -236,35 +238,28 @@ class LocalService:
         threading.Thread(
             target=_forward_signals, args=(connection, interrupts), daemon=True
         ).start()
+        base_dir = Path(request["base_dir"])
         try:
-            execution = parse_execution(request["execution"])
+            # Frozen, a large spec would stay in this process for good.
+            with collector_paused(freeze_large=False):
+                document = parse_document(request["text"], Path(request["spec"]))
+                if is_pipeline_document(document):
+                    connection.send({"unavailable": "a pipeline runs in the command's process"})
+                    return
+                execution = load_execution(base_dir / Path(request["spec"]).name, document)
             strategy = Strategy(request["strategy"]) if request.get("strategy") else None
             targets = ReportTargets(
-                *(Path(request[k]) if request.get(k) else None for k in ("junit", "report"))
+                *(Path(request[k]) if request.get(k) else None for k in vars(ReportTargets()))
             )
             log.info("running execution %s", execution.name)
             outcome, setup_log = execute_run(
-                self.service,
-                execution,
-                Path(request["base_dir"]),
-                strategy,
-                targets,
-                view,
-                interrupts,
-                run_ids,
+                self.service, execution, base_dir, strategy, targets, view, interrupts, run_ids
             )
         except DroverError as error:
             connection.send({"error": str(error), "code": exit_code_for(error)})
             return
-        connection.send(
-            {
-                "done": {
-                    "outcome": outcome,
-                    "setup_log": setup_log,
-                    "exit_code": interrupts.exit_code,
-                }
-            }
-        )
+        done = {"outcome": outcome, "setup_log": setup_log, "exit_code": interrupts.exit_code}
+        connection.send({"done": done})
 
 
 def _forward_signals(connection: _Connection, interrupts: RunInterrupts) -> None:

@@ -25,6 +25,7 @@ from rich.table import Table
 from engine.cli.console import abort, console, err_console, waiting
 from engine.cli.interrupts import RunInterrupts
 from engine.cli.lifetime import long_lived_objects
+from engine.cli.local_service_protocol import service_enabled
 from engine.cli.options import HomeOption, RuntimeOption, check_runtime
 from engine.cli.run_view import OUTCOMES, ProgressView, summarise, verdict
 from engine.cli.spec_file import load_any_or_exit
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = ["run_command"]
 
+SUMMED = frozenset({"passed", "skipped"})
+"""Outcomes the summary only counts: it lists the scenarios with any other."""
 DETAIL_SECONDS = 2.0
 """How often ``drover run`` reads the run's detail while the workflow does not change."""
 
@@ -86,25 +89,30 @@ def run_command(
     if runtime is not None:
         os.environ["DROVER_LOCAL_RUNTIME"] = runtime.value
     check_runtime()
-    loaded = load_any_or_exit(spec)
-    if isinstance(loaded, Pipeline):
-        chosen = runtime.value if runtime else None
-        _run_pipeline(loaded, LocalBackend(default_home(), runtime=chosen), param or [])
-        return
-    try:
-        outcome, setup_log, interrupted = _run_anywhere(
-            loaded, spec.parent, strategy, ReportTargets(junit, report)
-        )
-    except DroverError as error:
-        abort(error)
-    except KeyboardInterrupt:
-        abort("interrupted before the run started", code=130)
+    targets = ReportTargets(results, junit, report)
+    ran = None
+    if service_enabled():
+        try:
+            ran = _run_in_service(spec, strategy, targets)
+        except KeyboardInterrupt:
+            abort("interrupted before the run started", code=130)
+    if ran is None:  # no local service, or a pipeline: in this process
+        loaded = load_any_or_exit(spec)
+        if isinstance(loaded, Pipeline):
+            chosen = runtime.value if runtime else None
+            _run_pipeline(loaded, LocalBackend(default_home(), runtime=chosen), param or [])
+            return
+        try:
+            ran = _run_execution(loaded, spec.parent, strategy, targets)
+        except DroverError as error:
+            abort(error)
+        except KeyboardInterrupt:
+            abort("interrupted before the run started", code=130)
+    outcome, setup_log, interrupted = ran
     summarise(outcome, console, setup_log)
-    report_lines = outcome.pop("report_lines", [])
     if results is not None:
-        results.write_text(results_document(outcome), encoding="utf-8")
         console.print(f"results written to {results}")
-    for line in report_lines:
+    for line in outcome["report_lines"]:
         console.print(line)
     raise typer.Exit(interrupted or (0 if outcome["ok"] else 1))
 
@@ -122,33 +130,37 @@ def results_document(outcome: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class ReportTargets:
-    """Where ``--junit`` and ``--report`` write the run's reports (None: not asked for)."""
+    """Where ``--results``, ``--junit`` and ``--report`` write (None: not asked for)."""
 
+    results: Path | None = None
     junit: Path | None = None
     report: Path | None = None
 
 
-def _run_anywhere(
-    execution: Execution, base_dir: Path, strategy: Strategy | None, targets: ReportTargets
-) -> tuple[dict[str, Any], list[str], int | None]:
-    """In the local service when there is one or it starts (``engine.cli.local_service``),
-    else in this process; either way the run is ``execute_run``."""
+def _run_in_service(
+    spec: Path, strategy: Strategy | None, targets: ReportTargets
+) -> tuple[dict[str, Any], list[str], int | None] | None:
+    """The run in the local service (``engine.cli.local_service``), which parses and validates
+    the spec; None when no service takes it, or the spec is a pipeline's or unreadable."""
     from engine.cli.local_service_client import run_in_service
-    from engine.cli.local_service_protocol import service_enabled
     from engine.home import default_home
 
-    if service_enabled():
-        request = {
-            "execution": execution.model_dump(mode="json", exclude_none=True),
-            "base_dir": str(base_dir.absolute()),
-            "strategy": str(strategy) if strategy else None,
-            "junit": str(targets.junit.absolute()) if targets.junit else None,
-            "report": str(targets.report.absolute()) if targets.report else None,
-        }
-        ran = run_in_service(request, default_home(), ProgressView(console))
-        if ran is not None:
-            return ran
-    return _run_execution(execution, base_dir, strategy, targets)
+    def absolute(path: Path | None) -> str | None:
+        return str(path.absolute()) if path is not None else None
+
+    try:
+        text = spec.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None  # this process says why, as it always has
+    request = {
+        # The spec as named here (its errors name it so), read here; its folder for its paths.
+        "spec": str(spec),
+        "text": text,
+        "base_dir": absolute(spec.parent),
+        "strategy": str(strategy) if strategy else None,
+        **{name: absolute(path) for name, path in vars(targets).items()},
+    }
+    return run_in_service(request, default_home(), ProgressView(console))
 
 
 def _run_execution(
@@ -248,8 +260,21 @@ def execute_run(
                 f"{workflow} goes on without it: `drover get {workflow}` and `drover logs "
                 f"{workflow}` follow it, `drover stop {workflow}` ends it"
             ) from error
-    outcome["report_lines"] = _write_reports(service, run_ids[0], targets or ReportTargets())
+    targets = targets or ReportTargets()
+    if targets.results is not None:
+        try:
+            targets.results.parent.mkdir(parents=True, exist_ok=True)
+            targets.results.write_text(results_document(outcome), encoding="utf-8")
+        except OSError as error:
+            raise DroverError(
+                f"--results: cannot write {targets.results} ({error.strerror}); the run "
+                f"{run_ids[0]} is recorded: `drover get {outcome['workflow']}` shows it"
+            ) from error
+    outcome["report_lines"] = _write_reports(service, run_ids[0], targets)
     setup_log = _setup_log(service.backend(), outcome) if outcome["setup_error"] else []
+    # What the summary shows: every scenario is in the results file, the others are counted.
+    outcome["scenarios"] = len(outcome["results"])
+    outcome["results"] = [r for r in outcome["results"] if r["status"] not in SUMMED]
     return outcome, setup_log
 
 

@@ -157,7 +157,8 @@ def error_headline(error: str | None) -> str:
 
 
 def summarise(outcome: dict[str, Any], console: Console, setup_log: list[str]) -> None:
-    """What did not pass, why nothing ran if setup-env failed, and the verdict."""
+    """What did not pass, why nothing ran if setup-env failed, and the verdict (``scenarios``
+    counts them all; ``results`` need only hold those that did not pass)."""
     failing = [o for o in outcome["results"] if o["status"] in ("failed", "error")]
     not_run: dict[tuple[str, str], int] = {}
     for o in outcome["results"]:
@@ -182,7 +183,7 @@ def summarise(outcome: dict[str, Any], console: Console, setup_log: list[str]) -
             console.print(f"  {escape(line)}", highlight=False)
     colour = "green" if outcome["ok"] else "red"
     console.print(
-        f"[{colour}]{escape(outcome['verdict'])}[/] ({len(outcome['results'])} scenarios) — "
+        f"[{colour}]{escape(outcome['verdict'])}[/] ({outcome['scenarios']} scenarios) — "
         f"run {outcome['run_id']}, workflow {escape(str(outcome['workflow']))} {outcome['phase']}",
         highlight=False,
     )

@@ -13,12 +13,12 @@ from engine.loading import load_execution, read_document
 from engine.pipelines import Pipeline, is_pipeline_document, parse_pipeline
 from engine.spec import Execution
 
-__all__ = ["load_any_or_exit", "load_or_exit"]
+__all__ = ["collector_paused", "load_any_or_exit", "load_or_exit"]
 
 
 def load_or_exit(path: Path) -> Execution:
     try:
-        with _collector_paused():
+        with collector_paused():
             return load_execution(path)
     except DroverError as error:
         abort(error)
@@ -27,7 +27,7 @@ def load_or_exit(path: Path) -> Execution:
 def load_any_or_exit(path: Path) -> Execution | Pipeline:
     """An Execution, or a Pipeline when the document says ``kind: Pipeline``."""
     try:
-        with _collector_paused():
+        with collector_paused():
             document = read_document(path)
             if is_pipeline_document(document):
                 return parse_pipeline(document)
@@ -37,20 +37,21 @@ def load_any_or_exit(path: Path) -> Execution | Pipeline:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused(*, freeze_large: bool = True) -> Iterator[None]:
     """No cyclic garbage collection while a spec is parsed and validated.
 
     Reading a large spec allocates hundreds of thousands of objects that all stay alive, and
     each allocation burst sets off full collections that walk every one of them again: for
     100,000 scenarios that was more than half the time of ``drover validate``. A large loaded
     spec is then frozen (kept out of later collections: planning and compiling it allocate as
-    much again), as it lives until the command ends.
+    much again), as it lives until the command ends; not where it does not (``freeze_large``
+    false: the local service, which runs one spec after another).
     """
     paused = gc.isenabled()
     gc.disable()
     try:
         yield
-        if gc.get_count()[0] > _FREEZE_ABOVE:
+        if freeze_large and gc.get_count()[0] > _FREEZE_ABOVE:
             gc.freeze()
     finally:
         if paused:

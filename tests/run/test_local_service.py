@@ -68,6 +68,14 @@ def _run(env: dict[str, str], results: Path) -> subprocess.CompletedProcess[str]
     )  # fmt: skip
 
 
+def _run_named(spec: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``drover run`` given the spec by its name, in its folder."""
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", "run", spec.name],
+        capture_output=True, text=True, env=env, cwd=spec.parent, check=False, timeout=300,
+    )  # fmt: skip
+
+
 def _summary(done: subprocess.CompletedProcess[str]) -> list[str]:
     """What the command printed after the run, its ids and times blanked."""
     lines = done.stdout.splitlines()
@@ -139,3 +147,22 @@ def test_a_service_that_does_not_take_the_run_leaves_it_to_the_command(
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Failed — 1 failed, 22 passed, 1 skipped" in done.stdout
     assert not service_log(home).exists()  # and started none: it ran the execution itself
+
+
+def test_bad_specs_and_pipelines_read_as_they_do_in_process(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(SHOP.read_text() + "threads: 2\n")
+    pipeline = ROOT / "examples" / "pipelines" / "stages.yaml"
+    said = {}
+    for spec, code in ((bad, 2), (tmp_path / "missing.yaml", 2), (pipeline, 0)):
+        served, own = (
+            _run_named(spec, {**service_env, "DROVER_LOCAL_SERVICE": s}) for s in ["on", "off"]
+        )
+        assert served.returncode == own.returncode == code, served.stdout + served.stderr
+        assert served.stderr == own.stderr
+        said[spec.name] = served.stderr
+    assert said["bad.yaml"] == "error: threads: unknown field; remove it or check its spelling\n"
+    assert said["missing.yaml"] == "error: missing.yaml: no such file\n"
+    assert said["stages.yaml"] == ""  # the pipeline ran, in the command's own process
