@@ -12,7 +12,7 @@ not the tests' own.
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from api.models import Run
@@ -34,10 +34,11 @@ def record_history(session: Session, run_id: str) -> None:
     ``HISTORY_WINDOW``, upserted. Nothing travels to Python and back: at 62,000 scenarios the
     row-by-row version spent 2 s in the driver's array adaptation.
     """
-    run = session.get(Run, run_id)
-    if run is None:
+    # The project's name, not the whole spec: at 62,000 scenarios reading that took 0.3 s.
+    named = func.coalesce(Run.spec[("project", "name")].as_string(), Run.execution_name)
+    project = session.scalar(select(named).where(Run.id == run_id))
+    if project is None:
         return
-    project = str((run.spec.get("project") or {}).get("name") or run.execution_name)
     whole_run_joins(session)
     session.execute(_RECORD, {"project": project, "run_id": run_id, "window": HISTORY_WINDOW})
 

@@ -120,13 +120,17 @@ def _connect_or_start(address: Path, home: Path) -> socket.socket | None:
     if runtime.stat().st_uid != os.getuid():
         err_console.print(f"warning: {runtime} is not yours: running in this process")
         return None
-    # One command starts the service; others that came meanwhile wait, then connect.
-    with open(address.with_suffix(".lock"), "w") as lock:
+    # One command starts a service at a time (a lock on the directory, which leaves no file
+    # behind); others that came meanwhile wait, then connect.
+    lock = os.open(runtime, os.O_RDONLY)
+    try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         conn = _connect(address)
         if conn is not None:
             return conn
         return _start(address, home)
+    finally:
+        os.close(lock)
 
 
 def _start(address: Path, home: Path) -> socket.socket | None:

@@ -81,9 +81,6 @@ def run_command(
 
     Exits 0 only when every scenario passed or was skipped (for a pipeline: when it succeeded).
     """
-    # The local runner pulls in Hera and the Kubernetes client: imported only when a run starts.
-    from engine.backends.local import LocalBackend, default_home
-
     if home is not None:
         os.environ["DROVER_HOME"] = str(home)
     if runtime is not None:
@@ -99,6 +96,9 @@ def run_command(
     if ran is None:  # no local service, or a pipeline: in this process
         loaded = load_any_or_exit(spec)
         if isinstance(loaded, Pipeline):
+            # The local runner pulls in Hera and the Kubernetes client: imported only here.
+            from engine.backends.local import LocalBackend, default_home
+
             chosen = runtime.value if runtime else None
             _run_pipeline(loaded, LocalBackend(default_home(), runtime=chosen), param or [])
             return
