@@ -17,12 +17,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from types import FrameType, SimpleNamespace
 from typing import Any
 
-from engine.cli.console import abort, err_console
+from engine.cli.console import abort, err_console, waiting
 from engine.cli.local_service_protocol import decode, encode, service_address, service_log
 from engine.cli.run_view import ProgressView
 
@@ -30,6 +30,8 @@ __all__ = ["run_in_service"]
 
 START_SECONDS = 600.0
 """How long a starting service may take to listen: migrating a large database takes minutes."""
+QUIET_START_SECONDS = 10.0
+"""How long a service may take to start before the command says what it is waiting for."""
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -147,12 +149,18 @@ def _start(address: Path, home: Path) -> socket.socket | None:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    deadline = time.monotonic() + START_SECONDS
-    while service.poll() is None and time.monotonic() < deadline:
-        conn = _connect(address)
-        if conn is not None:
-            return conn
-        time.sleep(0.02)
+    begun = time.monotonic()
+    spinning = False
+    with ExitStack() as spinner:
+        while service.poll() is None and time.monotonic() - begun < START_SECONDS:
+            conn = _connect(address)
+            if conn is not None:
+                return conn
+            if not spinning and time.monotonic() - begun > QUIET_START_SECONDS:
+                # Longer than imports and a new Postgres cluster take: it upgrades the schema.
+                spinner.enter_context(waiting(f"starting the local service (its log: {log})"))
+                spinning = True
+            time.sleep(0.02)
     err_console.print(
         f"warning: the local service did not start (its log: {log}): running in this process",
         highlight=False,

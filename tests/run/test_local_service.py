@@ -76,6 +76,12 @@ def _run_named(spec: Path, env: dict[str, str]) -> subprocess.CompletedProcess[s
     )  # fmt: skip
 
 
+def _said(done: subprocess.CompletedProcess[str]) -> str:
+    """Its stderr, but for the line a service slow to start (a loaded machine) may add."""
+    lines = done.stderr.splitlines(keepends=True)
+    return "".join(line for line in lines if "starting the local service" not in line)
+
+
 def _summary(done: subprocess.CompletedProcess[str]) -> list[str]:
     """What the command printed after the run, its ids and times blanked."""
     lines = done.stdout.splitlines()
@@ -94,7 +100,7 @@ def test_runs_share_one_service_and_match_a_run_in_process(
 
     for done in runs:
         assert done.returncode == 1, done.stdout + done.stderr  # the example fails one test
-        assert done.stderr == "", done.stderr
+        assert _said(done) == "", done.stderr
     assert _summary(runs[0]) == _summary(runs[1]) == _summary(runs[2])
     expected = {"passed": 22, "failed": 1, "skipped": 1, "error": 0, "not_run": 0}
     assert [r["counts"] for r in reports] == [expected] * 3
@@ -161,8 +167,8 @@ def test_bad_specs_and_pipelines_read_as_they_do_in_process(
             _run_named(spec, {**service_env, "DROVER_LOCAL_SERVICE": s}) for s in ["on", "off"]
         )
         assert served.returncode == own.returncode == code, served.stdout + served.stderr
-        assert served.stderr == own.stderr
-        said[spec.name] = served.stderr
+        assert _said(served) == own.stderr
+        said[spec.name] = own.stderr
     assert said["bad.yaml"] == "error: threads: unknown field; remove it or check its spelling\n"
     assert said["missing.yaml"] == "error: missing.yaml: no such file\n"
     assert said["stages.yaml"] == ""  # the pipeline ran, in the command's own process
