@@ -26,10 +26,12 @@ from engine.cli.console import abort, err_console, waiting
 from engine.cli.local_service_protocol import decode, encode, service_address, service_log
 from engine.cli.run_view import ProgressView
 
-__all__ = ["run_in_service"]
+__all__ = ["retire_oldest", "run_in_service"]
 
 START_SECONDS = 600.0
 """How long a starting service may take to listen: migrating a large database takes minutes."""
+MAX_SERVICES = 4
+"""Local services a user keeps at most: starting another retires the oldest."""
 QUIET_START_SECONDS = 10.0
 """How long a service may take to start before the command says what it is waiting for."""
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -130,9 +132,27 @@ def _connect_or_start(address: Path, home: Path) -> socket.socket | None:
         conn = _connect(address)
         if conn is not None:
             return conn
+        retire_oldest(runtime, keep=MAX_SERVICES - 1)
         return _start(address, home)
     finally:
         os.close(lock)
+
+
+def retire_oldest(runtime: Path, keep: int) -> None:
+    """SIGTERM to all but the ``keep`` youngest services of this user: each serves one
+    environment, and commands run in many (a suite's own ``PYTEST_ADDOPTS``, another venv)
+    would otherwise leave one idle per environment. A retired service finishes its runs."""
+    services = []
+    for pid_file in runtime.glob("service-*.pid"):
+        with suppress(OSError, ValueError):
+            pid = int(pid_file.read_text())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            # A pid file outlives a killed service, and its number may be another process's.
+            if str(pid_file.with_suffix(".sock")).encode() in cmdline:
+                services.append((pid_file.stat().st_mtime, pid))
+    for _, pid in sorted(services)[: max(0, len(services) - keep)]:
+        with suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
 
 
 def _start(address: Path, home: Path) -> socket.socket | None:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.cli.local_service_client import retire_oldest
 from engine.cli.local_service_protocol import service_address, service_log, service_pid_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -172,3 +173,30 @@ def test_bad_specs_and_pipelines_read_as_they_do_in_process(
     assert said["bad.yaml"] == "error: threads: unknown field; remove it or check its spelling\n"
     assert said["missing.yaml"] == "error: missing.yaml: no such file\n"
     assert said["stages.yaml"] == ""  # the pipeline ran, in the command's own process
+
+
+def test_starting_a_service_retires_the_oldest_beyond_the_limit(tmp_path: Path) -> None:
+    # Stand-ins named as services are (their socket's path on the command line), oldest first,
+    # and a pid file left by a killed service whose number now belongs to another process.
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    services = []
+    for index in range(3):
+        address = runtime / f"service-{index}.sock"
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(120)", str(address)]
+        )
+        service_pid_file(address).write_text(str(proc.pid))
+        os.utime(service_pid_file(address), (index, index))
+        services.append(proc)
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    (runtime / "service-stale.pid").write_text(str(bystander.pid))
+    os.utime(runtime / "service-stale.pid", (0, 0))
+    try:
+        retire_oldest(runtime, keep=1)
+        assert [p.wait(timeout=10) for p in services[:2]] == [-signal.SIGTERM] * 2
+        assert services[2].poll() is None and bystander.poll() is None
+    finally:
+        for proc in [*services, bystander]:
+            proc.kill()
+            proc.wait()
