@@ -8,8 +8,9 @@ its own, as Gradle does with an incompatible daemon.
 
 Frames are JSON objects, one per line, over a Unix socket in a directory only this user can
 enter. The command sends ``{"run": ...}`` then ``{"signal": N}`` for each signal it receives;
-the service answers ``say``, ``update`` and ``finish`` (what the progress view shows), then one
-of ``done``, ``error`` or ``unavailable`` (the service cannot take runs: run in-process).
+the service answers ``accepted`` (a command that gets nothing runs the execution itself), then
+``say``, ``update`` and ``finish`` (what the progress view shows), then one of ``done``,
+``error`` or ``unavailable`` (a pipeline, or no database: the command runs it itself).
 """
 
 from __future__ import annotations

@@ -167,7 +167,7 @@ def _run_execution(
     execution: Execution,
     base_dir: Path,
     strategy: Strategy | None,
-    targets: ReportTargets | None = None,
+    targets: ReportTargets,
 ) -> tuple[dict[str, Any], list[str], int | None]:
     """Start the run as the API does, follow it to the end, and read its outcome from Postgres.
 
@@ -181,14 +181,14 @@ def _run_execution(
     settings = Settings()
     view = ProgressView(console)
     run_ids: list[str] = []
-    services: list[Any] = []
+
+    def control(action: str) -> None:
+        control_run_by_id(service, run_ids[0], action)
 
     # Installed before anything starts: a Ctrl-C at any point ends what was started, never
     # orphaning a run, and never interrupts the database work below halfway.
     with (
-        RunInterrupts(
-            lambda action: control_run_by_id(services[0], run_ids[0], action), view.say
-        ) as interrupts,
+        RunInterrupts(control, view.say) as interrupts,
         # The run is recorded: a server left running is harmless, so only say so.
         # Postgres starts while the service is imported (Hera, SQLAlchemy's ORM: ~0.7 s).
         embedded_server_scope(
@@ -201,11 +201,11 @@ def _run_execution(
         with long_lived_objects():
             from api.service import build_service
 
-        services.append(build_service(settings, upgrading=waiting))
+        service = build_service(settings, upgrading=waiting)
         if interrupts.interrupts:
             abort("interrupted before the run started", code=interrupts.exit_code)
         outcome, setup_log = execute_run(
-            services[0], execution, base_dir, strategy, targets, view, interrupts, run_ids
+            service, execution, base_dir, strategy, targets, view, interrupts, run_ids
         )
     return outcome, setup_log, interrupts.exit_code
 
@@ -226,7 +226,7 @@ def execute_run(
     execution: Execution,
     base_dir: Path,
     strategy: Strategy | None,
-    targets: ReportTargets | None,
+    targets: ReportTargets,
     view: Any,
     interrupts: RunInterrupts,
     run_ids: list[str],
@@ -260,7 +260,6 @@ def execute_run(
                 f"{workflow} goes on without it: `drover get {workflow}` and `drover logs "
                 f"{workflow}` follow it, `drover stop {workflow}` ends it"
             ) from error
-    targets = targets or ReportTargets()
     if targets.results is not None:
         try:
             targets.results.parent.mkdir(parents=True, exist_ok=True)
