@@ -164,6 +164,8 @@ def _start(address: Path, home: Path) -> socket.socket | None:
             # ``python -m`` puts its working directory first on sys.path: a directory of
             # Drover's own, never the project's.
             cwd=log.parent,
+            # The home as this command means it: a relative one is relative to its directory.
+            env={**os.environ, "DROVER_HOME": str(home.absolute())},
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,

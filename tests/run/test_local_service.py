@@ -200,3 +200,17 @@ def test_starting_a_service_retires_the_oldest_beyond_the_limit(tmp_path: Path) 
         for proc in [*services, bystander]:
             proc.kill()
             proc.wait()
+
+
+def test_a_relative_home_is_the_commands(service_env: dict[str, str], tmp_path: Path) -> None:
+    # The service starts in a directory of its own: DROVER_HOME=home must still mean the
+    # command's ./home. (The fixture stops the service of its own, absolute, home.)
+    env = {**service_env, "DROVER_HOME": "home", "DROVER_LOCAL_SERVICE_IDLE": "0"}
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "run", str(SHOP)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, check=False, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert _said(done) == ""
+    assert list((tmp_path / "home" / "local" / "workflows").glob("shop-regression-*"))
+    assert "running execution shop-regression" in service_log(tmp_path / "home").read_text()
