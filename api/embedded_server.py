@@ -31,6 +31,7 @@ __all__ = [
     "embedded_server_scope",
     "embedded_url",
     "libpq_url",
+    "postmaster_running",
     "stop_embedded",
 ]
 
@@ -99,7 +100,7 @@ def _start_embedded(pgdata: Path, seconds: float = START_SECONDS) -> Any:
         first = error
     # pg_ctl gave up, the postmaster may not have: wait for it to be ready, then join it.
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and _postmaster_running(pgdata):
+    while time.monotonic() < deadline and postmaster_running(pgdata):
         if _postmaster_status(pgdata) == "ready":
             try:
                 return _server(pgdata)
@@ -120,7 +121,7 @@ def _server(pgdata: Path) -> Any:
     resolved = pgdata.expanduser().resolve()
     cached = server_class._instances.get(resolved)
     ready = cached is not None and getattr(cached, "_postmaster_info", None) is not None
-    if ready and _postmaster_running(resolved):
+    if ready and postmaster_running(resolved):
         return cached
     resolved.mkdir(exist_ok=True)
     # cleanup_mode=None: the server outlives this process, so runs survive a crash of the
@@ -161,7 +162,8 @@ def _postmaster_status(pgdata: Path) -> str | None:
     return lines[7].strip() if len(lines) > 7 else "starting"
 
 
-def _postmaster_running(pgdata: Path) -> bool:
+def postmaster_running(pgdata: Path) -> bool:
+    """Whether the server ``postmaster.pid`` names is alive (a crashed one leaves the file)."""
     try:
         pid = int((pgdata / "postmaster.pid").read_text().split()[0])
         os.kill(pid, 0)
@@ -230,7 +232,7 @@ def _wait_while_stopping(pgdata: Path, seconds: float = START_SECONDS) -> None:
     postmaster writes on a shutdown request) to be gone, so that it is started again rather
     than joined as it goes."""
     deadline = time.monotonic() + seconds
-    while _postmaster_status(pgdata) == "stopping" and _postmaster_running(pgdata):
+    while _postmaster_status(pgdata) == "stopping" and postmaster_running(pgdata):
         if time.monotonic() > deadline:
             raise BackendError(
                 f"the embedded Postgres in {pgdata} has been shutting down for {seconds:g} s; "

@@ -186,9 +186,9 @@ class LocalService:
         return not idle
 
     def _database_running(self) -> bool:
-        if self.settings.database_url:
-            return True
-        return (self.settings.postgres_dir / "postmaster.pid").exists()
+        from api.embedded_server import postmaster_running
+
+        return bool(self.settings.database_url) or postmaster_running(self.settings.postgres_dir)
 
     def _begin(self) -> None:
         with self._lock:

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["run_command"]
 
 SUMMED = frozenset({"passed", "skipped"})
-"""Outcomes the summary only counts: it lists the scenarios with any other."""
+"""Outcomes of a run that is ok; the summary only counts them, and lists any other."""
 DETAIL_SECONDS = 2.0
 """How often ``drover run`` reads the run's detail while the workflow does not change."""
 
@@ -309,7 +309,7 @@ def _follow(service: Any, run_id: str, view: Any, interrupts: RunInterrupts) -> 
     final = detail()
     outcomes = read(scenario_outcomes)
     counts = Counter(o["status"] for o in outcomes)
-    ok = all(o["status"] in ("passed", "skipped") for o in outcomes)
+    ok = all(o["status"] in SUMMED for o in outcomes)
     outcome = {
         "run_id": run_id,
         "workflow": final.workflow_name,
