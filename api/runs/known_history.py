@@ -4,7 +4,8 @@ duration) and last status, filled into an execution where the spec leaves them u
 Written against a plain ``execute(query, params)`` in psycopg's parameter style, so the service
 reads it through its SQLAlchemy session (:func:`api.runs.history.apply_history`) and
 ``drover plan`` through one psycopg connection, without importing SQLAlchemy (a quarter of a
-second of that command's start-up). :mod:`api.runs.history` records what this reads.
+second of that command's start-up), or has the running local service read it
+(:func:`known_history`) and fills it in itself. :mod:`api.runs.history` records what this reads.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from typing import Any, Protocol
 from engine.spec import Execution
 from engine.spec import Scenario as SpecScenario
 
-__all__ = ["SCENARIO_OVERHEAD", "Execute", "apply_known_history"]
+__all__ = [
+    "SCENARIO_OVERHEAD",
+    "Execute",
+    "KnownHistory",
+    "apply_known_history",
+    "fill_known_history",
+    "known_history",
+]
 
 SCENARIO_OVERHEAD = 0.001
 """Seconds a worker spends on each scenario besides what its runner reports as the scenario's
@@ -42,13 +50,26 @@ _KNOWN = """
 where the rows are."""
 
 
-def apply_known_history(execute: Execute, execution: Execution) -> Execution:
-    """The execution with unknown durations (and last statuses) filled in from history."""
-    params = {"project": execution.project.name, "overhead": SCENARIO_OVERHEAD}
-    rows = {
+KnownHistory = dict[str, tuple[float | None, str | None]]
+"""Each scenario id's mean cost (or duration) and last status, as the project's runs left them."""
+
+
+def known_history(execute: Execute, project: str) -> KnownHistory:
+    """What the project's earlier runs measured, read with ``execute``."""
+    params = {"project": project, "overhead": SCENARIO_OVERHEAD}
+    return {
         scenario_id: (mean, last_status)
         for scenario_id, last_status, mean in execute(_KNOWN, params)
     }
+
+
+def apply_known_history(execute: Execute, execution: Execution) -> Execution:
+    """The execution with unknown durations (and last statuses) filled in from history."""
+    return fill_known_history(execution, known_history(execute, execution.project.name))
+
+
+def fill_known_history(execution: Execution, rows: KnownHistory) -> Execution:
+    """The execution with unknown durations (and last statuses) filled in from ``rows``."""
     if not rows:
         return execution
 

@@ -10,7 +10,8 @@ It serves one home, interpreter and environment (its address says which, see
 ``engine.cli.local_service_protocol``), holds the embedded Postgres while it lives, and exits
 after ``DROVER_LOCAL_SERVICE_IDLE`` seconds without a run, when its home is removed, or when the
 embedded Postgres was stopped under it (``drover db stop``). It takes runs concurrently, one
-thread each. A command that goes away leaves its run to finish and be mirrored here.
+thread each. A command that goes away leaves its run to finish and be mirrored here. It also
+answers ``drover plan``'s question of what earlier runs measured, from the database it holds.
 """
 
 from __future__ import annotations
@@ -206,7 +207,11 @@ class LocalService:
             first = connection.reader.readline()
             if not first:
                 return
-            request = decode(first)["run"]
+            frame = decode(first)
+            if "history" in frame:
+                self._answer_history(frame["history"]["project"], connection)
+                return
+            request = frame["run"]
             connection.send({"accepted": True})
             if not self._database_running():
                 connection.send({"unavailable": "the embedded Postgres stopped"})
@@ -219,6 +224,18 @@ class LocalService:
         finally:
             connection.close()
             self._end()
+
+    def _answer_history(self, project: str, connection: _Connection) -> None:
+        """What the project's earlier runs measured, for ``drover plan``."""
+        from api.runs.known_history import known_history
+
+        if not self._database_running():
+            connection.send({"unavailable": "the embedded Postgres stopped"})
+            return
+        with self.service.sessions() as session:
+            rows = known_history(session.connection().exec_driver_sql, project)
+        log.info("earlier runs of %s read for a plan", project)
+        connection.send({"history": [[scenario_id, *known] for scenario_id, known in rows.items()]})
 
     def _run(self, request: dict[str, Any], connection: _Connection) -> None:
         from engine.cli.console import exit_code_for

@@ -26,7 +26,7 @@ from engine.cli.console import abort, err_console, waiting
 from engine.cli.local_service_protocol import decode, encode, service_address, service_log
 from engine.cli.run_view import ProgressView
 
-__all__ = ["retire_oldest", "run_in_service"]
+__all__ = ["known_history_in_service", "retire_oldest", "run_in_service"]
 
 START_SECONDS = 600.0
 """How long a starting service may take to listen: migrating a large database takes minutes."""
@@ -78,6 +78,25 @@ def run_in_service(
         f"the local service ended during the run (its log: {service_log(home)}); the run goes on "
         "without it: `drover get` follows its workflow"
     )
+
+
+def known_history_in_service(
+    home: Path, project: str
+) -> dict[str, tuple[float | None, str | None]] | None:
+    """What the project's earlier runs measured, read by the running local service, which
+    holds the database open; None when none runs here (a read starts none) or it cannot say."""
+    conn = _connect(service_address(home))
+    if conn is None:
+        return None
+    with conn, conn.makefile("rb") as frames:
+        try:
+            conn.sendall(encode({"history": {"project": project}}))
+            rows = decode(frames.readline()).get("history")
+        except (OSError, ValueError):  # it closed without answering: it is going away
+            return None
+    if not isinstance(rows, list):
+        return None
+    return {scenario_id: (mean, last_status) for scenario_id, mean, last_status in rows}
 
 
 def _namespace(value: Any) -> Any:

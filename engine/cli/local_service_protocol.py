@@ -11,6 +11,8 @@ enter. The command sends ``{"run": ...}`` then ``{"signal": N}`` for each signal
 the service answers ``accepted`` (a command that gets nothing runs the execution itself), then
 ``say``, ``update`` and ``finish`` (what the progress view shows), then one of ``done``,
 ``error`` or ``unavailable`` (a pipeline, or no database: the command runs it itself).
+``drover plan`` sends ``{"history": {"project": NAME}}`` instead, and gets ``history``: each
+scenario's ``[id, mean, last status]`` from the project's earlier runs.
 """
 
 from __future__ import annotations

@@ -102,8 +102,18 @@ def _nothing_known(group: GroupPlan) -> bool:
 
 
 def _with_history(execution: Execution) -> Execution:
-    """Unknown durations filled from the project's earlier runs, if a database exists already
-    (none is created for this); the embedded server stops again unless it was running."""
+    """Unknown durations filled from the project's earlier runs: read by the local service
+    when one runs (it holds the database open), else here if a database exists already (none
+    is created for this); the embedded server stops again unless it was running."""
+    from api.runs.known_history import fill_known_history
+    from engine.cli.local_service_client import known_history_in_service
+    from engine.cli.local_service_protocol import service_enabled
+    from engine.home import default_home
+
+    if service_enabled():
+        known = known_history_in_service(default_home(), execution.project.name)
+        if known is not None:
+            return fill_known_history(execution, known)
     from api.settings import Settings
 
     settings = Settings()

@@ -77,6 +77,13 @@ def _run_named(spec: Path, env: dict[str, str]) -> subprocess.CompletedProcess[s
     )  # fmt: skip
 
 
+def _plan(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", "plan", str(SHOP)],
+        capture_output=True, text=True, env=env, cwd=ROOT, check=True, timeout=120,
+    )  # fmt: skip
+
+
 def _said(done: subprocess.CompletedProcess[str]) -> str:
     """Its stderr, but for the line a service slow to start (a loaded machine) may add."""
     lines = done.stderr.splitlines(keepends=True)
@@ -113,6 +120,12 @@ def test_runs_share_one_service_and_match_a_run_in_process(
     assert log.count("listening on") == 1 and log.count("running execution shop-regression") == 2
     pid = int(service_pid_file(service_address(home, service_env)).read_text())
     assert Path(f"/proc/{pid}").exists()
+
+    # drover plan reads the durations those runs measured through it, as it reads them itself.
+    plans = [_plan({**service_env, "DROVER_LOCAL_SERVICE": switch}) for switch in ("on", "off")]
+    assert plans[0].stdout == plans[1].stdout
+    assert "durations: 20 from the spec, 3 from earlier runs, 1 unknown" in plans[0].stdout
+    assert service_log(home).read_text().count("earlier runs of shop read for a plan") == 1
 
 
 def test_another_environment_or_home_has_another_service(
