@@ -132,7 +132,8 @@ class SignalsChanges(Protocol):
 
     def wait_for_change(self, name: str, timeout: float, *, at_least: float = 0.0) -> None:
         """Return soon after workflow ``name`` changes (but not before ``at_least`` seconds),
-        at the latest after ``timeout`` seconds."""
+        at the latest after ``timeout`` seconds. A change since this thread last read the
+        workflow counts, so that a follower busy with one change does not miss the next."""
         ...
 
 

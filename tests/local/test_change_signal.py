@@ -76,3 +76,26 @@ def test_a_workflow_that_is_not_there_yet_is_waited_for(tmp_path: Path) -> None:
         lambda: backend.wait_for_change("w", TIMEOUT),
     )
     assert waited < TIMEOUT
+
+
+def test_a_change_since_the_followers_last_read_ends_the_wait_at_once(tmp_path: Path) -> None:
+    # The follower read the workflow, was busy with it (ingesting a worker's results) while the
+    # runner wrote the next change, then waits: that change must not wait for a later one.
+    backend = LocalBackend(tmp_path)
+    # Final phases: with no runner alive, get() would mark a running workflow as an Error.
+    backend.store.create(_workflow("w", "Failed"))
+    assert backend.get("w")["status"]["phase"] == "Failed"
+    backend.store.save(_workflow("w", "Succeeded"))
+    started = time.monotonic()
+    backend.wait_for_change("w", TIMEOUT)
+    assert time.monotonic() - started < TIMEOUT
+
+    # Another thread's read is its own: this thread still has the change to see.
+    backend.get("w")
+    backend.store.save(_workflow("w", "Error"))
+    reader = threading.Thread(target=backend.get, args=("w",))
+    reader.start()
+    reader.join()
+    started = time.monotonic()
+    backend.wait_for_change("w", TIMEOUT)
+    assert time.monotonic() - started < TIMEOUT

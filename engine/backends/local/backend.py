@@ -15,6 +15,7 @@ import signal
 import string
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -100,6 +101,9 @@ class LocalBackend:
         self.home = Path(home) if home is not None else default_home()
         self.store = LocalStore(self.home)
         self.runtime_name = runtime
+        # Per thread, the workflow it last read and that file's stamp before the read: a
+        # follower waits for changes after what it has seen, not after it started waiting.
+        self._last_read = threading.local()
 
     # ------------------------------------------------------------------ objects
 
@@ -261,6 +265,7 @@ class LocalBackend:
 
     def get(self, name: str) -> dict[str, Any]:
         """The Workflow object with its status; a vanished runner marks it Error."""
+        self._last_read.stamp = (name, file_stamp(self.store.workflow_dir(name) / "workflow.json"))
         workflow = self.store.load(name)
         status = workflow.get("status") or {}
         if status.get("phase") not in _FINAL_PHASES:
@@ -312,9 +317,12 @@ class LocalBackend:
     def wait_for_change(self, name: str, timeout: float, *, at_least: float = 0.0) -> None:
         """Return once ``workflow.json`` of ``name`` is rewritten (checked every
         ``CHANGE_CHECK_SECONDS``: a stat) and ``at_least`` seconds passed, at the latest after
-        ``timeout`` seconds."""
+        ``timeout`` seconds. Rewritten since this thread last read it with :meth:`get`, if that
+        was its last read: a change while the follower was busy with what it read counts."""
         path = self.store.workflow_dir(name) / "workflow.json"
-        seen = file_stamp(path)
+        last_name, seen = getattr(self._last_read, "stamp", (None, None))
+        if last_name != name:
+            seen = file_stamp(path)
         started = time.monotonic()
         time.sleep(min(at_least, timeout))
         while (left := started + timeout - time.monotonic()) > 0:
