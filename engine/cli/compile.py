@@ -10,11 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
-from engine import yaml_io
 from engine.cli.console import abort, err_console
-from engine.cli.spec_file import load_any_or_exit
 from engine.errors import DroverError, SpecError
-from engine.pipelines import Pipeline
 
 __all__ = ["OutputFormat", "compile_command", "dump_documents"]
 
@@ -28,6 +25,8 @@ def dump_documents(documents: list[dict[str, Any]], fmt: OutputFormat) -> str:
     """Multi-document YAML, or a JSON list (one document stays a list for symmetry)."""
     if fmt is OutputFormat.JSON:
         return json.dumps(documents, indent=2) + "\n"
+    from engine import yaml_io
+
     return yaml_io.dump_all(documents, sort_keys=False, width=120)
 
 
@@ -78,9 +77,10 @@ def compile_command(
     Pipelines compile to their Workflow (or CronWorkflow) alone.
     """
     # The compilers pull in Hera: imported here so other commands start fast.
+    from engine.cli.spec_file import load_any_or_exit
     from engine.compiler import CompileOptions, compile_plan
     from engine.compiler.argo_version import parse_argo_version
-    from engine.pipelines import PipelineCompileOptions, compile_pipeline
+    from engine.pipelines import Pipeline, PipelineCompileOptions, compile_pipeline
     from engine.planning import plan_execution
 
     if argo_version is not None and parse_argo_version(argo_version) is None:

@@ -16,8 +16,6 @@ from engine.discovery import DiscoveryRunner, execution_document, scenario_entri
 from engine.discovery import discover as discover_scenarios
 from engine.discovery.pytest_collection import DEFAULT_JOBS_LIMIT
 from engine.errors import DroverError, SpecError
-from engine.spec import RunnerKind
-from engine.yaml_io import dump
 
 __all__ = ["discover"]
 
@@ -77,6 +75,8 @@ def discover(
         if threads is not None and execution is None:
             raise SpecError("--threads", "applies only with --execution NAME")
         scenarios = discover_scenarios(runner, path, jobs)
+        from engine.spec import RunnerKind
+
         document: Any
         if execution is None:
             document = scenario_entries(scenarios)
@@ -122,5 +122,7 @@ def _note_merged_cases(scenarios: list[Any]) -> None:
 def _render(document: Any, output_format: OutputFormat) -> str:
     if output_format is OutputFormat.JSON:
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    from engine.yaml_io import dump
+
     # libyaml's emitter (the same text as PyYAML's pure one), several times faster at 60,000
     return dump(document, sort_keys=False, allow_unicode=True, width=120)

@@ -25,7 +25,7 @@ from engine.cli.console import abort, console
 from engine.cli.options import DroverTyper
 from engine.cli.service_db import service_session
 from engine.errors import DroverError, SpecError
-from engine.notifications.events import EventType
+from engine.notifications.event_types import EventType
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -10,18 +10,19 @@ printed that nothing measured.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from engine.cli.console import abort, console, err_console
-from engine.cli.spec_file import load_or_exit
 from engine.errors import DroverError
-from engine.planning import GroupPlan, plan_execution
 from engine.sharding import Strategy
-from engine.spec import Execution
+
+if TYPE_CHECKING:
+    from engine.planning import GroupPlan
+    from engine.spec import Execution
 
 __all__ = ["plan_command"]
 
@@ -53,6 +54,10 @@ def plan_command(
     ] = True,
 ) -> None:
     """Print the shard plan: per group, each worker's scenarios and predicted load."""
+    # The spec's models: imported here so other commands start fast.
+    from engine.cli.spec_file import load_or_exit
+    from engine.planning import plan_execution
+
     execution = load_or_exit(spec)
     from_spec = _timed(execution)
     if history:

@@ -28,14 +28,13 @@ from engine.cli.lifetime import long_lived_objects
 from engine.cli.local_service_protocol import service_enabled
 from engine.cli.options import HomeOption, RuntimeOption, check_runtime
 from engine.cli.run_view import OUTCOMES, ProgressView, summarise, verdict
-from engine.cli.spec_file import load_any_or_exit
 from engine.errors import BackendError, DroverError, SpecError
-from engine.pipelines import Pipeline
 from engine.sharding import Strategy
-from engine.spec import Execution
 
 if TYPE_CHECKING:
     from engine.backends.local import LocalBackend
+    from engine.pipelines import Pipeline
+    from engine.spec import Execution
 
 __all__ = ["run_command"]
 
@@ -94,6 +93,10 @@ def run_command(
         except KeyboardInterrupt:
             abort("interrupted before the run started", code=130)
     if ran is None:  # no local service, or a pipeline: in this process
+        # The spec's models: not needed when the service takes the run (it reads the spec).
+        from engine.cli.spec_file import load_any_or_exit
+        from engine.pipelines import Pipeline
+
         loaded = load_any_or_exit(spec)
         if isinstance(loaded, Pipeline):
             # The local runner pulls in Hera and the Kubernetes client: imported only here.

@@ -8,8 +8,6 @@ from typing import Annotated
 import typer
 
 from engine.cli.console import console
-from engine.cli.spec_file import load_any_or_exit
-from engine.pipelines import Pipeline
 
 __all__ = ["validate_command"]
 
@@ -18,6 +16,9 @@ def validate_command(
     spec: Annotated[Path, typer.Argument(help="Execution or pipeline spec, YAML or JSON.")],
 ) -> None:
     """Validate an execution or pipeline spec; exit 2 naming the offending field."""
+    from engine.cli.spec_file import load_any_or_exit
+    from engine.pipelines import Pipeline
+
     execution = load_any_or_exit(spec)
     if isinstance(execution, Pipeline):
         console.print(

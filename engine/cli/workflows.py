@@ -22,7 +22,6 @@ from rich.table import Table
 from engine.cli.console import abort, console, err_console
 from engine.cli.options import HomeOption
 from engine.errors import DroverError, SpecError
-from engine.loading import read_document
 
 if TYPE_CHECKING:
     from engine.backends.local import LocalBackend
@@ -69,6 +68,8 @@ def submit(
     home: HomeOption = None,
 ) -> None:
     """Submit any Argo Workflow to the local runner (it runs in the background)."""
+    from engine.loading import read_document
+
     try:
         document = read_document(file)
         if document.get("kind", "Workflow") != "Workflow":

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.discovery.cucumber_messages import discover_cucumber_js, find_cucumber_js
 from engine.discovery.gherkin_features import discover_features
 from engine.discovery.playwright_list import discover_playwright
 from engine.discovery.pytest_collection import discover_pytest
 from engine.errors import DiscoveryError
-from engine.spec import Scenario
+
+if TYPE_CHECKING:
+    from engine.spec import Scenario
 
 __all__ = ["DiscoveryRunner", "discover"]
 

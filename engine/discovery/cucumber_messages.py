@@ -16,11 +16,13 @@ import json
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.discovery.process import run_collector, tail
 from engine.errors import DiscoveryError
-from engine.spec import Scenario
+
+if TYPE_CHECKING:
+    from engine.spec import Scenario
 
 __all__ = ["discover_cucumber_js", "find_cucumber_js", "parse_cucumber_messages"]
 
@@ -54,6 +56,8 @@ def discover_cucumber_js(project: Path, executable: Path) -> list[Scenario]:
 
 def parse_cucumber_messages(envelopes: Iterable[dict[str, Any]]) -> list[Scenario]:
     """Scenarios of the pickles that became test cases, in cucumber's order."""
+    from engine.spec import Scenario  # pydantic: loaded once scenarios are made
+
     envelopes = list(envelopes)
     lines = dict(_ast_lines(e["gherkinDocument"] for e in envelopes if "gherkinDocument" in e))
     pickles = {e["pickle"]["id"]: e["pickle"] for e in envelopes if "pickle" in e}

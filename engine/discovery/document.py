@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import DiscoveryError
-from engine.loading import parse_execution
-from engine.spec import RunnerKind, Scenario
+
+if TYPE_CHECKING:
+    from engine.spec import RunnerKind, Scenario
 
 __all__ = ["execution_document", "scenario_entries"]
 
@@ -50,5 +51,7 @@ def execution_document(
             }
         ],
     }
+    from engine.loading import parse_execution
+
     parse_execution(document)
     return document

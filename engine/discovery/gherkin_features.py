@@ -9,13 +9,16 @@ for an outline its example row's line, so ``path:line`` is exactly what cucumber
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from gherkin.errors import CompositeParserException, ParserException
 from gherkin.parser import Parser
 from gherkin.pickles.compiler import Compiler
 
 from engine.errors import DiscoveryError
-from engine.spec import Scenario
+
+if TYPE_CHECKING:
+    from engine.spec import Scenario
 
 __all__ = ["discover_features", "feature_files", "parse_feature"]
 
@@ -47,6 +50,8 @@ def discover_features(project: Path) -> list[Scenario]:
 
 def parse_feature(text: str, uri: str) -> list[Scenario]:
     """The scenarios of one feature file; ``uri`` is its path relative to the project."""
+    from engine.spec import Scenario  # pydantic: loaded once scenarios are made
+
     try:
         document = Parser().parse(text)
     except (CompositeParserException, ParserException) as exc:

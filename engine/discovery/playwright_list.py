@@ -27,11 +27,13 @@ import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.discovery.process import run_collector, tail
 from engine.errors import DiscoveryError
-from engine.spec import Scenario
+
+if TYPE_CHECKING:
+    from engine.spec import Scenario
 
 __all__ = [
     "discover_playwright",
@@ -117,6 +119,8 @@ def parse_playwright_report(
     ``serial_groups`` (``{"project", "file", "line", "titles"}`` with an absolute ``file``, as
     the serial-groups reporter writes them) each become one scenario in place of their tests.
     """
+    from engine.spec import Scenario  # pydantic: loaded once scenarios are made
+
     errors = report.get("errors") or []
     if errors:
         messages = "\n".join(str(e.get("message", e)) for e in errors[:10])

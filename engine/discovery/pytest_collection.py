@@ -10,12 +10,14 @@ import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.discovery.process import CollectorOutput, run_collector, tail
 from engine.errors import DiscoveryError
 from engine.process_cpus import process_cpus
-from engine.spec import Scenario
+
+if TYPE_CHECKING:
+    from engine.spec import Scenario
 
 __all__ = [
     "BUILTIN_MARKERS",
@@ -111,7 +113,9 @@ def discover_pytest(
             return run_collector(argv, project, own)
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            done = list(pool.map(collect, range(jobs)))
+            collecting = pool.map(collect, range(jobs))
+            importlib.import_module("engine.spec")  # the scenarios' models, while pytest collects
+            done = list(collecting)
         for process, output in zip(done, outputs, strict=True):
             collected = process.returncode == 0 and output.exists()
             if not collected and process.returncode != NO_TESTS_COLLECTED:
@@ -193,6 +197,8 @@ def parse_collected_items(items: Sequence[dict[str, Any]]) -> list[Scenario]:
     a function becomes one scenario named by the function's id, which pytest runs as all its
     cases and whose outcome the agent combines from theirs: no case is lost or run twice.
     """
+    from engine.spec import Scenario  # pydantic: loaded once scenarios are made
+
     merged = {_function_id(i["nodeid"]) for i in items if len(i["nodeid"]) > SCENARIO_ID_LIMIT}
     scenarios: dict[str, Scenario] = {}
     for item in items:

@@ -16,6 +16,7 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.notifications.event_types import EventType
 from engine.verdict import Verdict as RunVerdict
 from engine.verdict import run_verdict
 
@@ -36,15 +37,6 @@ __all__ = [
 
 SCHEMA_VERSION: Final = 1
 _FINAL: Final = frozenset({"Succeeded", "Failed", "Error"})
-
-
-class EventType(StrEnum):
-    RUN_STARTED = "run.started"
-    GROUP_FINISHED = "group.finished"
-    RUN_FINISHED = "run.finished"
-    RUN_FAILED_TO_START = "run.failed_to_start"
-    SCENARIO_FLAKY = "scenario.flaky"
-    SCHEDULE_SKIPPED = "schedule.skipped"
 
 
 class Verdict(StrEnum):

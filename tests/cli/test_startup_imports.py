@@ -46,6 +46,30 @@ def test_light_commands_import_no_heavy_package(args: tuple[str, ...], tmp_path:
     assert _imported_by(tmp_path, *args) == set()
 
 
+def test_the_command_line_loads_the_spec_models_only_for_a_command_that_reads_a_spec(
+    tmp_path: Path,
+) -> None:
+    # pydantic and the spec's models are a tenth of a second: --help, and drover run when its
+    # local service reads the spec, never pay it.
+    code = (
+        "from engine.cli import app\n"
+        "sys.argv = ['drover', '--help']\n"
+        "try:\n"
+        "    app()\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        "assert 'pydantic' not in sys.modules, 'pydantic'\n"
+        "assert 'engine.spec' not in sys.modules, 'engine.spec'\n"
+        "sys.argv = ['drover', 'validate', 'examples/shop/execution.yaml']\n"
+        "try:\n"
+        "    app()\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        "assert 'engine.spec' in sys.modules\n"
+    )
+    assert _imported_by(tmp_path, code=code) == set()
+
+
 def test_compile_still_loads_the_compiler(tmp_path: Path) -> None:
     # The check above can see an import: compile needs Hera, and gets it when it runs.
     assert "hera" in _imported_by(tmp_path, "compile", SHOP, "-o", str(tmp_path / "out.yaml"))
