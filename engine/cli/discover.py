@@ -74,6 +74,8 @@ def discover(
             raise SpecError("PATH", f"{path}: {what}", "give the test project's root")
         if threads is not None and execution is None:
             raise SpecError("--threads", "applies only with --execution NAME")
+        if execution is not None:
+            _start_local_service()
         scenarios = discover_scenarios(runner, path, jobs)
         from engine.spec import RunnerKind
 
@@ -104,6 +106,17 @@ def discover(
         abort(f"cannot write {output}: {exc}")
     what = f"execution {execution!r}" if execution else "scenario list"
     err_console.print(f"{len(scenarios)} scenarios found in {path}; {what} written to {output}")
+
+
+def _start_local_service() -> None:
+    """An execution is written to be run: the local service ``drover run`` hands it to starts
+    now, beside the collection, rather than after it (a second of imports and Postgres)."""
+    from engine.cli.local_service_client import start_in_background
+    from engine.cli.local_service_protocol import service_enabled
+    from engine.home import default_home
+
+    if service_enabled():
+        start_in_background(default_home())
 
 
 def _note_merged_cases(scenarios: list[Any]) -> None:

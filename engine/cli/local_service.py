@@ -151,8 +151,8 @@ class LocalService:
 
     def _listen(self) -> socket.socket:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        # The command that started this service holds the lock on starting one: a file here
-        # is a dead service's.
+        # A service is started only while no live one is named at this address (its pid
+        # file, written by the command that started it): a file here is a dead service's.
         self.address.unlink(missing_ok=True)
         listener.bind(str(self.address))
         self._bound_inode = os.stat(self.address).st_ino

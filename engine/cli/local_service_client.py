@@ -23,10 +23,16 @@ from types import FrameType, SimpleNamespace
 from typing import Any
 
 from engine.cli.console import abort, err_console, waiting
-from engine.cli.local_service_protocol import decode, encode, service_address, service_log
+from engine.cli.local_service_protocol import (
+    decode,
+    encode,
+    service_address,
+    service_log,
+    service_pid_file,
+)
 from engine.cli.run_view import ProgressView
 
-__all__ = ["known_history_in_service", "retire_oldest", "run_in_service"]
+__all__ = ["known_history_in_service", "retire_oldest", "run_in_service", "start_in_background"]
 
 START_SECONDS = 600.0
 """How long a starting service may take to listen: migrating a large database takes minutes."""
@@ -138,23 +144,67 @@ def _connect_or_start(address: Path, home: Path) -> socket.socket | None:
     conn = _connect(address)
     if conn is not None:
         return conn
-    runtime = address.parent
+    with _starting_lock(address.parent) as runtime:
+        if runtime is None:
+            return None
+        conn = _connect(address)
+        if conn is None:
+            starting = _service_pid(address)  # started by another command, not listening yet
+            if starting is None:
+                retire_oldest(runtime, keep=MAX_SERVICES - 1)
+                starting = _spawn(address, home)
+            conn = _wait_listening(address, starting, service_log(home))
+        return conn
+
+
+def start_in_background(home: Path) -> None:
+    """Start the service for this home and environment unless one runs already, without
+    waiting for it: ``drover discover --execution`` does, so that the ``drover run`` that
+    follows finds it ready (its imports and Postgres take about a second). Nothing is said
+    when it cannot start: the run says it, or runs in its own process."""
+    address = service_address(home)
+    with suppress(OSError), _starting_lock(address.parent) as runtime:
+        # A service listening or starting is named in its pid file.
+        if runtime is not None and _service_pid(address) is None and not _listening(address):
+            retire_oldest(runtime, keep=MAX_SERVICES - 1)
+            _spawn(address, home)
+
+
+@contextmanager
+def _starting_lock(runtime: Path) -> Iterator[Path | None]:
+    """The runtime directory, locked: one command starts a service at a time (a lock on the
+    directory, which leaves no file behind); None when the directory is not this user's."""
     runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
     if runtime.stat().st_uid != os.getuid():
         err_console.print(f"warning: {runtime} is not yours: running in this process")
-        return None
-    # One command starts a service at a time (a lock on the directory, which leaves no file
-    # behind); others that came meanwhile wait, then connect.
+        yield None
+        return
     lock = os.open(runtime, os.O_RDONLY)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        conn = _connect(address)
-        if conn is not None:
-            return conn
-        retire_oldest(runtime, keep=MAX_SERVICES - 1)
-        return _start(address, home)
+        yield runtime
     finally:
         os.close(lock)
+
+
+def _listening(address: Path) -> bool:
+    conn = _connect(address)
+    if conn is not None:
+        conn.close()
+    return conn is not None
+
+
+def _service_pid(address: Path) -> int | None:
+    """The process its pid file names, if it is alive and is the service of ``address``: a
+    pid file outlives a killed service, and its number may be another process's by now (a
+    process that has exited, zombies included, has an empty command line)."""
+    pid_file = service_pid_file(address)
+    with suppress(OSError, ValueError):
+        pid = int(pid_file.read_text())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if str(address).encode() in cmdline:
+            return pid
+    return None
 
 
 def retire_oldest(runtime: Path, keep: int) -> None:
@@ -163,18 +213,18 @@ def retire_oldest(runtime: Path, keep: int) -> None:
     would otherwise leave one idle per environment. A retired service finishes its runs."""
     services = []
     for pid_file in runtime.glob("service-*.pid"):
-        with suppress(OSError, ValueError):
-            pid = int(pid_file.read_text())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            # A pid file outlives a killed service, and its number may be another process's.
-            if str(pid_file.with_suffix(".sock")).encode() in cmdline:
+        pid = _service_pid(pid_file.with_suffix(".sock"))
+        if pid is not None:
+            with suppress(OSError):
                 services.append((pid_file.stat().st_mtime, pid))
     for _, pid in sorted(services)[: max(0, len(services) - keep)]:
         with suppress(OSError):
             os.kill(pid, signal.SIGTERM)
 
 
-def _start(address: Path, home: Path) -> socket.socket | None:
+def _spawn(address: Path, home: Path) -> int:
+    """Start the service of ``address`` and name it in its pid file at once, so that a
+    command coming while it starts waits for it instead of starting another."""
     log = service_log(home)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as output:
@@ -190,10 +240,17 @@ def _start(address: Path, home: Path) -> socket.socket | None:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    service_pid_file(address).write_text(str(service.pid))
+    return service.pid
+
+
+def _wait_listening(address: Path, pid: int, log: Path) -> socket.socket | None:
+    """A connection once the starting service ``pid`` listens; None if it ends first (its
+    pid file then names no live service: a process that exited has no command line)."""
     begun = time.monotonic()
     spinning = False
     with ExitStack() as spinner:
-        while service.poll() is None and time.monotonic() - begun < START_SECONDS:
+        while _service_pid(address) == pid and time.monotonic() - begun < START_SECONDS:
             conn = _connect(address)
             if conn is not None:
                 return conn
@@ -202,6 +259,9 @@ def _start(address: Path, home: Path) -> socket.socket | None:
                 spinner.enter_context(waiting(f"starting the local service (its log: {log})"))
                 spinning = True
             time.sleep(0.02)
+    conn = _connect(address)  # it may have listened just before it was looked at
+    if conn is not None:
+        return conn
     err_console.print(
         f"warning: the local service did not start (its log: {log}): running in this process",
         highlight=False,

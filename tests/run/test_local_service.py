@@ -227,3 +227,34 @@ def test_a_relative_home_is_the_commands(service_env: dict[str, str], tmp_path: 
     assert _said(done) == ""
     assert list((tmp_path / "home" / "local" / "workflows").glob("shop-regression-*"))
     assert "running execution shop-regression" in service_log(tmp_path / "home").read_text()
+
+
+def test_discover_starts_the_service_the_run_then_takes(
+    service_env: dict[str, str], home: Path, tmp_path: Path
+) -> None:
+    # discover --execution starts the service beside its collection and does not wait for
+    # it; the run that follows at once, while it may still be starting, waits for that one
+    # instead of starting a second.
+    spec = tmp_path / "discovered.yaml"
+    discover = [sys.executable, "-m", "engine.cli", "discover", "--runner", "pytest"]
+    done = subprocess.run(
+        [*discover, str(SHOP.parent), "--execution", "shop-discovered", "-o", str(spec)],
+        capture_output=True, text=True, env=service_env, cwd=ROOT, check=False, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    pid_file = service_pid_file(service_address(home, service_env))
+    started = int(pid_file.read_text())  # named at once, listening or not
+    ran = _run_named(spec, service_env)
+    assert ran.returncode == 1, ran.stdout + ran.stderr  # the example fails one test
+    assert _said(ran) == "", ran.stderr
+    log = service_log(home).read_text()
+    assert log.count("listening on") == 1 and "running execution shop-discovered" in log
+    assert int(pid_file.read_text()) == started
+
+    # A service already there is left alone.
+    again = subprocess.run(
+        [*discover, str(SHOP.parent), "--execution", "again", "-o", str(tmp_path / "again.yaml")],
+        capture_output=True, text=True, env=service_env, cwd=ROOT, check=False, timeout=300,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert service_log(home).read_text().count("listening on") == 1
