@@ -5,6 +5,10 @@ listen, then hands it the execution and shows what it sends back: the same progr
 and exit code as a run in the command's own process. Ctrl-C, SIGTERM and SIGHUP are passed on,
 and mean there what they mean in-process (``RunInterrupts``). Whatever keeps the service from
 taking the run (it does not start, or it is going away) makes the command run it itself.
+
+``drover discover --execution`` starts the service without waiting for it
+(:func:`start_in_background`), and ``drover plan`` asks a running one what earlier runs
+measured (:func:`known_history_in_service`).
 """
 
 from __future__ import annotations
@@ -165,7 +169,7 @@ def start_in_background(home: Path) -> None:
     address = service_address(home)
     with suppress(OSError), _starting_lock(address.parent) as runtime:
         # A service listening or starting is named in its pid file.
-        if runtime is not None and _service_pid(address) is None and not _listening(address):
+        if runtime is not None and _service_pid(address) is None:
             retire_oldest(runtime, keep=MAX_SERVICES - 1)
             _spawn(address, home)
 
@@ -185,13 +189,6 @@ def _starting_lock(runtime: Path) -> Iterator[Path | None]:
         yield runtime
     finally:
         os.close(lock)
-
-
-def _listening(address: Path) -> bool:
-    conn = _connect(address)
-    if conn is not None:
-        conn.close()
-    return conn is not None
 
 
 def _service_pid(address: Path) -> int | None:
