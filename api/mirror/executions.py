@@ -96,6 +96,8 @@ log = logging.getLogger("drover.mirror")
 FINAL_RUN_PHASES = frozenset({"Succeeded", "Failed", "Error"})
 WATCHED_KINDS = frozenset({"argo"})
 """Backends the mirror watches; the others it polls run by run."""
+IDLE_RESYNC_SECONDS = 2.0
+"""How often ``follow`` reads a run whose workflow signals no change (see ``SignalsChanges``)."""
 
 
 class MirrorError(DroverError):
@@ -417,8 +419,7 @@ class Mirror:
             delay = backoff(self.poll_interval if interval is None else interval, failures)
             backend = self._backend_of.get(run_id)
             if failures == 0 and state is not None and isinstance(backend, SignalsChanges):
-                # At most a few syncs per poll interval while many pods change it.
-                backend.wait_for_change(state.name, delay, at_least=delay / 4)
+                _wait_for_change(backend, state, delay, on_state)
             else:
                 time.sleep(delay)
 
@@ -810,6 +811,24 @@ class Mirror:
                     .values(results_read=True)
                 )
         return remaining == 0
+
+
+def _wait_for_change(
+    backend: SignalsChanges,
+    state: RunState,
+    delay: float,
+    on_state: Callable[[RunState], None] | None,
+) -> None:
+    """Until the run's workflow changes (at most a few syncs per ``delay`` while many pods
+    change it) or :data:`IDLE_RESYNC_SECONDS` pass: a sync reads the database and the
+    workflow, CPU the workers need while nothing changes (a runner that died changes nothing,
+    hence the resync). ``on_state`` is still called every ``delay`` (interrupts, the view)."""
+    deadline = time.monotonic() + IDLE_RESYNC_SECONDS
+    while not backend.wait_for_change(state.name, delay, at_least=delay / 4):
+        if time.monotonic() >= deadline:
+            return
+        if on_state is not None:
+            on_state(state)
 
 
 def exit_handler_node(workflow: dict[str, Any]) -> str | None:

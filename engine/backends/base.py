@@ -130,10 +130,11 @@ class SignalsChanges(Protocol):
     (the local runner rewrites one file per change): a follower waits on this instead of
     re-reading the workflow every poll interval."""
 
-    def wait_for_change(self, name: str, timeout: float, *, at_least: float = 0.0) -> None:
+    def wait_for_change(self, name: str, timeout: float, *, at_least: float = 0.0) -> bool:
         """Return soon after workflow ``name`` changes (but not before ``at_least`` seconds),
-        at the latest after ``timeout`` seconds. A change since this thread last read the
-        workflow counts, so that a follower busy with one change does not miss the next."""
+        at the latest after ``timeout`` seconds; True when it changed. A change since this
+        thread last read the workflow counts, so that a follower busy with one change does not
+        miss the next."""
         ...
 
 

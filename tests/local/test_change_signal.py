@@ -10,6 +10,9 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
 
 from engine.backends.base import SignalsChanges
 from engine.backends.local import LocalBackend
@@ -22,7 +25,7 @@ def _workflow(name: str, phase: str) -> dict[str, object]:
     return {"metadata": {"name": name}, "spec": {}, "status": {"phase": phase}}
 
 
-def _wait_while(write: Callable[[], None], after: float, wait: Callable[[], None]) -> float:
+def _wait_while(write: Callable[[], None], after: float, wait: Callable[[], object]) -> float:
     """Seconds ``wait()`` took while ``write()`` ran ``after`` seconds into it."""
     writer = threading.Timer(after, write)
     started = time.monotonic()
@@ -38,12 +41,13 @@ def test_a_rewrite_of_the_workflow_ends_the_wait(tmp_path: Path) -> None:
     backend = LocalBackend(tmp_path)
     assert isinstance(backend, SignalsChanges)
     backend.store.create(_workflow("w", "Running"))
+    changed: list[bool] = []
     waited = _wait_while(
         lambda: backend.store.save(_workflow("w", "Succeeded")),
         0.2,
-        lambda: backend.wait_for_change("w", TIMEOUT),
+        lambda: changed.append(backend.wait_for_change("w", TIMEOUT)),
     )
-    assert waited < TIMEOUT
+    assert waited < TIMEOUT and changed == [True]
     assert backend.get("w")["status"]["phase"] == "Succeeded"
 
 
@@ -64,7 +68,7 @@ def test_without_a_change_it_waits_out_its_timeout(tmp_path: Path) -> None:
     backend = LocalBackend(tmp_path)
     backend.store.create(_workflow("w", "Running"))
     started = time.monotonic()
-    backend.wait_for_change("w", 0.3)
+    assert backend.wait_for_change("w", 0.3) is False
     assert time.monotonic() - started >= 0.3
 
 
@@ -99,3 +103,31 @@ def test_a_change_since_the_followers_last_read_ends_the_wait_at_once(tmp_path: 
     started = time.monotonic()
     backend.wait_for_change("w", TIMEOUT)
     assert time.monotonic() - started < TIMEOUT
+
+
+def test_a_follower_calls_on_state_while_it_waits_and_reads_again_after_the_resync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # drover run's follower: an unchanged workflow is not read again every poll interval (a
+    # read of the database and the workflow, CPU the workers need), but its on_state still
+    # runs (Ctrl-C, the progress view), and a read comes after the resync period regardless.
+    from api.mirror import executions
+
+    monkeypatch.setattr(executions, "IDLE_RESYNC_SECONDS", 0.5)
+    backend = LocalBackend(tmp_path)
+    backend.store.create(_workflow("w", "Failed"))  # final: no runner is looked for
+    backend.get("w")
+    state = SimpleNamespace(name="w")
+    calls: list[float] = []
+    started = time.monotonic()
+    executions._wait_for_change(backend, state, 0.05, lambda _: calls.append(1))  # type: ignore[arg-type]
+    assert time.monotonic() - started >= 0.5 and len(calls) >= 2
+
+    calls.clear()
+    monkeypatch.setattr(executions, "IDLE_RESYNC_SECONDS", TIMEOUT)
+    waited = _wait_while(
+        lambda: backend.store.save(_workflow("w", "Succeeded")),
+        0.2,
+        lambda: executions._wait_for_change(backend, state, 0.05, lambda _: calls.append(1)),  # type: ignore[arg-type]
+    )
+    assert waited < TIMEOUT and calls  # woken by the change

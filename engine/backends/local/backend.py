@@ -314,21 +314,24 @@ class LocalBackend:
                 return workflow
             time.sleep(0.05)
 
-    def wait_for_change(self, name: str, timeout: float, *, at_least: float = 0.0) -> None:
+    def wait_for_change(self, name: str, timeout: float, *, at_least: float = 0.0) -> bool:
         """Return once ``workflow.json`` of ``name`` is rewritten (checked every
         ``CHANGE_CHECK_SECONDS``: a stat) and ``at_least`` seconds passed, at the latest after
-        ``timeout`` seconds. Rewritten since this thread last read it with :meth:`get`, if that
-        was its last read: a change while the follower was busy with what it read counts."""
+        ``timeout`` seconds; True when it was. Rewritten since this thread last read it with
+        :meth:`get`, if that was its last read: a change while the follower was busy with what
+        it read counts."""
         path = self.store.workflow_dir(name) / "workflow.json"
         last_name, seen = getattr(self._last_read, "stamp", (None, None))
         if last_name != name:
             seen = file_stamp(path)
         started = time.monotonic()
         time.sleep(min(at_least, timeout))
-        while (left := started + timeout - time.monotonic()) > 0:
-            if file_stamp(path) != seen:
-                return
+        while file_stamp(path) == seen:
+            left = started + timeout - time.monotonic()
+            if left <= 0:
+                return False
             time.sleep(min(CHANGE_CHECK_SECONDS, left))
+        return True
 
     def logs(
         self, name: str, *, node: str | None = None, follow: bool = False
