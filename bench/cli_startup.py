@@ -133,5 +133,6 @@ def measure(
     heavy = {name: " ".join(heavy_modules(*command)) for name, command in commands.items()}
     return medians, fastest, heavy
 
+
 if __name__ == "__main__":
     main()
