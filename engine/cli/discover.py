@@ -77,12 +77,12 @@ def discover(
         if execution is not None:
             _start_local_service()
         scenarios = discover_scenarios(runner, path, jobs)
-        from engine.spec import RunnerKind
-
         document: Any
         if execution is None:
             document = scenario_entries(scenarios)
         else:
+            from engine.spec import RunnerKind
+
             document = execution_document(
                 name=execution,
                 # Relative paths in a spec are read against the spec file's folder.
