@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from types import FrameType, SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.cli.console import abort, err_console, waiting
 from engine.cli.local_service_protocol import (
@@ -35,6 +35,9 @@ from engine.cli.local_service_protocol import (
     service_pid_file,
 )
 from engine.cli.run_view import ProgressView
+
+if TYPE_CHECKING:
+    from api.runs.known_history import KnownHistory
 
 __all__ = ["known_history_in_service", "retire_oldest", "run_in_service", "start_in_background"]
 
@@ -90,9 +93,7 @@ def run_in_service(
     )
 
 
-def known_history_in_service(
-    home: Path, project: str
-) -> dict[str, tuple[float | None, str | None]] | None:
+def known_history_in_service(home: Path, project: str) -> KnownHistory | None:
     """What the project's earlier runs measured, read by the running local service, which
     holds the database open; None when none runs here (a read starts none) or it cannot say."""
     conn = _connect(service_address(home))
@@ -150,6 +151,7 @@ def _connect_or_start(address: Path, home: Path) -> socket.socket | None:
         return conn
     with _starting_lock(address.parent) as runtime:
         if runtime is None:
+            err_console.print(f"warning: {address.parent} is not yours: running in this process")
             return None
         conn = _connect(address)
         if conn is None:
@@ -180,7 +182,6 @@ def _starting_lock(runtime: Path) -> Iterator[Path | None]:
     directory, which leaves no file behind); None when the directory is not this user's."""
     runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
     if runtime.stat().st_uid != os.getuid():
-        err_console.print(f"warning: {runtime} is not yours: running in this process")
         yield None
         return
     lock = os.open(runtime, os.O_RDONLY)
