@@ -110,9 +110,13 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def write_report(report: ShardReport, path: Path) -> None:
-    """Write atomically, so a reader never sees half a file even if the pod is killed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(report.to_json(), indent=1) + "\n", encoding="utf-8")
-    os.replace(partial, path)
+def write_report(report: ShardReport, *paths: Path) -> None:
+    """Write to each of ``paths`` atomically, so a reader never sees half a file even if the
+    pod is killed. Compact JSON, serialised once: json's C encoder does not indent, and its
+    pure-Python one takes 0.2 s for a shard of 30,000 results."""
+    text = json.dumps(report.to_json()) + "\n"
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)

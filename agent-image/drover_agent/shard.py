@@ -365,9 +365,10 @@ def _fill_missing(report: ShardReport, scenarios: list[str], reason: str) -> Non
 
 def _finish(report: ShardReport, request: ShardRequest, kept: KeptReports | None) -> ShardReport:
     report.finished_at = utc_now()
-    write_report(report, request.results)
-    if kept is not None and request.reports is not None:
-        write_report(report, kept.root / "results.json")
+    if kept is None or request.reports is None:
+        write_report(report, request.results)
+    else:
+        write_report(report, request.results, kept.root / "results.json")
         if kept.root != request.reports.resolve():
             kept.pack(request.reports)
             shutil.rmtree(kept.root, ignore_errors=True)
