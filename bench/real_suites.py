@@ -317,6 +317,22 @@ SWEEP = (
         "CLI via subprocess (sh), env manipulation, find_dotenv walks up",
         deps=("sh==2.2.2",),
     ),
+    # Added after a third sweep (2026-12-06): layouts the ones above leave out.
+    Suite("soupsieve", "2.7", "~90 test files, one class each", deps=("beautifulsoup4==4.13.4",)),
+    Suite(
+        "beautifulsoup4",
+        "4.13.4",
+        "tests in the package, optional parsers",
+        deps=("soupsieve==2.7",),
+    ),
+    Suite("mistune", "3.1.3", "parametrize over fixture text files"),
+    Suite("pyflakes", "3.3.2", "unittest in the package"),
+    Suite("jmespath", "1.0.1", "compliance tests generated from JSON files"),
+    Suite("cachetools", "5.5.2", "unittest mixin classes"),
+    Suite("pycparser", "2.22", "unittest reading C files by relative path"),
+    Suite("rfc3986", "2.0.0", "parametrized fixtures in conftest"),
+    Suite("webcolors", "24.11.1", "unittest, data-driven definitions"),
+    Suite("idna", "3.10", "unittest over large tables"),
 )
 SWEEP_VENV = Path("/tmp/drover-sweep-venv")
 
