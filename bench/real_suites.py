@@ -1,7 +1,7 @@
 """Drover against plain pytest on real open-source suites, from ~1,000 to ~60,000 tests.
 
     python bench/real_suites.py [--suite NAME ...] [--workers 2] [--venv DIR] [--cache DIR]
-    python bench/real_suites.py --sweep      # 40 more suites, for correctness
+    python bench/real_suites.py --sweep      # 50 more suites, for correctness
 
 Each suite is the test suite shipped in a package's sdist on PyPI, pinned by version (see
 ``SUITES``): ~1,000 short tests (tomlkit), ~7,500 (babel), ~62,000 (packaging) and one suite of
