@@ -18,8 +18,10 @@ slow tests (sh: real subprocesses, signals and sleeps, over a minute natively). 
    folder, then ``drover discover --runner pytest SUITE --execution NAME --threads N -o
    spec.yaml`` and ``drover run spec.yaml --results results.json`` with N workers, each command
    timed as a whole (wall clock). NAME is new on every measurement, so the first run has no
-   history (every duration unknown: the shards are cut by count); the same spec then runs
-   again, planned with the durations the first run recorded, as a user's next run would be;
+   history (every duration unknown: the shards are cut by count), and the local runner's
+   bytecode cache is emptied before it, so it compiles the project as a new user's first run
+   does; the same spec then runs again, planned with the durations the first run recorded and
+   with the bytecode it left, as a user's next run would be;
    then plain pytest once more: native's time is the mean of the two runs that bracket
    Drover's (this machine's speed drifts by half within an hour);
 4. checks that Drover's results name every test pytest ran exactly once (a parametrized
@@ -620,6 +622,10 @@ def measure(
     spec = run_dir / "spec.yaml"
     # A name of its own: the history of earlier benchmarks (kept per project) plans nothing.
     name = f"bench-{suite.name}-{secrets.token_hex(3)}"
+    # Nor does the bytecode earlier runs left: the first run compiles the project's modules,
+    # and pytest rewrites its test modules, as a new user's first run does (babel: ~0.7 s a
+    # worker); the second finds them cached, as a user's next run does.
+    shutil.rmtree(Path(env["DROVER_HOME"]) / "local" / "bytecode-cache", ignore_errors=True)
     print(f"  {row.native.seconds:.1f} s; drover discover ...", flush=True)
     row.discover = timed(
         discover_argv(drover, folder, name, workers, spec),
