@@ -33,6 +33,7 @@ PLUGIN_MODULE = "drover_collect"
 OUTPUT_VARIABLE = "DROVER_COLLECT_OUTPUT"
 CONTEXT_SUFFIX = ".context.json"  # drover_collect's
 SLICE_VARIABLE = "DROVER_COLLECT_SLICE"
+CLAIMS_VARIABLE = "DROVER_COLLECT_CLAIMS"
 DEFAULT_JOBS_LIMIT = 8
 """Every process pays pytest's start-up and the conftest files: past a few, more cost more
 than they share."""
@@ -105,11 +106,14 @@ def discover_pytest(
         )
         argv = pytest_collect_argv(python, _drover_only_plugins(project, python, env))
         outputs = [Path(scratch) / f"items-{index}.json" for index in range(jobs)]
+        claims = Path(scratch) / "claims"
+        claims.mkdir()
 
         def collect(index: int) -> CollectorOutput:
             own = {**env, OUTPUT_VARIABLE: str(outputs[index])}
             if jobs > 1:
                 own[SLICE_VARIABLE] = f"{index}/{jobs}"
+                own[CLAIMS_VARIABLE] = str(claims)
             return run_collector(argv, project, own)
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:

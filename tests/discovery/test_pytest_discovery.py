@@ -114,7 +114,7 @@ def _module_that_logs_its_import(name: str, log: Path, tests: int) -> str:
 
 
 def test_processes_collecting_side_by_side_import_each_file_once(tmp_path: Path) -> None:
-    # Three pytest processes walk the same tree; each imports only the files dealt to it,
+    # Three pytest processes walk the same tree; each imports only the files it claimed,
     # every process loads the conftest, and the merged list is what one process collects.
     log = tmp_path / "imports.log"
     project = tmp_path / "project"
@@ -140,9 +140,39 @@ def test_processes_collecting_side_by_side_import_each_file_once(tmp_path: Path)
     imports = [line.split() for line in log.read_text().splitlines()]
     modules = Counter(name for name, _ in imports)
     assert modules == {"conftest": 3, **{Path(r).stem: 1 for r in files}}
-    # The biggest file went to a process of its own: the work was shared out.
-    pid_of = dict(imports)
-    assert len({pid_of[Path(r).stem] for r in files}) > 1
+
+
+def test_a_file_slow_to_collect_leaves_the_files_after_it_to_the_other_process(
+    tmp_path: Path,
+) -> None:
+    # test_a.py, small and first in the walk, takes until every other file has been imported:
+    # only the other process can have imported them, so it must have claimed them all (files
+    # dealt out beforehand, by bytes, would leave some to the busy process, which then waits
+    # for itself until test_a.py gives up).
+    log = tmp_path / "imports.log"
+    done = tmp_path / "others-imported"
+    project = tmp_path / "project"
+    project.mkdir()
+    others = [f"test_{letter}" for letter in "bcdefg"]
+    slow = (
+        "import os, time\n"
+        f"deadline = time.monotonic() + 30\n"
+        f"while not os.path.exists({str(done)!r}) and time.monotonic() < deadline:\n"
+        "    time.sleep(0.01)\n"
+    )
+    (project / "test_a.py").write_text(slow + _module_that_logs_its_import("a", log, 1))
+    for name in others:
+        text = _module_that_logs_its_import(name, log, 50)
+        if name == others[-1]:
+            text += f"open({str(done)!r}, 'w').close()\n"
+        (project / f"{name}.py").write_text(text)
+
+    discovered = discover_pytest(project, jobs=2)
+
+    pid_of = dict(line.split() for line in log.read_text().splitlines())
+    assert {pid_of[name] for name in others} == {pid_of[others[0]]}
+    assert pid_of["a"] != pid_of[others[0]]
+    assert [s.id for s in discovered] == collect_only_ids(project)
 
 
 def test_a_collection_error_in_one_process_fails_the_whole_discovery(tmp_path: Path) -> None:
@@ -281,9 +311,9 @@ def _project(
 
 
 def test_processes_that_walked_different_trees_collect_again_in_one(tmp_path: Path) -> None:
-    # The processes deal files in the order they meet them; here the first one does not meet
-    # a_notes.txt (as when a file appears during discovery), so without a check each would
-    # keep test_1 and test_3, and test_2 and test_4 would be collected by none.
+    # The merged list is ordered by where each process's walk met each file; here the first
+    # one does not meet a_notes.txt (as when a file appears during discovery), so the two
+    # number the files differently and their places do not compare.
     conftest = (
         "import os\n"
         "def pytest_ignore_collect(collection_path):\n"

@@ -7,15 +7,17 @@ file lies outside that directory, and (when sliced, below) the place of its file
 walk of the project. Beside it,
 ``<file>.context.json`` names the session's rootdir, configuration file and conftest files.
 
-With ``DROVER_COLLECT_SLICE=K/N`` the process is one of N collecting the project side by side:
-each walks the whole tree as pytest always does (conftest files, ``collect_ignore``, ``-k``,
-``--deselect`` all apply as usual) but imports only its share of the files, and ignores the
-rest. Every process meets the files in the same order, so each can deal them out the same way
-without talking to the others: a file goes to the process that has been dealt the fewest bytes
-so far. ``conftest.py`` and ``__init__.py`` are never dealt: every process needs them. That
-holds only while the tree stands still, so the context names a digest of the walk: processes
-that walked different trees (a file appeared meanwhile) dealt differently, and Drover collects
-again in one process.
+With ``DROVER_COLLECT_SLICE=K/N`` and ``DROVER_COLLECT_CLAIMS=DIR`` the process is one of N
+collecting the project side by side: each walks the whole tree as pytest always does (conftest
+files, ``collect_ignore``, ``-k``, ``--deselect`` all apply as usual) but imports only the files
+it claims: as pytest comes to collect a file, the first process to create its claim in DIR
+(``O_EXCL``, named by the path's digest) collects it, and the others pass over it. A process
+busy with a slow file (a module parametrizing 50,000 cases) leaves the files after it to the
+others, however few bytes that file has. ``conftest.py`` and ``__init__.py`` are never
+claimed: every process needs them. Each item's place in the walk orders the merged list, and
+that holds only while the tree stands still, so the context names a digest of the walk:
+processes that walked different trees ordered differently, and Drover collects again in one
+process.
 
 Collecting measures no coverage and writes no report: pytest-cov (``--cov`` in ``addopts`` is
 common), ``--junitxml``, pytest-html's ``--html`` or ``--report-log`` would write into the
@@ -42,20 +44,18 @@ import pytest
 
 OUTPUT_VARIABLE = "DROVER_COLLECT_OUTPUT"
 SLICE_VARIABLE = "DROVER_COLLECT_SLICE"
+CLAIMS_VARIABLE = "DROVER_COLLECT_CLAIMS"
 SHARED_FILES = frozenset({"conftest.py", "__init__.py"})
 CONTEXT_SUFFIX = ".context.json"
 """Beside the items: the session's rootdir, configuration file and the conftest files it loaded."""
 
 
-class FileDealer:
-    """Deals files out among ``count`` processes, the same in each; this one is ``index``."""
+class Walk:
+    """The files and directories pytest considered, numbered in the order it did: the same in
+    every process that walked the same tree."""
 
-    def __init__(self, index: int, count: int) -> None:
-        self.index = index
-        self.loads = [0] * count
+    def __init__(self) -> None:
         self.seen: dict[Path, int] = {}
-        """Every file and directory pytest considered, numbered in the order it did."""
-        self.owners: dict[Path, int] = {}
         self.places: dict[Path, list[int]] = {}
         """Each item's file's place, once the walk is over (a file holds many items)."""
 
@@ -75,32 +75,44 @@ class FileDealer:
         return self.places[path]
 
     def digest(self) -> str:
-        """The walk as this process made it: processes that dealt alike have the same."""
+        """The walk as this process made it: processes that walked alike have the same."""
         walk = hashlib.sha256()
         for path in self.seen:
             walk.update(os.fsencode(path) + b"\0")
         return walk.hexdigest()
 
-    def keeps(self, path: Path) -> bool:
-        owner = self.owners.get(path)
-        if owner is None:  # a file is dealt once, however often pytest asks about it
-            # Bytes of source stand for the cost of importing and collecting it; the 1 spreads
-            # empty and data files too.
-            weight = 1 + (path.stat().st_size if path.suffix == ".py" else 0)
-            owner = min(range(len(self.loads)), key=lambda k: (self.loads[k], k))
-            self.loads[owner] += weight
-            self.owners[path] = owner
-        return owner == self.index
+
+class FileClaims:
+    """Which process collects a file: the first to claim it in ``directory``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.mine: dict[Path, bool] = {}
+
+    def claims(self, path: Path) -> bool:
+        """Whether this process collects ``path`` (asked again for the same path, as with
+        ``--doctest-modules``, it answers the same)."""
+        if path not in self.mine:
+            name = hashlib.sha256(os.fsencode(path)).hexdigest()
+            try:
+                os.close(os.open(self.directory / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                self.mine[path] = False
+            else:
+                self.mine[path] = True
+        return self.mine[path]
 
 
-def _dealer_from_environment() -> FileDealer | None:
+def _claims_from_environment() -> FileClaims | None:
     index, _, count = os.environ.get(SLICE_VARIABLE, "").partition("/")
-    if not (index.isdigit() and count.isdigit() and int(index) < int(count)):
+    directory = os.environ.get(CLAIMS_VARIABLE, "")
+    if not (index.isdigit() and count.isdigit() and int(index) < int(count) and directory):
         return None
-    return FileDealer(int(index), int(count))
+    return FileClaims(Path(directory))
 
 
-_dealer = _dealer_from_environment()
+_claims = _claims_from_environment()
+_walk = Walk() if _claims is not None else None
 
 
 if hasattr(pytest, "version_tuple"):
@@ -108,14 +120,29 @@ if hasattr(pytest, "version_tuple"):
     # in every process (the items are merged by node id all the same).
 
     @pytest.hookimpl(trylast=True)
-    def pytest_ignore_collect(collection_path: Path) -> bool | None:
+    def pytest_ignore_collect(collection_path: Path) -> None:
         # trylast: only paths nothing else ignored get here, the same ones in every process.
-        if _dealer is None:
+        if _walk is not None:
+            _walk.note(collection_path)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_make_collect_report(collector: pytest.Collector) -> pytest.CollectReport | None:
+        """An empty collection, without importing it, for a file another process claimed."""
+        if _claims is None or not _claimable(collector):
             return None
-        _dealer.note(collection_path)
-        if collection_path.name in SHARED_FILES or not collection_path.is_file():
+        if _claims.claims(collector.path):
             return None
-        return None if _dealer.keeps(collection_path) else True
+        return pytest.CollectReport(collector.nodeid, "passed", None, [])
+
+
+def _claimable(collector: pytest.Collector) -> bool:
+    """A file's collector (a module, a doctest file, a plugin's own kind), not a package's
+    (pytest 7 makes ``__init__.py`` a module of the package) nor a conftest's."""
+    return (
+        isinstance(collector, pytest.File)
+        and not isinstance(collector, pytest.Package)
+        and collector.path.name not in SHARED_FILES
+    )
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -151,7 +178,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             "nodeid": _relative_nodeid(item.nodeid, rootdir, invocation_dir),
             "name": item.name,
             "markers": list(dict.fromkeys(m.name for m in item.iter_markers())),
-            "place": _dealer.place(getattr(item, "path", None)) if _dealer else [],
+            "place": _walk.place(getattr(item, "path", None)) if _walk else [],
             "outside": not _within(getattr(item, "path", None), invocation_dir),
         }
         for item in session.items
@@ -168,7 +195,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         "rootdir": str(rootdir),
         "inifile": str(inifile) if inifile else None,
         "conftests": sorted(conftests),
-        "walk": _dealer.digest() if _dealer else None,
+        "walk": _walk.digest() if _walk else None,
     }
     Path(target + CONTEXT_SUFFIX).write_text(json.dumps(context), encoding="utf-8")
 
