@@ -625,7 +625,7 @@ def measure(
     # Nor does the bytecode earlier runs left: the first run compiles the project's modules,
     # and pytest rewrites its test modules, as a new user's first run does (babel: ~0.7 s a
     # worker); the second finds them cached, as a user's next run does.
-    shutil.rmtree(Path(env["DROVER_HOME"]) / "local" / "bytecode-cache", ignore_errors=True)
+    shutil.rmtree(home / "local" / "bytecode-cache", ignore_errors=True)
     print(f"  {row.native.seconds:.1f} s; drover discover ...", flush=True)
     row.discover = timed(
         discover_argv(drover, folder, name, workers, spec),
