@@ -41,7 +41,7 @@ class BatchCost:
     """What this worker's batches so far say about runner start-up against scenario time."""
 
     overhead: float | None = None
-    """The smallest (wall time - reported scenario time) of a batch: the runner's start-up."""
+    """The smallest (wall time - its scenarios' costs) of a batch: the runner's start-up."""
     scenario_seconds: float = 0.0
     scenarios: int = 0
 

@@ -51,6 +51,12 @@ class ScenarioResult:
     def failing(self) -> bool:
         return self.status in FAILING
 
+    @property
+    def spent(self) -> float:
+        """What the session spent on it: its cost where measured, else its reported duration
+        (which leaves out pytest's own time per test, most of a short test's)."""
+        return self.duration if self.cost is None else self.cost
+
     def to_json(self) -> dict[str, Any]:
         # By hand: dataclasses.asdict deep-copies every value, which shows with 10,000s of results.
         return {

@@ -147,7 +147,7 @@ def run_shard(
                         ran = set(batch)
                         source.cost.record(
                             time.monotonic() - started,
-                            [r.duration for r in report.results if r.id in ran],
+                            [r.spent for r in report.results if r.id in ran],
                         )
         except BaseException as exc:
             # Stopped (SIGTERM) or broken: record what is known, then let the exit happen.
@@ -193,7 +193,7 @@ def _take_from_peers(
     if stealing.taken:
         run(list(stealing.taken), None)
     mine = set(own)
-    overhead = max(seconds - sum(r.duration for r in report.results if r.id in mine), 0.0)
+    overhead = max(seconds - sum(r.spent for r in report.results if r.id in mine), 0.0)
     pace = seconds / len(mine) if mine else 0.0  # all told: its share of start-up included
     while stolen := stealing.take(overhead, LINGER_SECONDS, pace):
         print(f"drover-agent: took {len(stolen)} scenarios from a busier worker", flush=True)

@@ -6,13 +6,15 @@ One small JSON file per worker of a group, in the group's shared workspace, read
 only under an exclusive ``flock`` of the file itself::
 
     {"total": 120, "pos": 37, "end": 80, "started": true, "closed": false, "elapsed": 41.5,
-     "at": 1796400000.5}
+     "at": 1796400000.5, "first": 1.2}
 
 Positions index the worker's shard (its plan's scenario ids, duplicates dropped). The owner
 *claims* positions from the front before it runs them (``pos``, with the seconds its session
-had run by then, ``elapsed``, and the wall-clock time of the claim, ``at``); a peer that ran out of work *steals* from the back by lowering ``end``, never below
-``pos``. So every position is run by exactly one worker: the owner runs ``[0, end)``, the
-thieves what they took. ``closed``: the owner's session is over, nothing more can be taken.
+had run by then, ``elapsed``, and the wall-clock time of the claim, ``at``; ``first``: what
+``elapsed`` was at its first claim, the session's start-up and collection); a peer that ran out
+of work *steals* from the back by lowering ``end``, never below ``pos``. So every position is
+run by exactly one worker: the owner runs ``[0, end)``, the thieves what they took.
+``closed``: the owner's session is over, nothing more can be taken.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class BoardState:
     closed: bool = False
     elapsed: float = 0.0
     at: float = 0.0
+    first: float | None = None
 
     def __post_init__(self) -> None:
         if self.end < 0:
@@ -86,6 +89,7 @@ def parse_board(raw: bytes, total: int) -> BoardState:
         closed=bool(document["closed"]),
         elapsed=float(document["elapsed"]),
         at=float(document.get("at", 0.0)),
+        first=None if document.get("first") is None else float(document["first"]),
     )
 
 
@@ -101,5 +105,7 @@ def claim(
             return state.end
         state.pos = max(state.pos, min(position + max(window, 1), state.end))
         state.elapsed = elapsed
+        if state.first is None:
+            state.first = elapsed
         state.at = RealClock.wall()
         return state.pos

@@ -295,10 +295,13 @@ def _peek(offer: _Offer) -> BoardState:
 def _remaining_seconds(offer: _Offer, state: BoardState) -> float:
     """How long the owner still needs for what it has not claimed: its planned durations scaled
     by how its session compares with them so far, else its pace so far (the test it is in
-    counts as long as it has run); 0 while neither is known."""
+    counts as long as it has run); 0 while neither is known. Its session's start-up and
+    collection, behind it, count in neither."""
     if state.remaining <= 0:
         return 0.0
-    spent = state.elapsed + max(time.time() - state.at, 0.0) if state.pos else 0.0
+    spent = 0.0
+    if state.pos:
+        spent = state.elapsed + max(time.time() - state.at, 0.0) - (state.first or 0.0)
     planned = [s.duration for s in offer.scenarios]
     if all(d is not None for d in planned):
         known = [d for d in planned if d is not None]

@@ -247,7 +247,7 @@ def test_a_retried_thief_runs_again_what_its_predecessor_took(
     assert [r["id"] for r in read_results(results)["results"]] == [*FAST, *SLOW[2:4]]
 
 
-def _two_workers(workspace: Path, durations: list[float]) -> tuple[Stealing, Stealing]:
+def _two_workers(workspace: Path, durations: list[float | None]) -> tuple[Stealing, Stealing]:
     """Worker 1 with scenarios b0, b1, ... of these planned durations, and worker 0 with one,
     in a workspace setup-env prepared."""
     worker_1 = [PlanScenario(f"b{i}", duration=d) for i, d in enumerate(durations)]
@@ -273,6 +273,24 @@ def test_a_take_is_cut_on_the_peers_planned_durations(tmp_path: Path) -> None:
     assert thief.take(overhead=0.5, linger=0) == ["b6"]
     assert board.close() == ["b6"], "the peer leaves it to the thief"
     assert thief.take(overhead=0.5, linger=0) == [], "a closed board offers nothing"
+
+
+def test_a_peer_s_pace_leaves_out_its_session_s_start_up(tmp_path: Path) -> None:
+    """No durations planned: a peer that collected for 2.5 s, then ran 50 short tests in 0.5 s,
+    has ~0.5 s left, not the 3 s its whole session's pace says; that is worth no session.
+    Once its remaining tests are reckoned at the pace of a slow one, the take is half."""
+    peer, thief = _two_workers(tmp_path, [None] * 100)
+    board = peer.own_board()
+    assert board is not None
+    state = {"total": 100, "pos": 50, "end": 100, "started": True, "closed": False,
+             "elapsed": 3.0, "at": time.time(), "first": 2.5}  # fmt: skip
+    board.path.write_text(json.dumps(state))
+    assert thief.take(overhead=0.5, linger=0) == []
+
+    board.path.write_text(json.dumps(state | {"elapsed": 12.5}))  # 10 s for its 50 tests
+    taken = thief.take(overhead=0.5, linger=0)
+    assert taken == [f"b{i}" for i in range(100 - len(taken), 100)]
+    assert 20 <= len(taken) <= 25, "the peer keeps (10 + 0.5) / 2 s of its ~10 s"
 
 
 def test_a_take_starts_at_a_file_when_that_keeps_half_of_it() -> None:
