@@ -72,13 +72,16 @@ Artifacts (``DROVER_ARTIFACTS_BASE``)
     discovery writes them, to directories). A directory left empty serves the next test; the
     last one is removed at the end of the session.
 
-The heap, once the session is over (``pytest_sessionfinish``)
+The heap, while collecting (``pytest_collection``) and once the session is over
+(``pytest_sessionfinish``)
+    No automatic garbage collection while the tests are collected (see ``_pause_collector``).
     Collected once, then frozen (``gc.freeze``): what pytest and the interpreter do on their way
     out then skips what every worker would otherwise walk again (see ``_freeze_heap``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import gc
 import json
@@ -180,6 +183,36 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="run only the tests the scenario ids in FILE name (Drover's agent writes it)",
     )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collection(session: pytest.Session) -> Iterator[None]:
+    """Collect with the cyclic garbage collector paused (see ``_pause_collector``)."""
+    if not session.config.getoption("drover_select", None):
+        yield
+        return
+    with _pause_collector():
+        yield
+
+
+@contextlib.contextmanager
+def _pause_collector() -> Iterator[None]:
+    """No automatic garbage collection meanwhile (threshold 0), as it was afterwards.
+
+    Collecting imports the test modules and builds every item: objects that live on, which each
+    full collection walks again while they pile up (packaging's largest file: 0.6 s of its 3 s of
+    collecting). Tests run as usual: the thresholds are back before the first one, unless the
+    project set its own meanwhile; a ``gc.disable()`` it made stays in force, and ``gc.collect()``
+    works throughout.
+    """
+    before = gc.get_threshold()
+    paused = (0, *before[1:])
+    gc.set_threshold(*paused)
+    try:
+        yield
+    finally:
+        if gc.get_threshold() == paused:
+            gc.set_threshold(*before)
 
 
 def pytest_collectstart(collector: pytest.Collector) -> None:

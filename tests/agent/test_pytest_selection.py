@@ -656,3 +656,48 @@ def test_leaves_a_cycle():
     output = done.stdout + done.stderr
     assert "PytestUnraisableExceptionWarning" in output, output[-3000:]
     assert "the finalizer of what the last test left" in output
+
+
+def test_tests_run_with_the_collector_as_the_project_left_it_after_collecting(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    # The plugin pauses automatic garbage collection while pytest collects (threshold 0): the
+    # tests then find the thresholds as they were, or as a module set them while it was
+    # imported, and a module's gc.disable() still holds.
+    before = "import gc\n\nBEFORE = gc.get_threshold()\n"  # conftest: read before collecting
+    paused = """
+import gc
+
+from conftest import BEFORE
+
+AT_IMPORT = gc.get_threshold()
+
+
+def test_thresholds_are_back():
+    assert AT_IMPORT[0] == 0 < BEFORE[0], "collected with automatic collection paused"
+    assert gc.get_threshold() == BEFORE and gc.isenabled()
+"""
+    own = """
+import gc
+
+gc.set_threshold(5000, 20, 20)
+
+
+def test_the_project_s_own_thresholds_stay():
+    assert gc.get_threshold() == (5000, 20, 20)
+"""
+    disabled = """
+import gc
+
+gc.disable()
+
+
+def test_a_disabled_collector_stays_disabled():
+    assert not gc.isenabled()
+"""
+    for name, test in (("paused", paused), ("own", own), ("disabled", disabled)):
+        files = {"pytest.ini": "[pytest]\n", "conftest.py": before, f"test_{name}.py": test}
+        project = write_project(tmp_path / name, files)
+        done, results = run_shard(run_agent, tmp_path / name, project, [f"test_{name}.py"])
+        assert done.returncode == 0, done.stdout[-3000:]
+        assert [r["status"] for r in results.values()] == ["passed"]

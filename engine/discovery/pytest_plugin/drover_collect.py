@@ -24,10 +24,12 @@ common), ``--junitxml``, pytest-html's ``--html`` or ``--report-log`` would writ
 project, over the reports of its last real run, and processes side by side would each see the
 other's files appear.
 
-Once the items are collected the process only reports them and exits, so the plugin freezes
-the heap (``gc.freeze``) first: pytest's exit then runs five full collections (its
-``unraisableexception`` cleanup) and the interpreter one more, each walking every collected
-item and imported module, which cost packaging's 62,000 tests seconds per process.
+While it collects, no automatic garbage collection runs (packaging's largest file collects in
+2.4 s instead of 3.0). Once the items are collected the process only reports them and exits,
+so the plugin freezes the heap (``gc.freeze``) first: pytest's exit then runs five full
+collections (its ``unraisableexception`` cleanup) and the interpreter one more, each walking
+every collected item and imported module, which cost packaging's 62,000 tests seconds per
+process.
 """
 
 from __future__ import annotations
@@ -164,6 +166,17 @@ def pytest_configure(config: pytest.Config) -> None:
         for name in REPORT_OPTIONS:
             if getattr(config.option, name, None):
                 setattr(config.option, name, None)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collection(session: pytest.Session) -> Generator[None, None, None]:
+    # No automatic garbage collection while collecting: the imported modules and the items live
+    # on, and every full collection would walk them again as they pile up.
+    before = gc.get_threshold()
+    if os.environ.get(OUTPUT_VARIABLE):
+        gc.set_threshold(0, *before[1:])
+    yield
+    gc.set_threshold(*before)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
