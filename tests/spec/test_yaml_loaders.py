@@ -313,7 +313,9 @@ def test_plain_documents_are_written_as_pyyaml_writes_them(
     registry = yaml_io.SAFE_DUMPER.yaml_representers
     stock = yaml.representer.SafeRepresenter.represent_str
     monkeypatch.setitem(registry, str, stock if strings == "pyyaml's" else _literal_blocks)
-    documents = [*_documents(), {"answers": ["y", "n", "yes"]}]
+    # Strings repeat (each event is made once per string): keys, answers, a multi-line value.
+    repeated = [{"id": "two\nlines", "answer": "y", "n": "yes"} for _ in range(3)]
+    documents = [*_documents(), {"answers": ["y", "n", "yes"]}, {"items": repeated}]
     alone = [yaml.dump_all([d], Dumper=yaml_io.SAFE_DUMPER, **options) for d in documents]
     together = yaml.dump_all(documents, Dumper=yaml_io.SAFE_DUMPER, **options)
     monkeypatch.setattr(yaml, "dump_all", _refuse)
