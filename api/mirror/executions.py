@@ -65,6 +65,7 @@ from engine.backends.base import (
     is_newer,
 )
 from engine.errors import DroverError, NotFound
+from engine.gc_pause import paused_collection
 from engine.labels import LABEL_RUN
 from engine.status import (
     GroupState,
@@ -776,41 +777,55 @@ class Mirror:
             if not finished and not state.final:
                 remaining += 1
                 continue
-            results = []
-            kept = 0
-            if worker is not None and backend is not None and worker.last_attempt_node_id:
-                kept = self._store_worker_reports(
-                    run_id,
-                    backend,
-                    state.name,
-                    worker.last_attempt_node_id,
-                    pod_name or worker.last_attempt_node_id,
-                )
-                blob = _read_results(backend, state.name, worker.last_attempt_node_id)
-                if blob:
-                    try:
-                        results = results_from_report(json.loads(blob), worker=pod_name)
-                    except ValueError:
-                        log.warning("unreadable results artifact of %s", worker.node_id)
-            where = f"storing the results of worker {group_key} shard {shard}"
-            with _step(where), self.sessions() as session, session.begin():
-                ingest_results(session, run_id, results, source="artifact")
-                if kept:
-                    session.execute(
-                        update(Run)
-                        .where(Run.id == run_id)
-                        .values(reports_bytes=Run.reports_bytes + kept)
-                    )
-                session.execute(
-                    update(RunWorker)
-                    .where(
-                        RunWorker.run_id == run_id,
-                        RunWorker.group_key == group_key,
-                        RunWorker.shard == shard,
-                    )
-                    .values(results_read=True)
-                )
+            self._read_worker(run_id, state, backend, worker, group_key, shard, pod_name)
         return remaining == 0
+
+    @paused_collection()  # a worker's results: 31,000 read, parsed and stored at once
+    def _read_worker(
+        self,
+        run_id: str,
+        state: RunState,
+        backend: Backend | None,
+        worker: WorkerState | None,
+        group_key: str,
+        shard: int,
+        pod_name: str | None,
+    ) -> None:
+        """Store a finished worker's results (none when it left no artifact) and mark it read."""
+        results = []
+        kept = 0
+        if worker is not None and backend is not None and worker.last_attempt_node_id:
+            kept = self._store_worker_reports(
+                run_id,
+                backend,
+                state.name,
+                worker.last_attempt_node_id,
+                pod_name or worker.last_attempt_node_id,
+            )
+            blob = _read_results(backend, state.name, worker.last_attempt_node_id)
+            if blob:
+                try:
+                    results = results_from_report(json.loads(blob), worker=pod_name)
+                except ValueError:
+                    log.warning("unreadable results artifact of %s", worker.node_id)
+        where = f"storing the results of worker {group_key} shard {shard}"
+        with _step(where), self.sessions() as session, session.begin():
+            ingest_results(session, run_id, results, source="artifact")
+            if kept:
+                session.execute(
+                    update(Run)
+                    .where(Run.id == run_id)
+                    .values(reports_bytes=Run.reports_bytes + kept)
+                )
+            session.execute(
+                update(RunWorker)
+                .where(
+                    RunWorker.run_id == run_id,
+                    RunWorker.group_key == group_key,
+                    RunWorker.shard == shard,
+                )
+                .values(results_read=True)
+            )
 
 
 def _wait_for_change(

@@ -35,6 +35,7 @@ from api.runs.plans import (
 from engine.backends.base import Backend
 from engine.compiler.workflow import CompileOptions, compile_plan
 from engine.errors import BackendError, Conflict, DroverError, NotFound
+from engine.gc_pause import paused_collection
 from engine.labels import LABEL_RUN
 from engine.loading import parse_execution
 from engine.spec import Execution
@@ -60,6 +61,7 @@ class StartedRun:
     worker_token: str | None = None
 
 
+@paused_collection()  # a large run's spec, plan, manifest and rows are made here
 def start_run(
     session: Session,
     *,

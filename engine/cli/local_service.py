@@ -240,7 +240,7 @@ class LocalService:
     def _run(self, request: dict[str, Any], connection: _Connection) -> None:
         from engine.cli.console import exit_code_for
         from engine.cli.run import ReportTargets, control_run_by_id, execute_run
-        from engine.cli.spec_file import collector_paused
+        from engine.gc_pause import paused_collection
         from engine.loading import load_execution, parse_document
         from engine.pipelines import is_pipeline_document
         from engine.sharding import Strategy
@@ -257,8 +257,8 @@ class LocalService:
         ).start()
         base_dir = Path(request["base_dir"])
         try:
-            # Frozen, a large spec would stay in this process for good.
-            with collector_paused(freeze_large=False):
+            # Not frozen (as the command's own load is): it would stay in this process for good.
+            with paused_collection():
                 document = parse_document(request["text"], Path(request["spec"]))
                 if is_pipeline_document(document):
                     connection.send({"unavailable": "a pipeline runs in the command's process"})

@@ -29,6 +29,7 @@ from engine.cli.local_service_protocol import service_enabled
 from engine.cli.options import HomeOption, RuntimeOption, check_runtime
 from engine.cli.run_view import OUTCOMES, ProgressView, summarise, verdict
 from engine.errors import BackendError, DroverError, SpecError
+from engine.gc_pause import paused_collection
 from engine.sharding import Strategy
 
 if TYPE_CHECKING:
@@ -309,8 +310,9 @@ def _follow(service: Any, run_id: str, view: Any, interrupts: RunInterrupts) -> 
 
     interrupts.apply()  # a Ctrl-C while it was starting
     service.mirror.follow(run_id, on_state)
-    final = detail()
-    outcomes = read(scenario_outcomes)
+    with paused_collection():  # every scenario's outcome
+        final = detail()
+        outcomes = read(scenario_outcomes)
     counts = Counter(o["status"] for o in outcomes)
     ok = all(o["status"] in SUMMED for o in outcomes)
     outcome = {

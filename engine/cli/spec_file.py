@@ -9,6 +9,7 @@ from pathlib import Path
 
 from engine.cli.console import abort
 from engine.errors import DroverError
+from engine.gc_pause import paused_collection
 from engine.loading import load_execution, read_document
 from engine.pipelines import Pipeline, is_pipeline_document, parse_pipeline
 from engine.spec import Execution
@@ -37,25 +38,19 @@ def load_any_or_exit(path: Path) -> Execution | Pipeline:
 
 
 @contextmanager
-def collector_paused(*, freeze_large: bool = True) -> Iterator[None]:
-    """No cyclic garbage collection while a spec is parsed and validated.
+def collector_paused() -> Iterator[None]:
+    """No automatic garbage collection while a spec is parsed and validated.
 
     Reading a large spec allocates hundreds of thousands of objects that all stay alive, and
     each allocation burst sets off full collections that walk every one of them again: for
     100,000 scenarios that was more than half the time of ``drover validate``. A large loaded
     spec is then frozen (kept out of later collections: planning and compiling it allocate as
-    much again), as it lives until the command ends; not where it does not (``freeze_large``
-    false: the local service, which runs one spec after another).
+    much again), as it lives until the command ends.
     """
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_collection():
         yield
-        if freeze_large and gc.get_count()[0] > _FREEZE_ABOVE:
+        if gc.get_count()[0] > _FREEZE_ABOVE:
             gc.freeze()
-    finally:
-        if paused:
-            gc.enable()
 
 
 _FREEZE_ABOVE = 100_000
