@@ -316,9 +316,11 @@ class WorkflowRunner:
             self.events.put(("finished", nid, _unscheduled(launch)))
             return
         with self.lock:
+            # Also kept for a process that starts after this: the pod's first (none yet), or a
+            # sandbox set up again after its first attempt failed.
+            self.pending_kills.add(nid)
             proc = self.processes.get(nid)
             if proc is None:
-                self.pending_kills.add(nid)
                 return
         threading.Thread(target=terminate_group, args=(proc,), daemon=True).start()
 

@@ -130,6 +130,11 @@ class Runtime(Protocol):
         """argv, cwd and environment that start the pod."""
         ...
 
+    def reporting_start(self, argv: list[str], fd: int) -> list[str] | None:
+        """``argv`` made to write to ``fd`` whether the pod's command started (what failed
+        before it did is the runtime's own doing); None where the runtime cannot tell."""
+        ...
+
 
 # ---------------------------------------------------------------------------- planning
 
@@ -525,11 +530,19 @@ class SandboxRuntime:
         env["TMPDIR"] = "/tmp"
         return ops, str(plan.pod_dir), env
 
+    def reporting_start(self, argv: list[str], fd: int) -> list[str] | None:
+        # bubblewrap writes {"exit-code": N} there only once the command was executed
+        # (bubblewrap.c, report_child_exit_status: not when setting up the sandbox failed).
+        return [argv[0], "--json-status-fd", str(fd), *argv[1:]]
+
 
 class ProcessRuntime:
     """A plain subprocess; container paths in the command text are rewritten to host dirs."""
 
     name = "process"
+
+    def reporting_start(self, argv: list[str], fd: int) -> list[str] | None:
+        return None  # nothing stands before the command: failing to start it is an OSError
 
     def _rewrite(self, text: str, plan: PodPlan) -> str:
         """Replace container paths by host dirs in one pass (host paths are never re-mapped)."""
@@ -602,6 +615,9 @@ class DockerRuntime:
 
     name = "docker"
 
+    def reporting_start(self, argv: list[str], fd: int) -> list[str] | None:
+        return None
+
     def command(self, plan: PodPlan) -> tuple[list[str], str, dict[str, str]]:
         raise Unsupported("the docker runtime of the local runner is not yet supported")
 
@@ -636,6 +652,15 @@ def default_runtime() -> Runtime:
 # ---------------------------------------------------------------------------- running
 
 
+SANDBOX_STARTS = 3
+"""Times a pod's sandbox is set up before its failure to set up is the pod's. Setting one up can
+fail for a moment: bubblewrap binds the host's directories with their mounts and remounts each
+read-only, and a mount that goes meanwhile (Docker's overlay mounts come and go while it builds)
+fails the remount. The kubelet, too, starts a container again that could not be created
+(pkg/kubelet/kuberuntime/kuberuntime_manager.go, SyncPod: the failed start is a
+CreateContainerError in the sync result, and the pod worker syncs the pod again)."""
+
+
 def run_pod(
     plan: PodPlan,
     runtime: Runtime,
@@ -645,68 +670,119 @@ def run_pod(
     started = time.time()
     argv, cwd, env = runtime.command(plan)
     plan.log_path.parent.mkdir(parents=True, exist_ok=True)
-    stdout_chunks: list[bytes] = []
-    stdout_size = 0
-    with plan.log_path.open("ab") as log:
-        try:
-            proc = subprocess.Popen(
-                argv,
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            if isinstance(plan.extra.get("tmp_link"), Path):
-                plan.extra["tmp_link"].unlink(missing_ok=True)
-            return PodOutcome(
-                None,
-                error=f"failed to start {argv[0]}: {exc.strerror}",
-                started_at=started,
-                finished_at=time.time(),
-            )
-        on_start(proc)
-        assert proc.stdout is not None and proc.stderr is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(proc.stdout, selectors.EVENT_READ, "out")
-            selector.register(proc.stderr, selectors.EVENT_READ, "err")
-            while selector.get_map():
-                for key, _ in selector.select(timeout=0.5):
-                    chunk = os.read(key.fd, 65536)
-                    if not chunk:
-                        selector.unregister(key.fileobj)
-                        continue
-                    log.write(chunk)
-                    log.flush()
-                    if key.data == "out" and stdout_size < _RESULT_LIMIT:
-                        stdout_chunks.append(chunk)
-                        stdout_size += len(chunk)
-                if proc.poll() is not None and selector.get_map():
-                    # The main process is gone; do not wait on pipes held by leftovers.
-                    _kill_group(proc.pid, signal.SIGKILL)
-        exit_code = proc.wait()
-        if exit_code < 0:  # killed by a signal: report it the way a container runtime does
-            exit_code = 128 - exit_code
-        proc.stdout.close()
-        proc.stderr.close()
-    _kill_group(proc.pid, signal.SIGKILL)
-    if isinstance(plan.extra.get("tmp_link"), Path):
-        plan.extra["tmp_link"].unlink(missing_ok=True)
-    finished = time.time()
-    stdout = b"".join(stdout_chunks).decode(errors="replace")
     try:
-        outputs = collect_outputs(plan, exit_code, stdout)
+        for attempt in range(1, SANDBOX_STARTS + 1):
+            with plan.log_path.open("ab") as log:
+                try:
+                    ran = _run_command(argv, cwd, env, runtime, log, on_start)
+                except OSError as exc:
+                    return PodOutcome(
+                        None,
+                        error=f"failed to start {argv[0]}: {exc.strerror}",
+                        started_at=started,
+                        finished_at=time.time(),
+                    )
+                if not ran.setup_failed or attempt == SANDBOX_STARTS:
+                    break
+                log.write(
+                    f"drover: setting up the pod's sandbox failed (attempt {attempt} of "
+                    f"{SANDBOX_STARTS}); setting it up again\n".encode()
+                )
+            time.sleep(0.1 * attempt)
+    finally:
+        if isinstance(plan.extra.get("tmp_link"), Path):
+            plan.extra["tmp_link"].unlink(missing_ok=True)
+    finished = time.time()
+    stdout = ran.stdout.decode(errors="replace")
+    try:
+        outputs = collect_outputs(plan, ran.exit_code, stdout)
     except PodSetupError as exc:
         return PodOutcome(
-            exit_code,
-            {"exitCode": str(exit_code)},
-            str(exc) if exit_code == 0 else None,
+            ran.exit_code,
+            {"exitCode": str(ran.exit_code)},
+            str(exc) if ran.exit_code == 0 else None,
             started,
             finished,
         )
-    return PodOutcome(exit_code, outputs, None, started, finished)
+    return PodOutcome(ran.exit_code, outputs, None, started, finished)
+
+
+@dataclass
+class _Ran:
+    exit_code: int
+    stdout: bytes
+    """Its first ``_RESULT_LIMIT`` bytes or so: what outputs are read from."""
+    setup_failed: bool
+    """The runtime failed before the command ran, and not at executing it."""
+
+
+def _run_command(
+    argv: list[str],
+    cwd: str,
+    env: dict[str, str],
+    runtime: Runtime,
+    log: Any,
+    on_start: Callable[[subprocess.Popen[bytes]], None],
+) -> _Ran:
+    """Run the pod's command once, its stdout and stderr appended to ``log`` as they come."""
+    status_read, status_write = os.pipe()
+    reporting = runtime.reporting_start(argv, status_write)
+    try:
+        proc = subprocess.Popen(
+            reporting or argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            pass_fds=(status_write,) if reporting else (),
+        )
+    except OSError:
+        os.close(status_read)
+        raise
+    finally:
+        os.close(status_write)
+    on_start(proc)
+    assert proc.stdout is not None and proc.stderr is not None
+    stdout_chunks: list[bytes] = []
+    stdout_size = 0
+    first_error = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ, "out")
+        selector.register(proc.stderr, selectors.EVENT_READ, "err")
+        while selector.get_map():
+            for key, _ in selector.select(timeout=0.5):
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                    continue
+                log.write(chunk)
+                log.flush()
+                if key.data == "out" and stdout_size < _RESULT_LIMIT:
+                    stdout_chunks.append(chunk)
+                    stdout_size += len(chunk)
+                elif key.data == "err" and not first_error:
+                    first_error = chunk
+            if proc.poll() is not None and selector.get_map():
+                # The main process is gone; do not wait on pipes held by leftovers.
+                _kill_group(proc.pid, signal.SIGKILL)
+    exit_code = proc.wait()
+    if exit_code < 0:  # killed by a signal: report it the way a container runtime does
+        exit_code = 128 - exit_code
+    proc.stdout.close()
+    proc.stderr.close()
+    _kill_group(proc.pid, signal.SIGKILL)
+    with os.fdopen(status_read, "rb") as status:
+        os.set_blocking(status.fileno(), False)  # its writer is gone with the runtime
+        reported = status.read() or b""
+    setup_failed = (
+        reporting is not None
+        and exit_code == 1
+        and b'"exit-code"' not in reported
+        and not first_error.startswith(b"bwrap: execvp")  # the command itself is missing
+    )
+    return _Ran(exit_code, b"".join(stdout_chunks), setup_failed)
 
 
 def _dependency_order(containers: list[dict[str, Any]]) -> list[dict[str, Any]]:

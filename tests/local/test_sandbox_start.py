@@ -1,0 +1,84 @@
+"""A pod's sandbox that could not be set up is set up again; a command that failed is not rerun.
+
+bubblewrap binds the host's directories with the mounts under them and remounts each
+read-only; a mount that goes meanwhile (Docker's overlay mounts while it builds) fails that
+pod's start once. Here the failure is a bind whose source appears only after the first attempt,
+with the real bubblewrap.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from engine.backends.local.runtime import SANDBOX_STARTS, Mount, PodPlan, SandboxRuntime, run_pod
+
+pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed")
+
+
+def _plan(tmp_path: Path, argv: list[str], mounts: list[Mount] | None = None) -> PodPlan:
+    pod_dir = tmp_path / "pod"
+    pod_dir.mkdir()
+    return PodPlan(
+        node_id="pod",
+        argv=argv,
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin"},
+        working_dir=None,
+        mounts=mounts or [],
+        pod_dir=pod_dir,
+        log_path=tmp_path / "pod.log",
+        outputs={},
+        artifact_dir=lambda name: pod_dir / "artifacts" / name,
+    )
+
+
+def test_a_sandbox_that_failed_to_set_up_is_set_up_again(tmp_path: Path) -> None:
+    later = tmp_path / "appears-later"  # missing at the first attempt: bwrap fails to bind it
+    starts: list[subprocess.Popen[bytes]] = []
+
+    def on_start(proc: subprocess.Popen[bytes]) -> None:
+        starts.append(proc)
+        if len(starts) == 1:
+            proc.wait()
+            later.mkdir()
+            (later / "data").write_text("here\n")
+
+    plan = _plan(tmp_path, ["cat", "/data/data"], [Mount(later, "/data", read_only=True)])
+    outcome = run_pod(plan, SandboxRuntime(), on_start)
+
+    assert (outcome.exit_code, outcome.error) == (0, None)
+    assert len(starts) == 2
+    log = plan.log_path.read_text()
+    assert "bwrap: Can't find source path" in log
+    assert f"setting up the pod's sandbox failed (attempt 1 of {SANDBOX_STARTS})" in log
+    assert log.endswith("here\n")
+
+
+def test_a_sandbox_that_never_sets_up_fails_the_pod_after_its_last_attempt(
+    tmp_path: Path,
+) -> None:
+    starts: list[subprocess.Popen[bytes]] = []
+    plan = _plan(tmp_path, ["true"], [Mount(tmp_path / "never", "/data", read_only=True)])
+    outcome = run_pod(plan, SandboxRuntime(), starts.append)
+
+    assert outcome.exit_code == 1
+    assert len(starts) == SANDBOX_STARTS
+    assert plan.log_path.read_text().count("bwrap: Can't find source path") == SANDBOX_STARTS
+
+
+@pytest.mark.parametrize(
+    ("argv", "exit_code"),
+    [(["sh", "-c", "echo failing >&2; exit 1"], 1), (["no-such-command-here"], 1)],
+    ids=["the command failed", "the command is missing"],
+)
+def test_a_command_that_ran_or_could_not_be_found_runs_once(
+    tmp_path: Path, argv: list[str], exit_code: int
+) -> None:
+    starts: list[subprocess.Popen[bytes]] = []
+    outcome = run_pod(_plan(tmp_path, argv), SandboxRuntime(), starts.append)
+
+    assert outcome.exit_code == exit_code
+    assert len(starts) == 1
