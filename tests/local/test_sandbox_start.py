@@ -8,6 +8,8 @@ with the real bubblewrap.
 
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,7 +23,7 @@ pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewra
 
 def _plan(tmp_path: Path, argv: list[str], mounts: list[Mount] | None = None) -> PodPlan:
     pod_dir = tmp_path / "pod"
-    pod_dir.mkdir()
+    pod_dir.mkdir(parents=True)
     return PodPlan(
         node_id="pod",
         argv=argv,
@@ -82,3 +84,20 @@ def test_a_command_that_ran_or_could_not_be_found_runs_once(
 
     assert outcome.exit_code == exit_code
     assert len(starts) == 1
+
+
+def test_a_directory_gone_from_the_root_since_the_runtime_was_made_fails_no_pod(
+    tmp_path: Path,
+) -> None:
+    # The runtime lives as long as the local service; the host's / is listed for each pod.
+    if not os.access("/", os.W_OK):
+        pytest.skip("needs to create and remove a directory in /")
+    gone = Path(f"/drover-test-{secrets.token_hex(4)}")
+    gone.mkdir()
+    try:
+        runtime = SandboxRuntime()
+        runtime.command(_plan(tmp_path / "first", ["true"]))  # / listed with it
+    finally:
+        gone.rmdir()
+    outcome = run_pod(_plan(tmp_path / "second", ["true"]), runtime, lambda proc: None)
+    assert (outcome.exit_code, outcome.error) == (0, None)

@@ -460,10 +460,11 @@ class SandboxRuntime:
 
     def __init__(self, bwrap: str = "bwrap") -> None:
         self.bwrap = bwrap
-        self._root_ops = self._host_root_ops()
 
     @staticmethod
     def _host_root_ops() -> list[str]:
+        # Listed for each pod: the runner lives as long as the local service, and a directory
+        # removed from / since would fail every later pod's bind.
         ops: list[str] = []
         for entry in sorted(os.listdir("/")):
             path = f"/{entry}"
@@ -501,7 +502,13 @@ class SandboxRuntime:
         return [Mount(Path(path), path, read_only=True) for path in _outermost(hidden)]
 
     def command(self, plan: PodPlan) -> tuple[list[str], str, dict[str, str]]:
-        ops = [self.bwrap, "--die-with-parent", "--unshare-pid", "--unshare-ipc", *self._root_ops]
+        ops = [
+            self.bwrap,
+            "--die-with-parent",
+            "--unshare-pid",
+            "--unshare-ipc",
+            *self._host_root_ops(),
+        ]
         shadows: list[str] = []
         for mount in plan.mounts:
             missing = mount.target
