@@ -28,9 +28,10 @@ Selection (``--drover-select FILE``)
     a file id keeps its place within the file), as they did when the ids were arguments; this
     happens before other plugins' ``pytest_collection_modifyitems`` (fixture-scope grouping,
     ``-k``/``-m``, random ordering plugins), which then apply as usual. The ids no collected test
-    matches are written to ``PATH`` as a JSON list. A parametrized function none of whose ids
-    names it whole keeps only its named cases as it is parametrized (``pytest_generate_tests``):
-    the cases of a batch's peers are never made into tests.
+    matches are written to ``PATH`` as a JSON list. A test function no id names, whole or by a
+    case, makes no tests (``pytest_pycollect_makeitem``), and one none of whose ids names it
+    whole keeps only its named cases as it is parametrized (``pytest_generate_tests``): the
+    cases of a batch's peers are never made into tests.
 
 Live results (``DROVER_LIVE_RESULTS``)
     When a test's last phase (teardown) is reported, the plugin appends
@@ -86,7 +87,7 @@ import fnmatch
 import gc
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -113,6 +114,7 @@ __all__ = [
     "pytest_configure",
     "pytest_generate_tests",
     "pytest_ignore_collect",
+    "pytest_pycollect_makeitem",
     "pytest_runtest_logreport",
     "pytest_runtest_logstart",
     "pytest_runtest_protocol",
@@ -238,6 +240,23 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     _costs.tests_start()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(
+    collector: pytest.Collector, name: str, obj: object
+) -> list[pytest.Item] | None:
+    """A test function that no id of the batch names, nor its class, file or directory, nor
+    any of its cases, makes no tests: it is not even parametrized (packaging's test_version.py
+    makes 12,700 cases of each of two functions: 0.35 s for a batch that runs only one)."""
+    named = collector.config.stash.get(_NAMED, None)
+    is_test = getattr(collector, "istestfunction", None)
+    if named is None or is_test is None or not is_test(obj, name):
+        return None
+    function = named.to_workspace(f"{collector.nodeid}::{name}")
+    if function in named.holders or any(key in named.ids for key in item_keys(function)):
+        return None
+    return []
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> Iterator[None]:
     """Cases of a parametrized function that no id of the batch names are dropped once every
@@ -296,6 +315,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_NAMED] = _NamedIds(
             {scenario_id: index for index, scenario_id in enumerate(document["ids"])},
             _WorkspaceIds(config.rootpath, config.invocation_params.dir),
+            _holders(document["ids"]),
         )
         if isinstance(document.get("paths"), list):
             _selected = _SelectedPaths(config.invocation_params.dir, document["paths"])
@@ -362,7 +382,7 @@ class _ImportOnly(pytest.Module):
 
 
 def _select(config: pytest.Config, items: list[pytest.Item], document: dict[str, Any]) -> None:
-    position, to_workspace = config.stash[_NAMED]
+    position, to_workspace, _ = config.stash[_NAMED]
     matched: set[str] = set()
     kept: list[tuple[int, int, pytest.Item]] = []
     deselected: list[pytest.Item] = []
@@ -410,10 +430,26 @@ def _drop_unnamed_cases(metafunc: pytest.Metafunc, named: _NamedIds) -> None:
 
 
 class _NamedIds(NamedTuple):
-    """The batch's ids (each to its place in the batch) and how node ids become such ids."""
+    """The batch's ids (each to its place in the batch), what holds them, and how node ids
+    become such ids."""
 
     ids: dict[str, int]
     to_workspace: _WorkspaceIds
+    holders: frozenset[str]
+    """The functions, classes and files the ids lie in (``file::Class::function``, without
+    parameters)."""
+
+
+def _holders(ids: Iterable[str]) -> frozenset[str]:
+    holders: set[str] = set()
+    for scenario_id in ids:
+        path, separator, rest = scenario_id.partition("::")
+        holders.add(path)
+        if separator:
+            parts = rest.partition("[")[0].split("::")
+            for end in range(1, len(parts) + 1):
+                holders.add(f"{path}::{'::'.join(parts[:end])}")
+    return frozenset(holders)
 
 
 _NAMED = pytest.StashKey[_NamedIds]()

@@ -374,6 +374,11 @@ COLLECTED_NOTES = textwrap.dedent(
     def pytest_itemcollected(item):
         with open(os.environ["COLLECTED_FILE"], "a", encoding="utf-8") as notes:
             notes.write(item.nodeid + "\\n")
+
+
+    def pytest_generate_tests(metafunc):
+        with open(os.environ["PARAMETRIZED_FILE"], "a", encoding="utf-8") as notes:
+            notes.write(metafunc.definition.nodeid + "\\n")
     """
 )
 
@@ -384,7 +389,11 @@ def test_cases_no_id_names_are_never_made_into_tests(
 ) -> None:
     # packaging's test_version.py has 51,000 cases: a shard running half of them used to make a
     # test of every case, then deselect half (a second per worker).
-    files = {"tests/conftest.py": CONFTEST + COLLECTED_NOTES, "tests/test_cases.py": MANY_CASES}
+    files = {
+        "tests/conftest.py": CONFTEST + COLLECTED_NOTES,
+        "tests/test_cases.py": MANY_CASES,
+        "tests/odd[dir]/test_in_dir.py": "def test_here():\n    pass\n",
+    }
     if layout == "project":
         project = write_project(tmp_path / "project", {"pytest.ini": "[pytest]\n", **files})
         prefix = ""
@@ -401,22 +410,32 @@ def test_cases_no_id_names_are_never_made_into_tests(
         f"{module}::test_many[3]",
         f"{module}::test_whole",  # the function: every case
         f"{module}::TestNamed",  # the class: every case of its methods
+        "tests/odd[dir]/test_in_dir.py::test_here",  # a bracket before the test's name
         f"{module}::test_many[no such case]",
     ]
     collected, order = tmp_path / "collected.txt", tmp_path / "order.txt"
+    parametrized = tmp_path / "parametrized.txt"
     done, results = run_shard(
-        run_agent, tmp_path, project, ids, COLLECTED_FILE=str(collected), ORDER_FILE=str(order)
+        run_agent,
+        tmp_path,
+        project,
+        ids,
+        COLLECTED_FILE=str(collected),
+        ORDER_FILE=str(order),
+        PARAMETRIZED_FILE=str(parametrized),
     )
     whole = [f"{module}::test_whole[{n}]" for n in range(3)]
     in_class = [f"{module}::TestNamed::test_in_class[{n}]" for n in range(3)]
     named = [f"{module}::test_many[150]", f"{module}::test_grid[1-b]", f"{module}::test_many[3]"]
-    assert order.read_text().splitlines() == [prefix + i for i in [*named, *whole, *in_class]]
-    # Made into tests: the named cases, and one case of the function no id names (pytest would
-    # otherwise make a test of the function itself), which is deselected.
+    here = "tests/odd[dir]/test_in_dir.py::test_here"
+    expected = [*named, *whole, *in_class, here]
+    assert order.read_text().splitlines() == [prefix + i for i in expected]
+    # Made into tests: the named cases only. The function no id names is not even parametrized.
     made = sorted(collected.read_text().splitlines())
-    expected = [*named, *whole, *in_class, f"{module}::test_unnamed[0]"]
     assert made == sorted(prefix + i for i in expected)
-    assert "1 deselected" in done.stdout
+    assert f"{prefix}{module}::test_unnamed" not in parametrized.read_text().splitlines()
+    assert f"{prefix}{module}::test_many" in parametrized.read_text().splitlines()
+    assert "deselected" not in done.stdout
     assert {i: r["status"] for i, r in results.items()} == {
         **dict.fromkeys(ids[:-1], "passed"),
         f"{module}::test_many[no such case]": "error",
