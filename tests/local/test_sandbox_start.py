@@ -101,3 +101,22 @@ def test_a_directory_gone_from_the_root_since_the_runtime_was_made_fails_no_pod(
         gone.rmdir()
     outcome = run_pod(_plan(tmp_path / "second", ["true"]), runtime, lambda proc: None)
     assert (outcome.exit_code, outcome.error) == (0, None)
+
+
+def test_a_bubblewrap_too_old_to_report_the_exit_is_not_asked_to(tmp_path: Path) -> None:
+    # Before 0.3.2 bubblewrap reports no exit code: every failing command would look like a
+    # sandbox that never set up, and run three times.
+    old = tmp_path / "bwrap-0.3.1"
+    real = shutil.which("bwrap")
+    old.write_text(
+        '#!/bin/sh\n[ "$1" = --version ] && { echo "bubblewrap 0.3.1"; exit 0; }\n'
+        f'exec {real} "$@"\n'
+    )
+    old.chmod(0o755)
+    starts: list[subprocess.Popen[bytes]] = []
+    plan = _plan(tmp_path, ["sh", "-c", "exit 1"])
+    outcome = run_pod(plan, SandboxRuntime(str(old)), starts.append)
+
+    assert outcome.exit_code == 1
+    assert len(starts) == 1
+    assert "--json-status-fd" not in starts[0].args

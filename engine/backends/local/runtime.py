@@ -26,6 +26,7 @@ orphaned); stdout and stderr go to the node's log file as they arrive.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import json
@@ -539,8 +540,24 @@ class SandboxRuntime:
 
     def reporting_start(self, argv: list[str], fd: int) -> list[str] | None:
         # bubblewrap writes {"exit-code": N} there only once the command was executed
-        # (bubblewrap.c, report_child_exit_status: not when setting up the sandbox failed).
+        # (bubblewrap.c, report_child_exit_status: not when setting up the sandbox failed),
+        # since 0.3.2; an older one would take every exit for a failed set-up.
+        if _bwrap_version(argv[0]) < (0, 3, 2):
+            return None
         return [argv[0], "--json-status-fd", str(fd), *argv[1:]]
+
+
+@functools.cache
+def _bwrap_version(bwrap: str) -> tuple[int, ...]:
+    """``bwrap --version`` ("bubblewrap 0.8.0") as numbers; (0,) when it says nothing such."""
+    try:
+        said = subprocess.run(
+            [bwrap, "--version"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return (0,)
+    found = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", said)
+    return tuple(int(part or 0) for part in found.groups()) if found else (0,)
 
 
 class ProcessRuntime:
