@@ -252,7 +252,7 @@ def pytest_pycollect_makeitem(
     if named is None or is_test is None or not is_test(obj, name):
         return None
     function = named.to_workspace(f"{collector.nodeid}::{name}")
-    if function in named.holders or any(key in named.ids for key in item_keys(function)):
+    if function in named.holders or named.names_whole(function):
         return None
     return []
 
@@ -417,7 +417,7 @@ def _drop_unnamed_cases(metafunc: pytest.Metafunc, named: _NamedIds) -> None:
     if not isinstance(calls, list) or len(calls) < 2:
         return
     function = named.to_workspace(metafunc.definition.nodeid)
-    if any(key in named.ids for key in item_keys(function)):
+    if named.names_whole(function):
         return
     # pytest names a case's test ``function[id]``, or ``function`` when it has no id parts.
     kept = [
@@ -438,6 +438,11 @@ class _NamedIds(NamedTuple):
     holders: frozenset[str]
     """The functions, classes and files the ids lie in (``file::Class::function``, without
     parameters)."""
+
+    def names_whole(self, nodeid: str) -> bool:
+        """Whether an id names the node ``nodeid`` (a workspace id) or a class, file or
+        directory holding it."""
+        return any(key in self.ids for key in item_keys(nodeid))
 
 
 def _holders(ids: Iterable[str]) -> frozenset[str]:
