@@ -183,7 +183,7 @@ class Stealing:
                 running += 1
             if state.remaining >= 2:
                 spare = True
-                seconds = _remaining_seconds(offer, state)
+                seconds = _remaining_seconds(offer, state, overhead)
                 if seconds > worth and (best is None or seconds > best[0]):
                     best = (seconds, offer)
         shards, planned = _share_of_waiting(waiting, running)
@@ -195,7 +195,7 @@ class Stealing:
         with locked_board(offer.board, len(offer.scenarios)) as state:
             if not state.started:
                 return [], True
-            seconds = _remaining_seconds(offer, state)
+            seconds = _remaining_seconds(offer, state, overhead)
             if seconds <= worth:
                 return [], True
             # Both end together when the peer keeps (remaining + overhead) / 2 of the time.
@@ -292,23 +292,34 @@ def _peek(offer: _Offer) -> BoardState:
         return BoardState(total=len(offer.scenarios))
 
 
-def _remaining_seconds(offer: _Offer, state: BoardState) -> float:
+def _remaining_seconds(offer: _Offer, state: BoardState, overhead: float) -> float:
     """How long the owner still needs for what it has not claimed: its planned durations scaled
     by how its session compares with them so far, else its pace so far (the test it is in
     counts as long as it has run); 0 while neither is known. Its session's start-up and
-    collection, behind it, count in neither."""
+    collection, behind it, count in neither.
+
+    Without planned durations, a test the owner has been in for longer than the thief's
+    ``overhead`` sets the pace of its remaining ones: slow tests come in clusters (a file of
+    subprocess or network tests), which an average over the fast ones before them would hide
+    until the cluster is nearly done. Were the rest fast after all, the thief's session ends
+    about when that test would, if it needs about as long again as it has run (the usual guess
+    for heavy-tailed durations), so the take costs the group little."""
     if state.remaining <= 0:
         return 0.0
-    spent = 0.0
+    spent = in_claim = 0.0
     if state.pos:
-        spent = state.elapsed + max(time.time() - state.at, 0.0) - (state.first or 0.0)
+        in_claim = max(time.time() - state.at, 0.0)
+        spent = state.elapsed + in_claim - (state.first or 0.0)
     planned = [s.duration for s in offer.scenarios]
     if all(d is not None for d in planned):
         known = [d for d in planned if d is not None]
         ahead, done = sum(known[state.pos : state.end]), sum(known[: state.pos])
         scale = min(max(spent / done, 0.5), 4.0) if spent and done > 0 else 1.0
         return ahead * scale
-    return state.remaining * spent / state.pos if spent else 0.0
+    pace = spent / state.pos if spent else 0.0
+    if in_claim >= overhead:
+        pace = max(pace, in_claim)
+    return state.remaining * pace
 
 
 def _unstarted_seconds(offer: _Offer, state: BoardState, pace: float) -> float:
