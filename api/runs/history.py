@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from api.models import Run
 from api.runs.known_history import apply_known_history
-from api.runs.results import whole_run_joins
 from engine.spec import Execution
 
 __all__ = ["HISTORY_WINDOW", "apply_history", "record_history"]
@@ -39,41 +38,42 @@ def record_history(session: Session, run_id: str) -> None:
     project = session.scalar(select(named).where(Run.id == run_id))
     if project is None:
         return
-    whole_run_joins(session)
     session.execute(_RECORD, {"project": project, "run_id": run_id, "window": HISTORY_WINDOW})
 
 
-def _window(column: str, value: str) -> str:
-    """SQL: the stored window ``column`` with the latest attempt's ``value`` appended (when it
-    passed or failed), cut to its last ``:window`` (lax jsonpath keeps a shorter array whole)."""
+def _first(value: str) -> str:
+    """SQL: the latest attempt's ``value`` as a one-element window (when it passed or failed)."""
+    return f"""CASE WHEN latest.{value} IS NOT NULL AND latest.status IN ('passed', 'failed')
+            THEN jsonb_build_array(latest.{value}::float8) ELSE '[]'::jsonb END"""
+
+
+def _extended(column: str) -> str:
+    """SQL: the stored window ``column`` with the new one appended, cut to its last ``:window``
+    (lax jsonpath keeps a shorter array whole)."""
     return f"""jsonb_path_query_array(
-            coalesce(known.{column}, '[]'::jsonb)
-                || CASE WHEN latest.{value} IS NOT NULL AND latest.status IN ('passed', 'failed')
-                        THEN jsonb_build_array(latest.{value}::float8)
-                        ELSE '[]'::jsonb END,
+            drover_scenarios.{column} || excluded.{column},
             '$[last - $keep + 1 to last]',
             jsonb_build_object('keep', CAST(:window AS int))
         )"""
 
 
+# The stored windows are read where the upsert finds each row (``drover_scenarios.<column>``
+# in DO UPDATE), not joined beforehand: a join read the history of every project (a 270 MB
+# table scanned for 62,000 scenarios, 0.4 s of the 0.7 s statement).
 _RECORD = text(
     f"""
     INSERT INTO drover_scenarios (project, scenario_id, durations, costs, last_status,
         last_run_id)
-    SELECT :project, latest.scenario_id,
-        {_window("durations", "duration")},
-        {_window("costs", "cost")},
+    SELECT :project, latest.scenario_id, {_first("duration")}, {_first("cost")},
         CASE latest.status WHEN 'error' THEN 'failed' ELSE latest.status END, :run_id
     FROM (
         SELECT DISTINCT ON (scenario_id) scenario_id, status, duration, cost
         FROM drover_scenario_results WHERE run_id = :run_id
         ORDER BY scenario_id, attempt DESC
     ) AS latest
-    LEFT JOIN drover_scenarios AS known
-        ON known.project = :project AND known.scenario_id = latest.scenario_id
     ON CONFLICT (project, scenario_id) DO UPDATE SET
-        durations = excluded.durations,
-        costs = excluded.costs,
+        durations = {_extended("durations")},
+        costs = {_extended("costs")},
         last_status = excluded.last_status,
         last_run_id = excluded.last_run_id,
         updated_at = now()
