@@ -101,6 +101,8 @@ class Stealing:
     """What this worker took from peers (kept on disk, for a pod retried after it died)."""
     _offers: dict[Path, _Offer] = field(default_factory=dict)
     _batches: int = 0
+    _claims_seen: dict[Path, tuple[int, float, float]] = field(default_factory=dict)
+    """Each board's last claim (its ``pos`` and ``at``) and when this worker first saw it."""
 
     @classmethod
     def prepare(
@@ -183,7 +185,7 @@ class Stealing:
                 running += 1
             if state.remaining >= 2:
                 spare = True
-                seconds = _remaining_seconds(offer, state, overhead)
+                seconds = _remaining_seconds(offer, state, overhead, self._in_claim(offer, state))
                 if seconds > worth and (best is None or seconds > best[0]):
                     best = (seconds, offer)
         shards, planned = _share_of_waiting(waiting, running)
@@ -195,7 +197,7 @@ class Stealing:
         with locked_board(offer.board, len(offer.scenarios)) as state:
             if not state.started:
                 return [], True
-            seconds = _remaining_seconds(offer, state, overhead)
+            seconds = _remaining_seconds(offer, state, overhead, self._in_claim(offer, state))
             if seconds <= worth:
                 return [], True
             # Both end together when the peer keeps (remaining + overhead) / 2 of the time.
@@ -207,6 +209,15 @@ class Stealing:
             stolen = [s.id for s in offer.scenarios[state.end : state.end + count]]
         self._record_taken(stolen)
         return stolen, True
+
+    def _in_claim(self, offer: _Offer, state: BoardState) -> float:
+        """How long this worker has seen the owner of ``offer`` in its last claim: by this
+        worker's own clock, as pods on different nodes may not agree on the time of day."""
+        now = time.monotonic()
+        seen = self._claims_seen.get(offer.board)
+        if seen is None or seen[:2] != (state.pos, state.at):
+            seen = self._claims_seen[offer.board] = (state.pos, state.at, now)
+        return now - seen[2]
 
     def _take_waiting(self, offers: list[_Offer]) -> list[str]:
         """The whole shards of ``offers``, whose pods have not started (a pod that started
@@ -292,24 +303,25 @@ def _peek(offer: _Offer) -> BoardState:
         return BoardState(total=len(offer.scenarios))
 
 
-def _remaining_seconds(offer: _Offer, state: BoardState, overhead: float) -> float:
+def _remaining_seconds(
+    offer: _Offer, state: BoardState, overhead: float, in_claim: float
+) -> float:
     """How long the owner still needs for what it has not claimed: its planned durations scaled
     by how its session compares with them so far, else its pace so far (the test it is in
     counts as long as it has run); 0 while neither is known. Its session's start-up and
     collection, behind it, count in neither.
 
-    Without planned durations, a test the owner has been in for longer than the thief's
-    ``overhead`` sets the pace of its remaining ones: slow tests come in clusters (a file of
-    subprocess or network tests), which an average over the fast ones before them would hide
-    until the cluster is nearly done. Were the rest fast after all, the thief's session ends
+    Without planned durations, a test the owner has been seen in (``in_claim``: one claim) for
+    longer than the thief's ``overhead`` sets the pace of its remaining ones: slow tests come in
+    clusters (a file of subprocess or network tests), which an average over the fast ones
+    before them would hide until the cluster is nearly done. Were the rest fast after all, the thief's session ends
     about when that test would, if it needs about as long again as it has run (the usual guess
     for heavy-tailed durations), so the take costs the group little."""
     if state.remaining <= 0:
         return 0.0
-    spent = in_claim = 0.0
+    spent = 0.0
     if state.pos:
-        in_claim = max(time.time() - state.at, 0.0)
-        spent = state.elapsed + in_claim - (state.first or 0.0)
+        spent = state.elapsed + max(time.time() - state.at, 0.0) - (state.first or 0.0)
     planned = [s.duration for s in offer.scenarios]
     if all(d is not None for d in planned):
         known = [d for d in planned if d is not None]
@@ -317,7 +329,7 @@ def _remaining_seconds(offer: _Offer, state: BoardState, overhead: float) -> flo
         scale = min(max(spent / done, 0.5), 4.0) if spent and done > 0 else 1.0
         return ahead * scale
     pace = spent / state.pos if spent else 0.0
-    if in_claim >= overhead:
+    if state.pos and in_claim >= overhead:  # before its first claim the owner is starting up
         pace = max(pace, in_claim)
     return state.remaining * pace
 
