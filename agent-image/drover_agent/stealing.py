@@ -314,9 +314,9 @@ def _remaining_seconds(
     Without planned durations, a test the owner has been seen in (``in_claim``: one claim) for
     longer than the thief's ``overhead`` sets the pace of its remaining ones: slow tests come in
     clusters (a file of subprocess or network tests), which an average over the fast ones
-    before them would hide until the cluster is nearly done. Were the rest fast after all, the thief's session ends
-    about when that test would, if it needs about as long again as it has run (the usual guess
-    for heavy-tailed durations), so the take costs the group little."""
+    before them would hide until the cluster is nearly done. Were the rest fast after all, the
+    thief's session ends about when that test would, if it needs about as long again as it has
+    run (the usual guess for heavy-tailed durations), so the take costs the group little."""
     if state.remaining <= 0:
         return 0.0
     spent = 0.0
