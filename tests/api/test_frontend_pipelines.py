@@ -100,12 +100,15 @@ def test_execution_run_now_under_a_reused_key_with_another_strategy_is_409(
     client.post(f"/api/v1/runs/{first.json()['id']}/cancel?mode=terminate", headers=AUTH)
 
 
-def test_events_send_a_snapshot_then_changes_and_resume_by_id(
-    client: TestClient, release: dict[str, Any]
-) -> None:
+def test_events_send_a_snapshot_then_changes_and_resume_by_id(client: TestClient) -> None:
     # Held suspended until the stream has sent its snapshot: a run this short could otherwise
     # end before the stream's first read, and the stream would rightly send no delta at all.
-    run_id = start(client, release["pipeline"]["id"])
+    # Its first job lasts long enough for the suspend to land while it runs (suspended, a
+    # workflow starts no new node, but one whose last nodes had started would still end).
+    document = unique(example("stages"))
+    version = document["stages"][0]["jobs"][0]["script"]
+    version["source"] = "sleep 2\n" + version["source"]
+    run_id = start(client, create(client, document)["id"])
     held = client.post(f"/api/v1/pipeline-runs/{run_id}/suspend", headers=AUTH)
     assert held.status_code == 200, held.text
     events: list[tuple[str | None, str, Any]] = []
