@@ -7,6 +7,7 @@ sends new runs to it.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Final
 
 from api.settings import Settings
@@ -59,11 +60,22 @@ def argo_version_of(backend: Backend) -> str | None:
 
 
 def control(backend: Backend, workflow_name: str, action: str) -> None:
-    """Apply one of :data:`CONTROL_ACTIONS` to a workflow, with Argo's meaning."""
-    if action == "stop":
-        backend.stop(workflow_name)
-    elif action == "terminate":
-        backend.terminate(workflow_name)
+    """Apply one of :data:`CONTROL_ACTIONS` to a workflow, with Argo's meaning.
+
+    A suspended workflow that is stopped or terminated is resumed as well: Argo's controller
+    executes no template while a workflow is suspended (workflow/controller/operator.go,
+    ``operate`` returns at ``ShouldSuspend``), so the shutdown would fail its nodes and the
+    workflow would never end. Resumed after the shutdown is set, it starts nothing new and ends.
+    """
+    if action in ("stop", "terminate"):
+        suspended = (backend.get(workflow_name).get("spec") or {}).get("suspend") is True
+        if action == "stop":
+            backend.stop(workflow_name)
+        else:
+            backend.terminate(workflow_name)
+        if suspended:
+            with contextlib.suppress(Conflict):  # it ended meanwhile
+                backend.resume(workflow_name)
     elif action == "suspend":
         backend.suspend(workflow_name)
     elif action == "resume":

@@ -219,6 +219,32 @@ def test_suspend_holds_the_next_job_until_resumed_and_unfinished_runs_are_not_re
     assert finished.status_code == 409 and "already finished" in finished.json()["detail"]
 
 
+def test_a_suspended_run_that_is_cancelled_ends(client: TestClient) -> None:
+    """Argo executes no template of a suspended workflow, so a stop alone would fail its jobs
+    and leave it Running for ever: cancelling resumes it once the stop is set. Nothing new
+    starts (the second job is skipped) and the run ends Failed."""
+    document = {
+        "kind": "Pipeline",
+        "name": f"held-cancel-{secrets.token_hex(3)}",
+        "jobs": [
+            {"name": "first", "script": {"language": "bash", "source": "sleep 1"}},
+            {"name": "second", "needs": ["first"], "script": {"language": "bash", "source": ":"}},
+        ],
+    }
+    run_id = start(client, create(client, document)["id"])
+    wait_job(client, run_id, "first", "Running")
+    assert client.post(f"{RUNS}/{run_id}/suspend", headers=AUTH).status_code == 200
+    wait_job(client, run_id, "first", "Succeeded")
+    time.sleep(1.0)
+    assert read(client, run_id)["phase"] == "Running", "suspended: held, not ended"
+
+    cancelled = client.post(f"{RUNS}/{run_id}/cancel", headers=AUTH)
+    assert cancelled.status_code == 200, cancelled.text
+    run = wait_final(client, run_id)
+    assert run["phase"] == "Failed", run
+    assert phases(run)["first"] == "Succeeded" and phases(run)["second"] != "Succeeded"
+
+
 def test_control_routes_need_a_token_and_a_known_run(client: TestClient) -> None:
     for action in ("retry", "resubmit", "suspend", "resume"):
         url = f"{RUNS}/feedbeef/{action}"

@@ -247,6 +247,36 @@ def test_suspend_blocks_new_nodes_until_resume(backend: LocalBackend, tmp_path: 
     assert backend.wait(name, timeout=10)["status"]["phase"] == "Succeeded"
 
 
+def test_a_suspended_workflow_completes_only_once_resumed(backend: LocalBackend) -> None:
+    """Argo's operate returns before executing any template while the workflow is suspended
+    (workflow/controller/operator.go, ``ShouldSuspend``): a workflow whose last pod had started
+    before the suspend is still Running after that pod has ended, and its exit handler has not
+    run; resumed, it completes."""
+    manifest = {
+        "metadata": {"generateName": "susp-last-"},
+        "spec": {
+            "entrypoint": "last",
+            "onExit": "bye",
+            "templates": [
+                {"name": "last", "container": {"command": ["sleep", "0.5"]}},
+                {"name": "bye", "container": {"command": ["true"]}},
+            ],
+        },
+    }
+    name = backend.submit(manifest)
+    _wait_for(lambda: name in nodes_by_name(backend.get(name)))
+    backend.suspend(name)
+    _wait_for(lambda: nodes_by_name(backend.get(name))[name]["phase"] == "Succeeded")
+    time.sleep(1.0)
+    held = backend.get(name)
+    assert held["status"]["phase"] == "Running", held["status"]
+    assert f"{name}.onExit" not in nodes_by_name(held)
+    backend.resume(name)
+    done = backend.wait(name, timeout=10)
+    assert done["status"]["phase"] == "Succeeded"
+    assert nodes_by_name(done)[f"{name}.onExit"]["phase"] == "Succeeded"
+
+
 def test_logs_and_resubmit(backend: LocalBackend) -> None:
     name = backend.submit(
         {

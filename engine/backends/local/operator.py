@@ -480,6 +480,11 @@ class WorkflowOperator:
         if self.shutdown is not None:
             self._shut_down_running()
         self._enforce_pod_deadlines()
+        if self.spec.get("suspend"):
+            # Argo's operate returns here (workflow/controller/operator.go, after pod
+            # reconciliation: "workflow suspended"): no template is executed, so nothing new
+            # starts, and nothing completes, not even a workflow whose last pods have ended.
+            return
         entry = {"template": self.spec.get("entrypoint", "")}
         if "workflowTemplateRef" in self.spec:
             entry = {"template": self.spec.get("entrypoint", "")}
@@ -650,8 +655,6 @@ class WorkflowOperator:
                     "Skipped",
                     f"workflow shutdown with strategy: {self.spec.get('shutdown') or 'Deadline'}",
                 )
-            if self.spec.get("suspend") and not opts.on_exit:
-                return None
             if not self.check_parallelism(template, opts.boundary_id):
                 return None
         retry_strategy = template.get("retryStrategy")
