@@ -185,9 +185,8 @@ def test_resubmit_starts_a_linked_run_of_the_same_version(client: TestClient, ma
     assert orphan.status_code == 409 and "was deleted" in orphan.json()["detail"]
 
 
-def test_suspend_holds_the_next_job_until_resumed_and_unfinished_runs_are_not_retried(
-    client: TestClient,
-) -> None:
+def start_two_jobs(client: TestClient) -> str:
+    """A run of two jobs, the second after the first (1 s), once the first is running."""
     document = {
         "kind": "Pipeline",
         "name": f"held-{secrets.token_hex(3)}",
@@ -198,6 +197,13 @@ def test_suspend_holds_the_next_job_until_resumed_and_unfinished_runs_are_not_re
     }
     run_id = start(client, create(client, document)["id"])
     wait_job(client, run_id, "first", "Running")
+    return run_id
+
+
+def test_suspend_holds_the_next_job_until_resumed_and_unfinished_runs_are_not_retried(
+    client: TestClient,
+) -> None:
+    run_id = start_two_jobs(client)
     refused = client.post(f"{RUNS}/{run_id}/retry", headers=AUTH)
     assert refused.status_code == 409
     assert refused.json()["detail"].endswith("(this one is Running)")
@@ -223,16 +229,7 @@ def test_a_suspended_run_that_is_cancelled_ends(client: TestClient) -> None:
     """Argo executes no template of a suspended workflow, so a stop alone would fail its jobs
     and leave it Running for ever: cancelling resumes it once the stop is set. Nothing new
     starts (the second job is skipped) and the run ends Failed."""
-    document = {
-        "kind": "Pipeline",
-        "name": f"held-cancel-{secrets.token_hex(3)}",
-        "jobs": [
-            {"name": "first", "script": {"language": "bash", "source": "sleep 1"}},
-            {"name": "second", "needs": ["first"], "script": {"language": "bash", "source": ":"}},
-        ],
-    }
-    run_id = start(client, create(client, document)["id"])
-    wait_job(client, run_id, "first", "Running")
+    run_id = start_two_jobs(client)
     assert client.post(f"{RUNS}/{run_id}/suspend", headers=AUTH).status_code == 200
     wait_job(client, run_id, "first", "Succeeded")
     time.sleep(1.0)
