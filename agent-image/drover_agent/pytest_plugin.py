@@ -446,15 +446,9 @@ class _NamedIds(NamedTuple):
 
 
 def _holders(ids: Iterable[str]) -> frozenset[str]:
-    holders: set[str] = set()
-    for scenario_id in ids:
-        path, separator, rest = scenario_id.partition("::")
-        holders.add(path)
-        if separator:
-            parts = rest.partition("[")[0].split("::")
-            for end in range(1, len(parts) + 1):
-                holders.add(f"{path}::{'::'.join(parts[:end])}")
-    return frozenset(holders)
+    """What each id lies in or names: :func:`item_keys` of it (its directories too, which no
+    function's id equals)."""
+    return frozenset(key for scenario_id in ids for key in item_keys(scenario_id))
 
 
 _NAMED = pytest.StashKey[_NamedIds]()
