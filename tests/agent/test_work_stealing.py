@@ -275,19 +275,26 @@ def test_a_take_is_cut_on_the_peers_planned_durations(tmp_path: Path) -> None:
     assert thief.take(overhead=0.5, linger=0) == [], "a closed board offers nothing"
 
 
+def _unplanned_peer(tmp_path: Path, pos: int) -> tuple[Stealing, Path, dict[str, Any]]:
+    """A thief, and the board of its peer of 100 scenarios without planned durations: the peer
+    claimed ``pos`` of them just now, 0.5 s of tests after 2.5 s of start-up."""
+    peer, thief = _two_workers(tmp_path, [None] * 100)
+    board = peer.own_board()
+    assert board is not None
+    state = {"total": 100, "pos": pos, "end": 100, "started": True, "closed": False,
+             "elapsed": 3.0, "at": time.time(), "first": 2.5}  # fmt: skip
+    board.path.write_text(json.dumps(state))
+    return thief, board.path, state
+
+
 def test_a_peer_s_pace_leaves_out_its_session_s_start_up(tmp_path: Path) -> None:
     """No durations planned: a peer that collected for 2.5 s, then ran 50 short tests in 0.5 s,
     has ~0.5 s left, not the 3 s its whole session's pace says; that is worth no session.
     Once its remaining tests are reckoned at the pace of a slow one, the take is half."""
-    peer, thief = _two_workers(tmp_path, [None] * 100)
-    board = peer.own_board()
-    assert board is not None
-    state = {"total": 100, "pos": 50, "end": 100, "started": True, "closed": False,
-             "elapsed": 3.0, "at": time.time(), "first": 2.5}  # fmt: skip
-    board.path.write_text(json.dumps(state))
+    thief, board, state = _unplanned_peer(tmp_path, pos=50)
     assert thief.take(overhead=0.5, linger=0) == []
 
-    board.path.write_text(json.dumps(state | {"elapsed": 12.5}))  # 10 s for its 50 tests
+    board.write_text(json.dumps(state | {"elapsed": 12.5}))  # 10 s for its 50 tests
     taken = thief.take(overhead=0.5, linger=0)
     assert taken == [f"b{i}" for i in range(100 - len(taken), 100)]
     assert 20 <= len(taken) <= 25, "the peer keeps (10 + 0.5) / 2 s of its ~10 s"
@@ -298,12 +305,7 @@ def test_a_peer_long_in_one_test_is_reckoned_at_its_pace(tmp_path: Path) -> None
     for longer than a new session's start-up is in a cluster of slow tests as far as the thief
     can tell; half its remaining tests are taken. Seen there for less, nothing is. That time is
     the thief's own reckoning: the peer's clock (``at``) may be another node's."""
-    peer, thief = _two_workers(tmp_path, [None] * 100)
-    board = peer.own_board()
-    assert board is not None
-    state = {"total": 100, "pos": 51, "end": 100, "started": True, "closed": False,
-             "elapsed": 3.0, "at": time.time(), "first": 2.5}  # fmt: skip
-    board.path.write_text(json.dumps(state))
+    thief, _, _ = _unplanned_peer(tmp_path, pos=51)
     first_look = time.monotonic()
     assert thief.take(overhead=0.5, linger=0) == [], "just seen in it: no sign of slow ones"
 

@@ -103,8 +103,8 @@ def test_execution_run_now_under_a_reused_key_with_another_strategy_is_409(
 def test_events_send_a_snapshot_then_changes_and_resume_by_id(client: TestClient) -> None:
     # Held suspended until the stream has sent its snapshot: a run this short could otherwise
     # end before the stream's first read, and the stream would rightly send no delta at all.
-    # Its first job lasts long enough for the suspend to land while it runs (suspended, a
-    # workflow starts no new node, but one whose last nodes had started would still end).
+    # Its first job lasts long enough for the suspend to land before the run has ended (a
+    # finished run cannot be suspended).
     document = unique(example("stages"))
     version = document["stages"][0]["jobs"][0]["script"]
     version["source"] = "sleep 2\n" + version["source"]

@@ -355,8 +355,8 @@ def test_runs_list_shows_the_servers_verdict(page: Any, live: LiveServer) -> Non
 
 def test_pipeline_page_shows_taken_and_skipped_branches(page: Any, live: LiveServer) -> None:
     document = yaml.safe_load((ROOT / "examples/pipelines/branching.yaml").read_text())
-    # Its first job lasts long enough for the suspend below to land while it runs: suspended,
-    # a workflow starts no new node, but one whose last nodes had started would still end.
+    # Its first job lasts long enough for the suspend below to land before the run has ended
+    # (a finished run cannot be suspended).
     check = document["jobs"][0]["script"]
     check["source"] = "import time\ntime.sleep(2)\n" + check["source"]
     pipeline = live.api("POST", "/pipelines", json=document)
