@@ -177,7 +177,11 @@ def log_events(
         yield format_event("error", {"detail": str(exc)})
     if not seen:
         for label, node_id in saved:
-            blob = backend.read_artifact(workflow, node_id, "log")
+            try:
+                blob = backend.read_artifact(workflow, node_id, "log")
+            except DroverError as exc:
+                yield format_event("error", {"detail": f"{label}: saved log unreadable: {exc}"})
+                continue
             for text in (blob or b"").decode(errors="replace").splitlines():
                 yield format_event("log", {"line": f"{label}: {text}"})
     yield format_event("end", {})

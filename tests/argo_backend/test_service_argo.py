@@ -16,12 +16,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.models import OutboxEvent, Run, RunWorker, ScenarioResult
+from api.sse import format_event, log_events
 from engine.backends.argo import ArgoBackend
 from engine.backends.local.nodes import new_node, node_id
 from engine.backends.local.status import update_progress
+from engine.errors import BackendError
 from engine.labels import RESUBMITTED_FROM
 from tests.api.conftest import ADMIN, AUTH, database_url, postgres_url  # noqa: F401
-from tests.argo_backend import fake_argo
 from tests.argo_backend.conftest import NAMESPACE, ROOT, settings_for
 from tests.argo_backend.fake_argo import FakeArgo
 from tests.argo_backend.fake_kube import FakeKube
@@ -33,17 +34,21 @@ NOW = "2026-01-01T00:00:00Z"
 
 
 class ArtifactArgo(FakeArgo):
-    """The fake Argo Server plus swagger's artifact-files endpoint over an in-memory repo."""
+    """The fake Argo Server plus the artifact-files endpoint over an in-memory repo, as
+    ``GetArtifactFile`` (server/artifacts/artifact_server.go) serves it: a workflow by name under
+    ``workflows`` only (anything else is a 400, although swagger's enum says ``workflow``), and a
+    500 for an artifact the node does not have (``getArtifactAndDriver``: "artifact not found")."""
 
     def __init__(self, namespace: str) -> None:
         super().__init__(namespace)
         self.artifacts: dict[tuple[str, str, str], bytes] = {}
 
     def _op_GetArtifactFile(self, op: Operation, p: dict[str, str], q: Any, body: Any) -> Response:
-        assert (p["idDiscriminator"], p["artifactDiscriminator"]) == ("workflow", "outputs")
+        if p["idDiscriminator"] != "workflows" or p["artifactDiscriminator"] != "outputs":
+            return Response(400, b"Bad Request\n", {"Content-Type": "text/plain"})
         blob = self.artifacts.get((p["id"], p["nodeId"], p["artifactName"]))
         if blob is None:
-            return fake_argo._error(404, "artifact not found")
+            return Response(500, b"Internal Server Error\n", {"Content-Type": "text/plain"})
         return Response(200, blob, {"Content-Type": "application/octet-stream"})
 
 
@@ -64,14 +69,29 @@ def test_read_artifact_through_swagger_artifact_files(
     fake.artifacts[("wf-1", "wf-1-123", "results")] = b'{"results": []}'
     with ArgoBackend(settings_for(url, tmp_path), ui_base="https://ui.example/") as backend:
         assert backend.read_artifact("wf-1", "wf-1-123", "results") == b'{"results": []}'
-        assert backend.read_artifact("wf-1", "wf-1-123", "report") is None
+        with pytest.raises(BackendError, match=r"\(500\)"):
+            backend.read_artifact("wf-1", "wf-1-123", "report")  # the node has none
         assert backend.ui_url("wf-1") == f"https://ui.example/workflows/{NAMESPACE}/wf-1"
     assert "ArtifactService_GetArtifactFile" in fake.used
     method, path, query, _ = fake.requests[0]
     assert (method, path, query) == (
         "GET",
-        f"/artifact-files/{NAMESPACE}/workflow/wf-1/wf-1-123/outputs/results",
+        f"/artifact-files/{NAMESPACE}/workflows/wf-1/wf-1-123/outputs/results",
         {},
+    )
+
+
+def test_a_log_stream_ends_when_a_saved_log_is_unreadable(
+    argo: tuple[ArtifactArgo, str], tmp_path: Path
+) -> None:
+    """No pod log left and the saved log artifact unreadable (a 500): the stream says so and
+    still ends, rather than breaking off."""
+    _, url = argo
+    with ArgoBackend(settings_for(url, tmp_path)) as backend:
+        events = list(log_events(backend, "wf-1", ("wf-1-123",), saved=[("worker-0", "wf-1-123")]))
+    assert events[-1] == format_event("end", {})
+    assert any(
+        "worker-0: saved log unreadable" in e for e in events if e.startswith("event: error")
     )
 
 

@@ -340,12 +340,17 @@ class ArgoBackend:
 
     def read_artifact(self, name: str, node_id: str, artifact: str) -> bytes | None:
         """An output artifact of a node, from the artifact repository through the Argo Server
-        (``GET /artifact-files/{ns}/workflow/{name}/{node}/outputs/{artifact}``); None on 404."""
+        (``GET /artifact-files/{ns}/workflows/{name}/{node}/outputs/{artifact}``); None on 404.
+
+        ``workflows``, plural: ``GetArtifactFile`` (server/artifacts/artifact_server.go) accepts
+        only ``workflows`` and ``archived-workflows`` there and answers 400 to anything else,
+        whatever the swagger's enum says. A node without that artifact gets a 500 (its
+        ``getArtifactAndDriver`` fails), which callers take as no artifact, with a warning."""
         path = "/".join(
             [
                 "artifact-files",
                 self.namespace,
-                "workflow",
+                "workflows",
                 check_name(name),
                 quote(node_id, safe=""),
                 "outputs",
