@@ -136,6 +136,32 @@ def test_workflow_service_account_exists_where_runs_go(
     )
 
 
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=overlay_id)
+def test_the_agent_pod_finds_its_account_token(
+    directory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Argo's agent pod (a pipeline's HTTP steps) runs as the workflow's account without an
+    automounted token: the controller mounts the Secret ``TokenNameForServiceAccount`` names
+    (util/secrets/secret_name.go: the account's first secret, its token-name annotation, else
+    ``<account>.service-account-token``), which Kubernetes no longer creates. Either account a
+    pipeline run may have (the agent's, or the workers' when none is set) needs one."""
+    documents = render(directory)
+    objects = index(documents)
+    settings = settings_of(documents, monkeypatch)
+    for name in (settings.agent_service_account, settings.service_account):
+        account = objects[("ServiceAccount", settings.namespace, name)]
+        named = (account.get("metadata", {}).get("annotations") or {}).get(
+            "workflows.argoproj.io/service-account-token.name"
+        )
+        listed = [s["name"] for s in account.get("secrets") or []]
+        token_name = listed[0] if listed else named or f"{name}.service-account-token"
+        secret = objects.get(("Secret", settings.namespace, token_name))
+        assert secret is not None, f"no Secret {token_name} for the agent pod of {name}"
+        assert secret["type"] == "kubernetes.io/service-account-token"
+        annotations = secret["metadata"]["annotations"]
+        assert annotations["kubernetes.io/service-account.name"] == name
+
+
 def test_local_overlay_brings_its_artifact_repository() -> None:
     objects = index(render(ARGO / "overlays" / "local"))
     assert ("ConfigMap", "drover", "artifact-repositories") in objects
