@@ -481,11 +481,22 @@ class FakeArgo:
             items = [*archived, *items] if self.archive_first else [*items, *archived]
             version = str(self.resource_version)
         page = items[offset : offset + limit] if limit else items[offset:]
-        more = bool(limit) and offset + limit < len(items)
+        # v4's ListWorkflows: with ext.showRemainingItemCount (server/utils/list_options.go
+        # BuildListOptions) what remains is counted over live and archived workflows; without
+        # it, continue is set only when the archive alone holds rows past the page
+        # (HasMoreWorkflows, persist/sqldb/workflow_archive.go): live ones are never counted.
+        counted = False
+        for term in filter(None, (q.get("listOptions.fieldSelector") or [""])[0].split(",")):
+            if not term.startswith("ext.showRemainingItemCount"):
+                return _error(400, f"unsupported requirement {term}")
+            counted = term.removeprefix("ext.showRemainingItemCount=") == "true"
+        remaining = len(items) - offset - len(page) if counted else None
+        more = bool(remaining) if counted else bool(limit) and len(archived) > offset + limit
         listed: dict[str, Any] = {
             "metadata": {
                 "resourceVersion": version,
-                **({"continue": str(offset + limit)} if more else {}),
+                **({"continue": str(offset + len(page))} if more else {}),
+                **({"remainingItemCount": remaining} if counted else {}),
             },
             "items": page,
         }

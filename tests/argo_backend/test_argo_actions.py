@@ -41,6 +41,8 @@ def test_get_and_list(
 def test_list_pages_through_many_workflows(
     backend: ArgoBackend, argo: tuple[FakeArgo, str]
 ) -> None:
+    """Past the first page on v4 too, whose server counts live workflows toward ``continue``
+    only when ``ext.showRemainingItemCount`` asks it to (the fake models v4's ListWorkflows)."""
     fake, _ = argo
     labels = {"app.kubernetes.io/managed-by": "drover"}
     for i in range(1203):
@@ -49,6 +51,7 @@ def test_list_pages_through_many_workflows(
     assert len(backend.list()) == 1203
     pages = [q for m, p, q, _ in fake.requests if p.endswith("/workflows/drover")]
     assert len(pages) == 3 and pages[1]["listOptions.continue"] == ["500"]
+    assert all(q["listOptions.fieldSelector"] == ["ext.showRemainingItemCount=true"] for q in pages)
 
 
 def test_every_action_reaches_its_endpoint_with_a_valid_body(

@@ -13,6 +13,7 @@ import pytest
 from engine.backends.argo import ArgoBackend, WatchState
 from engine.backends.argo.watch import WATCH_FIELDS
 from engine.backends.base import WorkflowEvent, is_newer
+from engine.status import parse_workflow
 from tests.argo_backend.conftest import settings_for
 from tests.argo_backend.fake_argo import FakeArgo, StreamFaults
 
@@ -143,12 +144,29 @@ def test_watch_asks_for_small_events_and_resumes_from_the_last_version(
     fake.update_status("run-0", phase="Running")
     fake.update_status("run-0", phase="Succeeded")
     mirror.consume_until(lambda: mirror.state["run-0"]["status"]["phase"] == "Succeeded")
-    assert "spec" not in mirror.seen[-1].workflow  # fields= left the spec out
+    assert mirror.seen[-1].workflow.get("spec", {}) == {}  # fields= left the spec out
     connections = fake.watch_connections
     assert connections[0]["fields"] == [WATCH_FIELDS]
     assert connections[0]["listOptions.labelSelector"] == ["app.kubernetes.io/managed-by=drover"]
     resumed = [int(c["listOptions.resourceVersion"][0]) for c in connections]
     assert resumed == sorted(resumed) and resumed[-1] > resumed[0]
+
+
+def test_a_suspended_workflow_is_seen_suspended_through_the_watch(
+    fast_backend: ArgoBackend, argo: tuple[FakeArgo, str]
+) -> None:
+    """The one field of the spec the run's state reads comes through ``fields=``: suspended
+    in the Argo UI, the run shows suspended, and resumed, no longer."""
+    fake, _ = argo
+    fake.put_workflow(_workflow("run-0", 1))
+    mirror = Mirror(fast_backend.watch())
+    mirror.consume_until(lambda: "run-0" in mirror.state)
+    assert parse_workflow(mirror.state["run-0"]).suspended is False
+    fast_backend.suspend("run-0")
+    mirror.consume_until(lambda: parse_workflow(mirror.state["run-0"]).suspended)
+    assert set(mirror.state["run-0"]["spec"]) == {"suspend"}
+    fast_backend.resume("run-0")
+    mirror.consume_until(lambda: not parse_workflow(mirror.state["run-0"]).suspended)
 
 
 def test_resync_after_a_long_gap_finds_everything(

@@ -24,7 +24,7 @@ from engine.backends.argo.pod_names import pod_name
 from engine.backends.argo.server import ArgoServer
 from engine.backends.argo.settings import ArgoSettings
 from engine.backends.argo.status_codec import inflate_status, needs_hydration
-from engine.backends.argo.watch import PAGE_SIZE, WorkflowWatcher, label_selector
+from engine.backends.argo.watch import COUNTED_PAGES, PAGE_SIZE, WorkflowWatcher, label_selector
 from engine.backends.base import LogLine
 from engine.errors import BackendError, Conflict, NotFound, SpecError
 from engine.labels import LABEL_MANAGED_BY
@@ -278,7 +278,11 @@ class ArgoBackend:
         pages = self.server.pages(
             f"api/v1/workflows/{self.namespace}",
             what=f"list workflows in {self.namespace}",
-            params={"listOptions.labelSelector": selector, "listOptions.limit": PAGE_SIZE},
+            params={
+                "listOptions.labelSelector": selector,
+                "listOptions.limit": PAGE_SIZE,
+                **COUNTED_PAGES,
+            },
         )
         return [
             self._hydrated(inflate_status(item))

@@ -36,7 +36,9 @@ from engine.errors import BackendError, NotFound
 from engine.status import is_archive_record
 
 __all__ = [
+    "COUNTED_PAGES",
     "LIST_FIELDS",
+    "PAGE_SIZE",
     "WATCH_FIELDS",
     "WatchState",
     "WorkflowWatcher",
@@ -55,15 +57,29 @@ _STATUS_FIELDS = (
 )  # fmt: skip
 
 
+_SPEC_FIELDS = ("suspend",)
+"""The one field of the spec a run's state reads (``engine.status``: suspended). The server
+keeps only the fields named (util/fields/fields.go ``Cleaner``), so an unnamed ``spec`` is
+gone from every event."""
+
+
 def _fields(prefix: str) -> list[str]:
-    return [f"{prefix}.metadata.{f}" for f in _METADATA_FIELDS] + [
-        f"{prefix}.status.{f}" for f in _STATUS_FIELDS
+    return [
+        *(f"{prefix}.metadata.{f}" for f in _METADATA_FIELDS),
+        *(f"{prefix}.spec.{f}" for f in _SPEC_FIELDS),
+        *(f"{prefix}.status.{f}" for f in _STATUS_FIELDS),
     ]
 
 
 WATCH_FIELDS = ",".join(["result.type", *_fields("result.object")])
 LIST_FIELDS = ",".join(["metadata.resourceVersion", "metadata.continue", *_fields("items")])
 PAGE_SIZE = 500
+COUNTED_PAGES = {"listOptions.fieldSelector": "ext.showRemainingItemCount=true"}
+"""Query parameters of a paged workflow list whose ``continue`` token is right on every Argo.
+v4's ``ListWorkflows`` (server/workflow/workflow_server.go) sets ``continue`` only when the
+archive has more rows past the page (``HasMoreWorkflows``, always false without an archive) —
+never for live workflows beyond the first page — unless ``ext.showRemainingItemCount`` asks for
+the counts (server/utils/list_options.go ``BuildListOptions``; v3.6 and v3.7 read it too)."""
 ARCHIVED = "archived"
 """The version :class:`WatchState` keeps for a workflow seen only as an archive record."""
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
@@ -233,6 +249,7 @@ class WorkflowWatcher(Iterator[WorkflowEvent]):
             params={
                 "listOptions.labelSelector": self.selector,
                 "listOptions.limit": PAGE_SIZE,
+                **COUNTED_PAGES,
                 "fields": LIST_FIELDS,
             },
             sleep=self._pause,
