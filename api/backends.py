@@ -18,7 +18,7 @@ from engine.errors import Conflict, SpecError
 if TYPE_CHECKING:
     from engine.backends.argo import ArgoSettings
 
-__all__ = ["CONTROL_ACTIONS", "argo_version_of", "build_backends", "control"]
+__all__ = ["CONTROL_ACTIONS", "build_backends", "control"]
 
 CONTROL_ACTIONS: Final = ("stop", "terminate", "suspend", "resume", "retry")
 
@@ -50,13 +50,7 @@ def argo_settings(settings: Settings) -> ArgoSettings:
         ca_bundle=settings.argo_ca_bundle,
         kubeconfig=settings.kubeconfig,
         resync_interval=settings.argo_resync_seconds,
-        argo_version=settings.argo_version,
     )
-
-
-def argo_version_of(backend: Backend) -> str | None:
-    """The Argo version to compile ``backend``'s documents for (None: v3.6-compatible)."""
-    return getattr(backend, "argo_version", None) if backend.kind == "argo" else None
 
 
 def control(backend: Backend, workflow_name: str, action: str) -> None:

@@ -44,9 +44,6 @@ class Settings(BaseSettings):
     argo_controller_namespace: str = "argo"
     """Where Argo's workflow-controller runs, with its ConfigMap (``drover doctor`` reads its
     artifactRepository and links there)."""
-    argo_version: str | None = None
-    """The Argo Workflows version runs are compiled for (``v3.6``, ``v4.0``); unset: the Argo
-    Server's own (``drover doctor`` shows it). Only v4 reads ``backoff.cap`` (README)."""
     argo_resync_seconds: float = 300.0
     """Seconds between full resyncs of the Argo watch (and of each followed Argo run)."""
     service_account: str | None = None
@@ -76,15 +73,6 @@ class Settings(BaseSettings):
     ``http://localhost:5173``; ``*`` allows any origin but then no credentials). Empty: no CORS."""
     stream_token_seconds: float = 300.0
     """How long a stream token (``POST /runs/{id}/stream-token``) opens its run's SSE streams."""
-
-    @field_validator("argo_version")
-    @classmethod
-    def _argo_version(cls, value: str | None) -> str | None:
-        from engine.compiler.argo_version import parse_argo_version
-
-        if value and parse_argo_version(value) is None:
-            raise ValueError(f"{value!r} is not an Argo Workflows version: e.g. v3.6 or v4.0")
-        return value or None
 
     @field_validator("cors_origins", mode="before")
     @classmethod

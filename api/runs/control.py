@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from api.auth import create_token, new_token
-from api.backends import CONTROL_ACTIONS, argo_version_of, control
+from api.backends import CONTROL_ACTIONS, control
 from api.mirror.executions import Mirror
 from api.models import Execution as ExecutionRow
 from api.models import IdempotencyKey, Run
@@ -105,7 +105,6 @@ def start_run(
         service_account=service_account if backend.kind == "argo" else None,
         artifact_repository=artifact_repository or backend.kind != "argo",
         cluster=backend.kind == "argo",
-        argo_version=argo_version_of(backend),
     )
     compiled = compile_plan(plan, options)
     workflow = compiled.workflow_dict()

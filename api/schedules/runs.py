@@ -104,7 +104,6 @@ def _compile_execution(
     schedule: Schedule,
     service_account: str | None,
     artifacts: bool = True,
-    argo_version: str | None = None,
     agent_service_account: str | None = None,  # executions have no HTTP steps
 ) -> _Compiled:
     execution = session.get(ExecutionRow, schedule.execution_id)
@@ -116,7 +115,6 @@ def _compile_execution(
         service_account=service_account,
         artifact_repository=artifacts,
         cluster=True,
-        argo_version=argo_version,
     )
     compiled = compile_plan(plan, options)
     return _Compiled(
@@ -134,7 +132,6 @@ def _compile_pipeline(
     schedule: Schedule,
     service_account: str | None,
     artifacts: bool = True,
-    argo_version: str | None = None,
     agent_service_account: str | None = None,
 ) -> _Compiled:
     row = session.get(PipelineRow, schedule.pipeline_id)
@@ -188,7 +185,6 @@ def sync_schedule(
         schedule,
         service_account,
         artifact_repository,
-        backend.argo_version,
         agent_service_account,
     )
     document = compiled.document

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from engine.cli.console import abort, err_console
-from engine.errors import DroverError, SpecError
+from engine.errors import DroverError
 
 __all__ = ["OutputFormat", "compile_command", "dump_documents"]
 
@@ -63,14 +63,6 @@ def compile_command(
             "machine, which compiles to a hostPath volume).",
         ),
     ] = False,
-    argo_version: Annotated[
-        str | None,
-        typer.Option(
-            "--argo-version",
-            help="The Argo Workflows version to compile for, e.g. v4.0 (unset: documents that "
-            "mean the same on v3.6 and v4; only v4 bounds each retry delay with backoff.cap).",
-        ),
-    ] = None,
 ) -> None:
     """Compile to a Workflow (or CronWorkflow when scheduled) plus the plan ConfigMaps.
 
@@ -79,12 +71,9 @@ def compile_command(
     # The compilers pull in Hera: imported here so other commands start fast.
     from engine.cli.spec_file import load_any_or_exit
     from engine.compiler import CompileOptions, compile_plan
-    from engine.compiler.argo_version import parse_argo_version
     from engine.pipelines import Pipeline, PipelineCompileOptions, compile_pipeline
     from engine.planning import plan_execution
 
-    if argo_version is not None and parse_argo_version(argo_version) is None:
-        abort(SpecError("--argo-version", f"{argo_version!r} is not a version", "e.g. v4.0"))
     loaded = load_any_or_exit(spec)
     try:
         if isinstance(loaded, Pipeline):
@@ -104,7 +93,6 @@ def compile_command(
                     schedule=not no_schedule,
                     service_account=service_account,
                     cluster=cluster,
-                    argo_version=argo_version,
                 ),
             )
             documents = compiled.documents()

@@ -1,7 +1,7 @@
 """Compile executions into Argo documents (Hera objects), and the reusable WorkflowTemplates.
 
-The names below are imported on first use (PEP 562), so that a light submodule such as
-``engine.compiler.argo_version`` (read by the service's settings) does not load Hera.
+The names below are imported on first use (PEP 562), so that importing a light submodule
+does not load Hera.
 """
 
 from __future__ import annotations

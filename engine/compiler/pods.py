@@ -139,7 +139,7 @@ def _project_on_the_node(execution: Execution) -> tuple[list[m.Volume], list[m.V
     return [volume], [m.VolumeMount(name=PROJECT_VOLUME, mount_path=path, read_only=True)]
 
 
-def setup_env_template(execution: Execution, *, backoff_cap: bool = False) -> Container:
+def setup_env_template(execution: Execution) -> Container:
     mode = execution.workspace.mode
     args = ["setup", "--plan-dir", PLAN_DIR, "--workspace", WORKSPACE_DIR]
     outputs = None
@@ -162,7 +162,7 @@ def setup_env_template(execution: Execution, *, backoff_cap: bool = False) -> Co
         volumes=volumes or None,
         outputs=outputs,
         resources=Resources(cpu_request=POD_CPU),
-        retry_strategy=_infrastructure_retries(2, backoff_cap=backoff_cap),
+        retry_strategy=_infrastructure_retries(2),
     )
 
 
@@ -172,7 +172,6 @@ def worker_template(
     settings: WorkerSettings,
     *,
     artifacts: bool = True,
-    backoff_cap: bool = False,
 ) -> Container:
     """One group's worker pod. ``artifacts=False`` (no artifact repository on the cluster) keeps
     its results, log and reports in the pod: Argo's executor fails a pod whose output artifact
@@ -229,7 +228,7 @@ def worker_template(
         active_deadline_seconds=settings.timeout,
         # Test failures exit non-zero and are final for the pod: the agent already reruns
         # failed scenarios itself. Pod retries cover infrastructure errors only.
-        retry_strategy=_infrastructure_retries(settings.pod_retries, backoff_cap=backoff_cap)
+        retry_strategy=_infrastructure_retries(settings.pod_retries)
         if settings.pod_retries
         else None,
     )
@@ -250,24 +249,18 @@ def _worker_artifacts() -> list[Parameter | Artifact]:
     ]
 
 
-def _infrastructure_retries(limit: int, *, backoff_cap: bool) -> RetryStrategy:
+def _infrastructure_retries(limit: int) -> RetryStrategy:
     """Retry a pod up to ``limit`` times when its node or Kubernetes failed it, not its tests.
 
-    ``retryPolicy: Always`` lets the expression decide (``processNodeRetries`` in Argo's
-    workflow/controller/operator.go checks the policy, then ``retryStrategy.expression``).
-    The backoff doubles from 10 s; with ``backoff_cap`` (a v4 Argo, see
-    :mod:`engine.compiler.argo_version`) ``cap`` bounds one delay at 5 minutes. Never
-    ``maxDuration``: it bounds the whole retry window from the first attempt's start, and Argo
-    gives the retried pod that deadline too, so a worker whose first attempt ran 5 minutes
-    would never be retried. Argo v3.6 has no ``cap``: there the n-th delay is 10 s * 2^(n-1)
-    (160 s at the 5th retry, the longest the default ``pod_retries: 2`` waits is 20 s).
+    ``retryPolicy: Always`` lets the expression decide. No ``backoff``: Argo's
+    ``processNodeRetries`` (workflow/controller/operator.go, v3.6 on) waits out the backoff
+    after any failed attempt while retries are left, *before* it reads the policy and the
+    expression, so every worker whose tests failed — final, not retried — would hold its group
+    and the run for the first delay (10 s, formerly). What is retried needs no pause: an
+    evicted, preempted or drained pod's replacement is scheduled elsewhere, and an attempt
+    killed for memory fails again whenever it runs.
     """
-    return RetryStrategy(
-        limit=limit,
-        retry_policy="Always",
-        expression=RETRY_ON_INFRASTRUCTURE,
-        backoff=m.Backoff(duration="10s", factor=2, cap="5m" if backoff_cap else None),
-    )
+    return RetryStrategy(limit=limit, retry_policy="Always", expression=RETRY_ON_INFRASTRUCTURE)
 
 
 def cleanup_template(execution: Execution, *, artifacts: bool = True) -> Container:

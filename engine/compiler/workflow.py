@@ -21,7 +21,6 @@ from typing import Any
 from hera.workflows import DAG, Container, CronWorkflow, Parameter, Task, Workflow
 from hera.workflows import models as m
 
-from engine.compiler.argo_version import has_backoff_cap
 from engine.compiler.documents import parameter_text, workflow_document
 from engine.compiler.pods import (
     PLAN_VOLUME,
@@ -62,9 +61,6 @@ class CompileOptions:
     and reports stay in the facade and the pods), and no artifact-mode workspace."""
     cluster: bool = False
     """For a Kubernetes cluster (the Argo backend): refuse what only the local runner has."""
-    argo_version: str | None = None
-    """The Argo Workflows version the documents are for (``v4.0.10``); None: compatible with
-    v3.6 and v4 alike (no field only v4 reads: :mod:`engine.compiler.argo_version`)."""
 
 
 @dataclass
@@ -121,15 +117,11 @@ def compile_plan(plan: ExecutionPlan, options: CompileOptions | None = None) -> 
             "use workspace.mode: pvc, or configure an artifact repository",
         )
     worker_names = _worker_template_names(plan)
-    cap = has_backoff_cap(options.argo_version)
     templates: list[Container | DAG] = [
         _main_dag(plan),
         *(_flow_dag(plan, flow.name, worker_names) for flow in execution.flows),
-        setup_env_template(execution, backoff_cap=cap),
-        *(
-            worker_template(execution, n, s, artifacts=artifacts, backoff_cap=cap)
-            for s, n in worker_names.items()
-        ),
+        setup_env_template(execution),
+        *(worker_template(execution, n, s, artifacts=artifacts) for s, n in worker_names.items()),
         cleanup_template(execution, artifacts=artifacts),
     ]
     if len(templates) > MAX_TEMPLATES:

@@ -55,18 +55,18 @@ def _retry_strategies(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
-def test_defect_11_backoff_caps_one_delay_and_never_bounds_the_retry_window() -> None:
-    """``processNodeRetries`` (workflow/controller/operator.go, v3.6 and v4.0) measures
+def test_defect_11_infrastructure_retries_neither_pause_nor_bound_the_retry_window() -> None:
+    """``processNodeRetries`` (workflow/controller/operator.go, v3.6 on) measures
     ``backoff.maxDuration`` from the first attempt's ``startedAt`` and fails the node once it
-    has passed ("Max duration limit exceeded"); it also sets the retried pod's
-    ``executionDeadline`` to that moment. A 5-minute maxDuration therefore meant no retry for
-    any worker that ran 5 minutes. v4's ``backoff.cap`` bounds one delay instead (compiled for
-    a v4 Argo only: tests/compiler/test_argo_version.py)."""
-    strategies = _retry_strategies(_compile(_execution(), argo_version="v4.0.10"))
+    has passed ("Max duration limit exceeded"): a 5-minute maxDuration meant no retry for any
+    worker that ran 5 minutes. And it waits out ``backoff`` after any failed attempt with
+    retries left before it reads the policy and the expression: a worker whose tests failed
+    (exit 1, never retried) held its group for the delay. Neither is compiled."""
+    strategies = _retry_strategies(_compile(_execution()))
     assert set(strategies) == {"setup-env", "worker"}
     for strategy in strategies.values():
-        assert "maxDuration" not in strategy["backoff"]
-        assert strategy["backoff"] == {"duration": "10s", "factor": 2, "cap": "5m"}
+        assert "backoff" not in strategy
+        assert strategy["retryPolicy"] == "Always" and strategy["expression"]
 
 
 def _retried(expression: str, status: str, exit_code: str, message: str) -> bool:

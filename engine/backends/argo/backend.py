@@ -75,20 +75,6 @@ class ArgoBackend:
         self._kube = kube
         self._clock = clock
         self._sleep = sleep
-        self._version: str | None = settings.argo_version
-
-    @property
-    def argo_version(self) -> str | None:
-        """The Argo Workflows version documents are compiled for: the settings', else the
-        server's own (``GET /api/v1/version``, server/info/info_server.go ``GetVersion``; read
-        once); None when the server does not say (compile v3.6-compatible documents then)."""
-        if self._version is None:
-            try:
-                answer = self.server.request("GET", "api/v1/version", what="read the version")
-            except BackendError:
-                return None
-            self._version = str(answer.get("version") or "") or None
-        return self._version
 
     def close(self) -> None:
         self.server.close()

@@ -37,8 +37,6 @@ class ArgoSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     resync_interval: float = 300.0
     """Seconds between full list resyncs of ``watch`` (also the server-side watch timeout)."""
-    argo_version: str | None = None
-    """The Argo Workflows version to compile for (``v3.6``, ``v4.0``); None: ask the server."""
 
     def __post_init__(self) -> None:
         if not self.server.startswith(("http://", "https://")):

@@ -657,7 +657,9 @@ class WorkflowOperator:
                 )
             if not self.check_parallelism(template, opts.boundary_id):
                 return None
-        retry_strategy = template.get("retryStrategy")
+        # A template's own retryStrategy, else the workflow's (``retryStrategy`` in Argo's
+        # operator.go): the spec's applies to every template, steps and DAGs included.
+        retry_strategy = template.get("retryStrategy") or self.spec.get("retryStrategy")
         extra_scope = {} if retry_strategy else {"pod.name": node_id(self.name, node_name)}
         extra_scope["node.name"] = node_name
         extra_scope[f"{opts.holder_kind}.name"] = str(holder.get("name") or "")
@@ -725,7 +727,8 @@ class WorkflowOperator:
             retry_node = node or self.init_node(node_name, "Retry", template_name, opts, "Running")
             if inputs_record:
                 retry_node["inputs"] = inputs_record
-            if not self._process_node_retries(retry_node, processed["retryStrategy"]):
+            strategy = processed.get("retryStrategy") or self.spec["retryStrategy"]
+            if not self._process_node_retries(retry_node, strategy):
                 return retry_node
             if retry_node["phase"] in FULFILLED_PHASES:
                 return retry_node
@@ -1078,6 +1081,9 @@ class WorkflowOperator:
         if self.shutdown is not None:
             self.mark_phase(node["name"], last["phase"], self.shutdown_message())
             return True
+        limit = strategy.get("limit")
+        # The backoff is waited out before the policy, the limit or the expression is read
+        # (v3.6 on): an attempt that will not be retried still waits, as long as one is left.
         backoff = strategy.get("backoff")
         if backoff:
             first = self.nodes[children[0]]
@@ -1104,47 +1110,53 @@ class WorkflowOperator:
                     node["name"], last["phase"], "Backoff would exceed max duration limit"
                 )
                 return True
-            if self.now < until and self._can_retry(node, last, strategy):
+            if self.now < until and limit is not None and len(children) <= int(str(limit)):
                 self.wake_at(until)
                 node["message"] = f"Backoff for {_humanize(wait)}"
                 return False
             node.pop("message", None)
-        if not self._can_retry(node, last, strategy):
-            self.mark_phase(
-                node["name"], last["phase"], node.get("_stop_message") or last.get("message", "")
-            )
-            node.pop("_stop_message", None)
+        if not self._policy_retries(strategy, last):
+            self.mark_phase(node["name"], last["phase"], last.get("message", ""))
             return True
-        return True
-
-    def _can_retry(self, node: Node, last: Node, strategy: dict[str, Any]) -> bool:
-        policy = strategy.get("retryPolicy") or "OnFailure"
-        if policy == "OnTransientError":
-            if not _is_transient(str(last.get("message", ""))):
-                return False
-        else:
-            on_failed = policy in ("Always", "OnFailure")
-            on_error = policy in ("Always", "OnError")
-            if (last["phase"] == "Failed" and not on_failed) or (
-                last["phase"] == "Error" and not on_error
-            ):
-                return False
+        if limit is not None and len(children) > int(str(limit)):
+            self.mark_phase(node["name"], last["phase"], "No more retries left")
+            return True
         expression = strategy.get("expression")
-        if expression and not self._retry_expression_allows(expression, last):
-            node["_stop_message"] = "retryStrategy.expression evaluated to false"
-            return False
-        limit = strategy.get("limit")
-        if limit is not None and len(node.get("children") or []) > int(str(limit)):
-            node["_stop_message"] = "No more retries left"
-            return False
+        if expression:
+            try:
+                retried = exprlang.eval_bool(
+                    expression, exprlang.build_env(self._retry_expression_scope(children, last))
+                )
+            except exprlang.ExprError as exc:  # Argo errors the retry node
+                self.mark_phase(node["name"], "Error", str(exc))
+                return True
+            if not retried:
+                self.mark_phase(
+                    node["name"], last["phase"], "retryStrategy.expression evaluated to false"
+                )
         return True
 
     @staticmethod
-    def _last_retry_scope(last: Node | None) -> dict[str, str]:
-        """``lastRetry.*`` in a retried template's body (the previous attempt, if any)."""
+    def _policy_retries(strategy: dict[str, Any], last: Node) -> bool:
+        """Whether ``retryPolicy`` retries an attempt that ended ``last["phase"]``."""
+        policy = strategy.get("retryPolicy") or "OnFailure"
+        if policy == "OnTransientError":
+            return _is_transient(str(last.get("message", "")))
+        on_failed = policy in ("Always", "OnFailure")
+        on_error = policy in ("Always", "OnError")
+        return not (
+            (last["phase"] == "Failed" and not on_failed)
+            or (last["phase"] == "Error" and not on_error)
+        )
+
+    @staticmethod
+    def _last_retry_scope(last: Node | None, no_exit_code: str = "0") -> dict[str, str]:
+        """``lastRetry.*`` in a retried template's body: the previous attempt's (an exit code
+        it never had is ``no_exit_code``), else ``exitCode`` and ``duration`` "0" and the others
+        empty (``executeTemplate`` in Argo's operator.go)."""
         if last is None:
             return {
-                "lastRetry.exitCode": "-1",
+                "lastRetry.exitCode": "0",
                 "lastRetry.status": "",
                 "lastRetry.duration": "0",
                 "lastRetry.message": "",
@@ -1152,27 +1164,17 @@ class WorkflowOperator:
         started = parse_time(last["startedAt"])
         finished = parse_time(last.get("finishedAt") or last["startedAt"])
         return {
-            "lastRetry.exitCode": str((last.get("outputs") or {}).get("exitCode", "-1")),
+            "lastRetry.exitCode": str((last.get("outputs") or {}).get("exitCode", no_exit_code)),
             "lastRetry.status": str(last["phase"]),
             "lastRetry.duration": str(int(finished - started)),
             "lastRetry.message": str(last.get("message", "")),
         }
 
-    def _retry_expression_allows(self, expression: str, last: Node) -> bool:
-        """``retryStrategy.expression`` over ``lastRetry.*`` (strings, as Argo's env has them)."""
-        started = parse_time(last["startedAt"])
-        finished = parse_time(last.get("finishedAt") or last["startedAt"])
-        scope = {
-            **self.global_scope,
-            "lastRetry.exitCode": str((last.get("outputs") or {}).get("exitCode", "-1")),
-            "lastRetry.status": str(last["phase"]),
-            "lastRetry.duration": str(int(finished - started)),
-            "lastRetry.message": str(last.get("message", "")),
-        }
-        try:
-            return exprlang.eval_bool(expression, exprlang.build_env(scope))
-        except exprlang.ExprError:
-            return False
+    def _retry_expression_scope(self, children: list[str], last: Node) -> dict[str, str]:
+        """What ``retryStrategy.expression`` sees: ``retries`` (attempts so far, less one) and
+        ``lastRetry.*``, nothing global (``buildRetryStrategyLocalScope``); an exit code the
+        attempt never had is "-1" there."""
+        return {"retries": str(len(children) - 1), **self._last_retry_scope(last, "-1")}
 
     # ------------------------------------------------------------------ hooks
 

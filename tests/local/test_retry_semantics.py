@@ -1,0 +1,81 @@
+"""Retries on the local runner as Argo's controller decides them (``processNodeRetries`` and
+``retryStrategy`` in workflow/controller/operator.go, v3.6 on): the workflow's own
+``retryStrategy`` for templates without one, the backoff waited out before the policy, the limit
+or the expression is read, and the expression over ``retries`` and ``lastRetry.*`` alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.backends.local import LocalBackend
+from engine.backends.local.operator import parse_time
+from tests.local.conftest import nodes_by_name
+
+
+def _workflow(main: dict[str, Any], **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"generateName": "retries-"},
+        "spec": {"entrypoint": "main", "templates": [{"name": "main", **main}], **spec},
+    }
+
+
+def _exits(code: int) -> dict[str, Any]:
+    return {"container": {"image": "alpine", "command": ["sh", "-c", f"exit {code}"]}}
+
+
+def test_the_workflows_retry_strategy_applies_to_a_template_without_one(
+    backend: LocalBackend,
+) -> None:
+    workflow = backend.run(_workflow(_exits(1), retryStrategy={"limit": 1}))
+    nodes = nodes_by_name(workflow)
+    root = nodes[workflow["metadata"]["name"]]
+    assert root["type"] == "Retry" and root["phase"] == "Failed"
+    assert root["message"] == "No more retries left"
+    attempts = [nodes[f"{root['name']}({i})"] for i in range(2)]
+    assert [(a["type"], a["phase"]) for a in attempts] == [("Pod", "Failed")] * 2
+
+
+def test_the_backoff_is_waited_out_even_when_the_policy_retries_nothing(
+    backend: LocalBackend,
+) -> None:
+    """``retryPolicy: OnError`` never retries a Failed attempt, yet with a retry left the node
+    waits for the backoff first and fails once it has passed."""
+    strategy = {"limit": 2, "retryPolicy": "OnError", "backoff": {"duration": "2s"}}
+    workflow = backend.run(_workflow({**_exits(1), "retryStrategy": strategy}))
+    nodes = nodes_by_name(workflow)
+    root = nodes[workflow["metadata"]["name"]]
+    attempt = nodes[f"{root['name']}(0)"]
+    assert root["phase"] == "Failed" and len(root["children"]) == 1
+    assert root.get("message", "") == attempt.get("message", "")  # the attempt's, no "Backoff"
+    waited = parse_time(root["finishedAt"]) - parse_time(attempt["finishedAt"])
+    assert waited >= 1  # whole seconds on both sides of a 2 s backoff
+
+
+def test_the_expression_sees_the_retries_so_far(backend: LocalBackend) -> None:
+    strategy = {"limit": 5, "retryPolicy": "Always", "expression": "asInt(retries) < 1"}
+    workflow = backend.run(_workflow({**_exits(3), "retryStrategy": strategy}))
+    root = nodes_by_name(workflow)[workflow["metadata"]["name"]]
+    assert len(root["children"]) == 2  # retries is 0 after the first attempt, 1 after the second
+    assert root["phase"] == "Failed"
+    assert root["message"] == "retryStrategy.expression evaluated to false"
+
+
+def test_the_limit_is_read_before_the_expression(backend: LocalBackend) -> None:
+    strategy = {"limit": 1, "retryPolicy": "Always", "expression": "true"}
+    workflow = backend.run(_workflow({**_exits(1), "retryStrategy": strategy}))
+    root = nodes_by_name(workflow)[workflow["metadata"]["name"]]
+    assert len(root["children"]) == 2 and root["message"] == "No more retries left"
+
+
+def test_an_expression_that_cannot_be_evaluated_errors_the_retry_node(
+    backend: LocalBackend,
+) -> None:
+    """Argo's ``EvalBool`` error reaches ``executeTemplate``, which errors the node with it;
+    only ``retries`` and ``lastRetry.*`` are in scope, nothing of the workflow's."""
+    strategy = {"limit": 3, "expression": "workflow.name == 'x'"}
+    workflow = backend.run(_workflow({**_exits(1), "retryStrategy": strategy}))
+    root = nodes_by_name(workflow)[workflow["metadata"]["name"]]
+    assert root["phase"] == "Error" and len(root["children"]) == 1
+    assert workflow["status"]["phase"] in ("Error", "Failed")
