@@ -28,6 +28,8 @@ from collections import Counter
 from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
+from engine.backends.argo.pod_names import pod_name
+
 __all__ = [
     "FINAL_PHASES",
     "GroupState",
@@ -209,7 +211,7 @@ def parse_workflow(obj: Any) -> RunState:
         progress=_text(status.get("progress")),
         labels=labels,
         groups=_groups(name, nodes),
-        workers=_workers(name, nodes),
+        workers=_workers(obj, nodes),
         pod_phases=dict(
             Counter(_text(n.get("phase")) or "Pending" for n in nodes.values() if _is_pod(n))
         ),
@@ -261,7 +263,10 @@ def _groups(workflow: str, nodes: dict[str, dict[str, Any]]) -> dict[str, GroupS
     return groups
 
 
-def _workers(workflow: str, nodes: dict[str, dict[str, Any]]) -> dict[tuple[str, int], WorkerState]:
+def _workers(
+    obj: dict[str, Any], nodes: dict[str, dict[str, Any]]
+) -> dict[tuple[str, int], WorkerState]:
+    workflow = _text(_mapping(obj.get("metadata")).get("name")) or ""
     workers: dict[tuple[str, int], WorkerState] = {}
     for node in _worker_nodes(nodes):
         name = _text(node.get("name")) or ""
@@ -276,7 +281,7 @@ def _workers(workflow: str, nodes: dict[str, dict[str, Any]]) -> dict[tuple[str,
             node_id=_text(node.get("id")) or "",
             phase=_text(node.get("phase")) or "Pending",
             attempts=len(attempts),
-            pod_name=_pod_name(workflow, last) if attempts else None,
+            pod_name=pod_name(obj, last) if attempts and _is_pod(last) else None,
             started_at=_text(node.get("startedAt")),
             finished_at=_text(node.get("finishedAt")),
             # A retry's own message ("No more retries left") says less than its last pod's.
@@ -323,18 +328,6 @@ def _shard_index(name: str) -> int:
 def _attempt_number(node: dict[str, Any]) -> int:
     match = _ATTEMPT_SUFFIX.search(_text(node.get("name")) or "")
     return int(match.group(1)) if match else -1
-
-
-def _pod_name(workflow: str, node: dict[str, Any]) -> str | None:
-    """Argo's v2 pod name: ``<wf>-<template>-<hash>``, the hash being the node id's suffix."""
-    node_id = _text(node.get("id"))
-    if node_id is None or not _is_pod(node):
-        return None
-    template = _text(node.get("templateName"))
-    prefix = f"{workflow}-"
-    if template and workflow and node_id.startswith(prefix):
-        return f"{workflow}-{template}-{node_id[len(prefix) :]}"
-    return node_id
 
 
 def _summary(node: dict[str, Any]) -> ScenarioCounts | None:

@@ -143,6 +143,43 @@ def test_logs_of_one_node_ask_for_its_pod(
         list(backend.logs(name, node="nope"))
 
 
+def test_logs_of_a_retried_worker_named_by_its_retry_node_or_display_name(
+    backend: ArgoBackend, argo: tuple[FakeArgo, str], shop: CompiledExecution
+) -> None:
+    """A worker's Retry node has no pod: its attempts do, each asked for by its own pod name,
+    first attempt first; its display name finds them as its id does."""
+    from engine.backends.argo.pod_names import _fnv1a_32
+
+    fake, _ = argo
+    name = backend.submit(shop.workflow_dict())
+    retry_name = f"{name}.checkout.worker(0:0)"
+    retry_id = f"{name}-{_fnv1a_32(retry_name)}"
+    attempts = [f"{retry_name}({i})" for i in range(2)]
+    nodes = {
+        retry_id: {
+            "id": retry_id, "name": retry_name, "displayName": "worker(0:0)", "type": "Retry",
+            "templateName": "worker", "children": [f"{name}-{_fnv1a_32(a)}" for a in attempts],
+        },
+        **{
+            f"{name}-{_fnv1a_32(a)}": {
+                "id": f"{name}-{_fnv1a_32(a)}", "name": a, "displayName": f"worker(0:0)({i})",
+                "type": "Pod", "templateName": "worker", "startedAt": f"2026-01-01T00:0{i}:00Z",
+            }
+            for i, a in enumerate(attempts)
+        },
+    }  # fmt: skip
+    fake.update_status(name, nodes=nodes)
+    pods = [f"{name}-worker-{_fnv1a_32(a)}" for a in attempts]
+    fake.add_log(name, pods[1], "second attempt")
+    fake.add_log(name, pods[0], "first attempt")
+    fake.add_log(name, f"{name}-setup-env-1", "not a worker's")
+    for query in (retry_id, "worker(0:0)", retry_name):
+        lines = [line.content for line in backend.logs(name, node=query)]
+        assert lines == ["first attempt", "second attempt"]
+    asked = [q["podName"] for m, p, q, _ in fake.requests if p.endswith("/log")]
+    assert asked[:2] == [[pods[0]], [pods[1]]]
+
+
 def test_follow_waits_for_new_lines_until_the_stream_ends(
     backend: ArgoBackend, argo: tuple[FakeArgo, str], shop: CompiledExecution
 ) -> None:

@@ -148,6 +148,25 @@ def test_drover_groups_and_workers() -> None:
     assert (second.phase, second.attempts, second.summary) == ("Running", 1, None)
 
 
+def test_worker_pod_names_follow_the_workflows_pod_name_format_and_template_refs() -> None:
+    """``GeneratePodName`` (workflow/util/pod_name.go): the node id under
+    ``POD_NAMES=v1`` (the workflow's pod-name-format annotation), else ``<wf>-<template>-<hash>``
+    where a referenced template's name (``templateRef.template``) stands for the template."""
+    v2 = parse_workflow(drover_status()).workers[("storefront.smoke", 0)]
+    v1_status = drover_status()
+    v1_status["metadata"]["annotations"] = {"workflows.argoproj.io/pod-name-format": "v1"}
+    v1 = parse_workflow(v1_status).workers[("storefront.smoke", 0)]
+    assert v1.pod_name == v1.last_attempt_node_id
+    referenced = drover_status()
+    for node in referenced["status"]["nodes"].values():
+        if node.get("templateName") == "worker":
+            node["templateRef"] = {"name": "drover-worker", "template": "drover-worker"}
+            del node["templateName"]
+    by_ref = parse_workflow(referenced).workers[("storefront.smoke", 0)]
+    assert v2.pod_name is not None and by_ref.pod_name is not None
+    assert by_ref.pod_name == v2.pod_name.replace("-worker-", "-drover-worker-")
+
+
 def test_compressed_nodes_read_like_plain_ones() -> None:
     plain = drover_status()
     compressed = copy.deepcopy(plain)

@@ -26,6 +26,7 @@ from engine.backends.argo.settings import ArgoSettings
 from engine.backends.argo.status_codec import inflate_status, needs_hydration
 from engine.backends.argo.watch import COUNTED_PAGES, PAGE_SIZE, WorkflowWatcher, label_selector
 from engine.backends.base import LogLine
+from engine.backends.node_query import pods_named
 from engine.errors import BackendError, Conflict, NotFound, SpecError
 from engine.labels import LABEL_MANAGED_BY
 
@@ -308,25 +309,33 @@ class ArgoBackend:
         follow: bool = False,
         container: str = "main",
     ) -> Iterator[LogLine]:
-        """Lines of every pod of ``name``, or of one node's pod; ``follow`` waits for more."""
+        """Lines of every pod of ``name``; ``node`` (an id, name, display name or template
+        name, as the local backend takes it: :func:`~engine.backends.node_query.pods_named`)
+        keeps the pods at or below that node, one after the other. The Argo Server filters by
+        pod name alone (``podName``, util/logs/workflow-logger.go), and a name of no pod is an
+        empty stream, so the node is looked up here. ``follow`` waits for more."""
         params: dict[str, str | bool | int | None] = {
             "logOptions.container": container,
             "logOptions.follow": True if follow else None,
             "logOptions.timestamps": True,
         }
+        pods: list[str | None] = [None]
         if node is not None:
             workflow = self.get(name)
-            found = ((workflow.get("status") or {}).get("nodes") or {}).get(node)
-            if found is None:
-                raise NotFound(f"workflow {name} has no node {node!r}")
-            params["podName"] = pod_name(workflow, found)
-        with self.server.stream_lines(
-            self._path(name, "log"),
-            what=f"read logs of {name}",
-            params=params,
-            read_timeout=None if follow else self.settings.timeout,
-        ) as lines:
-            yield from parse_log_lines(lines, workflow=name)
+            named = pods_named((workflow.get("status") or {}).get("nodes") or {}, node)
+            if not named:
+                what = "no node" if named is None else "no pod at or below node"
+                raise NotFound(f"{what} {node!r} in workflow {name}")
+            named.sort(key=lambda n: (str(n.get("startedAt") or ""), str(n.get("name") or "")))
+            pods = [pod_name(workflow, n) for n in named]
+        for pod in pods:
+            with self.server.stream_lines(
+                self._path(name, "log"),
+                what=f"read logs of {name}",
+                params={**params, "podName": pod},
+                read_timeout=None if follow else self.settings.timeout,
+            ) as lines:
+                yield from parse_log_lines(lines, workflow=name)
 
     def read_artifact(self, name: str, node_id: str, artifact: str) -> bytes | None:
         """An output artifact of a node, from the artifact repository through the Argo Server

@@ -27,7 +27,7 @@ def pod_name(workflow: dict[str, Any], node: dict[str, Any]) -> str:
     meta = workflow.get("metadata") or {}
     name = str(meta.get("name", ""))
     if (meta.get("annotations") or {}).get(POD_NAME_FORMAT) == "v1":
-        return str(node["id"])
+        return str(node.get("id") or "")
     node_name = str(node.get("name", ""))
     if node_name == name:
         return name
