@@ -45,6 +45,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.auth import create_token
 from api.mirror.loop import MAX_BACKOFF, FollowLoop, backoff
 from api.mirror.transitions import accept_phase, is_stale
 from api.models import Run, RunGroup, RunWorker
@@ -52,6 +53,7 @@ from api.notifications import outbox
 from api.pipelines.control import notice_pipeline_workflow
 from api.runs.attempts import record_resubmission, record_retry, workflow_runs_again
 from api.runs.history import record_history
+from api.runs.plans import token_secret, worker_token_secret
 from api.runs.report_store import ReportStore, ReportStoreError
 from api.runs.results import ingest_results, refresh_counters, results_from_report
 from api.schedules.runs import adopt_scheduled_workflow
@@ -487,7 +489,7 @@ class Mirror:
             # uid above all, which puts the plan back).
             return False
         if written.manifest is not None and backend is not None:
-            self._restore_plan(backend, name, written.manifest)
+            self._restore_objects(backend, run_id, name, written.manifest)
         self._last[run_id] = state
         if version:
             self._versions[run_id] = (name, version)
@@ -701,29 +703,44 @@ class Mirror:
             ):
                 return None
             log.info("run %s: workflow %s resubmitted as %s", run.id, previous, name)
-            self._restore_plan(backend, name, run.manifest)
+            run_id, manifest = run.id, run.manifest
+        # Once the resubmission is committed: restoring the token adds a row that refers to
+        # the run, which this transaction holds locked.
+        self._restore_objects(backend, run_id, name, manifest)
         with self._lock:
-            self._last.pop(run.id, None)
-            self._versions.pop(run.id, None)
-        self.attach(run.id)
-        return run.id
+            self._last.pop(run_id, None)
+            self._versions.pop(run_id, None)
+        self.attach(run_id)
+        return run_id
 
-    @staticmethod
-    def _restore_plan(
-        backend: Backend, workflow_name: str, manifest: dict[str, Any] | None
+    def _restore_objects(
+        self, backend: Backend, run_id: str, workflow_name: str, manifest: dict[str, Any] | None
     ) -> None:
-        """A retried or resubmitted workflow needs its plan ConfigMaps, which went with the
-        workflow it came from (issue 12 defect 16): put back the run's, from Postgres."""
-        configmaps = (manifest or {}).get("configmaps") or []
-        if not configmaps or not isinstance(backend, RestoresObjects):
+        """A retried or resubmitted workflow needs its plan ConfigMaps and its workers' token
+        Secret, which went with the workflow it came from (issue 12 defect 16): put back the
+        run's plan from Postgres, and a new token, since only the old one's hash is kept."""
+        if not isinstance(backend, RestoresObjects):
             return
+        configmaps = (manifest or {}).get("configmaps") or []
         try:
-            restored = backend.restore_objects(workflow_name, configmaps)
+            restored = backend.restore_objects(workflow_name, configmaps) if configmaps else 0
         except DroverError as error:
             log.warning("plan of workflow %s not restored: %s", workflow_name, describe(error))
-            return
-        if restored:
-            log.info("workflow %s: %d plan ConfigMaps restored", workflow_name, restored)
+        else:
+            if restored:
+                log.info("workflow %s: %d plan ConfigMaps restored", workflow_name, restored)
+        secret = worker_token_secret(run_id)
+        if secret not in json.dumps((manifest or {}).get("workflow") or {}):
+            return  # started without a facade to report to
+        try:
+            with self.sessions() as session:
+                token = create_token(session, name=f"worker of run {run_id}", run_id=run_id)
+                document = token_secret(secret, token, {LABEL_RUN: run_id})
+                # Unless the earlier Secret is still there, its token with it.
+                if backend.restore_objects(workflow_name, [document]):
+                    session.commit()
+        except (DroverError, SQLAlchemyError) as error:
+            log.warning("token of workflow %s not restored: %s", workflow_name, describe(error))
 
     def _adopt(self, backend_name: str, backend: Backend, workflow: dict[str, Any]) -> str | None:
         """A workflow a schedule spawned becomes a new run, followed once committed."""

@@ -31,6 +31,7 @@ from api.runs.plans import (
     plan_with_history,
     record_plan,
     token_secret,
+    worker_token_secret,
 )
 from engine.backends.base import Backend
 from engine.compiler.workflow import CompileOptions, compile_plan
@@ -116,7 +117,7 @@ def start_run(
     if facade_url and token:
         # The token lives in a Secret of the run; it stops working once the run has finished
         # (api.auth.authenticate), and the Secret goes with the Workflow that owns it.
-        secret = token_secret(f"drover-run-{run_id}-token", token, {LABEL_RUN: run_id})
+        secret = token_secret(worker_token_secret(run_id), token, {LABEL_RUN: run_id})
         inject_facade(workflow, facade_url, run_id, secret["metadata"]["name"])
         objects.append(secret)
 

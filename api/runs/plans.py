@@ -84,6 +84,11 @@ def _resolve_project_path(spec: Execution, base_dir: Path | None) -> Execution:
 TOKEN_KEY = "token"
 
 
+def worker_token_secret(run_id: str) -> str:
+    """The name of the Secret that carries run ``run_id``'s worker token."""
+    return f"drover-run-{run_id}-token"
+
+
 def token_secret(name: str, token: str, labels: dict[str, str]) -> dict[str, Any]:
     """The Secret that carries a worker token into the pods. It is submitted with the plan
     ConfigMaps and owned by the Workflow (or CronWorkflow), so it goes when they go; the token

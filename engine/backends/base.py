@@ -115,12 +115,12 @@ class Backend(Protocol):
 
 @runtime_checkable
 class RestoresObjects(Protocol):
-    """A backend whose workflow's objects (plan ConfigMaps) can disappear before the workflow
-    runs again, and that can put them back."""
+    """A backend whose workflow's objects (plan ConfigMaps, the run's token Secret) can
+    disappear before the workflow runs again, and that can put them back."""
 
     def restore_objects(self, name: str, objects: Sequence[dict[str, Any]]) -> int:
-        """Create those of ``objects`` that are missing, owned by workflow ``name``; returns
-        how many were created."""
+        """Create those of ``objects`` that are missing, owned by workflow ``name`` (a Secret
+        that exists is kept, whatever it holds); returns how many were created."""
         ...
 
 

@@ -22,6 +22,7 @@ from engine.backends.argo.watch import WatchState
 from engine.backends.base import WorkflowEvent
 from engine.status import is_archive_record
 from tests.api.conftest import AUTH, database_url, postgres_url  # noqa: F401
+from tests.api.tokens import kube_worker_token, token_ref
 from tests.argo_backend import test_service_argo as service_argo
 from tests.argo_backend.conftest import NAMESPACE, ROOT
 from tests.argo_backend.fake_argo import archive_record
@@ -136,7 +137,9 @@ def test_defect_16_retry_and_resubmit_from_the_archive_find_the_plan(
     (ttlStrategy: 7 days); the archive keeps the workflow 30. A retry from the archive
     re-creates it under the same name with a new uid (archived_workflow_server.go
     RetryArchivedWorkflow), a resubmit under a new name (ResubmitArchivedWorkflow); both
-    mount the plan. The mirror, seeing either, puts the run's plan back from Postgres."""
+    mount the plan. The mirror, seeing either, puts the run's plan back from Postgres, and the
+    workers' token Secret (their agents' ``secretKeyRef`` is not optional: without it the
+    kubelet never starts them) with a new token of the run."""
     fake, _ = argo
     run = _start_shop_run(client, "shop-archive")
     name = run["workflow_name"]
@@ -160,6 +163,14 @@ def test_defect_16_retry_and_resubmit_from_the_archive_find_the_plan(
     assert new_uid != uid
     restored = _eventually(lambda: _owned_by(kube[0], new_uid))
     assert restored == planned
+    workflow = fake.workflows[name].obj
+    secret = _eventually(
+        lambda: kube[0].objects.get(("Secret", NAMESPACE, token_ref(workflow)["name"]))
+    )
+    assert [o["uid"] for o in secret["metadata"]["ownerReferences"]] == [new_uid]
+    token = kube_worker_token(workflow, lambda n: kube[0].objects.get(("Secret", NAMESPACE, n)))
+    opened = client.get(f"/api/v1/runs/{run['id']}", headers={"Authorization": f"Bearer {token}"})
+    assert opened.status_code != 401, opened.text  # a token of this run, not a stranger's
 
     fake.remove_workflow(name)
     kube[0].collect_garbage(live_uids=crons)

@@ -166,11 +166,18 @@ class ArgoBackend:
         name with a new uid (server/workflowarchive/archived_workflow_server.go
         ``RetryArchivedWorkflow``), a resubmit under a new name (``ResubmitArchivedWorkflow``):
         their pods would wait for the missing ConfigMaps to mount. Kubelet retries mounts, so
-        the pods start once they are back.
+        the pods start once they are back. A Secret that is still there (a run's token Secret,
+        whose earlier workflow still exists) is kept as it is, and owned by this one too.
         """
         owner = owner_reference(self.get(name))
         prepared = self._objects(objects)
-        created = sum(1 for obj in prepared if self.kube.create(obj, self.namespace))
+        created = 0
+        for obj in prepared:
+            try:
+                created += self.kube.create(obj, self.namespace)
+            except Conflict:
+                if obj.get("kind") != "Secret":
+                    raise
         self._own(prepared, owner)
         return created
 
