@@ -189,32 +189,65 @@ def node_output_scope(prefix: str, node: Node, artifact_owner: str | None = None
     return scope
 
 
-def _maybe_json(text: str) -> Any:
-    """Argo parses a fanned-out child's result only when it is a JSON object."""
+def _result_item(text: str) -> Any:
+    """A child's result in the aggregate: its JSON value (``json.Unmarshal`` into a
+    ``wfv1.Item``), or the text itself where it is not JSON (there Argo's aggregation fails)."""
     try:
-        parsed = json.loads(text)
+        return json.loads(text)
     except (json.JSONDecodeError, TypeError):
         return text
-    return parsed if isinstance(parsed, dict) else text
+
+
+def _loop_index(name: str) -> int:
+    """``parseLoopIndex``: the number after the name's last ``(``, up to any ``:``."""
+    text = name.rsplit("(", 1)[-1].split(":", 1)[0].rstrip(")")
+    return int(text) if text.isdigit() else 0
+
+
+def _json_values(values: list[str]) -> list[Any] | None:
+    """The values decoded, when every one is a JSON object or list (``tryJSONUnmarshal``)."""
+    decoded = []
+    for value in values:
+        try:
+            item = json.loads(value)
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(item, (dict, list)):
+            return None
+        decoded.append(item)
+    return decoded
 
 
 def aggregate_output_scope(prefix: str, children: list[Node]) -> dict[str, str]:
-    """Outputs of a fanned-out task as JSON lists (Argo's ``processAggregateNodeOutputs``)."""
+    """Outputs of a fanned-out task as JSON lists (Argo's ``processAggregateNodeOutputs``):
+    the iterations in loop-index order, hooks and retry attempts left out, and only those that
+    Succeeded; a parameter's list holds decoded JSON when every value is an object or list."""
+    if not children:
+        return {}
     results: list[Any] = []
     by_param: dict[str, list[str]] = {}
     param_maps: list[dict[str, str]] = []
-    for child in children:
-        outputs = child.get("outputs") or {}
+    flagged = [c for c in children if not _hooked_or_retried(c)]
+    for child in sorted(flagged, key=lambda c: _loop_index(str(c.get("name", "")))):
+        outputs = child.get("outputs")
+        if not outputs or child.get("phase") != "Succeeded":
+            continue
         if "result" in outputs:
-            results.append(_maybe_json(str(outputs["result"])))
+            results.append(_result_item(str(outputs["result"])))
         params = {p["name"]: str(p.get("value", "")) for p in outputs.get("parameters") or []}
         if params:
             param_maps.append(params)
         for name, value in params.items():
             by_param.setdefault(name, []).append(value)
     scope = {f"{prefix}.outputs.parameters": json.dumps(param_maps, separators=(",", ":"))}
-    if results:
-        scope[f"{prefix}.outputs.result"] = json.dumps(results, separators=(",", ":"))
+    scope[f"{prefix}.outputs.result"] = json.dumps(results, separators=(",", ":"))
     for name, values in by_param.items():
-        scope[f"{prefix}.outputs.parameters.{name}"] = json.dumps(values, separators=(",", ":"))
+        decoded = _json_values(values)
+        listed = values if decoded is None else decoded
+        scope[f"{prefix}.outputs.parameters.{name}"] = json.dumps(listed, separators=(",", ":"))
     return scope
+
+
+def _hooked_or_retried(node: Node) -> bool:
+    flag = node.get("nodeFlag") or {}
+    return bool(flag.get("hooked") or flag.get("retried"))

@@ -136,7 +136,6 @@ def _step_scope(op: WorkflowOperator, sg_name: str, step: dict[str, Any]) -> dic
             for n in (op.nodes[c] for c in group.get("children") or [] if c in op.nodes)
             if n["name"].startswith(child_name + "(") and n.get("type") != "Skipped"
         ]
-        children.sort(key=lambda n: n["name"])
         return aggregate_output_scope(prefix, children)
     child = op.get_node(child_name)
     if child is None:
