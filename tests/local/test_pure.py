@@ -108,6 +108,9 @@ def test_loop_expansion_names_like_argo() -> None:
     )
     assert [i.name for i in items] == ["t(0:image:debian,tag:9.1)", "t(1:x)"]
     assert items[1].body["arguments"]["v"] == "x"
+    # generateNodeName (operator.go) drops an item's own parentheses, index and all kept.
+    bracketed = expand_items({"name": "s", "withItems": ["f(x)", {"k": "a(b)"}]})
+    assert [i.name for i in bracketed] == ["s(0:fx)", "s(1:k:ab)"]
     assert sequence_items({"count": "3"}) == ["0", "1", "2"]
     assert sequence_items({"start": "5", "end": "3"}) == ["5", "4", "3"]
     assert sequence_items({"count": "2", "format": "w%02d"}) == ["w00", "w01"]

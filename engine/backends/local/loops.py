@@ -63,10 +63,8 @@ def _item_scope(item: Any) -> dict[str, str]:
 
 
 def _expanded_name(name: str, index: int, item: Any) -> str:
-    description = item_description(item)
-    # Argo falls back to name(i) when the description holds parentheses of its own.
-    if "(" in description or ")" in description:
-        return f"{name}({index})"
+    """Argo's ``generateNodeName``: the description loses its own parentheses."""
+    description = item_description(item).replace("(", "").replace(")", "")
     return f"{name}({index}:{description})"
 
 
