@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from engine.backends.argo.pod_names import pod_name
 from engine.backends.local import dag, exprlang, steps
 from engine.backends.local.durations import parse_duration
 from engine.backends.local.expressions import ExpressionError
@@ -65,7 +66,7 @@ PENDING_DEADLINE_MESSAGE = "Step exceeded its deadline"
 TIMEOUT_MESSAGE = "timeout"
 FAIL_FAST_MESSAGE = "template has failed or errored children and failFast enabled"
 _WORKFLOW_PHASE_OF_NODE = {
-    "Pending": "Running",
+    "Pending": "Pending",
     "Running": "Running",
     "Succeeded": "Succeeded",
     "Skipped": "Succeeded",
@@ -489,15 +490,18 @@ class WorkflowOperator:
         if "workflowTemplateRef" in self.spec:
             entry = {"template": self.spec.get("entrypoint", "")}
         root = self.execute_template(self.name, entry, self.spec.get("arguments") or {}, ExecOpts())
-        hooks_done = self._workflow_lifecycle_hooks(root)
-        if root is None or root["phase"] not in FULFILLED_PHASES or not hooks_done:
+        if root is None:
             return
+        # As Argo's operate: the status and failures the hooks and the exit handler see are the
+        # entrypoint's, set before the workflow-level hooks run.
         workflow_phase = _WORKFLOW_PHASE_OF_NODE[root["phase"]]
+        self.global_scope["workflow.status"] = workflow_phase
+        self.global_scope["workflow.failures"] = self._failures_json()
+        if not self._workflow_lifecycle_hooks(root) or root["phase"] not in FULFILLED_PHASES:
+            return
         exit_hook = self._workflow_exit_hook() if self.should_execute(True) else None
         on_exit: Node | None = None
         if exit_hook is not None:
-            self.global_scope["workflow.status"] = workflow_phase
-            self.global_scope["workflow.failures"] = self._failures_json()
             on_exit = self.execute_template(
                 on_exit_node_name(self.name),
                 exit_hook,
@@ -506,8 +510,10 @@ class WorkflowOperator:
             )
             if on_exit is None or on_exit["phase"] not in FULFILLED_PHASES:
                 return
+        # The entrypoint's message (none for a failed DAG), or the shutdown that stopped it; a
+        # deadline is no shutdown strategy there.
         message = root.get("message", "")
-        if root["phase"] in ("Failed", "Error") and self.shutdown is not None:
+        if root["phase"] in ("Failed", "Error") and self.shutdown in ("Stop", "Terminate"):
             message = self.shutdown_message()
         if (
             workflow_phase == "Succeeded"
@@ -515,8 +521,6 @@ class WorkflowOperator:
             and on_exit["phase"] in ("Failed", "Error")
         ):
             workflow_phase, message = on_exit["phase"], on_exit.get("message", "")
-        if workflow_phase in ("Failed", "Error") and not message:
-            message = self._first_failure_message()
         self._complete_workflow(workflow_phase, message)
 
     def _workflow_exit_hook(self) -> dict[str, Any] | None:
@@ -527,31 +531,30 @@ class WorkflowOperator:
             return {"template": self.spec["onExit"]}
         return None
 
-    def _failures_json(self) -> str:
-        failures = []
-        for node in self.nodes.values():
-            if node["type"] in LEAF_WORK_TYPES and node["phase"] in ("Failed", "Error"):
-                failures.append(
-                    {
-                        "displayName": node["displayName"],
-                        "message": node.get("message", ""),
-                        "templateName": node.get("templateName", ""),
-                        "phase": node["phase"],
-                        "podName": node["id"],
-                        "finishedAt": node.get("finishedAt") or "",
-                    }
-                )
-        return json.dumps(failures, separators=(",", ":"))
+    def _pod_name(self, node_name: str, template: dict[str, Any]) -> str:
+        """``{{pod.name}}``: the pod Argo would create for the node (``getPodName``)."""
+        node = {"id": node_id(self.name, node_name), "name": node_name}
+        return pod_name(self.wf, {**node, "templateName": template.get("name", "")})
 
-    def _first_failure_message(self) -> str:
-        for node in self.nodes.values():
-            if (
-                node["phase"] in ("Failed", "Error")
-                and node.get("message")
-                and node["type"] in LEAF_WORK_TYPES
-            ):
-                return str(node["message"])
-        return ""
+    def _failures_json(self) -> str:
+        """``{{workflow.failures}}``: every Failed or Error node, of any type, as JSON quoted as
+        a Go string (``strconv.Quote``, so substitution keeps the inner quotes); ``"null"``
+        when there is none."""
+        failures = [
+            {
+                "displayName": node["displayName"],
+                "message": node.get("message", ""),
+                "templateName": node.get("templateName")
+                or (node.get("templateRef") or {}).get("template", ""),
+                "phase": node["phase"],
+                "podName": pod_name(self.wf, node),
+                "finishedAt": node.get("finishedAt"),
+            }
+            for node in self.nodes.values()
+            if node["phase"] in ("Failed", "Error")
+        ]
+        listed = json.dumps(failures or None, separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(listed, ensure_ascii=False)
 
     def _complete_workflow(self, phase: str, message: str) -> None:
         self.status["phase"] = phase
@@ -660,7 +663,11 @@ class WorkflowOperator:
         # A template's own retryStrategy, else the workflow's (``retryStrategy`` in Argo's
         # operator.go): the spec's applies to every template, steps and DAGs included.
         retry_strategy = template.get("retryStrategy") or self.spec.get("retryStrategy")
-        extra_scope = {} if retry_strategy else {"pod.name": node_id(self.name, node_name)}
+        extra_scope = (
+            {}
+            if retry_strategy or _template_kind(template) not in POD_KINDS
+            else {"pod.name": self._pod_name(node_name, template)}
+        )
         extra_scope["node.name"] = node_name
         extra_scope[f"{opts.holder_kind}.name"] = str(holder.get("name") or "")
         outputs_spec = template.get("outputs") or {}
@@ -745,7 +752,11 @@ class WorkflowOperator:
                     processed,
                     {
                         "retries": str(attempt),
-                        "pod.name": node_id(self.name, node_name),
+                        **(
+                            {"pod.name": self._pod_name(node_name, processed)}
+                            if _template_kind(processed) in POD_KINDS
+                            else {}
+                        ),
                         "node.name": node_name,
                         **self._last_retry_scope(last),
                     },
@@ -1254,11 +1265,11 @@ class WorkflowOperator:
         return completed
 
     def _workflow_lifecycle_hooks(self, root: Node | None) -> bool:
-        """Workflow-level ``spec.hooks`` (not ``exit``): ``workflow.status`` is the live phase."""
+        """Workflow-level ``spec.hooks`` (not ``exit``), over the entrypoint's status."""
         hooks = {k: v for k, v in (self.spec.get("hooks") or {}).items() if k != "exit"}
         if not hooks or root is None:
             return True
-        scope = {"workflow.status": str(self.status.get("phase", "Running"))}
+        scope = {"workflow.status": self.global_scope["workflow.status"]}
         return self.run_lifecycle_hooks(hooks, root, None, scope, {"hooked": True})
 
     # ------------------------------------------------------------------ runner callbacks
@@ -1492,6 +1503,10 @@ def _timestamp_variables(created: str) -> dict[str, str]:
                 continue
         scope[f"workflow.creationTimestamp.{char}"] = value
     return scope
+
+
+POD_KINDS = ("container", "script", "containerSet")
+"""Templates that run as a pod of their own (Argo's ``IsPodType``, of those the runner has)."""
 
 
 def _template_kind(template: dict[str, Any]) -> str:

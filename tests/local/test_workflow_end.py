@@ -1,0 +1,80 @@
+"""How a workflow ends on the local runner, as Argo's ``operate`` (workflow/controller/operator.go)
+ends it: ``workflow.status`` and ``workflow.failures`` are the entrypoint's before the
+workflow-level hooks run, so a hook on the final status runs and the workflow waits for it; the
+workflow's message is its entrypoint node's; ``{{pod.name}}`` is the pod Argo would create."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from engine.backends.argo.pod_names import pod_name
+from engine.backends.local import LocalBackend
+from tests.local.conftest import nodes_by_name
+
+
+def _workflow(templates: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"generateName": "ending-"},
+        "spec": {"entrypoint": "main", "templates": templates, **spec},
+    }
+
+
+def _sh(name: str, script: str, **template: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "container": {"image": "alpine", "command": ["sh", "-c", script]},
+        **template,
+    }
+
+
+def test_a_workflow_hook_on_its_final_status_runs_before_it_ends(backend: LocalBackend) -> None:
+    """``TestWorkflowLevelHooksFailVersion`` (test/e2e/hooks_test.go) expects the hook node."""
+    hooks = {"failed": {"expression": 'workflow.status == "Failed"', "template": "hook"}}
+    done = backend.run(_workflow([_sh("main", "exit 1"), _sh("hook", "echo hooked")], hooks=hooks))
+    nodes = nodes_by_name(done)
+    name = done["metadata"]["name"]
+    assert nodes[f"{name}.hooks.failed"]["phase"] == "Succeeded"
+    assert done["status"]["phase"] == "Failed"
+
+
+def test_workflow_failures_lists_every_failed_node_quoted_for_substitution(
+    backend: LocalBackend,
+) -> None:
+    dag = {
+        "name": "main",
+        "dag": {"tasks": [{"name": "a", "template": "fail"}]},
+    }
+    report = _sh("report", "echo {{workflow.failures}}")
+    done = backend.run(_workflow([dag, _sh("fail", "exit 3"), report], onExit="report"))
+    name = done["metadata"]["name"]
+    nodes = nodes_by_name(done)
+    logged = "".join(line.content for line in backend.logs(name, node=f"{name}.onExit"))
+    listed = json.loads(logged)
+    assert {f["displayName"] for f in listed} == {"a", name}  # the pod and the DAG that failed
+    task = nodes[f"{name}.a"]
+    (entry,) = [f for f in listed if f["displayName"] == "a"]
+    assert entry["podName"] == pod_name(done, task) == f"{name}-fail-{task['id'].rsplit('-', 1)[1]}"
+    assert (entry["templateName"], entry["phase"]) == ("fail", "Failed")
+    # Argo's message is the entrypoint node's: a failed DAG has none.
+    assert done["status"]["phase"] == "Failed" and not done["status"].get("message")
+
+
+def test_pod_name_is_the_pod_argo_would_create(backend: LocalBackend) -> None:
+    retried = _sh("again", "echo {{pod.name}}; exit 1", retryStrategy={"limit": 1})
+    steps = {
+        "name": "main",
+        "steps": [
+            [{"name": "once", "template": "once"}],
+            [{"name": "again", "template": "again", "continueOn": {"failed": True}}],
+        ],
+    }
+    done = backend.run(_workflow([steps, _sh("once", "echo {{pod.name}}"), retried]))
+    name = done["metadata"]["name"]
+    for node in nodes_by_name(done).values():
+        if node["type"] != "Pod":
+            continue
+        logged = "".join(line.content for line in backend.logs(name, node=node["id"]))
+        assert logged.strip() == pod_name(done, node), node["name"]
