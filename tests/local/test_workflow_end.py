@@ -8,8 +8,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from engine.backends.argo.pod_names import pod_name
 from engine.backends.local import LocalBackend
+from engine.errors import SpecError
 from tests.local.conftest import nodes_by_name
 
 
@@ -78,3 +81,16 @@ def test_pod_name_is_the_pod_argo_would_create(backend: LocalBackend) -> None:
             continue
         logged = "".join(line.content for line in backend.logs(name, node=node["id"]))
         assert logged.strip() == pod_name(done, node), node["name"]
+
+
+def test_a_dag_has_no_timeout_and_its_active_deadline_bounds_nothing(
+    backend: LocalBackend,
+) -> None:
+    """``validateLeaf`` (workflow/validate/validate.go) refuses ``timeout`` on a template that
+    runs nothing itself; ``activeDeadlineSeconds`` reaches only a pod's own template's pod
+    (workflowpod.go), so on a DAG it is ignored."""
+    dag = {"name": "main", "dag": {"tasks": [{"name": "a", "template": "slow"}]}}
+    with pytest.raises(SpecError, match=r"templates\[0\]\.timeout.*DAG template doesn't support"):
+        backend.run(_workflow([{**dag, "timeout": "1s"}, _sh("slow", "sleep 2")]))
+    done = backend.run(_workflow([{**dag, "activeDeadlineSeconds": 1}, _sh("slow", "sleep 2")]))
+    assert done["status"]["phase"] == "Succeeded"

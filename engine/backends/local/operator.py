@@ -920,22 +920,16 @@ class WorkflowOperator:
             str(status["cacheName"]), str(status["key"]), json.dumps(entry, separators=(",", ":"))
         )
 
-    def container_deadline(
-        self, template: dict[str, Any], boundary_id: str | None, on_exit: bool = False
-    ) -> float | None:
-        """Earliest of the template's own deadline, its boundaries' timeouts and the workflow's
-        (not for an exit handler's pod: Argo's pod builder ignores the workflow's deadline "so
-        they still run if the deadline has passed", workflow/controller/workflowpod.go)."""
+    def container_deadline(self, template: dict[str, Any], on_exit: bool = False) -> float | None:
+        """Earliest of the template's own deadline and the workflow's (not for an exit
+        handler's pod: Argo's pod builder ignores the workflow's deadline "so they still run if
+        the deadline has passed", workflow/controller/workflowpod.go). A steps or DAG template
+        bounds nothing: only a pod's template sets its pod's deadline there."""
         candidates: list[float] = []
         for key in ("activeDeadlineSeconds", "timeout"):
             if template.get(key) not in (None, ""):
                 with contextlib.suppress(ValueError):
                     candidates.append(self.now + parse_duration(str(template[key])))
-        current = boundary_id
-        while current:
-            if current in self.node_deadlines:
-                candidates.append(self.node_deadlines[current])
-            current = self.nodes[current].get("boundaryID") if current in self.nodes else None
         workflow_deadline = None if on_exit else self.workflow_deadline()
         if workflow_deadline is not None:
             candidates.append(workflow_deadline)
@@ -957,18 +951,7 @@ class WorkflowOperator:
                 node["inputs"] = inputs_record
         if node["phase"] not in FULFILLED_PHASES:
             self.cache[f"template:{node['id']}"] = template
-            self.record_boundary_deadline(node, template)
         return node
-
-    def record_boundary_deadline(self, node: Node, template: dict[str, Any]) -> None:
-        """DAG/steps ``timeout`` bounds every pod inside it."""
-        for key in ("timeout", "activeDeadlineSeconds"):
-            if template.get(key) not in (None, "") and node["id"] not in self.node_deadlines:
-                try:
-                    started = parse_time(node["startedAt"])
-                    self.node_deadlines[node["id"]] = started + parse_duration(str(template[key]))
-                except ValueError:
-                    pass
 
     def _execute_pod(
         self,
@@ -991,7 +974,7 @@ class WorkflowOperator:
         if dangling:
             what = "evaluate expression" if dangling[0].startswith("{{=") else "resolve"
             return self.mark_phase(node_name, "Error", f"failed to {what} {dangling[0]}")
-        deadline = self.container_deadline(template, opts.boundary_id, opts.on_exit)
+        deadline = self.container_deadline(template, opts.on_exit)
         node_deadline = deadline
         if "http" not in template:
             node_deadline = self._pod_deadlines(node["id"], template, opts)
@@ -1022,7 +1005,7 @@ class WorkflowOperator:
                 with contextlib.suppress(ValueError):
                     deadlines[nid] = self.now + parse_duration(str(template[key]))
         unstarted = {k: v for k, v in template.items() if k != "activeDeadlineSeconds"}
-        return self.container_deadline(unstarted, opts.boundary_id, opts.on_exit)
+        return self.container_deadline(unstarted, opts.on_exit)
 
     def _init_container_nodes(self, pod: Node, template: dict[str, Any], opts: ExecOpts) -> None:
         """Argo's ``executeContainerSet``: a Container node per container, bounded by the pod,

@@ -253,6 +253,13 @@ def _check_template(template: dict[str, Any], path: str, names: set[str]) -> Non
     kinds = [k for k in _TEMPLATE_KINDS if k in template]
     if len(kinds) != 1:
         _fail(path, f"a template needs exactly one of {', '.join(_TEMPLATE_KINDS)}")
+    if kinds[0] in ("steps", "dag", "suspend"):
+        # Argo's validateLeaf (workflow/validate/validate.go): only a template that runs
+        # something (IsLeaf) has a timeout.
+        for key in ("timeout", "pendingTimeout"):
+            if template.get(key) not in (None, ""):
+                kind = {"steps": "Steps", "dag": "DAG", "suspend": "Suspend"}[kinds[0]]
+                _fail(f"{path}.{key}", f"{kind} template doesn't support {key} field")
     _check_artifacts((template.get("inputs") or {}).get("artifacts"), f"{path}.inputs.artifacts")
     _check_artifacts((template.get("outputs") or {}).get("artifacts"), f"{path}.outputs.artifacts")
     if "initContainers" in template:
