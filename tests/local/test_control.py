@@ -118,6 +118,40 @@ def test_retry_reruns_only_failed_nodes(backend: LocalBackend, tmp_path: Path) -
     assert nodes[f"{name}.D"]["phase"] == "Succeeded"
 
 
+def test_retry_keeps_a_failed_task_whose_dependents_went_on_and_succeeded(
+    backend: LocalBackend,
+) -> None:
+    """``FormulateRetryWorkflow`` (workflow/util/util.go) resets a failed pod only when no node
+    below it succeeded (``isDescendantNodeSucceeded``): ``a`` failed, ``b`` ran after it
+    (``continueOn``) and succeeded, so only ``c`` runs again; the reset DAG starts again."""
+    fail, ok = (
+        {"name": n, "container": {"image": "alpine", "command": ["sh", "-c", f"exit {code}"]}}
+        for n, code in (("fail", 1), ("ok", 0))
+    )
+    tasks = [
+        {"name": "a", "template": "fail", "continueOn": {"failed": True}},
+        {"name": "b", "template": "ok", "depends": "a"},
+        {"name": "c", "template": "fail"},
+    ]
+    manifest = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"generateName": "keep-"},
+        "spec": {
+            "entrypoint": "main",
+            "templates": [{"name": "main", "dag": {"tasks": tasks}}, fail, ok],
+        },
+    }
+    first = backend.run(manifest)
+    name = first["metadata"]["name"]
+    assert first["status"]["phase"] == "Failed"
+    reset = nodes_by_name(retry_workflow(first, "2030-01-01T00:00:00Z"))
+    assert reset[f"{name}.a"]["phase"] == "Failed"  # kept as it was
+    assert reset[f"{name}.b"]["phase"] == "Succeeded"
+    assert f"{name}.c" not in reset  # runs again
+    assert (reset[name]["phase"], reset[name]["startedAt"]) == ("Running", "2030-01-01T00:00:00Z")
+
+
 class _ReaderBeforeEachRunner(LocalBackend):
     """Reads a workflow just before its runner process starts, as the service's mirror or
     ``drover list`` in another thread or process may."""

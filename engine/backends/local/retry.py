@@ -2,13 +2,16 @@
 
 Retry keeps every succeeded (or skipped) node, deletes failed/errored pods, exhausted Retry
 nodes with their attempts, omitted nodes, shutdown placeholders and the exit handler, and
-resets their parents (DAG, Steps, StepGroup, TaskGroup) to Running, so the next operate
-pass reruns exactly what failed.
+resets their parents (DAG, Steps, StepGroup, TaskGroup) to Running from ``now``, so the next
+operate pass reruns exactly what failed. A failed pod that something below it in the graph
+succeeded after (its dependents went on: ``continueOn``) stays, as ``FormulateRetryWorkflow``
+keeps it.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from engine.backends.local.nodes import LEAF_WORK_TYPES, Node, display_name, node_id
@@ -19,8 +22,24 @@ __all__ = ["memoized_status", "retry_workflow"]
 _CONTAINERS = ("DAG", "Steps", "StepGroup", "TaskGroup")
 
 
-def _reset_nodes(nodes: dict[str, Node], workflow_name: str) -> dict[str, Node]:
+def _succeeded_below(nodes: dict[str, Node]) -> Callable[[str], bool]:
+    """Whether a node has a Succeeded node among its descendants (``isDescendantNodeSucceeded``
+    in Argo's workflow/util/util.go; a DAG task's children are the tasks that depend on it)."""
+    seen: dict[str, bool] = {}
+
+    def below(nid: str) -> bool:
+        if nid not in seen:
+            seen[nid] = False  # a cycle adds nothing
+            children = [nodes[c] for c in nodes[nid].get("children") or [] if c in nodes]
+            seen[nid] = any(c["phase"] == "Succeeded" or below(c["id"]) for c in children)
+        return seen[nid]
+
+    return below
+
+
+def _reset_nodes(nodes: dict[str, Node], workflow_name: str, now: str | None) -> dict[str, Node]:
     doomed: set[str] = set()
+    succeeded_below = _succeeded_below(nodes)
     # Failed attempts of a Retry node that eventually succeeded stay as they are.
     protected = {
         child
@@ -41,6 +60,10 @@ def _reset_nodes(nodes: dict[str, Node], workflow_name: str) -> dict[str, Node]:
             "Suspend",
             "Skipped",
         ):
+            if node["type"] in (*LEAF_WORK_TYPES, "Retry") and succeeded_below(
+                _retry_parent(nodes, node) or nid
+            ):
+                continue  # what depends on it went on (continueOn) and succeeded: it stays
             doomed.add(nid)
             if node["type"] == "Retry":
                 doomed |= {
@@ -69,11 +92,27 @@ def _reset_nodes(nodes: dict[str, Node], workflow_name: str) -> dict[str, Node]:
         ):
             node["phase"] = "Running"
             node["finishedAt"] = None
+            if now is not None:
+                node["startedAt"] = now  # Argo's resetNode
             node.pop("message", None)
             node.pop("outboundNodes", None)
             node.pop("outputs", None)
         kept[nid] = node
     return kept
+
+
+def _retry_parent(nodes: dict[str, Node], node: Node) -> str | None:
+    """The Retry node an attempt belongs to (Argo's ``FindRetryNodeByChild``)."""
+    if not (node.get("nodeFlag") or {}).get("retried"):
+        return None
+    return next(
+        (
+            n["id"]
+            for n in nodes.values()
+            if n["type"] == "Retry" and node["id"] in (n.get("children") or [])
+        ),
+        None,
+    )
 
 
 def retry_workflow(workflow: dict[str, Any], now: str) -> dict[str, Any]:
@@ -96,7 +135,7 @@ def retry_workflow(workflow: dict[str, Any], now: str) -> dict[str, Any]:
     new_status["finishedAt"] = None
     for key in ("message", "conditions"):
         new_status.pop(key, None)
-    new_status["nodes"] = _reset_nodes(status.get("nodes") or {}, workflow["metadata"]["name"])
+    new_status["nodes"] = _reset_nodes(status.get("nodes") or {}, workflow["metadata"]["name"], now)
     labels = retried["metadata"].setdefault("labels", {})
     labels.pop("workflows.argoproj.io/completed", None)
     labels["workflows.argoproj.io/phase"] = "Running"
@@ -106,7 +145,7 @@ def retry_workflow(workflow: dict[str, Any], now: str) -> dict[str, Any]:
 def memoized_status(old: dict[str, Any], new_name: str) -> dict[str, Any]:
     """Status for ``resubmit --memoized``: the old run's succeeded nodes under the new name."""
     old_name = old["metadata"]["name"]
-    nodes = _reset_nodes((old.get("status") or {}).get("nodes") or {}, old_name)
+    nodes = _reset_nodes((old.get("status") or {}).get("nodes") or {}, old_name, None)
 
     def rename(name: str) -> str:
         return new_name + name[len(old_name) :] if name.startswith(old_name) else name
