@@ -94,3 +94,24 @@ def test_a_dag_has_no_timeout_and_its_active_deadline_bounds_nothing(
         backend.run(_workflow([{**dag, "timeout": "1s"}, _sh("slow", "sleep 2")]))
     done = backend.run(_workflow([{**dag, "activeDeadlineSeconds": 1}, _sh("slow", "sleep 2")]))
     assert done["status"]["phase"] == "Succeeded"
+
+
+def test_a_task_waits_for_the_hooks_its_dependency_started(backend: LocalBackend) -> None:
+    """``evaluateDependsLogic`` (dag.go) also waits for every hook node a dependency started
+    (``CheckAllHooksFullfilled``): B starts after A's running hook ended, not after A."""
+    hooks = {"running": {"expression": 'tasks.A.status == "Running"', "template": "slow"}}
+    tasks = [
+        {"name": "A", "template": "quick", "hooks": hooks},
+        {"name": "B", "template": "quick", "depends": "A"},
+    ]
+    templates = [
+        {"name": "main", "dag": {"tasks": tasks}},
+        _sh("quick", "sleep 1"),
+        _sh("slow", "sleep 2"),
+    ]
+    done = backend.run(_workflow(templates))
+    nodes = nodes_by_name(done)
+    name = done["metadata"]["name"]
+    hook = nodes[f"{name}.A.hooks.running"]
+    assert hook["nodeFlag"] == {"hooked": True} and hook["phase"] == "Succeeded"
+    assert nodes[f"{name}.B"]["startedAt"] >= hook["finishedAt"]

@@ -217,14 +217,18 @@ def _task_results(op: WorkflowOperator, dep: Node) -> TaskResults:
 
 
 def _evaluate_depends(op: WorkflowOperator, ctx: DagContext, task_name: str) -> tuple[bool, bool]:
-    """(execute, proceed): proceed once every dependency (and its exit hook) is fulfilled."""
+    """(execute, proceed): proceed once every dependency, and every hook it started (its
+    exit hook too), is fulfilled (``CheckAllHooksFullfilled``, workflow/common/util.go)."""
     results: dict[str, TaskResults] = {}
     for dep_name in ctx.dependencies[task_name]:
         dep = op.get_node(ctx.task_node_name(dep_name))
         if dep is None or not is_fulfilled(dep):
             return False, False
-        on_exit = op.get_node(f"{dep['name']}.onExit")
-        if on_exit is not None and on_exit["phase"] not in FULFILLED_PHASES:
+        children = (op.nodes[c] for c in dep.get("children") or [] if c in op.nodes)
+        if any(
+            (child.get("nodeFlag") or {}).get("hooked") and child["phase"] not in FULFILLED_PHASES
+            for child in children
+        ):
             return False, False
         results[dep_name] = _task_results(op, dep)
 

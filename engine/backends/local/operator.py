@@ -1200,12 +1200,14 @@ class WorkflowOperator:
     ) -> bool:
         """Argo's ``executeTmplLifeCycleHook``: run each non-exit hook whose ``expression``
         holds (once started, a hook node keeps being reconciled); True once all are fulfilled.
+        Hook nodes are flagged ``hooked`` (``node_flag``, by default that alone).
 
         A hook is ``<parent node name>.hooks.<hook name>``, a child of the parent node. An
         expression that cannot be evaluated errors the hook node with the evaluation message.
         """
         if not hooks:
             return True
+        node_flag = node_flag or {"hooked": True}
         completed = True
         full = {**self.global_scope, **scope}
         for hook_name in sorted(hooks):
