@@ -419,3 +419,40 @@ def test_pods_start_with_default_signals_whatever_the_runner_inherited(
     (line,) = [line.content for line in backend.logs(name)]
     ignored = int(line.split()[1], 16)
     assert [s.name for s in inherited if ignored & (1 << (s - 1))] == []
+
+
+def test_what_was_to_start_after_a_stop_fails_as_argo_fails_it(backend: LocalBackend) -> None:
+    """Stopped while A runs: A fails, and B (run when A fails) gets no pod, its node a Pod
+    failed with ``createWorkflowPod``'s "workflow shutdown with strategy: Stop"
+    (workflowpod.go); the workflow ends Failed, "Stopped with strategy 'Stop'" (operate)."""
+    marker = f"drover-stop-before-b-{os.getpid()}"
+    sleep = {"image": "alpine", "command": ["sh", "-c", f"sleep 30 # {marker}"]}
+    tasks = [
+        {"name": "A", "template": "sleep"},
+        {"name": "B", "template": "sleep", "depends": "A.Failed"},
+    ]
+    manifest = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"generateName": "stopped-"},
+        "spec": {
+            "entrypoint": "main",
+            "templates": [
+                {"name": "main", "dag": {"tasks": tasks}},
+                {"name": "sleep", "container": sleep},
+            ],
+        },
+    }
+    name = backend.submit(manifest)
+    _wait_for(lambda: len(_pids_with_marker(marker)) >= 1)
+    backend.stop(name)
+    done = backend.wait(name, timeout=20)
+    nodes = nodes_by_name(done)
+    assert (done["status"]["phase"], done["status"]["message"]) == (
+        "Failed",
+        "Stopped with strategy 'Stop'",
+    )
+    assert nodes[f"{name}.A"]["phase"] == "Failed"
+    b = nodes[f"{name}.B"]
+    assert (b["type"], b["phase"]) == ("Pod", "Failed")
+    assert b["message"] == "workflow shutdown with strategy: Stop"

@@ -117,3 +117,30 @@ def test_parameter_lists_decode_only_objects_and_lists() -> None:
     hooked = {**_child("t(2)", "Succeeded", result="9"), "nodeFlag": {"hooked": True}}
     assert aggregate_output_scope("tasks.t", [hooked])["tasks.t.outputs.result"] == "[]"
     assert aggregate_output_scope("tasks.t", []) == {}
+
+
+def test_a_dag_task_over_an_empty_list_is_skipped(backend: LocalBackend) -> None:
+    """``executeDAGTask`` (dag.go): no items, no TaskGroup — a Skipped node, "Skipped, empty
+    params", after which its dependents run."""
+    tasks = [
+        {"name": "none", "template": "echo", "withParam": "[]"},
+        {"name": "after", "template": "echo", "depends": "none"},
+    ]
+    echo = {"name": "echo", "container": {"image": "alpine", "command": ["true"]}}
+    workflow = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"generateName": "empty-"},
+        "spec": {
+            "entrypoint": "main",
+            "templates": [{"name": "main", "dag": {"tasks": tasks}}, echo],
+        },
+    }
+    done = backend.run(workflow)
+    nodes = nodes_by_name(done)
+    name = done["metadata"]["name"]
+    skipped = nodes[f"{name}.none"]
+    assert (skipped["type"], skipped["phase"]) == ("Skipped", "Skipped")
+    assert skipped["message"] == "Skipped, empty params"
+    assert nodes[f"{name}.after"]["phase"] == "Succeeded"
+    assert done["status"]["phase"] == "Succeeded"

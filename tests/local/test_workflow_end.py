@@ -115,3 +115,25 @@ def test_a_task_waits_for_the_hooks_its_dependency_started(backend: LocalBackend
     hook = nodes[f"{name}.A.hooks.running"]
     assert hook["nodeFlag"] == {"hooked": True} and hook["phase"] == "Succeeded"
     assert nodes[f"{name}.B"]["startedAt"] >= hook["finishedAt"]
+
+
+def test_an_exit_hook_runs_only_when_its_expression_holds(backend: LocalBackend) -> None:
+    """``runOnExitNode`` (exit_handler.go) evaluates the exit hook's ``expression`` first."""
+    hooks = {
+        "exit": {"expression": 'tasks.ok.status == "Failed"', "template": "quick"},
+    }
+    failed_only = {"exit": {"expression": 'tasks.bad.status == "Failed"', "template": "quick"}}
+    tasks = [
+        {"name": "ok", "template": "quick", "hooks": hooks},
+        {"name": "bad", "template": "fail", "hooks": failed_only},
+    ]
+    templates = [
+        {"name": "main", "dag": {"tasks": tasks}},
+        _sh("quick", "true"),
+        _sh("fail", "exit 1"),
+    ]
+    done = backend.run(_workflow(templates))
+    nodes = nodes_by_name(done)
+    name = done["metadata"]["name"]
+    assert f"{name}.ok.onExit" not in nodes
+    assert nodes[f"{name}.bad.onExit"]["phase"] == "Succeeded"

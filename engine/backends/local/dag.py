@@ -353,6 +353,15 @@ def _execute_dag_task(
         if has_loop(task):
             ctx.expanded[task_name] = expanded
 
+    if has_loop(task) and not expanded:
+        # An empty list: the task is Skipped ("Skipped, empty params"), with no TaskGroup.
+        if op.get_node(node_name) is None:
+            op.init_node(
+                node_name, "Skipped", task.get("template"), child_opts, "Skipped",
+                "Skipped, empty params",
+            )  # fmt: skip
+            _connect_dependencies(op, ctx, task_name, node_name, None)
+        return
     if has_loop(task) and group is None:
         _connect_dependencies(op, ctx, task_name, node_name, None)
         group = op.init_node(node_name, "TaskGroup", task.get("template"), child_opts, "Running")

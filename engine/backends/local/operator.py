@@ -394,6 +394,12 @@ class WorkflowOperator:
             return "Deadline"
         return None
 
+    def _not_started_message(self) -> str:
+        """Why a node that was to start now fails instead (a suspend or HTTP node)."""
+        if self.shutdown == "Deadline":
+            return PENDING_DEADLINE_MESSAGE
+        return f"Stopped with strategy '{self.shutdown}'"
+
     def shutdown_message(self) -> str:
         strategy = self.shutdown
         if strategy == "Deadline":
@@ -649,15 +655,14 @@ class WorkflowOperator:
             None if "templateRef" in holder else (template.get("name") or holder.get("template"))
         )
         if node is None:
-            if not self.should_execute(opts.on_exit):
-                return self.init_node(
-                    node_name,
-                    "Skipped",
-                    template_name,
-                    opts,
-                    "Skipped",
-                    f"workflow shutdown with strategy: {self.spec.get('shutdown') or 'Deadline'}",
-                )
+            if not self.should_execute(opts.on_exit) and _template_kind(template) in (
+                "suspend",
+                "http",
+            ):
+                # Created, then failed by failNodesWithoutCreatedPodsAfterDeadlineOrShutdown
+                # (operator.go). Steps and DAGs go on: their pods fail as they are created.
+                self.init_node(node_name, _node_type_of(template), template_name, opts, "Pending")
+                return self.mark_phase(node_name, "Failed", self._not_started_message())
             if not self.check_parallelism(template, opts.boundary_id):
                 return None
         # A template's own retryStrategy, else the workflow's (``retryStrategy`` in Argo's
@@ -968,6 +973,16 @@ class WorkflowOperator:
             node = self.init_node(node_name, node_type, template.get("name"), opts, "Pending")
         if inputs_record:
             node["inputs"] = inputs_record
+        if not self.should_execute(opts.on_exit):
+            # createWorkflowPod creates no pod while shutting down and fails the node
+            # (workflowpod.go); past the workflow's deadline it creates none and the node
+            # fails as a Pending one (failNodesWithoutCreatedPodsAfterDeadlineOrShutdown).
+            message = (
+                PENDING_DEADLINE_MESSAGE
+                if self.shutdown == "Deadline"
+                else f"workflow shutdown with strategy: {self.shutdown}"
+            )
+            return self.mark_phase(node_name, "Failed", message)
         dangling = unresolved(
             {k: v for k, v in template.items() if k not in ("outputs", "inputs", "metrics")}
         )
@@ -1179,11 +1194,26 @@ class WorkflowOperator:
         boundary_id: str | None,
         scope: dict[str, str],
     ) -> tuple[bool, Node | None]:
-        """Argo's ``runOnExitNode`` for a task or step exit hook."""
+        """Argo's ``runOnExitNode`` for a task or step exit hook: run when its ``expression``,
+        if any, holds (one that cannot be evaluated errors the hook's node)."""
         if hook is None or not self.should_execute(True):
             return False, None
-        hook = substitute_all(hook, {**self.global_scope, **scope})
         name = on_exit_node_name(parent_name)
+        expression = hook.get("expression")
+        if expression and self.get_node(name) is None:
+            try:
+                execute = exprlang.eval_bool(
+                    str(expression), exprlang.build_env({**self.global_scope, **scope})
+                )
+            except exprlang.ExprError as exc:
+                opts = ExecOpts(boundary_id, True, {"hooked": True})
+                errored = self.init_node(name, "Skipped", hook.get("template"), opts, "Error")
+                errored["message"] = str(exc)
+                self.add_child(parent_name, name)
+                return True, errored
+            if not execute:
+                return False, None
+        hook = substitute_all(hook, {**self.global_scope, **scope})
         node = self.execute_template(
             name, hook, hook.get("arguments") or {}, ExecOpts(boundary_id, True, {"hooked": True})
         )
