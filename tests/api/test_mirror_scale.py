@@ -99,7 +99,7 @@ def finish_workflow(
     run_id: str,
     spec: Execution,
     *,
-    pod_template: str = "worker",
+    flow: str = "big",
 ) -> None:
     """Store ``name`` as the local runner leaves it: Succeeded, its one worker's results
     artifact holding one result per scenario of the spec."""
@@ -121,10 +121,10 @@ def finish_workflow(
         return node
 
     root = add(name, "DAG", None, "main")
-    flow = add(f"{name}.big", "DAG", root, "flow-big")
-    group = add(f"{name}.big.all", "TaskGroup", flow, None)
-    retry = add(f"{name}.big.all(0:0)", "Retry", group, "worker")
-    pod = add(f"{name}.big.all(0:0)(0)", "Pod", retry, pod_template)
+    flow_node = add(f"{name}.{flow}", "DAG", root, "flow-big")
+    group = add(f"{name}.{flow}.all", "TaskGroup", flow_node, None)
+    retry = add(f"{name}.{flow}.all(0:0)", "Retry", group, "worker")
+    pod = add(f"{name}.{flow}.all(0:0)(0)", "Pod", retry, "worker")
     scenarios = spec.flows[0].groups[0].scenarios
     counts = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
     results = []
@@ -420,13 +420,13 @@ def test_a_follower_whose_database_keeps_failing_stops_with_one_short_line(
 def test_a_run_that_keeps_failing_does_not_hold_up_the_others(
     sessions: Any, backend: LocalBackend, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The service's mirror: a run whose writes always fail (a pod name too long for its
+    """The service's mirror: a run whose writes always fail (a group's name too long for its
     column) is retried on its own, with backoff, while a healthy run is mirrored to the end."""
     healthy, poisoned = execution("healthy", 30), execution("poisoned", 30)
     record_run(sessions, "healthy-1", healthy, "healthy-wf-1")
     record_run(sessions, "poisoned-1", poisoned, "poisoned-wf-1")
     finish_workflow(backend, "healthy-wf-1", "healthy-1", healthy)
-    finish_workflow(backend, "poisoned-wf-1", "poisoned-1", poisoned, pod_template="w" * 400)
+    finish_workflow(backend, "poisoned-wf-1", "poisoned-1", poisoned, flow="f" * 450)
     mirror = Mirror(sessions, {"local": backend}, poll_interval=0.01)
     with caplog.at_level(logging.WARNING, logger="drover.mirror"):
         mirror.attach("poisoned-1")

@@ -164,10 +164,12 @@ def test_defect_16_retry_and_resubmit_from_the_archive_find_the_plan(
     restored = _eventually(lambda: _owned_by(kube[0], new_uid))
     assert restored == planned
     workflow = fake.workflows[name].obj
-    secret = _eventually(
-        lambda: kube[0].objects.get(("Secret", NAMESPACE, token_ref(workflow)["name"]))
-    )
-    assert [o["uid"] for o in secret["metadata"]["ownerReferences"]] == [new_uid]
+
+    def owners_of_token_secret() -> list[str]:
+        secret = kube[0].objects.get(("Secret", NAMESPACE, token_ref(workflow)["name"])) or {}
+        return [o["uid"] for o in secret.get("metadata", {}).get("ownerReferences", [])]
+
+    assert _eventually(owners_of_token_secret) == [new_uid]
     token = kube_worker_token(workflow, lambda n: kube[0].objects.get(("Secret", NAMESPACE, n)))
     opened = client.get(f"/api/v1/runs/{run['id']}", headers={"Authorization": f"Bearer {token}"})
     assert opened.status_code != 401, opened.text  # a token of this run, not a stranger's
