@@ -485,7 +485,11 @@ class PipelineJobOut(_Timed):
     message: str | None
     outputs: dict[str, Any]
     """Output parameters by name (``condition`` included when the job sets one)."""
-    result: str | None
+    result: str | None = Field(
+        description="what the job printed (its last 256 kB), where Argo keeps it: always for an "
+        "HTTP job (the response), for a script or container job when another job refers to it "
+        "(${jobs.<name>.result}); else null, and the run's logs have it"
+    )
     exit_code: str | None
     attempts: int
     started_at: datetime | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,3 +28,11 @@ def load_yaml(path: Path) -> dict[str, Any]:
 
 def nodes_by_name(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {n["name"]: n for n in workflow["status"]["nodes"].values()}
+
+
+def stdout_of(backend: LocalBackend, node: dict[str, Any]) -> str:
+    """What a pod node's container printed: its log, as ``outputs.result`` holds it where
+    Argo keeps one (only when the calling template refers to it)."""
+    workflow = re.match(r"[^.\[]+", node["name"])
+    assert workflow is not None
+    return "\n".join(line.content for line in backend.logs(workflow.group(), node=node["id"]))

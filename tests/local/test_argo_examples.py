@@ -19,7 +19,7 @@ import pytest
 from engine.backends.local import LocalBackend
 from engine.backends.local.exprlang import build_env, evaluate, go_format
 from engine.errors import SpecError
-from tests.local.conftest import ARGO, load_yaml, nodes_by_name
+from tests.local.conftest import ARGO, load_yaml, nodes_by_name, stdout_of
 
 Manifest = dict[str, Any]
 DATA = Path(__file__).parent / "data" / "argo-examples"
@@ -68,7 +68,11 @@ def test_expression_destructure_json(backend: LocalBackend) -> None:
     assert wf["status"]["phase"] == "Succeeded"
     root = wf["status"]["nodes"][wf["metadata"]["name"]]
     assert [p["value"] for p in root["inputs"]["parameters"]] == ["1", "2", "3"]
-    assert root["outputs"]["result"] == "123"
+    logged = [line.content for line in backend.logs(wf["metadata"]["name"], node=root["id"])]
+    assert logged == ["123"]
+    # No template calls it, so nothing refers to its result: Argo's executor keeps none
+    # (includeScriptOutput is false without a boundary, executor.go CaptureScriptResult).
+    assert "result" not in (root.get("outputs") or {})
 
 
 def test_expression_reusing_verbose_snippets(backend: LocalBackend) -> None:
@@ -80,7 +84,7 @@ def test_expression_reusing_verbose_snippets(backend: LocalBackend) -> None:
         "max": 57,
         "min": 15,
     }
-    assert root["outputs"]["result"] == (
+    assert stdout_of(backend, root) == (
         "The week's average temperature was 35.8 with a minimum of 15 and a maximum of 57."
     )
 
@@ -143,7 +147,7 @@ def test_exit_code_output_variable(backend: LocalBackend) -> None:
     assert wf["status"]["phase"] == "Succeeded"
     assert got["failing-container"]["phase"] == "Failed"
     assert got["failing-container"]["outputs"]["exitCode"] == "123"
-    assert got["echo-container"]["outputs"]["result"] == "Exit code was: 123"
+    assert stdout_of(backend, got["echo-container"]) == "Exit code was: 123"
 
 
 def test_parameter_aggregation(backend: LocalBackend) -> None:
@@ -154,6 +158,7 @@ def test_parameter_aggregation(backend: LocalBackend) -> None:
     assert wf["status"]["phase"] == "Succeeded"
     got = relative(wf)
     assert got["[1].divide-by-2(0:evenness:odd,num:1)"]["phase"] == "Skipped"
+    # [2].print refers to their results: those are kept (hasOutputResultRef, operator.go)
     assert got["[1].divide-by-2(1:evenness:even,num:2)"]["outputs"]["result"] == "1"
     assert got["[1].divide-by-2(3:evenness:even,num:4)"]["outputs"]["result"] == "2"
     assert sorted(n for n in got if n.startswith("[2].")) == ["[2].print(0:1)", "[2].print(1:2)"]
@@ -186,8 +191,8 @@ def test_global_outputs(backend: LocalBackend) -> None:
     assert [a["name"] for a in outputs["artifacts"]] == ["my-global-art"]
     got = relative(wf)
     for prefix in ("[1].consume-globals", "onExit"):
-        assert got[f"{prefix}[0].consume-global-param"]["outputs"]["result"] == "hello world"
-        assert got[f"{prefix}[0].consume-global-art"]["outputs"]["result"] == "hello world"
+        assert stdout_of(backend, got[f"{prefix}[0].consume-global-param"]) == "hello world"
+        assert stdout_of(backend, got[f"{prefix}[0].consume-global-art"]) == "hello world"
 
 
 def test_key_only_artifacts(backend: LocalBackend) -> None:
@@ -198,7 +203,7 @@ def test_key_only_artifacts(backend: LocalBackend) -> None:
     template(manifest, "consume")["container"]["args"] = []
     wf = backend.run(manifest)
     assert wf["status"]["phase"] == "Succeeded"
-    assert by_display(wf)["consume"]["outputs"]["result"] == "hello"
+    assert stdout_of(backend, by_display(wf)["consume"]) == "hello"
     assert (backend.store.repository_path("my-file")).read_text() == "hello\n"
 
 
@@ -344,7 +349,7 @@ def test_synchronization_mutex_template_level(backend: LocalBackend) -> None:
     spans: dict[str, list[tuple[float, float]]] = {}
     for node in wf["status"]["nodes"].values():
         if node["type"] == "Pod":
-            start, end = (float(x) for x in node["outputs"]["result"].split())
+            start, end = (float(x) for x in stdout_of(backend, node).split())
             spans.setdefault(node["templateName"], []).append((start, end))
     for holder_spans in spans.values():
         holder_spans.sort()
@@ -375,9 +380,9 @@ def _nodes(wf: Manifest) -> dict[str, dict[str, Any]]:
     return nodes_by_name(wf)
 
 
-def _report(node: dict[str, Any]) -> dict[str, str]:
+def _report(backend: LocalBackend, node: dict[str, Any]) -> dict[str, str]:
     """``key = value`` lines a showcase pod printed."""
-    pairs = (line.split(" = ", 1) for line in node["outputs"]["result"].splitlines())
+    pairs = (line.split(" = ", 1) for line in stdout_of(backend, node).splitlines())
     return {pair[0].strip(): pair[1] for pair in pairs if len(pair) == 2}
 
 
@@ -391,7 +396,7 @@ def test_container_set_outputs_result(backend: LocalBackend) -> None:
     wf = backend.run(manifest)
     assert wf["status"]["phase"] == "Succeeded"
     got = relative(wf)
-    assert got["a"]["type"] == "Pod" and got["a"]["outputs"]["result"] == "hi"
+    assert got["a"]["type"] == "Pod" and stdout_of(backend, got["a"]) == "hi"
     main = got["a.main"]
     assert main["type"] == "Container" and main["phase"] == "Succeeded"
     assert main["boundaryID"] == got["a"]["id"]
@@ -436,7 +441,7 @@ def test_container_set_graph_shares_volumes(backend: LocalBackend) -> None:
     manifest["spec"]["templates"][0]["containerSet"]["containers"][2]["command"][2] = steps["c"]
     wf = backend.run(manifest)
     assert wf["status"]["phase"] == "Succeeded"
-    assert relative(wf)[""]["outputs"]["result"] == "a\nb\nc"
+    assert stdout_of(backend, relative(wf)[""]) == "a\nb\nc"
 
 
 # ---------------------------------------------------------------------------- daemons, retries
@@ -449,7 +454,7 @@ def test_daemon_step_serves_the_next_step_then_stops(backend: LocalBackend) -> N
     assert time.time() - started < 60
     assert wf["status"]["phase"] == "Succeeded"
     got = by_display(wf)
-    assert got["client"]["outputs"]["result"] == "200"
+    assert stdout_of(backend, got["client"]) == "200"
     server = got["server"]
     assert server["phase"] == "Succeeded" and "daemoned" not in server  # stopped at the end
     assert server["podIP"] == "127.0.0.1"
@@ -470,7 +475,7 @@ def test_exit_hook_with_artifacts_written_at_the_root(backend: LocalBackend) -> 
     wf = backend.run(host_tools(fixture("exit-handler-with-artifacts")))
     assert wf["status"]["phase"] == "Succeeded"
     got = relative(wf)
-    assert got["[0].step-1.onExit"]["outputs"]["result"] == "Welcome"
+    assert stdout_of(backend, got["[0].step-1.onExit"]) == "Welcome"
     assert got["[0].step-1.onExit"]["id"] in got["[0].step-1"]["children"]
 
 
@@ -496,7 +501,7 @@ def test_sidecar_serves_the_main_container_and_stops_with_it(backend: LocalBacke
     assert time.time() - started < 60
     assert wf["status"]["phase"] == "Succeeded"
     root = wf["status"]["nodes"][wf["metadata"]["name"]]
-    assert root["type"] == "Pod" and root["outputs"]["result"] == "200"
+    assert root["type"] == "Pod" and stdout_of(backend, root) == "200"
 
 
 def test_sidecar_without_command_is_refused(backend: LocalBackend) -> None:
@@ -531,7 +536,7 @@ def test_variables_showcase(backend: LocalBackend) -> None:
     assert wf["status"]["phase"] == "Succeeded"
     name = wf["metadata"]["name"]
     got = relative(wf)
-    prepare = _report(got["[0].prepare"])
+    prepare = _report(backend, got["[0].prepare"])
     assert prepare["node.name"] == f"{name}[0].prepare"
     assert prepare["steps.name"] == "prepare"
     assert prepare["workflow.priority"] == "5"
@@ -541,16 +546,16 @@ def test_variables_showcase(backend: LocalBackend) -> None:
     assert prepare["labels.app"] == "variables-demo"
     assert prepare["workflow.status"] == "Running"
     assert prepare["out.param.path"] == "/tmp/out.txt"
-    consume = _report(got["[2].consume"])
+    consume = _report(backend, got["[2].consume"])
     assert consume["fanout.result"] == "[{msg:alpha=1},{msg:beta=2}]"
     assert consume["fanout.echoed-param"] == "[alpha=1,beta=2]"
     assert consume["prepare.status"] == "Succeeded" and consume["prepare.exitCode"] == "0"
     assert consume["svc.ip"] == "127.0.0.1"
-    assert got["[2].consume"]["outputs"]["result"].endswith("seed-content")
-    gather = got["[3].dag-stage.gather"]["outputs"]["result"].splitlines()
+    assert stdout_of(backend, got["[2].consume"]).endswith("seed-content")
+    gather = stdout_of(backend, got["[3].dag-stage.gather"]).splitlines()
     assert gather[0] == "c-loop.result       = [{tag:x},{tag:y},{tag:z}]"
     assert got["[3].dag-stage.svc"]["phase"] == "Succeeded"  # daemon stopped with its DAG
-    report = got["onExit[0].report"]["outputs"]["result"].splitlines()
+    report = stdout_of(backend, got["onExit[0].report"]).splitlines()
     assert report[0].endswith("= Succeeded") and report[-1] == "greeting=hello target=world"
 
 
@@ -572,7 +577,7 @@ def test_template_ref_dag_diamond(backend: LocalBackend) -> None:
     wf = backend.run(load_yaml(ARGO / "examples" / "workflow-template__dag.yaml"))
     assert wf["status"]["phase"] == "Succeeded"
     got = relative(wf)
-    assert got["A"]["outputs"]["result"] == "A" and got["D"]["phase"] == "Succeeded"
+    assert stdout_of(backend, got["A"]) == "A" and got["D"]["phase"] == "Succeeded"
     assert got["A"]["templateRef"] == {
         "name": "workflow-template-print-message",
         "template": "print-message",
@@ -580,7 +585,7 @@ def test_template_ref_dag_diamond(backend: LocalBackend) -> None:
     assert "templateName" not in got["A"]
     # inside the WorkflowTemplate, plain template names resolve in that WorkflowTemplate
     assert got["C.inner-B"]["phase"] == "Succeeded"
-    assert got["C.inner-B"]["outputs"]["result"] == "inner-B"
+    assert stdout_of(backend, got["C.inner-B"]) == "inner-B"
 
 
 def test_workflow_template_ref_merges_arguments_by_name(backend: LocalBackend) -> None:
@@ -619,4 +624,4 @@ def test_workflow_template_ref_merges_arguments_by_name(backend: LocalBackend) -
         }
     )
     assert wf["status"]["phase"] == "Succeeded"
-    assert wf["status"]["nodes"][wf["metadata"]["name"]]["outputs"]["result"] == "1-B"
+    assert stdout_of(backend, wf["status"]["nodes"][wf["metadata"]["name"]]) == "1-B"

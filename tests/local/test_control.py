@@ -17,7 +17,7 @@ import pytest
 from engine.backends.local import LocalBackend
 from engine.backends.local.retry import retry_workflow
 from engine.errors import Conflict
-from tests.local.conftest import ARGO, nodes_by_name
+from tests.local.conftest import ARGO, nodes_by_name, stdout_of
 
 
 def _wait_for(predicate: Any, timeout: float = 15.0) -> None:
@@ -387,7 +387,7 @@ def test_configmap_volume_and_secret_env(backend: LocalBackend) -> None:
         }
     )
     root = wf["status"]["nodes"][wf["metadata"]["name"]]
-    assert root["outputs"]["result"] == "[1, 2]\ns3cr3t"
+    assert stdout_of(backend, root) == "[1, 2]\ns3cr3t"
 
 
 def test_pods_start_with_default_signals_whatever_the_runner_inherited(

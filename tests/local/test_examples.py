@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from engine.backends.local import LocalBackend
-from tests.local.conftest import ARGO, load_yaml, nodes_by_name
+from tests.local.conftest import ARGO, load_yaml, nodes_by_name, stdout_of
 
 Manifest = dict[str, Any]
 
@@ -49,7 +49,7 @@ def test_dag_diamond(backend: LocalBackend) -> None:
     assert wf["status"]["phase"] == "Succeeded"
     got = phases(wf)
     assert {got[t] for t in "ABCD"} == {"Succeeded"}
-    assert nodes_by_name(wf)[wf["metadata"]["name"] + ".D"]["outputs"]["result"] == "D"
+    assert stdout_of(backend, nodes_by_name(wf)[wf["metadata"]["name"] + ".D"]) == "D"
 
 
 def test_dag_enhanced_depends(backend: LocalBackend) -> None:
@@ -89,7 +89,7 @@ def test_exit_handlers_see_failed_status(backend: LocalBackend) -> None:
     assert got["onExit[0].cry"] == "Succeeded"
     assert got["onExit[0].celebrate"] == "Skipped"
     notify = nodes_by_name(wf)[wf["metadata"]["name"] + ".onExit[0].notify"]
-    assert f"send e-mail: {wf['metadata']['name']} Failed" in notify["outputs"]["result"]
+    assert f"send e-mail: {wf['metadata']['name']} Failed" in stdout_of(backend, notify)
 
 
 def test_loops_param_result(backend: LocalBackend) -> None:
@@ -105,7 +105,7 @@ def test_loops_param_result(backend: LocalBackend) -> None:
     name = wf["metadata"]["name"]
     sleeps = sorted(n for n in phases(wf) if n.startswith("[1].sleep("))
     assert sleeps == [f"[1].sleep({i}:{i})" for i in range(4)]
-    assert nodes_by_name(wf)[f"{name}[1].sleep(2:2)"]["outputs"]["result"] == "sleeping 2"
+    assert stdout_of(backend, nodes_by_name(wf)[f"{name}[1].sleep(2:2)"]) == "sleeping 2"
 
 
 def test_loops_and_maps(backend: LocalBackend) -> None:
@@ -133,7 +133,7 @@ def test_output_parameter(backend: LocalBackend) -> None:
     nodes = nodes_by_name(wf)
     produced = nodes[f"{name}[0].generate-parameter"]["outputs"]["parameters"][0]
     assert produced["name"] == "hello-param" and produced["value"] == "hello world"
-    assert nodes[f"{name}[1].consume-parameter"]["outputs"]["result"] == "hello world"
+    assert stdout_of(backend, nodes[f"{name}[1].consume-parameter"]) == "hello world"
 
 
 def test_dag_conditional_parameters(backend: LocalBackend) -> None:
@@ -143,7 +143,7 @@ def test_dag_conditional_parameters(backend: LocalBackend) -> None:
     assert wf["status"]["phase"] == "Succeeded"
     assert {got["heads"], got["tails"]} == {"Succeeded", "Skipped"}
     root = wf["status"]["nodes"][wf["metadata"]["name"]]
-    flipped = nodes_by_name(wf)[wf["metadata"]["name"] + ".flip-coin"]["outputs"]["result"]
+    flipped = stdout_of(backend, nodes_by_name(wf)[wf["metadata"]["name"] + ".flip-coin"])
     assert root["outputs"]["parameters"][0]["value"] == flipped
 
 
@@ -175,7 +175,7 @@ def test_parallelism_limit(backend: LocalBackend) -> None:
     spans = []
     for node in nodes_by_name(wf).values():
         if node["type"] == "Pod":
-            start, end = (float(x) for x in node["outputs"]["result"].split())
+            start, end = (float(x) for x in stdout_of(backend, node).split())
             spans.append((start, end))
     limit = int(manifest["spec"]["parallelism"])
     for start, _ in spans:
@@ -237,7 +237,7 @@ def test_volumes_pvc(backend: LocalBackend) -> None:
     name = wf["metadata"]["name"]
     assert wf["status"]["phase"] == "Succeeded"
     assert (
-        nodes_by_name(wf)[f"{name}[1].print"]["outputs"]["result"].splitlines()[-1] == "hello world"
+        stdout_of(backend, nodes_by_name(wf)[f"{name}[1].print"]).splitlines()[-1] == "hello world"
     )
     # The second step read what the first wrote on the claim; once the workflow Succeeded the
     # claim is deleted, as Argo's deletePVCs does for volumeClaimGC's default OnWorkflowSuccess.
@@ -248,7 +248,7 @@ def test_artifact_passing(backend: LocalBackend) -> None:
     wf = backend.run(example("artifact-passing"))
     name = wf["metadata"]["name"]
     assert wf["status"]["phase"] == "Succeeded"
-    assert nodes_by_name(wf)[f"{name}[1].consume-artifact"]["outputs"]["result"] == "hello world"
+    assert stdout_of(backend, nodes_by_name(wf)[f"{name}[1].consume-artifact"]) == "hello world"
 
 
 def test_dag_nested_and_multiroot(backend: LocalBackend) -> None:

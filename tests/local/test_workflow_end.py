@@ -137,3 +137,29 @@ def test_an_exit_hook_runs_only_when_its_expression_holds(backend: LocalBackend)
     name = done["metadata"]["name"]
     assert f"{name}.ok.onExit" not in nodes
     assert nodes[f"{name}.bad.onExit"]["phase"] == "Succeeded"
+
+
+def test_a_pods_result_is_kept_only_where_its_caller_refers_to_it(backend: LocalBackend) -> None:
+    """``includeScriptOutput`` (operator.go): the executor keeps stdout as ``outputs.result``
+    only when the calling template refers to it (``hasOutputResultRef``)."""
+    tasks = [
+        {"name": "a", "template": "say"},
+        {"name": "c", "template": "say"},
+        {
+            "name": "b",
+            "template": "say",
+            "depends": "a",
+            "arguments": {"parameters": [{"name": "v", "value": "{{tasks.a.outputs.result}}"}]},
+        },
+    ]
+    say = {
+        "name": "say",
+        "inputs": {"parameters": [{"name": "v", "value": "hi"}]},
+        "script": {"image": "alpine", "command": ["sh"], "source": "echo {{inputs.parameters.v}}"},
+    }
+    done = backend.run(_workflow([{"name": "main", "dag": {"tasks": tasks}}, say]))
+    nodes = nodes_by_name(done)
+    name = done["metadata"]["name"]
+    assert nodes[f"{name}.a"]["outputs"]["result"] == "hi"
+    assert "result" not in nodes[f"{name}.c"]["outputs"]
+    assert nodes[f"{name}.b"]["inputs"]["parameters"][0]["value"] == "hi"

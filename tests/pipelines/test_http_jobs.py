@@ -14,6 +14,7 @@ from engine.backends.local.http_template import (
     execute_http_template,
 )
 from engine.pipelines import compile_pipeline, parse_pipeline
+from tests.local.conftest import stdout_of
 from tests.pipelines.pipeline_helpers import HttpServer, jobs_by_name, run_pipeline
 
 
@@ -151,7 +152,7 @@ def test_health_check_pipeline_runs_end_to_end(
     workflow = run_pipeline(backend, _health(f"{http_server.url}/health"))
     jobs = jobs_by_name(workflow)
     assert workflow["status"]["phase"] == "Succeeded"
-    assert jobs["summarize"]["outputs"]["result"] == 'got {"status": "up"}'
+    assert stdout_of(backend, jobs["summarize"]) == 'got {"status": "up"}'
 
 
 def test_health_check_fails_on_non_2xx_and_on_timeout(

@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 
 from engine.backends.local import LocalBackend
+from tests.local.conftest import stdout_of
 from tests.pipelines.pipeline_helpers import EXAMPLES, jobs_by_name, output, run_pipeline
 
 
@@ -31,7 +32,7 @@ def test_three_stages_pass_outputs_over_three_hops_and_variables_forward(
     assert '"tag": "cart-1.4.42"' in (output(jobs["unit"], "report") or "")
     # the variable set in stage 1 is what stages 2 and 3 read.
     assert output(jobs["publish"], "published") == "cart-1.4.42@stable"
-    assert jobs["unit"]["outputs"]["result"] == "testing cart-1.4.42 on stable"
+    assert stdout_of(backend, jobs["unit"]) == "testing cart-1.4.42 on stable"
     assert output(jobs["lint"], "warnings") == "0"
     # stage order: every stage-2 job starts after stage 1 finished.
     assert jobs["unit"]["startedAt"] >= jobs["version"]["finishedAt"]
@@ -51,8 +52,8 @@ def test_condition_true_runs_one_branch_and_skips_the_other(backend: LocalBacken
     assert output(jobs["check"], "condition") == "true"
     assert jobs["keep"]["type"] == "Skipped"
     assert jobs["keep"]["message"].startswith("when '!(true == true)")
-    assert jobs["scale-up"]["outputs"]["result"] == "scaling up for high load"
-    assert jobs["report"]["outputs"]["result"] == "done with high"
+    assert stdout_of(backend, jobs["scale-up"]) == "scaling up for high load"
+    assert stdout_of(backend, jobs["report"]) == "done with high"
 
 
 def test_condition_false_runs_the_other_branch(backend: LocalBackend) -> None:
@@ -62,7 +63,7 @@ def test_condition_false_runs_the_other_branch(backend: LocalBackend) -> None:
     assert phases(workflow)["scale-up"] == "Skipped"
     assert jobs["scale-up"]["message"] == "when 'false == true' evaluated false"
     assert phases(workflow)["keep"] == "Succeeded"
-    assert jobs["report"]["outputs"]["result"] == "done with normal"
+    assert stdout_of(backend, jobs["report"]) == "done with normal"
 
 
 def test_a_failing_job_triggers_its_failure_job_and_omits_success_ones(
@@ -79,7 +80,7 @@ def test_a_failing_job_triggers_its_failure_job_and_omits_success_ones(
     }
     assert jobs["verify"]["type"] == "Skipped"
     assert jobs["verify"]["message"] == "omitted: depends condition not met"
-    assert jobs["notify"]["outputs"]["result"] == "migrate failed, paging the on-call person"
+    assert stdout_of(backend, jobs["notify"]) == "migrate failed, paging the on-call person"
 
 
 def test_without_a_failure_the_failure_job_is_omitted(backend: LocalBackend) -> None:
@@ -150,10 +151,10 @@ def test_runtime_helpers_behave_the_same_in_bash_python_and_node(backend: LocalB
     workflow = run_pipeline(backend, _helpers_pipeline())
     assert workflow["status"]["phase"] == "Succeeded", workflow["status"].get("message")
     jobs = jobs_by_name(workflow)
-    assert jobs["bash-job"]["outputs"]["result"] == "owner=nobody"
-    assert jobs["python-job"]["outputs"]["result"] == "['word']"
+    assert stdout_of(backend, jobs["bash-job"]) == "owner=nobody"
+    assert stdout_of(backend, jobs["python-job"]) == "['word']"
     assert output(jobs["node-job"], "output") == '{"word":"from bash via python via node"}'
-    assert jobs["last"]["outputs"]["result"] == "3 node"
+    assert stdout_of(backend, jobs["last"]) == "3 node"
 
 
 def test_parallel_branches_merge_the_variables_they_set(backend: LocalBackend) -> None:
@@ -183,7 +184,7 @@ def test_parallel_branches_merge_the_variables_they_set(backend: LocalBackend) -
         ],
     }
     workflow = run_pipeline(backend, document)
-    assert jobs_by_name(workflow)["join"]["outputs"]["result"] == "a b"
+    assert stdout_of(backend, jobs_by_name(workflow)["join"]) == "a b"
 
 
 def test_an_undeclared_variable_fails_the_job_with_a_clear_message(backend: LocalBackend) -> None:

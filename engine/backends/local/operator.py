@@ -454,6 +454,21 @@ class WorkflowOperator:
                 return False
         return True
 
+    def _result_referenced(self, node_name: str, boundary_id: str | None) -> bool:
+        """Whether a pod's stdout is kept as its ``outputs.result``: only when the template
+        that called it refers to it (``includeScriptOutput`` and ``hasOutputResultRef`` in
+        Argo's operator.go: ``tasks.<name>.outputs.result`` or ``tasks['<name>']...``)."""
+        parent = self.cache.get(f"template:{boundary_id}") if boundary_id else None
+        if not parent:
+            return False
+        name = step_or_task_name(node_name)
+        kind = "tasks" if "dag" in parent else "steps" if "steps" in parent else ""
+        text = json.dumps(parent, separators=(",", ":"))
+        return bool(
+            re.search(rf"{kind}\.{name}\.outputs\.result", text)
+            or re.search(rf"{kind}\[['\"]{name}['\"]\]\.outputs.result", text)
+        )
+
     def failed_fast(self, boundary_id: str) -> bool:
         """Template ``failFast`` (with ``parallelism``): once a child failed or errored, no
         new child starts and the template fails with Argo's message (see ``FAIL_FAST_MESSAGE``).
@@ -996,6 +1011,10 @@ class WorkflowOperator:
         if node_deadline is not None:
             self.node_deadlines[node["id"]] = node_deadline
         self.active_pods.add(node["id"])
+        if "http" not in template:  # the HTTP agent keeps every response as the result
+            self.cache[f"result:{node['id']}"] = self._result_referenced(
+                node_name, opts.boundary_id
+            )
         self.launches.append(PodLaunch(node["id"], node_name, template, deadline))
         if template.get("daemon"):
             self.cache[f"daemon:{node['id']}"] = True
@@ -1359,9 +1378,12 @@ class WorkflowOperator:
         else:
             phase = "Failed"
             message = outcome.message or f"Error (exit code {outcome.exit_code})"
-        if outcome.outputs:
-            node["outputs"] = outcome.outputs
-            self._publish_global_outputs(outcome.outputs, nid)
+        outputs = dict(outcome.outputs)
+        if not self.cache.pop(f"result:{nid}", True):
+            outputs.pop("result", None)
+        if outputs:
+            node["outputs"] = outputs
+            self._publish_global_outputs(outputs, nid)
         duration = (
             max(1, round(outcome.finished_at - outcome.started_at)) if outcome.finished_at else 1
         )
@@ -1518,6 +1540,22 @@ def _timestamp_variables(created: str) -> dict[str, str]:
                 continue
         scope[f"workflow.creationTimestamp.{char}"] = value
     return scope
+
+
+def step_or_task_name(node_name: str) -> str:
+    """``getStepOrDAGTaskName``: the step or task a node runs for, without the loop, retry and
+    step-group suffixes (``.fanout1(0:1)(0)[0]`` -> ``fanout1``)."""
+    end, opener = len(node_name), ""
+    for index in range(len(node_name) - 1, -1, -1):
+        char = node_name[index]
+        if opener:
+            opener = "" if char == opener else opener
+        elif char in ")]":
+            opener = "(" if char == ")" else "["
+        else:
+            end = index + 1
+            break
+    return node_name[:end].rsplit(".", 1)[-1]
 
 
 POD_KINDS = ("container", "script", "containerSet")
