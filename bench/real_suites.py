@@ -1,6 +1,6 @@
 """Drover against plain pytest on real open-source suites, from ~1,000 to ~60,000 tests.
 
-    python bench/real_suites.py [--suite NAME ...] [--workers 2] [--venv DIR] [--cache DIR]
+    python bench/real_suites.py [--suite NAME ...] [--workers 2] [--venv DIR] [--cache DIR] [--cpu]
     python bench/real_suites.py --sweep      # 50 more suites, for correctness
 
 Each suite is the test suite shipped in a package's sdist on PyPI, pinned by version (see
@@ -72,6 +72,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from cpu_use import CpuUse  # the sibling module (bench/ is on sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path.home() / ".cache" / "drover-bench"
@@ -584,7 +586,14 @@ RUNS = ("run", "again")
 
 
 def measure(
-    suite: Suite, folder: Path, python: Path, workers: int, cache: Path, home: Path, take: int = 1
+    suite: Suite,
+    folder: Path,
+    python: Path,
+    workers: int,
+    cache: Path,
+    home: Path,
+    take: int = 1,
+    cpu: bool = False,
 ) -> Row:
     run_dir = cache / "runs" / (suite.name if take == 1 else f"{suite.name}-{take}")
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -642,9 +651,13 @@ def measure(
         results, log = run_dir / f"results-{label}.json", run_dir / f"{label}.log"
         print(f"  drover run ({label}; hung after {limit:.0f} s) ...", flush=True)
         watch = WorkflowWatch(Path(env["DROVER_HOME"]))
+        use = CpuUse() if cpu else None
         run = timed([drover, "run", str(spec), "--results", str(results)], run_dir, env, log,
                     limit=limit)  # fmt: skip
         watch.stop()
+        if use is not None:
+            spent = use.stop()
+            row.notes.append(f"{label}: {CpuUse.describe(spent, use.wall, os.cpu_count() or 1)}")
         row.runs.append(run)
         print(f"  {run.seconds:.1f} s, exit {run.code}", flush=True)
         if run.code is None:
@@ -967,6 +980,12 @@ def main() -> None:
     parser.add_argument("--venv", type=Path, default=None, help=f"default {VENV}")
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="Also say where each drover run's CPU went, machine-wide (bench/cpu_use.py; the "
+        "sampling costs about 2%% of a core).",
+    )
+    parser.add_argument(
         "--no-rerun",
         action="store_true",
         help="Never measure a small suite a second time under high load.",
@@ -990,7 +1009,7 @@ def main() -> None:
     lines = overhead(python, args.workers, cache, home)
     rows = []
     for suite, folder in folders:
-        rows.append(measure(suite, folder, python, args.workers, cache, home))
+        rows.append(measure(suite, folder, python, args.workers, cache, home, cpu=args.cpu))
         if (
             not args.no_rerun
             and rows[-1].native is not None
@@ -998,7 +1017,9 @@ def main() -> None:
             and max(rows[-1].load, os.getloadavg()[0]) > cores
         ):
             print(f"  load was above {cores}: measuring {suite.name} again", flush=True)
-            rows.append(measure(suite, folder, python, args.workers, cache, home, take=2))
+            rows.append(
+                measure(suite, folder, python, args.workers, cache, home, take=2, cpu=args.cpu)
+            )
             rows[-1].suite += " (2nd)"
 
     print()
