@@ -983,7 +983,7 @@ def main() -> None:
         "--cpu",
         action="store_true",
         help="Also say where each drover run's CPU went, machine-wide (bench/cpu_use.py; the "
-        "sampling costs about 2%% of a core).",
+        "sampling costs about 5%% of a core).",
     )
     parser.add_argument(
         "--no-rerun",
