@@ -163,3 +163,21 @@ def test_a_pods_result_is_kept_only_where_its_caller_refers_to_it(backend: Local
     assert nodes[f"{name}.a"]["outputs"]["result"] == "hi"
     assert "result" not in nodes[f"{name}.c"]["outputs"]
     assert nodes[f"{name}.b"]["inputs"]["parameters"][0]["value"] == "hi"
+
+
+def test_template_parallelism_counts_pods_steps_and_dags_not_suspends(
+    backend: LocalBackend,
+) -> None:
+    """A template's ``parallelism`` counts its active pods, steps and DAGs
+    (``getActiveChildren``, node_counters.go): a running suspend takes no slot."""
+    tasks = [{"name": "wait", "template": "pause"}, {"name": "work", "template": "quick"}]
+    templates = [
+        {"name": "main", "parallelism": 1, "dag": {"tasks": tasks}},
+        {"name": "pause", "suspend": {"duration": "2"}},
+        _sh("quick", "true"),
+    ]
+    done = backend.run(_workflow(templates))
+    nodes = nodes_by_name(done)
+    name = done["metadata"]["name"]
+    assert done["status"]["phase"] == "Succeeded"
+    assert nodes[f"{name}.work"]["finishedAt"] < nodes[f"{name}.wait"]["finishedAt"]

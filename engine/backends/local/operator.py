@@ -443,12 +443,13 @@ class WorkflowOperator:
         if boundary_tmpl and boundary_tmpl.get("parallelism") is not None:
             if boundary_tmpl.get("failFast") is True and self.failed_fast(boundary_id):
                 return False
+            # getActiveChildren (node_counters.go): Pending or Running pods, steps and DAGs.
             active = sum(
                 1
                 for n in self.nodes.values()
                 if n.get("boundaryID") == boundary_id
-                and n["type"] in (*LEAF_WORK_TYPES, "DAG", "Steps", "Suspend")
-                and n["phase"] not in FULFILLED_PHASES
+                and n["type"] in ("Pod", "DAG", "Steps")
+                and n["phase"] in ("Pending", "Running")
             )
             if active >= int(boundary_tmpl["parallelism"]):
                 return False
