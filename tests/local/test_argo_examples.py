@@ -189,6 +189,7 @@ def test_global_outputs(backend: LocalBackend) -> None:
     outputs = wf["status"]["outputs"]
     assert outputs["parameters"] == [{"name": "my-global-param", "value": "hello world"}]
     assert [a["name"] for a in outputs["artifacts"]] == ["my-global-art"]
+    assert "path" not in outputs["artifacts"][0]  # addArtifactToGlobalScope clears it
     got = relative(wf)
     for prefix in ("[1].consume-globals", "onExit"):
         assert stdout_of(backend, got[f"{prefix}[0].consume-global-param"]) == "hello world"

@@ -181,3 +181,40 @@ def test_template_parallelism_counts_pods_steps_and_dags_not_suspends(
     name = done["metadata"]["name"]
     assert done["status"]["phase"] == "Succeeded"
     assert nodes[f"{name}.work"]["finishedAt"] < nodes[f"{name}.wait"]["finishedAt"]
+
+
+def test_a_global_output_set_again_keeps_its_place(backend: LocalBackend) -> None:
+    """``AddParamToGlobalScope`` (workflow/util/util.go) updates an existing global output in
+    place: ``first`` stays first although the last step sets it again."""
+
+    def setting(name: str, value: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "script": {"image": "alpine", "command": ["sh"], "source": f"echo -n {value} > /tmp/v"},
+            "outputs": {
+                "parameters": [
+                    {
+                        "name": "v",
+                        "globalName": value.split("-")[0],
+                        "valueFrom": {"path": "/tmp/v"},
+                    }
+                ]
+            },
+        }
+
+    steps = [
+        [{"name": "a", "template": "first"}],
+        [{"name": "b", "template": "second"}],
+        [{"name": "c", "template": "again"}],
+    ]
+    templates = [
+        {"name": "main", "steps": steps},
+        setting("first", "first-1"),
+        setting("second", "second-1"),
+        setting("again", "first-2"),
+    ]
+    done = backend.run(_workflow(templates))
+    assert done["status"]["outputs"]["parameters"] == [
+        {"name": "first", "value": "first-2"},
+        {"name": "second", "value": "second-1"},
+    ]

@@ -1409,22 +1409,27 @@ class WorkflowOperator:
     def _publish_global_outputs(self, outputs: dict[str, Any], owner: str | None = None) -> None:
         """``globalName`` outputs become ``workflow.outputs.*`` and ``status.outputs``."""
         status_outputs = self.status.get("outputs") or {}
+
+        def put(kind: str, entry: dict[str, Any]) -> None:
+            # An output already there is updated in place, a new one appended
+            # (AddParamToGlobalScope, workflow/util/util.go; addArtifactToGlobalScope).
+            listed = status_outputs.setdefault(kind, [])
+            at = next((i for i, e in enumerate(listed) if e["name"] == entry["name"]), None)
+            if at is None:
+                listed.append(entry)
+            else:
+                listed[at] = entry
+
         for param in outputs.get("parameters") or []:
             if param.get("globalName"):
                 entry = {"name": param["globalName"], "value": str(param.get("value", ""))}
-                kept = [
-                    p for p in status_outputs.get("parameters") or [] if p["name"] != entry["name"]
-                ]
-                status_outputs["parameters"] = [*kept, entry]
+                put("parameters", entry)
                 self.global_scope[f"workflow.outputs.parameters.{entry['name']}"] = entry["value"]
         for artifact in outputs.get("artifacts") or []:
             if artifact.get("globalName") and owner is not None:
-                entry = {k: v for k, v in artifact.items() if k != "globalName"}
+                entry = {k: v for k, v in artifact.items() if k not in ("globalName", "path")}
                 entry["name"] = artifact["globalName"]
-                kept = [
-                    a for a in status_outputs.get("artifacts") or [] if a["name"] != entry["name"]
-                ]
-                status_outputs["artifacts"] = [*kept, entry]
+                put("artifacts", entry)
                 self.global_scope[f"workflow.outputs.artifacts.{entry['name']}"] = (
                     f"{ARTIFACT_REF_PREFIX}{owner}/{artifact['name']}"
                 )
