@@ -173,3 +173,29 @@ def test_health_check_retries_until_the_server_recovers(
     probe = jobs_by_name(workflow)["probe"]
     assert probe["type"] == "Retry"
     assert len(probe["children"]) == 3
+
+
+def test_an_http_node_takes_no_slot_of_the_workflows_parallelism(
+    backend: LocalBackend, http_server: HttpServer
+) -> None:
+    """``spec.parallelism`` bounds pods (``woc.activePods``, node_counters.go): a slow HTTP
+    request (Argo's agent runs it, not a pod) leaves the one slot to a pod beside it."""
+    tasks = [{"name": "call", "template": "call"}, {"name": "work", "template": "work"}]
+    workflow = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"generateName": "slots-"},
+        "spec": {
+            "entrypoint": "main",
+            "parallelism": 1,
+            "templates": [
+                {"name": "main", "dag": {"tasks": tasks}},
+                {"name": "call", "http": {"url": f"{http_server.url}/slow"}},
+                {"name": "work", "container": {"image": "alpine", "command": ["true"]}},
+            ],
+        },
+    }
+    done = backend.run(workflow)
+    nodes = {n["displayName"]: n for n in done["status"]["nodes"].values()}
+    assert done["status"]["phase"] == "Succeeded"
+    assert nodes["work"]["finishedAt"] < nodes["call"]["finishedAt"]

@@ -435,7 +435,11 @@ class WorkflowOperator:
 
     def check_parallelism(self, template: dict[str, Any], boundary_id: str | None) -> bool:
         limit = self.spec.get("parallelism")
-        if limit is not None and len(self.active_pods) >= int(limit):
+        # Pods only (woc.activePods, getActivePodsCounter in node_counters.go): an HTTP node
+        # runs in Argo's agent, not in a pod of its own.
+        if limit is not None and (
+            sum(1 for n in self.active_pods if self.nodes[n]["type"] == "Pod") >= int(limit)
+        ):
             return False
         if boundary_id is None:
             return True
