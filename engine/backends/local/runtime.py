@@ -740,6 +740,11 @@ class _Ran:
     """The runtime failed before the command ran, and not at executing it."""
 
 
+_ERROR_HEAD = 256
+"""How much of a pod's first standard error is kept, to tell a missing command from a failed
+sandbox set-up."""
+
+
 def _run_command(
     argv: list[str],
     cwd: str,
@@ -786,8 +791,9 @@ def _run_command(
                 if key.data == "out" and stdout_size < _RESULT_LIMIT:
                     stdout_chunks.append(chunk)
                     stdout_size += len(chunk)
-                elif key.data == "err" and not first_error:
-                    first_error = chunk
+                elif key.data == "err" and len(first_error) < _ERROR_HEAD:
+                    # bubblewrap writes "bwrap: ", then the message, in separate writes.
+                    first_error += chunk[: _ERROR_HEAD - len(first_error)]
             if proc.poll() is not None and selector.get_map():
                 # The main process is gone; do not wait on pipes held by leftovers.
                 _kill_group(proc.pid, signal.SIGKILL)
