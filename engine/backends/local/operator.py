@@ -396,9 +396,7 @@ class WorkflowOperator:
 
     def _not_started_message(self) -> str:
         """Why a node that was to start now fails instead (a suspend or HTTP node)."""
-        if self.shutdown == "Deadline":
-            return PENDING_DEADLINE_MESSAGE
-        return f"Stopped with strategy '{self.shutdown}'"
+        return PENDING_DEADLINE_MESSAGE if self.shutdown == "Deadline" else self.shutdown_message()
 
     def shutdown_message(self) -> str:
         strategy = self.shutdown
@@ -468,7 +466,13 @@ class WorkflowOperator:
             return False
         name = step_or_task_name(node_name)
         kind = "tasks" if "dag" in parent else "steps" if "steps" in parent else ""
-        text = json.dumps(parent, separators=(",", ":"))
+        # One text per boundary template, not one per pod it starts (a loop may start
+        # thousands).
+        dumped = self.cache.get(f"template-text:{boundary_id}")
+        if dumped is None or dumped[0] is not parent:
+            dumped = (parent, json.dumps(parent, separators=(",", ":")))
+            self.cache[f"template-text:{boundary_id}"] = dumped
+        text = dumped[1]
         return bool(
             re.search(rf"{kind}\.{name}\.outputs\.result", text)
             or re.search(rf"{kind}\[['\"]{name}['\"]\]\.outputs.result", text)
