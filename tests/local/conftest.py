@@ -30,6 +30,28 @@ def nodes_by_name(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {n["name"]: n for n in workflow["status"]["nodes"].values()}
 
 
+def workflow_manifest(
+    templates: list[dict[str, Any]], *, generate_name: str = "test-", **spec: Any
+) -> dict[str, Any]:
+    """An Argo Workflow of ``templates`` whose entrypoint is the one named ``main``; ``spec``
+    adds to its spec (``parallelism``, ``hooks``, ``onExit``...)."""
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"generateName": generate_name},
+        "spec": {"entrypoint": "main", "templates": templates, **spec},
+    }
+
+
+def shell_template(name: str, script: str, **template: Any) -> dict[str, Any]:
+    """A container template running ``sh -c script``; ``template`` adds to it."""
+    return {
+        "name": name,
+        "container": {"image": "alpine", "command": ["sh", "-c", script]},
+        **template,
+    }
+
+
 def stdout_of(backend: LocalBackend, node: dict[str, Any]) -> str:
     """What a pod node's container printed: its log, as ``outputs.result`` holds it where
     Argo keeps one (only when the calling template refers to it)."""

@@ -17,7 +17,13 @@ import pytest
 from engine.backends.local import LocalBackend
 from engine.backends.local.retry import retry_workflow
 from engine.errors import Conflict
-from tests.local.conftest import ARGO, nodes_by_name, stdout_of
+from tests.local.conftest import (
+    ARGO,
+    nodes_by_name,
+    shell_template,
+    stdout_of,
+    workflow_manifest,
+)
 
 
 def _wait_for(predicate: Any, timeout: float = 15.0) -> None:
@@ -124,25 +130,13 @@ def test_retry_keeps_a_failed_task_whose_dependents_went_on_and_succeeded(
     """``FormulateRetryWorkflow`` (workflow/util/util.go) resets a failed pod only when no node
     below it succeeded (``isDescendantNodeSucceeded``): ``a`` failed, ``b`` ran after it
     (``continueOn``) and succeeded, so only ``c`` runs again; the reset DAG starts again."""
-    fail, ok = (
-        {"name": n, "container": {"image": "alpine", "command": ["sh", "-c", f"exit {code}"]}}
-        for n, code in (("fail", 1), ("ok", 0))
-    )
     tasks = [
         {"name": "a", "template": "fail", "continueOn": {"failed": True}},
         {"name": "b", "template": "ok", "depends": "a"},
         {"name": "c", "template": "fail"},
     ]
-    manifest = {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Workflow",
-        "metadata": {"generateName": "keep-"},
-        "spec": {
-            "entrypoint": "main",
-            "templates": [{"name": "main", "dag": {"tasks": tasks}}, fail, ok],
-        },
-    }
-    first = backend.run(manifest)
+    fail, ok = shell_template("fail", "exit 1"), shell_template("ok", "exit 0")
+    first = backend.run(workflow_manifest([{"name": "main", "dag": {"tasks": tasks}}, fail, ok]))
     name = first["metadata"]["name"]
     assert first["status"]["phase"] == "Failed"
     reset = nodes_by_name(retry_workflow(first, "2030-01-01T00:00:00Z"))
@@ -426,24 +420,12 @@ def test_what_was_to_start_after_a_stop_fails_as_argo_fails_it(backend: LocalBac
     failed with ``createWorkflowPod``'s "workflow shutdown with strategy: Stop"
     (workflowpod.go); the workflow ends Failed, "Stopped with strategy 'Stop'" (operate)."""
     marker = f"drover-stop-before-b-{os.getpid()}"
-    sleep = {"image": "alpine", "command": ["sh", "-c", f"sleep 30 # {marker}"]}
     tasks = [
         {"name": "A", "template": "sleep"},
         {"name": "B", "template": "sleep", "depends": "A.Failed"},
     ]
-    manifest = {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Workflow",
-        "metadata": {"generateName": "stopped-"},
-        "spec": {
-            "entrypoint": "main",
-            "templates": [
-                {"name": "main", "dag": {"tasks": tasks}},
-                {"name": "sleep", "container": sleep},
-            ],
-        },
-    }
-    name = backend.submit(manifest)
+    sleep = shell_template("sleep", f"sleep 30 # {marker}")
+    name = backend.submit(workflow_manifest([{"name": "main", "dag": {"tasks": tasks}}, sleep]))
     _wait_for(lambda: len(_pids_with_marker(marker)) >= 1)
     backend.stop(name)
     done = backend.wait(name, timeout=20)

@@ -11,42 +11,31 @@ from typing import Any
 
 from engine.backends.local import LocalBackend
 from engine.backends.local.scope import aggregate_output_scope
-from tests.local.conftest import nodes_by_name
+from tests.local.conftest import nodes_by_name, shell_template, workflow_manifest
 
 
 def _steps(gen: dict[str, Any], show: str, template: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Workflow",
-        "metadata": {"generateName": "loop-outputs-"},
-        "spec": {
-            "entrypoint": "main",
-            "templates": [
-                {
-                    "name": "main",
-                    "steps": [
-                        [{"name": "gen", "template": "gen", **gen}],
-                        [
-                            {
-                                "name": "show",
-                                "template": "show",
-                                "arguments": {"parameters": [{"name": "v", "value": show}]},
-                            }
-                        ],
-                    ],
-                },
-                {"name": "gen", "inputs": {"parameters": [{"name": "n"}]}, **template},
-                {
-                    "name": "show",
-                    "inputs": {"parameters": [{"name": "v"}]},
-                    "container": {
-                        "image": "alpine",
-                        "command": ["echo", "{{inputs.parameters.v}}"],
-                    },
-                },
-            ],
-        },
-    }
+    steps = [
+        [{"name": "gen", "template": "gen", **gen}],
+        [
+            {
+                "name": "show",
+                "template": "show",
+                "arguments": {"parameters": [{"name": "v", "value": show}]},
+            }
+        ],
+    ]
+    return workflow_manifest(
+        [
+            {"name": "main", "steps": steps},
+            {"name": "gen", "inputs": {"parameters": [{"name": "n"}]}, **template},
+            {
+                "name": "show",
+                "inputs": {"parameters": [{"name": "v"}]},
+                "container": {"image": "alpine", "command": ["echo", "{{inputs.parameters.v}}"]},
+            },
+        ]
+    )
 
 
 def _shown(backend: LocalBackend, workflow: dict[str, Any]) -> Any:
@@ -126,17 +115,8 @@ def test_a_dag_task_over_an_empty_list_is_skipped(backend: LocalBackend) -> None
         {"name": "none", "template": "echo", "withParam": "[]"},
         {"name": "after", "template": "echo", "depends": "none"},
     ]
-    echo = {"name": "echo", "container": {"image": "alpine", "command": ["true"]}}
-    workflow = {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Workflow",
-        "metadata": {"generateName": "empty-"},
-        "spec": {
-            "entrypoint": "main",
-            "templates": [{"name": "main", "dag": {"tasks": tasks}}, echo],
-        },
-    }
-    done = backend.run(workflow)
+    templates = [{"name": "main", "dag": {"tasks": tasks}}, shell_template("echo", "true")]
+    done = backend.run(workflow_manifest(templates))
     nodes = nodes_by_name(done)
     name = done["metadata"]["name"]
     skipped = nodes[f"{name}.none"]

@@ -9,26 +9,20 @@ from typing import Any
 
 from engine.backends.local import LocalBackend
 from engine.backends.local.operator import parse_time
-from tests.local.conftest import nodes_by_name
+from tests.local.conftest import nodes_by_name, shell_template, workflow_manifest
 
 
-def _workflow(main: dict[str, Any], **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Workflow",
-        "metadata": {"generateName": "retries-"},
-        "spec": {"entrypoint": "main", "templates": [{"name": "main", **main}], **spec},
-    }
-
-
-def _exits(code: int) -> dict[str, Any]:
-    return {"container": {"image": "alpine", "command": ["sh", "-c", f"exit {code}"]}}
+def _failing(code: int, **template: Any) -> dict[str, Any]:
+    """A workflow whose one template exits ``code``."""
+    return workflow_manifest([shell_template("main", f"exit {code}", **template)])
 
 
 def test_the_workflows_retry_strategy_applies_to_a_template_without_one(
     backend: LocalBackend,
 ) -> None:
-    workflow = backend.run(_workflow(_exits(1), retryStrategy={"limit": 1}))
+    workflow = backend.run(
+        workflow_manifest([shell_template("main", "exit 1")], retryStrategy={"limit": 1})
+    )
     nodes = nodes_by_name(workflow)
     root = nodes[workflow["metadata"]["name"]]
     assert root["type"] == "Retry" and root["phase"] == "Failed"
@@ -43,7 +37,7 @@ def test_the_backoff_is_waited_out_even_when_the_policy_retries_nothing(
     """``retryPolicy: OnError`` never retries a Failed attempt, yet with a retry left the node
     waits for the backoff first and fails once it has passed."""
     strategy = {"limit": 2, "retryPolicy": "OnError", "backoff": {"duration": "2s"}}
-    workflow = backend.run(_workflow({**_exits(1), "retryStrategy": strategy}))
+    workflow = backend.run(_failing(1, retryStrategy=strategy))
     nodes = nodes_by_name(workflow)
     root = nodes[workflow["metadata"]["name"]]
     attempt = nodes[f"{root['name']}(0)"]
@@ -55,7 +49,7 @@ def test_the_backoff_is_waited_out_even_when_the_policy_retries_nothing(
 
 def test_the_expression_sees_the_retries_so_far(backend: LocalBackend) -> None:
     strategy = {"limit": 5, "retryPolicy": "Always", "expression": "asInt(retries) < 1"}
-    workflow = backend.run(_workflow({**_exits(3), "retryStrategy": strategy}))
+    workflow = backend.run(_failing(3, retryStrategy=strategy))
     root = nodes_by_name(workflow)[workflow["metadata"]["name"]]
     assert len(root["children"]) == 2  # retries is 0 after the first attempt, 1 after the second
     assert root["phase"] == "Failed"
@@ -64,7 +58,7 @@ def test_the_expression_sees_the_retries_so_far(backend: LocalBackend) -> None:
 
 def test_the_limit_is_read_before_the_expression(backend: LocalBackend) -> None:
     strategy = {"limit": 1, "retryPolicy": "Always", "expression": "true"}
-    workflow = backend.run(_workflow({**_exits(1), "retryStrategy": strategy}))
+    workflow = backend.run(_failing(1, retryStrategy=strategy))
     root = nodes_by_name(workflow)[workflow["metadata"]["name"]]
     assert len(root["children"]) == 2 and root["message"] == "No more retries left"
 
@@ -75,7 +69,7 @@ def test_an_expression_that_cannot_be_evaluated_errors_the_retry_node(
     """Argo's ``EvalBool`` error reaches ``executeTemplate``, which errors the node with it;
     only ``retries`` and ``lastRetry.*`` are in scope, nothing of the workflow's."""
     strategy = {"limit": 3, "expression": "workflow.name == 'x'"}
-    workflow = backend.run(_workflow({**_exits(1), "retryStrategy": strategy}))
+    workflow = backend.run(_failing(1, retryStrategy=strategy))
     root = nodes_by_name(workflow)[workflow["metadata"]["name"]]
     assert root["phase"] == "Error" and len(root["children"]) == 1
     assert workflow["status"]["phase"] in ("Error", "Failed")

@@ -13,30 +13,17 @@ import pytest
 from engine.backends.argo.pod_names import pod_name
 from engine.backends.local import LocalBackend
 from engine.errors import SpecError
-from tests.local.conftest import nodes_by_name
-
-
-def _workflow(templates: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Workflow",
-        "metadata": {"generateName": "ending-"},
-        "spec": {"entrypoint": "main", "templates": templates, **spec},
-    }
-
-
-def _sh(name: str, script: str, **template: Any) -> dict[str, Any]:
-    return {
-        "name": name,
-        "container": {"image": "alpine", "command": ["sh", "-c", script]},
-        **template,
-    }
+from tests.local.conftest import nodes_by_name, shell_template, workflow_manifest
 
 
 def test_a_workflow_hook_on_its_final_status_runs_before_it_ends(backend: LocalBackend) -> None:
     """``TestWorkflowLevelHooksFailVersion`` (test/e2e/hooks_test.go) expects the hook node."""
     hooks = {"failed": {"expression": 'workflow.status == "Failed"', "template": "hook"}}
-    done = backend.run(_workflow([_sh("main", "exit 1"), _sh("hook", "echo hooked")], hooks=hooks))
+    done = backend.run(
+        workflow_manifest(
+            [shell_template("main", "exit 1"), shell_template("hook", "echo hooked")], hooks=hooks
+        )
+    )
     nodes = nodes_by_name(done)
     name = done["metadata"]["name"]
     assert nodes[f"{name}.hooks.failed"]["phase"] == "Succeeded"
@@ -50,8 +37,10 @@ def test_workflow_failures_lists_every_failed_node_quoted_for_substitution(
         "name": "main",
         "dag": {"tasks": [{"name": "a", "template": "fail"}]},
     }
-    report = _sh("report", "echo {{workflow.failures}}")
-    done = backend.run(_workflow([dag, _sh("fail", "exit 3"), report], onExit="report"))
+    report = shell_template("report", "echo {{workflow.failures}}")
+    done = backend.run(
+        workflow_manifest([dag, shell_template("fail", "exit 3"), report], onExit="report")
+    )
     name = done["metadata"]["name"]
     nodes = nodes_by_name(done)
     logged = "".join(line.content for line in backend.logs(name, node=f"{name}.onExit"))
@@ -66,7 +55,7 @@ def test_workflow_failures_lists_every_failed_node_quoted_for_substitution(
 
 
 def test_pod_name_is_the_pod_argo_would_create(backend: LocalBackend) -> None:
-    retried = _sh("again", "echo {{pod.name}}; exit 1", retryStrategy={"limit": 1})
+    retried = shell_template("again", "echo {{pod.name}}; exit 1", retryStrategy={"limit": 1})
     steps = {
         "name": "main",
         "steps": [
@@ -74,7 +63,9 @@ def test_pod_name_is_the_pod_argo_would_create(backend: LocalBackend) -> None:
             [{"name": "again", "template": "again", "continueOn": {"failed": True}}],
         ],
     }
-    done = backend.run(_workflow([steps, _sh("once", "echo {{pod.name}}"), retried]))
+    done = backend.run(
+        workflow_manifest([steps, shell_template("once", "echo {{pod.name}}"), retried])
+    )
     name = done["metadata"]["name"]
     for node in nodes_by_name(done).values():
         if node["type"] != "Pod":
@@ -91,8 +82,12 @@ def test_a_dag_has_no_timeout_and_its_active_deadline_bounds_nothing(
     (workflowpod.go), so on a DAG it is ignored."""
     dag = {"name": "main", "dag": {"tasks": [{"name": "a", "template": "slow"}]}}
     with pytest.raises(SpecError, match=r"templates\[0\]\.timeout.*DAG template doesn't support"):
-        backend.run(_workflow([{**dag, "timeout": "1s"}, _sh("slow", "sleep 2")]))
-    done = backend.run(_workflow([{**dag, "activeDeadlineSeconds": 1}, _sh("slow", "sleep 2")]))
+        backend.run(
+            workflow_manifest([{**dag, "timeout": "1s"}, shell_template("slow", "sleep 2")])
+        )
+    done = backend.run(
+        workflow_manifest([{**dag, "activeDeadlineSeconds": 1}, shell_template("slow", "sleep 2")])
+    )
     assert done["status"]["phase"] == "Succeeded"
 
 
@@ -106,10 +101,10 @@ def test_a_task_waits_for_the_hooks_its_dependency_started(backend: LocalBackend
     ]
     templates = [
         {"name": "main", "dag": {"tasks": tasks}},
-        _sh("quick", "sleep 1"),
-        _sh("slow", "sleep 2"),
+        shell_template("quick", "sleep 1"),
+        shell_template("slow", "sleep 2"),
     ]
-    done = backend.run(_workflow(templates))
+    done = backend.run(workflow_manifest(templates))
     nodes = nodes_by_name(done)
     name = done["metadata"]["name"]
     hook = nodes[f"{name}.A.hooks.running"]
@@ -129,10 +124,10 @@ def test_an_exit_hook_runs_only_when_its_expression_holds(backend: LocalBackend)
     ]
     templates = [
         {"name": "main", "dag": {"tasks": tasks}},
-        _sh("quick", "true"),
-        _sh("fail", "exit 1"),
+        shell_template("quick", "true"),
+        shell_template("fail", "exit 1"),
     ]
-    done = backend.run(_workflow(templates))
+    done = backend.run(workflow_manifest(templates))
     nodes = nodes_by_name(done)
     name = done["metadata"]["name"]
     assert f"{name}.ok.onExit" not in nodes
@@ -157,7 +152,7 @@ def test_a_pods_result_is_kept_only_where_its_caller_refers_to_it(backend: Local
         "inputs": {"parameters": [{"name": "v", "value": "hi"}]},
         "script": {"image": "alpine", "command": ["sh"], "source": "echo {{inputs.parameters.v}}"},
     }
-    done = backend.run(_workflow([{"name": "main", "dag": {"tasks": tasks}}, say]))
+    done = backend.run(workflow_manifest([{"name": "main", "dag": {"tasks": tasks}}, say]))
     nodes = nodes_by_name(done)
     name = done["metadata"]["name"]
     assert nodes[f"{name}.a"]["outputs"]["result"] == "hi"
@@ -174,9 +169,9 @@ def test_template_parallelism_counts_pods_steps_and_dags_not_suspends(
     templates = [
         {"name": "main", "parallelism": 1, "dag": {"tasks": tasks}},
         {"name": "pause", "suspend": {"duration": "2"}},
-        _sh("quick", "true"),
+        shell_template("quick", "true"),
     ]
-    done = backend.run(_workflow(templates))
+    done = backend.run(workflow_manifest(templates))
     nodes = nodes_by_name(done)
     name = done["metadata"]["name"]
     assert done["status"]["phase"] == "Succeeded"
@@ -213,7 +208,7 @@ def test_a_global_output_set_again_keeps_its_place(backend: LocalBackend) -> Non
         setting("second", "second-1"),
         setting("again", "first-2"),
     ]
-    done = backend.run(_workflow(templates))
+    done = backend.run(workflow_manifest(templates))
     assert done["status"]["outputs"]["parameters"] == [
         {"name": "first", "value": "first-2"},
         {"name": "second", "value": "second-1"},

@@ -14,7 +14,7 @@ from engine.backends.local.http_template import (
     execute_http_template,
 )
 from engine.pipelines import compile_pipeline, parse_pipeline
-from tests.local.conftest import stdout_of
+from tests.local.conftest import shell_template, stdout_of, workflow_manifest
 from tests.pipelines.pipeline_helpers import HttpServer, jobs_by_name, run_pipeline
 
 
@@ -181,21 +181,12 @@ def test_an_http_node_takes_no_slot_of_the_workflows_parallelism(
     """``spec.parallelism`` bounds pods (``woc.activePods``, node_counters.go): a slow HTTP
     request (Argo's agent runs it, not a pod) leaves the one slot to a pod beside it."""
     tasks = [{"name": "call", "template": "call"}, {"name": "work", "template": "work"}]
-    workflow = {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Workflow",
-        "metadata": {"generateName": "slots-"},
-        "spec": {
-            "entrypoint": "main",
-            "parallelism": 1,
-            "templates": [
-                {"name": "main", "dag": {"tasks": tasks}},
-                {"name": "call", "http": {"url": f"{http_server.url}/slow"}},
-                {"name": "work", "container": {"image": "alpine", "command": ["true"]}},
-            ],
-        },
-    }
-    done = backend.run(workflow)
+    templates = [
+        {"name": "main", "dag": {"tasks": tasks}},
+        {"name": "call", "http": {"url": f"{http_server.url}/slow"}},
+        shell_template("work", "true"),
+    ]
+    done = backend.run(workflow_manifest(templates, parallelism=1))
     nodes = {n["displayName"]: n for n in done["status"]["nodes"].values()}
     assert done["status"]["phase"] == "Succeeded"
     assert nodes["work"]["finishedAt"] < nodes["call"]["finishedAt"]
