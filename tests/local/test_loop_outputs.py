@@ -124,3 +124,52 @@ def test_a_dag_task_over_an_empty_list_is_skipped(backend: LocalBackend) -> None
     assert skipped["message"] == "Skipped, empty params"
     assert nodes[f"{name}.after"]["phase"] == "Succeeded"
     assert done["status"]["phase"] == "Succeeded"
+
+
+GO_NOT_JSON = "invalid character 'h' looking for beginning of value"
+"""What Go's json.Unmarshal says of ``hello`` (encoding/json/scanner.go, stateBeginValue)."""
+
+
+def test_a_result_that_is_not_json_errors_the_steps_node(backend: LocalBackend) -> None:
+    """``executeSteps`` (steps.go) returns the aggregation's error: the steps node is Error
+    with Go's decoding message, and the step that would have used the list never runs."""
+    template = {"script": {"image": "alpine", "command": ["sh"], "source": "echo hello\n"}}
+    gen = {"arguments": {"parameters": [{"name": "n", "value": "{{item}}"}]}, "withItems": [1]}
+    done = backend.run(_steps(gen, "{{steps.gen.outputs.result}}", template))
+    nodes = nodes_by_name(done)
+    main = nodes[done["metadata"]["name"]]
+    assert (main["phase"], main["message"]) == ("Error", GO_NOT_JSON)
+    assert not [n for n in nodes.values() if n["displayName"] == "show"]
+    assert done["status"]["phase"] == "Error"
+
+
+def test_a_result_that_is_not_json_errors_every_dependent_dag_task(backend: LocalBackend) -> None:
+    """``buildLocalScopeFromTask`` (dag.go) aggregates every fanned-out ancestor of a task
+    about to run, whether or not the task refers to it: each dependent is a Skipped node in
+    phase Error with Go's message."""
+    tasks = [
+        {"name": "gen", "template": "hello", "withItems": [1, 2]},
+        {
+            "name": "use",
+            "template": "echo",
+            "depends": "gen",
+            "arguments": {"parameters": [{"name": "v", "value": "{{tasks.gen.outputs.result}}"}]},
+        },
+        {"name": "other", "template": "plain", "depends": "gen"},
+    ]
+    echo = shell_template("echo", "echo {{inputs.parameters.v}}")
+    echo["inputs"] = {"parameters": [{"name": "v"}]}
+    templates = [
+        {"name": "main", "dag": {"tasks": tasks}},
+        shell_template("hello", "echo hello"),
+        echo,
+        shell_template("plain", "true"),
+    ]
+    done = backend.run(workflow_manifest(templates))
+    nodes = nodes_by_name(done)
+    name = done["metadata"]["name"]
+    assert nodes[f"{name}.gen"]["phase"] == "Succeeded"
+    for dependent in ("use", "other"):
+        node = nodes[f"{name}.{dependent}"]
+        assert (node["type"], node["phase"], node["message"]) == ("Skipped", "Error", GO_NOT_JSON)
+    assert done["status"]["phase"] == "Error"

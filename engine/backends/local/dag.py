@@ -22,7 +22,11 @@ from engine.backends.local.expressions import (
 )
 from engine.backends.local.loops import ExpandedItem, expand_items, has_loop
 from engine.backends.local.nodes import COMPLETED_PHASES, FULFILLED_PHASES, Node, is_fulfilled
-from engine.backends.local.scope import aggregate_output_scope, node_output_scope
+from engine.backends.local.scope import (
+    AggregationError,
+    aggregate_output_scope,
+    node_output_scope,
+)
 from engine.backends.local.variables import substitute_all
 
 if TYPE_CHECKING:
@@ -148,10 +152,13 @@ def execute_dag(
     for task_name, task in ctx.hooked:
         task_node = op.get_node(ctx.task_node_name(task_name))
         if task_node is not None and task_node["type"] != "Skipped":
-            scope = {
-                **_task_scope(op, ctx, ctx.ancestors(task_name)),
-                **_task_scope(op, ctx, [task_name]),
-            }
+            try:
+                scope = {
+                    **_task_scope(op, ctx, ctx.ancestors(task_name)),
+                    **_task_scope(op, ctx, [task_name]),
+                }
+            except AggregationError as exc:  # executeDAG marks the DAG node Error
+                return op.mark_phase(node_name, "Error", str(exc))
             op.run_lifecycle_hooks(task["hooks"], task_node, ctx.boundary_id, scope)
     phase = assess_dag_phase(op, ctx, opts.on_exit)
     if phase == "Running":
@@ -277,6 +284,15 @@ def _task_scope(
     return scope
 
 
+def _fanned_out(op: WorkflowOperator, ctx: DagContext, task_names: list[str]) -> list[str]:
+    """Those of ``task_names`` whose node is a TaskGroup."""
+    return [
+        name
+        for name in task_names
+        if (op.get_node(ctx.task_node_name(name)) or {}).get("type") == "TaskGroup"
+    ]
+
+
 def _execute_dag_task(
     op: WorkflowOperator, ctx: DagContext, task_name: str, visited: set[str], opts: ExecOpts
 ) -> None:
@@ -337,12 +353,15 @@ def _execute_dag_task(
 
     expanded = ctx.expanded.get(task_name)
     if expanded is None:
-        if ctx.has_variables(task_name):
-            scope = {**op.global_scope, **_task_scope(op, ctx, ctx.ancestors(task_name))}
-            resolved = substitute_all(task, scope)
-        else:
-            resolved = dict(task)
         try:
+            if ctx.has_variables(task_name):
+                scope = {**op.global_scope, **_task_scope(op, ctx, ctx.ancestors(task_name))}
+                resolved = substitute_all(task, scope)
+            else:
+                # Argo builds every task's scope from its ancestors (buildLocalScopeFromTask);
+                # of that, only a fanned-out ancestor's aggregate can fail.
+                _task_scope(op, ctx, _fanned_out(op, ctx, ctx.ancestors(task_name)))
+                resolved = dict(task)
             expanded = (
                 expand_items(resolved) if has_loop(task) else [ExpandedItem(task_name, resolved)]
             )

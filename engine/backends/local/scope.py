@@ -12,6 +12,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from engine.backends.local import go_json
+from engine.backends.local.expressions import ExpressionError
 from engine.backends.local.nodes import Node
 from engine.backends.local.variables import Scope, substitute, substitute_all
 
@@ -189,13 +191,10 @@ def node_output_scope(prefix: str, node: Node, artifact_owner: str | None = None
     return scope
 
 
-def _result_item(text: str) -> Any:
-    """A child's result in the aggregate: its JSON value (``json.Unmarshal`` into a
-    ``wfv1.Item``), or the text itself where it is not JSON (there Argo's aggregation fails)."""
-    try:
-        return json.loads(text)
-    except (json.JSONDecodeError, TypeError):
-        return text
+class AggregationError(ExpressionError):
+    """A fanned-out task's results that cannot be aggregated: a child's result that is not
+    JSON, which ``processAggregateNodeOutputs`` unmarshals into a ``wfv1.Item``. The message is
+    Go's decoding error, which Argo puts on the node whose scope needed the aggregate."""
 
 
 def _loop_index(name: str) -> int:
@@ -221,7 +220,8 @@ def _json_values(values: list[str]) -> list[Any] | None:
 def aggregate_output_scope(prefix: str, children: list[Node]) -> dict[str, str]:
     """Outputs of a fanned-out task as JSON lists (Argo's ``processAggregateNodeOutputs``):
     the iterations in loop-index order, hooks and retry attempts left out, and only those that
-    Succeeded; a parameter's list holds decoded JSON when every value is an object or list."""
+    Succeeded; a parameter's list holds decoded JSON when every value is an object or list.
+    AggregationError when a result is not JSON."""
     if not children:
         return {}
     results: list[Any] = []
@@ -233,7 +233,10 @@ def aggregate_output_scope(prefix: str, children: list[Node]) -> dict[str, str]:
         if not outputs or child.get("phase") != "Succeeded":
             continue
         if "result" in outputs:
-            results.append(_result_item(str(outputs["result"])))
+            try:
+                results.append(go_json.decode(str(outputs["result"])))
+            except go_json.GoJSONError as error:
+                raise AggregationError(str(error)) from None
         params = {p["name"]: str(p.get("value", "")) for p in outputs.get("parameters") or []}
         if params:
             param_maps.append(params)

@@ -13,7 +13,11 @@ from typing import TYPE_CHECKING, Any
 from engine.backends.local.expressions import ExpressionError, evaluate_when
 from engine.backends.local.loops import expand_items, has_loop
 from engine.backends.local.nodes import COMPLETED_PHASES, FULFILLED_PHASES, Node, is_fulfilled
-from engine.backends.local.scope import aggregate_output_scope, node_output_scope
+from engine.backends.local.scope import (
+    AggregationError,
+    aggregate_output_scope,
+    node_output_scope,
+)
 from engine.backends.local.variables import substitute_all
 
 if TYPE_CHECKING:
@@ -79,8 +83,11 @@ def execute_steps(
 
                 message = FAIL_FAST_MESSAGE
             return op.mark_phase(node_name, "Failed", message)
-        for step in group or []:
-            scope.update(_step_scope(op, sg_name, step))
+        try:
+            for step in group or []:
+                scope.update(_step_scope(op, sg_name, step))
+        except AggregationError as exc:  # executeSteps returns it: the steps node errors
+            return op.mark_phase(node_name, "Error", str(exc))
     try:
         outputs = op.template_outputs(template, scope)
     except ExpressionError as exc:
