@@ -5,6 +5,7 @@ or the expression is read, and the expression over ``retries`` and ``lastRetry.*
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from engine.backends.local import LocalBackend
@@ -73,3 +74,24 @@ def test_an_expression_that_cannot_be_evaluated_errors_the_retry_node(
     root = nodes_by_name(workflow)[workflow["metadata"]["name"]]
     assert root["phase"] == "Error" and len(root["children"]) == 1
     assert workflow["status"]["phase"] in ("Error", "Failed")
+
+
+def test_an_attempt_cut_by_the_workflow_deadline_is_not_retried(backend: LocalBackend) -> None:
+    """Past ``activeDeadlineSeconds`` the failed attempt ends the Retry node with its phase and
+    "retry exceeded workflow deadline <deadline>" (the deadline printed as Go prints a UTC
+    ``time.Time``), retries left or not."""
+    workflow = backend.run(
+        workflow_manifest(
+            [shell_template("main", "sleep 9", retryStrategy={"limit": 3})],
+            activeDeadlineSeconds=1,
+        )
+    )
+    nodes = nodes_by_name(workflow)
+    root = nodes[workflow["metadata"]["name"]]
+    assert root["type"] == "Retry" and len(root["children"]) == 1
+    deadline = parse_time(workflow["status"]["startedAt"]) + 1
+    printed = time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(deadline))
+    assert (root["phase"], root["message"]) == (
+        "Failed",
+        f"retry exceeded workflow deadline {printed}",
+    )

@@ -404,6 +404,15 @@ class WorkflowOperator:
             return DEADLINE_MESSAGE
         return f"Stopped with strategy '{strategy}'"
 
+    def _retry_stopped_message(self) -> str:
+        """Why a failed attempt is not retried once the workflow is stopping
+        (``processNodeRetries``; the deadline is a Go ``time.Time`` printed with ``%s``)."""
+        deadline = self.workflow_deadline()
+        if self.shutdown != "Deadline" or deadline is None:
+            return self.shutdown_message()
+        printed = datetime.fromtimestamp(deadline, UTC).strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
+        return f"retry exceeded workflow deadline {printed}"
+
     def should_execute(self, on_exit: bool) -> bool:
         strategy = self.shutdown
         if strategy is None:
@@ -1116,7 +1125,7 @@ class WorkflowOperator:
             )
             return True
         if self.shutdown is not None:
-            self.mark_phase(node["name"], last["phase"], self.shutdown_message())
+            self.mark_phase(node["name"], last["phase"], self._retry_stopped_message())
             return True
         limit = strategy.get("limit")
         # The backoff is waited out before the policy, the limit or the expression is read
