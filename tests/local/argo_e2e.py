@@ -1,0 +1,58 @@
+"""Argo's own end-to-end workflows, made runnable on the local runner.
+
+Argo's e2e suite (argoproj/argo-workflows ``test/e2e/*_test.go``, Apache-2.0) submits
+workflows to a real controller and asserts what it made of them: phases, node types,
+messages, outputs. Those expectations are the reality the local runner is held to, so the
+tests built on this module copy each workflow and each assertion as the Go test states them.
+
+Most of those workflows run ``argoproj/argosay:v2``, whose entrypoint is a small shell script
+(``test/e2e/images/argosay/v2/argosay``, copied unmodified to ``data/argo-e2e/argosay``). The
+local runner runs host commands, not an image's entrypoint, so a container of that image with
+no command of its own is given the script as its command; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+Manifest = dict[str, Any]
+DATA = Path(__file__).parent / "data" / "argo-e2e"
+ARGOSAY = DATA / "argosay"
+
+
+def with_argosay(manifest: Manifest) -> Manifest:
+    """``manifest`` with every ``argoproj/argosay`` container running the copied script."""
+    manifest = copy.deepcopy(manifest)
+    spec = manifest.get("spec", {})
+    templates = list(spec.get("templates") or [])
+    for tmpl in templates:
+        bodies = [tmpl.get("container"), *(tmpl.get("containerSet") or {}).get("containers", [])]
+        bodies += [*tmpl.get("initContainers", []), *tmpl.get("sidecars", [])]
+        for body in bodies:
+            if (
+                body
+                and str(body.get("image", "")).startswith("argoproj/argosay")
+                and (not body.get("command"))
+            ):
+                body["command"] = ["sh", str(ARGOSAY)]
+    return manifest
+
+
+def e2e_workflow(text: str) -> Manifest:
+    """A workflow as an e2e test writes it inline (often without apiVersion and kind)."""
+    manifest: Manifest = yaml.safe_load(text)
+    manifest.setdefault("apiVersion", "argoproj.io/v1alpha1")
+    manifest.setdefault("kind", "Workflow")
+    return with_argosay(manifest)
+
+
+def node_by_display(workflow: Manifest, display_name: str) -> dict[str, Any]:
+    """The node ``wfv1.NodeWithDisplayName`` finds (the first with that display name)."""
+    for node in workflow["status"]["nodes"].values():
+        if node["displayName"] == display_name:
+            return dict(node)
+    raise AssertionError(f"no node displayed as {display_name!r}")
