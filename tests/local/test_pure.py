@@ -54,6 +54,12 @@ def test_display_names(name: str, boundary: str | None, expected: str) -> None:
         ("'hello-world' =~ '^hello'", True),
         ("2 + 3 == 5", True),
         ("", True),
+        # ``in`` over a parenthesised list (inStage, separatorStage), as in Argo's e2e
+        # TestStepsWhenExprFilter; Go's == between interface values: 1 is not "1".
+        ('"" in ("always","test","")', True),
+        ("test in (always, test)", True),
+        ('1 in ("1", 2)', False),
+        ("b in (a, b) && 2 in (1, 2)", True),
     ],
 )
 def test_when_evaluates_like_govaluate(text: str, expected: bool) -> None:
@@ -65,6 +71,10 @@ def test_when_errors_are_clear() -> None:
         evaluate_when("1 + 1")
     with pytest.raises(ExpressionError, match="Invalid 'when'"):
         evaluate_when("a == ")
+    with pytest.raises(ExpressionError, match=r"Got \[true 2\]$"):  # Go's %v of the list
+        evaluate_when("1 == 1, 2")
+    with pytest.raises(ExpressionError, match="'in' needs a list"):
+        evaluate_when('"x" in ("x")')  # one value in parentheses is no list in govaluate
 
 
 def test_depends_logic() -> None:

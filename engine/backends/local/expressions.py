@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 __all__ = [
     "DEPENDS_RESULTS",
@@ -33,23 +33,25 @@ class ExpressionError(ValueError):
 
 # ---------------------------------------------------------------------------- when (govaluate)
 
-Value = bool | float | str
+Value = bool | float | str | list[Any]
 
 _WHEN_TOKEN: Final = re.compile(
     r"""\s*(?:
         (?P<number>\d+(?:\.\d+)?)
       | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
-      | (?P<op>==|!=|<=|>=|=~|!~|&&|\|\||[<>!()+\-*/%])
+      | (?P<op>==|!=|<=|>=|=~|!~|&&|\|\||[<>!()+\-*/%,])
       | (?P<word>[A-Za-z_][A-Za-z0-9_.]*)
     )""",
     re.VERBOSE,
 )
 
-# Binary operators by precedence, lowest first (govaluate's planner order).
+# Binary operators by precedence, lowest first (govaluate's planner order, stagePlanner.go):
+# the separator makes the list that ``in`` looks into, as in ``x in ("a", "b")``.
 _BINARY_LEVELS: Final[tuple[tuple[str, ...], ...]] = (
+    (",",),
     ("||",),
     ("&&",),
-    ("==", "!=", "<", ">", "<=", ">=", "=~", "!~"),
+    ("==", "!=", "<", ">", "<=", ">=", "=~", "!~", "in"),
     ("+", "-"),
     ("*", "/", "%"),
 )
@@ -82,6 +84,8 @@ def _tokenize_when(text: str) -> list[_Token]:
             tokens.append(_Token("value", raw, re.sub(r"\\(.)", r"\1", raw)))
         elif match.group("op") is not None:
             tokens.append(_Token("op", match.group("op")))
+        elif match.group("word") == "in":
+            tokens.append(_Token("op", "in"))
         else:
             word = match.group("word")
             literal: Value = {"true": True, "false": False}.get(word, word)
@@ -157,6 +161,14 @@ def _is_number(value: Value) -> bool:
 
 
 def _apply_binary(op: str, left: Value, right: Value, text: str) -> Value:
+    if op == ",":  # separatorStage
+        return [*left, right] if isinstance(left, list) else [left, right]
+    if op == "in":  # inStage: Go's == between interface values
+        if not isinstance(right, list):
+            raise ExpressionError(
+                f"Invalid 'when' expression '{text}': 'in' needs a list, as in x in (\"a\", \"b\")"
+            )
+        return any(type(left) is type(item) and left == item for item in right)
     if op in ("&&", "||"):
         if not (isinstance(left, bool) and isinstance(right, bool)):
             raise ExpressionError(f"Invalid 'when' expression '{text}': '{op}' needs booleans")
@@ -208,9 +220,19 @@ def evaluate_when(text: str) -> bool:
         return True
     result = _WhenParser(text).parse()
     if not isinstance(result, bool):
-        shown = int(result) if _is_number(result) and float(result).is_integer() else result
-        raise ExpressionError(f"Expected boolean evaluation for '{text}'. Got {shown}")
+        raise ExpressionError(f"Expected boolean evaluation for '{text}'. Got {_go_shown(result)}")
     return result
+
+
+def _go_shown(value: Value) -> str:
+    """``value`` as Go's ``%v`` prints govaluate's result."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        return "[" + " ".join(_go_shown(item) for item in value) + "]"
+    if _is_number(value) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 # ------------------------------------------------------------------------------------ depends
