@@ -350,16 +350,20 @@ def plan_pod(
             plan.mounts.append(Mount(host_file, str(path).rstrip("/")))
             covered.append(str(path).rstrip("/"))
             continue
-        if parent != "/" and not any(
-            parent == c or parent.startswith(c.rstrip("/") + "/") for c in covered
-        ):
+        if parent != "/" and not _under_any(parent, covered):
             host = pod_dir / "fs" / parent.lstrip("/")
             host.mkdir(parents=True, exist_ok=True)
             plan.mounts.append(Mount(host, parent))
             covered.append(parent)
+    working_dir = str(plan.working_dir or "").rstrip("/")
+    if working_dir and not os.path.isdir(working_dir) and not _under_any(working_dir, covered):
+        # A container runtime creates a working directory the image lacks: an empty one here.
+        host = pod_dir / "fs" / working_dir.lstrip("/")
+        host.mkdir(parents=True, exist_ok=True)
+        plan.mounts.append(Mount(host, working_dir))
     command = list(container.get("command") or [])
     args = [str(a) for a in container.get("args") or []]
-    if is_script:
+    if is_script and container.get("source"):
         staging = pod_dir / "staging"
         staging.mkdir()
         plan.script_path = staging / "script"
@@ -374,6 +378,11 @@ def plan_pod(
             )
         plan.argv = [*command, *args]
     return plan
+
+
+def _under_any(path: str, targets: list[str]) -> bool:
+    """Whether ``path`` is one of the mount ``targets`` or inside one."""
+    return any(path == t or path.startswith(t.rstrip("/") + "/") for t in targets)
 
 
 def resolve_own_program(argv: list[str]) -> list[str]:
@@ -1004,8 +1013,9 @@ def collect_outputs(plan: PodPlan, exit_code: int, stdout: str) -> dict[str, Any
         outputs["parameters"] = params
     if artifacts:
         outputs["artifacts"] = artifacts
-    if stdout or plan.script_path is not None:
-        outputs["result"] = _trim_newline(stdout)
+    # What the executor's CaptureScriptResult keeps, even empty; the operator drops it where
+    # nothing refers to it.
+    outputs["result"] = _trim_newline(stdout)
     outputs["exitCode"] = str(exit_code)
     return outputs
 
