@@ -25,6 +25,7 @@ from engine.backends.local.nodes import COMPLETED_PHASES, FULFILLED_PHASES, Node
 from engine.backends.local.scope import (
     AggregationError,
     aggregate_output_scope,
+    inputs_scope,
     node_output_scope,
 )
 from engine.backends.local.variables import substitute_all
@@ -66,9 +67,11 @@ class DagContext:
     ancestry: dict[str, list[str]] = field(default_factory=dict)
     templated: dict[str, bool] = field(default_factory=dict)
     hooked: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Tasks with lifecycle hooks other than ``exit``, re-evaluated on every pass."""
     exit_hooks: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Each task's exit hook (``hooks.exit`` or ``onExit``), for the tasks that have one."""
-    """Tasks with lifecycle hooks other than ``exit``, re-evaluated on every pass."""
+    inputs: dict[str, str] = field(default_factory=dict)
+    """The DAG template's own inputs, in every task's scope (``inputs_scope``)."""
 
     def ancestors(self, task_name: str) -> list[str]:
         """Every task this one transitively depends on (Argo's ``GetTaskAncestry``)."""
@@ -90,7 +93,9 @@ class DagContext:
         return self.templated[task_name]
 
     @classmethod
-    def build(cls, boundary: Node, template: dict[str, Any]) -> DagContext:
+    def build(
+        cls, boundary: Node, template: dict[str, Any], inputs_record: dict[str, Any]
+    ) -> DagContext:
         spec = template["dag"]
         tasks = {t["name"]: t for t in spec.get("tasks") or []}
         logic = {name: task_depends_logic(task) for name, task in tasks.items()}
@@ -117,6 +122,7 @@ class DagContext:
                 for name, task in tasks.items()
                 if any(key != "exit" for key in task.get("hooks") or {})
             ],
+            inputs=inputs_scope(inputs_record),
         )
 
     def task_node_name(self, task_name: str) -> str:
@@ -135,7 +141,7 @@ def execute_dag(
         return node
     ctx: DagContext | None = op.cache.get(f"dag:{node['id']}")
     if ctx is None:
-        ctx = DagContext.build(node, template)
+        ctx = DagContext.build(node, template, inputs_record)
         op.cache[f"dag:{node['id']}"] = ctx
     visited: set[str] = set()
     for task_name in ctx.targets:
@@ -355,7 +361,8 @@ def _execute_dag_task(
     if expanded is None:
         try:
             if ctx.has_variables(task_name):
-                scope = {**op.global_scope, **_task_scope(op, ctx, ctx.ancestors(task_name))}
+                ancestors = _task_scope(op, ctx, ctx.ancestors(task_name))
+                scope = {**op.global_scope, **ctx.inputs, **ancestors}
                 resolved = substitute_all(task, scope)
             else:
                 # Argo builds every task's scope from its ancestors (buildLocalScopeFromTask);

@@ -482,6 +482,11 @@ def _type_name(value: Any) -> str:
     return "func"
 
 
+def go_type_name(value: Any) -> str:
+    """Go's ``%T`` of an expression's result."""
+    return "<nil>" if value is None else _type_name(value)
+
+
 def _equal(left: Any, right: Any) -> bool:
     if _is_number(left) and _is_number(right):
         return bool(left == right)

@@ -40,6 +40,7 @@ from engine.backends.local.scope import (
     ConfigLookup,
     process_inputs,
 )
+from engine.backends.local.template_defaults import merge_template_defaults
 from engine.backends.local.variables import substitute, substitute_all, unresolved
 
 __all__ = [
@@ -83,6 +84,30 @@ CacheSave = Callable[[str, str, str], None]
 
 def format_time(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+
+
+def _go_quote(value: object) -> str:
+    """A string as Go's ``%q`` prints it."""
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _check_label_value(value: str, where: str) -> None:
+    """Kubernetes' ``IsValidLabelValue``, its messages joined as Argo joins them."""
+    problems = []
+    if len(value) > 63:
+        problems.append("must be no more than 63 characters")
+    if not LABEL_VALUE.fullmatch(value):
+        problems.append(
+            "a valid label must be an empty string or consist of alphanumeric characters, "
+            "'-', '_' or '.', and must start and end with an alphanumeric character (e.g. "
+            "'MyValue',  or 'my_value',  or '12345', regex used for validation is "
+            f"'{LABEL_VALUE.pattern}')"
+        )
+    if problems:
+        raise ExpressionError(f"{where}: {';'.join(problems)}")
 
 
 def parse_time(text: str) -> float:
@@ -220,6 +245,46 @@ class WorkflowOperator:
             scope[f"workflow.outputs.parameters.{param['name']}"] = str(param.get("value", ""))
         return scope
 
+    def _apply_workflow_metadata(self) -> None:
+        """``spec.workflowMetadata`` onto the workflow as it starts (``updateWorkflowMetadata``):
+        labels and annotations, then ``labelsFrom`` expressions over the global variables, each
+        also a ``workflow.labels.*`` / ``workflow.annotations.*`` variable from then on."""
+        wanted = self.spec.get("workflowMetadata") or {}
+        if not wanted:
+            return
+        for name, value in (wanted.get("labels") or {}).items():
+            where = f"invalid label value {_go_quote(value)} for label {_go_quote(name)}"
+            _check_label_value(str(value), where)
+            self._set_metadata("labels", str(name), str(value))
+        for name, value in (wanted.get("annotations") or {}).items():
+            self._set_metadata("annotations", str(name), str(value))
+        for name, source in (wanted.get("labelsFrom") or {}).items():
+            expression = str((source or {}).get("expression", ""))
+            label = f"label {_go_quote(name)} expression {_go_quote(expression)}"
+            try:
+                value = exprlang.evaluate(expression, exprlang.build_env(self.global_scope))
+            except exprlang.ExprError as exc:
+                raise ExpressionError(f"failed to evaluate {label}: {exc}") from None
+            if not isinstance(value, str):
+                raise ExpressionError(
+                    f"failed to evaluate {label} evaluted to "
+                    f"{exprlang.go_type_name(value)} but must be a string"
+                )
+            where = (
+                f"invalid label value {_go_quote(value)} for label {_go_quote(name)} "
+                f"and expression {_go_quote(expression)}"
+            )
+            _check_label_value(value, where)
+            self._set_metadata("labels", str(name), value)
+        for kind in ("labels", "annotations"):
+            values = {str(k): str(v) for k, v in (self.wf["metadata"].get(kind) or {}).items()}
+            self.global_scope[f"workflow.{kind}"] = json.dumps(values, separators=(",", ":"))
+            self.global_scope[f"workflow.{kind}.json"] = self.global_scope[f"workflow.{kind}"]
+
+    def _set_metadata(self, kind: str, name: str, value: str) -> None:
+        self.wf["metadata"].setdefault(kind, {})[name] = value
+        self.global_scope[f"workflow.{kind}.{name}"] = value
+
     def template_base_of(
         self, holder: dict[str, Any], base: tuple[str, bool] | None
     ) -> tuple[str, bool] | None:
@@ -261,15 +326,7 @@ class WorkflowOperator:
                 raise ArgumentError(f"template '{name}' not found")
             template = self.templates[name]
         defaults = self.spec.get("templateDefaults")
-        if defaults:
-            merged = dict(defaults)
-            for key, value in template.items():
-                if isinstance(value, dict) and isinstance(merged.get(key), dict):
-                    merged[key] = {**merged[key], **value}
-                else:
-                    merged[key] = value
-            template = merged
-        return template
+        return merge_template_defaults(defaults, template) if defaults else template
 
     # ------------------------------------------------------------------ node bookkeeping
 
@@ -513,6 +570,11 @@ class WorkflowOperator:
         if not self.status.get("phase") or self.status["phase"] == "Pending":
             self.status["phase"] = "Running"
             self.status.setdefault("startedAt", format_time(self.now))
+            try:
+                self._apply_workflow_metadata()
+            except ExpressionError as exc:  # Argo's markWorkflowError
+                self._complete_workflow("Error", str(exc))
+                return
         started = parse_time(self.status["startedAt"])
         self.global_scope["workflow.duration"] = f"{self.now - started:.6f}"
         if self.global_scope.get("workflow.status") in (None, "Pending", "Running"):
@@ -538,7 +600,10 @@ class WorkflowOperator:
         self.global_scope["workflow.failures"] = self._failures_json()
         if not self._workflow_lifecycle_hooks(root) or root["phase"] not in FULFILLED_PHASES:
             return
-        exit_hook = self._workflow_exit_hook() if self.should_execute(True) else None
+        # An exit handler already started goes on whatever the shutdown (Argo's operate); only
+        # a new one waits for a strategy that lets exit handlers run.
+        started = self.get_node(on_exit_node_name(self.name)) is not None
+        exit_hook = self._workflow_exit_hook() if started or self.should_execute(True) else None
         on_exit: Node | None = None
         if exit_hook is not None:
             on_exit = self.execute_template(

@@ -26,6 +26,7 @@ __all__ = [
     "ConfigLookup",
     "aggregate_output_scope",
     "artifact_reference",
+    "inputs_scope",
     "node_output_scope",
     "process_inputs",
     "repository_key",
@@ -145,6 +146,12 @@ def process_inputs(
         bound_artifacts.append(merged)
     local["inputs.parameters"] = json.dumps(bound_params, separators=(",", ":"))
     scope = {**global_scope, **local}
+    # Argo's SubstituteParams substitutes the whole template once with the inputs as bound, the
+    # inputs' own values included: a value may refer to another input, or be an expression
+    # over them. The rest of the template sees the values as bound (a step's arguments are
+    # substituted again with the template's inputs: inputs_scope).
+    for bound in bound_params:
+        bound["value"] = substitute(bound["value"], scope)
     processed = {k: v for k, v in template.items() if k != "inputs"}
     processed = substitute_all(processed, scope)
     record: dict[str, Any] = {}
@@ -154,6 +161,15 @@ def process_inputs(
         record["artifacts"] = bound_artifacts
     processed["inputs"] = copy.deepcopy(record)
     return processed, record
+
+
+def inputs_scope(record: Mapping[str, Any]) -> dict[str, str]:
+    """A steps or DAG template's own inputs, which its steps' and tasks' arguments are
+    substituted with (Argo's ``createScope`` over the processed template)."""
+    return {
+        f"inputs.parameters.{param['name']}": str(param.get("value", ""))
+        for param in record.get("parameters") or []
+    }
 
 
 def node_output_scope(prefix: str, node: Node, artifact_owner: str | None = None) -> dict[str, str]:

@@ -16,6 +16,7 @@ from engine.backends.local.nodes import COMPLETED_PHASES, FULFILLED_PHASES, Node
 from engine.backends.local.scope import (
     AggregationError,
     aggregate_output_scope,
+    inputs_scope,
     node_output_scope,
 )
 from engine.backends.local.variables import substitute_all
@@ -53,7 +54,7 @@ def execute_steps(
     node = op.open_boundary(node_name, "Steps", template, opts, inputs_record)
     if node["phase"] in FULFILLED_PHASES:
         return node
-    scope: dict[str, str] = {}
+    scope = inputs_scope(inputs_record)
     groups = template.get("steps") or []
     for index, group in enumerate(groups):
         sg_name = f"{node_name}[{index}]"

@@ -7,8 +7,8 @@ tests built on this module copy each workflow and each assertion as the Go test 
 
 Most of those workflows run ``argoproj/argosay:v2``, whose entrypoint is a small shell script
 (``test/e2e/images/argosay/v2/argosay``, copied unmodified to ``data/argo-e2e/argosay``). The
-local runner runs host commands, not an image's entrypoint, so a container of that image with
-no command of its own is given the script as its command; nothing else changes.
+local runner runs host commands, not an image's entrypoint, so a container (or script) of that
+image with no command of its own is given the script as its command; nothing else changes.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 Manifest = dict[str, Any]
-DATA = Path(__file__).parent / "data" / "argo-e2e"
+DATA = Path(__file__).parents[1] / "data" / "argo-e2e"
 ARGOSAY = DATA / "argosay"
 
 
@@ -30,7 +30,8 @@ def with_argosay(manifest: Manifest) -> Manifest:
     spec = manifest.get("spec", {})
     templates = list(spec.get("templates") or [])
     for tmpl in templates:
-        bodies = [tmpl.get("container"), *(tmpl.get("containerSet") or {}).get("containers", [])]
+        bodies = [tmpl.get("container"), tmpl.get("script")]
+        bodies += (tmpl.get("containerSet") or {}).get("containers", [])
         bodies += [*tmpl.get("initContainers", []), *tmpl.get("sidecars", [])]
         for body in bodies:
             if (
