@@ -1540,7 +1540,8 @@ class WorkflowOperator:
     ) -> dict[str, Any] | None:
         """Outputs of a DAG/steps template, read from its tasks' or steps' outputs.
 
-        Raises ``ExprError`` when a ``valueFrom.expression`` fails (the node then errors).
+        Raises ``ExpressionError`` when a ``valueFrom.expression`` fails or an artifact's ``from``
+        cannot be resolved and it is not optional (the node then errors).
         """
         spec = template.get("outputs") or {}
         full = {**self.global_scope, **scope}
@@ -1572,8 +1573,18 @@ class WorkflowOperator:
                     str(artifact["fromExpression"]), exprlang.build_env(full)
                 )
                 source = "" if result is None else exprlang.go_format(result)
+            elif artifact.get("from"):
+                source = substitute(str(artifact["from"]), full)
+                if unresolved(source):  # resolveArtifact: an optional one is left out
+                    if artifact.get("optional"):
+                        continue
+                    tag = str(artifact["from"]).strip().removeprefix("{{").removesuffix("}}")
+                    raise ExpressionError(
+                        f"unable to resolve outputs from scope: Unable to resolve: "
+                        f"{_go_quote(tag.strip())}"
+                    )
             else:
-                source = substitute(str(artifact.get("from") or ""), full)
+                continue
             artifacts.append({"name": artifact["name"], "from": source})
         outputs: dict[str, Any] = {}
         if params:
