@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,35 @@ def test_dangling_pod_tmp_links_are_swept_and_live_ones_kept(tmp_path: Path) -> 
         "drover-other",
         "pod",
     ]
+
+
+def test_the_accepted_fields_are_argos_own() -> None:
+    """The field lists the validation holds are those of Argo's JSON schema: anything else is
+    refused as unknown, as ``argo submit --strict`` refuses it."""
+    from engine.backends.local import validation
+    from tests.argo_reference import ARGO_DIR
+
+    schema = json.loads((ARGO_DIR / "schema.json").read_text())
+    definitions = schema["definitions"]
+
+    def argo(kind: str) -> set[str]:
+        return set(definitions[f"io.argoproj.workflow.v1alpha1.{kind}"]["properties"])
+
+    assert argo("WorkflowSpec") == validation._SPEC_FIELDS
+    assert argo("Template") == validation._TEMPLATE_FIELDS
+    assert argo("DAGTask") == validation._TASK_FIELDS
+    assert argo("WorkflowStep") == argo("DAGTask") - {"dependencies", "depends"}
+
+
+def test_a_field_argo_does_not_have_is_unknown() -> None:
+    workflow = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"name": "w"},
+        "spec": {
+            "entrypoint": "main",
+            "templates": [{"name": "main", "container": {"command": ["true"]}, "hooks": {}}],
+        },
+    }
+    with pytest.raises(SpecError, match=r"templates\[0\]\.hooks: unknown field: Argo's Template"):
+        validate_workflow(workflow)

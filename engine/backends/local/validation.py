@@ -39,7 +39,6 @@ _SPEC_FIELDS: Final = frozenset(
         "securityContext",
         "podSpecPatch",
         "priority",
-        "podPriority",
         "podPriorityClassName",
         "artifactRepositoryRef",
         "archiveLogs",
@@ -60,12 +59,18 @@ _SPEC_FIELDS: Final = frozenset(
         "hostAliases",
         "workflowTemplateRef",
         "artifactGC",
-        "archiveLocation",
         "executorPlugins",
         "podResources",
         "resourceClaims",
     }
 )
+"""Argo's WorkflowSpec fields (``io.argoproj.workflow.v1alpha1.WorkflowSpec``)."""
+_DROPPED: Final = frozenset(
+    {"archiveLocation", "podPriority", "labels", "podSpec", "arguments", "priority", "description"}
+)
+"""No fields of Argo's, yet found in its own recorded workflows (older versions' fields, or
+misplaced ones): Argo's controller drops unknown fields as it decodes a workflow, and the local
+runner ignores these few; any other unknown field is refused, as ``argo submit`` refuses it."""
 _TEMPLATE_KINDS: Final = (
     "container",
     "script",
@@ -78,44 +83,51 @@ _TEMPLATE_KINDS: Final = (
 _UNSUPPORTED_KINDS: Final = ("resource", "plugin", "data")
 _TEMPLATE_FIELDS: Final = frozenset(
     {
-        "name",
-        "inputs",
-        "outputs",
-        *_TEMPLATE_KINDS,
-        "retryStrategy",
         "activeDeadlineSeconds",
-        "timeout",
-        "parallelism",
-        "failFast",
-        "volumes",
-        "metadata",
-        "nodeSelector",
         "affinity",
-        "tolerations",
+        "annotations",
+        "archiveLocation",
+        "automountServiceAccountToken",
+        "container",
+        "containerSet",
+        "daemon",
+        "dag",
+        "data",
+        "executor",
+        "failFast",
+        "hostAliases",
+        "http",
+        "initContainers",
+        "inputs",
+        "memoize",
+        "metadata",
+        "metrics",
+        "name",
+        "nodeSelector",
+        "outputs",
+        "parallelism",
+        "pendingTimeout",
+        "plugin",
+        "podResources",
         "podSpecPatch",
+        "priorityClassName",
+        "resource",
+        "resourceClaims",
+        "retryStrategy",
+        "schedulerName",
+        "script",
         "securityContext",
         "serviceAccountName",
-        "automountServiceAccountToken",
-        "priorityClassName",
-        "priority",
-        "schedulerName",
-        "hostAliases",
-        "archiveLocation",
-        "metrics",
-        "executor",
-        "synchronization",
-        "annotations",
-        "labels",
-        "podSpec",
-        "arguments",
-        "memoize",
-        "daemon",
         "sidecars",
-        "pendingTimeout",
-        "podResources",
-        "resourceClaims",
+        "steps",
+        "suspend",
+        "synchronization",
+        "timeout",
+        "tolerations",
+        "volumes",
     }
 )
+"""Argo's Template fields (its JSON schema, ``io.argoproj.workflow.v1alpha1.Template``)."""
 _TASK_FIELDS: Final = frozenset(
     {
         "name",
@@ -132,9 +144,9 @@ _TASK_FIELDS: Final = frozenset(
         "continueOn",
         "onExit",
         "hooks",
-        "description",
     }
 )
+"""Argo's DAGTask fields; a WorkflowStep has them all but ``dependencies`` and ``depends``."""
 _ARTIFACT_FIELDS: Final = frozenset(
     {
         "name",
@@ -158,6 +170,14 @@ _ARTIFACT_FIELDS: Final = frozenset(
 
 def _fail(path: str, message: str, hint: str | None = None) -> None:
     raise SpecError(path, message, hint)
+
+
+def _unknown(path: str, kind: str) -> None:
+    _fail(
+        path,
+        f"unknown field: Argo's {kind} has no such field",
+        "check its spelling and where it sits (argo submit --strict rejects it too)",
+    )
 
 
 def _check_enum(param: dict[str, Any], prefix: str) -> None:
@@ -204,8 +224,10 @@ def _check_tasks(tasks: Any, path: str, names: set[str], is_dag: bool) -> None:
     for index, task in enumerate(tasks or []):
         task_path = f"{path}[{index}]"
         for key in task:
-            if key not in _TASK_FIELDS or (not is_dag and key in ("dependencies", "depends")):
-                _fail(f"{task_path}.{key}", "not supported by the local runner")
+            if key not in _TASK_FIELDS | _DROPPED or (
+                not is_dag and key in ("dependencies", "depends")
+            ):
+                _unknown(f"{task_path}.{key}", "DAGTask" if is_dag else "WorkflowStep")
         if "template" in task and task["template"] not in names:
             _fail(f"{task_path}.template", f"template '{task['template']}' not found")
         _check_hooks(task.get("hooks"), f"{task_path}.hooks")
@@ -248,8 +270,8 @@ def _check_template(template: dict[str, Any], path: str, names: set[str]) -> Non
         if kind in template:
             _fail(f"{path}.{kind}", "not supported by the local runner")
     for key in template:
-        if key not in _TEMPLATE_FIELDS:
-            _fail(f"{path}.{key}", "not supported by the local runner")
+        if key not in _TEMPLATE_FIELDS | _DROPPED:
+            _unknown(f"{path}.{key}", "Template")
     kinds = [k for k in _TEMPLATE_KINDS if k in template]
     if len(kinds) != 1:
         _fail(path, f"a template needs exactly one of {', '.join(_TEMPLATE_KINDS)}")
@@ -296,8 +318,8 @@ def validate_workflow(workflow: dict[str, Any]) -> None:
         _fail("spec", "missing")
         return
     for key in spec:
-        if key not in _SPEC_FIELDS:
-            _fail(f"spec.{key}", "not supported by the local runner")
+        if key not in _SPEC_FIELDS | _DROPPED:
+            _unknown(f"spec.{key}", "WorkflowSpec")
     _check_hooks(spec.get("hooks"), "spec.hooks")
     templates = spec.get("templates") or []
     names = {t.get("name", "") for t in templates}
