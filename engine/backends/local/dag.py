@@ -4,10 +4,14 @@
 dependencies in, tasks whose dependencies are fulfilled are evaluated against their
 ``depends`` logic (Omitted when false), expanded (TaskGroup + ``task(i:item)`` children)
 and executed; ``assess_dag_phase`` then decides the DAG's phase with Argo's BFS.
+
+A task's scope is its ancestors' outputs; a Skipped or Omitted ancestor provides the outputs
+its template declares (``skipped_outputs``, without artifacts as in Argo's DAGs).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -27,8 +31,8 @@ from engine.backends.local.scope import (
     aggregate_output_scope,
     inputs_scope,
     node_output_scope,
+    resolve_references,
 )
-from engine.backends.local.variables import substitute_all
 
 if TYPE_CHECKING:
     from engine.backends.local.operator import ExecOpts, WorkflowOperator
@@ -63,6 +67,8 @@ class DagContext:
     dependencies: dict[str, list[str]]
     targets: list[str]
     fail_fast: bool
+    template_base: tuple[str, bool] | None = None
+    """Where the tasks' plain template names resolve (``ExecOpts.template_base``)."""
     expanded: dict[str, list[ExpandedItem]] = field(default_factory=dict)
     ancestry: dict[str, list[str]] = field(default_factory=dict)
     templated: dict[str, bool] = field(default_factory=dict)
@@ -94,7 +100,11 @@ class DagContext:
 
     @classmethod
     def build(
-        cls, boundary: Node, template: dict[str, Any], inputs_record: dict[str, Any]
+        cls,
+        boundary: Node,
+        template: dict[str, Any],
+        inputs_record: dict[str, Any],
+        template_base: tuple[str, bool] | None,
     ) -> DagContext:
         spec = template["dag"]
         tasks = {t["name"]: t for t in spec.get("tasks") or []}
@@ -114,6 +124,7 @@ class DagContext:
             dependencies=dependencies,
             targets=targets,
             fail_fast=spec.get("failFast") is not False,
+            template_base=template_base,
             exit_hooks={
                 name: hook for name, task in tasks.items() if (hook := _exit_hook(task)) is not None
             },
@@ -141,7 +152,7 @@ def execute_dag(
         return node
     ctx: DagContext | None = op.cache.get(f"dag:{node['id']}")
     if ctx is None:
-        ctx = DagContext.build(node, template, inputs_record)
+        ctx = DagContext.build(node, template, inputs_record, opts.template_base)
         op.cache[f"dag:{node['id']}"] = ctx
     visited: set[str] = set()
     for task_name in ctx.targets:
@@ -274,8 +285,10 @@ def _connect_dependencies(
 
 def _task_scope(
     op: WorkflowOperator, ctx: DagContext, task_names: list[str] | None = None
-) -> dict[str, str]:
-    scope: dict[str, str] = {}
+) -> dict[str, str | None]:
+    """The ``tasks.X.*`` variables of ``task_names`` (every task when None), as Argo's
+    ``buildLocalScopeFromTask`` gives them; None marks an absent optional."""
+    scope: dict[str, str | None] = {}
     for task_name in ctx.tasks if task_names is None else task_names:
         task_node = op.get_node(ctx.task_node_name(task_name))
         if task_node is None:
@@ -287,6 +300,8 @@ def _task_scope(
             scope[f"{prefix}.status"] = task_node["phase"]
         else:
             scope.update(node_output_scope(prefix, task_node, op.artifact_owner(task_node)))
+            task = ctx.tasks[task_name]
+            scope.update(op.skipped_outputs(prefix, task_node, task, ctx.template_base, False))
     return scope
 
 
@@ -360,10 +375,11 @@ def _execute_dag_task(
     expanded = ctx.expanded.get(task_name)
     if expanded is None:
         try:
-            if ctx.has_variables(task_name):
+            if ctx.has_variables(task_name) or op.volumes_templated:
+                # resolveDependencyReferences: the workflow's volumes, then the task.
                 ancestors = _task_scope(op, ctx, ctx.ancestors(task_name))
-                scope = {**op.global_scope, **ctx.inputs, **ancestors}
-                resolved = substitute_all(task, scope)
+                op.substitute_volumes(ancestors)
+                resolved = resolve_references(task, {**op.global_scope, **ctx.inputs, **ancestors})
             else:
                 # Argo builds every task's scope from its ancestors (buildLocalScopeFromTask);
                 # of that, only a fanned-out ancestor's aggregate can fail.
@@ -378,6 +394,9 @@ def _execute_dag_task(
             return
         if has_loop(task):
             ctx.expanded[task_name] = expanded
+    elif op.volumes_templated:
+        with contextlib.suppress(ExpressionError):  # it resolved before, with the same scope
+            op.substitute_volumes(_task_scope(op, ctx, ctx.ancestors(task_name)))
 
     if has_loop(task) and not expanded:
         # An empty list: the task is Skipped ("Skipped, empty params"), with no TaskGroup.
@@ -418,7 +437,11 @@ def _execute_dag_task(
                     f"when '{item.body.get('when')}' evaluated false",
                 )
                 continue
-        op.execute_template(item_node_name, item.body, item.body.get("arguments") or {}, child_opts)
+        arguments = item.body.get("arguments") or {}
+        _, error = op.execute_template_err(item_node_name, item.body, arguments, child_opts)
+        if error is not None:
+            op.mark_phase(item_node_name, "Error", f"task '{item_node_name}' errored: {error}")
+            return
 
     if group is not None:
         group_phase = "Succeeded"

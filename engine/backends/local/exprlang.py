@@ -31,6 +31,7 @@ __all__ = [
     "eval_bool",
     "evaluate",
     "go_format",
+    "reads_absent",
 ]
 
 
@@ -113,8 +114,9 @@ def _go_json(value: Any, indent: int | None = None) -> str:
 # ---------------------------------------------------------------------------- environment
 
 
-def build_env(flat: Mapping[str, str]) -> dict[str, Any]:
-    """Argo's ``GetFuncMap(EnvMap(flat))``: nested variables plus the helper functions."""
+def build_env(flat: Mapping[str, str | None]) -> dict[str, Any]:
+    """Argo's ``GetFuncMap(EnvMap(flat))``: nested variables plus the helper functions; a None
+    value (an absent optional) is ``nil`` there."""
     keys = sorted(flat)
     dropped = {k for k, nxt in itertools.pairwise(keys) if nxt.startswith(k + ".")}
     env: dict[str, Any] = {}
@@ -767,6 +769,39 @@ def evaluate(expression: str, env: Mapping[str, Any]) -> Any:
         UnicodeError,
     ) as exc:  # a helper given arguments it cannot take: the expression fails, cleanly
         raise ExprError(f"failed to evaluate expression {expression!r}: {exc}") from exc
+
+
+def _member_path(node: Node) -> str | None:
+    """``a.b.c`` for a name or a chain of constant member accesses on one, else None."""
+    if node[0] == "name":
+        return str(node[1])
+    if node[0] == "member" and node[2][0] == "lit" and isinstance(node[2][1], str):
+        base = _member_path(node[1])
+        return None if base is None else f"{base}.{node[2][1]}"
+    return None
+
+
+def _collect_paths(node: Any, found: list[str]) -> None:
+    if isinstance(node, tuple) and node and isinstance(node[0], str):
+        path = _member_path(node)
+        if path is not None:
+            found.append(path)
+    if isinstance(node, tuple | list):
+        for part in node:
+            _collect_paths(part, found)
+
+
+def reads_absent(expression: str, flat: Mapping[str, str | None]) -> bool:
+    """Whether ``expression`` reads a variable whose value in ``flat`` is an absent optional
+    (None): one of the member paths Argo's ``getIdentifiers`` lists
+    (util/template/expression_template.go), e.g. ``tasks.A.outputs.parameters.x``."""
+    try:
+        tree = _parse(expression)
+    except ExprError:
+        return False
+    found: list[str] = []
+    _collect_paths(tree, found)
+    return any(path in flat and flat[path] is None for path in found)
 
 
 def eval_bool(expression: str, env: Mapping[str, Any]) -> bool:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from engine.backends.local.expressions import ExpressionError
+from engine.backends.local.expressions import ExpressionError, evaluate_when
 from engine.backends.local.variables import substitute_all
 
 __all__ = ["ExpandedItem", "expand_items", "has_loop", "item_description", "sequence_items"]
@@ -93,6 +93,15 @@ def sequence_items(sequence: dict[str, Any]) -> list[str]:
     return [str(number) for number in numbers]
 
 
+def _never_runs(body: dict[str, Any]) -> bool:
+    """Its ``when`` evaluates to false: Argo's ``expandTask`` / ``expandStep`` then take a loop
+    that cannot be expanded (e.g. an absent optional left in ``withParam``) as no items."""
+    try:
+        return not evaluate_when(str(body.get("when", "")))
+    except ExpressionError:
+        return False
+
+
 def _items_of(body: dict[str, Any]) -> list[Any]:
     if "withItems" in body:
         return list(body["withItems"] or [])
@@ -105,11 +114,18 @@ def _items_of(body: dict[str, Any]) -> list[Any]:
         except json.JSONDecodeError:
             parsed = None
         if not isinstance(parsed, list):
+            if _never_runs(body):
+                return []
             raise ExpressionError(
                 f"withParam value could not be parsed as a JSON list: {str(raw).strip()}"
             )
         return parsed
-    return sequence_items(dict(body["withSequence"]))
+    try:
+        return sequence_items(dict(body["withSequence"]))
+    except ExpressionError:
+        if _never_runs(body):
+            return []
+        raise
 
 
 def expand_items(body: dict[str, Any]) -> list[ExpandedItem]:

@@ -38,10 +38,20 @@ from engine.backends.local.scope import (
     ARTIFACT_REF_PREFIX,
     ArgumentError,
     ConfigLookup,
+    absent_reference,
+    mark_absent_arguments,
     process_inputs,
+    skipped_output_scope,
 )
 from engine.backends.local.template_defaults import merge_template_defaults
-from engine.backends.local.variables import substitute, substitute_all, unresolved
+from engine.backends.local.variables import (
+    AbsentOptionalError,
+    Scope,
+    go_quote,
+    substitute,
+    substitute_all,
+    unresolved,
+)
 
 __all__ = [
     "DEADLINE_MESSAGE",
@@ -89,11 +99,6 @@ def format_time(epoch: float) -> str:
 LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
 
 
-def _go_quote(value: object) -> str:
-    """A string as Go's ``%q`` prints it."""
-    return json.dumps(str(value), ensure_ascii=False)
-
-
 def _check_label_value(value: str, where: str) -> None:
     """Kubernetes' ``IsValidLabelValue``, its messages joined as Argo joins them."""
     problems = []
@@ -139,6 +144,9 @@ class PodLaunch:
     node_name: str
     template: dict[str, Any]
     deadline: float | None
+    volumes: list[dict[str, Any]] | None = None
+    """The workflow's volumes as substituted when the pod was created (Argo's ``woc.volumes``);
+    None: ``spec.volumes`` as written (they hold no ``{{``)."""
 
 
 @dataclass(slots=True)
@@ -205,6 +213,8 @@ class WorkflowOperator:
         self.cache: dict[str, Any] = {}
         self.now = clock()
         self.global_scope = self._build_global_scope()
+        self.volumes_templated = "{{" in json.dumps(self.spec.get("volumes") or [])
+        self.volumes: list[dict[str, Any]] = list(self.spec.get("volumes") or [])
 
     # ------------------------------------------------------------------ scope and lookups
 
@@ -253,14 +263,14 @@ class WorkflowOperator:
         if not wanted:
             return
         for name, value in (wanted.get("labels") or {}).items():
-            where = f"invalid label value {_go_quote(value)} for label {_go_quote(name)}"
+            where = f"invalid label value {go_quote(str(value))} for label {go_quote(str(name))}"
             _check_label_value(str(value), where)
             self._set_metadata("labels", str(name), str(value))
         for name, value in (wanted.get("annotations") or {}).items():
             self._set_metadata("annotations", str(name), str(value))
         for name, source in (wanted.get("labelsFrom") or {}).items():
             expression = str((source or {}).get("expression", ""))
-            label = f"label {_go_quote(name)} expression {_go_quote(expression)}"
+            label = f"label {go_quote(str(name))} expression {go_quote(expression)}"
             try:
                 value = exprlang.evaluate(expression, exprlang.build_env(self.global_scope))
             except exprlang.ExprError as exc:
@@ -271,8 +281,8 @@ class WorkflowOperator:
                     f"{exprlang.go_type_name(value)} but must be a string"
                 )
             where = (
-                f"invalid label value {_go_quote(value)} for label {_go_quote(name)} "
-                f"and expression {_go_quote(expression)}"
+                f"invalid label value {go_quote(str(value))} for label {go_quote(str(name))} "
+                f"and expression {go_quote(expression)}"
             )
             _check_label_value(value, where)
             self._set_metadata("labels", str(name), value)
@@ -284,6 +294,37 @@ class WorkflowOperator:
     def _set_metadata(self, kind: str, name: str, value: str) -> None:
         self.wf["metadata"].setdefault(kind, {})[name] = value
         self.global_scope[f"workflow.{kind}.{name}"] = value
+
+    def substitute_volumes(self, scope: Scope) -> None:
+        """Argo's ``substituteParamsInVolumes``: the workflow's volumes, as the pods created from
+        now on in this pass get them, with ``scope`` substituted (``AbsentOptionalError`` for a
+        reference to an absent optional)."""
+        if self.volumes_templated:
+            self.volumes = substitute_all(self.volumes, scope)
+
+    def skipped_outputs(
+        self,
+        prefix: str,
+        node: Node,
+        holder: dict[str, Any],
+        base: tuple[str, bool] | None,
+        include_artifacts: bool,
+    ) -> dict[str, str | None]:
+        """Argo's ``addSkippedNodeOutputsToScope`` for the node of ``holder`` (a task or step):
+        the outputs its template declares when it was Skipped or Omitted (``skipped_output_scope``;
+        nothing when the template cannot be resolved, e.g. a templated ``templateRef``)."""
+        if node.get("outputs") or node.get("phase") not in ("Skipped", "Omitted"):
+            return {}
+        key = f"skipped-outputs:{node['id']}:{prefix}"
+        scope: dict[str, str | None] | None = self.cache.get(key)
+        if scope is None:
+            try:
+                template = self.resolve_template(holder, base)
+            except ArgumentError:
+                template = {}
+            scope = skipped_output_scope(prefix, node, template, include_artifacts)
+            self.cache[key] = scope
+        return scope
 
     def template_base_of(
         self, holder: dict[str, Any], base: tuple[str, bool] | None
@@ -579,6 +620,10 @@ class WorkflowOperator:
         self.global_scope["workflow.duration"] = f"{self.now - started:.6f}"
         if self.global_scope.get("workflow.status") in (None, "Pending", "Running"):
             self.global_scope["workflow.status"] = str(self.status.get("phase", "Running"))
+        if self.volumes_templated:
+            # Each reconcile starts from spec.volumes with the global parameters substituted
+            # (Argo's operate); task and step references follow as they resolve.
+            self.volumes = substitute_all(self.spec.get("volumes") or [], self.global_scope)
         if self.shutdown is not None:
             self._shut_down_running()
         self._enforce_pod_deadlines()
@@ -738,15 +783,41 @@ class WorkflowOperator:
         opts: ExecOpts,
     ) -> Node | None:
         """Argo's ``executeTemplate``: returns the node, or None when it may not start yet."""
+        return self.execute_template_err(node_name, holder, arguments, opts)[0]
+
+    def execute_template_err(
+        self,
+        node_name: str,
+        holder: dict[str, Any],
+        arguments: dict[str, Any],
+        opts: ExecOpts,
+    ) -> tuple[Node | None, str | None]:
+        """``execute_template`` with the error Argo's ``executeTemplate`` returns when the
+        template cannot be resolved or given its inputs (``ResolveTemplate``, ``ProcessArgs``):
+        the node is then in Error (``initializeNodeOrMarkError``: a new one is Skipped), and a
+        DAG or step group reports the error on its own node too."""
+        try:
+            return self._execute_template(node_name, holder, arguments, opts), None
+        except _TemplateError as exc:
+            message = str(exc)
+            if self.get_node(node_name) is None:
+                self.init_node(node_name, "Skipped", exc.template_name, opts, "Error", message)
+            return self.mark_phase(node_name, "Error", message), message
+
+    def _execute_template(
+        self,
+        node_name: str,
+        holder: dict[str, Any],
+        arguments: dict[str, Any],
+        opts: ExecOpts,
+    ) -> Node | None:
         node = self.get_node(node_name)
         if node is not None and (node["phase"] in FULFILLED_PHASES or self.is_waiting_on_pod(node)):
             return node
         try:
             template = self.resolve_template(holder, opts.template_base)
         except ArgumentError as exc:
-            return node or self.init_node(
-                node_name, "Skipped", holder.get("template"), opts, "Error", str(exc)
-            )
+            raise _TemplateError(str(exc), holder.get("template")) from None
         opts = replace(opts, template_base=self.template_base_of(holder, opts.template_base))
         # Argo records the caller's reference: templateName, or templateRef for a templateRef.
         template_name = (
@@ -793,9 +864,7 @@ class WorkflowOperator:
                     # A running DAG/steps node re-enters every pass with the same inputs.
                     self.cache[f"processed:{node_name}"] = (processed, inputs_record)
         except (ArgumentError, ExpressionError) as exc:
-            node_type = "Retry" if retry_strategy else _node_type_of(template)
-            failed = node or self.init_node(node_name, node_type, template_name, opts, "Error")
-            return self.mark_phase(node_name, "Error", str(exc)) if failed else None
+            raise _TemplateError(str(exc), template_name) from None
 
         memo = processed.get("memoize")
         if memo and (node is None or node["phase"] not in FULFILLED_PHASES):
@@ -1098,7 +1167,8 @@ class WorkflowOperator:
             self.cache[f"result:{node['id']}"] = self._result_referenced(
                 node_name, opts.boundary_id
             )
-        self.launches.append(PodLaunch(node["id"], node_name, template, deadline))
+        volumes = self.volumes if self.volumes_templated else None
+        self.launches.append(PodLaunch(node["id"], node_name, template, deadline, volumes))
         if template.get("daemon"):
             self.cache[f"daemon:{node['id']}"] = True
         if "containerSet" in template:
@@ -1327,7 +1397,7 @@ class WorkflowOperator:
         hooks: dict[str, Any] | None,
         parent: Node,
         boundary_id: str | None,
-        scope: dict[str, str],
+        scope: Scope,
         node_flag: dict[str, bool] | None = None,
     ) -> bool:
         """Argo's ``executeTmplLifeCycleHook``: run each non-exit hook whose ``expression``
@@ -1368,7 +1438,23 @@ class WorkflowOperator:
                     continue
                 if not execute:
                     continue
-            resolved = substitute_all({k: v for k, v in hook.items() if k != "expression"}, full)
+            try:  # resolveExitTmplArgument, after markAbsentOptionalArgs
+                body = mark_absent_arguments(
+                    {k: v for k, v in hook.items() if k != "expression"}, full
+                )
+                resolved = substitute_all(body, full)
+            except ExpressionError as exc:
+                if existing is None:
+                    self.init_node(
+                        hook_node_name,
+                        "Skipped",
+                        hook.get("template"),
+                        ExecOpts(boundary_id, False, node_flag),
+                        "Error",
+                        str(exc),
+                    )
+                    self.add_child(parent["name"], hook_node_name)
+                continue
             node = self.execute_template(
                 hook_node_name,
                 resolved,
@@ -1535,13 +1621,13 @@ class WorkflowOperator:
                 self._set_suspend_outputs(node, template)
                 self.mark_phase(node["name"], "Succeeded")
 
-    def template_outputs(
-        self, template: dict[str, Any], scope: dict[str, str]
-    ) -> dict[str, Any] | None:
+    def template_outputs(self, template: dict[str, Any], scope: Scope) -> dict[str, Any] | None:
         """Outputs of a DAG/steps template, read from its tasks' or steps' outputs.
 
-        Raises ``ExpressionError`` when a ``valueFrom.expression`` fails or an artifact's ``from``
-        cannot be resolved and it is not optional (the node then errors).
+        Raises ``ExpressionError`` when a ``valueFrom.expression`` fails or yields nil, or a
+        parameter reads an absent optional, without a ``valueFrom.default`` to fall back on
+        (Argo's ``getTemplateOutputsFromScope`` and ``resolveParameter``), or when an artifact's
+        ``from`` cannot be resolved and it is not optional; the node then errors.
         """
         spec = template.get("outputs") or {}
         full = {**self.global_scope, **scope}
@@ -1549,17 +1635,33 @@ class WorkflowOperator:
         for param in spec.get("parameters") or []:
             value_from = param.get("valueFrom") or {}
             raw = value_from.get("parameter", param.get("value"))
-            if raw is None and "expression" in value_from:
-                try:
-                    raw = exprlang.go_format(
-                        exprlang.evaluate(str(value_from["expression"]), exprlang.build_env(full))
+            if absent_reference(raw, full):
+                if "default" not in value_from:
+                    raise AbsentOptionalError(
+                        f"output parameter {go_quote(param['name'])}: {go_quote(str(raw))} is an "
+                        "absent optional (skipped/omitted node output with no default)"
                     )
+                raw = None
+            if raw is None and "expression" in value_from:
+                expression = str(value_from["expression"])
+                try:
+                    result = exprlang.evaluate(expression, exprlang.build_env(full))
+                    if result is None:  # an unhandled absent optional, as a {{= }} tag
+                        raise exprlang.ExprError(
+                            f"failed to evaluate expression {go_quote(expression)}"
+                        )
+                    raw = exprlang.go_format(result)
                 except exprlang.ExprError:
                     if "default" not in value_from:
                         raise
             if raw is None:
                 raw = value_from.get("default", "")
-            value = substitute(str(raw), full)
+            try:
+                value = substitute(str(raw), full)
+            except AbsentOptionalError:
+                if "default" not in value_from:
+                    raise
+                value = str(value_from["default"])
             if unresolved(value) and "default" in value_from:
                 value = str(value_from["default"])
             entry = {"name": param["name"], "value": value}
@@ -1581,7 +1683,7 @@ class WorkflowOperator:
                     tag = str(artifact["from"]).strip().removeprefix("{{").removesuffix("}}")
                     raise ExpressionError(
                         f"unable to resolve outputs from scope: Unable to resolve: "
-                        f"{_go_quote(tag.strip())}"
+                        f"{go_quote(tag.strip())}"
                     )
             else:
                 continue
@@ -1593,6 +1695,14 @@ class WorkflowOperator:
         if artifacts:
             outputs["artifacts"] = artifacts
         return outputs or None
+
+
+class _TemplateError(Exception):
+    """A template that cannot be resolved or given its inputs (``execute_template_err``)."""
+
+    def __init__(self, message: str, template_name: str | None) -> None:
+        super().__init__(message)
+        self.template_name = template_name
 
 
 _TRANSIENT_MESSAGES = (

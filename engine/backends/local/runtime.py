@@ -141,13 +141,16 @@ class Runtime(Protocol):
 
 
 def _volume_sources(
-    store: LocalStore, workflow: dict[str, Any], template: dict[str, Any], pod_dir: Path
+    store: LocalStore, workflow: dict[str, Any], launch: PodLaunch, pod_dir: Path
 ) -> dict[str, Path]:
+    """Host directories of the pod's volumes: the workflow's (as substituted for this pod,
+    ``launch.volumes``), then its template's, and the workflow's claims."""
     spec = workflow["spec"]
     name = workflow["metadata"]["name"]
     claims = {c["metadata"]["name"] for c in spec.get("volumeClaimTemplates") or []}
     sources: dict[str, Path] = {claim: store.claim_dir(name, claim) for claim in claims}
-    for volume in [*(spec.get("volumes") or []), *(template.get("volumes") or [])]:
+    workflow_volumes = spec.get("volumes") if launch.volumes is None else launch.volumes
+    for volume in [*(workflow_volumes or []), *(launch.template.get("volumes") or [])]:
         vname = volume["name"]
         directory = pod_dir / "volumes" / vname
         if "persistentVolumeClaim" in volume:
@@ -307,7 +310,7 @@ def plan_pod(
         shutil.rmtree(pod_dir, ignore_errors=True)
     (pod_dir / tmp_name).mkdir(parents=True, exist_ok=True)
     mounts = [Mount(pod_dir / tmp_name, "/tmp")]
-    sources = _volume_sources(store, workflow, template, pod_dir)
+    sources = _volume_sources(store, workflow, launch, pod_dir)
     for volume_mount in container.get("volumeMounts") or []:
         vname = volume_mount["name"]
         if vname not in sources:

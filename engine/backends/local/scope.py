@@ -2,7 +2,9 @@
 
 Pure functions over plain dicts: the global scope (``workflow.*``), the inputs a template
 receives from its caller's arguments, and the ``tasks.X.*`` / ``steps.X.*`` names a node's
-outputs provide, including the aggregated form for fanned-out tasks.
+outputs provide, including the aggregated form for fanned-out tasks and the declared outputs of
+a Skipped or Omitted one (Argo v4.1, "Outputs of Skipped and Omitted Nodes" in
+docs/variables.md): its producer's ``valueFrom.default``, else an absent optional (None).
 """
 
 from __future__ import annotations
@@ -13,23 +15,28 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.backends.local import go_json
-from engine.backends.local.expressions import ExpressionError
+from engine.backends.local.expressions import ExpressionError, evaluate_when
 from engine.backends.local.nodes import Node
 from engine.backends.local.variables import Scope, substitute, substitute_all
 
 __all__ = [
+    "ABSENT_ARGUMENT",
     "ARTIFACT_REF_PREFIX",
     "RAW_REF_PREFIX",
     "REPOSITORY_KINDS",
     "REPOSITORY_REF_PREFIX",
     "ArgumentError",
     "ConfigLookup",
+    "absent_reference",
     "aggregate_output_scope",
     "artifact_reference",
     "inputs_scope",
+    "mark_absent_arguments",
     "node_output_scope",
     "process_inputs",
     "repository_key",
+    "resolve_references",
+    "skipped_output_scope",
 ]
 
 #: Scope values for ``...outputs.artifacts.X`` name a stored artifact:
@@ -75,6 +82,11 @@ class ArgumentError(ValueError):
     """Inputs that cannot be satisfied; the message goes on the node (phase Error)."""
 
 
+#: An argument that was a pure reference to an absent optional (Argo's
+#: ``common.AbsentOptionalArgumentValue``): ``process_inputs`` takes it as not supplied.
+ABSENT_ARGUMENT = "__argo-internal.absent-optional-output__"
+
+
 def _param_value(param: Mapping[str, Any], lookup: ConfigLookup, where: str) -> str | None:
     if "value" in param and param["value"] is not None:
         value = param["value"]
@@ -96,10 +108,12 @@ def process_inputs(
     arguments: Mapping[str, Any],
     global_scope: Scope,
     lookup: ConfigLookup,
-    extra_scope: Scope | None = None,
+    extra_scope: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Bind ``arguments`` to the template's inputs and substitute them everywhere.
 
+    An argument marked ``ABSENT_ARGUMENT`` is not supplied: the input's own value, default or
+    ``valueFrom`` applies, and with none of them the input fails (Argo's ``ProcessArgs``).
     Returns the processed template and the node's ``inputs`` record (Argo shape).
     """
     inputs = template.get("inputs") or {}
@@ -111,8 +125,15 @@ def process_inputs(
         name = param["name"]
         where = f"inputs.parameters.{name}"
         value = None
-        if name in given_params:
-            value = _param_value(given_params[name], lookup, where)
+        argument = given_params.get(name)
+        if argument is not None and argument.get("value") == ABSENT_ARGUMENT:
+            if not any(param.get(key) is not None for key in ("value", "default", "valueFrom")):
+                raise ArgumentError(
+                    f"{where}: argument references an absent optional "
+                    "(skipped/omitted node output with no default)"
+                )
+        elif argument is not None:
+            value = _param_value(argument, lookup, where)
         if value is None:
             value = _param_value(param, lookup, where)
         if value is None and param.get("default") is not None:
@@ -138,6 +159,10 @@ def process_inputs(
         has_source = any(key in merged for key in ("from", "raw")) or bool(repository_key(merged))
         if not has_source and not merged.get("optional"):
             raise ArgumentError(f"inputs.artifacts.{name} was not supplied")
+        # A skipped step's artifact (an empty wfv1.Artifact in Argo's scope) has no location.
+        placeholder = given.get("from") == "" and "raw" not in merged
+        if placeholder and not artifact.get("optional") and not repository_key(merged):
+            raise ArgumentError(f"inputs.artifacts.{name} missing location information")
         if "path" in artifact:
             local[f"inputs.artifacts.{name}.path"] = str(artifact["path"])
         reference = artifact_reference(merged)
@@ -205,6 +230,83 @@ def node_output_scope(prefix: str, node: Node, artifact_owner: str | None = None
             source = f"{ARTIFACT_REF_PREFIX}{artifact_owner or node['id']}/{artifact['name']}"
         scope[f"{prefix}.outputs.artifacts.{artifact['name']}"] = source
     return scope
+
+
+def skipped_output_scope(
+    prefix: str, node: Node, template: Mapping[str, Any], include_artifacts: bool
+) -> dict[str, str | None]:
+    """Argo's ``addSkippedNodeOutputsToScope`` (workflow/controller/scope.go): the declared
+    outputs of a Skipped or Omitted node that produced none. A parameter is its producer's
+    ``valueFrom.default``, else None (an absent optional), as is a declared ``result``; with
+    ``include_artifacts`` (steps, not DAGs) each artifact is an empty placeholder."""
+    if node.get("outputs") or node.get("phase") not in ("Skipped", "Omitted"):
+        return {}
+    outputs = template.get("outputs") or {}
+    scope: dict[str, str | None] = {}
+    for param in outputs.get("parameters") or []:
+        default = (param.get("valueFrom") or {}).get("default")
+        value = None if default is None else _scalar(default)
+        scope[f"{prefix}.outputs.parameters.{param['name']}"] = value
+    if include_artifacts:
+        for artifact in outputs.get("artifacts") or []:
+            scope[f"{prefix}.outputs.artifacts.{artifact['name']}"] = ""
+    if outputs.get("result") is not None:
+        scope[f"{prefix}.outputs.result"] = None
+    return scope
+
+
+def _scalar(value: Any) -> str:
+    """A parameter value as text (``AnyString``: JSON for anything but a string)."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def absent_reference(value: Any, scope: Scope) -> bool:
+    """Argo's ``absentOptionalRef``: ``value`` is exactly one ``{{name}}`` tag (no text around
+    it, no nested tag) naming an absent optional in ``scope``."""
+    if not isinstance(value, str) or not (value.startswith("{{") and value.endswith("}}")):
+        return False
+    name = value[2:-2].strip()
+    if "{{" in name or "}}" in name:
+        return False
+    return name in scope and scope[name] is None
+
+
+def mark_absent_arguments(body: dict[str, Any], scope: Scope) -> dict[str, Any]:
+    """Argo's ``markAbsentOptionalArgs``: ``body`` (a task or step) with each argument parameter
+    that is a pure reference to an absent optional set to ``ABSENT_ARGUMENT``, before
+    substitution; ``body`` itself is left as it is."""
+    params = (body.get("arguments") or {}).get("parameters") or []
+    if not any(absent_reference(p.get("value"), scope) for p in params):
+        return body
+    marked = [
+        {**p, "value": ABSENT_ARGUMENT} if absent_reference(p.get("value"), scope) else p
+        for p in params
+    ]
+    return {**body, "arguments": {**body["arguments"], "parameters": marked}}
+
+
+def resolve_references(body: dict[str, Any], scope: Scope) -> dict[str, Any]:
+    """Substitute ``scope`` in a task or step the way Argo's ``resolveDependencyReferences``
+    (dag.go) and ``resolveReferences`` (steps.go) do around absent optionals: ``when`` first —
+    a body whose ``when`` is false never runs, so absent references in it are left as they are;
+    otherwise arguments that are pure references to one are marked ``ABSENT_ARGUMENT`` and any
+    other reference to one fails (``AbsentOptionalError``). Hooks are not the body's: Argo
+    resolves them when they run, so absent references in them are left here."""
+    when = body.get("when")
+    if when:
+        resolved_when = substitute(str(when), scope, "strict")
+        try:
+            proceed = evaluate_when(resolved_when)
+        except ExpressionError:
+            proceed = True  # decided per item once expanded (``{{item}}``), or fails there
+        if not proceed:
+            return {**substitute_all(body, scope, "keep"), "when": resolved_when}
+    hooks = body.get("hooks")
+    own = mark_absent_arguments({k: v for k, v in body.items() if k != "hooks"}, scope)
+    resolved: dict[str, Any] = substitute_all(own, scope, "strict")
+    if hooks is not None:
+        resolved["hooks"] = substitute_all(hooks, scope, "keep")
+    return resolved
 
 
 class AggregationError(ExpressionError):

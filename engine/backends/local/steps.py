@@ -4,6 +4,9 @@ A Steps node has a StepGroup child ``name[i]`` per group; the steps of a group r
 parallel (``name[i].step``, fanned out as ``name[i].step(j:item)``), and each group hangs off
 the outbound nodes of the previous one. A group fails when a child fails without
 ``continueOn``; the Steps node then fails with the group's message.
+
+Later groups see the earlier steps' outputs; a Skipped step provides the outputs its template
+declares (``skipped_outputs``, artifacts included as in Argo's steps).
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from engine.backends.local.scope import (
     aggregate_output_scope,
     inputs_scope,
     node_output_scope,
+    resolve_references,
 )
-from engine.backends.local.variables import substitute_all
 
 if TYPE_CHECKING:
     from engine.backends.local.operator import ExecOpts, WorkflowOperator
@@ -54,7 +57,7 @@ def execute_steps(
     node = op.open_boundary(node_name, "Steps", template, opts, inputs_record)
     if node["phase"] in FULFILLED_PHASES:
         return node
-    scope = inputs_scope(inputs_record)
+    scope: dict[str, str | None] = {**inputs_scope(inputs_record)}
     groups = template.get("steps") or []
     for index, group in enumerate(groups):
         sg_name = f"{node_name}[{index}]"
@@ -86,7 +89,7 @@ def execute_steps(
             return op.mark_phase(node_name, "Failed", message)
         try:
             for step in group or []:
-                scope.update(_step_scope(op, sg_name, step))
+                scope.update(_step_scope(op, sg_name, step, opts.template_base))
         except AggregationError as exc:  # executeSteps returns it: the steps node errors
             return op.mark_phase(node_name, "Error", str(exc))
     try:
@@ -134,21 +137,28 @@ def _update_outbound(op: WorkflowOperator, node: Node, last_index: int) -> None:
     node["outboundNodes"] = outbound or [last_group["id"]]
 
 
-def _step_scope(op: WorkflowOperator, sg_name: str, step: dict[str, Any]) -> dict[str, str]:
+def _step_scope(
+    op: WorkflowOperator, sg_name: str, step: dict[str, Any], base: tuple[str, bool] | None
+) -> dict[str, str | None]:
+    """The ``steps.X.*`` variables of a finished step (Argo's ``executeSteps``): its node's
+    outputs, or its template's declared ones when it was Skipped; a fanned-out step's
+    aggregate when it has no node of its own."""
     prefix = f"steps.{step['name']}"
     child_name = f"{sg_name}.{step['name']}"
-    if has_loop(step):
+    child = op.get_node(child_name)
+    scope: dict[str, str | None] = {}
+    if child is None and has_loop(step):
         group = op.get_node(sg_name) or {}
         children = [
             n
             for n in (op.nodes[c] for c in group.get("children") or [] if c in op.nodes)
             if n["name"].startswith(child_name + "(") and n.get("type") != "Skipped"
         ]
-        return aggregate_output_scope(prefix, children)
-    child = op.get_node(child_name)
-    if child is None:
-        return {}
-    return node_output_scope(prefix, child, op.artifact_owner(child))
+        scope.update(aggregate_output_scope(prefix, children))
+    elif child is not None:
+        scope.update(node_output_scope(prefix, child, op.artifact_owner(child)))
+        scope.update(op.skipped_outputs(prefix, child, step, base, True))
+    return scope
 
 
 def _execute_step_group(
@@ -156,7 +166,7 @@ def _execute_step_group(
     group: list[dict[str, Any]],
     sg_name: str,
     steps_node: Node,
-    scope: dict[str, str],
+    scope: dict[str, str | None],
     opts: ExecOpts,
 ) -> Node:
     sg = op.get_node(sg_name)
@@ -164,13 +174,20 @@ def _execute_step_group(
     if sg["phase"] in FULFILLED_PHASES:
         return sg
     child_opts = _child_opts(steps_node, opts)
+    try:  # resolveReferences: the workflow's volumes first
+        op.substitute_volumes(scope)
+    except ExpressionError as exc:
+        return op.mark_phase(sg_name, "Error", str(exc))
     cache_key = f"stepgroup:{sg['id']}"
     expanded: list[dict[str, Any]] | None = op.cache.get(cache_key)
     if expanded is None:
         expanded = []
         full_scope = {**op.global_scope, **scope}
         for step in group:
-            resolved = substitute_all(step, full_scope)
+            try:
+                resolved = resolve_references(step, full_scope)
+            except ExpressionError as exc:
+                return op.mark_phase(sg_name, "Error", f"failed to resolve references: {exc}")
             if not has_loop(step):
                 expanded.append(resolved)
                 continue
@@ -223,7 +240,12 @@ def _execute_step_group(
                 )
                 op.add_child(sg_name, child_name)
             continue
-        child = op.execute_template(child_name, step, step.get("arguments") or {}, child_opts)
+        arguments = step.get("arguments") or {}
+        child, error = op.execute_template_err(child_name, step, arguments, child_opts)
+        if error is not None:
+            op.add_child(sg_name, child_name)
+            message = f"step group deemed errored due to child {child_name} error: {error}"
+            return op.mark_phase(sg_name, "Error", message)
         if child is not None:
             op.add_child(sg_name, child_name)
 

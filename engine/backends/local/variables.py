@@ -7,19 +7,53 @@ replaced by their string value; unknown tags (and expressions that fail, as Argo
 them (Argo substitutes in several passes: workflow globals, then inputs, then task/step
 outputs and items). ``unresolved`` reports what is still left, so the runner can
 refuse to start a process with a dangling ``{{inputs.parameters.x}}``.
+
+A scope value of None is an *absent optional*: the output of a Skipped or Omitted task/step
+that declares no ``valueFrom.default`` (Argo v4.1: ``Key.SetSkipped`` with a nil value,
+util/variables/scope.go). A simple tag naming one cannot be substituted (``simpleReplaceStrict``,
+util/template/simple_template.go); an expression sees ``nil``, so ``??`` picks a fallback.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from engine.backends.local import exprlang
+from engine.backends.local.expressions import ExpressionError
 
-__all__ = ["Scope", "evaluate_tag", "substitute", "substitute_all", "unresolved"]
+__all__ = [
+    "AbsentOptionalError",
+    "AbsentPolicy",
+    "Scope",
+    "evaluate_tag",
+    "go_quote",
+    "substitute",
+    "substitute_all",
+    "unresolved",
+]
 
-Scope = Mapping[str, str]
+#: Variable name → value; None marks an absent optional (see the module docstring).
+Scope = Mapping[str, str | None]
+
+#: What a tag naming an absent optional does: ``"tags"`` — a simple tag fails, an expression
+#: that fails is left for later (Argo's ``Replace``, whatever its allowUnresolved); ``"strict"``
+#: — an expression reading one that fails or yields nil fails too (``ReplaceStrictAny`` over a
+#: task or step, whose identifiers are all present); ``"keep"`` — both are left unresolved
+#: (``processItem`` for a task or step whose ``when`` is false, nil values dropped).
+AbsentPolicy = Literal["tags", "strict", "keep"]
+
+
+class AbsentOptionalError(ExpressionError):
+    """A reference to an absent optional that nothing handled: terminal, with Argo's message."""
+
+
+def go_quote(text: str) -> str:
+    """Go's ``%q`` of a string (``strconv.Quote``), as Argo's messages print names."""
+    return json.dumps(text, ensure_ascii=False)
+
 
 # fasttemplate: a tag runs from "{{" to the next "}}"; simple tags hold no braces.
 _TAG: Final = re.compile(r"\{\{(?:=(?P<expr>.*?)|\s*(?P<name>[^{}]*?)\s*)\}\}", re.S)
@@ -31,12 +65,14 @@ _MUST_RESOLVE: Final = re.compile(
 
 
 class _Env:
-    """The expression environment of a scope, built on the first ``{{=`` tag only."""
+    """The expression environment of a scope, built on the first ``{{=`` tag only, and what an
+    absent optional does."""
 
-    __slots__ = ("env", "scope")
+    __slots__ = ("absent", "env", "scope")
 
-    def __init__(self, scope: Scope) -> None:
+    def __init__(self, scope: Scope, absent: AbsentPolicy) -> None:
         self.scope = scope
+        self.absent = absent
         self.env: dict[str, Any] | None = None
 
     def get(self) -> dict[str, Any]:
@@ -55,8 +91,16 @@ def evaluate_tag(expression: str, scope: Scope, env: dict[str, Any] | None = Non
             raise exprlang.UnknownName(f"unknown name {name}")
     result = exprlang.evaluate(expression, env if env is not None else exprlang.build_env(scope))
     if result is None:
-        raise exprlang.ExprError(f"failed to evaluate expression {expression!r}")
+        raise exprlang.ExprError(f"failed to evaluate expression {go_quote(expression)}")
     return exprlang.go_format(result)
+
+
+def _absent_expression(error: exprlang.ExprError) -> AbsentOptionalError:
+    """``expressionReplaceCore``'s terminal error for an expression tag that failed."""
+    message = str(error)
+    if not message.startswith("failed to evaluate expression"):
+        message = f"failed to evaluate expression: {message}"
+    return AbsentOptionalError(message)
 
 
 def _substitute(text: str, scope: Scope, env: _Env) -> str:
@@ -68,19 +112,34 @@ def _substitute(text: str, scope: Scope, env: _Env) -> str:
         if expression is not None:
             try:
                 return evaluate_tag(expression, scope, env.get())
-            except exprlang.ExprError:
+            except exprlang.ExprError as error:
+                if (
+                    env.absent == "strict"
+                    and not isinstance(error, exprlang.UnknownName)
+                    and exprlang.reads_absent(expression, scope)
+                ):
+                    raise _absent_expression(error) from None
                 return match.group(0)
-        value = scope.get(match.group("name"))
-        return match.group(0) if value is None else value
+        name = match.group("name")
+        value = scope.get(name)
+        if value is None:
+            if env.absent != "keep" and name in scope:
+                raise AbsentOptionalError(
+                    f"unable to substitute {match.group(0)}: output is an absent optional "
+                    "(skipped/omitted node with no default)"
+                )
+            return match.group(0)
+        return value
 
     return _TAG.sub(replace, text)
 
 
-def substitute(text: str, scope: Scope) -> str:
-    """Replace every known ``{{name}}`` tag and every resolvable ``{{=expr}}`` in ``text``."""
+def substitute(text: str, scope: Scope, absent: AbsentPolicy = "tags") -> str:
+    """Replace every known ``{{name}}`` tag and every resolvable ``{{=expr}}`` in ``text``;
+    raises ``AbsentOptionalError`` where ``absent`` says an absent optional fails."""
     if "{{" not in text:
         return text
-    return _substitute(text, scope, _Env(scope))
+    return _substitute(text, scope, _Env(scope, absent))
 
 
 def _substitute_all(value: Any, scope: Scope, env: _Env) -> Any:
@@ -93,9 +152,9 @@ def _substitute_all(value: Any, scope: Scope, env: _Env) -> Any:
     return value
 
 
-def substitute_all(value: Any, scope: Scope) -> Any:
+def substitute_all(value: Any, scope: Scope, absent: AbsentPolicy = "tags") -> Any:
     """Substitute in every string of a JSON-like structure (keys are left alone)."""
-    return _substitute_all(value, scope, _Env(scope))
+    return _substitute_all(value, scope, _Env(scope, absent))
 
 
 def unresolved(value: Any) -> list[str]:
