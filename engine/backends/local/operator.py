@@ -1224,6 +1224,16 @@ class WorkflowOperator:
         if duration not in (None, ""):
             until = parse_time(node["startedAt"]) + parse_duration(str(duration))
             if self.now >= until:
+                # OverrideOutputParametersWithDefault (workflow/util/util.go): a supplied output
+                # that was never set needs a default, else executeSuspend errors.
+                for param in (template.get("outputs") or {}).get("parameters") or []:
+                    value_from = param.get("valueFrom") or {}
+                    if "supplied" in value_from and "default" not in value_from:
+                        raise _TemplateError(
+                            f"raw output parameter '{param['name']}' has not been set and does "
+                            "not have a default value",
+                            template.get("name"),
+                        )
                 self._set_suspend_outputs(node, template)
                 return self.mark_phase(node_name, "Succeeded")
             self.wake_at(until)
