@@ -43,6 +43,7 @@ from engine.backends.local.scope import (
     process_inputs,
     skipped_output_scope,
 )
+from engine.backends.local.status import is_valid_progress, parse_progress
 from engine.backends.local.template_defaults import merge_template_defaults
 from engine.backends.local.variables import (
     AbsentOptionalError,
@@ -76,6 +77,8 @@ PENDING_DEADLINE_MESSAGE = "Step exceeded its deadline"
 #: ``checkTemplateTimeouts`` in workflow/controller/operator.go returns ``ErrTimeout``).
 TIMEOUT_MESSAGE = "timeout"
 FAIL_FAST_MESSAGE = "template has failed or errored children and failFast enabled"
+#: A pod's initial progress (Argo's ``common.AnnotationKeyProgress``).
+PROGRESS_ANNOTATION = "workflow.argoproj.io/progress"
 _WORKFLOW_PHASE_OF_NODE = {
     "Pending": "Pending",
     "Running": "Running",
@@ -1169,11 +1172,25 @@ class WorkflowOperator:
             )
         volumes = self.volumes if self.volumes_templated else None
         self.launches.append(PodLaunch(node["id"], node_name, template, deadline, volumes))
+        initial = None if "http" in template else self._initial_progress(template)
+        if initial is not None:
+            node["progress"] = initial
         if template.get("daemon"):
             self.cache[f"daemon:{node['id']}"] = True
         if "containerSet" in template:
             self._init_container_nodes(node, template, opts)
         return node
+
+    def _initial_progress(self, template: dict[str, Any]) -> str | None:
+        """The pod's ``workflow.argoproj.io/progress`` annotation (``spec.podMetadata``'s, then
+        the template's ``metadata``), if a valid progress: its node's from the pod's creation
+        (workflowpod.go ``ProgressToApply``, applied by ``submitPod`` / ``setNodeProgress``)."""
+        annotations = {
+            **((self.spec.get("podMetadata") or {}).get("annotations") or {}),
+            **((template.get("metadata") or {}).get("annotations") or {}),
+        }
+        value = annotations.get(PROGRESS_ANNOTATION)
+        return None if value is None else parse_progress(str(value))
 
     def _pod_deadlines(self, nid: str, template: dict[str, Any], opts: ExecOpts) -> float | None:
         """The deadline of a pod while it waits to start; records the timing that depends on
@@ -1497,6 +1514,16 @@ class WorkflowOperator:
         if node is None or node["phase"] != "Pending" or node.get("message") == text:
             return False
         node["message"] = text
+        return True
+
+    def pod_progress(self, nid: str, progress: str) -> bool:
+        """A pod's self-reported progress onto its node, as taskresult.go
+        ``taskResultReconciliation`` copies a task result's: only a valid one. True when the
+        node changed."""
+        node = self.nodes.get(nid)
+        if node is None or not is_valid_progress(progress) or node.get("progress") == progress:
+            return False
+        node["progress"] = progress
         return True
 
     def pod_started(self, nid: str) -> None:

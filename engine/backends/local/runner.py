@@ -7,15 +7,22 @@ thread that runs its process and reports back through a queue.
 A pod that requests CPU starts only once the machine's node (``machine.py``, shared by every
 runner under the same ``DROVER_HOME``) binds it; until then its node stays Pending with the
 scheduler's message, and stopping it (deadline, stop, terminate) removes it without starting it.
+
+While a pod runs, the loop does what Argo's executor does with the pod's ``ARGO_PROGRESS_FILE``
+(workflow/executor/executor.go ``monitorProgress``): reads it (every file tick) and reports what
+it last said onto the node (every patch tick), and once more when the pod ends.
 """
 
 from __future__ import annotations
 
+import math
 import queue
 import subprocess
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from engine.backends.local.claims import collect_claims
@@ -34,13 +41,19 @@ from engine.backends.local.runtime import (
     default_runtime,
     host_name,
     plan_pod,
+    progress_file,
+    progress_ticks,
     run_container_set,
     run_pod,
     start_sidecars,
     stop_sidecars,
     terminate_group,
 )
-from engine.backends.local.status import update_progress
+from engine.backends.local.status import (
+    reported_progress,
+    update_progress,
+    update_resource_durations,
+)
 from engine.backends.local.store import LocalStore
 from engine.errors import DroverError
 
@@ -49,6 +62,40 @@ __all__ = ["WorkflowRunner"]
 _CONTROL_POLL_SECONDS = 0.25
 
 UpdateCallback = Callable[[dict[str, Any]], None]
+
+
+@dataclass(slots=True)
+class ProgressWatch:
+    """The executor's ``monitorProgress`` of one pod's progress file: when it next reads the
+    file and next reports, the line it read last and the progress not yet reported."""
+
+    path: Path
+    next_read: float
+    next_report: float
+    last_line: str = ""
+    pending: str | None = None
+
+    def read(self) -> None:
+        """The file's last line, if new and valid, is the progress to report."""
+        try:
+            data = self.path.read_text(errors="replace")
+        except OSError:  # not written (yet): nothing to report
+            return
+        progress, self.last_line = reported_progress(data, self.last_line)
+        if progress is not None:
+            self.pending = progress
+
+    def take(self) -> str | None:
+        """The progress to report now, reported once (``reportResult``, then cleared)."""
+        progress, self.pending = self.pending, None
+        return progress
+
+
+def _next_tick(tick: float, period: float, now: float) -> float:
+    """A ``time.Ticker``'s next tick after ``now``: the ticks it could not deliver are dropped."""
+    if tick <= now:
+        tick += (math.floor((now - tick) / period) + 1) * period
+    return tick if tick > now else now + period  # a period too short for a float's precision
 
 
 class WorkflowRunner:
@@ -85,6 +132,9 @@ class WorkflowRunner:
         self.requests: list[PodRequest] = []
         self.releases: list[str] = []
         self.bound: set[str] = set()
+        # Self-reported progress: (patch, file) ticks, None when not monitored; running pods.
+        self.progress_ticks = progress_ticks()
+        self.progress_watches: dict[str, ProgressWatch] = {}
 
     def wake(self) -> None:
         """Make the loop look at control requests now (safe from signal handlers)."""
@@ -112,6 +162,7 @@ class WorkflowRunner:
         claims_collected = False
         while True:
             dirty |= self._apply_controls(operator)
+            dirty |= self._monitor_progress(operator, time.time())
             operator.operate()
             for launch in operator.launches:
                 self._admit(workflow, launch)
@@ -156,6 +207,7 @@ class WorkflowRunner:
                 operator.pod_started(nid)
                 changed = True
             elif kind == "finished" and outcome is not None:
+                self._final_progress(operator, nid)
                 operator.pod_finished(nid, outcome)
                 self.threads.pop(nid, None)
                 if nid in self.bound:
@@ -181,6 +233,8 @@ class WorkflowRunner:
         return bool(actions)
 
     def _persist(self, workflow: dict[str, Any]) -> None:
+        # Argo's persistUpdates: resource.UpdateResourceDurations, progress.UpdateProgress.
+        update_resource_durations(workflow)
         update_progress(workflow)
         self.store.save(workflow)
         if self.on_update is not None:
@@ -232,9 +286,52 @@ class WorkflowRunner:
                 )
         return changed
 
+    # ------------------------------------------------------------------ progress
+
+    def _watch_progress(self, launch: PodLaunch) -> None:
+        """Follow the pod's progress file from its start (its wait container's); a file left by
+        an earlier run of the same node (``argo retry``) is not the pod's."""
+        if self.progress_ticks is None or "http" in launch.template:
+            return
+        path = progress_file(self.store.pod_dir(self.name, launch.node_id))
+        path.unlink(missing_ok=True)
+        now = time.time()
+        patch, read = self.progress_ticks
+        self.progress_watches[launch.node_id] = ProgressWatch(path, now + read, now + patch)
+
+    def _monitor_progress(self, operator: WorkflowOperator, now: float) -> bool:
+        """One look at each running pod's progress file, as ``monitorProgress`` does: read at
+        its file tick (and before reporting), report at its patch tick. True if a node changed."""
+        if self.progress_ticks is None:
+            return False
+        patch, read = self.progress_ticks
+        changed = False
+        for nid, watch in self.progress_watches.items():
+            report = now >= watch.next_report
+            if report or now >= watch.next_read:
+                watch.next_read = _next_tick(watch.next_read, read, now)
+                watch.read()
+            if report:
+                watch.next_report = _next_tick(watch.next_report, patch, now)
+                progress = watch.take()
+                changed |= progress is not None and operator.pod_progress(nid, progress)
+        return changed
+
+    def _final_progress(self, operator: WorkflowOperator, nid: str) -> None:
+        """What the pod's file says when it has ended, reported (Argo reports it only if a
+        patch tick falls after the last write: here always, as if one did)."""
+        watch = self.progress_watches.pop(nid, None)
+        if watch is None:
+            return
+        watch.read()
+        progress = watch.take()
+        if progress is not None:
+            operator.pod_progress(nid, progress)
+
     # ------------------------------------------------------------------ pods
 
     def _start(self, workflow: dict[str, Any], launch: PodLaunch) -> None:
+        self._watch_progress(launch)
         thread = threading.Thread(
             target=self._pod_thread,
             args=(workflow, launch),

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from engine.backends.local.durations import go_duration_string, parse_duration
 from engine.backends.local.operator import PodLaunch, PodOutcome
 from engine.backends.local.scope import (
     ARTIFACT_REF_PREFIX,
@@ -63,6 +64,8 @@ __all__ = [
     "SandboxRuntime",
     "default_runtime",
     "plan_pod",
+    "progress_file",
+    "progress_ticks",
     "run_container_set",
     "run_pod",
     "runtime_named",
@@ -75,6 +78,14 @@ BYTECODE_CACHE_ENV = "DROVER_BYTECODE_CACHE"
 """Names the bytecode cache in a sandboxed pod (``drover_agent.bytecode_cache`` reads it; the
 runner does not import the agent, which need not be importable where it runs)."""
 STAGING_DIR = "/argo/staging"
+VAR_RUN_ARGO = "/var/run/argo"
+"""Argo's ``var-run-argo`` emptyDir, mounted in every container of a pod
+(workflow/controller/workflowpod.go ``volumeMountVarArgo``)."""
+PROGRESS_FILE = f"{VAR_RUN_ARGO}/progress"
+"""Argo's ``common.ArgoProgressPath``: where ``ARGO_PROGRESS_FILE`` points."""
+PROGRESS_PATCH_TICK_ENV = "ARGO_PROGRESS_PATCH_TICK_DURATION"
+PROGRESS_FILE_TICK_ENV = "ARGO_PROGRESS_FILE_TICK_DURATION"
+_VAR_RUN_ARGO_DIR = "var-run-argo"
 # Programs of Drover's own installation that compiled pods run by name.
 OWN_PROGRAMS = frozenset({"drover", "drover-agent"})
 
@@ -217,6 +228,27 @@ def _materialize(store: LocalStore, source: dict[str, Any], directory: Path) -> 
         target.write_bytes(data[key])
 
 
+def progress_ticks() -> tuple[float, float] | None:
+    """How often a pod's self-reported progress is reported and its file read, in seconds:
+    ``ARGO_PROGRESS_PATCH_TICK_DURATION`` (1m) and ``ARGO_PROGRESS_FILE_TICK_DURATION`` (3s)
+    of the controller's environment, here the runner's (workflow/controller/controller.go).
+    None when either is zero: progress is not monitored (workflowpod.go sets no
+    ``ARGO_PROGRESS_FILE``). A value that is no duration counts as unset."""
+    ticks = []
+    for key, default in ((PROGRESS_PATCH_TICK_ENV, 60.0), (PROGRESS_FILE_TICK_ENV, 3.0)):
+        try:
+            ticks.append(parse_duration(os.environ.get(key) or str(default)))
+        except ValueError:
+            ticks.append(default)
+    patch, read = ticks
+    return (patch, read) if patch and read else None
+
+
+def progress_file(pod_dir: Path) -> Path:
+    """Where a pod's ``ARGO_PROGRESS_FILE`` lives on the host."""
+    return pod_dir / _VAR_RUN_ARGO_DIR / "progress"
+
+
 def _env(
     store: LocalStore, container: dict[str, Any], launch: PodLaunch, workflow_name: str
 ) -> dict[str, str]:
@@ -229,6 +261,15 @@ def _env(
             "ARGO_CONTAINER_NAME": "main",
         }
     )
+    ticks = progress_ticks()
+    if ticks is not None:  # workflowpod.go: only when progress is monitored
+        env.update(
+            {
+                "ARGO_PROGRESS_FILE": PROGRESS_FILE,
+                PROGRESS_PATCH_TICK_ENV: go_duration_string(ticks[0]),
+                PROGRESS_FILE_TICK_ENV: go_duration_string(ticks[1]),
+            }
+        )
     for source in container.get("envFrom") or []:
         kind, ref = (
             ("ConfigMap", source["configMapRef"])
@@ -309,7 +350,9 @@ def plan_pod(
     if pod_dir.exists() and container_name is None:
         shutil.rmtree(pod_dir, ignore_errors=True)
     (pod_dir / tmp_name).mkdir(parents=True, exist_ok=True)
-    mounts = [Mount(pod_dir / tmp_name, "/tmp")]
+    (pod_dir / _VAR_RUN_ARGO_DIR).mkdir(exist_ok=True)
+    # /var/run/argo is the pod's, shared by its containers (Argo's var-run-argo emptyDir).
+    mounts = [Mount(pod_dir / tmp_name, "/tmp"), Mount(pod_dir / _VAR_RUN_ARGO_DIR, VAR_RUN_ARGO)]
     sources = _volume_sources(store, workflow, launch, pod_dir)
     for volume_mount in container.get("volumeMounts") or []:
         vname = volume_mount["name"]
@@ -522,15 +565,18 @@ class SandboxRuntime:
             "--unshare-ipc",
             *self._host_root_ops(),
         ]
+        targets = [m.target for m in plan.mounts]
+        mounts = [
+            Mount(m.host, _through_host_links(m.target, targets), m.read_only) for m in plan.mounts
+        ]
         shadows: list[str] = []
-        for mount in plan.mounts:
+        for mount in mounts:
             missing = mount.target
             while missing != "/" and not os.path.lexists(os.path.dirname(missing)):
                 missing = os.path.dirname(missing)
             parent = os.path.dirname(missing)
             bound_elsewhere = any(
-                parent == m.target or parent.startswith(m.target.rstrip("/") + "/")
-                for m in plan.mounts
+                parent == m.target or parent.startswith(m.target.rstrip("/") + "/") for m in mounts
             )
             needs_shadow = parent not in ("/", "/tmp") and not bound_elsewhere
             if needs_shadow and not os.path.lexists(missing) and parent not in shadows:
@@ -538,7 +584,7 @@ class SandboxRuntime:
         for directory in sorted(shadows, key=lambda d: d.count("/")):
             ops += self._shadow(directory)
         ops += ["--proc", "/proc", "--dev", "/dev"]
-        binds = [*plan.mounts, *self._hidden_installation(plan)]
+        binds = [*mounts, *self._hidden_installation(plan)]
         env = dict(plan.env)
         if plan.bytecode_cache is not None:
             binds.append(Mount(plan.bytecode_cache, str(plan.bytecode_cache)))
@@ -557,6 +603,17 @@ class SandboxRuntime:
         if _bwrap_version(argv[0]) < (0, 3, 2):
             return None
         return [argv[0], "--json-status-fd", str(fd), *argv[1:]]
+
+
+def _through_host_links(target: str, targets: list[str]) -> str:
+    """Where a mount target is once the host's links on its way are followed: ``/var/run/argo``
+    is ``/run/argo`` where ``/var/run`` links to ``/run``. bubblewrap cannot make a mount point
+    through such a link, and in the sandbox the same link leads there. A target inside another
+    mount (the pod's ``/tmp``) stays: the host's links are not on its way."""
+    parent = os.path.dirname(target.rstrip("/"))
+    if not parent or _under_any(parent, [t for t in targets if t != target]):
+        return target
+    return os.path.join(os.path.realpath(parent), os.path.basename(target.rstrip("/")))
 
 
 @functools.cache
@@ -603,7 +660,11 @@ class ProcessRuntime:
         argv = resolve_own_program([self._rewrite(a, plan) for a in plan.argv])
         if plan.script_path is not None:
             plan.script_path.write_text(self._rewrite(plan.script_path.read_text(), plan))
-        env = {k: self._rewrite(v, plan) if k not in os.environ else v for k, v in plan.env.items()}
+        # What the runner's environment passes on names host paths; what the pod sets (its
+        # env, ARGO_PROGRESS_FILE) names container paths.
+        env = {
+            k: v if os.environ.get(k) == v else self._rewrite(v, plan) for k, v in plan.env.items()
+        }
         env["TMPDIR"] = str(_short_tmp_link(plan))
         cwd = str(plan.host_path(plan.working_dir)) if plan.working_dir else str(plan.pod_dir)
         if not os.path.isdir(cwd):

@@ -1,67 +1,154 @@
 """Derived status fields: ``progress`` of nodes and workflow, ``resourcesDuration`` totals.
 
-Argo's ``progress`` is "done/total" over pod nodes: a pod is ``1/1`` once fulfilled and
-``0/1`` before; a parent node sums the pods beneath it; the workflow sums all pods.
+``progress`` is Argo's ``N/M`` (pkg/apis/workflow/v1alpha1/progress.go), computed before each
+persist as workflow/progress/updater.go ``UpdateProgress`` does: executable nodes (Pod, HTTP,
+Plugin, Container, Suspend) hold their own, ``0/1`` by default, made complete (``M/M``) once
+Succeeded, Skipped or Omitted; every other node sums the executable nodes reachable through
+its ``children``; the workflow sums all executable nodes. A pod may report its own progress
+through the file ``ARGO_PROGRESS_FILE`` names (workflow/executor/executor.go
+``monitorProgress``): ``reported_progress`` reads it as the executor does.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Final
 
-from engine.backends.local.nodes import FULFILLED_PHASES, Node
+from engine.backends.local.nodes import Node
 
-__all__ = ["update_progress"]
+__all__ = [
+    "PROGRESS_DEFAULT",
+    "PROGRESS_ZERO",
+    "add_progress",
+    "complete_progress",
+    "executable",
+    "is_valid_progress",
+    "parse_progress",
+    "reported_progress",
+    "sum_progress",
+    "update_progress",
+    "update_resource_durations",
+]
+
+PROGRESS_ZERO: Final = "0/0"
+"""``ProgressZero``: the sum of nothing (not the same as no progress)."""
+PROGRESS_DEFAULT: Final = "0/1"
+"""``ProgressDefault``: an executable node that has reported nothing."""
+
+_EXECUTABLE: Final = frozenset({"Pod", "HTTP", "Plugin", "Container", "Suspend"})
+_COMPLETE_PHASES: Final = frozenset({"Succeeded", "Skipped", "Omitted"})
+_INT64_MAX: Final = 2**63 - 1
+_INT64_MIN: Final = -(2**63)
+_GO_INT: Final = re.compile(r"[+-]?[0-9]+")
 
 
-def _grouped_counts(
-    nodes: dict[str, Node], node: Node, boundary: dict[str, list[int]]
-) -> list[int]:
-    """Pods under a Retry/TaskGroup/StepGroup node: its children and what they contain."""
-    counts = [0, 0]
+def _int64(text: str) -> int:
+    """Go's ``parseInt64``: ``strconv.ParseInt(s, 10, 64)`` with its error dropped (0 for a
+    malformed number, the nearest bound for one out of range)."""
+    if not _GO_INT.fullmatch(text):
+        return 0
+    return max(_INT64_MIN, min(_INT64_MAX, int(text)))
+
+
+def _n_m(progress: str) -> tuple[int, int]:
+    """``Progress.N()`` and ``Progress.M()``. Without a ``/`` Go's ``M()`` indexes past the
+    split and panics; here M is 0, which no valid progress has."""
+    n, sep, m = progress.partition("/")
+    return _int64(n), _int64(m) if sep else 0
+
+
+def is_valid_progress(progress: str | None) -> bool:
+    """``Progress.IsValid``: ``N/M`` with ``0 <= N <= M`` and ``M > 0``."""
+    if not progress:
+        return False
+    n, m = _n_m(progress)
+    return 0 <= n <= m and m > 0
+
+
+def parse_progress(text: str) -> str | None:
+    """``ParseProgress``: the text itself when it is a valid progress, else None."""
+    return text if is_valid_progress(text) else None
+
+
+def add_progress(a: str, b: str) -> str:
+    """``Progress.Add``: N and M summed."""
+    an, am = _n_m(a)
+    bn, bm = _n_m(b)
+    return f"{an + bn}/{am + bm}"
+
+
+def complete_progress(progress: str) -> str:
+    """``Progress.Complete``: ``M/M``."""
+    m = _n_m(progress)[1]
+    return f"{m}/{m}"
+
+
+def executable(node_type: str) -> bool:
+    """updater.go ``executable``: node types whose progress is their own, not summed."""
+    return node_type in _EXECUTABLE
+
+
+def sum_progress(nodes: dict[str, Node], node: Node, visited: set[str]) -> str:
+    """updater.go ``sumProgress``: the valid progress of the executable nodes reachable through
+    ``children`` links, each counted once (``visited``); missing children are ignored."""
+    progress = PROGRESS_ZERO
     for child_id in node.get("children") or []:
-        child = nodes.get(child_id)
-        if child is None or child.get("boundaryID") != node.get("boundaryID"):
+        if child_id in visited:
             continue
-        if child["type"] == "Pod":
-            counts[0] += int(child["phase"] in FULFILLED_PHASES)
-            counts[1] += 1
-        elif child["type"] in ("Retry", "TaskGroup"):
-            sub = _grouped_counts(nodes, child, boundary)
-            counts = [counts[0] + sub[0], counts[1] + sub[1]]
-        elif child["type"] in ("DAG", "Steps"):
-            sub = boundary.get(child_id, [0, 0])
-            counts = [counts[0] + sub[0], counts[1] + sub[1]]
-    return counts
+        visited.add(child_id)
+        child = nodes.get(child_id)
+        if child is None:
+            continue
+        progress = add_progress(progress, sum_progress(nodes, child, visited))
+        if executable(child["type"]) and is_valid_progress(child.get("progress")):
+            progress = add_progress(progress, child["progress"])
+    return progress
 
 
 def update_progress(workflow: dict[str, Any]) -> None:
-    """Set ``progress`` on every node and on the workflow, and sum ``resourcesDuration``."""
-    status = workflow.get("status") or {}
+    """updater.go ``UpdateProgress``: executable nodes first (default ``0/1``, complete once
+    Succeeded/Skipped/Omitted, invalid ones left out), then every other node's sum over its
+    children where that sum is valid; the workflow's progress is the executable nodes' total."""
+    status = workflow.setdefault("status", {})
     nodes: dict[str, Node] = status.get("nodes") or {}
-    boundary: dict[str, list[int]] = {}
-    total = [0, 0]
-    cpu = 0
+    total = PROGRESS_ZERO
     for node in nodes.values():
-        if node["type"] != "Pod":
+        if not executable(node["type"]):
             continue
-        done = int(node["phase"] in FULFILLED_PHASES)
-        node["progress"] = "1/1" if done else "0/1"
-        total[0] += done
-        total[1] += 1
-        cpu += int((node.get("resourcesDuration") or {}).get("cpu", 0))
-        ancestor = node.get("boundaryID")
-        while ancestor:
-            counts = boundary.setdefault(ancestor, [0, 0])
-            counts[0] += done
-            counts[1] += 1
-            ancestor = (nodes.get(ancestor) or {}).get("boundaryID")
-    for nid, node in nodes.items():
-        if node["type"] in ("DAG", "Steps"):
-            done, count = boundary.get(nid, [0, 0])
-            node["progress"] = f"{done}/{count}"
-        elif node["type"] in ("Retry", "TaskGroup", "StepGroup"):
-            done, count = _grouped_counts(nodes, node, boundary)
-            node["progress"] = f"{done}/{count}"
-    status["progress"] = f"{total[0]}/{total[1]}"
+        if not node.get("progress"):
+            node["progress"] = PROGRESS_DEFAULT
+        if not is_valid_progress(node["progress"]):
+            continue
+        if node["phase"] in _COMPLETE_PHASES:
+            node["progress"] = complete_progress(node["progress"])
+        total = add_progress(total, node["progress"])
+    for node in nodes.values():
+        if executable(node["type"]):
+            continue
+        progress = sum_progress(nodes, node, set())
+        if is_valid_progress(progress):
+            node["progress"] = progress
+    status["progress"] = total
+
+
+def update_resource_durations(workflow: dict[str, Any]) -> None:
+    """``status.resourcesDuration``: the pods' CPU seconds summed (memory counted alike)."""
+    status = workflow.setdefault("status", {})
+    cpu = sum(
+        int((node.get("resourcesDuration") or {}).get("cpu", 0))
+        for node in (status.get("nodes") or {}).values()
+        if node["type"] == "Pod"
+    )
     if cpu:
         status["resourcesDuration"] = {"cpu": cpu, "memory": cpu}
+
+
+def reported_progress(data: str, last_line: str) -> tuple[str | None, str]:
+    """What the executor's ``monitorProgress`` makes of the progress file's content: its last
+    line, trimmed, when it differs from ``last_line`` (the one read before) and is a valid
+    progress; with the line now last read. An empty or unchanged last line reports nothing."""
+    lines = data.strip().split("\n")
+    most_recent = lines[-1].strip()
+    if not most_recent or most_recent == last_line:
+        return None, last_line
+    return parse_progress(most_recent), most_recent

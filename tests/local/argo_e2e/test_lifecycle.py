@@ -355,7 +355,6 @@ spec:
     assert find(done, lambda n: "step-1.hooks.running" in n["name"])["phase"] == "Succeeded"
 
 
-@pytest.mark.xfail(reason="progress counted as Argo's workflow/progress/updater.go", strict=True)
 def test_template_level_hooks_dag_has_dependency_version(
     backend: LocalBackend,
 ) -> None:
@@ -758,7 +757,6 @@ spec:
 # --------------------------------------------------------------------------- retry_test.go
 
 
-@pytest.mark.xfail(reason="progress counted as Argo's workflow/progress/updater.go", strict=True)
 def test_retry_limit(backend: LocalBackend) -> None:
     """retry_test.go TestRetryLimit."""
     done = backend.run(
@@ -1014,7 +1012,6 @@ spec:
     assert find_display(done, "release") is None
 
 
-@pytest.mark.xfail(reason="progress counted as Argo's workflow/progress/updater.go", strict=True)
 def test_suspend_node_timeout_with_default_value(backend: LocalBackend) -> None:
     """suspend_test.go TestSuspendNodeTimeoutWithDefaultValue (cowsay: echo)."""
     done = backend.run(
@@ -1542,9 +1539,10 @@ spec:
     assert done["status"]["nodes"][done["metadata"]["name"]]["progress"] == "1/1"
 
 
-@pytest.mark.xfail(reason="progress counted as Argo's workflow/progress/updater.go", strict=True)
-def test_logged_progress(backend: LocalBackend) -> None:
-    """progress_test.go TestLoggedProgress."""
+def test_logged_progress(backend: LocalBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    """progress_test.go TestLoggedProgress, with the patch tick of Argo's e2e controller
+    (test/e2e/manifests/components/in-cluster-argo/workflow-controller-deployment.yaml)."""
+    monkeypatch.setenv("ARGO_PROGRESS_PATCH_TICK_DURATION", "7s")
     name = backend.submit(
         wf("""
 metadata:
