@@ -110,13 +110,15 @@ class PodPlan:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def host_path(self, container_path: str) -> Path:
-        """Where a container path lives on the host (longest mount prefix wins)."""
+        """Where a container path lives on the host: the longest mount prefix wins and, of
+        mounts at the same target, the later one, as the later bind lies on top (a volume at
+        ``/tmp`` over the pod's private ``/tmp``, as a volume over the image's ``/tmp``)."""
         best: Mount | None = None
         for mount in self.mounts:
             if (
                 container_path == mount.target
                 or container_path.startswith(mount.target.rstrip("/") + "/")
-            ) and (best is None or len(mount.target) > len(best.target)):
+            ) and (best is None or len(mount.target) >= len(best.target)):
                 best = mount
         if best is None:
             return Path(container_path)
@@ -543,6 +545,7 @@ class SandboxRuntime:
         if plan.bytecode_cache is not None:
             binds.append(Mount(plan.bytecode_cache, str(plan.bytecode_cache)))
             env[BYTECODE_CACHE_ENV] = str(plan.bytecode_cache)
+        # A stable sort: of binds at the same target the later lies on top (``host_path``).
         for mount in sorted(binds, key=lambda m: m.target.rstrip("/").count("/")):
             ops += ["--ro-bind" if mount.read_only else "--bind", str(mount.host), mount.target]
         argv = resolve_own_program(plan.argv)

@@ -1735,7 +1735,6 @@ spec:
     backend.wait(name, timeout=30)
 
 
-@pytest.mark.xfail(reason="a volume mounted at /tmp", strict=True)
 def test_workflow_retry_failed_workflow(backend: LocalBackend) -> None:
     """cli_test.go TestWorkflowRetryFailedWorkflow."""
     manifest = wf("""
