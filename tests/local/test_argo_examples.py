@@ -434,7 +434,7 @@ def test_container_set_graph_shares_volumes(backend: LocalBackend) -> None:
     assert got["a"]["children"] == [got["b"]["id"], got["c"]["id"]]
     assert got["b"]["children"] == got["c"]["children"] == [got["main"]["id"]]
     assert got["a"]["phase"] == got["b"]["phase"] == "Succeeded"
-    assert got["c"]["phase"] == "Failed" and got["c"]["message"] == "Error (exit code 3)"
+    assert got["c"]["phase"] == "Failed" and got["c"]["message"] == "c: Error (exit code 3): "
     assert got["main"]["phase"] == "Failed"  # never ran
     assert wf["status"]["phase"] == "Failed"
     steps["c"] = "echo c >> /ws/f"

@@ -78,3 +78,28 @@ def test_outputs_are_read_from_a_volume_mounted_at_tmp(
     [node] = [n for n in nodes_by_name(done).values() if n["type"] == "Pod"]
     assert node["outputs"]["parameters"][0]["value"] == "on-the-volume"
     assert (volume / "out.txt").read_text() == "on-the-volume\n"
+
+
+# ------------------------------------------------------------------ failure messages
+
+
+def test_a_failed_pod_names_its_main_container(backend: LocalBackend) -> None:
+    """inferFailedReason (Argo v3.7+): "<container>: <reason> (exit code N)"."""
+    done = backend.run(
+        workflow_manifest(
+            [
+                {
+                    "name": "main",
+                    "steps": [
+                        [{"name": "c", "template": "c", "continueOn": {"failed": True}}],
+                        [{"name": "s", "template": "s"}],
+                    ],
+                },
+                {"name": "c", "container": {"image": "alpine", "command": ["sh", "-c", "exit 3"]}},
+                {"name": "s", "script": {"image": "alpine", "command": ["sh"], "source": "exit 4"}},
+            ]
+        )
+    )
+    got = {n["displayName"]: n for n in nodes_by_name(done).values()}
+    assert (got["c"]["phase"], got["c"]["message"]) == ("Failed", "main: Error (exit code 3)")
+    assert (got["s"]["phase"], got["s"]["message"]) == ("Failed", "main: Error (exit code 4)")

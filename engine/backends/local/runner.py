@@ -27,7 +27,7 @@ from engine.backends.local.machine import (
     QuantityError,
     pod_cpu_request,
 )
-from engine.backends.local.operator import PodLaunch, PodOutcome, WorkflowOperator
+from engine.backends.local.operator import PodLaunch, PodOutcome, Terminated, WorkflowOperator
 from engine.backends.local.runtime import (
     PodSetupError,
     Runtime,
@@ -334,6 +334,6 @@ def _unscheduled(launch: PodLaunch, error: str | None = None) -> PodOutcome:
         error=error,
         started_at=now,
         finished_at=now,
-        containers={str(c.get("name", "")): None for c in containers},
+        containers={str(c.get("name", "")): Terminated(None) for c in containers},
         scheduled=False,
     )

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine.backends.local.operator import PodLaunch, PodOutcome
+from engine.backends.local.operator import PodLaunch, PodOutcome, Terminated
 from engine.backends.local.scope import (
     ARTIFACT_REF_PREFIX,
     RAW_REF_PREFIX,
@@ -891,7 +891,7 @@ def run_container_set(
                 )
     assert result is not None
     result.started_at = started
-    result.containers = codes
+    result.containers = {name: Terminated(code) for name, code in codes.items()}
     return result
 
 

@@ -1846,9 +1846,6 @@ spec:
         assert node_by_display(done, step)["phase"] == "Succeeded"
 
 
-@pytest.mark.xfail(
-    reason="failure messages name the container (main: Error (exit code 1))", strict=True
-)
 def test_workflow_retry_with_recreated_pvc(backend: LocalBackend) -> None:
     """cli_test.go TestWorkflowRetryWithRecreatedPVC."""
     first = backend.run(
