@@ -31,11 +31,13 @@ import hashlib
 import importlib.util
 import json
 import os
+import posixpath
 import re
 import selectors
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -52,6 +54,7 @@ from engine.backends.local.scope import (
     repository_key,
 )
 from engine.backends.local.store import LocalStore
+from engine.backends.local.variables import go_quote
 from engine.errors import Unsupported
 
 __all__ = [
@@ -113,17 +116,22 @@ class PodPlan:
         """Where a container path lives on the host: the longest mount prefix wins and, of
         mounts at the same target, the later one, as the later bind lies on top (a volume at
         ``/tmp`` over the pod's private ``/tmp``, as a volume over the image's ``/tmp``)."""
-        best: Mount | None = None
-        for mount in self.mounts:
-            if (
-                container_path == mount.target
-                or container_path.startswith(mount.target.rstrip("/") + "/")
-            ) and (best is None or len(mount.target) >= len(best.target)):
-                best = mount
-        if best is None:
-            return Path(container_path)
-        rest = container_path[len(best.target) :].lstrip("/")
-        return best.host / rest if rest else best.host
+        return _mounted(self.mounts, container_path)
+
+
+def _mounted(mounts: list[Mount], container_path: str) -> Path:
+    """``PodPlan.host_path`` over ``mounts``."""
+    best: Mount | None = None
+    for mount in mounts:
+        if (
+            container_path == mount.target
+            or container_path.startswith(mount.target.rstrip("/") + "/")
+        ) and (best is None or len(mount.target) >= len(best.target)):
+            best = mount
+    if best is None:
+        return Path(container_path)
+    rest = container_path[len(best.target) :].lstrip("/")
+    return best.host / rest if rest else best.host
 
 
 class Runtime(Protocol):
@@ -136,6 +144,11 @@ class Runtime(Protocol):
     def reporting_start(self, argv: list[str], fd: int) -> list[str] | None:
         """``argv`` made to write to ``fd`` whether the pod's command started (what failed
         before it did is the runtime's own doing); None where the runtime cannot tell."""
+        ...
+
+    def find_command(self, plan: PodPlan) -> str:
+        """Where the pod's command is, as the emissary looks it up in the pod (``look_path``);
+        raises ``ExecError``."""
         ...
 
 
@@ -465,6 +478,54 @@ def _place_input_artifact(
         _copy(source, host)
 
 
+EMISSARY_ERROR = 64
+"""argoexec's exit code for an error of its own, not the command's (cmd/argoexec/main.go)."""
+
+
+class ExecError(Exception):
+    """Go's ``exec.Error``: a command that is not to be found."""
+
+
+def look_path(name: str, search: str, host: Callable[[str], Path]) -> str:
+    """Go's ``exec.LookPath`` (os/exec/lp_unix.go), which the emissary runs on the command
+    before it runs what it found (``runEmissary``, cmd/argoexec/commands/emissary.go).
+    ``search`` is the container's PATH; ``host`` maps a container path (a relative one: from
+    the working directory) to the host file holding it. Raises ``ExecError``."""
+    error = f"exec: {go_quote(name)}: "
+    if "/" in name:
+        problem = _find_executable(name, host)
+        if problem is not None:
+            raise ExecError(error + problem)
+        return name
+    for directory in search.split(os.pathsep) if search else []:  # filepath.SplitList
+        candidate = posixpath.join(directory or ".", name)  # "" is "." in Unix shells
+        if _find_executable(candidate, host) is None:
+            if not candidate.startswith("/"):  # ErrDot
+                raise ExecError(error + "cannot run executable found relative to current directory")
+            return candidate
+    raise ExecError(error + "executable file not found in $PATH")  # ErrNotFound
+
+
+def _find_executable(file: str, host: Callable[[str], Path]) -> str | None:
+    """Go's ``findExecutable`` (os/exec/lp_unix.go): why ``file`` is no executable file."""
+    try:
+        mode = host(file).stat().st_mode
+    except OSError as exc:
+        said = os.strerror(exc.errno) if exc.errno else str(exc)
+        return f"stat {file}: {said[:1].lower()}{said[1:]}"  # Go's errno texts are lower case
+    if stat.S_ISDIR(mode):
+        return "is a directory"
+    return None if os.access(host(file), os.X_OK) else "permission denied"
+
+
+def _find_command(plan: PodPlan, host: Callable[[str], Path]) -> str:
+    """``look_path`` of the pod's command; Drover's own programs come from the installation."""
+    name = plan.argv[0]
+    if resolve_own_program([name]) != [name]:
+        return name
+    return look_path(name, plan.env.get("PATH", ""), host)
+
+
 # ---------------------------------------------------------------------------- runtimes
 
 
@@ -516,6 +577,18 @@ class SandboxRuntime:
         }
         return [Mount(Path(path), path, read_only=True) for path in _outermost(hidden)]
 
+    def _binds(self, plan: PodPlan) -> list[Mount]:
+        """What the sandbox binds over the read-only host, later ones on top."""
+        binds = [*plan.mounts, *self._hidden_installation(plan)]
+        if plan.bytecode_cache is not None:
+            binds.append(Mount(plan.bytecode_cache, str(plan.bytecode_cache)))
+        return binds
+
+    def find_command(self, plan: PodPlan) -> str:
+        binds = self._binds(plan)
+        cwd = plan.working_dir or "/"
+        return _find_command(plan, lambda path: _mounted(binds, posixpath.join(cwd, path)))
+
     def command(self, plan: PodPlan) -> tuple[list[str], str, dict[str, str]]:
         ops = [
             self.bwrap,
@@ -540,10 +613,9 @@ class SandboxRuntime:
         for directory in sorted(shadows, key=lambda d: d.count("/")):
             ops += self._shadow(directory)
         ops += ["--proc", "/proc", "--dev", "/dev"]
-        binds = [*plan.mounts, *self._hidden_installation(plan)]
+        binds = self._binds(plan)
         env = dict(plan.env)
         if plan.bytecode_cache is not None:
-            binds.append(Mount(plan.bytecode_cache, str(plan.bytecode_cache)))
             env[BYTECODE_CACHE_ENV] = str(plan.bytecode_cache)
         # A stable sort: of binds at the same target the later lies on top (``host_path``).
         for mount in sorted(binds, key=lambda m: m.target.rstrip("/").count("/")):
@@ -602,16 +674,22 @@ class ProcessRuntime:
 
         return re.sub(pattern, to_host, text)
 
+    @staticmethod
+    def _cwd(plan: PodPlan) -> str:
+        cwd = str(plan.host_path(plan.working_dir)) if plan.working_dir else str(plan.pod_dir)
+        return cwd if os.path.isdir(cwd) else str(plan.pod_dir)
+
+    def find_command(self, plan: PodPlan) -> str:
+        cwd = self._cwd(plan)
+        return _find_command(plan, lambda path: Path(cwd, self._rewrite(path, plan)))
+
     def command(self, plan: PodPlan) -> tuple[list[str], str, dict[str, str]]:
         argv = resolve_own_program([self._rewrite(a, plan) for a in plan.argv])
         if plan.script_path is not None:
             plan.script_path.write_text(self._rewrite(plan.script_path.read_text(), plan))
         env = {k: self._rewrite(v, plan) if k not in os.environ else v for k, v in plan.env.items()}
         env["TMPDIR"] = str(_short_tmp_link(plan))
-        cwd = str(plan.host_path(plan.working_dir)) if plan.working_dir else str(plan.pod_dir)
-        if not os.path.isdir(cwd):
-            cwd = str(plan.pod_dir)
-        return argv, cwd, env
+        return argv, self._cwd(plan), env
 
 
 _TMP_LINK = re.compile(r"drover-[0-9a-f]{12}")
@@ -656,6 +734,9 @@ class DockerRuntime:
 
     def reporting_start(self, argv: list[str], fd: int) -> list[str] | None:
         return None
+
+    def find_command(self, plan: PodPlan) -> str:
+        return plan.argv[0]
 
     def command(self, plan: PodPlan) -> tuple[list[str], str, dict[str, str]]:
         raise Unsupported("the docker runtime of the local runner is not yet supported")
@@ -705,45 +786,73 @@ def run_pod(
     runtime: Runtime,
     on_start: Callable[[subprocess.Popen[bytes]], None],
 ) -> PodOutcome:
-    """Start the pod, stream its output to the log, wait, then collect outputs."""
+    """Start the pod, stream its output to the log, wait, then collect outputs. The command is
+    looked up first, as the emissary does (``runEmissary``): what it found runs; one that is
+    not to be found never starts, the emissary fails with its error and exit code 64."""
     started = time.time()
-    argv, cwd, env = runtime.command(plan)
     plan.log_path.parent.mkdir(parents=True, exist_ok=True)
+    termination = ""
     try:
-        for attempt in range(1, SANDBOX_STARTS + 1):
-            with plan.log_path.open("ab") as log:
-                try:
-                    ran = _run_command(argv, cwd, env, runtime, log, on_start)
-                except OSError as exc:
-                    return PodOutcome(
-                        None,
-                        error=f"failed to start {argv[0]}: {exc.strerror}",
-                        started_at=started,
-                        finished_at=time.time(),
-                    )
-                if not ran.setup_failed or attempt == SANDBOX_STARTS:
-                    break
-                log.write(
-                    f"drover: setting up the pod's sandbox failed (attempt {attempt} of "
-                    f"{SANDBOX_STARTS}); setting it up again\n".encode()
-                )
-            time.sleep(0.1 * attempt)
-    finally:
-        if isinstance(plan.extra.get("tmp_link"), Path):
-            plan.extra["tmp_link"].unlink(missing_ok=True)
+        plan.argv[0] = runtime.find_command(plan)
+    except ExecError as exc:
+        termination = emissary_error(plan, f"failed to find name in PATH: {exc}")
+        ran = _Ran(EMISSARY_ERROR, b"", False)
+    else:
+        argv, cwd, env = runtime.command(plan)
+        try:
+            ran = _start(argv, cwd, env, runtime, plan.log_path, on_start)
+        except OSError as exc:
+            return PodOutcome(
+                None,
+                error=f"failed to start {argv[0]}: {exc.strerror}",
+                started_at=started,
+                finished_at=time.time(),
+            )
+        finally:
+            if isinstance(plan.extra.get("tmp_link"), Path):
+                plan.extra["tmp_link"].unlink(missing_ok=True)
     finished = time.time()
     stdout = ran.stdout.decode(errors="replace")
     try:
         outputs = collect_outputs(plan, ran.exit_code, stdout)
     except PodSetupError as exc:
-        return PodOutcome(
-            ran.exit_code,
-            {"exitCode": str(ran.exit_code)},
-            str(exc) if ran.exit_code == 0 else None,
-            started,
-            finished,
-        )
-    return PodOutcome(ran.exit_code, outputs, None, started, finished)
+        if ran.exit_code == 0:
+            return PodOutcome(0, {"exitCode": "0"}, str(exc), started, finished)
+        outputs = {"exitCode": str(ran.exit_code)}
+    return PodOutcome(
+        ran.exit_code, outputs, None, started, finished, termination_message=termination
+    )
+
+
+def emissary_error(plan: PodPlan, message: str) -> str:
+    """An error of argoexec's own, logged as it ends with it (cobra's "Error: ...", then
+    cmd/argoexec/main.go's println); returned, as main.go writes it to the termination log."""
+    with plan.log_path.open("ab") as log:
+        log.write(f"Error: {message}\n{message}\n".encode())
+    return message
+
+
+def _start(
+    argv: list[str],
+    cwd: str,
+    env: dict[str, str],
+    runtime: Runtime,
+    log_path: Path,
+    on_start: Callable[[subprocess.Popen[bytes]], None],
+) -> _Ran:
+    """Run the command once, its sandbox set up again when setting it up failed."""
+    for attempt in range(1, SANDBOX_STARTS):
+        with log_path.open("ab") as log:
+            ran = _run_command(argv, cwd, env, runtime, log, on_start)
+            if not ran.setup_failed:
+                return ran
+            log.write(
+                f"drover: setting up the pod's sandbox failed (attempt {attempt} of "
+                f"{SANDBOX_STARTS}); setting it up again\n".encode()
+            )
+        time.sleep(0.1 * attempt)
+    with log_path.open("ab") as log:
+        return _run_command(argv, cwd, env, runtime, log, on_start)
 
 
 @dataclass
@@ -756,8 +865,8 @@ class _Ran:
 
 
 _ERROR_HEAD = 256
-"""How much of a pod's first standard error is kept, to tell a missing command from a failed
-sandbox set-up."""
+"""How much of a pod's first standard error is kept, to tell a command that did not execute (a
+missing interpreter) from a failed sandbox set-up."""
 
 
 def _run_command(
@@ -825,7 +934,7 @@ def _run_command(
         reporting is not None
         and exit_code == 1
         and b'"exit-code"' not in reported
-        and not first_error.startswith(b"bwrap: execvp")  # the command itself is missing
+        and not first_error.startswith(b"bwrap: execvp")  # the command found did not execute
     )
     return _Ran(exit_code, b"".join(stdout_chunks), setup_failed)
 

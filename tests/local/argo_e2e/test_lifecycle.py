@@ -1589,7 +1589,6 @@ spec:
 # ------------------------------------------------------------------ invalid_command_test.go
 
 
-@pytest.mark.xfail(reason="a missing command: exit 64 and the executor's message", strict=True)
 def test_invalid_command(backend: LocalBackend) -> None:
     """invalid_command_test.go TestInvalidCommand."""
     done = backend.run(
