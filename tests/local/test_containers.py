@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from engine.backends.local import LocalBackend
-from engine.backends.local.runtime import ExecError, Mount, PodPlan, look_path
+from engine.backends.local.runtime import (
+    Backoff,
+    ExecError,
+    Mount,
+    PodPlan,
+    container_set_backoff,
+    look_path,
+)
 from tests.local.conftest import nodes_by_name, workflow_manifest
 
 RUNTIMES = [
@@ -198,3 +206,137 @@ def test_a_command_is_looked_up_in_the_containers_filesystem(
     assert done["status"]["phase"] == "Succeeded", [
         n.get("message") for n in nodes_by_name(done).values()
     ]
+
+
+# ------------------------------------------------------------------ container sets
+
+
+def _container_set(*containers: dict[str, Any], **container_set: Any) -> dict[str, Any]:
+    return workflow_manifest(
+        [
+            {
+                "name": "main",
+                "containerSet": {
+                    "containers": [{"image": "x", **c} for c in containers],
+                    **container_set,
+                },
+            }
+        ],
+        volumes=[{"name": "shared", "emptyDir": {}}],
+    )
+
+
+def _by_display(done: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {n["displayName"]: n for n in nodes_by_name(done).values()}
+
+
+def test_the_containers_of_a_set_run_at_once(backend: LocalBackend) -> None:
+    """Each waits for its own dependencies only (runEmissary): a and b see each other run."""
+    meet = "touch /s/{me}; for i in $(seq 100); do [ -f /s/{other} ] && exit 0; sleep 0.1; done; exit 1"
+    mounts = [{"name": "shared", "mountPath": "/s"}]
+    done = backend.run(
+        _container_set(
+            {"name": "a", "command": ["sh", "-c", meet.format(me="a", other="b")]},
+            {"name": "b", "command": ["sh", "-c", meet.format(me="b", other="a")]},
+            volumeMounts=mounts,
+        )
+    )
+    assert done["status"]["phase"] == "Succeeded"
+
+
+def test_a_container_whose_dependency_failed_ends_with_the_emissarys_error(
+    backend: LocalBackend,
+) -> None:
+    """runEmissary: exit code 64 and "dependency ... exited with non-zero code: N", N passed on
+    to its own dependents; assessNodeStatus: an Error node; inferFailedReason: the pod's
+    message is its first failed container's, by name."""
+    done = backend.run(
+        _container_set(
+            {"name": "z", "command": ["sh", "-c", "exit 3"]},
+            {"name": "y", "command": ["sh", "-c", "echo never y"], "dependencies": ["z"]},
+            {"name": "x", "command": ["sh", "-c", "echo never x"], "dependencies": ["y"]},
+            {"name": "w", "command": ["sh", "-c", "echo w"]},
+        )
+    )
+    got = _by_display(done)
+    assert done["status"]["phase"] == "Failed"
+    assert (got["z"]["phase"], got["z"]["message"]) == ("Failed", "z: Error (exit code 3): ")
+    assert got["y"]["phase"] == got["x"]["phase"] == "Error"
+    assert (
+        got["y"]["message"]
+        == 'y: Error (exit code 64): dependency "z" exited with non-zero code: 3'
+    )
+    assert (
+        got["x"]["message"]
+        == 'x: Error (exit code 64): dependency "y" exited with non-zero code: 3'
+    )
+    assert got["w"]["phase"] == "Succeeded"
+    pod = next(n for n in got.values() if n["type"] == "Pod")
+    assert pod["message"] == 'x: Error (exit code 64): dependency "y" exited with non-zero code: 3'
+    logs = [line.content for line in backend.logs(done["metadata"]["name"])]
+    assert "w" in logs and not any(line.startswith("never") for line in logs)
+
+
+def test_retries_of_a_set_are_its_attempts_in_all(backend: LocalBackend) -> None:
+    """GetRetryStrategy: Steps = retries; retry.OnError retries every failure of the command,
+    not a command that is not found (the lookup comes before)."""
+    done = backend.run(
+        _container_set(
+            {"name": "fails", "command": ["sh", "-c", "echo attempt; exit 1"]},
+            {"name": "missing", "command": ["invalid"]},
+            retryStrategy={"retries": "3"},
+        )
+    )
+    got = _by_display(done)
+    assert got["fails"]["message"] == "fails: Error (exit code 1): "
+    assert got["missing"]["phase"] == "Error"
+    logs = [line.content for line in backend.logs(done["metadata"]["name"])]
+    assert logs.count("attempt") == 3
+    assert sum("executable file not found" in line for line in logs) == 2  # cobra's, main.go's
+
+
+def test_no_retries_run_no_attempt(backend: LocalBackend) -> None:
+    """retries: 0 is Steps 0: wait.ExponentialBackoff never runs the condition, retry.OnError
+    returns no error, the emissary exits 0 (runEmissary)."""
+    done = backend.run(
+        _container_set(
+            {"name": "a", "command": ["sh", "-c", "echo ran; exit 1"]},
+            retryStrategy={"retries": 0},
+        )
+    )
+    assert done["status"]["phase"] == "Succeeded"
+    assert [line.content for line in backend.logs(done["metadata"]["name"])] == []
+
+
+def test_a_stopped_set_signals_the_containers_waiting_for_dependencies(
+    backend: LocalBackend,
+) -> None:
+    done = backend.run(
+        workflow_manifest(
+            [
+                {
+                    "name": "main",
+                    "activeDeadlineSeconds": 1,
+                    "containerSet": {
+                        "containers": [
+                            {"name": "a", "image": "x", "command": ["sleep", "30"]},
+                            {"name": "b", "image": "x", "command": ["true"], "dependencies": ["a"]},
+                        ],
+                        "retryStrategy": {"retries": 5, "duration": "10s"},
+                    },
+                }
+            ]
+        )
+    )
+    got = _by_display(done)
+    assert got["a"]["message"] == "a: Error (exit code 143): "
+    assert got["b"]["message"] == "b: Error (exit code 143): "
+
+
+def test_container_set_backoff() -> None:
+    assert container_set_backoff({}) == Backoff(1, 0.0)
+    assert container_set_backoff({"retryStrategy": {"retries": "2"}}) == Backoff(2, 0.0)
+    assert container_set_backoff({"retryStrategy": {"retries": 3, "duration": "5s"}}) == Backoff(
+        3, 5.0
+    )
+    assert container_set_backoff({"retryStrategy": {"retries": "two"}}) == Backoff(0, 0.0)

@@ -40,12 +40,14 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from engine.backends.local.durations import parse_duration
 from engine.backends.local.operator import PodLaunch, PodOutcome, Terminated
 from engine.backends.local.scope import (
     ARTIFACT_REF_PREFIX,
@@ -55,15 +57,17 @@ from engine.backends.local.scope import (
 )
 from engine.backends.local.store import LocalStore
 from engine.backends.local.variables import go_quote
-from engine.errors import Unsupported
+from engine.errors import DroverError, Unsupported
 
 __all__ = [
+    "Backoff",
     "DockerRuntime",
     "Mount",
     "PodPlan",
     "ProcessRuntime",
     "Runtime",
     "SandboxRuntime",
+    "container_set_backoff",
     "default_runtime",
     "plan_pod",
     "run_container_set",
@@ -781,47 +785,83 @@ fails the remount. The kubelet, too, starts a container again that could not be 
 CreateContainerError in the sync result, and the pod worker syncs the pod again)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """The emissary's ``wait.Backoff`` for a command (``Template.GetRetryStrategy``): ``steps``
+    attempts in all, ``duration`` seconds apart."""
+
+    steps: int = 1
+    duration: float = 0.0
+
+
+def _never() -> bool:
+    return False
+
+
 def run_pod(
     plan: PodPlan,
     runtime: Runtime,
     on_start: Callable[[subprocess.Popen[bytes]], None],
+    *,
+    backoff: Backoff = Backoff(),
+    stopped: Callable[[], bool] = _never,
 ) -> PodOutcome:
     """Start the pod, stream its output to the log, wait, then collect outputs. The command is
     looked up first, as the emissary does (``runEmissary``): what it found runs; one that is
-    not to be found never starts, the emissary fails with its error and exit code 64."""
+    not to be found never starts, the emissary fails with its error and exit code 64. Then it
+    runs up to ``backoff.steps`` times until it succeeds (``retry.OnError``, every failure
+    retried) or the pod is ``stopped``; no attempt at all leaves nothing failed."""
     started = time.time()
     plan.log_path.parent.mkdir(parents=True, exist_ok=True)
-    termination = ""
     try:
         plan.argv[0] = runtime.find_command(plan)
     except ExecError as exc:
-        termination = emissary_error(plan, f"failed to find name in PATH: {exc}")
-        ran = _Ran(EMISSARY_ERROR, b"", False)
-    else:
-        argv, cwd, env = runtime.command(plan)
-        try:
-            ran = _start(argv, cwd, env, runtime, plan.log_path, on_start)
-        except OSError as exc:
-            return PodOutcome(
-                None,
-                error=f"failed to start {argv[0]}: {exc.strerror}",
-                started_at=started,
-                finished_at=time.time(),
-            )
-        finally:
-            if isinstance(plan.extra.get("tmp_link"), Path):
-                plan.extra["tmp_link"].unlink(missing_ok=True)
-    finished = time.time()
-    stdout = ran.stdout.decode(errors="replace")
+        message = emissary_error(plan, f"failed to find name in PATH: {exc}")
+        return _ended(plan, EMISSARY_ERROR, b"", message, started)
+    argv, cwd, env = runtime.command(plan)
+    ran = _Ran(0, b"", False)
+    stdout = b""
     try:
-        outputs = collect_outputs(plan, ran.exit_code, stdout)
+        for attempt in range(backoff.steps):
+            if attempt and _paused(backoff.duration, stopped):
+                break
+            ran = _start(argv, cwd, env, runtime, plan.log_path, on_start)
+            stdout += ran.stdout  # the executor appends each attempt's to the container's
+            if ran.exit_code == 0 or stopped():
+                break
+    except OSError as exc:
+        return PodOutcome(
+            None,
+            error=f"failed to start {argv[0]}: {exc.strerror}",
+            started_at=started,
+            finished_at=time.time(),
+        )
+    finally:
+        if isinstance(plan.extra.get("tmp_link"), Path):
+            plan.extra["tmp_link"].unlink(missing_ok=True)
+    return _ended(plan, ran.exit_code, stdout[:_RESULT_LIMIT], "", started)
+
+
+def _paused(seconds: float, stopped: Callable[[], bool]) -> bool:
+    """Wait ``seconds`` unless the pod is stopped meanwhile; whether it was."""
+    deadline = time.time() + seconds
+    while time.time() < deadline and not stopped():
+        time.sleep(min(0.05, max(deadline - time.time(), 0)))
+    return stopped()
+
+
+def _ended(
+    plan: PodPlan, exit_code: int, stdout: bytes, termination: str, started: float
+) -> PodOutcome:
+    """A container's end, its outputs collected."""
+    finished = time.time()
+    try:
+        outputs = collect_outputs(plan, exit_code, stdout.decode(errors="replace"))
     except PodSetupError as exc:
-        if ran.exit_code == 0:
+        if exit_code == 0:
             return PodOutcome(0, {"exitCode": "0"}, str(exc), started, finished)
-        outputs = {"exitCode": str(ran.exit_code)}
-    return PodOutcome(
-        ran.exit_code, outputs, None, started, finished, termination_message=termination
-    )
+        outputs = {"exitCode": str(exit_code)}
+    return PodOutcome(exit_code, outputs, None, started, finished, termination_message=termination)
 
 
 def emissary_error(plan: PodPlan, message: str) -> str:
@@ -954,54 +994,102 @@ def _dependency_order(containers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return ordered
 
 
+def container_set_backoff(container_set: dict[str, Any]) -> Backoff:
+    """``ContainerSetTemplate.GetRetryStrategy`` (pkg/apis/workflow/v1alpha1/
+    container_set_template_types.go): ``retries`` attempts in all (``wait.Backoff``'s Steps;
+    ``IntOrString.IntValue``, a string that is no integer is 0), one without a retryStrategy,
+    ``duration`` apart. Raises ValueError for a duration that is none."""
+    strategy = container_set.get("retryStrategy") or {}
+    retries = strategy.get("retries")
+    if retries is None:
+        return Backoff()
+    text = str(retries).strip() if isinstance(retries, str) else str(int(retries))
+    steps = int(text) if re.fullmatch(r"[+-]?\d+", text) else 0
+    duration = str(strategy.get("duration") or "")
+    return Backoff(steps, parse_duration(duration) if duration else 0.0)
+
+
 def run_container_set(
     store: LocalStore,
     workflow: dict[str, Any],
     launch: PodLaunch,
     runtime: Runtime,
     on_start: Callable[[subprocess.Popen[bytes]], None],
+    stopped: Callable[[], bool] = _never,
 ) -> PodOutcome:
-    """A ``containerSet`` pod: its containers in dependency order, sharing the pod's volumes.
-
-    A container runs once its dependencies succeeded; one that fails stops the rest (they
-    never run). The pod's result and outputs are the ``main`` container's (else the last's).
-    """
+    """A ``containerSet`` pod: its containers all start at once, sharing the pod's volumes; each
+    waits for its ``dependencies`` as the emissary does (``runEmissary``): a dependency that
+    exited non-zero ends it with the emissary's error, exit code 64, its command never run,
+    and passes that exit code on to its own dependents. Each command is retried after the
+    containerSet's ``retryStrategy`` (``run_pod``). The pod failed when a container did; its
+    outputs are the ``main`` container's (else the last's). Argo's controller also terminates
+    the containers still running once one failed (``cleanUpPod``), seconds later; here they run
+    to their end."""
     container_set = launch.template.get("containerSet") or {}
     containers = _dependency_order(list(container_set.get("containers") or []))
-    retries = int(str((container_set.get("retryStrategy") or {}).get("retries", 0) or 0))
-    codes: dict[str, int | None] = {c["name"]: None for c in containers}
-    started = time.time()
-    main = "main" if "main" in codes else containers[-1]["name"]
-    result: PodOutcome | None = None
-    failed = False
+    names = [c["name"] for c in containers]
+    main = "main" if "main" in names else str(containers[-1]["name"])
+    try:
+        backoff = container_set_backoff(container_set)
+    except ValueError as exc:
+        raise PodSetupError(f"containerSet.retryStrategy: {exc}") from None
+    plans: dict[str, PodPlan] = {}
     for container in containers:
-        if failed:
-            break
         plan = plan_pod(store, workflow, launch, container_name=container["name"])
         if container["name"] != main:
             plan.outputs = {}
-        for _attempt in range(retries + 1):
-            outcome = run_pod(plan, runtime, on_start)
-            if outcome.exit_code == 0 or outcome.exit_code in (137, 143):
-                break
-        codes[container["name"]] = outcome.exit_code
-        if container["name"] == main:
-            result = outcome
-        if outcome.exit_code != 0 or outcome.error:
-            failed = True
-            if result is None or container["name"] != main:
-                result = PodOutcome(
-                    outcome.exit_code,
-                    {"exitCode": str(outcome.exit_code)},
-                    outcome.error,
-                    started,
-                    outcome.finished_at,
-                    outcome.message,
-                )
-    assert result is not None
-    result.started_at = started
-    result.containers = {name: Terminated(code) for name, code in codes.items()}
-    return result
+        plans[container["name"]] = plan
+    started = time.time()
+    outcomes: dict[str, PodOutcome] = {}
+    exit_files: dict[str, int] = {}  # what each emissary wrote to /var/run/argo/ctr/<name>/exitcode
+    ended = {name: threading.Event() for name in names}
+
+    def gate(container: dict[str, Any]) -> PodOutcome | None:
+        """The emissary's wait for the container's dependencies: its end if one failed or the
+        pod stopped meanwhile (SIGTERM: "exit with 128 + 15"), None when it may run."""
+        name, plan = container["name"], plans[container["name"]]
+        for dependency in container.get("dependencies") or []:
+            while not ended[dependency].wait(0.05) and not stopped():
+                pass
+            if stopped():  # signalled with the dependency: SIGTERM reaches every container
+                return _ended(plan, 143, b"", "", started)
+            code = exit_files[dependency]
+            if code != 0:
+                exit_files[name] = code
+                message = f"dependency {go_quote(dependency)} exited with non-zero code: {code}"
+                return _ended(plan, EMISSARY_ERROR, b"", emissary_error(plan, message), started)
+        return None
+
+    def run(container: dict[str, Any]) -> None:
+        name, plan = container["name"], plans[container["name"]]
+        try:
+            outcome = gate(container) or run_pod(
+                plan, runtime, on_start, backoff=backoff, stopped=stopped
+            )
+        except (PodSetupError, DroverError, OSError) as exc:
+            outcome = PodOutcome(None, error=str(exc), started_at=started, finished_at=time.time())
+        outcomes[name] = outcome
+        exit_files.setdefault(
+            name, EMISSARY_ERROR if outcome.exit_code is None else outcome.exit_code
+        )
+        ended[name].set()
+
+    threads = [threading.Thread(target=run, args=(c,), daemon=True) for c in containers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ends = {n: Terminated(outcomes[n].exit_code, outcomes[n].termination_message) for n in names}
+    failed = [ends[n].exit_code for n in sorted(names) if ends[n].exit_code != 0]
+    error = next((outcomes[n].error for n in names if outcomes[n].error), None)
+    return PodOutcome(
+        failed[0] if failed else 0,
+        outcomes[main].outputs,
+        error,
+        started,
+        max(o.finished_at for o in outcomes.values()),
+        containers=ends,
+    )
 
 
 def start_sidecars(

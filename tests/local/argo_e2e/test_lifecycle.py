@@ -817,9 +817,6 @@ spec:
         assert len(done["status"]["nodes"]) <= 10
 
 
-@pytest.mark.xfail(
-    reason="container sets: containers in parallel, retries, missing command", strict=True
-)
 def test_workflow_template_with_retry_strategy_in_container_set(
     backend: LocalBackend,
 ) -> None:
