@@ -72,7 +72,7 @@ def test_submit_wait_reports_a_failure_and_exits_1(
     assert done.returncode == 1, done.stderr
     assert done.stdout == f"{name}\n"  # stdout stays the name, for scripts
     assert f"{name} Failed" in done.stderr
-    assert "boom Failed: Error (exit code 3)" in done.stderr
+    assert "boom Failed: main: Error (exit code 3)" in done.stderr
     assert "flaky(0) Failed" in done.stderr and "flaky(1) Failed" in done.stderr
     assert " fine " not in done.stderr  # only what failed
 
@@ -90,7 +90,7 @@ def test_submit_wide_shows_phase_duration_and_message(tmp_path: Path, env: dict[
     # A failed DAG leaves the workflow no message of its own (Argo's operate takes the
     # entrypoint node's, which executeDAG marks without one): the failed node says why.
     assert row.split("│")[-2].strip() == ""
-    assert "boom Failed: Error (exit code 3)" in done.stdout
+    assert "boom Failed: main: Error (exit code 3)" in done.stdout
 
 
 @pytest.mark.parametrize(

@@ -87,8 +87,11 @@ def _retried(expression: str, status: str, exit_code: str, message: str) -> bool
         # Evicted (or preempted, or drained) while running: the agent ends on SIGTERM.
         ("Failed", "143", "The node was low on resource: ephemeral-storage.", True),
         ("Failed", "137", "OOMKilled (exit code 137)", True),
+        # Argo v3.7+ names the container (inferFailedReason); v3.6 does not.
+        ("Failed", "137", "main: OOMKilled (exit code 137)", True),
         ("Error", "-1", "pod deleted", True),
         ("Failed", "1", "Error (exit code 1)", False),  # tests failed: the agent reran them
+        ("Failed", "1", "main: Error (exit code 1)", False),
         ("Failed", "2", "Error (exit code 2)", False),  # a bad plan: retrying cannot help
         ("Failed", "143", "Pod was active on the node longer than the specified deadline", False),
     ],

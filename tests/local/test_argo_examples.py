@@ -434,15 +434,23 @@ def test_container_set_graph_shares_volumes(backend: LocalBackend) -> None:
     assert got["a"]["children"] == [got["b"]["id"], got["c"]["id"]]
     assert got["b"]["children"] == got["c"]["children"] == [got["main"]["id"]]
     assert got["a"]["phase"] == got["b"]["phase"] == "Succeeded"
-    assert got["c"]["phase"] == "Failed" and got["c"]["message"] == "Error (exit code 3)"
-    assert got["main"]["phase"] == "Failed"  # never ran
+    assert got["c"]["phase"] == "Failed" and got["c"]["message"] == "c: Error (exit code 3): "
+    # Its command never ran: the emissary ends with exit code 64 on a failed dependency, an
+    # Error node (runEmissary; assessNodeStatus).
+    assert got["main"]["phase"] == "Error"
+    assert got["main"]["message"] == (
+        'main: Error (exit code 64): dependency "c" exited with non-zero code: 3'
+    )
+    assert got[""]["message"] == "c: Error (exit code 3)"  # inferFailedReason: by name
     assert wf["status"]["phase"] == "Failed"
     steps["c"] = "echo c >> /ws/f"
     manifest["metadata"]["name"] = "graph-2"
     manifest["spec"]["templates"][0]["containerSet"]["containers"][2]["command"][2] = steps["c"]
     wf = backend.run(manifest)
     assert wf["status"]["phase"] == "Succeeded"
-    assert stdout_of(backend, relative(wf)[""]) == "a\nb\nc"
+    # b and c run at once, both after a (the emissary waits only for dependencies).
+    first, *rest = stdout_of(backend, relative(wf)[""]).split("\n")
+    assert (first, sorted(rest)) == ("a", ["b", "c"])
 
 
 # ---------------------------------------------------------------------------- daemons, retries

@@ -72,18 +72,36 @@ def test_a_sandbox_that_never_sets_up_fails_the_pod_after_its_last_attempt(
 
 
 @pytest.mark.parametrize(
-    ("argv", "exit_code"),
-    [(["sh", "-c", "echo failing >&2; exit 1"], 1), (["no-such-command-here"], 1)],
+    ("argv", "exit_code", "runs"),
+    [
+        (["sh", "-c", "echo failing >&2; exit 1"], 1, 1),
+        # The emissary looks the command up before it starts it: exit code 64 (runEmissary).
+        (["no-such-command-here"], 64, 0),
+    ],
     ids=["the command failed", "the command is missing"],
 )
-def test_a_command_that_ran_or_could_not_be_found_runs_once(
-    tmp_path: Path, argv: list[str], exit_code: int
+def test_a_command_that_ran_or_could_not_be_found_runs_at_most_once(
+    tmp_path: Path, argv: list[str], exit_code: int, runs: int
 ) -> None:
     starts: list[subprocess.Popen[bytes]] = []
     outcome = run_pod(_plan(tmp_path, argv), SandboxRuntime(), starts.append)
 
     assert outcome.exit_code == exit_code
+    assert len(starts) == runs
+
+
+def test_a_command_whose_interpreter_is_missing_runs_once(tmp_path: Path) -> None:
+    # Found, so started; bubblewrap's execvp fails: no sandbox that failed to set up.
+    script = tmp_path / "script"
+    script.write_text("#!/no/such/interpreter\n")
+    script.chmod(0o755)
+    starts: list[subprocess.Popen[bytes]] = []
+    plan = _plan(tmp_path, ["/data/script"], [Mount(tmp_path, "/data", read_only=True)])
+    outcome = run_pod(plan, SandboxRuntime(), starts.append)
+
+    assert outcome.exit_code == 1
     assert len(starts) == 1
+    assert "bwrap: execvp /data/script" in plan.log_path.read_text()
 
 
 def test_a_directory_gone_from_the_root_since_the_runtime_was_made_fails_no_pod(

@@ -63,7 +63,9 @@ __all__ = [
     "PodLaunch",
     "PodOutcome",
     "TemplateLookup",
+    "Terminated",
     "WorkflowOperator",
+    "failed_reason",
     "format_time",
     "parse_time",
 ]
@@ -153,6 +155,15 @@ class PodLaunch:
 
 
 @dataclass(slots=True)
+class Terminated:
+    """A container's ``state.terminated``: its exit code (None: it never ran) and message, what
+    argoexec wrote to /dev/termination-log (``WriteTerminateMessage``, util/util.go)."""
+
+    exit_code: int | None
+    message: str = ""
+
+
+@dataclass(slots=True)
 class PodOutcome:
     """What a finished process left behind, in Argo's output shape."""
 
@@ -163,11 +174,29 @@ class PodOutcome:
     finished_at: float = 0.0
     message: str | None = None
     """Why a non-zero outcome failed, when there is more to say than the exit code."""
-    containers: dict[str, int | None] = field(default_factory=dict)
-    """containerSet: each container's exit code (None: it never ran)."""
+    termination_message: str = ""
+    """The ``main`` container's termination message (a pod that is no containerSet)."""
+    containers: dict[str, Terminated] = field(default_factory=dict)
+    """containerSet: each container's end."""
     scheduled: bool = True
     """False: the pod never got onto the node (removed while Pending for room, or refused
     before that), so it has no ``hostNodeName`` and used no resources."""
+
+
+def failed_reason(outcome: PodOutcome) -> str:
+    """Argo's ``inferFailedReason`` (workflow/controller/operator.go, v3.7+) for a pod whose
+    main containers failed: the first of them, in the kubelet's order (by name), that exited
+    non-zero, as "<container>: <reason> (exit code N)[: <termination message>]". The reason is
+    the kubelet's, "Error" for any non-zero exit (a local process is never OOMKilled)."""
+    ends = outcome.containers or {
+        "main": Terminated(outcome.exit_code, outcome.termination_message)
+    }
+    name, end = next(
+        ((n, e) for n, e in sorted(ends.items()) if e.exit_code not in (0, None)),
+        ("main", Terminated(outcome.exit_code, outcome.termination_message)),
+    )
+    reason = f"{name}: Error (exit code {end.exit_code})"
+    return f"{reason}: {end.message}" if end.message else reason
 
 
 class WorkflowOperator:
@@ -1583,7 +1612,7 @@ class WorkflowOperator:
             phase, message = "Succeeded", ""
         else:
             phase = "Failed"
-            message = outcome.message or f"Error (exit code {outcome.exit_code})"
+            message = outcome.message or failed_reason(outcome)
         outputs = dict(outcome.outputs)
         if not self.cache.pop(f"result:{nid}", True):
             outputs.pop("result", None)
@@ -1600,16 +1629,19 @@ class WorkflowOperator:
         if outcome.finished_at:
             self.finished_epoch[nid] = outcome.finished_at
             node["finishedAt"] = format_time(outcome.finished_at)
-        for container, code in outcome.containers.items():
+        for container, end in outcome.containers.items():
+            # assessNodeStatus: a container node after its container's state; exit code 64 is
+            # the emissary's own error (a missing command, a failed dependency).
             child = self.get_node(f"{node['name']}.{container}")
             if child is None:
                 continue
-            if code == 0:
+            if end.exit_code == 0:
                 self.mark_phase(child["name"], "Succeeded")
-            elif code is None:
+            elif end.exit_code is None:
                 self.mark_phase(child["name"], phase if phase != "Succeeded" else "Failed", message)
             else:
-                self.mark_phase(child["name"], "Failed", f"Error (exit code {code})")
+                ended = f"{container}: Error (exit code {end.exit_code}): {end.message}"
+                self.mark_phase(child["name"], "Error" if end.exit_code == 64 else "Failed", ended)
 
     def _publish_global_outputs(self, outputs: dict[str, Any], owner: str | None = None) -> None:
         """``globalName`` outputs become ``workflow.outputs.*`` and ``status.outputs``."""

@@ -34,7 +34,7 @@ from engine.backends.local.machine import (
     QuantityError,
     pod_cpu_request,
 )
-from engine.backends.local.operator import PodLaunch, PodOutcome, WorkflowOperator
+from engine.backends.local.operator import PodLaunch, PodOutcome, Terminated, WorkflowOperator
 from engine.backends.local.runtime import (
     PodSetupError,
     Runtime,
@@ -122,7 +122,7 @@ class WorkflowRunner:
         # own thread holds there, forever (a runner hung with its finished pods still bound
         # on the node, and every workflow waiting for room stuck behind it).
         self.events: queue.SimpleQueue[tuple[str, str, PodOutcome | None]] = queue.SimpleQueue()
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.processes: dict[str, list[subprocess.Popen[bytes]]] = {}  # a containerSet's: all
         self.pending_kills: set[str] = set()
         self.threads: dict[str, threading.Thread] = {}
         self.lock = threading.Lock()
@@ -352,7 +352,12 @@ class WorkflowRunner:
             try:
                 if "containerSet" in launch.template:
                     outcome = run_container_set(
-                        self.store, workflow, launch, self.runtime, lambda p: self._on_start(nid, p)
+                        self.store,
+                        workflow,
+                        launch,
+                        self.runtime,
+                        lambda proc: self._on_start(nid, proc),
+                        stopped=lambda: nid in self.pending_kills,
                     )
                 else:
                     plan = plan_pod(self.store, workflow, launch)
@@ -399,7 +404,7 @@ class WorkflowRunner:
 
     def _on_start(self, nid: str, proc: subprocess.Popen[bytes]) -> None:
         with self.lock:
-            self.processes[nid] = proc
+            self.processes.setdefault(nid, []).append(proc)
             kill_now = nid in self.pending_kills
         self.events.put(("started", nid, None))
         if kill_now:
@@ -416,10 +421,9 @@ class WorkflowRunner:
             # Also kept for a process that starts after this: the pod's first (none yet), or a
             # sandbox set up again after its first attempt failed.
             self.pending_kills.add(nid)
-            proc = self.processes.get(nid)
-            if proc is None:
-                return
-        threading.Thread(target=terminate_group, args=(proc,), daemon=True).start()
+            running = [proc for proc in self.processes.get(nid, []) if proc.poll() is None]
+        for proc in running:
+            threading.Thread(target=terminate_group, args=(proc,), daemon=True).start()
 
 
 def _unscheduled(launch: PodLaunch, error: str | None = None) -> PodOutcome:
@@ -431,6 +435,6 @@ def _unscheduled(launch: PodLaunch, error: str | None = None) -> PodOutcome:
         error=error,
         started_at=now,
         finished_at=now,
-        containers={str(c.get("name", "")): None for c in containers},
+        containers={str(c.get("name", "")): Terminated(None) for c in containers},
         scheduled=False,
     )

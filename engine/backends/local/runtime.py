@@ -31,13 +31,16 @@ import hashlib
 import importlib.util
 import json
 import os
+import posixpath
 import re
 import selectors
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,7 +48,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from engine.backends.local.durations import go_duration_string, parse_duration
-from engine.backends.local.operator import PodLaunch, PodOutcome
+from engine.backends.local.operator import PodLaunch, PodOutcome, Terminated
 from engine.backends.local.scope import (
     ARTIFACT_REF_PREFIX,
     RAW_REF_PREFIX,
@@ -53,15 +56,18 @@ from engine.backends.local.scope import (
     repository_key,
 )
 from engine.backends.local.store import LocalStore
-from engine.errors import Unsupported
+from engine.backends.local.variables import go_quote
+from engine.errors import DroverError, Unsupported
 
 __all__ = [
+    "Backoff",
     "DockerRuntime",
     "Mount",
     "PodPlan",
     "ProcessRuntime",
     "Runtime",
     "SandboxRuntime",
+    "container_set_backoff",
     "default_runtime",
     "plan_pod",
     "progress_file",
@@ -121,18 +127,25 @@ class PodPlan:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def host_path(self, container_path: str) -> Path:
-        """Where a container path lives on the host (longest mount prefix wins)."""
-        best: Mount | None = None
-        for mount in self.mounts:
-            if (
-                container_path == mount.target
-                or container_path.startswith(mount.target.rstrip("/") + "/")
-            ) and (best is None or len(mount.target) > len(best.target)):
-                best = mount
-        if best is None:
-            return Path(container_path)
-        rest = container_path[len(best.target) :].lstrip("/")
-        return best.host / rest if rest else best.host
+        """Where a container path lives on the host: the longest mount prefix wins and, of
+        mounts at the same target, the later one, as the later bind lies on top (a volume at
+        ``/tmp`` over the pod's private ``/tmp``, as a volume over the image's ``/tmp``)."""
+        return _mounted(self.mounts, container_path)
+
+
+def _mounted(mounts: list[Mount], container_path: str) -> Path:
+    """``PodPlan.host_path`` over ``mounts``."""
+    best: Mount | None = None
+    for mount in mounts:
+        if (
+            container_path == mount.target
+            or container_path.startswith(mount.target.rstrip("/") + "/")
+        ) and (best is None or len(mount.target) >= len(best.target)):
+            best = mount
+    if best is None:
+        return Path(container_path)
+    rest = container_path[len(best.target) :].lstrip("/")
+    return best.host / rest if rest else best.host
 
 
 class Runtime(Protocol):
@@ -145,6 +158,11 @@ class Runtime(Protocol):
     def reporting_start(self, argv: list[str], fd: int) -> list[str] | None:
         """``argv`` made to write to ``fd`` whether the pod's command started (what failed
         before it did is the runtime's own doing); None where the runtime cannot tell."""
+        ...
+
+    def find_command(self, plan: PodPlan) -> str:
+        """Where the pod's command is, as the emissary looks it up in the pod (``look_path``);
+        raises ``ExecError``."""
         ...
 
 
@@ -506,6 +524,54 @@ def _place_input_artifact(
         _copy(source, host)
 
 
+EMISSARY_ERROR = 64
+"""argoexec's exit code for an error of its own, not the command's (cmd/argoexec/main.go)."""
+
+
+class ExecError(Exception):
+    """Go's ``exec.Error``: a command that is not to be found."""
+
+
+def look_path(name: str, search: str, host: Callable[[str], Path]) -> str:
+    """Go's ``exec.LookPath`` (os/exec/lp_unix.go), which the emissary runs on the command
+    before it runs what it found (``runEmissary``, cmd/argoexec/commands/emissary.go).
+    ``search`` is the container's PATH; ``host`` maps a container path (a relative one: from
+    the working directory) to the host file holding it. Raises ``ExecError``."""
+    error = f"exec: {go_quote(name)}: "
+    if "/" in name:
+        problem = _find_executable(name, host)
+        if problem is not None:
+            raise ExecError(error + problem)
+        return name
+    for directory in search.split(os.pathsep) if search else []:  # filepath.SplitList
+        candidate = posixpath.join(directory or ".", name)  # "" is "." in Unix shells
+        if _find_executable(candidate, host) is None:
+            if not candidate.startswith("/"):  # ErrDot
+                raise ExecError(error + "cannot run executable found relative to current directory")
+            return candidate
+    raise ExecError(error + "executable file not found in $PATH")  # ErrNotFound
+
+
+def _find_executable(file: str, host: Callable[[str], Path]) -> str | None:
+    """Go's ``findExecutable`` (os/exec/lp_unix.go): why ``file`` is no executable file."""
+    try:
+        mode = host(file).stat().st_mode
+    except OSError as exc:
+        said = os.strerror(exc.errno) if exc.errno else str(exc)
+        return f"stat {file}: {said[:1].lower()}{said[1:]}"  # Go's errno texts are lower case
+    if stat.S_ISDIR(mode):
+        return "is a directory"
+    return None if os.access(host(file), os.X_OK) else "permission denied"
+
+
+def _find_command(plan: PodPlan, host: Callable[[str], Path]) -> str:
+    """``look_path`` of the pod's command; Drover's own programs come from the installation."""
+    name = plan.argv[0]
+    if resolve_own_program([name]) != [name]:
+        return name
+    return look_path(name, plan.env.get("PATH", ""), host)
+
+
 # ---------------------------------------------------------------------------- runtimes
 
 
@@ -557,6 +623,26 @@ class SandboxRuntime:
         }
         return [Mount(Path(path), path, read_only=True) for path in _outermost(hidden)]
 
+    @staticmethod
+    def _mounts(plan: PodPlan) -> list[Mount]:
+        """The pod's mounts where the sandbox makes them: through the host's links."""
+        targets = [m.target for m in plan.mounts]
+        return [
+            Mount(m.host, _through_host_links(m.target, targets), m.read_only) for m in plan.mounts
+        ]
+
+    def _binds(self, plan: PodPlan) -> list[Mount]:
+        """What the sandbox binds over the read-only host, later ones on top."""
+        binds = [*self._mounts(plan), *self._hidden_installation(plan)]
+        if plan.bytecode_cache is not None:
+            binds.append(Mount(plan.bytecode_cache, str(plan.bytecode_cache)))
+        return binds
+
+    def find_command(self, plan: PodPlan) -> str:
+        binds = self._binds(plan)
+        cwd = plan.working_dir or "/"
+        return _find_command(plan, lambda path: _mounted(binds, posixpath.join(cwd, path)))
+
     def command(self, plan: PodPlan) -> tuple[list[str], str, dict[str, str]]:
         ops = [
             self.bwrap,
@@ -565,10 +651,7 @@ class SandboxRuntime:
             "--unshare-ipc",
             *self._host_root_ops(),
         ]
-        targets = [m.target for m in plan.mounts]
-        mounts = [
-            Mount(m.host, _through_host_links(m.target, targets), m.read_only) for m in plan.mounts
-        ]
+        mounts = self._mounts(plan)
         shadows: list[str] = []
         for mount in mounts:
             missing = mount.target
@@ -584,11 +667,11 @@ class SandboxRuntime:
         for directory in sorted(shadows, key=lambda d: d.count("/")):
             ops += self._shadow(directory)
         ops += ["--proc", "/proc", "--dev", "/dev"]
-        binds = [*mounts, *self._hidden_installation(plan)]
+        binds = self._binds(plan)
         env = dict(plan.env)
         if plan.bytecode_cache is not None:
-            binds.append(Mount(plan.bytecode_cache, str(plan.bytecode_cache)))
             env[BYTECODE_CACHE_ENV] = str(plan.bytecode_cache)
+        # A stable sort: of binds at the same target the later lies on top (``host_path``).
         for mount in sorted(binds, key=lambda m: m.target.rstrip("/").count("/")):
             ops += ["--ro-bind" if mount.read_only else "--bind", str(mount.host), mount.target]
         argv = resolve_own_program(plan.argv)
@@ -656,6 +739,15 @@ class ProcessRuntime:
 
         return re.sub(pattern, to_host, text)
 
+    @staticmethod
+    def _cwd(plan: PodPlan) -> str:
+        cwd = str(plan.host_path(plan.working_dir)) if plan.working_dir else str(plan.pod_dir)
+        return cwd if os.path.isdir(cwd) else str(plan.pod_dir)
+
+    def find_command(self, plan: PodPlan) -> str:
+        cwd = self._cwd(plan)
+        return _find_command(plan, lambda path: Path(cwd, self._rewrite(path, plan)))
+
     def command(self, plan: PodPlan) -> tuple[list[str], str, dict[str, str]]:
         argv = resolve_own_program([self._rewrite(a, plan) for a in plan.argv])
         if plan.script_path is not None:
@@ -666,10 +758,7 @@ class ProcessRuntime:
             k: v if os.environ.get(k) == v else self._rewrite(v, plan) for k, v in plan.env.items()
         }
         env["TMPDIR"] = str(_short_tmp_link(plan))
-        cwd = str(plan.host_path(plan.working_dir)) if plan.working_dir else str(plan.pod_dir)
-        if not os.path.isdir(cwd):
-            cwd = str(plan.pod_dir)
-        return argv, cwd, env
+        return argv, self._cwd(plan), env
 
 
 _TMP_LINK = re.compile(r"drover-[0-9a-f]{12}")
@@ -715,6 +804,9 @@ class DockerRuntime:
     def reporting_start(self, argv: list[str], fd: int) -> list[str] | None:
         return None
 
+    def find_command(self, plan: PodPlan) -> str:
+        return plan.argv[0]
+
     def command(self, plan: PodPlan) -> tuple[list[str], str, dict[str, str]]:
         raise Unsupported("the docker runtime of the local runner is not yet supported")
 
@@ -758,50 +850,114 @@ fails the remount. The kubelet, too, starts a container again that could not be 
 CreateContainerError in the sync result, and the pod worker syncs the pod again)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """The emissary's ``wait.Backoff`` for a command (``Template.GetRetryStrategy``): ``steps``
+    attempts in all, ``duration`` seconds apart."""
+
+    steps: int = 1
+    duration: float = 0.0
+
+
+def _never() -> bool:
+    return False
+
+
 def run_pod(
     plan: PodPlan,
     runtime: Runtime,
     on_start: Callable[[subprocess.Popen[bytes]], None],
+    *,
+    backoff: Backoff = Backoff(),
+    stopped: Callable[[], bool] = _never,
 ) -> PodOutcome:
-    """Start the pod, stream its output to the log, wait, then collect outputs."""
+    """Start the pod, stream its output to the log, wait, then collect outputs. The command is
+    looked up first, as the emissary does (``runEmissary``): what it found runs; one that is
+    not to be found never starts, the emissary fails with its error and exit code 64. Then it
+    runs up to ``backoff.steps`` times until it succeeds (``retry.OnError``, every failure
+    retried) or the pod is ``stopped``; no attempt at all leaves nothing failed."""
     started = time.time()
-    argv, cwd, env = runtime.command(plan)
     plan.log_path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        for attempt in range(1, SANDBOX_STARTS + 1):
-            with plan.log_path.open("ab") as log:
-                try:
-                    ran = _run_command(argv, cwd, env, runtime, log, on_start)
-                except OSError as exc:
-                    return PodOutcome(
-                        None,
-                        error=f"failed to start {argv[0]}: {exc.strerror}",
-                        started_at=started,
-                        finished_at=time.time(),
-                    )
-                if not ran.setup_failed or attempt == SANDBOX_STARTS:
-                    break
-                log.write(
-                    f"drover: setting up the pod's sandbox failed (attempt {attempt} of "
-                    f"{SANDBOX_STARTS}); setting it up again\n".encode()
-                )
-            time.sleep(0.1 * attempt)
+        plan.argv[0] = runtime.find_command(plan)
+    except ExecError as exc:
+        message = emissary_error(plan, f"failed to find name in PATH: {exc}")
+        return _ended(plan, EMISSARY_ERROR, b"", message, started)
+    argv, cwd, env = runtime.command(plan)
+    ran = _Ran(0, b"", False)
+    stdout = b""
+    try:
+        for attempt in range(backoff.steps):
+            if attempt and _paused(backoff.duration, stopped):
+                break
+            ran = _start(argv, cwd, env, runtime, plan.log_path, on_start)
+            stdout += ran.stdout  # the executor appends each attempt's to the container's
+            if ran.exit_code == 0 or stopped():
+                break
+    except OSError as exc:
+        return PodOutcome(
+            None,
+            error=f"failed to start {argv[0]}: {exc.strerror}",
+            started_at=started,
+            finished_at=time.time(),
+        )
     finally:
         if isinstance(plan.extra.get("tmp_link"), Path):
             plan.extra["tmp_link"].unlink(missing_ok=True)
+    return _ended(plan, ran.exit_code, stdout[:_RESULT_LIMIT], "", started)
+
+
+def _paused(seconds: float, stopped: Callable[[], bool]) -> bool:
+    """Wait ``seconds`` unless the pod is stopped meanwhile; whether it was."""
+    deadline = time.time() + seconds
+    while time.time() < deadline and not stopped():
+        time.sleep(min(0.05, max(deadline - time.time(), 0)))
+    return stopped()
+
+
+def _ended(
+    plan: PodPlan, exit_code: int, stdout: bytes, termination: str, started: float
+) -> PodOutcome:
+    """A container's end, its outputs collected."""
     finished = time.time()
-    stdout = ran.stdout.decode(errors="replace")
     try:
-        outputs = collect_outputs(plan, ran.exit_code, stdout)
+        outputs = collect_outputs(plan, exit_code, stdout.decode(errors="replace"))
     except PodSetupError as exc:
-        return PodOutcome(
-            ran.exit_code,
-            {"exitCode": str(ran.exit_code)},
-            str(exc) if ran.exit_code == 0 else None,
-            started,
-            finished,
-        )
-    return PodOutcome(ran.exit_code, outputs, None, started, finished)
+        if exit_code == 0:
+            return PodOutcome(0, {"exitCode": "0"}, str(exc), started, finished)
+        outputs = {"exitCode": str(exit_code)}
+    return PodOutcome(exit_code, outputs, None, started, finished, termination_message=termination)
+
+
+def emissary_error(plan: PodPlan, message: str) -> str:
+    """An error of argoexec's own, logged as it ends with it (cobra's "Error: ...", then
+    cmd/argoexec/main.go's println); returned, as main.go writes it to the termination log."""
+    with plan.log_path.open("ab") as log:
+        log.write(f"Error: {message}\n{message}\n".encode())
+    return message
+
+
+def _start(
+    argv: list[str],
+    cwd: str,
+    env: dict[str, str],
+    runtime: Runtime,
+    log_path: Path,
+    on_start: Callable[[subprocess.Popen[bytes]], None],
+) -> _Ran:
+    """Run the command once, its sandbox set up again when setting it up failed."""
+    for attempt in range(1, SANDBOX_STARTS):
+        with log_path.open("ab") as log:
+            ran = _run_command(argv, cwd, env, runtime, log, on_start)
+            if not ran.setup_failed:
+                return ran
+            log.write(
+                f"drover: setting up the pod's sandbox failed (attempt {attempt} of "
+                f"{SANDBOX_STARTS}); setting it up again\n".encode()
+            )
+        time.sleep(0.1 * attempt)
+    with log_path.open("ab") as log:
+        return _run_command(argv, cwd, env, runtime, log, on_start)
 
 
 @dataclass
@@ -814,8 +970,8 @@ class _Ran:
 
 
 _ERROR_HEAD = 256
-"""How much of a pod's first standard error is kept, to tell a missing command from a failed
-sandbox set-up."""
+"""How much of a pod's first standard error is kept, to tell a command that did not execute (a
+missing interpreter) from a failed sandbox set-up."""
 
 
 def _run_command(
@@ -883,7 +1039,7 @@ def _run_command(
         reporting is not None
         and exit_code == 1
         and b'"exit-code"' not in reported
-        and not first_error.startswith(b"bwrap: execvp")  # the command itself is missing
+        and not first_error.startswith(b"bwrap: execvp")  # the command found did not execute
     )
     return _Ran(exit_code, b"".join(stdout_chunks), setup_failed)
 
@@ -903,54 +1059,102 @@ def _dependency_order(containers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return ordered
 
 
+def container_set_backoff(container_set: dict[str, Any]) -> Backoff:
+    """``ContainerSetTemplate.GetRetryStrategy`` (pkg/apis/workflow/v1alpha1/
+    container_set_template_types.go): ``retries`` attempts in all (``wait.Backoff``'s Steps;
+    ``IntOrString.IntValue``, a string that is no integer is 0), one without a retryStrategy,
+    ``duration`` apart. Raises ValueError for a duration that is none."""
+    strategy = container_set.get("retryStrategy") or {}
+    retries = strategy.get("retries")
+    if retries is None:
+        return Backoff()
+    text = str(retries).strip() if isinstance(retries, str) else str(int(retries))
+    steps = int(text) if re.fullmatch(r"[+-]?\d+", text) else 0
+    duration = str(strategy.get("duration") or "")
+    return Backoff(steps, parse_duration(duration) if duration else 0.0)
+
+
 def run_container_set(
     store: LocalStore,
     workflow: dict[str, Any],
     launch: PodLaunch,
     runtime: Runtime,
     on_start: Callable[[subprocess.Popen[bytes]], None],
+    stopped: Callable[[], bool] = _never,
 ) -> PodOutcome:
-    """A ``containerSet`` pod: its containers in dependency order, sharing the pod's volumes.
-
-    A container runs once its dependencies succeeded; one that fails stops the rest (they
-    never run). The pod's result and outputs are the ``main`` container's (else the last's).
-    """
+    """A ``containerSet`` pod: its containers all start at once, sharing the pod's volumes; each
+    waits for its ``dependencies`` as the emissary does (``runEmissary``): a dependency that
+    exited non-zero ends it with the emissary's error, exit code 64, its command never run,
+    and passes that exit code on to its own dependents. Each command is retried after the
+    containerSet's ``retryStrategy`` (``run_pod``). The pod failed when a container did; its
+    outputs are the ``main`` container's (else the last's). Argo's controller also terminates
+    the containers still running once one failed (``cleanUpPod``), seconds later; here they run
+    to their end."""
     container_set = launch.template.get("containerSet") or {}
     containers = _dependency_order(list(container_set.get("containers") or []))
-    retries = int(str((container_set.get("retryStrategy") or {}).get("retries", 0) or 0))
-    codes: dict[str, int | None] = {c["name"]: None for c in containers}
-    started = time.time()
-    main = "main" if "main" in codes else containers[-1]["name"]
-    result: PodOutcome | None = None
-    failed = False
+    names = [c["name"] for c in containers]
+    main = "main" if "main" in names else str(containers[-1]["name"])
+    try:
+        backoff = container_set_backoff(container_set)
+    except ValueError as exc:
+        raise PodSetupError(f"containerSet.retryStrategy: {exc}") from None
+    plans: dict[str, PodPlan] = {}
     for container in containers:
-        if failed:
-            break
         plan = plan_pod(store, workflow, launch, container_name=container["name"])
         if container["name"] != main:
             plan.outputs = {}
-        for _attempt in range(retries + 1):
-            outcome = run_pod(plan, runtime, on_start)
-            if outcome.exit_code == 0 or outcome.exit_code in (137, 143):
-                break
-        codes[container["name"]] = outcome.exit_code
-        if container["name"] == main:
-            result = outcome
-        if outcome.exit_code != 0 or outcome.error:
-            failed = True
-            if result is None or container["name"] != main:
-                result = PodOutcome(
-                    outcome.exit_code,
-                    {"exitCode": str(outcome.exit_code)},
-                    outcome.error,
-                    started,
-                    outcome.finished_at,
-                    outcome.message,
-                )
-    assert result is not None
-    result.started_at = started
-    result.containers = codes
-    return result
+        plans[container["name"]] = plan
+    started = time.time()
+    outcomes: dict[str, PodOutcome] = {}
+    exit_files: dict[str, int] = {}  # what each emissary wrote to /var/run/argo/ctr/<name>/exitcode
+    ended = {name: threading.Event() for name in names}
+
+    def gate(container: dict[str, Any]) -> PodOutcome | None:
+        """The emissary's wait for the container's dependencies: its end if one failed or the
+        pod stopped meanwhile (SIGTERM: "exit with 128 + 15"), None when it may run."""
+        name, plan = container["name"], plans[container["name"]]
+        for dependency in container.get("dependencies") or []:
+            while not ended[dependency].wait(0.05) and not stopped():
+                pass
+            if stopped():  # signalled with the dependency: SIGTERM reaches every container
+                return _ended(plan, 143, b"", "", started)
+            code = exit_files[dependency]
+            if code != 0:
+                exit_files[name] = code
+                message = f"dependency {go_quote(dependency)} exited with non-zero code: {code}"
+                return _ended(plan, EMISSARY_ERROR, b"", emissary_error(plan, message), started)
+        return None
+
+    def run(container: dict[str, Any]) -> None:
+        name, plan = container["name"], plans[container["name"]]
+        try:
+            outcome = gate(container) or run_pod(
+                plan, runtime, on_start, backoff=backoff, stopped=stopped
+            )
+        except (PodSetupError, DroverError, OSError) as exc:
+            outcome = PodOutcome(None, error=str(exc), started_at=started, finished_at=time.time())
+        outcomes[name] = outcome
+        exit_files.setdefault(
+            name, EMISSARY_ERROR if outcome.exit_code is None else outcome.exit_code
+        )
+        ended[name].set()
+
+    threads = [threading.Thread(target=run, args=(c,), daemon=True) for c in containers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ends = {n: Terminated(outcomes[n].exit_code, outcomes[n].termination_message) for n in names}
+    failed = [ends[n].exit_code for n in sorted(names) if ends[n].exit_code != 0]
+    error = next((outcomes[n].error for n in names if outcomes[n].error), None)
+    return PodOutcome(
+        failed[0] if failed else 0,
+        outcomes[main].outputs,
+        error,
+        started,
+        max(o.finished_at for o in outcomes.values()),
+        containers=ends,
+    )
 
 
 def start_sidecars(

@@ -816,9 +816,6 @@ spec:
         assert len(done["status"]["nodes"]) <= 10
 
 
-@pytest.mark.xfail(
-    reason="container sets: containers in parallel, retries, missing command", strict=True
-)
 def test_workflow_template_with_retry_strategy_in_container_set(
     backend: LocalBackend,
 ) -> None:
@@ -1587,7 +1584,6 @@ spec:
 # ------------------------------------------------------------------ invalid_command_test.go
 
 
-@pytest.mark.xfail(reason="a missing command: exit 64 and the executor's message", strict=True)
 def test_invalid_command(backend: LocalBackend) -> None:
     """invalid_command_test.go TestInvalidCommand."""
     done = backend.run(
@@ -1733,7 +1729,6 @@ spec:
     backend.wait(name, timeout=30)
 
 
-@pytest.mark.xfail(reason="a volume mounted at /tmp", strict=True)
 def test_workflow_retry_failed_workflow(backend: LocalBackend) -> None:
     """cli_test.go TestWorkflowRetryFailedWorkflow."""
     manifest = wf("""
@@ -1845,9 +1840,6 @@ spec:
         assert node_by_display(done, step)["phase"] == "Succeeded"
 
 
-@pytest.mark.xfail(
-    reason="failure messages name the container (main: Error (exit code 1))", strict=True
-)
 def test_workflow_retry_with_recreated_pvc(backend: LocalBackend) -> None:
     """cli_test.go TestWorkflowRetryWithRecreatedPVC."""
     first = backend.run(
