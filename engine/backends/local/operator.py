@@ -29,10 +29,12 @@ from engine.backends.local.nodes import (
     FULFILLED_PHASES,
     LEAF_WORK_TYPES,
     Node,
+    last_attempt,
     new_node,
     node_id,
     on_exit_node_name,
     retry_attempt_name,
+    retry_attempts,
 )
 from engine.backends.local.scope import (
     ARTIFACT_REF_PREFIX,
@@ -378,10 +380,12 @@ class WorkflowOperator:
         return node_id(self.name, name)
 
     def artifact_owner(self, node: Node) -> str:
-        """The pod node whose stored artifacts a node's outputs are (Retry: last attempt)."""
-        children = node.get("children") or []
-        if node["type"] == "Retry" and children and children[-1] in self.nodes:
-            return self.artifact_owner(self.nodes[children[-1]])
+        """The pod node whose stored artifacts a node's outputs are: a Retry node's are its
+        last attempt's, not a hook's (``buildLocalScope`` reads ``possiblyGetRetryChildNode``,
+        which passes over the hook children, workflow/controller/operator.go)."""
+        attempt = last_attempt(node, self.nodes) if node["type"] == "Retry" else None
+        if attempt is not None:
+            return self.artifact_owner(attempt)
         return str(node["id"])
 
     def init_node(
@@ -475,9 +479,9 @@ class WorkflowOperator:
             return False
         if node["type"] in LEAF_WORK_TYPES:
             return True
-        if node["type"] == "Retry":
-            children = node.get("children") or []
-            return bool(children) and self.is_waiting_on_pod(self.nodes[children[-1]])
+        if node["type"] == "Retry":  # its last attempt, not a hook (executeTemplate)
+            attempt = last_attempt(node, self.nodes)
+            return attempt is not None and self.is_waiting_on_pod(attempt)
         return False
 
     # ------------------------------------------------------------------ control state
@@ -911,12 +915,14 @@ class WorkflowOperator:
                 return retry_node
             if retry_node["phase"] in FULFILLED_PHASES:
                 return retry_node
-            children = retry_node.get("children") or []
-            last = self.nodes[children[-1]] if children else None
+            # Attempts only: the template's hooks are children too (executeTemplate reads
+            # getChildNodeIdsAndLastRetriedNode).
+            attempts = retry_attempts(retry_node, self.nodes)
+            last = self.nodes[attempts[-1]] if attempts else None
             if last is not None and last["phase"] not in FULFILLED_PHASES:
                 node_name, node = last["name"], last
             else:
-                attempt = len(children)
+                attempt = len(attempts)
                 node_name = retry_attempt_name(retry_node_name, attempt)
                 self.add_child(retry_node_name, node_name)
                 node = None
@@ -1243,10 +1249,11 @@ class WorkflowOperator:
     # ------------------------------------------------------------------ retries
 
     def _process_node_retries(self, node: Node, strategy: dict[str, Any]) -> bool:
-        """Argo's ``processNodeRetries``; False means "wait for the backoff"."""
+        """Argo's ``processNodeRetries``; False means "wait for the backoff". It counts the
+        attempts alone, not the hook children (``getChildNodeIdsAndLastRetriedNode``)."""
         if node["phase"] in FULFILLED_PHASES:
             return True
-        children = node.get("children") or []
+        children = retry_attempts(node, self.nodes)
         if not children:
             return True
         last = self.nodes[children[-1]]

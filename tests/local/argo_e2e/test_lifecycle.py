@@ -532,7 +532,7 @@ spec:
     assert find(done, lambda n: "job.hooks.succeed" in n["name"])["phase"] == "Succeeded"
 
 
-@pytest.mark.xfail(reason="hook children of a Retry node are no attempts", strict=True)
+@pytest.mark.xfail(reason="progress counted as Argo's workflow/progress/updater.go", strict=True)
 def test_workflow_level_hooks_with_retry(backend: LocalBackend) -> None:
     """hooks_test.go TestWorkflowLevelHooksWithRetry."""
     done = backend.run(
@@ -579,7 +579,6 @@ spec:
         assert not flag(node, "hooked") and flag(node, "retried")
 
 
-@pytest.mark.xfail(reason="hook children of a Retry node are no attempts", strict=True)
 def test_template_level_hooks_with_retry(backend: LocalBackend) -> None:
     """hooks_test.go TestTemplateLevelHooksWithRetry."""
     done = backend.run(
