@@ -655,11 +655,12 @@ class WorkflowOperator:
         exit_hook = self._workflow_exit_hook() if started or self.should_execute(True) else None
         on_exit: Node | None = None
         if exit_hook is not None:
+            # Flagged hooked, as operate passes ``nodeFlag: {Hooked: true}`` (operator.go).
             on_exit = self.execute_template(
                 on_exit_node_name(self.name),
                 exit_hook,
                 exit_hook.get("arguments") or {},
-                ExecOpts(on_exit=True),
+                ExecOpts(on_exit=True, node_flag={"hooked": True}),
             )
             if on_exit is None or on_exit["phase"] not in FULFILLED_PHASES:
                 return

@@ -663,7 +663,6 @@ spec:
     assert find(done, lambda n: n["name"] == f"{name}[1].print")["phase"] == "Succeeded"
 
 
-@pytest.mark.xfail(reason="the workflow's exit handler node is flagged hooked", strict=True)
 def test_exit_handler_with_workflow_level_deadline(backend: LocalBackend) -> None:
     """hooks_test.go TestExitHandlerWithWorkflowLevelDeadline."""
     done = backend.run(
@@ -710,7 +709,6 @@ class _Ok(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.mark.xfail(reason="the workflow's exit handler node is flagged hooked", strict=True)
 def test_http_exit_handler_with_workflow_level_deadline(
     backend: LocalBackend,
 ) -> None:
