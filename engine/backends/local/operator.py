@@ -29,6 +29,7 @@ from engine.backends.local.nodes import (
     FULFILLED_PHASES,
     LEAF_WORK_TYPES,
     Node,
+    is_fulfilled,
     last_attempt,
     new_node,
     node_id,
@@ -727,9 +728,16 @@ class WorkflowOperator:
         return self.status.get("phase") in ("Succeeded", "Failed", "Error")
 
     def _shut_down_running(self) -> None:
+        """Argo's ``applyExecutionControl`` (workflow/controller/exec_control.go): stop the
+        pods of a shutdown or past the workflow's deadline, but not a fulfilled node's: a
+        daemon that is up is left to ``killDaemonedChildren`` when its steps/DAG node ends."""
         message = self.shutdown_message()
         for nid in list(self.active_pods):
-            if nid not in self.kill_reasons and not self._is_exit_handler_pod(nid):
+            if (
+                nid not in self.kill_reasons
+                and not is_fulfilled(self.nodes[nid])
+                and not self._is_exit_handler_pod(nid)
+            ):
                 reason = message
                 if self.shutdown == "Deadline" and self.nodes[nid]["phase"] == "Pending":
                     reason = PENDING_DEADLINE_MESSAGE

@@ -1111,7 +1111,6 @@ def test_stop_behavior(backend: LocalBackend) -> None:
     assert wf_exit is not None and wf_exit["phase"] == "Succeeded"
 
 
-@pytest.mark.xfail(reason="stop leaves a daemoned node to its steps/DAG", strict=False)
 def test_stop_behavior_with_daemon(backend: LocalBackend) -> None:
     """signals_test.go TestStopBehaviorWithDaemon."""
     name = backend.submit(
