@@ -17,7 +17,14 @@ from engine.backends.local.expressions import (
     expand_dependency,
 )
 from engine.backends.local.loops import expand_items, sequence_items
-from engine.backends.local.nodes import display_name, fnv1a_32, node_id
+from engine.backends.local.nodes import (
+    display_name,
+    fnv1a_32,
+    last_attempt,
+    node_id,
+    retry_attempts,
+    retry_node_children,
+)
 from engine.backends.local.validation import validate_workflow
 from engine.backends.local.variables import substitute, unresolved
 from engine.errors import SpecError
@@ -29,6 +36,22 @@ def test_node_ids_are_fnv1a_of_the_name_and_root_is_the_workflow_name() -> None:
         "dag-disable-fail-fast-r6xdc-3928436299"
     )
     assert node_id("wf", "wf") == "wf"
+
+
+def test_a_retry_nodes_attempts_and_where_a_dag_goes_on_past_it() -> None:
+    """``getChildNodeIdsRetried`` counts the children flagged retried; ``getRetryNodeChildrenIds``
+    (both in workflow/controller/operator.go) gives, last child first, a hook child itself and
+    every attempt's children, so a task that hangs off an earlier attempt is still reached."""
+    nodes = {
+        "r": {"id": "r", "children": ["a0", "hook", "a1"]},
+        "a0": {"id": "a0", "nodeFlag": {"retried": True}, "children": ["next"]},
+        "hook": {"id": "hook", "nodeFlag": {"hooked": True}, "children": ["under-hook"]},
+        "a1": {"id": "a1", "nodeFlag": {"retried": True}},
+    }
+    assert retry_attempts(nodes["r"], nodes) == ["a0", "a1"]
+    assert last_attempt(nodes["r"], nodes) is nodes["a1"]
+    assert last_attempt({"id": "x", "children": ["hook"]}, nodes) is None
+    assert retry_node_children(nodes["r"], nodes) == ["hook", "next"]
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ __all__ = [
     "on_exit_node_name",
     "retry_attempt_name",
     "retry_attempts",
+    "retry_node_children",
 ]
 
 Node = dict[str, Any]
@@ -67,6 +68,22 @@ def last_attempt(node: Node, nodes: Mapping[str, Node]) -> Node | None:
     """The last attempt of a Retry node (``getChildNodeIdsAndLastRetriedNode``), or None."""
     attempts = retry_attempts(node, nodes)
     return nodes[attempts[-1]] if attempts else None
+
+
+def retry_node_children(node: Node, nodes: Mapping[str, Node]) -> list[str]:
+    """Argo's ``getRetryNodeChildrenIds`` (workflow/controller/operator.go): where a DAG's
+    BFS goes on past a Retry node, last child first: a hook child itself, else the children
+    of each attempt (a dependent hangs off the attempt that was last when it started)."""
+    found: list[str] = []
+    for child_id in reversed(node.get("children") or []):
+        child = nodes.get(child_id)
+        if child is None:
+            continue
+        if (child.get("nodeFlag") or {}).get("hooked"):
+            found.append(child_id)
+        else:
+            found.extend(child.get("children") or [])
+    return found
 
 
 def fnv1a_32(text: str) -> int:

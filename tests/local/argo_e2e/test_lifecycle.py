@@ -1464,7 +1464,6 @@ spec:
     assert node is not None and node["phase"] == "Succeeded"
 
 
-@pytest.mark.xfail(reason="a retried daemon in a DAG", strict=True)
 def test_daemon_pod_retry(backend: LocalBackend) -> None:
     """daemon_pod_test.go TestDaemonPodRetry."""
     name = backend.submit(
