@@ -472,9 +472,9 @@ def assess_dag_phase(op: WorkflowOperator, ctx: DagContext, on_exit: bool = Fals
         current_id, branch_phase = queue[index]
         index += 1
         node = op.nodes.get(current_id)
-        if node is None:
-            continue
-        if not is_fulfilled(node):
+        if node is None or not is_fulfilled(node):
+            # A child not there (yet) is still running: a memoized resubmit drops a Skipped
+            # node, its parent keeps its id, and the node is made again.
             return "Running"
         if node["phase"] in COMPLETED_PHASES:
             branch_phase = node["phase"]

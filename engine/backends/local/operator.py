@@ -200,7 +200,9 @@ class WorkflowOperator:
         self.active_pods: set[str] = {
             n["id"]
             for n in self.nodes.values()
-            if n["type"] in LEAF_WORK_TYPES and n["phase"] in ("Pending", "Running")
+            if n["type"] in LEAF_WORK_TYPES
+            and n["phase"] in ("Pending", "Running")
+            and not _pod_to_create(n)
         }
         self.node_deadlines: dict[str, float] = {}
         # Pods whose timing waits for their start or applies only while they are Pending.
@@ -479,7 +481,7 @@ class WorkflowOperator:
         if node["phase"] in FULFILLED_PHASES or node["id"] in self.lock_waiters:
             return False
         if node["type"] in LEAF_WORK_TYPES:
-            return True
+            return not _pod_to_create(node)
         if node["type"] == "Retry":  # its last attempt, not a hook (executeTemplate)
             attempt = last_attempt(node, self.nodes)
             return attempt is not None and self.is_waiting_on_pod(attempt)
@@ -913,6 +915,10 @@ class WorkflowOperator:
                 else:
                     node["phase"] = "Running"
 
+        if node is not None and node.get("startedAt") is None:
+            # "Memoized nodes don't have StartedAt" (executeTemplate): a failed pod a memoized
+            # resubmit left Pending starts again now.
+            node["startedAt"] = format_time(self.now)
         retry_node_name: str | None = None
         if retry_strategy:
             retry_node_name = node_name
@@ -1148,8 +1154,9 @@ class WorkflowOperator:
         node: Node | None,
         inputs_record: dict[str, Any],
     ) -> Node:
-        if node is not None and not self.cache.pop(f"acquired:{node['id']}", False):
-            return node
+        acquired = node is not None and self.cache.pop(f"acquired:{node['id']}", False)
+        if node is not None and not acquired and node["id"] in self.active_pods:
+            return node  # createWorkflowPod: a pod that exists is not created again
         node_type = "HTTP" if "http" in template else "Pod"
         if node is None:
             node = self.init_node(node_name, node_type, template.get("name"), opts, "Pending")
@@ -1286,9 +1293,7 @@ class WorkflowOperator:
             first = self.nodes[children[0]]
             max_deadline = None
             if backoff.get("maxDuration"):
-                max_deadline = parse_time(first["startedAt"]) + parse_duration(
-                    str(backoff["maxDuration"])
-                )
+                max_deadline = _started_epoch(first) + parse_duration(str(backoff["maxDuration"]))
                 if self.now >= max_deadline:
                     self.mark_phase(node["name"], last["phase"], "Max duration limit exceeded")
                     return True
@@ -1300,7 +1305,7 @@ class WorkflowOperator:
                 wait = min(wait, parse_duration(str(backoff["cap"])))
             finished = self.finished_epoch.get(last["id"])
             if finished is None:
-                finished = parse_time(last.get("finishedAt") or last["startedAt"])
+                finished = _finished_epoch(last)
             until = finished + wait
             if max_deadline is not None and until > max_deadline:
                 self.mark_phase(
@@ -1358,8 +1363,7 @@ class WorkflowOperator:
                 "lastRetry.duration": "0",
                 "lastRetry.message": "",
             }
-        started = parse_time(last["startedAt"])
-        finished = parse_time(last.get("finishedAt") or last["startedAt"])
+        started, finished = _started_epoch(last), _finished_epoch(last)
         return {
             "lastRetry.exitCode": str((last.get("outputs") or {}).get("exitCode", no_exit_code)),
             "lastRetry.status": str(last["phase"]),
@@ -1798,6 +1802,29 @@ def _node_type_of(template: dict[str, Any]) -> str:
     return {"steps": "Steps", "dag": "DAG", "suspend": "Suspend", "http": "HTTP"}.get(
         _template_kind(template), "Pod"
     )
+
+
+_GO_ZERO_TIME = -62135596800.0
+"""Go's zero ``time.Time`` (0001-01-01T00:00:00Z) as a Unix time."""
+
+
+def _pod_to_create(node: Node) -> bool:
+    """A Pending pod node with no start: a failed pod a memoized resubmit made Pending again
+    (``FormulateResubmitWorkflow``); its pod does not exist, it "can be re-run"
+    (``podReconciliation``, workflow/controller/operator.go)."""
+    return (
+        node["type"] in LEAF_WORK_TYPES and node["phase"] == "Pending" and not node.get("startedAt")
+    )
+
+
+def _started_epoch(node: Node) -> float:
+    """A node's ``startedAt``; Go's zero time when it has none (a retry attempt a memoized
+    resubmit started again: ``executeTemplate`` starts the Retry node, not its attempt)."""
+    return parse_time(node["startedAt"]) if node.get("startedAt") else _GO_ZERO_TIME
+
+
+def _finished_epoch(node: Node) -> float:
+    return parse_time(node["finishedAt"]) if node.get("finishedAt") else _started_epoch(node)
 
 
 def _humanize(seconds: float) -> str:

@@ -2053,7 +2053,6 @@ spec:
     backend.wait(again, timeout=30)
 
 
-@pytest.mark.xfail(reason="resubmit --memoized as FormulateResubmitWorkflow", strict=True)
 def test_workflow_resubmit_dag_with_dependencies(backend: LocalBackend) -> None:
     """cli_test.go TestWorkflowResubmitDAGWithDependencies."""
     first = backend.run(
