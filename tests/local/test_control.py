@@ -438,3 +438,29 @@ def test_what_was_to_start_after_a_stop_fails_as_argo_fails_it(backend: LocalBac
     b = nodes[f"{name}.B"]
     assert (b["type"], b["phase"]) == ("Pod", "Failed")
     assert b["message"] == "workflow shutdown with strategy: Stop"
+
+
+def test_a_stop_leaves_a_running_daemon_to_its_steps(backend: LocalBackend) -> None:
+    """Argo's ``applyExecutionControl`` (exec_control.go) passes over a ``Fulfilled()`` node,
+    a daemon that is up among them: the stop fails what comes after it, and once the Steps
+    node has failed ``killDaemonedChildren`` stops the daemon, its node Succeeded."""
+    marker = f"drover-daemon-left-{os.getpid()}"
+    steps = {
+        "name": "main",
+        "steps": [
+            [{"name": "daemon", "template": "daemon"}],
+            [{"name": "work", "template": "work"}],
+        ],
+    }
+    daemon = shell_template("daemon", f"sleep 60 # {marker}", daemon=True)
+    name = backend.submit(workflow_manifest([steps, daemon, shell_template("work", "sleep 60")]))
+    _wait_for(lambda: len(_pids_with_marker(marker)) >= 1)
+    backend.stop(name)
+    done = backend.wait(name, timeout=20)
+    nodes = nodes_by_name(done)
+    assert done["status"]["phase"] == "Failed"
+    daemon_node = nodes[f"{name}[0].daemon"]
+    assert daemon_node["phase"] == "Succeeded" and "daemoned" not in daemon_node
+    assert "message" not in daemon_node
+    assert nodes[name]["phase"] == "Failed"
+    _wait_for(lambda: not _pids_with_marker(marker))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,15 @@ from engine.backends.local.expressions import (
     expand_dependency,
 )
 from engine.backends.local.loops import expand_items, sequence_items
-from engine.backends.local.nodes import display_name, fnv1a_32, node_id
+from engine.backends.local.nodes import (
+    display_name,
+    fnv1a_32,
+    last_attempt,
+    node_id,
+    retry_attempts,
+    retry_node_children,
+)
+from engine.backends.local.retry import memoized_status
 from engine.backends.local.validation import validate_workflow
 from engine.backends.local.variables import substitute, unresolved
 from engine.errors import SpecError
@@ -29,6 +38,22 @@ def test_node_ids_are_fnv1a_of_the_name_and_root_is_the_workflow_name() -> None:
         "dag-disable-fail-fast-r6xdc-3928436299"
     )
     assert node_id("wf", "wf") == "wf"
+
+
+def test_a_retry_nodes_attempts_and_where_a_dag_goes_on_past_it() -> None:
+    """``getChildNodeIdsRetried`` counts the children flagged retried; ``getRetryNodeChildrenIds``
+    (both in workflow/controller/operator.go) gives, last child first, a hook child itself and
+    every attempt's children, so a task that hangs off an earlier attempt is still reached."""
+    nodes = {
+        "r": {"id": "r", "children": ["a0", "hook", "a1"]},
+        "a0": {"id": "a0", "nodeFlag": {"retried": True}, "children": ["next"]},
+        "hook": {"id": "hook", "nodeFlag": {"hooked": True}, "children": ["under-hook"]},
+        "a1": {"id": "a1", "nodeFlag": {"retried": True}},
+    }
+    assert retry_attempts(nodes["r"], nodes) == ["a0", "a1"]
+    assert last_attempt(nodes["r"], nodes) is nodes["a1"]
+    assert last_attempt({"id": "x", "children": ["hook"]}, nodes) is None
+    assert retry_node_children(nodes["r"], nodes) == ["hook", "next"]
 
 
 @pytest.mark.parametrize(
@@ -207,3 +232,51 @@ def test_a_field_argo_does_not_have_is_unknown() -> None:
     }
     with pytest.raises(SpecError, match=r"templates\[0\]\.hooks: unknown field: Argo's Template"):
         validate_workflow(workflow)
+
+
+def test_a_memoized_resubmit_status_is_argos_formulate_resubmit_workflow() -> None:
+    """``FormulateResubmitWorkflow`` (workflow/util/util.go): a pod that did not fail is
+    Skipped with "original pod: <old id>", a failed pod Pending with no start, other nodes
+    Pending from ``now``; a Skipped node with no Succeeded node below it and the workflow's
+    exit handler are left out, their ids kept where a parent lists them."""
+
+    def node(name: str, kind: str, phase: str, *children: str, **more: Any) -> dict[str, Any]:
+        return {
+            "id": node_id("old", name), "name": name, "displayName": name, "type": kind,
+            "phase": phase, "startedAt": "2020-01-01T00:00:00Z",
+            "finishedAt": "2020-01-01T00:00:01Z", "message": "was",
+            "children": [node_id("old", c) for c in children], "boundaryID": "old", **more,
+        }  # fmt: skip
+
+    listed = [
+        node("old", "DAG", "Failed", "old.A", "old.W", outboundNodes=[node_id("old", "old.C")]),
+        node("old.A", "Pod", "Succeeded", "old.B", outputs={"result": "a"}),
+        node("old.B", "Pod", "Failed", "old.C"),
+        node("old.C", "Skipped", "Omitted"),
+        node("old.W", "Skipped", "Skipped", "old.X"),
+        node("old.X", "Pod", "Succeeded"),
+        node("old.onExit", "Pod", "Succeeded"),
+    ]
+    old = {"metadata": {"name": "old"}, "status": {"nodes": {n["id"]: n for n in listed}}}
+    status = memoized_status(old, "new", "2030-01-01T00:00:00Z")
+    assert status["phase"] == "Pending"
+    assert status["conditions"] == [{"type": "Completed", "status": "False"}]
+    nodes = {n["name"]: n for n in status["nodes"].values()}
+    assert sorted(nodes) == ["new", "new.A", "new.B", "new.W", "new.X"]
+    assert all(n["id"] == node_id("new", name) for name, n in nodes.items())
+    a, b = nodes["new.A"], nodes["new.B"]
+    assert (a["type"], a["phase"], a["message"]) == (
+        "Skipped",
+        "Skipped",
+        f"original pod: {node_id('old', 'old.A')}",
+    )
+    assert a["outputs"] == {"result": "a"} and a["children"] == [b["id"]]
+    assert a["startedAt"] == a["finishedAt"] == "2030-01-01T00:00:00Z"
+    assert (b["type"], b["phase"]) == ("Pod", "Pending")
+    assert b["startedAt"] is None and b["finishedAt"] is None
+    assert "message" not in b and b["children"] == [node_id("new", "new.C")]  # C is made again
+    for kept in (nodes["new"], nodes["new.W"]):  # W: a Succeeded node below it
+        assert (kept["phase"], kept["finishedAt"]) == ("Pending", "2030-01-01T00:00:00Z")
+    assert nodes["new"]["displayName"] == "old"  # Argo leaves display names as they were
+    assert nodes["new"]["outboundNodes"] == [node_id("new", "new.C")]
+    assert nodes["new.X"]["boundaryID"] == "new"  # the root's id is the workflow's name

@@ -95,3 +95,28 @@ def test_an_attempt_cut_by_the_workflow_deadline_is_not_retried(backend: LocalBa
         "Failed",
         f"retry exceeded workflow deadline {printed}",
     )
+
+
+def test_a_hook_child_of_a_retry_node_is_no_attempt(backend: LocalBackend) -> None:
+    """A retried template's lifecycle hook is a child of its Retry node; only the children
+    flagged ``retried`` are attempts (``getChildNodeIdsAndLastRetriedNode``): the limit, the
+    expression's ``retries`` and the node's phase read those, never the hook."""
+    strategy = {"limit": 3, "retryPolicy": "Always", "expression": "asInt(retries) < 2"}
+    workflow = backend.run(
+        workflow_manifest(
+            [shell_template("main", "exit 1", retryStrategy=strategy), shell_template("hook", "")],
+            hooks={"running": {"template": "hook", "expression": 'workflow.status == "Running"'}},
+        )
+    )
+    nodes = nodes_by_name(workflow)
+    name = workflow["metadata"]["name"]
+    root, hook = nodes[name], nodes[f"{name}.hooks.running"]
+    assert hook["phase"] == "Succeeded" and hook["nodeFlag"] == {"hooked": True}
+    attempts = [nodes[f"{name}({i})"] for i in range(3)]
+    assert [(a["phase"], a["nodeFlag"]) for a in attempts] == [("Failed", {"retried": True})] * 3
+    assert sorted(root["children"]) == sorted([hook["id"], *(a["id"] for a in attempts)])
+    assert (root["phase"], root["message"]) == (
+        "Failed",
+        "retryStrategy.expression evaluated to false",
+    )
+    assert workflow["status"]["phase"] == "Failed"

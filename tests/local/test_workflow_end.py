@@ -30,6 +30,24 @@ def test_a_workflow_hook_on_its_final_status_runs_before_it_ends(backend: LocalB
     assert done["status"]["phase"] == "Failed"
 
 
+def test_the_workflows_exit_handler_node_alone_is_flagged_hooked(backend: LocalBackend) -> None:
+    """Argo's ``operate`` runs ``spec.onExit`` with ``nodeFlag: {Hooked: true}``: its node is
+    flagged, the nodes under it are not (their steps pass no flag)."""
+    exit_steps = {"name": "exit", "steps": [[{"name": "tell", "template": "tell"}]]}
+    done = backend.run(
+        workflow_manifest(
+            [shell_template("main", "true"), exit_steps, shell_template("tell", "true")],
+            onExit="exit",
+        )
+    )
+    nodes = nodes_by_name(done)
+    name = done["metadata"]["name"]
+    assert nodes[f"{name}.onExit"]["nodeFlag"] == {"hooked": True}
+    assert [n.get("nodeFlag") for n in nodes.values() if n["name"] != f"{name}.onExit"] == [
+        None
+    ] * (len(nodes) - 1)
+
+
 def test_workflow_failures_lists_every_failed_node_quoted_for_substitution(
     backend: LocalBackend,
 ) -> None:

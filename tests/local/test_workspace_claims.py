@@ -92,8 +92,10 @@ def test_defect_4_pvc_workspace_survives_retry_and_memoized_resubmit(
     resubmitted = backend.resubmit(name, memoized=True, wait=True)
     again = backend.get(resubmitted)
     assert again["status"]["phase"] == "Succeeded", again["status"].get("message")
-    setup = nodes_by_name(again)[f"{resubmitted}.setup-env"]
-    assert setup["startedAt"] == nodes_by_name(failed)[f"{name}.setup-env"]["startedAt"]
+    setup = nodes_by_name(again)[f"{resubmitted}.setup-env(0)"]
+    original = nodes_by_name(failed)[f"{name}.setup-env(0)"]["id"]
+    assert (setup["type"], setup["phase"]) == ("Skipped", "Skipped")  # not run again
+    assert setup["message"] == f"original pod: {original}"
     worker_logs = "".join(
         backend.store.log_path(resubmitted, node["id"]).read_text()
         for node in again["status"]["nodes"].values()

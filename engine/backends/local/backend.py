@@ -451,8 +451,7 @@ class LocalBackend:
         workflow = self._prepare(manifest)
         new_name = str(workflow["metadata"]["name"])
         if memoized:
-            workflow["status"] = memoized_status(old, new_name)
-            workflow["status"]["startedAt"] = _now()
+            workflow["status"] = memoized_status(old, new_name, _now())
         self._hold_for_runner(new_name)
         self.store.create(workflow)
         self._spawn_runner(new_name, started_like=name)

@@ -25,7 +25,13 @@ from engine.backends.local.expressions import (
     expand_dependency,
 )
 from engine.backends.local.loops import ExpandedItem, expand_items, has_loop
-from engine.backends.local.nodes import COMPLETED_PHASES, FULFILLED_PHASES, Node, is_fulfilled
+from engine.backends.local.nodes import (
+    COMPLETED_PHASES,
+    FULFILLED_PHASES,
+    Node,
+    is_fulfilled,
+    retry_node_children,
+)
 from engine.backends.local.scope import (
     AggregationError,
     aggregate_output_scope,
@@ -335,8 +341,6 @@ def _execute_dag_task(
                 node_output_scope(f"tasks.{task_name}", node, op.artifact_owner(node)),
             )
         return
-    if node is not None and op.is_waiting_on_pod(node):
-        return
     group = node if node is not None and node["type"] == "TaskGroup" else None
     child_opts = Opts(
         boundary_id=ctx.boundary_id,
@@ -346,31 +350,33 @@ def _execute_dag_task(
     )
 
     if ctx.logic[task_name]:
+        # A task not fulfilled yet, even one whose pod runs, still visits its dependencies
+        # (executeDAGTask): a daemon it depends on is retried once it fails.
         for dep_name in ctx.dependencies[task_name]:
             if dep_name in ctx.tasks:
                 _execute_dag_task(op, ctx, dep_name, visited, opts)
-        if node is None:
-            try:
-                execute, proceed = _evaluate_depends(op, ctx, task_name)
-            except ExpressionError as exc:
-                op.init_node(
-                    node_name, "Skipped", task.get("template"), child_opts, "Error", str(exc)
-                )
-                _connect_dependencies(op, ctx, task_name, node_name, None)
-                return
-            if not proceed:
-                return
-            if not execute:
-                op.init_node(
-                    node_name,
-                    "Skipped",
-                    task.get("template"),
-                    child_opts,
-                    "Omitted",
-                    "omitted: depends condition not met",
-                )
-                _connect_dependencies(op, ctx, task_name, node_name, None)
-                return
+    if node is not None and op.is_waiting_on_pod(node):
+        return
+    if node is None and ctx.logic[task_name]:
+        try:
+            execute, proceed = _evaluate_depends(op, ctx, task_name)
+        except ExpressionError as exc:
+            op.init_node(node_name, "Skipped", task.get("template"), child_opts, "Error", str(exc))
+            _connect_dependencies(op, ctx, task_name, node_name, None)
+            return
+        if not proceed:
+            return
+        if not execute:
+            op.init_node(
+                node_name,
+                "Skipped",
+                task.get("template"),
+                child_opts,
+                "Omitted",
+                "omitted: depends condition not met",
+            )
+            _connect_dependencies(op, ctx, task_name, node_name, None)
+            return
 
     expanded = ctx.expanded.get(task_name)
     if expanded is None:
@@ -466,17 +472,16 @@ def assess_dag_phase(op: WorkflowOperator, ctx: DagContext, on_exit: bool = Fals
         current_id, branch_phase = queue[index]
         index += 1
         node = op.nodes.get(current_id)
-        if node is None:
-            continue
-        if not is_fulfilled(node):
+        if node is None or not is_fulfilled(node):
+            # A child not there (yet) is still running: a memoized resubmit drops a Skipped
+            # node, its parent keeps its id, and the node is made again.
             return "Running"
         if node["phase"] in COMPLETED_PHASES:
             branch_phase = node["phase"]
         if current_id in target_phases and target_phases[current_id] not in ("Failed", "Error"):
             target_phases[current_id] = branch_phase
         if node["type"] == "Retry":
-            children = node.get("children") or []
-            next_ids = (op.nodes[children[-1]].get("children") or []) if children else []
+            next_ids = retry_node_children(node, op.nodes)
         else:
             next_ids = node.get("children") or []
         for child_id in next_ids:

@@ -9,6 +9,7 @@ persist is exactly the document ``argo get -o json`` would print.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Final
 
@@ -20,10 +21,13 @@ __all__ = [
     "display_name",
     "fnv1a_32",
     "is_fulfilled",
+    "last_attempt",
     "new_node",
     "node_id",
     "on_exit_node_name",
     "retry_attempt_name",
+    "retry_attempts",
+    "retry_node_children",
 ]
 
 Node = dict[str, Any]
@@ -47,6 +51,39 @@ def is_fulfilled(node: Node) -> bool:
     return node["phase"] in FULFILLED_PHASES or (
         bool(node.get("daemoned")) and node["phase"] != "Pending"
     )
+
+
+def retry_attempts(node: Node, nodes: Mapping[str, Node]) -> list[str]:
+    """Argo's ``getChildNodeIdsRetried`` (workflow/controller/operator.go): the attempts of a
+    Retry node, its children flagged ``retried``; the lifecycle hooks of a retried template
+    are children of its Retry node too, flagged ``hooked``."""
+    return [
+        child
+        for child in node.get("children") or []
+        if ((nodes.get(child) or {}).get("nodeFlag") or {}).get("retried")
+    ]
+
+
+def last_attempt(node: Node, nodes: Mapping[str, Node]) -> Node | None:
+    """The last attempt of a Retry node (``getChildNodeIdsAndLastRetriedNode``), or None."""
+    attempts = retry_attempts(node, nodes)
+    return nodes[attempts[-1]] if attempts else None
+
+
+def retry_node_children(node: Node, nodes: Mapping[str, Node]) -> list[str]:
+    """Argo's ``getRetryNodeChildrenIds`` (workflow/controller/operator.go): where a DAG's
+    BFS goes on past a Retry node, last child first: a hook child itself, else the children
+    of each attempt (a dependent hangs off the attempt that was last when it started)."""
+    found: list[str] = []
+    for child_id in reversed(node.get("children") or []):
+        child = nodes.get(child_id)
+        if child is None:
+            continue
+        if (child.get("nodeFlag") or {}).get("hooked"):
+            found.append(child_id)
+        else:
+            found.extend(child.get("children") or [])
+    return found
 
 
 def fnv1a_32(text: str) -> int:

@@ -29,10 +29,13 @@ from engine.backends.local.nodes import (
     FULFILLED_PHASES,
     LEAF_WORK_TYPES,
     Node,
+    is_fulfilled,
+    last_attempt,
     new_node,
     node_id,
     on_exit_node_name,
     retry_attempt_name,
+    retry_attempts,
 )
 from engine.backends.local.scope import (
     ARTIFACT_REF_PREFIX,
@@ -229,7 +232,9 @@ class WorkflowOperator:
         self.active_pods: set[str] = {
             n["id"]
             for n in self.nodes.values()
-            if n["type"] in LEAF_WORK_TYPES and n["phase"] in ("Pending", "Running")
+            if n["type"] in LEAF_WORK_TYPES
+            and n["phase"] in ("Pending", "Running")
+            and not _pod_to_create(n)
         }
         self.node_deadlines: dict[str, float] = {}
         # Pods whose timing waits for their start or applies only while they are Pending.
@@ -410,10 +415,12 @@ class WorkflowOperator:
         return node_id(self.name, name)
 
     def artifact_owner(self, node: Node) -> str:
-        """The pod node whose stored artifacts a node's outputs are (Retry: last attempt)."""
-        children = node.get("children") or []
-        if node["type"] == "Retry" and children and children[-1] in self.nodes:
-            return self.artifact_owner(self.nodes[children[-1]])
+        """The pod node whose stored artifacts a node's outputs are: a Retry node's are its
+        last attempt's, not a hook's (``buildLocalScope`` reads ``possiblyGetRetryChildNode``,
+        which passes over the hook children, workflow/controller/operator.go)."""
+        attempt = last_attempt(node, self.nodes) if node["type"] == "Retry" else None
+        if attempt is not None:
+            return self.artifact_owner(attempt)
         return str(node["id"])
 
     def init_node(
@@ -506,10 +513,10 @@ class WorkflowOperator:
         if node["phase"] in FULFILLED_PHASES or node["id"] in self.lock_waiters:
             return False
         if node["type"] in LEAF_WORK_TYPES:
-            return True
-        if node["type"] == "Retry":
-            children = node.get("children") or []
-            return bool(children) and self.is_waiting_on_pod(self.nodes[children[-1]])
+            return not _pod_to_create(node)
+        if node["type"] == "Retry":  # its last attempt, not a hook (executeTemplate)
+            attempt = last_attempt(node, self.nodes)
+            return attempt is not None and self.is_waiting_on_pod(attempt)
         return False
 
     # ------------------------------------------------------------------ control state
@@ -683,11 +690,12 @@ class WorkflowOperator:
         exit_hook = self._workflow_exit_hook() if started or self.should_execute(True) else None
         on_exit: Node | None = None
         if exit_hook is not None:
+            # Flagged hooked, as operate passes ``nodeFlag: {Hooked: true}`` (operator.go).
             on_exit = self.execute_template(
                 on_exit_node_name(self.name),
                 exit_hook,
                 exit_hook.get("arguments") or {},
-                ExecOpts(on_exit=True),
+                ExecOpts(on_exit=True, node_flag={"hooked": True}),
             )
             if on_exit is None or on_exit["phase"] not in FULFILLED_PHASES:
                 return
@@ -754,9 +762,16 @@ class WorkflowOperator:
         return self.status.get("phase") in ("Succeeded", "Failed", "Error")
 
     def _shut_down_running(self) -> None:
+        """Argo's ``applyExecutionControl`` (workflow/controller/exec_control.go): stop the
+        pods of a shutdown or past the workflow's deadline, but not a fulfilled node's: a
+        daemon that is up is left to ``killDaemonedChildren`` when its steps/DAG node ends."""
         message = self.shutdown_message()
         for nid in list(self.active_pods):
-            if nid not in self.kill_reasons and not self._is_exit_handler_pod(nid):
+            if (
+                nid not in self.kill_reasons
+                and not is_fulfilled(self.nodes[nid])
+                and not self._is_exit_handler_pod(nid)
+            ):
                 reason = message
                 if self.shutdown == "Deadline" and self.nodes[nid]["phase"] == "Pending":
                     reason = PENDING_DEADLINE_MESSAGE
@@ -932,6 +947,10 @@ class WorkflowOperator:
                 else:
                     node["phase"] = "Running"
 
+        if node is not None and node.get("startedAt") is None:
+            # "Memoized nodes don't have StartedAt" (executeTemplate): a failed pod a memoized
+            # resubmit left Pending starts again now.
+            node["startedAt"] = format_time(self.now)
         retry_node_name: str | None = None
         if retry_strategy:
             retry_node_name = node_name
@@ -943,12 +962,14 @@ class WorkflowOperator:
                 return retry_node
             if retry_node["phase"] in FULFILLED_PHASES:
                 return retry_node
-            children = retry_node.get("children") or []
-            last = self.nodes[children[-1]] if children else None
+            # Attempts only: the template's hooks are children too (executeTemplate reads
+            # getChildNodeIdsAndLastRetriedNode).
+            attempts = retry_attempts(retry_node, self.nodes)
+            last = self.nodes[attempts[-1]] if attempts else None
             if last is not None and last["phase"] not in FULFILLED_PHASES:
                 node_name, node = last["name"], last
             else:
-                attempt = len(children)
+                attempt = len(attempts)
                 node_name = retry_attempt_name(retry_node_name, attempt)
                 self.add_child(retry_node_name, node_name)
                 node = None
@@ -1165,8 +1186,9 @@ class WorkflowOperator:
         node: Node | None,
         inputs_record: dict[str, Any],
     ) -> Node:
-        if node is not None and not self.cache.pop(f"acquired:{node['id']}", False):
-            return node
+        acquired = node is not None and self.cache.pop(f"acquired:{node['id']}", False)
+        if node is not None and not acquired and node["id"] in self.active_pods:
+            return node  # createWorkflowPod: a pod that exists is not created again
         node_type = "HTTP" if "http" in template else "Pod"
         if node is None:
             node = self.init_node(node_name, node_type, template.get("name"), opts, "Pending")
@@ -1299,10 +1321,11 @@ class WorkflowOperator:
     # ------------------------------------------------------------------ retries
 
     def _process_node_retries(self, node: Node, strategy: dict[str, Any]) -> bool:
-        """Argo's ``processNodeRetries``; False means "wait for the backoff"."""
+        """Argo's ``processNodeRetries``; False means "wait for the backoff". It counts the
+        attempts alone, not the hook children (``getChildNodeIdsAndLastRetriedNode``)."""
         if node["phase"] in FULFILLED_PHASES:
             return True
-        children = node.get("children") or []
+        children = retry_attempts(node, self.nodes)
         if not children:
             return True
         last = self.nodes[children[-1]]
@@ -1326,9 +1349,7 @@ class WorkflowOperator:
             first = self.nodes[children[0]]
             max_deadline = None
             if backoff.get("maxDuration"):
-                max_deadline = parse_time(first["startedAt"]) + parse_duration(
-                    str(backoff["maxDuration"])
-                )
+                max_deadline = _started_epoch(first) + parse_duration(str(backoff["maxDuration"]))
                 if self.now >= max_deadline:
                     self.mark_phase(node["name"], last["phase"], "Max duration limit exceeded")
                     return True
@@ -1340,7 +1361,7 @@ class WorkflowOperator:
                 wait = min(wait, parse_duration(str(backoff["cap"])))
             finished = self.finished_epoch.get(last["id"])
             if finished is None:
-                finished = parse_time(last.get("finishedAt") or last["startedAt"])
+                finished = _finished_epoch(last)
             until = finished + wait
             if max_deadline is not None and until > max_deadline:
                 self.mark_phase(
@@ -1398,8 +1419,7 @@ class WorkflowOperator:
                 "lastRetry.duration": "0",
                 "lastRetry.message": "",
             }
-        started = parse_time(last["startedAt"])
-        finished = parse_time(last.get("finishedAt") or last["startedAt"])
+        started, finished = _started_epoch(last), _finished_epoch(last)
         return {
             "lastRetry.exitCode": str((last.get("outputs") or {}).get("exitCode", no_exit_code)),
             "lastRetry.status": str(last["phase"]),
@@ -1851,6 +1871,29 @@ def _node_type_of(template: dict[str, Any]) -> str:
     return {"steps": "Steps", "dag": "DAG", "suspend": "Suspend", "http": "HTTP"}.get(
         _template_kind(template), "Pod"
     )
+
+
+_GO_ZERO_TIME = -62135596800.0
+"""Go's zero ``time.Time`` (0001-01-01T00:00:00Z) as a Unix time."""
+
+
+def _pod_to_create(node: Node) -> bool:
+    """A Pending pod node with no start: a failed pod a memoized resubmit made Pending again
+    (``FormulateResubmitWorkflow``); its pod does not exist, it "can be re-run"
+    (``podReconciliation``, workflow/controller/operator.go)."""
+    return (
+        node["type"] in LEAF_WORK_TYPES and node["phase"] == "Pending" and not node.get("startedAt")
+    )
+
+
+def _started_epoch(node: Node) -> float:
+    """A node's ``startedAt``; Go's zero time when it has none (a retry attempt a memoized
+    resubmit started again: ``executeTemplate`` starts the Retry node, not its attempt)."""
+    return parse_time(node["startedAt"]) if node.get("startedAt") else _GO_ZERO_TIME
+
+
+def _finished_epoch(node: Node) -> float:
+    return parse_time(node["finishedAt"]) if node.get("finishedAt") else _started_epoch(node)
 
 
 def _humanize(seconds: float) -> str:

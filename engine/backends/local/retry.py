@@ -14,7 +14,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from engine.backends.local.nodes import LEAF_WORK_TYPES, Node, display_name, node_id
+from engine.backends.local.nodes import LEAF_WORK_TYPES, Node, node_id
 from engine.errors import Conflict
 
 __all__ = ["memoized_status", "retry_workflow"]
@@ -142,31 +142,49 @@ def retry_workflow(workflow: dict[str, Any], now: str) -> dict[str, Any]:
     return retried
 
 
-def memoized_status(old: dict[str, Any], new_name: str) -> dict[str, Any]:
-    """Status for ``resubmit --memoized``: the old run's succeeded nodes under the new name."""
+def memoized_status(old: dict[str, Any], new_name: str, now: str) -> dict[str, Any]:
+    """Status for ``resubmit --memoized``, as Argo's ``FormulateResubmitWorkflow``
+    (workflow/util/util.go) writes it: the old nodes under the new name, but for the
+    workflow's exit handler. A pod that did not fail becomes a Skipped node ("original pod:
+    <old id>"); a Skipped node with no Succeeded node below it is dropped (its parent keeps
+    its id, as Argo's ``convertNodeID`` does, until the node is made again); every other node
+    is Pending, a failed pod with no start (``executeTemplate`` starts it again). The kept
+    nodes start and end ``now``; the workflow is not yet picked up (Argo: phase Unknown)."""
     old_name = old["metadata"]["name"]
-    nodes = _reset_nodes((old.get("status") or {}).get("nodes") or {}, old_name, None)
+    old_nodes: dict[str, Node] = (old.get("status") or {}).get("nodes") or {}
+    succeeded_below = _succeeded_below(old_nodes)
 
-    def rename(name: str) -> str:
+    def renamed(name: str) -> str:  # the "^<old name>" regexp Argo replaces
         return new_name + name[len(old_name) :] if name.startswith(old_name) else name
 
-    id_map = {nid: node_id(new_name, rename(node["name"])) for nid, node in nodes.items()}
-    renamed: dict[str, Node] = {}
-    for nid, node in nodes.items():
-        node["name"] = rename(node["name"])
-        node["id"] = id_map[nid]
-        if node.get("boundaryID") in id_map:
-            node["boundaryID"] = id_map[node["boundaryID"]]
-        else:
-            node.pop("boundaryID", None)
+    def new_id(old_id: str) -> str:  # convertNodeID
+        return node_id(new_name, renamed(str((old_nodes.get(old_id) or {}).get("name", ""))))
+
+    nodes: dict[str, Node] = {}
+    for old_id, old_node in old_nodes.items():
+        if old_node["name"].startswith(f"{old_name}.onExit"):
+            continue
+        node = copy.deepcopy(old_node)
+        node["name"] = renamed(node["name"])
+        node["id"] = node_id(new_name, node["name"])
+        if node.get("boundaryID"):
+            node["boundaryID"] = new_id(node["boundaryID"])
+        failed = node["phase"] in ("Failed", "Error")
+        start = None if failed and node["type"] == "Pod" else now
+        node["startedAt"] = node["finishedAt"] = start
         for key in ("children", "outboundNodes"):
             if key in node:
-                node[key] = [id_map[c] for c in node[key] if c in id_map]
-        if node["name"] == new_name:
-            node["displayName"] = new_name
-        renamed[node["id"]] = node
-    for node in renamed.values():
-        boundary = renamed.get(node.get("boundaryID", ""))
-        if boundary is not None:
-            node["displayName"] = display_name(node["name"], boundary["name"])
-    return {"phase": "Running", "nodes": renamed}
+                node[key] = [new_id(child) for child in node[key]]
+        if not failed and node["type"] == "Pod":
+            node.update(type="Skipped", phase="Skipped", message=f"original pod: {old_id}")
+        elif node["type"] == "Skipped" and not succeeded_below(old_id):
+            continue
+        else:
+            node["phase"] = "Pending"
+            node.pop("message", None)
+        nodes[node["id"]] = node
+    return {
+        "phase": "Pending",
+        "nodes": nodes,
+        "conditions": [{"type": "Completed", "status": "False"}],
+    }

@@ -531,7 +531,7 @@ spec:
     assert find(done, lambda n: "job.hooks.succeed" in n["name"])["phase"] == "Succeeded"
 
 
-@pytest.mark.xfail(reason="hook children of a Retry node are no attempts", strict=True)
+@pytest.mark.xfail(reason="progress counted as Argo's workflow/progress/updater.go", strict=True)
 def test_workflow_level_hooks_with_retry(backend: LocalBackend) -> None:
     """hooks_test.go TestWorkflowLevelHooksWithRetry."""
     done = backend.run(
@@ -578,7 +578,6 @@ spec:
         assert not flag(node, "hooked") and flag(node, "retried")
 
 
-@pytest.mark.xfail(reason="hook children of a Retry node are no attempts", strict=True)
 def test_template_level_hooks_with_retry(backend: LocalBackend) -> None:
     """hooks_test.go TestTemplateLevelHooksWithRetry."""
     done = backend.run(
@@ -663,7 +662,6 @@ spec:
     assert find(done, lambda n: n["name"] == f"{name}[1].print")["phase"] == "Succeeded"
 
 
-@pytest.mark.xfail(reason="the workflow's exit handler node is flagged hooked", strict=True)
 def test_exit_handler_with_workflow_level_deadline(backend: LocalBackend) -> None:
     """hooks_test.go TestExitHandlerWithWorkflowLevelDeadline."""
     done = backend.run(
@@ -710,7 +708,6 @@ class _Ok(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.mark.xfail(reason="the workflow's exit handler node is flagged hooked", strict=True)
 def test_http_exit_handler_with_workflow_level_deadline(
     backend: LocalBackend,
 ) -> None:
@@ -1108,7 +1105,6 @@ def test_stop_behavior(backend: LocalBackend) -> None:
     assert wf_exit is not None and wf_exit["phase"] == "Succeeded"
 
 
-@pytest.mark.xfail(reason="stop leaves a daemoned node to its steps/DAG", strict=False)
 def test_stop_behavior_with_daemon(backend: LocalBackend) -> None:
     """signals_test.go TestStopBehaviorWithDaemon."""
     name = backend.submit(
@@ -1462,7 +1458,6 @@ spec:
     assert node is not None and node["phase"] == "Succeeded"
 
 
-@pytest.mark.xfail(reason="a retried daemon in a DAG", strict=True)
 def test_daemon_pod_retry(backend: LocalBackend) -> None:
     """daemon_pod_test.go TestDaemonPodRetry."""
     name = backend.submit(
@@ -2050,7 +2045,6 @@ spec:
     backend.wait(again, timeout=30)
 
 
-@pytest.mark.xfail(reason="resubmit --memoized as FormulateResubmitWorkflow", strict=True)
 def test_workflow_resubmit_dag_with_dependencies(backend: LocalBackend) -> None:
     """cli_test.go TestWorkflowResubmitDAGWithDependencies."""
     first = backend.run(
