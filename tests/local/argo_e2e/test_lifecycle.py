@@ -531,7 +531,6 @@ spec:
     assert find(done, lambda n: "job.hooks.succeed" in n["name"])["phase"] == "Succeeded"
 
 
-@pytest.mark.xfail(reason="progress counted as Argo's workflow/progress/updater.go", strict=True)
 def test_workflow_level_hooks_with_retry(backend: LocalBackend) -> None:
     """hooks_test.go TestWorkflowLevelHooksWithRetry."""
     done = backend.run(
