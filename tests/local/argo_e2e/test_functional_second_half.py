@@ -1363,7 +1363,7 @@ spec:
 
 
 def test_workflow_parallelism_step_fail_fast(backend: LocalBackend) -> None:
-    """test/e2e/functional_test.go TestWorkflowParallelismStepFailFast"""
+    """test/e2e/functional_test.go TestWorkflowParallelismStepFailFast (sleep 2 for 5)"""
     wf = backend.run(
         e2e_workflow("""
 apiVersion: argoproj.io/v1alpha1
@@ -1388,7 +1388,7 @@ spec:
     - name: sleep
       container:
         image: argoproj/argosay:v2
-        command: ["sleep", "5"]
+        command: ["sleep", "2"]
 """)
     )
     assert wf["status"]["phase"] == "Failed"
@@ -1401,7 +1401,7 @@ spec:
 
 
 def test_workflow_parallelism_dag_fail_fast(backend: LocalBackend) -> None:
-    """test/e2e/functional_test.go TestWorkflowParallelismDAGFailFast"""
+    """test/e2e/functional_test.go TestWorkflowParallelismDAGFailFast (sleep 2 for 5)"""
     wf = backend.run(
         e2e_workflow("""
 apiVersion: argoproj.io/v1alpha1
@@ -1427,7 +1427,7 @@ spec:
     - name: sleep
       container:
         image: argoproj/argosay:v2
-        args: ["sleep", "5"]
+        args: ["sleep", "2"]
 """)
     )
     assert wf["status"]["phase"] == "Failed"

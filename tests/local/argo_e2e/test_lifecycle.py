@@ -976,7 +976,7 @@ spec:
               value: "{{steps.approve.outputs.parameters.message}}"
   - name: approve
     suspend:
-      duration: 5s
+      duration: 1s
     outputs:
       parameters:
         - name: message
@@ -1006,7 +1006,8 @@ spec:
 
 
 def test_suspend_node_timeout_with_default_value(backend: LocalBackend) -> None:
-    """suspend_test.go TestSuspendNodeTimeoutWithDefaultValue (cowsay: echo)."""
+    """suspend_test.go TestSuspendNodeTimeoutWithDefaultValue (cowsay: echo; the suspend's
+    duration 1s for 5s: it only has to run out)."""
     done = backend.run(
         wf("""
 metadata:
@@ -1026,7 +1027,7 @@ spec:
               value: "{{steps.approve.outputs.parameters.message}}"
   - name: approve
     suspend:
-      duration: 5s
+      duration: 1s
     outputs:
       parameters:
         - name: message
@@ -1458,7 +1459,8 @@ spec:
 
 
 def test_daemon_pod_retry(backend: LocalBackend) -> None:
-    """daemon_pod_test.go TestDaemonPodRetry."""
+    """daemon_pod_test.go TestDaemonPodRetry, its sleeps shortened (10s to 2s, 15s to 4s): the
+    whale task still outlasts the first attempt and runs beside the second."""
     name = backend.submit(
         wf("""
 metadata:
@@ -1486,7 +1488,7 @@ spec:
         - |
           echo "Attempt {{retries}}";
           if [ "{{retries}}" -eq 0 ]; then
-            sleep 10 && exit 1;
+            sleep 2 && exit 1;
           else
             sleep 120 && exit 1;
           fi
@@ -1494,7 +1496,7 @@ spec:
     container:
       image: argoproj/argosay:v2
       command: ["bash"]
-      args: ["-c", "echo hi & sleep 15 && echo bye"]
+      args: ["-c", "echo hi & sleep 4 && echo bye"]
 """)
     )
     done = backend.wait(name, timeout=90)
