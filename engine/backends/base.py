@@ -76,13 +76,19 @@ class Backend(Protocol):
         (Argo: Drover's workflows; local: every stored workflow)."""
         ...
 
-    def stop(self, name: str, *, message: str | None = None) -> None: ...
+    def stop(
+        self, name: str, *, message: str | None = None, node_field_selector: str | None = None
+    ) -> None:
+        """Stop the workflow; with ``node_field_selector``, fail only the running Suspend nodes
+        it matches (``argo stop --node-field-selector``)."""
 
     def terminate(self, name: str) -> None: ...
 
     def suspend(self, name: str) -> None: ...
 
-    def resume(self, name: str) -> None: ...
+    def resume(self, name: str, *, node_field_selector: str | None = None) -> None:
+        """Resume the workflow; with ``node_field_selector``, only the running Suspend nodes it
+        matches (``argo resume --node-field-selector``)."""
 
     def retry(self, name: str, *, restart_successful: bool = False) -> None: ...
 

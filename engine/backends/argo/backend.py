@@ -371,13 +371,21 @@ class ArgoBackend:
 
     # ------------------------------------------------------------------ actions
 
-    def stop(self, name: str, *, message: str | None = None) -> None:
-        """Stop: running pods are stopped, exit handlers (cleanup) still run."""
+    def stop(
+        self, name: str, *, message: str | None = None, node_field_selector: str | None = None
+    ) -> None:
+        """Stop: running pods are stopped, exit handlers (cleanup) still run; with
+        ``node_field_selector``, only the Suspend nodes it matches fail (StopWorkflow)."""
         self.hera.call(
             f"stop workflow {name}",
             lambda s: s.stop_workflow(
                 check_name(name),
-                m.WorkflowStopRequest(name=name, namespace=self.namespace, message=message),
+                m.WorkflowStopRequest(
+                    name=name,
+                    namespace=self.namespace,
+                    message=message,
+                    node_field_selector=node_field_selector,
+                ),
                 namespace=self.namespace,
             ),
         )
@@ -403,12 +411,14 @@ class ArgoBackend:
             ),
         )
 
-    def resume(self, name: str) -> None:
+    def resume(self, name: str, *, node_field_selector: str | None = None) -> None:
         self.hera.call(
             f"resume workflow {name}",
             lambda s: s.resume_workflow(
                 check_name(name),
-                m.WorkflowResumeRequest(name=name, namespace=self.namespace),
+                m.WorkflowResumeRequest(
+                    name=name, namespace=self.namespace, node_field_selector=node_field_selector
+                ),
                 namespace=self.namespace,
             ),
         )

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.backends.base import LogLine, WorkflowEvent
+from engine.backends.local.node_selector import NodeSelector, SelectorError
 from engine.backends.local.operator import format_time
 from engine.backends.local.retry import memoized_status, retry_workflow
 from engine.backends.local.runner import UpdateCallback, WorkflowRunner
@@ -70,6 +71,24 @@ def _merge_arguments(base: dict[str, Any], override: dict[str, Any]) -> dict[str
         if items:
             merged[kind] = items
     return merged
+
+
+def _check_suspend_nodes_match(workflow: dict[str, Any], selector: str) -> None:
+    """``updateSuspendedNode``'s refusals, before the request goes to the runner: a selector
+    ``fields.ParseSelector`` rejects, or one that matches no running Suspend node."""
+    try:
+        matcher = NodeSelector.parse(selector)
+    except SelectorError as exc:
+        raise Conflict(str(exc)) from None
+    nodes = (workflow.get("status") or {}).get("nodes") or {}
+    if not any(
+        n["type"] == "Suspend" and n["phase"] == "Running" and matcher.matches(n)
+        for n in nodes.values()
+    ):
+        raise Conflict(
+            "currently, set only targets suspend nodes: no suspend nodes matching "
+            f"nodeFieldSelector: {selector}"
+        )
 
 
 def _pid_alive(pid: int) -> bool:
@@ -375,25 +394,32 @@ class LocalBackend:
 
     # ------------------------------------------------------------------ control
 
-    def _control(self, name: str, action: str) -> None:
+    def _control(
+        self, name: str, action: str, node_field_selector: str | None = None, **details: str
+    ) -> None:
         workflow = self.get(name)
         if workflow["status"].get("phase") in _FINAL_PHASES:
             raise Conflict(
                 f"workflow '{name}' has already completed ({workflow['status']['phase']})"
             )
-        self.store.add_control(name, action)
+        if node_field_selector:
+            _check_suspend_nodes_match(workflow, node_field_selector)
+            details["selector"] = node_field_selector
+        self.store.add_control(name, action, **details)
         pid = self.store.runner_pid(name)
         ready = self.store.ready_path(name).exists()
         if pid is not None and pid != os.getpid() and ready and _pid_alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGUSR1)
 
-    def stop(self, name: str, *, message: str | None = None) -> None:
-        """Fail running nodes and start nothing new, but run exit handlers.
-
-        ``message`` is accepted for Argo's signature; the local runner records none.
-        """
-        self._control(name, "stop")
+    def stop(
+        self, name: str, *, message: str | None = None, node_field_selector: str | None = None
+    ) -> None:
+        """Fail running nodes and start nothing new, but run exit handlers; with
+        ``node_field_selector``, fail only the running Suspend nodes it matches, with
+        ``message`` (Argo's StopWorkflow). A whole workflow's stop records no message."""
+        details = {"message": message} if message and node_field_selector else {}
+        self._control(name, "stop", node_field_selector, **details)
 
     def terminate(self, name: str) -> None:
         """Like stop, without exit handlers."""
@@ -403,22 +429,30 @@ class LocalBackend:
         """Start no new nodes until resumed (running ones carry on)."""
         self._control(name, "suspend")
 
-    def resume(self, name: str) -> None:
-        """Undo suspend and release indefinite Suspend nodes."""
-        self._control(name, "resume")
+    def resume(self, name: str, *, node_field_selector: str | None = None) -> None:
+        """Undo suspend and release indefinite Suspend nodes; with ``node_field_selector``,
+        release only the running Suspend nodes it matches (Argo's ResumeWorkflow)."""
+        self._control(name, "resume", node_field_selector)
 
-    def retry(self, name: str, *, restart_successful: bool = False, wait: bool = False) -> None:
-        """Rerun the failed part of a Failed/Error workflow, keeping what succeeded.
-
-        ``restart_successful`` has no effect, as on Argo without a node field selector (which
-        the local runner does not offer).
-        """
+    def retry(
+        self,
+        name: str,
+        *,
+        restart_successful: bool = False,
+        node_field_selector: str | None = None,
+        wait: bool = False,
+    ) -> None:
+        """Rerun the failed part of a Failed/Error workflow, keeping what succeeded;
+        ``restart_successful`` with ``node_field_selector`` reruns the matching nodes too
+        (a selector alone, or the flag alone, changes nothing, as on Argo)."""
         workflow = self.get(name)
         pid = self.store.runner_pid(name)
         if pid is not None and _pid_alive(pid):
             raise Conflict(f"workflow '{name}' is still being run")
+        selector = node_field_selector if restart_successful else None
+        retried = retry_workflow(workflow, _now(), node_field_selector=selector)
         self._hold_for_runner(name)
-        self.store.save(retry_workflow(workflow, _now()))
+        self.store.save(retried)
         self._spawn_runner(name)
         if wait:
             self.wait(name)

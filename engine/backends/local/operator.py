@@ -24,6 +24,7 @@ from engine.backends.argo.pod_names import pod_name
 from engine.backends.local import dag, exprlang, steps
 from engine.backends.local.durations import parse_duration
 from engine.backends.local.expressions import ExpressionError
+from engine.backends.local.node_selector import NodeSelector
 from engine.backends.local.nodes import (
     COMPLETED_PHASES,
     FULFILLED_PHASES,
@@ -996,7 +997,7 @@ class WorkflowOperator:
         elif kind == "dag":
             node = dag.execute_dag(self, node_name, processed, opts, inputs_record)
         elif kind == "suspend":
-            node = self._execute_suspend(node_name, processed, opts, node)
+            node = self._execute_suspend(node_name, processed, opts, node, inputs_record)
         else:  # pragma: no cover - refused by validation
             node = node or self.init_node(
                 node_name, "Pod", template_name, opts, "Error", f"unsupported template '{kind}'"
@@ -1280,10 +1281,17 @@ class WorkflowOperator:
                 self.add_child(f"{pod['name']}.{dependency}", name)
 
     def _execute_suspend(
-        self, node_name: str, template: dict[str, Any], opts: ExecOpts, node: Node | None
+        self,
+        node_name: str,
+        template: dict[str, Any],
+        opts: ExecOpts,
+        node: Node | None,
+        inputs_record: dict[str, Any],
     ) -> Node:
         if node is None:
             node = self.init_node(node_name, "Suspend", template.get("name"), opts, "Running")
+            if inputs_record:  # initializeExecutableNode records the template's inputs
+                node["inputs"] = inputs_record
         if node["phase"] in FULFILLED_PHASES:
             return node
         if self.shutdown is not None and not opts.on_exit:
@@ -1709,6 +1717,16 @@ class WorkflowOperator:
                 template = self.cache.get(f"suspend-template:{node['id']}") or {}
                 self._set_suspend_outputs(node, template)
                 self.mark_phase(node["name"], "Succeeded")
+
+    def set_suspended_nodes(self, selector: str, phase: str, message: str) -> None:
+        """``updateSuspendedNode`` (workflow/util/util.go): the running Suspend nodes the node
+        field selector matches end in ``phase`` (resume: Succeeded, stop: Failed), with
+        ``message`` when one is given."""
+        matcher = NodeSelector.parse(selector)
+        self.now = self.clock()
+        for node in self.nodes.values():
+            if node["type"] == "Suspend" and node["phase"] == "Running" and matcher.matches(node):
+                self.mark_phase(node["name"], phase, message or None)
 
     def template_outputs(self, template: dict[str, Any], scope: Scope) -> dict[str, Any] | None:
         """Outputs of a DAG/steps template, read from its tasks' or steps' outputs.

@@ -14,6 +14,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from engine.backends.local.node_selector import NodeSelector, SelectorError
 from engine.backends.local.nodes import LEAF_WORK_TYPES, Node, node_id
 from engine.errors import Conflict
 
@@ -37,8 +38,38 @@ def _succeeded_below(nodes: dict[str, Node]) -> Callable[[str], bool]:
     return below
 
 
-def _reset_nodes(nodes: dict[str, Node], workflow_name: str, now: str | None) -> dict[str, Node]:
-    doomed: set[str] = set()
+def _below(nodes: dict[str, Node], roots: set[str]) -> set[str]:
+    """Every node reachable from ``roots`` through ``children``, the roots left out."""
+    found: set[str] = set()
+    stack = [c for r in roots for c in nodes[r].get("children") or []]
+    while stack:
+        nid = stack.pop()
+        if nid in found or nid not in nodes:
+            continue
+        found.add(nid)
+        stack.extend(nodes[nid].get("children") or [])
+    return found - roots
+
+
+def _restarted(nodes: dict[str, Node], selected: set[str]) -> tuple[set[str], set[str]]:
+    """For ``--restart-successful`` with a node field selector (``getNodeIDsToReset`` then
+    ``resetPath``): what comes after a selected node goes, and the selected nodes and every
+    node before them run again (the containers among them are reset, pods kept)."""
+    if not selected:
+        return set(), set()
+    after = _below(nodes, selected)
+    before = {nid for nid in nodes if nid not in after and _below(nodes, {nid}) & selected}
+    return after, before | selected
+
+
+def _reset_nodes(
+    nodes: dict[str, Node], workflow_name: str, now: str | None, selected: set[str]
+) -> dict[str, Node]:
+    after, restarted = _restarted(nodes, selected)
+    # What comes after a selected node goes, and so does a selected pod (it runs again);
+    # the containers on the way are reset below.
+    doomed = {nid for nid in after if nid not in restarted}
+    doomed |= {nid for nid in selected if nodes[nid]["type"] not in (*_CONTAINERS, "Retry")}
     succeeded_below = _succeeded_below(nodes)
     # Failed attempts of a Retry node that eventually succeeded stay as they are.
     protected = {
@@ -86,10 +117,9 @@ def _reset_nodes(nodes: dict[str, Node], workflow_name: str, now: str | None) ->
             node["children"] = [c for c in node["children"] if c not in doomed]
             if not node["children"]:
                 del node["children"]
-        if node["phase"] in ("Failed", "Error", "Running") and node["type"] in (
-            *_CONTAINERS,
-            "Retry",
-        ):
+        if (node["phase"] in ("Failed", "Error", "Running") or nid in restarted) and node[
+            "type"
+        ] in (*_CONTAINERS, "Retry"):
             node["phase"] = "Running"
             node["finishedAt"] = None
             if now is not None:
@@ -115,17 +145,31 @@ def _retry_parent(nodes: dict[str, Node], node: Node) -> str | None:
     )
 
 
-def retry_workflow(workflow: dict[str, Any], now: str) -> dict[str, Any]:
-    """The workflow reset for ``argo retry``; only Failed/Error workflows can be retried.
+def retry_workflow(
+    workflow: dict[str, Any], now: str, *, node_field_selector: str | None = None
+) -> dict[str, Any]:
+    """The workflow reset for ``argo retry``; only Failed/Error workflows can be retried, and a
+    Succeeded one with ``--restart-successful`` and a node field selector, whose matching nodes
+    run again (``FormulateRetryWorkflow``, workflow/util/util.go).
 
-    As Argo's ``createNewRetryWorkflow`` (workflow/util/util.go) does, the workflow starts
-    again ``now`` (``status.startedAt``) and has no end."""
+    As Argo's ``createNewRetryWorkflow`` does, the workflow starts again ``now``
+    (``status.startedAt``) and has no end."""
     status = workflow.get("status") or {}
-    if status.get("phase") not in ("Failed", "Error"):
+    phase = status.get("phase")
+    if phase not in ("Failed", "Error") and not (phase == "Succeeded" and node_field_selector):
         raise Conflict(
-            f"workflow '{workflow['metadata']['name']}' is {status.get('phase')}: "
-            "only Failed or Error workflows can be retried"
+            f"workflow '{workflow['metadata']['name']}' is {phase}: only Failed or Error "
+            "workflows can be retried (a Succeeded one with restart-successful and a node "
+            "field selector)"
         )
+    nodes: dict[str, Node] = status.get("nodes") or {}
+    selected: set[str] = set()
+    if node_field_selector:
+        try:
+            matcher = NodeSelector.parse(node_field_selector)
+        except SelectorError as exc:
+            raise Conflict(str(exc)) from None
+        selected = {nid for nid, node in nodes.items() if matcher.matches(node)}
     retried = copy.deepcopy(workflow)
     retried["spec"].pop("shutdown", None)
     retried["spec"].pop("suspend", None)
@@ -135,7 +179,7 @@ def retry_workflow(workflow: dict[str, Any], now: str) -> dict[str, Any]:
     new_status["finishedAt"] = None
     for key in ("message", "conditions"):
         new_status.pop(key, None)
-    new_status["nodes"] = _reset_nodes(status.get("nodes") or {}, workflow["metadata"]["name"], now)
+    new_status["nodes"] = _reset_nodes(nodes, workflow["metadata"]["name"], now, selected)
     labels = retried["metadata"].setdefault("labels", {})
     labels.pop("workflows.argoproj.io/completed", None)
     labels["workflows.argoproj.io/phase"] = "Running"

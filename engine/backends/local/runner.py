@@ -220,9 +220,13 @@ class WorkflowRunner:
                 return changed
 
     def _apply_controls(self, operator: WorkflowOperator) -> bool:
-        actions = self.store.take_controls(self.name)
-        for action in actions:
-            if action == "stop":
+        controls = self.store.take_controls(self.name)
+        for control in controls:
+            action, selector = control["action"], control.get("selector")
+            if selector and action in ("stop", "resume"):  # one suspend node, not the workflow
+                phase = "Failed" if action == "stop" else "Succeeded"
+                operator.set_suspended_nodes(selector, phase, control.get("message", ""))
+            elif action == "stop":
                 operator.request_shutdown("Stop")
             elif action == "terminate":
                 operator.request_shutdown("Terminate")
@@ -230,7 +234,7 @@ class WorkflowRunner:
                 operator.set_suspended(True)
             elif action == "resume":
                 operator.set_suspended(False)
-        return bool(actions)
+        return bool(controls)
 
     def _persist(self, workflow: dict[str, Any]) -> None:
         # Argo's persistUpdates: resource.UpdateResourceDurations, progress.UpdateProgress.

@@ -115,22 +115,25 @@ class LocalStore:
 
     # ------------------------------------------------------------------ control requests
 
-    def add_control(self, name: str, action: str) -> None:
+    def add_control(self, name: str, action: str, **details: str) -> None:
+        """A request for the workflow's runner: ``action`` and what it needs (a node selector,
+        a message)."""
         directory = self.workflow_dir(name) / "control"
         directory.mkdir(parents=True, exist_ok=True)
         stamp = f"{time.time_ns()}-{os.getpid()}"
-        _write_atomic(directory / f"{stamp}.json", json.dumps({"action": action}))
+        _write_atomic(directory / f"{stamp}.json", json.dumps({**details, "action": action}))
 
-    def take_controls(self, name: str) -> list[str]:
+    def take_controls(self, name: str) -> list[dict[str, str]]:
         directory = self.workflow_dir(name) / "control"
-        actions: list[str] = []
+        controls: list[dict[str, str]] = []
         if not directory.is_dir():
-            return actions
+            return controls
         for path in sorted(directory.glob("*.json")):
             with contextlib.suppress(OSError, ValueError, KeyError):
-                actions.append(str(json.loads(path.read_text())["action"]))
+                control = json.loads(path.read_text())
+                controls.append({str(k): str(v) for k, v in control.items()})
             path.unlink(missing_ok=True)
-        return actions
+        return [c for c in controls if "action" in c]
 
     # ------------------------------------------------------------------ per-node files
 
