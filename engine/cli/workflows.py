@@ -226,15 +226,68 @@ _PAST = {
 
 def _action(verb: str, doc: str) -> Any:
     def command(name: NameArgument, home: HomeOption = None) -> None:
-        try:
-            getattr(_backend(home), verb)(name)
-        except DroverError as error:
-            abort(error)
-        console.print(f"workflow {escape(name)} {_PAST[verb]}")
+        _run(verb, name, home)
 
     command.__doc__ = doc
     command.__name__ = verb
     return command
+
+
+SelectorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--node-field-selector",
+        help="Only the nodes it matches, as argo's: e.g. displayName=approve, "
+        "inputs.parameters.tag.value=x (comma-separated; = == !=).",
+    ),
+]
+
+
+def _run(verb: str, name: str, home: Path | None, **options: Any) -> None:
+    try:
+        getattr(_backend(home), verb)(name, **options)
+    except DroverError as error:
+        abort(error)
+    console.print(f"workflow {escape(name)} {_PAST[verb]}")
+
+
+def stop(
+    name: NameArgument,
+    node_field_selector: SelectorOption = None,
+    message: Annotated[
+        str | None, typer.Option(help="With a selector: the message of the nodes it fails.")
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Stop a workflow: running nodes fail, exit handlers still run; with a node field
+    selector, only the running suspend nodes it matches fail."""
+    _run("stop", name, home, message=message, node_field_selector=node_field_selector)
+
+
+def resume(
+    name: NameArgument, node_field_selector: SelectorOption = None, home: HomeOption = None
+) -> None:
+    """Resume a suspended workflow (and its indefinite suspend nodes); with a node field
+    selector, only the running suspend nodes it matches."""
+    _run("resume", name, home, node_field_selector=node_field_selector)
+
+
+def retry(
+    name: NameArgument,
+    restart_successful: Annotated[
+        bool, typer.Option(help="With a selector: rerun the succeeded nodes it matches too.")
+    ] = False,
+    node_field_selector: SelectorOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Rerun the failed nodes of a finished workflow, keeping what succeeded."""
+    _run(
+        "retry",
+        name,
+        home,
+        restart_successful=restart_successful,
+        node_field_selector=node_field_selector,
+    )
 
 
 def resubmit(
@@ -260,11 +313,8 @@ def delete(name: NameArgument, home: HomeOption = None) -> None:
 
 
 ACTIONS = {
-    "stop": "Stop a workflow: running nodes fail, exit handlers still run.",
     "terminate": "Terminate a workflow immediately, without exit handlers.",
     "suspend": "Suspend a workflow: no new nodes start until resumed.",
-    "resume": "Resume a suspended workflow (and its indefinite suspend nodes).",
-    "retry": "Rerun the failed nodes of a finished workflow, keeping what succeeded.",
 }
 
 
@@ -273,7 +323,10 @@ def register(app: typer.Typer) -> None:
     app.command("list")(list_workflows)
     app.command("get")(get)
     app.command("logs")(logs)
+    app.command("stop")(stop)
     for verb, doc in ACTIONS.items():
         app.command(verb)(_action(verb, doc))
+    app.command("resume")(resume)
+    app.command("retry")(retry)
     app.command("resubmit")(resubmit)
     app.command("delete")(delete)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -143,3 +144,50 @@ def test_list_in_a_pipe_prints_whole_names(tmp_path: Path, env: dict[str, str]) 
     assert name.startswith(long_prefix)
     listed = drover("list", env={k: v for k, v in env.items() if k != "COLUMNS"})
     assert any(name in line and "Failed" in line for line in listed.stdout.splitlines())
+
+
+def test_resume_and_stop_one_suspend_node_by_a_node_field_selector(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """``argo resume/stop --node-field-selector``: only the matching suspend node ends."""
+    gates = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"name": "gates"},
+        "spec": {
+            "entrypoint": "main",
+            "templates": [
+                {
+                    "name": "main",
+                    "dag": {
+                        "tasks": [
+                            {"name": "approve", "template": "gate"},
+                            {"name": "deny", "template": "gate"},
+                        ]
+                    },
+                },
+                {"name": "gate", "suspend": {}},
+            ],
+        },
+    }
+    path = tmp_path / "gates.yaml"
+    path.write_text(yaml.safe_dump(gates))
+    assert drover("submit", str(path), env=env).returncode == 0
+    wrong = drover("resume", "gates", "--node-field-selector", "displayName", env=env)
+    assert wrong.returncode == 1
+    assert "invalid selector: 'displayName'" in wrong.stderr + wrong.stdout
+    for _ in range(100):  # the runner starts the suspend nodes
+        got = drover("resume", "gates", "--node-field-selector", "displayName=approve", env=env)
+        if got.returncode == 0:
+            break
+    assert got.returncode == 0, got.stderr
+    stop = ["stop", "gates", "--node-field-selector", "displayName=deny", "--message", "no"]
+    assert drover(*stop, env=env).returncode == 0
+    for _ in range(50):
+        status = json.loads(drover("get", "gates", "-o", "json", env=env).stdout)["status"]
+        if status.get("phase") in ("Failed", "Succeeded"):
+            break
+    nodes = {n["displayName"]: n for n in status["nodes"].values()}
+    assert nodes["approve"]["phase"] == "Succeeded"
+    assert (nodes["deny"]["phase"], nodes["deny"]["message"]) == ("Failed", "no")
+    assert status["phase"] == "Failed"
