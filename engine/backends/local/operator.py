@@ -1476,6 +1476,20 @@ class WorkflowOperator:
         self.add_child(parent_name, name)
         return True, node
 
+    def _hook_error(
+        self,
+        hook_node_name: str,
+        hook: dict[str, Any],
+        parent: Node,
+        boundary_id: str | None,
+        node_flag: dict[str, bool],
+        error: Exception,
+    ) -> None:
+        """A hook that cannot start (its expression or arguments): a Skipped node in Error."""
+        opts = ExecOpts(boundary_id, False, node_flag)
+        self.init_node(hook_node_name, "Skipped", hook.get("template"), opts, "Error", str(error))
+        self.add_child(parent["name"], hook_node_name)
+
     def run_lifecycle_hooks(
         self,
         hooks: dict[str, Any] | None,
@@ -1510,15 +1524,7 @@ class WorkflowOperator:
                         str(hook.get("expression", "")), exprlang.build_env(full)
                     )
                 except exprlang.ExprError as exc:
-                    self.init_node(
-                        hook_node_name,
-                        "Skipped",
-                        hook.get("template"),
-                        ExecOpts(boundary_id, False, node_flag),
-                        "Error",
-                        str(exc),
-                    )
-                    self.add_child(parent["name"], hook_node_name)
+                    self._hook_error(hook_node_name, hook, parent, boundary_id, node_flag, exc)
                     continue
                 if not execute:
                     continue
@@ -1529,15 +1535,7 @@ class WorkflowOperator:
                 resolved = substitute_all(body, full)
             except ExpressionError as exc:
                 if existing is None:
-                    self.init_node(
-                        hook_node_name,
-                        "Skipped",
-                        hook.get("template"),
-                        ExecOpts(boundary_id, False, node_flag),
-                        "Error",
-                        str(exc),
-                    )
-                    self.add_child(parent["name"], hook_node_name)
+                    self._hook_error(hook_node_name, hook, parent, boundary_id, node_flag, exc)
                 continue
             node = self.execute_template(
                 hook_node_name,
