@@ -14,6 +14,8 @@ image with no command of its own is given the script as its command; nothing els
 from __future__ import annotations
 
 import copy
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +53,32 @@ def e2e_workflow(text: str) -> Manifest:
     return with_argosay(manifest)
 
 
-def node_by_display(workflow: Manifest, display_name: str) -> dict[str, Any]:
-    """The node ``wfv1.NodeWithDisplayName`` finds (the first with that display name)."""
+def find_display(workflow: Manifest, display_name: str) -> dict[str, Any] | None:
+    """``Nodes.FindByDisplayName``: the first node with that display name, or None."""
     for node in workflow["status"]["nodes"].values():
         if node["displayName"] == display_name:
             return dict(node)
-    raise AssertionError(f"no node displayed as {display_name!r}")
+    return None
+
+
+def node_by_display(workflow: Manifest, display_name: str) -> dict[str, Any]:
+    """The node ``wfv1.NodeWithDisplayName`` finds (the first with that display name)."""
+    node = find_display(workflow, display_name)
+    if node is None:
+        raise AssertionError(f"no node displayed as {display_name!r}")
+    return node
+
+
+def wait_until(
+    backend: Any, name: str, condition: Callable[[Manifest], bool], timeout: float = 60
+) -> Manifest:
+    """The workflow once ``condition`` holds (``WaitForWorkflow`` with a condition)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        workflow: Manifest = backend.get(name)
+        if condition(workflow):
+            return workflow
+        if time.monotonic() > deadline:
+            phase = workflow["status"].get("phase")
+            raise AssertionError(f"condition not reached; phase {phase}")
+        time.sleep(0.05)

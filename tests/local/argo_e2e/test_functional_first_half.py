@@ -12,17 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from engine.backends.local import LocalBackend
-from tests.local.argo_e2e import e2e_workflow, node_by_display
+from tests.local.argo_e2e import e2e_workflow, find_display, node_by_display
 from tests.local.conftest import stdout_of
 
 Manifest = dict[str, Any]
-
-
-def find_by_display(workflow: Manifest, name: str) -> dict[str, Any] | None:
-    for node in workflow["status"]["nodes"].values():
-        if node["displayName"] == name:
-            return dict(node)
-    return None
 
 
 def params(node: dict[str, Any]) -> list[dict[str, Any]]:
@@ -507,7 +500,7 @@ def test_steps_when_expr_filter(backend: LocalBackend) -> None:
         "fst(2:name:third,type:test)",
         "fst(3:name:fourth)",
     ):
-        node = find_by_display(wf, name)
+        node = find_display(wf, name)
         assert node is not None, name
         assert node["phase"] == "Succeeded", name
 
@@ -555,7 +548,7 @@ def test_dag_when_expr_skip(backend: LocalBackend) -> None:
     """test/e2e/functional_test.go TestDAGWhenExprSkip"""
     wf = backend.run(e2e_workflow(DAG_WHEN_EXPR_SKIP))
     assert wf["status"]["phase"] == "Succeeded", wf["status"].get("message")
-    node = find_by_display(wf, "B")
+    node = find_display(wf, "B")
     assert node is not None
     assert node["phase"] == "Skipped"
 
@@ -646,7 +639,7 @@ def test_parameter_aggregation(backend: LocalBackend) -> None:
     """test/e2e/functional_test.go TestParameterAggregation"""
     wf = backend.run(e2e_workflow(PARAM_AGGREGATION))
     assert wf["status"]["phase"] == "Succeeded", wf["status"].get("message")
-    node = find_by_display(wf, "print(0:res:1)")
+    node = find_display(wf, "print(0:res:1)")
     assert node is not None
     assert node["phase"] == "Succeeded"
 
@@ -723,7 +716,7 @@ def test_parameter_aggregation_from_outputs(backend: LocalBackend) -> None:
         "task3(0:key4:value4)",
         "task3(1:key5:value5)",
     ):
-        assert find_by_display(wf, name) is not None, name
+        assert find_display(wf, name) is not None, name
 
 
 PARAM_AGGREGATION_DAG_WITH_RETRY = """
@@ -768,7 +761,7 @@ def test_parameter_aggregation_dag_with_retry(backend: LocalBackend) -> None:
     """test/e2e/functional_test.go TestParameterAggregationDAGWithRetry"""
     wf = backend.run(e2e_workflow(PARAM_AGGREGATION_DAG_WITH_RETRY))
     assert wf["status"]["phase"] == "Succeeded", wf["status"].get("message")
-    node = find_by_display(wf, "parameter-aggregation-dag-with-retry(0)")
+    node = find_display(wf, "parameter-aggregation-dag-with-retry(0)")
     assert node is not None
     assert node["phase"] == "Succeeded"
     outputs = node.get("outputs")

@@ -24,7 +24,7 @@ import http.server
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -32,7 +32,7 @@ import yaml
 
 from engine.backends.local import LocalBackend
 from engine.errors import SpecError
-from tests.local.argo_e2e import e2e_workflow, node_by_display, with_argosay
+from tests.local.argo_e2e import e2e_workflow, node_by_display, wait_until, with_argosay
 
 Manifest = dict[str, Any]
 
@@ -57,19 +57,6 @@ def _workflow_template(text: str) -> Manifest:
     obj.setdefault("apiVersion", "argoproj.io/v1alpha1")
     obj.setdefault("kind", "WorkflowTemplate")
     return with_argosay(obj)
-
-
-def _wait_until(
-    backend: LocalBackend, name: str, cond: Callable[[Manifest], bool], timeout: float = 60
-) -> Manifest:
-    deadline = time.monotonic() + timeout
-    while True:
-        wf = backend.get(name)
-        if cond(wf):
-            return wf
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met; phase {wf['status'].get('phase')}")
-        time.sleep(0.2)
 
 
 def _memo_hit(wf: Manifest) -> bool:
@@ -1287,13 +1274,13 @@ spec:
 """)
     )
     try:
-        _wait_until(backend, name, lambda wf: wf["status"].get("phase") == "Running")
+        wait_until(backend, name, lambda wf: wf["status"].get("phase") == "Running")
 
         def entry_succeeded(wf: Manifest) -> bool:
             nodes = [n for n in _nodes(wf) if n["displayName"] == "workflow-exit-handler-sleep"]
             return bool(nodes) and nodes[0]["phase"] == "Succeeded"
 
-        _wait_until(backend, name, entry_succeeded)
+        wait_until(backend, name, entry_succeeded)
         backend.terminate(name)
         wf = backend.wait(name, timeout=60)
     finally:

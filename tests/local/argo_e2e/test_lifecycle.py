@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from engine.backends.local import LocalBackend
-from tests.local.argo_e2e import ARGOSAY, e2e_workflow, node_by_display
+from tests.local.argo_e2e import ARGOSAY, e2e_workflow, find_display, node_by_display, wait_until
 
 Workflow = dict[str, Any]
 Node = dict[str, Any]
@@ -68,32 +68,8 @@ def find(workflow: Workflow, selector: Callable[[Node], bool]) -> Node:
     raise AssertionError("Did not find expected node")
 
 
-def find_display(workflow: Workflow, display: str) -> Node | None:
-    """``Nodes.FindByDisplayName``: None when there is no such node."""
-    for node in workflow["status"]["nodes"].values():
-        if node["displayName"] == display:
-            return node
-    return None
-
-
 def flag(node: Node, name: str) -> bool:
     return bool((node.get("nodeFlag") or {}).get(name))
-
-
-def wait_until(
-    backend: LocalBackend,
-    name: str,
-    condition: Callable[[Workflow], bool],
-    timeout: float = 60,
-) -> Workflow:
-    deadline = time.time() + timeout
-    while True:
-        workflow = backend.get(name)
-        if condition(workflow):
-            return workflow
-        if time.time() > deadline:
-            raise AssertionError(f"condition not reached; phase {workflow['status'].get('phase')}")
-        time.sleep(0.05)
 
 
 def any_active_suspend_node(workflow: Workflow) -> bool:
