@@ -322,7 +322,10 @@ def test_logs_and_resubmit(backend: LocalBackend) -> None:
     assert lines == [f"{name}: one", f"{name}: two"] or sorted(lines) == sorted(
         [f"{name}: one", f"{name}: two"]
     )
-    again = backend.resubmit(name, memoized=True, wait=True)
+    # FormulateResubmitWorkflow: a memoized resubmit reuses a failed run's successes only.
+    with pytest.raises(Conflict, match="must be Failed/Error to resubmit in memoized mode"):
+        backend.resubmit(name, memoized=True)
+    again = backend.resubmit(name, wait=True)
     assert again != name and backend.get(again)["status"]["phase"] == "Succeeded"
     assert [w["metadata"]["name"] for w in backend.list()].count(again) == 1
     backend.delete(again)
@@ -464,3 +467,23 @@ def test_a_stop_leaves_a_running_daemon_to_its_steps(backend: LocalBackend) -> N
     assert "message" not in daemon_node
     assert nodes[name]["phase"] == "Failed"
     _wait_for(lambda: not _pids_with_marker(marker))
+
+
+def test_a_daemon_that_exits_zero_on_its_own_failed(backend: LocalBackend) -> None:
+    """A daemon is meant to run until its scope ends: Argo's ``assessNodeStatus``
+    (operator.go) marks a daemon whose pod succeeded Failed. Its scope went on while it was up,
+    so the step after it still runs."""
+    steps = {
+        "name": "main",
+        "steps": [
+            [{"name": "daemon", "template": "daemon"}],
+            [{"name": "work", "template": "work"}],
+        ],
+    }
+    daemon = shell_template("daemon", "sleep 0.2", daemon=True)
+    name = backend.submit(workflow_manifest([steps, daemon, shell_template("work", "sleep 2")]))
+    done = backend.wait(name, timeout=30)
+    nodes = nodes_by_name(done)
+    daemon_node = nodes[f"{name}[0].daemon"]
+    assert daemon_node["phase"] == "Failed" and "daemoned" not in daemon_node
+    assert nodes[f"{name}[1].work"]["phase"] == "Succeeded"

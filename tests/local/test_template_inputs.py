@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from engine.backends.local import LocalBackend
-from tests.local.conftest import nodes_by_name, shell_template, workflow_manifest
+from tests.local.conftest import nodes_by_name, shell_template, stdout_of, workflow_manifest
 
 
 @pytest.mark.parametrize("kind", ["steps", "dag"])
@@ -30,3 +30,34 @@ def test_an_input_may_refer_to_another_input(backend: LocalBackend, kind: str) -
     assert main["inputs"]["parameters"][1] == {"name": "b", "value": "A-x"}
     shown = next(n for n in nodes.values() if n["displayName"] == "show")
     assert shown["inputs"]["parameters"] == [{"name": "v", "value": "A-x"}]
+
+
+def test_braces_a_parameter_brings_in_reach_the_pod_as_they_are(backend: LocalBackend) -> None:
+    """A value substituted in is not read as a template again (``template.Replace`` makes one
+    pass and leaves what it cannot resolve), so a parameter that carries ``{{...}}`` text of
+    its own, a CI snippet say, is printed as written instead of failing the pod."""
+    snippet = "run: echo {{steps.build.outputs.result}}"
+    show = shell_template("main", 'echo "{{workflow.parameters.snippet}}"')
+    done = backend.run(
+        workflow_manifest([show], arguments={"parameters": [{"name": "snippet", "value": snippet}]})
+    )
+    assert done["status"]["phase"] == "Succeeded"
+    (pod,) = done["status"]["nodes"].values()
+    assert stdout_of(backend, pod) == snippet
+
+
+def test_an_exit_hook_argument_naming_an_output_never_written_runs_as_text(
+    backend: LocalBackend,
+) -> None:
+    """``resolveExitTmplArgument`` (exit_handler.go) substitutes what the step's outputs have
+    and leaves any other tag: the hook runs with the literal reference."""
+    missing = "{{steps.a.outputs.parameters.missing}}"
+    hook = {"template": "echo", "arguments": {"parameters": [{"name": "m", "value": missing}]}}
+    steps = {"name": "main", "steps": [[{"name": "a", "template": "a", "hooks": {"exit": hook}}]]}
+    echo = shell_template("echo", 'echo "{{inputs.parameters.m}}"')
+    echo["inputs"] = {"parameters": [{"name": "m"}]}
+    done = backend.run(workflow_manifest([steps, shell_template("a", "true"), echo]))
+    assert done["status"]["phase"] == "Succeeded"
+    hook_node = nodes_by_name(done)[f"{done['metadata']['name']}[0].a.onExit"]
+    assert hook_node["phase"] == "Succeeded"
+    assert stdout_of(backend, hook_node) == missing

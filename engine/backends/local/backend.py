@@ -480,8 +480,9 @@ class LocalBackend:
         }
         if meta.get("annotations"):
             manifest["metadata"]["annotations"] = dict(meta["annotations"])
-        if memoized and old["status"].get("phase") not in _FINAL_PHASES:
-            raise Conflict(f"workflow '{name}' has not completed; cannot resubmit memoized")
+        if memoized and old["status"].get("phase") not in ("Failed", "Error"):
+            # FormulateResubmitWorkflow (workflow/util/util.go): nothing to reuse otherwise.
+            raise Conflict("workflow must be Failed/Error to resubmit in memoized mode")
         workflow = self._prepare(manifest)
         new_name = str(workflow["metadata"]["name"])
         if memoized:

@@ -991,7 +991,7 @@ class WorkflowOperator:
 
         kind = _template_kind(processed)
         if kind in ("container", "script", "http", "containerSet"):
-            node = self._execute_pod(node_name, processed, opts, node, inputs_record)
+            node = self._execute_pod(node_name, processed, opts, node, inputs_record, template)
         elif kind == "steps":
             node = steps.execute_steps(self, node_name, processed, opts, inputs_record)
         elif kind == "dag":
@@ -1186,6 +1186,7 @@ class WorkflowOperator:
         opts: ExecOpts,
         node: Node | None,
         inputs_record: dict[str, Any],
+        as_written: dict[str, Any],
     ) -> Node:
         acquired = node is not None and self.cache.pop(f"acquired:{node['id']}", False)
         if node is not None and not acquired and node["id"] in self.active_pods:
@@ -1205,12 +1206,9 @@ class WorkflowOperator:
                 else f"workflow shutdown with strategy: {self.shutdown}"
             )
             return self.mark_phase(node_name, "Failed", message)
-        dangling = unresolved(
-            {k: v for k, v in template.items() if k not in ("outputs", "inputs", "metrics")}
-        )
+        dangling = _dangling_tags(template, as_written)
         if dangling:
-            what = "evaluate expression" if dangling[0].startswith("{{=") else "resolve"
-            return self.mark_phase(node_name, "Error", f"failed to {what} {dangling[0]}")
+            return self.mark_phase(node_name, "Error", f"failed to resolve {dangling[0]}")
         deadline = self.container_deadline(template, opts.on_exit)
         node_deadline = deadline
         if "http" not in template:
@@ -1635,10 +1633,12 @@ class WorkflowOperator:
         elif reason is not None:
             phase, message = "Failed", reason
         elif outcome.exit_code == 0:
-            phase, message = "Succeeded", ""
+            # assessNodeStatus: a daemon is to run until its scope ends; one that exits is Failed.
+            phase, message = ("Failed" if self.cache.get(f"daemon:{nid}") else "Succeeded"), ""
         else:
             phase = "Failed"
             message = outcome.message or failed_reason(outcome)
+        node.pop("daemoned", None)  # its pod has ended (assessNodeStatus)
         outputs = dict(outcome.outputs)
         if not self.cache.pop(f"result:{nid}", True):
             outputs.pop("result", None)
@@ -1874,6 +1874,20 @@ def step_or_task_name(node_name: str) -> str:
 
 POD_KINDS = ("container", "script", "containerSet")
 """Templates that run as a pod of their own (Argo's ``IsPodType``, of those the runner has)."""
+
+
+def _dangling_tags(processed: dict[str, Any], as_written: dict[str, Any]) -> list[str]:
+    """References in the template as written that no scope resolved: Argo refuses them when
+    the workflow is submitted (``resolveAllVariables``, validate.go); the local runner, which
+    checks no scopes then, errors the pod instead. An expression that fails is left as written
+    and runs (``expressionReplaceCore``: ``SubstituteParams`` allows unresolved tags), and
+    ``{{...}}`` text an argument brought in is not a tag of the template."""
+    body = {k: v for k, v in processed.items() if k not in ("outputs", "inputs", "metrics")}
+    dangling = [tag for tag in unresolved(body) if not tag.startswith("{{=")]
+    if not dangling:
+        return []
+    written = {k: v for k, v in as_written.items() if k not in ("outputs", "inputs", "metrics")}
+    return [tag for tag in dangling if tag in set(unresolved(written))]
 
 
 def _template_kind(template: dict[str, Any]) -> str:
