@@ -162,16 +162,8 @@ def execute_dag(
         op.cache[f"dag:{node['id']}"] = ctx
     visited: set[str] = set()
     for task_name in ctx.targets:
+        # Exit hooks start in executeDAGTask only; executeDAG just waits for them.
         _execute_dag_task(op, ctx, task_name, visited, opts)
-        task_node = op.get_node(ctx.task_node_name(task_name))
-        hook = ctx.exit_hooks.get(task_name)
-        if hook is not None and task_node is not None and task_node["phase"] in COMPLETED_PHASES:
-            op.run_on_exit_node(
-                hook,
-                task_node["name"],
-                ctx.boundary_id,
-                node_output_scope(f"tasks.{task_name}", task_node, op.artifact_owner(task_node)),
-            )
     for task_name, task in ctx.hooked:
         task_node = op.get_node(ctx.task_node_name(task_name))
         if task_node is not None and task_node["type"] != "Skipped":
@@ -417,12 +409,19 @@ def _execute_dag_task(
         _connect_dependencies(op, ctx, task_name, node_name, None)
         group = op.init_node(node_name, "TaskGroup", task.get("template"), child_opts, "Running")
 
+    # Each expanded task's exit hook starts once it completes, and until that hook is done the
+    # items after it are not visited (executeDAGTask's loop returns): a withItems task's hooks
+    # run one item after another. The TaskGroup's own hook starts only when the group is
+    # visited again, fulfilled (the branch at the top).
+    hook = ctx.exit_hooks.get(task_name)
     for item in expanded:
         item_node_name = ctx.task_node_name(item.name)
         item_node = op.get_node(item_node_name)
-        if item_node is not None and (
-            item_node["phase"] in FULFILLED_PHASES or op.is_waiting_on_pod(item_node)
-        ):
+        if item_node is not None and item_node["phase"] in FULFILLED_PHASES:
+            if hook is not None and not _exit_hook_done(op, hook, task_name, item_node, ctx):
+                return
+            continue
+        if item_node is not None and op.is_waiting_on_pod(item_node):
             continue
         if item_node is None:
             _connect_dependencies(op, ctx, task_name, item_node_name, group)
@@ -444,9 +443,15 @@ def _execute_dag_task(
                 )
                 continue
         arguments = item.body.get("arguments") or {}
-        _, error = op.execute_template_err(item_node_name, item.body, arguments, child_opts)
+        item_node, error = op.execute_template_err(item_node_name, item.body, arguments, child_opts)
         if error is not None:
             op.mark_phase(item_node_name, "Error", f"task '{item_node_name}' errored: {error}")
+            return
+        if (
+            hook is not None
+            and item_node is not None
+            and not _exit_hook_done(op, hook, task_name, item_node, ctx)
+        ):
             return
 
     if group is not None:
@@ -458,6 +463,18 @@ def _execute_dag_task(
             if item_node["phase"] in ("Failed", "Error"):
                 group_phase = item_node["phase"]
         op.mark_phase(group["name"], group_phase)
+
+
+def _exit_hook_done(
+    op: WorkflowOperator, hook: dict[str, Any], task_name: str, node: Node, ctx: DagContext
+) -> bool:
+    """Start ``node``'s exit hook once the node has completed (``runOnExitNode``); whether
+    the DAG may go past it: no hook to run, or one that is fulfilled."""
+    if node["phase"] not in COMPLETED_PHASES:
+        return True
+    scope = node_output_scope(f"tasks.{task_name}", node, op.artifact_owner(node))
+    started, hook_node = op.run_on_exit_node(hook, node["name"], ctx.boundary_id, scope)
+    return not started or (hook_node is not None and hook_node["phase"] in FULFILLED_PHASES)
 
 
 def assess_dag_phase(op: WorkflowOperator, ctx: DagContext, on_exit: bool = False) -> str:
