@@ -244,6 +244,23 @@ def test_the_containers_of_a_set_run_at_once(backend: LocalBackend) -> None:
     assert done["status"]["phase"] == "Succeeded"
 
 
+def test_a_set_reports_the_exit_code_of_its_main_container_only(backend: LocalBackend) -> None:
+    """The controller's ``getExitCode`` (operator.go) reads the container named ``main``: a
+    set with one reports its code, a set without one none."""
+    with_main = backend.run(
+        _container_set(
+            {"name": "main", "command": ["sh", "-c", "exit 0"]},
+            {"name": "after", "command": ["sh", "-c", "exit 0"], "dependencies": ["main"]},
+        )
+    )
+    root = with_main["status"]["nodes"][with_main["metadata"]["name"]]
+    assert root["outputs"]["exitCode"] == "0"
+    without = backend.run(_container_set({"name": "a", "command": ["sh", "-c", "exit 0"]}))
+    root = without["status"]["nodes"][without["metadata"]["name"]]
+    assert without["status"]["phase"] == "Succeeded"
+    assert "exitCode" not in (root.get("outputs") or {})
+
+
 def test_a_container_whose_dependency_failed_ends_with_the_emissarys_error(
     backend: LocalBackend,
 ) -> None:

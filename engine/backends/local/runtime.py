@@ -1087,13 +1087,14 @@ def run_container_set(
     exited non-zero ends it with the emissary's error, exit code 64, its command never run,
     and passes that exit code on to its own dependents. Each command is retried after the
     containerSet's ``retryStrategy`` (``run_pod``). The pod failed when a container did; its
-    outputs are the ``main`` container's (else the last's). Argo's controller also terminates
-    the containers still running once one failed (``cleanUpPod``), seconds later; here they run
-    to their end."""
+    outputs are the ``main`` container's: a set without one has no ``exitCode`` (the
+    controller's ``getExitCode``) nor ``result`` (the executor reads main's stdout). Argo's
+    controller also terminates the containers still running once one failed (``cleanUpPod``),
+    seconds later; here they run to their end."""
     container_set = launch.template.get("containerSet") or {}
     containers = _dependency_order(list(container_set.get("containers") or []))
     names = [c["name"] for c in containers]
-    main = "main" if "main" in names else str(containers[-1]["name"])
+    main = "main" if "main" in names else None
     try:
         backoff = container_set_backoff(container_set)
     except ValueError as exc:
@@ -1149,7 +1150,7 @@ def run_container_set(
     error = next((outcomes[n].error for n in names if outcomes[n].error), None)
     return PodOutcome(
         failed[0] if failed else 0,
-        outcomes[main].outputs,
+        outcomes[main].outputs if main is not None else {},
         error,
         started,
         max(o.finished_at for o in outcomes.values()),
