@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -639,3 +640,12 @@ def test_workflow_template_ref_merges_arguments_by_name(backend: LocalBackend) -
     )
     assert wf["status"]["phase"] == "Succeeded"
     assert stdout_of(backend, wf["status"]["nodes"][wf["metadata"]["name"]]) == "1-B"
+
+
+def test_a_script_is_staged_executable(backend: LocalBackend) -> None:
+    """``StageFiles`` (executor.go) writes a script's source with mode 0755: the example's
+    ``command: [sh, -c]`` runs the staged file as a command."""
+    wf = backend.run(fixture("scripts-bash"))
+    assert wf["status"]["phase"] == "Succeeded"
+    printed = stdout_of(backend, by_display(wf)["print"])
+    assert re.fullmatch(r"result was: \d+", printed), printed

@@ -432,6 +432,7 @@ def plan_pod(
         staging.mkdir()
         plan.script_path = staging / "script"
         plan.script_path.write_text(str(container.get("source", "")))
+        plan.script_path.chmod(0o755)  # StageFiles (executor.go): `sh -c <script>` runs it
         plan.mounts.append(Mount(staging, STAGING_DIR, read_only=True))
         plan.argv = [*(command or ["sh"]), *args, f"{STAGING_DIR}/script"]
     else:
