@@ -45,6 +45,9 @@ START_SECONDS = 600.0
 """How long a starting service may take to listen: migrating a large database takes minutes."""
 MAX_SERVICES = 4
 """Local services a user keeps at most: starting another retires the oldest."""
+RETIRE_AFTER_SECONDS = 60.0
+"""A service younger than this is never retired: the command that started it may not have
+reached it yet, and an idle service that is asked to stop exits at once."""
 QUIET_START_SECONDS = 10.0
 """How long a service may take to start before the command says what it is waiting for."""
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -215,9 +218,11 @@ def retire_oldest(runtime: Path, keep: int) -> None:
         if pid is not None:
             with suppress(OSError):
                 services.append((pid_file.stat().st_mtime, pid))
-    for _, pid in sorted(services)[: max(0, len(services) - keep)]:
-        with suppress(OSError):
-            os.kill(pid, signal.SIGTERM)
+    settled = time.time() - RETIRE_AFTER_SECONDS
+    for started, pid in sorted(services)[: max(0, len(services) - keep)]:
+        if started < settled:
+            with suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
 
 
 def _spawn(address: Path, home: Path) -> int:

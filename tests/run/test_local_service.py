@@ -205,12 +205,19 @@ def test_starting_a_service_retires_the_oldest_beyond_the_limit(tmp_path: Path) 
     bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     (runtime / "service-stale.pid").write_text(str(bystander.pid))
     os.utime(runtime / "service-stale.pid", (0, 0))
+    young_address = runtime / "service-young.sock"  # started a moment ago, not listening yet
+    young = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(120)", str(young_address)]
+    )
+    service_pid_file(young_address).write_text(str(young.pid))
     try:
         retire_oldest(runtime, keep=1)
-        assert [p.wait(timeout=10) for p in services[:2]] == [-signal.SIGTERM] * 2
-        assert services[2].poll() is None and bystander.poll() is None
+        assert [p.wait(timeout=10) for p in services[:3]] == [-signal.SIGTERM] * 3
+        assert young.poll() is None and bystander.poll() is None
+        retire_oldest(runtime, keep=0)  # too young to retire, whatever the limit
+        assert young.poll() is None
     finally:
-        for proc in [*services, bystander]:
+        for proc in [*services, young, bystander]:
             proc.kill()
             proc.wait()
 
