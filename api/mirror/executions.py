@@ -37,8 +37,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -152,17 +153,21 @@ class Written(NamedTuple):
     Kubernetes deleted with the earlier incarnation."""
 
 
-def write_delta(session: Session, run_id: str, delta: RunDiff) -> Written | None:
+def write_delta(
+    session: Session, run_id: str, delta: RunDiff, held: Mapping[str, Any] | None = None
+) -> Written | None:
     """Persist one diff: the run's changed fields, and upserts of changed groups and workers.
+    ``held`` are run fields of the same copy written later, which the staleness check weighs.
 
     None when nothing was written: the run is gone, or the copy is not the run's state (a
     finished run runs again only once a retry or resubmission is recorded, ``is_stale``)."""
     run = session.get(Run, run_id, with_for_update=True)
+    proposed = {**delta.run, **(held or {})}
     if run is None or is_stale(
         run.phase,
-        delta.run.get("phase"),
+        proposed.get("phase"),
         attempt=(run.started_at, run.finished_at),
-        proposed_attempt=(_time(delta.run.get("started_at")), _time(delta.run.get("finished_at"))),
+        proposed_attempt=(_time(proposed.get("started_at")), _time(proposed.get("finished_at"))),
     ):
         return None
     reincarnated = False
@@ -205,6 +210,17 @@ def write_delta(session: Session, run_id: str, delta: RunDiff) -> Written | None
         )
     outbox.on_group_states(session, run, list(delta.groups))
     return Written((run.manifest or {}) if reincarnated else None)
+
+
+_ENDING_FIELDS: Final[tuple[str, ...]] = ("phase", "finished_at", "message")
+
+
+def _before_ending(state: RunState, last: RunState | None) -> RunState:
+    """``state`` as it was before its end: the ending fields of the last state written, or of
+    an unfinished run when none was."""
+    if last is None or last.final:
+        return replace(state, phase="Running", finished_at=None, message=None)
+    return replace(state, phase=last.phase, finished_at=last.finished_at, message=last.message)
 
 
 def group_row(run_id: str, group: GroupState) -> dict[str, Any]:
@@ -478,11 +494,18 @@ class Mirror:
         if version and seen is not None and seen[0] == name and not is_newer(version, seen[1]):
             return False  # a copy older than what is written already (resync vs watch)
         state = parse_workflow(workflow)
-        delta = diff(self._last.get(run_id), state)
+        last = self._last.get(run_id)
+        delta = diff(last, state)
+        # A run reads as finished only with its results in: the end of a finished workflow
+        # (phase, end, message) is written once its workers' results are read and counted.
+        ending = {k: delta.run.pop(k) for k in _ENDING_FIELDS if k in delta.run}
+        if not state.final:
+            delta.run.update(ending)
+            ending = {}
         written: Written | None = Written(None)
         with _step("writing the workflow's state"), self.sessions() as session, session.begin():
-            if not delta.empty:
-                written = write_delta(session, run_id, delta)
+            if not delta.empty or ending:
+                written = write_delta(session, run_id, delta, ending)
         if written is None:
             # Not the run's state (yet): a retry seen here before it is recorded. The last
             # state stays, so the copy after the record still carries all that changed (a new
@@ -490,10 +513,16 @@ class Mirror:
             return False
         if written.manifest is not None and backend is not None:
             self._restore_objects(backend, run_id, name, written.manifest)
-        self._last[run_id] = state
+        # Until the end is written, the last state is one without it: each diff carries it again.
+        self._last[run_id] = _before_ending(state, last) if ending else state
         if version:
             self._versions[run_id] = (name, version)
         done_reading = self._read_finished_workers(run_id, state, backend)
+        if ending and done_reading:  # every result is in and counted (``ingest_results``)
+            with _step("recording the run's end"), self.sessions() as session, session.begin():
+                if write_delta(session, run_id, RunDiff(run=ending)) is None:
+                    return False
+            self._last[run_id] = state
         if done_reading and (state.final or self._plan_done(run_id, state)):
             # Results come from the workers: once the last one is read, the counters and the
             # history are recorded while the exit handler runs, not after it (packaging's 62,000

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from api.mirror.executions import Mirror, MirrorError
 from api.models import LeaseItem, Run, RunWorker, Scenario, ScenarioResult
@@ -373,6 +373,39 @@ def test_ingest_stays_linear_on_a_table_postgres_has_no_statistics_of(sessions: 
         ).all()
     assert sorted(tuple(row) for row in numbered) == [(1, False, 10), (1, True, count - 10),
                                                       (2, True, 10)]  # fmt: skip
+
+
+def test_a_run_reads_finished_only_once_its_results_are_in(
+    sessions: Any, backend: LocalBackend
+) -> None:
+    """The mirror comes back (after a database outage, say) to a workflow that has finished,
+    its results only in the workers' artifacts: the run's end is written after they are
+    stored and counted, so that no reader sees a finished run with short counters."""
+    spec = execution("late", 40)
+    record_run(sessions, "late-1", spec, "late-wf-1")
+    finish_workflow(backend, "late-wf-1", "late-1", spec)
+    writes: list[str] = []
+    engine = sessions.kw["bind"]
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        verb = statement.lstrip().upper()
+        if "drover_scenario_results" in statement and verb.startswith(("INSERT", "WITH")):
+            writes.append("results")
+        elif verb.startswith("UPDATE DROVER_RUNS ") and (parameters or {}).get("phase") == (
+            "Succeeded"
+        ):
+            writes.append("end")
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        Mirror(sessions, {"local": backend}).follow("late-1")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert writes.index("results") < writes.index("end")
+    with sessions() as session:
+        run = session.get(Run, "late-1")
+        assert run is not None and run.phase == "Succeeded"
+        assert run.passed + run.failed + run.skipped + run.errored == 40
 
 
 @pytest.fixture
