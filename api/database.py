@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from api.embedded_server import database_url
 from api.reads import APPLICATION_NAME as READS_NAME
@@ -77,15 +78,28 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+MIGRATION_LOCK = 0x64726F766572  # "drover": the advisory lock every migrating process takes
+
+
 def migrate(url: str, revision: str = "head", *, downgrade: bool = False) -> None:
-    """``alembic upgrade head`` (or a downgrade) against ``url``, configured in code."""
+    """``alembic upgrade head`` (or a downgrade) against ``url``, configured in code.
+
+    One process migrates at a time (a Postgres advisory lock): commands started together on
+    a new database (a ``drover run`` and the local service it starts, two runs) would otherwise
+    both create the schema and one fail. The one that waited finds it at the revision already.
+    """
     from alembic import command
 
     config = alembic_config(url)
-    if downgrade:
-        command.downgrade(config, revision)
-    else:
-        command.upgrade(config, revision)
+    with create_engine(url, poolclass=NullPool).connect() as holder:
+        holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        try:
+            if downgrade:
+                command.downgrade(config, revision)
+            else:
+                command.upgrade(config, revision)
+        finally:
+            holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
 
 
 MIGRATIONS = Path(__file__).parent.parent / "migrations"

@@ -3,8 +3,11 @@ revision downgrades and upgrades again."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,10 +15,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-from api.database import migrate
+from api.database import head_revision, migrate
 from api.models import Base
 from tests.api.conftest import postgres_url  # noqa: F401
 from tests.api.test_pipelines_api import empty_database  # noqa: F401
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_head_matches_the_models_and_every_revision_round_trips(
@@ -39,6 +44,33 @@ def test_head_matches_the_models_and_every_revision_round_trips(
         with engine.connect() as connection:
             differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
         assert differences == []
+    finally:
+        engine.dispose()
+
+
+def test_processes_migrating_a_new_database_at_once_all_succeed(
+    empty_database: str,  # noqa: F811
+) -> None:
+    """A ``drover run`` and the local service it starts (or two runs) on a new home: each
+    migrates, one after the other, and none fails on a schema the other created."""
+    script = "import sys; from api.database import migrate; migrate(sys.argv[1])"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, empty_database],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outputs = [process.communicate(timeout=120)[0] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0], outputs
+    engine = create_engine(empty_database)
+    try:
+        with engine.connect() as connection:
+            version = connection.execute(text("SELECT version_num FROM alembic_version"))
+            assert [row[0] for row in version] == [head_revision()]
     finally:
         engine.dispose()
 
