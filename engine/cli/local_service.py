@@ -37,6 +37,7 @@ from engine.cli.local_service_protocol import (
     encode,
     service_log,
     service_pid_file,
+    write_service_pid,
 )
 from engine.errors import DroverError
 from engine.home import default_home
@@ -47,6 +48,9 @@ log = logging.getLogger("drover.local_service")
 
 CHECK_SECONDS = 1.0
 """How often the service looks at its home, its database and its idle time."""
+FIRST_RUN_SECONDS = 60.0
+"""How long a new service waits for its first run whatever its idle limit: the command that
+started it connects as soon as it listens, but a loaded machine may not run it for a while."""
 
 
 class RemoteView:
@@ -110,6 +114,7 @@ class LocalService:
         self._bound_inode = 0
         self._active = 0
         self._last_active = time.monotonic()
+        self._served = False
         self._lock = threading.Lock()
         self._stopping = threading.Event()
 
@@ -128,6 +133,7 @@ class LocalService:
 
             self.service = build_service(self.settings)
             listener = self._listen()
+            self._last_active = time.monotonic()  # idle from now, not from the start-up
             log.info("listening on %s for %s", self.address, self.home)
             try:
                 while True:
@@ -156,7 +162,7 @@ class LocalService:
         self.address.unlink(missing_ok=True)
         listener.bind(str(self.address))
         self._bound_inode = os.stat(self.address).st_ino
-        service_pid_file(self.address).write_text(str(os.getpid()))
+        write_service_pid(self.address, os.getpid())
         listener.listen(64)
         listener.settimeout(CHECK_SECONDS)
         return listener
@@ -181,7 +187,8 @@ class LocalService:
             log.info("the embedded Postgres stopped: exiting")
             return False
         with self._lock:
-            idle = self._active == 0 and time.monotonic() - self._last_active > self.idle_seconds
+            limit = self.idle_seconds if self._served else max(self.idle_seconds, FIRST_RUN_SECONDS)
+            idle = self._active == 0 and time.monotonic() - self._last_active > limit
         if idle:
             log.info("no run for %.0f s: exiting", self.idle_seconds)
         return not idle
@@ -193,6 +200,7 @@ class LocalService:
 
     def _begin(self) -> None:
         with self._lock:
+            self._served = True
             self._active += 1
             self._last_active = time.monotonic()
 

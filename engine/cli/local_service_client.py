@@ -33,6 +33,7 @@ from engine.cli.local_service_protocol import (
     service_address,
     service_log,
     service_pid_file,
+    write_service_pid,
 )
 from engine.cli.run_view import ProgressView
 
@@ -198,14 +199,25 @@ def _starting_lock(runtime: Path) -> Iterator[Path | None]:
 def _service_pid(address: Path) -> int | None:
     """The process its pid file names, if it is alive and is the service of ``address``: a
     pid file outlives a killed service, and its number may be another process's by now (a
-    process that has exited, zombies included, has an empty command line)."""
+    process that has exited, zombies included, has an empty command line). A process also
+    reads empty while it execs: the service just spawned is taken for alive then."""
     pid_file = service_pid_file(address)
     with suppress(OSError, ValueError):
         pid = int(pid_file.read_text())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        if str(address).encode() in cmdline:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if str(address).encode() in cmdline.split(b"\0"):
+            return pid
+        if not cmdline and _exec_in_progress(pid):
             return pid
     return None
+
+
+def _exec_in_progress(pid: int) -> bool:
+    """An empty command line of a live process (not a zombie, not dead, not a kernel thread)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    state, flags = fields[0], int(fields[6])
+    return state not in ("Z", "X", "x") and not flags & 0x00200000  # PF_KTHREAD
 
 
 def retire_oldest(runtime: Path, keep: int) -> None:
@@ -243,7 +255,7 @@ def _spawn(address: Path, home: Path) -> int:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    service_pid_file(address).write_text(str(service.pid))
+    write_service_pid(address, service.pid)
     return service.pid
 
 

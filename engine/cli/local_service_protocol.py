@@ -37,6 +37,7 @@ __all__ = [
     "service_enabled",
     "service_log",
     "service_pid_file",
+    "write_service_pid",
 ]
 
 SWITCH_ENV = "DROVER_LOCAL_SERVICE"
@@ -80,6 +81,15 @@ def service_log(home: Path) -> Path:
 def service_pid_file(address: Path) -> Path:
     """The process id of the service listening at ``address``, while it listens."""
     return address.with_suffix(".pid")
+
+
+def write_service_pid(address: Path, pid: int) -> None:
+    """Name ``pid`` as the service of ``address`` in one step: a command polling the file
+    while it is written must never read it empty (and take the service for dead)."""
+    pid_file = service_pid_file(address)
+    partial = pid_file.with_name(f".{pid_file.name}.{os.getpid()}")
+    partial.write_text(str(pid))
+    os.replace(partial, pid_file)
 
 
 def _source_stamps() -> list[str]:

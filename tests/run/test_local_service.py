@@ -22,8 +22,13 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli.local_service_client import retire_oldest
-from engine.cli.local_service_protocol import service_address, service_log, service_pid_file
+from engine.cli.local_service_client import _service_pid, retire_oldest
+from engine.cli.local_service_protocol import (
+    service_address,
+    service_log,
+    service_pid_file,
+    write_service_pid,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOP = ROOT / "examples" / "shop" / "execution.yaml"
@@ -220,6 +225,22 @@ def test_starting_a_service_retires_the_oldest_beyond_the_limit(tmp_path: Path) 
         for proc in [*services, young, bystander]:
             proc.kill()
             proc.wait()
+
+
+def test_a_service_just_spawned_is_alive_while_it_execs(tmp_path: Path) -> None:
+    """Right after ``Popen`` returns, the child may still be in exec, its command line empty
+    (vfork): taken for a dead process, the command gave up on the service it had just started
+    and ran in process, one time in fifty here."""
+    for index in range(100):
+        address = tmp_path / f"service-{index}.sock"
+        proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", str(address)])
+        try:
+            write_service_pid(address, proc.pid)
+            assert _service_pid(address) == proc.pid
+        finally:
+            proc.kill()
+            proc.wait()
+        assert _service_pid(address) is None
 
 
 def test_a_relative_home_is_the_commands(service_env: dict[str, str], tmp_path: Path) -> None:
