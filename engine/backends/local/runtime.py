@@ -45,7 +45,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from engine.backends.local.durations import go_duration_string, parse_duration
 from engine.backends.local.operator import PodLaunch, PodOutcome, Terminated
@@ -415,10 +415,11 @@ def plan_pod(
             covered.append(str(path).rstrip("/"))
             continue
         if parent != "/" and not _under_any(parent, covered):
-            host = pod_dir / "fs" / parent.lstrip("/")
+            target = _output_mount_point(parent)
+            host = pod_dir / "fs" / target.lstrip("/")
             host.mkdir(parents=True, exist_ok=True)
-            plan.mounts.append(Mount(host, parent))
-            covered.append(parent)
+            plan.mounts.append(Mount(host, target))
+            covered.append(target)
     working_dir = str(plan.working_dir or "").rstrip("/")
     if working_dir and not os.path.isdir(working_dir) and not _under_any(working_dir, covered):
         # A container runtime creates a working directory the image lacks: an empty one here.
@@ -443,6 +444,36 @@ def plan_pod(
             )
         plan.argv = [*command, *args]
     return plan
+
+
+_EMPTY_IN_IMAGES: Final = frozenset({"/mnt", "/media", "/srv"})
+"""Directories a container image has empty (FHS mount points and site data), whatever the
+host keeps in its own."""
+
+
+def _output_mount_point(parent: str) -> str:
+    """Where the outputs under ``parent`` get a writable directory. An image lacks the
+    directories of its outputs and its command makes them (Argo's map-reduce example calls
+    ``os.mkdir("/mnt/out")``), so those are left for it to make: the mount goes on the nearest
+    directory the host has when an image has it empty too (``/mnt``), else on the first one
+    the host lacks (``/app`` for ``/app/out``), or on ``parent`` itself when the host has it."""
+    if os.path.isdir(parent):
+        return parent
+    missing = parent
+    while os.path.dirname(missing) != "/" and not os.path.isdir(os.path.dirname(missing)):
+        missing = os.path.dirname(missing)
+    existing = os.path.dirname(missing)
+    if existing in _EMPTY_IN_IMAGES or (existing != "/" and _is_empty(existing)):
+        return existing
+    return missing
+
+
+def _is_empty(directory: str) -> bool:
+    try:
+        with os.scandir(directory) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return False
 
 
 def _under_any(path: str, targets: list[str]) -> bool:
