@@ -74,7 +74,10 @@ def task_dependencies(task: dict[str, Any], tasks: dict[str, dict[str, Any]]) ->
 
 def invalid_task_result(task: dict[str, Any]) -> str | None:
     """ancestry.go ``ValidateTaskResults``: the error text for an unknown ``X.Result``."""
-    for match in _TASK_RESULT.finditer(str(task.get("depends") or "")):
+    logic = str(task.get("depends") or "")
+    if "." not in logic:
+        return None  # no X.Result in it (and the search is slow on long logic)
+    for match in _TASK_RESULT.finditer(logic):
         name, result = match.group(1).split(".", 1)
         if result not in _RESULTS:
             return f"task result '{result}' for task '{name}' is invalid"
