@@ -104,7 +104,8 @@ class _Validator:
         self.placeholders = Placeholders()
         self.globals: dict[str, str] = {}
         self.done: set[tuple[Base, str]] = set()
-        self.prepared: dict[int, _Prepared] = {}
+        # By id(): the template is kept with its entry, so no other object takes its id.
+        self.prepared: dict[int, tuple[dict[str, Any], _Prepared]] = {}
         self.referenced: dict[tuple[str, str, bool], dict[str, Any] | None] = {}
         self.local: dict[str, tuple[int, dict[str, Any]]] = {}
         for index, template in enumerate(self.spec.get("templates") or []):
@@ -307,7 +308,7 @@ class _Validator:
         """validate.go ``validateInputs`` and the argument-free part of ``validateTemplate``."""
         key = id(template)
         if key in self.prepared:
-            return self.prepared[key]
+            return self.prepared[key][1]
         name = template.get("name", "")
         kind = template_type(template)
         leaf = kind in LEAF_KINDS
@@ -358,7 +359,8 @@ class _Validator:
             unreadable = None
         except UnterminatedTag as error:
             unreadable = str(error)
-        prepared = self.prepared[key] = _Prepared(names, unreadable)
+        prepared = _Prepared(names, unreadable)
+        self.prepared[key] = (template, prepared)
         return prepared
 
     def template(self, template: dict[str, Any], base: Base, args: Arguments, path: str) -> None:
