@@ -767,6 +767,53 @@ def test_dag_tasks_sort_after_what_they_depend_on() -> None:
     assert order == ["8ea51cf2", "ba1f414f", "f7d273f8"]
 
 
+WORKFLOW_TEMPLATE_REFS = [
+    ("TestWorkflowWithWFTRefWithEntrypoint", "templateWithEntrypoint", "wfWithWFTRefNoEntrypoint"),
+    ("TestWorkflowWithWFTRef", "templateRefTarget", "wfWithWFTRef"),
+    (
+        "TestValidateFieldsWithWFTRefScriptImageInDefault",
+        "templateRefScriptImageDefaultTarget",
+        "wfWithWFTRefScriptImageInDefault",
+    ),
+    (
+        "TestValidateFieldsWithWFTRefContainerImageInDefault",
+        "templateRefContainerImageDefaultTarget",
+        "wfWithWFTRefContainerImageInDefault",
+    ),
+    (
+        "TestWorkflowWithWFTRefWithOverrideParam",
+        "templateRefWithParam",
+        "wfWithWFTRefOverrideParam",
+    ),
+    (
+        "TestWorkflowWithWFTRefWithOutOwnArtifactArgument",
+        "templateRefWithArtifactArgument",
+        "wfWithWFTRefAndNoOwnArtifact",
+    ),
+    (
+        "TestWorkflowWithWFTRefWithArtifactArgument",
+        "templateRefWithArtifactArgument",
+        "wfWithWFTRefAndOwnArtifactArgument",
+    ),
+    (
+        "TestParameterizedGlobalArtifactsWithWorkflowTemplateRef",
+        "parameterizedArtifactsWorkflowTemplate",
+        "parameterizedGlobalArtifactsWithWorkflowTemplateRef",
+    ),
+]
+
+
+@pytest.mark.parametrize(("go_test", "template", "case"), WORKFLOW_TEMPLATE_REFS)
+def test_workflow_template_refs_accepted(
+    backend: LocalBackend, go_test: str, template: str, case: str
+) -> None:
+    """Workflows made of a WorkflowTemplate (``workflowTemplateRef``), which the Go test
+    requires Argo to accept: they run (how they end does not matter here)."""
+    apply_templates(backend, template)
+    done = backend.run(argo_case(case))
+    assert done["status"]["phase"] in ("Succeeded", "Failed", "Error"), go_test
+
+
 def test_collision_is_gone_with_another_mount_path() -> None:
     """TestVolumeMountArtifactPathCollision, second half."""
     manifest = argo_case("volumeMountArtifactPathCollision")
