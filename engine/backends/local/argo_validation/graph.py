@@ -22,6 +22,7 @@ __all__ = ["DagGraph", "check_container_set", "task_dependencies"]
 _TASK_NAME: Final = re.compile(
     r"([a-zA-Z0-9][-a-zA-Z0-9]*?\.[A-Z][a-zA-Z]+)|([a-zA-Z0-9][-a-zA-Z0-9]*)"
 )
+_PLAIN_NAME: Final = re.compile(r"[a-zA-Z0-9][-a-zA-Z0-9]*")
 _TASK_RESULT: Final = re.compile(r"([a-zA-Z0-9][-a-zA-Z0-9]*?\.[A-Z][a-zA-Z]+)")
 _RESULTS: Final = frozenset(
     {
@@ -55,11 +56,20 @@ def task_dependencies(task: dict[str, Any], tasks: dict[str, dict[str, Any]]) ->
     """ancestry.go ``GetTaskDependencies``: every task name the logic mentions, with its kind
     (``ITEMS`` for ``.AnySucceeded``/``.AllFailed``, which takes precedence)."""
     logic = str(task.get("depends") or "")
-    if not logic:
-        logic = " && ".join(
-            _expand(str(dep), tasks.get(str(dep))) for dep in task.get("dependencies") or []
-        )
+    if logic:
+        return _logic_names(logic, {})
     found: dict[str, str] = {}
+    for dep in task.get("dependencies") or []:
+        dep = str(dep)
+        if _PLAIN_NAME.fullmatch(dep):
+            # What the expansion (dep.Succeeded || dep.Skipped ...) reads as: dep alone.
+            found.setdefault(dep, TASK)
+        else:
+            _logic_names(_expand(dep, tasks.get(dep)), found)
+    return found
+
+
+def _logic_names(logic: str, found: dict[str, str]) -> dict[str, str]:
     for match in _TASK_NAME.finditer(logic):
         if match.group(1) is not None:
             name, result = match.group(1).split(".", 1)
