@@ -114,7 +114,10 @@ def _pod_writing_to_the_cache(name: str, line: str) -> dict[str, Any]:
         "spec": {
             "entrypoint": "main",
             "templates": [
-                {"name": "main", "container": {"command": [sys.executable, "-c", script]}}
+                {
+                    "name": "main",
+                    "container": {"image": "alpine", "command": [sys.executable, "-c", script]},
+                }
             ],
         },
     }

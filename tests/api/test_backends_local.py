@@ -36,6 +36,7 @@ def _echo(name: str, labels: dict[str, str] | None = None, **extra: Any) -> dict
                 {
                     "name": "main",
                     "container": {
+                        "image": "alpine",
                         "command": ["sh", "-c", "echo one; echo two > /tmp/out.txt; echo $F"],
                         "env": [
                             {
@@ -161,7 +162,12 @@ def test_retry_takes_argos_options(local: LocalBackend) -> None:
         "metadata": {"name": "failing"},
         "spec": {
             "entrypoint": "main",
-            "templates": [{"name": "main", "container": {"command": ["sh", "-c", "exit 3"]}}],
+            "templates": [
+                {
+                    "name": "main",
+                    "container": {"image": "alpine", "command": ["sh", "-c", "exit 3"]},
+                }
+            ],
         },
     }
     name = local.submit(failing, wait=True)

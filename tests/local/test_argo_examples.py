@@ -314,7 +314,9 @@ def test_lifecycle_hooks_workflow_level(backend: LocalBackend) -> None:
 def test_lifecycle_hook_without_expression_is_refused(backend: LocalBackend) -> None:
     manifest = load_yaml(ARGO / "examples" / "life-cycle-hooks-wf-level.yaml")
     del manifest["spec"]["hooks"]["running"]["expression"]
-    with pytest.raises(SpecError, match=r"spec\.hooks\.running\.expression: required"):
+    with pytest.raises(
+        SpecError, match=r"spec\.hooks\.running\.expression: hooks\.running Expression required"
+    ):
         backend.run(manifest)
 
 
@@ -369,7 +371,7 @@ def test_enum_arguments_are_checked_up_front(backend: LocalBackend) -> None:
     manifest["spec"]["arguments"]["parameters"][0]["enum"] = ["1", "2"]
     with pytest.raises(
         SpecError,
-        match=r"spec\.arguments\.count\.value: should be present in spec\.arguments\.count\.enum",
+        match=r"spec\.arguments\.count\.value should be present in spec\.arguments\.count\.enum",
     ):
         backend.run(manifest)
     manifest["spec"]["arguments"]["parameters"][0]["enum"] = ["2", "3"]

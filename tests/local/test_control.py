@@ -132,7 +132,7 @@ def test_retry_keeps_a_failed_task_whose_dependents_went_on_and_succeeded(
     (``continueOn``) and succeeded, so only ``c`` runs again; the reset DAG starts again."""
     tasks = [
         {"name": "a", "template": "fail", "continueOn": {"failed": True}},
-        {"name": "b", "template": "ok", "depends": "a"},
+        {"name": "b", "template": "ok", "dependencies": ["a"]},
         {"name": "c", "template": "fail"},
     ]
     fail, ok = shell_template("fail", "exit 1"), shell_template("ok", "exit 0")
@@ -183,7 +183,7 @@ def test_retry_refuses_a_succeeded_workflow(backend: LocalBackend) -> None:
             "metadata": {"name": "ok"},
             "spec": {
                 "entrypoint": "t",
-                "templates": [{"name": "t", "container": {"command": ["true"]}}],
+                "templates": [{"name": "t", "container": {"image": "alpine", "command": ["true"]}}],
             },
         }
     )
@@ -199,8 +199,11 @@ def _sleepers(marker: str, exit_handler: bool) -> dict[str, Any]:
                 "name": "fan",
                 "steps": [[{"name": "sleep", "template": "sleep", "withSequence": {"count": "3"}}]],
             },
-            {"name": "sleep", "container": {"command": ["sh", "-c", f"sleep 300 # {marker}"]}},
-            {"name": "bye", "container": {"command": ["echo", "bye"]}},
+            {
+                "name": "sleep",
+                "container": {"image": "alpine", "command": ["sh", "-c", f"sleep 300 # {marker}"]},
+            },
+            {"name": "bye", "container": {"image": "alpine", "command": ["echo", "bye"]}},
         ],
     }
     if exit_handler:
@@ -260,7 +263,7 @@ def test_suspend_blocks_new_nodes_until_resume(backend: LocalBackend, tmp_path: 
                         [{"name": "b", "template": "slow"}],
                     ],
                 },
-                {"name": "slow", "container": {"command": ["sleep", "0.5"]}},
+                {"name": "slow", "container": {"image": "alpine", "command": ["sleep", "0.5"]}},
             ],
         },
     }
@@ -286,8 +289,8 @@ def test_a_suspended_workflow_completes_only_once_resumed(backend: LocalBackend)
             "entrypoint": "last",
             "onExit": "bye",
             "templates": [
-                {"name": "last", "container": {"command": ["sleep", "0.5"]}},
-                {"name": "bye", "container": {"command": ["true"]}},
+                {"name": "last", "container": {"image": "alpine", "command": ["sleep", "0.5"]}},
+                {"name": "bye", "container": {"image": "alpine", "command": ["true"]}},
             ],
         },
     }
@@ -312,7 +315,13 @@ def test_logs_and_resubmit(backend: LocalBackend) -> None:
             "spec": {
                 "entrypoint": "t",
                 "templates": [
-                    {"name": "t", "container": {"command": ["sh", "-c", "echo one; echo two >&2"]}}
+                    {
+                        "name": "t",
+                        "container": {
+                            "image": "alpine",
+                            "command": ["sh", "-c", "echo one; echo two >&2"],
+                        },
+                    }
                 ],
             },
         },
@@ -363,6 +372,7 @@ def test_configmap_volume_and_secret_env(backend: LocalBackend) -> None:
                     {
                         "name": "t",
                         "container": {
+                            "image": "alpine",
                             "command": [
                                 "sh",
                                 "-c",
@@ -403,7 +413,10 @@ def test_pods_start_with_default_signals_whatever_the_runner_inherited(
                     "templates": [
                         {
                             "name": "t",
-                            "container": {"command": ["grep", "^SigIgn:", "/proc/self/status"]},
+                            "container": {
+                                "image": "alpine",
+                                "command": ["grep", "^SigIgn:", "/proc/self/status"],
+                            },
                         }
                     ],
                 },

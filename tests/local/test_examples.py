@@ -293,7 +293,9 @@ def test_unsupported_fields_are_refused_up_front(backend: LocalBackend) -> None:
     from engine.errors import SpecError
 
     manifest = example("steps")
-    manifest["spec"]["templates"].append({"name": "k8s", "resource": {"action": "create"}})
+    manifest["spec"]["templates"].append(
+        {"name": "k8s", "resource": {"action": "create", "manifest": "kind: ConfigMap"}}
+    )
     with pytest.raises(SpecError, match=r"spec\.templates\[2\]\.resource: not supported"):
         backend.run(manifest)
     assert backend.store.names() == []

@@ -354,8 +354,8 @@ def test_exit_handler_pods_outlive_the_workflow_deadline(backend: LocalBackend) 
             "activeDeadlineSeconds": 1,
             "onExit": "bye",
             "templates": [
-                {"name": "main", "container": {"command": ["sleep", "30"]}},
-                {"name": "bye", "container": {"command": ["echo", "bye"]}},
+                {"name": "main", "container": {"image": "alpine", "command": ["sleep", "30"]}},
+                {"name": "bye", "container": {"image": "alpine", "command": ["echo", "bye"]}},
             ],
         },
     }

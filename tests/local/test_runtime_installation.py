@@ -24,7 +24,7 @@ def _one_pod(name: str, command: list[str]) -> dict[str, Any]:
         "metadata": {"name": name},
         "spec": {
             "entrypoint": "main",
-            "templates": [{"name": "main", "container": {"command": command}}],
+            "templates": [{"name": "main", "container": {"image": "alpine", "command": command}}],
         },
     }
 

@@ -37,9 +37,16 @@ def test_braces_a_parameter_brings_in_reach_the_pod_as_they_are(backend: LocalBa
     pass and leaves what it cannot resolve), so a parameter that carries ``{{...}}`` text of
     its own, a CI snippet say, is printed as written instead of failing the pod."""
     snippet = "run: echo {{steps.build.outputs.result}}"
+    # From a ConfigMap: written in the workflow, the value's tag would be substituted in
+    # before Argo's validator checks the template, which refuses it (resolveAllVariables).
+    backend.apply({"kind": "ConfigMap", "metadata": {"name": "ci"}, "data": {"snippet": snippet}})
     show = shell_template("main", 'echo "{{workflow.parameters.snippet}}"')
+    from_config_map = {"configMapKeyRef": {"name": "ci", "key": "snippet"}}
     done = backend.run(
-        workflow_manifest([show], arguments={"parameters": [{"name": "snippet", "value": snippet}]})
+        workflow_manifest(
+            [show],
+            arguments={"parameters": [{"name": "snippet", "valueFrom": from_config_map}]},
+        )
     )
     assert done["status"]["phase"] == "Succeeded"
     (pod,) = done["status"]["nodes"].values()
@@ -50,13 +57,19 @@ def test_an_exit_hook_argument_naming_an_output_never_written_runs_as_text(
     backend: LocalBackend,
 ) -> None:
     """``resolveExitTmplArgument`` (exit_handler.go) substitutes what the step's outputs have
-    and leaves any other tag: the hook runs with the literal reference."""
+    and leaves any other tag: the hook runs with the literal reference. (``a`` declares the
+    output, as Argo's validator requires of a reference, but never writes it.)"""
     missing = "{{steps.a.outputs.parameters.missing}}"
     hook = {"template": "echo", "arguments": {"parameters": [{"name": "m", "value": missing}]}}
-    steps = {"name": "main", "steps": [[{"name": "a", "template": "a", "hooks": {"exit": hook}}]]}
+    step = {"name": "a", "template": "a", "hooks": {"exit": hook}, "continueOn": {"error": True}}
+    steps = {"name": "main", "steps": [[step]]}
     echo = shell_template("echo", 'echo "{{inputs.parameters.m}}"')
     echo["inputs"] = {"parameters": [{"name": "m"}]}
-    done = backend.run(workflow_manifest([steps, shell_template("a", "true"), echo]))
+    a = shell_template("a", "true")
+    a["outputs"] = {
+        "parameters": [{"name": "missing", "valueFrom": {"path": "/tmp/never-written"}}]
+    }
+    done = backend.run(workflow_manifest([steps, a, echo]))
     assert done["status"]["phase"] == "Succeeded"
     hook_node = nodes_by_name(done)[f"{done['metadata']['name']}[0].a.onExit"]
     assert hook_node["phase"] == "Succeeded"

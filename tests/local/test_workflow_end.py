@@ -92,21 +92,24 @@ def test_pod_name_is_the_pod_argo_would_create(backend: LocalBackend) -> None:
         assert logged.strip() == pod_name(done, node), node["name"]
 
 
-def test_a_dag_has_no_timeout_and_its_active_deadline_bounds_nothing(
-    backend: LocalBackend,
-) -> None:
-    """``validateLeaf`` (workflow/validate/validate.go) refuses ``timeout`` on a template that
-    runs nothing itself; ``activeDeadlineSeconds`` reaches only a pod's own template's pod
-    (workflowpod.go), so on a DAG it is ignored."""
+def test_a_dag_has_neither_timeout_nor_active_deadline(backend: LocalBackend) -> None:
+    """``validateTemplate`` (workflow/validate/validate.go) refuses ``timeout`` on a template
+    that runs nothing itself, and ``validateNonLeaf`` its ``activeDeadlineSeconds``."""
     dag = {"name": "main", "dag": {"tasks": [{"name": "a", "template": "slow"}]}}
     with pytest.raises(SpecError, match=r"templates\[0\]\.timeout.*DAG template doesn't support"):
         backend.run(
             workflow_manifest([{**dag, "timeout": "1s"}, shell_template("slow", "sleep 2")])
         )
-    done = backend.run(
-        workflow_manifest([{**dag, "activeDeadlineSeconds": 1}, shell_template("slow", "sleep 2")])
-    )
-    assert done["status"]["phase"] == "Succeeded"
+    with pytest.raises(
+        SpecError,
+        match=r"templates\[0\]\.activeDeadlineSeconds: templates\.main\.activeDeadlineSeconds "
+        "is only valid for leaf templates",
+    ):
+        backend.run(
+            workflow_manifest(
+                [{**dag, "activeDeadlineSeconds": 1}, shell_template("slow", "sleep 2")]
+            )
+        )
 
 
 def test_a_task_waits_for_the_hooks_its_dependency_started(backend: LocalBackend) -> None:

@@ -297,6 +297,7 @@ def test_a_hostpath_directory_volume_that_does_not_exist_fails_the_pod(tmp_path:
                     {
                         "name": "main",
                         "container": {
+                            "image": "alpine",
                             "command": ["true"],
                             "volumeMounts": [{"name": "p", "mountPath": "/project"}],
                         },

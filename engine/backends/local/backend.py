@@ -139,6 +139,14 @@ class LocalBackend:
         workflow.setdefault("kind", "Workflow")
         spec = workflow.get("spec") or {}
         ref = spec.get("workflowTemplateRef")
+        if ref and spec.get("templates"):
+            # Argo's WorkflowTemplateRefFields (workflow/validate/validate.go).
+            raise SpecError(
+                "spec.templates",
+                "Templates is invalid field in spec if workflow referred WorkflowTemplate "
+                "reference",
+                "the templates come from the WorkflowTemplate: drop spec.templates",
+            )
         if ref:
             kind = "ClusterWorkflowTemplate" if ref.get("clusterScope") else "WorkflowTemplate"
             template = self.store.get_object(kind, ref.get("name", ""))
@@ -153,7 +161,7 @@ class LocalBackend:
             if arguments:
                 merged["arguments"] = arguments
             workflow["spec"] = merged
-        validate_workflow(workflow)
+        validate_workflow(workflow, self.store.lookup_template)
         meta = workflow.setdefault("metadata", {})
         if not meta.get("name"):
             prefix = meta.get("generateName")
