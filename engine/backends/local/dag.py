@@ -325,13 +325,8 @@ def _execute_dag_task(
     node = op.get_node(node_name)
     if node is not None and node["phase"] in FULFILLED_PHASES:
         hook = ctx.exit_hooks.get(task_name)
-        if hook is not None and node["phase"] in COMPLETED_PHASES:
-            op.run_on_exit_node(
-                hook,
-                node_name,
-                ctx.boundary_id,
-                node_output_scope(f"tasks.{task_name}", node, op.artifact_owner(node)),
-            )
+        if hook is not None:
+            _exit_hook_done(op, hook, task_name, node, ctx)
         return
     group = node if node is not None and node["type"] == "TaskGroup" else None
     child_opts = Opts(
