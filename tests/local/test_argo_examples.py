@@ -663,3 +663,10 @@ def test_map_reduce_makes_its_own_output_directories(backend: LocalBackend) -> N
     ]
     total = backend.store.repository_path(f"{wf['metadata']['name']}/total.json")
     assert json.loads(total.read_text()) == {"total": 2 * (1 + 2 + 3 + 4)}
+
+
+def test_init_container_example(backend: LocalBackend) -> None:
+    wf = backend.run(fixture("init-container"))
+    assert wf["status"]["phase"] == "Succeeded"
+    (pod,) = wf["status"]["nodes"].values()
+    assert stdout_of(backend, pod) == "bye"

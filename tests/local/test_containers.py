@@ -17,7 +17,7 @@ from engine.backends.local.runtime import (
     container_set_backoff,
     look_path,
 )
-from tests.local.conftest import nodes_by_name, workflow_manifest
+from tests.local.conftest import nodes_by_name, shell_template, stdout_of, workflow_manifest
 
 RUNTIMES = [
     pytest.param(
@@ -206,6 +206,51 @@ def test_a_command_is_looked_up_in_the_containers_filesystem(
     assert done["status"]["phase"] == "Succeeded", [
         n.get("message") for n in nodes_by_name(done).values()
     ]
+
+
+# ------------------------------------------------------------------ init containers
+
+
+def _with_init(*inits: dict[str, Any], main: str) -> dict[str, Any]:
+    mounts = [{"name": "shared", "mountPath": "/shared"}]
+    template = shell_template("main", main)
+    template["container"]["volumeMounts"] = mounts
+    template["initContainers"] = [
+        {"image": "alpine", "mirrorVolumeMounts": True, **init} for init in inits
+    ]
+    return workflow_manifest([template], volumes=[{"name": "shared", "emptyDir": {}}])
+
+
+def test_init_containers_run_in_order_before_the_main_one(backend: LocalBackend) -> None:
+    """Kubernetes runs a pod's init containers one after another, each to its end, before its
+    other containers; ``mirrorVolumeMounts`` gives them the main container's volumes."""
+    done = backend.run(
+        _with_init(
+            {"name": "first", "command": ["sh", "-c", "echo one > /shared/order"]},
+            {"name": "second", "command": ["sh", "-c", "echo two >> /shared/order"]},
+            main="cat /shared/order",
+        )
+    )
+    assert done["status"]["phase"] == "Succeeded"
+    (pod,) = done["status"]["nodes"].values()
+    assert stdout_of(backend, pod) == "one\ntwo"
+
+
+def test_a_failed_init_container_fails_the_pod_before_its_main_one_runs(
+    backend: LocalBackend,
+) -> None:
+    """``inferFailedReason`` (operator.go) reads init containers first: the node fails with
+    "<name>: Error (exit code N)", and the main container never ran (no exit code)."""
+    done = backend.run(
+        _with_init(
+            {"name": "setup", "command": ["sh", "-c", "exit 3"]},
+            main="echo main ran > /shared/main",
+        )
+    )
+    (pod,) = done["status"]["nodes"].values()
+    assert (pod["phase"], pod["message"]) == ("Failed", "setup: Error (exit code 3)")
+    assert "exitCode" not in (pod.get("outputs") or {})
+    assert stdout_of(backend, pod) == ""
 
 
 # ------------------------------------------------------------------ container sets

@@ -15,6 +15,7 @@ it last said onto the node (every patch tick), and once more when the pod ends.
 
 from __future__ import annotations
 
+import functools
 import math
 import queue
 import subprocess
@@ -44,6 +45,7 @@ from engine.backends.local.runtime import (
     progress_file,
     progress_ticks,
     run_container_set,
+    run_init_containers,
     run_pod,
     start_sidecars,
     stop_sidecars,
@@ -364,9 +366,16 @@ class WorkflowRunner:
                         stopped=lambda: nid in self.pending_kills,
                     )
                 else:
+                    on_start = functools.partial(self._on_start, nid)
                     plan = plan_pod(self.store, workflow, launch)
-                    sidecars = start_sidecars(self.store, workflow, launch, self.runtime)
-                    outcome = run_pod(plan, self.runtime, lambda proc: self._on_start(nid, proc))
+                    failed = run_init_containers(
+                        self.store, workflow, launch, self.runtime, on_start
+                    )
+                    if failed is not None:
+                        outcome = failed
+                    else:
+                        sidecars = start_sidecars(self.store, workflow, launch, self.runtime)
+                        outcome = run_pod(plan, self.runtime, on_start)
             finally:
                 stop_sidecars(sidecars)
         except (PodSetupError, DroverError, OSError) as exc:

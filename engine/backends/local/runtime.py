@@ -73,6 +73,7 @@ __all__ = [
     "progress_file",
     "progress_ticks",
     "run_container_set",
+    "run_init_containers",
     "run_pod",
     "runtime_named",
     "start_sidecars",
@@ -1190,20 +1191,58 @@ def run_container_set(
     )
 
 
+def run_init_containers(
+    store: LocalStore,
+    workflow: dict[str, Any],
+    launch: PodLaunch,
+    runtime: Runtime,
+    on_start: Callable[[subprocess.Popen[bytes]], None],
+) -> PodOutcome | None:
+    """A pod's ``initContainers``, one after another before its other containers, as
+    Kubernetes runs them; each logs to ``init-<name>.log`` in the pod directory. The first that
+    fails ends the pod, its main container never run: Failed with ``inferFailedReason``'s
+    "<name>: Error (exit code N)" (operator.go). None when all succeeded. (The node is Running
+    meanwhile; in Argo it stays Pending while the pod initialises.)"""
+    started = time.time()
+    for init in launch.template.get("initContainers") or []:
+        plan = plan_pod(store, workflow, launch, sidecar=_mirrored(init, launch.template))
+        argv, cwd, env = runtime.command(plan)
+        with (plan.pod_dir / f"init-{init['name']}.log").open("ab") as log:
+            proc = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            on_start(proc)
+            exit_code = proc.wait()
+        if exit_code != 0:
+            message = f"{init['name']}: Error (exit code {exit_code})"
+            return PodOutcome(exit_code, {}, None, started, time.time(), message=message)
+    return None
+
+
+def _mirrored(container: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
+    """An init container or sidecar with ``mirrorVolumeMounts``: the main container's mounts
+    added to its own."""
+    if not container.get("mirrorVolumeMounts"):
+        return container
+    main = template.get("container") or template.get("script") or {}
+    mounts = [*(container.get("volumeMounts") or []), *(main.get("volumeMounts") or [])]
+    return {**container, "volumeMounts": mounts}
+
+
 def start_sidecars(
     store: LocalStore, workflow: dict[str, Any], launch: PodLaunch, runtime: Runtime
 ) -> list[subprocess.Popen[bytes]]:
     """Start a pod's ``sidecars`` (before its main container, as Kubernetes does); each logs to
     ``sidecar-<name>.log`` in the pod directory. ``stop_sidecars`` ends them with the pod."""
-    main = launch.template.get("container") or launch.template.get("script") or {}
     started: list[subprocess.Popen[bytes]] = []
     for sidecar in launch.template.get("sidecars") or []:
-        spec = dict(sidecar)
-        if spec.get("mirrorVolumeMounts"):
-            spec["volumeMounts"] = [
-                *(spec.get("volumeMounts") or []),
-                *(main.get("volumeMounts") or []),
-            ]
+        spec = _mirrored(sidecar, launch.template)
         plan = plan_pod(store, workflow, launch, sidecar=spec)
         argv, cwd, env = runtime.command(plan)
         with (plan.pod_dir / f"sidecar-{spec['name']}.log").open("ab") as log:

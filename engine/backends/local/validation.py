@@ -226,16 +226,16 @@ def _local_limits(template: dict[str, Any], path: str) -> None:
             _fail(f"{path}.{kind}", "not supported by the local runner")
     _local_artifacts((template.get("inputs") or {}).get("artifacts"), f"{path}.inputs.artifacts")
     _local_artifacts((template.get("outputs") or {}).get("artifacts"), f"{path}.outputs.artifacts")
-    if "initContainers" in template:
-        _fail(f"{path}.initContainers", "not supported by the local runner")
-    for index, sidecar in enumerate(template.get("sidecars") or []):
-        if not sidecar.get("command"):
-            _fail(
-                f"{path}.sidecars[{index}].command",
-                "required by the local runner (the host's tools run, not the image's entrypoint)",
-            )
-    if "sidecars" in template and not ("container" in template or "script" in template):
-        _fail(f"{path}.sidecars", "only container and script templates can have sidecars")
+    for field in ("initContainers", "sidecars"):
+        for index, container in enumerate(template.get(field) or []):
+            if not container.get("command"):
+                _fail(
+                    f"{path}.{field}[{index}].command",
+                    "required by the local runner (the host's tools run, not the image's "
+                    "entrypoint)",
+                )
+        if field in template and not ("container" in template or "script" in template):
+            _fail(f"{path}.{field}", f"only container and script templates can have {field}")
     memoize = template.get("memoize")
     if memoize is not None:
         if not memoize.get("key"):
