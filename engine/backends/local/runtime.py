@@ -1206,19 +1206,9 @@ def run_init_containers(
     started = time.time()
     for init in launch.template.get("initContainers") or []:
         plan = plan_pod(store, workflow, launch, sidecar=_mirrored(init, launch.template))
-        argv, cwd, env = runtime.command(plan)
-        with (plan.pod_dir / f"init-{init['name']}.log").open("ab") as log:
-            proc = subprocess.Popen(
-                argv,
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            on_start(proc)
-            exit_code = proc.wait()
+        proc = _start_logged(plan, runtime, f"init-{init['name']}.log")
+        on_start(proc)
+        exit_code = proc.wait()
         if exit_code != 0:
             message = f"{init['name']}: Error (exit code {exit_code})"
             return PodOutcome(exit_code, {}, None, started, time.time(), message=message)
@@ -1242,22 +1232,24 @@ def start_sidecars(
     ``sidecar-<name>.log`` in the pod directory. ``stop_sidecars`` ends them with the pod."""
     started: list[subprocess.Popen[bytes]] = []
     for sidecar in launch.template.get("sidecars") or []:
-        spec = _mirrored(sidecar, launch.template)
-        plan = plan_pod(store, workflow, launch, sidecar=spec)
-        argv, cwd, env = runtime.command(plan)
-        with (plan.pod_dir / f"sidecar-{spec['name']}.log").open("ab") as log:
-            started.append(
-                subprocess.Popen(
-                    argv,
-                    cwd=cwd,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
+        plan = plan_pod(store, workflow, launch, sidecar=_mirrored(sidecar, launch.template))
+        started.append(_start_logged(plan, runtime, f"sidecar-{sidecar['name']}.log"))
     return started
+
+
+def _start_logged(plan: PodPlan, runtime: Runtime, log_name: str) -> subprocess.Popen[bytes]:
+    """A container beside the main one, its output to ``log_name`` in the pod directory."""
+    argv, cwd, env = runtime.command(plan)
+    with (plan.pod_dir / log_name).open("ab") as log:
+        return subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def stop_sidecars(processes: list[subprocess.Popen[bytes]]) -> None:
