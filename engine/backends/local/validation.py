@@ -203,10 +203,18 @@ def _template_fields(template: dict[str, Any], path: str) -> None:
 # ---------------------------------------------------------------------------- 3. local limits
 
 
-def _local_artifacts(artifacts: Any, path: str) -> None:
+def _local_artifacts(artifacts: Any, path: str, *, inputs: bool = True) -> None:
+    """Artifacts the local runner can place: from the local store, or (to read) over HTTP."""
     for index, artifact in enumerate(artifacts or []):
         for key in artifact:
-            if key not in _ARTIFACT_FIELDS:
+            if key == "http" and inputs:
+                auth = (artifact["http"] or {}).get("auth") or {}
+                if set(auth) - {"basicAuth"}:
+                    _fail(
+                        f"{path}[{index}].http.auth",
+                        "only basicAuth is supported by the local runner",
+                    )
+            elif key not in _ARTIFACT_FIELDS:
                 _fail(
                     f"{path}[{index}].{key}",
                     "not supported by the local runner",
@@ -225,7 +233,9 @@ def _local_limits(template: dict[str, Any], path: str) -> None:
         if kind in template:
             _fail(f"{path}.{kind}", "not supported by the local runner")
     _local_artifacts((template.get("inputs") or {}).get("artifacts"), f"{path}.inputs.artifacts")
-    _local_artifacts((template.get("outputs") or {}).get("artifacts"), f"{path}.outputs.artifacts")
+    _local_artifacts(
+        (template.get("outputs") or {}).get("artifacts"), f"{path}.outputs.artifacts", inputs=False
+    )
     for field in ("initContainers", "sidecars"):
         for index, container in enumerate(template.get(field) or []):
             if not container.get("command"):

@@ -20,6 +20,7 @@ the pod), TestWorkflowInvalidServiceAccountError (RBAC, wait-container logs).
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import threading
@@ -163,9 +164,9 @@ spec:
 
 
 def test_optional_input_artifacts(backend: LocalBackend) -> None:
-    """test/e2e/functional_test.go TestOptionalInputArtifacts"""
-    # ``http`` artifacts are refused on purpose (validation.py: artifacts live in the local
-    # store); the workflow as written is rejected up front ...
+    """test/e2e/functional_test.go TestOptionalInputArtifacts. The http artifact's URL is
+    GitHub's 404 page in Argo's test; here a server on this machine answers 404 the same way
+    (no network), which leaves the optional artifact out."""
     text = """
 apiVersion: argoproj.io/v1alpha1
 kind: Workflow
@@ -199,13 +200,30 @@ spec:
                 name: my-minio-cred
                 key: secretkey
 """
-    with pytest.raises(SpecError, match=r"inputs\.artifacts\[0\]\.http: not supported"):
-        backend.run(e2e_workflow(text))
-    # ... and without the http artifact, the missing optional s3 one is what Argo expects.
     manifest = e2e_workflow(text)
-    del manifest["spec"]["templates"][0]["inputs"]["artifacts"][0]
-    wf = backend.run(manifest)
+    with _answering_404() as url:
+        manifest["spec"]["templates"][0]["inputs"]["artifacts"][0]["http"]["url"] = url
+        wf = backend.run(manifest)
     assert wf["status"]["phase"] == "Succeeded"
+
+
+@contextlib.contextmanager
+def _answering_404() -> Iterator[str]:
+    """The URL of a server on this machine that answers every GET with 404 Not Found."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotFound)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/argo-workflows/not-found"
+    finally:
+        httpd.shutdown()
+
+
+class _NotFound(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_error(404)
+
+    def log_message(self, *args: object) -> None:
+        pass
 
 
 def test_optional_output_artifacts(backend: LocalBackend) -> None:
