@@ -17,10 +17,10 @@ from tests.local.conftest import nodes_by_name, shell_template, stdout_of, workf
 
 
 def _run(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
-    hook = shell_template("h", "date +%s.%N; sleep 0.3; date +%s.%N")
-    done = backend.run(
-        workflow_manifest([{"name": "main", **body}, shell_template("a", "sleep 0.2"), hook])
-    )
+    hook = shell_template("h", "date +%s.%N; sleep 1; date +%s.%N")
+    work = shell_template("a", "sleep {{inputs.parameters.seconds}}")
+    work["inputs"] = {"parameters": [{"name": "seconds", "value": "0.1"}]}
+    done = backend.run(workflow_manifest([{"name": "main", **body}, work, hook]))
     assert done["status"]["phase"] == "Succeeded"
     return done
 
@@ -35,26 +35,34 @@ def _hooks(done: dict[str, Any]) -> list[str]:
 
 
 def _fan_out(**task: Any) -> dict[str, Any]:
-    return {"template": "a", "withItems": [1, 2], "hooks": {"exit": {"template": "h"}}, **task}
+    """Two items, the first done at 0.1 s, the second at 0.6 s: while the first's hook runs."""
+    return {
+        "template": "a",
+        "withItems": ["0.1", "0.6"],
+        "arguments": {"parameters": [{"name": "seconds", "value": "{{item}}"}]},
+        "hooks": {"exit": {"template": "h"}},
+        **task,
+    }
 
 
 def test_a_step_with_items_runs_a_hook_per_item(backend: LocalBackend) -> None:
     done = _run(backend, {"steps": [[_fan_out(name="A")]]})
-    assert _hooks(done) == ["[0].A(0:1).onExit", "[0].A(1:2).onExit"]
+    assert _hooks(done) == ["[0].A(0:0.1).onExit", "[0].A(1:0.6).onExit"]
 
 
 def test_a_target_task_with_items_runs_its_items_hooks_one_after_another(
     backend: LocalBackend,
 ) -> None:
     done = _run(backend, {"dag": {"tasks": [_fan_out(name="A")]}})
-    assert _hooks(done) == [".A(0:1).onExit", ".A(1:2).onExit"]
+    assert _hooks(done) == [".A(0:0.1).onExit", ".A(1:0.6).onExit"]
     name = done["metadata"]["name"]
     nodes = nodes_by_name(done)
     first, second = (
         [float(t) for t in stdout_of(backend, nodes[f"{name}{hook}"]).split()]
         for hook in _hooks(done)
     )
-    assert second[0] >= first[1]  # the second began after the first had ended
+    # The second item ended while the first's hook ran; its hook waited for that one's end.
+    assert second[0] >= first[1]
 
 
 def test_a_task_with_items_that_others_depend_on_also_hooks_its_group(
@@ -62,4 +70,4 @@ def test_a_task_with_items_that_others_depend_on_also_hooks_its_group(
 ) -> None:
     tasks = [_fan_out(name="A"), {"name": "B", "template": "a", "depends": "A"}]
     done = _run(backend, {"dag": {"tasks": tasks}})
-    assert _hooks(done) == [".A(0:1).onExit", ".A(1:2).onExit", ".A.onExit"]
+    assert _hooks(done) == [".A(0:0.1).onExit", ".A(1:0.6).onExit", ".A.onExit"]

@@ -455,7 +455,7 @@ class LocalBackend:
         (a selector alone, or the flag alone, changes nothing, as on Argo)."""
         workflow = self.get(name)
         pid = self.store.runner_pid(name)
-        if pid is not None and _pid_alive(pid):
+        if pid is not None and _pid_alive(pid) and not self._runner_ends(workflow, pid):
             raise Conflict(f"workflow '{name}' is still being run")
         selector = node_field_selector if restart_successful else None
         retried = retry_workflow(workflow, _now(), node_field_selector=selector)
@@ -464,6 +464,19 @@ class LocalBackend:
         self._spawn_runner(name)
         if wait:
             self.wait(name)
+
+    @staticmethod
+    def _runner_ends(workflow: dict[str, Any], pid: int, grace: float = 10.0) -> bool:
+        """Whether the runner of a finished workflow exits within ``grace`` seconds: it writes
+        the final status, then leaves, so a retry right after the end waits for it."""
+        if (workflow.get("status") or {}).get("phase") not in _FINAL_PHASES:
+            return False
+        deadline = time.monotonic() + grace
+        while _pid_alive(pid):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
 
     def resubmit(self, name: str, *, memoized: bool = False, wait: bool = False) -> str:
         """A new workflow from the same spec; ``memoized`` reuses the old run's successes.
