@@ -498,10 +498,9 @@ class Mirror:
         delta = diff(last, state)
         # A run reads as finished only with its results in: the end of a finished workflow
         # (phase, end, message) is written once its workers' results are read and counted.
-        ending = {k: delta.run.pop(k) for k in _ENDING_FIELDS if k in delta.run}
-        if not state.final:
-            delta.run.update(ending)
-            ending = {}
+        ending = (
+            {k: delta.run.pop(k) for k in _ENDING_FIELDS if k in delta.run} if state.final else {}
+        )
         written: Written | None = Written(None)
         with _step("writing the workflow's state"), self.sessions() as session, session.begin():
             if not delta.empty or ending:

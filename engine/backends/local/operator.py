@@ -1882,12 +1882,16 @@ def _dangling_tags(processed: dict[str, Any], as_written: dict[str, Any]) -> lis
     checks no scopes then, errors the pod instead. An expression that fails is left as written
     and runs (``expressionReplaceCore``: ``SubstituteParams`` allows unresolved tags), and
     ``{{...}}`` text an argument brought in is not a tag of the template."""
-    body = {k: v for k, v in processed.items() if k not in ("outputs", "inputs", "metrics")}
-    dangling = [tag for tag in unresolved(body) if not tag.startswith("{{=")]
+    dangling = [tag for tag in unresolved(_pod_body(processed)) if not tag.startswith("{{=")]
     if not dangling:
         return []
-    written = {k: v for k, v in as_written.items() if k not in ("outputs", "inputs", "metrics")}
-    return [tag for tag in dangling if tag in set(unresolved(written))]
+    written = set(unresolved(_pod_body(as_written)))
+    return [tag for tag in dangling if tag in written]
+
+
+def _pod_body(template: dict[str, Any]) -> dict[str, Any]:
+    """What of a template reaches its pod: all but its inputs, outputs and metrics."""
+    return {k: v for k, v in template.items() if k not in ("outputs", "inputs", "metrics")}
 
 
 def _template_kind(template: dict[str, Any]) -> str:

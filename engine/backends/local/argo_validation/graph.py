@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from engine.backends.local.argo_validation.fields import check_field_names
 from engine.backends.local.argo_validation.invalid import Invalid
+from engine.backends.local.expressions import DEPENDS_RESULTS
 
 __all__ = ["DagGraph", "check_container_set", "task_dependencies"]
 
@@ -24,18 +25,7 @@ _TASK_NAME: Final = re.compile(
 )
 _PLAIN_NAME: Final = re.compile(r"[a-zA-Z0-9][-a-zA-Z0-9]*")
 _TASK_RESULT: Final = re.compile(r"([a-zA-Z0-9][-a-zA-Z0-9]*?\.[A-Z][a-zA-Z]+)")
-_RESULTS: Final = frozenset(
-    {
-        "Succeeded",
-        "Failed",
-        "Errored",
-        "Skipped",
-        "Omitted",
-        "Daemoned",
-        "AnySucceeded",
-        "AllFailed",
-    }
-)
+_RESULTS: Final = frozenset(DEPENDS_RESULTS)
 TASK: Final = "task"
 ITEMS: Final = "items"
 """Dependency kinds: on a task, or on its items (``.AnySucceeded`` / ``.AllFailed``)."""
