@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +15,12 @@ ROOT = Path(__file__).resolve().parents[1]
 # each test's DROVER_HOME would keep one running for minutes. Tests run in the command's own
 # process unless they set it themselves (tests/run/test_local_service.py, test_run_interrupt.py).
 os.environ["DROVER_LOCAL_SERVICE"] = "off"
+# pytest-xdist's workers start with COLUMNS=80 in their environment; the CLI's output under test
+# is piped output, which no width should shape, as in a plain session.
+os.environ.pop("COLUMNS", None)
 _OWN_BASETEMP = pytest.StashKey[Path]()
+_IMAGES_STATE = pytest.StashKey[Path]()
+_images_preparation: Any = None
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -27,6 +34,11 @@ def pytest_configure(config: pytest.Config) -> None:
     (``_pytest/tmpdir.py``: ``TempPathFactory.getbasetemp``), locking running servers out of their
     own data directories. An explicit ``--basetemp`` is used as given.
     """
+    if getattr(config.option, "tx", None) and not hasattr(config, "workerinput"):
+        # The controller of a pytest-xdist run prepares Docker for the image tests' worker.
+        state = Path(tempfile.mkdtemp(prefix="drover-tests-images-")) / "state.json"
+        os.environ["DROVER_TEST_IMAGES_STATE"] = str(state)
+        config.stash[_IMAGES_STATE] = state
     if config.option.basetemp:
         return
     basetemp = Path(tempfile.mkdtemp(prefix="drover-tests-")) / "basetemp"
@@ -34,9 +46,28 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_OWN_BASETEMP] = basetemp
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """Start Docker's engine and the image build once, for the worker that will need them
+    (tests/images/preparation.py)."""
+    global _images_preparation
+    if _images_preparation is not None:
+        return
+    # Imported as pytest's prepend mode imports tests/images' own conftest and modules.
+    sys.path.insert(0, str(ROOT / "tests" / "images"))
+    from preparation import start_for
+
+    _images_preparation = start_for(ids) or False
+
+
 @pytest.hookimpl(trylast=True)  # after session-scoped fixtures are torn down
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Keep the folder of a failed session for inspection; remove that of a passed one."""
+    if _images_preparation:
+        _images_preparation.cancel()
+    state = session.config.stash.get(_IMAGES_STATE, None)
+    if state is not None:
+        shutil.rmtree(state.parent, ignore_errors=True)
     basetemp = session.config.stash.get(_OWN_BASETEMP, None)
     if basetemp is not None and exitstatus == 0:
         shutil.rmtree(basetemp.parent, ignore_errors=True)

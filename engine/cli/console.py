@@ -20,7 +20,9 @@ or message is cut or wrapped (a table is only as wide as its content)."""
 
 
 def _console(*, stderr: bool = False) -> Console:
-    made = Console(stderr=stderr)
+    # Lines are never broken by rich (soft wrap): a terminal folds them, and a path, an id or a
+    # command copies whole whatever COLUMNS says. Tables still fit their columns to the width.
+    made = Console(stderr=stderr, soft_wrap=True)
     if not made.is_terminal and not os.environ.get("COLUMNS"):
         made.width = PIPED_WIDTH
     return made
@@ -38,7 +40,7 @@ def exit_code_for(error: DroverError) -> int:
 def abort(error: DroverError | str, code: int | None = None) -> NoReturn:
     """Print an error without a traceback and exit with its code."""
     text = str(error)
-    err_console.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(text)}", highlight=False)
     if isinstance(error, DroverError) and code is None:
         code = exit_code_for(error)
     raise typer.Exit(code if code is not None else 1)
@@ -48,5 +50,5 @@ def waiting(message: str) -> AbstractContextManager[Any]:
     """A spinner with ``message`` on stderr while something slow happens; where there is no
     terminal to spin in (a pipe, a CI log), the message as a line instead."""
     if not err_console.is_terminal:
-        err_console.print(escape(message), highlight=False, soft_wrap=True)
+        err_console.print(escape(message), highlight=False)
     return err_console.status(escape(message))

@@ -128,7 +128,6 @@ def _note_merged_cases(scenarios: list[Any]) -> None:
         err_console.print(
             f"{len(merged)} parametrized test(s) run as one scenario each, every case together, "
             f"because a case's id is longer than 4000 characters: {', '.join(merged)}",
-            soft_wrap=True,
         )
 
 

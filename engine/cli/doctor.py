@@ -40,9 +40,9 @@ def doctor_command(
     else:
         for check in report.checks:
             mark = "[green]ok[/]     " if check.ok else "[red]missing[/]"
-            console.print(f"{mark} {escape(check.name)}: {escape(check.detail)}", soft_wrap=True)
+            console.print(f"{mark} {escape(check.name)}: {escape(check.detail)}")
             if check.fix and not check.ok:
-                console.print(f"        fix: {escape(check.fix)}", soft_wrap=True)
+                console.print(f"        fix: {escape(check.fix)}")
         console.print("ready" if report.ok else f"{len(report.missing)} missing")
     if not report.ok:
         raise typer.Exit(1)

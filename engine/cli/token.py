@@ -20,7 +20,7 @@ def create(
     name: Annotated[str, typer.Option(help="Who or what the token is for.")] = "cli",
 ) -> None:
     """Create a token with full API rights and print it."""
-    console.print(new_api_token(name), highlight=False, soft_wrap=True)
+    console.print(new_api_token(name), highlight=False)
 
 
 def new_api_token(name: str) -> str:
