@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -234,6 +235,39 @@ def test_init_containers_run_in_order_before_the_main_one(backend: LocalBackend)
     assert done["status"]["phase"] == "Succeeded"
     (pod,) = done["status"]["nodes"].values()
     assert stdout_of(backend, pod) == "one\ntwo"
+
+
+def test_a_pod_initializing_is_pending_until_its_main_container_starts(
+    backend: LocalBackend, tmp_path: Path
+) -> None:
+    """While init containers run, Kubernetes keeps the pod Pending and its other containers
+    waiting with reason PodInitializing, which Argo's ``getPendingReason`` (operator.go) makes
+    the node's message; the node runs once the main container does."""
+    release = tmp_path / "release"
+    manifest = _with_init(
+        {
+            "name": "wait",
+            "command": ["sh", "-c", f"while [ ! -e {release} ]; do sleep 0.05; done"],
+            "volumeMounts": [{"name": "host", "mountPath": str(tmp_path)}],
+        },
+        main="sleep 0.5",
+    )
+    manifest["spec"]["volumes"].append({"name": "host", "hostPath": {"path": str(tmp_path)}})
+    name = backend.submit(manifest)
+
+    def pod() -> dict[str, Any]:
+        nodes = backend.get(name)["status"].get("nodes") or {}
+        return next(iter(nodes.values()), {})
+
+    deadline = time.time() + 15
+    while pod().get("message") != "PodInitializing" and time.time() < deadline:
+        time.sleep(0.05)
+    assert (pod().get("phase"), pod().get("message")) == ("Pending", "PodInitializing")
+    release.touch()
+    while pod().get("phase") == "Pending" and time.time() < deadline:
+        time.sleep(0.05)
+    assert pod()["phase"] == "Running" and "message" not in pod()
+    assert backend.wait(name)["status"]["phase"] == "Succeeded"
 
 
 def test_a_failed_init_container_fails_the_pod_before_its_main_one_runs(

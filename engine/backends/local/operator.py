@@ -79,6 +79,9 @@ DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadlin
 #: ``failNodesWithoutCreatedPodsAfterDeadlineOrShutdown``, workflow/controller/exec_control.go
 #: and operator.go): the kubelet never timed it, it never ran.
 PENDING_DEADLINE_MESSAGE = "Step exceeded its deadline"
+#: A pod's other containers wait with this reason while its init containers run (kubelet's
+#: ``convertToAPIContainerStatuses``); Argo's ``getPendingReason`` makes it the node's message.
+POD_INITIALIZING = "PodInitializing"
 #: A pod still Pending past its template's ``timeout`` or ``pendingTimeout`` (Argo's
 #: ``checkTemplateTimeouts`` in workflow/controller/operator.go returns ``ErrTimeout``).
 TIMEOUT_MESSAGE = "timeout"
@@ -1577,6 +1580,16 @@ class WorkflowOperator:
         if node is None or not is_valid_progress(progress) or node.get("progress") == progress:
             return False
         node["progress"] = progress
+        return True
+
+    def pod_initializing(self, nid: str) -> bool:
+        """The pod's init containers run: it stays Pending, and Argo's ``getPendingReason``
+        reads the waiting reason kubelet gives its other containers meanwhile. True if the
+        node changed."""
+        node = self.nodes[nid]
+        if node["phase"] != "Pending" or node.get("message") == POD_INITIALIZING:
+            return False
+        node["message"] = POD_INITIALIZING
         return True
 
     def pod_started(self, nid: str) -> None:

@@ -208,6 +208,8 @@ class WorkflowRunner:
             if kind == "started":
                 operator.pod_started(nid)
                 changed = True
+            elif kind == "initializing":
+                changed |= operator.pod_initializing(nid)
             elif kind == "finished" and outcome is not None:
                 self._final_progress(operator, nid)
                 operator.pod_finished(nid, outcome)
@@ -369,7 +371,11 @@ class WorkflowRunner:
                     on_start = functools.partial(self._on_start, nid)
                     plan = plan_pod(self.store, workflow, launch)
                     failed = run_init_containers(
-                        self.store, workflow, launch, self.runtime, on_start
+                        self.store,
+                        workflow,
+                        launch,
+                        self.runtime,
+                        functools.partial(self._on_start, nid, event="initializing"),
                     )
                     if failed is not None:
                         outcome = failed
@@ -415,11 +421,13 @@ class WorkflowRunner:
             finished_at=finished,
         )
 
-    def _on_start(self, nid: str, proc: subprocess.Popen[bytes]) -> None:
+    def _on_start(self, nid: str, proc: subprocess.Popen[bytes], event: str = "started") -> None:
+        """A process of the pod started: an init container ("initializing": the pod is still
+        Pending) or one of its containers ("started": Running)."""
         with self.lock:
             self.processes.setdefault(nid, []).append(proc)
             kill_now = nid in self.pending_kills
-        self.events.put(("started", nid, None))
+        self.events.put((event, nid, None))
         if kill_now:
             threading.Thread(target=terminate_group, args=(proc,), daemon=True).start()
 

@@ -1266,8 +1266,8 @@ def run_init_containers(
     """A pod's ``initContainers``, one after another before its other containers, as
     Kubernetes runs them; each logs to ``init-<name>.log`` in the pod directory. The first that
     fails ends the pod, its main container never run: Failed with ``inferFailedReason``'s
-    "<name>: Error (exit code N)" (operator.go). None when all succeeded. (The node is Running
-    meanwhile; in Argo it stays Pending while the pod initialises.)"""
+    "<name>: Error (exit code N)" (operator.go). None when all succeeded. ``on_start`` hears
+    of each (the node stays Pending meanwhile, "PodInitializing", as Argo's does)."""
     started = time.time()
     for init in launch.template.get("initContainers") or []:
         plan = plan_pod(store, workflow, launch, sidecar=_mirrored(init, launch.template))
