@@ -6,6 +6,7 @@ or the expression is read, and the expression over ``retries`` and ``lastRetry.*
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from engine.backends.local import LocalBackend
@@ -30,6 +31,25 @@ def test_the_workflows_retry_strategy_applies_to_a_template_without_one(
     assert root["message"] == "No more retries left"
     attempts = [nodes[f"{root['name']}({i})"] for i in range(2)]
     assert [(a["type"], a["phase"]) for a in attempts] == [("Pod", "Failed")] * 2
+
+
+def test_an_empty_retry_strategy_retries_until_an_attempt_succeeds(
+    backend: LocalBackend, tmp_path: Path
+) -> None:
+    """``retryStrategy: {}`` is a strategy (Argo tests the pointer, ``woc.retryStrategy``) with
+    no limit: Argo's retry-container-to-completion example."""
+    tries = tmp_path / "tries"
+    template = shell_template(
+        "main", f"echo x >> {tries}; [ $(wc -l < {tries}) -ge 3 ]", retryStrategy={}
+    )
+    template["container"]["volumeMounts"] = [{"name": "host", "mountPath": str(tmp_path)}]
+    volumes = [{"name": "host", "hostPath": {"path": str(tmp_path)}}]
+    workflow = backend.run(workflow_manifest([template], volumes=volumes))
+    nodes = nodes_by_name(workflow)
+    root = nodes[workflow["metadata"]["name"]]
+    assert (root["type"], root["phase"]) == ("Retry", "Succeeded")
+    phases = [nodes[f"{root['name']}({i})"]["phase"] for i in range(3)]
+    assert phases == ["Failed", "Failed", "Succeeded"]
 
 
 def test_the_backoff_is_waited_out_even_when_the_policy_retries_nothing(

@@ -885,12 +885,10 @@ class WorkflowOperator:
                 return self.mark_phase(node_name, "Failed", self._not_started_message())
             if not self.check_parallelism(template, opts.boundary_id):
                 return None
-        # A template's own retryStrategy, else the workflow's (``retryStrategy`` in Argo's
-        # operator.go): the spec's applies to every template, steps and DAGs included.
-        retry_strategy = template.get("retryStrategy") or self.spec.get("retryStrategy")
+        retry_strategy = _retry_strategy(template, self.spec)
         extra_scope = (
             {}
-            if retry_strategy or _template_kind(template) not in POD_KINDS
+            if retry_strategy is not None or _template_kind(template) not in POD_KINDS
             else {"pod.name": self._pod_name(node_name, template)}
         )
         extra_scope["node.name"] = node_name
@@ -911,7 +909,7 @@ class WorkflowOperator:
                 processed, inputs_record = process_inputs(
                     template, arguments, self.global_scope, self.config_lookup, extra_scope
                 )
-                if not retry_strategy and _template_kind(processed) in ("dag", "steps"):
+                if retry_strategy is None and _template_kind(processed) in ("dag", "steps"):
                     # A running DAG/steps node re-enters every pass with the same inputs.
                     self.cache[f"processed:{node_name}"] = (processed, inputs_record)
         except (ArgumentError, ExpressionError) as exc:
@@ -936,7 +934,7 @@ class WorkflowOperator:
             if waiting is not None:
                 lock_name, message = waiting
                 if node is None:
-                    node_type = "Retry" if retry_strategy else _node_type_of(processed)
+                    node_type = "Retry" if retry_strategy is not None else _node_type_of(processed)
                     node = self.init_node(node_name, node_type, template_name, opts, "Pending")
                 node["message"] = message
                 node["synchronizationStatus"] = {"waiting": lock_name}
@@ -956,12 +954,12 @@ class WorkflowOperator:
             # resubmit left Pending starts again now.
             node["startedAt"] = format_time(self.now)
         retry_node_name: str | None = None
-        if retry_strategy:
+        if retry_strategy is not None:
             retry_node_name = node_name
             retry_node = node or self.init_node(node_name, "Retry", template_name, opts, "Running")
             if inputs_record:
                 retry_node["inputs"] = inputs_record
-            strategy = processed.get("retryStrategy") or self.spec["retryStrategy"]
+            strategy = _retry_strategy(processed, self.spec) or {}
             if not self._process_node_retries(retry_node, strategy):
                 return retry_node
             if retry_node["phase"] in FULFILLED_PHASES:
@@ -1905,6 +1903,14 @@ def _dangling_tags(processed: dict[str, Any], as_written: dict[str, Any]) -> lis
 def _pod_body(template: dict[str, Any]) -> dict[str, Any]:
     """What of a template reaches its pod: all but its inputs, outputs and metrics."""
     return {k: v for k, v in template.items() if k not in ("outputs", "inputs", "metrics")}
+
+
+def _retry_strategy(template: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any] | None:
+    """A template's own retryStrategy, else the workflow's (``retryStrategy`` in Argo's
+    operator.go): the spec's applies to every template, steps and DAGs included. An empty one
+    (``retryStrategy: {}``) is a strategy too: its attempts go on without limit."""
+    own = template.get("retryStrategy")
+    return own if own is not None else spec.get("retryStrategy")
 
 
 def _template_kind(template: dict[str, Any]) -> str:
