@@ -547,6 +547,8 @@ def _place_input_artifact(
         source = store.repository_path(str(repository_key(artifact)))
     elif "http" in artifact:
         source = _download(store, plan, artifact)
+    elif "git" in artifact:
+        source = _clone(store, plan, artifact)
     if source is None or not source.exists():
         if artifact.get("optional"):
             return
@@ -610,6 +612,26 @@ def _download(store: LocalStore, plan: PodPlan, artifact: dict[str, Any]) -> Pat
         downloaded.unlink()
     else:
         downloaded.replace(target)
+    return target
+
+
+def _clone(store: LocalStore, plan: PodPlan, artifact: dict[str, Any]) -> Path:
+    """A ``git`` input artifact, cloned as Argo's git driver does (:mod:`git_artifact`) into
+    the temporary path the executor loads into, then put in place (``loadArtifact``)."""
+    from engine.backends.local.git_artifact import GitArtifactError, load_git_artifact
+
+    name = str(artifact["name"])
+    target: Path = plan.pod_dir / "inputs" / name
+    loading = target.with_name(f"{name}.tmp")
+    loading.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(loading, ignore_errors=True)
+    try:
+        load_git_artifact(
+            artifact["git"], loading, lambda secret, key: store.lookup_key("Secret", secret, key)
+        )
+    except GitArtifactError as exc:
+        raise PodSetupError(f"inputs.artifacts.{name}: artifact failed to load: {exc}") from None
+    loading.replace(target)
     return target
 
 

@@ -153,10 +153,10 @@ def process_inputs(
         # Argo substitutes global variables in the whole template, inputs included, before
         # binding arguments (workflow/common/util.go ``substituteParams``): a key-only input
         # artifact may name its workflow (``s3.key: runs/{{workflow.name}}/...``).
-        for kind in (*REPOSITORY_KINDS, "http"):
+        for kind in (*REPOSITORY_KINDS, "http", "git"):
             if isinstance(merged.get(kind), Mapping):
                 merged[kind] = substitute_all(merged[kind], global_scope)
-        has_source = any(key in merged for key in ("from", "raw", "http")) or bool(
+        has_source = any(key in merged for key in ("from", "raw", "http", "git")) or bool(
             repository_key(merged)
         )
         if not has_source and not merged.get("optional"):

@@ -204,9 +204,12 @@ def _template_fields(template: dict[str, Any], path: str) -> None:
 
 
 def _local_artifacts(artifacts: Any, path: str, *, inputs: bool = True) -> None:
-    """Artifacts the local runner can place: from the local store, or (to read) over HTTP."""
+    """Artifacts the local runner can place: from the local store, or (to read) over HTTP or
+    from a git repository."""
     for index, artifact in enumerate(artifacts or []):
         for key in artifact:
+            if key == "git" and inputs:
+                continue
             if key == "http" and inputs:
                 auth = (artifact["http"] or {}).get("auth") or {}
                 if set(auth) - {"basicAuth"}:
@@ -218,7 +221,10 @@ def _local_artifacts(artifacts: Any, path: str, *, inputs: bool = True) -> None:
                 _fail(
                     f"{path}[{index}].{key}",
                     "not supported by the local runner",
-                    "artifacts live in the local store: path/from/raw, or an s3/gcs/oss/azure key",
+                    (
+                        "artifacts live in the local store: path/from/raw, or an s3/gcs/oss/azure "
+                        "key; inputs may also come over http or from git"
+                    ),
                 )
         for kind in REPOSITORY_KINDS:
             if kind in artifact and repository_key(artifact) is None:
