@@ -101,6 +101,17 @@ def test_single_branch_without_a_branch_fails_the_pod_with_argos_message(
     )
 
 
+def test_an_empty_repository_is_kept_as_cloned(backend: LocalBackend, tmp_path: Path) -> None:
+    """go-git's ErrEmptyRemoteRepository: Argo initialises the repository and stops there, the
+    revision left unresolved."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    _git(empty, "init", "--quiet", "--bare")
+    done = backend.run(_reader("ls -A /src", repo=f"file://{empty}", revision="v1"))
+    assert done["status"]["phase"] == "Succeeded", _pod(done).get("message")
+    assert stdout_of(backend, _pod(done)) == ".git"
+
+
 def test_a_repository_that_cannot_be_cloned_names_it(backend: LocalBackend, tmp_path: Path) -> None:
     url = f"file://{tmp_path / 'absent'}"
     pod = _pod(backend.run(_reader("true", repo=url)))

@@ -7,6 +7,7 @@
    certificate check);
 2. fetch the ``fetch`` refspecs;
 3. with a ``revision``: fetch the branches, then check the revision out (a detached HEAD);
+   an empty repository is kept as cloned, whatever the revision;
 4. unless ``disableSubmodules``: initialise and update the submodules, recursively.
 
 Arguments go to git as a list; nothing user-supplied is pasted into a shell string.
@@ -65,6 +66,8 @@ def load_git_artifact(spec: Mapping[str, Any], target: Path, secret: SecretLooku
         if single_branch:
             clone += ["--single-branch", "--branch", branch]
         git(*clone, "--", repo, str(target), what=f'failed to clone "{repo}"')
+        if _is_empty(target, env):  # Argo keeps an empty repository as cloned, and stops there
+            return
         refspecs = [str(refspec) for refspec in spec.get("fetch") or []]
         if refspecs:
             deepen = ["--depth", str(depth)] if depth else []
@@ -115,6 +118,15 @@ def _credentials(
             ssh += ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
         env["GIT_SSH_COMMAND"] = shlex.join(ssh)
         yield options, env
+
+
+def _is_empty(clone: Path, env: Mapping[str, str]) -> bool:
+    """A clone of a repository without commits (go-git's ``ErrEmptyRemoteRepository``)."""
+    head = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", "HEAD"],
+        cwd=clone, env=dict(env), stdin=subprocess.DEVNULL, capture_output=True, check=False,
+    )  # fmt: skip
+    return head.returncode != 0
 
 
 def _secret_value(spec: Mapping[str, Any], field: str, secret: SecretLookup) -> str | None:
