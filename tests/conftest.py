@@ -36,9 +36,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """
     if getattr(config.option, "tx", None) and not hasattr(config, "workerinput"):
         # The controller of a pytest-xdist run prepares Docker for the image tests' worker.
-        state = Path(tempfile.mkdtemp(prefix="drover-tests-images-")) / "state.json"
-        os.environ["DROVER_TEST_IMAGES_STATE"] = str(state)
-        config.stash[_IMAGES_STATE] = state
+        config.stash[_IMAGES_STATE] = _images().offer_state_file()
     if config.option.basetemp:
         return
     basetemp = Path(tempfile.mkdtemp(prefix="drover-tests-")) / "basetemp"
@@ -51,13 +49,19 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     """Start Docker's engine and the image build once, for the worker that will need them
     (tests/images/preparation.py)."""
     global _images_preparation
-    if _images_preparation is not None:
-        return
-    # Imported as pytest's prepend mode imports tests/images' own conftest and modules.
-    sys.path.insert(0, str(ROOT / "tests" / "images"))
-    from preparation import start_for
+    if _images_preparation is None:
+        _images_preparation = _images().start_for(ids) or False
 
-    _images_preparation = start_for(ids) or False
+
+def _images() -> Any:
+    """tests/images/preparation.py, imported as pytest's prepend mode imports the modules of
+    tests/images for its own conftest."""
+    images = str(ROOT / "tests" / "images")
+    if images not in sys.path:
+        sys.path.insert(0, images)
+    import preparation
+
+    return preparation
 
 
 @pytest.hookimpl(trylast=True)  # after session-scoped fixtures are torn down

@@ -8,8 +8,8 @@ the rest of the suite does; the fixtures wait for it.
 In a plain session that process does it. Under pytest-xdist every worker collects every test
 but one of them runs the image tests, and which one is decided later; so the controller does
 the work (:func:`pytest_xdist_node_collection_finished` in ``tests/conftest.py`` calls
-:func:`start_for`), writes what came of it to ``DROVER_TEST_IMAGES_STATE``, and stops the
-engine at the end; the worker's fixture reads that file (:func:`await_state`).
+:func:`start_for`), writes what came of it to the file :func:`offer_state_file` named, and
+stops the engine at the end; the worker's fixture reads that file (:func:`await_state`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterable
@@ -112,6 +113,14 @@ class Preparation:
 
 def wants_engine(node_ids: Iterable[str]) -> bool:
     return any(node_id.startswith(f"{ENGINE_TESTS}::") for node_id in node_ids)
+
+
+def offer_state_file() -> Path:
+    """The controller's side, at configure: a fresh file for the outcome, named to the workers
+    (started after it) in the environment."""
+    state = Path(tempfile.mkdtemp(prefix="drover-tests-images-")) / "state.json"
+    os.environ[STATE_VARIABLE] = str(state)
+    return state
 
 
 def start_for(node_ids: Iterable[str]) -> Preparation | None:
