@@ -12,6 +12,7 @@ service, and ``drover plan`` reads earlier runs through psycopg alone.
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import os
 import subprocess
@@ -225,6 +226,15 @@ def stop_embedded(pgdata: Path, *, wait: bool = True) -> None:
         deadline = time.monotonic() + 5
         while _postmaster_status(pgdata) not in ("stopping", None) and time.monotonic() < deadline:
             time.sleep(0.005)
+        _forget(server)
+
+
+def _forget(server: Any) -> None:
+    """Drop the library's handle of a server stopped here. At exit the library would lock its
+    data directory again to strike this process off the handle list, and the lock file would
+    make the directory's parent anew after whoever stopped the server had removed it."""
+    atexit.unregister(server._cleanup)
+    type(server)._instances.pop(server.pgdata, None)
 
 
 def _wait_while_stopping(pgdata: Path, seconds: float = START_SECONDS) -> None:

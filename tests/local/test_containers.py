@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -268,6 +269,21 @@ def test_a_pod_initializing_is_pending_until_its_main_container_starts(
         time.sleep(0.05)
     assert pod()["phase"] == "Running" and "message" not in pod()
     assert backend.wait(name)["status"]["phase"] == "Succeeded"
+
+
+def test_no_tmp_link_outlives_its_container(backend: LocalBackend) -> None:
+    """The process runtime points each container's TMPDIR at a short ``/tmp/drover-<hash>``
+    link to its private tmp: an init container's and a sidecar's go when they end, as the main
+    container's does (they were left behind, one per pod)."""
+    manifest = _with_init({"name": "first", "command": ["sh", "-c", "true"]}, main="sleep 0.2")
+    manifest["spec"]["templates"][0]["sidecars"] = [
+        {"name": "side", "image": "alpine", "command": ["sh", "-c", "sleep 30"]}
+    ]
+    done = backend.run(manifest)
+    assert done["status"]["phase"] == "Succeeded"
+    home = str(backend.home.resolve())
+    links = [p for p in Path("/tmp").glob("drover-*") if p.is_symlink()]
+    assert [p for p in links if os.readlink(p).startswith(home)] == []
 
 
 def test_a_failed_init_container_fails_the_pod_before_its_main_one_runs(

@@ -916,6 +916,13 @@ def _short_tmp_link(plan: PodPlan) -> Path:
     return link
 
 
+def _remove_tmp_link(plan: PodPlan) -> None:
+    """The container of ``plan`` has ended: its ``/tmp/drover-<hash>`` link goes."""
+    link = plan.extra.pop("tmp_link", None)
+    if isinstance(link, Path):
+        link.unlink(missing_ok=True)
+
+
 class DockerRuntime:
     """Placeholder for running pods in containers (a later issue)."""
 
@@ -1022,8 +1029,7 @@ def run_pod(
             finished_at=time.time(),
         )
     finally:
-        if isinstance(plan.extra.get("tmp_link"), Path):
-            plan.extra["tmp_link"].unlink(missing_ok=True)
+        _remove_tmp_link(plan)
     return _ended(plan, ran.exit_code, stdout[:_RESULT_LIMIT], "", started)
 
 
@@ -1296,6 +1302,7 @@ def run_init_containers(
         proc = _start_logged(plan, runtime, f"init-{init['name']}.log")
         on_start(proc)
         exit_code = proc.wait()
+        _remove_tmp_link(plan)
         if exit_code != 0:
             message = f"{init['name']}: Error (exit code {exit_code})"
             return PodOutcome(exit_code, {}, None, started, time.time(), message=message)
@@ -1314,13 +1321,13 @@ def _mirrored(container: dict[str, Any], template: dict[str, Any]) -> dict[str, 
 
 def start_sidecars(
     store: LocalStore, workflow: dict[str, Any], launch: PodLaunch, runtime: Runtime
-) -> list[subprocess.Popen[bytes]]:
+) -> list[tuple[PodPlan, subprocess.Popen[bytes]]]:
     """Start a pod's ``sidecars`` (before its main container, as Kubernetes does); each logs to
     ``sidecar-<name>.log`` in the pod directory. ``stop_sidecars`` ends them with the pod."""
-    started: list[subprocess.Popen[bytes]] = []
+    started: list[tuple[PodPlan, subprocess.Popen[bytes]]] = []
     for sidecar in launch.template.get("sidecars") or []:
         plan = plan_pod(store, workflow, launch, sidecar=_mirrored(sidecar, launch.template))
-        started.append(_start_logged(plan, runtime, f"sidecar-{sidecar['name']}.log"))
+        started.append((plan, _start_logged(plan, runtime, f"sidecar-{sidecar['name']}.log")))
     return started
 
 
@@ -1339,10 +1346,11 @@ def _start_logged(plan: PodPlan, runtime: Runtime, log_name: str) -> subprocess.
         )
 
 
-def stop_sidecars(processes: list[subprocess.Popen[bytes]]) -> None:
-    for proc in processes:
+def stop_sidecars(sidecars: list[tuple[PodPlan, subprocess.Popen[bytes]]]) -> None:
+    for plan, proc in sidecars:
         terminate_group(proc, grace=1.0)
         proc.wait()
+        _remove_tmp_link(plan)
 
 
 def _kill_group(pgid: int, sig: signal.Signals) -> None:
