@@ -66,3 +66,14 @@ def test_what_the_projects_dependencies_bring_and_its_options_name_stay(tmp_path
     off = foreign_plugins(tmp_path, [], ENV)
     assert not {"anyio", "hypothesispytest"} & set(off)
     assert {"schemathesis", "timeout"} <= set(off)
+
+
+def test_a_plugin_the_tests_conftest_imports_stays(tmp_path: Path) -> None:
+    """Tests under ``tests/`` whose conftest registers hypothesis profiles use its plugin."""
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "conftest.py").write_text(
+        "from hypothesis import settings\nsettings.register_profile('ci', max_examples=10)\n"
+    )
+    off = foreign_plugins(tmp_path, [], ENV)
+    assert "hypothesispytest" not in off
+    assert {"schemathesis", "timeout"} <= set(off)

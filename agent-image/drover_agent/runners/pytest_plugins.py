@@ -10,11 +10,12 @@ run (options, markers, timeouts), so the run would depend on Drover's environmen
 :func:`foreign_plugins` names the ``pytest11`` entry points of distributions that Drover's
 requirements (any extra, transitively) pull in and that the project does not mention: not in
 its dependency files (``pyproject.toml``, ``*requirements*.txt``, ``setup.cfg``, ``tox.ini``,
-...), not required by a distribution named there (a project on httpx gets anyio's plugin), not
-the prefix of an option there (``--hypothesis-show-statistics``), not asked for with ``-p`` in
-its arguments or ``PYTEST_ADDOPTS``. The agent turns each
-off with ``-p no:<name>``. Plugins the user installed for the project itself are left alone,
-and so is everything when autoloading is off or Drover is not installed (the agent image).
+``conftest.py`` at the top or one folder down, ...), not required by a distribution named
+there (a project on httpx gets anyio's plugin), not the prefix of an option there
+(``--hypothesis-show-statistics``), not asked for with ``-p`` in its arguments or
+``PYTEST_ADDOPTS``. The agent turns each off with ``-p no:<name>``. Plugins the user installed
+for the project itself are left alone, and so is everything when autoloading is off or Drover
+is not installed (the agent image).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ DEPENDENCY_GLOBS = (
     "requirements/*.txt",
     "requirements/*.in",
     "*/*requirements*.txt",
+    "*/conftest.py",  # tests/conftest.py, the first conftest when the tests live there
 )
 READ_LIMIT = 1_000_000
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
