@@ -380,8 +380,8 @@ def test_enum_arguments_are_checked_up_front(backend: LocalBackend) -> None:
 
 def test_unsupported_kinds_name_the_field(backend: LocalBackend) -> None:
     manifest = fixture("loops-sequence")
-    manifest["spec"]["templates"].append({"name": "d", "data": {"source": {}}})
-    with pytest.raises(SpecError, match=r"spec\.templates\[2\]\.data: not supported"):
+    manifest["spec"]["templates"].append({"name": "d", "plugin": {"hello": {}}})
+    with pytest.raises(SpecError, match=r"spec\.templates\[2\]\.plugin: not supported"):
         backend.run(manifest)
 
 

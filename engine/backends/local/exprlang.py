@@ -31,6 +31,7 @@ __all__ = [
     "eval_bool",
     "evaluate",
     "go_format",
+    "go_json",
     "reads_absent",
 ]
 
@@ -99,7 +100,7 @@ def _json_numbers(value: Any) -> Any:
     return value
 
 
-def _go_json(value: Any, indent: int | None = None) -> str:
+def go_json(value: Any, indent: int | None = None) -> str:
     """Go's ``json.Marshal``: sorted keys, HTML characters escaped."""
     text = json.dumps(
         _json_numbers(value),
@@ -944,7 +945,7 @@ _BUILTINS: Final[dict[str, Callable[..., Any]]] = {
         if not isinstance(c, list)
         else (c[k] if -len(c) <= k < len(c) else None)
     ),
-    "toJSON": lambda v: _go_json(v, indent=2),
+    "toJSON": lambda v: go_json(v, indent=2),
     "fromJSON": _from_json,
     "toBase64": lambda s: base64.b64encode(s.encode()).decode(),
     "fromBase64": lambda s: base64.b64decode(s).decode(),
@@ -1137,9 +1138,9 @@ _SPRIG: Final[dict[str, Callable[..., Any]]] = {
     "b64dec": lambda s: base64.b64decode(go_format(s)).decode(errors="replace"),
     "sha1sum": lambda s: hashlib.sha1(go_format(s).encode()).hexdigest(),
     "sha256sum": lambda s: hashlib.sha256(go_format(s).encode()).hexdigest(),
-    "toJson": lambda v: _go_json(v),
+    "toJson": lambda v: go_json(v),
     "toRawJson": lambda v: json.dumps(v, sort_keys=True, separators=(",", ":")),
-    "toPrettyJson": lambda v: _go_json(v, indent=2),
+    "toPrettyJson": lambda v: go_json(v, indent=2),
     "fromJson": lambda s: json.loads(go_format(s)),
     "regexMatch": lambda rx, s: re.search(rx, go_format(s)) is not None,
     "regexFind": lambda rx, s: m.group(0) if (m := re.search(rx, go_format(s))) else "",
@@ -1160,7 +1161,7 @@ _SPRIG: Final[dict[str, Callable[..., Any]]] = {
 
 
 def _argo_to_json(value: Any) -> str:
-    return _go_json(value)
+    return go_json(value)
 
 
 _ARGO_FUNCS: Final[dict[str, Any]] = {

@@ -991,7 +991,7 @@ class WorkflowOperator:
             opts = replace(opts, node_flag={**(opts.node_flag or {}), "retried": True})
 
         kind = _template_kind(processed)
-        if kind in ("container", "script", "http", "containerSet"):
+        if kind in ("container", "script", "http", "containerSet", "data"):
             node = self._execute_pod(node_name, processed, opts, node, inputs_record, template)
         elif kind == "steps":
             node = steps.execute_steps(self, node_name, processed, opts, inputs_record)
@@ -1217,7 +1217,9 @@ class WorkflowOperator:
         if node_deadline is not None:
             self.node_deadlines[node["id"]] = node_deadline
         self.active_pods.add(node["id"])
-        if "http" not in template:  # the HTTP agent keeps every response as the result
+        if "http" not in template and "data" not in template:
+            # The HTTP agent keeps every response as the result, and a data template's pod
+            # reports its value (createWorkflowPod's includeScriptOutput).
             self.cache[f"result:{node['id']}"] = self._result_referenced(
                 node_name, opts.boundary_id
             )
@@ -1883,7 +1885,7 @@ def step_or_task_name(node_name: str) -> str:
     return node_name[:end].rsplit(".", 1)[-1]
 
 
-POD_KINDS = ("container", "script", "containerSet")
+POD_KINDS = ("container", "script", "containerSet", "data")
 """Templates that run as a pod of their own (Argo's ``IsPodType``, of those the runner has)."""
 
 
@@ -1914,7 +1916,7 @@ def _retry_strategy(template: dict[str, Any], spec: dict[str, Any]) -> dict[str,
 
 
 def _template_kind(template: dict[str, Any]) -> str:
-    for kind in ("container", "script", "http", "containerSet", "steps", "dag", "suspend"):
+    for kind in ("container", "script", "http", "containerSet", "data", "steps", "dag", "suspend"):
         if kind in template:
             return kind
     return "unknown"

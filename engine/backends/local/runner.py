@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.backends.local.claims import collect_claims
+from engine.backends.local.data_template import ARGOEXEC_ERROR, DataTemplateError, process_data
 from engine.backends.local.machine import (
     UNSCHEDULABLE_MESSAGE,
     UNSCHEDULABLE_REASON,
@@ -355,6 +356,10 @@ class WorkflowRunner:
             self.events.put(("started", nid, None))
             self.events.put(("finished", nid, self._http_outcome(launch)))
             return
+        if "data" in launch.template:
+            self.events.put(("started", nid, None))
+            self.events.put(("finished", nid, self._data_outcome(launch)))
+            return
         try:
             sidecars = []
             try:
@@ -420,6 +425,22 @@ class WorkflowRunner:
             started_at=started,
             finished_at=finished,
         )
+
+    def _data_outcome(self, launch: PodLaunch) -> PodOutcome:
+        """A data template's pod runs ``argoexec data`` (engine.backends.local.data_template)."""
+        started = time.time()
+        try:
+            result = process_data(launch.template["data"], self.store.repository_path(""))
+        except DataTemplateError as error:
+            return PodOutcome(
+                ARGOEXEC_ERROR,
+                {"exitCode": str(ARGOEXEC_ERROR)},
+                started_at=started,
+                finished_at=time.time(),
+                termination_message=str(error),
+            )
+        outputs = {"result": result, "exitCode": "0"}
+        return PodOutcome(0, outputs, started_at=started, finished_at=time.time())
 
     def _on_start(self, nid: str, proc: subprocess.Popen[bytes], event: str = "started") -> None:
         """A process of the pod started: an init container ("initializing": the pod is still

@@ -3,7 +3,8 @@
 1. the fields, as ``argo submit``'s strict decode reads them: an unknown field is refused;
 2. Argo's own validator (``engine.backends.local.argo_validation``, a port of
    workflow/validate/validate.go): what ``argo submit`` refuses, with Argo's message;
-3. what the local runner cannot do (``resource`` templates, sidecars without a command ...).
+3. what the local runner cannot do (``resource`` templates, sidecars without a command, a data
+   template listing anything but the local artifact repository ...).
 
 The first problem raises ``SpecError`` naming the field path (``spec.templates[3].resource``).
 Fields with no local meaning (images, resources, node selectors, security contexts, pod GC,
@@ -15,6 +16,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from engine.backends.local.argo_validation import Invalid, TemplateLookup, validate_argo_workflow
+from engine.backends.local.data_template import artifact_paths_key
 from engine.backends.local.scope import REPOSITORY_KINDS, repository_key
 from engine.errors import SpecError
 
@@ -75,7 +77,7 @@ _DROPPED: Final = frozenset(
 """No fields of Argo's, yet found in its own recorded workflows (older versions' fields, or
 misplaced ones): Argo's controller drops unknown fields as it decodes a workflow, and the local
 runner ignores these few; any other unknown field is refused, as ``argo submit`` refuses it."""
-_UNSUPPORTED_KINDS: Final = ("resource", "plugin", "data")
+_UNSUPPORTED_KINDS: Final = ("resource", "plugin")
 _TEMPLATE_FIELDS: Final = frozenset(
     {
         "activeDeadlineSeconds",
@@ -238,6 +240,15 @@ def _local_limits(template: dict[str, Any], path: str) -> None:
     for kind in _UNSUPPORTED_KINDS:
         if kind in template:
             _fail(f"{path}.{kind}", "not supported by the local runner")
+    data = template.get("data")
+    if isinstance(data, dict):
+        listed = (data.get("source") or {}).get("artifactPaths")
+        if isinstance(listed, dict) and artifact_paths_key(listed) is None:
+            _fail(
+                f"{path}.data.source.artifactPaths",
+                "the local runner lists keys of its artifact repository only",
+                "give it an s3, gcs, oss or azure location (its key or blob is the prefix)",
+            )
     _local_artifacts((template.get("inputs") or {}).get("artifacts"), f"{path}.inputs.artifacts")
     _local_artifacts(
         (template.get("outputs") or {}).get("artifacts"), f"{path}.outputs.artifacts", inputs=False

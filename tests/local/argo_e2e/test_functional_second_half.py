@@ -604,12 +604,8 @@ spec:
 
 def test_data_transformation(backend: LocalBackend) -> None:
     """test/e2e/functional_test.go TestDataTransformation"""
-    # ``data`` templates are refused on purpose by the local runner (validation.py); Argo
-    # expects Succeeded, get-artifact-path's result ["foo/script.py","script.py"] and nodes
-    # process-artifact(0:foo/script.py), process-artifact(1:script.py).
-    with pytest.raises(SpecError, match=r"spec\.templates\[2\]\.data: not supported"):
-        backend.run(
-            e2e_workflow("""
+    wf = backend.run(
+        e2e_workflow("""
 apiVersion: argoproj.io/v1alpha1
 kind: Workflow
 metadata:
@@ -705,7 +701,12 @@ spec:
         command: [sh, -c]
         args: ["cat /file && echo \\"{{inputs.parameters.file-name}}.processed\\" | tee /tmp/f.txt"]
 """)
-        )
+    )
+    assert wf["status"]["phase"] == "Succeeded"
+    nodes = {n["displayName"]: n for n in wf["status"]["nodes"].values()}
+    assert nodes["get-artifact-path"]["outputs"]["result"] == '["foo/script.py","script.py"]'
+    assert "process-artifact(0:foo/script.py)" in nodes
+    assert "process-artifact(1:script.py)" in nodes
 
 
 @pytest.fixture
