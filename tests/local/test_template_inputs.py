@@ -39,7 +39,14 @@ def test_braces_a_parameter_brings_in_reach_the_pod_as_they_are(backend: LocalBa
     snippet = "run: echo {{steps.build.outputs.result}}"
     # From a ConfigMap: written in the workflow, the value's tag would be substituted in
     # before Argo's validator checks the template, which refuses it (resolveAllVariables).
-    backend.apply({"kind": "ConfigMap", "metadata": {"name": "ci"}, "data": {"snippet": snippet}})
+    labels = {"workflows.argoproj.io/configmap-type": "Parameter"}  # Argo reads no other
+    backend.apply(
+        {
+            "kind": "ConfigMap",
+            "metadata": {"name": "ci", "labels": labels},
+            "data": {"snippet": snippet},
+        }
+    )
     show = shell_template("main", 'echo "{{workflow.parameters.snippet}}"')
     from_config_map = {"configMapKeyRef": {"name": "ci", "key": "snippet"}}
     done = backend.run(
@@ -74,3 +81,32 @@ def test_an_exit_hook_argument_naming_an_output_never_written_runs_as_text(
     hook_node = nodes_by_name(done)[f"{done['metadata']['name']}[0].a.onExit"]
     assert hook_node["phase"] == "Succeeded"
     assert stdout_of(backend, hook_node) == missing
+
+
+def test_parameters_come_only_from_configmaps_labelled_for_them(backend: LocalBackend) -> None:
+    """``GetConfigMapValue`` (workflow/common/configmap.go) reads a ConfigMap labelled
+    ``workflows.argoproj.io/configmap-type: Parameter``; any other is refused in its words,
+    for an input (the node) and for a global parameter (the workflow, before it starts)."""
+    backend.apply({"kind": "ConfigMap", "metadata": {"name": "plain"}, "data": {"k": "v"}})
+    show = shell_template("main", "echo {{inputs.parameters.p}}")
+    ref = {"configMapKeyRef": {"name": "plain", "key": "k"}}
+    show["inputs"] = {"parameters": [{"name": "p", "valueFrom": ref}]}
+    done = backend.run(workflow_manifest([show]))
+    (node,) = done["status"]["nodes"].values()
+    assert (node["phase"], node["message"]) == (
+        "Error",
+        "unable to retrieve inputs.parameters.p from ConfigMap: ConfigMap 'plain' needs to have "
+        "the label workflows.argoproj.io/configmap-type: Parameter to load parameters",
+    )
+    glob = workflow_manifest(
+        [shell_template("main", "echo {{workflow.parameters.g}}")],
+        arguments={"parameters": [{"name": "g", "valueFrom": ref}]},
+    )
+    done = backend.run(glob)
+    assert done["status"]["phase"] == "Failed"
+    assert done["status"]["nodes"] == {}
+    assert done["status"]["message"] == (
+        "failed to set global parameters: failed to set global parameter g from configmap with "
+        "name plain and key k: ConfigMap 'plain' needs to have the label "
+        "workflows.argoproj.io/configmap-type: Parameter to load parameters"
+    )

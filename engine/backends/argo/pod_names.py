@@ -1,8 +1,9 @@
 """Argo's names of pods and their nodes, both ways (Argo's ``GeneratePodName``, pod names v2).
 
-With ``POD_NAMES=v2`` (the default since Argo 3.4) a pod is ``<workflow>-<template>-<hash>`` and
-its node id is ``<workflow>-<hash>``, where hash is FNV-1a 32-bit of the node name; with v1 the
-pod name is the node id itself.
+With ``POD_NAMES=v2`` (the default since Argo 3.4) a pod is ``<workflow>-<template>-<hash>``
+(``<workflow>-<hash>`` for an inline template, which has no name) and its node id is
+``<workflow>-<hash>``, where hash is FNV-1a 32-bit of the node name; with v1 the pod name is the
+node id itself.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def pod_name(workflow: dict[str, Any], node: dict[str, Any]) -> str:
     if node_name == name:
         return name
     template = node.get("templateName") or (node.get("templateRef") or {}).get("template") or ""
-    prefix = name if ".inline" in node_name else f"{name}-{template}"
+    prefix = f"{name}-{template}" if template else name  # an inline template has no name
     return f"{prefix[:_MAX_PREFIX]}-{_fnv1a_32(node_name)}"
 
 

@@ -179,6 +179,9 @@ class LocalBackend:
         meta["creationTimestamp"] = _now()
         labels = meta.setdefault("labels", {})
         labels["workflows.argoproj.io/phase"] = "Pending"
+        if ref:  # setWfTemplateLabel (operator.go)
+            scope = "cluster-workflow-template" if ref.get("clusterScope") else "workflow-template"
+            labels[f"workflows.argoproj.io/{scope}"] = str(ref.get("name", ""))
         workflow.pop("status", None)
         workflow["status"] = {"phase": "Pending", "nodes": {}}
         return workflow

@@ -42,7 +42,9 @@ from engine.backends.local.scope import (
     ARTIFACT_REF_PREFIX,
     ArgumentError,
     ConfigLookup,
+    ObjectLookup,
     absent_reference,
+    configmap_parameter,
     mark_absent_arguments,
     process_inputs,
     skipped_output_scope,
@@ -215,6 +217,7 @@ class WorkflowOperator:
         *,
         clock: Callable[[], float] = time.time,
         config_lookup: ConfigLookup = lambda kind, name, key: None,
+        object_lookup: ObjectLookup = lambda kind, name: None,
         cache_save: CacheSave = lambda configmap, key, entry: None,
         template_lookup: TemplateLookup = lambda name, template, cluster: None,
         host_name: str = "localhost",
@@ -226,6 +229,7 @@ class WorkflowOperator:
         self.nodes: dict[str, Node] = self.status.setdefault("nodes", {})
         self.clock = clock
         self.config_lookup = config_lookup
+        self.object_lookup = object_lookup
         self.cache_save = cache_save
         self.template_lookup = template_lookup
         self.host_name = host_name
@@ -253,6 +257,7 @@ class WorkflowOperator:
         self.wakeups: list[float] = []
         self.cache: dict[str, Any] = {}
         self.now = clock()
+        self.global_parameter_error: str | None = None
         self.global_scope = self._build_global_scope()
         self.volumes_templated = "{{" in json.dumps(self.spec.get("volumes") or [])
         self.volumes: list[dict[str, Any]] = list(self.spec.get("volumes") or [])
@@ -273,9 +278,23 @@ class WorkflowOperator:
         params = []
         for param in (self.spec.get("arguments") or {}).get("parameters") or []:
             value = param.get("value")
-            ref = (param.get("valueFrom") or {}).get("configMapKeyRef")
+            value_from = param.get("valueFrom") or {}
+            ref = value_from.get("configMapKeyRef")
             if value is None and ref:
-                value = self.config_lookup("ConfigMap", ref.get("name", ""), ref.get("key", ""))
+                # setGlobalParameters: a ConfigMap not found takes valueFrom.default, else the
+                # workflow fails before it starts.
+                name, key = str(ref.get("name", "")), str(ref.get("key", ""))
+                try:
+                    value = configmap_parameter(self.object_lookup, name, key)
+                except ArgumentError as error:
+                    if value_from.get("default") is None:
+                        self.global_parameter_error = (
+                            f"failed to set global parameter {param['name']} from configmap "
+                            f"with name {name} and key {key}: {error}"
+                        )
+                        value = ""
+                    else:
+                        value = str(value_from["default"])
             if value is None:
                 value = param.get("default", "")
             text = value if isinstance(value, str) else json.dumps(value)
@@ -652,6 +671,10 @@ class WorkflowOperator:
         if self.status.get("phase") in ("Succeeded", "Failed", "Error"):
             return
         if not self.status.get("phase") or self.status["phase"] == "Pending":
+            if self.global_parameter_error is not None:  # operate's markWorkflowFailed
+                message = f"failed to set global parameters: {self.global_parameter_error}"
+                self._complete_workflow("Failed", message)
+                return
             self.status["phase"] = "Running"
             self.status.setdefault("startedAt", format_time(self.now))
             try:
@@ -907,7 +930,7 @@ class WorkflowOperator:
                 processed, inputs_record = cached
             else:
                 processed, inputs_record = process_inputs(
-                    template, arguments, self.global_scope, self.config_lookup, extra_scope
+                    template, arguments, self.global_scope, self.object_lookup, extra_scope
                 )
                 if retry_strategy is None and _template_kind(processed) in ("dag", "steps"):
                     # A running DAG/steps node re-enters every pass with the same inputs.

@@ -156,6 +156,7 @@ class WorkflowRunner:
         operator = WorkflowOperator(
             workflow,
             config_lookup=self.store.lookup_key,
+            object_lookup=self.store.get_object,
             cache_save=self.store.save_cache_entry,
             template_lookup=self.store.lookup_template,
             host_name=host_name(),

@@ -27,9 +27,12 @@ __all__ = [
     "REPOSITORY_REF_PREFIX",
     "ArgumentError",
     "ConfigLookup",
+    "ConfigMapKeyNotFound",
+    "ObjectLookup",
     "absent_reference",
     "aggregate_output_scope",
     "artifact_reference",
+    "configmap_parameter",
     "inputs_scope",
     "mark_absent_arguments",
     "node_output_scope",
@@ -76,10 +79,40 @@ def artifact_reference(artifact: Mapping[str, Any]) -> str | None:
 
 #: Looks up ``(kind, name, key)`` in the local ConfigMap/Secret store; None when absent.
 ConfigLookup = Callable[[str, str, str], str | None]
+#: Looks up the ``(kind, name)`` object in the local store; None when absent.
+ObjectLookup = Callable[[str, str], Mapping[str, Any] | None]
+
+#: The label a ConfigMap needs for its keys to be parameters (``LabelKeyConfigMapType``).
+PARAMETER_CONFIGMAP_LABEL = ("workflows.argoproj.io/configmap-type", "Parameter")
 
 
 class ArgumentError(ValueError):
     """Inputs that cannot be satisfied; the message goes on the node (phase Error)."""
+
+
+class ConfigMapKeyNotFound(ArgumentError):
+    """The ConfigMap or its key is absent (Argo's ``CodeNotFound``: a ``default`` applies)."""
+
+
+def configmap_parameter(objects: ObjectLookup, name: str, key: str) -> str:
+    """A parameter's value from a ConfigMap, as ``GetConfigMapValue`` reads it
+    (workflow/common/configmap.go): only a ConfigMap labelled as holding parameters, its
+    ``data``; raises :class:`ConfigMapKeyNotFound` or :class:`ArgumentError` in Argo's words."""
+    label, value = PARAMETER_CONFIGMAP_LABEL
+    configmap = objects("ConfigMap", name)
+    if configmap is None:
+        raise ConfigMapKeyNotFound(
+            f"ConfigMap '{name}' does not exist. Please make sure it has the label "
+            f"{label}: {value} to be detectable by the controller"
+        )
+    if ((configmap.get("metadata") or {}).get("labels") or {}).get(label) != value:
+        raise ArgumentError(
+            f"ConfigMap '{name}' needs to have the label {label}: {value} to load parameters"
+        )
+    data = configmap.get("data") or {}
+    if key not in data:
+        raise ConfigMapKeyNotFound(f"ConfigMap '{name}' does not have the key '{key}'")
+    return str(data[key])
 
 
 #: An argument that was a pure reference to an absent optional (Argo's
@@ -87,27 +120,35 @@ class ArgumentError(ValueError):
 ABSENT_ARGUMENT = "__argo-internal.absent-optional-output__"
 
 
-def _param_value(param: Mapping[str, Any], lookup: ConfigLookup, where: str) -> str | None:
+def _param_value(
+    param: Mapping[str, Any], objects: ObjectLookup, global_scope: Scope, where: str
+) -> str | None:
     if "value" in param and param["value"] is not None:
         value = param["value"]
         return value if isinstance(value, str) else json.dumps(value)
     value_from = param.get("valueFrom") or {}
     ref = value_from.get("configMapKeyRef")
-    if ref:
-        found = lookup("ConfigMap", str(ref.get("name", "")), str(ref.get("key", "")))
-        if found is None and not ref.get("optional"):
-            raise ArgumentError(
-                f"{where}: configMap '{ref.get('name')}' key '{ref.get('key')}' not found"
-            )
-        return found
-    return None
+    if not ref:
+        return None
+    # substituteAndGetConfigMapValue (workflow/common/util.go): the name and key may use the
+    # workflow's global parameters; a ConfigMap or key not found takes valueFrom.default.
+    name = substitute(str(ref.get("name", "")), global_scope)
+    key = substitute(str(ref.get("key", "")), global_scope)
+    try:
+        return configmap_parameter(objects, name, key)
+    except ConfigMapKeyNotFound as error:
+        if value_from.get("default") is not None:
+            return str(value_from["default"])
+        raise ArgumentError(f"unable to retrieve {where} from ConfigMap: {error}") from None
+    except ArgumentError as error:
+        raise ArgumentError(f"unable to retrieve {where} from ConfigMap: {error}") from None
 
 
 def process_inputs(
     template: dict[str, Any],
     arguments: Mapping[str, Any],
     global_scope: Scope,
-    lookup: ConfigLookup,
+    objects: ObjectLookup,
     extra_scope: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Bind ``arguments`` to the template's inputs and substitute them everywhere.
@@ -133,9 +174,9 @@ def process_inputs(
                     "(skipped/omitted node output with no default)"
                 )
         elif argument is not None:
-            value = _param_value(argument, lookup, where)
+            value = _param_value(argument, objects, global_scope, where)
         if value is None:
-            value = _param_value(param, lookup, where)
+            value = _param_value(param, objects, global_scope, where)
         if value is None and param.get("default") is not None:
             value = str(param["default"])
         if value is None:

@@ -13,9 +13,12 @@ image with no command of its own is given the script as its command; nothing els
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import http.server
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,16 +72,38 @@ def node_by_display(workflow: Manifest, display_name: str) -> dict[str, Any]:
     return node
 
 
+def done(workflow: Manifest) -> bool:
+    """``fixtures.ToBeDone`` (the completed label; nothing is archived here)."""
+    labels = workflow.get("metadata", {}).get("labels") or {}
+    return labels.get("workflows.argoproj.io/completed") == "true"
+
+
 def wait_until(
     backend: Any, name: str, condition: Callable[[Manifest], bool], timeout: float = 60
 ) -> Manifest:
-    """The workflow once ``condition`` holds (``WaitForWorkflow`` with a condition)."""
+    """The workflow once ``condition`` holds (``WaitForWorkflow`` with a condition); as the
+    fixture, an error when the workflow is done before it holds."""
     deadline = time.monotonic() + timeout
     while True:
         workflow: Manifest = backend.get(name)
         if condition(workflow):
             return workflow
+        if done(workflow):
+            raise AssertionError("condition never and cannot be met because the workflow is done")
         if time.monotonic() > deadline:
             phase = workflow["status"].get("phase")
             raise AssertionError(f"condition not reached; phase {phase}")
         time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``http://127.0.0.1:<port>`` of a server on this machine answering with ``handler``: the
+    stand-in for the public service (httpbin, GitHub pages) a Go test calls."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

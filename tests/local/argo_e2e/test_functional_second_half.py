@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import http.server
 import json
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -33,7 +32,13 @@ import yaml
 
 from engine.backends.local import LocalBackend
 from engine.errors import SpecError
-from tests.local.argo_e2e import e2e_workflow, node_by_display, wait_until, with_argosay
+from tests.local.argo_e2e import (
+    e2e_workflow,
+    node_by_display,
+    serving,
+    wait_until,
+    with_argosay,
+)
 
 Manifest = dict[str, Any]
 
@@ -210,12 +215,8 @@ spec:
 @contextlib.contextmanager
 def _answering_404() -> Iterator[str]:
     """The URL of a server on this machine that answers every GET with 404 Not Found."""
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotFound)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/argo-workflows/not-found"
-    finally:
-        httpd.shutdown()
+    with serving(_NotFound) as base:
+        yield base + "/argo-workflows/not-found"
 
 
 class _NotFound(http.server.BaseHTTPRequestHandler):
@@ -724,13 +725,8 @@ def json_server() -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/generated.swagger.json"
-    finally:
-        server.shutdown()
+    with serving(Handler) as base:
+        yield base + "/generated.swagger.json"
 
 
 def test_http_outputs(backend: LocalBackend, json_server: str) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import http.server
 import inspect
 import re
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,7 +25,14 @@ from typing import Any
 import pytest
 
 from engine.backends.local import LocalBackend
-from tests.local.argo_e2e import ARGOSAY, e2e_workflow, find_display, node_by_display, wait_until
+from tests.local.argo_e2e import (
+    ARGOSAY,
+    e2e_workflow,
+    find_display,
+    node_by_display,
+    serving,
+    wait_until,
+)
 
 Workflow = dict[str, Any]
 Node = dict[str, Any]
@@ -687,9 +693,7 @@ def test_http_exit_handler_with_workflow_level_deadline(
     backend: LocalBackend,
 ) -> None:
     """hooks_test.go TestHttpExitHandlerWithWorkflowLevelDeadline (httpbin: a local server)."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(_Ok) as base:
         done = backend.run(
             wf(f"""
 metadata:
@@ -715,11 +719,9 @@ spec:
           template: http
     - name: http
       http:
-        url: http://127.0.0.1:{server.server_address[1]}/get
+        url: {base}/get
 """)
         )
-    finally:
-        server.shutdown()
     assert done["status"]["phase"] == "Failed"
     on_exit = find_display(done, "http-exit-handler-with-workflow-level-deadline.onExit")
     assert on_exit is not None
