@@ -701,7 +701,12 @@ class WorkflowOperator:
         entry = {"template": self.spec.get("entrypoint", "")}
         if "workflowTemplateRef" in self.spec:
             entry = {"template": self.spec.get("entrypoint", "")}
-        root = self.execute_template(self.name, entry, self.spec.get("arguments") or {}, ExecOpts())
+        root, error = self.execute_template_err(
+            self.name, entry, self.spec.get("arguments") or {}, ExecOpts()
+        )
+        if error is not None:  # operate: the workflow errors, no hook or exit handler runs
+            self._complete_workflow("Error", f"error in entry template execution: {error}")
+            return
         if root is None:
             return
         # As Argo's operate: the status and failures the hooks and the exit handler see are the
@@ -718,12 +723,15 @@ class WorkflowOperator:
         on_exit: Node | None = None
         if exit_hook is not None:
             # Flagged hooked, as operate passes ``nodeFlag: {Hooked: true}`` (operator.go).
-            on_exit = self.execute_template(
+            on_exit, error = self.execute_template_err(
                 on_exit_node_name(self.name),
                 exit_hook,
                 exit_hook.get("arguments") or {},
                 ExecOpts(on_exit=True, node_flag={"hooked": True}),
             )
+            if error is not None:
+                self._complete_workflow("Error", f"error in exit template execution : {error}")
+                return
             if on_exit is None or on_exit["phase"] not in FULFILLED_PHASES:
                 return
         # The entrypoint's message (none for a failed DAG), or the shutdown that stopped it; a
@@ -1203,6 +1211,23 @@ class WorkflowOperator:
             self.cache[f"template:{node['id']}"] = template
         return node
 
+    def _missing_volume(self, template: dict[str, Any]) -> str | None:
+        """A volume the pod's containers mount that neither the template, the workflow nor its
+        claim templates define (``addVolumeReferences``, workflowpod.go)."""
+        if "http" in template:
+            return None
+        defined = {v.get("name") for v in [*(template.get("volumes") or []), *self.volumes]}
+        for claim in self.spec.get("volumeClaimTemplates") or []:
+            defined.add((claim.get("metadata") or {}).get("name"))
+        body = template.get("container") or template.get("script") or template.get("containerSet")
+        containers = [body or {}, *(template.get("initContainers") or [])]
+        containers += template.get("sidecars") or []
+        for container in containers:
+            for mount in container.get("volumeMounts") or []:
+                if mount.get("name") not in defined:
+                    return str(mount.get("name"))
+        return None
+
     def _execute_pod(
         self,
         node_name: str,
@@ -1233,6 +1258,9 @@ class WorkflowOperator:
         dangling = _dangling_tags(template, as_written)
         if dangling:
             return self.mark_phase(node_name, "Error", f"failed to resolve {dangling[0]}")
+        missing = self._missing_volume(template)
+        if missing is not None:  # createWorkflowPod's error, returned by executeTemplate
+            raise _TemplateError(f"volume '{missing}' not found in workflow spec", None)
         deadline = self.container_deadline(template, opts.on_exit)
         node_deadline = deadline
         if "http" not in template:

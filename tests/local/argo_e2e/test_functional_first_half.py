@@ -770,15 +770,14 @@ def test_parameter_aggregation_dag_with_retry(backend: LocalBackend) -> None:
     assert outputs["parameters"][0]["value"] == '["1","2","3"]'
 
 
-# Not translated (see the report):
+# Not translated (TestVolumeClaimTemplate, TestArtifactRepositoryRef and TestPause* are in
+# test_functional_third.py):
 # TestDeletingPendingPod - kubectl patch/delete of a pod.
 # TestWorkflowTTL - the TTL controller deletes the Workflow object; the local runner
 #   accepts ttlStrategy and ignores it by design (validation.py docstring).
 # TestWorkflowRetention - controller configuration (workflow retention policy).
 # TestResourceQuota - a Kubernetes ResourceQuota.
-# TestVolumeClaimTemplate - asserts PVC deletion through the Kubernetes API.
 # TestEventOnNodeFail / TestEventOnWorkflowSuccess / TestEventOnPVCFail - Kubernetes events
 #   (and a PVC creation failure).
-# TestArtifactRepositoryRef - the cluster's artifact-repositories ConfigMap and S3 (MinIO).
 # TestPendingRetryWorkflow / TestPendingRetryWorkflowWithRetryStrategy - a memory
 #   ResourceQuota keeping pods Pending.

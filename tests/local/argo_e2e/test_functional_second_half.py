@@ -14,8 +14,8 @@ template type merged into every template; a missing workingDir is not created) a
 on Terminate: workflow Succeeded, its Steps/StepGroup left Running).
 
 Skipped Go tests (they need a cluster): TestTemplateLevelTimeoutWithForbidden (ResourceQuota),
-TestWorkflowPodSpecPatch (pod spec), TestPauseBefore/After/AfterAndBefore (kubectl exec into
-the pod), TestWorkflowInvalidServiceAccountError (RBAC, wait-container logs).
+TestWorkflowPodSpecPatch (pod spec), TestWorkflowInvalidServiceAccountError (RBAC,
+wait-container logs). TestPauseBefore/After/AfterAndBefore are in test_functional_third.py.
 """
 
 from __future__ import annotations

@@ -597,10 +597,6 @@ spec:
     assert args[2] == "thisLabelIsFromWorkflowDefaults"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a pod-creation error is not reported as 'error in exit template execution : ...'",
-)
 def test_workflow_template_invalid_on_exit(backend: LocalBackend) -> None:
     """workflow_template_test.go TestWorkflowTemplateInvalidOnExit"""
     backend.apply(
@@ -696,10 +692,6 @@ spec:
         assert found[0]["phase"] == "Succeeded"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a pod-creation error is not reported as 'error in entry template execution: ...'",
-)
 def test_workflow_template_invalid_entry_point(backend: LocalBackend) -> None:
     """workflow_template_test.go TestWorkflowTemplateInvalidEntryPoint"""
     backend.apply(
