@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 import yaml
 
 from engine.backends.argo.pod_names import pod_name
