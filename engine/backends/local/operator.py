@@ -24,6 +24,7 @@ from engine.backends.argo.pod_names import pod_name
 from engine.backends.local import dag, exprlang, steps
 from engine.backends.local.durations import parse_duration
 from engine.backends.local.expressions import ExpressionError
+from engine.backends.local.log_archive import LogArchive, log_archive
 from engine.backends.local.node_selector import NodeSelector
 from engine.backends.local.nodes import (
     COMPLETED_PHASES,
@@ -161,6 +162,8 @@ class PodLaunch:
     volumes: list[dict[str, Any]] | None = None
     """The workflow's volumes as substituted when the pod was created (Argo's ``woc.volumes``);
     None: ``spec.volumes`` as written (they hold no ``{{``)."""
+    logs: LogArchive | None = None
+    """Where its container logs are archived (``archiveLogs``), if they are."""
 
 
 @dataclass(slots=True)
@@ -1275,7 +1278,8 @@ class WorkflowOperator:
                 node_name, opts.boundary_id
             )
         volumes = self.volumes if self.volumes_templated else None
-        self.launches.append(PodLaunch(node["id"], node_name, template, deadline, volumes))
+        logs = log_archive(self.spec, template, self.name, self._pod_name(node_name, template))
+        self.launches.append(PodLaunch(node["id"], node_name, template, deadline, volumes, logs))
         initial = None if "http" in template else self._initial_progress(template)
         if initial is not None:
             node["progress"] = initial

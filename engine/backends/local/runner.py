@@ -28,6 +28,7 @@ from typing import Any
 
 from engine.backends.local.claims import collect_claims
 from engine.backends.local.data_template import ARGOEXEC_ERROR, DataTemplateError, process_data
+from engine.backends.local.log_archive import LogArchive, save_logs
 from engine.backends.local.machine import (
     UNSCHEDULABLE_MESSAGE,
     UNSCHEDULABLE_REASON,
@@ -394,6 +395,8 @@ class WorkflowRunner:
             outcome = PodOutcome(
                 None, error=str(exc), started_at=time.time(), finished_at=time.time()
             )
+        if launch.logs is not None:
+            self._archive_logs(launch, launch.logs, outcome)
         with self.lock:
             self.processes.pop(nid, None)
             self.pending_kills.discard(nid)
@@ -426,6 +429,18 @@ class WorkflowRunner:
             started_at=started,
             finished_at=finished,
         )
+
+    def _archive_logs(self, launch: PodLaunch, archive: LogArchive, outcome: PodOutcome) -> None:
+        """``SaveLogs``: each main container's log, as an output artifact after the template's."""
+        nid = launch.node_id
+        if "containerSet" in launch.template:
+            names = [c["name"] for c in launch.template["containerSet"].get("containers") or []]
+            logs = {c: self.store.container_log_path(self.name, nid, c) for c in names}
+        else:
+            logs = {"main": self.store.log_path(self.name, nid)}
+        saved = save_logs(archive, logs, self.store.repository_path)
+        if saved:
+            outcome.outputs["artifacts"] = [*outcome.outputs.get("artifacts", []), *saved]
 
     def _data_outcome(self, launch: PodLaunch) -> PodOutcome:
         """A data template's pod runs ``argoexec data`` (engine.backends.local.data_template)."""

@@ -43,10 +43,10 @@ import sys
 import tarfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, BinaryIO, Final, Protocol
 
 from engine.backends.local.durations import go_duration_string, parse_duration
 from engine.backends.local.operator import PodLaunch, PodOutcome, Terminated
@@ -127,6 +127,8 @@ class PodPlan:
     """A writable directory shared by the pods of every run, for the project's Python bytecode
     (see ``drover_agent.bytecode_cache``); the sandbox binds it, as its paths stay the same."""
     extra: dict[str, Any] = field(default_factory=dict)
+    container_log: Path | None = None
+    """A containerSet container's own log, written beside the pod's."""
 
     def host_path(self, container_path: str) -> Path:
         """Where a container path lives on the host: the longest mount prefix wins and, of
@@ -395,6 +397,11 @@ def plan_pod(
         mounts=mounts,
         pod_dir=pod_dir,
         log_path=store.log_path(name, launch.node_id),
+        container_log=(
+            store.container_log_path(name, launch.node_id, container_name)
+            if container_name is not None and sidecar is None
+            else None
+        ),
         outputs=template.get("outputs") or {},
         artifact_dir=lambda art: store.artifact_path(name, launch.node_id, art),
         bytecode_cache=store.bytecode_cache_dir(),
@@ -1017,7 +1024,7 @@ def run_pod(
         for attempt in range(backoff.steps):
             if attempt and _paused(backoff.duration, stopped):
                 break
-            ran = _start(argv, cwd, env, runtime, plan.log_path, on_start)
+            ran = _start(argv, cwd, env, runtime, plan, on_start)
             stdout += ran.stdout  # the executor appends each attempt's to the container's
             if ran.exit_code == 0 or stopped():
                 break
@@ -1058,9 +1065,35 @@ def _ended(
 def emissary_error(plan: PodPlan, message: str) -> str:
     """An error of argoexec's own, logged as it ends with it (cobra's "Error: ...", then
     cmd/argoexec/main.go's println); returned, as main.go writes it to the termination log."""
-    with plan.log_path.open("ab") as log:
+    with _pod_log(plan) as log:
         log.write(f"Error: {message}\n{message}\n".encode())
     return message
+
+
+class _Tee:
+    """The pod's log and, for a containerSet's container, the container's own."""
+
+    def __init__(self, *files: BinaryIO) -> None:
+        self.files = files
+
+    def write(self, data: bytes) -> None:
+        for file in self.files:
+            file.write(data)
+
+    def flush(self) -> None:
+        for file in self.files:
+            file.flush()
+
+
+@contextlib.contextmanager
+def _pod_log(plan: PodPlan) -> Iterator[_Tee]:
+    """Append to the pod's log (and the container's own, if it keeps one)."""
+    with contextlib.ExitStack() as stack:
+        files = [stack.enter_context(plan.log_path.open("ab"))]
+        if plan.container_log is not None:
+            plan.container_log.parent.mkdir(parents=True, exist_ok=True)
+            files.append(stack.enter_context(plan.container_log.open("ab")))
+        yield _Tee(*files)
 
 
 def _start(
@@ -1068,12 +1101,12 @@ def _start(
     cwd: str,
     env: dict[str, str],
     runtime: Runtime,
-    log_path: Path,
+    plan: PodPlan,
     on_start: Callable[[subprocess.Popen[bytes]], None],
 ) -> _Ran:
     """Run the command once, its sandbox set up again when setting it up failed."""
     for attempt in range(1, SANDBOX_STARTS):
-        with log_path.open("ab") as log:
+        with _pod_log(plan) as log:
             ran = _run_command(argv, cwd, env, runtime, log, on_start)
             if not ran.setup_failed:
                 return ran
@@ -1082,7 +1115,7 @@ def _start(
                 f"{SANDBOX_STARTS}); setting it up again\n".encode()
             )
         time.sleep(0.1 * attempt)
-    with log_path.open("ab") as log:
+    with _pod_log(plan) as log:
         return _run_command(argv, cwd, env, runtime, log, on_start)
 
 
@@ -1105,7 +1138,7 @@ def _run_command(
     cwd: str,
     env: dict[str, str],
     runtime: Runtime,
-    log: Any,
+    log: _Tee,
     on_start: Callable[[subprocess.Popen[bytes]], None],
 ) -> _Ran:
     """Run the pod's command once, its stdout and stderr appended to ``log`` as they come."""

@@ -140,6 +140,10 @@ class LocalStore:
     def log_path(self, name: str, node_id: str) -> Path:
         return self.workflow_dir(name) / "logs" / f"{node_id}.log"
 
+    def container_log_path(self, name: str, node_id: str, container: str) -> Path:
+        """One container's own log, beside the pod's (a containerSet's containers share that)."""
+        return self.workflow_dir(name) / "logs" / node_id / f"{container}.log"
+
     def artifact_path(self, name: str, node_id: str, artifact: str) -> Path:
         return self.workflow_dir(name) / "artifacts" / node_id / artifact
 

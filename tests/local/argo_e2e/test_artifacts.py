@@ -43,10 +43,6 @@ from tests.local.conftest import stdout_of
 
 Manifest = dict[str, Any]
 
-ARCHIVE_LOGS_MISSING = (
-    "the local runner does not archive container logs (archiveLogs): no <container>-logs "
-    "output artifacts"
-)
 
 
 def _repository_text(backend: LocalBackend, key: str) -> str:
@@ -736,7 +732,6 @@ def _archive_logs(manifest: Manifest) -> Manifest:
     return manifest
 
 
-@pytest.mark.xfail(strict=True, reason=ARCHIVE_LOGS_MISSING)
 def test_main_log_basic(backend: LocalBackend) -> None:
     """artifacts_test.go TestMainLog (Basic)"""
     wf = backend.run(
@@ -764,7 +759,6 @@ spec:
     assert ":) Hello Argo!" in _repository_text(backend, key)
 
 
-@pytest.mark.xfail(strict=True, reason=ARCHIVE_LOGS_MISSING)
 def test_main_log_active_deadline_seconds(backend: LocalBackend) -> None:
     """artifacts_test.go TestMainLog (ActiveDeadlineSeconds)"""
     # expectedfailures/timeouts-step.yaml → examples/timeouts-step.yaml
@@ -804,7 +798,6 @@ spec:
     assert "123" in _repository_text(backend, key)
 
 
-@pytest.mark.xfail(strict=True, reason=ARCHIVE_LOGS_MISSING)
 def test_containerset_logs(backend: LocalBackend) -> None:
     """artifacts_test.go TestContainersetLogs (Basic)"""
     wf = backend.run(
