@@ -218,7 +218,7 @@ def test_watch_reports_added_modified_deleted(local: LocalBackend) -> None:
         events,
         lambda e: (
             e.workflow["metadata"]["name"] == second
-            and e.workflow["status"]["phase"] == "Succeeded"
+            and e.workflow["status"].get("phase") == "Succeeded"
         ),
     )
     assert seen[0].type == "ADDED" and {e.type for e in seen[1:]} <= {"MODIFIED"}

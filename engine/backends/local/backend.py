@@ -177,13 +177,12 @@ class LocalBackend:
         meta.setdefault("namespace", "default")
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = _now()
-        labels = meta.setdefault("labels", {})
-        labels["workflows.argoproj.io/phase"] = "Pending"
         if ref:  # setWfTemplateLabel (operator.go)
             scope = "cluster-workflow-template" if ref.get("clusterScope") else "workflow-template"
-            labels[f"workflows.argoproj.io/{scope}"] = str(ref.get("name", ""))
-        workflow.pop("status", None)
-        workflow["status"] = {"phase": "Pending", "nodes": {}}
+            meta.setdefault("labels", {})[f"workflows.argoproj.io/{scope}"] = str(ref.get("name"))
+        # As created: no phase (Unknown, "") and no phase label until the runner's first pass
+        # marks it Running (markWorkflowRunning).
+        workflow["status"] = {"nodes": {}}
         return workflow
 
     def submit(

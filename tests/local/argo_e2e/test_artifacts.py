@@ -44,7 +44,6 @@ from tests.local.conftest import stdout_of
 Manifest = dict[str, Any]
 
 
-
 def _repository_text(backend: LocalBackend, key: str) -> str:
     """The object under ``key`` as ``checkArtifactContent`` reads it (gunzipped if gzipped)."""
     content = backend.store.repository_path(key).read_bytes()

@@ -210,10 +210,6 @@ spec:
     wait_for(states, to_be_succeeded, waiting)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a submitted workflow reads phase Pending at once; Argo's reads '' (Unknown) until operate",
-)
 def test_workflow_level_semaphore(backend: LocalBackend) -> None:
     """semaphore_test.go TestWorkflowLevelSemaphore"""
     manifest = e2e_workflow("""
