@@ -1187,7 +1187,9 @@ class WorkflowOperator:
         the deadline has passed", workflow/controller/workflowpod.go). A steps or DAG template
         bounds nothing: only a pod's template sets its pod's deadline there."""
         candidates: list[float] = []
-        for key in ("activeDeadlineSeconds", "timeout"):
+        # A pod held for debugging has no deadline of its own (createWorkflowPod).
+        keys = ("timeout",) if _debugged(template) else ("activeDeadlineSeconds", "timeout")
+        for key in keys:
             if template.get(key) not in (None, ""):
                 with contextlib.suppress(ValueError):
                     candidates.append(self.now + parse_duration(str(template[key])))
@@ -1985,6 +1987,14 @@ def _node_type_of(template: dict[str, Any]) -> str:
 
 _GO_ZERO_TIME = -62135596800.0
 """Go's zero ``time.Time`` (0001-01-01T00:00:00Z) as a Unix time."""
+
+
+def _debugged(template: dict[str, Any]) -> bool:
+    """A main container asks for ``ARGO_DEBUG_PAUSE_BEFORE``/``AFTER`` (workflowpod.go)."""
+    main = template.get("container") or template.get("script")
+    containers = [main] if main else (template.get("containerSet") or {}).get("containers") or []
+    names = ("ARGO_DEBUG_PAUSE_BEFORE", "ARGO_DEBUG_PAUSE_AFTER")
+    return any(e.get("name") in names for c in containers for e in c.get("env") or [])
 
 
 def _pod_to_create(node: Node) -> bool:

@@ -129,6 +129,7 @@ class PodPlan:
     extra: dict[str, Any] = field(default_factory=dict)
     container_log: Path | None = None
     """A containerSet container's own log, written beside the pod's."""
+    container: str = "main"
 
     def host_path(self, container_path: str) -> Path:
         """Where a container path lives on the host: the longest mount prefix wins and, of
@@ -402,6 +403,7 @@ def plan_pod(
             if container_name is not None and sidecar is None
             else None
         ),
+        container=container_name or "main",
         outputs=template.get("outputs") or {},
         artifact_dir=lambda art: store.artifact_path(name, launch.node_id, art),
         bytecode_cache=store.bytecode_cache_dir(),
@@ -1017,6 +1019,7 @@ def run_pod(
     except ExecError as exc:
         message = emissary_error(plan, f"failed to find name in PATH: {exc}")
         return _ended(plan, EMISSARY_ERROR, b"", message, started)
+    plan.argv = _debug_paused(plan)
     argv, cwd, env = runtime.command(plan)
     ran = _Ran(0, b"", False)
     stdout = b""
@@ -1038,6 +1041,23 @@ def run_pod(
     finally:
         _remove_tmp_link(plan)
     return _ended(plan, ran.exit_code, stdout[:_RESULT_LIMIT], "", started)
+
+
+def _debug_paused(plan: PodPlan) -> list[str]:
+    """The command, held as the emissary holds it for debugging (cmd/argoexec/commands/
+    emissary.go): with ``ARGO_DEBUG_PAUSE_BEFORE=true`` it starts once
+    ``/var/run/argo/ctr/<container>/before`` exists, with ``ARGO_DEBUG_PAUSE_AFTER=true`` the
+    container ends (with the command's exit code) once ``.../after`` does."""
+    held = {w: plan.env.get(f"ARGO_DEBUG_PAUSE_{w.upper()}") == "true" for w in ("before", "after")}
+    if not any(held.values()):
+        return plan.argv
+
+    def wait(when: str) -> str:
+        return f'while [ ! -e "$marker/{when}" ]; do sleep 0.1; done' if held[when] else ":"
+
+    script = f'marker=$1; shift; {wait("before")}; "$@"; code=$?; {wait("after")}; exit $code'
+    marker = f"{VAR_RUN_ARGO}/ctr/{plan.container}"
+    return ["/bin/sh", "-c", script, "sh", marker, *plan.argv]
 
 
 def _paused(seconds: float, stopped: Callable[[], bool]) -> bool:

@@ -241,11 +241,6 @@ spec:
             value: 'true'
 """
 
-DEBUG_PAUSE_IGNORED = (
-    "ARGO_DEBUG_PAUSE_BEFORE/AFTER are ignored: the container runs and ends without waiting "
-    "for the /var/run/argo/ctr/main/{before,after} marker"
-)
-
 
 def _has_running_pod(wf: Manifest) -> bool:
     """``fixtures.ToHaveRunningPod``."""
@@ -274,7 +269,6 @@ def _succeeded(wf: Manifest) -> bool:
     return bool(wf["status"].get("phase") == "Succeeded")
 
 
-@pytest.mark.xfail(strict=True, reason=DEBUG_PAUSE_IGNORED)
 def test_pause_before(backend: LocalBackend) -> None:
     """functional_test.go TestPauseBefore"""
     name = backend.submit(e2e_workflow(PAUSE_BEFORE))
@@ -284,7 +278,6 @@ def test_pause_before(backend: LocalBackend) -> None:
     wait_until(backend, name, _succeeded, timeout=30)
 
 
-@pytest.mark.xfail(strict=True, reason=DEBUG_PAUSE_IGNORED)
 def test_pause_after(backend: LocalBackend) -> None:
     """functional_test.go TestPauseAfter"""
     name = backend.submit(e2e_workflow(PAUSE_AFTER))
@@ -294,7 +287,6 @@ def test_pause_after(backend: LocalBackend) -> None:
     wait_until(backend, name, _succeeded, timeout=30)
 
 
-@pytest.mark.xfail(strict=True, reason=DEBUG_PAUSE_IGNORED)
 def test_pause_after_and_before(backend: LocalBackend) -> None:
     """functional_test.go TestPauseAfterAndBefore"""
     name = backend.submit(e2e_workflow(PAUSE_BEFORE_AFTER))
