@@ -881,3 +881,39 @@ def test_a_wide_dag_validates_in_linear_time() -> None:
     start = time.perf_counter()
     validate_workflow(manifest)
     assert time.perf_counter() - start < 10
+
+
+@pytest.mark.parametrize(
+    ("where", "shape"),
+    [
+        ("spec.arguments.parameters", "expected list, got dict"),
+        ("spec.templates[0].steps", "expected list, got str"),
+        ("spec.templates[0].steps[0][0]", "expected map, got str"),
+        ("spec.templates[0].inputs.parameters[0]", "expected map, got int"),
+        ("spec.templates[1].container.env", "expected list, got dict"),
+    ],
+)
+def test_a_field_of_the_wrong_shape_is_refused_naming_it(where: str, shape: str) -> None:
+    """Go's decoding refuses a map where a list belongs (and so on); refused here as a
+    SpecError naming the field, never a crash further on."""
+    manifest = workflow_manifest(
+        [
+            {"name": "main", "steps": [[{"name": "a", "template": "a"}]]},
+            shell_template("a", "echo a"),
+        ]
+    )
+    broken = {
+        "spec.arguments.parameters": lambda s: s.update(arguments={"parameters": {"x": 1}}),
+        "spec.templates[0].steps": lambda s: s["templates"][0].update(steps="a"),
+        "spec.templates[0].steps[0][0]": lambda s: s["templates"][0].update(steps=[["a"]]),
+        "spec.templates[0].inputs.parameters[0]": lambda s: s["templates"][0].update(
+            inputs={"parameters": [1]}
+        ),
+        "spec.templates[1].container.env": lambda s: s["templates"][1]["container"].update(
+            env={"A": "1"}
+        ),
+    }
+    broken[where](manifest["spec"])
+    with pytest.raises(SpecError) as refused:
+        validate_workflow(manifest)
+    assert (refused.value.path, refused.value.message) == (where, shape)

@@ -29,7 +29,7 @@ from engine.backends.local.retry import memoized_status, retry_workflow
 from engine.backends.local.runner import UpdateCallback, WorkflowRunner
 from engine.backends.local.runtime import runtime_named
 from engine.backends.local.store import LocalStore
-from engine.backends.local.validation import validate_workflow
+from engine.backends.local.validation import check_spec_fields, validate_workflow
 from engine.backends.local.watch import carries_labels, file_stamp, poll_events
 from engine.backends.node_query import pods_named
 from engine.errors import Conflict, NotFound, SpecError
@@ -148,11 +148,14 @@ class LocalBackend:
                 "the templates come from the WorkflowTemplate: drop spec.templates",
             )
         if ref:
+            check_spec_fields(spec)  # before its arguments are merged with the template's
             kind = "ClusterWorkflowTemplate" if ref.get("clusterScope") else "WorkflowTemplate"
             template = self.store.get_object(kind, ref.get("name", ""))
-            if template is None:
+            if template is None:  # the lister's error (fetchWorkflowSpec, operator.go)
                 raise SpecError(
-                    "spec.workflowTemplateRef.name", f"{kind} '{ref.get('name')}' not found locally"
+                    "spec.workflowTemplateRef.name",
+                    f'{kind.lower()}.argoproj.io "{ref.get("name")}" not found',
+                    f"the local runner knows the {kind}s applied to it (`drover templates sync`)",
                 )
             merged = copy.deepcopy(template.get("spec") or {})
             own = {k: v for k, v in spec.items() if k != "workflowTemplateRef"}
@@ -560,3 +563,5 @@ def _check_object(obj: dict[str, Any], where: str) -> None:
         )
     if not (obj.get("metadata") or {}).get("name"):
         raise SpecError(f"{where}metadata.name", "required")
+    if kind in ("WorkflowTemplate", "ClusterWorkflowTemplate"):
+        check_spec_fields(obj.get("spec"), f"{where}spec")  # as the API server's schema would

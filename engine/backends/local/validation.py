@@ -13,14 +13,14 @@ TTLs ...) are otherwise accepted and ignored.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from engine.backends.local.argo_validation import Invalid, TemplateLookup, validate_argo_workflow
 from engine.backends.local.data_template import artifact_paths_key
 from engine.backends.local.scope import REPOSITORY_KINDS, repository_key
 from engine.errors import SpecError
 
-__all__ = ["validate_workflow"]
+__all__ = ["check_spec_fields", "validate_workflow"]
 
 _SPEC_FIELDS: Final = frozenset(
     {
@@ -165,7 +165,7 @@ _ARTIFACT_FIELDS: Final = frozenset(
 )
 
 
-def _fail(path: str, message: str, hint: str | None = None) -> None:
+def _fail(path: str, message: str, hint: str | None = None) -> NoReturn:
     raise SpecError(path, message, hint)
 
 
@@ -180,26 +180,92 @@ def _unknown(path: str, kind: str) -> None:
 # ---------------------------------------------------------------------------- 1. the fields
 
 
+def _shaped(value: Any, shape: type, path: str) -> Any:
+    """``value`` if it is a map (``dict``) or a list, as the field must be, or absent; else
+    refused as Go's decoding of the Workflow refuses it."""
+    if value is not None and not isinstance(value, shape):
+        _fail(
+            path,
+            f"expected {'list' if shape is list else 'map'}, got {type(value).__name__}",
+            "see the field in Argo's Workflow reference (argo-workflows.readthedocs.io)",
+        )
+    return value
+
+
+def _maps(value: Any, path: str) -> list[dict[str, Any]]:
+    """A list of maps (parameters, artifacts, tasks, containers ...)."""
+    items: list[Any] = _shaped(value, list, path) or []
+    for index, item in enumerate(items):
+        _shaped(item, dict, f"{path}[{index}]")
+    return items
+
+
+def _io_fields(holder: Any, path: str) -> None:
+    """``arguments``, ``inputs`` or ``outputs``: maps holding lists of parameters and artifacts."""
+    if _shaped(holder, dict, path):
+        for kind in ("parameters", "artifacts"):
+            _maps(holder.get(kind), f"{path}.{kind}")
+
+
 def _task_fields(tasks: Any, path: str, is_dag: bool) -> None:
-    for index, task in enumerate(tasks or []):
+    for index, task in enumerate(_maps(tasks, path)):
         task_path = f"{path}[{index}]"
         for key in task:
             if key not in _TASK_FIELDS | _DROPPED or (
                 not is_dag and key in ("dependencies", "depends")
             ):
                 _unknown(f"{task_path}.{key}", "DAGTask" if is_dag else "WorkflowStep")
+        _io_fields(task.get("arguments"), f"{task_path}.arguments")
         if "inline" in task:
-            _template_fields(task["inline"], f"{task_path}.inline")
+            _template_fields(
+                _shaped(task["inline"], dict, f"{task_path}.inline"), f"{task_path}.inline"
+            )
 
 
 def _template_fields(template: dict[str, Any], path: str) -> None:
     for key in template:
         if key not in _TEMPLATE_FIELDS | _DROPPED:
             _unknown(f"{path}.{key}", "Template")
-    if isinstance(template.get("dag"), dict):
+    for io in ("inputs", "outputs"):
+        _io_fields(template.get(io), f"{path}.{io}")
+    for body in ("container", "script", "containerSet", "dag", "suspend", "http", "data"):
+        _shaped(template.get(body), dict, f"{path}.{body}")
+    containers = [(f"{path}.container", template.get("container"))]
+    containers.append((f"{path}.script", template.get("script")))
+    for field in ("initContainers", "sidecars", "volumes"):
+        _maps(template.get(field), f"{path}.{field}")
+    for field in ("initContainers", "sidecars"):
+        containers += [(f"{path}.{field}[{i}]", c) for i, c in enumerate(template.get(field) or [])]
+    if template.get("containerSet"):
+        set_path = f"{path}.containerSet"
+        members = _maps(template["containerSet"].get("containers"), f"{set_path}.containers")
+        containers += [(f"{set_path}.containers[{i}]", c) for i, c in enumerate(members)]
+    for container_path, container in containers:
+        for field in ("env", "volumeMounts"):
+            _maps((container or {}).get(field), f"{container_path}.{field}")
+    if template.get("dag"):
         _task_fields(template["dag"].get("tasks"), f"{path}.dag.tasks", is_dag=True)
-    for group_index, group in enumerate(template.get("steps") or []):
+    for group_index, group in enumerate(
+        _shaped(template.get("steps"), list, f"{path}.steps") or []
+    ):
         _task_fields(group, f"{path}.steps[{group_index}]", is_dag=False)
+
+
+def check_spec_fields(spec: Any, path: str = "spec") -> dict[str, Any]:
+    """Stage 1 for a Workflow's (or WorkflowTemplate's) spec: known fields, of the right shape;
+    returns the spec."""
+    if not isinstance(spec, dict):
+        _fail(path, "missing" if spec is None else f"expected map, got {type(spec).__name__}")
+    for key in spec:
+        if key not in _SPEC_FIELDS | _DROPPED:
+            _unknown(f"{path}.{key}", "WorkflowSpec")
+    _io_fields(spec.get("arguments"), f"{path}.arguments")
+    for field in ("volumes", "volumeClaimTemplates"):
+        _maps(spec.get(field), f"{path}.{field}")
+    _shaped(spec.get("hooks"), dict, f"{path}.hooks")
+    for index, template in enumerate(_maps(spec.get("templates"), f"{path}.templates")):
+        _template_fields(template, f"{path}.templates[{index}]")
+    return spec
 
 
 # ---------------------------------------------------------------------------- 3. local limits
@@ -294,16 +360,8 @@ def validate_workflow(workflow: dict[str, Any], lookup: TemplateLookup | None = 
     honour; ``lookup`` finds the WorkflowTemplates' templates a ``templateRef`` names."""
     if workflow.get("kind", "Workflow") != "Workflow":
         _fail("kind", f"expected Workflow, got {workflow.get('kind')!r}")
-    spec = workflow.get("spec")
-    if not isinstance(spec, dict):
-        _fail("spec", "missing")
-        return
-    for key in spec:
-        if key not in _SPEC_FIELDS | _DROPPED:
-            _unknown(f"spec.{key}", "WorkflowSpec")
+    spec = check_spec_fields(workflow.get("spec"))
     templates = spec.get("templates") or []
-    for index, template in enumerate(templates):
-        _template_fields(template, f"spec.templates[{index}]")
     try:
         validate_argo_workflow(workflow, lookup)
     except Invalid as error:

@@ -315,8 +315,14 @@ spec:
 
 def test_workflow_template_ref_with_exit_handler_error(backend: LocalBackend) -> None:
     """test/e2e/functional_test.go TestWorkflowTemplateRefWithExitHandlerError"""
-    backend.apply(
-        _workflow_template("""
+    # Argo: the fixture's non-strict YAML decode drops ``templateRef`` (no such Template
+    # field), so the controller fails the workflow with "invalid spec: templates.exit-handler
+    # template type unspecified ...". The local runner refuses the WorkflowTemplate as it is
+    # applied instead (as ``argo template create``'s default --strict decode would), so the
+    # workflow that refers to it has no template to run.
+    with pytest.raises(SpecError, match=r"spec\.templates\[1\]\.templateRef"):
+        backend.apply(
+            _workflow_template("""
 metadata:
   name: test-exit-handler
 spec:
@@ -332,12 +338,8 @@ spec:
         name: nonexistent
         template: exit-handler
 """)
-    )
-    # Argo: the fixture's non-strict YAML decode drops ``templateRef`` (no such Template
-    # field), so the controller fails the workflow with "invalid spec: templates.exit-handler
-    # template type unspecified ...". The local runner rejects the spec at submission instead
-    # (as ``argo submit``'s default --strict decode would).
-    with pytest.raises(SpecError, match=r"templates\[1\]\.templateRef"):
+        )
+    with pytest.raises(SpecError, match=r'workflowtemplate\.argoproj\.io "test-exit-handler"'):
         backend.run(
             e2e_workflow("""
 metadata:

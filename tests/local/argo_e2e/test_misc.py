@@ -182,11 +182,6 @@ def _wellformed_workflow(name: str, kind: str) -> Manifest:
     return e2e_workflow(WELLFORMED_WORKFLOW.format(name=name, cluster_scope=scope))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="submit crashes (AttributeError in argo_validation.fields.check_arguments) on a map "
-    "of parameters instead of refusing it with a SpecError",
-)
 def test_malformed_workflow(backend: LocalBackend) -> None:
     """malformed_resources_test.go TestMalformedWorkflow"""
     with pytest.raises(SpecError) as refused:
@@ -194,11 +189,6 @@ def test_malformed_workflow(backend: LocalBackend) -> None:
     assert EXPECTED_LIST in str(refused.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LocalBackend.apply stores a (Cluster)WorkflowTemplate without validating it: the "
-    "malformed one is accepted",
-)
 @TEMPLATE_KINDS
 def test_malformed_template_refused(backend: LocalBackend, kind: str) -> None:
     """malformed_resources_test.go TestMalformedWorkflowTemplate, TestMalformedWorkflowTemplateRef,
@@ -222,11 +212,6 @@ def test_malformed_template_beside_wellformed(backend: LocalBackend, kind: str) 
     assert finished["status"]["phase"] == "Succeeded"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the refusal says \"(Cluster)WorkflowTemplate 'malformed' not found locally\", not "
-    "Argo's '(cluster)workflowtemplate.argoproj.io \"malformed\" not found'",
-)
 @TEMPLATE_KINDS
 def test_malformed_template_ref(backend: LocalBackend, kind: str) -> None:
     """malformed_resources_test.go TestMalformedWorkflowTemplateRef,
