@@ -22,6 +22,10 @@ from typing import Any
 
 from engine.backends.argo.pod_names import pod_name
 from engine.backends.local import dag, exprlang, steps
+from engine.backends.local.artifact_repositories import (
+    ArtifactRepositoryError,
+    resolve_artifact_repository,
+)
 from engine.backends.local.durations import parse_duration
 from engine.backends.local.expressions import ExpressionError
 from engine.backends.local.log_archive import LogArchive, log_archive
@@ -673,6 +677,16 @@ class WorkflowOperator:
         self.wakeups = []
         if self.status.get("phase") in ("Succeeded", "Failed", "Error"):
             return
+        if "artifactRepositoryRef" not in self.status:  # operate's first step
+            try:
+                self.status["artifactRepositoryRef"] = resolve_artifact_repository(
+                    self.spec.get("artifactRepositoryRef"),
+                    str(self.wf["metadata"].get("namespace", "default")),
+                    self.object_lookup,
+                )
+            except ArtifactRepositoryError as unresolved:
+                self._complete_workflow("Error", str(unresolved))
+                return
         if not self.status.get("phase") or self.status["phase"] == "Pending":
             if self.global_parameter_error is not None:  # operate's markWorkflowFailed
                 message = f"failed to set global parameters: {self.global_parameter_error}"

@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from engine.backends.local import LocalBackend
@@ -159,10 +158,6 @@ data:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="spec.artifactRepositoryRef is ignored: status.artifactRepositoryRef is never resolved",
-)
 def test_artifact_repository_ref(backend: LocalBackend) -> None:
     """functional_test.go TestArtifactRepositoryRef"""
     backend.apply(yaml.safe_load(ARTIFACT_REPOSITORIES))
