@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Final
 
@@ -20,11 +21,13 @@ __all__ = [
     "Node",
     "display_name",
     "fnv1a_32",
+    "format_time",
     "is_fulfilled",
     "last_attempt",
     "new_node",
     "node_id",
     "on_exit_node_name",
+    "parse_time",
     "retry_attempt_name",
     "retry_attempts",
     "retry_node_children",
@@ -116,6 +119,15 @@ def retry_attempt_name(retry_node_name: str, attempt: int) -> str:
 
 def on_exit_node_name(parent_node_name: str) -> str:
     return f"{parent_node_name}.onExit"
+
+
+def format_time(epoch: float) -> str:
+    """An instant as Argo writes ``startedAt``/``finishedAt`` (RFC 3339, whole seconds, UTC)."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> float:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
 
 
 def new_node(

@@ -27,6 +27,7 @@ from engine.backends.local.artifact_repositories import (
     resolve_artifact_repository,
 )
 from engine.backends.local.durations import parse_duration
+from engine.backends.local.estimation import BaselineLookup, Estimator
 from engine.backends.local.expressions import ExpressionError
 from engine.backends.local.log_archive import LogArchive, log_archive
 from engine.backends.local.node_selector import NodeSelector
@@ -35,11 +36,13 @@ from engine.backends.local.nodes import (
     FULFILLED_PHASES,
     LEAF_WORK_TYPES,
     Node,
+    format_time,
     is_fulfilled,
     last_attempt,
     new_node,
     node_id,
     on_exit_node_name,
+    parse_time,
     retry_attempt_name,
     retry_attempts,
 )
@@ -111,10 +114,6 @@ TemplateLookup = Callable[[str, str, bool], dict[str, Any] | None]
 CacheSave = Callable[[str, str, str], None]
 
 
-def format_time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
 
 
@@ -132,10 +131,6 @@ def _check_label_value(value: str, where: str) -> None:
         )
     if problems:
         raise ExpressionError(f"{where}: {';'.join(problems)}")
-
-
-def parse_time(text: str) -> float:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +220,7 @@ class WorkflowOperator:
         clock: Callable[[], float] = time.time,
         config_lookup: ConfigLookup = lambda kind, name, key: None,
         object_lookup: ObjectLookup = lambda kind, name: None,
+        baseline_lookup: BaselineLookup = lambda label, value, namespace: None,
         cache_save: CacheSave = lambda configmap, key, entry: None,
         template_lookup: TemplateLookup = lambda name, template, cluster: None,
         host_name: str = "localhost",
@@ -237,6 +233,7 @@ class WorkflowOperator:
         self.clock = clock
         self.config_lookup = config_lookup
         self.object_lookup = object_lookup
+        self.estimator = Estimator(workflow, baseline_lookup)
         self.cache_save = cache_save
         self.template_lookup = template_lookup
         self.host_name = host_name
@@ -475,6 +472,9 @@ class WorkflowOperator:
         )
         if opts.node_flag:
             node["nodeFlag"] = dict(opts.node_flag)
+        estimate = self.estimator.node_seconds(name)  # initializeNode
+        if estimate:
+            node["estimatedDuration"] = estimate
         self.nodes[node["id"]] = node
         if phase in FULFILLED_PHASES:
             self.finished_epoch[node["id"]] = self.now
@@ -693,7 +693,11 @@ class WorkflowOperator:
                 self._complete_workflow("Failed", message)
                 return
             self.status["phase"] = "Running"
-            self.status.setdefault("startedAt", format_time(self.now))
+            if "startedAt" not in self.status:  # markWorkflowPhase
+                self.status["startedAt"] = format_time(self.now)
+                estimate = self.estimator.workflow_seconds()
+                if estimate:
+                    self.status["estimatedDuration"] = estimate
             try:
                 self._apply_workflow_metadata()
             except ExpressionError as exc:  # Argo's markWorkflowError

@@ -158,6 +158,7 @@ class WorkflowRunner:
             workflow,
             config_lookup=self.store.lookup_key,
             object_lookup=self.store.get_object,
+            baseline_lookup=self.store.newest_succeeded,
             cache_save=self.store.save_cache_entry,
             template_lookup=self.store.lookup_template,
             host_name=host_name(),

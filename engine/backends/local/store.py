@@ -91,6 +91,28 @@ class LocalStore:
         base = self.root / "workflows"
         return sorted(p.name for p in base.iterdir() if (p / "workflow.json").is_file())
 
+    def newest_succeeded(self, label: str, value: str, namespace: str) -> dict[str, Any] | None:
+        """The newest workflow (by creation) labelled ``label=value`` in ``namespace`` whose
+        phase label says Succeeded: an estimator's baseline (estimator_factory.go)."""
+        newest: dict[str, Any] | None = None
+        for name in self.names():
+            try:
+                workflow = self.load(name)
+            except (OSError, ValueError, NotFound):
+                continue  # deleted or being written meanwhile
+            meta = workflow.get("metadata") or {}
+            labels = meta.get("labels") or {}
+            if (
+                labels.get(label) != value
+                or labels.get("workflows.argoproj.io/phase") != "Succeeded"
+                or meta.get("namespace", "default") != namespace
+            ):
+                continue
+            created = str(meta.get("creationTimestamp", ""))
+            if newest is None or created > str(newest["metadata"].get("creationTimestamp", "")):
+                newest = workflow
+        return newest
+
     def delete(self, name: str) -> None:
         shutil.rmtree(self.workflow_dir(name), ignore_errors=True)
 

@@ -109,11 +109,6 @@ spec:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no status.estimatedDuration / node estimatedDuration from the last succeeded "
-    "workflow of the same template (Argo's estimation.estimatorFactory.NewEstimator)",
-)
 def test_estimated_duration_workflow_template(backend: LocalBackend) -> None:
     """estimated_duration_test.go TestWorkflowTemplate"""
     backend.apply(_template(BASIC_WORKFLOW_TEMPLATE))
