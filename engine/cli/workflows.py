@@ -272,6 +272,54 @@ def resume(
     _run("resume", name, home, node_field_selector=node_field_selector)
 
 
+_NODE_PHASES = ("Pending", "Running", "Succeeded", "Skipped", "Failed", "Error", "Omitted")
+
+
+def set_node(
+    name: NameArgument,
+    node_field_selector: Annotated[
+        str,
+        typer.Option(
+            "--node-field-selector",
+            help="The running suspend nodes to set, as argo's: e.g. displayName=approve.",
+        ),
+    ],
+    output_parameter: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--output-parameter", "-p", help="NAME=VALUE of a supplied output (repeatable)."
+        ),
+    ] = None,
+    phase: Annotated[str | None, typer.Option(help="The nodes' new phase.")] = None,
+    message: Annotated[str | None, typer.Option(help="The nodes' new message.")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Set the phase, message or supplied output parameters of suspend nodes (argo node set)."""
+    outputs: dict[str, str] = {}
+    for given in output_parameter or []:
+        key, sep, value = given.partition("=")
+        if not sep or not key:
+            abort(
+                SpecError(
+                    "--output-parameter", f"{given!r} is not NAME=VALUE", "e.g. -p message=ok"
+                )
+            )
+        outputs[key] = value
+    if phase is not None and phase not in _NODE_PHASES:
+        abort(SpecError("--phase", f"{phase!r} is no node phase", ", ".join(_NODE_PHASES)))
+    try:
+        _backend(home).set_node(
+            name,
+            node_field_selector=node_field_selector,
+            output_parameters=outputs,
+            phase=phase,
+            message=message,
+        )
+    except DroverError as error:
+        abort(error)
+    console.print(f"workflow {escape(name)} nodes set")
+
+
 def retry(
     name: NameArgument,
     restart_successful: Annotated[
@@ -327,6 +375,7 @@ def register(app: typer.Typer) -> None:
     for verb, doc in ACTIONS.items():
         app.command(verb)(_action(verb, doc))
     app.command("resume")(resume)
+    app.command("set")(set_node)
     app.command("retry")(retry)
     app.command("resubmit")(resubmit)
     app.command("delete")(delete)

@@ -191,3 +191,67 @@ def test_resume_and_stop_one_suspend_node_by_a_node_field_selector(
     assert nodes["approve"]["phase"] == "Succeeded"
     assert (nodes["deny"]["phase"], nodes["deny"]["message"]) == ("Failed", "no")
     assert status["phase"] == "Failed"
+
+
+def test_set_gives_a_suspend_node_its_supplied_output(tmp_path: Path, env: dict[str, str]) -> None:
+    """``argo node set``: a supplied output set, then the workflow resumed, its value passed on;
+    a resume before it is refused (no default), as is a malformed ``-p``."""
+    approval = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"name": "approval"},
+        "spec": {
+            "entrypoint": "main",
+            "templates": [
+                {
+                    "name": "main",
+                    "steps": [
+                        [{"name": "approve", "template": "gate"}],
+                        [
+                            {
+                                "name": "use",
+                                "template": "echo",
+                                "arguments": {
+                                    "parameters": [
+                                        {
+                                            "name": "m",
+                                            "value": "{{steps.approve.outputs.parameters.answer}}",
+                                        }
+                                    ]
+                                },
+                            }
+                        ],
+                    ],
+                },
+                {
+                    "name": "gate",
+                    "suspend": {},
+                    "outputs": {"parameters": [{"name": "answer", "valueFrom": {"supplied": {}}}]},
+                },
+                {
+                    **_pod("echo", "echo {{inputs.parameters.m}}"),
+                    "inputs": {"parameters": [{"name": "m"}]},
+                },
+            ],
+        },
+    }
+    path = tmp_path / "approval.yaml"
+    path.write_text(yaml.safe_dump(approval))
+    assert drover("submit", str(path), env=env).returncode == 0
+    selector = ["--node-field-selector", "displayName=approve"]
+    for _ in range(100):  # the runner starts the suspend node
+        early = drover("resume", "approval", env=env)
+        if "has not been set" in early.stderr + early.stdout:
+            break
+    assert early.returncode == 1
+    bad = drover("set", "approval", *selector, "-p", "answer", env=env)
+    assert bad.returncode != 0 and "--output-parameter" in bad.stderr + bad.stdout
+    assert drover("set", "approval", *selector, "-p", "answer=yes", env=env).returncode == 0
+    assert drover("resume", "approval", env=env).returncode == 0
+    for _ in range(100):
+        status = json.loads(drover("get", "approval", "-o", "json", env=env).stdout)["status"]
+        if status.get("phase") in ("Failed", "Succeeded", "Error"):
+            break
+    assert status["phase"] == "Succeeded"
+    logs = drover("logs", "approval", "use", env=env)
+    assert "yes" in logs.stdout

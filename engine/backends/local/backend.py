@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import os
 import secrets
 import signal
@@ -18,7 +19,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,15 @@ from engine.backends.local.retry import memoized_status, retry_workflow
 from engine.backends.local.runner import UpdateCallback, WorkflowRunner
 from engine.backends.local.runtime import runtime_named
 from engine.backends.local.store import LocalStore
+from engine.backends.local.suspend_outputs import (
+    is_active_suspend,
+    override_with_defaults,
+    set_refusal,
+)
 from engine.backends.local.validation import check_spec_fields, validate_workflow
 from engine.backends.local.watch import carries_labels, file_stamp, poll_events
 from engine.backends.node_query import pods_named
-from engine.errors import Conflict, NotFound, SpecError
+from engine.errors import BackendError, Conflict, NotFound, SpecError
 from engine.home import default_home
 from engine.labels import RESUBMITTED_FROM
 
@@ -444,8 +450,60 @@ class LocalBackend:
 
     def resume(self, name: str, *, node_field_selector: str | None = None) -> None:
         """Undo suspend and release indefinite Suspend nodes; with ``node_field_selector``,
-        release only the running Suspend nodes it matches (Argo's ResumeWorkflow)."""
+        release only the running Suspend nodes it matches (Argo's ResumeWorkflow). Refused,
+        changing nothing, while a Suspend node waits for an output it has no default for."""
+        if not node_field_selector:
+            for node in ((self.get(name).get("status") or {}).get("nodes") or {}).values():
+                unset = override_with_defaults(copy.deepcopy(node))
+                if is_active_suspend(node) and unset is not None:
+                    raise Conflict(unset)
         self._control(name, "resume", node_field_selector)
+
+    def set_node(
+        self,
+        name: str,
+        *,
+        node_field_selector: str,
+        output_parameters: Mapping[str, str] | None = None,
+        phase: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        """``argo node set``: the phase, message or supplied output parameters of the running
+        Suspend nodes ``node_field_selector`` matches (Argo's ``updateSuspendedNode``); returns
+        once the runner has taken them."""
+        outputs = dict(output_parameters or {})
+        workflow = self.get(name)
+        _check_suspend_nodes_match(workflow, node_field_selector)
+        matcher = NodeSelector.parse(node_field_selector)
+        matched = [
+            n
+            for n in workflow["status"]["nodes"].values()
+            if is_active_suspend(n) and matcher.matches(n)
+        ]
+        for node in matched:
+            refusal = set_refusal(node, outputs)
+            if refusal is not None:
+                raise Conflict(refusal)
+        details = {"outputs": json.dumps(outputs), "phase": phase or "", "message": message or ""}
+        self._control(name, "set", node_field_selector, **details)
+        ids = {n["id"] for n in matched}
+
+        def applied(node: dict[str, Any]) -> bool:
+            params = {p["name"]: p for p in (node.get("outputs") or {}).get("parameters") or []}
+            return (
+                (not message or node.get("message") == message)
+                and (not phase or node.get("phase") == phase)
+                and all(
+                    params.get(k, {}).get("value") == v and "valueFrom" not in params.get(k, {})
+                    for k, v in outputs.items()
+                )
+            )
+
+        deadline = time.monotonic() + 30
+        while not all(applied(self.get(name)["status"]["nodes"][i]) for i in ids):
+            if time.monotonic() > deadline:
+                raise BackendError(f"the runner of workflow '{name}' did not take the change")
+            time.sleep(0.02)
 
     def retry(
         self,

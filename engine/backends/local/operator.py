@@ -11,6 +11,7 @@ owns retries, pods, suspend, deadlines, exit handlers and shutdown.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import re
@@ -58,6 +59,11 @@ from engine.backends.local.scope import (
     skipped_output_scope,
 )
 from engine.backends.local.status import is_valid_progress, parse_progress
+from engine.backends.local.suspend_outputs import (
+    is_active_suspend,
+    override_with_defaults,
+    raw_output_fields,
+)
 from engine.backends.local.template_defaults import merge_template_defaults
 from engine.backends.local.variables import (
     AbsentOptionalError,
@@ -1368,6 +1374,9 @@ class WorkflowOperator:
             node = self.init_node(node_name, "Suspend", template.get("name"), opts, "Running")
             if inputs_record:  # initializeExecutableNode records the template's inputs
                 node["inputs"] = inputs_record
+            raw = raw_output_fields(template)
+            if raw:
+                node["outputs"] = {"parameters": raw}
         if node["phase"] in FULFILLED_PHASES:
             return node
         if self.shutdown is not None and not opts.on_exit:
@@ -1376,31 +1385,12 @@ class WorkflowOperator:
         if duration not in (None, ""):
             until = parse_time(node["startedAt"]) + parse_duration(str(duration))
             if self.now >= until:
-                # OverrideOutputParametersWithDefault (workflow/util/util.go): a supplied output
-                # that was never set needs a default, else executeSuspend errors.
-                for param in (template.get("outputs") or {}).get("parameters") or []:
-                    value_from = param.get("valueFrom") or {}
-                    if "supplied" in value_from and "default" not in value_from:
-                        raise _TemplateError(
-                            f"raw output parameter '{param['name']}' has not been set and does "
-                            "not have a default value",
-                            template.get("name"),
-                        )
-                self._set_suspend_outputs(node, template)
+                unset = override_with_defaults(node)  # else executeSuspend errors
+                if unset is not None:
+                    raise _TemplateError(unset, template.get("name"))
                 return self.mark_phase(node_name, "Succeeded")
             self.wake_at(until)
-        self.cache[f"suspend-template:{node['id']}"] = template
         return node
-
-    def _set_suspend_outputs(self, node: Node, template: dict[str, Any]) -> None:
-        params = []
-        for param in (template.get("outputs") or {}).get("parameters") or []:
-            value_from = param.get("valueFrom") or {}
-            value = param.get("value", value_from.get("default"))
-            if value is not None:
-                params.append({"name": param["name"], "value": str(value)})
-        if params:
-            node["outputs"] = {"parameters": params}
 
     # ------------------------------------------------------------------ retries
 
@@ -1798,11 +1788,35 @@ class WorkflowOperator:
             return
         self.spec.pop("suspend", None)
         self.now = self.clock()
-        for node in self.nodes.values():
-            if node["type"] == "Suspend" and node["phase"] == "Running":
-                template = self.cache.get(f"suspend-template:{node['id']}") or {}
-                self._set_suspend_outputs(node, template)
-                self.mark_phase(node["name"], "Succeeded")
+        waiting = [n for n in self.nodes.values() if is_active_suspend(n)]
+        if any(override_with_defaults(copy.deepcopy(n)) for n in waiting):
+            return  # ResumeWorkflow changes nothing then (LocalBackend.resume refuses it)
+        for node in waiting:
+            override_with_defaults(node)
+            # ResumeWorkflow: the message set on the node, then who resumed it (nobody here)
+            message = f"{node['message']}; " if node.get("message") else ""
+            self.mark_phase(node["name"], "Succeeded", message or None)
+
+    def set_node_values(
+        self, selector: str, outputs: dict[str, str], phase: str | None, message: str | None
+    ) -> None:
+        """``argo node set`` (``updateSuspendedNode``, workflow/util/util.go) on the running
+        Suspend nodes the selector matches: their phase, message and supplied outputs
+        (checked beforehand by ``LocalBackend.set_node``)."""
+        matcher = NodeSelector.parse(selector)
+        self.now = self.clock()
+        for node in list(self.nodes.values()):
+            if not (is_active_suspend(node) and matcher.matches(node)):
+                continue
+            for param in (node.get("outputs") or {}).get("parameters") or []:
+                if param["name"] in outputs:
+                    param["value"] = outputs[param["name"]]
+                    param.pop("valueFrom", None)
+                    self._publish_global_outputs({"parameters": [param]}, node["id"])
+            if message:
+                node["message"] = message
+            if phase:
+                self.mark_phase(node["name"], phase, node.get("message"))
 
     def set_suspended_nodes(self, selector: str, phase: str, message: str) -> None:
         """``updateSuspendedNode`` (workflow/util/util.go): the running Suspend nodes the node

@@ -16,6 +16,7 @@ it last said onto the node (every patch tick), and once more when the pod ends.
 from __future__ import annotations
 
 import functools
+import json
 import math
 import queue
 import subprocess
@@ -234,6 +235,13 @@ class WorkflowRunner:
             if selector and action in ("stop", "resume"):  # one suspend node, not the workflow
                 phase = "Failed" if action == "stop" else "Succeeded"
                 operator.set_suspended_nodes(selector, phase, control.get("message", ""))
+            elif action == "set" and selector:
+                operator.set_node_values(
+                    selector,
+                    json.loads(control.get("outputs") or "{}"),
+                    control.get("phase") or None,
+                    control.get("message") or None,
+                )
             elif action == "stop":
                 operator.request_shutdown("Stop")
             elif action == "terminate":

@@ -526,11 +526,6 @@ spec:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="resume does not refuse an unset supplied output (Argo's ResumeWorkflow → "
-    "OverrideOutputParametersWithDefault), and LocalBackend has no `argo node set`",
-)
 def test_argo_set_outputs(backend: LocalBackend) -> None:
     """cli_test.go TestArgoSetOutputs"""
     name = backend.submit(e2e_workflow(SUSPEND_TEMPLATE))
@@ -546,9 +541,7 @@ def test_argo_set_outputs(backend: LocalBackend) -> None:
     with pytest.raises(Conflict) as refused:  # argo resume @latest
         backend.resume(name)
     assert "has not been set and does not have a default value" in str(refused.value)
-    set_node = getattr(backend, "set_node", None)
-    if set_node is None:
-        pytest.fail("LocalBackend has no set_node: the Go test needs `argo node set`")
+    set_node = backend.set_node  # argo node set
     set_node(
         name,
         output_parameters={"message": "Hello, World!"},
