@@ -64,6 +64,7 @@ from engine.backends.local.suspend_outputs import (
     override_with_defaults,
     raw_output_fields,
 )
+from engine.backends.local.sync_status import lock_acquired, lock_released, lock_waiting
 from engine.backends.local.template_defaults import merge_template_defaults
 from engine.backends.local.variables import (
     AbsentOptionalError,
@@ -516,6 +517,8 @@ class WorkflowOperator:
                 self._save_memoized(node)
             if phase in FULFILLED_PHASES and node["type"] in ("Steps", "DAG"):
                 self.kill_daemoned_children(node["id"])
+            if phase in FULFILLED_PHASES and self.lock_holders:
+                self._release_locks_of(node["id"])
         if message is not None:
             if message:
                 node["message"] = message
@@ -815,6 +818,9 @@ class WorkflowOperator:
         else:
             self.status.pop("message", None)
         self.status["conditions"] = [{"type": "Completed", "status": "True"}]
+        self.status.pop("synchronization", None)  # ReleaseAll
+        for node in self.nodes.values():
+            node.pop("synchronizationStatus", None)
         labels = self.wf["metadata"].setdefault("labels", {})
         labels["workflows.argoproj.io/phase"] = phase
         labels["workflows.argoproj.io/completed"] = "true"
@@ -1125,19 +1131,34 @@ class WorkflowOperator:
         limits = self._lock_limits(sync)
         for lock, _ in limits:
             holders = self.lock_holders.setdefault(lock, [])
-            holders[:] = [
-                h
-                for h in holders
-                if h in self.nodes and self.nodes[h]["phase"] not in FULFILLED_PHASES
-            ]
+            for gone in [h for h in holders if h not in self.nodes or is_fulfilled(self.nodes[h])]:
+                self._release_lock(lock, gone)
         for lock, limit in limits:
             holders = self.lock_holders[lock]
             if holder not in holders and len(holders) >= limit:
+                for waited, _ in limits:  # tryAcquireImpl: LockWaiting on each of its locks
+                    keys = [self._holder_key(h) for h in self.lock_holders[waited]]
+                    lock_waiting(self.status, waited, keys)
                 return lock, f"Waiting for {lock} lock. Lock status: {limit - len(holders)}/{limit}"
         for lock, _ in limits:
             if holder not in self.lock_holders[lock]:
                 self.lock_holders[lock].append(holder)
+            lock_acquired(self.status, self._holder_key(holder), lock)
         return None
+
+    def _holder_key(self, node: str) -> str:
+        """``getHolderKey``: ``<namespace>/<workflow>/<node id>``."""
+        return f"{self.wf['metadata'].get('namespace', 'default')}/{self.name}/{node}"
+
+    def _release_lock(self, lock: str, node: str) -> None:
+        """``Release`` of one lock ``node`` held (its node is fulfilled)."""
+        self.lock_holders[lock].remove(node)
+        lock_released(self.status, self._holder_key(node), lock)
+
+    def _release_locks_of(self, node: str) -> None:
+        for lock, holders in self.lock_holders.items():
+            if node in holders:
+                self._release_lock(lock, node)
 
     # ------------------------------------------------------------------ memoization
 

@@ -155,10 +155,6 @@ def test_synchronization_wf_level_mutex(backend: LocalBackend) -> None:
         backend.wait(first, timeout=30)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="template-level locks are never recorded in status.synchronization (mutex.holding/waiting)",
-)
 def test_template_level_mutex(backend: LocalBackend) -> None:
     """semaphore_test.go TestTemplateLevelMutex"""
     states = run_observed(
