@@ -29,7 +29,7 @@ from engine.backends.local.operator import format_time
 from engine.backends.local.retry import memoized_status, retry_workflow
 from engine.backends.local.runner import UpdateCallback, WorkflowRunner
 from engine.backends.local.runtime import runtime_named
-from engine.backends.local.store import LocalStore
+from engine.backends.local.store import LocalStore, pid_alive
 from engine.backends.local.suspend_outputs import (
     is_active_suspend,
     override_with_defaults,
@@ -95,20 +95,6 @@ def _check_suspend_nodes_match(workflow: dict[str, Any], selector: str) -> None:
             "currently, set only targets suspend nodes: no suspend nodes matching "
             f"nodeFieldSelector: {selector}"
         )
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state != "Z"
 
 
 class LocalBackend:
@@ -308,7 +294,7 @@ class LocalBackend:
         status = workflow.get("status") or {}
         if status.get("phase") not in _FINAL_PHASES:
             pid = self.store.runner_pid(name)
-            if (pid is None or not _pid_alive(pid)) and self.store.load(name)["status"].get(
+            if (pid is None or not pid_alive(pid)) and self.store.load(name)["status"].get(
                 "phase"
             ) not in _FINAL_PHASES:
                 workflow = self._mark_runner_gone(workflow, pid)
@@ -427,7 +413,7 @@ class LocalBackend:
         self.store.add_control(name, action, **details)
         pid = self.store.runner_pid(name)
         ready = self.store.ready_path(name).exists()
-        if pid is not None and pid != os.getpid() and ready and _pid_alive(pid):
+        if pid is not None and pid != os.getpid() and ready and pid_alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGUSR1)
 
@@ -518,7 +504,7 @@ class LocalBackend:
         (a selector alone, or the flag alone, changes nothing, as on Argo)."""
         workflow = self.get(name)
         pid = self.store.runner_pid(name)
-        if pid is not None and _pid_alive(pid) and not self._runner_ends(workflow, pid):
+        if pid is not None and pid_alive(pid) and not self._runner_ends(workflow, pid):
             raise Conflict(f"workflow '{name}' is still being run")
         selector = node_field_selector if restart_successful else None
         retried = retry_workflow(workflow, _now(), node_field_selector=selector)
@@ -535,7 +521,7 @@ class LocalBackend:
         if (workflow.get("status") or {}).get("phase") not in _FINAL_PHASES:
             return False
         deadline = time.monotonic() + grace
-        while _pid_alive(pid):
+        while pid_alive(pid):
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.01)
@@ -603,10 +589,10 @@ class LocalBackend:
         if not self.store.exists(name):
             raise NotFound(f"workflow '{name}' not found")
         pid = self.store.runner_pid(name)
-        if pid is not None and pid != os.getpid() and _pid_alive(pid):
+        if pid is not None and pid != os.getpid() and pid_alive(pid):
             self.terminate(name)
             deadline = time.time() + 10
-            while time.time() < deadline and _pid_alive(pid):
+            while time.time() < deadline and pid_alive(pid):
                 time.sleep(0.05)
         self.store.delete(name)
 

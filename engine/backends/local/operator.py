@@ -64,6 +64,7 @@ from engine.backends.local.suspend_outputs import (
     override_with_defaults,
     raw_output_fields,
 )
+from engine.backends.local.sync_locks import LockTable, MemoryLocks
 from engine.backends.local.sync_status import lock_acquired, lock_released, lock_waiting
 from engine.backends.local.template_defaults import merge_template_defaults
 from engine.backends.local.variables import (
@@ -228,6 +229,7 @@ class WorkflowOperator:
         config_lookup: ConfigLookup = lambda kind, name, key: None,
         object_lookup: ObjectLookup = lambda kind, name: None,
         baseline_lookup: BaselineLookup = lambda label, value, namespace: None,
+        locks: LockTable | None = None,
         cache_save: CacheSave = lambda configmap, key, entry: None,
         template_lookup: TemplateLookup = lambda name, template, cluster: None,
         host_name: str = "localhost",
@@ -260,7 +262,9 @@ class WorkflowOperator:
         self.start_deadlines: dict[str, float] = {}
         self.timeout_deadlines: dict[str, float] = {}
         self.pending_deadlines: dict[str, float] = {}
-        self.lock_holders: dict[str, list[str]] = {}
+        self.locks: LockTable = locks if locks is not None else MemoryLocks()
+        self.held: dict[str, list[str]] = {}
+        """Holder key → the locks it holds (this workflow's, and its nodes')."""
         self.lock_waiters: set[str] = set()
         self.daemons_stopped: set[str] = set()
         self.child_sets: dict[str, set[str]] = {}
@@ -517,8 +521,8 @@ class WorkflowOperator:
                 self._save_memoized(node)
             if phase in FULFILLED_PHASES and node["type"] in ("Steps", "DAG"):
                 self.kill_daemoned_children(node["id"])
-            if phase in FULFILLED_PHASES and self.lock_holders:
-                self._release_locks_of(node["id"])
+            if phase in FULFILLED_PHASES and self.held:
+                self._release_locks_of(self._holder_key(node["id"]))
         if message is not None:
             if message:
                 node["message"] = message
@@ -701,6 +705,20 @@ class WorkflowOperator:
                 message = f"failed to set global parameters: {self.global_parameter_error}"
                 self._complete_workflow("Failed", message)
                 return
+            if self.spec.get("synchronization"):
+                try:
+                    waiting = self._try_acquire(None, self.spec["synchronization"])
+                except ArgumentError as exc:
+                    self._complete_workflow("Error", str(exc))
+                    return
+                if waiting is not None:  # postponed: Pending, with the lock it waits for
+                    self.status["phase"] = "Pending"
+                    self.status["message"] = waiting[1]
+                    self.wf["metadata"].setdefault("labels", {})["workflows.argoproj.io/phase"] = (
+                        "Pending"
+                    )
+                    return
+                self.status.pop("message", None)
             self.status["phase"] = "Running"
             if "startedAt" not in self.status:  # markWorkflowPhase
                 self.status["startedAt"] = format_time(self.now)
@@ -818,7 +836,9 @@ class WorkflowOperator:
         else:
             self.status.pop("message", None)
         self.status["conditions"] = [{"type": "Completed", "status": "True"}]
-        self.status.pop("synchronization", None)  # ReleaseAll
+        for key in list(self.held):  # ReleaseAll
+            self._release_locks_of(key)
+        self.status.pop("synchronization", None)
         for node in self.nodes.values():
             node.pop("synchronizationStatus", None)
         labels = self.wf["metadata"].setdefault("labels", {})
@@ -1122,43 +1142,34 @@ class WorkflowOperator:
             locks.append((f"{ns}/ConfigMap/{name}/{key}", limit))
         return locks
 
-    def _try_acquire(self, holder: str, sync: dict[str, Any]) -> tuple[str, str] | None:
-        """Take every lock for ``holder``, or none: (lock name, message) of the one it waits on.
-
-        Locks live in this workflow's operator: templates of one workflow exclude each other,
-        other workflows run by other runners do not see them.
-        """
+    def _try_acquire(self, holder: str | None, sync: dict[str, Any]) -> tuple[str, str] | None:
+        """Take every lock ``sync`` names for node ``holder`` (None: the workflow), or none:
+        (lock name, message) of the one it waits on. The table is the machine's
+        (``FileLocks``): other workflows' runners see the same locks."""
         limits = self._lock_limits(sync)
+        key = self._holder_key(holder)
+        blocked, holders = self.locks.try_acquire(key, limits)
+        if blocked is not None:
+            for lock, _ in limits:  # tryAcquireImpl: LockWaiting on each of its locks
+                lock_waiting(self.status, lock, holders[lock])
+            limit = dict(limits)[blocked]
+            free = limit - len(holders[blocked])
+            return blocked, f"Waiting for {blocked} lock. Lock status: {free}/{limit}"
         for lock, _ in limits:
-            holders = self.lock_holders.setdefault(lock, [])
-            for gone in [h for h in holders if h not in self.nodes or is_fulfilled(self.nodes[h])]:
-                self._release_lock(lock, gone)
-        for lock, limit in limits:
-            holders = self.lock_holders[lock]
-            if holder not in holders and len(holders) >= limit:
-                for waited, _ in limits:  # tryAcquireImpl: LockWaiting on each of its locks
-                    keys = [self._holder_key(h) for h in self.lock_holders[waited]]
-                    lock_waiting(self.status, waited, keys)
-                return lock, f"Waiting for {lock} lock. Lock status: {limit - len(holders)}/{limit}"
-        for lock, _ in limits:
-            if holder not in self.lock_holders[lock]:
-                self.lock_holders[lock].append(holder)
-            lock_acquired(self.status, self._holder_key(holder), lock)
+            lock_acquired(self.status, key, lock)
+        self.held[key] = [lock for lock, _ in limits]
         return None
 
-    def _holder_key(self, node: str) -> str:
-        """``getHolderKey``: ``<namespace>/<workflow>/<node id>``."""
-        return f"{self.wf['metadata'].get('namespace', 'default')}/{self.name}/{node}"
+    def _holder_key(self, node: str | None) -> str:
+        """``getHolderKey``: ``<namespace>/<workflow>``, and ``/<node id>`` for a node."""
+        key = f"{self.wf['metadata'].get('namespace', 'default')}/{self.name}"
+        return f"{key}/{node}" if node else key
 
-    def _release_lock(self, lock: str, node: str) -> None:
-        """``Release`` of one lock ``node`` held (its node is fulfilled)."""
-        self.lock_holders[lock].remove(node)
-        lock_released(self.status, self._holder_key(node), lock)
-
-    def _release_locks_of(self, node: str) -> None:
-        for lock, holders in self.lock_holders.items():
-            if node in holders:
-                self._release_lock(lock, node)
+    def _release_locks_of(self, key: str) -> None:
+        """``Release``: the locks ``key`` holds (its node ended, or the workflow)."""
+        for lock in self.held.pop(key, []):
+            self.locks.release(key, lock)
+            lock_released(self.status, key, lock)
 
     # ------------------------------------------------------------------ memoization
 

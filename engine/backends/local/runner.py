@@ -38,6 +38,7 @@ from engine.backends.local.machine import (
     QuantityError,
     pod_cpu_request,
 )
+from engine.backends.local.nodes import is_fulfilled
 from engine.backends.local.operator import PodLaunch, PodOutcome, Terminated, WorkflowOperator
 from engine.backends.local.runtime import (
     PodSetupError,
@@ -59,8 +60,9 @@ from engine.backends.local.status import (
     update_progress,
     update_resource_durations,
 )
-from engine.backends.local.store import LocalStore
-from engine.errors import DroverError
+from engine.backends.local.store import LocalStore, pid_alive
+from engine.backends.local.sync_locks import FileLocks
+from engine.errors import DroverError, NotFound
 
 __all__ = ["WorkflowRunner"]
 
@@ -118,6 +120,8 @@ class WorkflowRunner:
     ) -> None:
         self.store = store
         self.name = name
+        self.current: dict[str, Any] = {}
+        """The workflow as this runner operates on it."""
         self.runtime = runtime or default_runtime()
         self.on_update = on_update
         self.save_interval = save_interval
@@ -154,12 +158,13 @@ class WorkflowRunner:
             self.store.free_discarded()
 
     def _run(self) -> dict[str, Any]:
-        workflow = self.store.load(self.name)
+        workflow = self.current = self.store.load(self.name)
         operator = WorkflowOperator(
             workflow,
             config_lookup=self.store.lookup_key,
             object_lookup=self.store.get_object,
             baseline_lookup=self.store.newest_succeeded,
+            locks=FileLocks(self.store.root / "sync-locks.json", self._holds_locks),
             cache_save=self.store.save_cache_entry,
             template_lookup=self.store.lookup_template,
             host_name=host_name(),
@@ -227,6 +232,24 @@ class WorkflowRunner:
                 event = self.events.get_nowait()
             except queue.Empty:
                 return changed
+
+    def _holds_locks(self, holder: str) -> bool:
+        """Whether the workflow of a lock holder (``<namespace>/<workflow>[/<node>]``) still
+        runs: not completed, its runner alive."""
+        parts = holder.split("/")
+        workflow = parts[1] if len(parts) > 1 else ""
+        if workflow == self.name:  # this runner's own: a node holds until it is fulfilled
+            nodes = (self.current.get("status") or {}).get("nodes") or {}
+            node = nodes.get(parts[2]) if len(parts) > 2 else None
+            return len(parts) == 2 or (node is not None and not is_fulfilled(node))
+        pid = self.store.runner_pid(workflow)
+        if pid is None or not pid_alive(pid):
+            return False
+        try:
+            phase = self.store.load(workflow)["status"].get("phase")
+        except NotFound:
+            return False
+        return phase not in ("Succeeded", "Failed", "Error")
 
     def _apply_controls(self, operator: WorkflowOperator) -> bool:
         controls = self.store.take_controls(self.name)

@@ -29,7 +29,22 @@ from typing import Any
 
 from engine.errors import NotFound
 
-__all__ = ["LocalStore"]
+__all__ = ["LocalStore", "pid_alive"]
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, exited and not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -139,10 +139,6 @@ spec:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="spec.synchronization is ignored: no workflow-level lock, no status.synchronization",
-)
 def test_synchronization_wf_level_mutex(backend: LocalBackend) -> None:
     """semaphore_test.go TestSynchronizationWfLevelMutex"""
     first = backend.submit(e2e_workflow(MUTEX_WF_LEVEL_1))
