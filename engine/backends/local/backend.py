@@ -79,22 +79,22 @@ def _merge_arguments(base: dict[str, Any], override: dict[str, Any]) -> dict[str
     return merged
 
 
-def _check_suspend_nodes_match(workflow: dict[str, Any], selector: str) -> None:
-    """``updateSuspendedNode``'s refusals, before the request goes to the runner: a selector
-    ``fields.ParseSelector`` rejects, or one that matches no running Suspend node."""
+def _suspend_nodes_matching(workflow: dict[str, Any], selector: str) -> list[dict[str, Any]]:
+    """The running Suspend nodes ``selector`` matches; ``updateSuspendedNode``'s refusals,
+    before the request goes to the runner: a selector ``fields.ParseSelector`` rejects, or one
+    that matches none."""
     try:
         matcher = NodeSelector.parse(selector)
     except SelectorError as exc:
         raise Conflict(str(exc)) from None
     nodes = (workflow.get("status") or {}).get("nodes") or {}
-    if not any(
-        n["type"] == "Suspend" and n["phase"] == "Running" and matcher.matches(n)
-        for n in nodes.values()
-    ):
+    matched = [n for n in nodes.values() if is_active_suspend(n) and matcher.matches(n)]
+    if not matched:
         raise Conflict(
             "currently, set only targets suspend nodes: no suspend nodes matching "
             f"nodeFieldSelector: {selector}"
         )
+    return matched
 
 
 class LocalBackend:
@@ -408,7 +408,7 @@ class LocalBackend:
                 f"workflow '{name}' has already completed ({workflow['status']['phase']})"
             )
         if node_field_selector:
-            _check_suspend_nodes_match(workflow, node_field_selector)
+            _suspend_nodes_matching(workflow, node_field_selector)
             details["selector"] = node_field_selector
         self.store.add_control(name, action, **details)
         pid = self.store.runner_pid(name)
@@ -458,14 +458,7 @@ class LocalBackend:
         Suspend nodes ``node_field_selector`` matches (Argo's ``updateSuspendedNode``); returns
         once the runner has taken them."""
         outputs = dict(output_parameters or {})
-        workflow = self.get(name)
-        _check_suspend_nodes_match(workflow, node_field_selector)
-        matcher = NodeSelector.parse(node_field_selector)
-        matched = [
-            n
-            for n in workflow["status"]["nodes"].values()
-            if is_active_suspend(n) and matcher.matches(n)
-        ]
+        matched = _suspend_nodes_matching(self.get(name), node_field_selector)
         for node in matched:
             refusal = set_refusal(node, outputs)
             if refusal is not None:
