@@ -149,7 +149,7 @@ def compile_plan(plan: ExecutionPlan, options: CompileOptions | None = None) -> 
         parallelism=execution.limits.parallelism,
         active_deadline_seconds=execution.limits.deadline,
         priority=execution.limits.priority,
-        synchronization=_synchronization(execution),
+        synchronization=_synchronization(execution) if options.cluster else None,
         service_account_name=options.service_account,
     )
     workflow = workflow_document(
@@ -269,6 +269,8 @@ def _workspace_claims(plan: ExecutionPlan) -> list[m.PersistentVolumeClaim] | No
 
 
 def _synchronization(execution: Execution) -> m.Synchronization | None:
+    """The semaphore of ``limits`` (a ConfigMap of the cluster, so only for a cluster: on the
+    local runner, where no such ConfigMap is, the machine node limits concurrent runs)."""
     if execution.limits.semaphore is None:
         return None
     name, key = execution.limits.semaphore.split("/", 1)

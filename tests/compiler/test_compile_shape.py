@@ -139,7 +139,7 @@ def test_labels_annotations_and_limits() -> None:
             "semaphore": "drover-limits/nightly",
         },
     )
-    workflow, _ = _compile(doc, run_id="run-123")
+    workflow, _ = _compile(doc, run_id="run-123", cluster=True)
     meta = workflow["metadata"]
     assert meta["generateName"] == "demo-"
     assert meta["labels"]["drover.dev/execution"] == "demo"
@@ -155,6 +155,9 @@ def test_labels_annotations_and_limits() -> None:
         "name": "drover-limits",
         "key": "nightly",
     }
+    # The local runner has no such ConfigMap (Argo would error the workflow): not for it.
+    local, _ = _compile(doc, run_id="run-123")
+    assert "synchronization" not in workflow_spec(local)
 
 
 def test_pvc_workspace_is_a_claim_template_collected_with_the_workflow() -> None:
