@@ -49,9 +49,15 @@ costs a suite of short tests. sh's single file of slow tests (36 s a worker) los
 5 % slack that bought it nothing, both workers importing that file either way."""
 
 
-def consecutive_limit(lpt_makespan: float) -> float:
-    """The longest makespan a consecutive plan may have and still win over LPT's."""
-    return lpt_makespan + min(lpt_makespan * CONSECUTIVE_SLACK, MAX_SLACK_SECONDS)
+def consecutive_limit(lpt_makespan: float, *, estimated: bool = False) -> float:
+    """The longest makespan a consecutive plan may have and still win over LPT's. With every
+    duration an estimate (a first run: all the same invented figure) the cap in seconds means
+    nothing, and only the relative slack applies: a cut then moves by up to that share of a
+    worker's scenarios to reach a file's end, so that a worker collects whole files and runs
+    each in the order its own pytest session would (tests that depend on their order within a
+    file, or on how pytest groups a module's parametrized fixtures, pass as natively)."""
+    slack = lpt_makespan * CONSECUTIVE_SLACK
+    return lpt_makespan + (slack if estimated else min(slack, MAX_SLACK_SECONDS))
 
 
 def place_longest_first(
@@ -59,7 +65,8 @@ def place_longest_first(
 ) -> Assignment:
     """The consecutive plan if it is within the slack of LPT, else LPT; spec order in each."""
     lpt, lpt_loads = longest_first(range(len(items)), durations, [0.0] * threads)
-    limit = consecutive_limit(max(lpt_loads, default=0.0))
+    estimated = all(item.duration is None for item in items)
+    limit = consecutive_limit(max(lpt_loads, default=0.0), estimated=estimated)
     consecutive = place_consecutive(durations, threads)
     if _makespan(consecutive, durations) > limit:
         return [sorted(part) for part in lpt]

@@ -269,3 +269,17 @@ def test_duration_sharding_takes_tiny_and_huge_durations(duration: float) -> Non
     assert [len(shard.item_ids) for shard in plan.shards] == [2, 2]
     alone = plan_shards(_items(duration), 2, "duration")
     assert [i for shard in alone.shards for i in shard.item_ids] == ["s0"]
+
+
+def test_a_first_runs_cut_moves_to_a_files_end_within_the_relative_slack() -> None:
+    """No duration known: every scenario is the same estimate, so the seconds cap means nothing
+    and a cut moves to the nearest file end if that costs at most 5 % of a worker's share; the
+    worker collects whole files, each run in its native order."""
+    items = [ShardItem(f"tests/a.py::t{i}") for i in range(95)]
+    items += [ShardItem(f"tests/b.py::t{i}") for i in range(105)]
+    plan = plan_shards(items, 2)
+    assert [len(shard.item_ids) for shard in plan.shards] == [95, 105]
+    # Once durations are known, a 1 s cap holds a cut that would cost more in its place.
+    known = [ShardItem(item.id, 1.0) for item in items]
+    plan = plan_shards(known, 2)
+    assert [len(shard.item_ids) for shard in plan.shards] == [100, 100]
