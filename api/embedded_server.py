@@ -125,9 +125,16 @@ def _server(pgdata: Path) -> Any:
     if ready and postmaster_running(resolved):
         return cached
     resolved.mkdir(exist_ok=True)
-    # cleanup_mode=None: the server outlives this process, so runs survive a crash of the
-    # facade and a restart finds the same server (a warm start takes ~0.1 s).
-    return _server_type(server_class)(resolved, cleanup_mode=None)
+    try:
+        # cleanup_mode=None: the server outlives this process, so runs survive a crash of the
+        # facade and a restart finds the same server (a warm start takes ~0.1 s).
+        return _server_type(server_class)(resolved, cleanup_mode=None)
+    except BaseException:
+        # The library registered the handle before its start failed: drop it (_forget).
+        failed = server_class._instances.get(resolved)
+        if failed is not None:
+            _forget(failed)
+        raise
 
 
 _server_types: dict[type, type] = {}
