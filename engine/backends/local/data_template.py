@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.backends.local.exprlang import ExprError, evaluate, go_json
-from engine.backends.local.scope import REPOSITORY_KINDS
+from engine.backends.local.scope import repository_location
 
-__all__ = ["ARGOEXEC_ERROR", "DataTemplateError", "artifact_paths_key", "process_data"]
+__all__ = ["ARGOEXEC_ERROR", "DataTemplateError", "process_data"]
 
 ARGOEXEC_ERROR = 64
 """The exit code of ``argoexec`` failing on its own account (cmd/argoexec/main.go)."""
@@ -32,16 +32,6 @@ ARGOEXEC_ERROR = 64
 
 class DataTemplateError(Exception):
     """Why ``argoexec data`` failed, worded as Argo wraps it."""
-
-
-def artifact_paths_key(artifact: Mapping[str, Any]) -> str | None:
-    """The key an ``artifactPaths`` artifact lists below ("" for the whole repository); None
-    when it names no location the local repository holds."""
-    for kind in REPOSITORY_KINDS:
-        location = artifact.get(kind)
-        if isinstance(location, Mapping):
-            return str(location.get("blob" if kind == "azure" else "key") or "")
-    return None
 
 
 def process_data(data: Mapping[str, Any], repository: Path) -> str:
@@ -62,11 +52,12 @@ def _source(source: Mapping[str, Any], repository: Path) -> list[str] | None:
     artifact = source.get("artifactPaths")
     if artifact is None:
         raise DataTemplateError("no valid source is used for data template")
-    key = artifact_paths_key(artifact)
-    if key is None:
+    location = repository_location(artifact)
+    if location is None:
         raise DataTemplateError(
             f"unable to source artifact paths: Unsupported artifact driver for {artifact['name']}"
         )
+    key = location[1]
     keys = _list_directory(repository, key)
     if not keys:
         if not _key_exists(repository, key):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.backends.local.scope import REPOSITORY_KINDS, repository_key
+from engine.backends.local.scope import keyed_location
 
 __all__ = ["LogArchive", "log_archive", "save_logs"]
 
@@ -41,10 +41,9 @@ def log_archive(
         archive = location["archiveLogs"]
     if not archive or "http" in template:  # an HTTP template runs in no pod of its own
         return None
-    key = repository_key(location)
-    if key is not None:
-        kind = next(k for k in REPOSITORY_KINDS if isinstance(location.get(k), Mapping))
-        return LogArchive(kind, key)
+    keyed = keyed_location(location)
+    if keyed is not None:
+        return LogArchive(*keyed)
     return LogArchive("s3", f"{workflow_name}/{pod_name}")
 
 

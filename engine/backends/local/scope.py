@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from engine.backends.local import go_json
@@ -34,10 +34,12 @@ __all__ = [
     "artifact_reference",
     "configmap_parameter",
     "inputs_scope",
+    "keyed_location",
     "mark_absent_arguments",
     "node_output_scope",
     "process_inputs",
     "repository_key",
+    "repository_location",
     "resolve_references",
     "skipped_output_scope",
 ]
@@ -50,15 +52,29 @@ ARTIFACT_REF_PREFIX = "local-artifact:"
 REPOSITORY_KINDS = ("s3", "gcs", "oss", "azure")
 
 
-def repository_key(artifact: Mapping[str, Any]) -> str | None:
-    """The key of an artifact in the local artifact repository (``s3.key``, ``azure.blob``)."""
+def _locations(artifact: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """Each repository location an artifact names: its kind and key (``s3.key``,
+    ``azure.blob``; "" when it gives none)."""
     for kind in REPOSITORY_KINDS:
         location = artifact.get(kind)
         if isinstance(location, Mapping):
-            key = location.get("blob" if kind == "azure" else "key")
-            if key:
-                return str(key).strip("/")
-    return None
+            yield kind, str(location.get("blob" if kind == "azure" else "key") or "")
+
+
+def repository_location(artifact: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The artifact's first repository location (kind, key as written), keyed or not."""
+    return next(_locations(artifact), None)
+
+
+def keyed_location(artifact: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The artifact's first repository location with a key (kind, key without slashes)."""
+    return next(((kind, key.strip("/")) for kind, key in _locations(artifact) if key), None)
+
+
+def repository_key(artifact: Mapping[str, Any]) -> str | None:
+    """The key of an artifact in the local artifact repository (``s3.key``, ``azure.blob``)."""
+    found = keyed_location(artifact)
+    return None if found is None else found[1]
 
 
 #: ``inputs.artifacts.X`` of a raw artifact (``from`` it elsewhere): the JSON-quoted data.

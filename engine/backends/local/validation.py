@@ -16,8 +16,7 @@ from __future__ import annotations
 from typing import Any, Final, NoReturn
 
 from engine.backends.local.argo_validation import Invalid, TemplateLookup, validate_argo_workflow
-from engine.backends.local.data_template import artifact_paths_key
-from engine.backends.local.scope import REPOSITORY_KINDS, repository_key
+from engine.backends.local.scope import REPOSITORY_KINDS, repository_key, repository_location
 from engine.errors import SpecError
 
 __all__ = ["check_spec_fields", "validate_workflow"]
@@ -309,7 +308,7 @@ def _local_limits(template: dict[str, Any], path: str) -> None:
     data = template.get("data")
     if isinstance(data, dict):
         listed = (data.get("source") or {}).get("artifactPaths")
-        if isinstance(listed, dict) and artifact_paths_key(listed) is None:
+        if isinstance(listed, dict) and repository_location(listed) is None:
             _fail(
                 f"{path}.data.source.artifactPaths",
                 "the local runner lists keys of its artifact repository only",
