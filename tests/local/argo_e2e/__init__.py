@@ -48,12 +48,38 @@ def with_argosay(manifest: Manifest) -> Manifest:
     return manifest
 
 
-def e2e_workflow(text: str) -> Manifest:
-    """A workflow as an e2e test writes it inline (often without apiVersion and kind)."""
+def e2e_workflow(text: str, kind: str = "Workflow") -> Manifest:
+    """A workflow (or template, of ``kind`` unless the text names its own) as an e2e test
+    writes it inline, often without apiVersion and kind."""
     manifest: Manifest = yaml.safe_load(text)
     manifest.setdefault("apiVersion", "argoproj.io/v1alpha1")
-    manifest.setdefault("kind", "Workflow")
+    manifest.setdefault("kind", kind)
     return with_argosay(manifest)
+
+
+def e2e_template(text: str) -> Manifest:
+    """A WorkflowTemplate as an e2e test writes it inline."""
+    return e2e_workflow(text, kind="WorkflowTemplate")
+
+
+def from_workflow_template(name: str, *, cluster_scope: bool = False) -> Manifest:
+    """``common.NewWorkflowFromWorkflowTemplate(name, clusterScope)`` (workflow/common/
+    convert.go): what ``SubmitWorkflowsFromWorkflowTemplates`` and ``argo submit --from``
+    create."""
+    label = "cluster-workflow-template" if cluster_scope else "workflow-template"
+    ref: dict[str, Any] = {"name": name}
+    if cluster_scope:
+        ref["clusterScope"] = True
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {
+            "generateName": f"{name}-",
+            "labels": {f"workflows.argoproj.io/{label}": name},
+            "annotations": {},
+        },
+        "spec": {"workflowTemplateRef": ref},
+    }
 
 
 def find_display(workflow: Manifest, display_name: str) -> dict[str, Any] | None:

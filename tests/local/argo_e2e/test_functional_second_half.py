@@ -28,16 +28,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import yaml
 
 from engine.backends.local import LocalBackend
 from engine.errors import SpecError
 from tests.local.argo_e2e import (
+    e2e_template,
     e2e_workflow,
     node_by_display,
     serving,
     wait_until,
-    with_argosay,
 )
 
 Manifest = dict[str, Any]
@@ -56,13 +55,6 @@ def _node_by_name(wf: Manifest, name: str) -> dict[str, Any]:
 
 def _param_values(node: dict[str, Any], where: str = "inputs") -> list[str]:
     return [str(p.get("value")) for p in (node.get(where) or {}).get("parameters") or []]
-
-
-def _workflow_template(text: str) -> Manifest:
-    obj: Manifest = yaml.safe_load(text)
-    obj.setdefault("apiVersion", "argoproj.io/v1alpha1")
-    obj.setdefault("kind", "WorkflowTemplate")
-    return with_argosay(obj)
 
 
 def _memo_hit(wf: Manifest) -> bool:
@@ -265,7 +257,7 @@ spec:
 def test_workflow_template_ref_with_exit_handler(backend: LocalBackend) -> None:
     """test/e2e/functional_test.go TestWorkflowTemplateRefWithExitHandler"""
     backend.apply(
-        _workflow_template("""
+        e2e_template("""
 apiVersion: argoproj.io/v1alpha1
 kind: WorkflowTemplate
 metadata:
@@ -322,7 +314,7 @@ def test_workflow_template_ref_with_exit_handler_error(backend: LocalBackend) ->
     # workflow that refers to it has no template to run.
     with pytest.raises(SpecError, match=r"spec\.templates\[1\]\.templateRef"):
         backend.apply(
-            _workflow_template("""
+            e2e_template("""
 metadata:
   name: test-exit-handler
 spec:
@@ -351,11 +343,11 @@ spec:
         )
 
 
-def test_workflow_lifecycle_hook_with_workflow_template(backend: LocalBackend) -> None:
+def test_workflow_lifecycle_hook_withe2e_template(backend: LocalBackend) -> None:
     """test/e2e/functional_test.go TestWorkflowLifecycleHookWithWorkflowTemplate"""
     # command [cowsay] → [echo] (cowsay is in Argo's argosay image, not on this host)
     backend.apply(
-        _workflow_template("""
+        e2e_template("""
 metadata:
   name: test-exit-handler
 spec:
@@ -1052,7 +1044,7 @@ spec:
 def test_entrypoint_name(backend: LocalBackend) -> None:
     """test/e2e/functional_test.go TestEntrypointName"""
     backend.apply(
-        _workflow_template("""
+        e2e_template("""
 apiVersion: argoproj.io/v1alpha1
 kind: WorkflowTemplate
 metadata:

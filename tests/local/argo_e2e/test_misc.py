@@ -49,34 +49,9 @@ import pytest
 
 from engine.backends.local import LocalBackend
 from engine.errors import Conflict, NotFound, SpecError
-from tests.local.argo_e2e import e2e_workflow, find_display, wait_until
+from tests.local.argo_e2e import e2e_workflow, find_display, from_workflow_template, wait_until
 
 Manifest = dict[str, Any]
-
-
-def _template(text: str) -> Manifest:
-    """A (Cluster)WorkflowTemplate as its yaml file has it, argosay made runnable."""
-    return e2e_workflow(text)
-
-
-def _from_template(name: str, *, cluster_scope: bool = False) -> Manifest:
-    """``common.NewWorkflowFromWorkflowTemplate(name, clusterScope)`` (workflow/common/
-    convert.go): what ``SubmitWorkflowsFromWorkflowTemplates`` and ``argo submit --from``
-    create."""
-    label = "cluster-workflow-template" if cluster_scope else "workflow-template"
-    ref: dict[str, Any] = {"name": name}
-    if cluster_scope:
-        ref["clusterScope"] = True
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Workflow",
-        "metadata": {
-            "generateName": f"{name}-",
-            "labels": {f"workflows.argoproj.io/{label}": name},
-            "annotations": {},
-        },
-        "spec": {"workflowTemplateRef": ref},
-    }
 
 
 def _started(workflow: Manifest) -> bool:
@@ -111,10 +86,10 @@ spec:
 
 def test_estimated_duration_workflow_template(backend: LocalBackend) -> None:
     """estimated_duration_test.go TestWorkflowTemplate"""
-    backend.apply(_template(BASIC_WORKFLOW_TEMPLATE))
-    first = backend.submit(_from_template("basic"))
+    backend.apply(e2e_workflow(BASIC_WORKFLOW_TEMPLATE))
+    first = backend.submit(from_workflow_template("basic"))
     backend.wait(first, timeout=30)
-    second = backend.submit(_from_template("basic"))
+    second = backend.submit(from_workflow_template("basic"))
     finished = wait_until(backend, second, lambda w: w["status"].get("phase") == "Succeeded")
     status = finished["status"]
     assert status.get("estimatedDuration")
@@ -190,7 +165,7 @@ def test_malformed_template_refused(backend: LocalBackend, kind: str) -> None:
     TestMalformedClusterWorkflowTemplate, TestMalformedClusterWorkflowTemplateRef: their first
     step, the malformed template refused."""
     with pytest.raises(SpecError) as refused:
-        backend.apply(_template(MALFORMED.format(kind=kind)))
+        backend.apply(e2e_workflow(MALFORMED.format(kind=kind)))
     assert EXPECTED_LIST in str(refused.value)
 
 
@@ -200,7 +175,7 @@ def test_malformed_template_beside_wellformed(backend: LocalBackend, kind: str) 
     TestMalformedClusterWorkflowTemplate: after the refused malformed template (nothing stored,
     as on Argo; its refusal is test_malformed_template_refused), a well-formed template and a
     workflow referring to it."""
-    backend.apply(_template(WELLFORMED_TEMPLATE.format(kind=kind)))
+    backend.apply(e2e_workflow(WELLFORMED_TEMPLATE.format(kind=kind)))
     name = backend.submit(_wellformed_workflow("wellformed", kind))
     finished = backend.wait(name, timeout=30)
     assert finished["metadata"]["name"] == "wellformed"
@@ -388,9 +363,11 @@ spec:
 
 def test_submit_cluster_workflow_template(backend: LocalBackend) -> None:
     """cli_test.go TestSubmitClusterWorkflowTemplate"""
-    backend.apply(_template(CLUSTER_WHALESAY_TEMPLATE))
+    backend.apply(e2e_workflow(CLUSTER_WHALESAY_TEMPLATE))
     # argo submit --from clusterworkflowtemplate/... --name my-wf -l workflows.argoproj.io/test=true
-    manifest = _from_template("cluster-workflow-template-whalesay-template", cluster_scope=True)
+    manifest = from_workflow_template(
+        "cluster-workflow-template-whalesay-template", cluster_scope=True
+    )
     manifest["metadata"]["name"] = "my-wf"
     manifest["metadata"]["labels"]["workflows.argoproj.io/test"] = "true"
     name = backend.submit(manifest)
@@ -401,7 +378,7 @@ def test_submit_cluster_workflow_template(backend: LocalBackend) -> None:
 def test_workflow_template_ref_submit(backend: LocalBackend) -> None:
     """cli_test.go TestWorkflowTemplateRefSubmit"""
     # CreateWFT: argo template create smoke/workflow-template-whalesay-template.yaml
-    backend.apply(_template(WHALESAY_TEMPLATE))
+    backend.apply(e2e_workflow(WHALESAY_TEMPLATE))
     # CreateWF: argo submit testdata/workflow-template-ref.yaml -l workflows.argoproj.io/test=true
     first = backend.submit(
         e2e_workflow("""
@@ -422,7 +399,7 @@ spec:
 """)
     )
     # CreateCWFT: argo cluster-template create smoke/cluster-workflow-template-whalesay-template.yaml
-    backend.apply(_template(CLUSTER_WHALESAY_TEMPLATE))
+    backend.apply(e2e_workflow(CLUSTER_WHALESAY_TEMPLATE))
     # CreateWFWithCWFTRef: argo submit testdata/cluster-workflow-template-ref.yaml -l ...test=true
     second = backend.submit(
         e2e_workflow("""

@@ -25,11 +25,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
 from engine.backends.argo.pod_names import pod_name
 from engine.backends.local import LocalBackend
-from tests.local.argo_e2e import ARGOSAY, e2e_workflow, with_argosay
+from tests.local.argo_e2e import (
+    ARGOSAY,
+    e2e_template,
+    e2e_workflow,
+    from_workflow_template,
+    with_argosay,
+)
 from tests.local.conftest import stdout_of
 
 Manifest = dict[str, Any]
@@ -48,10 +52,7 @@ def _argosay_path(manifest: Manifest) -> Manifest:
 
 
 def _workflow_template(text: str) -> Manifest:
-    obj: Manifest = yaml.safe_load(text)
-    obj.setdefault("apiVersion", "argoproj.io/v1alpha1")
-    obj.setdefault("kind", "WorkflowTemplate")
-    return _argosay_path(obj)
+    return _argosay_path(e2e_template(text))
 
 
 def _config_map(name: str, data: dict[str, str], labels: dict[str, str]) -> Manifest:
@@ -65,20 +66,6 @@ def _config_map(name: str, data: dict[str, str], labels: dict[str, str]) -> Mani
 
 
 PARAMETER = {"workflows.argoproj.io/configmap-type": "Parameter"}
-
-
-def _from_workflow_template(name: str) -> Manifest:
-    """``common.NewWorkflowFromWorkflowTemplate(name, false)`` (workflow/common/convert.go)."""
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Workflow",
-        "metadata": {
-            "generateName": f"{name}-",
-            "labels": {WORKFLOW_TEMPLATE_LABEL: name},
-            "annotations": {},
-        },
-        "spec": {"workflowTemplateRef": {"name": name}},
-    }
 
 
 def _entry_inputs(wf: Manifest) -> list[str]:
@@ -543,7 +530,7 @@ spec:
           - '{{inputs.parameters.message}}'
 """)
     )
-    wf = backend.run(_from_workflow_template("workflow-template-with-enum-values"))
+    wf = backend.run(from_workflow_template("workflow-template-with-enum-values"))
     assert wf["status"]["phase"] == "Succeeded"
 
 
@@ -574,7 +561,7 @@ spec:
     # ``/argosay echo MSG PATH`` writes MSG to PATH relative to the working directory, "/",
     # which the local sandbox keeps read-only (a container's root is writable): the command
     # is ``echo``, which prints the args the Go test reads off the pod.
-    manifest = _from_workflow_template("workflow-template-submittable")
+    manifest = from_workflow_template("workflow-template-submittable")
     # The e2e controller's workflowDefaults (test/e2e/manifests/components/base/
     # workflow-controller-configmap.yaml) add ``workflowMetadata.labels.default-label``, which
     # the controller sets on the workflow's labels; the local runner has no controller
