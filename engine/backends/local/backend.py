@@ -440,8 +440,8 @@ class LocalBackend:
         changing nothing, while a Suspend node waits for an output it has no default for."""
         if not node_field_selector:
             for node in ((self.get(name).get("status") or {}).get("nodes") or {}).values():
-                unset = override_with_defaults(copy.deepcopy(node))
-                if is_active_suspend(node) and unset is not None:
+                unset = is_active_suspend(node) and override_with_defaults(copy.deepcopy(node))
+                if unset:
                     raise Conflict(unset)
         self._control(name, "resume", node_field_selector)
 
