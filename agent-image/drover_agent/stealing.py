@@ -44,6 +44,11 @@ MIN_GAIN_SECONDS = 1.0
 MIN_OVERHEAD_SECONDS = 0.5
 """The least a new session is assumed to cost (interpreter, plugins, collection)."""
 POLL_SECONDS = 0.25
+"""The longest wait between two looks at the peers' boards."""
+POLL_SECONDS_PER_BOARD = 0.02
+"""A look reads every peer's board, so few peers are looked at more often: a worker lingering
+for a peer that ends without a take ends right after it, and is not the group's last pod by a
+quarter of a second."""
 
 
 def board_namespace(env: Mapping[str, str], run_id: str | None) -> str | None:
@@ -161,12 +166,15 @@ class Stealing:
         overhead = max(overhead, MIN_OVERHEAD_SECONDS)
         deadline = time.monotonic() + linger
         while True:
-            stolen, spare = self._take_once(overhead, pace)
+            offers = self._peer_offers()
+            stolen, spare = self._take_once(offers, overhead, pace)
             if stolen or not spare or time.monotonic() >= deadline:
                 return stolen
-            time.sleep(POLL_SECONDS)
+            time.sleep(min(POLL_SECONDS, POLL_SECONDS_PER_BOARD * len(offers)))
 
-    def _take_once(self, overhead: float, pace: float) -> tuple[list[str], bool]:
+    def _take_once(
+        self, offers: list[_Offer], overhead: float, pace: float
+    ) -> tuple[list[str], bool]:
         """What one look takes, and whether some peer still has scenarios to spare: the tail
         of the busiest peer, or this worker's share of the shards whose pods have not started,
         whichever holds more time."""
@@ -175,7 +183,7 @@ class Stealing:
         spare = False
         waiting: list[tuple[_Offer, float]] = []
         running = 1  # this worker, and the peers still in their own shards
-        for offer in self._peer_offers():
+        for offer in offers:
             state = _peek(offer)
             if not state.started:
                 if state.remaining:
