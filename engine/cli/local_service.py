@@ -132,6 +132,7 @@ class LocalService:
                 from engine.cli import run  # noqa: F401
 
             self.service = build_service(self.settings)
+            self._keep_runner_ready()
             listener = self._listen()
             self._last_active = time.monotonic()  # idle from now, not from the start-up
             log.info("listening on %s for %s", self.address, self.home)
@@ -232,6 +233,14 @@ class LocalService:
         finally:
             connection.close()
             self._end()
+            self._keep_runner_ready()  # after the run: its start-up is the run's CPU
+
+    def _keep_runner_ready(self) -> None:
+        from engine.backends.local import LocalBackend
+
+        backend = self.service.backend()
+        if isinstance(backend, LocalBackend):
+            backend.keep_runner_ready()
 
     def _answer_history(self, project: str, connection: _Connection) -> None:
         """What the project's earlier runs measured, for ``drover plan``."""

@@ -29,6 +29,7 @@ from engine.backends.local.operator import format_time
 from engine.backends.local.retry import memoized_status, retry_workflow
 from engine.backends.local.runner import UpdateCallback, WorkflowRunner
 from engine.backends.local.runtime import runtime_named
+from engine.backends.local.standby import Order, Standby
 from engine.backends.local.store import LocalStore, pid_alive
 from engine.backends.local.suspend_outputs import (
     is_active_suspend,
@@ -115,6 +116,8 @@ class LocalBackend:
         # Per thread, the workflow it last read and that file's stamp before the read: a
         # follower waits for changes after what it has seen, not after it started waiting.
         self._last_read = threading.local()
+        self._standby: Standby | None = None
+        self._standby_lock = threading.Lock()
 
     # ------------------------------------------------------------------ objects
 
@@ -245,14 +248,36 @@ class LocalBackend:
                 return path.read_text().strip()
         return runtime_named(self.runtime_name).name
 
-    def _spawn_runner(self, name: str, *, started_like: str | None = None) -> None:
-        """Start the detached runner of ``name``, which ``_hold_for_runner`` holds until then."""
-        runtime = self._runtime_for(name, started_like)
-        self.store.runtime_path(name).write_text(runtime)
+    def keep_runner_ready(self) -> int:
+        """Have a runner standing by for the next workflow this backend starts (for a
+        long-lived submitter: see :mod:`engine.backends.local.standby`); its pid."""
+        with self._standby_lock:
+            if self._standby is None or not self._standby.alive():
+                self.store.root.mkdir(parents=True, exist_ok=True)
+                self._standby = Standby(self._runner_env(""), cwd=self.store.root)
+            return self._standby.process.pid
+
+    def _runner_env(self, runtime: str) -> dict[str, str]:
         env = dict(os.environ)
         env["DROVER_HOME"] = str(self.home)
         env["DROVER_LOCAL_RUNTIME"] = runtime
+        return env
+
+    def _spawn_runner(self, name: str, *, started_like: str | None = None) -> None:
+        """Start the detached runner of ``name``, which ``_hold_for_runner`` holds until then:
+        the runner standing by, if one is, else a new one."""
+        runtime = self._runtime_for(name, started_like)
+        self.store.runtime_path(name).write_text(runtime)
+        env = self._runner_env(runtime)
         directory = self.store.workflow_dir(name)
+        with self._standby_lock:
+            standby, self._standby = self._standby, None
+        if standby is not None:
+            order = Order(name, runtime, directory, directory / "runner.log")
+            pid = standby.hand_over(order, env)
+            if pid is not None:
+                self.store.pid_path(name).write_text(str(pid))
+                return
         try:
             with (directory / "runner.log").open("ab") as log:
                 proc = subprocess.Popen(

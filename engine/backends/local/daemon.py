@@ -1,8 +1,10 @@
 """Detached runner process: ``python -m engine.backends.local.daemon NAME``.
 
-Started by ``LocalBackend.submit`` in its own session. It runs the stored workflow to
-completion, wakes on SIGUSR1 to read control requests and the machine's node (another runner's
-scheduling pass bound one of its pods), and treats SIGTERM as terminate.
+Started by ``LocalBackend.submit`` in its own session, or ahead of its workflow with
+``--standby`` and then handed the workflow's name (:mod:`engine.backends.local.standby`). It
+runs the stored workflow to completion, wakes on SIGUSR1 to read control requests and the
+machine's node (another runner's scheduling pass bound one of its pods), and treats SIGTERM as
+terminate.
 
 Its pods start with the default disposition of every signal, as a container's process does
 (container runtimes reset them before the exec: crun's regression containers/crun#2058 broke
@@ -22,6 +24,7 @@ from types import FrameType
 from engine.backends.local.machine import MachineNode
 from engine.backends.local.runner import WorkflowRunner
 from engine.backends.local.runtime import default_runtime
+from engine.backends.local.standby import read_order, take_order
 from engine.backends.local.store import LocalStore
 from engine.home import default_home
 
@@ -31,9 +34,18 @@ __all__ = ["main"]
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m engine.backends.local.daemon WORKFLOW_NAME", file=sys.stderr)
+        print(
+            "usage: python -m engine.backends.local.daemon WORKFLOW_NAME | --standby",
+            file=sys.stderr,
+        )
         return 2
     name = args[0]
+    if name == "--standby":
+        order = read_order(sys.stdin.buffer)
+        if order is None:
+            return 0
+        take_order(order)
+        name = order.name
     _default_signals()
     store = LocalStore(default_home())
     # SIGUSR1 wakes this runner: another runner's scheduling pass sends it once it has bound
