@@ -62,10 +62,10 @@ def check_runtime() -> None:
     choices = ", ".join(r.value for r in Runtime)
     if chosen and chosen not in {r.value for r in Runtime}:
         abort(f"DROVER_LOCAL_RUNTIME={chosen!r} is not a local runtime; choose {choices}", code=2)
-    from engine.backends.local.runtime import default_runtime
+    from engine.backends.local.runtime_choice import runtime_choice
 
     try:
-        default_runtime()
+        runtime_choice()
     except DroverError as error:
         abort(f"{error} (local runtimes: {choices})", code=2)
 

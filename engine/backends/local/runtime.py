@@ -50,6 +50,7 @@ from typing import Any, BinaryIO, Final, Protocol
 
 from engine.backends.local.durations import go_duration_string, parse_duration
 from engine.backends.local.operator import PodLaunch, PodOutcome, Terminated
+from engine.backends.local.runtime_choice import runtime_choice
 from engine.backends.local.scope import (
     ARTIFACT_REF_PREFIX,
     RAW_REF_PREFIX,
@@ -948,19 +949,14 @@ class DockerRuntime:
 
 
 def runtime_named(name: str | None) -> Runtime:
-    """``sandbox``, ``process`` or ``docker``; None picks the default for this machine."""
-    if name is None:
-        return default_runtime()
-    if name == "sandbox":
-        bwrap = shutil.which("bwrap")
-        if bwrap is None:
-            raise Unsupported("the sandbox runtime needs bubblewrap (apt-get install bubblewrap)")
-        return SandboxRuntime(bwrap)
-    if name == "process":
-        return ProcessRuntime()
-    if name == "docker":
+    """``sandbox``, ``process`` or ``docker``; None picks this machine's (see
+    :func:`~engine.backends.local.runtime_choice.runtime_choice`)."""
+    chosen = runtime_choice(name)
+    if chosen == "sandbox":
+        return SandboxRuntime(shutil.which("bwrap") or "bwrap")
+    if chosen == "docker":
         return DockerRuntime()
-    raise Unsupported(f"unknown local runtime '{name}' (sandbox, process or docker)")
+    return ProcessRuntime()
 
 
 def default_runtime() -> Runtime:
@@ -968,10 +964,7 @@ def default_runtime() -> Runtime:
 
     ``DROVER_LOCAL_RUNTIME`` (sandbox, process, docker) overrides the choice.
     """
-    chosen = os.environ.get("DROVER_LOCAL_RUNTIME")
-    if chosen:
-        return runtime_named(chosen)
-    return runtime_named("sandbox") if shutil.which("bwrap") else ProcessRuntime()
+    return runtime_named(None)
 
 
 # ---------------------------------------------------------------------------- running
