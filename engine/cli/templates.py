@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
 from engine.cli.console import abort, console, err_console
 from engine.cli.options import DroverTyper
@@ -25,6 +24,8 @@ templates_app = DroverTyper(
 
 def load_template_dir(directory: Path) -> list[dict[str, Any]]:
     """Every WorkflowTemplate document in ``directory``'s ``*.yaml`` files, sorted by file."""
+    import yaml  # imported where used: every command of the CLI imports this module
+
     documents: list[dict[str, Any]] = []
     for path in sorted(directory.glob("*.yaml")):
         try:
@@ -41,6 +42,8 @@ def load_template_dir(directory: Path) -> list[dict[str, Any]]:
 
 
 def _dump(document: dict[str, Any]) -> str:
+    import yaml
+
     return yaml.safe_dump(document, sort_keys=False, width=120)
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -49,6 +48,8 @@ def _print_object(obj: dict[str, Any], output: Output) -> None:
     if output is Output.JSON:
         sys.stdout.write(json.dumps(obj, indent=2) + "\n")
     elif output is Output.YAML:
+        import yaml  # imported where used: every command of the CLI imports this module
+
         sys.stdout.write(yaml.safe_dump(obj, sort_keys=False))
     else:
         sys.stdout.write(obj["metadata"]["name"] + "\n")

@@ -11,10 +11,6 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from gherkin.errors import CompositeParserException, ParserException
-from gherkin.parser import Parser
-from gherkin.pickles.compiler import Compiler
-
 from engine.errors import DiscoveryError
 
 if TYPE_CHECKING:
@@ -50,6 +46,11 @@ def discover_features(project: Path) -> list[Scenario]:
 
 def parse_feature(text: str, uri: str) -> list[Scenario]:
     """The scenarios of one feature file; ``uri`` is its path relative to the project."""
+    # Loaded once a feature is parsed: every command of the CLI imports this module.
+    from gherkin.errors import CompositeParserException, ParserException
+    from gherkin.parser import Parser
+    from gherkin.pickles.compiler import Compiler
+
     from engine.spec import Scenario  # pydantic: loaded once scenarios are made
 
     try:
