@@ -134,13 +134,14 @@ def _command(args: argparse.Namespace) -> int:
 def _cleanup_with_reports(args: argparse.Namespace) -> int:
     """Summarise, then merge the workers' reports into the run's (never failing the exit
     handler over a report: what could not be made is listed in index.json and printed)."""
-    from drover_agent.cleanup import summary
+    from drover_agent.cleanup import summary_of
     from drover_agent.kept import pack_directory
-    from drover_agent.merge import merge_run_reports, unpack_workers
+    from drover_agent.merge import merge_run_reports, read_results, unpack_workers
 
     with tempfile.TemporaryDirectory(prefix="drover-cleanup-") as scratch:
         workers = unpack_workers(args.workers, Path(scratch) / "workers")
-        print(summary(args.plan_dir, args.status, Path(scratch) / "workers"), flush=True)
+        results = read_results(workers)
+        print(summary_of(args.plan_dir, args.status, results[0]), flush=True)
         if args.out is None:
             return 0
         packed = args.out.name.endswith((".tgz", ".tar.gz"))
@@ -150,7 +151,7 @@ def _cleanup_with_reports(args: argparse.Namespace) -> int:
         except PlanError:
             name = "drover"
         merged = merge_run_reports(
-            workers, out, name=name, workspace=args.workspace, env=dict(os.environ)
+            workers, results, out, name=name, workspace=args.workspace, env=dict(os.environ)
         )
         print(
             f"drover-agent: run reports: {', '.join(sorted(merged.reports)) or 'none'} "

@@ -10,7 +10,7 @@ from typing import Any
 from drover_agent.plan import PlanError, load_run_plan
 from drover_agent.results import STATUSES
 
-__all__ = ["collect_results", "summary"]
+__all__ = ["collect_results", "summary", "summary_of"]
 
 LISTED_FAILURES = 20
 
@@ -29,14 +29,19 @@ def collect_results(results_dir: Path) -> list[dict[str, Any]]:
 
 
 def summary(plan_dir: Path, status: str, results_dir: Path | None) -> str:
+    found = results_dir is not None and results_dir.is_dir()
+    return summary_of(plan_dir, status, collect_results(results_dir) if found else None)
+
+
+def summary_of(plan_dir: Path, status: str, shards: list[dict[str, Any]] | None) -> str:
+    """The summary of the workflow's end and of ``shards``' results (none: the status only)."""
     try:
         execution = load_run_plan(plan_dir).execution or "?"
     except PlanError:
         execution = "?"
     lines = [f"execution {execution}: workflow {status}"]
-    if results_dir is None or not results_dir.is_dir():
+    if shards is None:
         return "\n".join(lines)
-    shards = collect_results(results_dir)
     per_group: dict[str, Counter[str]] = {}
     failures: list[str] = []
     for shard in shards:

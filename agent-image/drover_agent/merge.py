@@ -31,7 +31,7 @@ from drover_agent.junit import cases_from_shard_reports, write_junit
 from drover_agent.kept import NATIVE
 from drover_agent.runners.base import find_node_binary, missing_node_tool
 
-__all__ = ["MergeSummary", "merge_run_reports", "unpack_workers"]
+__all__ = ["MergeSummary", "merge_run_reports", "read_results", "unpack_workers"]
 
 TOOL_TIMEOUT = 600
 CUCUMBER_HTML = Path(__file__).with_name("cucumber_html.mjs")
@@ -68,22 +68,31 @@ def unpack_workers(source: Path, target: Path) -> list[Path]:
     return found
 
 
+def read_results(workers: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Each worker's ``results.json``, and a problem for each that has none to read."""
+    documents, problems = [], []
+    for worker in workers:
+        try:
+            documents.append(json.loads((worker / "results.json").read_text("utf-8")))
+        except (OSError, ValueError):
+            problems.append(f"{worker.name}: no readable results.json")
+    return documents, problems
+
+
 def merge_run_reports(
     workers: list[Path],
+    results: tuple[list[dict[str, Any]], list[str]],
     out: Path,
     *,
     name: str,
     workspace: Path | None,
     env: Mapping[str, str],
 ) -> MergeSummary:
+    """The run's reports out of the ``workers``' kept reports and their ``results`` (as
+    :func:`read_results` read them)."""
     out.mkdir(parents=True, exist_ok=True)
-    summary = MergeSummary()
-    documents = []
-    for worker in workers:
-        try:
-            documents.append(json.loads((worker / "results.json").read_text("utf-8")))
-        except (OSError, ValueError):
-            summary.problems.append(f"{worker.name}: no readable results.json")
+    documents, problems = results
+    summary = MergeSummary(problems=list(problems))
     cases = cases_from_shard_reports(documents)
     with (out / "junit.xml").open("w", encoding="utf-8") as handle:
         summary.scenarios = write_junit(handle, cases, name=name).tests
