@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "GroupPlan",
@@ -59,12 +59,14 @@ class RunPlan:
     project: ProjectSource
 
 
-@dataclass(frozen=True)
-class PlanScenario:
+class PlanScenario(NamedTuple):
+    """A scenario of the plan (tuples: a worker reads every scenario of its group, 60,000 and
+    more, before its first test)."""
+
     id: str
     name: str = ""
     location: str = ""
-    tags: list[str] = field(default_factory=list)
+    tags: tuple[str, ...] = ()
     duration: float | None = None
 
 
@@ -191,12 +193,13 @@ def _scenario(entry: object, key: str) -> PlanScenario:
         return PlanScenario(id=entry)
     if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
         raise PlanError(f"group {key}: every scenario needs a string 'id', got {entry!r}")
+    tags = entry.get("tags")
     return PlanScenario(
-        id=entry["id"],
-        name=str(entry.get("name") or ""),
-        location=str(entry.get("location") or ""),
-        tags=[str(t) for t in entry.get("tags") or []],
-        duration=_optional_float(entry.get("duration")),
+        entry["id"],
+        str(entry.get("name") or ""),
+        str(entry.get("location") or ""),
+        tuple(map(str, tags)) if tags else (),
+        _optional_float(entry.get("duration")),
     )
 
 

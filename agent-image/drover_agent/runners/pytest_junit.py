@@ -18,7 +18,6 @@ from __future__ import annotations
 import ast
 import json
 import os
-import re
 import signal
 import site
 import sys
@@ -70,31 +69,37 @@ def junit_key(node_id: str) -> str:
     """The dotted ``classname.name`` pytest's JUnit report uses for a node id."""
     path, bracket, params = node_id.partition("[")
     names = path.split("::")
-    names[0] = re.sub(r"\.py$", "", names[0].replace("/", "."))
+    names[0] = names[0].replace("/", ".").removesuffix(".py")
     names[-1] += bracket + params
     return ".".join(names)
 
 
-def parse_junit(xml_text: str) -> list[JunitCase]:
+def parse_junit(xml_text: str, costs: Mapping[str, float] | None = None) -> list[JunitCase]:
+    """The report's testcases, each with its cost from ``costs`` (by JUnit key: the report has
+    none) on the first testcase of its key (pytest < 9 reports a teardown error as a second
+    testcase of the same test)."""
     root = ElementTree.fromstring(xml_text)
+    unclaimed = dict(costs or {})
     cases = []
     for case in root.iter("testcase"):
         classname, name = case.get("classname", ""), case.get("name", "")
         key = f"{classname}.{name}" if classname else name
-        cases.append(JunitCase(key, _outcome(case)))
+        cases.append(JunitCase(key, _outcome(case, unclaimed.pop(key, None))))
     return cases
 
 
-def _outcome(case: ElementTree.Element) -> Outcome:
+def _outcome(case: ElementTree.Element, cost: float | None) -> Outcome:
     duration = float(case.get("time") or 0.0)
-    for tag, status in (("failure", "failed"), ("error", "error"), ("skipped", "skipped")):
-        element = case.find(tag)
-        if element is not None:
-            message = element.get("message") or _last_lines(element.text or "")
-            if message == COLLECTION_SKIPPED:
-                message = _skip_reason(element.text or "") or message
-            return Outcome(_status(status), duration, message[:ERROR_TEXT_LIMIT] or tag)
-    return Outcome("passed", duration)
+    if len(case):  # a passing testcase has no children, unless its output or properties
+        for tag, status in (("failure", "failed"), ("error", "error"), ("skipped", "skipped")):
+            element = case.find(tag)
+            if element is not None:
+                message = element.get("message") or _last_lines(element.text or "")
+                if message == COLLECTION_SKIPPED:
+                    message = _skip_reason(element.text or "") or message
+                text = message[:ERROR_TEXT_LIMIT] or tag
+                return Outcome(_status(status), duration, text, cost=cost)
+    return Outcome("passed", duration, cost=cost)
 
 
 def _skip_reason(text: str) -> str | None:
@@ -363,7 +368,7 @@ class PytestAdapter:
         reported = junit.exists()
         recorded = _read_progress(progress, whole=not reported)
         if reported:
-            cases = _with_costs(parse_junit(junit.read_text("utf-8")), _read_costs(costs))
+            cases = parse_junit(junit.read_text("utf-8"), _read_costs(costs))
         else:
             # Died before its report: what ended is known, and what it was running failed.
             cases = recorded.cases
@@ -456,18 +461,6 @@ def _read_costs(path: Path) -> dict[str, float]:
         for nodeid, value in document.items()
         if (cost := read_cost(value)) is not None
     }
-
-
-def _with_costs(cases: list[JunitCase], costs: dict[str, float]) -> list[JunitCase]:
-    """JUnit's testcases with the plugin's costs (each on the first testcase of its key:
-    pytest < 9 reports a teardown error as a second testcase of the same test)."""
-    unclaimed = dict(costs)
-    return [
-        JunitCase(case.key, replace(case.outcome, cost=unclaimed.pop(case.key)))
-        if case.key in unclaimed
-        else case
-        for case in cases
-    ]
 
 
 def _read_progress(path: Path, *, whole: bool) -> _Progress:
