@@ -68,6 +68,32 @@ def _copy_directory(source: Path, workspace: Path) -> bool:
     source, target = source.resolve(), workspace.resolve()
     if source == target:
         return False
+    print(f"drover-agent: copying {source} to {target}", flush=True)
+    # tar copies a tree several times faster than copying file by file in Python (babel's
+    # 1,269 files: 0.05 against 0.15 s); a workspace inside the project needs the walk below.
+    if target.is_relative_to(source) or not _tar_copy(source, target):
+        _python_copy(source, target)
+    return True
+
+
+def _tar_copy(source: Path, target: Path) -> bool:
+    """``tar`` piped into ``tar``: links as links, modes and times (nanoseconds, with the POSIX
+    format) kept, as ``copytree`` keeps them; False when there is no tar to do it."""
+    tar = shutil.which("tar")
+    if tar is None:
+        return False
+    target.mkdir(parents=True, exist_ok=True)
+    excluded = [f"--exclude={name}" for name in COPY_IGNORED]
+    pack = [tar, "-C", str(source), "--format=posix", *excluded, "-cf", "-", "."]
+    unpack = [tar, "-C", str(target), "--no-same-owner", "-xpf", "-"]
+    with subprocess.Popen(pack, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL) as packing:
+        assert packing.stdout is not None
+        with subprocess.Popen(unpack, stdin=packing.stdout) as unpacking:
+            packing.stdout.close()  # only the unpacking tar reads: if it ends, packing ends
+    return packing.returncode == 0 and unpacking.returncode == 0
+
+
+def _python_copy(source: Path, target: Path) -> None:
     ignore_caches = shutil.ignore_patterns(*COPY_IGNORED)
 
     def ignore(directory: str, names: list[str]) -> set[str]:
@@ -78,9 +104,7 @@ def _copy_directory(source: Path, workspace: Path) -> bool:
             skipped.add(target.name)
         return skipped
 
-    print(f"drover-agent: copying {source} to {target}", flush=True)
     shutil.copytree(source, target, symlinks=True, ignore=ignore, dirs_exist_ok=True)
-    return True
 
 
 def _clone(repo: str, ref: str, workspace: Path, env: Mapping[str, str]) -> None:

@@ -7,6 +7,7 @@ import stat
 import subprocess
 from pathlib import Path
 
+import pytest
 from agent_plans import SHOP, RunAgent, write_plan
 
 
@@ -31,10 +32,12 @@ def test_copies_the_project_and_runs_setup_commands(tmp_path: Path, run_agent: R
     assert "setup [2/2]" in done.stdout
 
 
+@pytest.mark.parametrize("inside", [True, False], ids=["workspace-inside", "workspace-beside"])
 def test_the_copy_keeps_links_modes_and_times_and_leaves_out_caches_and_the_workspace_itself(
-    tmp_path: Path, run_agent: RunAgent
+    tmp_path: Path, run_agent: RunAgent, inside: bool
 ) -> None:
     # The bytecode cache shared between runs holds only while each source keeps its mtime.
+    # A workspace beside the project is copied by tar, one inside it file by file.
     project = tmp_path / "project"
     (project / "pkg" / "__pycache__").mkdir(parents=True)
     (project / "pkg" / "mod.py").write_text("X = 1\n")
@@ -50,7 +53,7 @@ def test_the_copy_keeps_links_modes_and_times_and_leaves_out_caches_and_the_work
     (project / "nested" / "ws-sibling").mkdir()
     (project / "nested" / "ws-sibling" / "kept.txt").write_text("kept\n")
     plan = write_plan(tmp_path / "plan", runner={}, workers={"0": []}, path=str(project))
-    workspace = project / "nested" / "ws"
+    workspace = project / "nested" / "ws" if inside else tmp_path / "ws"
 
     done = run_agent("setup", "--plan-dir", str(plan), "--workspace", str(workspace))
 
@@ -62,7 +65,7 @@ def test_the_copy_keeps_links_modes_and_times_and_leaves_out_caches_and_the_work
     assert (workspace / "link.py").is_symlink()
     assert (workspace / "link.py").readlink() == Path("pkg/mod.py")
     assert (workspace / "nested" / "ws-sibling" / "kept.txt").read_text() == "kept\n"
-    assert not (workspace / "nested" / "ws").exists()
+    assert (workspace / "nested" / "ws").exists() is not inside  # beside: a project folder
     assert not (workspace / "pkg" / "__pycache__").exists()
     assert not (workspace / ".pytest_cache").exists()
 
