@@ -4,8 +4,8 @@ Layout of the kept directory (packed as one ``.tgz`` when ``--reports`` names su
 Argo stores it as a single output artifact and the exit handler can read every worker's)::
 
     results.json                        the shard's results (as ``--results`` writes them)
-    native/<runner report per attempt>  pytest-junit-a1-0.xml, cucumber-messages-a1.ndjson,
-                                        playwright-blob-a1-list.zip, ...
+    native/<runner report per attempt>  cucumber-messages-a1.ndjson,
+                                        playwright-blob-a1-list.zip, ... (none of pytest's)
     artifacts/a<attempt>/<scenario>/    screenshots, traces, videos, attachments, files a
                                         pytest test wrote to $DROVER_ARTIFACTS_DIR
 

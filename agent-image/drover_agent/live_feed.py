@@ -3,7 +3,7 @@
 Only a test whose node id *is* a scenario id is reported live (allowing for a pytest rootdir
 above or below the workspace, which shifts node ids by leading directories). A scenario that
 stands for several tests (a file, a class, a parametrized function) is known only when its batch
-ends, from the JUnit report, like the results of the other runners.
+ends, from the session's record, like the results of the other runners.
 """
 
 from __future__ import annotations

@@ -10,8 +10,7 @@
                             it) rendered by the project's own ``@cucumber/html-formatter``
     index.json              which of these exist, and what went wrong making the others
 
-pytest has no HTML report: its JUnit XML is the report (every CI reads it); the workers' own
-pytest JUnit files stay in their kept reports.
+pytest has no HTML report: the run's JUnit XML is the report (every CI reads it).
 """
 
 from __future__ import annotations

@@ -8,13 +8,16 @@ import os
 import subprocess
 import sys
 import textwrap
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 from agent_plans import AGENT_DIR
 from drover_agent.leasing import MAX_LEASE, BatchCost, lease_size
 from drover_agent.live_feed import live_runner_env, scenario_index
 from drover_agent.pytest_protocol import PLUGIN_ARGS
-from drover_agent.runners.pytest_junit import match_testcases, parse_junit, plugin_env
+from drover_agent.results import Status
+from drover_agent.runners.base import Outcome
+from drover_agent.runners.pytest_junit import JunitCase, match_testcases, plugin_env
 
 EVERY_KIND = textwrap.dedent(
     """
@@ -99,7 +102,7 @@ def test_plugin_verdicts_equal_junit(tmp_path: Path) -> None:
         timeout=60,
     )
     live = [json.loads(line) for line in lines.read_text().splitlines()]
-    cases = parse_junit(junit.read_text())
+    cases = _junit_testcases(junit.read_text())
     # What the agent makes of the JUnit report (a teardown error after a failure adds a second
     # testcase; the first one counts), for the same node ids.
     from_junit = match_testcases([line["nodeid"] for line in live], cases)
@@ -157,3 +160,15 @@ def test_short_scenarios_lease_in_batches_that_amortize_runner_start_up() -> Non
     slow = BatchCost()
     slow.record(21.0, [10.0, 10.0])  # start-up is small next to the scenarios
     assert lease_size(200, 4, 40, slow) == lease_size(200, 4, 40) == 5
+
+
+def _junit_testcases(xml_text: str) -> list[JunitCase]:
+    """pytest's own JUnit report, each testcase keyed and judged as the agent keys outcomes."""
+    verdicts: dict[str, Status] = {"failure": "failed", "error": "error", "skipped": "skipped"}
+    cases = []
+    for case in ElementTree.fromstring(xml_text).iter("testcase"):
+        classname, name = case.get("classname", ""), case.get("name", "")
+        tag = next((t for t in verdicts if case.find(t) is not None), None)
+        key = f"{classname}.{name}" if classname else name
+        cases.append(JunitCase(key, Outcome(verdicts[tag] if tag else "passed")))
+    return cases

@@ -54,7 +54,7 @@ def test_nothing_is_turned_off_without_autoload_or_for_another_interpreter(
     tmp_path: Path,
 ) -> None:
     assert foreign_plugins(tmp_path, [], {**ENV, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}) == []
-    argv = PytestAdapter().argv("select.json", "junit.xml", tmp_path, None, ["schemathesis"])
+    argv = PytestAdapter().argv("select.json", tmp_path, None, ["schemathesis"])
     assert argv[argv.index("no:schemathesis") - 1] == "-p"
 
 

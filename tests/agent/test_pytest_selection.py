@@ -472,6 +472,26 @@ def test_a_module_that_skips_itself_in_the_worker_skips_its_scenarios(
     assert plain["status"] == "passed"
 
 
+def test_a_module_that_cannot_be_imported_fails_its_scenarios_with_the_import_error(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    project = write_project(
+        tmp_path / "project",
+        {
+            "tests/test_broken.py": "import no_such_module\n\n\ndef test_a():\n    pass\n",
+            "tests/test_odd.py": ODD,
+        },
+    )
+    ids = ["tests/test_broken.py::test_a", "tests/test_broken.py", "tests/test_odd.py::test_plain"]
+    _, results = run_shard(run_agent, tmp_path, project, ids)
+    one, whole, plain = (results[i] for i in ids)
+    assert one["status"] == whole["status"] == "error"
+    assert "No module named 'no_such_module'" in one["error"]
+    # As in a bare run, an error while collecting interrupts the session before any test.
+    assert plain["status"] == "error"
+    assert "Interrupted: 1 error during collection" in plain["error"]
+
+
 def test_the_projects_installed_plugins_and_cache_work_as_in_a_plain_run(
     tmp_path: Path, run_agent: RunAgent
 ) -> None:

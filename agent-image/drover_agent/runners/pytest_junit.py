@@ -1,13 +1,16 @@
-"""pytest, batched: one pytest session per batch, results read back from its JUnit XML report.
+"""pytest, batched: one pytest session per batch, results read back from the session's record.
 
 The batch's ids go to Drover's pytest plugin (:mod:`drover_agent.pytest_plugin`, loaded with
 ``-p``) in a file, never as arguments: pytest collects only the files and directories the ids
 live in (all of a bare ``pytest``'s when there are too many for one command line) and the plugin
 keeps the tests the ids name, so any number of ids costs one collection and no per-id matching.
-JUnit testcases carry ``classname`` and ``name``, which pytest derives from the node id (the
-file path with ``/`` turned into ``.`` and ``.py`` dropped, then the ``::`` parts). The adapter
-derives the same key from each scenario id and matches exactly; an id naming a file, class or
-directory collects the outcomes of the tests under it. An id whose file is gone, or that names
+The plugin records each test's outcome, as pytest's JUnit report would give it, in the session's
+progress file. Outcomes are keyed as that report keys its testcases, ``classname.name``, which
+pytest derives from the node id (the file path with ``/`` turned into ``.`` and ``.py`` dropped,
+then the ``::`` parts) relative to its rootdir. The adapter derives the same key from each
+scenario id and matches exactly; an id naming a file, class or directory collects the outcomes
+of the tests under it, and a module that failed to import or skipped itself gives its outcome to
+the ids inside it. An id whose file is gone, or that names
 no collected test (a stale plan), is an error, "pytest found no such test"; the rest still run.
 Every batch runs under the configuration file, and so the rootdir, an argument-less pytest in
 the workspace uses (see :mod:`drover_agent.runners.pytest_config`), whichever files it names.
@@ -15,17 +18,15 @@ the workspace uses (see :mod:`drover_agent.runners.pytest_config`), whichever fi
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import signal
 import site
 import sys
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from drover_agent.pytest_protocol import (
     ARTIFACTS_BASE_ENV,
@@ -44,17 +45,14 @@ __all__ = [
     "junit_key",
     "match_testcases",
     "rootdir_shift",
-    "parse_junit",
     "plugin_env",
     "selection_paths",
 ]
 
 NO_TESTS_COLLECTED = 5
-ERROR_TEXT_LIMIT = 4000
 NO_SUCH_TEST = "pytest found no such test"
 WORST_FIRST: tuple[Status, ...] = ("error", "failed", "passed")
 ONE_ID_FIRST: tuple[Status, ...] = ("failed", "error", "passed")
-COLLECTION_SKIPPED = "collection skipped"
 """The message of a module's testcase when the module skipped itself; the reason is the text."""
 
 
@@ -72,53 +70,6 @@ def junit_key(node_id: str) -> str:
     names[0] = names[0].replace("/", ".").removesuffix(".py")
     names[-1] += bracket + params
     return ".".join(names)
-
-
-def parse_junit(xml_text: str, costs: Mapping[str, float] | None = None) -> list[JunitCase]:
-    """The report's testcases, each with its cost from ``costs`` (by JUnit key: the report has
-    none) on the first testcase of its key (pytest < 9 reports a teardown error as a second
-    testcase of the same test)."""
-    root = ElementTree.fromstring(xml_text)
-    unclaimed = dict(costs or {})
-    cases = []
-    for case in root.iter("testcase"):
-        classname, name = case.get("classname", ""), case.get("name", "")
-        key = f"{classname}.{name}" if classname else name
-        cases.append(JunitCase(key, _outcome(case, unclaimed.pop(key, None))))
-    return cases
-
-
-def _outcome(case: ElementTree.Element, cost: float | None) -> Outcome:
-    duration = float(case.get("time") or 0.0)
-    if len(case):  # a passing testcase has no children, unless its output or properties
-        for tag, status in (("failure", "failed"), ("error", "error"), ("skipped", "skipped")):
-            element = case.find(tag)
-            if element is not None:
-                message = element.get("message") or _last_lines(element.text or "")
-                if message == COLLECTION_SKIPPED:
-                    message = _skip_reason(element.text or "") or message
-                text = message[:ERROR_TEXT_LIMIT] or tag
-                return Outcome(_status(status), duration, text, cost=cost)
-    return Outcome("passed", duration, cost=cost)
-
-
-def _skip_reason(text: str) -> str | None:
-    """The reason in a skipped module's report text, ``('path', line, 'Skipped: reason')``."""
-    try:
-        report = ast.literal_eval(text.strip())
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return None
-    if isinstance(report, tuple) and len(report) == 3 and isinstance(report[2], str):
-        return report[2].removeprefix("Skipped: ")
-    return None
-
-
-def _status(value: str) -> Status:
-    return "failed" if value == "failed" else "error" if value == "error" else "skipped"
-
-
-def _last_lines(text: str, count: int = 5) -> str:
-    return "\n".join(text.strip().splitlines()[-count:])
 
 
 def match_testcases(
@@ -251,7 +202,6 @@ class PytestAdapter:
     def argv(
         self,
         selection: str,
-        junit_path: str,
         workspace: Path | None = None,
         cache_dir: str | None = None,
         disabled: Sequence[str] = (),
@@ -267,9 +217,6 @@ class PytestAdapter:
             *[a for name in disabled for a in ("-p", f"no:{name}")],
             f"{SELECT_OPTION}={selection}",
             *cache,
-            "-o",
-            "junit_family=xunit1",
-            f"--junitxml={junit_path}",
             *(config_args(workspace, self.args) if workspace is not None else []),
             *self.args,
         ]
@@ -333,17 +280,14 @@ class PytestAdapter:
         selection = context.report_dir / f"pytest-select-{label}.json"
         unmatched_path = context.report_dir / f"pytest-unmatched-{label}.json"
         progress = context.report_dir / f"pytest-progress-{label}.jsonl"
-        costs = context.report_dir / f"pytest-costs-{label}.json"
-        junit = context.native_dir / f"pytest-junit-{label}.xml"
         artifacts = context.raw_artifacts_dir / f"pytest-{label}"
-        for stale in (unmatched_path, junit, progress, costs):
+        for stale in (unmatched_path, progress):
             stale.unlink(missing_ok=True)
         document: dict[str, object] = {
             "ids": ids,
             "paths": selection_paths(ids),
             "unmatched": str(unmatched_path),
             "progress": str(progress),
-            "costs": str(costs),
         }
         if board is not None:
             document["board"] = {
@@ -355,7 +299,6 @@ class PytestAdapter:
         done = run_process(
             self.argv(
                 str(selection),
-                str(junit),
                 context.workspace,
                 str(context.report_dir / "pytest-cache"),
                 self._foreign_plugins(context),
@@ -365,19 +308,13 @@ class PytestAdapter:
             context.timeout,
         )
         session = _Session()
-        reported = junit.exists()
-        recorded = _read_progress(progress, whole=not reported)
-        if reported:
-            cases = parse_junit(junit.read_text("utf-8"), _read_costs(costs))
-        else:
-            # Died before its report: what ended is known, and what it was running failed.
-            cases = recorded.cases
-            if recorded.running is not None:
-                cases.append(
-                    JunitCase(junit_key(recorded.running), Outcome("error", 0.0, _died(done)))
-                )
-                # A timed-out batch had its time: the rest is not started again.
-                session.crashed = None if done.problem else recorded.running
+        recorded = _read_progress(progress)
+        cases = recorded.cases
+        if recorded.finished is None and recorded.running is not None:
+            # Died before the session's end: what ended is known, and what it was running failed.
+            cases.append(JunitCase(junit_key(recorded.running), Outcome("error", 0.0, _died(done))))
+            # A timed-out batch had its time: the rest is not started again.
+            session.crashed = None if done.problem else recorded.running
         session.outcomes = match_testcases(ids, cases, recorded.rootdir_shift)
         for scenario_id, files in test_artifacts(artifacts, ids).items():
             if scenario_id in session.outcomes:
@@ -441,48 +378,33 @@ class _Progress:
     """What a session's progress file (see :mod:`drover_agent.pytest_plugin`) records."""
 
     cases: list[JunitCase] = field(default_factory=list)
-    """The tests that ended, with their outcomes, as JUnit testcases."""
+    """The tests that ended (and the collectors that failed or skipped), with their outcomes,
+    keyed as pytest's JUnit report keys its testcases."""
     running: str | None = None
     """The test that started last and never ended."""
     rootdir_shift: str = ""
+    finished: int | None = None
+    """pytest's exit status, when the session got to its end."""
 
 
-def _read_costs(path: Path) -> dict[str, float]:
-    """The ``"costs"`` file the plugin wrote as the session ended: each test's cost, by JUnit
-    key (the JUnit report has none); empty when there is none."""
-    try:
-        document = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(document, dict):
-        return {}
-    return {
-        junit_key(nodeid): cost
-        for nodeid, value in document.items()
-        if (cost := read_cost(value)) is not None
-    }
-
-
-def _read_progress(path: Path, *, whole: bool) -> _Progress:
-    """The progress file; only its head line (the rootdir) unless ``whole``: the JUnit report
-    has the outcomes when pytest wrote one, and a large batch's file has a line per test."""
+def _read_progress(path: Path) -> _Progress:
+    """What the session's progress file says (see :mod:`drover_agent.pytest_plugin`)."""
     progress = _Progress()
-    running: dict[str, None] = {}
     try:
-        with path.open("rb") as lines_file:
-            lines = lines_file.read().splitlines() if whole else [lines_file.readline()]
+        lines = path.read_bytes().splitlines()
     except OSError:
         return progress
+    # The test running when the session died: read only when it did (the file has a line as
+    # each test starts, 62,000 of them for a worker of packaging's tests).
+    finished = _finished(lines[-1]) if lines else None
+    running: dict[str, None] = {}
     for raw in lines:
-        try:
-            line = json.loads(raw)
-        except ValueError:
-            continue  # a torn last line
-        if not isinstance(line, dict):
+        if raw.startswith(STARTED_LINE):
+            if finished is None:
+                running[_loaded(raw).get("started", "")] = None
             continue
-        if isinstance(line.get("started"), str):
-            running[line["started"]] = None
-        elif isinstance(line.get("nodeid"), str) and line.get("status") in STATUSES:
+        line = _loaded(raw)
+        if isinstance(line.get("nodeid"), str) and line.get("status") in STATUSES:
             running.pop(line["nodeid"], None)
             status = cast(Status, line["status"])
             message = line.get("error") if isinstance(line.get("error"), str) else None
@@ -491,8 +413,26 @@ def _read_progress(path: Path, *, whole: bool) -> _Progress:
             progress.cases.append(JunitCase(junit_key(line["nodeid"]), outcome))
         elif isinstance(line.get("rootdir"), str) and isinstance(line.get("invocation"), str):
             progress.rootdir_shift = rootdir_shift(line["rootdir"], line["invocation"])
-    progress.running = next(reversed(running), None)
+    progress.finished = finished
+    progress.running = next((r for r in reversed(running) if r), None)
     return progress
+
+
+STARTED_LINE = b'{"started":'
+"""How the plugin's line for a test that starts begins (``json.dumps`` of its one key)."""
+
+
+def _finished(raw: bytes) -> int | None:
+    status = _loaded(raw).get("finished")
+    return status if isinstance(status, int) else None
+
+
+def _loaded(raw: bytes) -> dict[str, Any]:
+    try:
+        line = json.loads(raw)
+    except ValueError:
+        return {}  # a torn last line
+    return line if isinstance(line, dict) else {}
 
 
 def _died(done: ProcessRun) -> str:
