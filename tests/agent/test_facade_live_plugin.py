@@ -17,7 +17,7 @@ from drover_agent.live_feed import live_runner_env, scenario_index
 from drover_agent.pytest_protocol import PLUGIN_ARGS
 from drover_agent.results import Status
 from drover_agent.runners.base import Outcome
-from drover_agent.runners.pytest_junit import JunitCase, match_testcases, plugin_env
+from drover_agent.runners.pytest_session import JunitCase, match_testcases, plugin_env
 
 EVERY_KIND = textwrap.dedent(
     """

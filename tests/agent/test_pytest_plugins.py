@@ -10,8 +10,8 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from drover_agent.runners.pytest_junit import PytestAdapter
 from drover_agent.runners.pytest_plugins import drover_distributions, foreign_plugins
+from drover_agent.runners.pytest_session import PytestAdapter
 
 ENV = {k: v for k, v in os.environ.items() if k not in ("PYTEST_DISABLE_PLUGIN_AUTOLOAD",)}
 ENV.pop("PYTEST_ADDOPTS", None)

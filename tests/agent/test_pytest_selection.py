@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from agent_plans import AGENT_DIR, RunAgent, read_results, write_plan
-from drover_agent.runners.pytest_junit import selection_paths
+from drover_agent.runners.pytest_session import selection_paths
 
 from engine.discovery import DiscoveryRunner, discover
 

@@ -13,7 +13,7 @@ from drover_agent.plan import PlanError, load_group_plan
 from drover_agent.runners.base import Outcome
 from drover_agent.runners.cucumber_json import parse_cucumber_json
 from drover_agent.runners.playwright_json import parse_playwright_json
-from drover_agent.runners.pytest_junit import JunitCase, junit_key, match_testcases, rootdir_shift
+from drover_agent.runners.pytest_session import JunitCase, junit_key, match_testcases, rootdir_shift
 
 
 def _group(workers: dict[str, list[str]]) -> dict[str, object]:

@@ -7,7 +7,7 @@ from drover_agent.runners.base import BatchContext, BatchRun, Outcome, RunnerAda
 from drover_agent.runners.command import CommandAdapter
 from drover_agent.runners.cucumber_json import CucumberAdapter
 from drover_agent.runners.playwright_json import PlaywrightAdapter
-from drover_agent.runners.pytest_junit import PytestAdapter
+from drover_agent.runners.pytest_session import PytestAdapter
 
 __all__ = ["BatchContext", "BatchRun", "Outcome", "RunnerAdapter", "adapter_for"]
 
