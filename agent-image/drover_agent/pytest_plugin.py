@@ -322,7 +322,10 @@ def pytest_configure(config: pytest.Config) -> None:
         )
         if isinstance(document.get("paths"), list):
             _selected = _SelectedPaths(config.invocation_params.dir, document["paths"])
-        if isinstance(document.get("progress"), str) and _progress is None:
+        # Written by the session that reports every test: under pytest-xdist its controller,
+        # which hears of each test its workers start and end, not the workers too.
+        worker = hasattr(config, "workerinput")
+        if isinstance(document.get("progress"), str) and _progress is None and not worker:
             _progress = _ProgressLog(document["progress"])
             where = {
                 "rootdir": str(config.rootpath),

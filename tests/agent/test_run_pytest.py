@@ -185,6 +185,42 @@ def test_a_test_that_kills_pytest_is_an_error_and_the_rest_still_run(
     assert done.stdout.count("test session starts") == 3
 
 
+def test_a_project_running_its_tests_under_xdist_reports_each_test_once(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    """pytest-xdist's workers load Drover's plugin too; only the controller, which hears of
+    every test they run, records outcomes (a test reported twice would count its time twice)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pytest.ini").write_text("[pytest]\naddopts = -p xdist -n 2\n")
+    (project / "test_spread.py").write_text(
+        "import time\n\nimport pytest\n\n\n"
+        "@pytest.mark.parametrize('n', range(6))\n"
+        "def test_many(n):\n    assert n != 4\n\n\n"
+        "def test_slow():\n    time.sleep(0.3)\n\n\n"
+        "@pytest.mark.skip(reason='not here')\n"
+        "def test_skipped():\n    pass\n"
+    )
+    ids = [f"test_spread.py::test_many[{n}]" for n in range(6)]
+    ids += ["test_spread.py::test_slow", "test_spread.py::test_skipped"]
+    plan = write_plan(tmp_path / "plan", runner={}, workers={"0": ids}, path=str(project))
+    results = tmp_path / "results.json"
+    done = run_agent(
+        "run", "--plan-dir", str(plan), "--workspace", str(project), "--group", "main.all",
+        "--shard", "0", "--results", str(results),
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "2 workers" in done.stdout
+    final = {r["id"]: r for r in read_results(results)["results"]}
+    assert {i: r["status"] for i, r in final.items()} == {
+        **dict.fromkeys(ids[:6], "passed"),
+        "test_spread.py::test_many[4]": "failed",
+        "test_spread.py::test_slow": "passed",
+        "test_spread.py::test_skipped": "skipped",
+    }
+    assert 0.3 <= final["test_spread.py::test_slow"]["duration"] < 0.6
+
+
 def test_an_unknown_group_is_a_plan_error(tmp_path: Path, run_agent: RunAgent) -> None:
     plan = write_plan(tmp_path / "plan", runner={}, workers={"0": []})
     results = tmp_path / "results.json"
