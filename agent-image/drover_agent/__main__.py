@@ -141,7 +141,7 @@ def _cleanup_with_reports(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="drover-cleanup-") as scratch:
         workers = unpack_workers(args.workers, Path(scratch) / "workers")
         results = read_results(workers)
-        print(summary_of(args.plan_dir, args.status, results[0]), flush=True)
+        print(summary_of(args.plan_dir, args.status, results.documents), flush=True)
         if args.out is None:
             return 0
         packed = args.out.name.endswith((".tgz", ".tar.gz"))

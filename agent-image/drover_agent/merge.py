@@ -23,14 +23,14 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from drover_agent.cucumber_messages import merge_messages
 from drover_agent.junit import cases_from_shard_reports, write_junit
 from drover_agent.kept import NATIVE
 from drover_agent.runners.base import find_node_binary, missing_node_tool
 
-__all__ = ["MergeSummary", "merge_run_reports", "read_results", "unpack_workers"]
+__all__ = ["MergeSummary", "WorkerResults", "merge_run_reports", "read_results", "unpack_workers"]
 
 TOOL_TIMEOUT = 600
 CUCUMBER_HTML = Path(__file__).with_name("cucumber_html.mjs")
@@ -67,32 +67,37 @@ def unpack_workers(source: Path, target: Path) -> list[Path]:
     return found
 
 
-def read_results(workers: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Each worker's ``results.json``, and a problem for each that has none to read."""
-    documents, problems = [], []
+class WorkerResults(NamedTuple):
+    """The workers' ``results.json`` documents, read once for the summary and the merge."""
+
+    documents: list[dict[str, Any]]
+    problems: list[str]
+    """One line for each worker that has no readable results.json."""
+
+
+def read_results(workers: list[Path]) -> WorkerResults:
+    results = WorkerResults([], [])
     for worker in workers:
         try:
-            documents.append(json.loads((worker / "results.json").read_text("utf-8")))
+            results.documents.append(json.loads((worker / "results.json").read_text("utf-8")))
         except (OSError, ValueError):
-            problems.append(f"{worker.name}: no readable results.json")
-    return documents, problems
+            results.problems.append(f"{worker.name}: no readable results.json")
+    return results
 
 
 def merge_run_reports(
     workers: list[Path],
-    results: tuple[list[dict[str, Any]], list[str]],
+    results: WorkerResults,
     out: Path,
     *,
     name: str,
     workspace: Path | None,
     env: Mapping[str, str],
 ) -> MergeSummary:
-    """The run's reports out of the ``workers``' kept reports and their ``results`` (as
-    :func:`read_results` read them)."""
+    """The run's reports out of the ``workers``' kept reports and their ``results``."""
     out.mkdir(parents=True, exist_ok=True)
-    documents, problems = results
-    summary = MergeSummary(problems=list(problems))
-    cases = cases_from_shard_reports(documents)
+    summary = MergeSummary(problems=list(results.problems))
+    cases = cases_from_shard_reports(results.documents)
     with (out / "junit.xml").open("w", encoding="utf-8") as handle:
         summary.scenarios = write_junit(handle, cases, name=name).tests
     summary.reports["junit"] = "junit.xml"

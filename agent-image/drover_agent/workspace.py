@@ -78,7 +78,8 @@ def _copy_directory(source: Path, workspace: Path) -> bool:
 
 def _tar_copy(source: Path, target: Path) -> bool:
     """``tar`` piped into ``tar``: links as links, modes and times (nanoseconds, with the POSIX
-    format) kept, as ``copytree`` keeps them; False when there is no tar to do it."""
+    format) kept, as ``copytree`` keeps them; False when there is no tar, or it failed (then
+    the caller copies file by file, over what it copied)."""
     tar = shutil.which("tar")
     if tar is None:
         return False
