@@ -23,10 +23,17 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
+from email.parser import HeaderParser
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["drover_distributions", "foreign_plugins", "project_text", "requirement_closure"]
+__all__ = [
+    "drover_distributions",
+    "foreign_plugins",
+    "installed_requirements",
+    "project_text",
+    "requirement_closure",
+]
 
 OWNER = "drover"
 # Where a Python project names what it needs (read up to READ_LIMIT characters each).
@@ -58,17 +65,38 @@ def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def drover_distributions(owner: str = OWNER) -> frozenset[str]:
+def drover_distributions(
+    owner: str = OWNER, installed: Mapping[str, list[str]] | None = None
+) -> frozenset[str]:
     """Every distribution ``owner``'s requirements reach (all of its extras; the others'
     extras not), normalized; empty when ``owner`` is not installed."""
-    try:
-        first = metadata.requires(owner) or []
-    except metadata.PackageNotFoundError:
+    installed = installed_requirements() if installed is None else installed
+    first = installed.get(normalize(owner))
+    if first is None:
         return frozenset()
-    return requirement_closure(m.group(1) for m in map(_NAME.match, first) if m)
+    return requirement_closure((m.group(1) for m in map(_NAME.match, first) if m), installed)
 
 
-def requirement_closure(names: Iterable[str]) -> frozenset[str]:
+def installed_requirements() -> dict[str, list[str]]:
+    """Each installed distribution's requirements by normalized name (the first of a name on
+    ``sys.path``, as importlib finds one), in one pass over them: read from the metadata's
+    headers only, where parsing whole files, READMEs included, cost a worker ~30 ms."""
+    found: dict[str, list[str]] = {}
+    for dist in metadata.distributions():
+        text = dist.read_text("METADATA")
+        if text is None:  # an egg-info: PKG-INFO, and requirements in requires.txt
+            name, requires = dist.metadata["Name"], dist.requires or []
+        else:
+            headers = HeaderParser().parsestr(text.partition("\n\n")[0])
+            name, requires = headers.get("Name"), headers.get_all("Requires-Dist") or []
+        if name:
+            found.setdefault(normalize(str(name)), [str(r) for r in requires])
+    return found
+
+
+def requirement_closure(
+    names: Iterable[str], installed: Mapping[str, list[str]]
+) -> frozenset[str]:
     """``names`` and every installed distribution their requirements reach (without extras),
     normalized."""
     seen: set[str] = set()
@@ -78,11 +106,7 @@ def requirement_closure(names: Iterable[str]) -> frozenset[str]:
         if name in seen:
             continue
         seen.add(name)
-        try:
-            requires = metadata.requires(name) or []
-        except metadata.PackageNotFoundError:
-            continue  # a requirement of another platform or Python, not installed
-        for line in requires:
+        for line in installed.get(name, ()):  # absent: for another platform or Python
             match = _NAME.match(line)
             if match and "extra==" not in line.partition(";")[2].replace(" ", ""):
                 pending.append(match.group(1))
@@ -126,7 +150,8 @@ def foreign_plugins(
     """Entry point names to turn off with ``-p no:<name>`` (see the module docstring)."""
     if env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         return []
-    ours = drover_distributions(owner)
+    installed = installed_requirements()
+    ours = drover_distributions(owner, installed)
     if not ours:
         return []
     try:
@@ -136,7 +161,7 @@ def foreign_plugins(
     asked = [*args, *addopts]
     text = project_text(workspace)
     # What the project names brings its own requirements (httpx brings anyio and its plugin).
-    theirs = requirement_closure(d for d in ours if _mentions(text, d))
+    theirs = requirement_closure((d for d in ours if _mentions(text, d)), installed)
     names = []
     for entry in metadata.entry_points(group="pytest11"):
         dist = normalize(entry.dist.name) if entry.dist is not None else ""
