@@ -33,8 +33,8 @@ from engine.backends.local.standby import Order, Standby
 from engine.backends.local.store import LocalStore, pid_alive
 from engine.backends.local.suspend_outputs import (
     is_active_suspend,
-    override_with_defaults,
     set_refusal,
+    unset_output,
 )
 from engine.backends.local.validation import check_spec_fields, validate_workflow
 from engine.backends.local.watch import carries_labels, file_stamp, poll_events
@@ -465,7 +465,7 @@ class LocalBackend:
         changing nothing, while a Suspend node waits for an output it has no default for."""
         if not node_field_selector:
             for node in ((self.get(name).get("status") or {}).get("nodes") or {}).values():
-                unset = is_active_suspend(node) and override_with_defaults(copy.deepcopy(node))
+                unset = is_active_suspend(node) and unset_output(node)
                 if unset:
                     raise Conflict(unset)
         self._control(name, "resume", node_field_selector)

@@ -11,7 +11,6 @@ owns retries, pods, suspend, deadlines, exit handlers and shutdown.
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import os
 import re
@@ -63,6 +62,7 @@ from engine.backends.local.suspend_outputs import (
     is_active_suspend,
     override_with_defaults,
     raw_output_fields,
+    unset_output,
 )
 from engine.backends.local.sync_locks import LockTable, MemoryLocks
 from engine.backends.local.sync_status import lock_acquired, lock_released, lock_waiting
@@ -1821,7 +1821,7 @@ class WorkflowOperator:
         self.spec.pop("suspend", None)
         self.now = self.clock()
         waiting = [n for n in self.nodes.values() if is_active_suspend(n)]
-        if any(override_with_defaults(copy.deepcopy(n)) for n in waiting):
+        if any(unset_output(n) for n in waiting):
             return  # ResumeWorkflow changes nothing then (LocalBackend.resume refuses it)
         for node in waiting:
             override_with_defaults(node)
@@ -1832,9 +1832,9 @@ class WorkflowOperator:
     def set_node_values(
         self, selector: str, outputs: dict[str, str], phase: str | None, message: str | None
     ) -> None:
-        """``argo node set`` (``updateSuspendedNode``, workflow/util/util.go) on the running
-        Suspend nodes the selector matches: their phase, message and supplied outputs
-        (checked beforehand by ``LocalBackend.set_node``)."""
+        """``updateSuspendedNode`` (workflow/util/util.go) on the running Suspend nodes the node
+        field selector matches: their supplied ``outputs``, ``message`` and ``phase`` (resume:
+        Succeeded, stop: Failed; ``argo node set`` any, checked by ``LocalBackend.set_node``)."""
         matcher = NodeSelector.parse(selector)
         self.now = self.clock()
         for node in list(self.nodes.values()):
@@ -1849,16 +1849,6 @@ class WorkflowOperator:
                 node["message"] = message
             if phase:
                 self.mark_phase(node["name"], phase, node.get("message"))
-
-    def set_suspended_nodes(self, selector: str, phase: str, message: str) -> None:
-        """``updateSuspendedNode`` (workflow/util/util.go): the running Suspend nodes the node
-        field selector matches end in ``phase`` (resume: Succeeded, stop: Failed), with
-        ``message`` when one is given."""
-        matcher = NodeSelector.parse(selector)
-        self.now = self.clock()
-        for node in self.nodes.values():
-            if node["type"] == "Suspend" and node["phase"] == "Running" and matcher.matches(node):
-                self.mark_phase(node["name"], phase, message or None)
 
     def template_outputs(self, template: dict[str, Any], scope: Scope) -> dict[str, Any] | None:
         """Outputs of a DAG/steps template, read from its tasks' or steps' outputs.

@@ -257,7 +257,7 @@ class WorkflowRunner:
             action, selector = control["action"], control.get("selector")
             if selector and action in ("stop", "resume"):  # one suspend node, not the workflow
                 phase = "Failed" if action == "stop" else "Succeeded"
-                operator.set_suspended_nodes(selector, phase, control.get("message", ""))
+                operator.set_node_values(selector, {}, phase, control.get("message") or None)
             elif action == "set" and selector:
                 operator.set_node_values(
                     selector,

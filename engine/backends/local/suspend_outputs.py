@@ -15,7 +15,13 @@ from typing import Any
 
 from engine.backends.local.nodes import Node
 
-__all__ = ["is_active_suspend", "override_with_defaults", "raw_output_fields", "set_refusal"]
+__all__ = [
+    "is_active_suspend",
+    "override_with_defaults",
+    "raw_output_fields",
+    "set_refusal",
+    "unset_output",
+]
 
 
 def is_active_suspend(node: Mapping[str, Any]) -> bool:
@@ -39,18 +45,26 @@ def raw_output_fields(template: Mapping[str, Any]) -> list[dict[str, Any]]:
     return raw
 
 
-def override_with_defaults(node: Node) -> str | None:
-    """Give each unset supplied output its default; the error, changing nothing, when one
-    has none."""
-    params = (node.get("outputs") or {}).get("parameters") or []
-    for param in params:
+def unset_output(node: Mapping[str, Any]) -> str | None:
+    """Why ``node``'s outputs cannot be given their defaults (an unset supplied output without
+    one); None when they can."""
+    for param in (node.get("outputs") or {}).get("parameters") or []:
         value_from = param.get("valueFrom") or {}
         if "supplied" in value_from and value_from.get("default") is None:
             return (
                 f"raw output parameter '{param['name']}' has not been set and does not have a "
                 "default value"
             )
-    for param in params:
+    return None
+
+
+def override_with_defaults(node: Node) -> str | None:
+    """Give each unset supplied output its default; the error, changing nothing, when one
+    has none."""
+    unset = unset_output(node)
+    if unset is not None:
+        return unset
+    for param in (node.get("outputs") or {}).get("parameters") or []:
         value_from = param.get("valueFrom") or {}
         if "supplied" in value_from:
             param["value"] = str(value_from["default"])
