@@ -14,7 +14,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup
 from typer.models import CommandFunctionType
 
 from engine.cli.console import abort
-from engine.errors import DroverError
+from engine.errors import DroverError, SpecError
 
 __all__ = [
     "HOME_DEFAULT",
@@ -53,6 +53,18 @@ RuntimeOption = Annotated[
         "$DROVER_LOCAL_RUNTIME overrides the default.",
     ),
 ]
+
+
+def name_value_pairs(pairs: list[str], option: str, hint: str | None = None) -> dict[str, str]:
+    """``NAME=VALUE`` options (``--param``, ``--output-parameter``) as a mapping; exit 2 naming
+    ``option`` for one that is not."""
+    found: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            abort(SpecError(option, f"{pair!r} is not NAME=VALUE", hint))
+        found[name] = value
+    return found
 
 
 def check_runtime() -> None:

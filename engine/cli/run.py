@@ -26,9 +26,9 @@ from engine.cli.console import abort, console, err_console, waiting
 from engine.cli.interrupts import RunInterrupts
 from engine.cli.lifetime import long_lived_objects
 from engine.cli.local_service_protocol import service_enabled
-from engine.cli.options import HomeOption, RuntimeOption, check_runtime
+from engine.cli.options import HomeOption, RuntimeOption, check_runtime, name_value_pairs
 from engine.cli.run_view import OUTCOMES, ProgressView, summarise, verdict
-from engine.errors import BackendError, DroverError, SpecError
+from engine.errors import BackendError, DroverError
 from engine.gc_pause import paused_collection
 from engine.sharding import Strategy
 
@@ -364,16 +364,6 @@ def _setup_log(backend: Any, outcome: dict[str, Any], lines: int = 5) -> list[st
     return [line.content for line in logged if line.pod == last_pod][-lines:]
 
 
-def _parameters(pairs: list[str]) -> dict[str, str]:
-    parameters = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            abort(SpecError("--param", f"{pair!r} is not NAME=VALUE"))
-        parameters[name] = value
-    return parameters
-
-
 @contextmanager
 def _local_tools(pipeline: Pipeline, run_id: str) -> Iterator[Pipeline]:
     """The pipeline to run: its tool jobs (if any) as requests to an endpoint in this process
@@ -402,7 +392,7 @@ def _local_tools(pipeline: Pipeline, run_id: str) -> Iterator[Pipeline]:
 def _run_pipeline(pipeline: Pipeline, backend: LocalBackend, pairs: list[str]) -> None:
     from engine.local_run import run_pipeline_locally
 
-    parameters = _parameters(pairs)
+    parameters = name_value_pairs(pairs, "--param")
     run_id = uuid.uuid4().hex[:12]
     view = ProgressView(
         console,

@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from engine.cli.console import abort, console, err_console
-from engine.cli.options import HomeOption
+from engine.cli.options import HomeOption, name_value_pairs
 from engine.errors import DroverError, SpecError
 
 if TYPE_CHECKING:
@@ -296,16 +296,7 @@ def set_node(
     home: HomeOption = None,
 ) -> None:
     """Set the phase, message or supplied output parameters of suspend nodes (argo node set)."""
-    outputs: dict[str, str] = {}
-    for given in output_parameter or []:
-        key, sep, value = given.partition("=")
-        if not sep or not key:
-            abort(
-                SpecError(
-                    "--output-parameter", f"{given!r} is not NAME=VALUE", "e.g. -p message=ok"
-                )
-            )
-        outputs[key] = value
+    outputs = name_value_pairs(output_parameter or [], "--output-parameter", "e.g. -p message=ok")
     if phase is not None and phase not in _NODE_PHASES:
         abort(SpecError("--phase", f"{phase!r} is no node phase", ", ".join(_NODE_PHASES)))
     try:
