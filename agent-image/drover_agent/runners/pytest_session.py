@@ -75,17 +75,16 @@ def junit_key(node_id: str) -> str:
 def match_testcases(
     scenario_ids: Sequence[str], cases: Sequence[JunitCase], rootdir_shift: str = ""
 ) -> dict[str, Outcome]:
-    """One outcome per scenario id that the report covers.
+    """One outcome per scenario id that the session's record covers.
 
     ``rootdir_shift``: where pytest's rootdir is, seen from the directory pytest ran in (see
-    :func:`rootdir_shift`); JUnit keys derive from node ids relative to the rootdir."""
+    :func:`rootdir_shift`); the keys derive from node ids relative to the rootdir."""
     grouped: dict[str, list[Outcome]] = {}
     for case in cases:
         grouped.setdefault(case.key, []).append(case.outcome)
-    # Several testcases of one key: tests sharing a node id (a collector naming two items
-    # alike), or one test whose teardown error pytest < 9 reports as a testcase of its own.
-    # A failure then outranks an error (a failed call with a teardown error is a failure, as
-    # the live plugin says).
+    # Several outcomes of one key: tests sharing a node id (a collector naming two items
+    # alike). A failure then outranks an error, as it does within one test (a failed call
+    # with a teardown error is a failure).
     by_key = {k: v[0] if len(v) == 1 else _combine(v, ONE_ID_FIRST) for k, v in grouped.items()}
     outcomes: dict[str, Outcome] = {}
     for scenario_id in scenario_ids:
