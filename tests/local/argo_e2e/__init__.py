@@ -27,6 +27,35 @@ import yaml
 Manifest = dict[str, Any]
 DATA = Path(__file__).parents[1] / "data" / "argo-e2e"
 ARGOSAY = DATA / "argosay"
+WHALESAY_TEMPLATE = """
+apiVersion: argoproj.io/v1alpha1
+kind: WorkflowTemplate
+metadata:
+  name: workflow-template-whalesay-template
+  labels:
+    workflows.argoproj.io/test: "true"
+spec:
+  entrypoint: whalesay-template
+  onExit: on-exit
+  arguments:
+    parameters:
+      - name: message
+        value: hello world
+  templates:
+    - name: whalesay-template
+      inputs:
+        parameters:
+          - name: message
+      container:
+        image: argoproj/argosay:v2
+        args: ["echo", "{{inputs.parameters.message}}"]
+    - name: on-exit
+      container:
+        image: argoproj/argosay:v2
+        args: ["echo", "Exit Handler"]
+"""
+"""Argo's ``test/e2e/smoke/workflow-template-whalesay-template.yaml``, which several tests
+apply."""
 
 
 def with_argosay(manifest: Manifest) -> Manifest:

@@ -32,6 +32,7 @@ import pytest
 from engine.backends.local import LocalBackend
 from engine.errors import SpecError
 from tests.local.argo_e2e import (
+    WHALESAY_TEMPLATE,
     e2e_template,
     e2e_workflow,
     node_by_display,
@@ -256,35 +257,7 @@ spec:
 
 def test_workflow_template_ref_with_exit_handler(backend: LocalBackend) -> None:
     """test/e2e/functional_test.go TestWorkflowTemplateRefWithExitHandler"""
-    backend.apply(
-        e2e_template("""
-apiVersion: argoproj.io/v1alpha1
-kind: WorkflowTemplate
-metadata:
-  name: workflow-template-whalesay-template
-  labels:
-    workflows.argoproj.io/test: "true"
-spec:
-  entrypoint: whalesay-template
-  onExit: on-exit
-  arguments:
-    parameters:
-      - name: message
-        value: hello world
-  templates:
-    - name: whalesay-template
-      inputs:
-        parameters:
-          - name: message
-      container:
-        image: argoproj/argosay:v2
-        args: ["echo", "{{inputs.parameters.message}}"]
-    - name: on-exit
-      container:
-        image: argoproj/argosay:v2
-        args: ["echo", "Exit Handler"]
-""")
-    )
+    backend.apply(e2e_template(WHALESAY_TEMPLATE))
     wf = backend.run(
         e2e_workflow("""
 apiVersion: argoproj.io/v1alpha1

@@ -49,7 +49,13 @@ import pytest
 
 from engine.backends.local import LocalBackend
 from engine.errors import Conflict, NotFound, SpecError
-from tests.local.argo_e2e import e2e_workflow, find_display, from_workflow_template, wait_until
+from tests.local.argo_e2e import (
+    WHALESAY_TEMPLATE,
+    e2e_workflow,
+    find_display,
+    from_workflow_template,
+    wait_until,
+)
 
 Manifest = dict[str, Any]
 
@@ -330,34 +336,6 @@ spec:
         image: argoproj/argosay:v2
         args: ["echo", "{{inputs.parameters.message}}"]
         imagePullPolicy: IfNotPresent
-"""
-
-WHALESAY_TEMPLATE = """
-apiVersion: argoproj.io/v1alpha1
-kind: WorkflowTemplate
-metadata:
-  name: workflow-template-whalesay-template
-  labels:
-    workflows.argoproj.io/test: "true"
-spec:
-  entrypoint: whalesay-template
-  onExit: on-exit
-  arguments:
-    parameters:
-      - name: message
-        value: hello world
-  templates:
-    - name: whalesay-template
-      inputs:
-        parameters:
-          - name: message
-      container:
-        image: argoproj/argosay:v2
-        args: ["echo", "{{inputs.parameters.message}}"]
-    - name: on-exit
-      container:
-        image: argoproj/argosay:v2
-        args: ["echo", "Exit Handler"]
 """
 
 

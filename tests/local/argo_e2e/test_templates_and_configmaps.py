@@ -29,6 +29,7 @@ from engine.backends.argo.pod_names import pod_name
 from engine.backends.local import LocalBackend
 from tests.local.argo_e2e import (
     ARGOSAY,
+    WHALESAY_TEMPLATE,
     e2e_template,
     e2e_workflow,
     from_workflow_template,
@@ -407,32 +408,6 @@ spec:
 
 
 # ------------------------------------------------------ workflow_template_test.go
-
-WHALESAY_TEMPLATE = """apiVersion: argoproj.io/v1alpha1
-kind: WorkflowTemplate
-metadata:
-  name: workflow-template-whalesay-template
-  labels:
-    workflows.argoproj.io/test: "true"
-spec:
-  entrypoint: whalesay-template
-  onExit: on-exit
-  arguments:
-    parameters:
-      - name: message
-        value: hello world
-  templates:
-    - name: whalesay-template
-      inputs:
-        parameters:
-          - name: message
-      container:
-        image: argoproj/argosay:v2
-        args: ["echo", "{{inputs.parameters.message}}"]
-    - name: on-exit
-      container:
-        image: argoproj/argosay:v2
-        args: ["echo", "Exit Handler"]"""  # test/e2e/smoke/workflow-template-whalesay-template.yaml
 
 NESTED_TEMPLATE = """apiVersion: argoproj.io/v1alpha1
 kind: WorkflowTemplate
