@@ -12,11 +12,11 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import exists, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from api.models import LeaseItem, RunGroup, RunWorker
+from api.models import LeaseItem, RunGroup, RunScenario, RunWorker
 from api.runs.history import apply_history
 from engine.errors import SpecError
 from engine.loading import parse_execution
@@ -120,11 +120,15 @@ def inject_facade(document: dict[str, Any], url: str, run_ref: str, secret: str)
             container["env"] = [*container.get("env", []), *env]
 
 
+CatalogRow = tuple[str, str, int | None, str | None, str | None, str]
+"""A planned scenario: id, group, shard (None in queue mode), name, location, tags as JSON."""
+
+
 def record_plan(session: Session, run_id: str, plan: ExecutionPlan) -> None:
     """The run's planned groups, workers and scenarios, and its queue items in queue mode
     (idempotent)."""
     groups, workers, leases = [], [], []
-    catalog: list[dict[str, Any]] = []
+    catalog: list[CatalogRow] = []
     for position, group in enumerate(plan.groups):
         queued = group.settings.strategy == Strategy.QUEUE
         shards = [[s.id for s in worker] for worker in group.workers]
@@ -153,14 +157,14 @@ def record_plan(session: Session, run_id: str, plan: ExecutionPlan) -> None:
         ]
         shard_of = {} if queued else {i: n for n, ids in enumerate(shards) for i in ids}
         catalog += [
-            {
-                "scenario_id": scenario.id,
-                "group_key": group.key,
-                "shard": shard_of.get(scenario.id),
-                "name": scenario.name or None,
-                "location": scenario.location or None,
-                "tags": list(scenario.tags),
-            }
+            (
+                scenario.id,
+                group.key,
+                shard_of.get(scenario.id),
+                scenario.name or None,
+                scenario.location or None,
+                json.dumps(scenario.tags) if scenario.tags else "[]",
+            )
             for scenario in group.scenarios
         ]
         if queued:
@@ -177,17 +181,38 @@ def record_plan(session: Session, run_id: str, plan: ExecutionPlan) -> None:
             # any size stays within Postgres's 65,535 parameters per statement.
             session.execute(insert(table).on_conflict_do_nothing(), rows)
     if catalog:
-        # One statement from one JSON document, however many scenarios (json writes it in C;
-        # the driver adapts arrays element by element in Python).
-        session.execute(_INSERT_SCENARIOS, {"run_id": run_id, "rows": json.dumps(catalog)})
+        _insert_catalog(session, run_id, catalog)
 
 
+def _insert_catalog(
+    session: Session,
+    run_id: str,
+    catalog: list[CatalogRow],
+) -> None:
+    """The run's scenarios (ids are unique in an execution). A run's first catalog is copied
+    in (``COPY``: 0.6 s for 62,000 scenarios, where one ``INSERT`` from a JSON document took
+    1.5 s); a run that has one already gets only what it lacks."""
+    if session.scalar(select(exists().where(RunScenario.run_id == run_id))):
+        columns = ("scenario_id", "group_key", "shard", "name", "location", "tags")
+        rows = [dict(zip(columns, row, strict=True)) for row in catalog]
+        session.execute(_INSERT_SCENARIOS, {"run_id": run_id, "rows": json.dumps(rows)})
+        return
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(_COPY_SCENARIOS) as copy:
+        for row in catalog:
+            copy.write_row((run_id, *row))
+
+
+_COPY_SCENARIOS = (
+    "COPY drover_run_scenarios (run_id, scenario_id, group_key, shard, name, location, tags) "
+    "FROM STDIN"
+)
 _INSERT_SCENARIOS = text(
     """
     INSERT INTO drover_run_scenarios (run_id, scenario_id, group_key, shard, name, location, tags)
-    SELECT :run_id, scenario_id, group_key, shard, name, location, tags
+    SELECT :run_id, scenario_id, group_key, shard, name, location, CAST(tags AS jsonb)
     FROM json_to_recordset(CAST(:rows AS json)) AS t(
-        scenario_id text, group_key text, shard int, name text, location text, tags jsonb
+        scenario_id text, group_key text, shard int, name text, location text, tags text
     )
     ON CONFLICT DO NOTHING
     """

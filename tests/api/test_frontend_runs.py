@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, select, text, update
 
-from api.models import Run, RunWorker, ScenarioResult
+from api.models import Run, RunScenario, RunWorker, ScenarioResult
 from api.runs.plans import record_plan, replan
 from api.runs.results import refresh_counters
 from api.runs.verdicts import stopped_by_user, verdict_of
@@ -60,6 +60,44 @@ def plant_run(
         record_plan(session, run_id, plan)
         session.commit()
     return plan
+
+
+def test_a_runs_catalog_keeps_every_scenarios_name_place_and_tags(client: TestClient) -> None:
+    """The catalog a run is started with is copied in (``COPY``'s text format escapes tabs,
+    newlines and backslashes); recording it again adds only the rows the run lacks."""
+    document = shop_spec()
+    odd = ["tab\there", "line\nbreak", "back\\slash \\N", "ünïcödé ✓", "quote \"'"]
+    for index, scenario in enumerate(document["scenarios"]):
+        scenario["name"] = odd[index % len(odd)]
+        scenario["location"] += " " + odd[(index + 1) % len(odd)]
+        scenario["tags"] = [*scenario.get("tags", []), *([odd[index % len(odd)]] * (index % 2))]
+    spec = parse_execution({**document, "name": "shop-catalog"})
+    plan = replan(spec, "round-robin")
+    expected = {
+        s.id: (g.key, s.name or None, s.location or None, list(s.tags))
+        for g in plan.groups
+        for s in g.scenarios
+    }
+    with client.app.state.service.sessions() as session:  # type: ignore[attr-defined]
+        session.add(
+            Run(id="cat1", execution_name=spec.name, backend="local", phase="Running",
+                total=plan.scenario_count, queue_mode=False, spec={}, manifest={})
+        )  # fmt: skip
+        session.flush()
+        record_plan(session, "cat1", plan)
+        dropped = sorted(expected)[::2]
+        session.execute(
+            delete(RunScenario).where(
+                RunScenario.run_id == "cat1", RunScenario.scenario_id.in_(dropped)
+            )
+        )
+        record_plan(session, "cat1", plan)  # again: only what the run lacks is added
+        session.commit()
+        rows = session.execute(
+            select(RunScenario.scenario_id, RunScenario.group_key, RunScenario.name,
+                   RunScenario.location, RunScenario.tags).where(RunScenario.run_id == "cat1")
+        ).all()  # fmt: skip
+    assert {r.scenario_id: (r.group_key, r.name, r.location, r.tags) for r in rows} == expected
 
 
 def post(client: TestClient, run_id: str, results: list[dict[str, Any]]) -> None:
