@@ -291,6 +291,8 @@ class ScenarioResult(Base):
     artifact_dir: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(16), default="agent")
     """Who reported it first: ``agent`` (posted live) or ``artifact`` (read by the mirror)."""
+    properties: Mapped[list[Any] | None] = mapped_column(Json)
+    """[name, value] pairs the test recorded about itself (pytest's ``record_property``)."""
     reported_at: Mapped[datetime | None]
     """When the agent produced it; ``created_at - reported_at`` is the ingest delay."""
     created_at: Mapped[datetime] = mapped_column(

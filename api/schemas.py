@@ -271,6 +271,9 @@ class ResultOut(BaseModel):
     error: str | None
     artifacts: list[Any]
     artifact_dir: str | None = None
+    properties: list[tuple[str, str]] = Field(
+        default_factory=list, description="what the test recorded about itself (record_property)"
+    )
     source: str
     created_at: datetime
 

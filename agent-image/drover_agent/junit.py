@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import IO, Any, NamedTuple
 from xml.sax.saxutils import escape, quoteattr
 
+from drover_agent.results import Property, read_properties
+
 __all__ = [
     "Attempt",
     "Case",
@@ -47,6 +49,9 @@ class Attempt(NamedTuple):
     duration: float
     attempt: int
     error: str | None = None
+    properties: tuple[Property, ...] = ()
+    """pytest's ``record_property`` pairs: the final attempt's become the case's
+    ``<properties>``, as pytest's own JUnit report writes them."""
 
 
 class Case(NamedTuple):
@@ -115,6 +120,12 @@ def _case_xml(case: Case) -> str:
         f'time="{_seconds(sum(a.duration for a in attempts))}"'
     ]
     inner: list[str] = []
+    if final.properties:
+        properties = "".join(
+            f"<property name={_attr(name)} value={_attr(value)}/>"
+            for name, value in final.properties
+        )
+        inner.append(f"<properties>{properties}</properties>")
     if final.status in FAILING:
         failing = [a for a in attempts if a.status in FAILING]
         first, reruns = failing[0], failing[1:]
@@ -221,6 +232,7 @@ def cases_from_shard_reports(documents: Iterable[dict[str, Any]]) -> list[Case]:
                 float(entry.get("duration") or 0.0),
                 int(entry.get("attempt") or 0),
                 entry.get("error"),
+                read_properties(entry.get("properties")),
             )
             found.setdefault((group, str(entry["id"])), []).append(attempt)
     cases = []

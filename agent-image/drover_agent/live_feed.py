@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from drover_agent.pytest_protocol import LIVE_RESULTS_ENV
-from drover_agent.results import STATUSES, ScenarioResult, read_cost
+from drover_agent.results import STATUSES, ScenarioResult, read_cost, read_properties
 
 __all__ = ["LiveFeed", "live_runner_env", "scenario_index"]
 
@@ -123,4 +123,5 @@ class LiveFeed:
             attempt=int(line.get("attempt") or 1),
             error=str(error) if error else None,
             cost=read_cost(line.get("cost")),
+            properties=read_properties(line.get("properties")),
         )

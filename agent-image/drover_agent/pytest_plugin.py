@@ -573,16 +573,17 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         return
     phases = _phases.pop(report.nodeid)
     status, failing = _status(phases)
-    _record(
-        {
-            "nodeid": report.nodeid,
-            "status": status,
-            "duration": round(sum(r.duration for r in phases), 3),
-            "cost": round(_costs.ended(report.nodeid), 4),
-            "error": _message(failing) if failing is not None else None,
-            "attempt": _attempt(),
-        }
-    )
+    result = {
+        "nodeid": report.nodeid,
+        "status": status,
+        "duration": round(sum(r.duration for r in phases), 3),
+        "cost": round(_costs.ended(report.nodeid), 4),
+        "error": _message(failing) if failing is not None else None,
+        "attempt": _attempt(),
+    }
+    if report.user_properties:  # record_property's, which pytest's JUnit report would carry
+        result["properties"] = [[str(n), str(v)] for n, v in report.user_properties]
+    _record(result)
 
 
 def _attempt() -> int:

@@ -54,6 +54,7 @@ def result_payload(result: ScenarioResult, target: ReportTarget) -> dict[str, An
         "error": result.error[:ERROR_LIMIT] if result.error else None,
         "artifacts": list(result.artifacts[:ARTIFACT_LIMIT]),
         "artifact_dir": result.artifact_dir,
+        **({"properties": [list(p) for p in result.properties]} if result.properties else {}),
         "group": target.group,
         "shard": target.shard,
         "worker": target.worker,

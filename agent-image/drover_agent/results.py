@@ -15,7 +15,9 @@ __all__ = [
     "ShardReport",
     "Status",
     "count_statuses",
+    "Property",
     "read_cost",
+    "read_properties",
     "utc_now",
     "write_report",
 ]
@@ -23,6 +25,27 @@ __all__ = [
 Status = Literal["passed", "failed", "skipped", "error"]
 STATUSES: tuple[Status, ...] = ("passed", "failed", "skipped", "error")
 FAILING: frozenset[str] = frozenset({"failed", "error"})
+
+
+Property = tuple[str, str]
+"""A name and value a test recorded about itself (pytest's ``record_property``), as JUnit's
+``<property>`` carries them."""
+PROPERTY_LIMIT = 100
+"""Properties kept per result: what the service accepts (``ResultIn.properties``)."""
+PROPERTY_TEXT_LIMIT = 4000
+"""Characters kept of a property's name or value."""
+
+
+def read_properties(value: object) -> tuple[Property, ...]:
+    """``properties`` as a result line gives them: [name, value] pairs, the rest ignored."""
+    if not isinstance(value, list):
+        return ()
+    pairs = [
+        (str(pair[0])[:PROPERTY_TEXT_LIMIT], str(pair[1])[:PROPERTY_TEXT_LIMIT])
+        for pair in value
+        if isinstance(pair, list | tuple) and len(pair) == 2
+    ]
+    return tuple(pairs[:PROPERTY_LIMIT])
 
 
 def read_cost(value: object) -> float | None:
@@ -46,6 +69,7 @@ class ScenarioResult:
     """Where ``artifacts`` are, relative to the worker's kept reports (see :mod:`kept`)."""
     cost: float | None = None
     """Seconds the session spent on it, overhead included (``Outcome.cost``)."""
+    properties: tuple[Property, ...] = ()
 
     @property
     def failing(self) -> bool:
@@ -68,6 +92,7 @@ class ScenarioResult:
             "artifacts": list(self.artifacts),
             "artifact_dir": self.artifact_dir,
             "cost": self.cost,
+            **({"properties": [list(p) for p in self.properties]} if self.properties else {}),
         }
 
 

@@ -319,6 +319,7 @@ def _result(
         artifacts=artifacts,
         artifact_dir=artifact_dir,
         cost=None if outcome.cost is None else round(outcome.cost, 4),
+        properties=outcome.properties,
     )
 
 

@@ -37,6 +37,7 @@ def write_run_junit(session: Session, run_id: str, out: IO[str]) -> JunitCounts:
             ScenarioResult.status,
             ScenarioResult.duration,
             ScenarioResult.error,
+            ScenarioResult.properties,
         )
         .where(ScenarioResult.run_id == run_id)
         .order_by(ScenarioResult.group_key, ScenarioResult.scenario_id, ScenarioResult.attempt)
@@ -46,13 +47,14 @@ def write_run_junit(session: Session, run_id: str, out: IO[str]) -> JunitCounts:
     def cases() -> Iterator[Case]:
         key: tuple[str, str] | None = None
         attempts: list[Attempt] = []
-        for group, scenario, number, status, duration, error in rows:
+        for group, scenario, number, status, duration, error, properties in rows:
             row_key = (group or "", scenario)
             if key is not None and row_key != key:
                 yield Case(key[1], key[0], attempts[-1], tuple(attempts[:-1]))
                 attempts = []
             key = row_key
-            attempts.append(Attempt(status, duration or 0.0, number, error))
+            recorded = tuple((str(n), str(v)) for n, v in properties or ())
+            attempts.append(Attempt(status, duration or 0.0, number, error, recorded))
         if key is not None:
             yield Case(key[1], key[0], attempts[-1], tuple(attempts[:-1]))
 

@@ -148,8 +148,8 @@ def _page_statement(status: bool, group: bool, after: bool, offset: bool, limit:
                     row_number() OVER (ORDER BY p.scenario_id, p.attempt) AS k
                 FROM (
                     SELECT id, scenario_id, attempt, status, duration, group_key, shard, worker,
-                        error, artifacts, artifact_dir, source, reported_at, created_at,
-                        attempt_number, latest, name, location, tags, item
+                        error, artifacts, artifact_dir, properties, source, reported_at,
+                        created_at, attempt_number, latest, name, location, tags, item
                     FROM drover_scenario_results
                     WHERE {where}
                     ORDER BY scenario_id, attempt

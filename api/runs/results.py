@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import bindparam, func, select, text, update
@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 ResultStatus = Literal["passed", "failed", "skipped", "error"]
+PropertyText = Annotated[str, Field(max_length=4000)]
 
 
 RUN_ATTEMPT_STRIDE = 100_000
@@ -56,6 +57,10 @@ class ResultIn(BaseModel):
     """Seconds the worker's session spent on it, overhead included (what plans balance)."""
     error: str | None = Field(default=None, max_length=100_000)
     artifacts: list[str] = Field(default_factory=list, max_length=100)
+    properties: list[tuple[PropertyText, PropertyText]] = Field(
+        default_factory=list, max_length=100
+    )
+    """What the test recorded about itself (pytest's ``record_property``), in order."""
     artifact_dir: str | None = Field(
         default=None,
         max_length=500,
@@ -106,6 +111,7 @@ def ingest_results(
             "error": r.error,
             "artifacts": r.artifacts,
             "artifact_dir": r.artifact_dir,
+            "properties": r.properties or None,
             "reported_at": r.reported_at,
         }
     # One JSON document, not an array per column: json writes it in C, where the driver
@@ -266,6 +272,7 @@ RESULT_JSON = f"""
         ',"error":', {_value("p.error")},
         ',"artifacts":', coalesce(p.artifacts::text, '[]'),
         ',"artifact_dir":', {_value("p.artifact_dir")},
+        ',"properties":', coalesce(p.properties::text, '[]'),
         ',"source":', {_value("p.source")},
         ',"created_at":', {_time("p.created_at")},
         '}}'
@@ -294,7 +301,7 @@ _INSERT_AND_READ = text(
         SELECT * FROM json_to_recordset(CAST(:rows AS json)) AS t(
             scenario_id text, attempt int, group_key text, shard int, worker text, status text,
             duration float8, error text, artifacts jsonb, artifact_dir text,
-            reported_at timestamptz, cost float8
+            reported_at timestamptz, cost float8, properties jsonb
         )
     ), known AS (
         SELECT scenario_id, attempt, status, attempt_number, latest
@@ -312,7 +319,7 @@ _INSERT_AND_READ = text(
             FROM incoming AS i
             UNION ALL
             SELECT k.scenario_id, k.attempt, NULL, NULL, NULL, k.status, NULL, NULL, NULL, NULL,
-                NULL, NULL, false, k.attempt_number, k.latest
+                NULL, NULL, NULL, false, k.attempt_number, k.latest
             FROM known AS k
         ) AS both_sides
     ), numbered AS (
@@ -327,7 +334,7 @@ _INSERT_AND_READ = text(
         SELECT nextval('drover_scenario_results_id_seq') AS id, clock_timestamp() AS created_at,
             CAST(:source AS text) AS source, n.scenario_id, n.attempt, n.group_key, n.shard,
             n.worker, n.status, n.duration, n.cost, n.error, n.artifacts, n.artifact_dir,
-            n.reported_at, n.number AS attempt_number, n.is_latest AS latest, s.name,
+            n.properties, n.reported_at, n.number AS attempt_number, n.is_latest AS latest, s.name,
             s.location, s.tags
         FROM numbered AS n
         LEFT JOIN drover_run_scenarios AS s
@@ -335,18 +342,18 @@ _INSERT_AND_READ = text(
         WHERE n.is_incoming
     ), inserted AS (
         INSERT INTO drover_scenario_results (id, run_id, scenario_id, attempt, group_key, shard,
-            worker, status, duration, cost, error, artifacts, artifact_dir, source, reported_at,
-            created_at, attempt_number, latest, name, location, tags, item)
+            worker, status, duration, cost, error, artifacts, artifact_dir, properties, source,
+            reported_at, created_at, attempt_number, latest, name, location, tags, item)
         SELECT p.id, :run_id, p.scenario_id, p.attempt, p.group_key, p.shard, p.worker,
-            p.status, p.duration, p.cost, p.error, p.artifacts, p.artifact_dir, p.source,
-            p.reported_at, p.created_at, p.attempt_number, p.latest, p.name, p.location,
-            p.tags, {RESULT_JSON}
+            p.status, p.duration, p.cost, p.error, p.artifacts, p.artifact_dir, p.properties,
+            p.source, p.reported_at, p.created_at, p.attempt_number, p.latest, p.name,
+            p.location, p.tags, {RESULT_JSON}
         FROM prepared AS p
         UNION ALL  -- reported again: only to meet their conflict (their artifacts may be new)
         SELECT nextval('drover_scenario_results_id_seq'), :run_id, r.scenario_id, r.attempt,
             r.group_key, r.shard, r.worker, r.status, r.duration, r.cost, r.error, r.artifacts,
-            r.artifact_dir, :source, r.reported_at, clock_timestamp(), 1, true, NULL, NULL,
-            NULL, NULL
+            r.artifact_dir, r.properties, :source, r.reported_at, clock_timestamp(), 1, true,
+            NULL, NULL, NULL, NULL
         FROM every_attempt AS r
         WHERE r.is_incoming AND r.stored
         ON CONFLICT (run_id, scenario_id, attempt) DO UPDATE
@@ -497,6 +504,7 @@ def results_from_report(report: Any, *, worker: str | None) -> list[ResultIn]:
                         "error": entry.get("error"),
                         "artifacts": entry.get("artifacts") or [],
                         "artifact_dir": entry.get("artifact_dir"),
+                        "properties": entry.get("properties") or [],
                         "group": group,
                         "shard": shard,
                         "worker": worker,

@@ -7,10 +7,12 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from agent_plans import RunAgent, read_results, write_plan
@@ -101,6 +103,69 @@ def test_pytest_worker_keeps_junit_per_attempt_and_each_tests_artifacts(
     # pytest's results come from the plugin's record: no native report of its own is asked for.
     assert not list((kept / "native").glob("*"))
     assert json.loads((kept / "results.json").read_text())["results"] == document["results"]
+
+
+RECORDING = """\
+import pytest
+
+def test_tagged(record_property):
+    record_property("test_key", "PROJ-1")
+    record_property("count", 3)
+    record_property("odd", 'a <b> & "c"\\n\\tend')
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_each(record_property, n):
+    record_property("n", n)
+    assert n == 1
+
+def test_plain():
+    pass
+"""
+
+
+def junit_properties(path: Path) -> dict[str, list[tuple[str, str]]]:
+    """Each test case's ``<property>`` pairs, by the case's test id (``file.py::name``)."""
+    found = {}
+    for case in ElementTree.parse(path).getroot().iter("testcase"):
+        name = case.get("name", "")
+        key = name if "::" in name else f"{case.get('classname')}.py::{name}"
+        pairs = [(p.get("name", ""), p.get("value", "")) for p in case.iter("property")]
+        found[key] = pairs
+    return found
+
+
+def test_recorded_properties_reach_the_runs_junit_as_pytests_own_report_has_them(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "test_props.py").write_text(RECORDING)
+    native = tmp_path / "native.xml"
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o",
+         "junit_family=xunit1", f"--junitxml={native}"],
+        cwd=project, capture_output=True, check=False, timeout=120,
+    )  # fmt: skip
+    expected = junit_properties(native)
+    assert expected["test_props.py::test_tagged"] == [
+        ("test_key", "PROJ-1"), ("count", "3"), ("odd", 'a <b> & "c"\n\tend')
+    ]  # fmt: skip
+    assert len(expected) == 4
+
+    ids = [s.id for s in discover(DiscoveryRunner.PYTEST, project)]
+    plan = write_plan(
+        tmp_path / "plan", runner={}, workers={"0": ids[:2], "1": ids[2:]}, path=str(project)
+    )
+    kept = run_workers(run_agent, plan, project, tmp_path, ["0", "1"])
+    results = {
+        r["id"]: r
+        for shard in ("0", "1")
+        for r in read_results(tmp_path / f"results-{shard}.json")["results"]
+    }
+    assert results["test_props.py::test_each[2]"]["properties"] == [["n", "2"]]
+    assert "properties" not in results["test_props.py::test_plain"]
+    out = merge(run_agent, plan, kept, project, tmp_path / "merged")
+    assert junit_properties(out / "junit.xml") == expected
 
 
 def test_every_test_gets_an_empty_artifacts_directory_and_only_written_ones_are_kept(

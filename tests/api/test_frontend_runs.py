@@ -9,6 +9,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from fastapi.testclient import TestClient
@@ -197,6 +198,34 @@ def test_results_are_named_numbered_and_joinable_to_their_worker(
     assert rerun["started_at"].startswith("2026-12-01T09:01:01.5")
     workers = {w["id"] for g in detail(client, "fe1")["groups"] for w in g["workers"]}
     assert rerun["worker_id"] in workers
+
+
+def test_recorded_properties_are_kept_paged_and_in_the_runs_junit(client: TestClient) -> None:
+    plan = plant_run(client, "prop1")
+    group = plan.groups[0]
+    first, second = (s.id for s in group.workers[0][:2])
+    base = {"group": group.key, "shard": 0, "worker": "pod-a", "attempt": 1}
+    recorded = [["test_key", "PROJ-7"], ["note", 'a <b> & "c"']]
+    post(
+        client,
+        "prop1",
+        [{**base, "id": first, "status": "passed", "properties": recorded},
+         {**base, "id": second, "status": "failed", "error": "boom"}],
+    )  # fmt: skip
+    page = client.get("/api/v1/runs/prop1/results", headers=AUTH).json()
+    by_id = {r["scenario_id"]: r for r in page["items"]}
+    assert by_id[first]["properties"] == recorded
+    assert by_id[second]["properties"] == []
+    xml = client.get("/api/v1/runs/prop1/report.xml", headers=AUTH)
+    assert xml.status_code == 200, xml.text
+    cases = {c.get("name"): c for c in ElementTree.fromstring(xml.text).iter("testcase")}
+    pairs = [[p.get("name"), p.get("value")] for p in cases[first].iter("property")]
+    assert pairs == recorded
+    assert cases[second].find("properties") is None
+    too_many = {**base, "id": first, "status": "passed", "attempt": 2,
+                "properties": [["k", "v"]] * 101}  # fmt: skip
+    refused = client.post("/api/v1/runs/prop1/results", json={"results": [too_many]}, headers=AUTH)
+    assert refused.status_code == 422 and "properties" in refused.text
 
 
 def test_results_page_json_is_what_the_model_would_write(client: TestClient) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from drover_agent.results import Status
+from drover_agent.results import Property, Status
 from drover_agent.stealing import OwnBoard
 
 __all__ = [
@@ -53,6 +53,8 @@ class Outcome:
     cost: float | None = None
     """Seconds the runner's session spent on it, overhead included, when the runner says
     (pytest: see :mod:`drover_agent.pytest_plugin`); what plans balance."""
+    properties: tuple[Property, ...] = ()
+    """What the test recorded about itself (pytest's ``record_property``), in order."""
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from drover_agent.pytest_protocol import (
     PLUGIN_ARGS,
     SELECT_OPTION,
 )
-from drover_agent.results import STATUSES, Status, read_cost
+from drover_agent.results import STATUSES, Status, read_cost, read_properties
 from drover_agent.runners.base import BatchContext, BatchRun, Outcome, ProcessRun, run_process
 from drover_agent.runners.pytest_config import config_args
 from drover_agent.runners.pytest_plugins import foreign_plugins
@@ -142,7 +142,10 @@ def _combine(outcomes: list[Outcome], ranking: Sequence[Status] = WORST_FIRST) -
     error = next((o.error for o in outcomes if o.status == worst and o.error), None)
     costs = [o.cost for o in outcomes if o.cost is not None]
     cost = sum(costs) if len(costs) == len(outcomes) else None
-    return Outcome(worst, sum(o.duration for o in outcomes), error, cost=cost)
+    properties = tuple(p for o in outcomes for p in o.properties)
+    return Outcome(
+        worst, sum(o.duration for o in outcomes), error, cost=cost, properties=properties
+    )
 
 
 def selection_paths(scenario_ids: Sequence[str], nested: bool = False) -> list[str]:
@@ -408,7 +411,13 @@ def _read_progress(path: Path) -> _Progress:
             status = cast(Status, line["status"])
             message = line.get("error") if isinstance(line.get("error"), str) else None
             cost = read_cost(line.get("cost"))
-            outcome = Outcome(status, float(line.get("duration") or 0.0), message, cost=cost)
+            outcome = Outcome(
+                status,
+                float(line.get("duration") or 0.0),
+                message,
+                cost=cost,
+                properties=read_properties(line.get("properties")),
+            )
             progress.cases.append(JunitCase(junit_key(line["nodeid"]), outcome))
         elif isinstance(line.get("rootdir"), str) and isinstance(line.get("invocation"), str):
             progress.rootdir_shift = rootdir_shift(line["rootdir"], line["invocation"])
