@@ -107,6 +107,9 @@ def one_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
         ("1e0", 1000),
         ("1k", 10**6),
         ("0.0001", 1),
+        ("1Ki", 1024 * 1000),
+        ("1Ei", 1024**6 * 1000),  # exbi, not an exponent
+        ("2E3", 2 * 10**6),
     ],
 )
 def test_cpu_quantities(quantity: object, milli: int) -> None:

@@ -4,6 +4,7 @@ as Argo's ``volumeClaimGC`` does (engine/backends/local/claims.py, after ``delet
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from engine.backends.local import LocalBackend
+from engine.backends.local.memory_claims import TMPFS
 from engine.compiler import compile_plan
 from engine.loading import parse_execution
 from engine.planning import plan_execution
@@ -155,3 +157,20 @@ def test_a_deleted_claims_files_are_freed_after_the_completed_workflow_is_writte
     assert len(held) == 1 and held[0].startswith("workspace-")  # moved aside, not yet freed
     assert not any(discarded.iterdir())
     assert (project / "test_ws.py").read_text() == TEST_FILE  # the project itself is untouched
+
+
+def test_a_failed_runs_workspace_is_kept_in_memory_for_a_retry(
+    backend: LocalBackend, project: Path, tmp_path: Path
+) -> None:
+    """Where the local runner keeps claims in memory (``memory_claims``), a claim kept for a
+    retry stays there until its workflow goes."""
+    if not TMPFS.is_dir():
+        pytest.skip("no /dev/shm on this machine")
+    name = _submit(backend, project, tmp_path / "flags")  # fails: the flag is missing
+    assert backend.get(name)["status"]["phase"] == "Failed"
+    claim = backend.store.claim_dir(name, "workspace")
+    assert claim.is_symlink() and Path(os.readlink(claim)).is_relative_to(TMPFS)
+    assert (claim / "setup-ran.txt").read_text() == "ran"  # setup-env prepared it there
+    target = Path(os.readlink(claim))
+    backend.store.delete(name)
+    assert not target.exists()

@@ -63,6 +63,7 @@ __all__ = [
     "QuantityError",
     "machine_cpus",
     "parse_cpu",
+    "parse_quantity_milli",
     "pod_cpu_request",
 ]
 
@@ -98,12 +99,18 @@ _BINARY_SUFFIXES: Final = {
 
 
 class QuantityError(ValueError):
-    """A CPU quantity Kubernetes would refuse."""
+    """A quantity Kubernetes would refuse."""
 
 
 def parse_cpu(quantity: object) -> int:
     """Millicores of a Kubernetes quantity (``"250m"`` → 250, ``1.5`` → 1500), rounded up as
     ``Quantity.MilliValue`` rounds."""
+    return parse_quantity_milli(quantity)
+
+
+def parse_quantity_milli(quantity: object) -> int:
+    """A Kubernetes quantity in thousandths (``Quantity.MilliValue``): millicores of a CPU
+    quantity, a thousand per byte of a storage one (``"2Gi"`` → 2 * 1024**3 * 1000)."""
     text = str(quantity).strip()
     match = _QUANTITY.match(text)
     if match is None or isinstance(quantity, bool):
@@ -113,10 +120,12 @@ def parse_cpu(quantity: object) -> int:
     except InvalidOperation:  # pragma: no cover - the pattern admits decimals only
         raise QuantityError(QUANTITY_FORMAT_MESSAGE) from None
     suffix = match["suffix"] or ""
-    if suffix[:1] in ("e", "E") and suffix not in _DECIMAL_SUFFIXES:
+    if suffix in _BINARY_SUFFIXES:  # before the exponents: "Ei" is exbibytes, not e + "i"
+        factor = _BINARY_SUFFIXES[suffix]
+    elif suffix[:1] in ("e", "E") and suffix not in _DECIMAL_SUFFIXES:
         factor = Decimal(10) ** int(suffix[1:])
     else:
-        factor = _BINARY_SUFFIXES.get(suffix) or _DECIMAL_SUFFIXES[suffix]
+        factor = _DECIMAL_SUFFIXES[suffix]
     milli = number * factor * 1000
     if milli < 0:
         raise QuantityError(f"must be greater than or equal to 0 (got {text!r})")

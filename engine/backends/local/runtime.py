@@ -182,8 +182,9 @@ def _volume_sources(
     ``launch.volumes``), then its template's, and the workflow's claims."""
     spec = workflow["spec"]
     name = workflow["metadata"]["name"]
-    claims = {c["metadata"]["name"] for c in spec.get("volumeClaimTemplates") or []}
-    sources: dict[str, Path] = {claim: store.claim_dir(name, claim) for claim in claims}
+    templates = spec.get("volumeClaimTemplates") or []
+    claims = {c["metadata"]["name"] for c in templates}
+    sources: dict[str, Path] = {c["metadata"]["name"]: store.make_claim(name, c) for c in templates}
     workflow_volumes = spec.get("volumes") if launch.volumes is None else launch.volumes
     for volume in [*(workflow_volumes or []), *(launch.template.get("volumes") or [])]:
         vname = volume["name"]

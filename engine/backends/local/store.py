@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from engine.backends.local.memory_claims import MemoryClaims
 from engine.errors import NotFound
 
 __all__ = ["LocalStore", "pid_alive"]
@@ -71,6 +72,7 @@ class LocalStore:
     def __init__(self, home: Path) -> None:
         self.root = Path(home) / "local"
         (self.root / "workflows").mkdir(parents=True, exist_ok=True)
+        self.memory = MemoryClaims(self.root)
 
     # ------------------------------------------------------------------ workflows
 
@@ -130,6 +132,7 @@ class LocalStore:
 
     def delete(self, name: str) -> None:
         shutil.rmtree(self.workflow_dir(name), ignore_errors=True)
+        self.memory.delete_workflow(name)
 
     # ------------------------------------------------------------------ runner pid
 
@@ -194,19 +197,37 @@ class LocalStore:
     def claim_dir(self, name: str, claim: str) -> Path:
         return self.workflow_dir(name) / "volumes" / claim
 
+    def make_claim(self, name: str, template: dict[str, Any]) -> Path:
+        """The directory of the workflow's claim made from ``template`` (a claim template),
+        made on first use: in memory when it fits (:mod:`memory_claims`), else on disk."""
+        directory = self.claim_dir(name, template["metadata"]["name"])
+        if directory.is_symlink():
+            if not directory.exists():
+                self.memory.restore(directory)
+        elif not directory.exists() and not self.memory.place(directory, name, template):
+            directory.mkdir(parents=True)
+        return directory
+
     def discard(self, directory: Path) -> None:
         """Make ``directory`` disappear at once; its files are freed by :meth:`free_discarded`
         (as Kubernetes frees a deleted claim's volume after the claim is gone)."""
         trash = self.root / "discarded"
         trash.mkdir(exist_ok=True)
-        directory.rename(tempfile.mkdtemp(dir=trash, prefix=f"{directory.name}-"))
+        aside = Path(tempfile.mkdtemp(dir=trash, prefix=f"{directory.name}-"))
+        if directory.is_symlink():  # a claim in memory: its link goes aside (a directory can't
+            aside.rmdir()  # be renamed over by one)
+        directory.rename(aside)
 
     def free_discarded(self) -> None:
         """Remove what was discarded, here or by runners that died before freeing it."""
         trash = self.root / "discarded"
         with contextlib.suppress(FileNotFoundError):
             for entry in trash.iterdir():
-                shutil.rmtree(entry, ignore_errors=True)
+                if entry.is_symlink():  # a claim kept in memory
+                    self.memory.free(entry)
+                else:
+                    shutil.rmtree(entry, ignore_errors=True)
+        self.memory.sweep()
 
     def bytecode_cache_dir(self) -> Path:
         """Python bytecode the pods of every run share (made on first use)."""
