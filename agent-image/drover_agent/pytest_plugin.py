@@ -109,9 +109,9 @@ from drover_agent.steal_board import claim
 __all__ = [
     "item_keys",
     "pytest_addoption",
+    "pytest_collect_file",
     "pytest_collection_finish",
     "pytest_collection_modifyitems",
-    "pytest_collect_file",
     "pytest_collectreport",
     "pytest_collectstart",
     "pytest_configure",
@@ -307,11 +307,17 @@ _SELECTION = pytest.StashKey[dict[str, Any]]()
 """The selection file's document, read once per session."""
 
 
+_xdist_worker = False
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    global _selected, _progress
+    global _selected, _progress, _xdist_worker
     target = config.getoption("drover_select", None)
     _selected = None
     _passed_over.clear()
+    # Results are recorded by the session that hears of every test: under pytest-xdist its
+    # controller, which hears of each test its workers start and end, not the workers too.
+    _xdist_worker = hasattr(config, "workerinput")
     if target:
         document = json.loads(Path(target).read_text(encoding="utf-8"))
         config.stash[_SELECTION] = document
@@ -322,10 +328,7 @@ def pytest_configure(config: pytest.Config) -> None:
         )
         if isinstance(document.get("paths"), list):
             _selected = _SelectedPaths(config.invocation_params.dir, document["paths"])
-        # Written by the session that reports every test: under pytest-xdist its controller,
-        # which hears of each test its workers start and end, not the workers too.
-        worker = hasattr(config, "workerinput")
-        if isinstance(document.get("progress"), str) and _progress is None and not worker:
+        if isinstance(document.get("progress"), str) and _progress is None and not _xdist_worker:
             _progress = _ProgressLog(document["progress"])
             where = {
                 "rootdir": str(config.rootpath),
@@ -566,7 +569,7 @@ def item_keys(nodeid: str) -> Iterator[str]:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if _progress is None and not os.environ.get(LIVE_RESULTS_ENV):
+    if _xdist_worker or (_progress is None and not os.environ.get(LIVE_RESULTS_ENV)):
         return
     _phases.setdefault(report.nodeid, []).append(report)
     if report.when != "teardown":

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-from agent_plans import SHOP, RunAgent, read_results, write_plan
+from agent_plans import AGENT_DIR, SHOP, RunAgent, read_results, write_plan
+from drover_agent.pytest_protocol import LIVE_RESULTS_ENV
 
 from engine.discovery import DiscoveryRunner, discover
 
@@ -219,6 +221,24 @@ def test_a_project_running_its_tests_under_xdist_reports_each_test_once(
         "test_spread.py::test_skipped": "skipped",
     }
     assert 0.3 <= final["test_spread.py::test_slow"]["duration"] < 0.6
+
+
+def test_under_xdist_each_test_is_one_live_result(tmp_path: Path) -> None:
+    """The live results file (``DROVER_LIVE_RESULTS``) hears of each test from the controller
+    only, as the progress record does, not from the xdist worker that ran it as well."""
+    (tmp_path / "test_spread.py").write_text(
+        "import pytest\n\n@pytest.mark.parametrize('n', range(8))\ndef test_many(n):\n    pass\n"
+    )
+    live = tmp_path / "live.jsonl"
+    env = {**os.environ, LIVE_RESULTS_ENV: str(live), "PYTHONPATH": str(AGENT_DIR)}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "drover_agent.pytest_plugin", "-p", "xdist",
+         "-n", "2", "-p", "no:cacheprovider", "-q"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    nodeids = [json.loads(line)["nodeid"] for line in live.read_text().splitlines()]
+    assert sorted(nodeids) == sorted(f"test_spread.py::test_many[{n}]" for n in range(8))
 
 
 def test_an_unknown_group_is_a_plan_error(tmp_path: Path, run_agent: RunAgent) -> None:
