@@ -70,7 +70,8 @@ class MemoryClaims:
         target = self.workflow_dir(name) / "volumes" / link.name
         target.mkdir(parents=True, exist_ok=True)
         link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(target, target_is_directory=True)
+        with contextlib.suppress(FileExistsError):  # another pod of the workflow made it
+            link.symlink_to(target, target_is_directory=True)
         return True
 
     def restore(self, link: Path) -> None:

@@ -205,7 +205,7 @@ class LocalStore:
             if not directory.exists():
                 self.memory.restore(directory)
         elif not directory.exists() and not self.memory.place(directory, name, template):
-            directory.mkdir(parents=True)
+            directory.mkdir(parents=True, exist_ok=True)
         return directory
 
     def discard(self, directory: Path) -> None:
