@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 __all__ = [
+    "Property",
     "STATUSES",
     "ScenarioResult",
     "ShardReport",
     "Status",
     "count_statuses",
-    "Property",
     "read_cost",
     "read_properties",
     "utc_now",

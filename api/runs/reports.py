@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO
 
 from drover_agent.junit import Attempt, Case, JunitCounts, write_junit
+from drover_agent.results import read_properties
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -53,7 +54,7 @@ def write_run_junit(session: Session, run_id: str, out: IO[str]) -> JunitCounts:
                 yield Case(key[1], key[0], attempts[-1], tuple(attempts[:-1]))
                 attempts = []
             key = row_key
-            recorded = tuple((str(n), str(v)) for n, v in properties or ())
+            recorded = read_properties(properties)
             attempts.append(Attempt(status, duration or 0.0, number, error, recorded))
         if key is not None:
             yield Case(key[1], key[0], attempts[-1], tuple(attempts[:-1]))
