@@ -303,11 +303,10 @@ _selected: _SelectedPaths | None = None
 _passed_over: set[Path] = set()
 """Test modules of the walk that no id of the batch lives in (imported, not collected)."""
 _progress: _ProgressLog | None = None
+_xdist_worker = False
+"""This session is a pytest-xdist worker: its controller records the tests it runs."""
 _SELECTION = pytest.StashKey[dict[str, Any]]()
 """The selection file's document, read once per session."""
-
-
-_xdist_worker = False
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -316,7 +315,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _selected = None
     _passed_over.clear()
     # Results are recorded by the session that hears of every test: under pytest-xdist its
-    # controller, which hears of each test its workers start and end, not the workers too.
+    # controller, which hears of each test its workers start and end.
     _xdist_worker = hasattr(config, "workerinput")
     if target:
         document = json.loads(Path(target).read_text(encoding="utf-8"))

@@ -34,10 +34,11 @@ def plant_run(
     strategy: str = "round-robin",
     execution_id: int | None = None,
     created_at: datetime | None = None,
+    document: dict[str, Any] | None = None,
 ) -> Any:
-    """A run of the shop execution with its plan recorded, as ``start_run`` records it, but
-    no workflow: the test reports its results itself."""
-    document = shop_spec()
+    """A run of the shop execution (or of ``document``) with its plan recorded, as
+    ``start_run`` records it, but no workflow: the test reports its results itself."""
+    document = document or shop_spec()
     document["defaults"]["retries"] = 2  # so a failed scenario may be rerun (attempts 2, 3)
     spec = parse_execution({**document, "name": f"shop-{run_id}"})
     plan = replan(spec, strategy)
@@ -72,20 +73,13 @@ def test_a_runs_catalog_keeps_every_scenarios_name_place_and_tags(client: TestCl
         scenario["name"] = odd[index % len(odd)]
         scenario["location"] += " " + odd[(index + 1) % len(odd)]
         scenario["tags"] = [*scenario.get("tags", []), *([odd[index % len(odd)]] * (index % 2))]
-    spec = parse_execution({**document, "name": "shop-catalog"})
-    plan = replan(spec, "round-robin")
+    plan = plant_run(client, "cat1", document=document)
     expected = {
         s.id: (g.key, s.name or None, s.location or None, list(s.tags))
         for g in plan.groups
         for s in g.scenarios
     }
     with client.app.state.service.sessions() as session:  # type: ignore[attr-defined]
-        session.add(
-            Run(id="cat1", execution_name=spec.name, backend="local", phase="Running",
-                total=plan.scenario_count, queue_mode=False, spec={}, manifest={})
-        )  # fmt: skip
-        session.flush()
-        record_plan(session, "cat1", plan)
         dropped = sorted(expected)[::2]
         session.execute(
             delete(RunScenario).where(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ def claim_template(storage: str | None = "1Gi") -> dict[str, Any]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Any:
+def store(tmp_path: Path) -> Iterator[LocalStore]:
     store = LocalStore(tmp_path / "home")
     yield store
     shutil.rmtree(store.memory.root, ignore_errors=True)

@@ -182,9 +182,11 @@ def _volume_sources(
     ``launch.volumes``), then its template's, and the workflow's claims."""
     spec = workflow["spec"]
     name = workflow["metadata"]["name"]
-    templates = spec.get("volumeClaimTemplates") or []
-    claims = {c["metadata"]["name"] for c in templates}
-    sources: dict[str, Path] = {c["metadata"]["name"]: store.make_claim(name, c) for c in templates}
+    sources: dict[str, Path] = {
+        c["metadata"]["name"]: store.make_claim(name, c)
+        for c in spec.get("volumeClaimTemplates") or []
+    }
+    claims = set(sources)
     workflow_volumes = spec.get("volumes") if launch.volumes is None else launch.volumes
     for volume in [*(workflow_volumes or []), *(launch.template.get("volumes") or [])]:
         vname = volume["name"]
