@@ -146,6 +146,8 @@ def _time(value: str | None) -> datetime | None:
 class Written(NamedTuple):
     """A diff ``write_delta`` wrote."""
 
+    attempt: int
+    """The run's attempt it was written to."""
     manifest: dict[str, Any] | None
     """The run's manifest when its workflow's name now has another uid than recorded: it was
     retried from the archive (server/workflowarchive/archived_workflow_server.go
@@ -154,16 +156,25 @@ class Written(NamedTuple):
 
 
 def write_delta(
-    session: Session, run_id: str, delta: RunDiff, held: Mapping[str, Any] | None = None
+    session: Session,
+    run_id: str,
+    delta: RunDiff,
+    held: Mapping[str, Any] | None = None,
+    *,
+    attempt: int | None = None,
 ) -> Written | None:
     """Persist one diff: the run's changed fields, and upserts of changed groups and workers.
-    ``held`` are run fields of the same copy written later, which the staleness check weighs.
+    ``held`` are run fields of the same copy written later, which the staleness check weighs;
+    ``attempt``, the run's attempt the copy's earlier part was written to.
 
     None when nothing was written: the run is gone, or the copy is not the run's state (a
-    finished run runs again only once a retry or resubmission is recorded, ``is_stale``)."""
+    finished run runs again only once a retry or resubmission is recorded, ``is_stale``; a
+    copy's end read from the workers after a retry was recorded is the retried attempt's)."""
     run = session.get(Run, run_id, with_for_update=True)
     proposed = {**delta.run, **(held or {})}
-    if run is None or is_stale(
+    if run is None or (attempt is not None and run.attempt != attempt):
+        return None
+    if is_stale(
         run.phase,
         proposed.get("phase"),
         attempt=(run.started_at, run.finished_at),
@@ -209,7 +220,7 @@ def write_delta(
             .on_conflict_do_update(index_elements=["run_id", "group_key", "shard"], set_=mirrored)
         )
     outbox.on_group_states(session, run, list(delta.groups))
-    return Written((run.manifest or {}) if reincarnated else None)
+    return Written(run.attempt, (run.manifest or {}) if reincarnated else None)
 
 
 _ENDING_FIELDS: Final[tuple[str, ...]] = ("phase", "finished_at", "message")
@@ -501,25 +512,29 @@ class Mirror:
         ending = (
             {k: delta.run.pop(k) for k in _ENDING_FIELDS if k in delta.run} if state.final else {}
         )
-        written: Written | None = Written(None)
-        with _step("writing the workflow's state"), self.sessions() as session, session.begin():
-            if not delta.empty or ending:
+        written: Written | None = None
+        if not delta.empty or ending:
+            what = "writing the workflow's state"
+            with _step(what), self.sessions() as session, session.begin():
                 written = write_delta(session, run_id, delta, ending)
-        if written is None:
-            # Not the run's state (yet): a retry seen here before it is recorded. The last
-            # state stays, so the copy after the record still carries all that changed (a new
-            # uid above all, which puts the plan back).
-            return False
-        if written.manifest is not None and backend is not None:
+            if written is None:
+                # Not the run's state (yet): a retry seen here before it is recorded. The last
+                # state stays, so the copy after the record still carries all that changed (a
+                # new uid above all, which puts the plan back).
+                return False
+        if written is not None and written.manifest is not None and backend is not None:
             self._restore_objects(backend, run_id, name, written.manifest)
         # Until the end is written, the last state is one without it: each diff carries it again.
         self._last[run_id] = _before_ending(state, last) if ending else state
         if version:
             self._versions[run_id] = (name, version)
         done_reading = self._read_finished_workers(run_id, state, backend)
-        if ending and done_reading:  # every result is in and counted (``ingest_results``)
+        if written is not None and ending and done_reading:  # every result is in and counted
+            # Unless a retry was recorded while the results were read: this end is then the
+            # retried attempt's, and the retried workflow's copies carry the run on.
+            end = RunDiff(run=ending)
             with _step("recording the run's end"), self.sessions() as session, session.begin():
-                if write_delta(session, run_id, RunDiff(run=ending)) is None:
+                if write_delta(session, run_id, end, attempt=written.attempt) is None:
                     return False
             self._last[run_id] = state
         if done_reading and (state.final or self._plan_done(run_id, state)):

@@ -68,14 +68,17 @@ def is_stale(
     again, and a retry restamps the workflow's ``status.startedAt`` (createNewRetryWorkflow,
     workflow/util/util.go): a finished copy that started and ended no later than that attempt
     is from before the retry (a lagging watch delivers the archiving's update after the retry
-    from the archive is recorded). All these times are the cluster's, so clocks do not matter.
+    from the archive is recorded), and so is one that started before the retried workflow
+    did, once that is written. All these times are the cluster's, so clocks do not matter.
     """
     if current in FINAL_PHASES:
         return proposed is not None and proposed not in FINAL_PHASES
     (started, finished), (proposed_started, proposed_finished) = attempt, proposed_attempt
-    if proposed not in FINAL_PHASES or started is None or finished is None:
+    if proposed not in FINAL_PHASES or started is None or proposed_started is None:
         return False
-    if proposed_started is None or proposed_finished is None:
+    if as_utc(proposed_started) < as_utc(started):
+        return True
+    if finished is None or proposed_finished is None:
         return False
     started_no_later = as_utc(proposed_started) <= as_utc(started)
     return started_no_later and as_utc(proposed_finished) <= as_utc(finished)

@@ -167,6 +167,78 @@ def test_counters_and_history_are_recorded_when_the_last_planned_worker_is_read(
         assert run is not None and (run.passed, run.failed, run.skipped) == (1, 1, 1)
 
 
+def _failed_copy() -> dict[str, Any]:
+    """The workflow of ``drover_status`` at its end: its running worker failed."""
+    status = drover_status()
+    for node in status["status"]["nodes"].values():
+        if node["phase"] == "Running":
+            node.update(phase="Failed", finishedAt="2026-01-01T00:01:00Z")
+    status["status"].update(phase="Failed", finishedAt="2026-01-01T00:01:00Z", message="failed")
+    return status
+
+
+def _retried_copy() -> dict[str, Any]:
+    """The same workflow once retried: running again, restamped (createNewRetryWorkflow)."""
+    status = _failed_copy()
+    status["status"].update(
+        phase="Running", startedAt="2026-01-01T00:05:00Z", finishedAt=None, message=""
+    )
+    return status
+
+
+def _phase_and_attempt(sessions: Any, run_id: str) -> tuple[str, int]:
+    with sessions() as session:
+        run = session.get(Run, run_id)
+        assert run is not None
+        return run.phase, run.attempt
+
+
+def test_a_retry_recorded_while_the_failed_attempts_results_are_read_stands(
+    sessions: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The end of a failed workflow is written once its workers' results are read; a retry
+    the API records in between (the run read Failed from an earlier copy) is the run's state,
+    not undone by that end (CI saw a retried run's worker token refused as if it had ended)."""
+    from api.runs.attempts import record_retry
+
+    _new_run(sessions, "mirror-5")
+    Mirror(sessions, {}).apply("mirror-5", _failed_copy(), None)
+    assert _phase_and_attempt(sessions, "mirror-5") == ("Failed", 1)
+
+    mirror = Mirror(sessions, {})  # another reader of the same copy: the resync, a re-list
+    read = mirror._read_finished_workers
+
+    def retried_meanwhile(*args: Any) -> bool:
+        with sessions() as session:
+            assert record_retry(session, "mirror-5")
+            session.commit()
+        return read(*args)
+
+    monkeypatch.setattr(mirror, "_read_finished_workers", retried_meanwhile)
+    assert mirror.apply("mirror-5", _failed_copy(), None) is False
+    assert _phase_and_attempt(sessions, "mirror-5") == ("Running", 2)
+
+
+def test_a_copy_of_the_failed_attempt_read_after_the_retried_one_is_stale(
+    sessions: Any,
+) -> None:
+    """Once the retried workflow's state is written (its new start, no end), a copy of the
+    failed attempt (a started-earlier ``startedAt``) does not end the run again."""
+    from api.runs.attempts import record_retry
+
+    _new_run(sessions, "mirror-6")
+    Mirror(sessions, {}).apply("mirror-6", _failed_copy(), None)
+    with sessions() as session:
+        assert record_retry(session, "mirror-6")
+        session.commit()
+    Mirror(sessions, {}).apply("mirror-6", _retried_copy(), None)
+    assert Mirror(sessions, {}).apply("mirror-6", _failed_copy(), None) is False
+    assert _phase_and_attempt(sessions, "mirror-6") == ("Running", 2)
+    with sessions() as session:
+        run = session.get(Run, "mirror-6")
+        assert run is not None and run.finished_at is None
+
+
 def test_start_run_and_follow_in_process_as_drover_run_does(client: TestClient) -> None:
     """The CLI path: start_run with an ad-hoc spec (relative project path), then follow."""
     from api.runs.control import start_run
