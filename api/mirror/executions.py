@@ -306,6 +306,8 @@ class Mirror:
         self._backend_of: dict[str, Backend] = {}
         """Run id → the backend of its workflow, on which ``follow`` waits for a change."""
         self._recorded: dict[str, tuple[int, int]] = {}
+        self._attempts: dict[str, int] = {}
+        """Run id → the run attempt its last state was written to (``Written.attempt``)."""
         """Run id → (run attempt, result rows) when its counters and history were recorded
         (every worker of the attempt finished and read, maybe while its exit handler ran)."""
         self._followed: set[str] = set()
@@ -398,6 +400,7 @@ class Mirror:
             self._synced_at.pop(run_id, None)
             self._backend_of.pop(run_id, None)
             self._recorded.pop(run_id, None)
+            self._attempts.pop(run_id, None)
 
     @property
     def followed(self) -> set[str]:
@@ -522,19 +525,22 @@ class Mirror:
                 # state stays, so the copy after the record still carries all that changed (a
                 # new uid above all, which puts the plan back).
                 return False
-        if written is not None and written.manifest is not None and backend is not None:
-            self._restore_objects(backend, run_id, name, written.manifest)
+        if written is not None:
+            self._attempts[run_id] = written.attempt
+            if written.manifest is not None and backend is not None:
+                self._restore_objects(backend, run_id, name, written.manifest)
         # Until the end is written, the last state is one without it: each diff carries it again.
         self._last[run_id] = _before_ending(state, last) if ending else state
         if version:
             self._versions[run_id] = (name, version)
-        done_reading = self._read_finished_workers(run_id, state, backend)
-        if written is not None and ending and done_reading:  # every result is in and counted
+        attempt = self._attempts[run_id]
+        done_reading = self._read_finished_workers(run_id, state, backend, attempt)
+        if ending and done_reading:  # every result is in and counted (``ingest_results``)
             # Unless a retry was recorded while the results were read: this end is then the
             # retried attempt's, and the retried workflow's copies carry the run on.
             end = RunDiff(run=ending)
             with _step("recording the run's end"), self.sessions() as session, session.begin():
-                if write_delta(session, run_id, end, attempt=written.attempt) is None:
+                if write_delta(session, run_id, end, attempt=attempt) is None:
                     return False
             self._last[run_id] = state
         if done_reading and (state.final or self._plan_done(run_id, state)):
@@ -822,8 +828,12 @@ class Mirror:
 
     # ------------------------------------------------------------------ results artifacts
 
-    def _read_finished_workers(self, run_id: str, state: RunState, backend: Backend | None) -> bool:
-        """Ingest the results artifact of each finished worker once; True when none is left."""
+    def _read_finished_workers(
+        self, run_id: str, state: RunState, backend: Backend | None, attempt: int
+    ) -> bool:
+        """Ingest the results artifact of each finished worker once; True when none is left.
+        ``attempt`` is the run attempt ``state`` was written to: after a retry a worker the copy
+        shows finished is the earlier attempt's, its artifact not the retried pod's."""
         with _step("listing the finished workers"), self.sessions() as session:
             unread = session.execute(
                 select(RunWorker.group_key, RunWorker.shard, RunWorker.pod_name).where(
@@ -837,7 +847,8 @@ class Mirror:
             if not finished and not state.final:
                 remaining += 1
                 continue
-            self._read_worker(run_id, state, backend, worker, group_key, shard, pod_name)
+            where = (group_key, shard, pod_name)
+            remaining += not self._read_worker(run_id, state, backend, worker, where, attempt)
         return remaining == 0
 
     @paused_collection()  # a worker's results: 31,000 read, parsed and stored at once
@@ -847,11 +858,14 @@ class Mirror:
         state: RunState,
         backend: Backend | None,
         worker: WorkerState | None,
-        group_key: str,
-        shard: int,
-        pod_name: str | None,
-    ) -> None:
-        """Store a finished worker's results (none when it left no artifact) and mark it read."""
+        where: tuple[str, int, str | None],
+        attempt: int,
+    ) -> bool:
+        """Store a finished worker's results (none when it left no artifact) and mark it read;
+        False, storing none, once the run is past ``attempt`` (retried meanwhile)."""
+        group_key, shard, pod_name = where
+        if self._run_attempt(run_id) != attempt:
+            return False
         results = []
         kept = 0
         if worker is not None and backend is not None and worker.last_attempt_node_id:
@@ -868,15 +882,17 @@ class Mirror:
                     results = results_from_report(json.loads(blob), worker=pod_name)
                 except ValueError:
                     log.warning("unreadable results artifact of %s", worker.node_id)
-        where = f"storing the results of worker {group_key} shard {shard}"
-        with _step(where), self.sessions() as session, session.begin():
-            ingest_results(session, run_id, results, source="artifact")
+        step = f"storing the results of worker {group_key} shard {shard}"
+        with _step(step), self.sessions() as session, session.begin():
             if kept:
                 session.execute(
                     update(Run)
                     .where(Run.id == run_id)
                     .values(reports_bytes=Run.reports_bytes + kept)
                 )
+            if self._run_attempt(run_id, session) != attempt:
+                return False
+            ingest_results(session, run_id, results, source="artifact")
             session.execute(
                 update(RunWorker)
                 .where(
@@ -886,6 +902,16 @@ class Mirror:
                 )
                 .values(results_read=True)
             )
+        return True
+
+    def _run_attempt(self, run_id: str, locking: Session | None = None) -> int | None:
+        """The run's attempt now; read in ``locking``'s transaction, it holds the run's row
+        (as every writer of the run does first) until that transaction ends."""
+        query = select(Run.attempt).where(Run.id == run_id)
+        if locking is not None:
+            return locking.scalar(query.with_for_update())
+        with self.sessions() as session:
+            return session.scalar(query)
 
 
 def _wait_for_change(

@@ -217,6 +217,15 @@ def test_a_retry_recorded_while_the_failed_attempts_results_are_read_stands(
     monkeypatch.setattr(mirror, "_read_finished_workers", retried_meanwhile)
     assert mirror.apply("mirror-5", _failed_copy(), None) is False
     assert _phase_and_attempt(sessions, "mirror-5") == ("Running", 2)
+    # Nor are the failed attempt's results taken for the retried one's: the worker the retry
+    # runs again stays unread until its new pod's results are there.
+    with sessions() as session:
+        unread = session.scalars(
+            select(RunWorker.shard).where(
+                RunWorker.run_id == "mirror-5", RunWorker.results_read.is_(False)
+            )
+        ).all()
+    assert unread == [1]
 
 
 def test_a_copy_of_the_failed_attempt_read_after_the_retried_one_is_stale(
