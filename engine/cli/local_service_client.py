@@ -196,18 +196,19 @@ def _starting_lock(runtime: Path) -> Iterator[Path | None]:
         os.close(lock)
 
 
-def _service_pid(address: Path) -> int | None:
+def _service_pid(address: Path, *, starting: bool = True) -> int | None:
     """The process its pid file names, if it is alive and is the service of ``address``: a
     pid file outlives a killed service, and its number may be another process's by now (a
     process that has exited, zombies included, has an empty command line). A process also
-    reads empty while it execs: the service just spawned is taken for alive then."""
+    reads empty while it execs: with ``starting``, the service just spawned is taken for alive
+    then (without, so is any other process its number went to, caught execing)."""
     pid_file = service_pid_file(address)
     with suppress(OSError, ValueError):
         pid = int(pid_file.read_text())
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         if str(address).encode() in cmdline.split(b"\0"):
             return pid
-        if not cmdline and _exec_in_progress(pid):
+        if starting and not cmdline and _exec_in_progress(pid):
             return pid
     return None
 
@@ -226,13 +227,15 @@ def retire_oldest(runtime: Path, keep: int) -> None:
     would otherwise leave one idle per environment. A retired service finishes its runs."""
     services = []
     for pid_file in runtime.glob("service-*.pid"):
-        pid = _service_pid(pid_file.with_suffix(".sock"))
+        address = pid_file.with_suffix(".sock")
+        pid = _service_pid(address)
         if pid is not None:
             with suppress(OSError):
-                services.append((pid_file.stat().st_mtime, pid))
+                services.append((pid_file.stat().st_mtime, pid, address))
     settled = time.time() - RETIRE_AFTER_SECONDS
-    for started, pid in sorted(services)[: max(0, len(services) - keep)]:
-        if started < settled:
+    for started, pid, address in sorted(services)[: max(0, len(services) - keep)]:
+        # A service old enough to retire has long exec'd: one execing is another process.
+        if started < settled and _service_pid(address, starting=False) == pid:
             with suppress(OSError):
                 os.kill(pid, signal.SIGTERM)
 

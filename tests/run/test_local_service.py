@@ -215,6 +215,11 @@ def test_starting_a_service_retires_the_oldest_beyond_the_limit(tmp_path: Path) 
         [sys.executable, "-c", "import time; time.sleep(120)", str(young_address)]
     )
     service_pid_file(young_address).write_text(str(young.pid))
+    # Services old enough to retire have long exec'd (one caught execing is another process).
+    deadline = time.monotonic() + 30
+    while not all(Path(f"/proc/{p.pid}/cmdline").read_bytes() for p in services):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     try:
         retire_oldest(runtime, keep=1)
         assert [p.wait(timeout=10) for p in services[:3]] == [-signal.SIGTERM] * 3

@@ -110,8 +110,8 @@ def read_order(stream: IO[bytes]) -> Order | None:
 
 def take_order(order: Order) -> None:
     """Become the runner ``order`` names, as a runner started for it would be: in its
-    directory, writing to its log, with its runtime, reading nothing."""
-    os.chdir(order.directory)
+    directory, writing to its log, with its runtime, reading nothing. The directory comes
+    last: a runner seen working there has taken the order whole."""
     os.environ[RUNTIME_VARIABLE] = order.runtime
     with open(os.devnull, "rb") as nothing:
         os.dup2(nothing.fileno(), 0)
@@ -120,3 +120,4 @@ def take_order(order: Order) -> None:
         sys.stderr.flush()
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
+    os.chdir(order.directory)
