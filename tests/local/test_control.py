@@ -308,6 +308,23 @@ def test_a_suspended_workflow_completes_only_once_resumed(backend: LocalBackend)
     assert nodes_by_name(done)[f"{name}.onExit"]["phase"] == "Succeeded"
 
 
+def test_a_completed_workflow_whose_runner_still_finishes_is_deleted(
+    backend: LocalBackend,
+) -> None:
+    """Its runner's process ends a moment after the workflow completes (a caller that waited
+    for the phase may delete at once, as CI did): delete waits for it, nothing to terminate."""
+    pod = {"name": "t", "container": {"image": "alpine", "command": ["true"]}}
+    manifest = {
+        "metadata": {"generateName": "done-"},
+        "spec": {"entrypoint": "t", "templates": [pod]},
+    }
+    name = backend.submit(manifest, wait=True)
+    finishing = subprocess.Popen(["sleep", "0.5"])  # the runner, still on its way out
+    backend.store.pid_path(name).write_text(str(finishing.pid))
+    backend.delete(name)
+    assert finishing.poll() == 0 and not backend.store.exists(name)
+
+
 def test_logs_and_resubmit(backend: LocalBackend) -> None:
     name = backend.submit(
         {

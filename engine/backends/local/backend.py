@@ -608,7 +608,8 @@ class LocalBackend:
             raise NotFound(f"workflow '{name}' not found")
         pid = self.store.runner_pid(name)
         if pid is not None and pid != os.getpid() and pid_alive(pid):
-            self.terminate(name)
+            with contextlib.suppress(Conflict):  # completed: its runner is only finishing
+                self.terminate(name)
             deadline = time.time() + 10
             while time.time() < deadline and pid_alive(pid):
                 time.sleep(0.05)
