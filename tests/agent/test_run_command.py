@@ -115,7 +115,7 @@ def test_scenario_timeout_kills_the_runner_and_its_children(
         tmp_path / "plan",
         runner={"kind": "command", "command": ["sh", "-c", script, "{scenario}"]},
         workers={"0": ["slow-one"]},
-        scenario_timeout=0.5,
+        scenario_timeout=2,  # time enough for the shell to start and write its child's pid
     )
     results = tmp_path / "results.json"
     started = time.monotonic()
@@ -124,7 +124,7 @@ def test_scenario_timeout_kills_the_runner_and_its_children(
     (result,) = read_results(results)["results"]
     assert (result["status"], result["error"]) == (
         "error",
-        "timed out after 0.5 s; the runner was killed",
+        "timed out after 2 s; the runner was killed",
     )
     assert not _alive(int(pid_file.read_text()))
 

@@ -43,7 +43,7 @@ def settings(database_url: str, home: Path) -> Settings:
         notify_backoff_base=0.05,
         notify_backoff_max=0.2,
         notify_breaker_threshold=5,
-        notify_breaker_reset=0.6,
+        notify_breaker_reset=2.0,  # the open window the breaker test looks into, under load
         notify_max_attempts=50,
         notify_rate=100.0,
         notify_burst=10.0,
