@@ -306,10 +306,10 @@ class Mirror:
         self._backend_of: dict[str, Backend] = {}
         """Run id → the backend of its workflow, on which ``follow`` waits for a change."""
         self._recorded: dict[str, tuple[int, int]] = {}
-        self._attempts: dict[str, int] = {}
-        """Run id → the run attempt its last state was written to (``Written.attempt``)."""
         """Run id → (run attempt, result rows) when its counters and history were recorded
         (every worker of the attempt finished and read, maybe while its exit handler ran)."""
+        self._attempts: dict[str, int] = {}
+        """Run id → the run attempt its last state was written to (``Written.attempt``)."""
         self._followed: set[str] = set()
         self._lock = threading.Lock()
         self._apply_lock = threading.RLock()
@@ -533,7 +533,9 @@ class Mirror:
         self._last[run_id] = _before_ending(state, last) if ending else state
         if version:
             self._versions[run_id] = (name, version)
-        attempt = self._attempts[run_id]
+        attempt = self._attempts.get(run_id)
+        if attempt is None:  # no state of the run written here yet: nothing to read for
+            return False
         done_reading = self._read_finished_workers(run_id, state, backend, attempt)
         if ending and done_reading:  # every result is in and counted (``ingest_results``)
             # Unless a retry was recorded while the results were read: this end is then the
