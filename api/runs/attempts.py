@@ -85,15 +85,16 @@ def record_resubmission(
 
 
 def workflow_runs_again(workflow: dict[str, Any], started_at: datetime | None) -> bool:
-    """Whether a finished run's workflow is running again, or ran again since ``started_at``
-    (a retry, by Drover or in the Argo UI: Argo's retry restamps ``status.startedAt``)."""
+    """Whether a finished run's workflow runs again, or ran again, since ``started_at``: a retry
+    (by Drover or in the Argo UI) restamps ``status.startedAt`` (createNewRetryWorkflow,
+    workflow/util/util.go), so only a copy that started later is one. An older copy is not: a
+    watch resumed from an earlier resourceVersion replays the workflow as it was then, not yet
+    started or still running."""
     status = workflow.get("status") or {}
-    if not is_final(status.get("phase")):
-        return True
     try:
         restarted = datetime.fromisoformat(str(status.get("startedAt")))
     except ValueError:
-        return False
+        return False  # not started: a copy from before its first start
     if started_at is None:
-        return False
+        return not is_final(status.get("phase"))
     return restarted > as_utc(started_at)

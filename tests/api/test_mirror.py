@@ -292,3 +292,22 @@ def test_finished_runs_feed_scenario_history_into_planning(client: TestClient) -
     assert [s.id for s in failed] == [
         "tests/checkout/test_checkout.py::test_free_shipping_from_fifteen_euros"
     ]
+
+
+def test_only_a_copy_started_after_a_finished_run_is_a_retry_of_it() -> None:
+    """A watch resumed from an earlier resourceVersion replays a finished workflow as it was
+    (CI met a resubmitted run counted a fourth attempt for its own replayed, unstarted copy)."""
+    from datetime import UTC, datetime
+
+    from api.runs.attempts import workflow_runs_again
+
+    started = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def copy(phase: str | None, started_at: str | None) -> dict[str, Any]:
+        return {"status": {"phase": phase, "startedAt": started_at}}
+
+    assert workflow_runs_again(copy("Running", "2026-01-01T00:05:00Z"), started)  # retried
+    assert workflow_runs_again(copy("Failed", "2026-01-01T00:05:00Z"), started)  # and ended
+    assert not workflow_runs_again(copy(None, None), started)  # as it was created
+    assert not workflow_runs_again(copy("Running", "2026-01-01T00:00:00Z"), started)  # a replay
+    assert not workflow_runs_again(copy("Succeeded", "2026-01-01T00:00:00Z"), started)

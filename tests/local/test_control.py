@@ -242,12 +242,18 @@ def test_killed_runner_leaves_persisted_state(backend: LocalBackend) -> None:
     assert wf["status"]["phase"] == "Error"
     assert "runner process" in wf["status"]["message"]
     assert len([n for n in wf["status"]["nodes"].values() if n["type"] == "Pod"]) == 3
-    # The pods outlive their killed runner (process runtime semantics); clean them up. A
-    # listed process may exit, or lead no group of its own, by the time we signal it.
-    for stray in _pids_with_marker(marker):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(os.getpgid(stray), signal.SIGKILL)
-    _wait_for(lambda: not _pids_with_marker(marker), timeout=5)
+
+    # The pods outlive their killed runner (process runtime semantics); clean them up, again
+    # until none is left: a listed process may exit, or lead no group of its own, by the time
+    # we signal it, and one a pod was forking meanwhile is listed only later.
+    def strays_gone() -> bool:
+        strays = _pids_with_marker(marker)
+        for stray in strays:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(os.getpgid(stray), signal.SIGKILL)
+        return not strays
+
+    _wait_for(strays_gone)
 
 
 def test_suspend_blocks_new_nodes_until_resume(backend: LocalBackend, tmp_path: Path) -> None:
