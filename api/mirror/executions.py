@@ -515,7 +515,6 @@ class Mirror:
         ending = (
             {k: delta.run.pop(k) for k in _ENDING_FIELDS if k in delta.run} if state.final else {}
         )
-        written: Written | None = None
         if not delta.empty or ending:
             what = "writing the workflow's state"
             with _step(what), self.sessions() as session, session.begin():
@@ -525,7 +524,6 @@ class Mirror:
                 # state stays, so the copy after the record still carries all that changed (a
                 # new uid above all, which puts the plan back).
                 return False
-        if written is not None:
             self._attempts[run_id] = written.attempt
             if written.manifest is not None and backend is not None:
                 self._restore_objects(backend, run_id, name, written.manifest)
