@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.errors import SpecError
-from engine.sharding import ShardItem, ShardPlan, Strategy, plan_shards
+from engine.sharding import ShardPlan, Strategy, plan_shards
 from engine.spec import Defaults, Execution, Scenario
 
 __all__ = ["ExecutionPlan", "GroupPlan", "group_key", "plan_execution"]
@@ -70,18 +70,8 @@ def plan_execution(
         if override is not None:
             settings = settings.model_copy(update={"strategy": override})
         scenarios = tuple(execution.group_scenarios(group))
-        items = [
-            ShardItem(
-                id=s.id,
-                duration=s.duration,
-                location=s.location,
-                tags=tuple(s.tags),
-                last_status=s.last_status,
-            )
-            for s in scenarios
-        ]
         shards = plan_shards(
-            items, settings.threads, settings.strategy, default_duration=default_duration
+            scenarios, settings.threads, settings.strategy, default_duration=default_duration
         )
         by_id = {s.id: s for s in scenarios}
         groups.append(

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 from engine.sharding.loads import Assignment, longest_first
 from engine.sharding.locations import file_of
-from engine.sharding.model import ShardItem
+from engine.sharding.model import Placeable
 
 __all__ = [
     "CONSECUTIVE_SLACK",
@@ -61,7 +61,7 @@ def consecutive_limit(lpt_makespan: float, *, estimated: bool = False) -> float:
 
 
 def place_longest_first(
-    items: Sequence[ShardItem], durations: Sequence[float], threads: int
+    items: Sequence[Placeable], durations: Sequence[float], threads: int
 ) -> Assignment:
     """The consecutive plan if it is within the slack of LPT, else LPT; spec order in each."""
     lpt, lpt_loads = longest_first(range(len(items)), durations, [0.0] * threads)

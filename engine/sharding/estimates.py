@@ -5,13 +5,13 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 
-from engine.sharding.model import ShardItem
+from engine.sharding.model import Placeable
 
 __all__ = ["fill_durations"]
 
 
 def fill_durations(
-    items: Sequence[ShardItem], default_duration: float
+    items: Sequence[Placeable], default_duration: float
 ) -> tuple[list[float], tuple[str, ...]]:
     """Return every item's duration by position, and the ids that were estimated.
 

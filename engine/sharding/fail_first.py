@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from engine.sharding.loads import Assignment, longest_first
-from engine.sharding.model import ShardItem
+from engine.sharding.model import Placeable
 
 __all__ = ["FAILURE_STATUSES", "place_fail_first", "previously_failed"]
 
@@ -17,13 +17,13 @@ FAILURE_STATUSES = frozenset({"failed", "error", "timedout", "timed_out"})
 """Previous outcomes (compared case-insensitively) that count as a failure."""
 
 
-def previously_failed(item: ShardItem) -> bool:
+def previously_failed(item: Placeable) -> bool:
     """Whether the scenario's last recorded outcome was a failure."""
     return item.last_status is not None and item.last_status.lower() in FAILURE_STATUSES
 
 
 def place_fail_first(
-    items: Sequence[ShardItem], durations: Sequence[float], threads: int
+    items: Sequence[Placeable], durations: Sequence[float], threads: int
 ) -> Assignment:
     """Failed scenarios first on every worker (LPT among them), then the rest by LPT."""
     failed = [position for position, item in enumerate(items) if previously_failed(item)]

@@ -27,11 +27,11 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 from engine.sharding.loads import Assignment, longest_first, lower_bound
-from engine.sharding.model import ShardItem
+from engine.sharding.model import Placeable
 
 __all__ = ["GROUPING_SLACK", "MAX_SPLITS", "GroupKey", "place_groups"]
 
-GroupKey = Callable[[ShardItem], Hashable]
+GroupKey = Callable[[Placeable], Hashable]
 """Names the group a scenario belongs to at one level of the hierarchy."""
 
 GROUPING_SLACK = 0.03
@@ -62,7 +62,7 @@ class _Group:
 
 
 def place_groups(
-    items: Sequence[ShardItem],
+    items: Sequence[Placeable],
     durations: Sequence[float],
     threads: int,
     levels: Sequence[GroupKey],
@@ -99,7 +99,7 @@ def _partition(
     positions: Iterable[int],
     key: GroupKey,
     depth: int,
-    items: Sequence[ShardItem],
+    items: Sequence[Placeable],
     durations: Sequence[float],
 ) -> list[_Group]:
     """Groups by ``key``, in order of first appearance, each keeping input order."""
@@ -114,7 +114,7 @@ def _partition(
 def _split(
     group: _Group,
     levels: Sequence[GroupKey],
-    items: Sequence[ShardItem],
+    items: Sequence[Placeable],
     durations: Sequence[float],
 ) -> list[_Group]:
     """One level down; levels that would not divide the group are skipped."""
@@ -129,7 +129,7 @@ def _split_oversized(
     groups: Iterable[_Group],
     target: float,
     levels: Sequence[GroupKey],
-    items: Sequence[ShardItem],
+    items: Sequence[Placeable],
     durations: Sequence[float],
 ) -> list[_Group]:
     """Split every group that alone runs longer than the target: it can never stay whole.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Sequence
 
-from engine.sharding.model import Shard, ShardItem, ShardPlan, Strategy
+from engine.sharding.model import Placeable, Shard, ShardPlan, Strategy
 
 __all__ = ["Assignment", "build_plan", "longest_first", "lower_bound"]
 
@@ -49,7 +49,7 @@ def lower_bound(total: float, longest: float, threads: int) -> float:
 
 def build_plan(
     strategy: Strategy,
-    items: Sequence[ShardItem],
+    items: Sequence[Placeable],
     durations: Sequence[float],
     assignment: Assignment,
     estimated: tuple[str, ...],

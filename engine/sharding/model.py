@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
-__all__ = ["Shard", "ShardItem", "ShardPlan", "Strategy"]
+__all__ = ["Placeable", "Shard", "ShardItem", "ShardPlan", "Strategy"]
 
 
 class Strategy(StrEnum):
@@ -23,6 +25,22 @@ class Strategy(StrEnum):
     """Previously failed scenarios first (LPT among them), then the rest by LPT."""
     QUEUE = "queue"
     """Dynamic: workers lease the longest remaining scenario at run time; predicted as LPT."""
+
+
+class Placeable(Protocol):
+    """What the planner reads of a scenario: a :class:`ShardItem`, or the spec's own scenario
+    as it is (planning 100,000 scenarios then copies none of them)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def duration(self) -> float | None: ...
+    @property
+    def location(self) -> str: ...
+    @property
+    def tags(self) -> Sequence[str]: ...
+    @property
+    def last_status(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,14 +11,14 @@ from engine.sharding.estimates import fill_durations
 from engine.sharding.fail_first import place_fail_first
 from engine.sharding.file import place_by_directory
 from engine.sharding.loads import Assignment, build_plan
-from engine.sharding.model import ShardItem, ShardPlan, Strategy
+from engine.sharding.model import Placeable, ShardPlan, Strategy
 from engine.sharding.queue import simulate_queue
 from engine.sharding.round_robin import place_round_robin
 from engine.sharding.tag import place_by_tag
 
 __all__ = ["plan_shards"]
 
-Placer = Callable[[Sequence[ShardItem], Sequence[float], int], Assignment]
+Placer = Callable[[Sequence[Placeable], Sequence[float], int], Assignment]
 
 _PLACERS: Mapping[Strategy, Placer] = {
     Strategy.ROUND_ROBIN: place_round_robin,
@@ -31,7 +31,7 @@ _PLACERS: Mapping[Strategy, Placer] = {
 
 
 def plan_shards(
-    items: Sequence[ShardItem],
+    items: Sequence[Placeable],
     threads: int,
     strategy: Strategy | str = Strategy.DURATION,
     *,
@@ -43,6 +43,7 @@ def plan_shards(
     Unknown durations become the median of the known ones (``default_duration`` when none
     is known) and are listed in ``ShardPlan.estimated``.
 
+    >>> from engine.sharding import ShardItem
     >>> plan = plan_shards([ShardItem("a", 3.0), ShardItem("b", 2.0), ShardItem("c", 1.0)], 2)
     >>> [shard.item_ids for shard in plan.shards], plan.makespan
     ([('a',), ('b', 'c')], 3.0)
@@ -85,13 +86,14 @@ def _check_seconds(path: str, value: object) -> None:
         raise SpecError(path, f"must be a finite number of seconds >= 0, got {value!r}")
 
 
-def _check_items(items: Sequence[ShardItem]) -> None:
+_PLACEABLE = ("id", "duration", "location", "tags", "last_status")
+
+
+def _check_items(items: Sequence[Placeable]) -> None:
     # Fast path for the common, valid case (100,000 items in a few ms); the loop below
     # finds and names the first problem.
-    if (
-        all(isinstance(item, ShardItem) for item in items)
-        and len({item.id for item in items}) == len(items)
-        and all(
+    try:
+        if len({item.id for item in items}) == len(items) and all(
             item.duration is None
             or (
                 isinstance(item.duration, int | float)
@@ -100,14 +102,18 @@ def _check_items(items: Sequence[ShardItem]) -> None:
                 and item.duration >= 0
             )
             for item in items
-        )
-    ):
-        return
+        ):
+            return
+    except AttributeError:
+        pass  # not a scenario: named below
     first_seen: dict[str, int] = {}
     for position, item in enumerate(items):
-        if not isinstance(item, ShardItem):
+        missing = [name for name in _PLACEABLE if not hasattr(item, name)]
+        if missing:
             raise SpecError(
-                f"items[{position}]", f"expected a ShardItem, got {type(item).__name__}"
+                f"items[{position}]",
+                f"expected a scenario (a ShardItem), got {type(item).__name__} without "
+                + ", ".join(missing),
             )
         if item.duration is not None:
             _check_seconds(f"items[{position}].duration", item.duration)

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from engine.sharding.loads import Assignment, longest_first
-from engine.sharding.model import ShardItem
+from engine.sharding.model import Placeable
 
 __all__ = ["simulate_queue"]
 
 
 def simulate_queue(
-    items: Sequence[ShardItem], durations: Sequence[float], threads: int
+    items: Sequence[Placeable], durations: Sequence[float], threads: int
 ) -> Assignment:
     """Which worker would lease which scenario, in lease order, if the estimates hold."""
     assignment, _ = longest_first(range(len(items)), durations, [0.0] * threads)
