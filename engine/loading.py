@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from engine import yaml_io
 from engine.errors import SpecError
-from engine.spec import PATTERN_HINTS, Execution
+from engine.spec import PATTERN_HINTS, Execution, ExecutionFile
 
 __all__ = [
     "describe_error",
@@ -21,6 +21,8 @@ __all__ = [
     "parse_document",
     "parse_execution",
     "read_document",
+    "read_execution_json",
+    "resolve_project_path",
     "validate_model",
 ]
 
@@ -133,12 +135,34 @@ def parse_execution(data: dict[str, Any]) -> Execution:
     return validate_model(Execution, body)
 
 
+def read_execution_json(path: Path) -> Execution | None:
+    """The execution in a ``.json`` spec, read by pydantic's own JSON parser with no Python
+    dicts in between (100,000 scenarios: 0.1 s sooner). None for any other file, or one that is
+    not a valid execution: the caller then reads it the careful way, which names the problem.
+    A relative ``project.path`` is left as written (see :func:`resolve_project_path`)."""
+    if path.suffix != ".json":
+        return None
+    try:
+        parsed = ExecutionFile.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError):
+        return None
+    fields = {name: getattr(parsed, name) for name in Execution.model_fields}
+    return Execution.model_construct(parsed.model_fields_set & fields.keys(), **fields)
+
+
 def load_execution(path: Path, document: dict[str, Any] | None = None) -> Execution:
     """Load a spec file; a relative ``project.path`` is taken relative to the file's directory.
 
     ``document`` is the file's content when the caller has read it already (read_document).
     """
-    execution = parse_execution(read_document(path) if document is None else document)
+    execution = read_execution_json(path) if document is None else None
+    if execution is None:
+        execution = parse_execution(read_document(path) if document is None else document)
+    return resolve_project_path(execution, path)
+
+
+def resolve_project_path(execution: Execution, path: Path) -> Execution:
+    """``project.path`` made absolute from the directory of the spec file at ``path``."""
     source = execution.project.path
     if source is not None and not Path(source).is_absolute():
         absolute = str((path.parent / source).resolve())

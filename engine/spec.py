@@ -35,6 +35,7 @@ __all__ = [
     "ConcurrencyPolicy",
     "Defaults",
     "Execution",
+    "ExecutionFile",
     "Flow",
     "KubernetesLabels",
     "Limits",
@@ -522,6 +523,15 @@ def _check_labels(labels: dict[str, str]) -> dict[str, str]:
 
 KubernetesLabels = Annotated[dict[str, str], AfterValidator(_check_labels)]
 """User labels that go onto Argo objects: refused with the reason unless Kubernetes takes them."""
+
+
+class ExecutionFile(Execution):
+    """An execution with the header its spec file may carry (which parse_execution drops)."""
+
+    model_config = ConfigDict(defer_build=True)  # built on first use: only JSON files use it
+
+    kind: Literal["Execution"] = "Execution"
+    api_version: Any = Field(None, alias="apiVersion")
 
 
 def _reject_duplicates(values: list[str], what: str) -> None:

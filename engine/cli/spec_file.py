@@ -10,7 +10,12 @@ from pathlib import Path
 from engine.cli.console import abort
 from engine.errors import DroverError
 from engine.gc_pause import paused_collection
-from engine.loading import load_execution, read_document
+from engine.loading import (
+    load_execution,
+    read_document,
+    read_execution_json,
+    resolve_project_path,
+)
 from engine.pipelines import Pipeline, is_pipeline_document, parse_pipeline
 from engine.spec import Execution
 
@@ -29,6 +34,9 @@ def load_any_or_exit(path: Path) -> Execution | Pipeline:
     """An Execution, or a Pipeline when the document says ``kind: Pipeline``."""
     try:
         with collector_paused():
+            execution = read_execution_json(path)
+            if execution is not None:
+                return resolve_project_path(execution, path)
             document = read_document(path)
             if is_pipeline_document(document):
                 return parse_pipeline(document)

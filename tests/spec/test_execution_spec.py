@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 from engine.backends.local import LocalBackend
 from engine.cli import app
 from engine.errors import SpecError
-from engine.loading import load_execution, parse_execution
+from engine.loading import load_execution, parse_execution, read_execution_json
+from engine.spec import Execution
 
 BASE: dict[str, Any] = {
     "kind": "Execution",
@@ -230,6 +231,99 @@ def test_json_and_yaml_load_the_same(tmp_path: Path) -> None:
     (tmp_path / "a.json").write_text(json.dumps(BASE))
     (tmp_path / "a.yaml").write_text(yaml.safe_dump(BASE))
     assert load_execution(tmp_path / "a.json") == load_execution(tmp_path / "a.yaml")
+
+
+# Every kind of field a spec has, for the JSON fast path to read the same as the careful one.
+RICH: dict[str, Any] = {
+    **BASE,
+    "apiVersion": "drover.dev/v1",
+    "title": "Everything set",
+    "scenarios": [
+        {"id": "t/a.py::one", "name": "one", "tags": ["smoke"], "duration": 1.5},
+        {"id": "t/a.py::two", "last_status": "failed", "duration": 0},
+        {"id": "u/b.py::three", "location": "u/b.py:12", "tags": ["slow", "db"]},
+    ],
+    "flows": [
+        {
+            "name": "main",
+            "title": "Main flow",
+            "groups": [
+                {"name": "smoke", "select": {"tags": ["smoke"]}, "threads": 2, "retries": 1},
+                {
+                    "name": "rest",
+                    "select": {"paths": ["t", "u/*.py"], "exclude_tags": ["smoke"]},
+                    "strategy": "file",
+                    "timeout": "10m",
+                    "continue_on_failure": True,
+                },
+            ],
+        },
+        {"name": "listed", "groups": [{"name": "own", "scenarios": [{"id": "v/c.py::four"}]}]},
+    ],
+    "test_data": {"BASE_URL": "http://shop", "TOKEN": {"secret": {"name": "api", "key": "t"}}},
+    "defaults": {"threads": 3, "timeout": "1h30m", "scenario_timeout": 90, "pod_retries": 1},
+    "workspace": {"mode": "artifact", "size": "1Gi"},
+    "limits": {"parallelism": 4, "priority": -3, "deadline": "2h"},
+    "schedule": {"cron": ["0 3 * * *"], "timezone": "Europe/Paris", "suspend": True},
+    "labels": {"team": "qa", "example.com/cost-centre": "42"},
+    "notify": [
+        {
+            "events": ["run.finished"],
+            "filter": {"verdict": ["failed"]},
+            "channel": {"type": "webhook", "url": "https://hooks.example.com/drover"},
+        },
+        {
+            "events": ["run.started", "run.finished"],
+            "channel": {
+                "type": "email",
+                "to": ["qa@example.com"],
+                "from": "drover@example.com",
+                "smtp": {"host": "mail.example.com", "port": 465, "security": "tls"},
+            },
+        },
+    ],
+}
+
+
+@pytest.mark.parametrize("document", [BASE, RICH], ids=["base", "rich"])
+def test_a_json_spec_reads_the_same_fast_as_parsed_from_its_document(
+    document: dict[str, Any], tmp_path: Path
+) -> None:
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(document))
+    careful = parse_execution(document)
+    fast = read_execution_json(spec)
+    assert type(fast) is Execution
+    assert fast == careful
+    assert fast.model_fields_set == careful.model_fields_set
+    assert fast.model_dump(mode="json") == careful.model_dump(mode="json")
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SPECS))
+def test_a_bad_json_spec_is_refused_naming_the_field(case: str, tmp_path: Path) -> None:
+    """The fast path gives up on it, and the careful one names the field as for YAML."""
+    doc, path, fragment = BAD_SPECS[case]
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(doc))
+    (tmp_path / "examples" / "shop").mkdir(parents=True)
+    assert read_execution_json(spec) is None
+    with pytest.raises(SpecError) as caught:
+        load_execution(spec)
+    assert caught.value.path == path
+    assert fragment in str(caught.value)
+
+
+def test_json_the_careful_reader_takes_or_names_is_not_read_fast(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({**BASE, "kind": "Pipeline"}))
+    assert read_execution_json(spec) is None
+    spec.write_text(json.dumps(BASE).replace('"demo"', "NaN", 1))  # json.loads takes NaN
+    assert read_execution_json(spec) is None
+    with pytest.raises(SpecError, match="name"):
+        load_execution(spec)
+    spec.write_text("{broken")
+    with pytest.raises(SpecError, match="not valid JSON"):
+        load_execution(spec)
 
 
 def test_unreadable_and_malformed_files_are_spec_errors(tmp_path: Path) -> None:
