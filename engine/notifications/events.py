@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from enum import StrEnum
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.notifications.event_types import EventType
+from engine.notifications.event_types import EventType, Trigger, Verdict
 from engine.verdict import Verdict as RunVerdict
 from engine.verdict import run_verdict
 
@@ -37,21 +36,6 @@ __all__ = [
 
 SCHEMA_VERSION: Final = 1
 _FINAL: Final = frozenset({"Succeeded", "Failed", "Error"})
-
-
-class Verdict(StrEnum):
-    PASSED = "passed"
-    FAILED = "failed"
-    ERROR = "error"
-    """The run broke (setup failed, workflow error, deleted) rather than tests failing."""
-    CANCELED = "canceled"
-
-
-class Trigger(StrEnum):
-    MANUAL = "manual"
-    """Started through the API or the CLI."""
-    SCHEDULE = "schedule"
-    RESUBMIT = "resubmit"
 
 
 class _Model(BaseModel):

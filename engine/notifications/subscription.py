@@ -9,7 +9,7 @@ to a key of a Kubernetes Secret mounted into the facade (``secret: {name, key}``
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -21,7 +21,10 @@ from pydantic import (
     model_validator,
 )
 
-from engine.notifications.events import Event, EventType, Trigger, Verdict
+from engine.notifications.event_types import EventType, Trigger, Verdict
+
+if TYPE_CHECKING:
+    from engine.notifications.events import Event
 
 __all__ = [
     "Channel",
