@@ -88,14 +88,15 @@ def place_consecutive(durations: Sequence[float], threads: int) -> Assignment:
     longest = max(durations, default=0.0)
     weights = [d / longest for d in durations] if longest > 0 else [1.0] * len(durations)
     share = sum(weights) / threads if weights else 1.0
-    assignment: Assignment = [[] for _ in range(threads)]
-    done = 0.0
-    for position, weight in enumerate(weights):
-        # A midpoint exactly on a cut goes to the earlier worker, as LPT's ties do.
-        worker = min(threads - 1, max(0, math.ceil((done + weight / 2) / share) - 1))
-        assignment[worker].append(position)
-        done += weight
-    return assignment
+    before = itertools.accumulate(weights, initial=0.0)
+    # A midpoint exactly on a cut goes to the earlier worker, as LPT's ties do.
+    workers = [
+        min(threads - 1, max(0, math.ceil((done + weight / 2) / share) - 1))
+        for done, weight in zip(before, weights, strict=False)  # before has one more
+    ]
+    # Midpoints only grow along the spec, so each worker's positions are one run of it.
+    bounds = [bisect.bisect_left(workers, worker) for worker in range(threads)] + [len(workers)]
+    return [list(range(start, end)) for start, end in itertools.pairwise(bounds)]
 
 
 def cut_between_files(

@@ -58,8 +58,8 @@ def build_plan(
     shards = tuple(
         Shard(
             index=worker,
-            item_ids=tuple(items[position].id for position in positions),
-            load=sum(durations[position] for position in positions),
+            item_ids=tuple([items[position].id for position in positions]),
+            load=sum([durations[position] for position in positions]),
         )
         for worker, positions in enumerate(assignment)
     )

@@ -93,15 +93,10 @@ def _check_items(items: Sequence[Placeable]) -> None:
     # Fast path for the common, valid case (100,000 items in a few ms); the loop below
     # finds and names the first problem.
     try:
+        known = [item.duration for item in items if item.duration is not None]
         if len({item.id for item in items}) == len(items) and all(
-            item.duration is None
-            or (
-                isinstance(item.duration, int | float)
-                and not isinstance(item.duration, bool)
-                and math.isfinite(item.duration)
-                and item.duration >= 0
-            )
-            for item in items
+            isinstance(d, (int, float)) and not isinstance(d, bool) and 0 <= d < math.inf
+            for d in known
         ):
             return
     except AttributeError:
