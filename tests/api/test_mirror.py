@@ -249,8 +249,11 @@ def test_a_copy_of_the_failed_attempt_read_after_the_retried_one_is_stale(
 
 
 def test_start_run_and_follow_in_process_as_drover_run_does(client: TestClient) -> None:
-    """The CLI path: start_run with an ad-hoc spec (relative project path), then follow."""
+    """The CLI path: start_run with an ad-hoc spec (relative project path), then follow; the
+    finished run's scenarios then feed the next plan (durations, last outcomes)."""
+    from api.models import Scenario
     from api.runs.control import start_run
+    from api.runs.history import apply_history
     from engine.loading import load_execution
     from tests.api.test_run_e2e import SHOP
 
@@ -270,15 +273,6 @@ def test_start_run_and_follow_in_process_as_drover_run_does(client: TestClient) 
         assert run is not None and run.passed + run.failed + run.skipped == run.total == 24
         assert run.execution_id is None and run.workflow_name is not None
 
-
-def test_finished_runs_feed_scenario_history_into_planning(client: TestClient) -> None:
-    from api.models import Scenario
-    from api.runs.history import apply_history
-    from engine.loading import load_execution
-    from tests.api.test_run_e2e import SHOP
-
-    service = client.app.state.service  # type: ignore[attr-defined]
-    spec = load_execution(SHOP / "execution.yaml")
     unknown = [s.id for s in spec.scenarios if s.duration is None]
     assert unknown
     with service.sessions() as session:
