@@ -43,8 +43,18 @@ def test_a_second_workflow_waits_pending_for_the_first_ones_mutex(backend: Local
 
 
 def test_a_dead_runners_mutex_is_free_again(backend: LocalBackend, tmp_path: Path) -> None:
-    gate = tmp_path / "gate"  # the first workflow's pod waits for it, its runner is killed
-    first = backend.submit(_mutexed(f"while [ ! -e {gate} ]; do sleep 0.05; done"))
+    # The first workflow's pod waits for the gate, in a directory mounted into it (a pod sees
+    # only its volumes), and its runner is killed.
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    waiting = _mutexed(
+        "while [ ! -e /gate/open ]; do sleep 0.05; done",
+        volumes=[{"name": "gate", "hostPath": {"path": str(gate)}}],
+    )
+    waiting["spec"]["templates"][0]["container"]["volumeMounts"] = [
+        {"name": "gate", "mountPath": "/gate"}
+    ]
+    first = backend.submit(waiting)
     _until(lambda: backend.get(first)["status"].get("phase") == "Running")
     pid = backend.store.runner_pid(first)
     assert pid is not None
@@ -53,4 +63,4 @@ def test_a_dead_runners_mutex_is_free_again(backend: LocalBackend, tmp_path: Pat
         second = backend.submit(_mutexed("true"))
         assert backend.wait(second, timeout=30)["status"]["phase"] == "Succeeded"
     finally:
-        gate.touch()  # the orphaned pod ends (a pod outlives its killed runner)
+        (gate / "open").touch()  # the orphaned pod ends (a pod outlives its killed runner)
