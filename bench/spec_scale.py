@@ -3,7 +3,8 @@
 Run: ``python bench/spec_scale.py [--repeats 3] [--keep DIR]``
 
 Writes the spec twice into a temporary directory, as JSON and as the block YAML that
-``drover discover`` writes (each scenario with id, name, location and duration), then times
+``drover discover`` writes for a pytest suite (each scenario with id, name and duration; a
+node id is its own location, which discovery leaves out), then times
 ``drover validate SPEC`` and ``drover compile SPEC -o FILE`` as real subprocesses (median of
 ``--repeats`` runs) with their peak memory (max RSS of the child, from ``wait4``; the specs are
 written by a child too, so this process stays small and its own peak does not leak into the
@@ -50,7 +51,6 @@ def spec_document() -> dict[str, Any]:
                     {
                         "id": f"{file}::test_case_{s}",
                         "name": f"test_case_{s}",
-                        "location": f"{file}::test_case_{s}",
                         "duration": round(rng.lognormvariate(3, 1), 2),
                     }
                 )
