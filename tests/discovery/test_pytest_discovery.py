@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -103,23 +102,43 @@ def test_discover_says_which_functions_were_merged(data_dir: Path) -> None:
     assert "4000 characters" in done.stderr
 
 
-def _module_that_logs_its_import(name: str, log: Path, tests: int) -> str:
+def _module_that_logs(name: str, log: Path, tests: int, *, when_collected: str = "") -> str:
+    """A test module that logs ``NAME imported PID`` when imported and ``NAME collected PID``
+    when pytest collects its tests (then runs ``when_collected``)."""
     lines = [
         "import os",
-        f"with open({str(log)!r}, 'a') as log:",
-        f"    log.write(f'{name} {{os.getpid()}}\\n')",
+        "def _log(event):",
+        f"    with open({str(log)!r}, 'a') as log:",
+        f"        log.write(f'{name} {{event}} {{os.getpid()}}\\n')",
+        "_log('imported')",
+        "def pytest_generate_tests(metafunc):",
+        "    _log('collected')",
+        *[f"    {line}" for line in when_collected.splitlines()],
     ]
     lines += [f"def test_{name}_{n}():\n    pass" for n in range(tests)]
     return "\n".join(lines) + "\n"
 
 
-def test_processes_collecting_side_by_side_import_each_file_once(tmp_path: Path) -> None:
-    # Three pytest processes walk the same tree; each imports only the files it claimed,
-    # every process loads the conftest, and the merged list is what one process collects.
+def _pids(log: Path, event: str) -> dict[str, set[str]]:
+    """Per module, the processes that logged ``event``."""
+    pids: dict[str, set[str]] = {}
+    for name, logged, pid in (line.split() for line in log.read_text().splitlines()):
+        if logged == event:
+            pids.setdefault(name, set()).add(pid)
+    return pids
+
+
+def test_processes_side_by_side_collect_each_file_once_and_import_every_one(
+    tmp_path: Path,
+) -> None:
+    # Three pytest processes walk the same tree; each collects only the files it claimed but
+    # imports every test module where the walk meets it (importing one may change how the next
+    # collects, as in one process), every process loads the conftest, and the merged list is
+    # what one process collects.
     log = tmp_path / "imports.log"
     project = tmp_path / "project"
     (project / "tests" / "deep").mkdir(parents=True)
-    (project / "tests" / "conftest.py").write_text(_module_that_logs_its_import("conftest", log, 0))
+    (project / "tests" / "conftest.py").write_text(_module_that_logs("conftest", log, 0))
     files = {
         "tests/test_a.py": 3,
         "tests/deep/test_b.py": 40,
@@ -128,8 +147,7 @@ def test_processes_collecting_side_by_side_import_each_file_once(tmp_path: Path)
         "test_e.py": 5,
     }
     for relative, tests in files.items():
-        name = Path(relative).stem
-        (project / relative).write_text(_module_that_logs_its_import(name, log, tests))
+        (project / relative).write_text(_module_that_logs(Path(relative).stem, log, tests))
 
     alone = discover_pytest(project, jobs=1)
     assert [s.id for s in alone] == collect_only_ids(project)
@@ -137,42 +155,74 @@ def test_processes_collecting_side_by_side_import_each_file_once(tmp_path: Path)
     side_by_side = discover_pytest(project, jobs=3)
 
     assert [s.id for s in side_by_side] == [s.id for s in alone]
-    imports = [line.split() for line in log.read_text().splitlines()]
-    modules = Counter(name for name, _ in imports)
-    assert modules == {"conftest": 3, **{Path(r).stem: 1 for r in files}}
+    collected, imported = _pids(log, "collected"), _pids(log, "imported")
+    del collected["conftest"]  # its hook hears of every module's collection
+    assert {name: len(pids) for name, pids in collected.items()} == {Path(r).stem: 1 for r in files}
+    assert {name: len(pids) for name, pids in imported.items()} == {
+        "conftest": 3,
+        **{Path(r).stem: 3 for r in files},
+    }
 
 
 def test_a_file_slow_to_collect_leaves_the_files_after_it_to_the_other_process(
     tmp_path: Path,
 ) -> None:
-    # test_a.py, small and first in the walk, takes until every other file has been imported:
-    # only the other process can have imported them, so it must have claimed them all (files
+    # test_a.py, small and first in the walk, takes until every other file has been collected:
+    # only the other process can have collected them, so it must have claimed them all (files
     # dealt out beforehand, by bytes, would leave some to the busy process, which then waits
     # for itself until test_a.py gives up).
     log = tmp_path / "imports.log"
-    done = tmp_path / "others-imported"
+    done = tmp_path / "others-collected"
     project = tmp_path / "project"
     project.mkdir()
     others = [f"test_{letter}" for letter in "bcdefg"]
     slow = (
-        "import os, time\n"
-        f"deadline = time.monotonic() + 30\n"
+        "import time\n"
+        "deadline = time.monotonic() + 30\n"
         f"while not os.path.exists({str(done)!r}) and time.monotonic() < deadline:\n"
         "    time.sleep(0.01)\n"
     )
-    (project / "test_a.py").write_text(slow + _module_that_logs_its_import("a", log, 1))
+    (project / "test_a.py").write_text(_module_that_logs("a", log, 1, when_collected=slow))
     for name in others:
-        text = _module_that_logs_its_import(name, log, 50)
-        if name == others[-1]:
-            text += f"open({str(done)!r}, 'w').close()\n"
-        (project / f"{name}.py").write_text(text)
+        last = f"open({str(done)!r}, 'w').close()" if name == others[-1] else ""
+        (project / f"{name}.py").write_text(_module_that_logs(name, log, 50, when_collected=last))
 
     discovered = discover_pytest(project, jobs=2)
 
-    pid_of = dict(line.split() for line in log.read_text().splitlines())
-    assert {pid_of[name] for name in others} == {pid_of[others[0]]}
-    assert pid_of["a"] != pid_of[others[0]]
+    collected = _pids(log, "collected")
+    assert {pid for name in others for pid in collected[name]} == collected[others[0]]
+    assert collected["a"] != collected[others[0]]
     assert [s.id for s in discovered] == collect_only_ids(project)
+
+
+def test_what_importing_a_module_does_applies_to_the_files_after_it(tmp_path: Path) -> None:
+    """markdown's test_legacy.py turns warnings into errors when imported, which makes pytest's
+    warning about a later module's class with an ``__init__`` a collection error: pytest
+    refuses the suite, and discovery must too, whichever process collects which file."""
+    project = tmp_path / "project"
+    project.mkdir()
+    # The process that collects test_a waits until test_b is imported: by the other process.
+    b_imported = tmp_path / "b-imported"
+    (project / "test_a_legacy.py").write_text(
+        "import os, time, warnings\n"
+        "warnings.simplefilter('error')\n"
+        "def pytest_generate_tests(metafunc):\n"
+        "    deadline = time.monotonic() + 30\n"
+        f"    while not os.path.exists({str(b_imported)!r}) and time.monotonic() < deadline:\n"
+        "        time.sleep(0.01)\n"
+        "def test_a():\n    pass\n"
+    )
+    (project / "test_b_suite.py").write_text(
+        f"open({str(b_imported)!r}, 'w').close()\n"
+        "class TestSuite:\n    def __init__(self):\n        pass\n"
+        "def test_b():\n    pass\n"
+    )
+    b_imported.touch()  # one process imports test_b after test_a: nothing to wait for
+    with pytest.raises(DiscoveryError, match="TestSuite"):
+        discover_pytest(project, jobs=1)
+    b_imported.unlink()
+    with pytest.raises(DiscoveryError, match="TestSuite"):
+        discover_pytest(project, jobs=2)
 
 
 def test_a_collection_error_in_one_process_fails_the_whole_discovery(tmp_path: Path) -> None:

@@ -9,9 +9,11 @@ walk of the project. Beside it,
 
 With ``DROVER_COLLECT_SLICE=K/N`` and ``DROVER_COLLECT_CLAIMS=DIR`` the process is one of N
 collecting the project side by side: each walks the whole tree as pytest always does (conftest
-files, ``collect_ignore``, ``-k``, ``--deselect`` all apply as usual) but imports only the files
-it claims: as pytest comes to collect a file, the first process to create its claim in DIR
-(``O_EXCL``, named by the path's digest) collects it, and the others pass over it. A process
+files, ``collect_ignore``, ``-k``, ``--deselect`` all apply as usual) but collects only the
+files it claims: as pytest comes to collect a file, the first process to create its claim in
+DIR (``O_EXCL``, named by the path's digest) collects it, and the others pass over it,
+importing it when it is a test module (as a single process would, for what importing it does
+to the rest). A process
 busy with a slow file (a module parametrizing 50,000 cases) leaves the files after it to the
 others, however few bytes that file has. ``conftest.py`` and ``__init__.py`` are never
 claimed: every process needs them. Each item's place in the walk orders the merged list, and
@@ -129,11 +131,22 @@ if hasattr(pytest, "version_tuple"):
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_make_collect_report(collector: pytest.Collector) -> pytest.CollectReport | None:
-        """An empty collection, without importing it, for a file another process claimed."""
+        """An empty collection for a file another process claimed; a test module is imported
+        all the same, as a single process would have imported it at this point of the walk:
+        importing one may change how the next are collected (markdown's test_legacy.py turns
+        warnings into errors, which makes a later module's collection fail, as it does
+        natively and in the worker that runs them, whose pytest imports it too)."""
         if _claims is None or not _claimable(collector):
             return None
         if _claims.claims(collector.path):
             return None
+        if isinstance(collector, pytest.Module):
+            try:
+                collector.obj  # noqa: B018 - imports it
+            except KeyboardInterrupt:
+                raise
+            except BaseException:  # the process that claimed it reports its import error
+                pass
         return pytest.CollectReport(collector.nodeid, "passed", None, [])
 
 
