@@ -413,7 +413,34 @@ def _select(config: pytest.Config, items: list[pytest.Item], document: dict[str,
     items[:] = [item for _, _, item in kept]
     unmatched = [s for s in document["ids"] if s not in matched]
     if document.get("unmatched"):
-        Path(document["unmatched"]).write_text(json.dumps(unmatched), encoding="utf-8")
+        found = _unnamed_cases(config, unmatched, deselected) if unmatched else {}
+        report = {s: found.get(_function_of(s), []) for s in unmatched}
+        Path(document["unmatched"]).write_text(json.dumps(report), encoding="utf-8")
+
+
+def _function_of(nodeid: str) -> str:
+    """The test function a case's id belongs to: the id without its parameters."""
+    path, separator, rest = nodeid.partition("::")
+    return f"{path}{separator}{rest.partition('[')[0]}"
+
+
+def _unnamed_cases(
+    config: pytest.Config, unmatched: list[str], deselected: list[pytest.Item]
+) -> dict[str, list[str]]:
+    """Per function of an id that named no test, a few of its cases no id of the batch names:
+    what pytest collected instead when a case's id changes between collections (one built
+    from the time or a random value: the plan names the case as discovery saw it)."""
+    wanted = {_function_of(s) for s in unmatched}
+    found = {f: list(c) for f, c in config.stash.get(_UNNAMED, {}).items() if f in wanted}
+    to_workspace = config.stash[_NAMED].to_workspace
+    for item in deselected:
+        nodeid = to_workspace(item.nodeid)
+        function = _function_of(nodeid)
+        if function in wanted and nodeid != function:
+            cases = found.setdefault(function, [])
+            if len(cases) < _SAMPLES:
+                cases.append(nodeid)
+    return found
 
 
 def _drop_unnamed_cases(metafunc: pytest.Metafunc, named: _NamedIds) -> None:
@@ -427,13 +454,17 @@ def _drop_unnamed_cases(metafunc: pytest.Metafunc, named: _NamedIds) -> None:
     function = named.to_workspace(metafunc.definition.nodeid)
     if named.names_whole(function):
         return
-    # pytest names a case's test ``function[id]``, or ``function`` when it has no id parts.
-    kept = [
-        case
-        for case in calls
-        if (f"{function}[{case.id}]" if getattr(case, "_idlist", case.id) else function)
-        in named.ids
-    ]
+    kept = []
+    unnamed: list[str] = []
+    for case in calls:
+        # pytest names a case's test ``function[id]``, or ``function`` when it has no id parts.
+        case_id = f"{function}[{case.id}]" if getattr(case, "_idlist", case.id) else function
+        if case_id in named.ids:
+            kept.append(case)
+        elif len(unnamed) < _SAMPLES:
+            unnamed.append(case_id)
+    if unnamed:
+        metafunc.config.stash.setdefault(_UNNAMED, {})[function] = unnamed
     metafunc._calls = kept or calls[:1]
 
 
@@ -461,6 +492,10 @@ def _holders(ids: Iterable[str]) -> frozenset[str]:
 
 _NAMED = pytest.StashKey[_NamedIds]()
 """The selection's ids, read once per session with its document."""
+_UNNAMED = pytest.StashKey[dict[str, list[str]]]()
+"""Per parametrized function, a few of the cases it dropped because no id of the batch names
+them (told when an id of the function named no test)."""
+_SAMPLES = 3
 
 
 class _WorkspaceIds:

@@ -740,3 +740,35 @@ def test_a_disabled_collector_stays_disabled():
         done, results = run_shard(run_agent, tmp_path / name, project, [f"test_{name}.py"])
         assert done.returncode == 0, done.stdout[-3000:]
         assert [r["status"] for r in results.values()] == ["passed"]
+
+
+def test_a_case_whose_id_changed_since_discovery_is_named_in_its_error(
+    tmp_path: Path, run_agent: RunAgent
+) -> None:
+    """marshmallow parametrizes with the current time: the case discovery named is gone at run
+    time, and the error says which case of the function pytest collected in its place."""
+    project = write_project(
+        tmp_path / "project",
+        {
+            "tests/test_stamp.py": textwrap.dedent(
+                """
+                import time
+
+                import pytest
+
+
+                @pytest.mark.parametrize("stamp", ["fixed", f"at {time.time_ns()}"])
+                def test_stamp(stamp):
+                    pass
+                """
+            )
+        },
+    )
+    discovered = "tests/test_stamp.py::test_stamp[at 1]"
+    _, results = run_shard(
+        run_agent, tmp_path, project, ["tests/test_stamp.py::test_stamp[fixed]", discovered]
+    )
+    assert results["tests/test_stamp.py::test_stamp[fixed]"]["status"] == "passed"
+    error = results[discovered]["error"]
+    assert error.startswith(f"{NO_SUCH_TEST}; it collected tests/test_stamp.py::test_stamp[at ")
+    assert "give them fixed ids" in error

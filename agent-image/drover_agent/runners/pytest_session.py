@@ -44,6 +44,7 @@ __all__ = [
     "PytestAdapter",
     "junit_key",
     "match_testcases",
+    "no_such_test",
     "rootdir_shift",
     "plugin_env",
     "selection_paths",
@@ -327,7 +328,8 @@ class PytestAdapter:
         unmatched = _read_unmatched(unmatched_path)
         for scenario_id in ids:
             if scenario_id not in session.outcomes and scenario_id in unmatched:
-                session.outcomes[scenario_id] = Outcome("error", 0.0, NO_SUCH_TEST)
+                message = no_such_test(unmatched[scenario_id])
+                session.outcomes[scenario_id] = Outcome("error", 0.0, message)
         everything_unmatched = _nothing_selected(done, unmatched, ids)
         if done.problem or (done.exit_code not in (0, 1) and not everything_unmatched):
             session.problem = _problem(done)
@@ -463,17 +465,38 @@ def _names_test(scenario_id: str, nodeid: str) -> bool:
     return nodeid.startswith((f"{scenario_id}::", f"{scenario_id}[", f"{scenario_id.rstrip('/')}/"))
 
 
-def _nothing_selected(done: ProcessRun, unmatched: set[str], ids: list[str]) -> bool:
+def _nothing_selected(done: ProcessRun, unmatched: Mapping[str, object], ids: list[str]) -> bool:
     """pytest's "no tests collected" because no id named a collected test."""
     return done.exit_code == NO_TESTS_COLLECTED and all(s in unmatched for s in ids)
 
 
-def _read_unmatched(path: Path) -> set[str]:
+def _read_unmatched(path: Path) -> dict[str, list[str]]:
+    """The ids that named no collected test, each with a few cases of its function that pytest
+    collected and no id named (see :func:`no_such_test`)."""
     try:
         listed = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
-        return set()  # the plugin never got to select (pytest stopped before, or crashed)
-    return {s for s in listed if isinstance(s, str)} if isinstance(listed, list) else set()
+        return {}  # the plugin never got to select (pytest stopped before, or crashed)
+    if not isinstance(listed, dict):
+        return {}
+    return {
+        s: [c for c in cases if isinstance(c, str)] if isinstance(cases, list) else []
+        for s, cases in listed.items()
+    }
+
+
+def no_such_test(instead: Sequence[str]) -> str:
+    """The error of an id that named no collected test; ``instead``: cases of its function
+    that pytest collected and the batch did not name, as when a case's id changes between
+    collections."""
+    if not instead:
+        return NO_SUCH_TEST
+    return (
+        f"{NO_SUCH_TEST}; it collected {', '.join(instead)} of the same function, which this "
+        "batch does not name. If these are the same cases under new ids (parameters built from "
+        "the time, a random value or an object's address), give them fixed ids (pytest's ids= "
+        "or pytest.param(..., id=...)) and discover again"
+    )
 
 
 def _problem(done: ProcessRun) -> str:
