@@ -15,11 +15,13 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from engine.planning import ExecutionPlan, GroupPlan
+from engine.spec import ENTRY_FIELDS
 
 __all__ = [
     "CONFIGMAP_BUDGET",
@@ -51,8 +53,13 @@ class PlanFile:
         return (len(self.content) + 2) // 3 * 4 if self.binary else len(self.content)
 
 
+_DOCUMENT = TypeAdapter(dict[str, Any])
+
+
 def _dumps(document: dict[str, Any]) -> bytes:
-    return json.dumps(document, separators=(",", ":")).encode()
+    """Compact JSON, each scenario model written as its entry by pydantic's serializer (in
+    one pass, without a dict per scenario)."""
+    return _DOCUMENT.dump_json(document, **ENTRY_FIELDS)
 
 
 def run_document(plan: ExecutionPlan) -> dict[str, Any]:
@@ -85,7 +92,7 @@ def group_document(group: GroupPlan, workers: range | None = None) -> dict[str, 
         "retries": settings.retries,
         "scenario_timeout": settings.scenario_timeout,
         "predicted_makespan": round(group.shards.makespan, 3),
-        "workers": {str(i): [s.entry() for s in group.workers[i]] for i in indexes},
+        "workers": {str(i): group.workers[i] for i in indexes},
     }
 
 

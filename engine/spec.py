@@ -31,6 +31,7 @@ from engine.notifications.subscription import Notify
 from engine.sharding import Strategy
 
 __all__ = [
+    "ENTRY_FIELDS",
     "PATTERN_HINTS",
     "ConcurrencyPolicy",
     "Defaults",
@@ -167,6 +168,10 @@ MAX_SCENARIO_ID = 4000
 """The longest scenario id results are stored under (pytest writes parameters into ids)."""
 
 
+ENTRY_FIELDS: dict[str, Any] = {"exclude_unset": True, "exclude_defaults": True}
+"""What of a scenario its entry in a spec or plan keeps: see :meth:`Scenario.entry`."""
+
+
 class Scenario(_Model):
     id: NonEmpty
     name: str = ""
@@ -201,19 +206,10 @@ class Scenario(_Model):
         return value
 
     def entry(self) -> dict[str, Any]:
-        """The scenario as an execution or a shard plan lists it: its id, and of its name,
-        location, tags and duration only what the defaults would not give back (a location that
-        is the id is left out): 100,000 entries add up."""
-        entry: dict[str, Any] = {"id": self.id}
-        if self.name:
-            entry["name"] = self.name
-        if self.location != self.id:
-            entry["location"] = self.location
-        if self.tags:
-            entry["tags"] = list(self.tags)
-        if self.duration is not None:
-            entry["duration"] = self.duration
-        return entry
+        """The scenario as an execution or a shard plan lists it: the fields it was given, less
+        those at their defaults (a location left out is the id again): 100,000 entries add up.
+        Plan files write the same with pydantic's JSON serializer (``ENTRY_FIELDS``)."""
+        return self.model_dump(**ENTRY_FIELDS)
 
     @property
     def file(self) -> str:

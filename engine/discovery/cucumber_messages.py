@@ -78,7 +78,6 @@ def parse_cucumber_messages(envelopes: Iterable[dict[str, Any]]) -> list[Scenari
             Scenario(
                 id=scenario_id,
                 name=str(pickle.get("name", "")),
-                location=scenario_id,
                 tags=list(dict.fromkeys(t["name"].removeprefix("@") for t in pickle["tags"])),
             ),
         )

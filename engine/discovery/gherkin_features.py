@@ -66,7 +66,6 @@ def parse_feature(text: str, uri: str) -> list[Scenario]:
             Scenario(
                 id=scenario_id,
                 name=pickle["name"],
-                location=scenario_id,
                 tags=list(dict.fromkeys(t["name"].removeprefix("@") for t in pickle["tags"])),
             )
         )

@@ -211,9 +211,7 @@ def parse_collected_items(items: Sequence[dict[str, Any]]) -> list[Scenario]:
         tags = [m for m in item["markers"] if m not in BUILTIN_MARKERS]
         function_id = _function_id(item["nodeid"])
         if function_id not in merged:
-            scenarios[item["nodeid"]] = Scenario(
-                id=item["nodeid"], name=item["name"], location=item["nodeid"], tags=tags
-            )
+            scenarios[item["nodeid"]] = Scenario(id=item["nodeid"], name=item["name"], tags=tags)
             continue
         if len(function_id) > SCENARIO_ID_LIMIT:
             raise DiscoveryError(
@@ -224,7 +222,6 @@ def parse_collected_items(items: Sequence[dict[str, Any]]) -> list[Scenario]:
         scenarios[function_id] = Scenario(
             id=function_id,
             name=f"{item['name'].partition('[')[0]} {MERGED_CASES_NOTE}",
-            location=function_id,
             tags=list(dict.fromkeys([*(known.tags if known else []), *tags])),
         )
     return list(scenarios.values())

@@ -11,6 +11,7 @@ from typing import Any
 from engine.loading import parse_execution
 from engine.plan_documents import CONFIGMAP_BUDGET, plan_configmaps, plan_files, plan_id
 from engine.planning import plan_execution
+from engine.spec import Scenario
 
 
 def _execution(groups: int, scenarios: int, threads: int) -> dict[str, Any]:
@@ -82,6 +83,32 @@ def test_huge_group_is_compressed_split_and_complete() -> None:
         assert seen[group.key] == {
             str(i): [s.id for s in worker] for i, worker in enumerate(group.workers)
         }
+
+
+def test_each_scenario_reads_back_whole_and_written_as_its_spec_entry() -> None:
+    """The plan keeps what the agent needs of every scenario, however the spec gave it."""
+    given = [
+        {"id": "t/test_a.py::test_one"},
+        {"id": "t/test_a.py::test_two", "location": "t/test_a.py::test_two", "name": ""},
+        {"id": "features/cart.feature:12", "location": "features/cart.feature:12", "tags": []},
+        {"id": "t/test_ü.py::test_€[ß]", "name": "test_€", "tags": ["slow", "ü"]},
+        {"id": "login", "location": "e2e/login.spec.ts:3", "duration": 0, "last_status": "failed"},
+        {"id": "t/test_b.py::test_c", "duration": 12.5, "tags": ["smoke"]},
+    ]
+    doc = _execution(groups=1, scenarios=0, threads=2)
+    doc["flows"][0]["groups"][0]["scenarios"] = given
+    plan = plan_execution(parse_execution(doc))
+    (group,) = plan.groups
+    _run, group_file = plan_files(plan)
+    workers = json.loads(group_file.content)["workers"]
+    entries = [entry for worker in workers.values() for entry in worker]
+    by_id = {s.id: s for s in group.scenarios}
+    assert sorted(e["id"] for e in entries) == sorted(by_id)
+    for entry in entries:
+        scenario = by_id[entry["id"]]
+        assert Scenario.model_validate(entry) == scenario
+        assert entry == scenario.entry()
+    assert {"id": "t/test_a.py::test_one"} in entries  # nothing but the id where nothing more
 
 
 def test_plan_id_is_deterministic_and_content_addressed() -> None:
