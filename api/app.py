@@ -41,6 +41,7 @@ from engine.errors import (
     SpecError,
     Unsupported,
 )
+from engine.loading import describe_error
 
 __all__ = ["build_service", "create_app"]
 
@@ -202,7 +203,7 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
         first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
         field = ".".join(str(p) for p in first.get("loc", ()))
         return JSONResponse(
-            {"detail": f"{field}: {first.get('msg')}", "field": field, "errors": _jsonable(errors)},
+            {"detail": f"{field}: {_message(first)}", "field": field, "errors": _jsonable(errors)},
             status_code=422,
         )
 
@@ -274,3 +275,10 @@ def _jsonable(errors: Any) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _message(error: dict[str, Any]) -> str:
+    """The words a spec file's reader would get for the same mistake (with the fix)."""
+    if "type" not in error:
+        return str(error.get("msg"))
+    return describe_error(error)

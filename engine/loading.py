@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from engine import yaml_io
 from engine.errors import SpecError
-from engine.spec import PATTERN_HINTS, Execution, ExecutionFile
+from engine.spec import LENGTH_HINTS, PATTERN_HINTS, Execution, ExecutionFile
 
 __all__ = [
     "describe_error",
@@ -76,7 +76,7 @@ def validate_model(model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = _dedupe_union_errors(exc.errors(include_url=False))
+        errors = _errors_worth_naming(exc.errors(include_url=False))
         first = errors[0]
         path, message = _located(field_path(tuple(first["loc"])), describe_error(first))
         if len(errors) > 1:
@@ -112,17 +112,23 @@ def describe_error(error: Any) -> str:
         pattern = error.get("ctx", {}).get("pattern", "")
         hint = PATTERN_HINTS.get(pattern, f"it must match {pattern}")
         return f"{error['input']!r} is not allowed here; {hint}"
-    text = str(error["msg"])
-    return text.removeprefix("Value error, ")
+    if error["type"] == "string_too_long" and isinstance(error.get("input"), str):
+        limit = error.get("ctx", {}).get("max_length")
+        too_long = f"is {len(error['input'])} characters, at most {limit} are allowed"
+        hint = LENGTH_HINTS.get(limit, "")
+        return f"{too_long}: {hint}" if hint else too_long
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
-def _dedupe_union_errors(errors: list[Any]) -> list[Any]:
+def _errors_worth_naming(errors: list[Any]) -> list[Any]:
     # A value that fails every branch of a union yields one error per branch; keep one per field.
+    # A default made from another field (a scenario's location from its id) is not made when
+    # that field is invalid: the error names the field already.
     seen: set[str] = set()
     kept = []
     for error in errors:
         key = field_path(tuple(error["loc"]))
-        if key not in seen:
+        if key not in seen and error["type"] != "default_factory_not_called":
             seen.add(key)
             kept.append(error)
     return kept

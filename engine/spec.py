@@ -32,6 +32,7 @@ from engine.sharding import Strategy
 
 __all__ = [
     "ENTRY_FIELDS",
+    "LENGTH_HINTS",
     "PATTERN_HINTS",
     "ConcurrencyPolicy",
     "Defaults",
@@ -60,6 +61,8 @@ NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 STEP_NAME_PATTERN = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 
 DATA_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# Results are stored under a scenario's id, name and location: Postgres text refuses NUL.
+NO_NUL_PATTERN = r"^[^\x00]*$"
 PATTERN_HINTS = {
     NAME_PATTERN: "use lowercase letters, digits and '-', starting and ending with a letter "
     "or digit",
@@ -67,8 +70,11 @@ PATTERN_HINTS = {
     "with a letter or digit",
     DATA_KEY_PATTERN: "use letters, digits and '_', not starting with a digit (it becomes an "
     "environment variable)",
+    NO_NUL_PATTERN: "it contains a NUL character (\\x00), which results cannot be stored with: "
+    "give the test an id without it (pytest escapes it unless "
+    "disable_test_id_escaping_and_forfeit_all_rights_to_community_support is set)",
 }
-"""What to tell a user whose value does not match one of the name patterns."""
+"""What to tell a user whose value does not match one of the patterns."""
 
 # Execution names become the workflow's generateName prefix and label values: Argo appends
 # five characters, and node names add flow and group names, so names stay short.
@@ -167,15 +173,26 @@ MAX_TEST_DATA_TOTAL = 128 * 1024
 MAX_SCENARIO_ID = 4000
 """The longest scenario id results are stored under (pytest writes parameters into ids)."""
 
+LENGTH_HINTS = {
+    MAX_SCENARIO_ID: "give long parameters short ids (pytest's ids=) or list the test without "
+    "its parameters",
+}
+"""What to tell a user whose value is longer than one of these lengths allow."""
+
+# Checked by pydantic's core, not by Python validators: a spec lists up to 100,000 scenarios.
+Storable = Annotated[str, StringConstraints(pattern=NO_NUL_PATTERN)]
+ScenarioId = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_SCENARIO_ID, pattern=NO_NUL_PATTERN)
+]
 
 ENTRY_FIELDS: dict[str, Any] = {"exclude_unset": True, "exclude_defaults": True}
 """What of a scenario its entry in a spec or plan keeps: see :meth:`Scenario.entry`."""
 
 
 class Scenario(_Model):
-    id: NonEmpty
-    name: str = ""
-    location: str = Field(
+    id: ScenarioId
+    name: Storable = ""
+    location: Storable = Field(
         default_factory=lambda data: str(data.get("id", "")),
         description="file, file::node or file:line; the id when not given (a pytest node id is "
         "its own location)",
@@ -183,27 +200,6 @@ class Scenario(_Model):
     tags: list[NonEmpty] = Field(default_factory=list)
     duration: float | None = Field(None, ge=0, allow_inf_nan=False, description="estimated seconds")
     last_status: Literal["passed", "failed", "skipped"] | None = None
-
-    @field_validator("id", "name", "location")
-    @classmethod
-    def _storable(cls, value: str) -> str:
-        if "\x00" in value:
-            raise ValueError(
-                "contains a NUL character (\\x00), which results cannot be stored with: give "
-                "the test an id without it (pytest escapes it unless "
-                "disable_test_id_escaping_and_forfeit_all_rights_to_community_support is set)"
-            )
-        return value
-
-    @field_validator("id")
-    @classmethod
-    def _short_enough(cls, value: str) -> str:
-        if len(value) > MAX_SCENARIO_ID:
-            raise ValueError(
-                f"is {len(value)} characters, at most {MAX_SCENARIO_ID} are kept: give long "
-                "parameters short ids (pytest's ids=) or list the test without its parameters"
-            )
-        return value
 
     def entry(self) -> dict[str, Any]:
         """The scenario as an execution or a shard plan lists it: the fields it was given, less

@@ -148,6 +148,17 @@ BAD_SPECS = {
         "scenarios[1].id",
         "NUL character",
     ),
+    "scenario name with a NUL character": (
+        _with("scenarios.1", {"id": "t/a.py::two", "name": "two\x00"}),
+        "scenarios[1].name",
+        "NUL character",
+    ),
+    "scenario id too long to store": (
+        _with("scenarios.1.id", "t/a.py::two[" + "x" * 4000 + "]"),
+        "scenarios[1].id",
+        "is 4013 characters, at most 4000 are allowed: give long parameters short ids",
+    ),
+    "empty scenario id": (_with("scenarios.1.id", " "), "scenarios[1].id", "at least 1 character"),
     "unknown selected id": (
         _with("flows.0.groups.0.select", {"ids": ["nope"]}),
         "flows[0].groups[0].select.ids",
@@ -173,6 +184,7 @@ def test_bad_specs_name_the_field(case: str) -> None:
         parse_execution(doc)
     assert caught.value.path == path
     assert fragment in str(caught.value)
+    assert "default factory" not in str(caught.value)  # the location made from a bad id
 
 
 @pytest.mark.parametrize("case", sorted(BAD_SPECS))
