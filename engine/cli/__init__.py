@@ -8,7 +8,7 @@ from engine.cli.discover import discover
 from engine.cli.doctor import doctor_command
 from engine.cli.gc import gc_command
 from engine.cli.images import images_app
-from engine.cli.lifetime import leave_without_collecting
+from engine.cli.lifetime import end_process, leave_without_collecting
 from engine.cli.notifications import notifications_app
 from engine.cli.options import DroverTyper
 from engine.cli.plan import plan_command
@@ -49,5 +49,9 @@ app.add_typer(notifications_app, name="notifications")
 def main() -> None:
     try:
         app()
+    except SystemExit as done:  # how every command ends, errors included
+        leave_without_collecting()
+        end_process(done.code)
+        raise
     finally:
         leave_without_collecting()
