@@ -83,7 +83,7 @@ def plan_execution(
                 continue_on_failure=group.continue_on_failure,
                 scenarios=scenarios,
                 shards=shards,
-                workers=tuple(tuple(by_id[i] for i in s.item_ids) for s in shards.shards),
+                workers=tuple(tuple(map(by_id.__getitem__, s.item_ids)) for s in shards.shards),
             )
         )
     return ExecutionPlan(execution=execution, groups=tuple(groups))

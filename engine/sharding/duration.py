@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import math
+import operator
 from collections.abc import Sequence
 
 from engine.sharding.loads import Assignment, longest_first
@@ -86,16 +86,24 @@ def place_consecutive(durations: Sequence[float], threads: int) -> Assignment:
     # Scaled by the longest, so that neither tiny durations (whose share would underflow to 0)
     # nor huge ones (whose sum would overflow) change where the cuts fall.
     longest = max(durations, default=0.0)
-    weights = [d / longest for d in durations] if longest > 0 else [1.0] * len(durations)
+    weights: list[float]
+    if longest > 0:
+        weights = list(map(operator.truediv, durations, itertools.repeat(longest)))
+    else:
+        weights = [1.0] * len(durations)
     share = sum(weights) / threads if weights else 1.0
-    before = itertools.accumulate(weights, initial=0.0)
-    # A midpoint exactly on a cut goes to the earlier worker, as LPT's ties do.
-    workers = [
-        min(threads - 1, max(0, math.ceil((done + weight / 2) / share) - 1))
-        for done, weight in zip(before, weights, strict=False)  # before has one more
-    ]
-    # Midpoints only grow along the spec, so each worker's positions are one run of it.
-    bounds = [bisect.bisect_left(workers, worker) for worker in range(threads)] + [len(workers)]
+    before = list(itertools.accumulate(weights, initial=0.0))
+
+    def shares_done(position: int) -> float:
+        """Shares of the total up to this scenario's midpoint (it goes to worker ceil() - 1)."""
+        return (before[position] + weights[position] / 2) / share
+
+    # Midpoints only grow along the spec, so each worker's positions are one run of it, and
+    # worker k's starts where the midpoints pass k shares (one exactly on a cut goes to the
+    # earlier worker, as LPT's ties do).
+    positions = range(len(weights))
+    starts = [bisect.bisect_right(positions, float(k), key=shares_done) for k in range(1, threads)]
+    bounds = [0, *starts, len(weights)]
     return [list(range(start, end)) for start, end in itertools.pairwise(bounds)]
 
 
@@ -201,4 +209,4 @@ def keep_files_whole(
 
 
 def _makespan(assignment: Assignment, durations: Sequence[float]) -> float:
-    return max((sum(durations[p] for p in part) for part in assignment), default=0.0)
+    return max((sum(map(durations.__getitem__, part)) for part in assignment), default=0.0)

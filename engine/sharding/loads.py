@@ -28,7 +28,8 @@ def longest_first(
     (fail-first puts the rest on top of the failed scenarios). Returns the units per worker in
     placement order and the final loads. O(n log n + n log threads).
     """
-    ordered = sorted(units, key=lambda unit: -weights[unit])  # stable: ties keep unit order
+    # Stable, reversed too: ties keep the units' order.
+    ordered = sorted(units, key=weights.__getitem__, reverse=True)
     heap = [(load, worker) for worker, load in enumerate(loads)]
     heapq.heapify(heap)
     assignment: Assignment = [[] for _ in loads]
@@ -59,7 +60,7 @@ def build_plan(
         Shard(
             index=worker,
             item_ids=tuple([items[position].id for position in positions]),
-            load=sum([durations[position] for position in positions]),
+            load=sum(map(durations.__getitem__, positions)),
         )
         for worker, positions in enumerate(assignment)
     )

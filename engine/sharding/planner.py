@@ -94,9 +94,11 @@ def _check_items(items: Sequence[Placeable]) -> None:
     # finds and names the first problem.
     try:
         known = [item.duration for item in items if item.duration is not None]
-        if len({item.id for item in items}) == len(items) and all(
-            isinstance(d, (int, float)) and not isinstance(d, bool) and 0 <= d < math.inf
-            for d in known
+        # Plain numbers (no bool), none negative, and a finite sum: none is NaN or infinite.
+        if (
+            len({item.id for item in items}) == len(items)
+            and set(map(type, known)) <= {int, float}
+            and (not known or (min(known) >= 0 and math.isfinite(sum(known))))
         ):
             return
     except AttributeError:
