@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import time
 
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from shard_suites import suites
 
 from engine.sharding import ShardItem, Strategy, plan_shards
-from engine.sharding.duration import consecutive_limit, cut_between_files
+from engine.sharding.duration import consecutive_limit, cut_between_files, place_consecutive
 from engine.sharding.loads import longest_first
 
 
@@ -44,6 +45,35 @@ def test_equal_durations_are_cut_into_consecutive_runs_the_first_worker_taking_t
     plan = plan_shards(_items(1, 1, 1, 1, 1), 2, "duration")
 
     assert [shard.item_ids for shard in plan.shards] == [("s0", "s1", "s2"), ("s3", "s4")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(0, 3).map(float),
+            st.sampled_from([0.0, 5e-324, 1e-300, 0.1, 0.3, 1e300]),
+            st.floats(0, 1e6, allow_nan=False),
+        ),
+        max_size=40,
+    ),
+    st.integers(1, 12),
+)
+def test_each_scenario_of_a_consecutive_plan_goes_where_its_midpoint_falls(
+    durations: list[float], threads: int
+) -> None:
+    parts = place_consecutive(durations, threads)
+    assert len(parts) == threads
+    assert [p for part in parts for p in part] == list(range(len(durations)))
+    # Midpoints in shares of the total, scaled by the longest as the plan scales them.
+    longest = max(durations, default=0.0)
+    weights = [d / longest if longest > 0 else 1.0 for d in durations]
+    share = sum(weights) / threads
+    done = 0.0
+    for position, weight in enumerate(weights):
+        expected = min(threads - 1, max(0, math.ceil((done + weight / 2) / share) - 1))
+        assert position in parts[expected]
+        done += weight
 
 
 def test_consecutive_runs_win_within_the_slack_of_lpt() -> None:
