@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -197,6 +198,12 @@ def _finished_and_archived(
     planned = _owned_by(kube, uid)
     fake.archive_workflow(name)
     archived = copy.deepcopy(fake.workflows[name].obj)
+    # Argo's times have whole seconds, and a retry restamps status.startedAt: on a cluster the
+    # retry comes at least the ttlStrategy's wait after the start, in a later second, which is
+    # what tells the mirror a copy of the earlier incarnation from one of the retried.
+    started = datetime.fromisoformat(archived["status"]["startedAt"].replace("Z", "+00:00"))
+    while datetime.now(UTC) < started + timedelta(seconds=1):
+        time.sleep(0.05)
     fake.hold_watch(hold_watch)
     fake.remove_workflow(name)
     kube.collect_garbage(live_uids={c["metadata"]["uid"] for c in fake.crons.values()})
