@@ -50,7 +50,6 @@ def main() -> None:
     try:
         app()
     except SystemExit as done:  # how every command ends, errors included
-        leave_without_collecting()
         end_process(done.code)
         raise
     finally:
