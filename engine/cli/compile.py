@@ -71,27 +71,21 @@ def compile_command(
     """
     from engine.cli.spec_file import load_any_or_exit
     from engine.gc_pause import paused_collection
-    from engine.pipelines import Pipeline
     from engine.planning import plan_execution
+    from engine.spec import Execution
 
     loaded = load_any_or_exit(spec)
     # The compilers pull in Hera (its ~400 model classes): imported here so other commands
     # start fast, and kept out of the collector's walks like the rest of a command's start-up.
     with long_lived_objects():
-        from engine.compiler import CompileOptions, compile_plan
-        from engine.pipelines import PipelineCompileOptions, compile_pipeline
+        if isinstance(loaded, Execution):
+            from engine.compiler import CompileOptions, compile_plan
+        else:
+            from engine.pipelines import PipelineCompileOptions, compile_pipeline
     try:
         # Planning and compiling a large spec make objects that all live until the end.
         with paused_collection():
-            if isinstance(loaded, Pipeline):
-                options = PipelineCompileOptions(
-                    run_id=run_id,
-                    namespace=namespace,
-                    schedule=not no_schedule,
-                    service_account=service_account,
-                )
-                documents = compile_pipeline(loaded, options).documents()
-            else:
+            if isinstance(loaded, Execution):
                 compiled = compile_plan(
                     plan_execution(loaded),
                     CompileOptions(
@@ -103,6 +97,14 @@ def compile_command(
                     ),
                 )
                 documents = compiled.documents()
+            else:
+                options = PipelineCompileOptions(
+                    run_id=run_id,
+                    namespace=namespace,
+                    schedule=not no_schedule,
+                    service_account=service_account,
+                )
+                documents = compile_pipeline(loaded, options).documents()
     except DroverError as error:
         abort(error)
     text = dump_documents(documents, fmt)

@@ -6,6 +6,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.cli.console import abort
 from engine.errors import DroverError
@@ -16,8 +17,10 @@ from engine.loading import (
     read_execution_json,
     resolve_project_path,
 )
-from engine.pipelines import Pipeline, is_pipeline_document, parse_pipeline
 from engine.spec import Execution
+
+if TYPE_CHECKING:
+    from engine.pipelines import Pipeline
 
 __all__ = ["collector_paused", "load_any_or_exit", "load_or_exit"]
 
@@ -37,6 +40,9 @@ def load_any_or_exit(path: Path) -> Execution | Pipeline:
             execution = read_execution_json(path)
             if execution is not None:
                 return resolve_project_path(execution, path)
+            # Pipelines' models are loaded only for a spec that may be one.
+            from engine.pipelines import is_pipeline_document, parse_pipeline
+
             document = read_document(path)
             if is_pipeline_document(document):
                 return parse_pipeline(document)

@@ -17,10 +17,10 @@ def validate_command(
 ) -> None:
     """Validate an execution or pipeline spec; exit 2 naming the offending field."""
     from engine.cli.spec_file import load_any_or_exit
-    from engine.pipelines import Pipeline
+    from engine.spec import Execution
 
     execution = load_any_or_exit(spec)
-    if isinstance(execution, Pipeline):
+    if not isinstance(execution, Execution):
         console.print(
             f"[green]valid[/] pipeline [bold]{execution.name}[/]: "
             f"{len(execution.all_jobs())} jobs"
